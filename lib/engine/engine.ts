@@ -1,0 +1,249 @@
+// The Engine interface: everything above the storage layer (lib/keyspace, the
+// RESP and HTTP fronts, the tools) talks to storage through it, so that every
+// Redis command runs on either implementation:
+//
+// - LsmEngine (lsm-engine.ts): silt's own log-structured engine, the default.
+// - LevelEngine (level-engine.ts): classic-level (LevelDB), the anchor.
+//
+// Keys and values are binary Buffers, ordered bytewise. Point reads are
+// synchronous; writes resolve when the batch is as durable as the sync policy
+// asks. An engine declares what it lacks in `capabilities`.
+//
+// Example:
+//   const engine = await openEngine('lsm', './data', { syncPolicy: 'always' });
+//   await engine.write(new WriteBatch().put(Buffer.from('k'), Buffer.from('v')));
+//   engine.get(Buffer.from('k')); // <Buffer 76>
+//   await engine.close();
+
+import type { FileSystem } from '../fs/file-system.js';
+import type { WriteBatch } from './write-batch.js';
+
+export type { BatchOp } from './write-batch.js';
+export { WriteBatch } from './write-batch.js';
+
+/** When a write is acknowledged (DESIGN.md, "Data flow"). */
+export type SyncPolicy = 'always' | 'everysec' | 'no';
+
+export interface EngineCapabilities {
+  /** checkpoint(dir) works. */
+  checkpoint: boolean;
+  /** WAL files can be archived for point-in-time restore. */
+  walArchive: boolean;
+  /** Compaction runs a CompactionFilter. */
+  compactionFilter: boolean;
+  /** Checksums of stored blocks are verified on read and reported as CorruptionError. */
+  checksumVerification: boolean;
+  /** Engine-level snapshots with a sequence number. */
+  snapshots: boolean;
+}
+
+/** Names a module the compaction worker imports to build a filter (functions cannot cross threads). */
+export interface CompactionFilterSpec {
+  /** Absolute file URL or path of an ES module exporting `createCompactionFilter`. */
+  module: string;
+  /** JSON-serialisable options passed to `createCompactionFilter`. */
+  options?: unknown;
+}
+
+/** What a compaction filter module exports. */
+export type CreateCompactionFilter = (options: unknown, context: CompactionFilterContext) => CompactionFilter;
+
+export interface CompactionFilterContext {
+  /** Wall-clock time the compaction started, ms since the epoch. */
+  nowMs: number;
+  /**
+   * Reads the newest value of a user key in the segments this compaction sees
+   * (inputs and every other level; not the memtable). Undefined when absent or deleted.
+   */
+  get(userKey: Buffer): Buffer | undefined;
+}
+
+export interface CompactionFilter {
+  /**
+   * Asked for the newest visible value of each user key that no snapshot pins.
+   * Returning true drops the key (as if deleted at the bottom level).
+   */
+  drop(userKey: Buffer, value: Buffer): boolean;
+}
+
+export interface WalArchiveOptions {
+  /** Archived WAL files older than this are removed; 0 keeps by age forever. */
+  ageMs: number;
+  /** The archive is trimmed to this many bytes, oldest first; 0 means no size cap. */
+  bytesMax: number;
+}
+
+/** Receives the engine's own log lines (pino-compatible subset). */
+export interface EngineLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface EngineOptions {
+  /** File system; a NodeFileSystem by default. */
+  fs?: FileSystem;
+  /** Open without LOCK, truncation or any write (for tools). */
+  readOnly?: boolean;
+  /** Create the directory when missing (default true; ignored when readOnly). */
+  createIfMissing?: boolean;
+  syncPolicy?: SyncPolicy;
+  /** Memtable byte budget. */
+  memtableBytes?: number;
+  /** Block cache byte budget. */
+  blockCacheBytes?: number;
+  compactionFilter?: CompactionFilterSpec;
+  /** Keep WAL files after flush in archive/; off when undefined. */
+  walArchive?: WalArchiveOptions;
+  /** Run flush and compaction in worker threads (default) or inline (MemFileSystem always runs inline). */
+  backgroundExecutor?: 'worker' | 'inline';
+  /** Disable automatic compactions (tests drive compactRange themselves). */
+  disableAutoCompaction?: boolean;
+  /** Tuning for tests: L0 segment count that triggers compaction. */
+  level0CompactionTrigger?: number;
+  /** Tuning for tests: target L1 bytes. */
+  level1BytesTarget?: number;
+  /** Tuning for tests: target bytes per compaction output segment. */
+  segmentBytesTarget?: number;
+  logger?: EngineLogger;
+}
+
+/** A consistent view at one sequence number, until released. */
+export interface Snapshot {
+  readonly sequence: number;
+  release(): void;
+}
+
+export interface ReadOptions {
+  snapshot?: Snapshot;
+}
+
+export interface IteratorOptions {
+  gt?: Buffer;
+  gte?: Buffer;
+  lt?: Buffer;
+  lte?: Buffer;
+  reverse?: boolean;
+  /** Stop after this many entries; -1 or undefined for no limit. */
+  limit?: number;
+  snapshot?: Snapshot;
+}
+
+/** A user-visible entry: [key, value], buffers owned by the caller. */
+export type Entry = [key: Buffer, value: Buffer];
+
+/**
+ * Ordered iteration over a key range at a snapshot. Async because classic-level's
+ * iterators are; LsmEngine resolves at once. Always close().
+ */
+export interface EngineIterator extends AsyncIterable<Entry> {
+  next(): Promise<Entry | undefined>;
+  /** Up to `size` entries; fewer only at the end. */
+  nextv(size: number): Promise<Entry[]>;
+  close(): Promise<void>;
+}
+
+export interface WriteResult {
+  /** Sequence number of the batch's last operation (0 for LevelEngine, which has none to report). */
+  sequence: number;
+}
+
+export interface CheckpointInfo {
+  dir: string;
+  sequence: number;
+  timeMs: number;
+  /** Files hard-linked (or copied across file systems). */
+  linkedFiles: number;
+  copiedFiles: number;
+}
+
+export interface RecoveryInfo {
+  walFilesReplayed: number;
+  walRecordsReplayed: number;
+  /** Bytes cut off the newest WAL file's torn tail (0 when clean). */
+  walBytesTruncated: number;
+  /** File whose tail was truncated, if any. */
+  walTruncatedFile: string | undefined;
+  durationMs: number;
+}
+
+export interface LevelStats {
+  level: number;
+  segments: number;
+  bytes: number;
+}
+
+export interface EngineStats {
+  kind: 'lsm' | 'level';
+  /** Newest sequence number written. */
+  sequence: number;
+  levels: LevelStats[];
+  memtableBytes: number;
+  immutableMemtables: number;
+  walFiles: number;
+  walBytes: number;
+  archiveFiles: number;
+  archiveBytes: number;
+  /** Oldest and newest wall-clock time reachable in the WAL archive, ms; undefined when empty. */
+  archiveRange: { fromMs: number; toMs: number } | undefined;
+  /** Bytes awaiting compaction (estimate). */
+  pendingCompactionBytes: number;
+  flushes: number;
+  compactions: number;
+  compactionsRunning: number;
+  /** Bytes written to segments by flush and compaction. */
+  bytesFlushed: number;
+  bytesCompacted: number;
+  blockCache: { bytes: number; capacityBytes: number; hits: number; misses: number };
+  /** Writes delayed or stalled because flush or compaction fell behind. */
+  writeStalls: number;
+  /** Why writes are refused, when they are; undefined when writes work. */
+  writeError: string | undefined;
+  /** Last background (flush/compaction) failure, if it has not since succeeded. */
+  backgroundError: string | undefined;
+  liveSnapshots: number;
+}
+
+export interface Engine {
+  readonly kind: 'lsm' | 'level';
+  readonly capabilities: EngineCapabilities;
+  readonly dir: string;
+  readonly readOnly: boolean;
+  /** What opening did. */
+  readonly recovery: RecoveryInfo;
+
+  /** The newest value of `key` (at the snapshot, if given), or undefined. Synchronous. */
+  get(key: Buffer, options?: ReadOptions): Buffer | undefined;
+
+  /**
+   * Applies the batch atomically. The effects are visible to reads at once;
+   * the promise resolves when the batch is as durable as the sync policy asks.
+   * @throws WriteStoppedError after an I/O failure, until the cause is gone
+   * @throws LimitExceededError for keys or values over their limits
+   */
+  write(batch: WriteBatch): Promise<WriteResult>;
+
+  iterator(options?: IteratorOptions): EngineIterator;
+
+  snapshot(): Snapshot;
+
+  /** Writes the memtable to a segment and waits for it. */
+  flush(): Promise<void>;
+
+  /** Compacts every segment overlapping [start, end] (whole key space when omitted) down to the last level. */
+  compactRange(start?: Buffer, end?: Buffer): Promise<void>;
+
+  /** Makes a consistent copy of the data directory at `dir` (must not exist). */
+  checkpoint(dir: string): Promise<CheckpointInfo>;
+
+  /** Makes every acknowledged write durable now (fdatasync), whatever the policy. */
+  sync(): Promise<void>;
+
+  /** Changes the sync policy live. */
+  setSyncPolicy(policy: SyncPolicy): void;
+
+  stats(): EngineStats;
+
+  /** Waits for in-flight writes, syncs the WAL, stops background work and releases LOCK. */
+  close(): Promise<void>;
+}

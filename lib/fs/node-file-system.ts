@@ -1,0 +1,132 @@
+// FileSystem on node:fs. Reads and appends are synchronous system calls (page
+// cache speed); sync() runs fdatasync on libuv's thread pool so the event
+// loop keeps serving while the disk flushes.
+
+import fs from 'node:fs';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js';
+
+const openFlags: Record<OpenMode, string> = { read: 'r', append: 'a+', create: 'ax+' };
+
+class NodeFileHandle implements FileHandle {
+  readonly path: string;
+  #fd: number;
+  #size: number;
+
+  constructor(path: string, fd: number) {
+    this.path = path;
+    this.#fd = fd;
+    this.#size = fs.fstatSync(fd).size;
+  }
+
+  read(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    return fs.readSync(this.#fd, target, targetOffset, length, position);
+  }
+
+  append(data: Uint8Array): void {
+    let written = 0;
+    while (written < data.length) {
+      written += fs.writeSync(this.#fd, data, written, data.length - written);
+    }
+    this.#size += data.length;
+  }
+
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.#fd, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  syncBlocking(): void {
+    fs.fdatasyncSync(this.#fd);
+  }
+
+  size(): number {
+    return this.#size;
+  }
+
+  truncate(length: number): void {
+    fs.ftruncateSync(this.#fd, length);
+    this.#size = length;
+  }
+
+  close(): void {
+    if (this.#fd === -1) return;
+    fs.closeSync(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+export class NodeFileSystem implements FileSystem {
+  readonly kind = 'node' as const;
+
+  open(path: string, mode: OpenMode): FileHandle {
+    return new NodeFileHandle(path, fs.openSync(path, openFlags[mode]));
+  }
+
+  readFile(path: string): Buffer {
+    return fs.readFileSync(path);
+  }
+
+  writeFileSync(path: string, data: Uint8Array): void {
+    const fd = fs.openSync(path, 'w');
+    try {
+      let written = 0;
+      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  exists(path: string): boolean {
+    return fs.existsSync(path);
+  }
+
+  stat(path: string): FileStat {
+    const stat = fs.statSync(path);
+    return { size: stat.size, mtimeMs: stat.mtimeMs, isDirectory: stat.isDirectory() };
+  }
+
+  list(dir: string): string[] {
+    return fs.readdirSync(dir).sort();
+  }
+
+  mkdir(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  rename(from: string, to: string): void {
+    fs.renameSync(from, to);
+  }
+
+  unlink(path: string): void {
+    fs.unlinkSync(path);
+  }
+
+  removeTree(dir: string): void {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  link(from: string, to: string): void {
+    fs.linkSync(from, to);
+  }
+
+  copyFile(from: string, to: string): void {
+    fs.copyFileSync(from, to, fs.constants.COPYFILE_EXCL);
+    const fd = fs.openSync(to, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  syncDir(dir: string): void {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// Every bound silt enforces, with its unit and the reason for its value.
+// Each is a default: options override them (tests use small ones), and the
+// relationships between them are asserted when this module loads, the way
+// tigerbeetle's constants.zig checks its own.
+
+import { assert } from './assert.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** Largest key, bytes. Redis allows 512 MiB keys; nobody needs them and every
+ *  index block would pay for it, so keys are capped far lower. */
+export const keyBytesMax = 64 * KiB;
+
+/** Largest value, bytes. Redis's proto-max-bulk-len default. */
+export const valueBytesMax = 512 * MiB;
+
+/** Largest WAL record payload (one batch), bytes. The length field is 32-bit;
+ *  one batch must fit a largest value plus overhead. */
+export const walRecordBytesMax = 1 * GiB;
+
+/** Largest number of operations in one batch. Bounds replay memory per record. */
+export const batchOpsMax = 1_000_000;
+
+/** WAL file size at which the writer rolls to a new file even before a flush, bytes. */
+export const walFileBytesMax = 256 * MiB;
+
+/** Default memtable budget, bytes: when reached, the memtable turns immutable and flushes. */
+export const memtableBytesDefault = 64 * MiB;
+
+/** Smallest memtable budget a caller may configure, bytes (tests use small ones). */
+export const memtableBytesMin = 4 * KiB;
+
+/** Immutable memtables waiting for flush before writes are slowed (then stalled). */
+export const immutableMemtablesMax = 2;
+
+/** Uncompressed data block target size, bytes, as in LevelDB (4 KiB). */
+export const blockBytesTarget = 4 * KiB;
+
+/** Restart point interval in a data block, entries (LevelDB's default, 16). */
+export const blockRestartInterval = 16;
+
+/** Target size of one segment written by compaction, bytes. */
+export const segmentBytesTarget = 32 * MiB;
+
+/** Bloom filter bits per key (about 1% false positives at 10). */
+export const bloomBitsPerKey = 10;
+
+/** Default block cache budget, bytes of decompressed blocks. */
+export const blockCacheBytesDefault = 64 * MiB;
+
+/** Number of levels, L0 to L6, as in LevelDB. */
+export const levelCount = 7;
+
+/** L0 segment count that triggers a compaction into L1. */
+export const level0CompactionTrigger = 4;
+
+/** L0 segment count at which writes slow down. */
+export const level0SlowdownTrigger = 12;
+
+/** L0 segment count at which writes stall until compaction catches up. */
+export const level0StopTrigger = 20;
+
+/** Target total bytes of L1; each next level is `levelSizeMultiplier` times larger. */
+export const level1BytesTarget = 256 * MiB;
+
+/** Growth factor between levels. */
+export const levelSizeMultiplier = 10;
+
+/** Largest manifest file before it is rewritten from a snapshot of the version, bytes. */
+export const manifestBytesMax = 64 * MiB;
+
+/** Largest single manifest record, bytes (a version snapshot of many segments). */
+export const manifestRecordBytesMax = 64 * MiB;
+
+/** Checkpoints kept under checkpoints/ before the oldest is removed. */
+export const checkpointsKeptMax = 8;
+
+/** WAL archive: off by default; when on, files older than this are removed, ms. */
+export const walArchiveAgeMsDefault = 0;
+
+/** WAL archive: off by default; when on, the archive is trimmed to this size, bytes. */
+export const walArchiveBytesDefault = 0;
+
+/** everysec fsync interval, ms. */
+export const walSyncIntervalMs = 1000;
+
+/** Longest a write may wait in a stall before it is rejected, ms. */
+export const writeStallMsMax = 60_000;
+
+/** Largest file any tool reads whole into memory (CURRENT, small manifests), bytes. */
+export const smallFileBytesMax = 64 * MiB;
+
+assert(valueBytesMax + keyBytesMax + 64 < walRecordBytesMax, 'a largest key and value fit one WAL record');
+assert(walRecordBytesMax <= 0xffff_ffff, 'a WAL record length fits its 32-bit field');
+assert(memtableBytesMin <= memtableBytesDefault, 'memtable minimum below default');
+assert(level0CompactionTrigger < level0SlowdownTrigger, 'L0 compaction starts before slowdown');
+assert(level0SlowdownTrigger < level0StopTrigger, 'L0 slowdown starts before stop');
+assert(blockBytesTarget < segmentBytesTarget, 'a block fits in a segment');
