@@ -1,0 +1,283 @@
+// The work of flush and compaction, as pure functions of a FileSystem and a
+// job description, so the same code runs in a worker thread (compaction-
+// worker.ts, the default) or inline (MemFileSystem tests).
+//
+// Compaction merges its input segments and keeps, for each user key, exactly
+// the versions some reader can still see (LevelDB's DoCompactionWork):
+//
+// 1. A version is dropped when a newer version of the same key, already in
+//    the output, is visible to every snapshot (its sequence <= the oldest
+//    snapshot): nobody can read past it.
+// 2. A tombstone is dropped when every snapshot sees it and no deeper level
+//    may hold the key (the output level is the key's bottom).
+// 3. The compaction filter (if any) is asked about the newest version of each
+//    key when every snapshot sees it; a dropped key becomes a tombstone, or
+//    vanishes at its bottom level, and rule 1 then drops its older versions.
+//
+// Outputs are cut near the target size, only between user keys, so that the
+// versions of one key never straddle two files of a level.
+
+import { compareInternalKeys, sequenceOf, typeOf, userKeyOf, ValueType, writeTrailer } from '../format/internal-key.js';
+import type { InternalIterator } from '../format/internal-iterator.js';
+import type { FileSystem } from '../fs/file-system.js';
+import type { CompactionFilter, CompactionFilterSpec, CreateCompactionFilter } from '../engine/engine.js';
+import { MergeIterator } from '../engine/merge-iterator.js';
+import { ConcatIterator } from '../engine/concat-iterator.js';
+import { SegmentReader } from '../segment/segment-reader.js';
+import { SegmentWriter, type SegmentProperties } from '../segment/segment-writer.js';
+import { segmentPath } from '../manifest/file-names.js';
+import type { SegmentMeta } from '../manifest/segment-meta.js';
+import { assert } from '../assert.js';
+
+/** Flush input: entries serialised by serializeMemtable(), in internal-key order. */
+export interface FlushJob {
+  dir: string;
+  fileNumber: number;
+  /** Chunks of `[internal key length u32 LE][internal key][value length u32 LE][value]`. */
+  chunks: Uint8Array[];
+  createdMs: number;
+}
+
+export interface CompactionJob {
+  dir: string;
+  /** Input files per level, e.g. L0 files and the overlapping L1 files. */
+  inputs: { level: number; files: SegmentMeta[] }[];
+  outputLevel: number;
+  /** Files in levels below the output level, to tell whether a key's bottom is here. */
+  deeperFiles: SegmentMeta[][];
+  /** Every other file of the version, for the filter's lookups (all levels). */
+  versionFiles: SegmentMeta[][];
+  /** Sequence of the oldest live snapshot (the newest sequence when there are none). */
+  smallestSnapshot: number;
+  segmentBytesTarget: number;
+  /** File numbers reserved for outputs, used in order. */
+  outputFileNumbers: number[];
+  filter: CompactionFilterSpec | undefined;
+  nowMs: number;
+}
+
+export interface CompactionResult {
+  outputs: SegmentMeta[];
+  /** Entries read, written, dropped as shadowed, tombstones dropped, dropped by the filter. */
+  counts: { read: number; written: number; shadowed: number; tombstones: number; filtered: number };
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+/** Writes one level-0 segment from flush chunks; returns its metadata. */
+export function runFlushJob(fs: FileSystem, job: FlushJob): SegmentMeta {
+  const path = segmentPath(job.dir, job.fileNumber);
+  const writer = new SegmentWriter(fs, path);
+  try {
+    for (const chunk of job.chunks) {
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let offset = 0; offset < bytes.length; ) {
+        const keyLength = bytes.readUInt32LE(offset);
+        const key = bytes.subarray(offset + 4, offset + 4 + keyLength);
+        offset += 4 + keyLength;
+        const valueLength = bytes.readUInt32LE(offset);
+        const value = bytes.subarray(offset + 4, offset + 4 + valueLength);
+        offset += 4 + valueLength;
+        writer.add(key, value);
+      }
+    }
+    return metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
+  } catch (error) {
+    writer.abandon();
+    throw error;
+  }
+}
+
+/** Runs one compaction; `loadFilter` imports the filter module (differs between worker and inline). */
+export async function runCompactionJob(fs: FileSystem, job: CompactionJob): Promise<CompactionResult> {
+  const readers = new Map<number, SegmentReader>();
+  const open = (meta: SegmentMeta): SegmentReader => {
+    let reader = readers.get(meta.fileNumber);
+    if (reader === undefined) {
+      reader = SegmentReader.open(fs, segmentPath(job.dir, meta.fileNumber), { fileNumber: meta.fileNumber });
+      readers.set(meta.fileNumber, reader);
+    }
+    return reader;
+  };
+  try {
+    const filter = job.filter === undefined ? undefined : await loadFilter(job, open);
+    return compactInputs(fs, job, open, filter);
+  } finally {
+    for (const reader of readers.values()) reader.close();
+  }
+}
+
+function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentMeta) => SegmentReader, filter: CompactionFilter | undefined): CompactionResult {
+  const children: InternalIterator[] = [];
+  let bytesRead = 0;
+  for (const { level, files } of job.inputs) {
+    for (const file of files) bytesRead += file.fileBytes;
+    if (level === 0) for (const file of files) children.push(open(file).iterator());
+    else children.push(new ConcatIterator(files, (index) => open(files[index]!).iterator()));
+  }
+  const input = new MergeIterator(children);
+  const output = new OutputSet(fs, job);
+  const bottom = new BottomLevelCheck(job.deeperFiles);
+  const counts = { read: 0, written: 0, shadowed: 0, tombstones: 0, filtered: 0 };
+  let currentUserKey: Buffer | undefined;
+  let lastSequenceForKey = Number.POSITIVE_INFINITY;
+  try {
+    for (input.seekToFirst(); input.valid(); input.next()) {
+      counts.read++;
+      let key = input.key();
+      const userKey = userKeyOf(key);
+      const sequence = sequenceOf(key);
+      const firstOfKey = currentUserKey === undefined || !userKey.equals(currentUserKey);
+      if (firstOfKey) {
+        currentUserKey = Buffer.from(userKey);
+        lastSequenceForKey = Number.POSITIVE_INFINITY;
+        output.maybeCut();
+      }
+      const thisUserKey: Buffer = currentUserKey!;
+      if (lastSequenceForKey <= job.smallestSnapshot) {
+        counts.shadowed++; // rule 1
+        lastSequenceForKey = sequence;
+        continue;
+      }
+      lastSequenceForKey = sequence;
+      let type = typeOf(key);
+      const visibleToAll = sequence <= job.smallestSnapshot;
+      if (firstOfKey && visibleToAll && type === ValueType.put && filter?.drop(thisUserKey, input.value())) {
+        counts.filtered++; // rule 3
+        if (bottom.isBottom(thisUserKey)) continue;
+        key = tombstoneOf(key);
+        type = ValueType.delete;
+      }
+      if (type === ValueType.delete && visibleToAll && bottom.isBottom(thisUserKey)) {
+        counts.tombstones++; // rule 2
+        continue;
+      }
+      output.add(key, type === ValueType.delete ? emptyValue : input.value());
+      counts.written++;
+    }
+    const outputs = output.finish();
+    return { outputs, counts, bytesRead, bytesWritten: outputs.reduce((sum, meta) => sum + meta.fileBytes, 0) };
+  } catch (error) {
+    output.abandon();
+    throw error;
+  } finally {
+    input.close();
+  }
+}
+
+const emptyValue = Buffer.alloc(0);
+
+function tombstoneOf(key: Buffer): Buffer {
+  const copy = Buffer.from(key);
+  writeTrailer(copy, copy.length - 8, sequenceOf(key), ValueType.delete);
+  return copy;
+}
+
+/** Output segments of one compaction, cut near the target size between user keys. */
+class OutputSet {
+  readonly #fs: FileSystem;
+  readonly #job: CompactionJob;
+  readonly #outputs: SegmentMeta[] = [];
+  #writer: SegmentWriter | undefined;
+  #fileNumber = 0;
+  #numbersUsed = 0;
+  #lastKey: Buffer | undefined;
+
+  constructor(fs: FileSystem, job: CompactionJob) {
+    this.#fs = fs;
+    this.#job = job;
+  }
+
+  /** Called between user keys: closes the current file once it is big enough. */
+  maybeCut(): void {
+    if (this.#writer !== undefined && this.#writer.estimatedBytes() >= this.#job.segmentBytesTarget) this.#finishCurrent();
+  }
+
+  add(key: Buffer, value: Buffer): void {
+    if (this.#writer === undefined) this.#open();
+    assert(this.#lastKey === undefined || compareInternalKeys(this.#lastKey, key) < 0, 'compaction output keys strictly increase');
+    this.#lastKey = Buffer.from(key);
+    this.#writer!.add(key, value);
+  }
+
+  finish(): SegmentMeta[] {
+    if (this.#writer !== undefined) this.#finishCurrent();
+    return this.#outputs;
+  }
+
+  abandon(): void {
+    this.#writer?.abandon();
+    this.#writer = undefined;
+  }
+
+  #open(): void {
+    const numbers = this.#job.outputFileNumbers;
+    assert(this.#numbersUsed < numbers.length, 'compaction has a reserved file number left');
+    this.#fileNumber = numbers[this.#numbersUsed++]!;
+    this.#writer = new SegmentWriter(this.#fs, segmentPath(this.#job.dir, this.#fileNumber));
+  }
+
+  #finishCurrent(): void {
+    const properties = this.#writer!.finish({ createdMs: this.#job.nowMs });
+    this.#outputs.push(metaFrom(this.#fileNumber, this.#job.outputLevel, properties));
+    this.#writer = undefined;
+  }
+}
+
+/** Answers "may a level below the output hold this key?" for keys met in ascending order. */
+class BottomLevelCheck {
+  readonly #levels: SegmentMeta[][];
+  readonly #positions: number[];
+
+  constructor(deeperFiles: SegmentMeta[][]) {
+    this.#levels = deeperFiles;
+    this.#positions = deeperFiles.map(() => 0);
+  }
+
+  isBottom(userKey: Buffer): boolean {
+    for (let level = 0; level < this.#levels.length; level++) {
+      const files = this.#levels[level]!;
+      let position = this.#positions[level]!;
+      while (position < files.length && userKeyOf(files[position]!.largestKey).compare(userKey) < 0) position++;
+      this.#positions[level] = position;
+      if (position < files.length && userKeyOf(files[position]!.smallestKey).compare(userKey) <= 0) return false;
+    }
+    return true;
+  }
+}
+
+async function loadFilter(job: CompactionJob, open: (meta: SegmentMeta) => SegmentReader): Promise<CompactionFilter> {
+  const spec = job.filter!;
+  const module = (await import(spec.module)) as { createCompactionFilter?: CreateCompactionFilter };
+  if (typeof module.createCompactionFilter !== 'function') {
+    throw new TypeError(`Cannot load compaction filter "${spec.module}": it does not export createCompactionFilter`);
+  }
+  const levels = job.versionFiles;
+  const get = (userKey: Buffer): Buffer | undefined => {
+    for (const files of levels) {
+      for (const file of files) {
+        if (userKeyOf(file.smallestKey).compare(userKey) > 0 || userKeyOf(file.largestKey).compare(userKey) < 0) continue;
+        const hit = open(file).get(userKey, Number.MAX_SAFE_INTEGER);
+        if (hit !== undefined) return hit.type === ValueType.put ? hit.value : undefined;
+      }
+    }
+    return undefined;
+  };
+  return module.createCompactionFilter(spec.options, { nowMs: job.nowMs, get });
+}
+
+/** SegmentMeta for a finished file. */
+export function metaFrom(fileNumber: number, level: number, properties: SegmentProperties): SegmentMeta {
+  return {
+    fileNumber,
+    level,
+    fileBytes: properties.fileBytes,
+    smallestKey: properties.smallestKey,
+    largestKey: properties.largestKey,
+    smallestSequence: properties.smallestSequence,
+    largestSequence: properties.largestSequence,
+    entryCount: properties.entryCount,
+    tombstoneCount: properties.tombstoneCount,
+    createdMs: properties.createdMs,
+  };
+}

@@ -1,0 +1,183 @@
+// Where flush and compaction run. WorkerExecutor sends jobs to worker threads
+// (one for flushes, one for compactions, so a long compaction never delays a
+// flush); InlineExecutor runs the same functions on the calling thread, for
+// MemFileSystem (a worker cannot see another thread's memory file system).
+//
+// NB: a worker needs JavaScript. When silt runs from TypeScript sources
+// (vitest), the worker script is taken from dist/, which `npm test` builds
+// first; when it runs from dist/ it is the sibling file.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FileSystem } from '../fs/file-system.js';
+import { ClosedError, CorruptionError, IoError, KvError } from '../errors.js';
+import type { SegmentMeta } from '../manifest/segment-meta.js';
+import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob } from './compactor.js';
+
+export interface BackgroundExecutor {
+  flush(job: FlushJob): Promise<SegmentMeta>;
+  compact(job: CompactionJob): Promise<CompactionResult>;
+  close(): Promise<void>;
+}
+
+export interface WorkerRequest {
+  id: number;
+  kind: 'flush' | 'compact';
+  job: FlushJob | CompactionJob;
+}
+
+export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: SerializedError };
+
+export interface SerializedError {
+  name: string;
+  code: string | undefined;
+  message: string;
+  file: string | undefined;
+  offset: number | undefined;
+  errno: string | undefined;
+  stack: string | undefined;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  const e = error as Partial<CorruptionError & IoError & { code: string }>;
+  return {
+    name: e?.name ?? 'Error',
+    code: typeof e?.code === 'string' ? e.code : undefined,
+    message: e?.message ?? String(error),
+    file: e?.file,
+    offset: e?.offset,
+    errno: e?.errno ?? (typeof e?.code === 'string' && e.code.startsWith('E') ? e.code : undefined),
+    stack: e?.stack,
+  };
+}
+
+/** Rebuilds a typed error from a worker's reply, so callers can test `code` and `instanceof`. */
+export function deserializeError(error: SerializedError): Error {
+  let rebuilt: Error;
+  if (error.code === 'CORRUPTION') rebuilt = new CorruptionError(error.file ?? '', error.offset ?? -1, error.message);
+  else if (error.code === 'IO_ERROR' || error.errno !== undefined) {
+    const cause = Object.assign(new Error(error.message), { code: error.errno });
+    rebuilt = error.code === 'IO_ERROR' ? new IoError(error.message, { cause }) : cause;
+  } else if (error.code !== undefined && /^[A-Z_]+$/.test(error.code)) rebuilt = new KvError(error.code, error.message);
+  else rebuilt = new Error(error.message);
+  if (error.stack !== undefined) rebuilt.stack = error.stack;
+  return rebuilt;
+}
+
+export class InlineExecutor implements BackgroundExecutor {
+  readonly #fs: FileSystem;
+
+  constructor(fs: FileSystem) {
+    this.#fs = fs;
+  }
+
+  async flush(job: FlushJob): Promise<SegmentMeta> {
+    await yieldToEventLoop();
+    return runFlushJob(this.#fs, job);
+  }
+
+  async compact(job: CompactionJob): Promise<CompactionResult> {
+    await yieldToEventLoop();
+    return runCompactionJob(this.#fs, job);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** One lazily started worker with a queue of pending replies. */
+class JobWorker {
+  #worker: Worker | undefined;
+  #nextId = 1;
+  #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #closed = false;
+
+  run(kind: WorkerRequest['kind'], job: FlushJob | CompactionJob, transfer: ArrayBuffer[]): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ClosedError('Cannot run background job: the executor is closed'));
+    const worker = this.#start();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ id, kind, job } satisfies WorkerRequest, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker !== undefined) await worker.terminate();
+    this.#failAll(new ClosedError('Background job cancelled: the executor closed'));
+  }
+
+  #start(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(workerScriptUrl());
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      const waiter = this.#pending.get(reply.id);
+      if (waiter === undefined) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply.result);
+      else waiter.reject(deserializeError(reply.error));
+    });
+    worker.on('error', (error) => {
+      this.#worker = undefined;
+      this.#failAll(error);
+    });
+    worker.on('exit', () => {
+      if (this.#worker === worker) this.#worker = undefined;
+      this.#failAll(new Error('Background worker exited unexpectedly'));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  #failAll(error: Error): void {
+    for (const waiter of this.#pending.values()) waiter.reject(error);
+    this.#pending.clear();
+  }
+}
+
+export class WorkerExecutor implements BackgroundExecutor {
+  readonly #flushWorker = new JobWorker();
+  readonly #compactionWorker = new JobWorker();
+
+  async flush(job: FlushJob): Promise<SegmentMeta> {
+    const transfer = job.chunks.map((chunk) => chunk.buffer as ArrayBuffer);
+    return reviveMeta((await this.#flushWorker.run('flush', job, transfer)) as SegmentMeta);
+  }
+
+  async compact(job: CompactionJob): Promise<CompactionResult> {
+    const result = (await this.#compactionWorker.run('compact', job, [])) as CompactionResult;
+    return { ...result, outputs: result.outputs.map(reviveMeta) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#flushWorker.close(), this.#compactionWorker.close()]);
+  }
+}
+
+/** Buffers arrive from a worker as Uint8Arrays; make the keys Buffers again. */
+function reviveMeta(meta: SegmentMeta): SegmentMeta {
+  return { ...meta, smallestKey: asBuffer(meta.smallestKey), largestKey: asBuffer(meta.largestKey) };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The worker script as JavaScript: beside this file in dist/, or dist/'s copy when running from sources. */
+export function workerScriptUrl(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return new URL('./compaction-worker.js', import.meta.url);
+  const built = here.replace(/\/lib\/compaction\/executor\.ts$/, '/dist/lib/compaction/compaction-worker.js');
+  if (!existsSync(built)) {
+    throw new Error(`Cannot start compaction worker: "${built}" is missing; run \`npm run build\` first`);
+  }
+  return pathToFileURL(built);
+}

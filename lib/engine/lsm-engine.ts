@@ -1,0 +1,998 @@
+// LsmEngine: silt's own log-structured engine (DESIGN.md, "Data flow").
+//
+// Write: a batch gets consecutive sequence numbers, one WAL record (group-
+// committed by WalWriter) and memtable inserts; its effects are visible at
+// once, and write() resolves when the record is as durable as the policy asks.
+// If the WAL write fails the batch is taken back out of the memtable, it and
+// every later write are refused (WriteStoppedError) while reads go on, and a
+// timer retries on a fresh WAL file until the disk accepts writes again.
+//
+// Read: memtable -> immutable memtables (newest first) -> level-0 segments
+// (newest first) -> one segment per deeper level; the first version found at
+// or below the read's sequence decides.
+//
+// Flush: a full memtable turns immutable, a new WAL file starts, and a worker
+// writes a level-0 segment. The manifest edit that adds it also advances the
+// log number; only then do the WAL files it covers leave (deleted, or moved to
+// archive/). Writes stall, without failing, while too many memtables wait.
+//
+// Compaction: leveled (compaction-picker.ts), one at a time, in a worker.
+// Each Version in use is reference-counted; a segment is closed and deleted
+// only when no live version names it.
+//
+// Invariants:
+// - every write the caller saw resolve is in the WAL (synced under `always`)
+//   or in a segment named by the manifest;
+// - WAL files numbered >= logNumber hold everything not yet in segments;
+// - version edits are appended one at a time, in the order they are applied.
+
+import { hostname } from 'node:os';
+import { assert } from '../assert.js';
+import { ClosedError, CorruptionError, IoError, KvError, NotSupportedError, WriteStoppedError } from '../errors.js';
+import { userKeyOf, ValueType } from '../format/internal-key.js';
+import type { InternalIterator } from '../format/internal-iterator.js';
+import { joinPath, type FileSystem } from '../fs/file-system.js';
+import { NodeFileSystem } from '../fs/node-file-system.js';
+import * as limits from '../limits.js';
+import { Memtable } from '../memtable/memtable.js';
+import { archiveDir, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../manifest/file-names.js';
+import { ManifestWriter } from '../manifest/manifest-writer.js';
+import { probeDataDirectory, readManifest } from '../manifest/manifest-reader.js';
+import { Version } from '../manifest/version.js';
+import type { SegmentMeta } from '../manifest/segment-meta.js';
+import type { VersionEdit } from '../manifest/version-edit.js';
+import { BlockCache } from '../segment/block-cache.js';
+import { encodeBatch } from '../wal/wal-format.js';
+import { WalWriter } from '../wal/wal-writer.js';
+import { readWalFile } from '../wal/wal-reader.js';
+import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
+import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
+import { pendingCompactionBytes, pickCompaction, pickLevel, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
+import { acquireLock, type LockHandle } from './lock-file.js';
+import { ConcatIterator } from './concat-iterator.js';
+import { MergeIterator } from './merge-iterator.js';
+import { serializeMemtable } from './memtable-chunks.js';
+import { TableCache } from './table-cache.js';
+import { UserIterator } from './user-iterator.js';
+import type { WriteBatch } from './write-batch.js';
+import type {
+  CheckpointInfo,
+  Engine,
+  EngineCapabilities,
+  EngineIterator,
+  EngineLogger,
+  EngineOptions,
+  EngineStats,
+  Entry,
+  IteratorOptions,
+  ReadOptions,
+  RecoveryInfo,
+  Snapshot,
+  SyncPolicy,
+  WriteResult,
+} from './engine.js';
+
+/** A memtable and the WAL files that hold its entries. */
+interface MemtableSlot {
+  memtable: Memtable;
+  walNumbers: number[];
+  /** Resolves when the WAL files of an immutable memtable are closed (every append settled). */
+  walClosed: Promise<void>;
+}
+
+const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
+
+/** Retry interval after a failed write, flush or compaction, ms. */
+const retryIntervalMs = 1000;
+
+export class LsmEngine implements Engine {
+  readonly kind = 'lsm' as const;
+  readonly capabilities: EngineCapabilities = {
+    checkpoint: true,
+    walArchive: true,
+    compactionFilter: true,
+    checksumVerification: true,
+    snapshots: true,
+  };
+  readonly dir: string;
+  readonly readOnly: boolean;
+  recovery: RecoveryInfo = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined, durationMs: 0 };
+
+  readonly #fs: FileSystem;
+  readonly #options: EngineOptions;
+  readonly #logger: EngineLogger;
+  readonly #memtableBytes: number;
+  readonly #policy: CompactionPolicy;
+  readonly #segmentBytesTarget: number;
+  readonly #blockCache: BlockCache;
+  readonly #tables: TableCache;
+  #executor: BackgroundExecutor | undefined;
+  #lock: LockHandle | undefined;
+  #manifest: ManifestWriter | undefined;
+  #syncPolicy: SyncPolicy;
+
+  #version: Version = Version.empty();
+  /** Versions in use and their reference counts; the current one holds a reference. */
+  readonly #versionRefs = new Map<Version, number>();
+  #nextFileNumber = 1;
+  #lastSequence = 0;
+  #logNumber = 0;
+  /** File numbers being written by a flush or compaction: not obsolete though no version names them. */
+  readonly #pendingOutputs = new Set<number>();
+
+  #active!: MemtableSlot;
+  /** Immutable memtables, newest first. */
+  #immutables: MemtableSlot[] = [];
+  #wal: WalWriter | undefined;
+
+  readonly #snapshots = new Map<number, number>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #writeError: Error | undefined;
+  #backgroundError: Error | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #manifestQueue: Promise<void> = Promise.resolve();
+  #flushRunning: Promise<void> | undefined;
+  #compactionRunning: Promise<void> | undefined;
+  #manualCompaction = false;
+  readonly #compactPointers = new Map<number, Buffer>();
+  /** Writers waiting for room (flush or compaction to catch up). */
+  #roomWaiters: (() => void)[] = [];
+
+  #stats = { flushes: 0, compactions: 0, bytesFlushed: 0, bytesCompacted: 0, writeStalls: 0 };
+
+  private constructor(dir: string, options: EngineOptions) {
+    this.dir = dir;
+    this.readOnly = options.readOnly === true;
+    this.#fs = options.fs ?? new NodeFileSystem();
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#memtableBytes = Math.max(options.memtableBytes ?? limits.memtableBytesDefault, limits.memtableBytesMin);
+    this.#syncPolicy = options.syncPolicy ?? 'everysec';
+    this.#policy = {
+      level0CompactionTrigger: options.level0CompactionTrigger ?? limits.level0CompactionTrigger,
+      level1BytesTarget: options.level1BytesTarget ?? limits.level1BytesTarget,
+      levelSizeMultiplier: limits.levelSizeMultiplier,
+    };
+    this.#segmentBytesTarget = options.segmentBytesTarget ?? limits.segmentBytesTarget;
+    this.#blockCache = new BlockCache(options.blockCacheBytes ?? limits.blockCacheBytesDefault);
+    this.#tables = new TableCache(this.#fs, dir, this.#blockCache);
+  }
+
+  /**
+   * Opens (or creates) the engine in `dir`: manifest replay, then WAL replay.
+   * @throws LockedError when another process holds the directory
+   * @throws CorruptionError naming file and offset when files are damaged
+   */
+  static async open(dir: string, options: EngineOptions = {}): Promise<LsmEngine> {
+    const engine = new LsmEngine(dir, options);
+    try {
+      await engine.#open();
+    } catch (error) {
+      await engine.#abortOpen();
+      throw error;
+    }
+    return engine;
+  }
+
+  // ---------------------------------------------------------------- open
+
+  async #open(): Promise<void> {
+    const started = performance.now();
+    const fs = this.#fs;
+    if (!fs.exists(this.dir)) {
+      if (this.readOnly || this.#options.createIfMissing === false) {
+        throw new KvError('NOT_FOUND', `Cannot open data directory "${this.dir}": it does not exist`);
+      }
+      fs.mkdir(this.dir);
+    }
+    if (!this.readOnly) {
+      this.#lock = acquireLock(fs, this.dir);
+      if (this.#lock.tookOverStaleLockFrom !== undefined) {
+        this.#logger.warn({ dir: this.dir, staleLock: this.#lock.tookOverStaleLockFrom }, 'took over a stale LOCK');
+      }
+      fs.mkdir(walDir(this.dir));
+      fs.mkdir(segmentDir(this.dir));
+    }
+    const probe = probeDataDirectory(fs, this.dir);
+    if (probe.state === 'present' || probe.state === 'missing-current') {
+      // readManifest names the damage when CURRENT is missing from a directory holding data.
+      const manifest = readManifest(fs, this.dir, { readOnly: this.readOnly });
+      this.#version = manifest.version;
+      this.#logNumber = manifest.logNumber;
+      this.#nextFileNumber = manifest.nextFileNumber;
+      this.#lastSequence = manifest.lastSequence;
+    } else if (this.readOnly) {
+      throw new KvError('NOT_FOUND', `Cannot open data directory "${this.dir}" read-only: it holds no silt data`);
+    } else {
+      // A crash while creating the directory can leave a manifest that CURRENT never named.
+      for (const name of probe.leftoverNames) fs.unlink(joinPath(this.dir, name));
+    }
+    this.#versionRefs.set(this.#version, 1);
+    this.#bumpFileNumberPastExistingFiles();
+    this.#checkSegmentsPresent();
+    const replayed = this.#replayWal();
+    this.#active = { memtable: replayed.memtable, walNumbers: replayed.walNumbers, walClosed: Promise.resolve() };
+    this.recovery = { ...replayed.info, durationMs: Math.round(performance.now() - started) };
+    if (this.readOnly) return;
+
+    this.#executor = this.#options.backgroundExecutor === 'inline' || this.#fs.kind === 'mem' ? new InlineExecutor(this.#fs) : new WorkerExecutor();
+    const manifestNumber = this.#nextFileNumber++;
+    const walNumber = this.#nextFileNumber++;
+    this.#wal = this.#createWal(walNumber);
+    this.#active.walNumbers.push(walNumber);
+    this.#manifest = ManifestWriter.create(fs, this.dir, manifestNumber, this.#snapshotEdit());
+    this.#deleteObsoleteFiles();
+    this.#logger.info({ dir: this.dir, ...this.recovery, sequence: this.#lastSequence }, 'engine opened');
+    if (this.#active.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+    this.#maybeScheduleCompaction();
+  }
+
+  async #abortOpen(): Promise<void> {
+    this.#closed = true;
+    this.#wal?.close().catch(() => undefined); // best effort: the open failed and the error says why
+    this.#manifest?.close();
+    await this.#executor?.close();
+    this.#tables.closeAll();
+    this.#lock?.release();
+  }
+
+  /** A crash may leave files numbered past the manifest's counter (a new WAL, a half-written segment). */
+  #bumpFileNumberPastExistingFiles(): void {
+    for (const dir of [this.dir, walDir(this.dir), segmentDir(this.dir), archiveDir(this.dir)]) {
+      if (!this.#fs.exists(dir)) continue;
+      for (const name of this.#fs.list(dir)) {
+        const parsed = parseFileName(name);
+        if (parsed !== undefined && 'number' in parsed && parsed.number >= this.#nextFileNumber) this.#nextFileNumber = parsed.number + 1;
+      }
+    }
+  }
+
+  #checkSegmentsPresent(): void {
+    for (const meta of this.#version.allFiles()) {
+      const path = segmentPath(this.dir, meta.fileNumber);
+      if (!this.#fs.exists(path)) {
+        throw new CorruptionError(path, 0, `Cannot open segment "${path}": the manifest names it at level ${meta.level} but the file is missing`);
+      }
+      const size = this.#fs.stat(path).size;
+      if (size !== meta.fileBytes) {
+        throw new CorruptionError(path, size, `Cannot open segment "${path}": the manifest says ${meta.fileBytes} bytes but the file has ${size}`);
+      }
+    }
+  }
+
+  #replayWal(): { memtable: Memtable; walNumbers: number[]; info: Omit<RecoveryInfo, 'durationMs'> } {
+    const fs = this.#fs;
+    const memtable = new Memtable();
+    const numbers: number[] = [];
+    const dir = walDir(this.dir);
+    if (fs.exists(dir)) {
+      for (const name of fs.list(dir)) {
+        const parsed = parseFileName(name);
+        if (parsed?.kind === 'wal' && parsed.number >= this.#logNumber) numbers.push(parsed.number);
+      }
+    }
+    numbers.sort((a, b) => a - b);
+    const info = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined as string | undefined };
+    for (let index = 0; index < numbers.length; index++) {
+      const path = walPath(this.dir, numbers[index]!);
+      const result = readWalFile(fs, path, {
+        mode: this.readOnly ? 'readOnly' : 'recover',
+        isNewest: index === numbers.length - 1,
+        onBatch: (batch) => {
+          let sequence = batch.sequence;
+          for (const op of batch.ops) {
+            if (op.type === 'put') memtable.add(sequence, ValueType.put, op.key, op.value);
+            else memtable.add(sequence, ValueType.delete, op.key, emptyBuffer);
+            sequence++;
+          }
+          if (sequence - 1 > this.#lastSequence) this.#lastSequence = sequence - 1;
+        },
+      });
+      info.walFilesReplayed++;
+      info.walRecordsReplayed += result.batches;
+      if (result.truncatedBytes > 0) {
+        info.walBytesTruncated += result.truncatedBytes;
+        info.walTruncatedFile = path;
+        this.#logger.warn({ file: path, offset: result.truncatedAtOffset, bytes: result.truncatedBytes }, 'WAL torn tail dropped');
+      }
+    }
+    return { memtable, walNumbers: numbers, info };
+  }
+
+  #createWal(fileNumber: number): WalWriter {
+    return WalWriter.create(this.#fs, walPath(this.dir, fileNumber), fileNumber, {
+      syncPolicy: this.#syncPolicy,
+      syncIntervalMs: limits.walSyncIntervalMs,
+      onSyncError: (error: Error) => this.#failWrites(error),
+    });
+  }
+
+  #snapshotEdit(): VersionEdit {
+    return this.#version.toSnapshotEdit(this.#smallestLiveWal(), this.#nextFileNumber, this.#lastSequence);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  get(key: Buffer, options?: ReadOptions): Buffer | undefined {
+    this.#checkOpen();
+    const sequence = options?.snapshot?.sequence ?? this.#lastSequence;
+    let hit = this.#active.memtable.get(key, sequence);
+    for (let index = 0; hit === undefined && index < this.#immutables.length; index++) {
+      hit = this.#immutables[index]!.memtable.get(key, sequence);
+    }
+    if (hit !== undefined) return hit.type === ValueType.put ? hit.value : undefined;
+    return this.#getFromSegments(this.#version, key, sequence);
+  }
+
+  #getFromSegments(version: Version, key: Buffer, sequence: number): Buffer | undefined {
+    for (const file of version.levels[0]!) {
+      if (!inRange(file, key)) continue;
+      const hit = this.#tables.reader(file.fileNumber).get(key, sequence);
+      if (hit !== undefined) return hit.type === ValueType.put ? hit.value : undefined;
+    }
+    for (let level = 1; level < version.levels.length; level++) {
+      const file = version.findFile(level, key);
+      if (file === undefined || !inRange(file, key)) continue;
+      const hit = this.#tables.reader(file.fileNumber).get(key, sequence);
+      if (hit !== undefined) return hit.type === ValueType.put ? hit.value : undefined;
+    }
+    return undefined;
+  }
+
+  iterator(options: IteratorOptions = {}): EngineIterator {
+    return new LsmIterator(this.iteratorSync(options));
+  }
+
+  /** The synchronous iterator behind iterator(); LsmEngine-specific. Close it (it pins files). */
+  iteratorSync(options: IteratorOptions = {}): SyncEntryIterator {
+    this.#checkOpen();
+    const sequence = options.snapshot?.sequence ?? this.#lastSequence;
+    const version = this.#version;
+    this.#refVersion(version);
+    const children: InternalIterator[] = [this.#active.memtable.iterator()];
+    for (const slot of this.#immutables) children.push(slot.memtable.iterator());
+    for (const file of version.levels[0]!) children.push(this.#tables.reader(file.fileNumber).iterator());
+    for (let level = 1; level < version.levels.length; level++) {
+      const files = version.levels[level]!;
+      if (files.length > 0) children.push(new ConcatIterator(files, (index) => this.#tables.reader(files[index]!.fileNumber).iterator()));
+    }
+    const user = new UserIterator(new MergeIterator(children), sequence, options);
+    let released = false;
+    return {
+      next: () => user.next(),
+      close: () => {
+        user.close();
+        if (!released) {
+          released = true;
+          this.#unrefVersion(version);
+        }
+      },
+    };
+  }
+
+  snapshot(): Snapshot {
+    this.#checkOpen();
+    const sequence = this.#lastSequence;
+    this.#snapshots.set(sequence, (this.#snapshots.get(sequence) ?? 0) + 1);
+    let released = false;
+    return {
+      sequence,
+      release: () => {
+        if (released) return;
+        released = true;
+        const count = this.#snapshots.get(sequence)! - 1;
+        if (count === 0) this.#snapshots.delete(sequence);
+        else this.#snapshots.set(sequence, count);
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  write(batch: WriteBatch): Promise<WriteResult> {
+    try {
+      this.#checkWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (batch.ops.length === 0) return Promise.resolve({ sequence: this.#lastSequence });
+    const first = this.#lastSequence + 1;
+    const payload = encodeBatch(first, Date.now(), batch.ops);
+    const logged = this.#wal!.append(payload);
+    const slot = this.#active;
+    const memtable = slot.memtable;
+    let sequence = first;
+    for (const op of batch.ops) {
+      if (op.type === 'put') memtable.add(sequence, ValueType.put, op.key, op.value);
+      else memtable.add(sequence, ValueType.delete, op.key, emptyBuffer);
+      sequence++;
+    }
+    const last = sequence - 1;
+    this.#lastSequence = last;
+    if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+    return logged.then(
+      () => (this.#needsRoom() ? this.#waitForRoom().then(() => ({ sequence: last })) : { sequence: last }),
+      (error: unknown) => {
+        // Take the batch back: it was never acknowledged and is not in the WAL.
+        let undo = first;
+        for (const op of batch.ops) memtable.remove(undo++, op.key);
+        this.#failWrites(error as Error);
+        throw new WriteStoppedError(`Cannot write batch: ${(error as Error).message}`, { cause: error });
+      },
+    );
+  }
+
+  async sync(): Promise<void> {
+    this.#checkOpen();
+    await this.#wal?.sync();
+  }
+
+  setSyncPolicy(policy: SyncPolicy): void {
+    this.#syncPolicy = policy;
+    this.#wal?.setSyncPolicy(policy);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError('Cannot use engine: it is closed');
+  }
+
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.readOnly) throw new NotSupportedError(`Cannot write: "${this.dir}" is open read-only`);
+    if (this.#writeError !== undefined) {
+      throw new WriteStoppedError(`Cannot write: writes are stopped after an I/O error (${this.#writeError.message})`, { cause: this.#writeError });
+    }
+  }
+
+  /** Stops writes after a WAL failure and retries on a fresh WAL file until one works. */
+  #failWrites(error: Error): void {
+    if (this.#closed) return;
+    if (this.#writeError === undefined) this.#logger.error({ err: error, dir: this.dir }, 'writes stopped after an I/O error');
+    this.#writeError = error;
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#retry();
+    }, retryIntervalMs);
+    this.#retryTimer.unref();
+  }
+
+  #retry(): void {
+    if (this.#closed) return;
+    if (this.#writeError !== undefined) {
+      try {
+        const number = this.#nextFileNumber++;
+        const wal = this.#createWal(number);
+        const old = this.#wal!;
+        this.#wal = wal;
+        this.#active.walNumbers.push(number);
+        old.close().catch(() => undefined); // its failed appends were already rejected and taken back
+        this.#logger.info({ dir: this.dir, wal: number }, 'writes resumed');
+        this.#writeError = undefined;
+      } catch (error) {
+        this.#writeError = error as Error;
+        this.#scheduleRetry();
+      }
+    }
+    if (this.#manifest?.failure !== undefined) {
+      // A manifest whose append failed cannot be trusted to continue: start a new one from the version.
+      try {
+        const old = this.#manifest;
+        this.#manifest = ManifestWriter.create(this.#fs, this.dir, this.#nextFileNumber++, this.#snapshotEdit());
+        old.close();
+      } catch (error) {
+        this.#backgroundError = error as Error;
+        this.#scheduleRetry();
+        return;
+      }
+    }
+    if (this.#backgroundError !== undefined) {
+      this.#backgroundError = undefined;
+      this.#maybeScheduleFlush();
+      this.#maybeScheduleCompaction();
+    }
+  }
+
+  #needsRoom(): boolean {
+    return this.#immutables.length >= limits.immutableMemtablesMax || this.#version.levels[0]!.length >= limits.level0StopTrigger;
+  }
+
+  #waitForRoom(): Promise<void> {
+    this.#stats.writeStalls++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(), limits.writeStallMsMax);
+      this.#roomWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #wakeWriters(): void {
+    if (this.#needsRoom() && !this.#closed) return;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  // ---------------------------------------------------------------- flush
+
+  #switchMemtable(): void {
+    if (this.#immutables.length >= limits.immutableMemtablesMax) return; // stall: the active memtable grows until a flush ends
+    const oldWal = this.#wal!;
+    const number = this.#nextFileNumber++;
+    try {
+      this.#wal = this.#createWal(number);
+    } catch (error) {
+      this.#nextFileNumber--;
+      this.#failWrites(new IoError(`Cannot create WAL file: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    const slot = this.#active;
+    slot.walClosed = oldWal.close().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'closing a WAL file failed; its failed writes were refused');
+    });
+    this.#immutables.unshift(slot);
+    this.#active = { memtable: new Memtable(), walNumbers: [number], walClosed: Promise.resolve() };
+    this.#maybeScheduleFlush();
+  }
+
+  #maybeScheduleFlush(): void {
+    if (this.#flushRunning !== undefined || this.#immutables.length === 0 || this.#closed || this.#backgroundError !== undefined) return;
+    this.#flushRunning = this.#flushOldest()
+      .catch((error: unknown) => this.#backgroundFailed('flush', error))
+      .finally(() => {
+        this.#flushRunning = undefined;
+        if (!this.#closed && this.#active.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+        this.#wakeWriters();
+        this.#maybeScheduleFlush();
+        this.#maybeScheduleCompaction();
+      });
+  }
+
+  async #flushOldest(): Promise<void> {
+    const slot = this.#immutables[this.#immutables.length - 1]!;
+    await slot.walClosed;
+    let meta: SegmentMeta | undefined;
+    if (!slot.memtable.isEmpty) {
+      const fileNumber = this.#nextFileNumber++;
+      this.#pendingOutputs.add(fileNumber);
+      try {
+        const chunks = await serializeMemtable(slot.memtable, yieldToEventLoop);
+        meta = await this.#executor!.flush({ dir: this.dir, fileNumber, chunks, createdMs: Date.now() });
+      } catch (error) {
+        this.#pendingOutputs.delete(fileNumber);
+        this.#removeQuietly(segmentPath(this.dir, fileNumber));
+        throw error;
+      }
+    }
+    if (this.#closed) return;
+    this.#immutables.pop();
+    try {
+      await this.#applyEdit(() => ({
+        added: meta === undefined ? [] : [meta],
+        deleted: [],
+        logNumber: this.#smallestLiveWal(),
+        nextFileNumber: this.#nextFileNumber,
+        lastSequence: this.#lastSequence,
+      }));
+    } catch (error) {
+      this.#immutables.push(slot); // still the oldest: its WAL files are still live
+      throw error;
+    } finally {
+      if (meta !== undefined) this.#pendingOutputs.delete(meta.fileNumber);
+    }
+    if (meta !== undefined) {
+      this.#stats.flushes++;
+      this.#stats.bytesFlushed += meta.fileBytes;
+    }
+    this.#retireWalFiles(slot.walNumbers);
+  }
+
+  /** Smallest WAL file number still needed: the oldest unflushed memtable's first file. */
+  #smallestLiveWal(): number {
+    const oldest = this.#immutables.length > 0 ? this.#immutables[this.#immutables.length - 1]! : this.#active;
+    return oldest.walNumbers[0] ?? this.#nextFileNumber;
+  }
+
+  #retireWalFiles(numbers: number[]): void {
+    const archive = this.#options.walArchive;
+    for (const number of numbers) {
+      const path = walPath(this.dir, number);
+      try {
+        if (archive !== undefined) archiveWalFile(this.#fs, this.dir, number);
+        else if (this.#fs.exists(path)) this.#fs.unlink(path);
+      } catch (error) {
+        this.#logger.warn({ err: error, file: path }, 'could not retire a flushed WAL file; it will be retried at the next open');
+      }
+    }
+    if (archive !== undefined) {
+      try {
+        pruneArchive(this.#fs, this.dir, { ageMs: archive.ageMs, bytesMax: archive.bytesMax, nowMs: Date.now() });
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'could not prune the WAL archive');
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.#checkWritable();
+    if (!this.#active.memtable.isEmpty) {
+      // Force a switch even while immutables are queued: wait for room first.
+      while (this.#immutables.length >= limits.immutableMemtablesMax) await this.#waitForFlush();
+      this.#switchMemtable();
+    }
+    while (this.#immutables.length > 0) {
+      if (this.#backgroundError !== undefined) throw this.#backgroundError;
+      await this.#waitForFlush();
+    }
+  }
+
+  async #waitForFlush(): Promise<void> {
+    this.#maybeScheduleFlush();
+    if (this.#flushRunning !== undefined) await this.#flushRunning;
+    else await yieldToEventLoop();
+    this.#checkOpen();
+  }
+
+  // ---------------------------------------------------------------- compaction
+
+  #maybeScheduleCompaction(): void {
+    if (this.#compactionRunning !== undefined || this.#closed || this.#manualCompaction || this.#backgroundError !== undefined) return;
+    if (this.#options.disableAutoCompaction === true || this.readOnly) return;
+    const pick = pickCompaction(this.#version, this.#policy, this.#compactPointers);
+    if (pick === undefined) return;
+    this.#compactionRunning = this.#runCompaction(pick)
+      .catch((error: unknown) => this.#backgroundFailed('compaction', error))
+      .finally(() => {
+        this.#compactionRunning = undefined;
+        this.#wakeWriters();
+        this.#maybeScheduleCompaction();
+      });
+  }
+
+  async #runCompaction(pick: CompactionPick): Promise<void> {
+    this.#compactPointers.set(pick.level, pick.largestUserKey);
+    const inputFiles = pick.inputs.flatMap((input) => input.files);
+    if (pick.trivialMove) {
+      const file = inputFiles[0]!;
+      await this.#applyEdit(() => ({ added: [{ ...file, level: pick.outputLevel }], deleted: [{ level: pick.level, fileNumber: file.fileNumber }] }));
+      return;
+    }
+    const version = this.#version;
+    this.#refVersion(version);
+    const totalBytes = inputFiles.reduce((sum, file) => sum + file.fileBytes, 0);
+    const outputFileNumbers: number[] = [];
+    const reserve = 2 * Math.ceil(totalBytes / this.#segmentBytesTarget) + 2;
+    for (let index = 0; index < reserve; index++) {
+      const number = this.#nextFileNumber++;
+      outputFileNumbers.push(number);
+      this.#pendingOutputs.add(number);
+    }
+    try {
+      const result = await this.#executor!.compact({
+        dir: this.dir,
+        inputs: pick.inputs,
+        outputLevel: pick.outputLevel,
+        deeperFiles: version.levels.slice(pick.outputLevel + 1).map((files) => [...files]),
+        versionFiles: version.levels.map((files) => [...files]),
+        smallestSnapshot: this.#smallestSnapshot(),
+        segmentBytesTarget: this.#segmentBytesTarget,
+        outputFileNumbers,
+        filter: this.#options.compactionFilter,
+        nowMs: Date.now(),
+      });
+      if (this.#closed) return;
+      await this.#applyEdit(() => ({
+        added: result.outputs,
+        deleted: pick.inputs.flatMap(({ level, files }) => files.map((file) => ({ level, fileNumber: file.fileNumber }))),
+      }));
+      this.#stats.compactions++;
+      this.#stats.bytesCompacted += result.bytesWritten;
+      this.#logger.info({ level: pick.level, inputs: inputFiles.length, outputs: result.outputs.length, ...result.counts }, 'compaction done');
+    } catch (error) {
+      for (const number of outputFileNumbers) this.#removeQuietly(segmentPath(this.dir, number));
+      throw error;
+    } finally {
+      for (const number of outputFileNumbers) this.#pendingOutputs.delete(number);
+      this.#unrefVersion(version);
+    }
+  }
+
+  #smallestSnapshot(): number {
+    let smallest = this.#lastSequence;
+    for (const sequence of this.#snapshots.keys()) if (sequence < smallest) smallest = sequence;
+    return smallest;
+  }
+
+  async compactRange(start?: Buffer, end?: Buffer): Promise<void> {
+    this.#checkWritable();
+    await this.flush();
+    this.#manualCompaction = true;
+    try {
+      while (this.#compactionRunning !== undefined) await this.#compactionRunning;
+      let deepest = 0;
+      for (let level = 0; level < this.#version.levels.length; level++) {
+        if (this.#version.overlapping(level, start, end).length > 0) deepest = level;
+      }
+      for (let level = 0; level < Math.max(deepest, 1) && level < limits.levelCount - 1; level++) {
+        const files = this.#version.overlapping(level, start, end);
+        if (files.length === 0) continue;
+        const pick = pickLevel(this.#version, level, level === 0 ? this.#version.levels[0]!.slice() : files);
+        // A manual compaction rewrites even a lone file, so tombstones and filtered keys go.
+        await this.#runCompaction({ ...pick, trivialMove: false });
+        this.#checkOpen();
+      }
+    } finally {
+      this.#manualCompaction = false;
+    }
+    this.#maybeScheduleCompaction();
+  }
+
+  #backgroundFailed(what: string, error: unknown): void {
+    if (this.#closed) return;
+    this.#backgroundError = error as Error;
+    this.#logger.error({ err: error, dir: this.dir }, `${what} failed; retrying in ${retryIntervalMs} ms`);
+    this.#scheduleRetry();
+  }
+
+  // ---------------------------------------------------------------- versions and files
+
+  /** Appends an edit to the manifest and installs the new version, one edit at a time. */
+  #applyEdit(makeEdit: () => Partial<VersionEdit>): Promise<void> {
+    const run = this.#manifestQueue.then(async () => {
+      this.#checkOpen();
+      const edit: VersionEdit = { added: [], deleted: [], ...makeEdit() };
+      edit.nextFileNumber ??= this.#nextFileNumber;
+      edit.lastSequence ??= this.#lastSequence;
+      const next = this.#version.apply(edit);
+      await this.#manifest!.append(edit);
+      if (edit.logNumber !== undefined) this.#logNumber = edit.logNumber;
+      const previous = this.#version;
+      this.#version = next;
+      this.#versionRefs.set(next, (this.#versionRefs.get(next) ?? 0) + 1);
+      this.#unrefVersion(previous);
+      await this.#maybeRollManifest();
+    });
+    this.#manifestQueue = run.catch(() => undefined); // the caller sees the failure; the queue goes on
+    return run;
+  }
+
+  async #maybeRollManifest(): Promise<void> {
+    if (this.#manifest!.fileBytes < limits.manifestBytesMax) return;
+    const old = this.#manifest!;
+    this.#manifest = ManifestWriter.create(this.#fs, this.dir, this.#nextFileNumber++, this.#snapshotEdit());
+    old.close();
+    this.#deleteObsoleteFiles();
+  }
+
+  #refVersion(version: Version): void {
+    this.#versionRefs.set(version, (this.#versionRefs.get(version) ?? 0) + 1);
+  }
+
+  #unrefVersion(version: Version): void {
+    const count = (this.#versionRefs.get(version) ?? 1) - 1;
+    if (count > 0) {
+      this.#versionRefs.set(version, count);
+      return;
+    }
+    this.#versionRefs.delete(version);
+    if (version !== this.#version) this.#deleteObsoleteFiles();
+  }
+
+  /** Deletes segments no live version names, WAL files below the log number, and stale manifests. */
+  #deleteObsoleteFiles(): void {
+    if (this.readOnly || this.#closed) return;
+    const live = new Set<number>(this.#pendingOutputs);
+    for (const version of this.#versionRefs.keys()) for (const number of version.fileNumbers()) live.add(number);
+    const fs = this.#fs;
+    for (const name of fs.list(segmentDir(this.dir))) {
+      const parsed = parseFileName(name);
+      if (parsed?.kind !== 'segment' || live.has(parsed.number)) continue;
+      this.#tables.evict(parsed.number);
+      this.#removeQuietly(segmentPath(this.dir, parsed.number));
+    }
+    const liveWal = new Set([...this.#active.walNumbers, ...this.#immutables.flatMap((slot) => slot.walNumbers)]);
+    for (const name of fs.list(walDir(this.dir))) {
+      const parsed = parseFileName(name);
+      if (parsed?.kind === 'wal' && parsed.number < this.#logNumber && !liveWal.has(parsed.number)) this.#retireWalFiles([parsed.number]);
+    }
+    const currentManifest = this.#manifest?.manifestNumber;
+    for (const name of fs.list(this.dir)) {
+      const parsed = parseFileName(name);
+      if (parsed?.kind === 'manifest' && parsed.number !== currentManifest) this.#removeQuietly(joinPath(this.dir, name));
+    }
+  }
+
+  #removeQuietly(path: string): void {
+    try {
+      if (this.#fs.exists(path)) this.#fs.unlink(path);
+    } catch (error) {
+      this.#logger.warn({ err: error, file: path }, 'could not delete an obsolete file; it will be retried at the next open');
+    }
+  }
+
+  // ---------------------------------------------------------------- checkpoint
+
+  async checkpoint(targetDir: string): Promise<CheckpointInfo> {
+    this.#checkWritable();
+    const fs = this.#fs;
+    if (fs.exists(targetDir)) throw new KvError('ALREADY_EXISTS', `Cannot create checkpoint "${targetDir}": it already exists`);
+    await this.#wal!.sync();
+    // From here to the end of the copies nothing else runs: the copy is one consistent instant.
+    const version = this.#version;
+    this.#refVersion(version);
+    try {
+      const timeMs = Date.now();
+      const sequence = this.#lastSequence;
+      fs.mkdir(segmentDir(targetDir));
+      fs.mkdir(walDir(targetDir));
+      let linkedFiles = 0;
+      let copiedFiles = 0;
+      for (const meta of version.allFiles()) {
+        const from = segmentPath(this.dir, meta.fileNumber);
+        const to = segmentPath(targetDir, meta.fileNumber);
+        try {
+          fs.link(from, to);
+          linkedFiles++;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'EXDEV' && (error as { code?: string }).code !== 'EPERM') throw error;
+          fs.copyFile(from, to);
+          copiedFiles++;
+        }
+      }
+      // WAL files are still being appended to: copy them (bounded by the memtable budgets), never link.
+      const walNumbers = [...this.#immutables.flatMap((slot) => slot.walNumbers), ...this.#active.walNumbers];
+      for (const number of walNumbers) {
+        const from = walPath(this.dir, number);
+        if (!fs.exists(from)) continue;
+        fs.copyFile(from, walPath(targetDir, number));
+        copiedFiles++;
+      }
+      fs.syncDir(segmentDir(targetDir));
+      fs.syncDir(walDir(targetDir));
+      const manifestNumber = this.#nextFileNumber++;
+      const manifest = ManifestWriter.create(fs, targetDir, manifestNumber, version.toSnapshotEdit(this.#smallestLiveWal(), this.#nextFileNumber, sequence));
+      manifest.close();
+      fs.writeFileSync(joinPath(targetDir, 'CHECKPOINT'), Buffer.from(`${JSON.stringify({ sequence, timeMs, source: this.dir, host: hostname() })}\n`));
+      fs.syncDir(targetDir);
+      return { dir: targetDir, sequence, timeMs, linkedFiles, copiedFiles };
+    } finally {
+      this.#unrefVersion(version);
+    }
+  }
+
+  /** Where BGSAVE-style named checkpoints live. */
+  get checkpointsDir(): string {
+    return checkpointsDir(this.dir);
+  }
+
+  // ---------------------------------------------------------------- stats and close
+
+  stats(): EngineStats {
+    const version = this.#version;
+    const levels = version.levels.map((files, level) => ({ level, segments: files.length, bytes: version.levelBytes(level) }));
+    let walBytes = 0;
+    let walFiles = 0;
+    const dir = walDir(this.dir);
+    if (this.#fs.exists(dir)) {
+      for (const name of this.#fs.list(dir)) {
+        if (parseFileName(name)?.kind !== 'wal') continue;
+        walFiles++;
+        walBytes += this.#fs.stat(joinPath(dir, name)).size;
+      }
+    }
+    const archived = this.#fs.exists(archiveDir(this.dir)) ? listArchive(this.#fs, this.dir) : [];
+    const range = archived.length > 0 ? archiveRange(this.#fs, this.dir) : undefined;
+    const cache = this.#blockCache.stats();
+    return {
+      kind: 'lsm',
+      sequence: this.#lastSequence,
+      levels,
+      memtableBytes: this.#active.memtable.approximateBytes + this.#immutables.reduce((sum, slot) => sum + slot.memtable.approximateBytes, 0),
+      immutableMemtables: this.#immutables.length,
+      walFiles,
+      walBytes,
+      archiveFiles: archived.length,
+      archiveBytes: archived.reduce((sum, file) => sum + file.bytes, 0),
+      archiveRange: range === undefined ? undefined : { fromMs: range.fromMs, toMs: range.toMs },
+      pendingCompactionBytes: pendingCompactionBytes(version, this.#policy),
+      flushes: this.#stats.flushes,
+      compactions: this.#stats.compactions,
+      compactionsRunning: this.#compactionRunning === undefined ? 0 : 1,
+      bytesFlushed: this.#stats.bytesFlushed,
+      bytesCompacted: this.#stats.bytesCompacted,
+      blockCache: { bytes: cache.bytes, capacityBytes: cache.capacityBytes, hits: cache.hits, misses: cache.misses },
+      writeStalls: this.#stats.writeStalls,
+      writeError: this.#writeError?.message,
+      backgroundError: this.#backgroundError?.message,
+      liveSnapshots: [...this.#snapshots.values()].reduce((sum, count) => sum + count, 0),
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    let failure: unknown;
+    try {
+      await this.#wal?.close();
+    } catch (error) {
+      failure = error;
+    }
+    this.#closed = true;
+    this.#wakeWriters();
+    await this.#executor?.close();
+    await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue]);
+    this.#manifest?.close();
+    this.#tables.closeAll();
+    this.#lock?.release();
+    if (failure !== undefined) throw new IoError(`Cannot close engine cleanly: ${(failure as Error).message}`, { cause: failure });
+  }
+}
+
+/** Synchronous user iterator (LsmEngine only). */
+export interface SyncEntryIterator {
+  next(): Entry | undefined;
+  close(): void;
+}
+
+class LsmIterator implements EngineIterator {
+  readonly #inner: SyncEntryIterator;
+
+  constructor(inner: SyncEntryIterator) {
+    this.#inner = inner;
+  }
+
+  next(): Promise<Entry | undefined> {
+    try {
+      return Promise.resolve(this.#inner.next());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  nextv(size: number): Promise<Entry[]> {
+    try {
+      const entries: Entry[] = [];
+      for (let entry: Entry | undefined; entries.length < size && (entry = this.#inner.next()) !== undefined; ) entries.push(entry);
+      return Promise.resolve(entries);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#inner.close();
+    return Promise.resolve();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Entry> {
+    try {
+      for (let entry = this.#inner.next(); entry !== undefined; entry = this.#inner.next()) yield entry;
+    } finally {
+      this.#inner.close();
+    }
+  }
+}
+
+const emptyBuffer = Buffer.alloc(0);
+
+function inRange(file: SegmentMeta, key: Buffer): boolean {
+  return userKeyOf(file.smallestKey).compare(key) <= 0 && userKeyOf(file.largestKey).compare(key) >= 0;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+assert(limits.immutableMemtablesMax >= 1, 'at least one immutable memtable may wait for flush');

@@ -1,0 +1,311 @@
+// Reads a segment file written by segment-writer.ts (docs/format.md, "Segment
+// files"). open() reads and validates the footer, index, filter and properties
+// blocks eagerly; data blocks are read on demand, one positioned read each,
+// through the shared block cache.
+//
+// Reads are synchronous: the engine reads inside a command on the event loop
+// (DESIGN.md, "Data flow"). Every data block read verifies the block CRC
+// (unless verifyChecksums is false) and decompresses with a size bound; damage
+// is a CorruptionError naming the file and the block's offset, never wrong data.
+//
+// Ownership: values returned by get() and by iterators are views into a
+// decoded block. Blocks are immutable once decoded, so the views stay valid and
+// unchanged for as long as the caller holds them, even after the block leaves
+// the cache or the reader closes; holding one keeps its whole block (a few KiB)
+// in memory, so long-lived holders may copy.
+
+import { CorruptionError } from '../errors.js';
+import { assert } from '../assert.js';
+import type { VarintResult } from '../format/varint.js';
+import type { InternalIterator } from '../format/internal-iterator.js';
+import { trailerBytes, ValueType, writeTrailer } from '../format/internal-key.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import { readExactly } from '../fs/file-system.js';
+import type { BlockCache } from './block-cache.js';
+import { decodeBlockHandle, readBlock } from './block-io.js';
+import { Block, BlockIterator, blockCorruption } from './block-reader.js';
+import { BloomFilter } from './bloom-filter.js';
+import { type BlockHandle, blockRawBytesMax, footerBytes, lz4ExpansionMax } from './segment-format.js';
+import { decodeFooter, type SegmentFooter } from './segment-footer.js';
+import { decodeProperties, type SegmentProperties } from './segment-properties.js';
+
+/** How to open a segment. */
+export interface SegmentReaderOptions {
+  /** The segment's file number: its key in the block cache. */
+  fileNumber: number;
+  /** Shared cache of decoded data blocks; without one every read goes to the file. */
+  cache?: BlockCache;
+  /** Verify each data block's CRC when it is read from the file (default true). */
+  verifyChecksums?: boolean;
+}
+
+/** One version found by get(). */
+export interface SegmentEntry {
+  /** ValueType: 1 put, 0 delete (a tombstone; the caller decides what it hides). */
+  type: number;
+  /** The value (empty for a tombstone): a view into an immutable decoded block. */
+  value: Buffer;
+  sequence: number;
+}
+
+/** An open segment file. Not safe to use after close(). */
+export class SegmentReader {
+  /** Facts recorded by the writer, plus formatVersion and fileBytes. */
+  readonly properties: SegmentProperties;
+  /** The file's size, bytes. */
+  readonly fileBytes: number;
+  readonly path: string;
+  readonly fileNumber: number;
+  readonly #file: FileHandle;
+  readonly #cache: BlockCache | undefined;
+  readonly #verifyChecksums: boolean;
+  readonly #footer: SegmentFooter;
+  readonly #index: Block;
+  readonly #filter: BloomFilter;
+  /** Scratch state for get(), reused so a lookup allocates little. */
+  readonly #lookupIndex: BlockIterator;
+  readonly #lookupData = new BlockIterator();
+  readonly #lookupHandle: BlockHandle = { offset: 0, size: 0 };
+  readonly #varint: VarintResult = { value: 0, offset: 0 };
+  #lookupKey = Buffer.allocUnsafe(trailerBytes);
+  #closed = false;
+
+  private constructor(path: string, file: FileHandle, options: SegmentReaderOptions) {
+    this.path = path;
+    this.#file = file;
+    this.fileNumber = options.fileNumber;
+    this.#cache = options.cache;
+    this.#verifyChecksums = options.verifyChecksums ?? true;
+    this.fileBytes = file.size();
+    const footerOffset = this.fileBytes - footerBytes;
+    if (footerOffset < 0) {
+      throw new CorruptionError(path, 0, `Cannot open segment "${path}": file is ${this.fileBytes} bytes, shorter than the ${footerBytes}-byte footer`);
+    }
+    this.#footer = decodeFooter(readExactly(file, footerOffset, footerBytes), path, footerOffset);
+    this.#index = Block.parse(this.#readMetaBlock(this.#footer.index), path, this.#footer.index.offset);
+    this.#filter = BloomFilter.parse(this.#readMetaBlock(this.#footer.filter), path, this.#footer.filter.offset);
+    const stored = decodeProperties(this.#readMetaBlock(this.#footer.properties), path, this.#footer.properties.offset);
+    this.properties = { ...stored, formatVersion: this.#footer.formatVersion, fileBytes: this.fileBytes };
+    this.#checkLayout();
+    this.#lookupIndex = new BlockIterator(this.#index);
+  }
+
+  /**
+   * Opens and validates a segment file.
+   * @throws CorruptionError naming the file and the offset of the damaged part;
+   *   UnsupportedVersionError for an unknown format version; the file system's error when it cannot be opened
+   */
+  static open(fs: FileSystem, path: string, options: SegmentReaderOptions): SegmentReader {
+    const file = fs.open(path, 'read');
+    try {
+      return new SegmentReader(path, file, options);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** The footer's block handles (for tools). */
+  get footer(): SegmentFooter {
+    return this.#footer;
+  }
+
+  /** False only when the segment certainly holds no version of `userKey` (Bloom filter). */
+  mayContain(userKey: Buffer): boolean {
+    return this.#filter.mayContain(userKey);
+  }
+
+  /**
+   * The newest version of `userKey` with sequence <= `sequence`, tombstones included.
+   * @returns undefined when the segment holds no such version; `value` is a view into an immutable block
+   * @throws CorruptionError when the block holding it is damaged
+   */
+  get(userKey: Buffer, sequence: number): SegmentEntry | undefined {
+    assert(!this.#closed, 'get() on an open segment reader');
+    if (!this.#filter.mayContain(userKey)) return undefined;
+    const target = this.#makeLookupKey(userKey, sequence);
+    const index = this.#lookupIndex;
+    index.seek(target);
+    if (!index.valid()) return undefined;
+    const data = this.#lookupData;
+    data.reset(this.#dataBlockAt(index));
+    data.seek(target);
+    if (!data.valid() || !data.userKeyEquals(userKey)) return undefined;
+    return { type: data.type(), value: data.value(), sequence: data.sequence() };
+  }
+
+  /** A new iterator over every entry in internal-key order; close it when done. */
+  iterator(): InternalIterator {
+    assert(!this.#closed, 'iterator() on an open segment reader');
+    return new SegmentIterator(this);
+  }
+
+  /** Closes the file. Values already returned stay valid; iterators must not move afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+  }
+
+  /** @internal A new iterator over the index block. */
+  indexIterator(): BlockIterator {
+    return new BlockIterator(this.#index);
+  }
+
+  /**
+   * @internal The data block that the index entry under `index` points at: `current` when it is
+   * that block, else from the cache or the file. `handle` receives the decoded handle.
+   * @throws CorruptionError when the handle or the block is damaged
+   */
+  dataBlockAt(index: BlockIterator, handle: BlockHandle, current?: Block): Block {
+    assert(!this.#closed, 'block read on an open segment reader');
+    if (!decodeBlockHandle(this.#index.data, index.valueStart, index.valueEnd, handle, this.#varint)) {
+      throw blockCorruption(this.path, this.#footer.index.offset, 'index entry holds a malformed block handle');
+    }
+    if (handle.offset + handle.size > this.properties.dataBytes) {
+      throw blockCorruption(this.path, this.#footer.index.offset, `index entry points at offset ${handle.offset}, past the data blocks`);
+    }
+    if (current !== undefined && current.blockOffset === handle.offset) return current;
+    const cached = this.#cache?.get(this.fileNumber, handle.offset);
+    if (cached !== undefined) return cached;
+    const raw = readBlock(this.#file, this.path, handle, this.properties.dataBytes, { verifyChecksum: this.#verifyChecksums, rawBytesMax: blockRawBytesMax });
+    const block = Block.parse(raw, this.path, handle.offset);
+    this.#cache?.set(this.fileNumber, handle.offset, block);
+    return block;
+  }
+
+  #dataBlockAt(index: BlockIterator): Block {
+    return this.dataBlockAt(index, this.#lookupHandle, this.#lookupData.block);
+  }
+
+  /**
+   * userKey ‖ trailer(sequence, put): sorts just before every version of userKey with
+   * sequence <= `sequence`. Reuses one buffer while key lengths repeat (the common case).
+   */
+  #makeLookupKey(userKey: Buffer, sequence: number): Buffer {
+    const length = userKey.length + trailerBytes;
+    if (this.#lookupKey.length !== length) this.#lookupKey = Buffer.allocUnsafe(length);
+    const lookupKey = this.#lookupKey;
+    for (let index = 0; index < userKey.length; index++) lookupKey[index] = userKey[index]!;
+    writeTrailer(lookupKey, userKey.length, sequence, ValueType.put);
+    return lookupKey;
+  }
+
+  /** Metadata blocks are always checksum-verified: they are read once per open. */
+  #readMetaBlock(handle: BlockHandle): Buffer {
+    const rawBytesMax = handle.size * lz4ExpansionMax + 64;
+    return readBlock(this.#file, this.path, handle, this.fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax });
+  }
+
+  /** The data blocks must end where the first metadata block starts. */
+  #checkLayout(): void {
+    const metaStart = Math.min(this.#footer.index.offset, this.#footer.filter.offset, this.#footer.properties.offset);
+    if (this.properties.dataBytes !== metaStart) {
+      throw new CorruptionError(
+        this.path,
+        this.#footer.properties.offset,
+        `Cannot open segment "${this.path}": properties say data blocks end at ${this.properties.dataBytes}, metadata starts at ${metaStart}`,
+      );
+    }
+  }
+}
+
+/**
+ * Two-level iterator: an index block iterator chooses the data block, a block
+ * iterator walks it. Moves across block boundaries in both directions.
+ * Keys and values follow InternalIterator's ownership rule; values are views
+ * into immutable blocks.
+ */
+class SegmentIterator implements InternalIterator {
+  readonly #reader: SegmentReader;
+  readonly #index: BlockIterator;
+  readonly #data = new BlockIterator();
+  readonly #handle: BlockHandle = { offset: 0, size: 0 };
+  #closed = false;
+
+  constructor(reader: SegmentReader) {
+    this.#reader = reader;
+    this.#index = reader.indexIterator();
+  }
+
+  valid(): boolean {
+    return this.#data.valid();
+  }
+
+  seekToFirst(): void {
+    this.#index.seekToFirst();
+    if (this.#loadBlock()) this.#data.seekToFirst();
+    this.#skipForward();
+  }
+
+  seekToLast(): void {
+    this.#index.seekToLast();
+    if (this.#loadBlock()) this.#data.seekToLast();
+    this.#skipBackward();
+  }
+
+  seek(target: Buffer): void {
+    this.#index.seek(target);
+    if (this.#loadBlock()) this.#data.seek(target);
+    this.#skipForward();
+  }
+
+  seekForPrev(target: Buffer): void {
+    this.#index.seek(target);
+    if (!this.#index.valid()) this.#index.seekToLast();
+    if (this.#loadBlock()) this.#data.seekForPrev(target);
+    this.#skipBackward();
+  }
+
+  next(): void {
+    assert(this.valid(), 'next() on a positioned segment iterator');
+    this.#data.next();
+    this.#skipForward();
+  }
+
+  prev(): void {
+    assert(this.valid(), 'prev() on a positioned segment iterator');
+    this.#data.prev();
+    this.#skipBackward();
+  }
+
+  key(): Buffer {
+    return this.#data.key();
+  }
+
+  value(): Buffer {
+    return this.#data.value();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#index.close();
+    this.#data.close();
+  }
+
+  /** Points #data at the block under the index iterator; false (and #data unpositioned) when there is none. */
+  #loadBlock(): boolean {
+    assert(!this.#closed, 'an open segment iterator');
+    if (!this.#index.valid()) {
+      this.#data.close();
+      return false;
+    }
+    this.#data.reset(this.#reader.dataBlockAt(this.#index, this.#handle, this.#data.block));
+    return true;
+  }
+
+  #skipForward(): void {
+    while (!this.#data.valid() && this.#index.valid()) {
+      this.#index.next();
+      if (this.#loadBlock()) this.#data.seekToFirst();
+    }
+  }
+
+  #skipBackward(): void {
+    while (!this.#data.valid() && this.#index.valid()) {
+      this.#index.prev();
+      if (this.#loadBlock()) this.#data.seekToLast();
+    }
+  }
+}

@@ -1,0 +1,330 @@
+// Writes one segment (SSTable) file from internal keys in increasing order
+// (docs/format.md, "Segment files"). Flush and compaction use it, usually in a
+// worker thread; it never reads the file back.
+//
+// Layout written: data blocks (each LZ4-compressed unless that saves less than
+// 12.5%), the Bloom filter block, the properties block, the index block (one
+// entry per data block: a separator key >= the block's last key and < the
+// next block's first key, pointing at the block's handle), then the footer.
+// finish() syncs the file (fdatasync) and closes it; making its directory
+// entry durable is the caller's job (the manifest edit that installs it).
+//
+// Invariants: keys strictly increase by compareInternalKeys (asserted on every
+// add); a finished segment holds at least one entry; bytes are appended in
+// order through a small write buffer, so the file is one sequential write.
+
+import { assert } from '../assert.js';
+import { InvalidArgumentError } from '../errors.js';
+import { lz4Compress } from '../format/lz4.js';
+import {
+  compareInternalKeys,
+  isValidInternalKey,
+  makeInternalKey,
+  sequenceMax,
+  sequenceOf,
+  trailerBytes,
+  typeOf,
+  ValueType,
+} from '../format/internal-key.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import { blockBytesTarget, blockRestartInterval, bloomBitsPerKey, keyBytesMax, valueBytesMax } from '../limits.js';
+import { BlockBuilder } from './block-builder.js';
+import { encodeBlockHandle, encodeBlockTrailer } from './block-io.js';
+import { BloomFilterBuilder } from './bloom-filter.js';
+import {
+  blockBytesOptionMax,
+  type BlockHandle,
+  bloomBitsPerKeyMax,
+  compressionSavingsDivisor,
+  CompressionType,
+  footerBytes,
+  indexRestartInterval,
+  segmentFormatVersion,
+} from './segment-format.js';
+import { encodeFooter } from './segment-footer.js';
+import { encodeProperties, type SegmentProperties, type StoredProperties } from './segment-properties.js';
+
+export type { SegmentProperties } from './segment-properties.js';
+
+/** Bytes buffered before one append to the file. */
+const writeBufferBytes = 64 * 1024;
+
+/** How to lay out a segment; every field has a default from lib/limits.ts. */
+export interface SegmentWriterOptions {
+  /** Uncompressed data block target, bytes (default blockBytesTarget, 4 KiB). */
+  blockBytes?: number;
+  /** Entries between restart points in data blocks (default 16). */
+  restartInterval?: number;
+  /** Bloom filter bits per distinct user key (default 10; 0 writes no filter). */
+  bloomBitsPerKey?: number;
+  /** Data and index block compression (default 'lz4'). */
+  compression?: 'lz4' | 'none';
+}
+
+type WriterState = 'open' | 'finished' | 'abandoned';
+
+/**
+ * Writes a new segment file.
+ *
+ * Example:
+ *   const writer = new SegmentWriter(fs, 'data/seg/000042.sst');
+ *   writer.add(makeInternalKey(Buffer.from('k'), 7, ValueType.put), Buffer.from('v'));
+ *   const properties = writer.finish();
+ */
+export class SegmentWriter {
+  readonly #fs: FileSystem;
+  readonly #path: string;
+  readonly #file: FileHandle;
+  readonly #blockBytes: number;
+  readonly #compress: boolean;
+  readonly #bloomBitsPerKey: number;
+  readonly #dataBlock: BlockBuilder;
+  readonly #indexBlock = new BlockBuilder(indexRestartInterval);
+  readonly #filter: BloomFilterBuilder;
+  #state: WriterState = 'open';
+  #fileOpen = true;
+  #writeBuffer = Buffer.allocUnsafe(writeBufferBytes);
+  #writeBufferLength = 0;
+  /** Bytes written so far, buffered ones included: the offset of the next block. */
+  #offset = 0;
+  #lastKey = Buffer.allocUnsafe(64);
+  #lastKeyLength = 0;
+  /** Handle of the last flushed data block, whose index entry waits for the next key. */
+  #pendingHandle: BlockHandle | undefined;
+  #entryCount = 0;
+  #tombstoneCount = 0;
+  #rawKeyBytes = 0;
+  #rawValueBytes = 0;
+  #dataBlockCount = 0;
+  #smallestKey: Buffer | undefined;
+  #smallestSequence = sequenceMax;
+  #largestSequence = 0;
+
+  /**
+   * Creates the file (it must not exist).
+   * @throws InvalidArgumentError for options out of range; the file system's error when the file cannot be created
+   */
+  constructor(fs: FileSystem, path: string, options: SegmentWriterOptions = {}) {
+    this.#blockBytes = checkedOption('blockBytes', options.blockBytes ?? blockBytesTarget, 64, blockBytesOptionMax);
+    const restartInterval = checkedOption('restartInterval', options.restartInterval ?? blockRestartInterval, 1, 1024);
+    this.#bloomBitsPerKey = checkedOption('bloomBitsPerKey', options.bloomBitsPerKey ?? bloomBitsPerKey, 0, bloomBitsPerKeyMax);
+    const compression = options.compression ?? 'lz4';
+    if (compression !== 'lz4' && compression !== 'none') throw new InvalidArgumentError(`Cannot write segment: unknown compression "${String(compression)}"`);
+    this.#compress = compression === 'lz4';
+    this.#dataBlock = new BlockBuilder(restartInterval);
+    this.#filter = new BloomFilterBuilder(this.#bloomBitsPerKey);
+    this.#fs = fs;
+    this.#path = path;
+    this.#file = fs.open(path, 'create');
+  }
+
+  /** The file being written. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Entries added so far. */
+  get entryCount(): number {
+    return this.#entryCount;
+  }
+
+  /** About how large the file would be if finished now, bytes (compaction cuts files on it). */
+  estimatedBytes(): number {
+    return this.#offset + this.#dataBlock.estimatedBytes() + this.#filter.estimatedBytes() + this.#indexBlock.estimatedBytes() + footerBytes;
+  }
+
+  /**
+   * Appends one entry. Both buffers are copied; the caller may reuse them.
+   * @param internalKey user key ‖ trailer; must sort strictly after the previous key
+   * @param value the value (empty for a tombstone)
+   */
+  add(internalKey: Buffer, value: Buffer): void {
+    assert(this.#state === 'open', 'add() on an open segment writer');
+    assert(isValidInternalKey(internalKey), 'segment keys are valid internal keys');
+    assert(internalKey.length <= keyBytesMax + trailerBytes, 'segment keys are within keyBytesMax');
+    assert(value.length <= valueBytesMax, 'segment values are within valueBytesMax');
+    const first = this.#entryCount === 0;
+    if (!first) assert(compareInternalKeys(this.#lastKeyView(), internalKey) < 0, 'segment keys strictly increase');
+    if (this.#pendingHandle !== undefined) this.#addIndexEntry(shortSeparator(this.#lastKeyView(), internalKey));
+    if (first || !this.#sameUserKeyAsLast(internalKey)) this.#filter.addKey(internalKey.subarray(0, internalKey.length - trailerBytes));
+    this.#dataBlock.add(internalKey, value);
+    this.#count(internalKey, value, first);
+    this.#rememberLastKey(internalKey);
+    if (this.#dataBlock.estimatedBytes() >= this.#blockBytes) this.#flushDataBlock();
+  }
+
+  /**
+   * Writes the remaining blocks and the footer, syncs and closes the file.
+   * On an error the file is left as is: call abandon().
+   * @param options.createdMs creation time recorded in the properties (default now)
+   * @returns the segment's properties; keys are copies owned by the caller
+   */
+  finish(options: { createdMs?: number } = {}): SegmentProperties {
+    assert(this.#state === 'open', 'finish() on an open segment writer');
+    assert(this.#entryCount > 0, 'a segment holds at least one entry (abandon() an empty one)');
+    if (!this.#dataBlock.isEmpty()) this.#flushDataBlock();
+    const dataBytes = this.#offset;
+    this.#addIndexEntry(shortSuccessor(this.#lastKeyView()));
+    const filter = this.#writeBlock(this.#filter.finish(), false);
+    const stored = this.#storedProperties(dataBytes, options.createdMs ?? Date.now());
+    const properties = this.#writeBlock(encodeProperties(stored), false);
+    const index = this.#writeBlock(this.#indexBlock.finish(), true);
+    this.#write(encodeFooter({ index, filter, properties, formatVersion: segmentFormatVersion }));
+    this.#flushWriteBuffer();
+    this.#file.syncBlocking();
+    this.#closeFile();
+    this.#state = 'finished';
+    return { ...stored, formatVersion: segmentFormatVersion, fileBytes: this.#offset };
+  }
+
+  /** Closes and deletes the partial file. Idempotent; not after a successful finish(). */
+  abandon(): void {
+    assert(this.#state !== 'finished', 'abandon() before finish()');
+    if (this.#state === 'abandoned') return;
+    this.#state = 'abandoned';
+    this.#closeFile();
+    if (this.#fs.exists(this.#path)) this.#fs.unlink(this.#path);
+  }
+
+  #count(internalKey: Buffer, value: Buffer, first: boolean): void {
+    const sequence = sequenceOf(internalKey);
+    if (first) this.#smallestKey = Buffer.from(internalKey);
+    if (sequence < this.#smallestSequence) this.#smallestSequence = sequence;
+    if (sequence > this.#largestSequence) this.#largestSequence = sequence;
+    if (typeOf(internalKey) === ValueType.delete) this.#tombstoneCount++;
+    this.#rawKeyBytes += internalKey.length;
+    this.#rawValueBytes += value.length;
+    this.#entryCount++;
+  }
+
+  #storedProperties(dataBytes: number, createdMs: number): StoredProperties {
+    return {
+      entryCount: this.#entryCount,
+      tombstoneCount: this.#tombstoneCount,
+      rawKeyBytes: this.#rawKeyBytes,
+      rawValueBytes: this.#rawValueBytes,
+      dataBlockCount: this.#dataBlockCount,
+      dataBytes,
+      smallestKey: this.#smallestKey!,
+      largestKey: Buffer.from(this.#lastKeyView()),
+      smallestSequence: this.#smallestSequence,
+      largestSequence: this.#largestSequence,
+      createdMs,
+      bloomBitsPerKey: this.#bloomBitsPerKey,
+    };
+  }
+
+  #flushDataBlock(): void {
+    this.#pendingHandle = this.#writeBlock(this.#dataBlock.finish(), true);
+    this.#dataBlock.reset();
+    this.#dataBlockCount++;
+  }
+
+  #addIndexEntry(separator: Buffer): void {
+    assert(this.#pendingHandle !== undefined, 'an index entry names a written data block');
+    this.#indexBlock.add(separator, encodeBlockHandle(this.#pendingHandle));
+    this.#pendingHandle = undefined;
+  }
+
+  /** Writes `contents` (compressed if allowed and worthwhile) and its trailer; returns its handle. */
+  #writeBlock(contents: Buffer, compressible: boolean): BlockHandle {
+    let stored = contents;
+    let type: CompressionType = CompressionType.none;
+    if (compressible && this.#compress) {
+      const compressed = lz4Compress(contents);
+      if (compressed.length < contents.length - Math.floor(contents.length / compressionSavingsDivisor)) {
+        stored = compressed;
+        type = CompressionType.lz4;
+      }
+    }
+    const handle = { offset: this.#offset, size: stored.length };
+    this.#write(stored);
+    this.#write(encodeBlockTrailer(stored, type));
+    return handle;
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#writeBufferLength + bytes.length > this.#writeBuffer.length) this.#flushWriteBuffer();
+    if (bytes.length >= this.#writeBuffer.length) this.#file.append(bytes);
+    else {
+      this.#writeBuffer.set(bytes, this.#writeBufferLength);
+      this.#writeBufferLength += bytes.length;
+    }
+    this.#offset += bytes.length;
+  }
+
+  #flushWriteBuffer(): void {
+    if (this.#writeBufferLength === 0) return;
+    this.#file.append(this.#writeBuffer.subarray(0, this.#writeBufferLength));
+    this.#writeBufferLength = 0;
+  }
+
+  #closeFile(): void {
+    if (!this.#fileOpen) return;
+    this.#fileOpen = false;
+    this.#file.close();
+  }
+
+  #lastKeyView(): Buffer {
+    return this.#lastKey.subarray(0, this.#lastKeyLength);
+  }
+
+  #sameUserKeyAsLast(internalKey: Buffer): boolean {
+    const userLength = internalKey.length - trailerBytes;
+    if (userLength !== this.#lastKeyLength - trailerBytes) return false;
+    return internalKey.compare(this.#lastKey, 0, userLength, 0, userLength) === 0;
+  }
+
+  #rememberLastKey(internalKey: Buffer): void {
+    if (internalKey.length > this.#lastKey.length) this.#lastKey = Buffer.allocUnsafe(Math.max(internalKey.length, 2 * this.#lastKey.length));
+    internalKey.copy(this.#lastKey, 0);
+    this.#lastKeyLength = internalKey.length;
+  }
+}
+
+/**
+ * A short internal key k with `last` <= k < `next`, for an index entry between two
+ * blocks (LevelDB's FindShortestSeparator): the user key of `last` cut after its
+ * first differing byte, that byte incremented, at the highest sequence. Falls
+ * back to a copy of `last` when no shorter key fits.
+ */
+export function shortSeparator(last: Buffer, next: Buffer): Buffer {
+  const lastUserLength = last.length - trailerBytes;
+  const limit = Math.min(lastUserLength, next.length - trailerBytes);
+  let diff = 0;
+  while (diff < limit && last[diff] === next[diff]) diff++;
+  if (diff < limit && diff + 1 < lastUserLength) {
+    const byte = last[diff]!;
+    if (byte < 0xff && byte + 1 < next[diff]!) return shortenedKey(last, diff, byte + 1);
+  }
+  return Buffer.from(last);
+}
+
+/**
+ * A short internal key k >= `last`, for the index entry of the final block
+ * (LevelDB's FindShortSuccessor): the user key cut after its first byte below
+ * 0xff, that byte incremented. Falls back to a copy of `last`.
+ */
+export function shortSuccessor(last: Buffer): Buffer {
+  const lastUserLength = last.length - trailerBytes;
+  for (let index = 0; index + 1 < lastUserLength; index++) {
+    const byte = last[index]!;
+    if (byte < 0xff) return shortenedKey(last, index, byte + 1);
+  }
+  return Buffer.from(last);
+}
+
+/** `key`'s user key bytes [0, index), then `byte`, at the highest sequence (sorts first for that user key). */
+function shortenedKey(key: Buffer, index: number, byte: number): Buffer {
+  const user = Buffer.allocUnsafe(index + 1);
+  key.copy(user, 0, 0, index);
+  user[index] = byte;
+  return makeInternalKey(user, sequenceMax, ValueType.put);
+}
+
+function checkedOption(name: string, value: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`Cannot write segment: option ${name} is ${value}, expected an integer in ${min}..${max}`);
+  }
+  return value;
+}

@@ -1,0 +1,471 @@
+// Appends framed records to one WAL file with group commit (docs/format.md,
+// "Write-ahead log"; DESIGN.md, "Data flow").
+//
+// Group commit: append() frames the record at once into a per-turn buffer
+// and returns a promise; a setImmediate callback writes everything framed in
+// that event-loop turn with ONE FileHandle.append call, so every socket
+// callback of one poll phase shares a write(2). Then, by sync policy:
+//
+// - 'always': a promise resolves only after an fdatasync that covers its
+//   record. At most one fdatasync is in flight; groups written while it runs
+//   wait for the next one, which starts as soon as it ends (pipelined group
+//   commit: the disk is never idle while records wait, and each fdatasync
+//   covers every group written before it started).
+// - 'everysec': promises resolve once written; an unref'd timer runs an
+//   fdatasync every syncIntervalMs when bytes were written since the last.
+// - 'no': promises resolve once written; the OS decides when to flush.
+//
+// Invariants:
+// - syncedBytes <= writtenBytes: [0, writtenBytes) holds whole, good records
+//   (the header first); [0, syncedBytes) is durable.
+// - acknowledgedBytes: every resolved append's record ends at or before it.
+//   Bytes below it are never cut off by this writer.
+// - Waiters for the next fdatasync exist only while one is in flight.
+//
+// Failures: when a write or an fdatasync throws, every affected pending
+// append is rejected with an IoError and the file is cut back to the last
+// size known good for the rejected records: after a failed write, the size
+// before it; after a failed fdatasync, max(syncedBytes, acknowledgedBytes)
+// (every unacknowledged record written after the last good fdatasync is
+// rejected and cut; acknowledged ones, under 'everysec' and 'no', were
+// promised write(2) only and stay). NB: after a failed fdatasync, Linux may
+// have dropped the dirty pages, so acknowledged-but-unsynced bytes may be lost
+// on power failure even though the file still shows them; `failure` reports
+// it. The writer stays usable: a later append tries again (first repeating
+// a cut that failed), so writing resumes when the disk has space again.
+
+import { assert } from '../assert.js';
+import { ClosedError, IoError, LimitExceededError } from '../errors.js';
+import { crc32 } from '../format/crc32.js';
+import { encodeRecord, recordHeaderBytes } from '../format/record-framing.js';
+import { dirName, type FileHandle, type FileSystem } from '../fs/file-system.js';
+import type { BatchOp } from '../engine/write-batch.js';
+import { walRecordBytesMax, walSyncIntervalMs } from '../limits.js';
+import { WalRecordType, batchPayloadBytes, encodeHeader, writeBatchPayload } from './wal-format.js';
+
+/** Initial size of the per-turn buffer, bytes. */
+const turnBufferBytesInitial = 64 * 1024;
+/** A per-turn buffer grown past this is dropped after its write, so one huge batch does not pin memory. */
+const turnBufferBytesKept = 4 * 1024 * 1024;
+
+/** When an append is acknowledged (DESIGN.md, "Data flow"). */
+export type WalSyncPolicy = 'always' | 'everysec' | 'no';
+
+export interface WalWriterOptions {
+  syncPolicy: WalSyncPolicy;
+  /** 'everysec' interval, ms (default walSyncIntervalMs). */
+  syncIntervalMs?: number;
+  /** Receives failures of background ('everysec' timer) fdatasyncs, which have no append to reject. */
+  onSyncError?: (error: IoError) => void;
+  /** Largest record payload, bytes (default walRecordBytesMax). */
+  recordBytesMax?: number;
+}
+
+type Resolve = () => void;
+type Reject = (error: Error) => void;
+
+/**
+ * Writes one WAL file: a header record, then batch records, with group
+ * commit. Create with WalWriter.create; one writer per file.
+ *
+ * Example:
+ *   const wal = WalWriter.create(fs, 'data/wal/000012.log', 12, { syncPolicy: 'always' });
+ *   await wal.appendBatch(sequence, Date.now(), batch.ops); // durable here
+ *   await wal.close();
+ */
+export class WalWriter {
+  /** Path of the file, as given to create. */
+  readonly path: string;
+  readonly fileNumber: number;
+
+  readonly #file: FileHandle;
+  #policy: WalSyncPolicy;
+  readonly #syncIntervalMs: number;
+  readonly #onSyncError: ((error: IoError) => void) | undefined;
+  readonly #recordBytesMax: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  // This turn: records framed into #turnBuffer[0, #turnBytes), not yet written.
+  #turnBuffer = Buffer.allocUnsafe(turnBufferBytesInitial);
+  #turnBytes = 0;
+  #turnResolves: Resolve[] = [];
+  #turnRejects: Reject[] = [];
+  /** sync() callers of this turn: they wait for a fdatasync after the turn's write. */
+  #turnSyncResolves: Resolve[] = [];
+  #turnSyncRejects: Reject[] = [];
+  #immediate: NodeJS.Immediate | undefined;
+
+  #writtenBytes: number;
+  #syncedBytes: number;
+  #acknowledgedBytes: number;
+  /** A cut back that failed; repeated before the next write. */
+  #truncateTo: number | undefined;
+  #syncing = false;
+  /** Waiters for the fdatasync after the one in flight. */
+  #nextResolves: Resolve[] = [];
+  #nextRejects: Reject[] = [];
+
+  #writeFailure: IoError | undefined;
+  #syncFailure: IoError | undefined;
+  #closed = false;
+  #closePromise: Promise<void> | undefined;
+  #groupWrites = 0;
+  #syncs = 0;
+
+  private constructor(file: FileHandle, path: string, fileNumber: number, options: WalWriterOptions) {
+    this.#file = file;
+    this.path = path;
+    this.fileNumber = fileNumber;
+    this.#policy = options.syncPolicy;
+    this.#syncIntervalMs = options.syncIntervalMs ?? walSyncIntervalMs;
+    this.#onSyncError = options.onSyncError;
+    this.#recordBytesMax = options.recordBytesMax ?? walRecordBytesMax;
+    assert(this.#syncIntervalMs > 0, 'WAL sync interval is positive');
+    assert(this.#recordBytesMax > 0 && this.#recordBytesMax <= walRecordBytesMax, 'WAL record limit within its 32-bit field bound');
+    this.#writtenBytes = file.size();
+    this.#syncedBytes = this.#writtenBytes;
+    this.#acknowledgedBytes = this.#writtenBytes;
+    this.#updateTimer();
+  }
+
+  /**
+   * Creates a new WAL file at `path` (it must not exist), writes the header
+   * record, and makes file and directory entry durable before returning
+   * (blocking: creation is rare).
+   * @throws IoError when the file cannot be created, written or synced
+   */
+  static create(fs: FileSystem, path: string, fileNumber: number, options: WalWriterOptions): WalWriter {
+    let file: FileHandle | undefined;
+    try {
+      file = fs.open(path, 'create');
+      file.append(encodeRecord(WalRecordType.header, encodeHeader(fileNumber)));
+      file.syncBlocking();
+      fs.syncDir(dirName(path));
+    } catch (error) {
+      if (file !== undefined) {
+        file.close();
+        // Best effort: a file left behind holds at most a torn header, which
+        // the reader treats as an empty newest WAL file.
+        try {
+          fs.unlink(path);
+        } catch {
+          /* see above */
+        }
+      }
+      throw new IoError(`Cannot create WAL file "${path}": ${messageOf(error)}`, { cause: error });
+    }
+    return new WalWriter(file, path, fileNumber, options);
+  }
+
+  /** Bytes of whole records in the file (header included), written with write(2). */
+  get writtenBytes(): number {
+    return this.#writtenBytes;
+  }
+
+  /** Bytes made durable by the last successful fdatasync. */
+  get syncedBytes(): number {
+    return this.#syncedBytes;
+  }
+
+  /** Bytes framed this turn and not yet written. */
+  get pendingBytes(): number {
+    return this.#turnBytes;
+  }
+
+  get syncPolicy(): WalSyncPolicy {
+    return this.#policy;
+  }
+
+  /**
+   * The last write or fdatasync failure, until a later write (for a write
+   * failure) or fdatasync (for a sync failure) succeeds; undefined when healthy.
+   */
+  get failure(): IoError | undefined {
+    return this.#writeFailure ?? this.#syncFailure;
+  }
+
+  /** Counters: FileHandle.append calls for record groups, and fdatasyncs started. */
+  get stats(): { groupWrites: number; syncs: number } {
+    return { groupWrites: this.#groupWrites, syncs: this.#syncs };
+  }
+
+  /**
+   * Queues one batch record whose payload is already encoded (encodeBatch).
+   * The payload is copied at once; the caller may reuse it.
+   * @returns a promise that resolves when the record is as durable as the policy asks
+   * @throws (rejects) LimitExceededError when the payload is over the record limit,
+   *   IoError when the write or fdatasync fails, ClosedError after close()
+   */
+  append(payload: Uint8Array): Promise<void> {
+    const refusal = this.#refusal(payload.length);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const start = this.#reserve(recordHeaderBytes + payload.length);
+    this.#turnBuffer.set(payload, start + recordHeaderBytes);
+    this.#seal(start, payload.length);
+    return this.#enqueue();
+  }
+
+  /**
+   * Encodes a batch straight into this turn's buffer and queues it: the same
+   * record as append(encodeBatch(sequence, timeMs, ops)) without the
+   * intermediate payload. Keys and values are copied at once.
+   * @returns as append()
+   */
+  appendBatch(sequence: number, timeMs: number, ops: readonly BatchOp[]): Promise<void> {
+    const payloadBytes = batchPayloadBytes(ops);
+    const refusal = this.#refusal(payloadBytes);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const start = this.#reserve(recordHeaderBytes + payloadBytes);
+    const end = writeBatchPayload(this.#turnBuffer, start + recordHeaderBytes, sequence, timeMs, ops);
+    assert(end === start + recordHeaderBytes + payloadBytes, 'batch payload size matches its computed size');
+    this.#seal(start, payloadBytes);
+    return this.#enqueue();
+  }
+
+  /**
+   * Makes everything appended so far durable (fdatasync) whatever the policy,
+   * e.g. for SHUTDOWN or a checkpoint. Appends of this turn are written first,
+   * in the same group.
+   * @throws (rejects) IoError when the write or fdatasync fails, ClosedError after close()
+   */
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(`Cannot sync WAL file "${this.path}": it is closed`));
+    return this.#enqueueSync();
+  }
+
+  /** Changes the policy; appends already waiting keep the promise they were given. */
+  setSyncPolicy(policy: WalSyncPolicy): void {
+    this.#policy = policy;
+    this.#updateTimer();
+  }
+
+  /**
+   * Writes what is pending, waits for the fdatasync in flight, syncs what is
+   * left, and closes the file. Appends after close() reject with ClosedError.
+   * @throws (rejects) IoError when the last write or fdatasync fails; the file is closed anyway
+   */
+  close(): Promise<void> {
+    if (this.#closePromise !== undefined) return this.#closePromise;
+    const done = this.#enqueueSync();
+    this.#closed = true;
+    this.#updateTimer();
+    if (this.#immediate !== undefined) {
+      clearImmediate(this.#immediate);
+      this.#flush();
+    }
+    this.#closePromise = done.finally(() => this.#file.close());
+    return this.#closePromise;
+  }
+
+  // -------------------------------------------------------------------------
+  // Framing
+
+  #refusal(payloadBytes: number): Error | undefined {
+    if (this.#closed) return new ClosedError(`Cannot append to WAL file "${this.path}": it is closed`);
+    if (payloadBytes > this.#recordBytesMax) {
+      return new LimitExceededError(`Cannot append WAL record of ${payloadBytes} bytes to "${this.path}": the limit is ${this.#recordBytesMax}`);
+    }
+    return undefined;
+  }
+
+  /** Makes room for `bytes` at the end of this turn's buffer; returns where they start. */
+  #reserve(bytes: number): number {
+    const start = this.#turnBytes;
+    const needed = start + bytes;
+    if (needed > this.#turnBuffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.#turnBuffer.length * 2));
+      this.#turnBuffer.copy(grown, 0, 0, start);
+      this.#turnBuffer = grown;
+    }
+    this.#turnBytes = needed;
+    return start;
+  }
+
+  /** Fills in the frame header of the batch record whose payload is at `start + 9`. */
+  #seal(start: number, payloadBytes: number): void {
+    const buffer = this.#turnBuffer;
+    buffer.writeUInt32LE(payloadBytes, start + 4);
+    buffer[start + 8] = WalRecordType.batch;
+    // Type byte and payload are contiguous, so one CRC pass covers both.
+    buffer.writeUInt32LE(crc32(buffer.subarray(start + 8, start + recordHeaderBytes + payloadBytes)), start);
+  }
+
+  #enqueue(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#turnResolves.push(resolve);
+      this.#turnRejects.push(reject);
+      this.#schedule();
+    });
+  }
+
+  #enqueueSync(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#turnSyncResolves.push(resolve);
+      this.#turnSyncRejects.push(reject);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#immediate === undefined && !this.#closed) this.#immediate = setImmediate(this.#flush);
+  }
+
+  // -------------------------------------------------------------------------
+  // Writing and syncing
+
+  /** Writes this turn's records with one append call (arrow: passed to setImmediate). */
+  readonly #flush = (): void => {
+    this.#immediate = undefined;
+    const bytes = this.#turnBytes;
+    const resolves = this.#turnResolves;
+    const rejects = this.#turnRejects;
+    const syncResolves = this.#turnSyncResolves;
+    const syncRejects = this.#turnSyncRejects;
+    this.#turnBytes = 0;
+    this.#turnResolves = [];
+    this.#turnRejects = [];
+    this.#turnSyncResolves = [];
+    this.#turnSyncRejects = [];
+
+    if (bytes > 0) {
+      try {
+        this.#repairTail();
+        // NB: FileHandle.append consumes the bytes before it returns, so the
+        // turn buffer is reused for the next turn.
+        this.#file.append(this.#turnBuffer.subarray(0, bytes));
+      } catch (error) {
+        const failure = new IoError(`Cannot write WAL file "${this.path}": ${messageOf(error)}`, { cause: error });
+        this.#writeFailure = failure;
+        this.#cutBack(this.#writtenBytes);
+        this.#releaseTurnBuffer();
+        rejectAll(rejects, failure);
+        rejectAll(syncRejects, failure);
+        return;
+      }
+      this.#releaseTurnBuffer();
+      this.#writtenBytes += bytes;
+      this.#groupWrites++;
+      this.#writeFailure = undefined;
+      if (this.#policy === 'always') {
+        pushAll(this.#nextResolves, resolves);
+        pushAll(this.#nextRejects, rejects);
+      } else {
+        this.#acknowledgedBytes = this.#writtenBytes;
+        for (const resolve of resolves) resolve();
+      }
+    }
+    if (syncResolves.length > 0) {
+      if (!this.#syncing && this.#syncedBytes === this.#writtenBytes && this.#nextResolves.length === 0) {
+        for (const resolve of syncResolves) resolve();
+      } else {
+        pushAll(this.#nextResolves, syncResolves);
+        pushAll(this.#nextRejects, syncRejects);
+      }
+    }
+    if (!this.#syncing && this.#nextResolves.length > 0) this.#startSync(false);
+  };
+
+  /** Starts one fdatasync covering every byte written so far; its waiters are those queued for "the next". */
+  #startSync(background: boolean): void {
+    assert(!this.#syncing, 'at most one WAL fdatasync in flight');
+    this.#syncing = true;
+    this.#syncs++;
+    const target = this.#writtenBytes;
+    const resolves = this.#nextResolves;
+    const rejects = this.#nextRejects;
+    this.#nextResolves = [];
+    this.#nextRejects = [];
+    let pending: Promise<void>;
+    try {
+      pending = this.#file.sync();
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      () => this.#synced(target, resolves),
+      (error: unknown) => this.#syncFailed(rejects, error, background),
+    );
+  }
+
+  #synced(target: number, resolves: Resolve[]): void {
+    this.#syncing = false;
+    assert(target <= this.#writtenBytes, 'a synced WAL size is never cut back');
+    if (target > this.#syncedBytes) this.#syncedBytes = target;
+    if (target > this.#acknowledgedBytes) this.#acknowledgedBytes = target;
+    this.#syncFailure = undefined;
+    for (const resolve of resolves) resolve();
+    if (this.#nextResolves.length > 0) this.#startSync(false);
+  }
+
+  #syncFailed(rejects: Reject[], error: unknown, background: boolean): void {
+    this.#syncing = false;
+    const failure = new IoError(`Cannot sync WAL file "${this.path}": ${messageOf(error)}`, { cause: error });
+    this.#syncFailure = failure;
+    // Everything unacknowledged was written after the last good fdatasync:
+    // reject it all, the waiters of the next fdatasync too, and cut it off.
+    const nextRejects = this.#nextRejects;
+    this.#nextResolves = [];
+    this.#nextRejects = [];
+    const keep = Math.max(this.#syncedBytes, this.#acknowledgedBytes);
+    if (keep < this.#writtenBytes) this.#cutBack(keep);
+    rejectAll(rejects, failure);
+    rejectAll(nextRejects, failure);
+    if (background) this.#onSyncError?.(failure);
+  }
+
+  /**
+   * Cuts the file back to `length` bytes of good records. When the cut itself
+   * fails it is remembered and repeated before the next write, so nothing is
+   * ever appended after bytes that were rejected.
+   */
+  #cutBack(length: number): void {
+    assert(length >= this.#acknowledgedBytes, 'acknowledged WAL bytes are never cut');
+    this.#writtenBytes = length;
+    try {
+      this.#file.truncate(length);
+      this.#truncateTo = undefined;
+    } catch {
+      // Safe to continue: #repairTail repeats the cut before the next write,
+      // and that write fails (rejecting its appends) if the cut fails again.
+      this.#truncateTo = length;
+    }
+  }
+
+  #repairTail(): void {
+    if (this.#truncateTo === undefined) return;
+    this.#file.truncate(this.#truncateTo);
+    this.#truncateTo = undefined;
+  }
+
+  #releaseTurnBuffer(): void {
+    if (this.#turnBuffer.length > turnBufferBytesKept) this.#turnBuffer = Buffer.allocUnsafe(turnBufferBytesInitial);
+  }
+
+  #updateTimer(): void {
+    const wanted = this.#policy === 'everysec' && !this.#closed;
+    if (wanted && this.#timer === undefined) {
+      this.#timer = setInterval(this.#tick, this.#syncIntervalMs);
+      this.#timer.unref();
+    } else if (!wanted && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** The 'everysec' timer: an fdatasync when bytes were written since the last. */
+  readonly #tick = (): void => {
+    if (!this.#syncing && this.#writtenBytes > this.#syncedBytes) this.#startSync(true);
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function rejectAll(rejects: readonly Reject[], error: Error): void {
+  for (const reject of rejects) reject(error);
+}
+
+function pushAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}

@@ -1,0 +1,91 @@
+// The block cache: hits and misses, least-recently-used eviction, a byte bound
+// that is never exceeded, oversized blocks skipped, and per-file eviction.
+
+import { describe, expect, test } from 'vitest';
+import { BlockCache } from '../../../lib/segment/block-cache.js';
+import { Block } from '../../../lib/segment/block-reader.js';
+import { BlockBuilder } from '../../../lib/segment/block-builder.js';
+import { makeInternalKey } from '../../../lib/format/internal-key.js';
+
+/** A valid block whose data is exactly `bytes` long or a little more. */
+function blockOfAbout(bytes: number, offset = 0): Block {
+  const builder = new BlockBuilder(16);
+  builder.add(makeInternalKey(Buffer.from('k'), 1, 1), Buffer.alloc(Math.max(0, bytes - 20)));
+  return Block.parse(Buffer.from(builder.finish()), 'c.sst', offset);
+}
+
+describe('BlockCache', () => {
+  test('counts misses and hits and returns the cached block', () => {
+    const cache = new BlockCache(10_000);
+    const block = blockOfAbout(100);
+    expect(cache.get(1, 0)).toBeUndefined();
+    cache.set(1, 0, block);
+    expect(cache.get(1, 0)).toBe(block);
+    expect(cache.get(2, 0)).toBeUndefined();
+    expect(cache.stats()).toEqual({ bytes: block.byteLength, capacityBytes: 10_000, hits: 1, misses: 2, entries: 1 });
+  });
+
+  test('evicts the least recently used block first', () => {
+    const a = blockOfAbout(400);
+    const cache = new BlockCache(3 * a.byteLength);
+    cache.set(1, 0, a);
+    cache.set(1, 100, blockOfAbout(400));
+    cache.set(1, 200, blockOfAbout(400));
+    cache.get(1, 0); // now most recently used
+    cache.set(1, 300, blockOfAbout(400));
+    expect(cache.get(1, 100)).toBeUndefined();
+    expect(cache.get(1, 0)).toBe(a);
+    expect(cache.get(1, 200)).toBeDefined();
+    expect(cache.get(1, 300)).toBeDefined();
+  });
+
+  test('never holds more bytes than its capacity', () => {
+    const cache = new BlockCache(5_000);
+    for (let index = 0; index < 200; index++) {
+      cache.set(index % 7, index * 4096, blockOfAbout(100 + ((index * 37) % 900)));
+      const stats = cache.stats();
+      expect(stats.bytes).toBeLessThanOrEqual(5_000);
+      expect(stats.entries).toBeGreaterThan(0);
+    }
+  });
+
+  test('does not cache a block larger than the whole capacity', () => {
+    const cache = new BlockCache(1_000);
+    cache.set(1, 0, blockOfAbout(200));
+    cache.set(1, 4096, blockOfAbout(5_000));
+    expect(cache.get(1, 4096)).toBeUndefined();
+    expect(cache.get(1, 0)).toBeDefined();
+  });
+
+  test('replaces an entry at the same place without double counting', () => {
+    const cache = new BlockCache(10_000);
+    cache.set(1, 0, blockOfAbout(300));
+    const replacement = blockOfAbout(500);
+    cache.set(1, 0, replacement);
+    expect(cache.get(1, 0)).toBe(replacement);
+    expect(cache.stats().bytes).toBe(replacement.byteLength);
+    expect(cache.stats().entries).toBe(1);
+  });
+
+  test('evictFile drops every block of one file only', () => {
+    const cache = new BlockCache(100_000);
+    for (let index = 0; index < 10; index++) {
+      cache.set(1, index * 4096, blockOfAbout(100));
+      cache.set(2, index * 4096, blockOfAbout(100));
+    }
+    cache.evictFile(1);
+    cache.evictFile(3);
+    expect(cache.stats().entries).toBe(10);
+    expect(cache.get(1, 0)).toBeUndefined();
+    expect(cache.get(2, 0)).toBeDefined();
+    cache.clear();
+    expect(cache.stats().bytes).toBe(0);
+  });
+
+  test('a capacity of 0 caches nothing', () => {
+    const cache = new BlockCache(0);
+    cache.set(1, 0, blockOfAbout(50));
+    expect(cache.get(1, 0)).toBeUndefined();
+    expect(cache.stats().entries).toBe(0);
+  });
+});
