@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import { runCompactionJob, runFlushJob, type CompactionJob, type FlushJob } from './compactor.js';
-import { serializeError, type WorkerRequest, type WorkerReply } from './executor.js';
+import { reviveCompactionJob, serializeError, type WorkerRequest, type WorkerReply } from './executor.js';
 
 const fs = new NodeFileSystem();
 const port = parentPort;
@@ -18,7 +18,7 @@ port.on('message', (request: WorkerRequest) => {
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   try {
-    const result = request.kind === 'flush' ? runFlushJob(fs, request.job as FlushJob) : await runCompactionJob(fs, request.job as CompactionJob);
+    const result = request.kind === 'flush' ? runFlushJob(fs, request.job as FlushJob) : await runCompactionJob(fs, reviveCompactionJob(request.job as CompactionJob));
     return { id: request.id, ok: true, result };
   } catch (error) {
     return { id: request.id, ok: false, error: serializeError(error) };

@@ -25,7 +25,7 @@ import { MergeIterator } from '../engine/merge-iterator.js';
 import { ConcatIterator } from '../engine/concat-iterator.js';
 import { SegmentReader } from '../segment/segment-reader.js';
 import { SegmentWriter, type SegmentProperties } from '../segment/segment-writer.js';
-import { segmentPath } from '../manifest/file-names.js';
+import { segmentDir, segmentPath } from '../manifest/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { assert } from '../assert.js';
 
@@ -81,7 +81,10 @@ export function runFlushJob(fs: FileSystem, job: FlushJob): SegmentMeta {
         writer.add(key, value);
       }
     }
-    return metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
+    const meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
+    // The manifest will name the file: its directory entry must be durable first.
+    fs.syncDir(segmentDir(job.dir));
+    return meta;
   } catch (error) {
     writer.abandon();
     throw error;
@@ -156,6 +159,7 @@ function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentM
       counts.written++;
     }
     const outputs = output.finish();
+    if (outputs.length > 0) fs.syncDir(segmentDir(job.dir)); // before the manifest names them
     return { outputs, counts, bytesRead, bytesWritten: outputs.reduce((sum, meta) => sum + meta.fileBytes, 0) };
   } catch (error) {
     output.abandon();

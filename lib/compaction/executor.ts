@@ -158,8 +158,18 @@ export class WorkerExecutor implements BackgroundExecutor {
   }
 }
 
-/** Buffers arrive from a worker as Uint8Arrays; make the keys Buffers again. */
-function reviveMeta(meta: SegmentMeta): SegmentMeta {
+/** A compaction job as the worker receives it: structured cloning turned its Buffers into Uint8Arrays. */
+export function reviveCompactionJob(job: CompactionJob): CompactionJob {
+  return {
+    ...job,
+    inputs: job.inputs.map(({ level, files }) => ({ level, files: files.map(reviveMeta) })),
+    deeperFiles: job.deeperFiles.map((files) => files.map(reviveMeta)),
+    versionFiles: job.versionFiles.map((files) => files.map(reviveMeta)),
+  };
+}
+
+/** Buffers cross threads as Uint8Arrays; make the keys Buffers again. */
+export function reviveMeta(meta: SegmentMeta): SegmentMeta {
   return { ...meta, smallestKey: asBuffer(meta.smallestKey), largestKey: asBuffer(meta.largestKey) };
 }
 

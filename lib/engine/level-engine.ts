@@ -628,7 +628,7 @@ export class LevelEngine implements Engine {
 
   #tick(): void {
     if (this.#state !== 'open' || this.#syncPolicy !== 'everysec') return;
-    if (!this.#unsynced && this.#queue.length === 0) return;
+    if (!this.#unsynced && this.#queue.length === 0 && this.#writing === undefined) return;
     if (this.#writeError !== undefined) return;
     this.#requestSync().catch((error: unknown) => {
       this.#logger?.error({ dir: this.dir, err: error }, 'Periodic LevelDB sync failed');

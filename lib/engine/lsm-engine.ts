@@ -28,8 +28,9 @@
 
 import { hostname } from 'node:os';
 import { assert } from '../assert.js';
-import { ClosedError, CorruptionError, IoError, KvError, NotSupportedError, WriteStoppedError } from '../errors.js';
+import { ClosedError, CorruptionError, InvalidArgumentError, IoError, KvError, LimitExceededError, NotSupportedError, WriteStoppedError } from '../errors.js';
 import { userKeyOf, ValueType } from '../format/internal-key.js';
+import { compareBytes } from '../format/compare-bytes.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import { joinPath, type FileSystem } from '../fs/file-system.js';
 import { NodeFileSystem } from '../fs/node-file-system.js';
@@ -42,7 +43,6 @@ import { Version } from '../manifest/version.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import type { VersionEdit } from '../manifest/version-edit.js';
 import { BlockCache } from '../segment/block-cache.js';
-import { encodeBatch } from '../wal/wal-format.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { readWalFile } from '../wal/wal-reader.js';
 import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
@@ -126,6 +126,7 @@ export class LsmEngine implements Engine {
   #wal: WalWriter | undefined;
 
   readonly #snapshots = new Map<number, number>();
+  readonly #openIterators = new Set<SyncEntryIterator>();
   #closed = false;
   #closing: Promise<void> | undefined;
   #writeError: Error | undefined;
@@ -316,7 +317,7 @@ export class LsmEngine implements Engine {
 
   get(key: Buffer, options?: ReadOptions): Buffer | undefined {
     this.#checkOpen();
-    const sequence = options?.snapshot?.sequence ?? this.#lastSequence;
+    const sequence = this.#readSequence(options?.snapshot);
     let hit = this.#active.memtable.get(key, sequence);
     for (let index = 0; hit === undefined && index < this.#immutables.length; index++) {
       hit = this.#immutables[index]!.memtable.get(key, sequence);
@@ -340,6 +341,7 @@ export class LsmEngine implements Engine {
     return undefined;
   }
 
+  /** Entries are the caller's: keys and values are copies (iteratorSync() shares instead). */
   iterator(options: IteratorOptions = {}): EngineIterator {
     return new LsmIterator(this.iteratorSync(options));
   }
@@ -347,7 +349,7 @@ export class LsmEngine implements Engine {
   /** The synchronous iterator behind iterator(); LsmEngine-specific. Close it (it pins files). */
   iteratorSync(options: IteratorOptions = {}): SyncEntryIterator {
     this.#checkOpen();
-    const sequence = options.snapshot?.sequence ?? this.#lastSequence;
+    const sequence = this.#readSequence(options.snapshot);
     const version = this.#version;
     this.#refVersion(version);
     const children: InternalIterator[] = [this.#active.memtable.iterator()];
@@ -358,34 +360,40 @@ export class LsmEngine implements Engine {
       if (files.length > 0) children.push(new ConcatIterator(files, (index) => this.#tables.reader(files[index]!.fileNumber).iterator()));
     }
     const user = new UserIterator(new MergeIterator(children), sequence, options);
-    let released = false;
-    return {
-      next: () => user.next(),
+    let closed = false;
+    const iterator: SyncEntryIterator = {
+      next: () => {
+        if (closed) throw new ClosedError(this.#closed ? 'Cannot read iterator: the engine is closed' : 'Cannot read iterator: it is closed');
+        return user.next();
+      },
       close: () => {
+        if (closed) return;
+        closed = true;
         user.close();
-        if (!released) {
-          released = true;
-          this.#unrefVersion(version);
-        }
+        this.#openIterators.delete(iterator);
+        this.#unrefVersion(version);
       },
     };
+    this.#openIterators.add(iterator);
+    return iterator;
   }
 
   snapshot(): Snapshot {
     this.#checkOpen();
     const sequence = this.#lastSequence;
     this.#snapshots.set(sequence, (this.#snapshots.get(sequence) ?? 0) + 1);
-    let released = false;
-    return {
-      sequence,
-      release: () => {
-        if (released) return;
-        released = true;
-        const count = this.#snapshots.get(sequence)! - 1;
-        if (count === 0) this.#snapshots.delete(sequence);
-        else this.#snapshots.set(sequence, count);
-      },
-    };
+    const snapshot = new LsmSnapshot(sequence, () => {
+      const count = this.#snapshots.get(sequence)! - 1;
+      if (count === 0) this.#snapshots.delete(sequence);
+      else this.#snapshots.set(sequence, count);
+    });
+    return snapshot;
+  }
+
+  #readSequence(snapshot: Snapshot | undefined): number {
+    if (snapshot === undefined) return this.#lastSequence;
+    if (snapshot instanceof LsmSnapshot && snapshot.released) throw new ClosedError('Cannot read at snapshot: it was released');
+    return snapshot.sequence;
   }
 
   // ---------------------------------------------------------------- writes
@@ -397,9 +405,10 @@ export class LsmEngine implements Engine {
       return Promise.reject(error);
     }
     if (batch.ops.length === 0) return Promise.resolve({ sequence: this.#lastSequence });
+    const invalid = checkBatchLimits(batch);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const first = this.#lastSequence + 1;
-    const payload = encodeBatch(first, Date.now(), batch.ops);
-    const logged = this.#wal!.append(payload);
+    const logged = this.#wal!.appendBatch(first, Date.now(), batch.ops);
     const slot = this.#active;
     const memtable = slot.memtable;
     let sequence = first;
@@ -429,6 +438,9 @@ export class LsmEngine implements Engine {
   }
 
   setSyncPolicy(policy: SyncPolicy): void {
+    if (policy !== 'always' && policy !== 'everysec' && policy !== 'no') {
+      throw new InvalidArgumentError(`Cannot set sync policy "${String(policy)}": expected always, everysec or no`);
+    }
     this.#syncPolicy = policy;
     this.#wal?.setSyncPolicy(policy);
   }
@@ -930,6 +942,7 @@ export class LsmEngine implements Engine {
       failure = error;
     }
     this.#closed = true;
+    for (const iterator of [...this.#openIterators]) iterator.close();
     this.#wakeWriters();
     await this.#executor?.close();
     await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue]);
@@ -940,7 +953,32 @@ export class LsmEngine implements Engine {
   }
 }
 
-/** Synchronous user iterator (LsmEngine only). */
+/** Copies the value: the caller may keep or modify what iterator() returns (keys are already copies). */
+function owned(entry: Entry | undefined): Entry | undefined {
+  return entry === undefined ? undefined : [entry[0], Buffer.from(entry[1])];
+}
+
+class LsmSnapshot implements Snapshot {
+  readonly sequence: number;
+  released = false;
+  readonly #onRelease: () => void;
+
+  constructor(sequence: number, onRelease: () => void) {
+    this.sequence = sequence;
+    this.#onRelease = onRelease;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.#onRelease();
+  }
+}
+
+/**
+ * Synchronous user iterator (LsmEngine only). Keys are copies; values are
+ * shared, read-only views (memtable buffers, cached blocks): do not modify them.
+ */
 export interface SyncEntryIterator {
   next(): Entry | undefined;
   close(): void;
@@ -955,7 +993,7 @@ class LsmIterator implements EngineIterator {
 
   next(): Promise<Entry | undefined> {
     try {
-      return Promise.resolve(this.#inner.next());
+      return Promise.resolve(owned(this.#inner.next()));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -964,7 +1002,7 @@ class LsmIterator implements EngineIterator {
   nextv(size: number): Promise<Entry[]> {
     try {
       const entries: Entry[] = [];
-      for (let entry: Entry | undefined; entries.length < size && (entry = this.#inner.next()) !== undefined; ) entries.push(entry);
+      for (let entry: Entry | undefined; entries.length < size && (entry = this.#inner.next()) !== undefined; ) entries.push(owned(entry)!);
       return Promise.resolve(entries);
     } catch (error) {
       return Promise.reject(error);
@@ -978,7 +1016,7 @@ class LsmIterator implements EngineIterator {
 
   async *[Symbol.asyncIterator](): AsyncIterator<Entry> {
     try {
-      for (let entry = this.#inner.next(); entry !== undefined; entry = this.#inner.next()) yield entry;
+      for (let entry = this.#inner.next(); entry !== undefined; entry = this.#inner.next()) yield owned(entry)!;
     } finally {
       this.#inner.close();
     }
@@ -987,8 +1025,20 @@ class LsmIterator implements EngineIterator {
 
 const emptyBuffer = Buffer.alloc(0);
 
+/** WriteBatch checks as ops are added; ops pushed directly are checked here. */
+function checkBatchLimits(batch: WriteBatch): LimitExceededError | undefined {
+  if (batch.ops.length > limits.batchOpsMax) return new LimitExceededError(`Cannot write batch of ${batch.ops.length} operations: the limit is ${limits.batchOpsMax}`);
+  for (const op of batch.ops) {
+    if (op.key.length > limits.keyBytesMax) return new LimitExceededError(`Cannot write key of ${op.key.length} bytes: the limit is ${limits.keyBytesMax}`);
+    if (op.type === 'put' && op.value.length > limits.valueBytesMax) {
+      return new LimitExceededError(`Cannot write value of ${op.value.length} bytes: the limit is ${limits.valueBytesMax}`);
+    }
+  }
+  return undefined;
+}
+
 function inRange(file: SegmentMeta, key: Buffer): boolean {
-  return userKeyOf(file.smallestKey).compare(key) <= 0 && userKeyOf(file.largestKey).compare(key) >= 0;
+  return compareBytes(userKeyOf(file.smallestKey), key) <= 0 && compareBytes(userKeyOf(file.largestKey), key) >= 0;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -10,6 +10,7 @@
 
 import { makeInternalKey, seekSequence, sequenceOf, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
+import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
 import type { Entry, IteratorOptions } from './engine.js';
 
 export class UserIterator {
@@ -70,7 +71,7 @@ export class UserIterator {
       const key = source.key();
       if (sequenceOf(key) > this.#sequence) continue;
       const userKey = userKeyOf(key);
-      if (this.#lastKey !== undefined && userKey.equals(this.#lastKey)) continue;
+      if (this.#lastKey !== undefined && bytesEqual(userKey, this.#lastKey)) continue;
       if (this.#pastUpperBound(userKey)) return undefined;
       this.#lastKey = Buffer.from(userKey);
       if (typeOf(key) === ValueType.delete) continue;
@@ -89,7 +90,7 @@ export class UserIterator {
       // Versions of one user key arrive oldest first going backwards; the last visible one wins.
       while (source.valid()) {
         const key = source.key();
-        if (!userKeyOf(key).equals(userKey)) break;
+        if (!bytesEqual(userKeyOf(key), userKey)) break;
         if (sequenceOf(key) <= this.#sequence) {
           newestType = typeOf(key);
           newestValue = source.value();
@@ -103,14 +104,14 @@ export class UserIterator {
 
   #pastUpperBound(userKey: Buffer): boolean {
     const { lt, lte } = this.#options;
-    if (lt !== undefined && userKey.compare(lt) >= 0) return true;
-    return lte !== undefined && userKey.compare(lte) > 0;
+    if (lt !== undefined && compareBytes(userKey, lt) >= 0) return true;
+    return lte !== undefined && compareBytes(userKey, lte) > 0;
   }
 
   #pastLowerBound(userKey: Buffer): boolean {
     const { gt, gte } = this.#options;
-    if (gt !== undefined && userKey.compare(gt) <= 0) return true;
-    return gte !== undefined && userKey.compare(gte) < 0;
+    if (gt !== undefined && compareBytes(userKey, gt) <= 0) return true;
+    return gte !== undefined && compareBytes(userKey, gte) < 0;
   }
 
   #finish(): undefined {

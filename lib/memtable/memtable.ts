@@ -6,9 +6,10 @@
 // fixed per-entry overhead for the node and its buffers, so the byte budget
 // bounds real memory, not just payload.
 
-import { makeInternalKey, sequenceOf, userKeyOf, ValueType } from '../format/internal-key.js';
+import { makeInternalKey, sequenceOf, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import { SkipList, type SkipNode } from './skip-list.js';
+import { bytesEqual } from '../format/compare-bytes.js';
 
 /** Estimated bytes of a skip-list node, its next array and two Buffer headers. */
 export const memtableEntryOverheadBytes = 160;
@@ -43,7 +44,7 @@ export class Memtable {
   /** Takes back a version added by add() (a batch whose WAL write failed). */
   remove(sequence: number, userKey: Buffer): void {
     const node = this.#list.seek(userKey, sequence);
-    if (node === null || node.sequence !== sequence || !node.userKey.equals(userKey)) return;
+    if (node === null || node.sequence !== sequence || !bytesEqual(node.userKey, userKey)) return;
     this.#list.remove(userKey, sequence);
     this.#bytes -= userKey.length + node.value.length + memtableEntryOverheadBytes;
     if (node.type === ValueType.delete) this.#tombstones--;
@@ -52,7 +53,7 @@ export class Memtable {
   /** The newest version of `userKey` with sequence <= `sequence` (tombstones included), or undefined. */
   get(userKey: Buffer, sequence: number): MemtableHit | undefined {
     const node = this.#list.seek(userKey, sequence);
-    if (node === null || !node.userKey.equals(userKey)) return undefined;
+    if (node === null || !bytesEqual(node.userKey, userKey)) return undefined;
     return { type: node.type, value: node.value, sequence: node.sequence };
   }
 
@@ -119,7 +120,13 @@ class MemtableIterator implements InternalIterator {
   }
 
   seek(target: Buffer): void {
-    this.#move(this.#list.seek(userKeyOf(target), sequenceOf(target)));
+    // First entry >= target. (user key, sequence) is unique in a memtable; on a tie the
+    // type decides, descending, as in compareInternalKeys.
+    const userKey = userKeyOf(target);
+    const sequence = sequenceOf(target);
+    const node = this.#list.seek(userKey, sequence);
+    const tieBelow = node !== null && node.sequence === sequence && node.type > typeOf(target) && bytesEqual(node.userKey, userKey);
+    this.#move(tieBelow ? node.next[0]! : node);
   }
 
   seekForPrev(target: Buffer): void {
@@ -127,7 +134,7 @@ class MemtableIterator implements InternalIterator {
     const userKey = userKeyOf(target);
     const sequence = sequenceOf(target);
     const atOrAfter = this.#list.seek(userKey, sequence);
-    if (atOrAfter !== null && atOrAfter.sequence === sequence && atOrAfter.userKey.equals(userKey)) {
+    if (atOrAfter !== null && atOrAfter.sequence === sequence && atOrAfter.type >= typeOf(target) && bytesEqual(atOrAfter.userKey, userKey)) {
       this.#move(atOrAfter);
     } else {
       this.#move(this.#list.seekBefore(userKey, sequence));

@@ -8,6 +8,8 @@
 // an encoded internal key, so inserts and lookups allocate nothing beyond the
 // node itself.
 
+import { compareBytes } from '../format/compare-bytes.js';
+
 const heightMax = 12;
 /** Each level holds about a quarter of the one below, as in LevelDB. */
 const branching = 4;
@@ -30,7 +32,7 @@ export class SkipNode {
 
 /** Orders (userKey, sequence) pairs: key ascending, sequence descending. */
 export function compareEntry(aKey: Buffer, aSequence: number, bKey: Buffer, bSequence: number): number {
-  const byKey = aKey.compare(bKey);
+  const byKey = compareBytes(aKey, bKey);
   if (byKey !== 0) return byKey;
   return aSequence > bSequence ? -1 : aSequence < bSequence ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 
 import { assert } from '../assert.js';
 import { varintBytesMax, writeVarint } from '../format/varint.js';
+import { copyBytes } from './byte-ranges.js';
 
 const initialCapacityBytes = 1024;
 
@@ -58,9 +59,9 @@ export class BlockBuilder {
     let offset = writeVarint(this.#buffer, this.#length, shared);
     offset = writeVarint(this.#buffer, offset, unshared);
     offset = writeVarint(this.#buffer, offset, value.length);
-    this.#buffer.set(key.subarray(shared), offset);
+    copyBytes(key, shared, key.length, this.#buffer, offset);
     offset += unshared;
-    this.#buffer.set(value, offset);
+    copyBytes(value, 0, value.length, this.#buffer, offset);
     this.#length = offset + value.length;
     this.#rememberKey(key, shared);
     this.#sinceRestart++;
@@ -114,7 +115,7 @@ export class BlockBuilder {
       this.#lastKey.copy(grown, 0, 0, shared);
       this.#lastKey = grown;
     }
-    this.#lastKey.set(key.subarray(shared), shared);
+    copyBytes(key, shared, key.length, this.#lastKey, shared);
     this.#lastKeyLength = key.length;
   }
 

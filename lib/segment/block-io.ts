@@ -24,6 +24,8 @@ export interface ReadBlockOptions {
   verifyChecksum: boolean;
   /** Largest raw (decompressed) size accepted, bytes. */
   rawBytesMax: number;
+  /** What the block is, for error messages: "data block" (default), "index block", ... */
+  blockName?: string;
 }
 
 /** Encodes a handle as `offset varint | size varint`. */
@@ -66,16 +68,17 @@ export function encodeBlockTrailer(stored: Uint8Array, type: CompressionType): B
  * @throws CorruptionError (path, handle.offset) on any damage
  */
 export function readBlock(file: FileHandle, path: string, handle: BlockHandle, limitOffset: number, options: ReadBlockOptions): Buffer {
+  const name = options.blockName ?? 'data block';
   const storedEnd = handle.offset + handle.size;
   if (storedEnd + blockTrailerBytes > limitOffset) {
-    throw blockCorruption(path, handle.offset, `block of ${handle.size} bytes plus trailer ends past offset ${limitOffset}`);
+    throw blockCorruption(path, handle.offset, `${handle.size} bytes plus trailer end past offset ${limitOffset}`, name);
   }
   const bytes = readExactly(file, handle.offset, handle.size + blockTrailerBytes);
   if (bytes.length !== handle.size + blockTrailerBytes) {
-    throw blockCorruption(path, handle.offset, `file ends after ${bytes.length} of ${handle.size + blockTrailerBytes} block bytes`);
+    throw blockCorruption(path, handle.offset, `file ends after ${bytes.length} of ${handle.size + blockTrailerBytes} bytes`, name);
   }
-  if (options.verifyChecksum) verifyChecksum(bytes, handle.size, path, handle.offset);
-  return decodeStored(bytes.subarray(0, handle.size), bytes[handle.size]!, path, handle.offset, options.rawBytesMax);
+  if (options.verifyChecksum) verifyChecksum(bytes, handle.size, path, handle.offset, name);
+  return decodeStored(bytes.subarray(0, handle.size), bytes[handle.size]!, path, handle.offset, options.rawBytesMax, name);
 }
 
 /**
@@ -83,20 +86,20 @@ export function readBlock(file: FileHandle, path: string, handle: BlockHandle, l
  * @returns `stored` itself when uncompressed, else a new buffer
  * @throws CorruptionError for an unknown type or LZ4 data that does not decompress within the bound
  */
-export function decodeStored(stored: Buffer, type: number, path: string, blockOffset: number, rawBytesMax: number): Buffer {
+export function decodeStored(stored: Buffer, type: number, path: string, blockOffset: number, rawBytesMax: number, blockName = 'data block'): Buffer {
   if (type === CompressionType.none) return stored;
-  if (type !== CompressionType.lz4) throw blockCorruption(path, blockOffset, `unknown compression type ${type}`);
+  if (type !== CompressionType.lz4) throw blockCorruption(path, blockOffset, `unknown compression type ${type}`, blockName);
   const bound = Math.min(rawBytesMax, stored.length * lz4ExpansionMax + 64);
   const raw = lz4Decompress(stored, bound);
-  if (raw === undefined) throw blockCorruption(path, blockOffset, `LZ4 data of ${stored.length} bytes does not decompress to at most ${bound} bytes`);
+  if (raw === undefined) throw blockCorruption(path, blockOffset, `LZ4 data of ${stored.length} bytes does not decompress to at most ${bound} bytes`, blockName);
   return raw;
 }
 
-function verifyChecksum(bytes: Buffer, size: number, path: string, blockOffset: number): void {
+function verifyChecksum(bytes: Buffer, size: number, path: string, blockOffset: number, name: string): void {
   const stored = bytes.readUInt32LE(size + 1);
   const computed = crc32(bytes.subarray(0, size + 1));
   if (stored !== computed) {
-    throw blockCorruption(path, blockOffset, `checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
+    throw blockCorruption(path, blockOffset, `checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`, name);
   }
 }
 

@@ -15,15 +15,12 @@ import { assert } from '../assert.js';
 import { readVarint, type VarintResult } from '../format/varint.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import { trailerBytes } from '../format/internal-key.js';
+import { compareBytes, copyBytes } from './byte-ranges.js';
+
+export { compareBytes } from './byte-ranges.js';
 
 const twoPow24 = 0x100_0000;
 const emptyBuffer = Buffer.alloc(0);
-
-/** Ranges longer than this are compared by Buffer#compare; shorter ones in a JS loop (see compareBytes). */
-const nativeCompareBytesMin = 128;
-
-/** Copies longer than this use Buffer#copy; shorter ones a JS loop. */
-const nativeCopyBytesMin = 64;
 
 /** A decoded, validated block: entries, then the restart array. Immutable once built. */
 export class Block {
@@ -83,24 +80,6 @@ export class Block {
 }
 
 /**
- * Bytewise comparison of `a[aStart, aEnd)` with `b[bStart, bEnd)`, like Buffer#compare.
- * NB: a JS loop, because Buffer#compare with ranges costs a native call (about
- * 100 ns) that dwarfs comparing the short keys a block holds; long ranges still go native.
- */
-export function compareBytes(a: Buffer, aStart: number, aEnd: number, b: Buffer, bStart: number, bEnd: number): number {
-  const aLength = aEnd - aStart;
-  const bLength = bEnd - bStart;
-  const length = aLength < bLength ? aLength : bLength;
-  if (length > nativeCompareBytesMin) return a.compare(b, bStart, bEnd, aStart, aEnd);
-  for (let index = 0; index < length; index++) {
-    const difference = a[aStart + index]! - b[bStart + index]!;
-    if (difference !== 0) return difference < 0 ? -1 : 1;
-  }
-  if (aLength === bLength) return 0;
-  return aLength < bLength ? -1 : 1;
-}
-
-/**
  * Compares the internal key stored at `source[start, start + length)` with `target`,
  * as compareInternalKeys does, without allocating.
  */
@@ -121,15 +100,6 @@ export function compareInternalKeyAt(source: Buffer, start: number, length: numb
 /** u32 little-endian at `offset` (callers have checked the bounds). */
 function readU32(source: Buffer, offset: number): number {
   return (source[offset]! | (source[offset + 1]! << 8) | (source[offset + 2]! << 16) | (source[offset + 3]! << 24)) >>> 0;
-}
-
-/** Copies `source[start, end)` to `target` at `targetStart`; short copies in JS, as compareBytes. */
-function copyBytes(source: Buffer, start: number, end: number, target: Buffer, targetStart: number): void {
-  if (end - start > nativeCopyBytesMin) {
-    source.copy(target, targetStart, start, end);
-    return;
-  }
-  for (let index = start; index < end; index++) target[targetStart++] = source[index]!;
 }
 
 /** Iterates one block. Reusable: reset() points it at another block. */
@@ -388,7 +358,7 @@ export class BlockIterator implements InternalIterator {
   }
 }
 
-/** A CorruptionError for the block stored at `blockOffset` of `file`. */
-export function blockCorruption(file: string, blockOffset: number, reason: string): CorruptionError {
-  return new CorruptionError(file, blockOffset, `Cannot read segment block in "${file}" at offset ${blockOffset}: ${reason}`);
+/** A CorruptionError for the block stored at `blockOffset` of `file`; `blockName` says which ("index block"). */
+export function blockCorruption(file: string, blockOffset: number, reason: string, blockName = 'block'): CorruptionError {
+  return new CorruptionError(file, blockOffset, `Cannot read segment ${blockName} in "${file}" at offset ${blockOffset}: ${reason}`);
 }

@@ -73,9 +73,12 @@ export class BloomFilterBuilder {
     return this.#hashes.length;
   }
 
-  /** Adds one user key; the caller adds each distinct user key once. The key is not kept. */
-  addKey(userKey: Uint8Array): void {
-    if (this.#bitsPerKey > 0) this.#hashes.push(bloomHash(userKey));
+  /**
+   * Adds one user key, `key[0, end)`; the caller adds each distinct user key once. The key is not kept.
+   * @param end where the user key ends (an internal key's length minus its trailer); default the whole buffer
+   */
+  addKey(key: Uint8Array, end = key.length): void {
+    if (this.#bitsPerKey > 0) this.#hashes.push(leveldbHash(key, 0, end, bloomHashSeed));
   }
 
   /** Size of the finished filter, bytes. */

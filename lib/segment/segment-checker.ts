@@ -93,6 +93,8 @@ class SegmentChecker {
   #expectedOffset = 0;
   /** The previous index key, while the previous block's first key check is pending. */
   #previousIndexKey: Buffer | undefined;
+  /** Data blocks that could not be read whole; entry totals are then not comparable. */
+  #damagedBlockCount = 0;
   /** Stored keys the Bloom filter denies (reported once, with the count). */
   #keysMissingFromFilter = 0;
   readonly #varint: VarintResult = { value: 0, offset: 0 };
@@ -119,9 +121,11 @@ class SegmentChecker {
     this.#footer = this.#attempt(footerOffset + FooterField.formatVersion, () => decodeFooter(readExactly(this.#file, footerOffset, footerBytes), this.#path, footerOffset));
     if (this.#footer === undefined) return;
     const footer = this.#footer;
-    const index = this.#attempt(footer.index.offset, () => Block.parse(this.#readMeta(footer.index), this.#path, footer.index.offset));
-    this.#filter = this.#attempt(footer.filter.offset, () => BloomFilter.parse(this.#readMeta(footer.filter), this.#path, footer.filter.offset));
-    this.#properties = this.#attempt(footer.properties.offset, () => decodeProperties(this.#readMeta(footer.properties), this.#path, footer.properties.offset));
+    const index = this.#attempt(footer.index.offset, () => Block.parse(this.#readMeta(footer.index, 'index block'), this.#path, footer.index.offset));
+    this.#filter = this.#attempt(footer.filter.offset, () => BloomFilter.parse(this.#readMeta(footer.filter, 'filter block'), this.#path, footer.filter.offset));
+    this.#properties = this.#attempt(footer.properties.offset, () =>
+      decodeProperties(this.#readMeta(footer.properties, 'properties block'), this.#path, footer.properties.offset),
+    );
     if (index !== undefined) this.#attempt(footer.index.offset, () => this.#checkDataBlocks(index));
     if (index !== undefined && this.#properties !== undefined) this.#checkTotals(this.#properties);
     if (this.#keysMissingFromFilter > 0) {
@@ -143,7 +147,8 @@ class SegmentChecker {
       const block = this.#attempt(handle.offset, () => Block.parse(this.#readData(handle), this.#path, handle.offset));
       this.#expectedOffset = handle.offset + handle.size + blockTrailerBytes;
       this.#totals.dataBlockCount++;
-      if (block !== undefined) this.#attempt(handle.offset, () => this.#checkBlock(block, entries.key()));
+      const checked = block !== undefined && this.#attempt(handle.offset, () => this.#checkBlock(block, entries.key())) !== undefined;
+      if (!checked) this.#damagedBlockCount++;
     }
     const metaStart = Math.min(this.#footer!.index.offset, this.#footer!.filter.offset, this.#footer!.properties.offset);
     if (this.#expectedOffset !== metaStart) this.#indexProblem(`data blocks end at ${this.#expectedOffset}, metadata starts at ${metaStart}`);
@@ -156,7 +161,7 @@ class SegmentChecker {
   }
 
   /** Checks one decoded data block whose index key is `indexKey`. */
-  #checkBlock(block: Block, indexKey: Buffer): void {
+  #checkBlock(block: Block, indexKey: Buffer): true {
     const entries = new BlockIterator(block);
     let last: Buffer | undefined;
     for (entries.seekToFirst(); entries.valid(); entries.next()) {
@@ -170,6 +175,7 @@ class SegmentChecker {
       this.#indexProblem(`index key for the block at offset ${block.blockOffset} sorts before the block's last key`);
     }
     this.#previousIndexKey = Buffer.from(indexKey);
+    return true;
   }
 
   #checkFirstKey(block: Block, key: Buffer): void {
@@ -199,16 +205,18 @@ class SegmentChecker {
   #checkTotals(properties: StoredProperties): void {
     const totals = this.#totals;
     const offset = this.#footer!.properties.offset;
-    for (const name of ['entryCount', 'tombstoneCount', 'rawKeyBytes', 'rawValueBytes', 'dataBlockCount', 'smallestSequence', 'largestSequence'] as const) {
+    if (totals.dataBlockCount !== properties.dataBlockCount) this.#propertyProblem(offset, `dataBlockCount is ${properties.dataBlockCount}, the index names ${totals.dataBlockCount}`);
+    if (this.#expectedOffset !== properties.dataBytes) this.#propertyProblem(offset, `dataBytes is ${properties.dataBytes}, the data blocks end at ${this.#expectedOffset}`);
+    if (this.#damagedBlockCount > 0) return; // entry totals cannot match with blocks unread; those blocks are reported
+    for (const name of ['entryCount', 'tombstoneCount', 'rawKeyBytes', 'rawValueBytes', 'smallestSequence', 'largestSequence'] as const) {
       if (totals[name] !== properties[name]) this.#propertyProblem(offset, `${name} is ${properties[name]}, the data blocks hold ${totals[name]}`);
     }
-    if (this.#expectedOffset !== properties.dataBytes) this.#propertyProblem(offset, `dataBytes is ${properties.dataBytes}, the data blocks end at ${this.#expectedOffset}`);
     if (totals.smallestKey !== undefined && !totals.smallestKey.equals(properties.smallestKey)) this.#propertyProblem(offset, 'smallestKey differs from the first stored key');
     if (totals.largestKey !== undefined && !totals.largestKey.equals(properties.largestKey)) this.#propertyProblem(offset, 'largestKey differs from the last stored key');
   }
 
-  #readMeta(handle: BlockHandle): Buffer {
-    const options = { verifyChecksum: true, rawBytesMax: handle.size * lz4ExpansionMax + 64 };
+  #readMeta(handle: BlockHandle, blockName: string): Buffer {
+    const options = { verifyChecksum: true, rawBytesMax: handle.size * lz4ExpansionMax + 64, blockName };
     return readBlock(this.#file, this.#path, handle, this.#fileBytes - footerBytes, options);
   }
 

@@ -13,6 +13,7 @@
 // differently, so nothing else is trusted), checksum, then that each handle
 // lies inside the file before the footer.
 
+import { assert } from '../assert.js';
 import { CorruptionError, UnsupportedVersionError } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import {
@@ -81,6 +82,8 @@ export function decodeFooter(bytes: Buffer, path: string, footerOffset: number):
 }
 
 function writeHandle(bytes: Buffer, offsetField: number, sizeField: number, handle: BlockHandle): void {
+  assert(Number.isSafeInteger(handle.offset) && handle.offset >= 0, 'a block offset is a non-negative safe integer');
+  assert(handle.size >= 0 && handle.size <= 0xffff_ffff, 'a metadata block size fits its u32 footer field');
   bytes.writeUInt32LE(handle.offset % twoPow32, offsetField);
   bytes.writeUInt32LE(Math.floor(handle.offset / twoPow32), offsetField + 4);
   bytes.writeUInt32LE(handle.size, sizeField);

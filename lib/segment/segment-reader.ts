@@ -82,9 +82,9 @@ export class SegmentReader {
       throw new CorruptionError(path, 0, `Cannot open segment "${path}": file is ${this.fileBytes} bytes, shorter than the ${footerBytes}-byte footer`);
     }
     this.#footer = decodeFooter(readExactly(file, footerOffset, footerBytes), path, footerOffset);
-    this.#index = Block.parse(this.#readMetaBlock(this.#footer.index), path, this.#footer.index.offset);
-    this.#filter = BloomFilter.parse(this.#readMetaBlock(this.#footer.filter), path, this.#footer.filter.offset);
-    const stored = decodeProperties(this.#readMetaBlock(this.#footer.properties), path, this.#footer.properties.offset);
+    this.#index = Block.parse(this.#readMetaBlock(this.#footer.index, 'index block'), path, this.#footer.index.offset);
+    this.#filter = BloomFilter.parse(this.#readMetaBlock(this.#footer.filter, 'filter block'), path, this.#footer.filter.offset);
+    const stored = decodeProperties(this.#readMetaBlock(this.#footer.properties, 'properties block'), path, this.#footer.properties.offset);
     this.properties = { ...stored, formatVersion: this.#footer.formatVersion, fileBytes: this.fileBytes };
     this.#checkLayout();
     this.#lookupIndex = new BlockIterator(this.#index);
@@ -160,10 +160,10 @@ export class SegmentReader {
   dataBlockAt(index: BlockIterator, handle: BlockHandle, current?: Block): Block {
     assert(!this.#closed, 'block read on an open segment reader');
     if (!decodeBlockHandle(this.#index.data, index.valueStart, index.valueEnd, handle, this.#varint)) {
-      throw blockCorruption(this.path, this.#footer.index.offset, 'index entry holds a malformed block handle');
+      throw blockCorruption(this.path, this.#footer.index.offset, 'index entry holds a malformed block handle', 'index block');
     }
     if (handle.offset + handle.size > this.properties.dataBytes) {
-      throw blockCorruption(this.path, this.#footer.index.offset, `index entry points at offset ${handle.offset}, past the data blocks`);
+      throw blockCorruption(this.path, this.#footer.index.offset, `index entry points at offset ${handle.offset}, past the data blocks`, 'index block');
     }
     if (current !== undefined && current.blockOffset === handle.offset) return current;
     const cached = this.#cache?.get(this.fileNumber, handle.offset);
@@ -192,9 +192,9 @@ export class SegmentReader {
   }
 
   /** Metadata blocks are always checksum-verified: they are read once per open. */
-  #readMetaBlock(handle: BlockHandle): Buffer {
+  #readMetaBlock(handle: BlockHandle, blockName: string): Buffer {
     const rawBytesMax = handle.size * lz4ExpansionMax + 64;
-    return readBlock(this.#file, this.path, handle, this.fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax });
+    return readBlock(this.#file, this.path, handle, this.fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax, blockName });
   }
 
   /** The data blocks must end where the first metadata block starts. */

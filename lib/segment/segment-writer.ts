@@ -17,7 +17,6 @@ import { assert } from '../assert.js';
 import { InvalidArgumentError } from '../errors.js';
 import { lz4Compress } from '../format/lz4.js';
 import {
-  compareInternalKeys,
   isValidInternalKey,
   makeInternalKey,
   sequenceMax,
@@ -29,6 +28,7 @@ import {
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { blockBytesTarget, blockRestartInterval, bloomBitsPerKey, keyBytesMax, valueBytesMax } from '../limits.js';
 import { BlockBuilder } from './block-builder.js';
+import { compareBytes, compareInternalKeyAt } from './block-reader.js';
 import { encodeBlockHandle, encodeBlockTrailer } from './block-io.js';
 import { BloomFilterBuilder } from './bloom-filter.js';
 import {
@@ -144,9 +144,9 @@ export class SegmentWriter {
     assert(internalKey.length <= keyBytesMax + trailerBytes, 'segment keys are within keyBytesMax');
     assert(value.length <= valueBytesMax, 'segment values are within valueBytesMax');
     const first = this.#entryCount === 0;
-    if (!first) assert(compareInternalKeys(this.#lastKeyView(), internalKey) < 0, 'segment keys strictly increase');
+    if (!first) assert(compareInternalKeyAt(this.#lastKey, 0, this.#lastKeyLength, internalKey) < 0, 'segment keys strictly increase');
     if (this.#pendingHandle !== undefined) this.#addIndexEntry(shortSeparator(this.#lastKeyView(), internalKey));
-    if (first || !this.#sameUserKeyAsLast(internalKey)) this.#filter.addKey(internalKey.subarray(0, internalKey.length - trailerBytes));
+    if (first || !this.#sameUserKeyAsLast(internalKey)) this.#filter.addKey(internalKey, internalKey.length - trailerBytes);
     this.#dataBlock.add(internalKey, value);
     this.#count(internalKey, value, first);
     this.#rememberLastKey(internalKey);
@@ -272,7 +272,7 @@ export class SegmentWriter {
   #sameUserKeyAsLast(internalKey: Buffer): boolean {
     const userLength = internalKey.length - trailerBytes;
     if (userLength !== this.#lastKeyLength - trailerBytes) return false;
-    return internalKey.compare(this.#lastKey, 0, userLength, 0, userLength) === 0;
+    return compareBytes(internalKey, 0, userLength, this.#lastKey, 0, userLength) === 0;
   }
 
   #rememberLastKey(internalKey: Buffer): void {

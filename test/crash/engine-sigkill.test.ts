@@ -80,6 +80,10 @@ describe(`engine survives SIGKILL under always (${cycles} cycles, seed ${seed})`
           if (state.get(key) !== value) expect.fail(`cycle ${cycle}: key ${key} is ${state.get(key)}, expected ${value}`);
         }
         first = last + 1;
+        if (cycle === cycles - 1) {
+          const stats = engine.stats();
+          console.log(`crash test: ${totalAcked} acknowledged batches over ${cycles} kills; ${first} batches survive; segments per level ${stats.levels.map((level) => level.segments).join('/')}; last recovery replayed ${engine.recovery.walRecordsReplayed} records, truncated ${engine.recovery.walBytesTruncated} bytes`);
+        }
       } finally {
         await engine.close();
       }

@@ -109,6 +109,8 @@ async function memLsm(): Promise<Subject> {
       if (crash) {
         // Every write was awaited under `always`: a crash clone must keep them all.
         fs = fs.crashClone({ keepUnsyncedPrefix: true });
+        // The crashed process is gone; here it is this one, so its LOCK would look live.
+        if (fs.exists('/db/LOCK')) fs.unlink('/db/LOCK');
         await subject.engine.close().catch(() => undefined);
       } else {
         await subject.engine.close();

@@ -111,6 +111,7 @@ function finish(timedOut: boolean): void {
   const reportDir = process.env.SILT_TEST_REPORT_DIR;
   if (reportDir !== undefined && reportDir !== '') {
     const report = { passed: counts.passed, failed, skipped: counts.skipped, engines: engines.run };
+    fs.mkdirSync(reportDir, { recursive: true });
     fs.writeFileSync(path.join(reportDir, 'abstract-level.json'), `${JSON.stringify(report)}\n`);
   }
   if (failed > 0) process.exitCode = 1;

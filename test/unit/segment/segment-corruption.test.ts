@@ -195,6 +195,16 @@ describe.each(fileSystemKinds)('segment corruption on $name', (kind) => {
     expect(problems[0]!.message).toMatch(/tombstoneCount/);
   });
 
+  test('checkSegment reports a damaged data block once, without knock-on property problems', () => {
+    const damaged = `${testFs.dir}/one-problem.sst`;
+    copyWithFlip(testFs.fs, healthy, damaged, layout.secondDataBlock.offset + 1);
+    const problems = checkSegment(testFs.fs, damaged, 5);
+    expect(problems).toHaveLength(1);
+    const prefix = `Cannot read segment data block in "${damaged}" at offset ${layout.secondDataBlock.offset}: `;
+    expect(problems[0]!.message.startsWith(prefix)).toBe(true);
+    expect(problems[0]!.message.slice(prefix.length)).toMatch(/^checksum mismatch \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)$/);
+  });
+
   test('checkSegment reports a numbered file name that does not match its file number', () => {
     const problems = checkSegment(testFs.fs, healthy, 7);
     expect(problems).toHaveLength(1);

@@ -20,6 +20,7 @@ import { checkSegment } from '../../../lib/segment/segment-checker.js';
 import { segmentFileName } from '../../../lib/segment/segment-format.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { AssertionError } from '../../../lib/assert.js';
+import { MemFileSystem, systemError } from '../../../lib/fs/mem-file-system.js';
 import {
   buildEntries,
   type Entry,
@@ -257,6 +258,26 @@ describe.each(fileSystemKinds)('segment round trip on $name', (kind) => {
     expect(value.equals(first.value)).toBe(true); // and after close
   });
 
+  test('long keys sharing long prefixes (compared natively past 128 bytes)', () => {
+    const prefix = 'p'.repeat(300);
+    const entries = buildEntries(
+      Array.from({ length: 300 }, (_, index) => ({
+        userKey: Buffer.from(`${prefix}${String(index % 100).padStart(3, '0')}${'s'.repeat(index % 7)}`),
+        sequence: 1 + (index % 3),
+        type: 1,
+        valueBytes: 10,
+        valueSeed: index,
+      })),
+    );
+    const file = nextPath();
+    writeSegment(testFs.fs, file, entries, { blockBytes: 2048, restartInterval: 4 });
+    const reader = SegmentReader.open(testFs.fs, file, { fileNumber });
+    checkGets(reader, entries);
+    checkSeeks(reader, entries, entries.map((entry) => entry.key));
+    expect(collectBackward(reader.iterator())).toEqual(entries.map((entry) => entry.key));
+    reader.close();
+  });
+
   test('reads with checksum verification turned off', () => {
     const entries = buildEntries([{ userKey: Buffer.from('x'), sequence: 1, type: 1, valueBytes: 10, valueSeed: 3 }]);
     const file = nextPath();
@@ -291,6 +312,18 @@ describe('SegmentWriter', () => {
     writer.abandon();
     writer.abandon();
     expect(testFs.fs.exists(file)).toBe(false);
+  });
+
+  test('a failed sync in finish() leaves a file that abandon() removes', () => {
+    const memory = new MemFileSystem();
+    memory.mkdir('/seg');
+    const writer = new SegmentWriter(memory, '/seg/000009.sst');
+    writer.add(makeInternalKey(Buffer.from('k'), 1, 1), Buffer.from('v'));
+    memory.injectFault((operation) => (operation === 'sync' ? systemError('EIO', 'fdatasync', '/seg/000009.sst') : undefined));
+    expect(() => writer.finish()).toThrow(/EIO/);
+    memory.injectFault(undefined);
+    writer.abandon();
+    expect(memory.exists('/seg/000009.sst')).toBe(false);
   });
 
   test('refuses to finish an empty segment', () => {

@@ -7,10 +7,14 @@
 // untouched in 'readOnly'; everything else is a CorruptionError naming the
 // file and the offset of the bad record; 'salvage' never throws on damage.
 
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { CorruptionError, UnsupportedVersionError } from '../../../lib/errors.js';
 import { encodeRecord } from '../../../lib/format/record-framing.js';
-import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
+import fsSync from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MemFileSystem, systemError } from '../../../lib/fs/mem-file-system.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { WalRecordType, encodeBatch, encodeHeader, walFilePath, type WalBatch } from '../../../lib/wal/wal-format.js';
 import { listWalFileNumbers, readWalFile, type WalReadOptions, type WalReadResult } from '../../../lib/wal/wal-reader.js';
 import { WalWriter } from '../../../lib/wal/wal-writer.js';
@@ -147,7 +151,10 @@ describe('readWalFile torn tail', () => {
     const last = offsets[3]!;
     for (let cut = last + 1; cut < bytes.length; cut++) {
       const fs = withBytes(bytes.subarray(0, cut));
+      // Any write would fail: readOnly must not attempt one.
+      fs.injectFault((operation, file) => (['truncate', 'sync', 'append', 'write'].includes(operation) ? systemError('EROFS', operation, file) : undefined));
       const { result, batches } = read(fs, { mode: 'readOnly', chunkBytes: 16 });
+      fs.injectFault(undefined);
       expect(result.kind).toBe('tornTail');
       expect(result.damage).toMatchObject({ offset: last, bytes: cut - last });
       expect(result.truncatedBytes).toBe(0);
@@ -318,5 +325,30 @@ describe('readWalFile header', () => {
     const error = corruptionOf(() => read(fs));
     expect(error.offset).toBe(0);
     expect(error.message).toMatch(/a valid record follows at offset 25/);
+  });
+});
+
+describe('readWalFile on NodeFileSystem', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'silt-wal-reader-'));
+  });
+  afterEach(() => {
+    fsSync.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a torn tail on disk is reported read-only, then cut in recover mode', async () => {
+    const { bytes, offsets } = await makeWal(3);
+    const nodeFs = new NodeFileSystem();
+    nodeFs.mkdir(path.join(dir, 'wal'));
+    const file = walFilePath(dir, 3);
+    nodeFs.writeFileSync(file, bytes.subarray(0, bytes.length - 7));
+    const readOnly = readWalFile(nodeFs, file, { mode: 'readOnly', isNewest: true });
+    expect(readOnly).toMatchObject({ kind: 'tornTail', batches: 2, truncatedBytes: 0 });
+    expect(fsSync.statSync(file).size).toBe(bytes.length - 7);
+    const recovered = readWalFile(nodeFs, file, { mode: 'recover', isNewest: true });
+    expect(recovered).toMatchObject({ kind: 'tornTail', batches: 2, truncatedAtOffset: offsets[2], truncatedBytes: bytes.length - 7 - offsets[2]! });
+    expect(fsSync.statSync(file).size).toBe(offsets[2]);
+    expect(readWalFile(nodeFs, file, { mode: 'strict', isNewest: true })).toMatchObject({ kind: 'clean', batches: 2 });
   });
 });

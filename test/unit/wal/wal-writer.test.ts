@@ -7,7 +7,7 @@
 // a failure rejects exactly the unacknowledged appends and cuts their
 // bytes; every resolved 'always' append survives a crash.
 
-import fs from 'node:fs';
+import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -493,10 +493,10 @@ describe('WalWriter crash safety', () => {
 describe('WalWriter on NodeFileSystem', () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'silt-wal-writer-'));
+    dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'silt-wal-writer-'));
   });
   afterEach(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fsSync.rmSync(dir, { recursive: true, force: true });
   });
 
   test('writer and reader round trip on disk under each policy', async () => {
