@@ -25,7 +25,7 @@ import { MergeIterator } from '../engine/merge-iterator.js';
 import { ConcatIterator } from '../engine/concat-iterator.js';
 import { SegmentReader } from '../segment/segment-reader.js';
 import { SegmentWriter, type SegmentProperties } from '../segment/segment-writer.js';
-import { segmentDir, segmentPath } from '../manifest/file-names.js';
+import { segmentDir, segmentPath } from '../format/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { assert } from '../assert.js';
 

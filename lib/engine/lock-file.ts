@@ -31,7 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { IoError, KvError, LockedError } from '../errors.js';
 import { joinPath, readExactly, type FileHandle, type FileSystem } from '../fs/file-system.js';
-import { lockPath, lockStaleFileName, lockTempFileName } from '../manifest/file-names.js';
+import { lockPath, lockStaleFileName, lockTempFileName } from '../format/file-names.js';
 
 /** LOCK format version written; readers accept any object with a numeric pid. */
 export const lockFormatVersion = 1;

@@ -36,7 +36,7 @@ import { joinPath, type FileSystem } from '../fs/file-system.js';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import * as limits from '../limits.js';
 import { Memtable } from '../memtable/memtable.js';
-import { archiveDir, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../manifest/file-names.js';
+import { archiveDir, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../format/file-names.js';
 import { ManifestWriter } from '../manifest/manifest-writer.js';
 import { probeDataDirectory, readManifest } from '../manifest/manifest-reader.js';
 import { Version } from '../manifest/version.js';

@@ -4,7 +4,7 @@
 // names it. As LevelDB's TableCache plus its live-file accounting.
 
 import type { FileSystem } from '../fs/file-system.js';
-import { segmentPath } from '../manifest/file-names.js';
+import { segmentPath } from '../format/file-names.js';
 import { SegmentReader } from '../segment/segment-reader.js';
 import type { BlockCache } from '../segment/block-cache.js';
 

@@ -10,6 +10,7 @@
 // the hot path free of BigInt; the trailer still has LevelDB's 56-bit room.
 
 import { assert } from '../assert.js';
+import { compareByteRanges } from './compare-bytes.js';
 
 /** Value types. Written to disk: never renumber. */
 export const ValueType = {
@@ -70,7 +71,7 @@ export function typeOf(internalKey: Buffer): number {
 export function compareInternalKeys(a: Buffer, b: Buffer): number {
   const aUserLength = a.length - trailerBytes;
   const bUserLength = b.length - trailerBytes;
-  const byUser = compareByteRanges(a, aUserLength, b, bUserLength);
+  const byUser = compareByteRanges(a, 0, aUserLength, b, 0, bUserLength);
   if (byUser !== 0) return byUser;
   const aHigh = a.readUInt32LE(aUserLength + 4);
   const bHigh = b.readUInt32LE(bUserLength + 4);
@@ -79,17 +80,6 @@ export function compareInternalKeys(a: Buffer, b: Buffer): number {
   const bLow = b.readUInt32LE(bUserLength);
   if (aLow !== bLow) return aLow > bLow ? -1 : 1;
   return 0;
-}
-
-/** Compares a[0, aLength) with b[0, bLength) bytewise; see compare-bytes.ts for why a JS loop first. */
-function compareByteRanges(a: Buffer, aLength: number, b: Buffer, bLength: number): number {
-  const length = aLength < bLength ? aLength : bLength;
-  if (length >= 64) return a.compare(b, 0, bLength, 0, aLength);
-  for (let index = 0; index < length; index++) {
-    const difference = a[index]! - b[index]!;
-    if (difference !== 0) return difference;
-  }
-  return aLength - bLength;
 }
 
 /** True when `internalKey` is well formed (long enough to hold a trailer, known type). */

@@ -11,7 +11,7 @@
 import { assert } from '../assert.js';
 import { CorruptionError } from '../errors.js';
 import { joinPath, type FileSystem } from '../fs/file-system.js';
-import { currentFileName, currentPath, currentTempFileName, parseFileName } from './file-names.js';
+import { currentFileName, currentPath, currentTempFileName, parseFileName } from '../format/file-names.js';
 
 /** Largest CURRENT we read, bytes: a manifest name is far shorter. */
 const currentBytesMax = 64;

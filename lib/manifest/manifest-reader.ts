@@ -31,7 +31,7 @@ import {
   parseFileName,
   segmentDirName,
   walDirName,
-} from './file-names.js';
+} from '../format/file-names.js';
 import { decodeManifestHeader, manifestFileBytesMax, ManifestRecordType } from './manifest-format.js';
 import { decodeVersionEdit, type VersionEdit } from './version-edit.js';
 import { Version, VersionBuilder } from './version.js';

@@ -25,7 +25,7 @@ import { encodeRecord } from '../format/record-framing.js';
 import { joinPath, type FileHandle, type FileSystem } from '../fs/file-system.js';
 import { manifestRecordBytesMax } from '../limits.js';
 import { writeCurrent } from './current-file.js';
-import { manifestFileName, manifestPath } from './file-names.js';
+import { manifestFileName, manifestPath } from '../format/file-names.js';
 import { encodeManifestHeader, ManifestRecordType } from './manifest-format.js';
 import { encodeVersionEdit, type VersionEdit } from './version-edit.js';
 

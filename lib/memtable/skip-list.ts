@@ -55,15 +55,7 @@ export class SkipList {
   /** Inserts an entry; (userKey, sequence) must not already be present. */
   insert(userKey: Buffer, sequence: number, type: number, value: Buffer): void {
     const update = this.#update;
-    let node = this.head;
-    for (let level = this.#height - 1; level >= 0; level--) {
-      let next = node.next[level]!;
-      while (next !== null && compareEntry(next.userKey, next.sequence, userKey, sequence) < 0) {
-        node = next;
-        next = node.next[level]!;
-      }
-      update[level] = node;
-    }
+    this.#findLastBefore(userKey, sequence, update);
     const height = this.#randomHeight();
     if (height > this.#height) {
       for (let level = this.#height; level < height; level++) update[level] = this.head;
@@ -81,16 +73,7 @@ export class SkipList {
   /** Removes the entry (userKey, sequence); returns whether it was there. */
   remove(userKey: Buffer, sequence: number): boolean {
     const update = this.#update;
-    let node = this.head;
-    for (let level = this.#height - 1; level >= 0; level--) {
-      let next = node.next[level]!;
-      while (next !== null && compareEntry(next.userKey, next.sequence, userKey, sequence) < 0) {
-        node = next;
-        next = node.next[level]!;
-      }
-      update[level] = node;
-    }
-    const target = node.next[0]!;
+    const target = this.#findLastBefore(userKey, sequence, update).next[0]!;
     if (target === null || compareEntry(target.userKey, target.sequence, userKey, sequence) !== 0) return false;
     for (let level = 0; level < target.next.length; level++) {
       update[level]!.next[level] = target.next[level]!;
@@ -101,19 +84,20 @@ export class SkipList {
 
   /** First node >= (userKey, sequence), or null. */
   seek(userKey: Buffer, sequence: number): SkipNode | null {
-    let node = this.head;
-    for (let level = this.#height - 1; level >= 0; level--) {
-      let next = node.next[level]!;
-      while (next !== null && compareEntry(next.userKey, next.sequence, userKey, sequence) < 0) {
-        node = next;
-        next = node.next[level]!;
-      }
-    }
-    return node.next[0]!;
+    return this.#findLastBefore(userKey, sequence, undefined).next[0]!;
   }
 
   /** Last node < (userKey, sequence), or null. */
   seekBefore(userKey: Buffer, sequence: number): SkipNode | null {
+    const node = this.#findLastBefore(userKey, sequence, undefined);
+    return node === this.head ? null : node;
+  }
+
+  /**
+   * The last node < (userKey, sequence) (the head when there is none); with
+   * `update`, also records that node at every level, for insert and remove.
+   */
+  #findLastBefore(userKey: Buffer, sequence: number, update: SkipNode[] | undefined): SkipNode {
     let node = this.head;
     for (let level = this.#height - 1; level >= 0; level--) {
       let next = node.next[level]!;
@@ -121,8 +105,9 @@ export class SkipList {
         node = next;
         next = node.next[level]!;
       }
+      if (update !== undefined) update[level] = node;
     }
-    return node === this.head ? null : node;
+    return node;
   }
 
   first(): SkipNode | null {

@@ -12,7 +12,7 @@
 
 import { assert } from '../assert.js';
 import { varintBytesMax, writeVarint } from '../format/varint.js';
-import { copyBytes } from './byte-ranges.js';
+import { copyBytes } from '../format/compare-bytes.js';
 
 const initialCapacityBytes = 1024;
 

@@ -15,9 +15,8 @@ import { assert } from '../assert.js';
 import { readVarint, type VarintResult } from '../format/varint.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import { trailerBytes } from '../format/internal-key.js';
-import { compareBytes, copyBytes } from './byte-ranges.js';
+import { compareByteRanges, copyBytes } from '../format/compare-bytes.js';
 
-export { compareBytes } from './byte-ranges.js';
 
 const twoPow24 = 0x100_0000;
 const emptyBuffer = Buffer.alloc(0);
@@ -86,7 +85,7 @@ export class Block {
 export function compareInternalKeyAt(source: Buffer, start: number, length: number, target: Buffer): number {
   const userEnd = start + length - trailerBytes;
   const targetUserLength = target.length - trailerBytes;
-  const byUser = compareBytes(source, start, userEnd, target, 0, targetUserLength);
+  const byUser = compareByteRanges(source, start, userEnd, target, 0, targetUserLength);
   if (byUser !== 0) return byUser;
   const high = readU32(source, userEnd + 4);
   const targetHigh = readU32(target, targetUserLength + 4);
@@ -235,7 +234,7 @@ export class BlockIterator implements InternalIterator {
   userKeyEquals(userKey: Buffer): boolean {
     const userLength = this.#keyLength - trailerBytes;
     if (userLength !== userKey.length) return false;
-    return compareBytes(this.#keySource, this.#keyStart, this.#keyStart + userLength, userKey, 0, userLength) === 0;
+    return compareByteRanges(this.#keySource, this.#keyStart, this.#keyStart + userLength, userKey, 0, userLength) === 0;
   }
 
   /** The current entry's sequence number (no allocation). */

@@ -91,11 +91,7 @@ export interface BlockHandle {
   size: number;
 }
 
-/** The segment file name for a file number: `000042.sst` (placed under `seg/`). */
-export function segmentFileName(fileNumber: number): string {
-  assert(Number.isSafeInteger(fileNumber) && fileNumber >= 0, 'file number is a non-negative safe integer');
-  return `${String(fileNumber).padStart(6, '0')}.sst`;
-}
+export { segmentFileName } from '../format/file-names.js';
 
 assert(blockRawBytesMax < 2 ** 32, 'a raw block length fits the u32 LZ4 prefix');
 assert(segmentMagic.length === footerBytes - FooterField.magic, 'the magic fills the footer tail');

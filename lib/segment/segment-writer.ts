@@ -28,7 +28,8 @@ import {
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { blockBytesTarget, blockRestartInterval, bloomBitsPerKey, keyBytesMax, valueBytesMax } from '../limits.js';
 import { BlockBuilder } from './block-builder.js';
-import { compareBytes, compareInternalKeyAt } from './block-reader.js';
+import { compareInternalKeyAt } from './block-reader.js';
+import { compareByteRanges } from '../format/compare-bytes.js';
 import { encodeBlockHandle, encodeBlockTrailer } from './block-io.js';
 import { BloomFilterBuilder } from './bloom-filter.js';
 import {
@@ -272,7 +273,7 @@ export class SegmentWriter {
   #sameUserKeyAsLast(internalKey: Buffer): boolean {
     const userLength = internalKey.length - trailerBytes;
     if (userLength !== this.#lastKeyLength - trailerBytes) return false;
-    return compareBytes(internalKey, 0, userLength, this.#lastKey, 0, userLength) === 0;
+    return compareByteRanges(internalKey, 0, userLength, this.#lastKey, 0, userLength) === 0;
   }
 
   #rememberLastKey(internalKey: Buffer): void {

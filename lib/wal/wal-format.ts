@@ -1,7 +1,6 @@
 // The write-ahead log's on-disk format, shared by wal-writer.ts, wal-reader.ts
 // and wal-archive.ts, as LevelDB's log_format.h is shared by its log writer
-// and reader. Byte layouts: docs/format.md, "Write-ahead log" (written as
-// docs/format-parts/wal.md until merged).
+// and reader. Byte layouts: docs/format.md, "Write-ahead log".
 //
 // A WAL file is a sequence of records framed by lib/format/record-framing.ts
 // (`[crc32 u32][length u32][type u8][payload]`). The first record is always a
@@ -18,12 +17,12 @@
 //   read the version of any WAL file and refuse it clearly.
 
 import { assert } from '../assert.js';
+import { parseFileName } from '../format/file-names.js';
 import { CorruptionError } from '../errors.js';
 import { readVarint, varintLength, writeVarint, type VarintResult } from '../format/varint.js';
 import { ValueType } from '../format/internal-key.js';
 import type { BatchOp } from '../engine/write-batch.js';
 import { batchOpsMax, keyBytesMax, valueBytesMax } from '../limits.js';
-import { joinPath } from '../fs/file-system.js';
 
 /**
  * Record types. Written to disk: never renumber. 0 is never written (so a
@@ -64,10 +63,8 @@ export const walHeaderPayloadBytes = 16;
 export const walBatchFixedBytes = 16;
 
 /** Directory of live WAL files, relative to the data directory. */
-export const walDirName = 'wal';
+export { walDirName, archiveDirName } from '../format/file-names.js';
 
-/** Directory of archived WAL files, relative to the data directory. */
-export const archiveDirName = 'archive';
 
 const twoPow32 = 0x1_0000_0000;
 /** Largest high word of a u64 that is still a safe integer (2^53 - 1 >> 32). */
@@ -102,29 +99,14 @@ export const defaultWalBatchLimits: Readonly<WalBatchLimits> = Object.freeze({ k
 // ---------------------------------------------------------------------------
 // File names
 
-/** `NNNNNN.log`: the file number zero-padded to 6 digits (more digits past 999999). */
-export function walFileName(fileNumber: number): string {
-  assert(Number.isSafeInteger(fileNumber) && fileNumber >= 0, 'WAL file number is a non-negative safe integer');
-  return `${String(fileNumber).padStart(6, '0')}.log`;
-}
+// File names live in lib/format/file-names.ts, the one place that spells them;
+// these are the WAL's views of it.
+export { walFileName, walPath as walFilePath, archivedWalPath as archiveFilePath } from '../format/file-names.js';
 
 /** The file number of a WAL file name (`000012.log` -> 12), or undefined when the name is not one. */
 export function parseWalFileName(name: string): number | undefined {
-  const match = /^(\d{6,16})\.log$/.exec(name);
-  if (match === null) return undefined;
-  const fileNumber = Number(match[1]);
-  // Only the canonical spelling, so that name -> number -> name round-trips.
-  return Number.isSafeInteger(fileNumber) && walFileName(fileNumber) === name ? fileNumber : undefined;
-}
-
-/** `<dataDir>/wal/NNNNNN.log`. */
-export function walFilePath(dataDir: string, fileNumber: number): string {
-  return joinPath(dataDir, walDirName, walFileName(fileNumber));
-}
-
-/** `<dataDir>/archive/NNNNNN.log`. */
-export function archiveFilePath(dataDir: string, fileNumber: number): string {
-  return joinPath(dataDir, archiveDirName, walFileName(fileNumber));
+  const parsed = parseFileName(name);
+  return parsed?.kind === 'wal' ? parsed.number : undefined;
 }
 
 // ---------------------------------------------------------------------------

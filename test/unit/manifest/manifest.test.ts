@@ -19,7 +19,7 @@ import type { FileSystem } from '../../../lib/fs/file-system.js';
 import { MemFileSystem, systemError, type FaultOperation } from '../../../lib/fs/mem-file-system.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { writeCurrent } from '../../../lib/manifest/current-file.js';
-import { manifestPath } from '../../../lib/manifest/file-names.js';
+import { manifestPath } from '../../../lib/format/file-names.js';
 import { encodeManifestHeader, ManifestRecordType } from '../../../lib/manifest/manifest-format.js';
 import { listManifestEdits, probeDataDirectory, readManifest, readManifestFile, type ManifestState } from '../../../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../../../lib/manifest/manifest-writer.js';

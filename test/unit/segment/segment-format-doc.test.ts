@@ -1,5 +1,5 @@
 // The hex example in docs/format.md ("Segment files", "Example"), or in
-// docs/format-parts/segment.md before it is merged, decodes to the documented
+// docs/format.md ("Segment files") decodes to the documented
 // segment, and the writer still produces it byte for byte.
 
 import fs from 'node:fs';
@@ -12,7 +12,7 @@ import { SegmentWriter } from '../../../lib/segment/segment-writer.js';
 
 const startMarker = '<!-- segment-hex-example:start -->';
 const endMarker = '<!-- segment-hex-example:end -->';
-const docCandidates = ['docs/format.md', 'docs/format-parts/segment.md'];
+const docCandidates = ['docs/format.md'];
 
 /** The bytes of the hex dump between the markers of the first doc that has them. */
 function documentedBytes(): Buffer {

@@ -2,7 +2,7 @@
 // Strategy: named cases for every malformed field (each must be a
 // CorruptionError naming file and offset), a fast-check round trip over
 // random batches with binary keys and values (empty ones included), and the
-// hex example of docs/format-parts/wal.md decoded byte for byte.
+// hex example of docs/format.md, "Write-ahead log", decoded byte for byte.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -202,7 +202,7 @@ describe('WAL batch payload, malformed', () => {
   test('an op cut after its type', () => expectCorruption(payloadWith([2, WalOpType.put, 0, 0, WalOpType.put]), /key length of op 1 is not a valid varint/));
 });
 
-// The example in docs/format-parts/wal.md ("Example"): wal/000007.log with a
+// The example in docs/format.md, "Write-ahead log", ("Example"): wal/000007.log with a
 // header record and one batch (sequence 42, time 1700000000000 ms,
 // put "a" = "1", delete "b").
 const docHexExample = `
@@ -227,7 +227,7 @@ describe('WAL hex example in the format documentation', () => {
   test('the documentation shows this exact dump', () => {
     const here = path.dirname(fileURLToPath(import.meta.url));
     const root = path.resolve(here, '../../..');
-    const docs = ['docs/format.md', 'docs/format-parts/wal.md']
+    const docs = ['docs/format.md']
       .map((name) => path.join(root, name))
       .filter((name) => fs.existsSync(name))
       .map((name) => fs.readFileSync(name, 'utf8'));

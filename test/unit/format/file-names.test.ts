@@ -17,8 +17,8 @@ import {
   archivedWalPath,
   currentPath,
   lockPath,
-} from '../../../lib/manifest/file-names.js';
-import { numRuns } from './helpers.js';
+} from '../../../lib/format/file-names.js';
+import { numRuns } from '../manifest/helpers.js';
 
 describe('file names', () => {
   it('pads numbers to six digits and grows past them', () => {
