@@ -148,6 +148,16 @@ export interface WriteResult {
   sequence: number;
 }
 
+export interface AtomicWrite {
+  /** Applies the batch now (visible to reads); logged with the others at commit(). */
+  write(batch: WriteBatch): void;
+  /**
+   * Logs every batch as one record and closes the group; resolves when durable
+   * per the sync policy. On failure every batch of the group is taken back.
+   */
+  commit(): Promise<WriteResult>;
+}
+
 export interface CheckpointInfo {
   dir: string;
   sequence: number;
@@ -222,6 +232,15 @@ export interface Engine {
    * @throws LimitExceededError for keys or values over their limits
    */
   write(batch: WriteBatch): Promise<WriteResult>;
+
+  /**
+   * Opens an atomic write group (for EXEC): each batch written through it is
+   * visible at once, as with write(), but all of them reach the WAL as one
+   * record at commit(), so after a crash they are all there or none is.
+   * Only one group may be open, and plain write() calls are refused while it
+   * is (commands run one at a time, so the caller never needs both).
+   */
+  beginAtomic(): AtomicWrite;
 
   iterator(options?: IteratorOptions): EngineIterator;
 

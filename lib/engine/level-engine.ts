@@ -87,6 +87,7 @@ import {
 } from '../errors.js';
 import { batchOpsMax, blockCacheBytesDefault, keyBytesMax, valueBytesMax, walSyncIntervalMs } from '../limits.js';
 import type {
+  AtomicWrite,
   BatchOp,
   CheckpointInfo,
   Engine,
@@ -187,6 +188,8 @@ export class LevelEngine implements Engine {
   /** The write loop while it runs. */
   #writing: Promise<void> | undefined;
   #writeIdLast = 0;
+  /** An atomic group is open (plain writes are refused until it commits). */
+  #atomicOpen = false;
   /** True when a group landed without sync since the last synced one. */
   #unsynced = false;
   /** Last key written to LevelDB, for the synced no-op. */
@@ -315,6 +318,7 @@ export class LevelEngine implements Engine {
    */
   async write(batch: WriteBatch): Promise<WriteResult> {
     this.#assertWritable('write');
+    assert(!this.#atomicOpen, 'no plain write while an atomic group is open');
     checkBatch(batch.ops);
     if (batch.ops.length === 0) return { sequence: 0 };
 
@@ -330,6 +334,41 @@ export class LevelEngine implements Engine {
       this.#queue.push({ ops, writeId, resolve: () => resolve({ sequence: 0 }), reject });
       this.#startWriting();
     });
+  }
+
+  /**
+   * An atomic group (Engine#beginAtomic): each batch enters the pending overlay
+   * at once (visible to reads), and all of them go to LevelDB as one batch at
+   * commit(), which LevelDB applies atomically.
+   */
+  beginAtomic(): AtomicWrite {
+    this.#assertWritable('write');
+    assert(!this.#atomicOpen, 'one atomic group at a time');
+    this.#atomicOpen = true;
+    const ops: BatchOp[] = [];
+    const writeId = ++this.#writeIdLast;
+    let open = true;
+    return {
+      write: (batch: WriteBatch) => {
+        assert(open, 'atomic group is still open');
+        this.#assertWritable('write');
+        checkBatch(batch.ops);
+        for (const op of batch.ops) {
+          ops.push(op);
+          this.#overlay.set(overlayKey(op.key), { key: op.key, value: op.type === 'put' ? op.value : undefined, writeId });
+        }
+      },
+      commit: () => {
+        assert(open, 'atomic group commits once');
+        open = false;
+        this.#atomicOpen = false;
+        if (ops.length === 0) return Promise.resolve({ sequence: 0 });
+        return new Promise<WriteResult>((resolve, reject) => {
+          this.#queue.push({ ops, writeId, resolve: () => resolve({ sequence: 0 }), reject });
+          this.#startWriting();
+        });
+      },
+    };
   }
 
   /**

@@ -56,6 +56,8 @@ import { TableCache } from './table-cache.js';
 import { UserIterator } from './user-iterator.js';
 import type { WriteBatch } from './write-batch.js';
 import type {
+  AtomicWrite,
+  BatchOp,
   CheckpointInfo,
   Engine,
   EngineCapabilities,
@@ -127,6 +129,8 @@ export class LsmEngine implements Engine {
 
   readonly #snapshots = new Map<number, number>();
   readonly #openIterators = new Set<SyncEntryIterator>();
+  /** The open atomic group, if any: its first sequence and the ops applied so far. */
+  #atomic: { first: number; ops: BatchOp[]; memtable: Memtable } | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   #writeError: Error | undefined;
@@ -274,6 +278,11 @@ export class LsmEngine implements Engine {
       }
     }
     numbers.sort((a, b) => a - b);
+    if (this.#logNumber > 0 && !numbers.includes(this.#logNumber)) {
+      // The manifest says WAL files from logNumber on hold writes not yet in segments; the first of them is gone.
+      const path = walPath(this.dir, this.#logNumber);
+      throw new CorruptionError(path, 0, `Cannot open WAL file "${path}": the manifest names it as the oldest holding unflushed writes, but it is missing`);
+    }
     const info = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined as string | undefined };
     for (let index = 0; index < numbers.length; index++) {
       const path = walPath(this.dir, numbers[index]!);
@@ -296,6 +305,12 @@ export class LsmEngine implements Engine {
         info.walBytesTruncated += result.truncatedBytes;
         info.walTruncatedFile = path;
         this.#logger.warn({ file: path, offset: result.truncatedAtOffset, bytes: result.truncatedBytes }, 'WAL torn tail dropped');
+      }
+      if (result.header === undefined) {
+        // A crash while the file was being created: not even its header survived. It holds no
+        // writes; drop it so that it does not become a headless older file at the next open.
+        if (!this.readOnly) fs.unlink(path);
+        numbers.splice(index--, 1);
       }
     }
     return { memtable, walNumbers: numbers, info };
@@ -353,11 +368,17 @@ export class LsmEngine implements Engine {
     const version = this.#version;
     this.#refVersion(version);
     const children: InternalIterator[] = [this.#active.memtable.iterator()];
-    for (const slot of this.#immutables) children.push(slot.memtable.iterator());
-    for (const file of version.levels[0]!) children.push(this.#tables.reader(file.fileNumber).iterator());
-    for (let level = 1; level < version.levels.length; level++) {
-      const files = version.levels[level]!;
-      if (files.length > 0) children.push(new ConcatIterator(files, (index) => this.#tables.reader(files[index]!.fileNumber).iterator()));
+    try {
+      for (const slot of this.#immutables) children.push(slot.memtable.iterator());
+      for (const file of version.levels[0]!) children.push(this.#tables.reader(file.fileNumber).iterator());
+      for (let level = 1; level < version.levels.length; level++) {
+        const files = version.levels[level]!;
+        if (files.length > 0) children.push(new ConcatIterator(files, (index) => this.#tables.reader(files[index]!.fileNumber).iterator()));
+      }
+    } catch (error) {
+      for (const child of children) child.close();
+      this.#unrefVersion(version);
+      throw error;
     }
     const user = new UserIterator(new MergeIterator(children), sequence, options);
     let closed = false;
@@ -401,6 +422,7 @@ export class LsmEngine implements Engine {
   write(batch: WriteBatch): Promise<WriteResult> {
     try {
       this.#checkWritable();
+      assert(this.#atomic === undefined, 'no plain write while an atomic group is open');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -409,24 +431,68 @@ export class LsmEngine implements Engine {
     if (invalid !== undefined) return Promise.reject(invalid);
     const first = this.#lastSequence + 1;
     const logged = this.#wal!.appendBatch(first, Date.now(), batch.ops);
-    const slot = this.#active;
-    const memtable = slot.memtable;
+    const memtable = this.#active.memtable;
+    this.#apply(memtable, first, batch.ops);
+    if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+    return this.#acknowledge(logged, memtable, first, batch.ops);
+  }
+
+  beginAtomic(): AtomicWrite {
+    this.#checkWritable();
+    assert(this.#atomic === undefined, 'one atomic group at a time');
+    const group = { first: this.#lastSequence + 1, ops: [] as BatchOp[], memtable: this.#active.memtable };
+    this.#atomic = group;
+    let open = true;
+    return {
+      write: (batch: WriteBatch) => {
+        assert(open, 'atomic group is still open');
+        this.#checkWritable();
+        const invalid = checkBatchLimits(batch);
+        if (invalid !== undefined) throw invalid;
+        this.#apply(group.memtable, this.#lastSequence + 1, batch.ops);
+        for (const op of batch.ops) group.ops.push(op);
+      },
+      commit: () => {
+        assert(open, 'atomic group commits once');
+        open = false;
+        this.#atomic = undefined;
+        if (group.ops.length === 0) return Promise.resolve({ sequence: this.#lastSequence });
+        let logged: Promise<void>;
+        try {
+          this.#checkWritable();
+          logged = this.#wal!.appendBatch(group.first, Date.now(), group.ops);
+        } catch (error) {
+          logged = Promise.reject(error);
+        }
+        // The memtable did not switch while the group was open: all of it is in one memtable and, now, one WAL file.
+        if (group.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+        return this.#acknowledge(logged, group.memtable, group.first, group.ops);
+      },
+    };
+  }
+
+  /** Inserts ops at consecutive sequences from `first` and publishes them. */
+  #apply(memtable: Memtable, first: number, ops: readonly BatchOp[]): void {
     let sequence = first;
-    for (const op of batch.ops) {
+    for (const op of ops) {
       if (op.type === 'put') memtable.add(sequence, ValueType.put, op.key, op.value);
       else memtable.add(sequence, ValueType.delete, op.key, emptyBuffer);
       sequence++;
     }
-    const last = sequence - 1;
-    this.#lastSequence = last;
-    if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+    this.#lastSequence = sequence - 1;
+  }
+
+  /** Resolves once `logged` is durable (and there is room); on failure takes the ops back out of the memtable. */
+  #acknowledge(logged: Promise<void>, memtable: Memtable, first: number, ops: readonly BatchOp[]): Promise<WriteResult> {
+    const last = first + ops.length - 1;
     return logged.then(
       () => (this.#needsRoom() ? this.#waitForRoom().then(() => ({ sequence: last })) : { sequence: last }),
       (error: unknown) => {
         // Take the batch back: it was never acknowledged and is not in the WAL.
         let undo = first;
-        for (const op of batch.ops) memtable.remove(undo++, op.key);
+        for (const op of ops) memtable.remove(undo++, op.key);
         this.#failWrites(error as Error);
+        if (error instanceof WriteStoppedError || error instanceof ClosedError) throw error;
         throw new WriteStoppedError(`Cannot write batch: ${(error as Error).message}`, { cause: error });
       },
     );
@@ -536,6 +602,7 @@ export class LsmEngine implements Engine {
 
   #switchMemtable(): void {
     if (this.#immutables.length >= limits.immutableMemtablesMax) return; // stall: the active memtable grows until a flush ends
+    if (this.#atomic !== undefined) return; // commit() switches: the group's entries must share one memtable and WAL file
     const oldWal = this.#wal!;
     const number = this.#nextFileNumber++;
     try {

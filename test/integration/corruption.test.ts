@@ -23,6 +23,11 @@
 // move, loses no data); then five batches of c-keys stay in the WAL file.
 // Offsets come from lib/wal/wal-format.ts, lib/segment/segment-format.ts
 // and lib/manifest/manifest-format.ts (docs/format.md).
+//
+// The last groups go past byte flips: a missing live WAL file, the empty or
+// torn WAL file a crash during its creation leaves, and an iterator whose
+// segment cannot be opened. Tests marked "BUG (engine)" fail until the engine
+// is fixed; they are the regression tests for those fixes.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -36,13 +41,14 @@ import { WriteBatch } from '../../lib/engine/write-batch.js';
 import { CorruptionError, KvError, UnsupportedVersionError } from '../../lib/errors.js';
 import { userKeyOf } from '../../lib/format/internal-key.js';
 import { decodeRecord, recordChecksum, recordHeaderBytes } from '../../lib/format/record-framing.js';
+import { MemFileSystem, systemError } from '../../lib/fs/mem-file-system.js';
 import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
 import { manifestRecordBytesMax, walRecordBytesMax } from '../../lib/limits.js';
-import { currentFileName, parseFileName, segmentDirName, segmentFileName, walDirName } from '../../lib/manifest/file-names.js';
+import { currentFileName, parseFileName, segmentDirName, segmentFileName, walDirName } from '../../lib/format/file-names.js';
 import { ManifestRecordType } from '../../lib/manifest/manifest-format.js';
 import { readManifest } from '../../lib/manifest/manifest-reader.js';
 import { BlockIterator } from '../../lib/segment/block-reader.js';
-import { blockTrailerBytes, FooterField, footerBytes, type BlockHandle } from '../../lib/segment/segment-format.js';
+import { FooterField, footerBytes, type BlockHandle } from '../../lib/segment/segment-format.js';
 import { SegmentReader } from '../../lib/segment/segment-reader.js';
 import { walBatchFixedBytes, WalRecordType } from '../../lib/wal/wal-format.js';
 
@@ -696,6 +702,24 @@ describe('corruption: one named case per region of each file kind', () => {
   });
 });
 
+// A missing segment is a CorruptionError naming it; a missing WAL file must be
+// too. The manifest's log number names the oldest WAL file still needed: when
+// it is gone, replaying the rest would serve values older than what was
+// acknowledged (here a-key and b-key values overwritten in that file come
+// back) and drop its new keys.
+describe('a live WAL file is missing', () => {
+  // BUG (engine): fails today. The open succeeds and serves the stale state.
+  test.each([
+    ['read-write', false],
+    ['read-only', true],
+  ] as const)('the oldest live WAL file deleted: %s open throws CorruptionError naming it', async (_mode, readOnly) => {
+    const dir = copyPristine('two-wals');
+    fs.rmSync(path.join(dir, wal().file));
+    const error = await caught(async () => (await LsmEngine.open(dir, openOptions(readOnly))).close());
+    expectError(dir, error, corruption(wal().file, 0), 'open');
+  });
+});
+
 // A crash between creating a WAL file and syncing its header record
 // (WalWriter.create) leaves the newest WAL file empty or holding a torn
 // header: a torn tail, which the reader accepts in the newest file. The open
@@ -759,6 +783,54 @@ describe('a crash right after a WAL file was created', () => {
       await expectState(second, fullState);
     } finally {
       await second.close();
+    }
+  });
+});
+
+// A segment that cannot be opened (damaged, or a transient EMFILE/EIO) makes
+// engine.iterator() fail. The failure must not pin the version the iterator
+// was about to read: a pinned version keeps its segments on disk after a
+// compaction has replaced them, until the next restart. Level-0 segments are
+// opened while the iterator is built, so the failure comes from iterator()
+// itself. Runs on MemFileSystem, whose fault injection makes the open fail once.
+describe('an iterator whose level-0 segment cannot be opened', () => {
+  async function twoLevel0Segments(): Promise<{ fs: MemFileSystem; engine: LsmEngine }> {
+    const memFs = new MemFileSystem();
+    const engine = await LsmEngine.open('/db', { fs: memFs, disableAutoCompaction: true });
+    for (const key of ['a', 'b']) {
+      await engine.write(toBatch([put(key, `${key}-value`)]));
+      await engine.flush();
+    }
+    expect(engine.stats().levels[0]!.segments).toBe(2);
+    return { fs: memFs, engine };
+  }
+
+  const liveSegments = (memFs: MemFileSystem): string[] => memFs.list('/db/seg');
+
+  test('control: a compaction deletes the segments it replaced', async () => {
+    const { fs: memFs, engine } = await twoLevel0Segments();
+    try {
+      await engine.compactRange();
+      expect(liveSegments(memFs)).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  // BUG (engine): fails today. LsmEngine.iteratorSync takes a reference on the
+  // version before opening the level-0 readers and does not release it when an
+  // open throws, so the two replaced segments stay on disk.
+  test('the failed iterator() does not keep replaced segments on disk', async () => {
+    const { fs: memFs, engine } = await twoLevel0Segments();
+    try {
+      memFs.injectFault((operation, file) => (operation === 'open' && file.endsWith('.sst') ? systemError('EMFILE', operation, file) : undefined));
+      expect(() => engine.iterator()).toThrow(/EMFILE/);
+      memFs.injectFault(undefined);
+      await engine.compactRange();
+      expect(engine.stats().levels.slice(0, 2).map((level) => level.segments)).toEqual([0, 1]);
+      expect(liveSegments(memFs)).toHaveLength(1);
+    } finally {
+      await engine.close();
     }
   });
 });

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { EngineOptions } from '../../lib/engine/engine.js';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { CorruptionError, KvError } from '../../lib/errors.js';
-import { lockFileName } from '../../lib/manifest/file-names.js';
+import { lockFileName } from '../../lib/format/file-names.js';
 import {
   expectedFileName,
   fixtureNames,

@@ -39,7 +39,7 @@ import { WriteBatch } from '../../lib/engine/write-batch.js';
 import { userKeyOf } from '../../lib/format/internal-key.js';
 import { recordHeaderBytes } from '../../lib/format/record-framing.js';
 import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
-import { currentFileName, lockFileName, parseFileName, segmentDirName, segmentFileName, walDirName } from '../../lib/manifest/file-names.js';
+import { currentFileName, lockFileName, parseFileName, segmentDirName, segmentFileName, walDirName } from '../../lib/format/file-names.js';
 import { readManifest } from '../../lib/manifest/manifest-reader.js';
 import { decodeBlockHandle } from '../../lib/segment/block-io.js';
 import { BlockIterator } from '../../lib/segment/block-reader.js';

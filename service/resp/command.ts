@@ -1,0 +1,72 @@
+// The contract between the dispatcher and command handlers. Each command is
+// a CommandSpec in command-table.ts (name, arity, flags, key positions, as in
+// redis/redis src/commands/*.json); handlers live one file per family in
+// commands/ and are named after the command.
+//
+// Execution model (DESIGN.md, "Redis data model on the engine"): commands run
+// one at a time. A handler runs synchronously and returns its Reply, or a
+// Promise only when it must wait for something before it is complete (an
+// asynchronous engine iterator, e.g. on LevelEngine): the dispatcher starts
+// no other command until that promise settles. Writes are different: their
+// effects are visible at once, so the next command may run, but the reply
+// must wait until the write is as durable as appendfsync asks; a handler
+// writes through ctx.write(), and the dispatcher holds the reply until every
+// write the command made is durable (or answers with the error if one fails).
+
+import type { WriteBatch } from '../../lib/engine/write-batch.js';
+import type { Reply } from './reply.js';
+
+/** Command flags, named as in Redis's command table where one exists. */
+export type CommandFlag =
+  | 'write' // may modify the keyspace (refused while writes are stopped, i.e. -MISCONF)
+  | 'readonly'
+  | 'admin' // CONFIG, SHUTDOWN, DEBUG ...
+  | 'noauth' // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
+  | 'pubsub' // allowed in RESP2 subscribed mode
+  | 'fast'
+  | 'loading' // allowed while the data directory is still loading
+  | 'no-multi' // refused inside MULTI (WATCH, MULTI itself ...)
+  | 'blocking'; // may block the client (BLPOP ...)
+
+export interface CommandSpec {
+  /** Lower-case name ("get", "client"). */
+  name: string;
+  /** Redis arity: N exactly N arguments including the name; -N at least N. */
+  arity: number;
+  flags: readonly CommandFlag[];
+  /** Key positions (1-based argument indexes): first, last (-1 = last argument), step; 0,0,0 = no keys. */
+  firstKey: number;
+  lastKey: number;
+  keyStep: number;
+  handler: CommandHandler;
+  /** Subcommands (CLIENT LIST, CONFIG GET ...), dispatched on args[1]. */
+  subcommands?: Readonly<Record<string, Omit<CommandSpec, 'subcommands'>>>;
+  /** One-line summary for COMMAND DOCS. */
+  summary: string;
+  /** Arguments as COMMAND DOCS and redis-cli hints show them, e.g. "key value [EX seconds]". */
+  syntax?: string;
+  /** Cost in the ordered key space, as Kvrocks documents it (e.g. "O(1)", "O(log N + M)"). */
+  complexity: string;
+}
+
+/** `args[0]` is the command name as the client sent it; args are the client's buffers (do not keep them past the command without copying). */
+export type CommandHandler = (ctx: CommandContext, args: Buffer[]) => Reply | Promise<Reply>;
+
+/**
+ * What a handler may use. The server implements it (service/resp/), the
+ * keyspace is lib/keyspace's, and tests may build a small one.
+ */
+export interface CommandContext {
+  /** Logical database selected by the client. */
+  db: number;
+  /** Applies a batch (visible at once); the reply waits for its durability. */
+  write(batch: WriteBatch): void;
+  /** Milliseconds since the epoch, fixed for the duration of one command (as Redis's cached time). */
+  readonly nowMs: number;
+  /** RESP protocol version of the client (2 or 3). */
+  readonly protocol: 2 | 3;
+  /** Server-wide services (keyspace, config, clients, pub/sub); typed by the server module. */
+  readonly server: unknown;
+  /** The calling client; typed by the server module. */
+  readonly client: unknown;
+}
