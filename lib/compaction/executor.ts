@@ -3,14 +3,11 @@
 // flush); InlineExecutor runs the same functions on the calling thread, for
 // MemFileSystem (a worker cannot see another thread's memory file system).
 //
-// NB: a worker needs JavaScript. When silt runs from TypeScript sources
-// (vitest), the worker script is taken from dist/, which `npm test` builds
-// first; when it runs from dist/ it is the sibling file.
+// NB: a worker needs JavaScript; lib/javascript-path.ts finds it.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FileSystem } from '../fs/file-system.js';
+import { javascriptUrl } from '../javascript-path.js';
 import { ClosedError, CorruptionError, IoError, KvError } from '../errors.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob } from './compactor.js';
@@ -181,13 +178,7 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The worker script as JavaScript: beside this file in dist/, or dist/'s copy when running from sources. */
+/** The worker script as JavaScript (see lib/javascript-path.ts). */
 export function workerScriptUrl(): URL {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return new URL('./compaction-worker.js', import.meta.url);
-  const built = here.replace(/\/lib\/compaction\/executor\.ts$/, '/dist/lib/compaction/compaction-worker.js');
-  if (!existsSync(built)) {
-    throw new Error(`Cannot start compaction worker: "${built}" is missing; run \`npm run build\` first`);
-  }
-  return pathToFileURL(built);
+  return javascriptUrl(import.meta.url, './compaction-worker.js');
 }
