@@ -135,6 +135,9 @@ export class LsmEngine implements Engine {
   #closing: Promise<void> | undefined;
   #writeError: Error | undefined;
   #backgroundError: Error | undefined;
+  /** Which background work failed and waits for the retry timer (a failed compaction does not hold up flushes). */
+  #flushFailed = false;
+  #compactionFailed = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #manifestQueue: Promise<void> = Promise.resolve();
   #flushRunning: Promise<void> | undefined;
@@ -544,6 +547,8 @@ export class LsmEngine implements Engine {
     if (this.#closed) return;
     if (this.#writeError !== undefined) {
       try {
+        // The old file must first lose any rejected record it still holds, or it would replay it.
+        this.#wal!.repairTail();
         const number = this.#nextFileNumber++;
         const wal = this.#createWal(number);
         const old = this.#wal!;
@@ -565,12 +570,16 @@ export class LsmEngine implements Engine {
         old.close();
       } catch (error) {
         this.#backgroundError = error as Error;
+        this.#flushFailed = true;
+        this.#compactionFailed = true;
         this.#scheduleRetry();
         return;
       }
     }
     if (this.#backgroundError !== undefined) {
       this.#backgroundError = undefined;
+      this.#flushFailed = false;
+      this.#compactionFailed = false;
       this.#maybeScheduleFlush();
       this.#maybeScheduleCompaction();
     }
@@ -622,9 +631,12 @@ export class LsmEngine implements Engine {
   }
 
   #maybeScheduleFlush(): void {
-    if (this.#flushRunning !== undefined || this.#immutables.length === 0 || this.#closed || this.#backgroundError !== undefined) return;
+    if (this.#flushRunning !== undefined || this.#immutables.length === 0 || this.#closed || this.#flushFailed) return;
     this.#flushRunning = this.#flushOldest()
-      .catch((error: unknown) => this.#backgroundFailed('flush', error))
+      .catch((error: unknown) => {
+        this.#flushFailed = true;
+        this.#backgroundFailed('flush', error);
+      })
       .finally(() => {
         this.#flushRunning = undefined;
         if (!this.#closed && this.#active.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
@@ -651,18 +663,22 @@ export class LsmEngine implements Engine {
       }
     }
     if (this.#closed) return;
-    this.#immutables.pop();
     try {
-      await this.#applyEdit(() => ({
-        added: meta === undefined ? [] : [meta],
-        deleted: [],
-        logNumber: this.#smallestLiveWal(),
-        nextFileNumber: this.#nextFileNumber,
-        lastSequence: this.#lastSequence,
-      }));
-    } catch (error) {
-      this.#immutables.push(slot); // still the oldest: its WAL files are still live
-      throw error;
+      // The memtable stays readable until the version naming its segment is
+      // installed; both happen in one synchronous step, so no read misses it.
+      await this.#applyEdit(
+        () => ({
+          added: meta === undefined ? [] : [meta],
+          deleted: [],
+          logNumber: this.#smallestLiveWal(1),
+          nextFileNumber: this.#nextFileNumber,
+          lastSequence: this.#lastSequence,
+        }),
+        () => {
+          assert(this.#immutables[this.#immutables.length - 1] === slot, 'the flushed memtable is still the oldest');
+          this.#immutables.pop();
+        },
+      );
     } finally {
       if (meta !== undefined) this.#pendingOutputs.delete(meta.fileNumber);
     }
@@ -673,9 +689,13 @@ export class LsmEngine implements Engine {
     this.#retireWalFiles(slot.walNumbers);
   }
 
-  /** Smallest WAL file number still needed: the oldest unflushed memtable's first file. */
-  #smallestLiveWal(): number {
-    const oldest = this.#immutables.length > 0 ? this.#immutables[this.#immutables.length - 1]! : this.#active;
+  /**
+   * Smallest WAL file number still needed: the oldest unflushed memtable's
+   * first file, not counting the `flushing` oldest immutables being written out.
+   */
+  #smallestLiveWal(flushing = 0): number {
+    const remaining = this.#immutables.length - flushing;
+    const oldest = remaining > 0 ? this.#immutables[remaining - 1]! : this.#active;
     return oldest.walNumbers[0] ?? this.#nextFileNumber;
   }
 
@@ -707,7 +727,7 @@ export class LsmEngine implements Engine {
       this.#switchMemtable();
     }
     while (this.#immutables.length > 0) {
-      if (this.#backgroundError !== undefined) throw this.#backgroundError;
+      if (this.#flushFailed && this.#backgroundError !== undefined) throw this.#backgroundError;
       await this.#waitForFlush();
     }
   }
@@ -722,12 +742,15 @@ export class LsmEngine implements Engine {
   // ---------------------------------------------------------------- compaction
 
   #maybeScheduleCompaction(): void {
-    if (this.#compactionRunning !== undefined || this.#closed || this.#manualCompaction || this.#backgroundError !== undefined) return;
+    if (this.#compactionRunning !== undefined || this.#closed || this.#manualCompaction || this.#compactionFailed) return;
     if (this.#options.disableAutoCompaction === true || this.readOnly) return;
     const pick = pickCompaction(this.#version, this.#policy, this.#compactPointers);
     if (pick === undefined) return;
     this.#compactionRunning = this.#runCompaction(pick)
-      .catch((error: unknown) => this.#backgroundFailed('compaction', error))
+      .catch((error: unknown) => {
+        this.#compactionFailed = true;
+        this.#backgroundFailed('compaction', error);
+      })
       .finally(() => {
         this.#compactionRunning = undefined;
         this.#wakeWriters();
@@ -799,7 +822,9 @@ export class LsmEngine implements Engine {
       for (let level = 0; level < this.#version.levels.length; level++) {
         if (this.#version.overlapping(level, start, end).length > 0) deepest = level;
       }
-      for (let level = 0; level < Math.max(deepest, 1) && level < limits.levelCount - 1; level++) {
+      // Down to and including the deepest level with data, so that everything is rewritten at least
+      // once (tombstones, shadowed versions and filtered keys go), landing one level lower.
+      for (let level = 0; level <= Math.max(deepest, 1) && level < limits.levelCount - 1; level++) {
         const files = this.#version.overlapping(level, start, end);
         if (files.length === 0) continue;
         const pick = pickLevel(this.#version, level, level === 0 ? this.#version.levels[0]!.slice() : files);
@@ -823,7 +848,7 @@ export class LsmEngine implements Engine {
   // ---------------------------------------------------------------- versions and files
 
   /** Appends an edit to the manifest and installs the new version, one edit at a time. */
-  #applyEdit(makeEdit: () => Partial<VersionEdit>): Promise<void> {
+  #applyEdit(makeEdit: () => Partial<VersionEdit>, onInstalled?: () => void): Promise<void> {
     const run = this.#manifestQueue.then(async () => {
       this.#checkOpen();
       const edit: VersionEdit = { added: [], deleted: [], ...makeEdit() };
@@ -834,6 +859,7 @@ export class LsmEngine implements Engine {
       if (edit.logNumber !== undefined) this.#logNumber = edit.logNumber;
       const previous = this.#version;
       this.#version = next;
+      onInstalled?.();
       this.#versionRefs.set(next, (this.#versionRefs.get(next) ?? 0) + 1);
       this.#unrefVersion(previous);
       await this.#maybeRollManifest();
@@ -903,6 +929,8 @@ export class LsmEngine implements Engine {
     const fs = this.#fs;
     if (fs.exists(targetDir)) throw new KvError('ALREADY_EXISTS', `Cannot create checkpoint "${targetDir}": it already exists`);
     await this.#wal!.sync();
+    // Writes that arrived during the sync are counted in the sequence: put them in the file too.
+    this.#wal!.writePending();
     // From here to the end of the copies nothing else runs: the copy is one consistent instant.
     const version = this.#version;
     this.#refVersion(version);

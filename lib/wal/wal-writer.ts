@@ -246,7 +246,13 @@ export class WalWriter {
    */
   close(): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise;
-    const done = this.#enqueueSync();
+    let repairFailure: unknown;
+    try {
+      this.#repairTail(); // a rejected record must not outlive the writer in its file
+    } catch (error) {
+      repairFailure = error;
+    }
+    const done = repairFailure === undefined ? this.#enqueueSync() : Promise.reject(repairFailure);
     this.#closed = true;
     this.#updateTimer();
     if (this.#immediate !== undefined) {
@@ -255,6 +261,25 @@ export class WalWriter {
     }
     this.#closePromise = done.finally(() => this.#file.close());
     return this.#closePromise;
+  }
+
+  /**
+   * Writes this turn's pending records now (one write(2)) instead of at the end
+   * of the turn, so that the file holds every record appended so far; their
+   * promises settle as usual. For checkpoints, which copy the file right after.
+   */
+  writePending(): void {
+    if (this.#immediate === undefined) return;
+    clearImmediate(this.#immediate);
+    this.#flush();
+  }
+
+  /**
+   * Repeats a cut-back that failed earlier (a rejected record left in the file).
+   * @throws IoError while the file still cannot be cut; the caller must not abandon this file then
+   */
+  repairTail(): void {
+    this.#repairTail();
   }
 
   // -------------------------------------------------------------------------

@@ -1,0 +1,501 @@
+// Fault tests: LsmEngine under injected I/O errors (DESIGN.md, "Limits": a
+// full disk or an I/O error refuses writes with a clear error, keeps serving
+// reads, says why, and recovers when space returns; nothing acknowledged is
+// ever lost).
+//
+// Strategy: MemFileSystem.injectFault makes chosen operations on chosen paths
+// throw ENOSPC or EIO; the inline executor runs flush and compaction on the
+// same file system. One WAL case runs on real files through FaultFileSystem
+// (test/support/fault-file-system.ts) wrapping NodeFileSystem.
+//
+// Invariants checked in every case:
+// - a write is either acknowledged, or rejected (WAL failures:
+//   WriteStoppedError, code WRITE_STOPPED, naming the cause), or stalled
+//   (flush/compaction failures: the promise stays pending, never rejects);
+// - reads (get and iterator) show exactly the acknowledged and stalled
+//   writes, never a rejected batch;
+// - stats() says why (writeError / backgroundError) while the fault lasts and
+//   clears it after the fault heals and the 1 s retry timer has run;
+// - close + reopen, and a crash clone + reopen, hold every acknowledged write
+//   and no rejected one.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EngineLogger, EngineOptions, SyncPolicy } from '../../lib/engine/engine.js';
+import { LsmEngine } from '../../lib/engine/lsm-engine.js';
+import { WriteStoppedError } from '../../lib/errors.js';
+import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
+import { MemFileSystem, systemError, type FaultInjector } from '../../lib/fs/mem-file-system.js';
+import { FaultFileSystem } from '../support/fault-file-system.js';
+import {
+  batch,
+  compareWithModel,
+  getString,
+  put,
+  sleep,
+  track,
+  waitFor,
+  type Model,
+  type Tracked,
+} from '../support/engine-test-helpers.js';
+
+const dir = '/db';
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** Retry interval of the engine (lsm-engine.ts) plus scheduling slack, ms. */
+const healWithinMs = 2500;
+
+function key(index: number): string {
+  return `key${String(index).padStart(5, '0')}`;
+}
+
+/** A value of about `bytes` bytes that names its key and version. */
+function value(k: string, version: number | string, bytes = 32): string {
+  const head = `${k}@${version}:`;
+  return head + 'x'.repeat(Math.max(0, bytes - head.length));
+}
+
+function memOptions(fs: MemFileSystem, extra: EngineOptions = {}): EngineOptions {
+  return { fs, backgroundExecutor: 'inline', ...extra };
+}
+
+/** What a machine crash would leave; this process's LOCK would look live, so it goes. */
+function crashClone(fs: MemFileSystem): MemFileSystem {
+  const clone = fs.crashClone();
+  if (clone.exists(`${dir}/LOCK`)) clone.unlink(`${dir}/LOCK`);
+  return clone;
+}
+
+async function expectReopenHolds(fs: MemFileSystem, options: EngineOptions, model: Model, what: string): Promise<void> {
+  const engine = await LsmEngine.open(dir, { ...options, fs });
+  try {
+    expect(await compareWithModel(engine, model), what).toBe('');
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Lets promise reactions run without giving the WAL writer's setImmediate a turn. */
+async function microtasks(): Promise<void> {
+  for (let index = 0; index < 5; index++) await Promise.resolve();
+}
+
+function expectWriteStopped(error: unknown, cause: RegExp): void {
+  expect(error).toBeInstanceOf(WriteStoppedError);
+  expect((error as WriteStoppedError).code).toBe('WRITE_STOPPED');
+  expect((error as Error).message).toMatch(cause);
+}
+
+const walFault =
+  (operation: 'append' | 'sync', code: string): FaultInjector =>
+  (op, path) =>
+    op === operation && path.startsWith(`${dir}/wal/`) ? systemError(code, op === 'append' ? 'write' : 'fdatasync', path) : undefined;
+
+/**
+ * The shared WAL-failure scenario: acknowledged writes, a fault, a rejected
+ * batch that reads never show afterwards, refusals, healing, recovery.
+ */
+async function walFailureScenario(fs: MemFileSystem, policy: SyncPolicy, fault: FaultInjector, cause: RegExp): Promise<void> {
+  const errorLogs: string[] = [];
+  const logger: EngineLogger = {
+    info() {},
+    warn() {},
+    error(object) {
+      const err = (object as { err?: unknown }).err;
+      errorLogs.push(err instanceof Error ? err.message : String(err));
+    },
+  };
+  const options = memOptions(fs, { syncPolicy: policy, logger });
+  const engine = await LsmEngine.open(dir, options);
+  const model: Model = new Map();
+  try {
+    for (let index = 0; index < 20; index++) {
+      await put(engine, key(index), value(key(index), 1));
+      model.set(key(index), value(key(index), 1));
+    }
+    const snapshot = engine.snapshot();
+    const heldIterator = engine.iterator({ gte: Buffer.from(key(10)) });
+
+    fs.injectFault(fault);
+    // One multi-op batch and one single put in the same event-loop turn: both fail.
+    const failing = [
+      track(engine.write(batch([[key(0), 'bad-0'], ['new-key', 'bad-new'], [key(1), undefined]]))),
+      track(put(engine, key(2), 'bad-2')),
+    ];
+    // Effects are visible at once (engine.ts: write), before the WAL answers.
+    expect(getString(engine, key(0))).toBe('bad-0');
+    await Promise.allSettled(failing.map((write) => write.promise));
+    for (const write of failing) {
+      expect(write.state).toBe('rejected');
+      expectWriteStopped(write.error, cause);
+    }
+
+    // Reads show exactly the acknowledged data: the failed batches were taken back.
+    expect(await compareWithModel(engine, model)).toBe('');
+    expect(getString(engine, 'new-key')).toBeUndefined();
+    expect(getString(engine, key(1))).toBe(value(key(1), 1));
+    expect(getString(engine, key(0), { snapshot })).toBe(value(key(0), 1));
+    const held: string[] = [];
+    for (let entry = await heldIterator.next(); entry !== undefined; entry = await heldIterator.next()) held.push(entry[0].toString());
+    await heldIterator.close();
+    expect(held).toEqual([...model.keys()].filter((k) => k >= key(10)));
+    snapshot.release();
+
+    const stats = engine.stats();
+    expect(stats.writeError).toMatch(cause);
+    expect(errorLogs.some((message) => cause.test(message)), 'the log says why writes stopped').toBe(true);
+
+    // Later writes are refused at once, with the reason.
+    const refused = track(put(engine, 'later', 'x'));
+    await microtasks();
+    expect(refused.state).toBe('rejected');
+    expectWriteStopped(refused.error, cause);
+
+    // While the disk stays full the retry timer keeps failing: still refused.
+    await sleep(1300);
+    expect(engine.stats().writeError).toBeDefined();
+    await expect(put(engine, 'still-later', 'x')).rejects.toBeInstanceOf(WriteStoppedError);
+    expect(getString(engine, 'still-later')).toBeUndefined();
+
+    // Heal: within the retry interval writes work again.
+    fs.injectFault(undefined);
+    const healedAt = Date.now();
+    expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs), 'writeError clears after healing').toBe(true);
+    expect(Date.now() - healedAt).toBeLessThan(healWithinMs);
+    for (let index = 15; index < 30; index++) {
+      await put(engine, key(index), value(key(index), 2));
+      model.set(key(index), value(key(index), 2));
+    }
+    expect(await compareWithModel(engine, model)).toBe('');
+
+    // A crash now keeps every acknowledged write (sync first: everysec promises write(2) only).
+    if (policy !== 'always') await engine.sync();
+    await expectReopenHolds(crashClone(fs), options, model, 'crash clone after recovery');
+  } finally {
+    fs.injectFault(undefined);
+    await engine.close();
+  }
+  await expectReopenHolds(fs, options, model, 'reopen after close');
+}
+
+describe('WAL failures stop writes, keep reads and recover', () => {
+  for (const policy of ['always', 'everysec'] as const) {
+    it(`a full disk (ENOSPC on WAL append) rejects the batch with WriteStoppedError under ${policy}`, async () => {
+      await walFailureScenario(new MemFileSystem(), policy, walFault('append', 'ENOSPC'), /ENOSPC/);
+    });
+  }
+
+  it('an fdatasync failure (EIO on WAL sync) under always rejects the batch with WriteStoppedError', async () => {
+    await walFailureScenario(new MemFileSystem(), 'always', walFault('sync', 'EIO'), /EIO/);
+  });
+
+  it('a background fdatasync failure under everysec stops writes until the disk works again', async () => {
+    const fs = new MemFileSystem();
+    const options = memOptions(fs, { syncPolicy: 'everysec' });
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map();
+    try {
+      fs.injectFault(walFault('sync', 'EIO'));
+      // Written with write(2) only: acknowledged although the timer's fdatasync will fail.
+      for (let index = 0; index < 10; index++) {
+        await put(engine, key(index), value(key(index), 1));
+        model.set(key(index), value(key(index), 1));
+      }
+      expect(await waitFor(() => engine.stats().writeError !== undefined, 2500), 'the everysec timer reports its failure').toBe(true);
+      expect(engine.stats().writeError).toMatch(/EIO/);
+      await expect(put(engine, 'refused', 'x')).rejects.toBeInstanceOf(WriteStoppedError);
+      expect(await compareWithModel(engine, model)).toBe('');
+
+      fs.injectFault(undefined);
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+      await put(engine, 'after', 'heal');
+      model.set('after', 'heal');
+      await engine.sync();
+      await expectReopenHolds(crashClone(fs), options, model, 'crash clone after recovery');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    await expectReopenHolds(fs, options, model, 'reopen after close');
+  });
+
+  it('on the real file system, a full disk on the WAL rejects the batch and writes resume after healing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'silt-faults-'));
+    roots.push(root);
+    const dataDir = join(root, 'db');
+    const fs = new FaultFileSystem(new NodeFileSystem());
+    const options: EngineOptions = { fs, backgroundExecutor: 'inline', syncPolicy: 'always' };
+    const engine = await LsmEngine.open(dataDir, options);
+    const model: Model = new Map();
+    try {
+      for (let index = 0; index < 10; index++) {
+        await put(engine, key(index), value(key(index), 1));
+        model.set(key(index), value(key(index), 1));
+      }
+      fs.injectFault((op, path) => (op === 'append' && path.startsWith(`${dataDir}/wal/`) ? systemError('ENOSPC', 'write', path) : undefined));
+      const failed = track(engine.write(batch([[key(0), 'bad'], ['new-key', 'bad']])));
+      await Promise.allSettled([failed.promise]);
+      expect(failed.state).toBe('rejected');
+      expectWriteStopped(failed.error, /ENOSPC/);
+      expect(await compareWithModel(engine, model)).toBe('');
+      expect(engine.stats().writeError).toMatch(/ENOSPC/);
+      await expect(put(engine, 'refused', 'x')).rejects.toBeInstanceOf(WriteStoppedError);
+
+      fs.injectFault(undefined);
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+      await put(engine, key(0), value(key(0), 2));
+      model.set(key(0), value(key(0), 2));
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    const reopened = await LsmEngine.open(dataDir, { backgroundExecutor: 'inline' });
+    try {
+      expect(await compareWithModel(reopened, model)).toBe('');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+describe('WAL cut-back after a failure', () => {
+  // After a failed write or fdatasync, WalWriter cuts the rejected records off
+  // the file. These cases make that cut (truncate) fail too while the fault
+  // lasts; when the disk heals the engine must not let the rejected bytes
+  // come back: not as replayed data, not as mid-file damage.
+  const cases = [
+    { name: 'a short write (ENOSPC after half the bytes)', policy: 'everysec' as const, operation: 'append' as const, partialAppend: true },
+    { name: 'an fdatasync failure (EIO)', policy: 'always' as const, operation: 'sync' as const, partialAppend: false },
+  ];
+  for (const { name, policy, operation, partialAppend } of cases) {
+    it(`after ${name} the rejected batch stays absent after reopen`, async () => {
+      const fs = new FaultFileSystem(new MemFileSystem());
+      const options: EngineOptions = { fs, backgroundExecutor: 'inline', syncPolicy: policy };
+      const engine = await LsmEngine.open(dir, options);
+      const model: Model = new Map();
+      try {
+        for (let index = 0; index < 5; index++) {
+          await put(engine, key(index), value(key(index), 1));
+          model.set(key(index), value(key(index), 1));
+        }
+        await engine.sync();
+        fs.injectFault(
+          (op, path) => {
+            if (!path.startsWith(`${dir}/wal/`)) return undefined;
+            if (op === operation) return systemError(operation === 'append' ? 'ENOSPC' : 'EIO', op, path);
+            if (op === 'truncate') return systemError('EIO', 'ftruncate', path);
+            return undefined;
+          },
+          { partialAppend },
+        );
+        const failed = track(engine.write(batch([[key(0), 'rejected-0'], ['rejected-key', 'rejected']])));
+        await Promise.allSettled([failed.promise]);
+        expect(failed.state).toBe('rejected');
+        expect(failed.error).toBeInstanceOf(WriteStoppedError);
+        expect(await compareWithModel(engine, model)).toBe('');
+
+        fs.injectFault(undefined);
+        expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+        await put(engine, key(9), value(key(9), 2));
+        model.set(key(9), value(key(9), 2));
+        expect(await compareWithModel(engine, model)).toBe('');
+      } finally {
+        fs.injectFault(undefined);
+        await engine.close();
+      }
+      const reopened = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline' });
+      try {
+        expect(await compareWithModel(reopened, model), 'reopen holds the acknowledged writes and not the rejected batch').toBe('');
+      } finally {
+        await reopened.close();
+      }
+    });
+  }
+});
+
+/**
+ * Writes `count` puts one after another without waiting for acknowledgements
+ * (each write's effects are visible at once); returns the tracked promises.
+ */
+function writeMany(engine: LsmEngine, model: Model, from: number, count: number, version: number, bytes: number): Tracked<unknown>[] {
+  const writes: Tracked<unknown>[] = [];
+  for (let index = from; index < from + count; index++) {
+    const v = value(key(index), version, bytes);
+    writes.push(track(put(engine, key(index), v)));
+    model.set(key(index), v);
+  }
+  return writes;
+}
+
+/** Writes one at a time until a write stays pending for `pendingMs`; returns the acknowledged count and the stalled write. */
+async function writeUntilStall(engine: LsmEngine, model: Model, limit: number, pendingMs: number): Promise<{ acknowledged: number; stalled: Tracked<unknown> | undefined }> {
+  for (let index = 0; index < limit; index++) {
+    const [write] = writeMany(engine, model, index, 1, 1, 400);
+    await Promise.race([write!.promise.catch(() => undefined), sleep(pendingMs)]);
+    if (write!.state === 'rejected') throw write!.error;
+    if (write!.state === 'pending') return { acknowledged: index, stalled: write };
+  }
+  return { acknowledged: limit, stalled: undefined };
+}
+
+describe('flush and compaction failures stall writes instead of failing them', () => {
+  it('a full disk for segments (flush fails) stalls acknowledgements until it heals', async () => {
+    const fs = new MemFileSystem();
+    const options = memOptions(fs, { memtableBytes: 4096, syncPolicy: 'always' });
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map();
+    try {
+      fs.injectFault((op, path) => ((op === 'open' || op === 'append') && path.startsWith(`${dir}/seg/`) ? systemError('ENOSPC', op, path) : undefined));
+      // Writes are accepted while the immutable memtables have room (two 4 KiB memtables' worth).
+      const { acknowledged, stalled } = await writeUntilStall(engine, model, 200, 150);
+      expect(stalled, 'a write stalls once the immutable memtables are full').toBeDefined();
+      expect(acknowledged).toBeGreaterThan(8);
+      expect(engine.stats().backgroundError).toMatch(/ENOSPC/);
+      expect(engine.stats().immutableMemtables).toBe(2);
+      expect(engine.stats().writeError).toBeUndefined();
+      expect(engine.stats().writeStalls).toBeGreaterThan(0);
+
+      // More writes are accepted into the memtable but their acknowledgements wait too.
+      const more = writeMany(engine, model, 1000, 20, 1, 400);
+      await sleep(300);
+      for (const write of [stalled!, ...more]) expect(write.state, 'stalled writes neither resolve nor fail').toBe('pending');
+      // Reads show everything written, stalled writes included.
+      expect(await compareWithModel(engine, model)).toBe('');
+      expect(engine.stats().flushes).toBe(0);
+
+      fs.injectFault(undefined);
+      await Promise.all([stalled!, ...more].map((write) => write.promise));
+      expect(engine.stats().backgroundError).toBeUndefined();
+      expect(engine.stats().flushes).toBeGreaterThan(0);
+      await engine.flush();
+      expect(await compareWithModel(engine, model)).toBe('');
+      await expectReopenHolds(crashClone(fs), options, model, 'crash clone after the flush recovered');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    await expectReopenHolds(fs, options, model, 'reopen after close');
+  });
+
+  it('a failing compaction reports backgroundError, keeps reads correct and clears after healing', async () => {
+    const fs = new MemFileSystem();
+    const options = memOptions(fs, { memtableBytes: 4096, level0CompactionTrigger: 2, syncPolicy: 'always' });
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map();
+    let compactionOpens = 0;
+    try {
+      // Only compaction outputs fail: flushes use the same directory, so the
+      // compactor's frames on the stack tell them apart.
+      fs.injectFault((op, path) => {
+        if (op !== 'open' || !path.startsWith(`${dir}/seg/`)) return undefined;
+        if (!/compactInputs|OutputSet/.test(new Error().stack ?? '')) return undefined;
+        compactionOpens++;
+        return systemError('ENOSPC', 'open', path);
+      });
+      const writes: Tracked<unknown>[] = [];
+      let next = 0;
+      // Keep writing (overwrites too) until a compaction has failed.
+      const failedInTime = await waitFor(
+        () => {
+          writes.push(...writeMany(engine, model, next % 150, 5, next, 300));
+          next += 5;
+          return engine.stats().backgroundError !== undefined;
+        },
+        5000,
+        5,
+      );
+      expect(failedInTime, 'a compaction ran and failed').toBe(true);
+      expect(compactionOpens).toBeGreaterThan(0);
+      expect(engine.stats().backgroundError).toMatch(/ENOSPC/);
+      expect(engine.stats().compactions).toBe(0);
+      expect(engine.stats().writeError).toBeUndefined();
+      for (const write of writes) expect(write.state).not.toBe('rejected');
+      expect(await compareWithModel(engine, model)).toBe('');
+
+      // Across a retry (1 s) that fails again, reads stay correct.
+      writes.push(...writeMany(engine, model, 200, 30, 1, 300));
+      await sleep(1200);
+      for (const write of writes) expect(write.state).not.toBe('rejected');
+      expect(await compareWithModel(engine, model)).toBe('');
+      expect(engine.stats().compactions).toBe(0);
+
+      fs.injectFault(undefined);
+      expect(
+        await waitFor(() => engine.stats().backgroundError === undefined && engine.stats().compactions > 0, healWithinMs + 1000),
+        'compaction succeeds after healing',
+      ).toBe(true);
+      await Promise.all(writes.map((write) => write.promise));
+      await engine.compactRange();
+      expect(engine.stats().backgroundError).toBeUndefined();
+      expect(await compareWithModel(engine, model)).toBe('');
+      await expectReopenHolds(crashClone(fs), options, model, 'crash clone after compaction recovered');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    await expectReopenHolds(fs, options, model, 'reopen after close');
+  });
+});
+
+describe('manifest failures', () => {
+  for (const operation of ['append', 'sync'] as const) {
+    it(`a failed manifest ${operation} is retried on a new manifest and loses nothing`, async () => {
+      const fs = new MemFileSystem();
+      const options = memOptions(fs, { memtableBytes: 4096, syncPolicy: 'always' });
+      const engine = await LsmEngine.open(dir, options);
+      const model: Model = new Map();
+      const manifests = (): string[] => fs.list(dir).filter((name) => name.startsWith('MANIFEST-'));
+      try {
+        for (let index = 0; index < 10; index++) {
+          await put(engine, key(index), value(key(index), 1));
+          model.set(key(index), value(key(index), 1));
+        }
+        const manifestBefore = manifests();
+        expect(manifestBefore).toHaveLength(1);
+        fs.injectFault((op, path) => (op === operation && path.startsWith(`${dir}/MANIFEST-`) ? systemError('EIO', op, path) : undefined));
+        const writes: Tracked<unknown>[] = [];
+        let next = 0;
+        const failedInTime = await waitFor(
+          () => {
+            writes.push(...writeMany(engine, model, next % 100, 3, next, 300));
+            next += 3;
+            return engine.stats().backgroundError !== undefined;
+          },
+          5000,
+          5,
+        );
+        expect(failedInTime, 'a flush reached the manifest and failed').toBe(true);
+        expect(engine.stats().backgroundError).toMatch(/EIO|manifest/i);
+        expect(engine.stats().writeError).toBeUndefined();
+        expect(engine.stats().flushes).toBe(0);
+        for (const write of writes) expect(write.state).not.toBe('rejected');
+        expect(await compareWithModel(engine, model)).toBe('');
+
+        // A retry while the fault lasts fails to start a new manifest; reads stay correct.
+        await sleep(1200);
+        expect(engine.stats().backgroundError).toBeDefined();
+        expect(await compareWithModel(engine, model)).toBe('');
+
+        fs.injectFault(undefined);
+        expect(
+          await waitFor(() => engine.stats().backgroundError === undefined && engine.stats().flushes > 0, healWithinMs + 1000),
+          'flush succeeds on a new manifest after healing',
+        ).toBe(true);
+        await Promise.all(writes.map((write) => write.promise));
+        expect(manifests()).not.toContain(manifestBefore[0]);
+        await engine.flush();
+        expect(await compareWithModel(engine, model)).toBe('');
+        await expectReopenHolds(crashClone(fs), options, model, 'crash clone after the manifest recovered');
+      } finally {
+        fs.injectFault(undefined);
+        await engine.close();
+      }
+      await expectReopenHolds(fs, options, model, 'reopen after close');
+    });
+  }
+});
