@@ -98,3 +98,74 @@ assert(memtableBytesMin <= memtableBytesDefault, 'memtable minimum below default
 assert(level0CompactionTrigger < level0SlowdownTrigger, 'L0 compaction starts before slowdown');
 assert(level0SlowdownTrigger < level0StopTrigger, 'L0 slowdown starts before stop');
 assert(blockBytesTarget < segmentBytesTarget, 'a block fits in a segment');
+
+// ---------------------------------------------------------------- RESP protocol
+// Bounds on what a RESP peer may send: requests from clients
+// (service/resp/decoder.ts) and replies from a server (service/resp/reply-decoder.ts,
+// used by `silt load --host` and tests). Each is a default that a decoder takes
+// as an option, so tests use small ones. Names and values follow Redis
+// (redis/redis src/networking.c, processInlineBuffer and processMultibulkBuffer)
+// unless the comment says otherwise. A request over any of these is a protocol
+// error: the client gets `-ERR Protocol error: ...` and the connection closes,
+// except the query buffer limits, which close the connection without a reply,
+// as Redis does for client-query-buffer-limit.
+
+/** Largest bulk string in a request, bytes. Redis's proto-max-bulk-len default
+ *  (512 MiB); the largest value a client can send, so equal to valueBytesMax. */
+export const protoMaxBulkBytes = 512 * MiB;
+
+/** Largest element count of one multibulk request (`*N`), elements. Redis
+ *  accepts up to INT_MAX but never preallocates from it; silt keeps the
+ *  1,048,576 that Redis enforced before 6.0, which no real command needs to
+ *  exceed (an MSET of half a million pairs), and never preallocates either. */
+export const multibulkCountMax = 1_048_576;
+
+/** Longest inline request line, and longest `*N` / `$N` header line, bytes.
+ *  Redis's PROTO_INLINE_MAX_SIZE (64 KiB). */
+export const inlineRequestBytesMax = 64 * KiB;
+
+/** Most bytes one connection may have buffered and not yet executed, bytes:
+ *  the unparsed input plus the command being assembled. Redis's
+ *  client-query-buffer-limit default (1 GiB); a largest bulk fits in it. */
+export const queryBufferBytesMax = 1 * GiB;
+
+/** Largest multibulk count before the client has authenticated, elements.
+ *  Redis's hard-coded 10: enough for AUTH and HELLO ... AUTH ... SETNAME. */
+export const unauthenticatedMultibulkCountMax = 10;
+
+/** Largest bulk string before the client has authenticated, bytes. Redis's
+ *  hard-coded 16 KiB. */
+export const unauthenticatedBulkBytesMax = 16 * KiB;
+
+/** Query buffer bound before the client has authenticated, bytes. Redis's
+ *  hard-coded 1 MiB: a client that has not logged in cannot make the server
+ *  hold much memory. */
+export const unauthenticatedQueryBufferBytesMax = 1 * MiB;
+
+/** Longest line in a reply read by the client-side decoder (simple string,
+ *  error, integer, double, big number, length header), bytes. Redis's own
+ *  status and error replies are far shorter; 64 KiB matches the request side. */
+export const replyLineBytesMax = 64 * KiB;
+
+/** Deepest nesting of aggregates (array, map, set, push, attribute) in a reply
+ *  read by the client-side decoder, levels. Redis's deepest replies (XREAD,
+ *  XINFO FULL, Lua tables) nest well under 20; 512 bounds the decoder's stack. */
+export const replyNestingDepthMax = 512;
+
+/** Largest declared element count of one aggregate in a reply read by the
+ *  client-side decoder, elements. Replies can be far longer than requests
+ *  (LRANGE of a long list), so this is Redis's own INT_MAX; counts are never
+ *  preallocated, so it only rejects garbage headers. */
+export const replyAggregateCountMax = 2_147_483_647;
+
+assert(protoMaxBulkBytes <= valueBytesMax, 'a request bulk fits the value limit');
+assert(protoMaxBulkBytes + inlineRequestBytesMax < queryBufferBytesMax, 'a largest bulk and its header fit the query buffer');
+assert(inlineRequestBytesMax <= queryBufferBytesMax, 'an inline request fits the query buffer');
+assert(unauthenticatedMultibulkCountMax <= multibulkCountMax, 'unauthenticated multibulk count below the general one');
+assert(unauthenticatedBulkBytesMax <= protoMaxBulkBytes, 'unauthenticated bulk below the general one');
+assert(unauthenticatedQueryBufferBytesMax <= queryBufferBytesMax, 'unauthenticated query buffer below the general one');
+assert(
+  unauthenticatedMultibulkCountMax * (unauthenticatedBulkBytesMax + 32) <= unauthenticatedQueryBufferBytesMax,
+  'a largest unauthenticated request fits the unauthenticated query buffer',
+);
+assert(multibulkCountMax <= replyAggregateCountMax, 'a reply may be as long as a request');
