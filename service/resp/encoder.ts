@@ -161,6 +161,9 @@ export class ReplyWriter {
   write(reply: Reply): void {
     if (typeof reply === 'number') {
       this.#integerLine(RESP_TYPE.INTEGER, reply);
+    } else if (typeof reply === 'bigint') {
+      assert(reply >= -(2n ** 63n) && reply < 2n ** 63n, 'an integer reply fits a signed 64-bit integer');
+      this.#constant(Buffer.from(`:${reply}\r\n`, 'latin1'));
     } else if (reply instanceof SimpleReply) {
       this.#simple(reply);
     } else if (reply instanceof Uint8Array) {

@@ -3,6 +3,7 @@
 // values cover the common cases so hot commands allocate nothing extra:
 //
 //   number (an integer)    -> :N
+//   bigint                 -> :N (integers beyond 2^53, e.g. INCR near 2^63)
 //   Buffer | string        -> $len bulk string (strings are UTF-8)
 //   null                   -> null bulk: $-1 (RESP2), _ (RESP3)
 //   Reply[]                -> *N array
@@ -14,6 +15,7 @@
 
 export type Reply =
   | number
+  | bigint
   | Buffer
   | string
   | null

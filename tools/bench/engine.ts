@@ -25,9 +25,19 @@
 // on the machine), so a miss costs a positioned read served from the page
 // cache, a checksum, a decompression and a block parse.
 //
+// The event-loop workload runs the same way on classic-level, whose flushes
+// and compactions never touch the event loop: its maximum delay is the noise
+// floor of the machine, the harness and the garbage collector, against which
+// silt's number should be read.
+//
 // Run:      npm run bench:engine [-- --n 100000] [--json] [--json-file out.json] [--duration 10]
+//           [--only fillrandom-b1-inflight,reopen] [--engines silt]
 // One child (e.g. under --cpu-prof):
 //           node --cpu-prof dist/tools/bench/engine.js --child silt fillrandom-b1-inflight --n 1000000
+// With SILT_BENCH_MARKS=1 a child prints phase marks (`mark <phase> <µs>`, the
+// monotonic clock of .cpuprofile timestamps) and, in the event-loop workload,
+// every timer gap of 20 ms or more (`gap <from µs> <to µs>`) to stderr, so a
+// profile can be cut to one phase or one stall.
 
 import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -61,6 +71,8 @@ const delayLevel1Bytes = 16 * MiB;
 const delaySegmentBytes = 4 * MiB;
 /** LevelDB clips write_buffer_size to at most 1 GiB. */
 const levelWriteBufferMax = 1 * GiB;
+/** Set to print phase marks (monotonic µs, the clock of --cpu-prof profiles) to stderr, to cut profiles by phase. */
+const marksWanted = process.env['SILT_BENCH_MARKS'] !== undefined;
 /** Bound on waiting for background work to settle, ms. */
 const settleMsMax = 300_000;
 const seed = 0x5eed;
@@ -304,7 +316,9 @@ async function runWorkload(engine: EngineName, workload: Workload, dir: string, 
       const [name, batch, mode] = workload.split('-') as [string, string, 'seq' | 'inflight'];
       const order = name === 'fillseq' ? undefined : permutation(n);
       const store = await openStore(engine, dir, { durable: false });
+      mark('fill');
       const seconds = await fill(store, n, order, batch === 'b1' ? 1 : 100, mode);
+      mark('end');
       const notes = store.describe();
       await store.close();
       return { metrics: { ops: n, seconds, opsPerSec: n / seconds }, notes };
@@ -357,6 +371,7 @@ async function durable(engine: EngineName, dir: string, n: number, seconds: numb
   const store = await openStore(engine, dir, { durable: true });
   const random = rng(seed + 1);
   let ops = 0;
+  mark('durable');
   const start = performance.now();
   const deadline = start + seconds * 1000;
   const writer = async (): Promise<void> => {
@@ -366,6 +381,7 @@ async function durable(engine: EngineName, dir: string, n: number, seconds: numb
     }
   };
   await Promise.all(Array.from({ length: durableWriters }, writer));
+  mark('end');
   const elapsed = (performance.now() - start) / 1000;
   const notes = store.describe();
   await store.close();
@@ -376,8 +392,11 @@ async function durable(engine: EngineName, dir: string, n: number, seconds: numb
 async function readHot(engine: EngineName, dir: string, n: number): Promise<Measured> {
   const memtableBytes = Math.min(levelWriteBufferMax, Math.max(64 * MiB, n * 600));
   const store = await openStore(engine, dir, { durable: false, memtableBytes });
+  mark('load');
   const loadSeconds = await fill(store, n, permutation(n), 100, 'seq');
+  mark('read');
   const seconds = readRandom(store, n, n);
+  mark('end');
   const notes = { ...store.describe(), memtableBytes };
   await store.close();
   return { metrics: { reads: n, seconds, opsPerSec: n / seconds, loadSeconds }, notes };
@@ -386,14 +405,18 @@ async function readHot(engine: EngineName, dir: string, n: number): Promise<Meas
 /** N keys written, compacted, reopened with a small block cache; N random reads, then a full scan. */
 async function readCold(engine: EngineName, dir: string, n: number): Promise<Measured> {
   let store = await openStore(engine, dir, { durable: false });
+  mark('load');
   const loadSeconds = await fill(store, n, permutation(n), 100, 'seq');
+  mark('compact');
   const compactStart = performance.now();
   await store.compactAll();
   const compactSeconds = (performance.now() - compactStart) / 1000;
   await store.close();
   const dataBytes = directoryBytes(dir);
   store = await openStore(engine, dir, { durable: false, cacheBytes: coldCacheBytes });
+  mark('read');
   const seconds = readRandom(store, n, n);
+  mark('scan');
   const scans: Record<string, number> = {};
   for (const mode of engine === 'silt' ? (['sync', 'nextv'] as const) : (['nextv'] as const)) {
     const scanStart = performance.now();
@@ -402,6 +425,7 @@ async function readCold(engine: EngineName, dir: string, n: number): Promise<Mea
     if (entries !== n) throw new Error(`Cannot trust the ${engine} scan: it returned ${entries} entries, expected ${n}`);
     scans[`scan_${mode}_OpsPerSec`] = entries / scanSeconds;
   }
+  mark('end');
   const notes = { ...store.describe(), cacheBytes: coldCacheBytes };
   await store.close();
   const scanOpsPerSec = Math.max(...Object.values(scans));
@@ -436,14 +460,17 @@ function readRandom(store: Store, n: number, reads: number): number {
 async function reopen(engine: EngineName, dir: string, n: number): Promise<Measured> {
   const profile: OpenProfile = { durable: false, memtableBytes: levelWriteBufferMax };
   let store = await openStore(engine, dir, profile);
+  mark('write');
   const writeSeconds = await fill(store, n, permutation(n), 1, 'inflight');
   const before = store.describe();
   if (engine === 'silt' && before['flushes'] !== 0) throw new Error(`Cannot measure reopen: silt flushed ${before['flushes']} times during the writes`);
   await store.close();
   const walBytes = directoryBytes(dir);
+  mark('reopen');
   const start = performance.now();
   store = await openStore(engine, dir, profile);
   const reopenSeconds = (performance.now() - start) / 1000;
+  mark('end');
   const after = store.describe();
   readRandom(store, n, Math.min(n, 10_000));
   await store.close();
@@ -459,13 +486,19 @@ async function reopen(engine: EngineName, dir: string, n: number): Promise<Measu
 /** Event-loop delay while a fillrandom with a small memtable forces many flushes and compactions. */
 async function eventLoopDelay(engine: EngineName, dir: string, n: number): Promise<Measured> {
   const store = await openStore(engine, dir, { durable: false, memtableBytes: delayMemtableBytes, smallTree: true });
+  const order = permutation(n); // before the monitor starts: it blocks the loop for a while itself
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
-  const writeSeconds = await fill(store, n, permutation(n), 100, 'seq');
+  const gaps = marksWanted ? markGaps(20) : undefined;
+  mark('write');
+  const writeSeconds = await fill(store, n, order, 100, 'seq');
+  mark('compact');
   const settleStart = performance.now();
   await store.compactAll();
   const compactSeconds = (performance.now() - settleStart) / 1000;
   histogram.disable();
+  if (gaps !== undefined) clearInterval(gaps);
+  mark('end');
   const notes = store.describe();
   await store.close();
   return {
@@ -481,6 +514,21 @@ async function eventLoopDelay(engine: EngineName, dir: string, n: number): Promi
     },
     notes,
   };
+}
+
+/** Prints a phase mark when SILT_BENCH_MARKS is set. */
+function mark(label: string): void {
+  if (marksWanted) process.stderr.write(`mark ${label} ${process.hrtime.bigint() / 1000n}\n`);
+}
+
+/** With SILT_BENCH_MARKS: prints `gap <from µs> <to µs>` whenever a 1 ms timer fires `thresholdMs` or more late. */
+function markGaps(thresholdMs: number): NodeJS.Timeout {
+  let last = process.hrtime.bigint() / 1000n;
+  return setInterval(() => {
+    const now = process.hrtime.bigint() / 1000n;
+    if (now - last >= BigInt(thresholdMs * 1000)) process.stderr.write(`gap ${last} ${now} ${Number(now - last) / 1000} ms\n`);
+    last = now;
+  }, 1);
 }
 
 // ---------------------------------------------------------------- stores
