@@ -705,7 +705,7 @@ export class LsmEngine implements Engine {
       const path = walPath(this.dir, number);
       try {
         if (archive !== undefined) archiveWalFile(this.#fs, this.dir, number);
-        else if (this.#fs.exists(path)) this.#fs.unlink(path);
+        else this.#removeQuietly(path);
       } catch (error) {
         this.#logger.warn({ err: error, file: path }, 'could not retire a flushed WAL file; it will be retried at the next open');
       }
@@ -914,12 +914,13 @@ export class LsmEngine implements Engine {
     }
   }
 
+  /** Deletes an obsolete file in the background; a failure is logged and the next open retries. */
   #removeQuietly(path: string): void {
-    try {
-      if (this.#fs.exists(path)) this.#fs.unlink(path);
-    } catch (error) {
+    if (!this.#fs.exists(path)) return;
+    this.#fs.remove(path).catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'ENOENT') return;
       this.#logger.warn({ err: error, file: path }, 'could not delete an obsolete file; it will be retried at the next open');
-    }
+    });
   }
 
   // ---------------------------------------------------------------- checkpoint

@@ -58,6 +58,8 @@ export interface FileSystem {
   /** Atomically replaces `to` with `from`. Durable once the directory is synced. */
   rename(from: string, to: string): void;
   unlink(path: string): void;
+  /** Deletes a file off the event loop (unlinking a large file can take milliseconds). */
+  remove(path: string): Promise<void>;
   /** Removes a directory and everything below it. */
   removeTree(dir: string): void;
   /**

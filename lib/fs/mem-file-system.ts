@@ -247,6 +247,15 @@ export class MemFileSystem implements FileSystem {
     if (!this.#files.delete(path)) throw systemError('ENOENT', 'unlink', path);
   }
 
+  remove(path: string): Promise<void> {
+    try {
+      this.unlink(path);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   removeTree(dir: string): void {
     const prefix = `${dir}/`;
     for (const path of [...this.#files.keys()]) if (path.startsWith(prefix)) this.#files.delete(path);

@@ -103,6 +103,10 @@ export class NodeFileSystem implements FileSystem {
     fs.unlinkSync(path);
   }
 
+  remove(path: string): Promise<void> {
+    return fs.promises.unlink(path);
+  }
+
   removeTree(dir: string): void {
     fs.rmSync(dir, { recursive: true, force: true });
   }

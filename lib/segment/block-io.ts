@@ -73,12 +73,35 @@ export function readBlock(file: FileHandle, path: string, handle: BlockHandle, l
   if (storedEnd + blockTrailerBytes > limitOffset) {
     throw blockCorruption(path, handle.offset, `${handle.size} bytes plus trailer end past offset ${limitOffset}`, name);
   }
-  const bytes = readExactly(file, handle.offset, handle.size + blockTrailerBytes);
-  if (bytes.length !== handle.size + blockTrailerBytes) {
-    throw blockCorruption(path, handle.offset, `file ends after ${bytes.length} of ${handle.size + blockTrailerBytes} bytes`, name);
+  const length = handle.size + blockTrailerBytes;
+  const bytes = readIntoScratch(file, handle.offset, length);
+  if (bytes.length !== length) {
+    throw blockCorruption(path, handle.offset, `file ends after ${bytes.length} of ${length} bytes`, name);
   }
   if (options.verifyChecksum) verifyChecksum(bytes, handle.size, path, handle.offset, name);
-  return decodeStored(bytes.subarray(0, handle.size), bytes[handle.size]!, path, handle.offset, options.rawBytesMax, name);
+  const block = decodeStored(bytes.subarray(0, handle.size), bytes[handle.size]!, path, handle.offset, options.rawBytesMax, name);
+  // An uncompressed block is still the scratch buffer: the caller keeps (and caches) blocks, so copy it out.
+  return block.buffer === scratch.buffer ? Buffer.from(block) : block;
+}
+
+/** Reads up to this many bytes into one reused buffer (a block read is synchronous, so nothing else uses it meanwhile). */
+const scratchBytesMax = 1024 * 1024;
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * Reads `length` bytes at `position` into the shared scratch buffer (or a fresh one past scratchBytesMax).
+ * The result is valid until the next call; shorter than `length` when the file ends first.
+ */
+function readIntoScratch(file: FileHandle, position: number, length: number): Buffer {
+  if (length > scratchBytesMax) return readExactly(file, position, length);
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(scratchBytesMax, Math.max(length, scratch.length * 2)));
+  let done = 0;
+  while (done < length) {
+    const count = file.read(scratch, done, length - done, position + done);
+    if (count === 0) break;
+    done += count;
+  }
+  return scratch.subarray(0, done);
 }
 
 /**

@@ -105,6 +105,15 @@ export class FaultFileSystem implements FileSystem {
     this.inner.unlink(path);
   }
 
+  remove(path: string): Promise<void> {
+    try {
+      this.fault('unlink', path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.inner.remove(path);
+  }
+
   removeTree(dir: string): void {
     this.inner.removeTree(dir);
   }

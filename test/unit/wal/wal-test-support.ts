@@ -116,6 +116,9 @@ export class ControlledFileSystem implements FileSystem {
   unlink(path: string): void {
     this.inner.unlink(path);
   }
+  remove(path: string): Promise<void> {
+    return this.inner.remove(path);
+  }
   removeTree(dir: string): void {
     this.inner.removeTree(dir);
   }
