@@ -14,6 +14,7 @@
 // write the command made is durable (or answers with the error if one fails).
 
 import type { WriteBatch } from '../../lib/engine/write-batch.js';
+import type { Keyspace } from '../../lib/keyspace/keyspace.js';
 import type { Reply } from './reply.js';
 
 /** Command flags, named as in Redis's command table where one exists. */
@@ -65,6 +66,8 @@ export interface CommandContext {
   readonly nowMs: number;
   /** RESP protocol version of the client (2 or 3). */
   readonly protocol: 2 | 3;
+  /** The Redis data model on the engine (lib/keyspace): every data command reads and writes through it. */
+  readonly keyspace: Keyspace;
   /** Server-wide services (keyspace, config, clients, pub/sub); typed by the server module. */
   readonly server: unknown;
   /** The calling client; typed by the server module. */

@@ -1,0 +1,83 @@
+// The keyspace's compaction filter (lib/engine/engine.ts, CompactionFilter):
+// the engine's compaction worker imports this module and asks, for the newest
+// version of each key every snapshot sees, whether to drop it. It reclaims
+// what the keyspace leaves behind on purpose, and nothing else:
+//
+// 1. Data of physical dbs the `D` table no longer maps (FLUSHDB, FLUSHALL):
+//    `M`, `S`, `Z`, `E` and `C` keys carrying such an id. Ids are never
+//    reused, so an unmapped id never comes back.
+// 2. Subkeys (`S`) and score entries (`Z`) whose collection is gone: no
+//    metadata for the key, metadata of a string, or metadata of another
+//    version (the collection was deleted or replaced).
+//
+// What it never drops:
+// - expired metadata and its `E` entry: the sweep deletes those and updates
+//   the counters in the same batch, which keeps DBSIZE exact; a filter that
+//   dropped them would leave the counters too high;
+// - subkeys of expired collections: the filter reads metadata through
+//   context.get, which sees segments only, never the memtable; an EXPIRE or
+//   PERSIST still in the memtable may have made the collection live again, so
+//   "expired" in the segments proves nothing. Once the sweep deletes the
+//   metadata, rule 2 applies.
+//
+// Why the segment view is enough for the rest: a key's metadata (and the `D`
+// record mapping its physical id) is written in the same batch as its
+// subkeys or before them, and memtables reach segments in write order, so a
+// subkey in a segment always has its metadata (or a newer record for that
+// key) in the segments too. What the segments show as "gone" is gone.
+//
+// NB: a snapshot taken before a FLUSHDB or DEL may lose the data it would
+// have read once compaction runs: the filter judges by the newest `D` and
+// metadata, as RocksDB compaction filters do. The keyspace takes no
+// long-lived snapshots.
+
+import type { CompactionFilter, CompactionFilterContext } from '../engine/engine.js';
+import { KeyTag, dbTableKey, ownerOfCollectionKey } from './key-encoding.js';
+import { KeyType, recordType, recordVersion } from './metadata.js';
+import { decodeTable } from './db-table.js';
+
+/** Builds the filter for one compaction (see the module header for what it drops). */
+export function createCompactionFilter(_options: unknown, context: CompactionFilterContext): CompactionFilter {
+  const table = context.get(dbTableKey);
+  // No table in the segments: nothing here can belong to an unmapped db (the table precedes all data).
+  const mapped = table === undefined ? undefined : new Set(decodeTable(table).physIds);
+  let ownerKey: Buffer | undefined;
+  let ownerRecord: Buffer | undefined;
+
+  const unmapped = (physDb: number): boolean => mapped !== undefined && !mapped.has(physDb);
+
+  const collectionGone = (userKey: Buffer): boolean => {
+    let owner: { metadataKey: Buffer; version: number };
+    try {
+      owner = ownerOfCollectionKey(userKey);
+    } catch {
+      return false; // a key this code cannot read is kept: dropping is irreversible
+    }
+    if (ownerKey === undefined || !owner.metadataKey.equals(ownerKey)) {
+      // Subkeys of one collection are contiguous: one lookup serves them all.
+      ownerKey = owner.metadataKey;
+      ownerRecord = context.get(ownerKey);
+    }
+    if (ownerRecord === undefined) return true;
+    if (recordType(ownerRecord) === KeyType.string) return true;
+    return recordVersion(ownerRecord) !== owner.version;
+  };
+
+  return {
+    drop(userKey: Buffer): boolean {
+      switch (userKey[0]) {
+        case KeyTag.metadata:
+        case KeyTag.counters:
+          return userKey.length >= 5 && unmapped(userKey.readUInt32BE(1));
+        case KeyTag.expiry:
+          return userKey.length >= 13 && unmapped(userKey.readUInt32BE(9));
+        case KeyTag.subkey:
+        case KeyTag.score:
+          if (userKey.length < 5) return false;
+          return unmapped(userKey.readUInt32BE(1)) || collectionGone(userKey);
+        default:
+          return false; // the table itself, and anything this version does not know
+      }
+    },
+  };
+}

@@ -1,0 +1,803 @@
+// The Redis data model on an Engine (DESIGN.md, "Redis data model on the
+// engine"; byte layouts in docs/format.md, "Keyspace encoding").
+//
+// A Keyspace owns:
+// - the database table (`D`): logical db -> physical db id. Every data key
+//   carries the physical id, so FLUSHDB points a logical db at a fresh id and
+//   SWAPDB swaps two entries, both O(1); data of ids no longer in the table is
+//   dropped by the compaction filter (compaction-filter.ts);
+// - exact per-physical-db counters (`C`): keys present and keys with an
+//   expiry, kept in memory and written in the same batch as every change that
+//   moves them, so DBSIZE and INFO keyspace are exact and O(1);
+// - the expiry index (`E`), kept in step with each record's expiry time, which
+//   sweepExpired() walks to delete due keys without scanning;
+// - collection versions (VersionClock): deleting or overwriting a collection
+//   writes metadata with a new version, so its old subkeys are dead at once.
+//
+// Counting rule: a key counts from the write that creates its `M` record to
+// the write that deletes it. An expired key reads as absent at once, but
+// stays counted (as in Redis, whose DBSIZE counts keys not yet reclaimed)
+// until a write replaces it, DEL removes it, or the sweep deletes it.
+//
+// Writes: handlers load a key (load()), build records, stage them into a
+// batch (stagePut/stageDelete, which add the `E` changes and counter deltas),
+// and commit(), which adds the `C` records, hands the batch to the command's
+// write(), then applies the counters in memory and fires the WATCH hooks.
+// Commands run one at a time and stage synchronously (across awaits only on
+// engines without a synchronous iterator, while the dispatcher runs nothing
+// else), so one staging area serves every command.
+//
+// If the engine later fails to make a batch durable it takes the batch back;
+// the server then calls reload() so the table and counters match the engine.
+
+import type { CompactionFilterSpec, Engine, EngineLogger, Entry, IteratorOptions } from '../engine/engine.js';
+import { WriteBatch } from '../engine/write-batch.js';
+import { InvalidArgumentError } from '../errors.js';
+import { javascriptUrl } from '../javascript-path.js';
+import { assert } from '../assert.js';
+import {
+  KeyTag,
+  counterKey,
+  dbTableKey,
+  expiryBound,
+  expiryKey,
+  decodeExpiryKey,
+  metadataKey,
+  metadataKeyPrefixBytes,
+  metadataPrefix,
+  prefixEnd,
+  scorePrefix,
+  subkeyPrefix,
+  tagPrefix,
+  physicalDbMax,
+  decodeScoreKey,
+  decodeSubkey,
+  subkey as encodeSubkey,
+  scoreKey as encodeScoreKey,
+} from './key-encoding.js';
+import {
+  KeyType,
+  VersionClock,
+  checkRecord,
+  isExpired,
+  keyTypeNames,
+  recordExpireMs,
+  recordType,
+  recordVersion,
+  stringBytesMaxDefault,
+  versionsPerMs,
+  withVersion,
+} from './metadata.js';
+import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
+import { ScanCursors } from './scan-cursors.js';
+import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from './db-table.js';
+
+/** Logical databases when the configuration does not say (Redis's default). */
+export const databasesDefault = 16;
+
+/** Most metadata entries one SCAN call examines, whatever COUNT asks (bounds one command's work). */
+export const scanCountMax = 10_000;
+
+/** RANDOMKEY walks a db of at most this many keys to a uniformly random position. */
+const randomKeyWalkMax = 1_024;
+
+/** Entries RANDOMKEY examines before it gives up on finding a live key. */
+const randomKeyProbesMax = 1_000;
+
+const emptyValue = Buffer.alloc(0);
+
+export interface KeyspaceOptions {
+  /** Logical databases, SELECT 0..databases-1 (default 16). The table keeps more if it already has them. */
+  databases?: number;
+  logger?: EngineLogger;
+  /** WATCH hooks (settable later through `hooks`). */
+  hooks?: Partial<KeyspaceHooks>;
+  /** Largest string value, bytes (default: the engine value limit less the metadata header). */
+  stringBytesMax?: number;
+  /** SCAN cursor ring size (tests use small ones). */
+  scanCursorSlots?: number;
+}
+
+/** What keyspace writes need from a command: its database, its clock and its write(). CommandContext fits. */
+export interface KeyspaceContext {
+  readonly db: number;
+  /** ms since the epoch, fixed for the command. */
+  readonly nowMs: number;
+  /** Applies the batch (visible at once); the reply waits for its durability. */
+  write(batch: WriteBatch): void;
+}
+
+/** A key as WATCH sees it: absent, present and live, or present but logically expired. */
+export type KeyState = 'absent' | 'live' | 'expired';
+
+/** A whole-db change (FLUSHDB, FLUSHALL, SWAPDB): a key's state before and after it, valid during the hook call only. */
+export interface DbChange {
+  before(key: Buffer): KeyState;
+  after(key: Buffer): KeyState;
+}
+
+/**
+ * Called synchronously after a write is handed to the engine. `key` is the
+ * command's argument buffer (or a view into engine data): copy it to keep it.
+ */
+export interface KeyspaceHooks {
+  /** A write changed `key` in logical db `db` (set, deleted, expired by the sweep, TTL changed). */
+  onKeyModified(db: number, key: Buffer): void;
+  /** Every key of logical db `db` may have changed (FLUSHDB, FLUSHALL, SWAPDB). */
+  onDbModified(db: number, change: DbChange): void;
+}
+
+/** A key loaded for writing: where it lives and what is stored there. */
+export interface StoredKey {
+  /** Logical db. */
+  readonly db: number;
+  readonly key: Buffer;
+  /** `M | physdb | key`. */
+  readonly metadataKey: Buffer;
+  /** The record present, expired or not (what counters and the expiry index know). */
+  readonly stored: Buffer | undefined;
+  /** `stored` when it has not expired at the load's time, else undefined. */
+  readonly live: Buffer | undefined;
+}
+
+export interface ScanOptions {
+  /** Metadata entries to examine (Redis's COUNT hint); clamped to [1, scanCountMax]. */
+  count: number;
+  /** Glob pattern (Redis MATCH). */
+  match?: Buffer | undefined;
+  /** Only keys of this type name ("string", "hash" ...; Redis TYPE). */
+  type?: string | undefined;
+}
+
+export interface ScanResult {
+  /** 0 when the iteration is complete. */
+  cursor: number;
+  keys: Buffer[];
+}
+
+export interface SweepResult {
+  /** Keys deleted because their expiry time had passed. */
+  expired: number;
+  /** Expiry-index entries removed that no longer matched a key (or whose db is gone). */
+  stale: number;
+  /** The limit was reached: more may be due. */
+  more: boolean;
+}
+
+/** Per-db line of INFO keyspace. */
+export interface DbInfo {
+  db: number;
+  keys: number;
+  expires: number;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** The engine's synchronous iterator, when it has one (LsmEngine). */
+interface SyncIterating {
+  iteratorSync(options: IteratorOptions): { next(): Entry | undefined; close(): void };
+}
+
+interface DbState {
+  readonly physId: number;
+  /** `C | physId`. Shared by batches: never modified. */
+  readonly counterKey: Buffer;
+  keys: number;
+  expires: number;
+  /** Deltas staged by the current command. */
+  stagedKeys: number;
+  stagedExpires: number;
+  staged: boolean;
+}
+
+const noHooks: KeyspaceHooks = { onKeyModified() {}, onDbModified() {} };
+const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The compaction filter that reclaims what the keyspace leaves behind (data
+ * of flushed databases, subkeys of replaced collections). Pass it as the
+ * engine's `compactionFilter` option.
+ */
+export function keyspaceCompactionFilter(): CompactionFilterSpec {
+  return { module: javascriptUrl(import.meta.url, './compaction-filter.js').href, options: {} };
+}
+
+export class Keyspace {
+  readonly engine: Engine;
+  /** Logical databases clients may SELECT. */
+  readonly databases: number;
+  /** Largest string value, bytes. */
+  readonly stringBytesMax: number;
+  /** WATCH hooks; the server sets them. */
+  hooks: KeyspaceHooks;
+  /** SCAN's cursor table. */
+  readonly scanCursors: ScanCursors;
+
+  readonly #logger: EngineLogger;
+  readonly #sync: SyncIterating | undefined;
+  #dbs: DbState[] = [];
+  #byPhys = new Map<number, number>();
+  #nextPhysId = 0;
+  #clock = new VersionClock(0);
+
+  readonly #stagedStates: DbState[] = [];
+  readonly #stagedKeyDbs: number[] = [];
+  readonly #stagedKeys: Buffer[] = [];
+
+  private constructor(engine: Engine, options: KeyspaceOptions) {
+    this.engine = engine;
+    this.databases = options.databases ?? databasesDefault;
+    this.stringBytesMax = options.stringBytesMax ?? stringBytesMaxDefault;
+    this.hooks = { ...noHooks, ...options.hooks };
+    this.scanCursors = new ScanCursors(options.scanCursorSlots);
+    this.#logger = options.logger ?? silentLogger;
+    const candidate = engine as unknown as Partial<SyncIterating>;
+    this.#sync = typeof candidate.iteratorSync === 'function' ? (engine as unknown as SyncIterating) : undefined;
+  }
+
+  /**
+   * Opens the keyspace on an open engine: reads the database table (creating
+   * it on a fresh engine) and the counters.
+   * @throws InvalidArgumentError for a databases count out of range
+   * @throws CorruptionError when the table or a counter record is damaged
+   *
+   * @example
+   *   const keyspace = await Keyspace.open(engine, { databases: 16 });
+   *   keyspace.dbSize(0); // 0
+   */
+  static async open(engine: Engine, options: KeyspaceOptions = {}): Promise<Keyspace> {
+    const databases = options.databases ?? databasesDefault;
+    if (!Number.isInteger(databases) || databases < 1 || databases > 1_000_000) {
+      throw new InvalidArgumentError(`Cannot open keyspace with ${databases} databases: use 1 to 1000000`);
+    }
+    const keyspace = new Keyspace(engine, options);
+    const table = keyspace.#loadTable();
+    keyspace.#clock = new VersionClock(Math.max(table.versionFloor, Date.now() * versionsPerMs));
+    if (!engine.readOnly) {
+      await engine.write(new WriteBatch().put(dbTableKey, keyspace.#encodeTable()));
+    }
+    keyspace.#logger.info({ databases: keyspace.databases, physicalDbs: keyspace.#dbs.map((state) => state.physId) }, 'keyspace open');
+    return keyspace;
+  }
+
+  /**
+   * Re-reads the database table and the counters from the engine. The server
+   * calls it after a write failed (the engine took the batch back, so the
+   * in-memory table and counters ran ahead of it).
+   */
+  reload(): void {
+    this.#loadTable();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** `M | physdb | key` for a logical db. */
+  metadataKey(db: number, key: Buffer): Buffer {
+    return metadataKey(this.#state(db).physId, key);
+  }
+
+  /** The physical db id behind logical `db` (tools, tests). */
+  physicalDb(db: number): number {
+    return this.#state(db).physId;
+  }
+
+  /**
+   * The live record of `key`: undefined when absent or expired at `nowMs`.
+   * Read-only; valid as long as the caller keeps it. The hot path of GET.
+   */
+  lookup(db: number, key: Buffer, nowMs: number): Buffer | undefined {
+    const engineKey = metadataKey(this.#state(db).physId, key);
+    const record = this.engine.get(engineKey);
+    if (record === undefined) return undefined;
+    checkRecord(record, engineKey);
+    return isExpired(record, nowMs) ? undefined : record;
+  }
+
+  /** Loads `key` for a write: its engine key and stored record. */
+  load(db: number, key: Buffer, nowMs: number): StoredKey {
+    const engineKey = metadataKey(this.#state(db).physId, key);
+    const stored = this.engine.get(engineKey);
+    if (stored !== undefined) checkRecord(stored, engineKey);
+    const live = stored !== undefined && !isExpired(stored, nowMs) ? stored : undefined;
+    return { db, key, metadataKey: engineKey, stored, live };
+  }
+
+  /** Whether `key` exists (and has not expired). */
+  exists(db: number, key: Buffer, nowMs: number): boolean {
+    return this.lookup(db, key, nowMs) !== undefined;
+  }
+
+  /** TYPE's answer: "string", "hash" ..., or "none". */
+  typeName(db: number, key: Buffer, nowMs: number): string {
+    const record = this.lookup(db, key, nowMs);
+    return record === undefined ? 'none' : keyTypeNames[recordType(record) as KeyType];
+  }
+
+  /** The key's state for WATCH and EXEC's expiry check. */
+  keyState(db: number, key: Buffer, nowMs: number): KeyState {
+    return this.#stateOf(this.#state(db), key, nowMs);
+  }
+
+  /** DBSIZE: keys present in `db` (including expired ones not yet reclaimed). */
+  dbSize(db: number): number {
+    return this.#state(db).keys;
+  }
+
+  /** Keys of `db` with an expiry time. */
+  expiresCount(db: number): number {
+    return this.#state(db).expires;
+  }
+
+  /** INFO keyspace: every logical db that holds keys. */
+  info(): DbInfo[] {
+    const lines: DbInfo[] = [];
+    for (let db = 0; db < this.databases; db++) {
+      const state = this.#dbs[db]!;
+      if (state.keys > 0) lines.push({ db, keys: state.keys, expires: state.expires });
+    }
+    return lines;
+  }
+
+  // ---------------------------------------------------------------- versions
+
+  /**
+   * A collection version never used before for any key, and above the
+   * version of `previous` (the record it replaces), whatever the clock does.
+   */
+  newVersion(nowMs: number, previous?: Buffer): number {
+    return this.#clock.next(nowMs, previous === undefined ? 0 : recordVersion(previous) + 1);
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** A new batch for one command's changes; discards anything a failed command left staged. */
+  begin(): WriteBatch {
+    this.#clearStaging();
+    return new WriteBatch();
+  }
+
+  /**
+   * Stages `record` as the new value of `target` (creating or replacing it):
+   * the metadata put, the expiry-index change and the counter deltas.
+   * `target` must come from load() in this command; stage a key at most once
+   * per batch.
+   * @throws LimitExceededError when the key or record is over the engine's limits (nothing is staged then)
+   */
+  stagePut(batch: WriteBatch, target: StoredKey, record: Buffer): void {
+    batch.put(target.metadataKey, record);
+    const state = this.#state(target.db);
+    const oldExpire = target.stored === undefined ? 0 : recordExpireMs(target.stored);
+    const newExpire = recordExpireMs(record);
+    if (oldExpire !== newExpire) {
+      if (oldExpire !== 0) batch.del(expiryKey(oldExpire, state.physId, target.key));
+      if (newExpire !== 0) batch.put(expiryKey(newExpire, state.physId, target.key), emptyValue);
+    }
+    this.#stageCounts(state, target.stored === undefined ? 1 : 0, (newExpire !== 0 ? 1 : 0) - (oldExpire !== 0 ? 1 : 0));
+    this.#stagedKeyDbs.push(target.db);
+    this.#stagedKeys.push(target.key);
+  }
+
+  /**
+   * Stages the deletion of `target`'s record (live or expired) and its
+   * expiry-index entry. A collection's subkeys stay behind, dead because no
+   * metadata names their version, until compaction drops them.
+   * @returns whether a record was stored
+   */
+  stageDelete(batch: WriteBatch, target: StoredKey): boolean {
+    const stored = target.stored;
+    if (stored === undefined) return false;
+    const state = this.#state(target.db);
+    batch.del(target.metadataKey);
+    const expireMs = recordExpireMs(stored);
+    if (expireMs !== 0) batch.del(expiryKey(expireMs, state.physId, target.key));
+    this.#stageCounts(state, -1, expireMs !== 0 ? -1 : 0);
+    this.#stagedKeyDbs.push(target.db);
+    this.#stagedKeys.push(target.key);
+    return true;
+  }
+
+  /**
+   * Adds the counter records, hands the batch to `ctx.write`, then applies the
+   * counters in memory and fires onKeyModified for every staged key.
+   */
+  commit(ctx: Pick<KeyspaceContext, 'write'>, batch: WriteBatch): void {
+    const states = this.#stagedStates;
+    for (const state of states) {
+      if (state.stagedKeys !== 0 || state.stagedExpires !== 0) {
+        batch.put(state.counterKey, encodeCounters(state.keys + state.stagedKeys, state.expires + state.stagedExpires));
+      }
+    }
+    if (batch.length > 0) ctx.write(batch);
+    for (const state of states) {
+      state.keys += state.stagedKeys;
+      state.expires += state.stagedExpires;
+      assert(state.keys >= 0 && state.expires >= 0 && state.expires <= state.keys, 'counters stay consistent');
+    }
+    const dbs = this.#stagedKeyDbs;
+    const keys = this.#stagedKeys;
+    try {
+      for (let index = 0; index < keys.length; index++) this.hooks.onKeyModified(dbs[index]!, keys[index]!);
+    } finally {
+      this.#clearStaging();
+    }
+  }
+
+  /** Writes `record` as `target`'s value in a batch of its own. */
+  put(ctx: KeyspaceContext, target: StoredKey, record: Buffer): void {
+    const batch = this.begin();
+    this.stagePut(batch, target, record);
+    this.commit(ctx, batch);
+  }
+
+  /** Deletes `target` in a batch of its own. @returns whether a record was stored */
+  remove(ctx: KeyspaceContext, target: StoredKey): boolean {
+    const batch = this.begin();
+    const removed = this.stageDelete(batch, target);
+    if (removed) this.commit(ctx, batch);
+    return removed;
+  }
+
+  // ---------------------------------------------------------------- collections
+
+  /**
+   * Stages copies of every subkey and score entry of `source`'s collection
+   * under `target`'s key and `version` (RENAME, COPY, MOVE). The metadata is
+   * the caller's to stage. O(N) in the collection's size.
+   */
+  stageCollectionCopy(batch: WriteBatch, source: StoredKey, target: StoredKey, version: number): MaybePromise<void> {
+    const record = source.live ?? source.stored;
+    assert(record !== undefined, 'a collection to copy exists');
+    if (recordType(record) === KeyType.string) return;
+    const sourcePhys = this.#state(source.db).physId;
+    const targetPhys = this.#state(target.db).physId;
+    const sourceVersion = recordVersion(record);
+    const subkeys = this.#forEach(rangeOf(subkeyPrefix(sourcePhys, source.key, sourceVersion)), (key, value) => {
+      batch.put(encodeSubkey(targetPhys, target.key, version, decodeSubkey(key).field), value);
+    });
+    return then(subkeys, () =>
+      this.#forEach(rangeOf(scorePrefix(sourcePhys, source.key, sourceVersion)), (key) => {
+        const { score, member } = decodeScoreKey(key);
+        batch.put(encodeScoreKey(targetPhys, target.key, version, score, member), emptyValue);
+      }),
+    );
+  }
+
+  /**
+   * Moves or copies `source` to `target` (which may be in another db):
+   * strings keep their bytes; collections get a new version and copies of
+   * their subkeys. Stages, does not commit.
+   */
+  stageTransfer(batch: WriteBatch, source: StoredKey, target: StoredKey, nowMs: number): MaybePromise<void> {
+    const record = source.live;
+    assert(record !== undefined, 'the key to transfer is live');
+    const version = this.newVersion(nowMs, target.stored);
+    const copied = withVersion(record, version, recordExpireMs(record));
+    const subkeys = this.stageCollectionCopy(batch, source, target, version);
+    return then(subkeys, () => this.stagePut(batch, target, copied));
+  }
+
+  // ---------------------------------------------------------------- iteration
+
+  /**
+   * SCAN over logical `db`: examines up to `count` keys in key order after
+   * the cursor's position and returns the live ones that match.
+   */
+  scan(db: number, cursor: number, options: ScanOptions, nowMs: number): MaybePromise<ScanResult> {
+    const state = this.#state(db);
+    const scope = `db:${db}`;
+    const resume = cursor === 0 ? undefined : this.scanCursors.resolve(scope, cursor);
+    const count = Math.min(Math.max(1, Math.trunc(options.count)), scanCountMax);
+    const pattern = options.match !== undefined && !matchesEverything(options.match) ? options.match : undefined;
+    const type = options.type?.toLowerCase();
+    const range = this.#keyRange(state.physId, pattern);
+    if (resume !== undefined) {
+      const after = metadataKey(state.physId, resume);
+      if (range.gte === undefined || Buffer.compare(after, range.gte) >= 0) {
+        delete range.gte;
+        range.gt = after;
+      }
+    }
+    range.limit = count + 1;
+    const keys: Buffer[] = [];
+    let examined = 0;
+    let last: Buffer | undefined;
+    let more = false;
+    const done = this.#forEach(range, (engineKey, record) => {
+      if (examined === count) {
+        more = true; // a (count + 1)-th entry exists: the iteration goes on after `last`
+        return false;
+      }
+      examined++;
+      const key = engineKey.subarray(metadataKeyPrefixBytes);
+      last = key;
+      if (this.#visible(engineKey, record, key, nowMs, pattern, type)) keys.push(key);
+      return true;
+    });
+    return then(done, () => ({ cursor: more && last !== undefined ? this.scanCursors.register(scope, last) : 0, keys }));
+  }
+
+  /** KEYS: every live key of `db` matching `pattern`. O(N) in the keys examined. */
+  keys(db: number, pattern: Buffer, nowMs: number): MaybePromise<Buffer[]> {
+    const state = this.#state(db);
+    const glob = matchesEverything(pattern) ? undefined : pattern;
+    const keys: Buffer[] = [];
+    const done = this.#forEach(this.#keyRange(state.physId, glob), (engineKey, record) => {
+      const key = engineKey.subarray(metadataKeyPrefixBytes);
+      if (this.#visible(engineKey, record, key, nowMs, glob, undefined)) keys.push(key);
+    });
+    return then(done, () => keys);
+  }
+
+  /**
+   * RANDOMKEY: a live key of `db`, or undefined. An ordered key space has no
+   * random access by position. A db of at most randomKeyWalkMax keys is walked
+   * to a uniformly chosen position; a larger one is entered at a random point
+   * between its first and last keys, taking the next live key (wrapping
+   * around), so keys after large gaps in key order are picked more often.
+   * Cost: O(min(N, randomKeyWalkMax)) or O(log N), plus skipped expired keys.
+   */
+  randomKey(db: number, nowMs: number): MaybePromise<Buffer | undefined> {
+    const state = this.#state(db);
+    if (state.keys === 0) return undefined;
+    const prefix = metadataPrefix(state.physId);
+    const end = prefixEnd(prefix)!;
+    if (state.keys <= randomKeyWalkMax) return this.#randomKeyFrom(prefix, end, prefix, Math.floor(Math.random() * state.keys), nowMs);
+    let first: Buffer | undefined;
+    let lastKey: Buffer | undefined;
+    const bounds = then(
+      this.#forEach({ gte: prefix, lt: end, limit: 1 }, (key) => {
+        first = key;
+      }),
+      () =>
+        this.#forEach({ gte: prefix, lt: end, limit: 1, reverse: true }, (key) => {
+          lastKey = key;
+        }),
+    );
+    return then(bounds, () => (first === undefined || lastKey === undefined ? undefined : this.#randomKeyFrom(prefix, end, randomBetween(first, lastKey), 0, nowMs)));
+  }
+
+  /** The first live key at or after `seek`, skipping `skip` entries first, wrapping around to `prefix` once. */
+  #randomKeyFrom(prefix: Buffer, end: Buffer, seek: Buffer, skip: number, nowMs: number): MaybePromise<Buffer | undefined> {
+    let found: Buffer | undefined;
+    let seen = 0;
+    let probes = 0;
+    const pick = (engineKey: Buffer, record: Buffer): boolean => {
+      if (seen++ < skip) return true;
+      if (++probes > randomKeyProbesMax) return false;
+      if (isExpired(record, nowMs)) return true;
+      found = engineKey.subarray(metadataKeyPrefixBytes);
+      return false;
+    };
+    return then(this.#forEach({ gte: seek, lt: end }, pick), () => {
+      if (found !== undefined || probes > randomKeyProbesMax) return found;
+      // Wrap around: the keys before the starting point (all of them when the walk started at the first).
+      return then(this.#forEach(seek === prefix ? { gte: prefix, lt: end } : { gte: prefix, lt: seek }, pick), () => found);
+    });
+  }
+
+  // ---------------------------------------------------------------- whole databases
+
+  /** FLUSHDB: points `db` at a fresh, empty physical db. O(1); compaction reclaims the old data. */
+  flushDb(ctx: KeyspaceContext, db: number): void {
+    const old = this.#state(db);
+    const fresh = this.#newState();
+    this.#dbs[db] = fresh;
+    this.#byPhys.delete(old.physId);
+    this.#byPhys.set(fresh.physId, db);
+    const batch = new WriteBatch().put(dbTableKey, this.#encodeTable()).del(old.counterKey);
+    ctx.write(batch);
+    this.hooks.onDbModified(db, this.#change(old, fresh, ctx.nowMs));
+  }
+
+  /** FLUSHALL: FLUSHDB of every logical db, in one batch. */
+  flushAll(ctx: KeyspaceContext): void {
+    const olds = this.#dbs.slice();
+    const batch = new WriteBatch();
+    for (let db = 0; db < this.#dbs.length; db++) {
+      const fresh = this.#newState();
+      this.#byPhys.delete(olds[db]!.physId);
+      this.#byPhys.set(fresh.physId, db);
+      this.#dbs[db] = fresh;
+      batch.del(olds[db]!.counterKey);
+    }
+    batch.put(dbTableKey, this.#encodeTable());
+    ctx.write(batch);
+    for (let db = 0; db < this.databases; db++) this.hooks.onDbModified(db, this.#change(olds[db]!, this.#dbs[db]!, ctx.nowMs));
+  }
+
+  /** SWAPDB: exchanges the physical dbs behind two logical ones. O(1). */
+  swapDb(ctx: KeyspaceContext, first: number, second: number): void {
+    if (first === second) return;
+    const a = this.#state(first);
+    const b = this.#state(second);
+    this.#dbs[first] = b;
+    this.#dbs[second] = a;
+    this.#byPhys.set(b.physId, first);
+    this.#byPhys.set(a.physId, second);
+    ctx.write(new WriteBatch().put(dbTableKey, this.#encodeTable()));
+    this.hooks.onDbModified(first, this.#change(a, b, ctx.nowMs));
+    this.hooks.onDbModified(second, this.#change(b, a, ctx.nowMs));
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  /**
+   * Deletes up to `limit` keys whose expiry time has passed (metadata,
+   * expiry-index entry and counters, one batch), oldest first, and drops
+   * expiry-index entries that no longer match a key. The server calls it on a
+   * timer through its command queue. O(limit).
+   */
+  sweepExpired(ctx: Pick<KeyspaceContext, 'nowMs' | 'write'>, limit: number): MaybePromise<SweepResult> {
+    if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`Cannot sweep ${limit} keys: the limit must be a positive integer`);
+    const due: Buffer[] = [];
+    const collected = this.#forEach({ gte: tagPrefix(KeyTag.expiry), lt: expiryBound(ctx.nowMs), limit }, (key) => {
+      due.push(key);
+    });
+    return then(collected, () => {
+      const batch = this.begin();
+      let expired = 0;
+      let stale = 0;
+      for (const engineKey of due) {
+        const { expireMs, physDb, userKey } = decodeExpiryKey(engineKey);
+        const db = this.#byPhys.get(physDb);
+        const target = db === undefined ? undefined : this.load(db, userKey, ctx.nowMs);
+        if (target?.stored !== undefined && recordExpireMs(target.stored) === expireMs) {
+          this.stageDelete(batch, target);
+          expired++;
+        } else {
+          batch.del(engineKey);
+          stale++;
+        }
+      }
+      this.commit(ctx, batch);
+      return { expired, stale, more: due.length === limit };
+    });
+  }
+
+  // ---------------------------------------------------------------- private
+
+  #state(db: number): DbState {
+    const state = this.#dbs[db];
+    if (state === undefined || db >= this.databases) throw new InvalidArgumentError(`Cannot use database ${db}: there are ${this.databases}`);
+    return state;
+  }
+
+  #stateOf(state: DbState, key: Buffer, nowMs: number): KeyState {
+    const engineKey = metadataKey(state.physId, key);
+    const record = this.engine.get(engineKey);
+    if (record === undefined) return 'absent';
+    checkRecord(record, engineKey);
+    return isExpired(record, nowMs) ? 'expired' : 'live';
+  }
+
+  #change(before: DbState, after: DbState, nowMs: number): DbChange {
+    return {
+      before: (key) => this.#stateOf(before, key, nowMs),
+      after: (key) => this.#stateOf(after, key, nowMs),
+    };
+  }
+
+  #stageCounts(state: DbState, keys: number, expires: number): void {
+    if (!state.staged) {
+      state.staged = true;
+      this.#stagedStates.push(state);
+    }
+    state.stagedKeys += keys;
+    state.stagedExpires += expires;
+  }
+
+  #clearStaging(): void {
+    for (const state of this.#stagedStates) {
+      state.staged = false;
+      state.stagedKeys = 0;
+      state.stagedExpires = 0;
+    }
+    this.#stagedStates.length = 0;
+    this.#stagedKeyDbs.length = 0;
+    this.#stagedKeys.length = 0;
+  }
+
+  /** Whether an `M` entry met by a scan is a live key that passes the MATCH and TYPE (lower-case) filters. */
+  #visible(engineKey: Buffer, record: Buffer, key: Buffer, nowMs: number, pattern: Buffer | undefined, type: string | undefined): boolean {
+    checkRecord(record, engineKey);
+    if (isExpired(record, nowMs)) return false;
+    if (type !== undefined && keyTypeNames[recordType(record) as KeyType] !== type) return false;
+    return pattern === undefined || stringMatch(pattern, key);
+  }
+
+  /** The `M` range of a physical db, narrowed to the pattern's literal prefix. */
+  #keyRange(physId: number, pattern: Buffer | undefined): IteratorOptions {
+    const prefix = metadataKey(physId, pattern === undefined ? emptyValue : literalPrefix(pattern));
+    return rangeOf(prefix);
+  }
+
+  /**
+   * Calls `visit` for each entry in range until it returns false;
+   * synchronously when the engine has a synchronous iterator.
+   */
+  #forEach(options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
+    if (this.#sync !== undefined) {
+      const iterator = this.#sync.iteratorSync(options);
+      try {
+        for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+          if (visit(entry[0], entry[1]) === false) return;
+        }
+      } finally {
+        iterator.close();
+      }
+      return;
+    }
+    return this.#forEachAsync(options, visit);
+  }
+
+  async #forEachAsync(options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Promise<void> {
+    const iterator = this.engine.iterator(options);
+    try {
+      while (true) {
+        const entries = await iterator.nextv(64);
+        if (entries.length === 0) return;
+        for (const [key, value] of entries) {
+          if (visit(key, value) === false) return;
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  #newState(): DbState {
+    const physId = this.#nextPhysId++;
+    if (physId > physicalDbMax) throw new InvalidArgumentError('Cannot create a database: physical database ids are exhausted');
+    return makeState(physId, 0, 0);
+  }
+
+  /** Reads `D` and every mapped `C` into memory, creating or extending the table as needed. */
+  #loadTable(): DbTable {
+    const stored = this.engine.get(dbTableKey);
+    const table = stored === undefined ? undefined : decodeTable(stored);
+    const physIds = table?.physIds.slice() ?? [];
+    let nextPhysId = table?.nextPhysId ?? 0;
+    while (physIds.length < this.databases) physIds.push(nextPhysId++);
+    this.#dbs = physIds.map((physId) => {
+      const counters = this.engine.get(counterKey(physId));
+      const [keys, expires] = counters === undefined ? [0, 0] : decodeCounters(counters, physId);
+      return makeState(physId, keys, expires);
+    });
+    this.#byPhys = new Map(physIds.map((physId, db) => [physId, db]));
+    this.#nextPhysId = nextPhysId;
+    return { physIds, nextPhysId, versionFloor: table?.versionFloor ?? 0 };
+  }
+
+  #encodeTable(): Buffer {
+    return encodeTable({ physIds: this.#dbs.map((state) => state.physId), nextPhysId: this.#nextPhysId, versionFloor: this.#clock.last });
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function makeState(physId: number, keys: number, expires: number): DbState {
+  return { physId, counterKey: counterKey(physId), keys, expires, stagedKeys: 0, stagedExpires: 0, staged: false };
+}
+
+function rangeOf(prefix: Buffer): IteratorOptions {
+  const end = prefixEnd(prefix);
+  return end === undefined ? { gte: prefix } : { gte: prefix, lt: end };
+}
+
+/** `fn(value)`, after `value` settles when it is a promise. */
+function then<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybePromise<U>): MaybePromise<U> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+/** A key between `low` and `high` (inclusive), roughly uniform in key order. */
+function randomBetween(low: Buffer, high: Buffer): Buffer {
+  let index = 0;
+  while (index < low.length && index < high.length && low[index] === high[index]) index++;
+  const lowByte = low[index] ?? 0;
+  const highByte = high[index] ?? 0;
+  const out = Buffer.allocUnsafe(index + 5);
+  low.copy(out, 0, 0, index);
+  out[index] = lowByte + Math.floor(Math.random() * (Math.max(highByte, lowByte) - lowByte + 1));
+  for (let extra = 1; extra <= 4; extra++) out[index + extra] = Math.floor(Math.random() * 256);
+  return Buffer.compare(out, low) < 0 ? low : Buffer.compare(out, high) > 0 ? high : out;
+}
