@@ -169,3 +169,23 @@ assert(
   'a largest unauthenticated request fits the unauthenticated query buffer',
 );
 assert(multibulkCountMax <= replyAggregateCountMax, 'a reply may be as long as a request');
+
+// ---------------------------------------------------------------- keyspace (lib/keyspace)
+
+/** Logical databases when the configuration does not say (Redis's default). */
+export const databasesDefault = 16;
+
+/** Most logical databases a configuration may ask for. */
+export const databasesMax = 1_000_000;
+
+/** Most metadata entries one SCAN call examines, whatever COUNT asks (bounds one command's work). */
+export const scanCountMax = 10_000;
+
+/** Slots in the SCAN cursor ring: cursors older than this many SCAN calls restart (Kvrocks keeps 16384). */
+export const scanCursorSlots = 16_384;
+
+/** RANDOMKEY walks a db of at most this many keys to a uniformly random position. */
+export const randomKeyWalkMax = 1_024;
+
+/** Entries RANDOMKEY examines before it gives up on finding a live key. */
+export const randomKeyProbesMax = 1_000;

@@ -70,19 +70,14 @@ import {
 } from './metadata.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
+import { databasesDefault, databasesMax, randomKeyProbesMax, randomKeyWalkMax, scanCountMax } from '../limits.js';
+
+export { databasesDefault, scanCountMax } from '../limits.js';
 import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from './db-table.js';
 
-/** Logical databases when the configuration does not say (Redis's default). */
-export const databasesDefault = 16;
 
-/** Most metadata entries one SCAN call examines, whatever COUNT asks (bounds one command's work). */
-export const scanCountMax = 10_000;
 
-/** RANDOMKEY walks a db of at most this many keys to a uniformly random position. */
-const randomKeyWalkMax = 1_024;
 
-/** Entries RANDOMKEY examines before it gives up on finding a live key. */
-const randomKeyProbesMax = 1_000;
 
 const emptyValue = Buffer.alloc(0);
 
@@ -247,7 +242,7 @@ export class Keyspace {
    */
   static async open(engine: Engine, options: KeyspaceOptions = {}): Promise<Keyspace> {
     const databases = options.databases ?? databasesDefault;
-    if (!Number.isInteger(databases) || databases < 1 || databases > 1_000_000) {
+    if (!Number.isInteger(databases) || databases < 1 || databases > databasesMax) {
       throw new InvalidArgumentError(`Cannot open keyspace with ${databases} databases: use 1 to 1000000`);
     }
     const keyspace = new Keyspace(engine, options);

@@ -11,8 +11,9 @@
 // guarantee (every key present for the whole iteration is returned at least
 // once) still holds, at the price of keys returned again.
 
-/** Slots in the cursor ring (Kvrocks keeps 16384). */
-export const scanCursorSlots = 16_384;
+import { scanCursorSlots } from '../limits.js';
+
+export { scanCursorSlots };
 
 interface CursorEntry {
   cursor: number;
