@@ -1,0 +1,256 @@
+// `silt recover` on every fixture: the output opens with LsmEngine, passes
+// `silt verify`, and holds exactly the surviving keys; the report names
+// exactly what was lost; the input directory is never modified.
+//
+// Surviving keys per fixture (what a careful RepairDB keeps):
+// - healthy, torn-wal-tail: the 51 entries of healthy (the torn batch was
+//   never acknowledged under `always`).
+// - lost-manifest: the 51 entries too; the manifest is rebuilt from the
+//   segments and level 0 compacted (EXPECTED.json, "recover").
+// - flipped-bit: the 24 entries whose newest version is not in the damaged
+//   block (EXPECTED.json, "reads.intactEntries"); the block's keys are lost.
+// - missing-segment: the level-0 segment (the flush of "empty", key:010..014
+//   v2, deletes of key:020..022, key:050..053) is gone, so: "empty" and
+//   key:051..053 are lost; key:010, key:013 and key:014 read their older v1
+//   values; key:020..022 are back with their v1 values (their tombstones were
+//   in it); key:011 (v3), key:012 (deleted) and key:050 (deleted) keep what
+//   the WAL says. The report says that older values may show.
+// - wal-mid-corruption: the WAL is kept up to the damaged record at offset 91,
+//   so the batches at 91 (del key:002, put key:062, put 00ff0a80) and at 154
+//   (put key:063, key:064 twice, del key:061) are lost: key:002 is back (v1),
+//   key:061 stays, key:062..064 are absent, 00ff0a80 keeps its first value
+//   0xdeadbeef.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { recover, type LostItem } from '../../../tools/recover.js';
+import { verify } from '../../../tools/verify.js';
+import { fixtureNames, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
+import { captureIo, copyFixture, hashTree, hex, loadExpected, makeScratch, readEntries, removeScratch, v1Value } from './tool-test-helpers.js';
+
+let scratch: string;
+
+beforeAll(() => {
+  scratch = makeScratch('recover');
+});
+
+afterAll(() => {
+  removeScratch(scratch);
+});
+
+const healthyEntries = (): HexEntry[] => loadExpected('healthy').entries!;
+
+/** Applies changes to an entry list: undefined removes a key. */
+function edit(entries: HexEntry[], changes: Record<string, string | undefined>): HexEntry[] {
+  const map = new Map(entries);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) map.delete(key);
+    else map.set(key, value);
+  }
+  return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function survivingEntries(name: FixtureName): HexEntry[] {
+  switch (name) {
+    case 'healthy':
+    case 'torn-wal-tail':
+      return healthyEntries();
+    case 'lost-manifest':
+      return loadExpected('lost-manifest').recover!.entries;
+    case 'flipped-bit':
+      return [...loadExpected('flipped-bit').reads!.intactEntries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    case 'missing-segment':
+      return edit(healthyEntries(), {
+        [hex('empty')]: undefined,
+        [hex('key:051')]: undefined,
+        [hex('key:052')]: undefined,
+        [hex('key:053')]: undefined,
+        [hex('key:010')]: v1Value('key:010'),
+        [hex('key:013')]: v1Value('key:013'),
+        [hex('key:014')]: v1Value('key:014'),
+        [hex('key:020')]: v1Value('key:020'),
+        [hex('key:021')]: v1Value('key:021'),
+        [hex('key:022')]: v1Value('key:022'),
+      });
+    case 'wal-mid-corruption':
+      return edit(healthyEntries(), {
+        [hex('key:002')]: v1Value('key:002'),
+        [hex('key:061')]: hex('v4:key:061'),
+        [hex('key:062')]: undefined,
+        [hex('key:063')]: undefined,
+        [hex('key:064')]: undefined,
+        '00ff0a80': 'deadbeef',
+      });
+  }
+}
+
+/** The fields of a loss a test pins down. */
+type ExpectedLoss = Pick<LostItem, 'kind' | 'file' | 'offset'> & Partial<Pick<LostItem, 'keyRange' | 'sequenceRange' | 'records' | 'olderVersionsMayShow' | 'savedAs'>>;
+
+const expectedLosses: Record<FixtureName, { exitCode: number; lost: ExpectedLoss[] }> = {
+  healthy: { exitCode: 0, lost: [] },
+  'torn-wal-tail': { exitCode: 0, lost: [] },
+  'lost-manifest': { exitCode: 0, lost: [] },
+  'flipped-bit': {
+    exitCode: 1,
+    lost: [
+      {
+        kind: 'blocks',
+        file: 'seg/000005.sst',
+        offset: 0,
+        keyRange: { smallest: hex('key:000'), largest: hex('key:037') },
+        sequenceRange: { first: 1, last: 48 },
+        olderVersionsMayShow: false,
+        savedAs: 'lost+found/seg/000005.sst',
+      },
+    ],
+  },
+  'missing-segment': {
+    exitCode: 1,
+    lost: [
+      {
+        kind: 'segment',
+        file: 'seg/000010.sst',
+        offset: null,
+        keyRange: { smallest: hex('empty'), largest: hex('key:053') },
+        sequenceRange: { first: 49, last: 61 },
+        olderVersionsMayShow: true,
+        savedAs: null,
+      },
+    ],
+  },
+  'wal-mid-corruption': {
+    exitCode: 1,
+    lost: [{ kind: 'wal-records', file: 'wal/000012.log', offset: 91, records: 2, sequenceRange: { first: 72, last: 78 }, olderVersionsMayShow: true, savedAs: 'lost+found/wal/000012.log' }],
+  },
+};
+
+function pickLoss(item: LostItem, like: ExpectedLoss): ExpectedLoss {
+  const picked: ExpectedLoss = { kind: item.kind, file: item.file, offset: item.offset };
+  for (const field of ['keyRange', 'sequenceRange', 'records', 'olderVersionsMayShow', 'savedAs'] as const) {
+    if (field in like) Object.assign(picked, { [field]: item[field] });
+  }
+  return picked;
+}
+
+describe('silt recover on the fixtures', () => {
+  test.each(fixtureNames)('%s: the output passes verify, holds exactly the surviving keys, and the input is unchanged', async (name) => {
+    const dir = copyFixture(scratch, name);
+    const out = path.join(scratch, `${name}.recovered`);
+    const before = hashTree(dir);
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out, json: true }, io);
+    const expected = expectedLosses[name];
+    expect(result.exitCode).toBe(expected.exitCode);
+    const report = result.report!;
+    expect(report.lost.map((item, index) => pickLoss(item, expected.lost[index] ?? item))).toEqual(expected.lost);
+    expect(report.complete).toBe(expected.lost.length === 0);
+    expect(report.verify).toMatchObject({ healthy: true, damageCount: 0 });
+    expect(JSON.parse(stdout.text)).toEqual(JSON.parse(JSON.stringify(report)));
+
+    expect(hashTree(dir)).toEqual(before);
+    const verified = captureIo();
+    expect((await verify({ dir: out }, verified.io)).exitCode).toBe(0);
+    expect(await readEntries(out)).toEqual(survivingEntries(name));
+    // The server can take it over too: a read-write open works and sees the same data.
+    const engine = await LsmEngine.open(out, { backgroundExecutor: 'inline' });
+    await engine.close();
+    expect(await readEntries(out)).toEqual(survivingEntries(name));
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'lost+found/recover-report.json'), 'utf8'))).toMatchObject({ tool: 'recover', lost: JSON.parse(JSON.stringify(report.lost)) });
+  });
+
+  test('flipped-bit: the re-written segment keeps the readable block; the original goes to lost+found', async () => {
+    const dir = copyFixture(scratch, 'flipped-bit', '-detail');
+    const out = path.join(scratch, 'flipped-bit-detail.recovered');
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out }, io);
+    expect(result.exitCode).toBe(1);
+    const report = result.report!;
+    expect(report.segments.kept).toEqual([{ file: 'seg/000010.sst', level: 0, how: 'linked' }]);
+    expect(report.segments.rewritten).toMatchObject([{ from: 'seg/000005.sst', level: 1, entries: 10, blocksLost: 1 }]);
+    expect(fs.readFileSync(path.join(out, 'lost+found/seg/000005.sst'))).toEqual(fs.readFileSync(path.join(dir, 'seg/000005.sst')));
+    expect(stdout.text).toContain('LOST (1):');
+    expect(stdout.text).toContain('[blocks] seg/000005.sst at offset 0 (411 B): keys "key:000" .. "key:037", seq 1..48');
+    expect(stdout.text).toContain('PARTIAL');
+    // Every key whose newest version was in the damaged block is absent: lost, never silently wrong.
+    const keys = new Set((await readEntries(out)).map(([key]) => key));
+    for (const key of loadExpected('flipped-bit').reads!.corruptKeys) expect(keys.has(key), key).toBe(false);
+  });
+
+  test('wal-mid-corruption: lists the keys of the readable record after the damage', async () => {
+    const dir = copyFixture(scratch, 'wal-mid-corruption', '-detail');
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out: path.join(scratch, 'wal-mid-detail.recovered') }, io);
+    expect(result.report!.lost[0]!.knownKeys).toEqual([hex('key:063'), hex('key:064'), hex('key:061')]);
+    expect(stdout.text).toContain('keys written by the readable records after the damage: "key:063", "key:064", "key:061"');
+    expect(result.report!.wal.kept).toEqual([
+      { file: 'wal/000009.log', records: 3, bytes: 210, cutAt: null },
+      { file: 'wal/000012.log', records: 1, bytes: 91, cutAt: 91 },
+    ]);
+  });
+
+  test('lost-manifest: the rebuilt level 0 is compacted so point reads see the newest version', async () => {
+    const dir = copyFixture(scratch, 'lost-manifest', '-detail');
+    const out = path.join(scratch, 'lost-manifest-detail.recovered');
+    const result = await recover({ dir, out }, captureIo().io);
+    expect(result.report!).toMatchObject({ manifest: { source: 'rebuilt' }, compacted: true, complete: true });
+    const engine = await LsmEngine.open(out, { readOnly: true });
+    try {
+      for (const [key, value] of loadExpected('lost-manifest').recover!.entries) expect(engine.get(Buffer.from(key, 'hex'))?.toString('hex'), key).toBe(value);
+      for (const key of loadExpected('healthy').absentKeys!) expect(engine.get(Buffer.from(key, 'hex')), key).toBeUndefined();
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('CURRENT lost but the manifest kept: recover uses the newest manifest that replays', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-no-current');
+    fs.rmSync(path.join(dir, 'CURRENT'));
+    const out = path.join(scratch, 'no-current.recovered');
+    const result = await recover({ dir, out }, captureIo().io);
+    expect(result.exitCode).toBe(0);
+    expect(result.report!.manifest).toMatchObject({ source: 'newest-manifest', name: 'MANIFEST-000011' });
+    expect(await readEntries(out)).toEqual(healthyEntries());
+  });
+
+  test('refuses an output directory that is not empty, or inside DIR, and a directory a live engine holds', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-refusals');
+    const before = hashTree(dir);
+    const busy = path.join(scratch, 'busy-out');
+    fs.mkdirSync(busy);
+    fs.writeFileSync(path.join(busy, 'something'), 'x');
+    const notEmpty = captureIo();
+    expect((await recover({ dir, out: busy }, notEmpty.io)).exitCode).toBe(2);
+    expect(notEmpty.stderr.text).toContain('not empty');
+    const inside = captureIo();
+    expect((await recover({ dir, out: path.join(dir, 'recovered') }, inside.io)).exitCode).toBe(2);
+    expect(inside.stderr.text).toContain('never modifies');
+    expect(hashTree(dir)).toEqual(before);
+
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline' });
+    try {
+      const live = captureIo();
+      expect((await recover({ dir, out: path.join(scratch, 'live-out') }, live.io)).exitCode).toBe(2);
+      expect(live.stderr.text).toContain('held by a running server');
+      expect(fs.existsSync(path.join(scratch, 'live-out'))).toBe(false);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a segment in a format version this build does not read is refused, not salvaged around', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-newer-format');
+    const segment = path.join(dir, 'seg/000010.sst');
+    const bytes = fs.readFileSync(segment);
+    bytes.writeUInt32LE(99, bytes.length - 52 + 40); // the footer's format version field
+    fs.writeFileSync(segment, bytes);
+    const out = path.join(scratch, 'newer-format.recovered');
+    const { io, stderr } = captureIo();
+    expect((await recover({ dir, out }, io)).exitCode).toBe(2);
+    expect(stderr.text).toContain('format version 99');
+    expect(stderr.text).toContain('not damage');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

@@ -1,0 +1,194 @@
+// `silt verify` on every fixture finds exactly the documented problems, with
+// file, offset and the keys and sequences they affect; a torn tail on the
+// newest WAL file is a note (exit 0), not damage. It never writes (the tree
+// hashes the same before and after), refuses a directory a live engine
+// holds, and accepts a checkpoint of it.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
+import { verify, type VerifyProblem } from '../../../tools/verify.js';
+import { fixtureNames, type FixtureName } from '../../support/make-fixtures.js';
+import { captureIo, copyFixture, hashTree, hex, loadExpected, makeScratch, removeScratch } from './tool-test-helpers.js';
+
+let scratch: string;
+
+beforeAll(() => {
+  scratch = makeScratch('verify');
+});
+
+afterAll(() => {
+  removeScratch(scratch);
+});
+
+/** The fields of a problem a test pins down (messages may improve). */
+type ExpectedProblem = Pick<VerifyProblem, 'severity' | 'kind' | 'file' | 'offset'> & Partial<Pick<VerifyProblem, 'keyRange' | 'sequenceRange'>>;
+
+/** What verify must find in each fixture, and its exit code. */
+const expectations: Record<FixtureName, { exitCode: number; problems: ExpectedProblem[] }> = {
+  healthy: { exitCode: 0, problems: [] },
+  'torn-wal-tail': { exitCode: 0, problems: [{ severity: 'note', kind: 'wal-torn-tail', file: 'wal/000012.log', offset: 246 }] },
+  'flipped-bit': {
+    exitCode: 1,
+    problems: [
+      {
+        severity: 'damage',
+        kind: 'segment',
+        file: 'seg/000005.sst',
+        offset: 0,
+        keyRange: { smallest: hex('key:000'), largest: hex('key:037') },
+        sequenceRange: { first: 1, last: 48 },
+      },
+    ],
+  },
+  'missing-segment': {
+    exitCode: 1,
+    problems: [
+      {
+        severity: 'damage',
+        kind: 'segment-missing',
+        file: 'seg/000010.sst',
+        offset: 0,
+        keyRange: { smallest: hex('empty'), largest: hex('key:053') },
+        sequenceRange: { first: 49, last: 61 },
+      },
+    ],
+  },
+  'lost-manifest': { exitCode: 1, problems: [{ severity: 'damage', kind: 'current-missing', file: 'CURRENT', offset: 0 }] },
+  'wal-mid-corruption': {
+    exitCode: 1,
+    // The damaged record starts at sequence 72; the valid record after it ends at 78.
+    problems: [{ severity: 'damage', kind: 'wal-record', file: 'wal/000012.log', offset: 91, sequenceRange: { first: 72, last: 78 } }],
+  },
+};
+
+function pick(problem: VerifyProblem, like: ExpectedProblem): ExpectedProblem {
+  const picked: ExpectedProblem = { severity: problem.severity, kind: problem.kind, file: problem.file, offset: problem.offset };
+  if (like.keyRange !== undefined && problem.keyRange !== undefined) picked.keyRange = problem.keyRange;
+  if (like.sequenceRange !== undefined && problem.sequenceRange !== undefined) picked.sequenceRange = problem.sequenceRange;
+  return picked;
+}
+
+describe('silt verify on the fixtures', () => {
+  test.each(fixtureNames)('%s: finds exactly the documented problems and never writes', async (name) => {
+    const dir = copyFixture(scratch, name);
+    const before = hashTree(dir);
+    const { io, stdout } = captureIo();
+    const result = await verify({ dir, json: true }, io);
+    const expected = expectations[name];
+    expect(result.exitCode).toBe(expected.exitCode);
+    const report = result.report!;
+    expect(report.problems.map((problem, index) => pick(problem, expected.problems[index] ?? problem))).toEqual(expected.problems);
+    expect(report.healthy).toBe(expected.exitCode === 0);
+    expect(JSON.parse(stdout.text)).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(hashTree(dir)).toEqual(before);
+  });
+
+  test('the damage verify names is where EXPECTED.json says the fixture was damaged', () => {
+    for (const name of ['flipped-bit', 'wal-mid-corruption', 'missing-segment', 'lost-manifest'] as const) {
+      const open = loadExpected(name).readOnly;
+      if (open.outcome === 'error') {
+        const problem = expectations[name].problems[0]!;
+        expect({ file: problem.file, offset: problem.offset }, name).toEqual({ file: open.error.file, offset: open.error.offset });
+      }
+    }
+    const flipped = loadExpected('flipped-bit');
+    // Every key whose only copy sits in the damaged block lies inside the range verify reports.
+    const range = expectations['flipped-bit'].problems[0]!.keyRange!;
+    for (const key of flipped.reads!.corruptKeys) {
+      expect(key >= range.smallest! && key <= range.largest!, key).toBe(true);
+    }
+  });
+
+  test('human output names the damage, what it affects and the next step', async () => {
+    const dir = copyFixture(scratch, 'flipped-bit', '-human');
+    const { io, stdout } = captureIo();
+    const result = await verify({ dir }, io);
+    expect(result.exitCode).toBe(1);
+    expect(stdout.text).toContain('DAMAGE [segment] seg/000005.sst at offset 0');
+    expect(stdout.text).toContain('checksum mismatch');
+    expect(stdout.text).toContain('affects keys "key:000" .. "key:037", seq 1..48');
+    expect(stdout.text).toContain('silt recover');
+  });
+
+  test('a torn tail is reported as a note, and the result is healthy', async () => {
+    const dir = copyFixture(scratch, 'torn-wal-tail', '-human');
+    const { io, stdout } = captureIo();
+    expect((await verify({ dir }, io)).exitCode).toBe(0);
+    expect(stdout.text).toContain('note   [wal-torn-tail] wal/000012.log at offset 246');
+    expect(stdout.text).toContain('Result: healthy (1 note)');
+  });
+
+  test('refuses a directory held by a live engine (exit 2), and verifies its checkpoint instead', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-live');
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline' });
+    try {
+      await engine.write(new WriteBatch().put(Buffer.from('live'), Buffer.from('yes')));
+      const { io, stderr, stdout } = captureIo();
+      const result = await verify({ dir, json: true }, io);
+      expect(result.exitCode).toBe(2);
+      expect(stderr.text).toMatch(/held by a running server \(process \d+/);
+      expect(stderr.text).toContain('checkpoint');
+      expect(JSON.parse(stdout.text)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+
+      const checkpointDir = path.join(engine.checkpointsDir, 'for-verify');
+      await engine.checkpoint(checkpointDir);
+      const checked = captureIo();
+      expect((await verify({ dir: checkpointDir }, checked.io)).exitCode).toBe(0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a stale LOCK is a note, not a refusal', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-stale');
+    fs.writeFileSync(path.join(dir, 'LOCK'), `${JSON.stringify({ format: 1, pid: 2 ** 22 + 12345, hostname: 'gone', startedMs: 1 })}\n`);
+    const before = hashTree(dir);
+    const { io } = captureIo();
+    const result = await verify({ dir, json: true }, io);
+    expect(result.exitCode).toBe(0);
+    expect(result.report!.problems.map((problem) => problem.kind)).toEqual(['lock-stale']);
+    expect(hashTree(dir)).toEqual(before);
+  });
+
+  test('could not run: a missing directory and an empty one exit 2', async () => {
+    const missing = captureIo();
+    expect((await verify({ dir: path.join(scratch, 'no-such-dir') }, missing.io)).exitCode).toBe(2);
+    expect(missing.stderr.text).toContain('does not exist');
+    const emptyDir = path.join(scratch, 'empty');
+    fs.mkdirSync(emptyDir);
+    const empty = captureIo();
+    expect((await verify({ dir: emptyDir }, empty.io)).exitCode).toBe(2);
+    expect(empty.stderr.text).toContain('holds no silt data');
+  });
+
+  test('an orphan segment and an old manifest are notes', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-orphans');
+    fs.copyFileSync(path.join(dir, 'seg/000010.sst'), path.join(dir, 'seg/000099.sst'));
+    fs.copyFileSync(path.join(dir, 'MANIFEST-000011'), path.join(dir, 'MANIFEST-000007'));
+    const { io } = captureIo();
+    const result = await verify({ dir, json: true }, io);
+    expect(result.exitCode).toBe(0);
+    expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([
+      ['note', 'segment-orphan', 'seg/000099.sst'],
+      ['note', 'manifest-stale', 'MANIFEST-000007'],
+    ]);
+  });
+
+  test('a damaged archived WAL file is damage: restore cannot replay past it', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-archive');
+    fs.mkdirSync(path.join(dir, 'archive'));
+    // An archived file is a flushed WAL file moved as is; take the first WAL file and flip a byte in its last record.
+    const archived = path.join(dir, 'archive/000009.log');
+    fs.copyFileSync(path.join(dir, 'wal/000009.log'), archived);
+    const bytes = fs.readFileSync(archived);
+    bytes[bytes.length - 3]! ^= 0xff;
+    fs.writeFileSync(archived, bytes);
+    const { io } = captureIo();
+    const result = await verify({ dir, json: true }, io);
+    expect(result.exitCode).toBe(1);
+    expect(result.report!.problems).toMatchObject([{ severity: 'damage', kind: 'archive-record', file: 'archive/000009.log' }]);
+  });
+});

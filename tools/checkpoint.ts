@@ -1,0 +1,270 @@
+// `silt checkpoint`: consistent copies of a STOPPED data directory, and the
+// checkpoints a server keeps in DIR/checkpoints/ (docs/format.md, "Checkpoints").
+//
+//   silt checkpoint DIR --out NEWDIR     copy DIR to NEWDIR (outside DIR)
+//   silt checkpoint DIR --name NAME      copy DIR to DIR/checkpoints/NAME
+//   silt checkpoint DIR --list           the checkpoints in DIR/checkpoints/
+//   silt checkpoint DIR --delete NAME    remove DIR/checkpoints/NAME
+//   --keep N (with --name, or alone)     then keep only the newest N there
+//
+// A running server makes checkpoints itself (BGSAVE): it is the only one that
+// knows its memtable. So every form that writes refuses while LOCK is held by
+// a live process, and says so. --list only reads.
+//
+// A checkpoint is what LsmEngine#checkpoint writes: segments hard-linked
+// (copied across file systems; they are immutable), the live WAL files copied
+// (never linked: opening a directory may cut a torn tail), a new manifest
+// naming the segments, and CHECKPOINT with the sequence and time it stands for.
+// The source is opened read-only first, so a damaged directory is refused
+// (exit 1) rather than copied; the copy is opened read-only afterwards and
+// must reach the same sequence.
+
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { CorruptionError, KvError } from '../lib/errors.js';
+import { LsmEngine } from '../lib/engine/lsm-engine.js';
+import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
+import { readManifest } from '../lib/manifest/manifest-reader.js';
+import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
+import { checkpointsKeptMax } from '../lib/limits.js';
+import { createOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, treeBytes } from './data-dir.js';
+import { formatBytes, formatTime, plural } from './render.js';
+import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
+
+/** Name of the file recording what a checkpoint stands for. */
+export const checkpointFileName = 'CHECKPOINT';
+
+/** What CHECKPOINT records (one line of JSON). */
+export interface CheckpointRecord {
+  sequence: number;
+  timeMs: number;
+  source?: string;
+  host?: string;
+}
+
+/** One checkpoint found in DIR/checkpoints/. */
+export interface CheckpointEntry {
+  name: string;
+  path: string;
+  sequence: number | null;
+  timeMs: number | null;
+  bytes: number;
+  /** Why CHECKPOINT could not be read, if it could not. */
+  problem: string | null;
+}
+
+export interface CheckpointOptions {
+  dir: string;
+  out?: string;
+  name?: string;
+  list?: boolean;
+  delete?: string;
+  /** Keep at most this many checkpoints in DIR/checkpoints/ (default none pruned; the server's default cap is checkpointsKeptMax). */
+  keep?: number;
+  json?: boolean;
+  fs?: FileSystem;
+}
+
+export interface CheckpointReport {
+  tool: 'checkpoint';
+  action: 'create' | 'list' | 'delete' | 'prune';
+  dir: string;
+  created: { path: string; sequence: number; timeMs: number; linkedFiles: number; copiedFiles: number } | null;
+  deleted: string[];
+  checkpoints: CheckpointEntry[];
+}
+
+/**
+ * Runs one form of `silt checkpoint`.
+ * @returns exit 0 done, 1 the source is damaged (nothing written), 2 could not run
+ */
+export function checkpoint(options: CheckpointOptions, io: ToolIo): Promise<ToolResult<CheckpointReport>> {
+  const json = options.json === true;
+  return runTool('checkpoint', io, json, async () => {
+    const fs = options.fs ?? defaultFileSystem();
+    const action = chooseAction(options);
+    requireDirectory(fs, options.dir);
+    const report: CheckpointReport = { tool: 'checkpoint', action, dir: options.dir, created: null, deleted: [], checkpoints: [] };
+    if (action !== 'list') {
+      refuseLiveDirectory(
+        fs,
+        options.dir,
+        action === 'create' ? 'checkpoint' : 'change the checkpoints of',
+        action === 'create'
+          ? 'Ask the server for one instead: BGSAVE writes a checkpoint into DIR/checkpoints/ in about a second; or stop the server first'
+          : 'The server manages its checkpoints while it runs (its checkpoint cap); stop it first to change them by hand',
+      );
+    }
+    if (action === 'create') {
+      const target = options.out ?? joinPath(checkpointsDir(options.dir), checkName(options.name!));
+      try {
+        report.created = await createCheckpoint(fs, options.dir, target, options.out !== undefined);
+      } catch (error) {
+        if (!(error instanceof CorruptionError)) throw error;
+        writeLine(io.stderr, `silt checkpoint: ${error.message}`);
+        writeLine(io.stderr, `silt checkpoint: "${options.dir}" is damaged, so no checkpoint was made; run \`silt verify\`, then \`silt recover\``);
+        if (json) writeJson(io.stdout, { ok: false, error: { code: error.code, message: error.message } });
+        return { exitCode: ExitCode.damaged, report: undefined };
+      }
+    }
+    if (action === 'delete') report.deleted.push(deleteCheckpoint(fs, options.dir, checkName(options.delete!)));
+    if (options.keep !== undefined) report.deleted.push(...pruneCheckpoints(fs, options.dir, options.keep));
+    report.checkpoints = listCheckpoints(fs, options.dir);
+    if (json) writeJson(io.stdout, report);
+    else printReport(io, report);
+    return { exitCode: ExitCode.ok, report };
+  });
+}
+
+/**
+ * Makes a checkpoint of the stopped directory `dir` at `target`.
+ * @param outside true when `target` must lie outside `dir` (--out); false for DIR/checkpoints/NAME
+ * @throws CorruptionError when `dir` does not open cleanly; ToolError for an unusable target
+ */
+export async function createCheckpoint(fs: FileSystem, dir: string, target: string, outside: boolean): Promise<NonNullable<CheckpointReport['created']>> {
+  const sequence = await openedSequence(fs, dir);
+  const manifest = readManifest(fs, dir, { readOnly: true });
+  if (!outside && fs.exists(target)) throw new ToolError('EXISTS', `Cannot create checkpoint "${target}": it already exists`);
+  createOutputDirectory(fs, target, outside ? [dir] : [], outside ? '--out' : '--name');
+  fs.mkdir(segmentDir(target));
+  fs.mkdir(walDir(target));
+  let linkedFiles = 0;
+  let copiedFiles = 0;
+  for (const meta of manifest.version.allFiles()) {
+    if (linkOrCopy(fs, segmentPath(dir, meta.fileNumber), segmentPath(target, meta.fileNumber)) === 'linked') linkedFiles++;
+    else copiedFiles++;
+  }
+  let nextFileNumber = Math.max(manifest.nextFileNumber, highestFileNumber(fs, dir) + 1);
+  const walDirectory = walDir(dir);
+  if (fs.exists(walDirectory)) {
+    for (const name of fs.list(walDirectory)) {
+      const parsed = parseFileName(name);
+      if (parsed?.kind !== 'wal' || parsed.number < manifest.logNumber) continue;
+      fs.copyFile(walPath(dir, parsed.number), walPath(target, parsed.number));
+      copiedFiles++;
+    }
+  }
+  fs.syncDir(segmentDir(target));
+  fs.syncDir(walDir(target));
+  const manifestNumber = nextFileNumber++;
+  ManifestWriter.create(fs, target, manifestNumber, manifest.version.toSnapshotEdit(manifest.logNumber, nextFileNumber, sequence)).close();
+  const timeMs = Date.now();
+  const record: CheckpointRecord = { sequence, timeMs, source: resolve(dir), host: hostname() };
+  fs.writeFileSync(joinPath(target, checkpointFileName), Buffer.from(`${JSON.stringify(record)}\n`));
+  fs.syncDir(target);
+  const copied = await openedSequence(fs, target);
+  if (copied !== sequence) throw new ToolError('INTERNAL', `Checkpoint "${target}" opens at sequence ${copied}, the source at ${sequence}`);
+  return { path: target, sequence, timeMs, linkedFiles, copiedFiles };
+}
+
+/** The checkpoints in DIR/checkpoints/, oldest first (by the time CHECKPOINT records, then name). */
+export function listCheckpoints(fs: FileSystem, dir: string): CheckpointEntry[] {
+  const root = checkpointsDir(dir);
+  if (!fs.exists(root)) return [];
+  const entries: CheckpointEntry[] = [];
+  for (const name of fs.list(root)) {
+    const path = joinPath(root, name);
+    if (!fs.stat(path).isDirectory) continue;
+    const entry: CheckpointEntry = { name, path, sequence: null, timeMs: null, bytes: treeBytes(fs, path), problem: null };
+    try {
+      const record = readCheckpointRecord(fs, path);
+      entry.sequence = record.sequence;
+      entry.timeMs = record.timeMs;
+    } catch (error) {
+      entry.problem = (error as Error).message;
+    }
+    entries.push(entry);
+  }
+  return entries.sort((a, b) => (a.timeMs ?? 0) - (b.timeMs ?? 0) || a.name.localeCompare(b.name));
+}
+
+/**
+ * Reads a checkpoint's CHECKPOINT file.
+ * @throws ToolError when it is missing or malformed
+ */
+export function readCheckpointRecord(fs: FileSystem, checkpointDir: string): CheckpointRecord {
+  const path = joinPath(checkpointDir, checkpointFileName);
+  if (!fs.exists(path)) throw new ToolError('NOT_FOUND', `Cannot read "${path}": no CHECKPOINT file`);
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFile(path).toString('utf8'));
+  } catch (error) {
+    throw new ToolError('CORRUPTION', `Cannot read "${path}": not JSON`, { cause: error });
+  }
+  const record = value as Partial<CheckpointRecord> | null;
+  if (typeof record?.sequence !== 'number' || !Number.isSafeInteger(record.sequence) || typeof record.timeMs !== 'number') {
+    throw new ToolError('CORRUPTION', `Cannot read "${path}": expected {"sequence": N, "timeMs": T, ...}`);
+  }
+  return record as CheckpointRecord;
+}
+
+/** Removes DIR/checkpoints/NAME (it must hold a CHECKPOINT or CURRENT file). @returns its path */
+function deleteCheckpoint(fs: FileSystem, dir: string, name: string): string {
+  const path = joinPath(checkpointsDir(dir), name);
+  if (!fs.exists(path) || !fs.stat(path).isDirectory) throw new ToolError('NOT_FOUND', `Cannot delete checkpoint "${name}": no directory "${path}"`);
+  if (!fs.exists(joinPath(path, checkpointFileName)) && !fs.exists(joinPath(path, 'CURRENT'))) {
+    throw new ToolError('USAGE', `Cannot delete "${path}": it does not look like a checkpoint (no CHECKPOINT or CURRENT file)`);
+  }
+  fs.removeTree(path);
+  fs.syncDir(checkpointsDir(dir));
+  return path;
+}
+
+/** Keeps the newest `keep` checkpoints; removes the others. @returns the removed paths */
+function pruneCheckpoints(fs: FileSystem, dir: string, keep: number): string[] {
+  const entries = listCheckpoints(fs, dir).filter((entry) => entry.problem === null);
+  const removed: string[] = [];
+  for (const entry of entries.slice(0, Math.max(0, entries.length - keep))) removed.push(deleteCheckpoint(fs, dir, entry.name));
+  return removed;
+}
+
+function chooseAction(options: CheckpointOptions): CheckpointReport['action'] {
+  const forms = [options.out !== undefined, options.name !== undefined, options.list === true, options.delete !== undefined].filter(Boolean).length;
+  if (forms > 1) throw new ToolError('USAGE', 'Cannot checkpoint: give one of --out, --name, --list and --delete');
+  if (options.keep !== undefined) {
+    if (!Number.isSafeInteger(options.keep) || options.keep < 1) throw new ToolError('USAGE', `Cannot checkpoint: --keep must be a whole number of at least 1 (the server keeps ${checkpointsKeptMax} by default)`);
+    if (options.out !== undefined || options.list === true || options.delete !== undefined) throw new ToolError('USAGE', 'Cannot checkpoint: --keep goes with --name, or alone');
+  }
+  if (options.out !== undefined || options.name !== undefined) return 'create';
+  if (options.list === true) return 'list';
+  if (options.delete !== undefined) return 'delete';
+  if (options.keep !== undefined) return 'prune';
+  throw new ToolError('USAGE', 'Cannot checkpoint: give --out NEWDIR, --name NAME, --list, --delete NAME or --keep N');
+}
+
+/** A checkpoint name: one path component. */
+function checkName(name: string): string {
+  if (name === '' || name === '.' || name === '..' || /[/\\]/.test(name)) throw new ToolError('USAGE', `Cannot use checkpoint name "${name}": give a plain name, not a path`);
+  return name;
+}
+
+/** Opens `dir` read-only and returns the sequence it reaches. @throws CorruptionError when damaged */
+async function openedSequence(fs: FileSystem, dir: string): Promise<number> {
+  let engine: LsmEngine | undefined;
+  try {
+    engine = await LsmEngine.open(dir, { readOnly: true, fs });
+    return engine.stats().sequence;
+  } catch (error) {
+    if (error instanceof KvError && !(error instanceof CorruptionError) && error.code === 'NOT_FOUND') throw new ToolError('NOT_FOUND', error.message, { cause: error });
+    throw error;
+  } finally {
+    await engine?.close();
+  }
+}
+
+function printReport(io: ToolIo, report: CheckpointReport): void {
+  const out = io.stdout;
+  if (report.created !== null) {
+    const c = report.created;
+    writeLine(out, `Checkpoint ${c.path}: sequence ${c.sequence}, ${formatTime(c.timeMs)} (${plural(c.linkedFiles, 'file')} hard-linked, ${plural(c.copiedFiles, 'file')} copied)`);
+  }
+  for (const path of report.deleted) writeLine(out, `Deleted ${path}`);
+  if (report.action === 'list' || report.deleted.length > 0 || report.action === 'prune') {
+    writeLine(out, `Checkpoints in ${checkpointsDir(report.dir)}: ${report.checkpoints.length === 0 ? 'none' : report.checkpoints.length}`);
+    for (const entry of report.checkpoints) {
+      const what = entry.problem === null ? `sequence ${entry.sequence}  ${formatTime(entry.timeMs)}` : `UNREADABLE: ${entry.problem}`;
+      writeLine(out, `  ${entry.name}  ${what}  ${formatBytes(entry.bytes)}`);
+    }
+  }
+}

@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+// The `silt` command line: parses arguments (node:util parseArgs) and
+// dispatches to the tool functions in tools/, which do the work and can be
+// called in-process by tests. Nothing here reads a data directory.
+//
+//   silt <subcommand> [arguments] [--json]
+//   silt <subcommand> --help
+//
+// Exit codes (docs/operations.md, "Exit codes"): 0 ok, 1 damage found or the
+// job done only in part, 2 could not run (including every usage error).
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { checkpoint } from './checkpoint.js';
+import { inspect } from './inspect.js';
+import { recover } from './recover.js';
+import { restore } from './restore.js';
+import { ExitCode, writeLine, type ToolIo } from './tool-io.js';
+import { verify } from './verify.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Subcommand {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Options;
+  /** Positional arguments expected: their names, for messages. */
+  positionals: string[];
+  run(values: Values, positionals: string[], io: ToolIo): Promise<number>;
+}
+
+const jsonOption = { json: { type: 'boolean' } } as const satisfies Options;
+
+const subcommands: Subcommand[] = [
+  {
+    name: 'verify',
+    summary: 'check every WAL record, segment block and the manifest of a stopped directory or checkpoint',
+    usage: `Usage: silt verify DIR [--json]
+
+Reads every WAL record (wal/ and archive/), every segment block (checksum,
+decompression, key order, index and Bloom filter) and the manifest (every file
+present with its size, level invariants), and lists each problem with its file,
+offset, and the keys and sequence numbers it affects. A torn tail on the newest
+WAL file is a note: the server cuts it at its next open. Never writes.
+
+Refuses a directory held by a running server: verify a checkpoint of it
+instead (BGSAVE, then silt verify DIR/checkpoints/NAME).
+
+Exit: 0 healthy (notes allowed), 1 damaged, 2 could not run.`,
+    options: { ...jsonOption },
+    positionals: ['DIR'],
+    run: async (values, [dir], io) => (await verify({ dir: dir!, json: values['json'] === true }, io)).exitCode,
+  },
+  {
+    name: 'recover',
+    summary: 'salvage a damaged directory into a new one and report exactly what was lost',
+    usage: `Usage: silt recover DIR --out NEWDIR [--json]
+
+Writes NEWDIR (which must not exist, or be empty, and lie outside DIR) from
+what can be read in DIR: intact segments are hard-linked, damaged ones are
+re-written from their readable blocks, WAL records are kept up to the first
+damaged one, the manifest is rebuilt when it is lost, and damaged originals go
+to NEWDIR/lost+found/. Reports every lost key range, sequence range and WAL
+byte range. NEWDIR opens and passes silt verify. DIR is never modified.
+
+Exit: 0 nothing lost, 1 something lost (listed), 2 could not run.`,
+    options: { out: { type: 'string' }, ...jsonOption },
+    positionals: ['DIR'],
+    run: async (values, [dir], io) => {
+      const out = requireString(values, 'out', 'recover');
+      return (await recover({ dir: dir!, out, json: values['json'] === true }, io)).exitCode;
+    },
+  },
+  {
+    name: 'inspect',
+    summary: 'show levels, segments, WAL files, one file, or where a key lives',
+    usage: `Usage: silt inspect DIR [--json]
+       silt inspect DIR --segment FILE [--json]
+       silt inspect DIR --wal FILE [--json]
+       silt inspect DIR --key K [--hex] [--json]
+
+Without options: levels, segments (size, key range, entries, tombstones,
+compression ratio, Bloom filter), WAL files, the archive's time range and
+the checkpoints. --segment: one segment's blocks (offset, size, entries, first
+and last key). --wal: one WAL file's records (offset, sequence, time, ops,
+keys). --key: every WAL record and segment holding K, newest first (K is
+UTF-8, or hex with --hex). FILE is a path or a name found in DIR/seg, DIR/wal
+or DIR/archive. Never writes.
+
+Exit: 0 shown, 2 could not run.`,
+    options: { segment: { type: 'string' }, wal: { type: 'string' }, key: { type: 'string' }, hex: { type: 'boolean' }, ...jsonOption },
+    positionals: ['DIR'],
+    run: async (values, [dir], io) => {
+      const options = { dir: dir!, json: values['json'] === true, hex: values['hex'] === true };
+      for (const name of ['segment', 'wal', 'key'] as const) {
+        const value = values[name];
+        if (typeof value === 'string') Object.assign(options, { [name]: value });
+      }
+      return (await inspect(options, io)).exitCode;
+    },
+  },
+  {
+    name: 'checkpoint',
+    summary: 'copy a stopped directory consistently; list, delete or cap checkpoints',
+    usage: `Usage: silt checkpoint DIR --out NEWDIR [--json]
+       silt checkpoint DIR --name NAME [--keep N] [--json]
+       silt checkpoint DIR --list [--json]
+       silt checkpoint DIR --delete NAME [--json]
+       silt checkpoint DIR --keep N [--json]
+
+--out makes a checkpoint of the STOPPED directory DIR at NEWDIR (outside DIR);
+--name makes it at DIR/checkpoints/NAME. Segments are hard-linked (copied
+across file systems), WAL files copied, and CHECKPOINT records the sequence
+and time it stands for. --list shows DIR/checkpoints/; --delete removes one;
+--keep N keeps only the newest N there.
+
+A running server makes its own checkpoints (BGSAVE): every form but --list
+refuses while a live process holds DIR.
+
+Exit: 0 done, 1 DIR is damaged (nothing written), 2 could not run.`,
+    options: { out: { type: 'string' }, name: { type: 'string' }, list: { type: 'boolean' }, delete: { type: 'string' }, keep: { type: 'string' }, ...jsonOption },
+    positionals: ['DIR'],
+    run: async (values, [dir], io) => {
+      const options = { dir: dir!, json: values['json'] === true, list: values['list'] === true };
+      for (const name of ['out', 'name', 'delete'] as const) {
+        const value = values[name];
+        if (typeof value === 'string') Object.assign(options, { [name]: value });
+      }
+      if (typeof values['keep'] === 'string') Object.assign(options, { keep: parseCount(values['keep'], '--keep') });
+      return (await checkpoint(options, io)).exitCode;
+    },
+  },
+  {
+    name: 'restore',
+    summary: 'restore a checkpoint plus archived WAL records to a point in time',
+    usage: `Usage: silt restore --from CHECKPOINT --archive DIR/archive [--wal DIR/wal]
+                    --to TIME|seq:N (--out NEWDIR | --dry-run) [--json]
+
+Copies the checkpoint to NEWDIR and replays the WAL records written after it,
+from the archive and (with --wal) the live WAL directory, up to and including
+the target: TIME is ISO 8601 with an offset and at most millisecond precision
+(2024-01-02T14:03:10.250+01:00; echoed back in UTC); seq:N is a sequence
+number. Refuses, writing nothing, when a WAL file between the checkpoint and
+the target is missing or damaged, and says which time range it can reach.
+--dry-run reports how many records would be replayed and which keys would
+change. Writes only NEWDIR.
+
+Exit: 0 restored, 1 refused because the history breaks before the target,
+2 could not run (usage, target before the checkpoint or past the newest record).`,
+    options: { from: { type: 'string' }, archive: { type: 'string' }, wal: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...jsonOption },
+    positionals: [],
+    run: async (values, _positionals, io) => {
+      const options = { from: requireString(values, 'from', 'restore'), to: requireString(values, 'to', 'restore'), json: values['json'] === true, dryRun: values['dry-run'] === true };
+      for (const name of ['archive', 'wal', 'out'] as const) {
+        const value = values[name];
+        if (typeof value === 'string') Object.assign(options, { [name]: value });
+      }
+      return (await restore(options, io)).exitCode;
+    },
+  },
+];
+
+/** Subcommands of issue 5 that come with the logical layer (lib/keyspace). */
+const comingLater: Record<string, string> = {
+  dump: 'write a consistent snapshot of a stopped directory as NDJSON or RESP',
+  load: 'load an NDJSON or RESP dump into a directory or a running server',
+};
+
+/**
+ * Runs the command line `argv` (without node and the script).
+ * @returns the exit code
+ */
+export async function main(argv: readonly string[], io: ToolIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    const subcommand = subcommands.find((candidate) => candidate.name === topic);
+    if (name === undefined) {
+      writeLine(io.stderr, overview());
+      return ExitCode.failed;
+    }
+    writeLine(io.stdout, subcommand?.usage ?? overview());
+    return ExitCode.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    writeLine(io.stdout, `silt ${packageVersion()}`);
+    return ExitCode.ok;
+  }
+  const subcommand = subcommands.find((candidate) => candidate.name === name);
+  if (subcommand === undefined) {
+    if (name in comingLater) {
+      writeLine(io.stderr, `silt ${name}: not available in this build yet (it needs the Redis data model layer); see docs/operations.md`);
+      return ExitCode.failed;
+    }
+    writeLine(io.stderr, `silt: unknown subcommand "${name}"; run silt --help`);
+    return ExitCode.failed;
+  }
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...rest], options: { ...subcommand.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+  } catch (error) {
+    return usageError(io, subcommand, (error as Error).message);
+  }
+  if (parsed.values['help'] === true) {
+    writeLine(io.stdout, subcommand.usage);
+    return ExitCode.ok;
+  }
+  if (parsed.positionals.length !== subcommand.positionals.length) {
+    const expected = subcommand.positionals.length === 0 ? 'no positional arguments' : subcommand.positionals.join(' ');
+    return usageError(io, subcommand, `expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((value) => `"${value}"`).join(' ')}`);
+  }
+  try {
+    return await subcommand.run(parsed.values, parsed.positionals, io);
+  } catch (error) {
+    if (error instanceof UsageError) return usageError(io, subcommand, error.message);
+    throw error;
+  }
+}
+
+class UsageError extends Error {}
+
+function usageError(io: ToolIo, subcommand: Subcommand, message: string): number {
+  writeLine(io.stderr, `silt ${subcommand.name}: ${message}`);
+  writeLine(io.stderr, `Run silt ${subcommand.name} --help for usage`);
+  return ExitCode.failed;
+}
+
+function requireString(values: Values, name: string, command: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required (silt ${command} --help)`);
+  return value;
+}
+
+function parseCount(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} expects a whole number, got "${text}"`);
+  return Number(text);
+}
+
+function overview(): string {
+  const width = Math.max(...subcommands.map((subcommand) => subcommand.name.length), ...Object.keys(comingLater).map((name) => name.length));
+  const lines = [
+    'Usage: silt <subcommand> [arguments] [--json]',
+    '',
+    'Offline tools for silt data directories. Run silt <subcommand> --help for details.',
+    '',
+    ...subcommands.map((subcommand) => `  ${subcommand.name.padEnd(width)}  ${subcommand.summary}`),
+    ...Object.entries(comingLater).map(([name, summary]) => `  ${name.padEnd(width)}  ${summary} (not in this build yet)`),
+    '',
+    'Exit codes: 0 ok, 1 damage found or done only in part, 2 could not run (docs/operations.md).',
+    'No tool writes into a directory a running server holds, and none modifies its input.',
+  ];
+  return lines.join('\n');
+}
+
+function packageVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const value = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (value.name === 'silt' && typeof value.version === 'string') return value.version;
+    } catch {
+      // Not there: from dist/ the package file is one level further up; try the next.
+    }
+  }
+  return 'unknown';
+}
+
+/** True when this module is the program node was asked to run (directly or through the npm bin link). */
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false; // argv[1] is not a file (node -e, a REPL): not run as the program
+  }
+}
+
+if (isMain()) {
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`silt: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = ExitCode.failed;
+    },
+  );
+}

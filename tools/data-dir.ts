@@ -1,0 +1,158 @@
+// Guards and file operations every tool shares: is this a data directory, is
+// it held by a running server (LOCK), may we write this new directory, and
+// copying files without ever writing to the source.
+//
+// Rules they enforce (docs/operations.md, "What the tools never do"):
+// - No tool writes into a directory a live process holds; read-only tools read
+//   a live directory only through a checkpoint.
+// - recover, restore and checkpoint write only a NEW directory: absent or
+//   empty, and not inside the source.
+// - Segments (immutable) may be hard-linked into the new directory; WAL files
+//   are always copied, since opening a directory may cut a torn WAL tail and
+//   a hard link would carry that cut back into the source.
+
+import { isAbsolute, relative, resolve } from 'node:path';
+import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { archiveDir, parseFileName, segmentDir, walDir } from '../lib/format/file-names.js';
+import { NodeFileSystem } from '../lib/fs/node-file-system.js';
+import { readLock, type LockInfo, type LockStatus } from '../lib/engine/lock-file.js';
+import { ToolError } from './tool-io.js';
+import { formatTime } from './render.js';
+
+/** Bytes copied per read when copying a file prefix. */
+const copyChunkBytes = 1024 * 1024;
+
+/** The file system the command line uses; tests pass their own to the tool functions. */
+export function defaultFileSystem(): FileSystem {
+  return new NodeFileSystem();
+}
+
+/**
+ * Requires `dir` to exist and be a directory.
+ * @throws ToolError NOT_FOUND otherwise
+ */
+export function requireDirectory(fs: FileSystem, dir: string, what = 'data directory'): void {
+  if (!fs.exists(dir)) throw new ToolError('NOT_FOUND', `Cannot open ${what} "${dir}": it does not exist`);
+  if (!fs.stat(dir).isDirectory) throw new ToolError('NOT_FOUND', `Cannot open ${what} "${dir}": it is not a directory`);
+}
+
+/**
+ * Reads `dir`'s LOCK and refuses when a live process holds it.
+ * @param action what the tool was about to do ("verify", "recover from")
+ * @param advice what to do instead (one sentence)
+ * @returns the lock status (none, or stale: the caller reports a stale LOCK as a note)
+ * @throws ToolError LOCKED when a live process holds the directory
+ */
+export function refuseLiveDirectory(fs: FileSystem, dir: string, action: string, advice: string): LockStatus {
+  const status = readLock(fs, dir);
+  if (status.state === 'held') {
+    throw new ToolError('LOCKED', `Cannot ${action} "${dir}": it is held by a running server (${describeOwner(status.info)}). ${advice}`);
+  }
+  return status;
+}
+
+/** "process 1234 on host "web-1" since 2024-01-02T03:04:05.000Z" */
+export function describeOwner(info: LockInfo | undefined): string {
+  if (info === undefined) return 'unreadable LOCK';
+  const host = info.hostname === '' ? '' : ` on host "${info.hostname}"`;
+  const since = info.startedMs > 0 ? ` since ${formatTime(info.startedMs)}` : '';
+  return `process ${info.pid}${host}${since}`;
+}
+
+/**
+ * Creates `newDir` for a tool's output: it must not exist (or be an empty
+ * directory) and must not lie inside any of `sources` (writing there would
+ * modify a source).
+ * @throws ToolError EXISTS or USAGE otherwise
+ */
+export function createOutputDirectory(fs: FileSystem, newDir: string, sources: readonly string[], flag = '--out'): void {
+  checkOutputDirectory(fs, newDir, sources, flag);
+  fs.mkdir(newDir);
+}
+
+/**
+ * The checks of createOutputDirectory without creating anything, for tools
+ * that refuse early, before reading their input.
+ * @throws ToolError EXISTS or USAGE
+ */
+export function checkOutputDirectory(fs: FileSystem, newDir: string, sources: readonly string[], flag = '--out'): void {
+  for (const source of sources) {
+    if (isInside(newDir, source)) {
+      throw new ToolError('USAGE', `Cannot write ${flag} "${newDir}": it is inside "${source}", which this tool never modifies; choose a directory outside it`);
+    }
+  }
+  if (fs.exists(newDir)) {
+    if (!fs.stat(newDir).isDirectory) throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": a file of that name exists`);
+    if (fs.list(newDir).length > 0) throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": it exists and is not empty; give a new directory`);
+  }
+}
+
+/** True when `child` is `parent` or lies below it. */
+export function isInside(child: string, parent: string): boolean {
+  const path = relative(resolve(parent), resolve(child));
+  return path === '' || (!path.startsWith('..') && !isAbsolute(path));
+}
+
+/**
+ * Hard-links `from` to `to`, or copies when the link is refused (another file
+ * system, or a file system without hard links). Only for immutable files.
+ * @returns how the file got there
+ */
+export function linkOrCopy(fs: FileSystem, from: string, to: string): 'linked' | 'copied' {
+  try {
+    fs.link(from, to);
+    return 'linked';
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
+    fs.copyFile(from, to);
+    return 'copied';
+  }
+}
+
+/** Copies the first `bytes` bytes of `from` into the new file `to` and syncs it. */
+export function copyPrefix(fs: FileSystem, from: string, to: string, bytes: number): void {
+  const source = fs.open(from, 'read');
+  try {
+    const target = fs.open(to, 'create');
+    try {
+      const buffer = Buffer.allocUnsafe(Math.min(copyChunkBytes, Math.max(bytes, 1)));
+      for (let position = 0; position < bytes; ) {
+        const count = source.read(buffer, 0, Math.min(buffer.length, bytes - position), position);
+        if (count === 0) throw new ToolError('IO_ERROR', `Cannot copy "${from}": it ended at ${position} bytes, expected ${bytes}`);
+        target.append(buffer.subarray(0, count));
+        position += count;
+      }
+      target.syncBlocking();
+    } finally {
+      target.close();
+    }
+  } finally {
+    source.close();
+  }
+}
+
+/** Sum of the sizes of the files below `dir` (recursively); 0 when it does not exist. */
+export function treeBytes(fs: FileSystem, dir: string): number {
+  if (!fs.exists(dir)) return 0;
+  let bytes = 0;
+  for (const name of fs.list(dir)) {
+    const path = joinPath(dir, name);
+    const stat = fs.stat(path);
+    bytes += stat.isDirectory ? treeBytes(fs, path) : stat.size;
+  }
+  return bytes;
+}
+
+/** The largest file number of any file in the directory, its wal/, seg/ and archive/ (0 when none). */
+export function highestFileNumber(fs: FileSystem, dir: string): number {
+  let highest = 0;
+  for (const sub of [dir, walDir(dir), segmentDir(dir), archiveDir(dir)]) {
+    if (!fs.exists(sub)) continue;
+    for (const name of fs.list(sub)) {
+      const parsed = parseFileName(name);
+      if (parsed !== undefined && 'number' in parsed && parsed.number > highest) highest = parsed.number;
+    }
+  }
+  return highest;
+}

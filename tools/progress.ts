@@ -1,0 +1,166 @@
+// Progress reporting for long tool runs (verify, recover, restore), on stderr
+// so stdout stays the report:
+//
+// - on a terminal: one line redrawn in place, at most every `redrawMs`,
+//   `label [#######.............]  35%  12.3 MiB/s  ETA 0:42`, erased when done;
+// - not a terminal (a log file, a pipe): a plain line every `lineIntervalMs`
+//   (the first after one interval), `label: 35% (1.2 GiB of 3.4 GiB), 12.3 MiB/s,
+//   ETA 0:42`, and a last line when done if any line was written;
+// - disabled (--json, or a quiet caller): nothing at all.
+//
+// Nothing is drawn for runs shorter than `startDelayMs`, so small directories
+// and tests produce no noise. The clock is injectable for tests.
+
+import type { OutputStream } from './tool-io.js';
+import { formatBytes } from './render.js';
+
+export interface ProgressOptions {
+  /** Where to draw; undefined draws nothing (as does enabled: false). */
+  stream: OutputStream | undefined;
+  /** What is being done ("verify", "recover: segments"). */
+  label: string;
+  /** Units of work in total; undefined when unknown (no percentage or ETA). */
+  total: number | undefined;
+  /** How to print amounts and rates. */
+  unit: 'bytes' | 'records';
+  /** False prints nothing (--json). */
+  enabled: boolean;
+  /** Terminal redraw period, ms (default 100). */
+  redrawMs?: number;
+  /** Period of plain lines when not a terminal, ms (default 5000). */
+  lineIntervalMs?: number;
+  /** Nothing is drawn before this much time has passed, ms (default 250). */
+  startDelayMs?: number;
+  /** Clock, ms (default performance.now). */
+  now?: () => number;
+}
+
+/** Width of the bar between the brackets, characters. */
+const barWidth = 24;
+
+export class Progress {
+  readonly #options: ProgressOptions;
+  readonly #tty: boolean;
+  readonly #now: () => number;
+  readonly #startedMs: number;
+  #done = 0;
+  #lastDrawMs = Number.NEGATIVE_INFINITY;
+  #drewLine = false;
+  #linesWritten = 0;
+  #finished = false;
+
+  constructor(options: ProgressOptions) {
+    this.#options = options;
+    this.#tty = options.stream?.isTTY === true;
+    this.#now = options.now ?? (() => performance.now());
+    this.#startedMs = this.#now();
+    // Plain lines go to logs: the first one after a whole interval, so short runs leave none.
+    if (!this.#tty) this.#lastDrawMs = this.#startedMs;
+  }
+
+  /** Units done so far. */
+  get done(): number {
+    return this.#done;
+  }
+
+  /** Adds `units` of work done and redraws when due. */
+  advance(units: number): void {
+    this.#done += units;
+    this.#maybeDraw();
+  }
+
+  /** Ends the report: erases the terminal line, or writes a last plain line if any was written. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (!this.#enabled) return;
+    if (this.#tty) {
+      if (this.#drewLine) this.#write('\r\x1b[K');
+      return;
+    }
+    if (this.#linesWritten > 0) this.#write(`${this.#options.label}: done, ${this.#amount(this.#done)} in ${formatClock(this.#elapsedMs())}\n`);
+  }
+
+  #maybeDraw(): void {
+    if (!this.#enabled || this.#finished) return;
+    const now = this.#now();
+    if (now - this.#startedMs < (this.#options.startDelayMs ?? 250)) return;
+    const period = this.#tty ? (this.#options.redrawMs ?? 100) : (this.#options.lineIntervalMs ?? 5000);
+    if (now - this.#lastDrawMs < period) return;
+    this.#lastDrawMs = now;
+    if (this.#tty) {
+      this.#write(`\r\x1b[K${this.#terminalLine()}`);
+      this.#drewLine = true;
+    } else {
+      this.#write(`${this.#plainLine()}\n`);
+      this.#linesWritten++;
+    }
+  }
+
+  get #enabled(): boolean {
+    return this.#options.enabled && this.#options.stream !== undefined;
+  }
+
+  #write(text: string): void {
+    this.#options.stream?.write(text);
+  }
+
+  #terminalLine(): string {
+    const { label, total } = this.#options;
+    const parts = [label];
+    if (total !== undefined && total > 0) {
+      const fraction = Math.min(this.#done / total, 1);
+      const filled = Math.round(fraction * barWidth);
+      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`, `${String(Math.floor(fraction * 100)).padStart(3)}%`);
+    } else {
+      parts.push(this.#amount(this.#done));
+    }
+    parts.push(this.#rate());
+    const eta = this.#etaMs();
+    if (eta !== undefined) parts.push(`ETA ${formatClock(eta)}`);
+    return parts.join('  ');
+  }
+
+  #plainLine(): string {
+    const { label, total } = this.#options;
+    const parts: string[] = [];
+    if (total !== undefined && total > 0) {
+      parts.push(`${Math.floor(Math.min(this.#done / total, 1) * 100)}% (${this.#amount(this.#done)} of ${this.#amount(total)})`);
+    } else {
+      parts.push(this.#amount(this.#done));
+    }
+    parts.push(this.#rate());
+    const eta = this.#etaMs();
+    if (eta !== undefined) parts.push(`ETA ${formatClock(eta)}`);
+    return `${label}: ${parts.join(', ')}`;
+  }
+
+  #rate(): string {
+    const seconds = this.#elapsedMs() / 1000;
+    const perSecond = seconds > 0 ? this.#done / seconds : 0;
+    return this.#options.unit === 'bytes' ? `${formatBytes(Math.round(perSecond))}/s` : `${Math.round(perSecond)} records/s`;
+  }
+
+  #etaMs(): number | undefined {
+    const total = this.#options.total;
+    if (total === undefined || this.#done <= 0 || this.#done >= total) return undefined;
+    return (this.#elapsedMs() * (total - this.#done)) / this.#done;
+  }
+
+  #amount(units: number): string {
+    return this.#options.unit === 'bytes' ? formatBytes(units) : `${units} records`;
+  }
+
+  #elapsedMs(): number {
+    return this.#now() - this.#startedMs;
+  }
+}
+
+/** 42_000 -> "0:42", 3_723_000 -> "1:02:03". */
+export function formatClock(ms: number): string {
+  const totalSeconds = Math.max(0, Math.round(ms / 1000));
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = String(totalSeconds % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}

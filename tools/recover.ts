@@ -1,0 +1,683 @@
+// `silt recover DIR --out NEWDIR`: salvages a damaged data directory into a
+// new one, and says exactly what it could not save. Like LevelDB's RepairDB
+// (google/leveldb: db/repair.cc), but DIR is never modified: everything is
+// written to NEWDIR, which must not exist (or be empty) and must lie outside DIR.
+//
+// Algorithm:
+//
+//   1. Refuse when DIR is held by a live process (LOCK), holds no silt data, or
+//      NEWDIR is unusable. Create NEWDIR/seg, NEWDIR/wal and NEWDIR/lost+found.
+//   2. Manifest. Replay the manifest CURRENT names; if CURRENT is lost or
+//      damaged, the newest MANIFEST-* that replays cleanly; if none does,
+//      rebuild from the segments. With a manifest, its segments (at their
+//      levels) and its log number decide what is live; without one, every
+//      seg/*.sst is a candidate at level 0 and WAL files whose records are all
+//      at or below the segments' largest sequence count as flushed.
+//      NB: without a manifest, a segment that a compaction had already
+//      replaced may come back (as in RepairDB); verify cannot tell.
+//   3. Segments, in file-number order. A segment with no problems
+//      (lib/segment/segment-checker.ts) is hard-linked into NEWDIR/seg (copied
+//      across file systems). A damaged one is read block by block: the
+//      entries of every readable block are re-written into a new segment (new
+//      file number, same level), the original goes to NEWDIR/lost+found/seg/,
+//      and each unreadable block is reported lost with its key range (from the
+//      index and its neighbours) and the segment's sequence range. A segment
+//      whose index or footer is unreadable is lost whole; a missing one is
+//      lost with the ranges the manifest recorded.
+//   4. WAL files, oldest first. Each is read in salvage mode: a clean file is
+//      copied, a torn tail on the newest file is dropped (a note: it was never
+//      acknowledged under sync policy always), and at the first damaged record
+//      the good prefix is kept and replay stops: the damaged record, the
+//      records after it (found by scanning for checksummed records) and every
+//      later WAL file are reported lost with their byte and sequence ranges,
+//      and copied to NEWDIR/lost+found/wal/. Stopping keeps NEWDIR a state the
+//      database really passed through: later batches may depend on the lost one.
+//   5. Write a new manifest naming the kept segments, with log number = the
+//      oldest kept WAL file, next file number past every number used in DIR,
+//      and last sequence = the largest sequence seen, kept or lost (so no
+//      sequence number is ever reused).
+//   6. Open NEWDIR with LsmEngine (replaying the kept WAL records). When the
+//      manifest was rebuilt and several segments sit at level 0, compact them:
+//      level 0 is searched newest-first by largest sequence, which is only
+//      right for segments flushed in order.
+//   7. Write NEWDIR/lost+found/recover-report.json, verify NEWDIR
+//      (tools/verify.ts) and print the report. Exit 0 when nothing was lost,
+//      1 when something was (the report lists it), 2 when recover could not run.
+
+import { resolve } from 'node:path';
+import { KvError, UnsupportedVersionError } from '../lib/errors.js';
+import { LsmEngine } from '../lib/engine/lsm-engine.js';
+import { userKeyOf } from '../lib/format/internal-key.js';
+import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { currentFileName, manifestFileName, parseFileName, segmentDir, segmentFileName, segmentPath, walDir, walFileName, walPath } from '../lib/format/file-names.js';
+import { probeDataDirectory, readManifest, readManifestFile, type ManifestState } from '../lib/manifest/manifest-reader.js';
+import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
+import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
+import type { VersionEdit } from '../lib/manifest/version-edit.js';
+import { Version } from '../lib/manifest/version.js';
+import { metaFrom } from '../lib/compaction/compactor.js';
+import { checkSegment } from '../lib/segment/segment-checker.js';
+import { SegmentWriter } from '../lib/segment/segment-writer.js';
+import { walFormatVersions } from '../lib/wal/wal-format.js';
+import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { Progress } from './progress.js';
+import {
+  formatBytes,
+  keyRange,
+  plural,
+  relativeFile,
+  renderKey,
+  renderKeyRange,
+  renderSequenceRange,
+  sequenceRange,
+  type KeyRange,
+  type SequenceRange,
+} from './render.js';
+import { blockKeyRange, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
+import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
+import { verifyDirectory, type VerifyProblem } from './verify.js';
+import { listIn, scanRecordsAfter, summarizeWalFile, walFormatVersionOf, type WalFileRef, type WalFileSummary } from './wal-scan.js';
+
+/** Where damaged originals go, inside NEWDIR. */
+export const lostAndFoundDirName = 'lost+found';
+/** The report recover leaves in lost+found. */
+export const recoverReportFileName = 'recover-report.json';
+
+export interface RecoverOptions {
+  dir: string;
+  out: string;
+  json?: boolean;
+  fs?: FileSystem;
+}
+
+/** Something recover could not save. */
+export interface LostItem {
+  /** segment: a whole segment; blocks: data blocks of a segment; wal-records: the tail of a WAL file from a damaged record; wal-file: a WAL file after that. */
+  kind: 'segment' | 'blocks' | 'wal-records' | 'wal-file';
+  /** Relative to DIR. */
+  file: string;
+  offset: number | null;
+  bytes: number | null;
+  /** Records lost, when counted (WAL). */
+  records: number | null;
+  keyRange: KeyRange | null;
+  sequenceRange: SequenceRange | null;
+  /** Keys (hex) known to be affected: those written by readable WAL records after a damaged one. */
+  knownKeys: string[];
+  reason: string;
+  /** Where the original was put, relative to NEWDIR; null when there was nothing to save. */
+  savedAs: string | null;
+  /**
+   * True when NEWDIR may show an older version of a key in `keyRange` (or a
+   * deleted key again): the lost part held newer versions or tombstones.
+   */
+  olderVersionsMayShow: boolean;
+}
+
+export interface RecoverReport {
+  tool: 'recover';
+  dir: string;
+  out: string;
+  manifest: { source: 'current' | 'newest-manifest' | 'rebuilt'; name: string | null; problem: string | null };
+  segments: {
+    kept: { file: string; level: number; how: 'linked' | 'copied' }[];
+    rewritten: { from: string; to: string; level: number; entries: number; blocksLost: number }[];
+    ignored: { file: string; reason: string }[];
+  };
+  wal: {
+    kept: { file: string; records: number; bytes: number; cutAt: number | null }[];
+    skipped: { file: string; reason: string }[];
+  };
+  lost: LostItem[];
+  notes: string[];
+  lastSequence: number;
+  compacted: boolean;
+  verify: { healthy: boolean; damageCount: number; problems: VerifyProblem[] };
+  /** True when nothing was lost. */
+  complete: boolean;
+}
+
+/**
+ * Salvages `options.dir` into `options.out`.
+ * @returns exit 0 nothing lost, 1 something lost (listed), 2 could not run
+ */
+export function recover(options: RecoverOptions, io: ToolIo): Promise<ToolResult<RecoverReport>> {
+  const json = options.json === true;
+  return runTool('recover', io, json, async () => {
+    const fs = options.fs ?? defaultFileSystem();
+    const report = await new Recovery(fs, options.dir, options.out, json ? undefined : io.stderr).run();
+    if (json) writeJson(io.stdout, report);
+    else printReport(io, report);
+    if (!report.verify.healthy) {
+      writeLine(io.stderr, `silt recover: "${options.out}" does not pass verify (${plural(report.verify.damageCount, 'problem')}); this is a bug in recover, please report it with the JSON report`);
+      return { exitCode: ExitCode.failed, report };
+    }
+    return { exitCode: report.complete ? ExitCode.ok : ExitCode.damaged, report };
+  });
+}
+
+/** A segment to consider: its number and, with a manifest, what the manifest recorded. */
+interface SegmentCandidate {
+  fileNumber: number;
+  meta: SegmentMeta | undefined;
+}
+
+class Recovery {
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  readonly #out: string;
+  readonly #progressStream: ToolIo['stderr'] | undefined;
+  readonly #report: RecoverReport;
+  #manifest: ManifestState | undefined;
+  /** Segments that go into NEWDIR's manifest. */
+  readonly #kept: SegmentMeta[] = [];
+  #nextFileNumber = 1;
+  #lastSequence = 0;
+  #progress!: Progress;
+
+  constructor(fs: FileSystem, dir: string, out: string, progressStream: ToolIo['stderr'] | undefined) {
+    this.#fs = fs;
+    this.#dir = dir;
+    this.#out = out;
+    this.#progressStream = progressStream;
+    this.#report = {
+      tool: 'recover',
+      dir,
+      out,
+      manifest: { source: 'rebuilt', name: null, problem: null },
+      segments: { kept: [], rewritten: [], ignored: [] },
+      wal: { kept: [], skipped: [] },
+      lost: [],
+      notes: [],
+      lastSequence: 0,
+      compacted: false,
+      verify: { healthy: false, damageCount: 0, problems: [] },
+      complete: false,
+    };
+  }
+
+  async run(): Promise<RecoverReport> {
+    this.#checkSource();
+    this.#readManifest();
+    this.#checkFormatVersions();
+    this.#createOutput();
+    this.#nextFileNumber = Math.max(highestFileNumber(this.#fs, this.#dir), (this.#manifest?.nextFileNumber ?? 1) - 1) + 1;
+    this.#lastSequence = this.#manifest?.lastSequence ?? 0;
+    this.#progress = new Progress({ stream: this.#progressStream, label: `recover ${this.#dir}`, total: this.#inputBytes(), unit: 'bytes', enabled: this.#progressStream !== undefined });
+    try {
+      this.#salvageSegments();
+      this.#salvageWal();
+    } finally {
+      this.#progress.finish();
+    }
+    const needsCompaction = this.#writeManifest();
+    await this.#openResult(needsCompaction);
+    this.#markStaleRisk();
+    const report = this.#report;
+    report.lastSequence = this.#lastSequence;
+    report.complete = report.lost.length === 0;
+    this.#fs.writeFileSync(joinPath(this.#out, lostAndFoundDirName, recoverReportFileName), Buffer.from(`${JSON.stringify({ ...report, verify: undefined }, null, 2)}\n`));
+    const verified = await verifyDirectory(this.#fs, this.#out);
+    report.verify = { healthy: verified.healthy, damageCount: verified.damageCount, problems: verified.problems };
+    return report;
+  }
+
+  // ---------------------------------------------------------------- step 1
+
+  #checkSource(): void {
+    const fs = this.#fs;
+    requireDirectory(fs, this.#dir);
+    const lock = refuseLiveDirectory(fs, this.#dir, 'recover from', 'Stop the server first; recover reads a stopped directory (or a checkpoint) and writes a new one');
+    if (lock.state === 'stale') this.#report.notes.push(`DIR's LOCK is stale (${lock.reason}; it named ${describeOwner(lock.info)}); it was left as is`);
+    const probe = probeDataDirectory(fs, this.#dir);
+    if (probe.state === 'empty' || probe.state === 'absent') throw new ToolError('NOT_FOUND', `Cannot recover "${this.#dir}": it holds no silt data`);
+    checkOutputDirectory(fs, this.#out, [this.#dir]);
+  }
+
+  /**
+   * A file in a format version this build does not read is not damage: salvaging around it
+   * would drop data a newer build reads fine. Refuse before writing anything.
+   */
+  #checkFormatVersions(): void {
+    const fs = this.#fs;
+    for (const fileNumber of segmentNumbers(fs, this.#dir)) {
+      const scan = scanSegment(fs, segmentPath(this.#dir, fileNumber), { readData: false });
+      if (scan.unsupportedVersion !== undefined) throw unsupported(this.#dir, scan.unsupportedVersion);
+    }
+    for (const ref of listIn(fs, walDir(this.#dir), 'wal')) {
+      const version = walFormatVersionOf(fs, ref.path);
+      if (version !== undefined && !(walFormatVersions as readonly number[]).includes(version)) {
+        throw unsupported(this.#dir, `WAL file "${ref.path}" has format version ${version} (this build reads ${walFormatVersions.join(', ')})`);
+      }
+    }
+  }
+
+  #createOutput(): void {
+    const fs = this.#fs;
+    createOutputDirectory(fs, this.#out, [this.#dir]);
+    fs.mkdir(segmentDir(this.#out));
+    fs.mkdir(walDir(this.#out));
+    fs.mkdir(joinPath(this.#out, lostAndFoundDirName));
+  }
+
+  // ---------------------------------------------------------------- step 2
+
+  #readManifest(): void {
+    const fs = this.#fs;
+    try {
+      this.#manifest = readManifest(fs, this.#dir, { readOnly: true });
+      this.#report.manifest = { source: 'current', name: this.#manifest.manifestName, problem: null };
+      return;
+    } catch (error) {
+      if (error instanceof UnsupportedVersionError) throw unsupported(this.#dir, error.message);
+      if (!(error instanceof KvError)) throw error;
+      this.#report.manifest.problem = error.message;
+    }
+    // CURRENT is lost or names a damaged manifest: try the others, newest first.
+    const names = fs
+      .list(this.#dir)
+      .filter((name) => parseFileName(name)?.kind === 'manifest')
+      .sort((a, b) => (parseFileName(b) as { number: number }).number - (parseFileName(a) as { number: number }).number);
+    for (const name of names) {
+      try {
+        this.#manifest = readManifestFile(fs, this.#dir, name, { readOnly: true });
+        this.#report.manifest = { source: 'newest-manifest', name, problem: this.#report.manifest.problem };
+        this.#report.notes.push(`Used ${name}, the newest manifest that replays cleanly, since ${currentFileName} could not be used`);
+        return;
+      } catch (error) {
+        if (error instanceof UnsupportedVersionError) throw unsupported(this.#dir, error.message);
+        if (!(error instanceof KvError)) throw error; // damaged too: try the next older one
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- step 3
+
+  #salvageSegments(): void {
+    for (const candidate of this.#segmentCandidates()) {
+      const path = segmentPath(this.#dir, candidate.fileNumber);
+      if (!this.#fs.exists(path)) {
+        this.#lostMissingSegment(candidate.meta!);
+        continue;
+      }
+      const problems = checkSegment(this.#fs, path, candidate.fileNumber);
+      if (problems.length === 0) this.#keepSegment(candidate);
+      else this.#rewriteSegment(candidate, problems.length);
+      this.#progress.advance(this.#fs.stat(path).size);
+    }
+    this.#noteUnlistedSegments();
+    this.#noteLeftBehind();
+  }
+
+  /** The archive and checkpoints are not part of the live data: say they stay in DIR. */
+  #noteLeftBehind(): void {
+    for (const [name, what] of [
+      ['archive', 'archived WAL files; `silt restore --archive` reads them there'],
+      ['checkpoints', 'checkpoints; each is a complete directory of its own'],
+    ] as const) {
+      const path = joinPath(this.#dir, name);
+      if (this.#fs.exists(path) && this.#fs.list(path).length > 0) this.#report.notes.push(`${name}/ (${what}) was left in DIR, not copied`);
+    }
+  }
+
+  #segmentCandidates(): SegmentCandidate[] {
+    if (this.#manifest !== undefined) {
+      return this.#manifest.version
+        .allFiles()
+        .map((meta) => ({ fileNumber: meta.fileNumber, meta }))
+        .sort((a, b) => a.fileNumber - b.fileNumber);
+    }
+    return segmentNumbers(this.#fs, this.#dir).map((fileNumber) => ({ fileNumber, meta: undefined }));
+  }
+
+  #lostMissingSegment(meta: SegmentMeta): void {
+    this.#addLost({
+      kind: 'segment',
+      file: segmentRelative(meta.fileNumber),
+      offset: null,
+      bytes: meta.fileBytes,
+      records: null,
+      keyRange: keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)),
+      sequenceRange: sequenceRange(meta.smallestSequence, meta.largestSequence),
+      reason: `the file is missing; the manifest recorded it at level ${meta.level} with ${meta.entryCount} entries (${meta.tombstoneCount} tombstones)`,
+      savedAs: null,
+      knownKeys: [],
+      olderVersionsMayShow: false,
+    });
+  }
+
+  #keepSegment(candidate: SegmentCandidate): void {
+    const { fileNumber, meta } = candidate;
+    const name = segmentFileName(fileNumber);
+    const scan = scanSegment(this.#fs, segmentPath(this.#dir, fileNumber), { readData: false });
+    const properties = scan.properties!;
+    const level = meta?.level ?? 0;
+    if (meta !== undefined && meta.fileBytes !== scan.fileBytes) {
+      this.#report.notes.push(`seg/${name}: the manifest recorded ${meta.fileBytes} bytes, the file has ${scan.fileBytes} and checks clean; kept at its real size`);
+    }
+    const how = linkOrCopy(this.#fs, segmentPath(this.#dir, fileNumber), segmentPath(this.#out, fileNumber));
+    this.#kept.push(metaFrom(fileNumber, level, { ...properties, formatVersion: scan.footer!.formatVersion, fileBytes: scan.fileBytes }));
+    this.#report.segments.kept.push({ file: `seg/${name}`, level, how });
+    this.#seeSequence(properties.largestSequence);
+  }
+
+  /** Re-writes the readable blocks of a damaged segment into a new file; the rest is lost. */
+  #rewriteSegment(candidate: SegmentCandidate, problemCount: number): void {
+    const { fileNumber, meta } = candidate;
+    const fs = this.#fs;
+    const source = segmentPath(this.#dir, fileNumber);
+    const file = segmentRelative(fileNumber);
+    const level = meta?.level ?? 0;
+    const newNumber = this.#nextFileNumber++;
+    const target = segmentPath(this.#out, newNumber);
+    // The writer is created by the first good block (a holder object, since a callback assigns it).
+    const output: { writer?: SegmentWriter; entries: number } = { entries: 0 };
+    let scan: SegmentScan;
+    try {
+      scan = scanSegment(fs, source, {
+        onBlock: (_block, blockEntries) => {
+          output.writer ??= new SegmentWriter(fs, target);
+          for (const [key, value] of blockEntries) output.writer.add(key, value);
+          output.entries += blockEntries.length;
+        },
+      });
+    } catch (error) {
+      output.writer?.abandon();
+      throw error;
+    }
+    const savedAs = `${lostAndFoundDirName}/seg/${segmentFileName(fileNumber)}`;
+    fs.mkdir(joinPath(this.#out, lostAndFoundDirName, 'seg'));
+    linkOrCopy(fs, source, joinPath(this.#out, savedAs));
+    const sequences = scan.properties !== undefined ? sequenceRange(scan.properties.smallestSequence, scan.properties.largestSequence) : meta !== undefined ? sequenceRange(meta.smallestSequence, meta.largestSequence) : sequenceRange(undefined, undefined);
+    if (scan.properties !== undefined) this.#seeSequence(scan.properties.largestSequence);
+    if (meta !== undefined) this.#seeSequence(meta.largestSequence);
+    const badBlocks = scan.blocks.filter((block) => block.problem !== undefined);
+    if (!scan.indexReadable) {
+      const range = scan.properties !== undefined ? segmentKeyRange(scan) : meta !== undefined ? keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)) : keyRange(undefined, undefined);
+      this.#addLost({ kind: 'segment', file, offset: scan.problems[0]?.offset ?? null, bytes: scan.fileBytes, records: null, keyRange: range, sequenceRange: sequences, reason: scan.problems[0]?.message ?? 'unreadable', savedAs, knownKeys: [], olderVersionsMayShow: false });
+    }
+    for (const block of badBlocks) {
+      this.#addLost({
+        kind: 'blocks',
+        file,
+        offset: block.offset,
+        bytes: block.storedBytes,
+        records: null,
+        keyRange: blockKeyRange(scan, block.index),
+        sequenceRange: sequences,
+        reason: block.problem!,
+        savedAs,
+        knownKeys: [],
+        olderVersionsMayShow: false,
+      });
+    }
+    const writer = output.writer;
+    if (writer === undefined) {
+      this.#report.segments.ignored.push({ file, reason: `no readable block (${plural(problemCount, 'problem')}); moved to ${savedAs}` });
+      return;
+    }
+    const properties = writer.finish(scan.properties === undefined ? {} : { createdMs: scan.properties.createdMs });
+    this.#kept.push(metaFrom(newNumber, level, properties));
+    this.#report.segments.rewritten.push({ from: file, to: relativeFile(this.#out, target), level, entries: output.entries, blocksLost: badBlocks.length });
+    if (badBlocks.length === 0 && scan.indexReadable) {
+      this.#report.notes.push(`${file}: every data block is intact; the segment was re-written to rebuild its damaged metadata (${plural(problemCount, 'problem')})`);
+    }
+  }
+
+  #noteUnlistedSegments(): void {
+    if (this.#manifest === undefined) return;
+    const live = this.#manifest.version.fileNumbers();
+    for (const fileNumber of segmentNumbers(this.#fs, this.#dir)) {
+      if (live.has(fileNumber)) continue;
+      this.#report.segments.ignored.push({ file: segmentRelative(fileNumber), reason: 'not named by the manifest (a leftover of an interrupted flush or compaction, which the server would delete)' });
+    }
+  }
+
+  // ---------------------------------------------------------------- step 4
+
+  #salvageWal(): void {
+    const refs = listIn(this.#fs, walDir(this.#dir), 'wal');
+    const candidates = this.#walCandidates(refs);
+    let stoppedAt: string | undefined;
+    for (let index = 0; index < candidates.length; index++) {
+      const ref = candidates[index]!;
+      const file = relativeFile(this.#dir, ref.path);
+      let summary: WalFileSummary;
+      try {
+        summary = summarizeWalFile(this.#fs, ref, index === candidates.length - 1);
+      } catch (error) {
+        if (!(error instanceof UnsupportedVersionError)) throw error;
+        this.#addLost({ kind: 'wal-file', file, offset: 0, bytes: this.#fs.stat(ref.path).size, records: null, keyRange: null, sequenceRange: null, reason: error.message, savedAs: this.#saveWal(ref), knownKeys: [], olderVersionsMayShow: true });
+        stoppedAt ??= file;
+        continue;
+      }
+      this.#progress.advance(summary.fileBytes);
+      if (summary.lastSequence !== undefined) this.#seeSequence(summary.lastSequence);
+      if (stoppedAt !== undefined) {
+        this.#addLost({
+          kind: 'wal-file',
+          file,
+          offset: 0,
+          bytes: summary.fileBytes,
+          records: summary.batches,
+          keyRange: null,
+          sequenceRange: sequenceRange(summary.firstSequence, summary.lastSequence),
+          reason: `replay stopped at the damage in "${stoppedAt}"; these later writes are not applied, so that the result is a state the database passed through`,
+          savedAs: this.#saveWal(ref),
+          knownKeys: [],
+          olderVersionsMayShow: true,
+        });
+        continue;
+      }
+      if (summary.state === 'clean') {
+        this.#fs.copyFile(ref.path, walPath(this.#out, ref.fileNumber));
+        this.#report.wal.kept.push({ file, records: summary.batches, bytes: summary.fileBytes, cutAt: null });
+        continue;
+      }
+      const damage = summary.damage!;
+      if (summary.header !== undefined) {
+        copyPrefix(this.#fs, ref.path, walPath(this.#out, ref.fileNumber), summary.validBytes);
+        this.#report.wal.kept.push({ file, records: summary.batches, bytes: summary.validBytes, cutAt: damage.offset });
+      }
+      if (summary.state === 'tornTail') {
+        this.#report.notes.push(`${file}: dropped a torn tail of ${damage.bytes} bytes at offset ${damage.offset} (${damage.reason}); a crash cut that append, which was never acknowledged under sync policy always`);
+        continue;
+      }
+      const lastGood = summary.lastSequence ?? this.#lastSequence;
+      const after = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood);
+      if (after.lastSequence !== undefined) this.#seeSequence(after.lastSequence);
+      const followers = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} after it cannot be applied without it`;
+      this.#addLost({
+        kind: 'wal-records',
+        file,
+        offset: damage.offset,
+        bytes: damage.bytes,
+        records: after.complete ? after.records + 1 : null,
+        keyRange: null,
+        sequenceRange: sequenceRange(lastGood + 1, after.lastSequence),
+        reason: `${summary.damageMessage ?? damage.reason}; ${followers}${after.complete ? '' : ' (the scan for later records stopped at its limit)'}`,
+        savedAs: this.#saveWal(ref),
+        knownKeys: after.keys,
+        olderVersionsMayShow: true,
+      });
+      stoppedAt = file;
+    }
+  }
+
+  /** With a manifest: files at or above its log number. Without: files holding records past every segment. */
+  #walCandidates(refs: WalFileRef[]): WalFileRef[] {
+    const manifest = this.#manifest;
+    if (manifest !== undefined) {
+      for (const ref of refs) {
+        if (ref.fileNumber < manifest.logNumber) this.#report.wal.skipped.push({ file: relativeFile(this.#dir, ref.path), reason: `below the manifest's log number ${manifest.logNumber}: already flushed into segments` });
+      }
+      return refs.filter((ref) => ref.fileNumber >= manifest.logNumber);
+    }
+    const flushedUpTo = this.#lastSequence;
+    const candidates: WalFileRef[] = [];
+    for (const ref of refs) {
+      let summary: WalFileSummary | undefined;
+      try {
+        summary = summarizeWalFile(this.#fs, ref, false);
+      } catch (error) {
+        if (!(error instanceof UnsupportedVersionError)) throw error;
+      }
+      if (summary !== undefined && this.#flushedAlready(summary, flushedUpTo)) {
+        const damaged = summary.state === 'clean' ? '' : ` (it is damaged at offset ${summary.damage!.offset}, which loses nothing)`;
+        this.#report.wal.skipped.push({ file: relativeFile(this.#dir, ref.path), reason: `every readable record is at or below the segments' largest sequence ${flushedUpTo}: already flushed${damaged}` });
+        continue;
+      }
+      candidates.push(ref);
+    }
+    return candidates;
+  }
+
+  /** True when every record of the file, readable ones after any damage included, is at or below `flushedUpTo`. */
+  #flushedAlready(summary: WalFileSummary, flushedUpTo: number): boolean {
+    if (summary.lastSequence === undefined || summary.lastSequence > flushedUpTo) return false;
+    if (summary.state === 'clean') return true;
+    const after = scanRecordsAfter(this.#fs, summary.path, summary.damage!.offset, summary.lastSequence);
+    return after.complete && (after.lastSequence === undefined || after.lastSequence <= flushedUpTo);
+  }
+
+  /** Copies a WAL file into lost+found/wal/. @returns its path relative to NEWDIR */
+  #saveWal(ref: WalFileRef): string {
+    const savedAs = `${lostAndFoundDirName}/wal/${walFileName(ref.fileNumber)}`;
+    this.#fs.mkdir(joinPath(this.#out, lostAndFoundDirName, 'wal'));
+    this.#fs.copyFile(ref.path, joinPath(this.#out, savedAs));
+    return savedAs;
+  }
+
+  // ---------------------------------------------------------------- step 5
+
+  /** Writes NEWDIR's manifest. @returns true when level 0 must be compacted (step 6) */
+  #writeManifest(): boolean {
+    const keptWal = this.#report.wal.kept.map((kept) => parseFileName(kept.file.slice(kept.file.lastIndexOf('/') + 1)) as { number: number });
+    const logNumber = keptWal.length === 0 ? 0 : Math.min(...keptWal.map((parsed) => parsed.number));
+    const manifestNumber = this.#nextFileNumber++;
+    const edit = (added: SegmentMeta[]): VersionEdit => ({ logNumber, nextFileNumber: this.#nextFileNumber, lastSequence: this.#lastSequence, added, deleted: [] });
+    let added = this.#kept;
+    let needsCompaction = this.#manifest === undefined && added.filter((meta) => meta.level === 0).length > 1;
+    if (Version.empty().tryApply(edit(added)).kind === 'problem') {
+      // Rewritten segments no longer fit their levels: put everything at level 0 and compact.
+      added = added.map((meta) => ({ ...meta, level: 0 }));
+      needsCompaction = added.length > 1;
+      this.#report.notes.push('The kept segments did not fit their old levels; all were put at level 0 and compacted');
+    }
+    ManifestWriter.create(this.#fs, this.#out, manifestNumber, edit(added)).close();
+    this.#report.notes.push(`Wrote ${manifestFileName(manifestNumber)}: ${plural(added.length, 'segment')}, log number ${logNumber}, last sequence ${this.#lastSequence}`);
+    return needsCompaction;
+  }
+
+  // ---------------------------------------------------------------- step 6
+
+  async #openResult(needsCompaction: boolean): Promise<void> {
+    const engine = await LsmEngine.open(this.#out, { fs: this.#fs, backgroundExecutor: 'inline', disableAutoCompaction: true });
+    try {
+      if (needsCompaction) {
+        await engine.compactRange();
+        this.#report.compacted = true;
+      }
+    } finally {
+      await engine.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** A lost segment part may let older versions of its keys show when kept data older than it overlaps it. */
+  #markStaleRisk(): void {
+    for (const lost of this.#report.lost) {
+      if (lost.kind !== 'segment' && lost.kind !== 'blocks') continue;
+      const range = lost.keyRange;
+      const newest = lost.sequenceRange?.last ?? null;
+      lost.olderVersionsMayShow = this.#kept.some((meta) => {
+        if (newest !== null && meta.smallestSequence >= newest) return false;
+        return overlaps(range, userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey));
+      });
+    }
+  }
+
+  #addLost(item: LostItem): void {
+    this.#report.lost.push(item);
+  }
+
+  #seeSequence(sequence: number): void {
+    if (sequence > this.#lastSequence) this.#lastSequence = sequence;
+  }
+
+  #inputBytes(): number {
+    let bytes = 0;
+    for (const sub of [segmentDir(this.#dir), walDir(this.#dir)]) {
+      if (!this.#fs.exists(sub)) continue;
+      for (const name of this.#fs.list(sub)) bytes += this.#fs.stat(joinPath(sub, name)).size;
+    }
+    return bytes;
+  }
+}
+
+function unsupported(dir: string, detail: string): ToolError {
+  return new ToolError('UNSUPPORTED_VERSION', `Cannot recover "${dir}": ${detail}. That is a newer format, not damage; use a silt build that reads it`);
+}
+
+function segmentNumbers(fs: FileSystem, dir: string): number[] {
+  const segDir = segmentDir(dir);
+  if (!fs.exists(segDir)) return [];
+  return fs
+    .list(segDir)
+    .map((name) => parseFileName(name))
+    .filter((parsed): parsed is { kind: 'segment'; number: number } => parsed?.kind === 'segment')
+    .map((parsed) => parsed.number)
+    .sort((a, b) => a - b);
+}
+
+function segmentRelative(fileNumber: number): string {
+  return `seg/${segmentFileName(fileNumber)}`;
+}
+
+/** True when [smallest, largest] meets `range` (an unknown end is open). */
+function overlaps(range: KeyRange | null, smallest: Buffer, largest: Buffer): boolean {
+  if (range === null) return true;
+  if (range.largest !== null && smallest.compare(Buffer.from(range.largest, 'hex')) > 0) return false;
+  if (range.smallest !== null && largest.compare(Buffer.from(range.smallest, 'hex')) < 0) return false;
+  return true;
+}
+
+function printReport(io: ToolIo, report: RecoverReport): void {
+  const out = io.stdout;
+  writeLine(out, `silt recover ${report.dir} -> ${report.out}`);
+  const m = report.manifest;
+  if (m.source === 'current') writeLine(out, `Manifest: ${m.name} (named by CURRENT)`);
+  else if (m.source === 'newest-manifest') writeLine(out, `Manifest: ${m.name} (the newest that replays; CURRENT could not be used: ${m.problem})`);
+  else writeLine(out, `Manifest: rebuilt from the segments (${m.problem ?? 'none found'})`);
+  const s = report.segments;
+  writeLine(out, `Segments: ${s.kept.length} kept, ${s.rewritten.length} re-written from their readable blocks, ${s.ignored.length} ignored`);
+  for (const rewritten of s.rewritten) writeLine(out, `  ${rewritten.from} -> ${rewritten.to}: ${plural(rewritten.entries, 'entry', 'entries')} kept, ${plural(rewritten.blocksLost, 'block')} lost`);
+  for (const ignored of s.ignored) writeLine(out, `  ignored ${ignored.file}: ${ignored.reason}`);
+  writeLine(out, `WAL: ${plural(report.wal.kept.length, 'file')} kept (${plural(report.wal.kept.reduce((sum, kept) => sum + kept.records, 0), 'record')}), ${report.wal.skipped.length} skipped`);
+  for (const kept of report.wal.kept) if (kept.cutAt !== null) writeLine(out, `  ${kept.file}: kept up to offset ${kept.cutAt}`);
+  for (const skipped of report.wal.skipped) writeLine(out, `  skipped ${skipped.file}: ${skipped.reason}`);
+  if (report.compacted) writeLine(out, 'Compacted the rebuilt level 0 into sorted levels');
+  for (const note of report.notes) writeLine(out, `note: ${note}`);
+  if (report.lost.length > 0) {
+    writeLine(out, `LOST (${report.lost.length}):`);
+    for (const lost of report.lost) {
+      const where = lost.offset === null ? lost.file : `${lost.file} at offset ${lost.offset}`;
+      const size = lost.bytes === null ? '' : ` (${formatBytes(lost.bytes)})`;
+      const records = lost.records === null ? '' : `, ${plural(lost.records, 'record')}`;
+      writeLine(out, `  [${lost.kind}] ${where}${size}: ${lost.keyRange === null ? 'keys unknown' : renderKeyRange(lost.keyRange)}, ${renderSequenceRange(lost.sequenceRange ?? undefined)}${records}`);
+      writeLine(out, `      ${lost.reason}`);
+      if (lost.savedAs !== null) writeLine(out, `      original kept in ${lost.savedAs}`);
+      if (lost.knownKeys.length > 0) {
+        const shown = lost.knownKeys.slice(0, 10).map((key) => renderKey(Buffer.from(key, 'hex'))).join(', ');
+        writeLine(out, `      keys written by the readable records after the damage: ${shown}${lost.knownKeys.length > 10 ? `, ... (${lost.knownKeys.length} in all; --json lists them)` : ''}`);
+      }
+      if (lost.olderVersionsMayShow) {
+        const what = lost.kind === 'wal-records' || lost.kind === 'wal-file' ? 'keys these records wrote keep the values (or absence) they had before them' : 'keys in this range may now read an older value, or a deleted key may be back: the lost part held newer versions';
+        writeLine(out, `      ${what}`);
+      }
+    }
+  }
+  const verdict = report.verify.healthy ? 'opens and passes verify' : `FAILS verify (${plural(report.verify.damageCount, 'problem')})`;
+  writeLine(out, `Result: ${report.out} ${verdict}; ${report.complete ? 'nothing was lost' : `PARTIAL: ${plural(report.lost.length, 'loss', 'losses')} listed above`}; report in ${resolve(report.out, lostAndFoundDirName, recoverReportFileName)}`);
+}

@@ -1,0 +1,249 @@
+// Reads a segment file block by block for the tools, carrying on past damage
+// (docs/format.md, "Segment files"). SegmentReader throws at the first damage
+// and needs every metadata block; lib/segment/segment-checker.ts lists
+// problems but not the entries. recover needs the entries of every readable
+// block of a damaged segment, and inspect and verify need each block's place
+// and key range, so this walks the file the way the checker does:
+//
+//   1. footer (without it nothing can be located: the file is unreadable);
+//   2. properties and filter blocks, each optional (used for ranges and display);
+//   3. index block (without it the data blocks cannot be found: unreadable);
+//   4. each data block the index names, if asked: CRC, decompression, entry
+//      decoding, and keys strictly increasing within the block and after the
+//      last key of the previous good block. A block failing any of these is
+//      reported with its reason; its entries are not handed out.
+//
+// It never writes. Keys handed out are copies owned by the caller.
+
+import { CorruptionError, UnsupportedVersionError } from '../lib/errors.js';
+import { compareInternalKeys, userKeyOf } from '../lib/format/internal-key.js';
+import type { VarintResult } from '../lib/format/varint.js';
+import { readExactly, type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
+import { decodeBlockHandle, readBlock } from '../lib/segment/block-io.js';
+import { Block, BlockIterator } from '../lib/segment/block-reader.js';
+import { BloomFilter } from '../lib/segment/bloom-filter.js';
+import { blockRawBytesMax, blockTrailerBytes, footerBytes, lz4ExpansionMax, type BlockHandle } from '../lib/segment/segment-format.js';
+import { decodeFooter, type SegmentFooter } from '../lib/segment/segment-footer.js';
+import { decodeProperties, type StoredProperties } from '../lib/segment/segment-properties.js';
+import { keyRange, type KeyRange } from './render.js';
+
+/** One data block as the index names it. */
+export interface ScannedBlock {
+  /** Position in the index, from 0. */
+  index: number;
+  offset: number;
+  /** Stored bytes, without the 5-byte trailer. */
+  storedBytes: number;
+  /** The index entry's key (an internal key >= the block's last key). */
+  separatorKey: Buffer;
+  /** Trailer type byte (0 none, 1 LZ4), when the trailer could be read. */
+  compression: number | undefined;
+  /** Decompressed bytes, when the block was read whole. */
+  rawBytes: number | undefined;
+  entries: number | undefined;
+  firstKey: Buffer | undefined;
+  lastKey: Buffer | undefined;
+  /** Why the block is unreadable (or out of order); undefined for a good block or when data was not read. */
+  problem: string | undefined;
+}
+
+/** A damaged part outside the data blocks. */
+export interface ScanProblem {
+  offset: number;
+  message: string;
+}
+
+export interface SegmentScan {
+  path: string;
+  fileBytes: number;
+  footer: SegmentFooter | undefined;
+  properties: StoredProperties | undefined;
+  filter: { bytes: number; probeCount: number } | undefined;
+  /** Problems with the footer, index, filter and properties blocks (data block problems are on the blocks). */
+  problems: ScanProblem[];
+  /** Every data block the index names; empty when the footer or index is unreadable. */
+  blocks: ScannedBlock[];
+  /** True when the footer and index could be read, so the blocks are known. */
+  indexReadable: boolean;
+  /** The reader's message when the footer names a format version this build does not read. */
+  unsupportedVersion: string | undefined;
+}
+
+export interface ScanOptions {
+  /** Read every data block (default true); false reads only the footer and metadata blocks. */
+  readData?: boolean;
+  /**
+   * Called for each good data block with its entries in order (internal key,
+   * value; both copies). Blocks whose keys do not follow the last good key
+   * are reported, not handed out, so the entries handed out strictly increase.
+   */
+  onBlock?: (block: ScannedBlock, entries: [key: Buffer, value: Buffer][]) => void;
+}
+
+/**
+ * Scans the segment at `path`.
+ * @throws the file system's error when it cannot be opened or read (not damage)
+ */
+export function scanSegment(fs: FileSystem, path: string, options: ScanOptions = {}): SegmentScan {
+  const file = fs.open(path, 'read');
+  try {
+    return new Scanner(file, path, options).run();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The user keys block `index` of `scan` may hold, from its neighbours: a
+ * user key's versions may straddle blocks, so both ends are inclusive.
+ */
+export function blockKeyRange(scan: SegmentScan, index: number): KeyRange {
+  const block = scan.blocks[index]!;
+  if (block.firstKey !== undefined && block.lastKey !== undefined) return keyRange(userKeyOf(block.firstKey), userKeyOf(block.lastKey));
+  const previous = scan.blocks[index - 1];
+  const next = scan.blocks[index + 1];
+  // The previous block's separator is >= its last key and < this block's first key.
+  let smallest: Buffer | undefined;
+  if (previous !== undefined) smallest = userKeyOf(previous.separatorKey);
+  else if (scan.properties !== undefined) smallest = userKeyOf(scan.properties.smallestKey);
+  // This block's separator is >= its last key; so is the next block's first key and the segment's largest.
+  let largest = userKeyOf(block.separatorKey);
+  for (const bound of [next?.firstKey, scan.properties?.largestKey]) {
+    if (bound !== undefined && userKeyOf(bound).compare(largest) < 0) largest = userKeyOf(bound);
+  }
+  return keyRange(smallest, largest);
+}
+
+/** The user keys the whole segment holds, from its properties (unknown when they are unreadable). */
+export function segmentKeyRange(scan: SegmentScan): KeyRange {
+  if (scan.properties !== undefined) return keyRange(userKeyOf(scan.properties.smallestKey), userKeyOf(scan.properties.largestKey));
+  const first = scan.blocks[0];
+  const last = scan.blocks[scan.blocks.length - 1];
+  return keyRange(first?.firstKey === undefined ? undefined : userKeyOf(first.firstKey), last === undefined ? undefined : userKeyOf(last.lastKey ?? last.separatorKey));
+}
+
+class Scanner {
+  readonly #file: FileHandle;
+  readonly #path: string;
+  readonly #options: ScanOptions;
+  readonly #scan: SegmentScan;
+  readonly #varint: VarintResult = { value: 0, offset: 0 };
+  /** Last key handed out, to keep what onBlock sees strictly increasing. */
+  #lastGoodKey: Buffer | undefined;
+
+  constructor(file: FileHandle, path: string, options: ScanOptions) {
+    this.#file = file;
+    this.#path = path;
+    this.#options = options;
+    this.#scan = { path, fileBytes: file.size(), footer: undefined, properties: undefined, filter: undefined, problems: [], blocks: [], indexReadable: false, unsupportedVersion: undefined };
+  }
+
+  run(): SegmentScan {
+    const scan = this.#scan;
+    const footerOffset = scan.fileBytes - footerBytes;
+    if (footerOffset < 0) {
+      scan.problems.push({ offset: 0, message: `Cannot open segment "${this.#path}": file is ${scan.fileBytes} bytes, shorter than the ${footerBytes}-byte footer` });
+      return scan;
+    }
+    const footer = this.#attempt(footerOffset, () => decodeFooter(readExactly(this.#file, footerOffset, footerBytes), this.#path, footerOffset));
+    if (footer === undefined) return scan;
+    scan.footer = footer;
+    scan.properties = this.#attempt(footer.properties.offset, () => decodeProperties(this.#readMeta(footer.properties, 'properties block'), this.#path, footer.properties.offset));
+    const filter = this.#attempt(footer.filter.offset, () => BloomFilter.parse(this.#readMeta(footer.filter, 'filter block'), this.#path, footer.filter.offset));
+    if (filter !== undefined) scan.filter = { bytes: footer.filter.size, probeCount: filter.probeCount };
+    const index = this.#attempt(footer.index.offset, () => Block.parse(this.#readMeta(footer.index, 'index block'), this.#path, footer.index.offset));
+    if (index === undefined) return scan;
+    const listed = this.#attempt(footer.index.offset, () => this.#listBlocks(index));
+    if (listed === undefined) return scan;
+    scan.indexReadable = true;
+    if (this.#options.readData !== false) for (const block of scan.blocks) this.#readDataBlock(block);
+    return scan;
+  }
+
+  #listBlocks(index: Block): true {
+    const entries = new BlockIterator(index);
+    const handle: BlockHandle = { offset: 0, size: 0 };
+    for (entries.seekToFirst(); entries.valid(); entries.next()) {
+      const value = entries.value();
+      if (!decodeBlockHandle(value, 0, value.length, handle, this.#varint)) {
+        throw new CorruptionError(this.#path, index.blockOffset, `Cannot read segment index block in "${this.#path}" at offset ${index.blockOffset}: entry ${this.#scan.blocks.length} holds a malformed block handle`);
+      }
+      this.#scan.blocks.push({
+        index: this.#scan.blocks.length,
+        offset: handle.offset,
+        storedBytes: handle.size,
+        separatorKey: Buffer.from(entries.key()),
+        compression: undefined,
+        rawBytes: undefined,
+        entries: undefined,
+        firstKey: undefined,
+        lastKey: undefined,
+        problem: undefined,
+      });
+    }
+    return true;
+  }
+
+  #readDataBlock(block: ScannedBlock): void {
+    const footer = this.#scan.footer!;
+    const limit = Math.min(footer.index.offset, footer.filter.offset, footer.properties.offset);
+    const handle = { offset: block.offset, size: block.storedBytes };
+    try {
+      if (handle.offset + handle.size + blockTrailerBytes <= limit) block.compression = readExactly(this.#file, handle.offset + handle.size, 1)[0];
+      const raw = readBlock(this.#file, this.#path, handle, limit, { verifyChecksum: true, rawBytesMax: blockRawBytesMax });
+      block.rawBytes = raw.length;
+      const entries = this.#decodeEntries(Block.parse(raw, this.#path, handle.offset));
+      block.entries = entries.length;
+      block.firstKey = entries[0]?.[0];
+      block.lastKey = entries[entries.length - 1]?.[0];
+      const problem = this.#orderProblem(entries);
+      if (problem !== undefined) {
+        block.problem = problem;
+        return;
+      }
+      if (entries.length > 0) this.#lastGoodKey = entries[entries.length - 1]![0];
+      this.#options.onBlock?.(block, entries);
+    } catch (error) {
+      if (!(error instanceof CorruptionError)) throw error;
+      block.problem = error.message;
+    }
+  }
+
+  #decodeEntries(block: Block): [Buffer, Buffer][] {
+    const entries: [Buffer, Buffer][] = [];
+    const iterator = new BlockIterator(block);
+    for (iterator.seekToFirst(); iterator.valid(); iterator.next()) entries.push([Buffer.from(iterator.key()), Buffer.from(iterator.value())]);
+    return entries;
+  }
+
+  #orderProblem(entries: [Buffer, Buffer][]): string | undefined {
+    let previous = this.#lastGoodKey;
+    for (let index = 0; index < entries.length; index++) {
+      const key = entries[index]![0];
+      if (previous !== undefined && compareInternalKeys(previous, key) >= 0) {
+        return index === 0
+          ? `first key does not sort after the last key of the previous readable block`
+          : `keys are out of order inside the block (entry ${index})`;
+      }
+      previous = key;
+    }
+    return undefined;
+  }
+
+  #readMeta(handle: BlockHandle, blockName: string): Buffer {
+    return readBlock(this.#file, this.#path, handle, this.#scan.fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax: handle.size * lz4ExpansionMax + 64, blockName });
+  }
+
+  #attempt<T>(offset: number, step: () => T): T | undefined {
+    try {
+      return step();
+    } catch (error) {
+      if (error instanceof CorruptionError) this.#scan.problems.push({ offset: error.offset, message: error.message });
+      else if (error instanceof UnsupportedVersionError) {
+        this.#scan.problems.push({ offset, message: error.message });
+        this.#scan.unsupportedVersion = error.message;
+      } else throw error;
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,569 @@
+// `silt verify DIR`: checks every byte of a stopped data directory (or a
+// checkpoint) that silt can check, and lists each problem with the file, the
+// offset, and the keys and sequence numbers it affects. It never writes: the
+// directory is read through read-only readers and LOCK is only read.
+//
+// Checks run as passes over one shared context, in order:
+//
+//   1. manifest: CURRENT, the manifest it names (replayed as the server
+//      would), Version invariants, every segment the manifest names present
+//      with the size it records; stray files (orphan segments, old manifests)
+//      are notes;
+//   2. segments: every block of every live segment (lib/segment/segment-checker.ts:
+//      CRC, decompression, key order within and across blocks, index and Bloom
+//      filter consistency, totals), and the segment's properties against the
+//      manifest's record of it;
+//   3. wal: every record of every live WAL file; a torn tail on the newest
+//      file is a note (normal after a crash: the server cuts it at open),
+//      anything else is damage;
+//   4. archive: every record of every archived WAL file (restore replays
+//      them), and gaps that point-in-time restore cannot cross (notes);
+//   5. engine: when nothing above was damaged, LsmEngine opens the directory
+//      read-only, as the server would, to catch whatever the passes missed.
+//
+// A later pass checks the data the files encode (lib/keyspace: collection
+// sizes, subkeys against metadata versions, TTLs); it joins through
+// `defaultVerifyPasses` without changing these. Damage gives exit 1, notes
+// alone exit 0, a directory that cannot be verified (absent, held by a
+// running server, holding no silt data) exit 2.
+
+import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors.js';
+import { LsmEngine } from '../lib/engine/lsm-engine.js';
+import { userKeyOf } from '../lib/format/internal-key.js';
+import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { archiveDir, currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
+import { probeDataDirectory, readManifest, type ManifestState } from '../lib/manifest/manifest-reader.js';
+import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
+import { checkSegment } from '../lib/segment/segment-checker.js';
+import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { Progress } from './progress.js';
+import {
+  formatBytes,
+  keyRange,
+  plural,
+  relativeFile,
+  renderKeyRange,
+  renderSequenceRange,
+  sequenceRange,
+  type KeyRange,
+  type SequenceRange,
+} from './render.js';
+import { blockKeyRange, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
+import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
+import { listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
+
+/** damage: the directory is not what silt wrote (exit 1). note: worth knowing, nothing lost (exit 0). */
+export type ProblemSeverity = 'damage' | 'note';
+
+/** What kind of problem; stable words for scripts (docs/operations.md lists them). */
+export type ProblemKind =
+  | 'current-missing'
+  | 'current'
+  | 'manifest'
+  | 'manifest-torn-tail'
+  | 'manifest-stale'
+  | 'version-invariant'
+  | 'segment-missing'
+  | 'segment-size'
+  | 'segment'
+  | 'segment-mismatch'
+  | 'segment-orphan'
+  | 'wal-missing'
+  | 'wal-record'
+  | 'wal-torn-tail'
+  | 'wal-sequence'
+  | 'wal-obsolete'
+  | 'archive-record'
+  | 'archive-gap'
+  | 'unsupported-version'
+  | 'lock-stale'
+  | 'temp-file'
+  | 'open';
+
+export interface VerifyProblem {
+  severity: ProblemSeverity;
+  kind: ProblemKind;
+  /** Relative to the data directory, "/"-separated ("seg/000005.sst"). */
+  file: string;
+  /** Byte offset in `file` of the damaged part; null when not about one place. */
+  offset: number | null;
+  message: string;
+  /** User keys whose data the problem affects, when known. */
+  keyRange?: KeyRange;
+  /** Sequence numbers the problem affects, when known. */
+  sequenceRange?: SequenceRange;
+}
+
+export interface VerifyReport {
+  tool: 'verify';
+  dir: string;
+  /** No damage (notes allowed). */
+  healthy: boolean;
+  damageCount: number;
+  noteCount: number;
+  problems: VerifyProblem[];
+  checked: {
+    manifest: string | null;
+    segments: number;
+    segmentBytes: number;
+    blocks: number;
+    walFiles: number;
+    walRecords: number;
+    archiveFiles: number;
+    archiveRecords: number;
+  };
+  passes: string[];
+  durationMs: number;
+}
+
+/** What the passes share. */
+export interface VerifyContext {
+  readonly fs: FileSystem;
+  readonly dir: string;
+  /** The replayed manifest, when pass 1 could read it. */
+  manifest: ManifestState | undefined;
+  readonly report: VerifyReport;
+  readonly progress: Progress;
+  add(problem: VerifyProblem): void;
+  /** Path relative to the data directory. */
+  relative(file: string): string;
+}
+
+/** One pass of verify; the logical checks of lib/keyspace are one more. */
+export interface VerifyPass {
+  name: string;
+  run(context: VerifyContext): void | Promise<void>;
+}
+
+export interface VerifyOptions {
+  dir: string;
+  json?: boolean;
+  /** Default: node:fs. */
+  fs?: FileSystem;
+  /** Default: defaultVerifyPasses. */
+  passes?: readonly VerifyPass[];
+}
+
+/**
+ * Verifies a data directory and prints the report.
+ * @returns exit 0 healthy (notes allowed), 1 damaged, 2 could not run
+ */
+export function verify(options: VerifyOptions, io: ToolIo): Promise<ToolResult<VerifyReport>> {
+  const json = options.json === true;
+  return runTool('verify', io, json, async () => {
+    const fs = options.fs ?? defaultFileSystem();
+    const report = await verifyDirectory(fs, options.dir, { passes: options.passes ?? defaultVerifyPasses, progressStream: json ? undefined : io.stderr });
+    if (json) writeJson(io.stdout, report);
+    else printReport(io, report);
+    return { exitCode: report.healthy ? ExitCode.ok : ExitCode.damaged, report };
+  });
+}
+
+/**
+ * Runs the passes and returns the report without printing it (recover uses
+ * this on its output).
+ * @throws ToolError when the directory cannot be verified (absent, held by a live process, no silt data)
+ */
+export async function verifyDirectory(
+  fs: FileSystem,
+  dir: string,
+  options: { passes?: readonly VerifyPass[]; progressStream?: ToolIo['stderr'] | undefined } = {},
+): Promise<VerifyReport> {
+  const started = performance.now();
+  requireDirectory(fs, dir);
+  const lock = refuseLiveDirectory(
+    fs,
+    dir,
+    'verify',
+    'A live directory changes while it is read, so verify a checkpoint of it instead: BGSAVE (or `silt checkpoint` once the server is stopped), then `silt verify DIR/checkpoints/NAME`',
+  );
+  const probe = probeDataDirectory(fs, dir);
+  if (probe.state === 'empty' || probe.state === 'absent') throw new ToolError('NOT_FOUND', `Cannot verify "${dir}": it holds no silt data (no CURRENT, no segments, no WAL files)`);
+  const passes = options.passes ?? defaultVerifyPasses;
+  const report: VerifyReport = {
+    tool: 'verify',
+    dir,
+    healthy: true,
+    damageCount: 0,
+    noteCount: 0,
+    problems: [],
+    checked: { manifest: null, segments: 0, segmentBytes: 0, blocks: 0, walFiles: 0, walRecords: 0, archiveFiles: 0, archiveRecords: 0 },
+    passes: passes.map((pass) => pass.name),
+    durationMs: 0,
+  };
+  const progress = new Progress({
+    stream: options.progressStream,
+    label: `verify ${dir}`,
+    total: bytesToRead(fs, dir),
+    unit: 'bytes',
+    enabled: options.progressStream !== undefined,
+  });
+  const context: VerifyContext = {
+    fs,
+    dir,
+    manifest: undefined,
+    report,
+    progress,
+    add(problem) {
+      report.problems.push(problem);
+      if (problem.severity === 'damage') report.damageCount++;
+      else report.noteCount++;
+      report.healthy = report.damageCount === 0;
+    },
+    relative: (file) => relativeFile(dir, file),
+  };
+  if (lock.state === 'stale') {
+    context.add({ severity: 'note', kind: 'lock-stale', file: lockFileName, offset: null, message: `LOCK is stale (${lock.reason}; it named ${describeOwner(lock.info)}): the next server start takes it over` });
+  }
+  try {
+    for (const pass of passes) await pass.run(context);
+  } finally {
+    progress.finish();
+  }
+  report.durationMs = Math.round(performance.now() - started);
+  return report;
+}
+
+// ---------------------------------------------------------------- pass 1: manifest
+
+const manifestPass: VerifyPass = {
+  name: 'manifest',
+  run(context) {
+    const { fs, dir } = context;
+    const probe = probeDataDirectory(fs, dir);
+    for (const name of fs.list(dir)) {
+      const kind = parseFileName(name)?.kind;
+      if (kind === 'temp') context.add({ severity: 'note', kind: 'temp-file', file: name, offset: null, message: `"${name}" is a leftover of an interrupted write; it is ignored and replaced` });
+    }
+    if (probe.state === 'missing-current') {
+      const names = probe.dataNames.slice(0, 5).map((name) => `"${name}"`).join(', ');
+      context.add({
+        severity: 'damage',
+        kind: 'current-missing',
+        file: currentFileName,
+        offset: 0,
+        message: `"${currentFileName}" is missing but the directory holds ${names}: the server cannot open it; \`silt recover\` rebuilds the manifest from the segments`,
+      });
+      return;
+    }
+    let manifest: ManifestState;
+    try {
+      manifest = readManifest(fs, dir, { readOnly: true });
+    } catch (error) {
+      if (error instanceof UnsupportedVersionError) {
+        context.add({ severity: 'damage', kind: 'unsupported-version', file: context.relative(error.file), offset: null, message: error.message });
+        return;
+      }
+      if (!(error instanceof CorruptionError)) throw error;
+      const kind = context.relative(error.file) === currentFileName ? 'current' : 'manifest';
+      context.add({ severity: 'damage', kind, file: context.relative(error.file), offset: error.offset, message: error.message });
+      return;
+    }
+    context.manifest = manifest;
+    context.report.checked.manifest = manifest.manifestName;
+    if (manifest.truncatedTail !== undefined) {
+      const tail = manifest.truncatedTail;
+      context.add({
+        severity: 'note',
+        kind: 'manifest-torn-tail',
+        file: manifest.manifestName,
+        offset: tail.offset,
+        message: `${manifest.manifestName} ends in a torn record of ${tail.bytes} bytes at offset ${tail.offset} (${tail.reason}): an edit whose sync never returned, which nothing acted on; the server cuts it at open`,
+      });
+    }
+    for (const problem of manifest.version.checkInvariants()) {
+      context.add({ severity: 'damage', kind: 'version-invariant', file: manifest.manifestName, offset: null, message: `The manifest's version breaks an invariant: ${problem}` });
+    }
+    checkNamedSegments(context, manifest);
+    noteStrayFiles(context, manifest);
+  },
+};
+
+function checkNamedSegments(context: VerifyContext, manifest: ManifestState): void {
+  const { fs, dir } = context;
+  for (const meta of manifest.version.allFiles()) {
+    const path = segmentPath(dir, meta.fileNumber);
+    const file = context.relative(path);
+    const affected = { keyRange: metaKeyRange(meta), sequenceRange: sequenceRange(meta.smallestSequence, meta.largestSequence) };
+    if (!fs.exists(path)) {
+      context.add({ severity: 'damage', kind: 'segment-missing', file, offset: 0, message: `Segment "${file}" is missing: the manifest names it at level ${meta.level} (${meta.entryCount} entries)`, ...affected });
+      continue;
+    }
+    const size = fs.stat(path).size;
+    if (size !== meta.fileBytes) {
+      context.add({ severity: 'damage', kind: 'segment-size', file, offset: size, message: `Segment "${file}" has ${size} bytes, the manifest says ${meta.fileBytes}`, ...affected });
+    }
+  }
+}
+
+function noteStrayFiles(context: VerifyContext, manifest: ManifestState): void {
+  const { fs, dir } = context;
+  const live = manifest.version.fileNumbers();
+  const segDir = segmentDir(dir);
+  if (fs.exists(segDir)) {
+    for (const name of fs.list(segDir)) {
+      const parsed = parseFileName(name);
+      if (parsed?.kind !== 'segment' || live.has(parsed.number)) continue;
+      context.add({
+        severity: 'note',
+        kind: 'segment-orphan',
+        file: `seg/${name}`,
+        offset: null,
+        message: `"seg/${name}" is not named by the manifest: a leftover of an interrupted flush or compaction, not read; the server deletes it at its next open`,
+      });
+    }
+  }
+  for (const name of fs.list(dir)) {
+    const parsed = parseFileName(name);
+    if (parsed?.kind !== 'manifest' || name === manifest.manifestName) continue;
+    context.add({ severity: 'note', kind: 'manifest-stale', file: name, offset: null, message: `"${name}" is not the manifest CURRENT names (${manifest.manifestName}); the server deletes it at its next open` });
+  }
+}
+
+// ---------------------------------------------------------------- pass 2: segments
+
+const segmentsPass: VerifyPass = {
+  name: 'segments',
+  run(context) {
+    const { fs, dir, manifest } = context;
+    for (const { fileNumber, meta } of segmentsToCheck(fs, dir, manifest)) {
+      const path = segmentPath(dir, fileNumber);
+      const file = context.relative(path);
+      const problems = checkSegment(fs, path, fileNumber);
+      const scan = scanSegment(fs, path, { readData: problems.length > 0 });
+      context.report.checked.segments++;
+      context.report.checked.segmentBytes += scan.fileBytes;
+      context.report.checked.blocks += scan.blocks.length;
+      const segmentRange = scan.properties !== undefined || meta === undefined ? segmentKeyRange(scan) : metaKeyRange(meta);
+      const sequences = scan.properties !== undefined ? sequenceRange(scan.properties.smallestSequence, scan.properties.largestSequence) : meta === undefined ? undefined : sequenceRange(meta.smallestSequence, meta.largestSequence);
+      for (const problem of problems) {
+        const blockIndex = scan.blocks.findIndex((block) => block.offset === problem.offset);
+        const range = blockIndex === -1 ? segmentRange : blockKeyRange(scan, blockIndex);
+        context.add({ severity: 'damage', kind: 'segment', file, offset: problem.offset, message: problem.message, keyRange: range, ...(sequences === undefined ? {} : { sequenceRange: sequences }) });
+      }
+      if (meta !== undefined) checkAgainstManifest(context, file, meta, scan);
+      context.progress.advance(scan.fileBytes);
+    }
+  },
+};
+
+/** The segments to check: those the manifest names and that exist, else every seg/*.sst. */
+function segmentsToCheck(fs: FileSystem, dir: string, manifest: ManifestState | undefined): { fileNumber: number; meta: SegmentMeta | undefined }[] {
+  if (manifest !== undefined) {
+    return manifest.version
+      .allFiles()
+      .filter((meta) => fs.exists(segmentPath(dir, meta.fileNumber)))
+      .map((meta) => ({ fileNumber: meta.fileNumber, meta }));
+  }
+  const segDir = segmentDir(dir);
+  if (!fs.exists(segDir)) return [];
+  return fs
+    .list(segDir)
+    .map((name) => parseFileName(name))
+    .filter((parsed) => parsed?.kind === 'segment')
+    .map((parsed) => ({ fileNumber: (parsed as { number: number }).number, meta: undefined }));
+}
+
+/** The manifest's record of a segment must match the segment's own properties. */
+function checkAgainstManifest(context: VerifyContext, file: string, meta: SegmentMeta, scan: SegmentScan): void {
+  const properties = scan.properties;
+  if (properties === undefined) return; // unreadable properties are already a segment problem
+  const differences: string[] = [];
+  if (!properties.smallestKey.equals(meta.smallestKey)) differences.push('smallest key');
+  if (!properties.largestKey.equals(meta.largestKey)) differences.push('largest key');
+  for (const field of ['smallestSequence', 'largestSequence', 'entryCount', 'tombstoneCount'] as const) {
+    if (properties[field] !== meta[field]) differences.push(`${field} (manifest ${meta[field]}, segment ${properties[field]})`);
+  }
+  if (differences.length === 0) return;
+  context.add({
+    severity: 'damage',
+    kind: 'segment-mismatch',
+    file,
+    offset: scan.footer?.properties.offset ?? null,
+    message: `Segment "${file}" does not match the manifest's record of it: ${differences.join(', ')} differ`,
+    keyRange: metaKeyRange(meta),
+    sequenceRange: sequenceRange(meta.smallestSequence, meta.largestSequence),
+  });
+}
+
+// ---------------------------------------------------------------- pass 3: live WAL
+
+const walPass: VerifyPass = {
+  name: 'wal',
+  run(context) {
+    const { fs, dir, manifest } = context;
+    const all = listIn(fs, walDir(dir), 'wal');
+    const logNumber = manifest?.logNumber ?? 0;
+    const obsolete = all.filter((ref) => ref.fileNumber < logNumber);
+    const live = all.filter((ref) => ref.fileNumber >= logNumber);
+    for (const ref of obsolete) {
+      const summary = readSummary(context, ref, false);
+      if (summary === undefined) continue;
+      const file = context.relative(ref.path);
+      const state = summary.state === 'clean' ? '' : ` (it is damaged at offset ${summary.damage?.offset}, which no longer matters)`;
+      context.add({ severity: 'note', kind: 'wal-obsolete', file, offset: null, message: `"${file}" is below the manifest's log number ${logNumber}: already flushed into segments, not replayed; the server removes or archives it at its next open${state}` });
+    }
+    if (manifest !== undefined && logNumber > 0 && !live.some((ref) => ref.fileNumber === logNumber)) {
+      const file = context.relative(walPath(dir, logNumber));
+      context.add({ severity: 'damage', kind: 'wal-missing', file, offset: 0, message: `WAL file "${file}" is missing: the manifest names it as the oldest holding writes not yet in segments`, sequenceRange: sequenceRange(undefined, undefined) });
+    }
+    let previous: WalFileSummary | undefined;
+    for (let index = 0; index < live.length; index++) {
+      const summary = readSummary(context, live[index]!, index === live.length - 1);
+      if (summary === undefined) continue;
+      context.report.checked.walFiles++;
+      context.report.checked.walRecords += summary.batches;
+      reportWalDamage(context, summary, 'wal-record', previous?.lastSequence ?? manifest?.lastSequence);
+      if (previous?.lastSequence !== undefined && summary.firstSequence !== undefined && summary.firstSequence <= previous.lastSequence) {
+        context.add({
+          severity: 'damage',
+          kind: 'wal-sequence',
+          file: context.relative(summary.path),
+          offset: null,
+          message: `WAL file "${context.relative(summary.path)}" starts at sequence ${summary.firstSequence}, not after ${previous.lastSequence} where "${context.relative(previous.path)}" ends`,
+          sequenceRange: sequenceRange(summary.firstSequence, previous.lastSequence),
+        });
+      }
+      if (summary.lastSequence !== undefined) previous = summary;
+    }
+  },
+};
+
+/** Reads a WAL file for a pass; an unknown format version becomes a problem. */
+function readSummary(context: VerifyContext, ref: { fileNumber: number; path: string; location: 'wal' | 'archive' }, isNewest: boolean): WalFileSummary | undefined {
+  try {
+    const summary = summarizeWalFile(context.fs, ref, isNewest);
+    context.progress.advance(summary.fileBytes);
+    return summary;
+  } catch (error) {
+    if (!(error instanceof UnsupportedVersionError)) throw error;
+    context.add({ severity: 'damage', kind: 'unsupported-version', file: context.relative(ref.path), offset: 0, message: error.message });
+    return undefined;
+  }
+}
+
+/** Adds the torn tail (a note) or the damage of a WAL file, with what it affects. */
+function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 'wal-record' | 'archive-record', sequenceBefore: number | undefined): void {
+  const file = context.relative(summary.path);
+  const damage = summary.damage;
+  if (summary.state === 'clean' || damage === undefined) return;
+  if (summary.state === 'tornTail') {
+    context.add({
+      severity: 'note',
+      kind: 'wal-torn-tail',
+      file,
+      offset: damage.offset,
+      message: `"${file}" ends in a torn record: ${damage.bytes} bytes at offset ${damage.offset} (${damage.reason}). A crash cut the last append; it was never acknowledged under sync policy always, and the server cuts it at its next open`,
+    });
+    return;
+  }
+  const lastGood = summary.lastSequence ?? sequenceBefore;
+  const after = scanRecordsAfter(context.fs, summary.path, damage.offset, lastGood ?? 0);
+  const lost = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} ${after.records === 1 ? 'follows' : 'follow'} it (${renderSequenceRange(sequenceRange(after.firstSequence, after.lastSequence))}${after.complete ? '' : ', and maybe more past the scan limit'})`;
+  const role = kind === 'wal-record' ? 'the server refuses to start; `silt recover` keeps the records before it' : 'point-in-time restore cannot replay past it';
+  context.add({
+    severity: 'damage',
+    kind,
+    file,
+    offset: damage.offset,
+    message: `${summary.damageMessage ?? `Cannot read WAL record in "${file}" at offset ${damage.offset}: ${damage.reason}`}; ${lost}; ${role}`,
+    sequenceRange: sequenceRange(lastGood === undefined ? undefined : lastGood + 1, after.lastSequence),
+  });
+}
+
+// ---------------------------------------------------------------- pass 4: archive
+
+const archivePass: VerifyPass = {
+  name: 'archive',
+  run(context) {
+    const { fs, dir } = context;
+    const refs = listIn(fs, archiveDir(dir), 'archive');
+    let previous: WalFileSummary | undefined;
+    for (const ref of refs) {
+      const summary = readSummary(context, ref, false);
+      if (summary === undefined) continue;
+      context.report.checked.archiveFiles++;
+      context.report.checked.archiveRecords += summary.batches;
+      reportWalDamage(context, summary, 'archive-record', previous?.lastSequence);
+      if (previous?.lastSequence !== undefined && summary.firstSequence !== undefined && summary.firstSequence !== previous.lastSequence + 1 && summary.fileNumber !== previous.fileNumber + 1) {
+        const file = context.relative(summary.path);
+        context.add({
+          severity: 'note',
+          kind: 'archive-gap',
+          file,
+          offset: null,
+          message: `The archive jumps from sequence ${previous.lastSequence} ("${context.relative(previous.path)}") to ${summary.firstSequence} ("${file}"): a WAL file between them is missing, so point-in-time restore cannot cross this gap`,
+          sequenceRange: sequenceRange(previous.lastSequence + 1, summary.firstSequence - 1),
+        });
+      }
+      if (summary.lastSequence !== undefined) previous = summary;
+    }
+  },
+};
+
+// ---------------------------------------------------------------- pass 5: engine open
+
+const enginePass: VerifyPass = {
+  name: 'engine',
+  async run(context) {
+    if (context.report.damageCount > 0) return; // the open would fail on what is already reported
+    let engine: LsmEngine | undefined;
+    try {
+      engine = await LsmEngine.open(context.dir, { readOnly: true, fs: context.fs });
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error;
+      const located = error instanceof CorruptionError ? { file: context.relative(error.file), offset: error.offset } : { file: '.', offset: null };
+      context.add({ severity: 'damage', kind: 'open', ...located, message: `The server could not open the directory: ${error.message}` });
+    } finally {
+      await engine?.close();
+    }
+  },
+};
+
+/** Every pass, in order. The logical pass of lib/keyspace goes after `engine`. */
+export const physicalPasses: readonly VerifyPass[] = [manifestPass, segmentsPass, walPass, archivePass, enginePass];
+
+/** What `silt verify` runs. */
+export const defaultVerifyPasses: readonly VerifyPass[] = physicalPasses;
+
+// ---------------------------------------------------------------- output
+
+function printReport(io: ToolIo, report: VerifyReport): void {
+  const out = io.stdout;
+  const checked = report.checked;
+  writeLine(out, `silt verify ${report.dir}`);
+  writeLine(out, `  manifest: ${checked.manifest ?? 'none readable'}`);
+  writeLine(out, `  segments: ${plural(checked.segments, 'file')}, ${formatBytes(checked.segmentBytes)}, ${plural(checked.blocks, 'data block')}`);
+  writeLine(out, `  WAL: ${plural(checked.walFiles, 'file')}, ${plural(checked.walRecords, 'record')}; archive: ${plural(checked.archiveFiles, 'file')}, ${plural(checked.archiveRecords, 'record')}`);
+  writeLine(out, `  passes: ${report.passes.join(', ')} (${report.durationMs} ms)`);
+  for (const problem of report.problems) {
+    const where = problem.offset === null ? problem.file : `${problem.file} at offset ${problem.offset}`;
+    writeLine(out, `${problem.severity === 'damage' ? 'DAMAGE' : 'note  '} [${problem.kind}] ${where}`);
+    writeLine(out, `       ${problem.message}`);
+    if (problem.keyRange !== undefined || problem.sequenceRange !== undefined) {
+      writeLine(out, `       affects ${renderKeyRange(problem.keyRange)}, ${renderSequenceRange(problem.sequenceRange)}`);
+    }
+  }
+  if (report.healthy) {
+    writeLine(out, `Result: healthy${report.noteCount > 0 ? ` (${plural(report.noteCount, 'note')})` : ''}`);
+  } else {
+    writeLine(out, `Result: DAMAGED: ${plural(report.damageCount, 'problem')}${report.noteCount > 0 ? `, ${plural(report.noteCount, 'note')}` : ''}`);
+    writeLine(out, `Next: \`silt recover ${report.dir} --out NEWDIR\` salvages into a new directory and reports what it could not save`);
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function metaKeyRange(meta: SegmentMeta): KeyRange {
+  return keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey));
+}
+
+/** Bytes the passes will read, for the progress bar. */
+function bytesToRead(fs: FileSystem, dir: string): number {
+  let bytes = 0;
+  for (const sub of [segmentDir(dir), walDir(dir), archiveDir(dir)]) {
+    if (!fs.exists(sub)) continue;
+    for (const name of fs.list(sub)) bytes += fs.stat(joinPath(sub, name)).size;
+  }
+  return bytes;
+}
