@@ -13,7 +13,9 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { checkpoint } from './checkpoint.js';
+import { dump, dumpFormats, type DumpFormat } from './dump.js';
 import { inspect } from './inspect.js';
+import { load, loadFormats, type LoadFormat } from './load.js';
 import { recover } from './recover.js';
 import { restore } from './restore.js';
 import { ExitCode, writeLine, type ToolIo } from './tool-io.js';
@@ -161,13 +163,71 @@ Exit: 0 restored, 1 refused because the history breaks before the target,
       return (await restore(options, io)).exitCode;
     },
   },
+  {
+    name: 'dump',
+    summary: 'write every live key of a stopped directory or checkpoint as NDJSON or RESP commands',
+    usage: `Usage: silt dump DIR [--db N] [--match PATTERN] [--format ndjson|resp] [--out FILE [--json]]
+
+Writes every live Redis key of DIR (a stopped directory or a checkpoint) with
+its type, expiry (absolute, ms) and contents, read at one snapshot. ndjson
+(default): one JSON object per key, {"db","key","type","expireAt","value"},
+bytes that are not UTF-8 as {"base64": "..."}. resp: the commands that
+recreate the data (SELECT, DEL, SET/RPUSH/HSET/SADD/ZADD, PEXPIREAT), as
+redis-cli --pipe sends them. --db N dumps one logical db; --match a glob as
+KEYS takes it. Output goes to stdout, or to FILE (new, outside DIR; written
+as FILE.tmp and renamed when complete). silt load reads both formats back.
+Never writes to DIR; refuses a live directory (dump DIR/checkpoints/NAME).
+
+Exit: 0 dumped, 1 some keys could not be read (listed; the rest dumped),
+2 could not run.`,
+    options: { db: { type: 'string' }, match: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, ...jsonOption },
+    positionals: ['DIR'],
+    run: async (values, [dir], io) => {
+      const options = { dir: dir!, json: values['json'] === true };
+      if (typeof values['db'] === 'string') Object.assign(options, { db: parseCount(values['db'], '--db') });
+      if (typeof values['match'] === 'string') Object.assign(options, { match: values['match'] });
+      if (typeof values['out'] === 'string') Object.assign(options, { out: values['out'] });
+      if (typeof values['format'] === 'string') Object.assign(options, { format: parseChoice(values['format'], '--format', dumpFormats) satisfies DumpFormat });
+      return (await dump(options, io)).exitCode;
+    },
+  },
+  {
+    name: 'load',
+    summary: 'load an NDJSON dump or a RESP command file into a stopped directory or a running server',
+    usage: `Usage: silt load FILE --into DIR [--databases N] [--format auto|ndjson|resp] [--json]
+       silt load FILE --host HOST [--port PORT] [--format auto|ndjson|resp] [--json]
+
+Reads FILE ("-" for stdin): NDJSON written by silt dump, or Redis commands in
+RESP (multibulk or inline, as redis-cli --pipe sends them); the first byte
+that is not white space decides ({ is NDJSON) unless --format says.
+--into writes into DIR (a stopped directory, created when missing; refused
+while a server holds it): dump keys are written whole, commands applied as
+the server applies them (SELECT DEL UNLINK SET SETEX PSETEX MSET RPUSH LPUSH
+HSET HMSET SADD ZADD EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST FLUSHDB
+FLUSHALL). --host/--port (default 6379) send them to a running server,
+pipelined. Each failed line is reported with its line number and offset;
+the rest is loaded. A key whose expireAt has passed is not created.
+
+Exit: 0 loaded, 1 some lines failed (listed), 2 could not run.`,
+    options: { into: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, format: { type: 'string' }, databases: { type: 'string' }, ...jsonOption },
+    positionals: ['FILE'],
+    run: async (values, [file], io) => {
+      const options = { file: file!, json: values['json'] === true };
+      for (const name of ['into', 'host'] as const) {
+        const value = values[name];
+        if (typeof value === 'string') Object.assign(options, { [name]: value });
+      }
+      if (typeof values['port'] === 'string') Object.assign(options, { port: parseCount(values['port'], '--port') });
+      if (typeof values['databases'] === 'string') Object.assign(options, { databases: parseCount(values['databases'], '--databases') });
+      if (typeof values['format'] === 'string') Object.assign(options, { format: parseChoice(values['format'], '--format', loadFormats) satisfies LoadFormat });
+      if (file === '-') Object.assign(options, { input: process.stdin });
+      return (await load(options, io)).exitCode;
+    },
+  },
 ];
 
-/** Subcommands of issue 5 that come with the logical layer (lib/keyspace). */
-const comingLater: Record<string, string> = {
-  dump: 'write a consistent snapshot of a stopped directory as NDJSON or RESP',
-  load: 'load an NDJSON or RESP dump into a directory or a running server',
-};
+/** Subcommands announced but not in this build (none at the moment). */
+const comingLater: Record<string, string> = {};
 
 /**
  * Runs the command line `argv` (without node and the script).
@@ -191,7 +251,7 @@ export async function main(argv: readonly string[], io: ToolIo): Promise<number>
   }
   const subcommand = subcommands.find((candidate) => candidate.name === name);
   if (subcommand === undefined) {
-    if (name in comingLater) {
+    if (Object.hasOwn(comingLater, name)) {
       writeLine(io.stderr, `silt ${name}: not available in this build yet (it needs the Redis data model layer); see docs/operations.md`);
       return ExitCode.failed;
     }
@@ -237,6 +297,11 @@ function requireString(values: Values, name: string, command: string): string {
 function parseCount(text: string, flag: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${flag} expects a whole number, got "${text}"`);
   return Number(text);
+}
+
+function parseChoice<T extends string>(text: string, flag: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new UsageError(`${flag} expects one of ${choices.join(', ')}, got "${text}"`);
+  return text as T;
 }
 
 function overview(): string {

@@ -21,9 +21,12 @@
 //   5. engine: when nothing above was damaged, LsmEngine opens the directory
 //      read-only, as the server would, to catch whatever the passes missed.
 //
-// A later pass checks the data the files encode (lib/keyspace: collection
-// sizes, subkeys against metadata versions, TTLs); it joins through
-// `defaultVerifyPasses` without changing these. Damage gives exit 1, notes
+//   6. logical (tools/logical-verify.ts): the Redis data the files encode
+//      (collection sizes, subkeys against metadata versions, TTLs, counters,
+//      the database table); skipped when the passes above found damage or
+//      the directory holds no keyspace.
+//
+// Damage gives exit 1, notes
 // alone exit 0, a directory that cannot be verified (absent, held by a
 // running server, holding no silt data) exit 2.
 
@@ -48,6 +51,7 @@ import {
   type KeyRange,
   type SequenceRange,
 } from './render.js';
+import { logicalPass, type LogicalProblemKind, type LogicalSummary } from './logical-verify.js';
 import { blockKeyRange, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
@@ -78,7 +82,8 @@ export type ProblemKind =
   | 'unsupported-version'
   | 'lock-stale'
   | 'temp-file'
-  | 'open';
+  | 'open'
+  | LogicalProblemKind;
 
 export interface VerifyProblem {
   severity: ProblemSeverity;
@@ -92,6 +97,10 @@ export interface VerifyProblem {
   keyRange?: KeyRange;
   /** Sequence numbers the problem affects, when known. */
   sequenceRange?: SequenceRange;
+  /** Logical problems: the Redis db concerned. */
+  db?: number;
+  /** Logical problems: the Redis key concerned, hex. */
+  key?: string;
 }
 
 export interface VerifyReport {
@@ -113,6 +122,8 @@ export interface VerifyReport {
     archiveRecords: number;
   };
   passes: string[];
+  /** What the logical pass checked (absent when it did not run). */
+  logical?: LogicalSummary;
   durationMs: number;
 }
 
@@ -520,11 +531,11 @@ const enginePass: VerifyPass = {
   },
 };
 
-/** Every pass, in order. The logical pass of lib/keyspace goes after `engine`. */
+/** Every physical pass, in order. */
 export const physicalPasses: readonly VerifyPass[] = [manifestPass, segmentsPass, walPass, archivePass, enginePass];
 
-/** What `silt verify` runs. */
-export const defaultVerifyPasses: readonly VerifyPass[] = physicalPasses;
+/** What `silt verify` runs: the physical passes, then the logical one (tools/logical-verify.ts). */
+export const defaultVerifyPasses: readonly VerifyPass[] = [...physicalPasses, logicalPass];
 
 // ---------------------------------------------------------------- output
 
@@ -535,6 +546,10 @@ function printReport(io: ToolIo, report: VerifyReport): void {
   writeLine(out, `  manifest: ${checked.manifest ?? 'none readable'}`);
   writeLine(out, `  segments: ${plural(checked.segments, 'file')}, ${formatBytes(checked.segmentBytes)}, ${plural(checked.blocks, 'data block')}`);
   writeLine(out, `  WAL: ${plural(checked.walFiles, 'file')}, ${plural(checked.walRecords, 'record')}; archive: ${plural(checked.archiveFiles, 'file')}, ${plural(checked.archiveRecords, 'record')}`);
+  if (report.logical !== undefined) {
+    const logical = report.logical;
+    writeLine(out, logical.skipped !== null ? `  keyspace: not checked (${logical.skipped})` : `  keyspace: ${plural(logical.keys, 'key')} in ${plural(logical.databases, 'database')}, ${plural(logical.collections, 'collection')}, ${plural(logical.members, 'member entry', 'member entries')}, ${plural(logical.expiryEntries, 'expiry entry', 'expiry entries')}`);
+  }
   writeLine(out, `  passes: ${report.passes.join(', ')} (${report.durationMs} ms)`);
   for (const problem of report.problems) {
     const where = problem.offset === null ? problem.file : `${problem.file} at offset ${problem.offset}`;

@@ -9,6 +9,10 @@
 // 2. Subkeys (`S`) and score entries (`Z`) whose collection is gone: no
 //    metadata for the key, metadata of a string, or metadata of another
 //    version (the collection was deleted or replaced).
+// 3. List elements (`S` subkeys of a list of that version) outside the
+//    list's [head, tail) index range: LTRIM and large pops only move the
+//    indexes (list.ts). Safe with the segment view: an index enters the range
+//    again only by a write to it, which is newer than the element dropped.
 //
 // What it never drops:
 // - expired metadata and its `E` entry: the sweep deletes those and updates
@@ -32,9 +36,10 @@
 // long-lived snapshots.
 
 import type { CompactionFilter, CompactionFilterContext } from '../engine/engine.js';
-import { KeyTag, dbTableKey, ownerOfCollectionKey } from './key-encoding.js';
+import { KeyTag, dbTableKey, decodeSubkey, ownerOfCollectionKey } from './key-encoding.js';
 import { KeyType, recordType, recordVersion } from './metadata.js';
 import { decodeTable } from './db-table.js';
+import { elementIndex, listBounds } from './list.js';
 
 /** Builds the filter for one compaction (see the module header for what it drops). */
 export function createCompactionFilter(_options: unknown, context: CompactionFilterContext): CompactionFilter {
@@ -60,7 +65,8 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
     }
     if (ownerRecord === undefined) return true;
     if (recordType(ownerRecord) === KeyType.string) return true;
-    return recordVersion(ownerRecord) !== owner.version;
+    if (recordVersion(ownerRecord) !== owner.version) return true;
+    return userKey[0] === KeyTag.subkey && recordType(ownerRecord) === KeyType.list && outsideList(ownerRecord, userKey);
   };
 
   return {
@@ -80,4 +86,17 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
       }
     },
   };
+}
+
+/** Rule 3: whether a subkey of a live list version lies outside [head, tail). Unreadable fields are kept. */
+function outsideList(record: Buffer, userKey: Buffer): boolean {
+  const bounds = listBounds(record);
+  if (bounds === undefined) return false;
+  let index: number | undefined;
+  try {
+    index = elementIndex(decodeSubkey(userKey).field);
+  } catch {
+    return false; // a key this code cannot read is kept: dropping is irreversible
+  }
+  return index !== undefined && (index < bounds.head || index >= bounds.tail);
 }

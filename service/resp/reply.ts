@@ -12,6 +12,12 @@
 // RESP2 form as Redis does: MapReply -> flat array, SetReply -> array,
 // DoubleReply -> bulk string, BooleanReply -> integer 0/1, PushReply -> array,
 // NullArrayReply -> *-1 (RESP2) / _ (RESP3), VerbatimReply -> bulk string.
+//
+// BlockedReply is not sent: a blocking command (BLPOP ...) that found nothing
+// returns it, and the server parks the client in the BlockingManager
+// (blocking.ts) or, inside MULTI, answers its timeout reply at once.
+
+import type { CommandContext } from './command.js';
 
 export type Reply =
   | number
@@ -29,7 +35,8 @@ export type Reply =
   | BigNumberReply
   | VerbatimReply
   | PushReply
-  | NullArrayReply;
+  | NullArrayReply
+  | BlockedReply;
 
 /** +OK style status reply. */
 export class SimpleReply {
@@ -83,6 +90,36 @@ export class PushReply {
 export class NullArrayReply {
   static readonly instance = new NullArrayReply();
   private constructor() {}
+}
+
+/**
+ * What a blocking command (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP, BZPOPMIN
+ * ...) returns when it finds nothing to take. Never encoded: the dispatcher
+ * hands it to BlockingManager.block() (service/resp/blocking.ts), which
+ * re-runs `retry` when one of `keys` is modified and answers `timeoutReply`
+ * when `timeoutMs` passes; where a client may not block (inside MULTI/EXEC)
+ * the dispatcher answers `timeoutReply` at once (blocking.ts,
+ * nonBlockingReply()), as Redis does.
+ */
+export class BlockedReply {
+  constructor(
+    /** Logical db of `keys`. */
+    readonly db: number,
+    /** Keys to wait on, in the command's order: copies the reply owns. */
+    readonly keys: readonly Buffer[],
+    /** How long to wait, ms; 0 = forever. */
+    readonly timeoutMs: number,
+    /**
+     * The command's non-blocking attempt again, run as a command of the
+     * blocked client (fresh ctx.nowMs, writes through ctx.write): the reply
+     * to send, or undefined when still none of `keys` holds anything this
+     * command could take. Contract the manager relies on: undefined means no
+     * waiter of this kind on these keys could be served now either.
+     */
+    readonly retry: (ctx: CommandContext) => Reply | undefined | Promise<Reply | undefined>,
+    /** The reply when the wait times out (a null array for BLPOP, a null bulk for BLMOVE). */
+    readonly timeoutReply: Reply,
+  ) {}
 }
 
 export const OK = new SimpleReply('OK');

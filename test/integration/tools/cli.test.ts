@@ -72,7 +72,7 @@ describe('main (in-process)', () => {
       [['recover', 'x'], '--out is required'],
       [['restore', '--from', 'x', '--archive', 'y'], '--to is required'],
       [['checkpoint', 'x', '--keep', 'many'], '--keep expects a whole number'],
-      [['dump', 'x'], 'not available in this build yet'],
+      [['load', 'f'], 'give exactly one of --into DIR and --host HOST'],
     ];
     for (const [argv, message] of cases) {
       const { io, stderr } = captureIo();

@@ -1,0 +1,252 @@
+// Sets in the keyspace (docs/format.md, "Keyspace encoding", "Set"): the `M`
+// record holds type 4, expiry, version and the member count; each member is
+// one subkey `S | physdb | len | key | version | member` with an empty value.
+// SADD, SREM, SISMEMBER, SMOVE ... are one metadata read plus one subkey read
+// per member and one batch: O(log N) each, never a rewrite of the set.
+// SMEMBERS walks the subkeys in member order, O(N); the algebra (SINTER,
+// SUNION, SDIFF and their STORE forms) costs what the walks and point reads
+// it makes cost (documented per function); deleting or overwriting a set is
+// O(1) (a new version; compaction reclaims the old subkeys). Random picks
+// (SRANDMEMBER, SPOP) and SSCAN are collection.ts's.
+//
+// Functions here speak the data model, not RESP, and throw WrongTypeError
+// for a key of another type. Commands are service/resp/commands/sets.ts.
+
+import type { Keyspace, KeyspaceContext, MaybePromise } from './keyspace.js';
+import { KeyType } from './metadata.js';
+import {
+  CollectionEdit,
+  collectFields,
+  forEachField,
+  getField,
+  loadCollection,
+  randomEntries,
+  run,
+  stageReplace,
+  andThen,
+  wait,
+  type Collection,
+  type Steps,
+} from './collection.js';
+
+/** A member's value: sets store nothing but the member. Shared, never modified. */
+const emptyValue = Buffer.alloc(0);
+
+/**
+ * `key` as a set (empty when absent or expired).
+ * @throws WrongTypeError when it holds another type
+ */
+export function loadSet(keyspace: Keyspace, db: number, key: Buffer, nowMs: number): Collection {
+  return loadCollection(keyspace, db, key, nowMs, KeyType.set);
+}
+
+/** Every key as a set, each type-checked before any is read, as Redis does. @throws WrongTypeError */
+function loadSets(keyspace: Keyspace, db: number, keys: readonly Buffer[], nowMs: number): Collection[] {
+  return keys.map((key) => loadSet(keyspace, db, key, nowMs));
+}
+
+function sameKey(a: Collection, b: Collection): boolean {
+  return a.target.db === b.target.db && a.target.key.equals(b.target.key);
+}
+
+// ---------------------------------------------------------------- reading
+
+/** SISMEMBER. O(log N). */
+export function setIsMember(keyspace: Keyspace, db: number, key: Buffer, member: Buffer, nowMs: number): boolean {
+  return getField(keyspace, loadSet(keyspace, db, key, nowMs), member) !== undefined;
+}
+
+/** SMISMEMBER. O(K log N). */
+export function setAreMembers(keyspace: Keyspace, db: number, key: Buffer, members: readonly Buffer[], nowMs: number): boolean[] {
+  const set = loadSet(keyspace, db, key, nowMs);
+  return members.map((member) => getField(keyspace, set, member) !== undefined);
+}
+
+/** SCARD (from the metadata). O(1). */
+export function setCardinality(keyspace: Keyspace, db: number, key: Buffer, nowMs: number): number {
+  return loadSet(keyspace, db, key, nowMs).size;
+}
+
+/** SMEMBERS: every member, in member order. O(N). */
+export function setMembers(keyspace: Keyspace, db: number, key: Buffer, nowMs: number): MaybePromise<Buffer[]> {
+  return andThen(collectFields(keyspace, loadSet(keyspace, db, key, nowMs)), members);
+}
+
+/** SRANDMEMBER: `count` members at random, distinct or with repetition (collection.ts, randomEntries). */
+export function setRandomMembers(keyspace: Keyspace, db: number, key: Buffer, nowMs: number, count: number, distinct: boolean): MaybePromise<Buffer[]> {
+  return andThen(randomEntries(keyspace, loadSet(keyspace, db, key, nowMs), count, distinct), members);
+}
+
+
+// ---------------------------------------------------------------- algebra
+
+/**
+ * SINTER (and SINTERCARD with `limit` > 0, which stops once that many are
+ * found): the members of every set. Any absent key makes it empty. Walks the
+ * smallest set and looks each member up in the others: O(N × K log M), N the
+ * smallest set's size, K the number of sets, as Redis's O(N × M).
+ * @throws WrongTypeError when any key holds another type
+ */
+export function setIntersection(keyspace: Keyspace, db: number, keys: readonly Buffer[], nowMs: number, limit = 0): MaybePromise<Buffer[]> {
+  const sets = loadSets(keyspace, db, keys, nowMs);
+  if (sets.some((set) => set.record === undefined)) return [];
+  const [smallest, ...rest] = sets.slice().sort((a, b) => a.size - b.size);
+  const others = rest.filter((set) => !sameKey(set, smallest!));
+  const found: Buffer[] = [];
+  const done = forEachField(keyspace, smallest!, (member) => {
+    for (const other of others) if (getField(keyspace, other, member) === undefined) return true;
+    found.push(member);
+    return limit <= 0 || found.length < limit;
+  });
+  return andThen(done, () => found);
+}
+
+/**
+ * SUNION: the members of any set, each once, in the order first met. Walks
+ * every set: O(N) in their total size, with the union held in memory.
+ * @throws WrongTypeError when any key holds another type
+ */
+export function setUnion(keyspace: Keyspace, db: number, keys: readonly Buffer[], nowMs: number): MaybePromise<Buffer[]> {
+  const sets = loadSets(keyspace, db, keys, nowMs);
+  return run(unionSteps(keyspace, sets));
+}
+
+function* unionSteps(keyspace: Keyspace, sets: Collection[]): Steps<Buffer[]> {
+  const union = new Map<string, Buffer>();
+  const walked: Collection[] = [];
+  for (const set of sets) {
+    if (set.record === undefined || walked.some((other) => sameKey(other, set))) continue;
+    walked.push(set);
+    yield* wait(
+      forEachField(keyspace, set, (member) => {
+        const name = member.toString('latin1');
+        if (!union.has(name)) union.set(name, member);
+      }),
+    );
+  }
+  return [...union.values()];
+}
+
+/**
+ * SDIFF: the members of the first set in none of the others. Walks the first
+ * set and looks each member up in the others: O(N × K log M), N the first
+ * set's size.
+ * @throws WrongTypeError when any key holds another type
+ */
+export function setDifference(keyspace: Keyspace, db: number, keys: readonly Buffer[], nowMs: number): MaybePromise<Buffer[]> {
+  const [first, ...rest] = loadSets(keyspace, db, keys, nowMs);
+  if (first === undefined || first.record === undefined) return [];
+  const others = rest.filter((set) => set.record !== undefined);
+  if (others.some((set) => sameKey(set, first))) return [];
+  const found: Buffer[] = [];
+  const done = forEachField(keyspace, first, (member) => {
+    for (const other of others) if (getField(keyspace, other, member) !== undefined) return true;
+    found.push(member);
+    return true;
+  });
+  return andThen(done, () => found);
+}
+
+// ---------------------------------------------------------------- writing
+
+/** SADD: adds the members in one batch. @returns the number added */
+export function setAdd(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, newMembers: readonly Buffer[]): number {
+  const edit = new CollectionEdit(keyspace, loadSet(keyspace, ctx.db, key, ctx.nowMs), ctx.nowMs);
+  let added = 0;
+  for (const member of newMembers) {
+    // A member already present is not rewritten (unlike a hash field, it carries nothing to change).
+    if (edit.get(member) === undefined && edit.put(member, emptyValue)) added++;
+  }
+  commitEdits(keyspace, ctx, edit);
+  return added;
+}
+
+/** SREM: removes the members; an emptied set is deleted. @returns the number removed */
+export function setRemove(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, oldMembers: readonly Buffer[]): number {
+  const set = loadSet(keyspace, ctx.db, key, ctx.nowMs);
+  if (set.record === undefined) return 0;
+  const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
+  let removed = 0;
+  for (const member of oldMembers) if (edit.delete(member)) removed++;
+  commitEdits(keyspace, ctx, edit);
+  return removed;
+}
+
+/**
+ * SMOVE: moves `member` from `source` to `destination` in one batch.
+ * As Redis: an absent source answers false before the destination's type is
+ * checked; a member already in the destination is still removed from the
+ * source; source and destination the same key answers whether it is a member.
+ * @throws WrongTypeError when either key holds another type
+ */
+export function setMove(keyspace: Keyspace, ctx: KeyspaceContext, source: Buffer, destination: Buffer, member: Buffer): boolean {
+  const from = loadSet(keyspace, ctx.db, source, ctx.nowMs);
+  if (from.record === undefined) return false;
+  if (source.equals(destination)) return getField(keyspace, from, member) !== undefined;
+  const to = loadSet(keyspace, ctx.db, destination, ctx.nowMs);
+  const fromEdit = new CollectionEdit(keyspace, from, ctx.nowMs);
+  if (!fromEdit.delete(member)) return false;
+  const toEdit = new CollectionEdit(keyspace, to, ctx.nowMs);
+  if (toEdit.get(member) === undefined) toEdit.put(member, emptyValue);
+  commitEdits(keyspace, ctx, fromEdit, toEdit);
+  return true;
+}
+
+/**
+ * SPOP: removes up to `count` random members (collection.ts, randomEntries)
+ * in one batch and returns them. Popping them all deletes the set in O(1)
+ * writes (as DEL; compaction reclaims the subkeys), after the O(N) walk that
+ * reads them for the reply.
+ */
+export function setPop(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, count: number): MaybePromise<Buffer[]> {
+  const set = loadSet(keyspace, ctx.db, key, ctx.nowMs);
+  if (set.record === undefined || count <= 0) return [];
+  if (count >= set.size) {
+    return andThen(collectFields(keyspace, set), (entries) => {
+      const batch = keyspace.begin();
+      keyspace.stageDelete(batch, set.target);
+      keyspace.commit(ctx, batch);
+      return members(entries);
+    });
+  }
+  return andThen(randomEntries(keyspace, set, count, true), (entries) => {
+    const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
+    for (const [member] of entries) edit.deletePresent(member);
+    commitEdits(keyspace, ctx, edit);
+    return members(entries);
+  });
+}
+
+/**
+ * SINTERSTORE, SUNIONSTORE, SDIFFSTORE: makes `destination` a new set of
+ * `result` (distinct members), whatever it held, without expiry; an empty
+ * result deletes it. O(R) writes.
+ * @returns the new set's size
+ */
+export function setStore(keyspace: Keyspace, ctx: KeyspaceContext, destination: Buffer, result: readonly Buffer[]): number {
+  const target = keyspace.load(ctx.db, destination, ctx.nowMs);
+  const batch = keyspace.begin();
+  const stored = stageReplace(
+    keyspace,
+    batch,
+    target,
+    KeyType.set,
+    result.map((member) => [member, emptyValue]),
+    ctx.nowMs,
+  );
+  keyspace.commit(ctx, batch);
+  return stored;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function members(entries: readonly [Buffer, Buffer][]): Buffer[] {
+  return entries.map(([member]) => member);
+}
+
+function commitEdits(keyspace: Keyspace, ctx: KeyspaceContext, ...edits: CollectionEdit[]): void {
+  if (!edits.some((edit) => edit.changed)) return;
+  const batch = keyspace.begin();
+  for (const edit of edits) edit.stage(batch);
+  keyspace.commit(ctx, batch);
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// silt-server: the process lifecycle around RespServer (service/resp/server.ts).
+//
+// Start: read the configuration (flags > SILT_* environment > config file >
+// defaults; a bad value exits 2), set up pino logging, listen (clients that
+// connect while the data directory opens get -LOADING and INFO loading:1),
+// open the engine with the keyspace's compaction filter, then log one
+// startup line: version, port, data directory, fsync policy, and what
+// recovery did (WAL records replayed, bytes truncated, time taken).
+//
+// Stop, in this order (as in rocicorp/mono's life-cycle.ts and Fastify's
+// preClose/onClose hooks): stop accepting, drain connections (finish the
+// commands in flight and send their replies), make the WAL durable, close
+// the engine, exit 0.
+// - SIGTERM, SIGINT and SHUTDOWN from a client drain (bounded by a timeout);
+// - SIGQUIT skips draining: clients are cut off, but the WAL is still synced
+//   and the engine closed, so nothing acknowledged is lost;
+// - a second signal while stopping exits at once (code 1).
+// Exit codes: 0 clean stop, 1 failure (cannot listen, cannot open the data
+// directory, a bug), 2 bad configuration.
+
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { ConfigError, helpText, pinoLevel, readConfig, siltVersion, type ServerConfig } from './config.js';
+import { RespServer } from './resp/server.js';
+
+/** How long a fatal error waits for the WAL sync before exiting, ms. */
+const fatalSyncTimeoutMs = 2000;
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const version = siltVersion();
+  let config: ServerConfig;
+  try {
+    const command = readConfig(argv, env);
+    if (command.kind === 'help') {
+      process.stdout.write(helpText(version));
+      return;
+    }
+    if (command.kind === 'version') {
+      process.stdout.write(`silt-server ${version}\n`);
+      return;
+    }
+    config = command.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`silt-server: ${error.message}\nRun silt-server --help for the list of parameters.\n`);
+    process.exitCode = 2;
+    return;
+  }
+
+  const logger = createLogger(config);
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+
+  try {
+    mkdirSync(config.dir, { recursive: true });
+  } catch (error) {
+    logger.fatal({ err: error, dir: config.dir }, 'cannot create the data directory');
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const server = new RespServer({ config, logger, onShutdownRequest: (reason) => void stop(reason, true) });
+  server.dispatcher.onFatal = (error) => {
+    logger.fatal({ err: error }, 'assertion failed: exiting');
+    const sync = server.engine?.sync() ?? Promise.resolve();
+    const timeout = new Promise((resolveTimeout) => setTimeout(resolveTimeout, fatalSyncTimeoutMs).unref());
+    void Promise.race([sync, timeout]).finally(() => process.exit(1));
+  };
+
+  async function stop(reason: string, drain: boolean): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason, drain }, 'shutting down');
+    try {
+      await server.close({ drain });
+      logger.info({}, 'silt stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.fatal({ err: error }, 'could not shut down cleanly');
+      process.exit(1);
+    }
+  }
+
+  const onSignal = (signal: NodeJS.Signals, drain: boolean): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while stopping: exiting now');
+      process.exit(1);
+    }
+    void stop(signal, drain);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM', true));
+  process.on('SIGINT', () => onSignal('SIGINT', true));
+  process.on('SIGQUIT', () => onSignal('SIGQUIT', false));
+
+  let address;
+  try {
+    address = await server.listen();
+  } catch (error) {
+    logger.fatal({ err: error, bind: config.bind, port: config.port }, 'cannot listen');
+    process.exit(1);
+  }
+  logger.info({ bind: address.address, port: address.port, dir: resolve(config.dir) }, 'listening; loading the data directory');
+
+  try {
+    await server.open();
+  } catch (error) {
+    logger.fatal({ err: error, dir: resolve(config.dir) }, 'cannot open the data directory');
+    await server.close({ drain: false }).catch(() => undefined);
+    process.exit(1);
+  }
+  if (stopping) return;
+  const recovery = server.engine!.recovery;
+  logger.info(
+    {
+      version,
+      port: address.port,
+      bind: address.address,
+      dir: resolve(config.dir),
+      appendfsync: config.appendfsync,
+      engine: config.engine,
+      databases: config.databases,
+      maxclients: server.maxClients,
+      recovery: {
+        walFilesReplayed: recovery.walFilesReplayed,
+        walRecordsReplayed: recovery.walRecordsReplayed,
+        walBytesTruncated: recovery.walBytesTruncated,
+        walTruncatedFile: recovery.walTruncatedFile,
+        durationMs: Math.round(recovery.durationMs),
+      },
+    },
+    `silt ${version} ready to accept connections on ${address.address}:${address.port}`,
+  );
+}
+
+function createLogger(config: ServerConfig): Logger {
+  // Synchronous writes: log lines are few (no per-command logging), and every one is out before process.exit.
+  const destination = pino.destination({ dest: config.logfile === '' ? 1 : config.logfile, sync: true, mkdir: true });
+  return pino({ level: pinoLevel(config.loglevel), base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+}
+
+main(process.argv.slice(2), process.env).catch((error: unknown) => {
+  process.stderr.write(`silt-server: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,436 @@
+// The command table: every family's CommandSpec[] (connection, server and
+// COMMAND, transactions, pub/sub here; strings and keys; hashes, lists, sets
+// and sorted sets from the collections work) in one lookup by lower-cased
+// name (as redis/redis src/commands/*.json records name, arity, flags and key
+// positions per command), the arity check the dispatcher runs before a
+// handler, and the COMMAND command (COUNT, INFO, DOCS, LIST, GETKEYS) that
+// redis-cli and client libraries read to learn what the server offers.
+//
+// Invariants: names are unique and lower case; a subcommand's arity counts the
+// command name too (CLIENT LIST has arity 2); a command that is not in the
+// table answers "unknown command", never a fake reply.
+
+import { assert } from '../../lib/assert.js';
+import type { CommandFlag, CommandHandler, CommandSpec } from './command.js';
+import { ErrorReply, MapReply, SetReply, SimpleReply, errors, type Reply } from './reply.js';
+import { stringMatch as globMatch } from '../../lib/keyspace/glob.js';
+import { connectionCommands } from './commands/connection.js';
+import { serverCommands } from './commands/server.js';
+import { transactionCommands } from './commands/transactions.js';
+import { pubsubCommands } from './commands/pubsub.js';
+import { stringCommands } from './commands/strings.js';
+import { keyCommands } from './commands/keys.js';
+import { hashCommands } from './commands/hashes.js';
+import { listCommands } from './commands/lists.js';
+import { setCommands } from './commands/sets.js';
+import { sortedSetCommands } from './commands/sorted-sets.js';
+
+/** A subcommand spec (CLIENT LIST ...) or a top-level one. */
+export type AnySpec = Omit<CommandSpec, 'subcommands'> & { subcommands?: CommandSpec['subcommands'] };
+
+/** A family of commands and the Redis group COMMAND DOCS files them under. */
+export interface CommandFamily {
+  group: string;
+  commands: readonly CommandSpec[];
+}
+
+/** What the dispatcher runs: the spec that owns the handler, and its full name ("client|list"). */
+export interface ResolvedCommand {
+  spec: AnySpec;
+  fullName: string;
+  /** The top-level command (itself when there is no subcommand). */
+  command: CommandSpec;
+}
+
+export class CommandTable {
+  readonly #byName = new Map<string, CommandSpec>();
+  /** Exact spellings seen on the wire ("GET", "Get"), so the hot path lower-cases each spelling once. */
+  readonly #bySpelling = new Map<string, CommandSpec>();
+  readonly #groups = new Map<CommandSpec, string>();
+
+  constructor(families: readonly CommandFamily[]) {
+    for (const family of families) {
+      for (const spec of family.commands) {
+        assert(spec.name === spec.name.toLowerCase(), `command name "${spec.name}" is lower case`);
+        assert(!this.#byName.has(spec.name), `command "${spec.name}" is defined once`);
+        this.#byName.set(spec.name, spec);
+        this.#groups.set(spec, family.group);
+      }
+    }
+  }
+
+  /** Every top-level command, in definition order. */
+  get commands(): IterableIterator<CommandSpec> {
+    return this.#byName.values();
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  /** The command called `name` (any case), if any. */
+  get(name: string): CommandSpec | undefined {
+    const found = this.#bySpelling.get(name);
+    if (found !== undefined) return found;
+    const spec = this.#byName.get(name.toLowerCase());
+    // Only names that exist are remembered, so the map stays as small as the table times its spellings.
+    if (spec !== undefined && this.#bySpelling.size < 16 * this.#byName.size) this.#bySpelling.set(name, spec);
+    return spec;
+  }
+
+  groupOf(spec: CommandSpec): string {
+    return this.#groups.get(spec) ?? 'generic';
+  }
+
+  /**
+   * Finds the spec for a request and checks its arity, as Redis's
+   * processCommand does before running anything.
+   * @returns the command, or the error reply the client gets
+   */
+  resolve(args: readonly Buffer[]): ResolvedCommand | ErrorReply {
+    const name = args[0]!.toString('latin1');
+    const command = this.get(name);
+    if (command === undefined) return errors.unknownCommand(name, args.slice(1));
+    if (!arityOk(command.arity, args.length)) return errors.arity(command.name);
+    if (command.subcommands === undefined || args.length < 2) return { spec: command, fullName: command.name, command };
+    const subName = args[1]!.toString('latin1').toLowerCase();
+    const sub = command.subcommands[subName];
+    if (sub === undefined || !Object.hasOwn(command.subcommands, subName)) return errors.unknownSubcommand(command.name, args[1]!.toString('latin1'));
+    const fullName = `${command.name}|${subName}`;
+    if (!arityOk(sub.arity, args.length)) return errors.arity(fullName);
+    return { spec: sub, fullName, command };
+  }
+}
+
+/** Redis's arity rule: N means exactly N arguments (with the name), -N at least N. */
+export function arityOk(arity: number, count: number): boolean {
+  return arity >= 0 ? count === arity : count >= -arity;
+}
+
+/** Key arguments of a request by the spec's key positions (COMMAND GETKEYS, WATCH-style uses). */
+export function keyIndexes(spec: AnySpec, argumentCount: number): number[] {
+  if (spec.firstKey <= 0) return [];
+  const last = spec.lastKey < 0 ? argumentCount + spec.lastKey : spec.lastKey;
+  const step = spec.keyStep > 0 ? spec.keyStep : 1;
+  const indexes: number[] = [];
+  for (let index = spec.firstKey; index <= last && index < argumentCount; index += step) indexes.push(index);
+  return indexes;
+}
+
+/** The table of every command silt serves. */
+export function defaultCommandTable(): CommandTable {
+  return new CommandTable([
+    { group: 'connection', commands: connectionCommands },
+    { group: 'server', commands: [...serverCommands, commandCommand] },
+    { group: 'transactions', commands: transactionCommands },
+    { group: 'pubsub', commands: pubsubCommands },
+    { group: 'string', commands: stringCommands },
+    { group: 'generic', commands: keyCommands },
+    { group: 'hash', commands: hashCommands },
+    { group: 'list', commands: listCommands },
+    { group: 'set', commands: setCommands },
+    { group: 'sorted-set', commands: sortedSetCommands },
+  ]);
+}
+
+// ---------------------------------------------------------------- COMMAND
+
+/** What COMMAND needs from the server: its table. */
+interface HasCommandTable {
+  readonly commandTable: CommandTable;
+}
+
+const flagNames: Readonly<Record<CommandFlag, string>> = {
+  write: 'write',
+  readonly: 'readonly',
+  admin: 'admin',
+  noauth: 'no_auth',
+  pubsub: 'pubsub',
+  fast: 'fast',
+  loading: 'loading',
+  'no-multi': 'no_multi',
+  blocking: 'blocking',
+};
+
+const commandHelp = [
+  'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  '(no subcommand)',
+  '    Return details about all commands.',
+  'COUNT',
+  '    Return the total number of commands in this server.',
+  'LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]',
+  '    Return a list of all commands in this server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'GETKEYS <full-command>',
+  '    Return the keys from a full command.',
+  'HELP',
+  '    Print this help.',
+];
+
+function table(ctx: { server: unknown }): CommandTable {
+  return (ctx.server as HasCommandTable).commandTable;
+}
+
+const commandAll: CommandHandler = (ctx) => [...table(ctx).commands].map((spec) => commandInfo(table(ctx), spec, spec.name, spec));
+
+/** The COMMAND command itself; it lives here because it reads the table. */
+export const commandCommand: CommandSpec = {
+  name: 'command',
+  arity: -1,
+  flags: ['loading'],
+  firstKey: 0,
+  lastKey: 0,
+  keyStep: 0,
+  summary: 'Returns detailed information about all commands',
+  complexity: 'O(N) where N is the total number of commands',
+  handler: (ctx, args) => {
+    if (args.length === 1) return commandAll(ctx, args);
+    // With a subcommand the dispatcher resolves `subcommands` first; reaching here means none matched.
+    return errors.unknownSubcommand('command', args[1]!.toString('latin1'));
+  },
+  subcommands: {
+    count: sub('count', 2, 'Returns a count of commands', 'O(1)', (ctx) => table(ctx).size),
+    info: sub('info', -2, 'Returns information about one, multiple or all commands', 'O(N) where N is the number of commands to look up', (ctx, args) => {
+      const commands = table(ctx);
+      if (args.length === 2) return [...commands.commands].map((spec) => commandInfo(commands, spec, spec.name, spec));
+      return args.slice(2).map((name) => {
+        const found = findFullName(commands, name.toString('latin1'));
+        return found === undefined ? null : commandInfo(commands, found.spec, found.fullName, found.command);
+      });
+    }),
+    docs: sub('docs', -2, 'Returns documentary information about one, multiple or all commands', 'O(N) where N is the number of commands to look up', (ctx, args) => {
+      const commands = table(ctx);
+      const entries: [Reply, Reply][] = [];
+      const names = args.length === 2 ? [...commands.commands].map((spec) => spec.name) : args.slice(2).map((name) => name.toString('latin1').toLowerCase());
+      for (const name of names) {
+        const found = findFullName(commands, name);
+        if (found === undefined) continue;
+        entries.push([found.fullName, commandDocs(commands, found.spec, found.fullName, found.command)]);
+      }
+      return new MapReply(entries);
+    }),
+    list: sub('list', -2, 'Returns a list of command names', 'O(N) where N is the total number of commands', (ctx, args) => {
+      const commands = table(ctx);
+      const names: string[] = [];
+      for (const spec of commands.commands) {
+        names.push(spec.name);
+        for (const subName of Object.keys(spec.subcommands ?? {})) names.push(`${spec.name}|${subName}`);
+      }
+      if (args.length === 2) return names;
+      if (args.length !== 5 || args[2]!.toString('latin1').toLowerCase() !== 'filterby') return errors.syntax;
+      const kind = args[3]!.toString('latin1').toLowerCase();
+      const value = args[4]!;
+      if (kind === 'module') return [];
+      if (kind === 'pattern') return names.filter((name) => globMatch(value, Buffer.from(name, 'latin1'), true));
+      if (kind === 'aclcat') {
+        const category = value.toString('latin1').toLowerCase().replace(/^@/, '');
+        return names.filter((name) => {
+          const found = findFullName(commands, name)!;
+          return aclCategories(commands, found.spec, found.command).includes(`@${category}`);
+        });
+      }
+      return errors.syntax;
+    }),
+    getkeys: sub('getkeys', -3, 'Extracts the key names from an arbitrary command', 'O(N) where N is the number of arguments to the command', (ctx, args) => {
+      const target = args.slice(2);
+      const resolved = table(ctx).resolve(target);
+      if (resolved instanceof ErrorReply) {
+        if (table(ctx).get(target[0]!.toString('latin1')) === undefined) return new ErrorReply('ERR Invalid command specified');
+        return new ErrorReply('ERR Invalid number of arguments specified for command');
+      }
+      const indexes = keyIndexes(resolved.spec, target.length);
+      if (indexes.length === 0) return new ErrorReply('ERR The command has no key arguments');
+      return indexes.map((index) => target[index]!);
+    }),
+    help: sub('help', 2, 'Returns helpful text about the different subcommands', 'O(1)', () => commandHelp.map((line) => new SimpleReply(line))),
+  },
+};
+
+function sub(name: string, arity: number, summary: string, complexity: string, handler: CommandHandler): Omit<CommandSpec, 'subcommands'> {
+  return { name, arity, flags: ['loading'], firstKey: 0, lastKey: 0, keyStep: 0, summary, complexity, handler };
+}
+
+/** "client|list" or "client list" or "get" -> the spec. */
+function findFullName(commands: CommandTable, name: string): { spec: AnySpec; fullName: string; command: CommandSpec } | undefined {
+  const [top, subName] = name.toLowerCase().split('|');
+  const command = commands.get(top!);
+  if (command === undefined) return undefined;
+  if (subName === undefined) return { spec: command, fullName: command.name, command };
+  const spec = command.subcommands?.[subName];
+  if (spec === undefined || !Object.hasOwn(command.subcommands!, subName)) return undefined;
+  return { spec, fullName: `${command.name}|${subName}`, command };
+}
+
+function aclCategories(commands: CommandTable, spec: AnySpec, command: CommandSpec): string[] {
+  const categories: string[] = [];
+  if (spec.flags.includes('write')) categories.push('@write');
+  if (spec.flags.includes('readonly')) categories.push('@read');
+  const group = commands.groupOf(command);
+  const byGroup: Record<string, string> = { string: '@string', generic: '@keyspace', connection: '@connection', transactions: '@transaction', pubsub: '@pubsub', hash: '@hash', list: '@list', set: '@set', 'sorted-set': '@sortedset', server: '' };
+  if (byGroup[group]) categories.push(byGroup[group]);
+  if (spec.flags.includes('admin')) categories.push('@admin', '@dangerous');
+  if (spec.flags.includes('fast')) categories.push('@fast');
+  else categories.push('@slow');
+  if (spec.flags.includes('blocking')) categories.push('@blocking');
+  return categories;
+}
+
+/** One COMMAND INFO entry: name, arity, flags, first, last, step, ACL categories, tips, key specs, subcommands. */
+function commandInfo(commands: CommandTable, spec: AnySpec, fullName: string, command: CommandSpec): Reply {
+  const subcommands: Reply[] = [];
+  if (spec === command) {
+    for (const [subName, subSpec] of Object.entries(command.subcommands ?? {})) {
+      subcommands.push(commandInfo(commands, subSpec, `${command.name}|${subName}`, command));
+    }
+  }
+  return [
+    fullName,
+    spec.arity,
+    new SetReply(spec.flags.map((flag) => new SimpleReply(flagNames[flag]))),
+    spec.firstKey,
+    spec.lastKey,
+    spec.keyStep,
+    new SetReply(aclCategories(commands, spec, command).map((category) => new SimpleReply(category))),
+    [],
+    keySpecs(spec),
+    subcommands,
+  ];
+}
+
+function keySpecs(spec: AnySpec): Reply[] {
+  if (spec.firstKey <= 0) return [];
+  const access = spec.flags.includes('write') ? ['RW', 'UPDATE'] : ['RO', 'ACCESS'];
+  const lastKey = spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey;
+  return [
+    new MapReply([
+      ['flags', new SetReply(access.map((flag) => new SimpleReply(flag)))],
+      ['begin_search', new MapReply([['type', 'index'], ['spec', new MapReply([['index', spec.firstKey]])]])],
+      ['find_keys', new MapReply([['type', 'range'], ['spec', new MapReply([['lastkey', lastKey], ['keystep', spec.keyStep], ['limit', 0]])]])],
+    ]),
+  ];
+}
+
+/** One COMMAND DOCS entry: summary, group, complexity, arguments (from the spec's syntax line), subcommands. */
+function commandDocs(commands: CommandTable, spec: AnySpec, fullName: string, command: CommandSpec): Reply {
+  const entries: [Reply, Reply][] = [
+    ['summary', spec.summary],
+    ['group', commands.groupOf(command)],
+    ['complexity', spec.complexity],
+  ];
+  if (spec.syntax !== undefined && spec.syntax.trim() !== '') entries.push(['arguments', parseSyntax(spec.syntax)]);
+  if (spec === command && command.subcommands !== undefined) {
+    const subs: [Reply, Reply][] = [];
+    for (const [subName, subSpec] of Object.entries(command.subcommands)) {
+      subs.push([`${command.name}|${subName}`, commandDocs(commands, subSpec, `${fullName}|${subName}`, command)]);
+    }
+    entries.push(['subcommands', new MapReply(subs)]);
+  }
+  return new MapReply(entries);
+}
+
+// ---------------------------------------------------------------- syntax -> COMMAND DOCS arguments
+
+/**
+ * Turns a syntax line such as "key value [NX|XX] [EX seconds|PX milliseconds] [GET]"
+ * into COMMAND DOCS argument maps (name, type, token, flags, nested arguments),
+ * which redis-cli turns into its typing hints. Upper-case words are tokens;
+ * a token followed by a lower-case word is that argument's token; "..." marks
+ * the previous argument multiple; [ ] makes optional; | separates alternatives.
+ */
+export function parseSyntax(syntax: string): Reply[] {
+  const tokens = syntax.match(/\[|\]|\(|\)|\||\.\.\.|[^\s[\]()|]+/g) ?? [];
+  let position = 0;
+  const isWord = (token: string | undefined): token is string => token !== undefined && !['[', ']', '(', ')', '|', '...'].includes(token);
+  /** A bracketed group from just after its opening token: alternatives, each a sequence. */
+  const parseGroup = (close: string): ArgumentDoc => {
+    const alternatives: ArgumentDoc[][] = [parseSequence()];
+    while (tokens[position] === '|') {
+      position++;
+      alternatives.push(parseSequence());
+    }
+    if (tokens[position] === close) position++;
+    return groupOf(alternatives);
+  };
+  const parseSequence = (): ArgumentDoc[] => {
+    const items: ArgumentDoc[] = [];
+    while (position < tokens.length) {
+      const token = tokens[position]!;
+      if (token === ']' || token === ')' || token === '|') break;
+      position++;
+      if (token === '...') {
+        const last = items[items.length - 1];
+        if (last !== undefined) last.flags.add('multiple');
+        continue;
+      }
+      if (token === '[' || token === '(') {
+        const item = parseGroup(token === '[' ? ']' : ')');
+        if (token === '[') item.flags.add('optional');
+        items.push(item);
+        continue;
+      }
+      const isToken = token === token.toUpperCase() && /[A-Z]/.test(token);
+      if (!isToken) {
+        items.push({ name: token, type: argumentType(token), token: undefined, flags: new Set(), arguments: undefined });
+        continue;
+      }
+      const next = tokens[position];
+      if (isWord(next) && next !== next.toUpperCase()) {
+        // TOKEN value: the value's argument, introduced by the token.
+        position++;
+        items.push({ name: next, type: argumentType(next), token, flags: new Set(), arguments: undefined });
+      } else if (next === '(') {
+        // TOKEN (A|B): the group, introduced by the token.
+        position++;
+        const item = parseGroup(')');
+        item.token = token;
+        item.name = token.toLowerCase();
+        items.push(item);
+      } else {
+        items.push({ name: token.toLowerCase(), type: 'pure-token', token, flags: new Set(), arguments: undefined });
+      }
+    }
+    return items;
+  };
+  return parseSequence().map(toReply);
+}
+
+interface ArgumentDoc {
+  name: string;
+  type: string;
+  token: string | undefined;
+  flags: Set<string>;
+  arguments: ArgumentDoc[] | undefined;
+}
+
+function groupOf(alternatives: ArgumentDoc[][]): ArgumentDoc {
+  const blocks = alternatives.map((sequence): ArgumentDoc => (sequence.length === 1 ? sequence[0]! : { name: sequence.map((item) => item.name).join('-'), type: 'block', token: undefined, flags: new Set(), arguments: sequence }));
+  if (blocks.length === 1) return blocks[0]!;
+  return { name: blocks.map((block) => block.name).join('-'), type: 'oneof', token: undefined, flags: new Set(), arguments: blocks };
+}
+
+function argumentType(name: string): string {
+  if (/^(key|destination|source|newkey)$/.test(name)) return 'key';
+  if (/^(seconds|milliseconds|count|increment|decrement|offset|start|end|index|db|timeout|numkeys|cursor|bit|value-int|unix-time-seconds|unix-time-milliseconds|id|port)$/.test(name)) return 'integer';
+  if (/^(pattern)$/.test(name)) return 'pattern';
+  return 'string';
+}
+
+function toReply(item: ArgumentDoc): Reply {
+  const entries: [Reply, Reply][] = [
+    ['name', item.name],
+    ['type', item.type],
+  ];
+  if (item.type === 'key') entries.push(['key_spec_index', 0]);
+  if (item.token !== undefined) entries.push(['token', item.token]);
+  if (item.flags.size > 0) entries.push(['flags', new SetReply([...item.flags].map((flag) => new SimpleReply(flag)))]);
+  if (item.arguments !== undefined) entries.push(['arguments', item.arguments.map(toReply)]);
+  return new MapReply(entries);
+}
+

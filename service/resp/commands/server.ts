@@ -1,0 +1,541 @@
+// Server commands: TIME INFO CONFIG LASTSAVE SAVE BGSAVE BGREWRITEAOF SLOWLOG
+// SHUTDOWN, with Redis's replies and wording (redis/redis src/server.c,
+// src/config.c, src/slowlog.c, src/rdb.c).
+//
+// Persistence maps onto the engine: SAVE and BGSAVE make a checkpoint under
+// <dir>/checkpoints/ (RespServer#saveCheckpoint, which also caps how many are
+// kept), BGREWRITEAOF runs a full compaction, and INFO persistence reports
+// both in Redis's field names plus silt's own (WAL, recovery, write errors).
+// INFO's `lsm` section is engine.stats().
+
+import { arch, platform, release } from 'node:os';
+import type { CommandContext, CommandHandler, CommandSpec } from '../command.js';
+import { ErrorReply, MapReply, OK, SimpleReply, VerbatimReply, errors, type Reply } from '../reply.js';
+import { ReplySequence } from '../connection.js';
+import { stringMatch as globMatch } from '../../../lib/keyspace/glob.js';
+import { ConfigError, mergeParameter, parameters, type Parameter } from '../../config.js';
+import type { RespServer } from '../server.js';
+import { clientOf, parseInteger, serverOf } from './connection.js';
+
+// ---------------------------------------------------------------- SLOWLOG
+
+/** Arguments an entry keeps, and bytes per argument (Redis's SLOWLOG_ENTRY_MAX_ARGC / _STRING). */
+const slowlogArgsMax = 32;
+const slowlogArgBytesMax = 128;
+
+export interface SlowlogEntry {
+  id: number;
+  timestampSeconds: number;
+  durationMicros: number;
+  args: Buffer[];
+  clientAddress: string;
+  clientName: string;
+}
+
+/** The slow log: newest first, at most slowlog-max-len entries, arguments truncated as Redis does. */
+export class SlowLog {
+  #entries: SlowlogEntry[] = [];
+  #nextId = 0;
+
+  get length(): number {
+    return this.#entries.length;
+  }
+
+  add(args: readonly Buffer[], durationMicros: number, clientAddress: string, clientName: string, maxLength: number): void {
+    const kept: Buffer[] = [];
+    const count = Math.min(args.length, slowlogArgsMax);
+    for (let index = 0; index < count; index++) {
+      if (index === slowlogArgsMax - 1 && args.length > slowlogArgsMax) {
+        kept.push(Buffer.from(`... (${args.length - slowlogArgsMax + 1} more arguments)`));
+        break;
+      }
+      const arg = args[index]!;
+      if (arg.length > slowlogArgBytesMax) {
+        kept.push(Buffer.concat([arg.subarray(0, slowlogArgBytesMax), Buffer.from(`... (${arg.length - slowlogArgBytesMax} more bytes)`)]));
+      } else {
+        kept.push(Buffer.from(arg));
+      }
+    }
+    this.#entries.unshift({ id: this.#nextId++, timestampSeconds: Math.floor(Date.now() / 1000), durationMicros: Math.round(durationMicros), args: kept, clientAddress, clientName });
+    this.trim(maxLength);
+  }
+
+  trim(maxLength: number): void {
+    if (this.#entries.length > maxLength) this.#entries.length = maxLength;
+  }
+
+  reset(): void {
+    this.#entries = [];
+  }
+
+  /** The newest `count` entries (all when negative). */
+  newest(count: number): readonly SlowlogEntry[] {
+    return count < 0 ? this.#entries : this.#entries.slice(0, count);
+  }
+}
+
+const slowlogHelp = [
+  'SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET [<count>]',
+  '    Return top <count> entries from the slowlog (default: 10, -1 mean all).',
+  '    Entries are made of:',
+  '    id, timestamp, time in microseconds, arguments array, client IP and port,',
+  '    client name',
+  'LEN',
+  '    Return the length of the slowlog.',
+  'RESET',
+  '    Reset the slowlog.',
+  'HELP',
+  '    Print this help.',
+];
+
+const slowlogGet: CommandHandler = (ctx, args) => {
+  let count = 10;
+  if (args.length === 3) {
+    const parsed = parseInteger(args[2]!);
+    if (parsed === undefined || parsed < -1) return new ErrorReply('ERR count should be greater than or equal to -1');
+    count = parsed;
+  }
+  return serverOf(ctx).slowlog.newest(count).map((entry): Reply => [entry.id, entry.timestampSeconds, entry.durationMicros, entry.args, entry.clientAddress, entry.clientName]);
+};
+
+// ---------------------------------------------------------------- CONFIG
+
+/** CONFIG GET also answers these Redis parameters, which silt fixes (clients and redis-benchmark ask for them). */
+const fixedParameters: readonly [name: string, value: (server: RespServer) => string][] = [
+  ['save', () => ''],
+  ['appendonly', () => 'yes'],
+  ['maxmemory', () => '0'],
+  ['maxmemory-policy', () => 'noeviction'],
+];
+
+const configHelp = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'HELP',
+  '    Print this help.',
+];
+
+const configGet: CommandHandler = (ctx, args) => {
+  const server = serverOf(ctx);
+  const entries: [Reply, Reply][] = [];
+  const seen = new Set<string>();
+  for (const pattern of args.slice(2)) {
+    for (const parameter of parameters) {
+      if (seen.has(parameter.name) || !globMatch(pattern, Buffer.from(parameter.name), true)) continue;
+      seen.add(parameter.name);
+      entries.push([parameter.name, parameter.format(server.config[parameter.key])]);
+    }
+    for (const [name, value] of fixedParameters) {
+      if (seen.has(name) || !globMatch(pattern, Buffer.from(name), true)) continue;
+      seen.add(name);
+      entries.push([name, value(server)]);
+    }
+  }
+  return new MapReply(entries);
+};
+
+const configSet: CommandHandler = (ctx, args) => {
+  const server = serverOf(ctx);
+  if ((args.length - 2) % 2 !== 0) return errors.arity('config|set');
+  const changes: [Parameter, string][] = [];
+  const seen = new Set<string>();
+  for (let index = 2; index < args.length; index += 2) {
+    const name = args[index]!.toString('latin1').toLowerCase();
+    const parameter = parameters.find((candidate) => candidate.name === name);
+    if (parameter === undefined) {
+      if (fixedParameters.some(([fixed]) => fixed === name)) return configSetFailed(name, "can't set immutable config");
+      return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${args[index]!.toString('latin1')}'`);
+    }
+    if (seen.has(name)) return configSetFailed(name, 'duplicate parameter');
+    seen.add(name);
+    if (!parameter.live) return configSetFailed(name, "can't set immutable config");
+    changes.push([parameter, args[index + 1]!.toString('utf8')]);
+  }
+  // Validate every value first, so a failing CONFIG SET changes nothing (as Redis 7).
+  const parsed: [Parameter, unknown][] = [];
+  for (const [parameter, text] of changes) {
+    try {
+      parsed.push([parameter, mergeParameter(parameter, server.config[parameter.key], parameter.parse(text), text)]);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return configSetFailed(parameter.name, error.message);
+    }
+  }
+  for (const [parameter, value] of parsed) {
+    const problem = server.checkConfigChange(parameter, value);
+    if (problem !== undefined) return configSetFailed(parameter.name, problem);
+  }
+  for (const [parameter, value] of parsed) server.applyConfigChange(parameter, value);
+  return OK;
+};
+
+function configSetFailed(name: string, reason: string): ErrorReply {
+  return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${reason}`);
+}
+
+// ---------------------------------------------------------------- INFO
+
+/** Section headers as Redis prints them. */
+const sectionTitles: Readonly<Record<string, string>> = {
+  server: 'Server',
+  clients: 'Clients',
+  memory: 'Memory',
+  persistence: 'Persistence',
+  stats: 'Stats',
+  replication: 'Replication',
+  cpu: 'CPU',
+  lsm: 'LSM',
+  keyspace: 'Keyspace',
+};
+
+/** Sections INFO prints with no argument (Redis's "default"), in order. */
+const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'lsm', 'keyspace'];
+
+const info: CommandHandler = (ctx, args) => {
+  const server = serverOf(ctx);
+  const wanted = new Set<string>();
+  if (args.length === 1) for (const section of defaultSections) wanted.add(section);
+  for (const arg of args.slice(1)) {
+    const name = arg.toString('latin1').toLowerCase();
+    if (name === 'all' || name === 'everything' || name === 'default') for (const section of defaultSections) wanted.add(section);
+    else wanted.add(name);
+  }
+  const parts: string[] = [];
+  for (const section of defaultSections) {
+    if (!wanted.has(section)) continue;
+    const lines = infoSection(server, section);
+    parts.push(`# ${sectionTitles[section] ?? section}\r\n${lines.map(([name, value]) => `${name}:${value}\r\n`).join('')}`);
+  }
+  return new VerbatimReply('txt', parts.join('\r\n'));
+};
+
+type InfoLine = [name: string, value: string | number];
+
+function infoSection(server: RespServer, section: string): InfoLine[] {
+  switch (section) {
+    case 'server':
+      return serverSection(server);
+    case 'clients':
+      return clientsSection(server);
+    case 'memory':
+      return memorySection(server);
+    case 'persistence':
+      return persistenceSection(server);
+    case 'stats':
+      return statsSection(server);
+    case 'replication':
+      return [
+        ['role', 'master'],
+        ['connected_slaves', 0],
+        ['master_failover_state', 'no-failover'],
+        ['master_repl_offset', 0],
+      ];
+    case 'cpu': {
+      const usage = process.cpuUsage();
+      return [
+        ['used_cpu_sys', (usage.system / 1e6).toFixed(6)],
+        ['used_cpu_user', (usage.user / 1e6).toFixed(6)],
+      ];
+    }
+    case 'lsm':
+      return lsmSection(server);
+    case 'keyspace':
+      return server.keyspaceInfo().map(({ db, keys, expires }): InfoLine => [`db${db}`, `keys=${keys},expires=${expires},avg_ttl=0`]);
+    default:
+      return [];
+  }
+}
+
+function serverSection(server: RespServer): InfoLine[] {
+  const uptimeSeconds = Math.floor((Date.now() - server.startTimeMs) / 1000);
+  const address = server.address;
+  return [
+    ['redis_version', server.redisVersion],
+    ['silt_version', server.version],
+    ['redis_mode', 'standalone'],
+    ['os', `${platform()} ${release()} ${arch()}`],
+    ['arch_bits', process.arch.includes('64') ? 64 : 32],
+    ['multiplexing_api', 'libuv'],
+    ['node_version', process.versions.node],
+    ['process_id', process.pid],
+    ['run_id', server.runId],
+    ['tcp_port', address?.port ?? server.config.port],
+    ['server_time_usec', Date.now() * 1000],
+    ['uptime_in_seconds', uptimeSeconds],
+    ['uptime_in_days', Math.floor(uptimeSeconds / 86400)],
+    ['hz', Math.max(1, Math.round(1000 / server.config.expirySweepMs))],
+    ['executable', process.argv[1] ?? ''],
+    ['config_file', server.config.configFile],
+    ['engine', server.config.engine],
+    ['data_dir', server.config.dir],
+  ];
+}
+
+function clientsSection(server: RespServer): InfoLine[] {
+  let pubsub = 0;
+  let watching = 0;
+  let maxOutput = 0;
+  let maxInput = 0;
+  for (const client of server.clients.values()) {
+    if (client.subscriptionCount > 0) pubsub++;
+    if (client.watched.size > 0) watching++;
+    maxOutput = Math.max(maxOutput, client.outputBufferedBytes);
+    maxInput = Math.max(maxInput, client.queryBufferedBytes);
+  }
+  return [
+    ['connected_clients', server.clients.size],
+    ['maxclients', server.maxClients],
+    ['client_recent_max_input_buffer', maxInput],
+    ['client_recent_max_output_buffer', maxOutput],
+    ['blocked_clients', server.blocking.blockedClients],
+    ['total_blocking_keys', server.blocking.blockingKeys],
+    ['pubsub_clients', pubsub],
+    ['watching_clients', watching],
+    ['total_watched_keys', server.watches.size],
+  ];
+}
+
+function memorySection(server: RespServer): InfoLine[] {
+  const memory = process.memoryUsage();
+  const stats = server.engine?.stats();
+  return [
+    ['used_memory', memory.heapUsed + memory.external],
+    ['used_memory_human', humanBytes(memory.heapUsed + memory.external)],
+    ['used_memory_rss', memory.rss],
+    ['used_memory_rss_human', humanBytes(memory.rss)],
+    ['used_memory_peak', server.stats.peakMemoryBytes],
+    ['used_memory_peak_human', humanBytes(server.stats.peakMemoryBytes)],
+    ['maxmemory', 0],
+    ['maxmemory_human', '0B'],
+    ['maxmemory_policy', 'noeviction'],
+    ['memtable_bytes', stats?.memtableBytes ?? 0],
+    ['memtable_budget_bytes', Math.round(server.config.memtableMb * 1024 * 1024)],
+    ['block_cache_bytes', stats?.blockCache.bytes ?? 0],
+    ['block_cache_capacity_bytes', stats?.blockCache.capacityBytes ?? Math.round(server.config.blockCacheMb * 1024 * 1024)],
+  ];
+}
+
+function persistenceSection(server: RespServer): InfoLine[] {
+  const persistence = server.persistence;
+  const now = Date.now();
+  const recovery = server.engine?.recovery;
+  const stats = server.engine?.stats();
+  return [
+    ['loading', server.loading ? 1 : 0],
+    ['async_loading', 0],
+    ['loading_eta_seconds', server.loading ? 1 : 0],
+    ['rdb_changes_since_last_save', persistence.changesSinceSave],
+    ['rdb_bgsave_in_progress', persistence.saveInProgress ? 1 : 0],
+    ['rdb_last_save_time', Math.floor(persistence.lastSaveMs / 1000)],
+    ['rdb_last_bgsave_status', persistence.lastSaveOk ? 'ok' : 'err'],
+    ['rdb_last_bgsave_time_sec', persistence.lastSaveDurationMs < 0 ? -1 : Math.round(persistence.lastSaveDurationMs / 1000)],
+    ['rdb_current_bgsave_time_sec', persistence.saveStartedMs === undefined ? -1 : Math.round((now - persistence.saveStartedMs) / 1000)],
+    ['rdb_saves', persistence.saves],
+    ['rdb_last_checkpoint', persistence.lastCheckpoint ?? ''],
+    ['aof_enabled', 1],
+    ['aof_rewrite_in_progress', persistence.compactionInProgress ? 1 : 0],
+    ['aof_rewrite_scheduled', 0],
+    ['aof_last_rewrite_time_sec', persistence.lastCompactionDurationMs < 0 ? -1 : Math.round(persistence.lastCompactionDurationMs / 1000)],
+    ['aof_last_bgrewrite_status', persistence.lastCompactionOk ? 'ok' : 'err'],
+    ['aof_rewrites', persistence.compactions],
+    ['aof_last_write_status', stats?.writeError === undefined ? 'ok' : 'err'],
+    ['appendfsync', server.config.appendfsync],
+    ['writes_refused', server.writeStoppedReason !== undefined || stats?.writeError !== undefined ? 1 : 0],
+    ['write_error', oneLine(stats?.writeError ?? server.writeStoppedReason ?? '')],
+    ['wal_files', stats?.walFiles ?? 0],
+    ['wal_bytes', stats?.walBytes ?? 0],
+    ['recovery_wal_files_replayed', recovery?.walFilesReplayed ?? 0],
+    ['recovery_wal_records_replayed', recovery?.walRecordsReplayed ?? 0],
+    ['recovery_wal_bytes_truncated', recovery?.walBytesTruncated ?? 0],
+    ['recovery_ms', recovery === undefined ? 0 : Math.round(recovery.durationMs)],
+  ];
+}
+
+function statsSection(server: RespServer): InfoLine[] {
+  const stats = server.stats;
+  const counters = server.keyspaceCounters();
+  return [
+    ['total_connections_received', stats.connectionsReceived],
+    ['total_commands_processed', stats.commandsProcessed],
+    ['instantaneous_ops_per_sec', stats.instantaneousOpsPerSecond],
+    ['total_net_input_bytes', stats.netInputBytes],
+    ['total_net_output_bytes', stats.netOutputBytes],
+    ['rejected_connections', stats.rejectedConnections],
+    ['expired_keys', counters.expiredKeys],
+    ['evicted_keys', 0],
+    ['pubsub_channels', server.pubsub.channelCount],
+    ['pubsub_patterns', server.pubsub.patternCount],
+    ['total_error_replies', stats.errorReplies],
+    ['total_protocol_errors', stats.protocolErrors],
+    ['client_output_buffer_limit_disconnections', stats.outputBufferDisconnections],
+    ['client_query_buffer_limit_disconnections', stats.queryBufferDisconnections],
+  ];
+}
+
+function lsmSection(server: RespServer): InfoLine[] {
+  const engine = server.engine;
+  if (engine === undefined) return [['lsm_engine', server.config.engine], ['lsm_loading', 1]];
+  const stats = engine.stats();
+  const lines: InfoLine[] = [['lsm_engine', stats.kind], ['lsm_sequence', stats.sequence]];
+  let segments = 0;
+  let bytes = 0;
+  for (const level of stats.levels) {
+    segments += level.segments;
+    bytes += level.bytes;
+    lines.push([`lsm_level_${level.level}`, `segments=${level.segments},bytes=${level.bytes}`]);
+  }
+  lines.push(
+    ['lsm_levels', stats.levels.length],
+    ['lsm_segments', segments],
+    ['lsm_segment_bytes', bytes],
+    ['lsm_memtable_bytes', stats.memtableBytes],
+    ['lsm_immutable_memtables', stats.immutableMemtables],
+    ['lsm_wal_files', stats.walFiles],
+    ['lsm_wal_bytes', stats.walBytes],
+    ['lsm_archive_files', stats.archiveFiles],
+    ['lsm_archive_bytes', stats.archiveBytes],
+    ['lsm_pending_compaction_bytes', stats.pendingCompactionBytes],
+    ['lsm_flushes', stats.flushes],
+    ['lsm_compactions', stats.compactions],
+    ['lsm_compactions_running', stats.compactionsRunning],
+    ['lsm_bytes_flushed', stats.bytesFlushed],
+    ['lsm_bytes_compacted', stats.bytesCompacted],
+    ['lsm_block_cache_bytes', stats.blockCache.bytes],
+    ['lsm_block_cache_capacity_bytes', stats.blockCache.capacityBytes],
+    ['lsm_block_cache_hits', stats.blockCache.hits],
+    ['lsm_block_cache_misses', stats.blockCache.misses],
+    ['lsm_write_stalls', stats.writeStalls],
+    ['lsm_write_error', oneLine(stats.writeError ?? '')],
+    ['lsm_background_error', oneLine(stats.backgroundError ?? '')],
+    ['lsm_live_snapshots', stats.liveSnapshots],
+  );
+  return lines;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+function humanBytes(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value}B` : `${value.toFixed(2)}${units[unit]}`;
+}
+
+// ---------------------------------------------------------------- persistence and shutdown
+
+const save: CommandHandler = (ctx) => {
+  const server = serverOf(ctx);
+  if (server.persistence.saveInProgress) return new ErrorReply('ERR Background save already in progress');
+  return server.saveCheckpoint().then(
+    () => OK,
+    (error: unknown) => new ErrorReply(`ERR ${(error as Error).message}`),
+  );
+};
+
+const bgsave: CommandHandler = (ctx, args) => {
+  const server = serverOf(ctx);
+  let schedule = false;
+  if (args.length === 2) {
+    if (args[1]!.toString('latin1').toLowerCase() !== 'schedule') return errors.syntax;
+    schedule = true;
+  }
+  if (server.persistence.saveInProgress) {
+    if (!schedule) return new ErrorReply('ERR Background save already in progress');
+    server.persistence.saveScheduled = true;
+    return new SimpleReply('Background saving scheduled');
+  }
+  server.backgroundSave();
+  return new SimpleReply('Background saving started');
+};
+
+const bgrewriteaof: CommandHandler = (ctx) => {
+  const server = serverOf(ctx);
+  if (server.persistence.compactionInProgress) return new ErrorReply('ERR Background append only file rewriting already in progress');
+  server.backgroundCompaction();
+  return new SimpleReply('Background append only file rewriting started');
+};
+
+const shutdown: CommandHandler = (ctx, args) => {
+  const server = serverOf(ctx);
+  let saveFirst = false;
+  for (const arg of args.slice(1)) {
+    const option = arg.toString('latin1').toLowerCase();
+    if (option === 'save') saveFirst = true;
+    else if (option === 'nosave' || option === 'now' || option === 'force') continue;
+    else if (option === 'abort') return new ErrorReply('ERR No shutdown in progress.');
+    else return errors.syntax;
+  }
+  clientOf(ctx).closeAfterReply();
+  const requestShutdown = (): Reply => {
+    server.requestShutdown(`SHUTDOWN from ${clientOf(ctx).address}`);
+    // Redis sends nothing on success: the client sees the connection close.
+    return ReplySequence.empty;
+  };
+  if (!saveFirst || server.engine === undefined) return requestShutdown();
+  return server.saveCheckpoint().then(requestShutdown, (error: unknown) => {
+    server.logger.error({ err: error }, 'SHUTDOWN SAVE: the checkpoint failed; not shutting down');
+    clientOf(ctx).cancelCloseAfterReply();
+    return new ErrorReply('ERR Errors trying to SHUTDOWN. Check logs.');
+  });
+};
+
+// ---------------------------------------------------------------- table
+
+function command(name: string, arity: number, flags: CommandSpec['flags'], summary: string, syntax: string, complexity: string, handler: CommandHandler): CommandSpec {
+  return { name, arity, flags, firstKey: 0, lastKey: 0, keyStep: 0, summary, syntax, complexity, handler };
+}
+
+function helpLines(lines: readonly string[]): CommandHandler {
+  return () => lines.map((line) => new SimpleReply(line));
+}
+
+const time: CommandHandler = () => {
+  const nowMicros = BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
+  return [String(nowMicros / 1_000_000n), String(nowMicros % 1_000_000n)];
+};
+
+export const serverCommands: CommandSpec[] = [
+  command('time', 1, ['loading', 'fast'], 'Returns the server time', '', 'O(1)', time),
+  command('info', -1, ['loading'], 'Returns information and statistics about the server', '[section ...]', 'O(1)', info),
+  command('lastsave', 1, ['loading', 'fast'], 'Returns the Unix timestamp of the last successful save to disk', '', 'O(1)', (ctx: CommandContext) => Math.floor(serverOf(ctx).persistence.lastSaveMs / 1000)),
+  command('save', 1, ['admin', 'no-multi'], 'Synchronously saves the database(s) to disk (a checkpoint)', '', 'O(N) where N is the number of segments', save),
+  command('bgsave', -1, ['admin'], 'Asynchronously saves the database(s) to disk (a checkpoint)', '[SCHEDULE]', 'O(N) where N is the number of segments', bgsave),
+  command('bgrewriteaof', 1, ['admin'], 'Asynchronously compacts the whole key space (silt has no AOF to rewrite)', '', 'O(N) where N is the size of the data', bgrewriteaof),
+  command('shutdown', -1, ['admin', 'loading', 'no-multi'], 'Synchronously saves the database(s) to disk and shuts down the server', '[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]', 'O(N) when saving, where N is the number of segments', shutdown),
+  {
+    ...command('config', -2, ['loading'], 'A container for server configuration commands', '', 'Depends on subcommand', (_ctx, args) => errors.unknownSubcommand('config', args[1]!.toString('latin1'))),
+    subcommands: {
+      get: command('get', -3, ['admin', 'loading'], 'Returns the effective values of configuration parameters', 'parameter ...', 'O(N) when N is the number of configuration parameters provided', configGet),
+      set: command('set', -4, ['admin', 'loading'], 'Sets configuration parameters in-flight', 'parameter value ...', 'O(N) when N is the number of configuration parameters provided', configSet),
+      resetstat: command('resetstat', 2, ['admin', 'loading'], 'Resets the server\'s statistics', '', 'O(1)', (ctx) => {
+        serverOf(ctx).resetStats();
+        return OK;
+      }),
+      help: command('help', 2, ['loading'], 'Returns helpful text about the different subcommands', '', 'O(1)', helpLines(configHelp)),
+    },
+  },
+  {
+    ...command('slowlog', -2, ['admin', 'loading'], 'A container for slow log commands', '', 'Depends on subcommand', (_ctx, args) => errors.unknownSubcommand('slowlog', args[1]!.toString('latin1'))),
+    subcommands: {
+      get: command('get', -2, ['admin', 'loading'], 'Returns the slow log\'s entries', '[count]', 'O(N) where N is the number of entries returned', (ctx, args) => (args.length > 3 ? errors.arity('slowlog|get') : slowlogGet(ctx, args))),
+      len: command('len', 2, ['admin', 'loading'], 'Returns the number of entries in the slow log', '', 'O(1)', (ctx) => serverOf(ctx).slowlog.length),
+      reset: command('reset', 2, ['admin', 'loading'], 'Clears all entries from the slow log', '', 'O(N) where N is the number of entries in the slowlog', (ctx) => {
+        serverOf(ctx).slowlog.reset();
+        return OK;
+      }),
+      help: command('help', 2, ['loading'], 'Show helpful text about the different subcommands', '', 'O(1)', helpLines(slowlogHelp)),
+    },
+  },
+];

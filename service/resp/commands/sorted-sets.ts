@@ -1,0 +1,790 @@
+// Sorted-set commands (redis/redis src/t_zset.c): ZADD ZINCRBY ZREM ZCARD
+// ZSCORE ZMSCORE ZRANK ZREVRANK ZCOUNT ZLEXCOUNT ZRANGE ZREVRANGE
+// ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZRANGESTORE
+// ZPOPMIN ZPOPMAX BZPOPMIN BZPOPMAX ZMPOP BZMPOP ZREMRANGEBYRANK
+// ZREMRANGEBYSCORE ZREMRANGEBYLEX ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION
+// ZINTER ZDIFF ZINTERCARD ZRANDMEMBER ZSCAN.
+//
+// The storage and the cost of each read live in lib/keyspace/zset.ts; this
+// file parses arguments and shapes replies as Redis 7.2 does, checking
+// errors in Redis's order (options, then ranges, then the key's type), so a
+// request with several problems reports the same one. Scores are replied as
+// DoubleReply: a RESP3 double, or in RESP2 a bulk string in Redis 7.2's
+// shortest round-trip form (formatDouble). WITHSCORES replies are flat in
+// RESP2 and [member, score] pairs in RESP3, as in Redis.
+//
+// Commands that may wait on an engine iterator (LevelEngine) are generators
+// run by drive(): synchronous on LsmEngine, a Promise otherwise.
+//
+// Blocking: BZPOPMIN, BZPOPMAX and BZMPOP pop at once when they can, and
+// otherwise return a BlockedReply (reply.ts) whose retry is the same pop on
+// the same keys; the server parks the client (blocking.ts), retries it when
+// one of its keys is modified, answers the null array on timeout, and at
+// once inside MULTI, as Redis does. The timeout is read by lists.ts's
+// timeoutArgument, so every blocking command words its errors alike.
+
+import { LimitExceededError, WrongTypeError } from '../../../lib/errors.js';
+import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
+import { parseInt64, parseLong, int64Min } from '../../../lib/keyspace/numbers.js';
+import {
+  SortedSet,
+  SortedSetWriter,
+  compareScored,
+  drive,
+  parseLexRange,
+  parseScore,
+  parseScoreRange,
+  randomMembersCountMax,
+  readScoreSource,
+  wait,
+  type ScoreSource,
+  type ScoredMember,
+  type Steps,
+} from '../../../lib/keyspace/zset.js';
+import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
+import { formatDouble } from '../encoder.js';
+import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';
+import { timeoutArgument } from './lists.js';
+import { isWord, spec } from './strings.js';
+
+/** Error replies of this family, worded as Redis 7.2 words them. */
+export const zsetErrors = {
+  nan: new ErrorReply('ERR resulting score is not a number (NaN)'),
+  xxAndNx: new ErrorReply('ERR XX and NX options at the same time are not compatible'),
+  gtLtNx: new ErrorReply('ERR GT, LT, and/or NX options at the same time are not compatible'),
+  incrPair: new ErrorReply('ERR INCR option supports a single increment-element pair'),
+  scoreRange: new ErrorReply('ERR min or max is not a float'),
+  lexRange: new ErrorReply('ERR min or max not valid string range item'),
+  limitWithRank: new ErrorReply('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX'),
+  withscoresWithLex: new ErrorReply('ERR syntax error, WITHSCORES not supported in combination with BYLEX'),
+  notPositive: new ErrorReply('ERR value is out of range, must be positive'),
+  numkeys: new ErrorReply('ERR numkeys should be greater than 0'),
+  count: new ErrorReply('ERR count should be greater than 0'),
+  weight: new ErrorReply('ERR weight value is not a float'),
+  limitNegative: new ErrorReply("ERR LIMIT can't be negative"),
+  outOfRange: new ErrorReply('ERR value is out of range'),
+  longRange: new ErrorReply('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807'),
+  invalidCursor: new ErrorReply('ERR invalid cursor'),
+  randomCount: new ErrorReply(`ERR count is out of range, must be at most ${randomMembersCountMax} with repetitions`),
+  atLeastOneKey: (command: string): ErrorReply => new ErrorReply(`ERR at least 1 input key is needed for '${command}' command`),
+} as const;
+
+// ---------------------------------------------------------------- helpers
+
+/** Members, with their scores when asked: flat in RESP2, [member, score] pairs in RESP3. */
+function scoredReply(entries: readonly ScoredMember[], withScores: boolean, protocol: 2 | 3): Reply {
+  if (!withScores) return entries.map((entry) => entry.member);
+  if (protocol === 3) return entries.map((entry) => [entry.member, new DoubleReply(entry.score)]);
+  const out: Reply[] = [];
+  for (const entry of entries) out.push(entry.member, new DoubleReply(entry.score));
+  return out;
+}
+
+/** A handler written as a generator (see drive() in lib/keyspace/zset.ts). */
+function steps(body: (ctx: CommandContext, args: Buffer[]) => Steps<Reply>): CommandHandler {
+  return (ctx, args) => drive(body(ctx, args));
+}
+
+/** The live sorted set at `key` for reading. @throws WrongTypeError */
+function readZset(ctx: CommandContext, key: Buffer): SortedSet | undefined {
+  return SortedSet.read(ctx.keyspace, ctx.db, key, ctx.nowMs);
+}
+
+/** Redis's rank sanitizing (ZRANGE, ZREMRANGEBYRANK): [first, last] within the set, or undefined when empty. */
+function rankWindow(start: number, end: number, size: number): [first: number, last: number] | undefined {
+  let first = start < 0 ? size + start : start;
+  let last = end < 0 ? size + end : end;
+  if (first < 0) first = 0;
+  if (first > last || first >= size) return undefined;
+  if (last >= size) last = size - 1;
+  return [first, last];
+}
+
+// ---------------------------------------------------------------- ZADD, ZINCRBY, ZREM
+
+const AddFlag = { nx: 1, xx: 2, ch: 4, incr: 8, gt: 16, lt: 32 } as const;
+
+const addOptionWords: readonly [string, number][] = [
+  ['nx', AddFlag.nx],
+  ['xx', AddFlag.xx],
+  ['ch', AddFlag.ch],
+  ['incr', AddFlag.incr],
+  ['gt', AddFlag.gt],
+  ['lt', AddFlag.lt],
+];
+
+/**
+ * zaddGenericCommand: ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...
+ * and ZINCRBY key increment member (INCR set). O(log N) per member: one `S`
+ * read, at most four keys written.
+ */
+function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): Reply {
+  let flags = startFlags;
+  let scoreIndex = 2;
+  for (; scoreIndex < args.length; scoreIndex++) {
+    const option = args[scoreIndex]!;
+    const word = addOptionWords.find(([name]) => isWord(option, name));
+    if (word === undefined) break;
+    flags |= word[1];
+  }
+  const incr = (flags & AddFlag.incr) !== 0;
+  const nx = (flags & AddFlag.nx) !== 0;
+  const xx = (flags & AddFlag.xx) !== 0;
+  const gt = (flags & AddFlag.gt) !== 0;
+  const lt = (flags & AddFlag.lt) !== 0;
+  const elements = args.length - scoreIndex;
+  if (elements % 2 !== 0 || elements === 0) return errors.syntax;
+  if (nx && xx) return zsetErrors.xxAndNx;
+  if ((gt && nx) || (lt && nx) || (gt && lt)) return zsetErrors.gtLtNx;
+  if (incr && elements > 2) return zsetErrors.incrPair;
+  const scores: number[] = [];
+  for (let index = scoreIndex; index < args.length; index += 2) {
+    const score = parseScore(args[index]!);
+    if (score === undefined) return errors.notFloat;
+    scores.push(score);
+  }
+  const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
+  if (!writer.exists && xx) return incr ? null : 0;
+  let added = 0;
+  let updated = 0;
+  let processed = 0;
+  let last = 0;
+  for (let pair = 0; pair < scores.length; pair++) {
+    const member = args[scoreIndex + 2 * pair + 1]!;
+    const current = writer.score(member);
+    let score = scores[pair]!;
+    if (current === undefined) {
+      if (xx) continue;
+    } else {
+      if (nx) continue;
+      if (incr) {
+        score += current;
+        if (Number.isNaN(score)) return zsetErrors.nan;
+      }
+      if ((lt && score >= current) || (gt && score <= current)) continue;
+    }
+    processed++;
+    last = score;
+    const outcome = writer.add(member, score);
+    if (outcome === 'added') added++;
+    else if (outcome === 'updated') updated++;
+  }
+  writer.commit(ctx);
+  if (incr) return processed > 0 ? new DoubleReply(last) : null;
+  return (flags & AddFlag.ch) !== 0 ? added + updated : added;
+}
+
+/** ZREM key member [member ...] — O(log N) per member. */
+const zrem: CommandHandler = (ctx, args) => {
+  const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
+  if (!writer.exists) return 0;
+  let deleted = 0;
+  for (let index = 2; index < args.length && writer.size > 0; index++) {
+    if (writer.remove(args[index]!)) deleted++;
+  }
+  writer.commit(ctx);
+  return deleted;
+};
+
+// ---------------------------------------------------------------- point reads
+
+/** ZCARD key — O(1): the metadata size. */
+const zcard: CommandHandler = (ctx, args) => readZset(ctx, args[1]!)?.size ?? 0;
+
+/** ZSCORE key member — O(1) point read. */
+const zscore: CommandHandler = (ctx, args) => {
+  const score = readZset(ctx, args[1]!)?.score(args[2]!);
+  return score === undefined ? null : new DoubleReply(score);
+};
+
+/** ZMSCORE key member [member ...] — one point read per member. */
+const zmscore: CommandHandler = (ctx, args) => {
+  const zset = readZset(ctx, args[1]!);
+  const out: Reply[] = [];
+  for (let index = 2; index < args.length; index++) {
+    const score = zset?.score(args[index]!);
+    out.push(score === undefined ? null : new DoubleReply(score));
+  }
+  return out;
+};
+
+/** zrankGenericCommand: ZRANK/ZREVRANK key member [WITHSCORE] — O(min(rank, N - rank)). */
+function zrankGeneric(name: string, reverse: boolean): CommandHandler {
+  return steps(function* (ctx, args) {
+    if (args.length > 4) return errors.arity(name);
+    let withScore = false;
+    if (args.length === 4) {
+      if (!isWord(args[3]!, 'withscore')) return errors.syntax;
+      withScore = true;
+    }
+    const missing = withScore ? NullArrayReply.instance : null;
+    const zset = readZset(ctx, args[1]!);
+    if (zset === undefined) return missing;
+    const found = yield* wait(zset.rank(args[2]!, reverse));
+    if (found === undefined) return missing;
+    return withScore ? [found.rank, new DoubleReply(found.score)] : found.rank;
+  });
+}
+
+/** ZCOUNT key min max — O(log N + M), M the members counted. */
+const zcount = steps(function* (ctx, args) {
+  const range = parseScoreRange(args[2]!, args[3]!);
+  if (range === undefined) return zsetErrors.scoreRange;
+  const zset = readZset(ctx, args[1]!);
+  if (zset === undefined) return 0;
+  return yield* wait(zset.countByScore(range));
+});
+
+/** ZLEXCOUNT key min max — O(log N + M). */
+const zlexcount = steps(function* (ctx, args) {
+  const range = parseLexRange(args[2]!, args[3]!);
+  if (range === undefined) return zsetErrors.lexRange;
+  const zset = readZset(ctx, args[1]!);
+  if (zset === undefined) return 0;
+  return yield* wait(zset.countByLex(range));
+});
+
+// ---------------------------------------------------------------- ranges
+
+type RangeType = 'auto' | 'rank' | 'score' | 'lex';
+type Direction = 'auto' | 'forward' | 'reverse';
+
+/**
+ * zrangeGenericCommand: ZRANGE, ZREVRANGE, Z[REV]RANGEBYSCORE,
+ * Z[REV]RANGEBYLEX and ZRANGESTORE (`store`: args[1] is the destination,
+ * the source is args[2]).
+ */
+function zrangeGeneric(store: boolean, fixedType: RangeType, fixedDirection: Direction): CommandHandler {
+  const sourceIndex = store ? 2 : 1;
+  return steps(function* (ctx, args) {
+    let rangeType = fixedType;
+    let direction = fixedDirection;
+    let withScores = false;
+    let offset = 0;
+    let limit = -1;
+    for (let index = sourceIndex + 3; index < args.length; index++) {
+      const option = args[index]!;
+      const left = args.length - index - 1;
+      if (!store && isWord(option, 'withscores')) {
+        withScores = true;
+      } else if (isWord(option, 'limit') && left >= 2) {
+        const first = parseLong(args[index + 1]!);
+        if (first === undefined) return errors.notInteger;
+        const count = parseLong(args[index + 2]!);
+        if (count === undefined) return errors.notInteger;
+        offset = first;
+        limit = count;
+        index += 2;
+      } else if (direction === 'auto' && isWord(option, 'rev')) {
+        direction = 'reverse';
+      } else if (rangeType === 'auto' && isWord(option, 'bylex')) {
+        rangeType = 'lex';
+      } else if (rangeType === 'auto' && isWord(option, 'byscore')) {
+        rangeType = 'score';
+      } else {
+        return errors.syntax;
+      }
+    }
+    if (rangeType === 'auto') rangeType = 'rank';
+    const reverse = direction === 'reverse';
+    if (limit !== -1 && rangeType === 'rank') return zsetErrors.limitWithRank;
+    if (withScores && rangeType === 'lex') return zsetErrors.withscoresWithLex;
+    // Z[REV]RANGEBYSCORE and BYLEX with REV take max before min.
+    const swap = reverse && rangeType !== 'rank';
+    const minArg = args[sourceIndex + (swap ? 2 : 1)]!;
+    const maxArg = args[sourceIndex + (swap ? 1 : 2)]!;
+
+    let read: (zset: SortedSet) => ReturnType<SortedSet['rangeByScore']>;
+    if (rangeType === 'rank') {
+      const start = parseLong(minArg);
+      if (start === undefined) return errors.notInteger;
+      const end = parseLong(maxArg);
+      if (end === undefined) return errors.notInteger;
+      read = (zset) => {
+        const window = rankWindow(start, end, zset.size);
+        if (window === undefined) return [];
+        const [first, last] = window;
+        if (!reverse) return zset.rangeByRank(first, last);
+        const size = zset.size;
+        const found = zset.rangeByRank(size - 1 - last, size - 1 - first);
+        return found instanceof Promise ? found.then((entries) => entries.reverse()) : found.reverse();
+      };
+    } else if (rangeType === 'score') {
+      const range = parseScoreRange(minArg, maxArg);
+      if (range === undefined) return zsetErrors.scoreRange;
+      read = (zset) => zset.rangeByScore(range, { reverse, offset, limit });
+    } else {
+      const range = parseLexRange(minArg, maxArg);
+      if (range === undefined) return zsetErrors.lexRange;
+      read = (zset) => zset.rangeByLex(range, { reverse, offset, limit });
+    }
+
+    const zset = readZset(ctx, args[sourceIndex]!);
+    const entries = zset === undefined ? [] : yield* wait(read(zset));
+    if (!store) return scoredReply(entries, withScores, ctx.protocol);
+    return storeResult(ctx, args[1]!, entries);
+  });
+}
+
+/** Replaces `destination` with `entries` (deleting it when there are none). @returns the new size */
+function storeResult(ctx: CommandContext, destination: Buffer, entries: readonly ScoredMember[]): number {
+  const writer = SortedSetWriter.replace(ctx.keyspace, ctx.db, destination, ctx.nowMs);
+  for (const entry of entries) writer.add(entry.member, entry.score);
+  writer.commit(ctx);
+  return writer.size;
+}
+
+// ---------------------------------------------------------------- removing ranges
+
+/** zremrangeGenericCommand: ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX — O(log N + M) (by rank: the walk of ZRANGE). */
+function zremrangeGeneric(rangeType: 'rank' | 'score' | 'lex'): CommandHandler {
+  return steps(function* (ctx, args) {
+    let read: (zset: SortedSet) => ReturnType<SortedSet['rangeByScore']>;
+    if (rangeType === 'rank') {
+      const start = parseLong(args[2]!);
+      if (start === undefined) return errors.notInteger;
+      const end = parseLong(args[3]!);
+      if (end === undefined) return errors.notInteger;
+      read = (zset) => {
+        const window = rankWindow(start, end, zset.size);
+        return window === undefined ? [] : zset.rangeByRank(window[0], window[1]);
+      };
+    } else if (rangeType === 'score') {
+      const range = parseScoreRange(args[2]!, args[3]!);
+      if (range === undefined) return zsetErrors.scoreRange;
+      read = (zset) => zset.rangeByScore(range, { reverse: false, offset: 0, limit: -1 });
+    } else {
+      const range = parseLexRange(args[2]!, args[3]!);
+      if (range === undefined) return zsetErrors.lexRange;
+      read = (zset) => zset.rangeByLex(range, { reverse: false, offset: 0, limit: -1 });
+    }
+    const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
+    if (!writer.exists) return 0;
+    const entries = yield* wait(read(writer));
+    writer.removeEntries(entries);
+    writer.commit(ctx);
+    return entries.length;
+  });
+}
+
+// ---------------------------------------------------------------- pops
+
+/** How genericZpopCommand shapes its reply. */
+interface PopShape {
+  /** Put the key first (BZPOP*, ZMPOP). */
+  emitKey: boolean;
+  /** [member, score] pairs (ZMPOP; ZPOP* with a count in RESP3). */
+  nested: boolean;
+}
+
+/**
+ * genericZpopCommand: pops up to `count` (-1: one, the single-pop form)
+ * members from the first key that holds a sorted set. O(log N + M).
+ * @returns the reply, or undefined when no key holds one (a blocking command would wait)
+ */
+function* popSteps(ctx: CommandContext, db: number, keys: readonly Buffer[], max: boolean, count: number, shape: PopShape): Steps<Reply | undefined> {
+  let writer: SortedSetWriter | undefined;
+  for (const key of keys) {
+    const candidate = SortedSetWriter.load(ctx.keyspace, db, key, ctx.nowMs);
+    if (candidate.exists) {
+      writer = candidate;
+      break;
+    }
+  }
+  if (writer === undefined) return undefined;
+  if (count === 0) return [];
+  const entries = yield* wait(writer.ends(Math.min(count === -1 ? 1 : count, writer.size), max));
+  writer.removeEntries(entries);
+  writer.commit(ctx);
+  const pairs: Reply[] = [];
+  for (const entry of entries) {
+    if (shape.nested) pairs.push([entry.member, new DoubleReply(entry.score)]);
+    else pairs.push(entry.member, new DoubleReply(entry.score));
+  }
+  if (!shape.emitKey) return pairs;
+  return shape.nested ? [writer.key, pairs] : [writer.key, ...pairs];
+}
+
+/** ZPOPMIN/ZPOPMAX key [count]. */
+function zpopGeneric(max: boolean): CommandHandler {
+  return steps(function* (ctx, args) {
+    if (args.length > 3) return errors.syntax;
+    let count = -1;
+    if (args.length === 3) {
+      const parsed = parseLong(args[2]!);
+      if (parsed === undefined || parsed < 0) return zsetErrors.notPositive;
+      count = parsed;
+    }
+    const shape = { emitKey: false, nested: ctx.protocol === 3 && count !== -1 };
+    return (yield* popSteps(ctx, ctx.db, [args[1]!], max, count, shape)) ?? [];
+  });
+}
+
+/** ZMPOP/BZMPOP arguments after the timeout. */
+interface MpopRequest {
+  keys: Buffer[];
+  max: boolean;
+  count: number;
+}
+
+/** zmpopGenericCommand's parsing: numkeys key [key ...] MIN|MAX [COUNT count], numkeys at args[numkeysIndex]. */
+function parseMpop(args: Buffer[], numkeysIndex: number): MpopRequest | ErrorReply {
+  const numkeys = parseLong(args[numkeysIndex]!);
+  if (numkeys === undefined || numkeys < 1) return zsetErrors.numkeys;
+  const whereIndex = numkeysIndex + numkeys + 1;
+  if (whereIndex >= args.length) return errors.syntax;
+  const where = args[whereIndex]!;
+  let max: boolean;
+  if (isWord(where, 'min')) max = false;
+  else if (isWord(where, 'max')) max = true;
+  else return errors.syntax;
+  let count = -1;
+  for (let index = whereIndex + 1; index < args.length; index++) {
+    const more = args.length - 1 - index;
+    if (count === -1 && isWord(args[index]!, 'count') && more > 0) {
+      const parsed = parseLong(args[++index]!);
+      if (parsed === undefined || parsed < 1) return zsetErrors.count;
+      count = parsed;
+    } else {
+      return errors.syntax;
+    }
+  }
+  return { keys: args.slice(numkeysIndex + 1, whereIndex), max, count: count === -1 ? 1 : count };
+}
+
+const mpopShape: PopShape = { emitKey: true, nested: true };
+const bzpopShape: PopShape = { emitKey: true, nested: false };
+
+/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]. */
+const zmpop = steps(function* (ctx, args) {
+  const request = parseMpop(args, 1);
+  if (request instanceof ErrorReply) return request;
+  return (yield* popSteps(ctx, ctx.db, request.keys, request.max, request.count, mpopShape)) ?? NullArrayReply.instance;
+});
+
+/**
+ * BZPOPMIN/BZPOPMAX's pop: [key, member, score] from the first of `keys`
+ * (in `db`) holding a sorted set, or undefined when none does.
+ */
+function bzpopNow(ctx: CommandContext, db: number, keys: readonly Buffer[], max: boolean): MaybePromise<Reply | undefined> {
+  return drive(popSteps(ctx, db, keys, max, -1, bzpopShape));
+}
+
+/**
+ * A blocked client's retry: the pop again, with WRONGTYPE and limit errors
+ * as replies (guard() does this for handlers; a retry is not one).
+ */
+function retryPop(attempt: () => MaybePromise<Reply | undefined>): MaybePromise<Reply | undefined> {
+  const asReply = (error: unknown): Reply => {
+    if (error instanceof WrongTypeError) return errors.wrongType;
+    if (error instanceof LimitExceededError) return new ErrorReply(`ERR ${error.message}`);
+    throw error;
+  };
+  try {
+    const result = attempt();
+    return result instanceof Promise ? result.catch(asReply) : result;
+  } catch (error) {
+    return asReply(error);
+  }
+}
+
+/** BZPOPMIN/BZPOPMAX key [key ...] timeout. */
+function bzpopGeneric(max: boolean): CommandHandler {
+  return steps(function* (ctx, args) {
+    const timeoutMs = timeoutArgument(args[args.length - 1]!);
+    if (timeoutMs instanceof ErrorReply) return timeoutMs;
+    const keys = args.slice(1, -1);
+    const popped = yield* wait(bzpopNow(ctx, ctx.db, keys, max));
+    if (popped !== undefined) return popped;
+    const db = ctx.db;
+    const waitKeys = keys.map((key) => Buffer.from(key));
+    return new BlockedReply(db, waitKeys, timeoutMs, (retry) => retryPop(() => bzpopNow(retry, db, waitKeys, max)), NullArrayReply.instance);
+  });
+}
+
+/** BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP's checks come first, then the timeout. */
+const bzmpop = steps(function* (ctx, args) {
+  const request = parseMpop(args, 2);
+  if (request instanceof ErrorReply) return request;
+  const timeoutMs = timeoutArgument(args[1]!);
+  if (timeoutMs instanceof ErrorReply) return timeoutMs;
+  const { max, count } = request;
+  const popped = yield* popSteps(ctx, ctx.db, request.keys, max, count, mpopShape);
+  if (popped !== undefined) return popped;
+  const db = ctx.db;
+  const waitKeys = request.keys.map((key) => Buffer.from(key));
+  return new BlockedReply(db, waitKeys, timeoutMs, (retry) => retryPop(() => drive(popSteps(retry, db, waitKeys, max, count, mpopShape))), NullArrayReply.instance);
+});
+
+// ---------------------------------------------------------------- union, intersection, difference
+
+type SetOperation = 'union' | 'inter' | 'diff';
+type Aggregate = 'sum' | 'min' | 'max';
+
+/** zunionInterAggregate: NaN sums (inf + -inf) become 0, as in Redis. */
+function aggregate(target: number, value: number, how: Aggregate): number {
+  if (how === 'sum') {
+    const sum = target + value;
+    return Number.isNaN(sum) ? 0 : sum;
+  }
+  if (how === 'min') return value < target ? value : target;
+  return value > target ? value : target;
+}
+
+/**
+ * zunionInterDiffGenericCommand: Z{UNION,INTER,DIFF}[STORE] and ZINTERCARD.
+ * Sources may be sorted sets or sets (members score 1). Union reads every
+ * source, O(sum of sizes); intersection and difference walk the first (for
+ * intersection the smallest) source and look each member up in the others,
+ * O(N * K) point reads.
+ */
+function setOperation(name: string, op: SetOperation, store: boolean, cardinalityOnly: boolean): CommandHandler {
+  const numkeysIndex = store ? 2 : 1;
+  return steps(function* (ctx, args) {
+    const numkeys = parseLong(args[numkeysIndex]!);
+    if (numkeys === undefined) return errors.notInteger;
+    if (numkeys < 1) return zsetErrors.atLeastOneKey(name);
+    if (numkeys > args.length - (numkeysIndex + 1)) return errors.syntax;
+    const sources: (ScoreSource | undefined)[] = [];
+    const weights: number[] = [];
+    let index = numkeysIndex + 1;
+    for (let source = 0; source < numkeys; source++, index++) {
+      sources.push(readScoreSource(ctx.keyspace, ctx.db, args[index]!, ctx.nowMs));
+      weights.push(1);
+    }
+    let how: Aggregate = 'sum';
+    let withScores = false;
+    let limit = 0;
+    while (index < args.length) {
+      const option = args[index]!;
+      const remaining = args.length - index;
+      if (op !== 'diff' && !cardinalityOnly && remaining >= numkeys + 1 && isWord(option, 'weights')) {
+        index++;
+        for (let source = 0; source < numkeys; source++, index++) {
+          const weight = parseScore(args[index]!);
+          if (weight === undefined) return zsetErrors.weight;
+          weights[source] = weight;
+        }
+      } else if (op !== 'diff' && !cardinalityOnly && remaining >= 2 && isWord(option, 'aggregate')) {
+        const word = args[index + 1]!;
+        if (isWord(word, 'sum')) how = 'sum';
+        else if (isWord(word, 'min')) how = 'min';
+        else if (isWord(word, 'max')) how = 'max';
+        else return errors.syntax;
+        index += 2;
+      } else if (!store && !cardinalityOnly && isWord(option, 'withscores')) {
+        withScores = true;
+        index++;
+      } else if (cardinalityOnly && remaining >= 2 && isWord(option, 'limit')) {
+        const parsed = parseLong(args[index + 1]!);
+        if (parsed === undefined || parsed < 0) return zsetErrors.limitNegative;
+        limit = parsed;
+        index += 2;
+      } else {
+        return errors.syntax;
+      }
+    }
+
+    let result: ScoredMember[];
+    if (op === 'union') result = yield* unionSteps(sources, weights, how);
+    else if (op === 'inter') result = yield* interSteps(sources, weights, how, cardinalityOnly ? limit : 0);
+    else result = yield* diffSteps(sources);
+    if (cardinalityOnly) return result.length;
+    result.sort(compareScored);
+    if (store) return storeResult(ctx, args[1]!, result);
+    return scoredReply(result, withScores, ctx.protocol);
+  });
+}
+
+function* unionSteps(sources: readonly (ScoreSource | undefined)[], weights: readonly number[], how: Aggregate): Steps<ScoredMember[]> {
+  const accumulated = new Map<string, { member: Buffer; score: number }>();
+  for (let index = 0; index < sources.length; index++) {
+    const source = sources[index];
+    if (source === undefined || source.size === 0) continue;
+    for (const entry of yield* wait(source.entries())) {
+      let score = weights[index]! * entry.score;
+      if (Number.isNaN(score)) score = 0;
+      const name = entry.member.toString('latin1');
+      const existing = accumulated.get(name);
+      if (existing === undefined) accumulated.set(name, { member: entry.member, score });
+      else existing.score = aggregate(existing.score, score, how);
+    }
+  }
+  return [...accumulated.values()];
+}
+
+function* interSteps(sources: readonly (ScoreSource | undefined)[], weights: readonly number[], how: Aggregate, limit: number): Steps<ScoredMember[]> {
+  const order = sources.map((source, index) => ({ source, weight: weights[index]! }));
+  order.sort((a, b) => (a.source?.size ?? 0) - (b.source?.size ?? 0));
+  const first = order[0]!;
+  if (first.source === undefined || first.source.size === 0) return [];
+  const out: ScoredMember[] = [];
+  for (const entry of yield* wait(first.source.entries())) {
+    let score = first.weight * entry.score;
+    if (Number.isNaN(score)) score = 0;
+    let everywhere = true;
+    for (let other = 1; other < order.length; other++) {
+      const { source, weight } = order[other]!;
+      if (source!.key.equals(first.source.key)) {
+        score = aggregate(score, entry.score * weight, how);
+        continue;
+      }
+      const found = source!.score(entry.member);
+      if (found === undefined) {
+        everywhere = false;
+        break;
+      }
+      score = aggregate(score, found * weight, how);
+    }
+    if (!everywhere) continue;
+    out.push({ member: entry.member, score });
+    if (limit > 0 && out.length >= limit) break;
+  }
+  return out;
+}
+
+function* diffSteps(sources: readonly (ScoreSource | undefined)[]): Steps<ScoredMember[]> {
+  const first = sources[0];
+  if (first === undefined || first.size === 0) return [];
+  const out: ScoredMember[] = [];
+  for (const entry of yield* wait(first.entries())) {
+    let elsewhere = false;
+    for (let other = 1; other < sources.length && !elsewhere; other++) {
+      const source = sources[other];
+      if (source === undefined) continue;
+      elsewhere = source.key.equals(first.key) || source.score(entry.member) !== undefined;
+    }
+    if (!elsewhere) out.push(entry);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- random members, scan
+
+const longMax = 9_223_372_036_854_775_807n;
+
+/** ZRANDMEMBER key [count [WITHSCORES]] — O(N) at worst: random ranks are reached by walking. */
+const zrandmember = steps(function* (ctx, args) {
+  if (args.length === 2) {
+    const zset = readZset(ctx, args[1]!);
+    if (zset === undefined) return null;
+    const [picked] = yield* wait(zset.random(1, true));
+    return picked === undefined ? null : picked.member;
+  }
+  const parsed = parseInt64(args[2]!);
+  if (parsed === undefined) return errors.notInteger;
+  if (parsed === int64Min) return zsetErrors.longRange;
+  let withScores = false;
+  if (args.length > 4 || (args.length === 4 && !isWord(args[3]!, 'withscores'))) return errors.syntax;
+  if (args.length === 4) {
+    withScores = true;
+    if (BigInt(parsed) < -longMax / 2n || BigInt(parsed) > longMax / 2n) return zsetErrors.outOfRange;
+  }
+  const zset = readZset(ctx, args[1]!);
+  if (zset === undefined) return [];
+  const count = Number(parsed);
+  if (count === 0) return [];
+  if (count < 0 && -count > randomMembersCountMax) return zsetErrors.randomCount;
+  const picked = yield* wait(count > 0 ? zset.random(count, true) : zset.random(-count, false));
+  return scoredReply(picked, withScores, ctx.protocol);
+});
+
+const cursorMax = 2n ** 64n - 1n;
+
+/** parseScanCursorOrReply: a decimal up to 2^64 - 1; numbers never handed out restart the scan. */
+function parseCursor(argument: Buffer): number | undefined {
+  const text = argument.toString('latin1');
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const value = BigInt(text);
+  if (value > cursorMax || value < -cursorMax) return undefined;
+  return value < 0n ? -1 : Number(value);
+}
+
+/**
+ * ZSCAN key cursor [MATCH pattern] [COUNT count] — O(COUNT) per call, in
+ * member order. Cursors stand for "after this member" in the keyspace's
+ * cursor table; an unknown one restarts the scan.
+ */
+const zscan = steps(function* (ctx, args) {
+  const cursor = parseCursor(args[2]!);
+  if (cursor === undefined) return zsetErrors.invalidCursor;
+  const zset = readZset(ctx, args[1]!);
+  if (zset === undefined) return ['0', []];
+  let count = 10;
+  let match: Buffer | undefined;
+  for (let index = 3; index < args.length; index += 2) {
+    const option = args[index]!;
+    const hasValue = index + 1 < args.length;
+    if (isWord(option, 'count') && hasValue) {
+      const value = parseLong(args[index + 1]!);
+      if (value === undefined) return errors.notInteger;
+      if (value < 1) return errors.syntax;
+      count = value;
+    } else if (isWord(option, 'match') && hasValue) {
+      match = args[index + 1]!;
+    } else {
+      return errors.syntax;
+    }
+  }
+  const cursors = ctx.keyspace.scanCursors;
+  const scope = `zset:${ctx.db}:${zset.version}:${zset.key.toString('latin1')}`;
+  const after = cursor === 0 ? undefined : cursors.resolve(scope, cursor);
+  const { entries, next } = yield* wait(zset.scan(after, count, match));
+  const flat: Reply[] = [];
+  for (const entry of entries) flat.push(entry.member, formatDouble(entry.score));
+  return [next === undefined ? '0' : String(cursors.register(scope, Buffer.from(next))), flat];
+});
+
+// ---------------------------------------------------------------- table
+
+const w: readonly CommandFlag[] = ['write'];
+const wf: readonly CommandFlag[] = ['write', 'fast'];
+const r: readonly CommandFlag[] = ['readonly'];
+const rf: readonly CommandFlag[] = ['readonly', 'fast'];
+const wb: readonly CommandFlag[] = ['write', 'blocking'];
+const one: [number, number, number] = [1, 1, 1];
+/** Commands whose keys follow a numkeys argument: Redis marks them movablekeys; these are the legacy positions. */
+const storeKeys: [number, number, number] = [1, 1, 1];
+const numkeysKeys: [number, number, number] = [0, 0, 0];
+
+const rangeSyntax = 'key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]';
+const setOpSyntax = 'numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]';
+
+/** The sorted-set family, for the command table. */
+export const sortedSetCommands: readonly CommandSpec[] = [
+  spec('zadd', -4, wf, one, 'Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn\'t exist', 'key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]', 'O(log N) per member: one point read, at most four keys written', (ctx, args) => zaddGeneric(ctx, args, 0)),
+  spec('zincrby', 4, wf, one, 'Increments the score of a member in a sorted set', 'key increment member', 'O(log N)', (ctx, args) => zaddGeneric(ctx, args, AddFlag.incr)),
+  spec('zrem', -3, wf, one, 'Removes one or more members from a sorted set. Deletes the sorted set if all members were removed', 'key member [member ...]', 'O(M log N) where M is the number of members to remove', zrem),
+  spec('zcard', 2, rf, one, 'Returns the number of members in a sorted set', 'key', 'O(1)', zcard),
+  spec('zscore', 3, rf, one, 'Returns the score of a member in a sorted set', 'key member', 'O(1) point read', zscore),
+  spec('zmscore', -3, rf, one, 'Returns the score of one or more members in a sorted set', 'key member [member ...]', 'O(M) point reads, M the members asked', zmscore),
+  spec('zrank', -3, rf, one, 'Returns the index of a member in a sorted set ordered by ascending scores', 'key member [WITHSCORE]', 'O(min(rank, N - rank)): an ordered key space walks to the member from both ends', zrankGeneric('zrank', false)),
+  spec('zrevrank', -3, rf, one, 'Returns the index of a member in a sorted set ordered by descending scores', 'key member [WITHSCORE]', 'O(min(rank, N - rank)): an ordered key space walks to the member from both ends', zrankGeneric('zrevrank', true)),
+  spec('zcount', 4, rf, one, 'Returns the count of members in a sorted set that have scores within a range', 'key min max', 'O(log N + M) where M is the number of members counted', zcount),
+  spec('zlexcount', 4, rf, one, 'Returns the number of members in a sorted set within a lexicographical range', 'key min max', 'O(log N + M) where M is the number of members counted', zlexcount),
+  spec('zrange', -4, r, one, 'Returns members in a sorted set within a range of indexes', rangeSyntax, 'By rank O(min(start, N - stop) + M); by score or lex O(log N + offset + M)', zrangeGeneric(false, 'auto', 'auto')),
+  spec('zrevrange', -4, r, one, 'Returns members in a sorted set within a range of indexes in reverse order', 'key start stop [WITHSCORES]', 'O(min(start, N - stop) + M)', zrangeGeneric(false, 'rank', 'reverse')),
+  spec('zrangebyscore', -4, r, one, 'Returns members in a sorted set within a range of scores', 'key min max [WITHSCORES] [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'score', 'forward')),
+  spec('zrevrangebyscore', -4, r, one, 'Returns members in a sorted set within a range of scores in reverse order', 'key max min [WITHSCORES] [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'score', 'reverse')),
+  spec('zrangebylex', -4, r, one, 'Returns members in a sorted set within a lexicographical range', 'key min max [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'lex', 'forward')),
+  spec('zrevrangebylex', -4, r, one, 'Returns members in a sorted set within a lexicographical range in reverse order', 'key max min [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'lex', 'reverse')),
+  spec('zrangestore', -5, w, [1, 2, 1], 'Stores a range of members from sorted set in a key', 'dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]', 'The range read as ZRANGE, plus O(M log N) to write M members; O(1) to drop the old destination', zrangeGeneric(true, 'auto', 'auto')),
+  spec('zpopmin', -2, wf, one, 'Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(false)),
+  spec('zpopmax', -2, wf, one, 'Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(true)),
+  spec('bzpopmin', -3, [...wb, 'fast'], [1, -2, 1], 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise', 'key [key ...] timeout', 'O(log N) per pop', bzpopGeneric(false)),
+  spec('bzpopmax', -3, [...wb, 'fast'], [1, -2, 1], 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise', 'key [key ...] timeout', 'O(log N) per pop', bzpopGeneric(true)),
+  spec('zmpop', -4, w, numkeysKeys, 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them', 'numkeys key [key ...] <MIN | MAX> [COUNT count]', 'O(K + log N + M): K keys looked at, M members popped', zmpop),
+  spec('bzmpop', -5, wb, numkeysKeys, 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise', 'timeout numkeys key [key ...] <MIN | MAX> [COUNT count]', 'O(K + log N + M): K keys looked at, M members popped', bzmpop),
+  spec('zremrangebyrank', 4, w, one, 'Removes members in a sorted set within a range of indexes', 'key start stop', 'O(min(start, N - stop) + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('rank')),
+  spec('zremrangebyscore', 4, w, one, 'Removes members in a sorted set within a range of scores', 'key min max', 'O(log N + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('score')),
+  spec('zremrangebylex', 4, w, one, 'Removes members in a sorted set within a lexicographical range', 'key min max', 'O(log N + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('lex')),
+  spec('zunionstore', -4, w, storeKeys, 'Stores the union of multiple sorted sets in a key', `destination ${setOpSyntax}`, 'O(S + M log M): S the sum of the input sizes, M the result size', setOperation('zunionstore', 'union', true, false)),
+  spec('zinterstore', -4, w, storeKeys, 'Stores the intersect of multiple sorted sets in a key', `destination ${setOpSyntax}`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinterstore', 'inter', true, false)),
+  spec('zdiffstore', -4, w, storeKeys, 'Stores the difference of multiple sorted sets in a key', 'destination numkeys key [key ...]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiffstore', 'diff', true, false)),
+  spec('zunion', -3, r, numkeysKeys, 'Returns the union of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(S + M log M): S the sum of the input sizes, M the result size', setOperation('zunion', 'union', false, false)),
+  spec('zinter', -3, r, numkeysKeys, 'Returns the intersect of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinter', 'inter', false, false)),
+  spec('zdiff', -3, r, numkeysKeys, 'Returns the difference between multiple sorted sets', 'numkeys key [key ...] [WITHSCORES]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiff', 'diff', false, false)),
+  spec('zintercard', -3, r, numkeysKeys, 'Returns the number of members of the intersect of multiple sorted sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N * K): N the smallest input, K the inputs (less with LIMIT)', setOperation('zintercard', 'inter', false, true)),
+  spec('zrandmember', -2, r, one, 'Returns one or more random members from a sorted set', 'key [count [WITHSCORES]]', 'O(N) at worst: an ordered key space walks to random ranks (one walk for all picks)', zrandmember),
+  spec('zscan', -3, r, one, 'Iterates over members and scores of a sorted set', 'key cursor [MATCH pattern] [COUNT count]', 'O(COUNT) per call; O(N) for a complete iteration', zscan),
+];

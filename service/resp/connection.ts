@@ -1,0 +1,550 @@
+// One client connection: socket -> RespDecoder -> Dispatcher -> ordered reply
+// queue -> ReplyWriter -> socket, and the client's state (database, protocol,
+// authentication, transaction, watched keys, subscriptions) that commands see
+// through ctx.client.
+//
+// Reply order: every request gets its reply in request order, whatever the
+// pipeline depth. A reply that is ready while nothing waits ahead of it is
+// encoded at once into the writer (the fast path: no queue entry at all);
+// otherwise it takes a slot in the queue, and slots leave the queue in order
+// as their replies become ready (a write waiting for durability, a command
+// waiting in the dispatcher's FIFO). Pub/Sub messages (push) join the same
+// queue, so they never overtake a reply the client is owed.
+//
+// A client parked by a blocking command (BLPOP ...) is not read from either
+// until it is answered, as Redis reads nothing from a blocked client.
+//
+// Backpressure: the connection stops reading (socket.pause, and stops taking
+// commands out of the decoder) while its socket holds more than
+// outputHighWaterBytes of unsent replies, or more than pendingRepliesMax
+// replies wait for durability; it reads again on 'drain' and as replies
+// settle. A client that does not read therefore stops being read from, and
+// the output it can make the server hold is bounded by the client output
+// buffer limit (hard, and soft for a while), on by default: past it the client
+// is disconnected, as Redis's client-output-buffer-limit does.
+//
+// Errors: a protocol error replies `-ERR Protocol error: ...` after every
+// reply owed before it, then closes this connection only. A query buffer over
+// its limit closes the connection without a reply (as Redis).
+
+import type { Socket } from 'node:net';
+import type { WriteBatch } from '../../lib/engine/engine.js';
+import type { Keyspace } from '../../lib/keyspace/keyspace.js';
+import type { CommandContext } from './command.js';
+import { ProtocolError, QueryBufferLimitError, RespDecoder } from './decoder.js';
+import type { QueuedCommand } from './dispatcher.js';
+import { ReplyWriter, type Protocol } from './encoder.js';
+import { ErrorReply, PushReply, type Reply } from './reply.js';
+import type { RespServer } from './server.js';
+import type { WatchedKey } from './commands/transactions.js';
+
+/** Unsent reply bytes in the socket above which the connection stops reading, bytes. */
+export const outputHighWaterBytes = 1024 * 1024;
+
+/** Replies waiting (for durability or the dispatcher) above which the connection stops reading. */
+export const pendingRepliesMax = 16 * 1024;
+
+/**
+ * Several replies for one command, written one after another (SUBSCRIBE a b
+ * answers one confirmation per channel). Only the connection unpacks it;
+ * nested in another reply it encodes as a push.
+ */
+export class ReplySequence extends PushReply {
+  /** No reply at all (SHUTDOWN on success, requests dropped after QUIT). */
+  static readonly empty = new ReplySequence([]);
+}
+
+/** A transaction being queued by MULTI. */
+export interface MultiState {
+  commands: QueuedCommand[];
+  /** A command failed its checks while queuing: EXEC answers -EXECABORT. */
+  failed: boolean;
+}
+
+interface Slot {
+  reply: Reply | undefined;
+  ready: boolean;
+  /** Protocol when the reply became ready (HELLO may change it later). */
+  protocol: Protocol;
+  /** Close the connection once this reply is written (protocol error). */
+  closeAfter: boolean;
+}
+
+/** ctx for the client's commands: db and protocol read through to the client. */
+class ClientContext implements CommandContext {
+  nowMs = 0;
+  readonly client: Connection;
+  readonly server: RespServer;
+
+  constructor(client: Connection, server: RespServer) {
+    this.client = client;
+    this.server = server;
+  }
+
+  get db(): number {
+    return this.client.db;
+  }
+
+  set db(value: number) {
+    this.client.db = value;
+  }
+
+  get protocol(): Protocol {
+    return this.client.protocol;
+  }
+
+  get keyspace(): Keyspace {
+    return this.server.keyspace!;
+  }
+
+  write(batch: WriteBatch): void {
+    this.server.dispatcher.write(batch);
+  }
+}
+
+export class Connection {
+  readonly id: number;
+  /** "ip:port" of the peer. */
+  readonly address: string;
+  /** "ip:port" of our end. */
+  readonly localAddress: string;
+  readonly createdMs: number;
+  readonly context: ClientContext;
+
+  name = '';
+  libName = '';
+  libVersion = '';
+  db = 0;
+  multi: MultiState | undefined;
+  /** Watched keys by "db:key" (WatchRegistry keeps the reverse index). */
+  readonly watched = new Map<string, WatchedKey>();
+  /** A watched key changed since WATCH: the next EXEC fails. */
+  watchDirty = false;
+  /** Subscribed channels and patterns, as latin1 strings. */
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+  lastInteractionMs: number;
+  /** Full name of the last command run ("client|list"), for CLIENT LIST. */
+  lastCommand = 'NULL';
+  /** The socket is gone (or going): nothing more is read or run. */
+  closed = false;
+  /** Parked by a blocking command (BLPOP ...): no request is read or run until it is answered. */
+  blocked = false;
+
+  readonly #server: RespServer;
+  readonly #socket: Socket;
+  readonly #decoder: RespDecoder;
+  readonly #writer: ReplyWriter;
+  #protocol: Protocol = 2;
+  #authenticated: boolean;
+
+  /** Replies not yet written, in request order, from #slotHead. */
+  #slots: Slot[] = [];
+  #slotHead = 0;
+  /** Slots whose reply is not ready yet. */
+  #pending = 0;
+  /** Reading stopped for backpressure. */
+  #paused = false;
+  /** Stop taking requests; close once every owed reply is written (QUIT, CLIENT KILL self, protocol error). */
+  #closeWhenDrained = false;
+  #flushScheduled = false;
+  /** Since when the output has been above the soft limit, ms; undefined when below. */
+  #softLimitSinceMs: number | undefined;
+  #processing = false;
+
+  constructor(server: RespServer, socket: Socket, id: number) {
+    this.#server = server;
+    this.#socket = socket;
+    this.id = id;
+    this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    this.createdMs = Date.now();
+    this.lastInteractionMs = this.createdMs;
+    this.#authenticated = server.config.requirepass === '';
+    this.#decoder = new RespDecoder(
+      { bulkBytesMax: server.config.protoMaxBulkLen, queryBufferBytesMax: server.config.clientQueryBufferLimit },
+      { authenticated: this.#authenticated },
+    );
+    this.#writer = new ReplyWriter(2);
+    this.context = new ClientContext(this, server);
+
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 300_000);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#maybeResume());
+    socket.on('error', (error: Error) => server.logger.debug({ err: error, client: this.address }, 'client socket error'));
+    socket.on('close', () => this.#onClose());
+  }
+
+  // ------------------------------------------------------------ client state
+
+  get protocol(): Protocol {
+    return this.#protocol;
+  }
+
+  set protocol(value: Protocol) {
+    this.#protocol = value;
+  }
+
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /** Also lifts the decoder's unauthenticated limits (10 arguments of 16 KiB). */
+  set authenticated(value: boolean) {
+    this.#authenticated = value;
+    this.#decoder.authenticated = value;
+  }
+
+  get subscriptionCount(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  /** Bytes of replies encoded or buffered in the socket and not yet sent. */
+  get outputBufferedBytes(): number {
+    return this.#socket.writableLength + this.#writer.bufferedBytes;
+  }
+
+  /** Bytes received and not yet run. */
+  get queryBufferedBytes(): number {
+    return this.#decoder.bufferedBytes;
+  }
+
+  /** True while the connection still takes requests (false after QUIT, a kill, a protocol error). */
+  get acceptsCommands(): boolean {
+    return !this.closed && !this.#closeWhenDrained;
+  }
+
+  /** Leaves MULTI and forgets watched keys (EXEC, DISCARD, errors at EXEC). */
+  discardTransaction(): void {
+    this.multi = undefined;
+    this.#server.watches.unwatchAll(this);
+  }
+
+  /** RESET: back to a fresh connection's state (keeps the id and the socket). */
+  reset(): void {
+    this.discardTransaction();
+    this.#server.pubsub.removeClient(this);
+    this.db = 0;
+    this.protocol = 2;
+    this.name = '';
+    if (this.#server.config.requirepass !== '') this.authenticated = false;
+  }
+
+  /** Closes the connection once the reply to the running command (and every earlier one) is written. */
+  closeAfterReply(): void {
+    this.#closeWhenDrained = true;
+  }
+
+  /** Undoes closeAfterReply (SHUTDOWN SAVE that failed). */
+  cancelCloseAfterReply(): void {
+    this.#closeWhenDrained = false;
+    process.nextTick(() => this.#maybeResume());
+  }
+
+  /** Closes at once, replies owed or not (CLIENT KILL, output limits, shutdown without drain). */
+  kill(reason: string): void {
+    if (this.closed) return;
+    this.#server.logger.debug({ client: this.address, id: this.id, reason }, 'closing client');
+    this.closed = true;
+    this.#socket.destroy();
+    this.#server.removeClient(this);
+  }
+
+  /** Delivers a push message (Pub/Sub) behind every reply owed. */
+  push(reply: Reply): void {
+    if (this.closed) return;
+    if (this.#slotHead < this.#slots.length) {
+      this.#slots.push({ reply, ready: true, protocol: this.#protocol, closeAfter: false });
+    } else {
+      this.#writer.protocol = this.#protocol;
+      this.#writer.write(reply);
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Stops reading and resolves once every owed reply is written (graceful shutdown). */
+  drain(): Promise<void> {
+    this.#closeWhenDrained = true;
+    this.#socket.pause();
+    return new Promise((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
+      this.#socket.once('close', () => resolve());
+      this.#flush();
+    });
+  }
+
+  /** A CLIENT LIST line (without the newline), in Redis's field order. */
+  describe(): string {
+    const now = Date.now();
+    let flags = '';
+    if (this.subscriptionCount > 0) flags += 'P';
+    if (this.blocked) flags += 'b';
+    if (this.multi !== undefined) flags += 'x';
+    if (this.watchDirty) flags += 'd';
+    if (this.#closeWhenDrained) flags += 'c';
+    if (flags === '') flags = 'N';
+    const handle = (this.#socket as unknown as { _handle?: { fd?: number } })._handle;
+    return [
+      `id=${this.id}`,
+      `addr=${this.address}`,
+      `laddr=${this.localAddress}`,
+      `fd=${handle?.fd ?? -1}`,
+      `name=${this.name}`,
+      `age=${Math.floor((now - this.createdMs) / 1000)}`,
+      `idle=${Math.floor((now - this.lastInteractionMs) / 1000)}`,
+      `flags=${flags}`,
+      `db=${this.db}`,
+      `sub=${this.channels.size}`,
+      `psub=${this.patterns.size}`,
+      'ssub=0',
+      `multi=${this.multi === undefined ? -1 : this.multi.commands.length}`,
+      `watch=${this.watched.size}`,
+      `qbuf=${this.#decoder.bufferedBytes}`,
+      'qbuf-free=0',
+      'argv-mem=0',
+      'multi-mem=0',
+      'rbs=0',
+      'rbp=0',
+      'obl=0',
+      `oll=${this.#slots.length - this.#slotHead}`,
+      `omem=${this.outputBufferedBytes}`,
+      `tot-mem=${this.outputBufferedBytes + this.#decoder.bufferedBytes}`,
+      `events=${this.#paused ? 'w' : 'r'}`,
+      `cmd=${this.lastCommand}`,
+      'user=default',
+      'redir=-1',
+      `resp=${this.#protocol}`,
+      `lib-name=${this.libName}`,
+      `lib-ver=${this.libVersion}`,
+    ].join(' ');
+  }
+
+  // ------------------------------------------------------------ input
+
+  #onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.#server.stats.netInputBytes += chunk.length;
+    try {
+      this.#decoder.feed(chunk);
+    } catch (error) {
+      if (!(error instanceof QueryBufferLimitError)) throw error;
+      this.#server.stats.queryBufferDisconnections++;
+      this.#server.logger.warn({ client: this.address, id: this.id, bytes: error.bufferedBytes, limit: error.limitBytes }, 'closing client that reached max query buffer length');
+      this.kill('query buffer limit');
+      return;
+    }
+    this.#processInput();
+  }
+
+  /** Runs complete requests from the decoder until it runs dry or backpressure says stop. */
+  #processInput(): void {
+    if (this.#processing) return;
+    this.#processing = true;
+    const dispatcher = this.#server.dispatcher;
+    try {
+      // Bounded: each pass runs at least one request or stops; the decoder holds at most the query buffer limit.
+      while (true) {
+        let stoppedForOutput = false;
+        while (!this.closed && !this.#closeWhenDrained) {
+          if (this.#mustPause()) {
+            stoppedForOutput = true;
+            break;
+          }
+          let args: Buffer[] | undefined;
+          try {
+            args = this.#decoder.next();
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) throw error;
+            this.#protocolError(error);
+            break;
+          }
+          if (args === undefined) break;
+          this.#accept(dispatcher.execute(this, args));
+        }
+        this.#flush();
+        // The socket may have taken everything at once (the kernel buffers it): then go on with what is buffered.
+        if (!stoppedForOutput || this.closed || this.#closeWhenDrained || this.#mustPause()) break;
+      }
+    } finally {
+      this.#processing = false;
+    }
+    this.#updateReading();
+  }
+
+  /** Queues (or writes) the outcome of one request. */
+  #accept(outcome: Reply | Promise<Reply>): void {
+    if (!(outcome instanceof Promise)) {
+      if (this.#slotHead === this.#slots.length) this.#write(outcome, this.#protocol);
+      else this.#slots.push({ reply: outcome, ready: true, protocol: this.#protocol, closeAfter: false });
+      return;
+    }
+    const slot: Slot = { reply: undefined, ready: false, protocol: this.#protocol, closeAfter: false };
+    this.#slots.push(slot);
+    this.#pending++;
+    outcome.then(
+      (reply) => this.#settle(slot, reply),
+      (error: unknown) => {
+        // The dispatcher turns failures into replies; a rejection here is a bug, reported but not fatal to other clients.
+        this.#server.logger.error({ err: error, client: this.address }, 'reply promise rejected');
+        this.#settle(slot, new ErrorReply('ERR internal error'));
+      },
+    );
+  }
+
+  #settle(slot: Slot, reply: Reply): void {
+    slot.reply = reply;
+    slot.ready = true;
+    slot.protocol = this.#protocol;
+    this.#pending--;
+    if (this.closed) return;
+    this.#scheduleFlush();
+  }
+
+  #protocolError(error: ProtocolError): void {
+    this.#server.stats.protocolErrors++;
+    this.#server.logger.info({ client: this.address, id: this.id, error: error.message }, 'protocol error from client');
+    const reply = new ErrorReply(error.replyText);
+    this.#slots.push({ reply, ready: true, protocol: this.#protocol, closeAfter: true });
+    this.#closeWhenDrained = true;
+    this.#socket.pause();
+  }
+
+  // ------------------------------------------------------------ output
+
+  #write(reply: Reply, protocol: Protocol): void {
+    const writer = this.#writer;
+    writer.protocol = protocol;
+    if (reply instanceof ReplySequence) for (const item of reply.items) writer.write(item);
+    else writer.write(reply);
+  }
+
+  /** Moves ready slots at the head of the queue into the writer. */
+  #drainSlots(): boolean {
+    let closeNow = false;
+    while (this.#slotHead < this.#slots.length) {
+      const slot = this.#slots[this.#slotHead]!;
+      if (!slot.ready) break;
+      this.#write(slot.reply!, slot.protocol);
+      this.#slots[this.#slotHead++] = undefined as unknown as Slot;
+      if (slot.closeAfter) {
+        closeNow = true;
+        break;
+      }
+    }
+    if (this.#slotHead === this.#slots.length) {
+      this.#slots = [];
+      this.#slotHead = 0;
+    } else if (this.#slotHead > 1024 && this.#slotHead * 2 > this.#slots.length) {
+      this.#slots = this.#slots.slice(this.#slotHead);
+      this.#slotHead = 0;
+    }
+    return closeNow;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // After the current burst of promise reactions (a group commit resolves many at once): one socket write for all.
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+      this.#maybeResume();
+    });
+  }
+
+  /** Writes what is ready to the socket, enforces the output limits, and closes when asked to. */
+  #flush(): void {
+    if (this.closed) return;
+    const closeNow = this.#drainSlots();
+    const writer = this.#writer;
+    if (writer.bufferedBytes > 0) {
+      const chunks = writer.takeChunks();
+      let bytes = 0;
+      if (chunks.length === 1) {
+        bytes = chunks[0]!.length;
+        this.#socket.write(chunks[0]!);
+      } else {
+        this.#socket.cork();
+        for (const chunk of chunks) {
+          bytes += chunk.length;
+          this.#socket.write(chunk);
+        }
+        this.#socket.uncork();
+      }
+      this.#server.stats.netOutputBytes += bytes;
+    }
+    if (closeNow || (this.#closeWhenDrained && this.#slotHead === this.#slots.length && this.#pending === 0)) {
+      this.closed = true;
+      this.#socket.end();
+      this.#server.removeClient(this);
+      return;
+    }
+    this.#checkOutputLimits();
+  }
+
+  /** Disconnects a client whose unsent output passed its class's hard limit, or its soft limit for too long. */
+  #checkOutputLimits(): void {
+    const limits = this.#server.config.clientOutputBufferLimit;
+    const limit = this.subscriptionCount > 0 ? limits.pubsub : limits.normal;
+    const bytes = this.outputBufferedBytes;
+    let over = limit.hardBytes > 0 && bytes > limit.hardBytes;
+    if (!over && limit.softBytes > 0 && bytes > limit.softBytes) {
+      const now = Date.now();
+      this.#softLimitSinceMs ??= now;
+      over = now - this.#softLimitSinceMs > limit.softSeconds * 1000;
+    } else if (bytes <= limit.softBytes) {
+      this.#softLimitSinceMs = undefined;
+    }
+    if (!over) return;
+    this.#server.stats.outputBufferDisconnections++;
+    this.#server.logger.warn(
+      { client: this.address, id: this.id, bytes, class: this.subscriptionCount > 0 ? 'pubsub' : 'normal' },
+      'client scheduled to be closed ASAP for overcoming of output buffer limits',
+    );
+    this.kill('output buffer limit');
+  }
+
+  /** Called by the server's timer: a client over its soft limit may have stayed there too long. */
+  checkLimits(): void {
+    if (!this.closed) this.#checkOutputLimits();
+  }
+
+  // ------------------------------------------------------------ backpressure
+
+  #mustPause(): boolean {
+    return this.blocked || this.#socket.writableLength + this.#writer.bufferedBytes > outputHighWaterBytes || this.#pending >= pendingRepliesMax;
+  }
+
+  #updateReading(): void {
+    if (this.closed || this.#closeWhenDrained) return;
+    if (this.#mustPause()) {
+      if (!this.#paused) {
+        this.#paused = true;
+        this.#socket.pause();
+      }
+    } else if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  /** After 'drain' or settled replies: run requests already buffered, then read again. */
+  #maybeResume(): void {
+    if (this.closed || this.#closeWhenDrained) return;
+    if (!this.#paused || this.#mustPause()) return;
+    this.#paused = false;
+    this.#processInput();
+    if (!this.#paused && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
+  }
+
+  #onClose(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.#server.removeClient(this);
+    }
+  }
+}

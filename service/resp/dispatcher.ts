@@ -1,0 +1,475 @@
+// The dispatcher: the one-at-a-time executor every connection shares, as
+// Redis's single command thread (DESIGN.md, "Redis data model on the engine").
+//
+// - Fast path: when nothing runs and nothing waits, a command runs at once,
+//   synchronously, inside the connection's 'data' handler.
+// - FIFO: a handler that returns a Promise (an asynchronous iterator, SAVE,
+//   EXEC of such a command) keeps the dispatcher busy until it settles; every
+//   command that arrives meanwhile, from any connection, and every internal
+//   task (the expiry sweep), waits in one FIFO and runs in arrival order.
+// - Durability: a handler's writes (ctx.write) are visible at once, so the
+//   next command may run; the command's reply is a Promise that resolves when
+//   every write it made is as durable as appendfsync asks, or turns into the
+//   error reply when one failed. Connections keep replies in request order.
+// - Before a handler runs, in Redis's order: lookup and arity, NOAUTH,
+//   MISCONF for writes while the engine refuses them, the RESP2 subscribed
+//   mode, LOADING, and MULTI queueing.
+// - EXEC runs its queued commands inside engine.beginAtomic(): their batches
+//   are visible at once and reach the WAL as one record at commit, so after a
+//   crash an EXEC is all there or not at all. No other command or task runs
+//   while the group is open (the engine refuses plain writes meanwhile).
+// - Blocked clients: a blocking command (BLPOP ...) that finds nothing
+//   returns a BlockedReply; the client is parked in the BlockingManager
+//   (blocking.ts) and its reply is a Promise answered later. After every
+//   command and task the manager serves clients blocked on keys it modified,
+//   before the next command runs (their retries run here, as commands of
+//   those clients). A parked client's requests already in the FIFO are held
+//   back until it is answered; inside EXEC nothing blocks.
+//
+// Errors thrown by handlers map to replies through one table (docs/errors.md,
+// "Mapping at the edges"); an AssertionError is a bug and goes to onFatal.
+
+import { AssertionError, assert } from '../../lib/assert.js';
+import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
+import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
+import type { CommandContext } from './command.js';
+import type { CommandTable, ResolvedCommand } from './command-table.js';
+import { ReplySequence, type Connection } from './connection.js';
+import { nonBlockingReply, type Served } from './blocking.js';
+import { BlockedReply, ErrorReply, NullArrayReply, QUEUED, errors, type Reply } from './reply.js';
+import type { RespServer } from './server.js';
+
+/** RESP reply prefix per error code; every other code answers -ERR (docs/errors.md). */
+const respPrefixByCode: Readonly<Record<string, string>> = {
+  WRONGTYPE: 'WRONGTYPE',
+  IO_ERROR: 'MISCONF',
+  WRITE_STOPPED: 'MISCONF',
+};
+
+/** Commands that run at once inside MULTI instead of being queued (as Redis). */
+const multiControl = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+export const execAbortReply = new ErrorReply('EXECABORT Transaction discarded because of previous errors.');
+
+/** A command queued by MULTI: what it resolved to and its (copied) arguments. */
+export interface QueuedCommand {
+  resolved: ResolvedCommand;
+  args: Buffer[];
+}
+
+interface Pending {
+  client: Connection | undefined;
+  args: Buffer[] | undefined;
+  task: (() => void | Promise<void>) | undefined;
+  resolve: (reply: Reply | Promise<Reply>) => void;
+}
+
+const noop = (): void => undefined;
+
+/** Turns a thrown error into the reply the client gets (docs/errors.md, "Mapping at the edges"). */
+export function errorReplyFor(error: unknown): ErrorReply {
+  if (error instanceof KvError) return new ErrorReply(`${respPrefixByCode[error.code] ?? 'ERR'} ${error.message}`);
+  return new ErrorReply(`ERR ${(error as Error)?.message ?? String(error)}`);
+}
+
+export class Dispatcher {
+  readonly #server: RespServer;
+  readonly #table: CommandTable;
+  /** Commands and tasks waiting while a handler's Promise is pending, oldest first. */
+  #queue: Pending[] = [];
+  #queueHead = 0;
+  #busy = false;
+  #idleWaiters: (() => void)[] = [];
+  /** Durability promises of the running command's writes. */
+  #writes: Promise<unknown>[] | undefined;
+  /** The open EXEC group, if any: ctx.write goes there instead of engine.write. */
+  #atomic: AtomicWrite | undefined;
+  /** FIFO requests of blocked clients, held back until they are answered. */
+  readonly #held = new Map<Connection, Pending[]>();
+
+  /** Called with an AssertionError (a bug); main.ts logs it and exits. */
+  onFatal: (error: Error) => void = (error) => {
+    process.nextTick(() => {
+      throw error;
+    });
+  };
+
+  constructor(server: RespServer, table: CommandTable) {
+    this.#server = server;
+    this.#table = table;
+  }
+
+  /** True while a handler's Promise is pending (commands queue meanwhile). */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** Commands and tasks waiting in the FIFO. */
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /**
+   * Runs one request now, or queues it behind a running asynchronous command.
+   * @param args the request; copied before it is kept past this call
+   * @returns the reply, or a Promise of it when the command waited in the FIFO,
+   *   ran asynchronously, or made writes whose durability the reply waits for
+   */
+  execute(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
+    if (this.#busy || this.#queueHead < this.#queue.length) {
+      const copied = args.map((arg) => Buffer.from(arg));
+      return new Promise<Reply>((resolve) => this.#enqueue({ client, args: copied, task: undefined, resolve }));
+    }
+    return this.#process(client, args);
+  }
+
+  /**
+   * Runs an internal task (the expiry sweep) in turn with commands: at once
+   * when idle, else after what is queued. A Promise it returns keeps the
+   * dispatcher busy until it settles. Errors are logged, never thrown.
+   */
+  runTask(task: () => void | Promise<void>): Promise<void> {
+    if (this.#busy || this.#queueHead < this.#queue.length) {
+      return new Promise<void>((resolve) => this.#enqueue({ client: undefined, args: undefined, task, resolve: () => resolve() }));
+    }
+    this.#runTask(task);
+    return Promise.resolve();
+  }
+
+  /** Resolves when nothing runs and nothing waits (shutdown drains with it). */
+  whenIdle(): Promise<void> {
+    if (!this.#busy && this.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** ctx.write for every client: into the open EXEC group, else engine.write with the reply held for durability. */
+  write(batch: WriteBatch): void {
+    if (this.#atomic !== undefined) {
+      this.#atomic.write(batch);
+      return;
+    }
+    const engine = this.#server.engine;
+    // Write commands are refused with -LOADING until the engine is open; the sweep starts after it.
+    assert(engine !== undefined, 'writes happen only once the engine is open');
+    const written = engine.write(batch);
+    written.catch(noop); // observed below, after the handler returns; this keeps an early rejection from counting as unhandled
+    (this.#writes ??= []).push(written);
+  }
+
+  /**
+   * Runs a transaction's queued commands as one atomic group (EXEC's body).
+   * @returns the replies, once the group is durable; an error reply when the group could not be logged
+   */
+  exec(client: Connection, queued: readonly QueuedCommand[]): Reply | Promise<Reply> {
+    const needsGroup = queued.some((command) => command.resolved.spec.flags.includes('write'));
+    let group: AtomicWrite | undefined;
+    if (needsGroup) {
+      const engine = this.#server.engine!;
+      try {
+        group = engine.beginAtomic();
+      } catch (error) {
+        return this.#writeFailed(error);
+      }
+      this.#atomic = group;
+    }
+    const replies: Reply[] = [];
+    let index = 0;
+    const finish = (): Reply | Promise<Reply> => {
+      this.#atomic = undefined;
+      if (group === undefined) return replies;
+      return group.commit().then(
+        () => replies,
+        (error: unknown) => this.#writeFailed(error),
+      );
+    };
+    const runFrom = (): Reply | Promise<Reply> => {
+      while (index < queued.length) {
+        const command = queued[index++]!;
+        // Inside EXEC a client may not block: a blocking command answers its timeout reply at once.
+        const reply = this.#invoke(client, command.resolved, command.args);
+        if (reply instanceof Promise) {
+          return reply.then((settled) => {
+            replies.push(nonBlockingReply(settled));
+            return runFrom();
+          });
+        }
+        replies.push(nonBlockingReply(reply));
+      }
+      return finish();
+    };
+    try {
+      return runFrom();
+    } catch (error) {
+      // #invoke catches handler errors; reaching here is a bug, but never leave the group open.
+      this.#atomic = undefined;
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #enqueue(pending: Pending): void {
+    this.#queue.push(pending);
+  }
+
+  /** Checks, queues for MULTI, or runs one request; the reply (or its Promise). */
+  #process(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
+    const server = this.#server;
+    server.stats.commandsProcessed++;
+    client.lastInteractionMs = Date.now();
+    const resolved = this.#table.resolve(args);
+    if (resolved instanceof ErrorReply) {
+      server.stats.errorReplies++;
+      if (client.multi !== undefined) client.multi.failed = true;
+      return resolved;
+    }
+    const rejection = this.#check(client, resolved);
+    if (rejection !== undefined) {
+      server.stats.errorReplies++;
+      if (client.multi !== undefined && resolved.command.name !== 'exec') client.multi.failed = true;
+      if (resolved.command.name === 'exec') client.discardTransaction();
+      return rejection;
+    }
+    client.lastCommand = resolved.fullName;
+    if (client.multi !== undefined && !multiControl.has(resolved.command.name)) {
+      if (resolved.spec.flags.includes('no-multi')) {
+        client.multi.failed = true;
+        return new ErrorReply('ERR Command not allowed inside a transaction');
+      }
+      client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });
+      return QUEUED;
+    }
+    return this.#run(client, resolved, args);
+  }
+
+  /** The checks before a handler, in Redis's order; an error reply or undefined to go on. */
+  #check(client: Connection, resolved: ResolvedCommand): ErrorReply | undefined {
+    const server = this.#server;
+    const flags = resolved.spec.flags;
+    if (!client.authenticated && server.config.requirepass !== '' && !flags.includes('noauth')) return errors.noAuth;
+    const writes = flags.includes('write') || (resolved.command.name === 'exec' && client.multi?.commands.some((command) => command.resolved.spec.flags.includes('write')) === true);
+    if (writes && server.writeStoppedReason !== undefined) return misconf(server.writeStoppedReason);
+    if (client.protocol === 2 && client.subscriptionCount > 0 && !flags.includes('pubsub')) {
+      return new ErrorReply(`ERR Can't execute '${resolved.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+    }
+    if (server.loading && !flags.includes('loading')) return new ErrorReply('LOADING silt is loading the dataset in memory');
+    return undefined;
+  }
+
+  /** Runs the handler now: the reply, or a Promise of it (async handler or pending durability). */
+  #run(client: Connection, resolved: ResolvedCommand, args: Buffer[]): Reply | Promise<Reply> {
+    this.#writes = undefined;
+    const started = performance.now();
+    const reply = this.#invoke(client, resolved, args);
+    if (reply instanceof Promise) {
+      this.#busy = true;
+      return reply.then((settled) => {
+        const outcome = this.#finish(client, resolved, args, started, settled);
+        // Still busy: clients blocked on keys this command changed are served before anything else runs.
+        this.#afterCommand(true);
+        return outcome;
+      });
+    }
+    const outcome = this.#finish(client, resolved, args, started, reply);
+    this.#afterCommand(false);
+    return outcome;
+  }
+
+  /** A command's handler is done: statistics, then its reply (parked, or held for its writes' durability). */
+  #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply): Reply | Promise<Reply> {
+    const writes = this.#writes;
+    this.#writes = undefined;
+    this.#server.recordCommand(client, resolved, args, performance.now() - started, reply);
+    if (reply instanceof BlockedReply) return this.#park(client, reply);
+    return this.#afterWrites(writes, reply);
+  }
+
+  /**
+   * After each command (as Redis's handleClientsBlockedOnKeys after call()):
+   * serves clients blocked on keys the command modified, before the next
+   * command runs. A pass that goes asynchronous keeps the dispatcher busy.
+   * @param busy the dispatcher is busy with the command that just finished
+   */
+  #afterCommand(busy: boolean): void {
+    const pass = this.#server.blocking.serveReadyKeys();
+    if (pass instanceof Promise) {
+      this.#busy = true;
+      void pass.then(noop, noop).finally(() => {
+        this.#busy = false;
+        this.#drain();
+      });
+      return;
+    }
+    if (busy) {
+      this.#busy = false;
+      this.#drain();
+    }
+  }
+
+  /**
+   * Parks a client whose blocking command found nothing (BlockedReply): the
+   * BlockingManager answers it later (served, timed out, CLIENT UNBLOCK).
+   * Meanwhile the connection takes no requests from the client, and
+   * requests it had already queued in the FIFO are held back until then.
+   */
+  #park(client: Connection, blocked: BlockedReply): Promise<Reply> {
+    client.blocked = true;
+    return new Promise<Reply>((resolve) => {
+      this.#server.blocking.block(client.id, blocked, (reply) => {
+        client.blocked = false;
+        resolve(reply);
+        this.#release(client);
+      });
+    });
+  }
+
+  /** Puts back the requests held while `client` was blocked, behind what waits now (after the current command). */
+  #release(client: Connection): void {
+    const held = this.#held.get(client);
+    if (held === undefined) return;
+    this.#held.delete(client);
+    queueMicrotask(() => {
+      for (const pending of held) this.#enqueue(pending);
+      if (!this.#busy) this.#drain();
+    });
+  }
+
+  /**
+   * Runs a blocked client's retry (BlockingHost.runCommand) as a command of
+   * that client: its context, a fresh nowMs, writes through ctx.write.
+   * @returns undefined when the retry found nothing, else its reply, waiting for its writes' durability
+   */
+  runRetry(clientId: number, retry: BlockedReply['retry']): Served | undefined | Promise<Served | undefined> {
+    const client = this.#server.clients.get(clientId);
+    if (client === undefined || client.closed) return undefined;
+    this.#writes = undefined;
+    client.context.nowMs = Date.now();
+    const served = (reply: Reply | undefined): Served | undefined => {
+      const writes = this.#writes;
+      this.#writes = undefined;
+      return reply === undefined ? undefined : { reply: this.#afterWrites(writes, reply) };
+    };
+    const failed = (error: unknown): Served => {
+      this.#writes = undefined;
+      return { reply: this.#handlerFailed(error) };
+    };
+    let result: Reply | undefined | Promise<Reply | undefined>;
+    try {
+      result = retry(client.context);
+    } catch (error) {
+      return failed(error);
+    }
+    return result instanceof Promise ? result.then(served, failed) : served(result);
+  }
+
+  /** Calls the handler, turning what it throws (or rejects with) into an error reply. */
+  #invoke(client: Connection, resolved: ResolvedCommand, args: Buffer[]): Reply | Promise<Reply> {
+    const context: CommandContext = client.context;
+    client.context.nowMs = Date.now();
+    try {
+      const reply = resolved.spec.handler(context, args);
+      if (reply instanceof Promise) return reply.catch((error: unknown) => this.#handlerFailed(error));
+      return reply;
+    } catch (error) {
+      return this.#handlerFailed(error);
+    }
+  }
+
+  #handlerFailed(error: unknown): ErrorReply {
+    if (error instanceof AssertionError) {
+      this.#server.logger.fatal({ err: error }, 'assertion failed while running a command');
+      this.onFatal(error);
+      return new ErrorReply(`ERR internal error: ${error.message}`);
+    }
+    if (error instanceof WriteStoppedError || error instanceof IoError) this.#server.writeFailed(error);
+    if (!(error instanceof KvError)) this.#server.logger.error({ err: error }, 'command failed with an unexpected error');
+    this.#server.stats.errorReplies++;
+    return errorReplyFor(error);
+  }
+
+  /** The reply once every write is durable; the first failure's error reply otherwise. */
+  #afterWrites(writes: Promise<unknown>[] | undefined, reply: Reply): Reply | Promise<Reply> {
+    if (writes === undefined) return reply;
+    const all = writes.length === 1 ? writes[0]! : Promise.all(writes);
+    return all.then(
+      () => reply,
+      (error: unknown) => this.#writeFailed(error),
+    );
+  }
+
+  /** A write (or an EXEC group) the engine refused or could not make durable: the command's reply becomes the error. */
+  #writeFailed(error: unknown): ErrorReply {
+    this.#server.writeFailed(error);
+    if (error instanceof WriteStoppedError || error instanceof IoError) {
+      this.#server.stats.errorReplies++;
+      return misconf(error.message);
+    }
+    return this.#handlerFailed(error);
+  }
+
+  #runTask(task: () => void | Promise<void>): void {
+    let result: void | Promise<void>;
+    try {
+      result = task();
+    } catch (error) {
+      this.#taskFailed(error);
+      this.#afterCommand(false);
+      return;
+    }
+    if (result instanceof Promise) {
+      this.#busy = true;
+      void result.then(noop, (error: unknown) => this.#taskFailed(error)).finally(() => this.#afterCommand(true));
+      return;
+    }
+    this.#afterCommand(false);
+  }
+
+  #taskFailed(error: unknown): void {
+    if (error instanceof AssertionError) {
+      this.onFatal(error);
+      return;
+    }
+    this.#server.logger.error({ err: error }, 'background task failed');
+  }
+
+  /** Runs what waits in the FIFO until something goes asynchronous again. */
+  #drain(): void {
+    while (!this.#busy && this.#queueHead < this.#queue.length) {
+      const pending = this.#queue[this.#queueHead]!;
+      this.#queue[this.#queueHead++] = undefined as unknown as Pending;
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+      if (pending.task !== undefined) {
+        this.#runTask(pending.task);
+        pending.resolve(null);
+      } else if (pending.client!.blocked) {
+        // A blocked client's later requests wait until it is answered (Redis reads nothing from a blocked client).
+        const held = this.#held.get(pending.client!);
+        if (held === undefined) this.#held.set(pending.client!, [pending]);
+        else held.push(pending);
+      } else if (!pending.client!.acceptsCommands) {
+        // The client went away (or QUIT): its later requests are dropped, as Redis frees a closed client's query buffer.
+        pending.resolve(ReplySequence.empty);
+      } else {
+        pending.resolve(this.#process(pending.client!, pending.args!));
+      }
+    }
+    if (!this.#busy && this.#queueHead >= this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+}
+
+/** Redis words it "-MISCONF Errors writing to the AOF file: ..."; silt names its WAL and data directory. */
+export function misconf(reason: string): ErrorReply {
+  return new ErrorReply(`MISCONF Errors writing to disk: ${reason}. Commands that may modify the data set are disabled until writes succeed again; reads still work`);
+}
+
+/** EXEC's reply when a watched key changed. */
+export const execWatchAborted: Reply = NullArrayReply.instance;

@@ -1,0 +1,622 @@
+// The RESP server: a net.Server on host:port, the clients it accepts, and the
+// server-wide services commands reach through ctx.server (the keyspace, the
+// command table and dispatcher, Pub/Sub, WATCH, SLOWLOG, statistics,
+// persistence state, live configuration).
+//
+// Lifecycle (service/main.ts drives it; tests drive it in-process):
+//   const server = new RespServer({ config, logger });
+//   await server.listen();   // accepting; every data command answers -LOADING
+//   await server.open();     // engine + keyspace open; INFO says loading:0
+//   ...
+//   await server.close({ drain: true });  // stop accepting, finish in-flight
+//                                          // commands, sync the WAL, close the engine
+//
+// Connections: maxclients (lowered to what the file-descriptor limit allows,
+// with a warning, as Redis does) refuses the next client with Redis's
+// "-ERR max number of clients reached". Timers: the expiry sweep (through the
+// dispatcher, so it never splits a command or an EXEC), statistics sampling,
+// idle timeouts and soft output limits, and recovery from a write error.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CheckpointInfo, Engine, EngineOptions } from '../../lib/engine/engine.js';
+import { openEngine } from '../../lib/engine/open-engine.js';
+import { IoError, WriteStoppedError } from '../../lib/errors.js';
+import { checkpointsDirName } from '../../lib/format/file-names.js';
+import { Keyspace, keyspaceCompactionFilter, type KeyState } from '../../lib/keyspace/keyspace.js';
+import { pinoLevel, siltVersion, type Parameter, type ServerConfig } from '../config.js';
+import { defaultCommandTable, type CommandTable, type ResolvedCommand } from './command-table.js';
+import { Connection } from './connection.js';
+import { BlockingManager } from './blocking.js';
+import { Dispatcher } from './dispatcher.js';
+import { ErrorReply, type Reply } from './reply.js';
+import { PubSubRegistry } from './commands/pubsub.js';
+import { SlowLog } from './commands/server.js';
+import { WatchRegistry } from './commands/transactions.js';
+
+/** File descriptors kept for the engine (WAL, manifest, segments in the table cache) and the process, beyond clients. */
+export const reservedFileDescriptors = 128;
+
+/** How long a graceful close waits for in-flight commands and unsent replies before cutting clients off, ms. */
+export const drainTimeoutMs = 10_000;
+
+/** Statistics sampling and housekeeping interval, ms. */
+const cronIntervalMs = 100;
+
+/** Samples kept for instantaneous_ops_per_sec (Redis keeps 16). */
+const opsSamples = 16;
+
+/** Expiry sweeps run back to back (when the previous one hit its limit) within one interval at most. */
+const sweepsPerIntervalMax = 10;
+
+/** The Redis version silt reports (INFO redis_version, HELLO): the protocol level its commands follow. */
+export const redisCompatibleVersion = '7.2.0';
+
+export interface RespServerOptions {
+  config: ServerConfig;
+  logger: Logger;
+  /** Extra engine options (tests: small memtables, fault-injecting file systems, inline background work). */
+  engineOptions?: Partial<EngineOptions>;
+  /** Called when a client sends SHUTDOWN; the default closes the server (main.ts also exits). */
+  onShutdownRequest?: (reason: string) => void;
+}
+
+/** Counters behind INFO stats; CONFIG RESETSTAT zeroes them. */
+export class ServerStats {
+  commandsProcessed = 0;
+  connectionsReceived = 0;
+  rejectedConnections = 0;
+  netInputBytes = 0;
+  netOutputBytes = 0;
+  errorReplies = 0;
+  protocolErrors = 0;
+  outputBufferDisconnections = 0;
+  queryBufferDisconnections = 0;
+  messagesPublished = 0;
+  expiredKeys = 0;
+  peakMemoryBytes = 0;
+  instantaneousOpsPerSecond = 0;
+
+  reset(): void {
+    const peak = this.peakMemoryBytes;
+    Object.assign(this, new ServerStats());
+    this.peakMemoryBytes = peak;
+  }
+}
+
+/** SAVE/BGSAVE and BGREWRITEAOF state, for INFO persistence and LASTSAVE. */
+export interface PersistenceState {
+  lastSaveMs: number;
+  lastSaveOk: boolean;
+  lastSaveDurationMs: number;
+  saveStartedMs: number | undefined;
+  saveInProgress: boolean;
+  saveScheduled: boolean;
+  saves: number;
+  lastCheckpoint: string | undefined;
+  changesSinceSave: number;
+  compactionInProgress: boolean;
+  lastCompactionOk: boolean;
+  lastCompactionDurationMs: number;
+  compactions: number;
+}
+
+export class RespServer {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly redisVersion = redisCompatibleVersion;
+  readonly runId = randomBytes(20).toString('hex');
+  readonly startTimeMs = Date.now();
+  readonly commandTable: CommandTable;
+  readonly dispatcher: Dispatcher;
+  readonly pubsub = new PubSubRegistry();
+  readonly watches: WatchRegistry;
+  /** Clients parked by blocking commands (BLPOP ...), served as keys change. */
+  readonly blocking: BlockingManager;
+  readonly slowlog = new SlowLog();
+  readonly stats = new ServerStats();
+  readonly clients = new Map<number, Connection>();
+  readonly persistence: PersistenceState;
+  engine: Engine | undefined;
+  keyspace: Keyspace | undefined;
+  /** True until the engine and keyspace are open: data commands answer -LOADING. */
+  loading = true;
+  /** Why writes are refused (an engine write failed), until the engine reports them working again. */
+  writeStoppedReason: string | undefined;
+
+  readonly #options: RespServerOptions;
+  readonly #netServer: Server;
+  #nextClientId = 1;
+  #maxClients: number;
+  #fileDescriptorLimit: number | undefined;
+  #cron: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #sweepQueued = false;
+  #cronTicks = 0;
+  #opsHistory: number[] = [];
+  #lastOpsSample = { commands: 0, atMs: Date.now() };
+  #closing: Promise<void> | undefined;
+  #background = new Set<Promise<unknown>>();
+
+  constructor(options: RespServerOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.logger = options.logger;
+    this.version = siltVersion();
+    this.commandTable = defaultCommandTable();
+    this.dispatcher = new Dispatcher(this, this.commandTable);
+    this.watches = new WatchRegistry((db, key, nowMs) => this.#keyState(db, key, nowMs));
+    this.blocking = new BlockingManager({
+      runCommand: (clientId, retry) => this.dispatcher.runRetry(clientId, retry),
+      // A pass the manager schedules itself runs in turn with commands, never inside one.
+      schedule: (callback) =>
+        queueMicrotask(() => {
+          void this.dispatcher.runTask(() => {
+            callback();
+            return this.blocking.serveReadyKeys() ?? undefined;
+          });
+        }),
+    });
+    this.persistence = {
+      lastSaveMs: this.startTimeMs,
+      lastSaveOk: true,
+      lastSaveDurationMs: -1,
+      saveStartedMs: undefined,
+      saveInProgress: false,
+      saveScheduled: false,
+      saves: 0,
+      lastCheckpoint: undefined,
+      changesSinceSave: 0,
+      compactionInProgress: false,
+      lastCompactionOk: true,
+      lastCompactionDurationMs: -1,
+      compactions: 0,
+    };
+    this.#fileDescriptorLimit = readFileDescriptorLimit();
+    this.#maxClients = this.#clientsAllowed(this.config.maxclients, true);
+    this.#netServer = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#netServer.on('error', (error) => this.logger.error({ err: error }, 'listening socket error'));
+  }
+
+  /** Clients accepted at once: maxclients, lowered to what the file-descriptor limit allows. */
+  get maxClients(): number {
+    return this.#maxClients;
+  }
+
+  /** Where the server listens, once listen() resolved. */
+  get address(): AddressInfo | undefined {
+    const address = this.#netServer.address();
+    return address !== null && typeof address === 'object' ? address : undefined;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /**
+   * Starts accepting clients on config.bind:config.port (port 0 picks one).
+   * Until open() completes, commands without the 'loading' flag answer -LOADING.
+   * @throws the listen error (EADDRINUSE, EACCES ...)
+   */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#netServer.once('error', onError);
+      this.#netServer.listen({ port: this.config.port, host: this.config.bind, backlog: 511 }, () => {
+        this.#netServer.off('error', onError);
+        this.#cron = setInterval(() => this.#cronTick(), cronIntervalMs);
+        this.#cron.unref();
+        resolve(this.address!);
+      });
+    });
+  }
+
+  /**
+   * Opens the engine (with the keyspace's compaction filter) and the keyspace,
+   * then serves data commands.
+   * @throws what opening the engine or keyspace throws (LOCKED, CORRUPTION ...)
+   */
+  async open(): Promise<void> {
+    const config = this.config;
+    const engineLogger = this.logger.child({ module: 'engine' });
+    const engine = await openEngine(config.engine, config.dir, {
+      syncPolicy: config.appendfsync,
+      memtableBytes: Math.round(config.memtableMb * 1024 * 1024),
+      blockCacheBytes: Math.round(config.blockCacheMb * 1024 * 1024),
+      compactionFilter: keyspaceCompactionFilter(),
+      logger: engineLogger,
+      ...this.#options.engineOptions,
+    });
+    try {
+      const keyspace = await Keyspace.open(engine, {
+        databases: config.databases,
+        logger: this.logger.child({ module: 'keyspace' }),
+        hooks: {
+          onKeyModified: (db, key) => {
+            this.watches.keyModified(db, key);
+            this.blocking.keyModified(db, key);
+          },
+          onDbModified: (db, change) => {
+            this.watches.dbModified(db, change);
+            this.blocking.dbModified(db);
+          },
+        },
+      });
+      this.engine = engine;
+      this.keyspace = keyspace;
+    } catch (error) {
+      await engine.close().catch(() => undefined);
+      throw error;
+    }
+    this.loading = false;
+    this.persistence.lastSaveMs = Date.now();
+    this.#sweepTimer = setInterval(() => this.#scheduleSweep(), this.config.expirySweepMs);
+    this.#sweepTimer.unref();
+  }
+
+  /**
+   * Stops the server: stops accepting, finishes in-flight commands and sends
+   * their replies (drain), or cuts clients off at once; then syncs the WAL and
+   * closes the engine. Idempotent.
+   */
+  close(options: { drain: boolean; timeoutMs?: number } = { drain: true }): Promise<void> {
+    this.#closing ??= this.#close(options.drain, options.timeoutMs ?? drainTimeoutMs);
+    return this.#closing;
+  }
+
+  /** SHUTDOWN from a client: main.ts's lifecycle, or close() when none was given. */
+  requestShutdown(reason: string): void {
+    this.logger.info({ reason }, 'shutdown requested');
+    if (this.#options.onShutdownRequest !== undefined) this.#options.onShutdownRequest(reason);
+    else void this.close({ drain: true });
+  }
+
+  async #close(drain: boolean, timeoutMs: number): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.#netServer.close(() => resolve()));
+    clearInterval(this.#cron);
+    clearInterval(this.#sweepTimer);
+    // Blocked clients have nothing in flight: they go at once, unanswered (as Redis closes them at shutdown).
+    for (const client of [...this.clients.values()]) if (client.blocked) client.kill('shutdown: blocked');
+    this.blocking.clear();
+    const clients = [...this.clients.values()];
+    if (drain) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.all([this.dispatcher.whenIdle(), ...clients.map((client) => client.drain())]), timeout]);
+      clearTimeout(timer);
+    }
+    for (const client of [...this.clients.values()]) client.kill(drain ? 'shutdown: drain timed out' : 'shutdown');
+    await stopped;
+    await Promise.allSettled([...this.#background]);
+    const engine = this.engine;
+    if (engine !== undefined) {
+      try {
+        await engine.sync();
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not sync the WAL at shutdown');
+      }
+      await engine.close();
+    }
+  }
+
+  // ------------------------------------------------------------ clients
+
+  #accept(socket: Socket): void {
+    this.stats.connectionsReceived++;
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.clients.size >= this.#maxClients) {
+      this.stats.rejectedConnections++;
+      socket.on('error', () => undefined);
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const client = new Connection(this, socket, this.#nextClientId++);
+    this.clients.set(client.id, client);
+    this.logger.debug({ client: client.address, id: client.id }, 'client connected');
+  }
+
+  /** Forgets a client that is closing: its subscriptions, watched keys and table entry. */
+  removeClient(client: Connection): void {
+    if (!this.clients.delete(client.id)) return;
+    this.logger.debug({ client: client.address, id: client.id }, 'client disconnected');
+    this.pubsub.removeClient(client);
+    this.watches.unwatchAll(client);
+    this.blocking.unblock(client.id, 'disconnect');
+    client.multi = undefined;
+  }
+
+  // ------------------------------------------------------------ commands
+
+  /** After each command: statistics, the slow log, changes since the last save. */
+  recordCommand(client: Connection, resolved: ResolvedCommand, args: readonly Buffer[], durationMs: number, reply: Reply): void {
+    if (resolved.spec.flags.includes('write') && !(reply instanceof ErrorReply)) this.persistence.changesSinceSave++;
+    const threshold = this.config.slowlogLogSlowerThan;
+    if (threshold < 0) return;
+    const micros = durationMs * 1000;
+    if (micros >= threshold && this.config.slowlogMaxLen > 0) {
+      this.slowlog.add(args, micros, client.address, client.name, this.config.slowlogMaxLen);
+    }
+  }
+
+  /**
+   * A write the engine refused or could not make durable. The engine took the
+   * batch back, but the keyspace applied its counters and database table in
+   * memory at commit, so they are re-read from the engine. An I/O failure
+   * also refuses writes up front (-MISCONF) until the engine reports them
+   * working again (checked once a second).
+   */
+  writeFailed(error: unknown): void {
+    if (error instanceof WriteStoppedError || error instanceof IoError) {
+      const reason = this.engine?.stats().writeError ?? (error as Error).message;
+      if (this.writeStoppedReason === undefined) this.logger.error({ reason }, 'writes refused after an I/O error; reads go on');
+      this.writeStoppedReason = reason;
+    }
+    try {
+      this.keyspace?.reload();
+    } catch (reloadError) {
+      this.logger.error({ err: reloadError }, 'could not reload the keyspace after a failed write');
+    }
+  }
+
+  /** INFO keyspace lines. */
+  keyspaceInfo(): { db: number; keys: number; expires: number }[] {
+    return this.keyspace?.info() ?? [];
+  }
+
+  /** INFO stats counters that come from the keyspace. */
+  keyspaceCounters(): { expiredKeys: number } {
+    return { expiredKeys: this.stats.expiredKeys };
+  }
+
+  #keyState(db: number, key: Buffer, nowMs: number): KeyState {
+    return this.keyspace === undefined ? 'absent' : this.keyspace.keyState(db, key, nowMs);
+  }
+
+  // ------------------------------------------------------------ configuration
+
+  /** Why CONFIG SET may not apply `value`, or undefined when it may. */
+  checkConfigChange(parameter: Parameter, value: unknown): string | undefined {
+    if (parameter.key === 'maxclients') {
+      const allowed = this.#clientsAllowed(value as number, false);
+      if (allowed < (value as number)) return `The operating system is not able to handle the specified number of clients, try with ${allowed}`;
+    }
+    return undefined;
+  }
+
+  /** Applies a CONFIG SET change, with its side effects. */
+  applyConfigChange(parameter: Parameter, value: unknown): void {
+    const config = this.config as unknown as Record<string, unknown>;
+    config[parameter.key] = value;
+    switch (parameter.key) {
+      case 'appendfsync':
+        this.engine?.setSyncPolicy(this.config.appendfsync);
+        break;
+      case 'loglevel':
+        this.logger.level = pinoLevel(this.config.loglevel);
+        break;
+      case 'maxclients':
+        this.#maxClients = this.#clientsAllowed(this.config.maxclients, false);
+        break;
+      case 'slowlogMaxLen':
+        this.slowlog.trim(this.config.slowlogMaxLen);
+        break;
+      default:
+        break;
+    }
+    this.logger.info({ parameter: parameter.name, value: parameter.name === 'requirepass' ? '(hidden)' : parameter.format(value as never) }, 'CONFIG SET');
+  }
+
+  resetStats(): void {
+    this.stats.reset();
+    this.#opsHistory = [];
+  }
+
+  /** maxclients, lowered to what the file-descriptor limit allows (warning once at startup, as Redis). */
+  #clientsAllowed(requested: number, warn: boolean): number {
+    const limit = this.#fileDescriptorLimit;
+    if (limit === undefined || requested + reservedFileDescriptors <= limit) return requested;
+    const allowed = Math.max(1, limit - reservedFileDescriptors);
+    if (warn) {
+      this.logger.warn(
+        { requested, fileDescriptorLimit: limit, maxclients: allowed },
+        `You requested maxclients of ${requested} requiring at least ${requested + reservedFileDescriptors} max file descriptors; the limit is ${limit}, so maxclients has been reduced to ${allowed} (raise it with ulimit -n)`,
+      );
+    }
+    return allowed;
+  }
+
+  // ------------------------------------------------------------ persistence
+
+  /**
+   * SAVE / BGSAVE: a checkpoint at <dir>/checkpoints/save-<time>, then the
+   * oldest of those beyond checkpoints-keep are removed.
+   * @throws when the engine cannot checkpoint (LevelEngine) or the copy fails
+   */
+  async saveCheckpoint(): Promise<CheckpointInfo> {
+    const engine = this.engine;
+    if (engine === undefined) throw new Error('Cannot save: the data directory is still loading');
+    const persistence = this.persistence;
+    persistence.saveInProgress = true;
+    const started = Date.now();
+    persistence.saveStartedMs = started;
+    const parent = join(this.config.dir, checkpointsDirName);
+    let name = `save-${new Date(started).toISOString().replace(/[-:.]/g, '')}`;
+    for (let suffix = 1; existsSync(join(parent, name)); suffix++) name = `${name.replace(/-\d+$/, '')}-${suffix}`;
+    try {
+      const info = await engine.checkpoint(join(parent, name));
+      persistence.lastSaveOk = true;
+      persistence.lastSaveMs = Date.now();
+      persistence.saves++;
+      persistence.changesSinceSave = 0;
+      persistence.lastCheckpoint = name;
+      this.logger.info({ checkpoint: info.dir, sequence: info.sequence, linkedFiles: info.linkedFiles, copiedFiles: info.copiedFiles }, 'checkpoint saved');
+      this.#pruneCheckpoints(parent);
+      return info;
+    } catch (error) {
+      persistence.lastSaveOk = false;
+      this.logger.error({ err: error }, 'checkpoint failed');
+      throw error;
+    } finally {
+      persistence.saveInProgress = false;
+      persistence.saveStartedMs = undefined;
+      persistence.lastSaveDurationMs = Date.now() - started;
+      if (persistence.saveScheduled) {
+        persistence.saveScheduled = false;
+        this.backgroundSave();
+      }
+    }
+  }
+
+  /** BGSAVE: saveCheckpoint() in the background; the outcome shows in INFO persistence and LASTSAVE. */
+  backgroundSave(): void {
+    this.#track(this.saveCheckpoint());
+  }
+
+  /** BGREWRITEAOF: a full compaction in the background. */
+  backgroundCompaction(): void {
+    const engine = this.engine;
+    if (engine === undefined) return;
+    const persistence = this.persistence;
+    persistence.compactionInProgress = true;
+    const started = Date.now();
+    this.#track(
+      engine
+        .compactRange()
+        .then(
+          () => {
+            persistence.lastCompactionOk = true;
+            persistence.compactions++;
+            this.logger.info({ durationMs: Date.now() - started }, 'full compaction done');
+          },
+          (error: unknown) => {
+            persistence.lastCompactionOk = false;
+            this.logger.error({ err: error }, 'full compaction failed');
+          },
+        )
+        .finally(() => {
+          persistence.compactionInProgress = false;
+          persistence.lastCompactionDurationMs = Date.now() - started;
+        }),
+    );
+  }
+
+  #track(work: Promise<unknown>): void {
+    const settled = work.catch(() => undefined);
+    this.#background.add(settled);
+    void settled.finally(() => this.#background.delete(settled));
+  }
+
+  #pruneCheckpoints(parent: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(parent).filter((name) => name.startsWith('save-')).sort();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not list checkpoints to prune');
+      return;
+    }
+    const excess = names.length - this.config.checkpointsKeep;
+    for (const name of names.slice(0, Math.max(0, excess))) {
+      try {
+        rmSync(join(parent, name), { recursive: true, force: true });
+        this.logger.info({ checkpoint: name }, 'old checkpoint removed');
+      } catch (error) {
+        this.logger.warn({ err: error, checkpoint: name }, 'could not remove an old checkpoint');
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ timers
+
+  #cronTick(): void {
+    this.#cronTicks++;
+    const now = Date.now();
+    const sample = this.#lastOpsSample;
+    const elapsed = now - sample.atMs;
+    if (elapsed > 0) {
+      this.#opsHistory.push(((this.stats.commandsProcessed - sample.commands) * 1000) / elapsed);
+      if (this.#opsHistory.length > opsSamples) this.#opsHistory.shift();
+      this.stats.instantaneousOpsPerSecond = Math.round(this.#opsHistory.reduce((sum, value) => sum + value, 0) / this.#opsHistory.length);
+    }
+    this.#lastOpsSample = { commands: this.stats.commandsProcessed, atMs: now };
+    if (this.#cronTicks % 10 !== 0) return;
+    // Once a second: memory peak, idle clients, soft output limits, write recovery.
+    const memory = process.memoryUsage();
+    this.stats.peakMemoryBytes = Math.max(this.stats.peakMemoryBytes, memory.heapUsed + memory.external);
+    const timeoutMs = this.config.timeout * 1000;
+    for (const client of [...this.clients.values()]) {
+      if (timeoutMs > 0 && client.subscriptionCount === 0 && !client.blocked && now - client.lastInteractionMs > timeoutMs) {
+        client.kill('idle timeout');
+        continue;
+      }
+      client.checkLimits();
+    }
+    if (this.writeStoppedReason !== undefined && this.engine !== undefined && this.engine.stats().writeError === undefined) {
+      this.logger.info({ reason: this.writeStoppedReason }, 'writes accepted again');
+      this.writeStoppedReason = undefined;
+    }
+  }
+
+  /** Queues one expiry sweep through the dispatcher (never two at once). */
+  #scheduleSweep(): void {
+    if (this.#sweepQueued || this.keyspace === undefined) return;
+    this.#sweepQueued = true;
+    void this.dispatcher.runTask(() => this.#sweep(0));
+  }
+
+  #sweep(round: number): void | Promise<void> {
+    const keyspace = this.keyspace;
+    const engine = this.engine;
+    if (keyspace === undefined || engine === undefined || this.writeStoppedReason !== undefined || this.#closing !== undefined) {
+      this.#sweepQueued = false;
+      return;
+    }
+    const context = {
+      nowMs: Date.now(),
+      write: (batch: Parameters<Engine['write']>[0]) => {
+        engine.write(batch).catch((error: unknown) => {
+          this.logger.error({ err: error }, 'expiry sweep write failed');
+          this.writeFailed(error);
+        });
+      },
+    };
+    const done = (result: { expired: number; more: boolean }): void => {
+      this.stats.expiredKeys += result.expired;
+      if (result.more && round + 1 < sweepsPerIntervalMax) {
+        // More keys are due: sweep again soon, letting commands in between.
+        setImmediate(() => void this.dispatcher.runTask(() => this.#sweep(round + 1)));
+      } else {
+        this.#sweepQueued = false;
+      }
+    };
+    const result = keyspace.sweepExpired(context, this.config.expirySweepKeys);
+    if (result instanceof Promise) {
+      return result.then(done, (error: unknown) => {
+        this.#sweepQueued = false;
+        throw error;
+      });
+    }
+    done(result);
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** The soft "Max open files" limit from /proc/self/limits (Linux); undefined elsewhere. */
+export function readFileDescriptorLimit(): number | undefined {
+  try {
+    const text = readFileSync('/proc/self/limits', 'utf8');
+    const line = text.split('\n').find((candidate) => candidate.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    if (soft === undefined || soft === 'unlimited') return undefined;
+    const value = Number(soft);
+    return Number.isSafeInteger(value) ? value : undefined;
+  } catch {
+    return undefined; // not Linux: no check, as on systems where Redis cannot query the limit
+  }
+}
+

@@ -1,0 +1,307 @@
+// The protocol and connection layer over real sockets: inline commands (as
+// nc and telnet send them), pipelining of any depth with replies in order
+// (also when some wait for fdatasync), binary safety, protocol errors (reply,
+// then close that connection only), every limit at one past it (the
+// documented error, other clients unaffected), backpressure, and the client
+// output buffer cap that disconnects a client that does not read.
+
+import { connect } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { RawClient, closeAll, closeServers, encodeCommand, ioredis, parseInfo, plain, sleep, startServer, waitFor } from './harness.js';
+
+afterEach(closeAll);
+afterAll(closeServers);
+
+describe('inline commands', () => {
+  it('run like multibulk ones, with quotes and escapes', async () => {
+    const silt = await startServer();
+    const raw = await RawClient.connect(silt.port);
+    raw.send('PING\r\n');
+    expect(plain(await raw.reply())).toBe('PONG');
+    raw.send('SET "inline key" "a\\x00b\\r\\n"\n');
+    expect(plain(await raw.reply())).toBe('OK');
+    raw.send("GET 'inline key'\r\n");
+    expect(await raw.reply()).toEqual(Buffer.from('a\x00b\r\n', 'latin1'));
+    // Blank lines are skipped; several inline commands in one packet.
+    raw.send('\r\n   \r\nECHO one\r\nECHO two\r\n');
+    expect((await raw.replies(2)).map(plain)).toEqual(['one', 'two']);
+  });
+
+  it('unbalanced quotes are a protocol error that closes the connection', async () => {
+    const silt = await startServer();
+    const raw = await RawClient.connect(silt.port);
+    raw.send('SET "unterminated\r\n');
+    expect(plain(await raw.reply())).toEqual({ error: 'ERR Protocol error: unbalanced quotes in request' });
+    await raw.waitClosed();
+  });
+
+  it('an inline request over 64 KiB is refused: "too big inline request"', async () => {
+    const silt = await startServer();
+    const atLimit = await RawClient.connect(silt.port);
+    atLimit.send(`ECHO ${'a'.repeat(64 * 1024 - 5)}\r\n`);
+    expect(((await atLimit.reply()) as Buffer).length).toBe(64 * 1024 - 5);
+    const raw = await RawClient.connect(silt.port);
+    raw.send(`ECHO ${'a'.repeat(64 * 1024 - 4)}\r\n`);
+    expect(plain(await raw.reply())).toEqual({ error: 'ERR Protocol error: too big inline request' });
+    await raw.waitClosed();
+  });
+});
+
+describe('pipelining', () => {
+  it('answers 20,000 commands sent in one write, in order', async () => {
+    const silt = await startServer();
+    const raw = await RawClient.connect(silt.port);
+    const count = 20_000;
+    const parts: Buffer[] = [];
+    for (let index = 0; index < count; index++) {
+      parts.push(index % 2 === 0 ? encodeCommand(['SET', `p:${index}`, String(index)]) : encodeCommand(['GET', `p:${index - 1}`]));
+    }
+    raw.send(Buffer.concat(parts));
+    const replies = await raw.replies(count, 30_000);
+    for (let index = 0; index < count; index++) {
+      const expected = index % 2 === 0 ? 'OK' : String(index - 1);
+      if (plain(replies[index]!) !== expected) expect.fail(`reply ${index} is ${String(plain(replies[index]!))}, expected ${expected}`);
+    }
+  });
+
+  it('keeps replies in order when writes wait for fdatasync (appendfsync always) between reads', async () => {
+    const silt = await startServer({ appendfsync: 'always' });
+    const raw = await RawClient.connect(silt.port);
+    const parts: Buffer[] = [];
+    const expected: unknown[] = [];
+    for (let index = 0; index < 2000; index++) {
+      parts.push(encodeCommand(['INCR', 'order:counter']));
+      expected.push(index + 1);
+      parts.push(encodeCommand(['GET', 'order:counter']));
+      expected.push(String(index + 1));
+      parts.push(encodeCommand(['PING']));
+      expected.push('PONG');
+    }
+    raw.send(Buffer.concat(parts));
+    const replies = (await raw.replies(expected.length, 30_000)).map(plain);
+    expect(replies).toEqual(expected);
+  });
+
+  it('ioredis pipelines and node-redis auto-pipelining work across many concurrent commands', async () => {
+    const silt = await startServer();
+    const client = ioredis(silt.port);
+    const pipeline = client.pipeline();
+    for (let index = 0; index < 1000; index++) pipeline.set(`io:${index}`, String(index)).get(`io:${index}`);
+    const results = (await pipeline.exec())!;
+    for (let index = 0; index < 1000; index++) {
+      expect(results[index * 2]).toEqual([null, 'OK']);
+      expect(results[index * 2 + 1]).toEqual([null, String(index)]);
+    }
+    const all = await Promise.all(Array.from({ length: 500 }, (_, index) => client.incr('io:concurrent').then((value) => [index, value])));
+    expect(all.map(([, value]) => value)).toEqual(Array.from({ length: 500 }, (_, index) => index + 1));
+  });
+
+  it('a command split into single bytes still runs', async () => {
+    const silt = await startServer();
+    const raw = await RawClient.connect(silt.port);
+    const bytes = encodeCommand(['SET', 'split', 'value']);
+    for (const byte of bytes) {
+      raw.send(Buffer.from([byte]));
+      await sleep(1);
+    }
+    expect(plain(await raw.reply())).toBe('OK');
+  });
+});
+
+describe('binary safety', () => {
+  it('keys and values with every byte value round-trip', async () => {
+    const silt = await startServer();
+    const raw = await RawClient.connect(silt.port);
+    const every = Buffer.from(Array.from({ length: 256 }, (_, index) => index));
+    expect(plain(await raw.call('SET', every, every))).toBe('OK');
+    expect(await raw.call('GET', every)).toEqual(every);
+    const client = ioredis(silt.port);
+    expect(await client.getBuffer(every)).toEqual(every);
+    expect(await client.exists(every)).toBe(1);
+    // Large values (over the encoder's pass-by-reference size) too.
+    const large = Buffer.alloc(3 * 1024 * 1024, 0xab);
+    await client.set('large', large);
+    expect((await client.getBuffer('large'))!.equals(large)).toBe(true);
+  });
+});
+
+describe('protocol errors', () => {
+  it('reply -ERR Protocol error after the replies owed, close that connection only', async () => {
+    const silt = await startServer();
+    const bystander = ioredis(silt.port);
+    await bystander.set('bystander', '1');
+    const cases: [input: string, error: string][] = [
+      ['*1\r\n$4\r\nPING\r\n*x\r\n', 'ERR Protocol error: invalid multibulk length'],
+      ['*1\r\n$x\r\n', 'ERR Protocol error: invalid bulk length'],
+      ['*1\r\n+PING\r\n', "ERR Protocol error: expected '$', got '+'"],
+      ['*1\r\n$-1\r\n', 'ERR Protocol error: invalid bulk length'],
+    ];
+    for (const [input, error] of cases) {
+      const raw = await RawClient.connect(silt.port);
+      raw.send(`PING\r\n${input}PING\r\n`);
+      expect(plain(await raw.reply())).toBe('PONG');
+      if (input.startsWith('*1\r\n$4')) expect(plain(await raw.reply())).toBe('PONG');
+      expect(plain(await raw.reply())).toEqual({ error });
+      await raw.waitClosed();
+      expect(raw.buffered).toBe(0);
+    }
+    expect(await bystander.get('bystander')).toBe('1');
+    expect(Number(parseInfo(await bystander.info('stats')).total_protocol_errors)).toBe(cases.length);
+  });
+
+  it('a protocol error waits for the replies owed before it (writes under fdatasync)', async () => {
+    const silt = await startServer({ appendfsync: 'always' });
+    const raw = await RawClient.connect(silt.port);
+    raw.send(Buffer.concat([encodeCommand(['SET', 'before-error', '1']), encodeCommand(['INCR', 'before-error']), Buffer.from('*1\r\n$x\r\n')]));
+    expect((await raw.replies(3)).map(plain)).toEqual(['OK', 2, { error: 'ERR Protocol error: invalid bulk length' }]);
+    await raw.waitClosed();
+  });
+});
+
+describe('limits', () => {
+  it('proto-max-bulk-len: one byte past it is "invalid bulk length"; at it the command runs', async () => {
+    const silt = await startServer({ protoMaxBulkLen: 1024 * 1024 });
+    const ok = await RawClient.connect(silt.port);
+    expect(plain(await ok.call('SET', 'bulk', Buffer.alloc(1024 * 1024, 1)))).toBe('OK');
+    const raw = await RawClient.connect(silt.port);
+    raw.send(`*3\r\n$3\r\nSET\r\n$4\r\nbulk\r\n$${1024 * 1024 + 1}\r\n`);
+    expect(plain(await raw.reply())).toEqual({ error: 'ERR Protocol error: invalid bulk length' });
+    await raw.waitClosed();
+    expect(plain(await ok.call('STRLEN', 'bulk'))).toBe(1024 * 1024);
+  });
+
+  it('the default bulk limit (512 MiB) and multibulk count (1,048,576) are enforced without allocating', async () => {
+    const silt = await startServer();
+    const bulk = await RawClient.connect(silt.port);
+    bulk.send(`*2\r\n$4\r\nECHO\r\n$${512 * 1024 * 1024 + 1}\r\n`);
+    expect(plain(await bulk.reply())).toEqual({ error: 'ERR Protocol error: invalid bulk length' });
+    const count = await RawClient.connect(silt.port);
+    count.send(`*${1024 * 1024 + 1}\r\n`);
+    expect(plain(await count.reply())).toEqual({ error: 'ERR Protocol error: invalid multibulk length' });
+    // At the count limit the header is accepted (the command would follow).
+    const atCount = await RawClient.connect(silt.port);
+    atCount.send(`*${1024 * 1024}\r\n$4\r\nPING\r\n`);
+    await sleep(50);
+    expect(atCount.closed).toBe(false);
+    expect(atCount.buffered).toBe(0);
+  });
+
+  it('client-query-buffer-limit: a client over it is closed without a reply', async () => {
+    const silt = await startServer({ clientQueryBufferLimit: 1024 * 1024 });
+    const bystander = ioredis(silt.port);
+    await bystander.ping();
+    const raw = await RawClient.connect(silt.port);
+    // A bulk announced at 2 MiB, sent in full: the buffer passes 1 MiB first.
+    raw.send(`*2\r\n$4\r\nECHO\r\n$${2 * 1024 * 1024}\r\n`);
+    raw.send(Buffer.alloc(2 * 1024 * 1024, 0x61));
+    await raw.waitClosed();
+    expect(raw.buffered).toBe(0);
+    expect(await bystander.ping()).toBe('PONG');
+    expect(parseInfo(await bystander.info('stats')).client_query_buffer_limit_disconnections).toBe('1');
+  });
+
+  it('maxclients: the next client gets "-ERR max number of clients reached"; the others keep working', async () => {
+    const silt = await startServer({ maxclients: 2 });
+    const first = await RawClient.connect(silt.port);
+    const second = await RawClient.connect(silt.port);
+    expect(plain(await first.call('PING'))).toBe('PONG');
+    const third = await RawClient.connect(silt.port);
+    expect(plain(await third.reply())).toEqual({ error: 'ERR max number of clients reached' });
+    await third.waitClosed();
+    expect(plain(await second.call('PING'))).toBe('PONG');
+    expect(parseInfo(String(plain(await first.call('INFO', 'stats')))).rejected_connections).toBe('1');
+    first.close();
+    await waitFor(() => silt.server.clients.size === 1, 2000, 'the first client to go');
+    const fourth = await RawClient.connect(silt.port);
+    expect(plain(await fourth.call('PING'))).toBe('PONG');
+  });
+
+  it('a client that does not read is disconnected at the output buffer cap; others are unaffected', async () => {
+    const silt = await startServer({ clientOutputBufferLimit: { normal: { hardBytes: 4 * 1024 * 1024, softBytes: 0, softSeconds: 0 }, pubsub: { hardBytes: 1024 * 1024, softBytes: 0, softSeconds: 0 } } });
+    const writer = ioredis(silt.port);
+    await writer.set('big', Buffer.alloc(16 * 1024 * 1024, 0x62));
+    // A raw socket that sends and never reads.
+    const socket = connect({ port: silt.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    socket.write(Buffer.concat(Array.from({ length: 20 }, () => encodeCommand(['GET', 'big']))));
+    await waitFor(() => closed || silt.server.stats.outputBufferDisconnections > 0, 10_000, 'the disconnect');
+    expect(silt.server.stats.outputBufferDisconnections).toBe(1);
+    socket.destroy();
+    expect(await writer.strlen('big')).toBe(16 * 1024 * 1024);
+    expect(parseInfo(await writer.info('stats')).client_output_buffer_limit_disconnections).toBe('1');
+  });
+
+  it('a subscriber that does not read is disconnected at the pubsub output cap', async () => {
+    const silt = await startServer({ clientOutputBufferLimit: { normal: { hardBytes: 1024 ** 3, softBytes: 0, softSeconds: 0 }, pubsub: { hardBytes: 1024 * 1024, softBytes: 0, softSeconds: 0 } } });
+    const socket = connect({ port: silt.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(encodeCommand(['SUBSCRIBE', 'flood']));
+    await waitFor(() => silt.server.pubsub.subscriberCount(Buffer.from('flood')) === 1, 2000, 'the subscription');
+    socket.pause();
+    const publisher = ioredis(silt.port);
+    const message = Buffer.alloc(64 * 1024, 0x6d);
+    for (let round = 0; round < 400 && silt.server.stats.outputBufferDisconnections === 0; round++) await publisher.publish('flood', message);
+    expect(silt.server.stats.outputBufferDisconnections).toBe(1);
+    expect(await publisher.publish('flood', 'x')).toBe(0);
+    socket.destroy();
+  });
+
+  it('a soft limit disconnects a client that stays over it for its seconds', async () => {
+    const silt = await startServer({ clientOutputBufferLimit: { normal: { hardBytes: 0, softBytes: 1024 * 1024, softSeconds: 1 }, pubsub: { hardBytes: 0, softBytes: 0, softSeconds: 0 } } });
+    const writer = ioredis(silt.port);
+    await writer.set('soft', Buffer.alloc(16 * 1024 * 1024, 0x73));
+    const socket = connect({ port: silt.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    socket.write(encodeCommand(['GET', 'soft']));
+    await sleep(300);
+    expect(silt.server.stats.outputBufferDisconnections).toBe(0);
+    await waitFor(() => silt.server.stats.outputBufferDisconnections === 1, 5000, 'the soft-limit disconnect');
+    socket.destroy();
+  });
+});
+
+describe('backpressure', () => {
+  it('stops reading from a client that does not read its replies, and resumes when it does', async () => {
+    const silt = await startServer();
+    await ioredis(silt.port).set('bp', Buffer.alloc(64 * 1024, 0x70));
+    const socket = connect({ port: silt.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    const total = 2000;
+    const request = Buffer.concat(Array.from({ length: total }, () => encodeCommand(['GET', 'bp'])));
+    socket.write(request);
+    // The server runs only what fits its output high-water mark, then stops reading.
+    await sleep(500);
+    const processedWhilePaused = silt.server.stats.commandsProcessed;
+    await sleep(300);
+    expect(silt.server.stats.commandsProcessed).toBe(processedWhilePaused);
+    expect(processedWhilePaused).toBeLessThan(total);
+    const client = [...silt.server.clients.values()].at(-1)!;
+    expect(client.describe()).toContain('events=w');
+    // Reading again lets every reply through.
+    let bytes = 0;
+    const replyBytes = 64 * 1024 + `$${64 * 1024}\r\n\r\n`.length;
+    socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    socket.resume();
+    await waitFor(() => bytes >= total * replyBytes, 20_000, 'every reply');
+    expect(bytes).toBe(total * replyBytes);
+    socket.destroy();
+  });
+
+  it('idle clients are closed after timeout seconds; subscribers are not', async () => {
+    const silt = await startServer({ timeout: 1 });
+    const idle = await RawClient.connect(silt.port);
+    const subscriber = await RawClient.connect(silt.port);
+    await subscriber.call('SUBSCRIBE', 'keep');
+    await idle.waitClosed(4000);
+    expect(subscriber.closed).toBe(false);
+  });
+});

@@ -1,0 +1,651 @@
+// `silt dump DIR`: every live Redis key of a stopped data directory (or a
+// checkpoint), with its type, expiry and contents, as NDJSON or as the Redis
+// commands that recreate it (RESP, as `redis-cli --pipe` sends). `silt load`
+// (tools/load.ts) reads both back; dump -> load -> dump is byte-identical.
+//
+// Consistency: the directory is opened read-only (LsmEngine, no LOCK taken,
+// nothing written, a torn WAL tail left alone) and every read goes through one
+// engine snapshot, so the dump is the state at one sequence number. A live
+// directory is refused: dump its checkpoint instead (BGSAVE). "Live" keys are
+// those not expired at the moment the dump starts (`nowMs`), as a client
+// would have seen them then.
+//
+// Decoding follows docs/format.md, "Keyspace encoding", directly (the `D`
+// table maps logical to physical dbs; `M` records hold type, expiry, version
+// and size; a collection's members are the `S`/`Z` keys under its version),
+// so dump reads every type without going through the command layer:
+//
+//   string  M payload                          hash  S field -> value
+//   set     S member -> (empty)                list  S index u64 -> element, index in [head, tail) of M payload
+//   zset    Z score member -> (empty), in Redis order (score, then member bytes)
+//
+// Output order is fixed (logical db ascending, then key bytes ascending, then
+// members in key order; zsets by score then member), so equal data dumps to
+// equal bytes.
+//
+// NDJSON, one object per key (docs/operations.md, "Dump and load"):
+//
+//   {"db":0,"key":"user:1","type":"hash","expireAt":1763000000000,"value":{"name":"ann"}}
+//
+// - a key, string value, field, member or element is a JSON string when its
+//   bytes are valid UTF-8, else {"base64":"..."};
+// - expireAt is the absolute expiry in ms since the epoch, or null;
+// - values: string: one string; list: array in list order; set: array in
+//   member byte order; hash: object {field: value} in field byte order, or,
+//   when a field is not valid UTF-8 (object keys must be strings), an array
+//   of [field, value] pairs; zset: array of [member, score] pairs, scores as
+//   JSON numbers, "inf" or "-inf".
+//
+// RESP: per db a SELECT, then per key DEL, the command(s) that build the
+// value (SET, RPUSH, HSET, SADD, ZADD; collections in commands of at most
+// respElementsPerCommand elements) and PEXPIREAT when it expires.
+//
+// A key that cannot be decoded (damaged metadata, a list element missing) is
+// left out, reported on stderr and in the report, and the exit code is 1: the
+// dump is then incomplete, and `silt verify` says more.
+
+import { isUtf8 } from 'node:buffer';
+import type { Snapshot } from '../lib/engine/engine.js';
+import { LsmEngine } from '../lib/engine/lsm-engine.js';
+import { CorruptionError, KvError } from '../lib/errors.js';
+import { dirName, type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
+import { counterKey, dbTableKey, decodeMetadataKey, decodeOrderedDouble, metadataKey, prefixEnd, readUint64BE, scorePrefix, subkeyPrefix } from '../lib/keyspace/key-encoding.js';
+import { decodeCounters, decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import { literalPrefix, matchesEverything, stringMatch } from '../lib/keyspace/glob.js';
+import { KeyType, checkRecord, isExpired, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, stringValue } from '../lib/keyspace/metadata.js';
+import { defaultFileSystem, isInside, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { Progress } from './progress.js';
+import { formatBytes, formatDuration, plural, renderKey } from './render.js';
+import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
+
+// ---------------------------------------------------------------- constants
+
+/** Output formats. */
+export const dumpFormats = ['ndjson', 'resp'] as const;
+export type DumpFormat = (typeof dumpFormats)[number];
+
+/** Most elements (members, fields, elements) one RESP command of a dump carries. */
+export const respElementsPerCommand = 1024;
+
+/** Bytes of output gathered before a write to the file or stream. */
+const outputChunkBytes = 1024 * 1024;
+
+/** Problems listed one by one; past this only counted. */
+const problemsListedMax = 100;
+
+/** Bytes of a list's metadata payload (lib/keyspace/list.ts: head u64, tail u64). */
+const listPayloadBytes = 16;
+
+// ---------------------------------------------------------------- types
+
+/** Redis type names, as TYPE answers. */
+export type KeyTypeName = 'string' | 'hash' | 'list' | 'set' | 'zset';
+
+/** A key's value, in the order dump writes it. Buffers are owned by the holder. */
+export type DumpedValue =
+  | { type: 'string'; value: Buffer }
+  | { type: 'hash'; value: [field: Buffer, value: Buffer][] }
+  | { type: 'list'; value: Buffer[] }
+  | { type: 'set'; value: Buffer[] }
+  | { type: 'zset'; value: [member: Buffer, score: number][] };
+
+/** One Redis key: where it lives, when it expires (ms since the epoch, or null), and its value. */
+export type DumpedKey = { db: number; key: Buffer; expireAt: number | null } & DumpedValue;
+
+/** A key dump could not read. */
+export interface DumpProblem {
+  db: number;
+  /** The key, hex. */
+  key: string;
+  message: string;
+}
+
+export interface DumpReport {
+  tool: 'dump';
+  dir: string;
+  format: DumpFormat;
+  /** The output file, or null for stdout. */
+  out: string | null;
+  /** Time the dump stands for: keys expired at it are left out, ms since the epoch. */
+  nowMs: number;
+  keys: number;
+  /** Keys per logical db, for the dbs that have any. */
+  dbs: { db: number; keys: number }[];
+  /** Keys present but expired at nowMs (awaiting the server's sweep): not dumped. */
+  expiredSkipped: number;
+  /** Bytes of output written. */
+  bytes: number;
+  /** Keys left out because they could not be read (the first problemsListedMax). */
+  problems: DumpProblem[];
+  problemCount: number;
+  durationMs: number;
+}
+
+export interface DumpOptions {
+  dir: string;
+  /** Only this logical db. */
+  db?: number;
+  /** Only keys matching this glob (Redis KEYS/SCAN MATCH rules). */
+  match?: Buffer | string;
+  /** Default ndjson. */
+  format?: DumpFormat;
+  /** Write here (a new file, outside DIR) instead of stdout. */
+  out?: string;
+  /** The report as JSON on stdout (only with --out: otherwise stdout carries the dump). */
+  json?: boolean;
+  /** Default node:fs. */
+  fs?: FileSystem;
+  /** The moment the dump stands for (default: now). */
+  nowMs?: number;
+}
+
+// ---------------------------------------------------------------- the tool
+
+/**
+ * Dumps the live keys of a stopped directory or a checkpoint.
+ * @returns exit 0 dumped, 1 some keys could not be read (listed; the rest was dumped), 2 could not run
+ */
+export function dump(options: DumpOptions, io: ToolIo): Promise<ToolResult<DumpReport>> {
+  const json = options.json === true;
+  return runTool('dump', io, json, async () => {
+    const fs = options.fs ?? defaultFileSystem();
+    const format = options.format ?? 'ndjson';
+    if (!dumpFormats.includes(format)) throw new ToolError('USAGE', `Cannot dump as "${String(format)}": use ndjson or resp`);
+    if (json && options.out === undefined) throw new ToolError('USAGE', 'Cannot print a JSON report on stdout while the dump goes there: give --out FILE with --json');
+    const { dir } = options;
+    requireDirectory(fs, dir);
+    refuseLiveDirectory(
+      fs,
+      dir,
+      'dump',
+      'A live directory changes while it is read, so dump a checkpoint of it instead: BGSAVE, then `silt dump DIR/checkpoints/NAME`',
+    );
+    if (options.out !== undefined) checkOutputFile(fs, options.out, dir);
+    const started = performance.now();
+    const engine = await openForReading(fs, dir, 'dump');
+    let report: DumpReport;
+    try {
+      const sink = options.out === undefined ? new StreamSink(io.stdout) : FileSink.create(fs, options.out);
+      try {
+        report = await dumpEngine(engine, { ...options, format, nowMs: options.nowMs ?? Date.now() }, sink, io);
+        await sink.finish();
+      } catch (error) {
+        sink.abandon();
+        throw error;
+      }
+    } finally {
+      await engine.close();
+    }
+    report.durationMs = Math.round(performance.now() - started);
+    if (json) writeJson(io.stdout, report);
+    else printSummary(options.out === undefined ? io.stderr : io.stdout, report);
+    return { exitCode: report.problemCount > 0 ? ExitCode.damaged : ExitCode.ok, report };
+  });
+}
+
+/**
+ * Opens `dir` read-only for a tool that reads the keyspace.
+ * @throws ToolError CORRUPTION (exit 1) when the engine cannot open it, UNSUPPORTED_VERSION (exit 2)
+ */
+export async function openForReading(fs: FileSystem, dir: string, tool: string): Promise<LsmEngine> {
+  try {
+    return await LsmEngine.open(dir, { readOnly: true, fs });
+  } catch (error) {
+    if (error instanceof CorruptionError) {
+      throw new ToolError('CORRUPTION', `Cannot ${tool} "${dir}": ${error.message}; \`silt verify\` lists the damage and \`silt recover\` salvages it`, { cause: error, exitCode: ExitCode.damaged });
+    }
+    throw error;
+  }
+}
+
+/** Where dump output goes: written in order, with back-pressure. */
+interface Sink {
+  write(text: string | Buffer): Promise<void>;
+  readonly bytes: number;
+  finish(): Promise<void>;
+  /** After a failure: drop what was written (a file), keep the stream as it is. */
+  abandon(): void;
+}
+
+/** Runs the dump on an open engine, writing to `sink`. */
+async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: DumpFormat; nowMs: number }, sink: Sink, io: ToolIo): Promise<DumpReport> {
+  const snapshot = engine.snapshot();
+  try {
+    const reader = new KeyspaceReader(engine, snapshot);
+    const table = reader.table();
+    if (table === undefined) throw new ToolError('NOT_FOUND', `Cannot dump "${engine.dir}": it holds no Redis keyspace (no database table); was it written by the silt server?`);
+    const dbs = selectDbs(table, options.db);
+    const pattern = options.match === undefined ? undefined : Buffer.isBuffer(options.match) ? options.match : Buffer.from(options.match, 'utf8');
+    const report: DumpReport = {
+      tool: 'dump',
+      dir: engine.dir,
+      format: options.format,
+      out: options.out ?? null,
+      nowMs: options.nowMs,
+      keys: 0,
+      dbs: [],
+      expiredSkipped: 0,
+      bytes: 0,
+      problems: [],
+      problemCount: 0,
+      durationMs: 0,
+    };
+    const progress = new Progress({
+      stream: io.stderr,
+      label: `dump ${engine.dir}`,
+      total: dbs.reduce((sum, db) => sum + reader.counters(table.physIds[db]!)[0], 0),
+      unit: 'records',
+      enabled: io.stderr.isTTY === true && options.json !== true,
+    });
+    const encoder = options.format === 'ndjson' ? ndjsonEncoder : new RespEncoder();
+    let buffered: (string | Buffer)[] = [];
+    let bufferedBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (buffered.length === 0) return;
+      const parts = buffered;
+      buffered = [];
+      bufferedBytes = 0;
+      await sink.write(Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part))));
+    };
+    try {
+      for (const db of dbs) {
+        let dbKeys = 0;
+        for (const item of reader.keys(db, table.physIds[db]!, pattern, options.nowMs)) {
+          progress.advance(1);
+          if (item.kind === 'expired') {
+            report.expiredSkipped++;
+            continue;
+          }
+          if (item.kind === 'problem') {
+            report.problemCount++;
+            if (report.problems.length < problemsListedMax) report.problems.push(item.problem);
+            writeLine(io.stderr, `silt dump: left out key ${renderKey(Buffer.from(item.problem.key, 'hex'))} of db ${db}: ${item.problem.message}`);
+            continue;
+          }
+          const text = encoder.encode(item.key);
+          buffered.push(text);
+          bufferedBytes += text.length;
+          dbKeys++;
+          if (bufferedBytes >= outputChunkBytes) await flush();
+        }
+        if (dbKeys > 0) report.dbs.push({ db, keys: dbKeys });
+        report.keys += dbKeys;
+      }
+      await flush();
+    } finally {
+      progress.finish();
+    }
+    report.bytes = sink.bytes;
+    return report;
+  } finally {
+    snapshot.release();
+  }
+}
+
+function selectDbs(table: DbTable, db: number | undefined): number[] {
+  const count = table.physIds.length;
+  if (db === undefined) return Array.from({ length: count }, (_, index) => index);
+  if (!Number.isInteger(db) || db < 0 || db >= count) throw new ToolError('USAGE', `Cannot dump db ${db}: the directory has dbs 0 to ${count - 1}`);
+  return [db];
+}
+
+// ---------------------------------------------------------------- reading the keyspace
+
+/** What reading one `M` entry gives. */
+export type ReadItem = { kind: 'key'; key: DumpedKey } | { kind: 'expired' } | { kind: 'problem'; problem: DumpProblem };
+
+/**
+ * Reads Redis keys from an engine at one snapshot, decoding the documented
+ * encoding. Keys and values returned are copies owned by the caller.
+ */
+export class KeyspaceReader {
+  readonly #engine: LsmEngine;
+  readonly #snapshot: Snapshot;
+
+  constructor(engine: LsmEngine, snapshot: Snapshot) {
+    this.#engine = engine;
+    this.#snapshot = snapshot;
+  }
+
+  /** The database table, or undefined when there is none. @throws CorruptionError when it is damaged */
+  table(): DbTable | undefined {
+    const value = this.#engine.get(dbTableKey, { snapshot: this.#snapshot });
+    return value === undefined ? undefined : decodeTable(value);
+  }
+
+  /** [keys, expires] of a physical db (0, 0 when absent or unreadable: only for progress). */
+  counters(physId: number): [keys: number, expires: number] {
+    const value = this.#engine.get(counterKey(physId), { snapshot: this.#snapshot });
+    if (value === undefined) return [0, 0];
+    try {
+      return decodeCounters(value, physId);
+    } catch {
+      return [0, 0]; // a damaged counter only costs the progress bar its total; verify reports it
+    }
+  }
+
+  /** Every key of logical `db` (physical `physId`) matching `pattern`, in key order. */
+  *keys(db: number, physId: number, pattern: Buffer | undefined, nowMs: number): Generator<ReadItem> {
+    const glob = pattern === undefined || matchesEverything(pattern) ? undefined : pattern;
+    const prefix = metadataKey(physId, glob === undefined ? Buffer.alloc(0) : literalPrefix(glob));
+    const end = prefixEnd(prefix);
+    const iterator = this.#engine.iteratorSync({ gte: prefix, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
+    try {
+      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+        const [engineKey, record] = entry;
+        const userKey = Buffer.from(decodeMetadataKey(engineKey).userKey);
+        if (glob !== undefined && !stringMatch(glob, userKey)) continue;
+        yield this.#read(db, physId, userKey, engineKey, Buffer.from(record), nowMs);
+      }
+    } finally {
+      iterator.close();
+    }
+  }
+
+  #read(db: number, physId: number, key: Buffer, engineKey: Buffer, record: Buffer, nowMs: number): ReadItem {
+    try {
+      checkRecord(record, engineKey);
+      if (isExpired(record, nowMs)) return { kind: 'expired' };
+      const expireMs = recordExpireMs(record);
+      const base = { db, key, expireAt: expireMs === 0 ? null : expireMs };
+      return { kind: 'key', key: { ...base, ...this.#value(physId, key, record) } };
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error;
+      return { kind: 'problem', problem: { db, key: key.toString('hex'), message: error.message } };
+    }
+  }
+
+  /** @throws CorruptionError when the members disagree with the metadata */
+  #value(physId: number, key: Buffer, record: Buffer): DumpedValue {
+    const type = recordType(record);
+    const version = recordVersion(record);
+    const size = recordSize(record);
+    switch (type) {
+      case KeyType.string:
+        return { type: 'string', value: Buffer.from(stringValue(record)) };
+      case KeyType.hash: {
+        const value = this.#subkeys(physId, key, version);
+        checkSize(key, 'hash', value.length, size);
+        return { type: 'hash', value };
+      }
+      case KeyType.set: {
+        const value = this.#subkeys(physId, key, version).map(([member]) => member);
+        checkSize(key, 'set', value.length, size);
+        return { type: 'set', value };
+      }
+      case KeyType.list:
+        return { type: 'list', value: this.#list(physId, key, version, record) };
+      case KeyType.zset: {
+        const value = this.#scores(physId, key, version);
+        checkSize(key, 'zset', value.length, size);
+        return { type: 'zset', value };
+      }
+      default:
+        throw new CorruptionError('keyspace', -1, `Cannot read key ${renderKey(key)}: unknown type ${type}`);
+    }
+  }
+
+  /** [field, value] of every `S` key of one collection version, in field order (copies). */
+  #subkeys(physId: number, key: Buffer, version: number): [field: Buffer, value: Buffer][] {
+    const prefix = subkeyPrefix(physId, key, version);
+    const out: [Buffer, Buffer][] = [];
+    this.#scan(prefix, (engineKey, value) => {
+      out.push([Buffer.from(engineKey.subarray(prefix.length)), Buffer.from(value)]);
+    });
+    return out;
+  }
+
+  #list(physId: number, key: Buffer, version: number, record: Buffer): Buffer[] {
+    if (record.length < metadataHeaderBytes + listPayloadBytes) throw damaged(key, `its list record has ${record.length - metadataHeaderBytes} payload bytes, expected ${listPayloadBytes}`);
+    const head = readUint64BE(record, metadataHeaderBytes);
+    const tail = readUint64BE(record, metadataHeaderBytes + 8);
+    const size = recordSize(record);
+    if (tail < head || tail - head !== size) throw damaged(key, `its list head ${head} and tail ${tail} disagree with its size ${size}`);
+    const prefix = subkeyPrefix(physId, key, version);
+    const elements: Buffer[] = [];
+    let expected = head;
+    this.#scan(prefix, (engineKey, value) => {
+      const field = engineKey.subarray(prefix.length);
+      if (field.length !== 8) throw damaged(key, `a list element has a ${field.length}-byte index, expected 8`);
+      const index = readUint64BE(field, 0);
+      if (index < head || index >= tail) return; // outside [head, tail): dead, awaiting compaction
+      if (index !== expected) throw damaged(key, `list element ${expected} is missing (found ${index})`);
+      elements.push(Buffer.from(value));
+      expected++;
+    });
+    if (expected !== tail) throw damaged(key, `list elements ${expected} to ${tail - 1} are missing`);
+    return elements;
+  }
+
+  /** [member, score] of a sorted set, in Redis order, from its `Z` index. */
+  #scores(physId: number, key: Buffer, version: number): [member: Buffer, score: number][] {
+    const prefix = scorePrefix(physId, key, version);
+    const out: [Buffer, number][] = [];
+    this.#scan(prefix, (engineKey) => {
+      const rest = engineKey.subarray(prefix.length);
+      if (rest.length < 8) throw damaged(key, 'a score index entry is shorter than its score');
+      out.push([Buffer.from(rest.subarray(8)), decodeOrderedDouble(rest, 0)]);
+    });
+    return out;
+  }
+
+  #scan(prefix: Buffer, visit: (key: Buffer, value: Buffer) => void): void {
+    const end = prefixEnd(prefix);
+    const iterator = this.#engine.iteratorSync({ gte: prefix, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
+    try {
+      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) visit(entry[0], entry[1]);
+    } finally {
+      iterator.close();
+    }
+  }
+}
+
+function checkSize(key: Buffer, type: KeyTypeName, members: number, size: number): void {
+  const unit = type === 'hash' ? 'field' : 'member';
+  if (members !== size) throw damaged(key, `its metadata says ${plural(size, unit)} but ${plural(members, unit)} ${members === 1 ? 'is' : 'are'} stored`);
+}
+
+function damaged(key: Buffer, why: string): CorruptionError {
+  return new CorruptionError('keyspace', -1, `Cannot read key ${renderKey(key)}: ${why}`);
+}
+
+// ---------------------------------------------------------------- NDJSON
+
+/** Encodes keys as NDJSON lines. */
+interface KeyEncoder {
+  encode(key: DumpedKey): string | Buffer;
+}
+
+const ndjsonEncoder: KeyEncoder = { encode: ndjsonLine };
+
+/** One NDJSON line (with its newline) for a key. */
+export function ndjsonLine(item: DumpedKey): string {
+  return `{"db":${item.db},"key":${jsonBytes(item.key)},"type":"${item.type}","expireAt":${item.expireAt === null ? 'null' : String(item.expireAt)},"value":${jsonValue(item)}}\n`;
+}
+
+function jsonValue(item: DumpedValue): string {
+  switch (item.type) {
+    case 'string':
+      return jsonBytes(item.value);
+    case 'list':
+    case 'set':
+      return `[${item.value.map(jsonBytes).join(',')}]`;
+    case 'hash':
+      if (item.value.every(([field]) => isUtf8(field))) return `{${item.value.map(([field, value]) => `${JSON.stringify(field.toString('utf8'))}:${jsonBytes(value)}`).join(',')}}`;
+      return `[${item.value.map(([field, value]) => `[${jsonBytes(field)},${jsonBytes(value)}]`).join(',')}]`;
+    case 'zset':
+      return `[${item.value.map(([member, score]) => `[${jsonBytes(member)},${jsonScore(score)}]`).join(',')}]`;
+  }
+}
+
+/** Bytes as a JSON string when valid UTF-8, else {"base64":"..."}. */
+export function jsonBytes(bytes: Buffer): string {
+  return isUtf8(bytes) ? JSON.stringify(bytes.toString('utf8')) : `{"base64":"${bytes.toString('base64')}"}`;
+}
+
+/** A score as JSON: a number (shortest round-trip form), "inf" or "-inf". */
+export function jsonScore(score: number): string {
+  if (score === Infinity) return '"inf"';
+  if (score === -Infinity) return '"-inf"';
+  return JSON.stringify(score === 0 ? 0 : score);
+}
+
+// ---------------------------------------------------------------- RESP
+
+/** Encodes keys as RESP commands, with a SELECT whenever the db changes. */
+class RespEncoder implements KeyEncoder {
+  #db = -1;
+
+  encode(item: DumpedKey): Buffer {
+    const commands = commandsForKey(item);
+    if (item.db !== this.#db) {
+      this.#db = item.db;
+      commands.unshift([Buffer.from('SELECT'), Buffer.from(String(item.db))]);
+    }
+    return Buffer.concat(commands.map(encodeCommand));
+  }
+}
+
+/**
+ * The commands that recreate `item` in its db (SELECT not included): DEL,
+ * the value in commands of at most respElementsPerCommand elements, then
+ * PEXPIREAT when it expires.
+ */
+export function commandsForKey(item: DumpedKey): Buffer[][] {
+  const key = item.key;
+  const commands: Buffer[][] = [[word('DEL'), key]];
+  const chunked = <T>(name: string, items: readonly T[], args: (item: T) => Buffer[]): void => {
+    for (let start = 0; start < items.length; start += respElementsPerCommand) {
+      commands.push([word(name), key, ...items.slice(start, start + respElementsPerCommand).flatMap(args)]);
+    }
+  };
+  switch (item.type) {
+    case 'string':
+      commands.push([word('SET'), key, item.value]);
+      break;
+    case 'list':
+      chunked('RPUSH', item.value, (element) => [element]);
+      break;
+    case 'set':
+      chunked('SADD', item.value, (member) => [member]);
+      break;
+    case 'hash':
+      chunked('HSET', item.value, ([field, value]) => [field, value]);
+      break;
+    case 'zset':
+      chunked('ZADD', item.value, ([member, score]) => [Buffer.from(respScore(score)), member]);
+      break;
+  }
+  if (item.expireAt !== null) commands.push([word('PEXPIREAT'), key, Buffer.from(String(item.expireAt))]);
+  return commands;
+}
+
+/** A score as ZADD reads it back exactly: "inf", "-inf", or the shortest round-trip decimal. */
+export function respScore(score: number): string {
+  if (score === Infinity) return 'inf';
+  if (score === -Infinity) return '-inf';
+  return String(score === 0 ? 0 : score);
+}
+
+/** One command as a RESP multibulk. */
+export function encodeCommand(args: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const arg of args) parts.push(Buffer.from(`$${arg.length}\r\n`), arg, crlf);
+  return Buffer.concat(parts);
+}
+
+const crlf = Buffer.from('\r\n');
+
+function word(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
+
+// ---------------------------------------------------------------- output
+
+/** The output file must be new and must not lie in the directory dumped. */
+function checkOutputFile(fs: FileSystem, out: string, dir: string): void {
+  if (isInside(out, dir)) throw new ToolError('USAGE', `Cannot write --out "${out}": it is inside "${dir}", which dump never modifies; choose a file outside it`);
+  if (fs.exists(out)) throw new ToolError('EXISTS', `Cannot write --out "${out}": it exists; give a new file name`);
+  const parent = dirName(out);
+  if (!fs.exists(parent)) throw new ToolError('NOT_FOUND', `Cannot write --out "${out}": directory "${parent}" does not exist`);
+}
+
+/** Writes to a stream, waiting for 'drain' when it asks to. */
+class StreamSink implements Sink {
+  readonly #stream: OutputStream;
+  #bytes = 0;
+
+  constructor(stream: OutputStream) {
+    this.#stream = stream;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  async write(data: string | Buffer): Promise<void> {
+    this.#bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (!this.#stream.write(data)) await new Promise<void>((resolve) => this.#stream.once('drain', resolve));
+  }
+
+  async finish(): Promise<void> {}
+
+  abandon(): void {}
+}
+
+/** Writes `FILE.tmp`, synced and renamed to FILE at the end, so a failed dump never leaves a file that looks whole. */
+class FileSink implements Sink {
+  readonly #fs: FileSystem;
+  readonly #path: string;
+  readonly #temp: string;
+  readonly #handle: FileHandle;
+  #bytes = 0;
+
+  private constructor(fs: FileSystem, path: string) {
+    this.#fs = fs;
+    this.#path = path;
+    this.#temp = `${path}.tmp`;
+    this.#handle = fs.open(this.#temp, 'create');
+  }
+
+  static create(fs: FileSystem, path: string): FileSink {
+    if (fs.exists(`${path}.tmp`)) fs.unlink(`${path}.tmp`);
+    return new FileSink(fs, path);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  write(data: string | Buffer): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    this.#handle.append(bytes);
+    this.#bytes += bytes.length;
+    return Promise.resolve();
+  }
+
+  finish(): Promise<void> {
+    this.#handle.syncBlocking();
+    this.#handle.close();
+    this.#fs.rename(this.#temp, this.#path);
+    this.#fs.syncDir(dirName(this.#path));
+    return Promise.resolve();
+  }
+
+  abandon(): void {
+    try {
+      this.#handle.close();
+      this.#fs.unlink(this.#temp);
+    } catch {
+      // Cleaning up after a failure that is being reported: a leftover .tmp is harmless and named as such.
+    }
+  }
+}
+
+function printSummary(out: OutputStream, report: DumpReport): void {
+  const where = report.out === null ? 'stdout' : `"${report.out}"`;
+  const perDb = report.dbs.map(({ db, keys }) => `db ${db}: ${keys}`).join(', ');
+  writeLine(out, `silt dump: ${plural(report.keys, 'key')}${perDb === '' ? '' : ` (${perDb})`} as ${report.format} to ${where}, ${formatBytes(report.bytes)} in ${formatDuration(report.durationMs)}`);
+  if (report.expiredSkipped > 0) writeLine(out, `  ${plural(report.expiredSkipped, 'expired key')} awaiting the server's sweep left out`);
+  if (report.problemCount > 0) writeLine(out, `  INCOMPLETE: ${plural(report.problemCount, 'key')} could not be read and ${report.problemCount === 1 ? 'was' : 'were'} left out (listed above); run \`silt verify ${report.dir}\``);
+}

@@ -1,0 +1,641 @@
+// The logical pass of `silt verify` (tools/verify.ts runs it after the
+// physical passes): checks the Redis data the files encode, against the rules
+// of docs/format.md, "Keyspace encoding", on a read-only open at one snapshot.
+//
+//   D  the database table decodes; every physical id a key carries was handed
+//      out (below its next id);
+//   C  each mapped db's counters equal its real number of keys and of keys
+//      with an expiry (an absent C means 0, 0);
+//   M  every record decodes (format, type, string size, list head/tail);
+//      each collection's size equals its live members: the S subkeys under its
+//      version (a list's in [head, tail), with no gap), and for a sorted set
+//      the Z entries too, each S score matching its Z entry;
+//   E  exactly one expiry entry per record with an expiry, with the same time,
+//      and none for a record without one (or for no record);
+//   S, Z  no subkey carries a version newer than its key's metadata (nor sits
+//      under a string): that is damage. Subkeys of older versions, of deleted
+//      keys, of list indexes outside [head, tail), and any data of a physical
+//      db the table no longer maps (FLUSHDB) are dead by design: the
+//      compaction filter reclaims them, so they are reported as reclaimable
+//      space (a note), not damage.
+//
+// Keys whose expiry has passed but which are still stored are the server's
+// sweep's to delete: a note per db. Engine keys outside the encoding (an
+// unknown tag) are a note. A directory with no `D` record holds no keyspace
+// (raw engine data, the fixtures): the pass says so and checks nothing. It
+// also stands aside when the physical passes found damage: reading damaged
+// files would only repeat what they said.
+//
+// The walk is one iterator over the whole key space in key order (tags sort
+// C < D < E < M < S < Z), plus point reads and per-collection scans at the
+// same snapshot: O(entries + live subkeys) reads, O(1) memory besides the
+// counters per physical db.
+
+import type { Snapshot } from '../lib/engine/engine.js';
+import { LsmEngine } from '../lib/engine/lsm-engine.js';
+import { KvError } from '../lib/errors.js';
+import { decodeCounters, decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import {
+  KeyTag,
+  counterKey,
+  dbTableKey,
+  decodeCounterKey,
+  decodeExpiryKey,
+  decodeMetadataKey,
+  decodeOrderedDouble,
+  decodeScoreKey,
+  decodeSubkey,
+  expiryKey,
+  metadataKey,
+  prefixEnd,
+  readUint64BE,
+  scoreKey,
+  scorePrefix,
+  subkeyPrefix,
+} from '../lib/keyspace/key-encoding.js';
+import { KeyType, checkRecord, isExpired, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion } from '../lib/keyspace/metadata.js';
+import { formatBytes, keyRange, plural, renderKey } from './render.js';
+import type { VerifyContext, VerifyPass, VerifyProblem } from './verify.js';
+
+// ---------------------------------------------------------------- constants
+
+/** Problems of one kind listed one by one; past this they are counted in one last problem. */
+export const logicalProblemsListedMax = 100;
+
+/** Keys named in a note (expired keys of a db). */
+const examplesMax = 5;
+
+/** Bytes of a list's metadata payload (lib/keyspace/list.ts: head u64, tail u64). */
+const listPayloadBytes = 16;
+
+/** Bytes of a sorted-set member's `S` value: the score (lib/keyspace/zset.ts). */
+const scoreValueBytes = 8;
+
+// ---------------------------------------------------------------- types
+
+/** Problem kinds of this pass (docs/operations.md, "Problem kinds"). */
+export type LogicalProblemKind =
+  | 'logical-db-table'
+  | 'logical-counter'
+  | 'logical-metadata'
+  | 'logical-size'
+  | 'logical-orphan'
+  | 'logical-expiry'
+  | 'logical-key'
+  | 'logical-expired'
+  | 'logical-reclaimable'
+  | 'logical-foreign';
+
+/** Why dead data is dead (all reclaimed by the keyspace compaction filter). */
+export type ReclaimReason = 'old-version' | 'deleted-key' | 'list-outside-range' | 'unmapped-db';
+
+const reclaimReasonText: Record<ReclaimReason, string> = {
+  'old-version': 'subkeys of replaced or deleted collection versions',
+  'deleted-key': 'subkeys of keys that no longer exist',
+  'list-outside-range': 'list elements outside [head, tail) (trimmed or popped)',
+  'unmapped-db': 'data of flushed databases (physical ids the table no longer maps)',
+};
+
+/** What the pass looked at (VerifyReport.logical). */
+export interface LogicalSummary {
+  /** Why nothing was checked, or null when the pass ran. */
+  skipped: string | null;
+  /** Logical dbs in the table. */
+  databases: number;
+  keys: number;
+  collections: number;
+  /** Live subkeys and score entries checked against their metadata. */
+  members: number;
+  expiryEntries: number;
+  /** Keys stored but expired at the time of the check, awaiting the sweep. */
+  expiredAwaitingSweep: number;
+  reclaimable: { entries: number; bytes: number; byReason: Record<ReclaimReason, { entries: number; bytes: number }> };
+  /** Engine keys outside the keyspace encoding. */
+  foreignEntries: number;
+}
+
+export interface LogicalPassOptions {
+  /** The moment expiry is judged at (default: when the pass runs). */
+  nowMs?: number;
+}
+
+/** The logical pass with default options. */
+export const logicalPass: VerifyPass = createLogicalPass();
+
+/** The logical pass; tests fix the clock. */
+export function createLogicalPass(options: LogicalPassOptions = {}): VerifyPass {
+  return {
+    name: 'logical',
+    async run(context) {
+      const summary = emptySummary();
+      context.report.logical = summary;
+      if (context.report.damageCount > 0) {
+        summary.skipped = 'the physical passes found damage';
+        return;
+      }
+      const engine = await LsmEngine.open(context.dir, { readOnly: true, fs: context.fs });
+      const snapshot = engine.snapshot();
+      try {
+        new LogicalCheck(context, engine, snapshot, summary, options.nowMs ?? Date.now()).run();
+      } finally {
+        snapshot.release();
+        await engine.close();
+      }
+    },
+  };
+}
+
+function emptySummary(): LogicalSummary {
+  const zero = (): { entries: number; bytes: number } => ({ entries: 0, bytes: 0 });
+  return {
+    skipped: null,
+    databases: 0,
+    keys: 0,
+    collections: 0,
+    members: 0,
+    expiryEntries: 0,
+    expiredAwaitingSweep: 0,
+    reclaimable: { entries: 0, bytes: 0, byReason: { 'old-version': zero(), 'deleted-key': zero(), 'list-outside-range': zero(), 'unmapped-db': zero() } },
+    foreignEntries: 0,
+  };
+}
+
+/** Counts kept per physical db while walking. */
+interface PhysCounts {
+  keys: number;
+  expires: number;
+  /** The stored `C` record, when there is one. */
+  stored: [keys: number, expires: number] | undefined;
+  /** Expired keys seen (count and the first few). */
+  expired: number;
+  expiredExamples: Buffer[];
+}
+
+/** The owner of the subkey group being walked. */
+interface GroupOwner {
+  /** `tag | physdb | len | key | version`, the group's prefix. */
+  prefix: Buffer;
+  physDb: number;
+  userKey: Buffer;
+  version: number;
+  record: Buffer | undefined;
+}
+
+// ---------------------------------------------------------------- the check
+
+class LogicalCheck {
+  readonly #context: VerifyContext;
+  readonly #engine: LsmEngine;
+  readonly #snapshot: Snapshot;
+  readonly #summary: LogicalSummary;
+  readonly #nowMs: number;
+  /** physical id -> logical db, for mapped ids. */
+  #mapped = new Map<number, number>();
+  #table: DbTable | undefined;
+  readonly #counts = new Map<number, PhysCounts>();
+  readonly #listed = new Map<LogicalProblemKind, number>();
+  readonly #unlisted = new Map<LogicalProblemKind, number>();
+  readonly #badPhysIds = new Set<number>();
+  #group: GroupOwner | undefined;
+
+  constructor(context: VerifyContext, engine: LsmEngine, snapshot: Snapshot, summary: LogicalSummary, nowMs: number) {
+    this.#context = context;
+    this.#engine = engine;
+    this.#snapshot = snapshot;
+    this.#summary = summary;
+    this.#nowMs = nowMs;
+  }
+
+  run(): void {
+    const tableValue = this.#get(dbTableKey);
+    if (tableValue === undefined) {
+      this.#summary.skipped = 'no keyspace here (no database table): raw engine data is checked by the physical passes only';
+      return;
+    }
+    try {
+      this.#table = decodeTable(tableValue);
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error;
+      this.#add('damage', 'logical-db-table', `${error.message}: the server cannot map databases, so no logical check can run`, {});
+      return;
+    }
+    this.#mapped = new Map(this.#table.physIds.map((physId, db) => [physId, db]));
+    this.#summary.databases = this.#table.physIds.length;
+    for (const physId of this.#table.physIds) this.#countsOf(physId);
+    this.#walk();
+    this.#checkCounters();
+    this.#noteExpired();
+    this.#noteReclaimable();
+    this.#noteForeign();
+    // Counted when they happened (#add): listed here without counting them again.
+    for (const [kind, count] of this.#unlisted) {
+      this.#context.report.problems.push({ severity: severityOf(kind), kind, file: '.', offset: null, message: `... and ${plural(count, 'more problem')} of this kind, not listed one by one` });
+    }
+  }
+
+  // ------------------------------------------------------------ the walk
+
+  #walk(): void {
+    const iterator = this.#engine.iteratorSync({ snapshot: this.#snapshot });
+    try {
+      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+        const [key, value] = entry;
+        try {
+          this.#visit(key, value);
+        } catch (error) {
+          if (!(error instanceof KvError)) throw error;
+          this.#add('damage', 'logical-key', `Engine key ${key.subarray(0, 48).toString('hex')} cannot be read as the keyspace encodes it: ${error.message}`, { engineKey: key });
+        }
+      }
+    } finally {
+      iterator.close();
+    }
+  }
+
+  #visit(key: Buffer, value: Buffer): void {
+    switch (key[0]) {
+      case KeyTag.counters:
+        return this.#visitCounter(key, value);
+      case KeyTag.dbTable:
+        if (key.length !== 1) this.#foreign();
+        return;
+      case KeyTag.expiry:
+        return this.#visitExpiry(key);
+      case KeyTag.metadata:
+        return this.#visitMetadata(key, value);
+      case KeyTag.subkey:
+      case KeyTag.score:
+        return this.#visitSubkey(key, value);
+      default:
+        this.#foreign();
+    }
+  }
+
+  #visitCounter(key: Buffer, value: Buffer): void {
+    const physId = decodeCounterKey(key);
+    if (!this.#isMapped(physId, key, value)) return;
+    try {
+      this.#countsOf(physId).stored = decodeCounters(value, physId);
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error;
+      this.#add('damage', 'logical-counter', `The counters of db ${this.#mapped.get(physId)} (physical ${physId}) cannot be read: ${error.message}`, { db: this.#mapped.get(physId), engineKey: key });
+    }
+  }
+
+  #visitExpiry(key: Buffer): void {
+    const { expireMs, physDb, userKey } = decodeExpiryKey(key);
+    if (!this.#isMapped(physDb, key, undefined)) return;
+    this.#summary.expiryEntries++;
+    const db = this.#mapped.get(physDb)!;
+    const record = this.#get(metadataKey(physDb, userKey));
+    const stored = record === undefined || !recordReadable(record) ? undefined : recordExpireMs(record);
+    if (stored === expireMs) return;
+    const found = record === undefined ? 'the key does not exist' : stored === undefined ? 'its metadata is unreadable' : stored === 0 ? 'the key has no expiry' : `the key expires at ${stored}`;
+    this.#add('damage', 'logical-expiry', `${describeKey(userKey, db)}: the expiry index has an entry for ${expireMs} (${new Date(expireMs).toISOString()}), but ${found}; expected exactly one entry, with the key's own expiry time`, {
+      db,
+      userKey,
+      engineKey: key,
+    });
+  }
+
+  #visitMetadata(key: Buffer, record: Buffer): void {
+    const { physDb, userKey } = decodeMetadataKey(key);
+    if (!this.#isMapped(physDb, key, record)) return;
+    const db = this.#mapped.get(physDb)!;
+    const counts = this.#countsOf(physDb);
+    counts.keys++;
+    this.#summary.keys++;
+    try {
+      checkRecord(record, key);
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error;
+      this.#add('damage', 'logical-metadata', `${describeKey(userKey, db)}: ${error.message}`, { db, userKey, engineKey: key });
+      return;
+    }
+    const expireMs = recordExpireMs(record);
+    if (expireMs !== 0) {
+      counts.expires++;
+      if (expireMs > Number.MAX_SAFE_INTEGER) {
+        this.#add('damage', 'logical-metadata', `${describeKey(userKey, db)}: expiry time ${expireMs} is beyond 2^53 ms, which silt never writes`, { db, userKey, engineKey: key });
+      }
+      if (this.#get(expiryKey(expireMs, physDb, userKey)) === undefined) {
+        this.#add('damage', 'logical-expiry', `${describeKey(userKey, db)} expires at ${expireMs} (${new Date(expireMs).toISOString()}) but the expiry index has no entry for it: the sweep would never delete it`, {
+          db,
+          userKey,
+          engineKey: key,
+        });
+      }
+      if (isExpired(record, this.#nowMs)) {
+        counts.expired++;
+        if (counts.expiredExamples.length < examplesMax) counts.expiredExamples.push(Buffer.from(userKey));
+      }
+    }
+    const type = recordType(record);
+    if (type === KeyType.string) return;
+    this.#summary.collections++;
+    if (recordSize(record) === 0) {
+      this.#add('damage', 'logical-metadata', `${capitalized(typeLabel(type))} ${describeKey(userKey, db)}: stored with size 0, but an emptied collection is deleted, never stored`, { db, userKey, engineKey: key });
+    }
+    if (type === KeyType.list) this.#checkList(db, physDb, userKey, key, record);
+    else if (type === KeyType.zset) this.#checkZset(db, physDb, userKey, key, record);
+    else this.#checkFields(db, physDb, userKey, key, record, type === KeyType.hash ? 'hash' : 'set');
+  }
+
+  /** Hashes and sets: the size is the number of subkeys under the version. */
+  #checkFields(db: number, physDb: number, userKey: Buffer, engineKey: Buffer, record: Buffer, kind: 'hash' | 'set'): void {
+    let count = 0;
+    this.#scan(subkeyPrefix(physDb, userKey, recordVersion(record)), () => {
+      count++;
+    });
+    this.#summary.members += count;
+    const size = recordSize(record);
+    if (count !== size) {
+      const unit = kind === 'hash' ? 'field' : 'member';
+      this.#add('damage', 'logical-size', `${capitalized(kind)} ${describeKey(userKey, db)}: its metadata says ${plural(size, unit)}, ${plural(count, unit)} ${count === 1 ? 'is' : 'are'} stored under its version ${recordVersion(record)}`, {
+        db,
+        userKey,
+        engineKey,
+      });
+    }
+  }
+
+  /** Lists: head and tail agree with the size, and every index in [head, tail) holds an element. */
+  #checkList(db: number, physDb: number, userKey: Buffer, engineKey: Buffer, record: Buffer): void {
+    const size = recordSize(record);
+    const where = { db, userKey, engineKey };
+    if (record.length !== metadataHeaderBytes + listPayloadBytes) {
+      this.#add('damage', 'logical-metadata', `List ${describeKey(userKey, db)}: its record has ${record.length - metadataHeaderBytes} payload bytes, expected ${listPayloadBytes} (head, tail)`, where);
+      return;
+    }
+    const head = readUint64BE(record, metadataHeaderBytes);
+    const tail = readUint64BE(record, metadataHeaderBytes + 8);
+    if (tail < head || tail - head !== size) {
+      this.#add('damage', 'logical-metadata', `List ${describeKey(userKey, db)}: head ${head} and tail ${tail} do not span its size ${size}`, where);
+      return;
+    }
+    const prefix = subkeyPrefix(physDb, userKey, recordVersion(record));
+    let count = 0;
+    let firstGap: number | undefined;
+    let expected = head;
+    let badIndex = false;
+    this.#scan(prefix, (key) => {
+      const field = key.subarray(prefix.length);
+      if (field.length !== 8) {
+        badIndex = true;
+        return;
+      }
+      const index = readUint64BE(field, 0);
+      if (index < head || index >= tail) return; // dead: counted by the subkey walk
+      if (index !== expected && firstGap === undefined) firstGap = expected;
+      expected = index + 1;
+      count++;
+    });
+    this.#summary.members += count;
+    if (badIndex) this.#add('damage', 'logical-key', `List ${describeKey(userKey, db)}: an element's field is not an 8-byte index`, where);
+    if (count !== size || firstGap !== undefined) {
+      const gap = firstGap === undefined ? '' : `; index ${firstGap} (position ${firstGap - head}) is missing`;
+      this.#add('damage', 'logical-size', `List ${describeKey(userKey, db)}: its metadata says ${plural(size, 'element')} (indexes ${head} to ${tail - 1}), ${count} ${count === 1 ? 'is' : 'are'} stored${gap}`, where);
+    }
+  }
+
+  /** Sorted sets: one `S` (member -> score) and one `Z` (score, member) entry per member, agreeing, as many as the size. */
+  #checkZset(db: number, physDb: number, userKey: Buffer, engineKey: Buffer, record: Buffer): void {
+    const version = recordVersion(record);
+    const size = recordSize(record);
+    const where = { db, userKey, engineKey };
+    const prefix = subkeyPrefix(physDb, userKey, version);
+    let members = 0;
+    let unmatched = 0;
+    let example: string | undefined;
+    this.#scan(prefix, (key, value) => {
+      members++;
+      const member = key.subarray(prefix.length);
+      if (value.length !== scoreValueBytes) {
+        unmatched++;
+        example ??= `member ${renderKey(member)} has a ${value.length}-byte score, expected ${scoreValueBytes}`;
+        return;
+      }
+      const score = decodeOrderedDouble(value, 0);
+      if (Number.isNaN(score) || this.#get(scoreKey(physDb, userKey, version, score, member)) === undefined) {
+        unmatched++;
+        example ??= `member ${renderKey(member)} (score ${score}) has no score index entry`;
+      }
+    });
+    let indexed = 0;
+    this.#scan(scorePrefix(physDb, userKey, version), () => {
+      indexed++;
+    });
+    this.#summary.members += members + indexed;
+    if (members !== size || indexed !== size || unmatched > 0) {
+      const detail = unmatched > 0 ? `; ${plural(unmatched, 'member')} without a matching index entry, e.g. ${example}` : '';
+      this.#add('damage', 'logical-size', `Sorted set ${describeKey(userKey, db)}: its metadata says ${plural(size, 'member')}, ${members} member ${members === 1 ? 'entry is' : 'entries are'} and ${indexed} score index ${indexed === 1 ? 'entry is' : 'entries are'} stored under its version ${version}${detail}`, where);
+    }
+  }
+
+  /** `S` and `Z` keys: live (checked with their metadata), dead (reclaimable), or newer than their metadata (damage). */
+  #visitSubkey(key: Buffer, value: Buffer): void {
+    const decoded = key[0] === KeyTag.score ? decodeScoreKey(key) : decodeSubkey(key);
+    const { physDb, userKey, version } = decoded;
+    if (!this.#isMapped(physDb, key, value)) return;
+    const owner = this.#ownerOf(key, physDb, userKey, version);
+    const record = owner.record;
+    if (record === undefined) return this.#reclaim('deleted-key', key, value);
+    if (!recordReadable(record)) return; // reported with the metadata
+    const ownerVersion = recordVersion(record);
+    if (ownerVersion > version) return this.#reclaim('old-version', key, value);
+    const type = recordType(record);
+    const db = this.#mapped.get(physDb)!;
+    const tagName = key[0] === KeyTag.score ? 'score index entry' : 'subkey';
+    if (ownerVersion < version) {
+      this.#add('damage', 'logical-orphan', `${describeKey(userKey, db)}: a ${tagName} carries version ${version}, newer than its metadata's version ${ownerVersion}: no write makes that (a lost metadata update, or a foreign write)`, {
+        db,
+        userKey,
+        engineKey: key,
+      });
+      return;
+    }
+    if (type === KeyType.string || (key[0] === KeyTag.score && type !== KeyType.zset)) {
+      this.#add('damage', 'logical-orphan', `${describeKey(userKey, db)}: a ${tagName} carries the version of a ${typeLabel(type)}, which has none`, { db, userKey, engineKey: key });
+      return;
+    }
+    if (type === KeyType.list && 'field' in decoded && outsideList(record, decoded.field)) this.#reclaim('list-outside-range', key, value);
+  }
+
+  /** The metadata of the collection a subkey belongs to; one point read per group of contiguous subkeys. */
+  #ownerOf(key: Buffer, physDb: number, userKey: Buffer, version: number): GroupOwner {
+    const prefixBytes = 9 + userKey.length + 8;
+    const group = this.#group;
+    if (group !== undefined && group.prefix.length === prefixBytes && key.subarray(1, prefixBytes).equals(group.prefix.subarray(1))) return group;
+    const owner = { prefix: Buffer.from(key.subarray(0, prefixBytes)), physDb, userKey: Buffer.from(userKey), version, record: this.#get(metadataKey(physDb, userKey)) };
+    this.#group = owner;
+    return owner;
+  }
+
+  // ------------------------------------------------------------ after the walk
+
+  #checkCounters(): void {
+    for (const [physId, counts] of this.#counts) {
+      const db = this.#mapped.get(physId);
+      if (db === undefined) continue;
+      const [keys, expires] = counts.stored ?? [0, 0];
+      if (keys === counts.keys && expires === counts.expires) continue;
+      const stored = counts.stored === undefined ? 'no counters record (0 keys, 0 with an expiry)' : `${plural(keys, 'key')}, ${expires} with an expiry`;
+      this.#add(
+        'damage',
+        'logical-counter',
+        `The counters of db ${db} (physical ${physId}) say ${stored}; expected ${plural(counts.keys, 'key')}, ${counts.expires} with an expiry (what is stored): DBSIZE and INFO keyspace would be wrong`,
+        { db, engineKey: counterKey(physId) },
+      );
+    }
+  }
+
+  #noteExpired(): void {
+    for (const [physId, counts] of this.#counts) {
+      if (counts.expired === 0) continue;
+      const db = this.#mapped.get(physId)!;
+      this.#summary.expiredAwaitingSweep += counts.expired;
+      const examples = counts.expiredExamples.map(renderKey).join(', ');
+      this.#context.add({
+        severity: 'note',
+        kind: 'logical-expired',
+        file: '.',
+        offset: null,
+        db,
+        message: `db ${db}: ${plural(counts.expired, 'key')} expired but still stored (${examples}${counts.expired > counts.expiredExamples.length ? ', ...' : ''}): they read as absent, and the server's sweep deletes them`,
+      });
+    }
+  }
+
+  #noteReclaimable(): void {
+    const reclaimable = this.#summary.reclaimable;
+    if (reclaimable.entries === 0) return;
+    const parts = (Object.entries(reclaimable.byReason) as [ReclaimReason, { entries: number; bytes: number }][])
+      .filter(([, amount]) => amount.entries > 0)
+      .map(([reason, amount]) => `${plural(amount.entries, 'entry', 'entries')}, ${formatBytes(amount.bytes)}: ${reclaimReasonText[reason]}`);
+    this.#context.add({
+      severity: 'note',
+      kind: 'logical-reclaimable',
+      file: '.',
+      offset: null,
+      message: `${plural(reclaimable.entries, 'dead entry', 'dead entries')} (${formatBytes(reclaimable.bytes)}) await compaction, which reclaims them: ${parts.join('; ')}`,
+    });
+  }
+
+  #noteForeign(): void {
+    const count = this.#summary.foreignEntries;
+    if (count === 0) return;
+    this.#context.add({
+      severity: 'note',
+      kind: 'logical-foreign',
+      file: '.',
+      offset: null,
+      message: `${plural(count, 'engine key')} ${count === 1 ? 'lies' : 'lie'} outside the keyspace encoding (an unknown tag byte): the server neither reads nor deletes ${count === 1 ? 'it' : 'them'}`,
+    });
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  /** Whether a keyspace key's physical id is mapped; dead data of unmapped ids is reclaimable, ids never handed out damage. */
+  #isMapped(physId: number, key: Buffer, value: Buffer | undefined): boolean {
+    if (this.#mapped.has(physId)) return true;
+    if (this.#table !== undefined && physId >= this.#table.nextPhysId && !this.#badPhysIds.has(physId)) {
+      this.#badPhysIds.add(physId);
+      this.#add('damage', 'logical-db-table', `Engine key ${key.subarray(0, 48).toString('hex')} carries physical db ${physId}, which the database table never handed out (its next id is ${this.#table.nextPhysId})`, { engineKey: key });
+    }
+    this.#reclaim('unmapped-db', key, value);
+    return false;
+  }
+
+  #reclaim(reason: ReclaimReason, key: Buffer, value: Buffer | undefined): void {
+    const bytes = key.length + (value?.length ?? 0);
+    const reclaimable = this.#summary.reclaimable;
+    reclaimable.entries++;
+    reclaimable.bytes += bytes;
+    reclaimable.byReason[reason].entries++;
+    reclaimable.byReason[reason].bytes += bytes;
+  }
+
+  #foreign(): void {
+    this.#summary.foreignEntries++;
+  }
+
+  #countsOf(physId: number): PhysCounts {
+    let counts = this.#counts.get(physId);
+    if (counts === undefined) {
+      counts = { keys: 0, expires: 0, stored: undefined, expired: 0, expiredExamples: [] };
+      this.#counts.set(physId, counts);
+    }
+    return counts;
+  }
+
+  #get(key: Buffer): Buffer | undefined {
+    return this.#engine.get(key, { snapshot: this.#snapshot });
+  }
+
+  #scan(prefix: Buffer, visit: (key: Buffer, value: Buffer) => void): void {
+    const end = prefixEnd(prefix);
+    const iterator = this.#engine.iteratorSync({ gte: prefix, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
+    try {
+      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) visit(entry[0], entry[1]);
+    } finally {
+      iterator.close();
+    }
+  }
+
+  /** Adds a problem, listing at most logicalProblemsListedMax of each kind. */
+  #add(severity: 'damage' | 'note', kind: LogicalProblemKind, message: string, where: { db?: number | undefined; userKey?: Buffer; engineKey?: Buffer }): void {
+    const listed = this.#listed.get(kind) ?? 0;
+    if (listed >= logicalProblemsListedMax) {
+      this.#unlisted.set(kind, (this.#unlisted.get(kind) ?? 0) + 1);
+      const report = this.#context.report;
+      if (severity === 'damage') report.damageCount++;
+      else report.noteCount++;
+      report.healthy = report.damageCount === 0;
+      return;
+    }
+    this.#listed.set(kind, listed + 1);
+    const problem: VerifyProblem = { severity, kind, file: '.', offset: null, message };
+    if (where.db !== undefined) problem.db = where.db;
+    if (where.userKey !== undefined) problem.key = where.userKey.toString('hex');
+    if (where.engineKey !== undefined) problem.keyRange = keyRange(where.engineKey, where.engineKey);
+    this.#context.add(problem);
+  }
+}
+
+// ---------------------------------------------------------------- pure helpers
+
+function severityOf(kind: LogicalProblemKind): 'damage' | 'note' {
+  return kind === 'logical-expired' || kind === 'logical-reclaimable' || kind === 'logical-foreign' ? 'note' : 'damage';
+}
+
+/** Whether checkRecord passes (the metadata walk reports those that do not). */
+function recordReadable(record: Buffer): boolean {
+  try {
+    checkRecord(record, Buffer.alloc(0));
+    return true;
+  } catch {
+    return false; // reported once, by #visitMetadata
+  }
+}
+
+/** Whether a list element's field (its index) lies outside the record's [head, tail). */
+function outsideList(record: Buffer, field: Buffer): boolean {
+  if (record.length < metadataHeaderBytes + listPayloadBytes || field.length !== 8) return false;
+  const head = readUint64BE(record, metadataHeaderBytes);
+  const tail = readUint64BE(record, metadataHeaderBytes + 8);
+  const index = readUint64BE(field, 0);
+  return index < head || index >= tail;
+}
+
+/** `key "user:1" in db 0` */
+function describeKey(userKey: Buffer, db: number): string {
+  return `key ${renderKey(userKey)} in db ${db}`;
+}
+
+function typeLabel(type: number): string {
+  return ({ [KeyType.string]: 'string', [KeyType.hash]: 'hash', [KeyType.list]: 'list', [KeyType.set]: 'set', [KeyType.zset]: 'sorted set' } as Record<number, string>)[type] ?? `type ${type}`;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
