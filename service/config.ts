@@ -68,6 +68,10 @@ export interface ServerConfig {
   maxclients: number;
   memtableMb: number;
   blockCacheMb: number;
+  /** Keep flushed WAL files in archive/ this many hours for point-in-time restore; 0 with walArchiveMb 0: no archive. */
+  walArchiveHours: number;
+  /** Cap the WAL archive at this many MiB (oldest removed first); 0: no size cap. */
+  walArchiveMb: number;
   loglevel: string;
   /** Empty: standard output. */
   logfile: string;
@@ -109,6 +113,8 @@ export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   maxclients: 10_000,
   memtableMb: 64,
   blockCacheMb: 64,
+  walArchiveHours: 0,
+  walArchiveMb: 0,
   loglevel: 'info',
   logfile: '',
   engine: 'lsm',
@@ -159,6 +165,8 @@ export const parameters: readonly Parameter[] = [
   param('maxclients', 'maxclients', true, 'N', 'most clients connected at once (lowered to what the file-descriptor limit allows)', (text) => integer(text, 1, 1_000_000)),
   param('memtable-mb', 'memtableMb', false, 'MB', 'memtable budget before a flush, MiB (fractions allowed)', (text) => number(text, memtableBytesMin / MiB, 64 * 1024)),
   param('block-cache-mb', 'blockCacheMb', false, 'MB', 'block cache budget, MiB', (text) => number(text, 0, 1024 * 1024)),
+  param('wal-archive-hours', 'walArchiveHours', false, 'HOURS', 'keep flushed WAL files this long in archive/ for `silt restore` (0 with --wal-archive-mb 0: off)', (text) => number(text, 0, 24 * 365 * 10)),
+  param('wal-archive-mb', 'walArchiveMb', false, 'MB', 'cap the WAL archive at this many MiB, oldest first (0: no cap; any value > 0 turns archiving on)', (text) => number(text, 0, 1024 * 1024 * 1024)),
   param('loglevel', 'loglevel', true, 'LEVEL', 'trace|debug|info|warn|error|fatal|silent (or Redis\'s verbose|notice|warning|nothing)', (text) => {
     const level = text.toLowerCase();
     if (redisLogLevels[level] === undefined) throw new ConfigError(`argument must be one of the following: ${Object.keys(redisLogLevels).join(', ')}`);

@@ -225,6 +225,9 @@ export class RespServer {
       syncPolicy: config.appendfsync,
       memtableBytes: Math.round(config.memtableMb * 1024 * 1024),
       blockCacheBytes: Math.round(config.blockCacheMb * 1024 * 1024),
+      ...(config.walArchiveHours > 0 || config.walArchiveMb > 0
+        ? { walArchive: { ageMs: Math.round(config.walArchiveHours * 3_600_000), bytesMax: Math.round(config.walArchiveMb * 1024 * 1024) } }
+        : {}),
       compactionFilter: keyspaceCompactionFilter(),
       logger: engineLogger,
       ...this.#options.engineOptions,

@@ -400,6 +400,9 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_wal_bytes', stats.walBytes],
     ['lsm_archive_files', stats.archiveFiles],
     ['lsm_archive_bytes', stats.archiveBytes],
+    // The span `silt restore` can reach from a checkpoint taken before it (empty when nothing is archived).
+    ['lsm_archive_from', stats.archiveRange === undefined ? '' : new Date(stats.archiveRange.fromMs).toISOString()],
+    ['lsm_archive_to', stats.archiveRange === undefined ? '' : new Date(stats.archiveRange.toMs).toISOString()],
     ['lsm_pending_compaction_bytes', stats.pendingCompactionBytes],
     ['lsm_flushes', stats.flushes],
     ['lsm_compactions', stats.compactions],
