@@ -62,6 +62,9 @@ export const listFreedDeletesMax = 1024;
 /** Bytes of an element's field (the index, u64 big-endian). */
 const indexBytes = 8;
 
+/** The field of the element key being built (subkey() copies it). */
+const indexScratch = Buffer.alloc(indexBytes);
+
 /** Elements a range read fetches with point reads instead of an iterator (no Promise on LevelEngine). */
 const pointReadsMax = 16;
 
@@ -394,9 +397,8 @@ export class List {
   // ---------------------------------------------------------------- private
 
   #elementKey(index: number): Buffer {
-    const field = Buffer.allocUnsafe(indexBytes);
-    writeUint64BE(field, 0, index);
-    return subkey(this.#physDb, this.key, this.#version, field);
+    writeUint64BE(indexScratch, 0, index);
+    return subkey(this.#physDb, this.key, this.#version, indexScratch); // copies the field
   }
 
   #assignVersion(): void {

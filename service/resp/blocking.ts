@@ -15,15 +15,17 @@
 // - Serving a ready key: its waiters, longest-waiting first (fair wake-up),
 //   each re-run their `retry` through host.runCommand, which runs it as a
 //   normal one-at-a-time command of that client. A reply unblocks the client
-//   (deliver(reply)); undefined means the key holds nothing for anyone, so
-//   the rest of that key's waiters keep waiting, in their places, and are not
+//   (deliver(reply)); undefined means the key holds nothing for waiters of
+//   that kind (BlockedReply.kind: 'list', 'zset'), so the key's later
+//   waiters of the same kind keep waiting, in their places, and are not
 //   retried (as Redis stops serving a list once it is empty). A served retry
 //   modifies keys itself (the pop, BLMOVE's push): those become ready in turn
 //   and are served in the same pass.
 // - A timeout delivers blocked.timeoutReply; unblock(clientId, how) is CLIENT
 //   UNBLOCK (TIMEOUT or ERROR) and disconnection (nothing delivered).
 // - Inside MULTI/EXEC a client may not block: nonBlockingReply() turns a
-//   BlockedReply into its timeout reply at once (Redis's CLIENT_DENY_BLOCKING).
+//   BlockedReply into its denied (or timeout) reply at once (Redis's
+//   CLIENT_DENY_BLOCKING).
 //
 // Invariants: a client waits at most once; a waiter is filed under each of
 // its distinct keys and in the client index, or in none of them; every
@@ -76,11 +78,13 @@ const timerDelayMaxMs = 2 ** 31 - 1;
 
 /**
  * The reply of a command run where a client may not block (inside
- * MULTI/EXEC): a BlockedReply becomes its timeout reply, as Redis treats a
- * blocking command under CLIENT_DENY_BLOCKING; anything else is unchanged.
+ * MULTI/EXEC): a BlockedReply becomes its denied reply (else its timeout
+ * reply) at once, as Redis treats a blocking command under
+ * CLIENT_DENY_BLOCKING; anything else is unchanged.
  */
 export function nonBlockingReply(reply: Reply): Reply {
-  return reply instanceof BlockedReply ? reply.timeoutReply : reply;
+  if (!(reply instanceof BlockedReply)) return reply;
+  return reply.deniedReply !== undefined ? reply.deniedReply : reply.timeoutReply;
 }
 
 type WaiterState = 'blocked' | 'retrying' | 'done';
@@ -108,6 +112,8 @@ interface PassCursor {
   /** Snapshot of the current slot's waiters. */
   waiters: Waiter[];
   waiterIndex: number;
+  /** Kinds whose retry found the current slot's key empty. */
+  exhausted: Set<string>;
 }
 
 /** The waiters of one key, in blocking order (Map keeps insertion order; deletes are O(1)). */
@@ -253,7 +259,7 @@ export class BlockingManager {
     this.#passing = true;
     let pass: Promise<void> | undefined;
     try {
-      pass = this.#run({ slots: [], slotIndex: 0, waiters: [], waiterIndex: 0 });
+      pass = this.#run({ slots: [], slotIndex: 0, waiters: [], waiterIndex: 0, exhausted: new Set() });
     } finally {
       if (pass === undefined) this.#passing = false;
     }
@@ -303,10 +309,13 @@ export class BlockingManager {
         }
         cursor.waiters = [...cursor.slots[cursor.slotIndex++]!.waiters.values()];
         cursor.waiterIndex = 0;
+        cursor.exhausted.clear();
         continue;
       }
       const waiter = cursor.waiters[cursor.waiterIndex++]!;
       if (waiter.state !== 'blocked') continue;
+      const kind = waiter.blocked.kind;
+      if (kind !== undefined && cursor.exhausted.has(kind)) continue; // the key had nothing for this kind
       waiter.state = 'retrying';
       let result: Served | undefined | Promise<Served | undefined>;
       try {
@@ -318,12 +327,12 @@ export class BlockingManager {
         return result
           .catch((error: unknown): Served => ({ reply: failedReply(error) }))
           .then((served) => {
-            if (!this.#settle(waiter, served)) cursor.waiterIndex = cursor.waiters.length;
+            if (!this.#settle(waiter, served) && kind !== undefined) cursor.exhausted.add(kind);
             return this.#run(cursor);
           });
       }
-      // The key had nothing for this waiter, so none for the ones after it either.
-      if (!this.#settle(waiter, result)) cursor.waiterIndex = cursor.waiters.length;
+      // The key had nothing for this waiter, so none for the later ones of its kind either.
+      if (!this.#settle(waiter, result) && kind !== undefined) cursor.exhausted.add(kind);
     }
   }
 

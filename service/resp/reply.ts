@@ -98,8 +98,8 @@ export class NullArrayReply {
  * hands it to BlockingManager.block() (service/resp/blocking.ts), which
  * re-runs `retry` when one of `keys` is modified and answers `timeoutReply`
  * when `timeoutMs` passes; where a client may not block (inside MULTI/EXEC)
- * the dispatcher answers `timeoutReply` at once (blocking.ts,
- * nonBlockingReply()), as Redis does.
+ * the dispatcher answers at once (blocking.ts, nonBlockingReply():
+ * `deniedReply`, else `timeoutReply`), as Redis does.
  */
 export class BlockedReply {
   constructor(
@@ -113,12 +113,26 @@ export class BlockedReply {
      * The command's non-blocking attempt again, run as a command of the
      * blocked client (fresh ctx.nowMs, writes through ctx.write): the reply
      * to send, or undefined when still none of `keys` holds anything this
-     * command could take. Contract the manager relies on: undefined means no
-     * waiter of this kind on these keys could be served now either.
+     * command could take (then it has written nothing). Contract the
+     * manager relies on when `kind` is set: undefined means no waiter of
+     * the same kind could take anything from these keys now either.
      */
     readonly retry: (ctx: CommandContext) => Reply | undefined | Promise<Reply | undefined>,
-    /** The reply when the wait times out (a null array for BLPOP, a null bulk for BLMOVE). */
+    /** The reply when the wait times out or CLIENT UNBLOCK ends it (a null array for every list and zset command, as Redis's replyToBlockedClientTimedOut). */
     readonly timeoutReply: Reply,
+    /**
+     * What the retry takes from its keys ('list', 'zset'). Once a retry of
+     * one kind finds a key empty, the manager skips that key's later waiters
+     * of the same kind in the same pass; without a kind, every waiter is
+     * retried.
+     */
+    readonly kind?: string,
+    /**
+     * The reply where the client may not block (inside MULTI/EXEC), when it
+     * differs from `timeoutReply`: BLMOVE and BRPOPLPUSH answer a null bulk
+     * there, but a null array on timeout, as Redis does.
+     */
+    readonly deniedReply?: Reply,
   ) {}
 }
 

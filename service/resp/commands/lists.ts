@@ -457,7 +457,7 @@ function blockingPop(end: ListEnd): CommandHandler {
     if (reply !== undefined) return reply;
     const db = ctx.db;
     const waitKeys = copies(keys);
-    return new BlockedReply(db, waitKeys, timeoutMs, (retry) => guarded(() => popFirst(retry, db, waitKeys, end, undefined, true)), NullArrayReply.instance);
+    return new BlockedReply(db, waitKeys, timeoutMs, (retry) => guarded(() => popFirst(retry, db, waitKeys, end, undefined, true)), NullArrayReply.instance, 'list');
   };
 }
 
@@ -472,7 +472,7 @@ const blmpop: CommandHandler = (ctx, args) => {
   if (reply !== undefined) return reply;
   const db = ctx.db;
   const waitKeys = copies(keys);
-  return new BlockedReply(db, waitKeys, timeoutMs, (retry) => guarded(() => popFirst(retry, db, waitKeys, end, count, true)), NullArrayReply.instance);
+  return new BlockedReply(db, waitKeys, timeoutMs, (retry) => guarded(() => popFirst(retry, db, waitKeys, end, count, true)), NullArrayReply.instance, 'list');
 };
 
 /**
@@ -504,7 +504,8 @@ function blmoveGeneric(fixed: [from: ListEnd, to: ListEnd] | undefined): Command
         if (listKind(retryCtx.keyspace.lookup(db, source, retryCtx.nowMs)) !== 'list') return undefined;
         return moveElement(retryCtx, db, source, destination, from, to);
       });
-    return new BlockedReply(db, [source], timeoutMs, retry, null);
+    // As Redis: a null array on timeout (replyToBlockedClientTimedOut), a null bulk where it may not block.
+    return new BlockedReply(db, [source], timeoutMs, retry, NullArrayReply.instance, 'list', null);
   };
 }
 

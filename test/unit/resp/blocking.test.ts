@@ -97,7 +97,7 @@ class FakeWorld {
   }
 
   /** Blocks `clientId` on `keys` (db 0) with a retry that pops the first non-empty list's head. */
-  block(clientId: ClientId, keys: string[], timeoutMs = 0, onServed?: (key: string, value: string) => void): BlockedReply {
+  block(clientId: ClientId, keys: string[], timeoutMs = 0, onServed?: (key: string, value: string) => void, kind: string | null = 'list'): BlockedReply {
     const blocked = new BlockedReply(
       0,
       keys.map((key) => Buffer.from(key)),
@@ -114,6 +114,7 @@ class FakeWorld {
         return undefined;
       },
       NullArrayReply.instance,
+      kind ?? undefined,
     );
     this.manager.block(clientId, blocked, (reply) => {
       const replies = this.delivered.get(clientId) ?? [];
@@ -202,6 +203,25 @@ describe('BlockingManager', () => {
     manager.serveReadyKeys();
     expect(world.got(3)).toEqual([['k', 'c']]); // 3 kept its place ahead of 4
     expect(world.got(4)).toEqual([]);
+  });
+
+  it('stops only for waiters of the kind that found nothing; waiters without a kind are always retried', () => {
+    // A 'zset' waiter (its retry sees no zset at k) must not keep the list waiters behind it waiting.
+    const zset = new BlockedReply(0, [Buffer.from('k')], 0, () => undefined, null, 'zset');
+    manager.block(10, zset, () => {
+      throw new Error('never served');
+    });
+    world.block(1, ['k']);
+    world.block(2, ['k'], 0, undefined, null);
+    world.block(3, ['k']);
+    world.block(4, ['k']);
+    world.push('k', 'a');
+    manager.serveReadyKeys();
+    expect(world.got(1)).toEqual([['k', 'a']]);
+    // First pass: 10 finds no zset, 1 is served (and its pop signals k again), 2 (no kind) and 3 find
+    // nothing, 4 is skipped as a list waiter after 3. Second pass, for 1's pop: 10, 2, 3 again.
+    expect(world.retries).toEqual([10, 1, 2, 3, 10, 2, 3]);
+    expect(manager.blockedClients).toBe(4);
   });
 
   it('a client blocked on several keys is served from any, once, and leaves every key', () => {
@@ -424,9 +444,10 @@ describe('BlockingManager', () => {
 });
 
 describe('nonBlockingReply', () => {
-  it('turns a BlockedReply into its timeout reply and leaves other replies alone', () => {
+  it('turns a BlockedReply into its denied reply, else its timeout reply, and leaves other replies alone', () => {
     const blocked = new BlockedReply(0, [Buffer.from('k')], 0, () => undefined, NullArrayReply.instance);
     expect(nonBlockingReply(blocked)).toBe(NullArrayReply.instance);
+    expect(nonBlockingReply(new BlockedReply(0, [Buffer.from('k')], 0, () => undefined, NullArrayReply.instance, 'list', null))).toBeNull();
     expect(nonBlockingReply(new BlockedReply(0, [Buffer.from('k')], 5, () => undefined, null))).toBeNull();
     expect(nonBlockingReply('v')).toBe('v');
     expect(nonBlockingReply(3)).toBe(3);
@@ -627,11 +648,11 @@ describe.each(kinds)('blocking list commands through a BlockingManager ($name)',
     expect(server.last(1)).toEqual(['k', 'v']);
   });
 
-  it('times out with a nil array (BLPOP) or a nil (BLMOVE)', async () => {
+  it('times out with a nil array, BLMOVE too (as Redis\'s replyToBlockedClientTimedOut)', async () => {
     await server.run(1, 'BLPOP', 'q', '1.5');
     await server.run(2, 'BLMOVE', 'q', 'd', 'LEFT', 'LEFT', '0.2');
     server.clock.advance(200);
-    expect(server.last(2)).toBeNull();
+    expect(server.last(2)).toBe('*-1');
     expect(server.replies.get(1)).toBeUndefined();
     server.clock.advance(1300);
     expect(server.last(1)).toBe('*-1');

@@ -627,8 +627,15 @@ describe.each(kinds)('list commands ($name)', (kind) => {
       expect(reply.blocked).toMatchObject({ db: 0, keys: ['a', 'b'], timeoutMs: 1500, timeoutReply: '*-1' });
       expect(reply.blocked.reply.keys[0]).not.toBe(key);
       expect(((await r('BLMPOP', '0', '2', 'a', 'b', 'LEFT', 'COUNT', '2')) as { blocked: Blocked }).blocked).toMatchObject({ keys: ['a', 'b'], timeoutMs: 0, timeoutReply: '*-1' });
-      expect(((await r('BLMOVE', 'a', 'd', 'LEFT', 'RIGHT', '2')) as { blocked: Blocked }).blocked).toMatchObject({ keys: ['a'], timeoutMs: 2000, timeoutReply: null });
-      expect(((await r('BRPOPLPUSH', 'a', 'd', '0')) as { blocked: Blocked }).blocked).toMatchObject({ keys: ['a'], timeoutReply: null });
+      // BLMOVE and BRPOPLPUSH time out with a null array but answer a null bulk inside MULTI, as Redis does.
+      const blmove = ((await r('BLMOVE', 'a', 'd', 'LEFT', 'RIGHT', '2')) as { blocked: Blocked }).blocked;
+      expect(blmove).toMatchObject({ keys: ['a'], timeoutMs: 2000, timeoutReply: '*-1' });
+      expect(blmove.reply.deniedReply).toBeNull();
+      const brpoplpush = ((await r('BRPOPLPUSH', 'a', 'd', '0')) as { blocked: Blocked }).blocked;
+      expect(brpoplpush).toMatchObject({ keys: ['a'], timeoutReply: '*-1' });
+      expect(brpoplpush.reply.deniedReply).toBeNull();
+      expect(reply.blocked.reply.deniedReply).toBeUndefined();
+      expect(reply.blocked.reply.kind).toBe('list');
     });
 
     it('retries: undefined while empty, the pop once a list has elements, skipping keys of another type', async () => {
