@@ -47,7 +47,7 @@ import { WalWriter } from '../wal/wal-writer.js';
 import { readWalFile } from '../wal/wal-reader.js';
 import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
 import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
-import { pendingCompactionBytes, pickCompaction, pickLevel, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
+import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
 import { acquireLock, type LockHandle } from './lock-file.js';
 import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator } from './merge-iterator.js';
@@ -129,6 +129,8 @@ export class LsmEngine implements Engine {
 
   readonly #snapshots = new Map<number, number>();
   readonly #openIterators = new Set<SyncEntryIterator>();
+  /** Obsolete-file deletions running in the thread pool. */
+  readonly #removals = new Set<Promise<void>>();
   /** The open atomic group, if any: its first sequence and the ops applied so far. */
   #atomic: { first: number; ops: BatchOp[]; memtable: Memtable } | undefined;
   #closed = false;
@@ -287,6 +289,8 @@ export class LsmEngine implements Engine {
       throw new CorruptionError(path, 0, `Cannot open WAL file "${path}": the manifest names it as the oldest holding unflushed writes, but it is missing`);
     }
     const info = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined as string | undefined };
+    // Bulk load: the memtable orders its keys once at the end instead of at every insert.
+    memtable.beginBulkLoad();
     for (let index = 0; index < numbers.length; index++) {
       const path = walPath(this.dir, numbers[index]!);
       const result = readWalFile(fs, path, {
@@ -316,6 +320,7 @@ export class LsmEngine implements Engine {
         numbers.splice(index--, 1);
       }
     }
+    memtable.endBulkLoad();
     return { memtable, walNumbers: numbers, info };
   }
 
@@ -730,6 +735,7 @@ export class LsmEngine implements Engine {
       if (this.#flushFailed && this.#backgroundError !== undefined) throw this.#backgroundError;
       await this.#waitForFlush();
     }
+    await this.#settleRemovals();
   }
 
   async #waitForFlush(): Promise<void> {
@@ -822,19 +828,26 @@ export class LsmEngine implements Engine {
       for (let level = 0; level < this.#version.levels.length; level++) {
         if (this.#version.overlapping(level, start, end).length > 0) deepest = level;
       }
-      // Down to and including the deepest level with data, so that everything is rewritten at least
-      // once (tombstones, shadowed versions and filtered keys go), landing one level lower.
-      for (let level = 0; level <= Math.max(deepest, 1) && level < limits.levelCount - 1; level++) {
+      // Each level above the deepest one holding data in the range is merged down into
+      // it; then the deepest is rewritten in place (as RocksDB's forced bottommost
+      // compaction), so every version is rewritten once: tombstones, shadowed versions
+      // and filtered keys go even when the data already sat at its bottom.
+      for (let level = 0; level < deepest; level++) {
         const files = this.#version.overlapping(level, start, end);
         if (files.length === 0) continue;
         const pick = pickLevel(this.#version, level, level === 0 ? this.#version.levels[0]!.slice() : files);
-        // A manual compaction rewrites even a lone file, so tombstones and filtered keys go.
         await this.#runCompaction({ ...pick, trivialMove: false });
         this.#checkOpen();
+      }
+      const bottom = deepest === 0 ? this.#version.levels[0]!.slice() : this.#version.overlapping(deepest, start, end);
+      if (bottom.length > 0) {
+        const pick = deepest === 0 ? pickLevel(this.#version, 0, bottom) : inPlace(deepest, bottom);
+        await this.#runCompaction({ ...pick, trivialMove: false });
       }
     } finally {
       this.#manualCompaction = false;
     }
+    await this.#settleRemovals();
     this.#maybeScheduleCompaction();
   }
 
@@ -917,10 +930,19 @@ export class LsmEngine implements Engine {
   /** Deletes an obsolete file in the background; a failure is logged and the next open retries. */
   #removeQuietly(path: string): void {
     if (!this.#fs.exists(path)) return;
-    this.#fs.remove(path).catch((error: unknown) => {
-      if ((error as { code?: string }).code === 'ENOENT') return;
-      this.#logger.warn({ err: error, file: path }, 'could not delete an obsolete file; it will be retried at the next open');
-    });
+    const removal = this.#fs
+      .remove(path)
+      .catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'ENOENT') return;
+        this.#logger.warn({ err: error, file: path }, 'could not delete an obsolete file; it will be retried at the next open');
+      })
+      .finally(() => this.#removals.delete(removal));
+    this.#removals.add(removal);
+  }
+
+  /** Waits until the deletions started so far are done (flush, compactRange and close leave no file behind). */
+  async #settleRemovals(): Promise<void> {
+    while (this.#removals.size > 0) await Promise.allSettled([...this.#removals]);
   }
 
   // ---------------------------------------------------------------- checkpoint
@@ -1042,6 +1064,7 @@ export class LsmEngine implements Engine {
     this.#wakeWriters();
     await this.#executor?.close();
     await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue]);
+    await this.#settleRemovals();
     this.#manifest?.close();
     this.#tables.closeAll();
     this.#lock?.release();
@@ -1131,6 +1154,11 @@ function checkBatchLimits(batch: WriteBatch): LimitExceededError | undefined {
     }
   }
   return undefined;
+}
+
+/** A compaction that rewrites `files` within their own level (level >= 1: outputs cannot overlap the rest). */
+function inPlace(level: number, files: SegmentMeta[]): CompactionPick {
+  return { level, outputLevel: level, inputs: [{ level, files }], trivialMove: false, largestUserKey: userKeyRange(files)[1] };
 }
 
 function inRange(file: SegmentMeta, key: Buffer): boolean {

@@ -2,59 +2,199 @@
 // them to a level-0 segment. Every entry is also in the WAL file(s) that the
 // memtable covers, so a crash loses nothing the WAL kept.
 //
-// Byte accounting is approximate but conservative: key and value bytes plus a
-// fixed per-entry overhead for the node and its buffers, so the byte budget
-// bounds real memory, not just payload.
+// Layout, chosen for lookups in O(1), few objects for the garbage collector
+// and nothing retained from callers (the skip list it replaced chased a
+// pointer per comparison and kept a node and the caller's two Buffers per
+// entry: some 450 bytes and four objects):
+// - a user key is held once, as a latin1 string (one character per byte:
+//   JS string order is then byte order, and comparisons are native). A hash
+//   index (key-index.ts) from the key's bytes to its anchor (below) answers
+//   get() with one lookup, without making a string;
+// - versions are 32-byte rows of one growable ArrayBuffer (sequence, value
+//   location, value length or tombstone mark, older, newer, head), so a
+//   lookup reads one cache line and the collector sees no object per
+//   version. A key's versions form a doubly linked list, newest first; the
+//   row of its first version is its anchor and holds the list's head;
+// - a B+tree over the distinct keys (key-tree.ts) orders them for iterators
+//   and flush, each with its anchor; a new version of a known key touches
+//   only its list;
+// - value bytes are copied into memtable-owned slabs (value-arena.ts);
+//   tombstones store none.
+//
+// Ownership: add() copies key and value; the caller may reuse its buffers at
+// once. Values returned by get() and iterators are read-only views into the
+// slabs, valid as long as they are referenced (slab bytes never change).
+//
+// Invariants:
+// - (user key, sequence) is unique; each list is ordered by sequence, descending;
+// - keys are never removed from the index or the tree, and rows are never
+//   reused: a key whose versions were all taken back by remove() stays, with
+//   an empty list (head = noVersion), and every walk skips it;
+// - a removed version is marked (newer = removedMark) and keeps its other
+//   fields, so an iterator standing on it can still read it and move on.
+//
+// Byte accounting counts what the structures really hold (measured, see the
+// overhead constants), so the byte budget bounds memory, not just payload.
 
-import { makeInternalKey, sequenceOf, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
+import { assert } from '../assert.js';
+import { sequenceOf, trailerBytes, typeOf, ValueType, writeTrailer } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
-import { SkipList, type SkipNode } from './skip-list.js';
-import { bytesEqual } from '../format/compare-bytes.js';
+import { KeyIndex } from './key-index.js';
+import { KeyTree, KeyTreeCursor } from './key-tree.js';
+import { sortLatin1 } from './latin1-sort.js';
+import { ValueArena } from './value-arena.js';
 
-/** Estimated bytes of a skip-list node, its next array and two Buffer headers. */
-export const memtableEntryOverheadBytes = 160;
+/**
+ * Heap bytes per distinct key beyond its characters: the string header (16),
+ * its hash index buckets (2 to 4 of 8 bytes), its tree slot (key and anchor,
+ * 16 bytes in leaves 50 to 100 % full) and its share of the tree nodes.
+ *
+ * Measured on Node 20 (x64) with a script that adds 1,000,000 distinct
+ * 16-byte keys with 100-byte values and compares process.memoryUsage()
+ * (heapUsed + arrayBuffers) after a full GC before and after: 108 bytes per
+ * entry beyond key and value (213 in all); 123 to 139 at 300,000 to 700,000
+ * entries, where the doubling arrays are emptier. The two constants sum to
+ * 120, within about 10 % of those (test/unit/memtable/memtable.test.ts checks
+ * the same at 100,000 entries).
+ */
+export const memtableKeyOverheadBytes = 72;
 
-/** A version found by get(). `value` is the caller's to read, not to modify. */
+/**
+ * Bytes per version beyond its value bytes: its 32-byte row and an 8-byte
+ * key slot, in arrays that grow by doubling, plus slab tails left unused.
+ * Measured with memtableKeyOverheadBytes (see there).
+ */
+export const memtableVersionOverheadBytes = 48;
+
+/** A version found by get(). `value` is a read-only view, valid while referenced. */
 export interface MemtableHit {
   type: number;
   value: Buffer;
   sequence: number;
 }
 
+/** End of a list, or no version. */
+const noVersion = -1;
+/** `newer` of a version taken back by remove(). */
+const removedMark = -2;
+/** Value length stored for a tombstone. */
+const tombstoneLength = -1;
+const emptyValue = Buffer.alloc(0);
+const initialRows = 64;
+/** Int32 words per version row (32 bytes: one row never straddles a 64-byte cache line). */
+const rowWords = 8;
+/** Version numbers are int32 (list links); 2^28 rows is 8 GiB of them, far past any memtable budget. */
+const rowWordsMax = 2 ** 28 * rowWords;
+
 export class Memtable {
-  readonly #list: SkipList;
+  readonly #store = new VersionStore();
+  /** Keys added since beginBulkLoad(), unsorted, and their anchors; undefined outside a bulk load. */
+  #pendingKeys: string[] | undefined;
+  #pendingAnchors: number[] = [];
+  /** The first pending key and the length of the prefix all pending keys share with it (the sort skips it). */
+  #pendingFirstKey: Buffer | undefined;
+  #pendingPrefixLength = 0;
   #bytes = 0;
+  #entries = 0;
   #smallestSequence = Number.POSITIVE_INFINITY;
   #largestSequence = 0;
   #tombstones = 0;
 
-  constructor(random?: () => number) {
-    this.#list = new SkipList(random);
-  }
-
-  /** Adds one version. The memtable keeps references to `userKey` and `value`. */
+  /**
+   * Adds one version, copying `userKey` and `value` (the memtable keeps
+   * neither; a tombstone keeps no value at all).
+   * @param sequence unique within this memtable for `userKey`
+   * @param type a ValueType
+   */
   add(sequence: number, type: number, userKey: Buffer, value: Buffer): void {
-    this.#list.insert(userKey, sequence, type, value);
-    this.#bytes += userKey.length + value.length + memtableEntryOverheadBytes;
+    const store = this.#store;
+    const hash = store.index.hash(userKey, 0, userKey.length);
+    const anchor = store.anchorOf(userKey, hash);
+    const version = store.newVersion(sequence, type, value);
+    if (anchor === noVersion) {
+      const key = toMemtableKey(userKey);
+      store.addKey(key, hash, version);
+      if (this.#pendingKeys === undefined) {
+        store.tree.insert(key, version);
+      } else {
+        this.#pendingKeys.push(key);
+        this.#pendingAnchors.push(version);
+        this.#trackPendingPrefix(userKey);
+      }
+      this.#bytes += key.length + memtableKeyOverheadBytes;
+    } else {
+      store.link(anchor, version);
+    }
+    this.#bytes += store.valueBytes(version) + memtableVersionOverheadBytes;
+    this.#entries++;
     if (sequence < this.#smallestSequence) this.#smallestSequence = sequence;
     if (sequence > this.#largestSequence) this.#largestSequence = sequence;
     if (type === ValueType.delete) this.#tombstones++;
   }
 
-  /** Takes back a version added by add() (a batch whose WAL write failed). */
+  /**
+   * Takes back a version added by add() (a batch whose WAL write failed); does
+   * nothing when it is not here. Its key's characters stay accounted: the key
+   * stays in the index and the tree.
+   */
   remove(sequence: number, userKey: Buffer): void {
-    const node = this.#list.seek(userKey, sequence);
-    if (node === null || node.sequence !== sequence || !bytesEqual(node.userKey, userKey)) return;
-    this.#list.remove(userKey, sequence);
-    this.#bytes -= userKey.length + node.value.length + memtableEntryOverheadBytes;
-    if (node.type === ValueType.delete) this.#tombstones--;
+    const store = this.#store;
+    const anchor = store.anchorOf(userKey, store.index.hash(userKey, 0, userKey.length));
+    if (anchor === noVersion) return;
+    const version = store.find(anchor, sequence);
+    if (version === noVersion || store.sequence(version) !== sequence) return;
+    store.unlink(anchor, version);
+    if (store.type(version) === ValueType.delete) this.#tombstones--;
+    this.#bytes -= store.valueBytes(version) + memtableVersionOverheadBytes;
+    this.#entries--;
   }
 
-  /** The newest version of `userKey` with sequence <= `sequence` (tombstones included), or undefined. */
+  /**
+   * The newest version of `userKey` with sequence <= `sequence` (tombstones
+   * included), or undefined. Its value is a read-only view (see MemtableHit).
+   */
   get(userKey: Buffer, sequence: number): MemtableHit | undefined {
-    const node = this.#list.seek(userKey, sequence);
-    if (node === null || !bytesEqual(node.userKey, userKey)) return undefined;
-    return { type: node.type, value: node.value, sequence: node.sequence };
+    const store = this.#store;
+    const anchor = store.anchorOf(userKey, store.index.hash(userKey, 0, userKey.length));
+    if (anchor === noVersion) return undefined;
+    const version = store.find(anchor, sequence);
+    if (version === noVersion) return undefined;
+    return { type: store.type(version), value: store.valueOf(version), sequence: store.sequence(version) };
+  }
+
+  /**
+   * Starts a bulk load (WAL replay): until endBulkLoad(), add() leaves new keys
+   * out of the tree, and endBulkLoad() sorts them once (latin1-sort.ts) and
+   * builds the tree bottom-up, several times faster than ordered inserts.
+   * get() works throughout; iterators only after endBulkLoad().
+   */
+  beginBulkLoad(): void {
+    assert(this.#store.tree.size === 0 && this.#pendingKeys === undefined, 'a bulk load starts on an empty memtable');
+    this.#pendingKeys = [];
+  }
+
+  endBulkLoad(): void {
+    const keys = this.#pendingKeys;
+    assert(keys !== undefined, 'endBulkLoad() follows beginBulkLoad()');
+    const anchors = this.#pendingAnchors;
+    this.#pendingKeys = undefined;
+    this.#pendingAnchors = [];
+    this.#pendingFirstKey = undefined;
+    sortLatin1(keys, anchors, this.#pendingPrefixLength);
+    this.#store.tree.buildFromSorted(keys, anchors);
+  }
+
+  #trackPendingPrefix(userKey: Buffer): void {
+    const first = this.#pendingFirstKey;
+    if (first === undefined) {
+      this.#pendingFirstKey = Buffer.from(userKey);
+      this.#pendingPrefixLength = userKey.length;
+      return;
+    }
+    let length = 0;
+    const lengthMax = Math.min(this.#pendingPrefixLength, userKey.length);
+    while (length < lengthMax && userKey[length] === first[length]) length++;
+    this.#pendingPrefixLength = length;
   }
 
   get approximateBytes(): number {
@@ -62,7 +202,7 @@ export class Memtable {
   }
 
   get entryCount(): number {
-    return this.#list.count;
+    return this.#entries;
   }
 
   get tombstoneCount(): number {
@@ -70,104 +210,387 @@ export class Memtable {
   }
 
   get isEmpty(): boolean {
-    return this.#list.count === 0;
+    return this.#entries === 0;
   }
 
   get smallestSequence(): number {
-    return this.#list.count === 0 ? 0 : this.#smallestSequence;
+    return this.#entries === 0 ? 0 : this.#smallestSequence;
   }
 
   get largestSequence(): number {
     return this.#largestSequence;
   }
 
-  /** Visits every entry in internal-key order; stop early by returning false. */
-  forEach(visit: (userKey: Buffer, sequence: number, type: number, value: Buffer) => boolean | void): void {
-    for (let node = this.#list.first(); node !== null; node = node.next[0]!) {
-      if (visit(node.userKey, node.sequence, node.type, node.value) === false) return;
+  /** An iterator in internal-key order; it stays correct while entries are added. */
+  iterator(): MemtableIterator {
+    assert(this.#pendingKeys === undefined, 'no iterator during a bulk load');
+    return new MemtableIterator(this.#store);
+  }
+
+  /** Checks the tree's invariants and each list's links and order (tests). */
+  checkInvariants(): void {
+    const store = this.#store;
+    store.tree.checkInvariants();
+    let entries = 0;
+    let keys = 0;
+    for (const anchor of store.anchors()) {
+      keys++;
+      let newer = noVersion;
+      for (let version = store.head(anchor); version !== noVersion; version = store.older(version)) {
+        assert(store.newer(version) === newer, 'list back link');
+        assert(newer === noVersion || store.sequence(newer) > store.sequence(version), 'list newest first');
+        newer = version;
+        entries++;
+      }
     }
-  }
-
-  /** The first node, for incremental walks along `next[0]` (flush serialisation yields between chunks). */
-  firstNode(): SkipNode | null {
-    return this.#list.first();
-  }
-
-  iterator(): InternalIterator {
-    return new MemtableIterator(this.#list);
+    assert(keys === store.tree.size, 'every key in the tree');
+    assert(entries === this.#entries, 'entry count');
   }
 }
 
-class MemtableIterator implements InternalIterator {
-  readonly #list: SkipList;
-  #node: SkipNode | null = null;
+/**
+ * Iterates a memtable in internal-key order (user key ascending, sequence
+ * descending). Inserts while it is open are safe: its tree cursor finds its
+ * key again, and lists are only relinked around it, so every entry present
+ * when it was placed is visited once, in order. Entries added later may be
+ * visited or not (readers filter by sequence above this).
+ *
+ * Besides InternalIterator, it offers the current entry's parts without
+ * allocating (userKeyString, sequence, type, valueBytes, copyValue) for the
+ * flush serialiser.
+ */
+export class MemtableIterator implements InternalIterator {
+  readonly #store: VersionStore;
+  readonly #cursor: KeyTreeCursor;
+  #anchor = noVersion;
+  #version = noVersion;
   #key: Buffer | undefined;
+  #value: Buffer | undefined;
 
-  constructor(list: SkipList) {
-    this.#list = list;
+  constructor(store: VersionStore) {
+    this.#store = store;
+    this.#cursor = new KeyTreeCursor(store.tree);
   }
 
   valid(): boolean {
-    return this.#node !== null;
+    return this.#version !== noVersion;
   }
 
   seekToFirst(): void {
-    this.#move(this.#list.first());
+    this.#cursor.seekToFirst();
+    this.#landForward();
   }
 
   seekToLast(): void {
-    this.#move(this.#list.last());
+    this.#cursor.seekToLast();
+    this.#landBackward();
   }
 
   seek(target: Buffer): void {
-    // First entry >= target. (user key, sequence) is unique in a memtable; on a tie the
-    // type decides, descending, as in compareInternalKeys.
-    const userKey = userKeyOf(target);
+    // First entry >= target: within the target's user key, the first version
+    // with sequence below the target's, or equal with type <= the target's.
+    const store = this.#store;
+    const userKey = target.toString('latin1', 0, target.length - trailerBytes);
     const sequence = sequenceOf(target);
-    const node = this.#list.seek(userKey, sequence);
-    const tieBelow = node !== null && node.sequence === sequence && node.type > typeOf(target) && bytesEqual(node.userKey, userKey);
-    this.#move(tieBelow ? node.next[0]! : node);
+    const type = typeOf(target);
+    const cursor = this.#cursor;
+    cursor.seek(userKey);
+    if (cursor.valid && cursor.key === userKey) {
+      const anchor = cursor.value;
+      let version = store.head(anchor);
+      while (version !== noVersion && !(store.sequence(version) < sequence || (store.sequence(version) === sequence && store.type(version) <= type))) {
+        version = store.older(version);
+      }
+      if (version !== noVersion) return this.#place(anchor, version);
+      cursor.next();
+    }
+    this.#landForward();
   }
 
   seekForPrev(target: Buffer): void {
-    // Last entry <= target: the entry just before the first entry > target.
-    const userKey = userKeyOf(target);
+    // Last entry <= target: within the target's user key, the last version
+    // with sequence above the target's, or equal with type >= the target's.
+    const store = this.#store;
+    const userKey = target.toString('latin1', 0, target.length - trailerBytes);
     const sequence = sequenceOf(target);
-    const atOrAfter = this.#list.seek(userKey, sequence);
-    if (atOrAfter !== null && atOrAfter.sequence === sequence && atOrAfter.type >= typeOf(target) && bytesEqual(atOrAfter.userKey, userKey)) {
-      this.#move(atOrAfter);
-    } else {
-      this.#move(this.#list.seekBefore(userKey, sequence));
+    const type = typeOf(target);
+    const cursor = this.#cursor;
+    cursor.seekForPrev(userKey);
+    if (cursor.valid && cursor.key === userKey) {
+      const anchor = cursor.value;
+      let last = noVersion;
+      for (let version = store.head(anchor); version !== noVersion; version = store.older(version)) {
+        if (!(store.sequence(version) > sequence || (store.sequence(version) === sequence && store.type(version) >= type))) break;
+        last = version;
+      }
+      if (last !== noVersion) return this.#place(anchor, last);
+      cursor.prev();
     }
+    this.#landBackward();
   }
 
   next(): void {
-    this.#move(this.#node!.next[0]!);
+    const store = this.#store;
+    const version = this.#version;
+    // A removed version's `older` may name a version removed after it: look again from the head.
+    const older = store.isRemoved(version) ? store.newestBelow(this.#anchor, store.sequence(version)) : store.older(version);
+    if (older !== noVersion) return this.#place(this.#anchor, older);
+    this.#cursor.next();
+    this.#landForward();
   }
 
   prev(): void {
-    const node = this.#node!;
-    this.#move(this.#list.seekBefore(node.userKey, node.sequence));
+    const store = this.#store;
+    const version = this.#version;
+    const newer = store.isRemoved(version) ? store.oldestAbove(this.#anchor, store.sequence(version)) : store.newer(version);
+    if (newer !== noVersion) return this.#place(this.#anchor, newer);
+    this.#cursor.prev();
+    this.#landBackward();
   }
 
+  /** The internal key, built on first call at each position. */
   key(): Buffer {
     if (this.#key === undefined) {
-      const node = this.#node!;
-      this.#key = makeInternalKey(node.userKey, node.sequence, node.type);
+      const userKey = this.#cursor.key;
+      const key = Buffer.allocUnsafe(userKey.length + trailerBytes);
+      key.write(userKey, 0, 'latin1');
+      writeTrailer(key, userKey.length, this.#store.sequence(this.#version), this.#store.type(this.#version));
+      this.#key = key;
     }
     return this.#key;
   }
 
+  /** The value (empty for a tombstone): a read-only view into the memtable's slabs. */
   value(): Buffer {
-    return this.#node!.value;
+    if (this.#value === undefined) this.#value = this.#store.valueOf(this.#version);
+    return this.#value;
   }
 
   close(): void {
-    this.#node = null;
+    this.#version = noVersion;
   }
 
-  #move(node: SkipNode | null): void {
-    this.#node = node;
-    this.#key = undefined;
+  /** The user key as its latin1 string; only while valid(). */
+  userKeyString(): string {
+    return this.#cursor.key;
   }
+
+  sequence(): number {
+    return this.#store.sequence(this.#version);
+  }
+
+  type(): number {
+    return this.#store.type(this.#version);
+  }
+
+  valueBytes(): number {
+    return this.#store.valueBytes(this.#version);
+  }
+
+  /** Copies the value into `target` at `offset`. */
+  copyValue(target: Uint8Array, offset: number): void {
+    this.#store.copyValue(this.#version, target, offset);
+  }
+
+  /** From the cursor's key on, the newest version of the first key that has one. */
+  #landForward(): void {
+    const store = this.#store;
+    const cursor = this.#cursor;
+    for (; cursor.valid; cursor.next()) {
+      const head = store.head(cursor.value);
+      if (head !== noVersion) return this.#place(cursor.value, head);
+    }
+    this.#place(noVersion, noVersion);
+  }
+
+  /** From the cursor's key back, the oldest version of the first key that has one. */
+  #landBackward(): void {
+    const store = this.#store;
+    const cursor = this.#cursor;
+    for (; cursor.valid; cursor.prev()) {
+      let version = store.head(cursor.value);
+      if (version === noVersion) continue;
+      // NB: lists keep no tail: walking to it costs what the prev() steps over the list will cost anyway.
+      while (store.older(version) !== noVersion) version = store.older(version);
+      return this.#place(cursor.value, version);
+    }
+    this.#place(noVersion, noVersion);
+  }
+
+  #place(anchor: number, version: number): void {
+    this.#anchor = anchor;
+    this.#version = version;
+    this.#key = undefined;
+    this.#value = undefined;
+  }
+}
+
+/**
+ * The memtable's storage, shared with its iterators: the key index, the tree,
+ * the value arena and the version rows.
+ *
+ * Row layout (32 bytes, `rowWords` int32 words; the first two pairs read as float64):
+ *   word 0-1 sequence (float64)   word 2-3 value location (float64, ValueArena)
+ *   word 4   value length, or tombstoneLength
+ *   word 5   older version or noVersion
+ *   word 6   newer version, noVersion, or removedMark
+ *   word 7   anchor rows only: the newest version of the key, or noVersion
+ */
+class VersionStore {
+  readonly tree = new KeyTree();
+  readonly values = new ValueArena();
+  readonly index = new KeyIndex();
+  /** Per row: the key string on anchor rows, '' on the others (their key is their anchor's). */
+  readonly #keys: string[] = [];
+  #words = new Int32Array(initialRows * rowWords);
+  #floats = new Float64Array(this.#words.buffer);
+  #rows = 0;
+
+  /** The anchor of `userKey` (whose index hash is `hash`), or noVersion. */
+  anchorOf(userKey: Buffer, hash: number): number {
+    return this.index.find(userKey, 0, userKey.length, hash, this.#keys);
+  }
+
+  /** Records a new key whose first version is `anchor`. */
+  addKey(key: string, hash: number, anchor: number): void {
+    this.#keys[anchor] = key;
+    this.index.insert(hash, anchor);
+    this.#words[anchor * rowWords + 7] = anchor;
+  }
+
+  anchors(): Iterable<number> {
+    return this.index.anchors();
+  }
+
+  newVersion(sequence: number, type: number, value: Buffer): number {
+    if ((this.#rows + 1) * rowWords > this.#words.length) this.#grow();
+    const version = this.#rows++;
+    this.#keys.push('');
+    const base = version * rowWords;
+    const words = this.#words;
+    this.#floats[base >> 1] = sequence;
+    if (type === ValueType.delete) {
+      words[base + 4] = tombstoneLength;
+    } else {
+      assert(type === ValueType.put, 'a put or a delete');
+      words[base + 4] = value.length;
+      this.#floats[(base >> 1) + 1] = value.length === 0 ? 0 : this.values.add(value);
+    }
+    words[base + 5] = noVersion;
+    words[base + 6] = noVersion;
+    words[base + 7] = noVersion;
+    return version;
+  }
+
+  sequence(version: number): number {
+    return this.#floats[(version * rowWords) >> 1]!;
+  }
+
+  type(version: number): number {
+    return this.#words[version * rowWords + 4] === tombstoneLength ? ValueType.delete : ValueType.put;
+  }
+
+  /** Stored value bytes (0 for a tombstone). */
+  valueBytes(version: number): number {
+    const length = this.#words[version * rowWords + 4]!;
+    return length === tombstoneLength ? 0 : length;
+  }
+
+  older(version: number): number {
+    return this.#words[version * rowWords + 5]!;
+  }
+
+  newer(version: number): number {
+    return this.#words[version * rowWords + 6]!;
+  }
+
+  isRemoved(version: number): boolean {
+    return this.#words[version * rowWords + 6] === removedMark;
+  }
+
+  head(anchor: number): number {
+    return this.#words[anchor * rowWords + 7]!;
+  }
+
+  /** The newest version of the key at `anchor` with sequence <= `sequence`, or noVersion. */
+  find(anchor: number, sequence: number): number {
+    const words = this.#words;
+    const floats = this.#floats;
+    let version = words[anchor * rowWords + 7]!;
+    while (version !== noVersion && floats[(version * rowWords) >> 1]! > sequence) version = words[version * rowWords + 5]!;
+    return version;
+  }
+
+  /** Links a new version into the list of the key at `anchor`, keeping it newest first. */
+  link(anchor: number, version: number): void {
+    const words = this.#words;
+    const sequence = this.sequence(version);
+    const head = this.head(anchor);
+    if (head === noVersion || this.sequence(head) < sequence) {
+      // The common case: the newest version yet (WAL replay and writes come in sequence order).
+      words[version * rowWords + 5] = head;
+      if (head !== noVersion) words[head * rowWords + 6] = version;
+      words[anchor * rowWords + 7] = version;
+      return;
+    }
+    let newer = head;
+    while (this.older(newer) !== noVersion && this.sequence(this.older(newer)) > sequence) newer = this.older(newer);
+    const older = this.older(newer);
+    assert(this.sequence(newer) !== sequence && (older === noVersion || this.sequence(older) !== sequence), 'a sequence appears once per key');
+    words[version * rowWords + 5] = older;
+    words[version * rowWords + 6] = newer;
+    words[newer * rowWords + 5] = version;
+    if (older !== noVersion) words[older * rowWords + 6] = version;
+  }
+
+  /** Unlinks `version` and marks it removed; its `older` stays, for iterators standing on it. */
+  unlink(anchor: number, version: number): void {
+    const words = this.#words;
+    const older = this.older(version);
+    const newer = this.newer(version);
+    if (newer === noVersion) words[anchor * rowWords + 7] = older;
+    else words[newer * rowWords + 5] = older;
+    if (older !== noVersion) words[older * rowWords + 6] = newer;
+    words[version * rowWords + 6] = removedMark;
+  }
+
+  /** The newest version of the key at `anchor` below `sequence` (for an iterator whose version was removed). */
+  newestBelow(anchor: number, sequence: number): number {
+    let version = this.head(anchor);
+    while (version !== noVersion && this.sequence(version) >= sequence) version = this.older(version);
+    return version;
+  }
+
+  /** The oldest version of the key at `anchor` above `sequence`. */
+  oldestAbove(anchor: number, sequence: number): number {
+    let found = noVersion;
+    for (let version = this.head(anchor); version !== noVersion && this.sequence(version) > sequence; version = this.older(version)) found = version;
+    return found;
+  }
+
+  /** The value of `version`: a read-only view into the arena (a shared empty buffer when empty). */
+  valueOf(version: number): Buffer {
+    const base = version * rowWords;
+    const length = this.#words[base + 4]!;
+    return length <= 0 ? emptyValue : this.values.view(this.#floats[(base >> 1) + 1]!, length);
+  }
+
+  copyValue(version: number, target: Uint8Array, offset: number): void {
+    const base = version * rowWords;
+    const length = this.#words[base + 4]!;
+    if (length > 0) this.values.copyTo(this.#floats[(base >> 1) + 1]!, length, target, offset);
+  }
+
+  #grow(): void {
+    assert(this.#words.length * 2 <= rowWordsMax, 'version rows fit an Int32Array');
+    const words = new Int32Array(this.#words.length * 2);
+    words.set(this.#words);
+    this.#words = words;
+    this.#floats = new Float64Array(words.buffer);
+  }
+}
+
+/** The key string a memtable stores for `userKey`: one latin1 character per byte. */
+function toMemtableKey(userKey: Buffer): string {
+  return userKey.toString('latin1');
 }

@@ -518,7 +518,9 @@ describe('read-only open', () => {
 
   it('opens the directory of a live engine read-only without taking its LOCK or changing files', async () => {
     const dir = freshDir();
-    const engine = await LsmEngine.open(dir, { memtableBytes: 4096, syncPolicy: 'always' });
+    // No automatic compaction: the live engine's own background work would change files while
+    // the reader is open, and this test is about what the reader does.
+    const engine = await LsmEngine.open(dir, { memtableBytes: 4096, syncPolicy: 'always', disableAutoCompaction: true });
     const model: Model = new Map();
     try {
       for (let index = 0; index < 60; index++) {

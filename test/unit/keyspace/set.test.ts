@@ -204,10 +204,15 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
             seen.add(name);
           }
         }
-        // Chi-square over 10 buckets of member numbers (9 degrees of freedom; 27.9 is the 0.001 tail).
+        // Chi-square over 10 buckets of member numbers (9 degrees of freedom; 27.9 is the 0.001 tail
+        // of a truly uniform picker). The trie walk is only approximately uniform when member names
+        // differ in length ("member:7" vs "member:70000": their subtrees differ in size; see
+        // docs/commands.md, "Sets"), and CI saw 37 once, so the bound is three times the 0.001
+        // tail: it still fails a picker that favours a region (the first, window-based one scored
+        // in the thousands here).
         const expected = picks / buckets.length;
         const chiSquare = buckets.reduce((sum, count) => sum + (count - expected) ** 2 / expected, 0);
-        expect(chiSquare).toBeLessThan(27.9);
+        expect(chiSquare).toBeLessThan(3 * 27.9);
         // Uniform picks of k out of N hit about N (1 - e^(-k/N)) distinct members.
         const distinctExpected = memberCount * (1 - Math.exp(-picks / memberCount));
         expect(seen.size).toBeGreaterThan(distinctExpected * 0.95);

@@ -1,0 +1,350 @@
+// The memtable's ordered index: a B+tree over its DISTINCT user keys, each a
+// latin1 string (one character per byte, so JS string order is byte order),
+// with a number per key (the memtable's key slot, so that walks need no
+// hash lookups). Sorted leaf arrays are linked both ways for in-order walks;
+// a branch keeps, for each child, the smallest key in it (entry 0 is never
+// consulted).
+//
+// Why this shape: at a million keys the skip list it replaced spent its time
+// chasing pointers (one cache miss per level per comparison) and allocating a
+// node per entry. Here a lookup is a few binary searches over arrays of 64
+// strings compared natively, and a key costs one array slot. Versions of a key
+// are not in the tree at all (see memtable.ts): a new version of a known key
+// never touches it.
+//
+// Invariants:
+// - keys are unique and only ever inserted, never removed (a memtable lives
+//   until it is flushed whole), so a leaf position that still holds its key
+//   is still right, and a key once found can always be found again;
+// - `modificationCount` changes on every insert, so a cursor knows when the
+//   arrays under it may have shifted and must find its key again.
+
+import { assert } from '../assert.js';
+
+/** Most keys in a leaf, and children in a branch, before it splits. */
+const nodeEntriesMax = 64;
+
+/** A tree node. Leaves have `children === null`; only leaves are linked. */
+export class KeyTreeNode {
+  /** Leaf: the keys, ascending. Branch: the smallest key of each child (keys[0] unused). */
+  readonly keys: string[];
+  /** Leaf: the number stored with each key. Branch: empty. */
+  readonly values: number[];
+  readonly children: KeyTreeNode[] | null;
+  next: KeyTreeNode | null = null;
+  prev: KeyTreeNode | null = null;
+
+  constructor(keys: string[], values: number[], children: KeyTreeNode[] | null) {
+    this.keys = keys;
+    this.values = values;
+    this.children = children;
+  }
+}
+
+export class KeyTree {
+  #root: KeyTreeNode | null = null;
+  #first: KeyTreeNode | null = null;
+  #last: KeyTreeNode | null = null;
+  #size = 0;
+  #modificationCount = 0;
+  /** Scratch for insert(): the branches on the way down and the child index taken in each. */
+  readonly #pathNodes: KeyTreeNode[] = [];
+  readonly #pathIndexes: number[] = [];
+
+  /** Number of keys. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Changes whenever keys move between or within leaves (every insert). */
+  get modificationCount(): number {
+    return this.#modificationCount;
+  }
+
+  /** The leftmost leaf, or null when empty. */
+  get firstLeaf(): KeyTreeNode | null {
+    return this.#first;
+  }
+
+  /** The rightmost leaf, or null when empty. */
+  get lastLeaf(): KeyTreeNode | null {
+    return this.#last;
+  }
+
+  /** Inserts `key` with `value`; `key` must not be present (the memtable's map says which keys are). */
+  insert(key: string, value: number): void {
+    this.#modificationCount++;
+    this.#size++;
+    let node = this.#root;
+    if (node === null) {
+      const leaf = new KeyTreeNode([key], [value], null);
+      this.#root = this.#first = this.#last = leaf;
+      return;
+    }
+    let depth = 0;
+    while (node.children !== null) {
+      const index = childIndex(node.keys, key);
+      this.#pathNodes[depth] = node;
+      this.#pathIndexes[depth] = index;
+      depth++;
+      node = node.children[index]!;
+    }
+    const position = lowerBound(node.keys, key);
+    assert(node.keys[position] !== key, 'a key enters the tree once');
+    insertAt(node.keys, position, key);
+    insertAt(node.values, position, value);
+    if (node.keys.length <= nodeEntriesMax) return;
+
+    let right = this.#splitLeaf(node, position);
+    let separator = right.keys[0]!;
+    while (depth > 0) {
+      depth--;
+      const parent = this.#pathNodes[depth]!;
+      const index = this.#pathIndexes[depth]! + 1;
+      insertAt(parent.keys, index, separator);
+      insertAt(parent.children!, index, right);
+      if (parent.children!.length <= nodeEntriesMax) return;
+      right = splitBranch(parent, index);
+      separator = right.keys[0]!;
+    }
+    const oldRoot = this.#root!;
+    this.#root = new KeyTreeNode([oldRoot.keys[0]!, separator], [], [oldRoot, right]);
+  }
+
+  /**
+   * Builds the tree from `keys`, sorted ascending and distinct, and their
+   * `values`, in O(n): full leaves, then each branch level over the one
+   * below. The tree must be empty.
+   */
+  buildFromSorted(keys: readonly string[], values: readonly number[]): void {
+    assert(this.#root === null, 'bulk build starts from an empty tree');
+    assert(keys.length === values.length, 'a value per key');
+    if (keys.length === 0) return;
+    this.#modificationCount++;
+    this.#size = keys.length;
+    let level: KeyTreeNode[] = [];
+    let previous: KeyTreeNode | null = null;
+    for (let start = 0; start < keys.length; start += nodeEntriesMax) {
+      const leaf = new KeyTreeNode(keys.slice(start, start + nodeEntriesMax), values.slice(start, start + nodeEntriesMax), null);
+      leaf.prev = previous;
+      if (previous !== null) previous.next = leaf;
+      previous = leaf;
+      level.push(leaf);
+    }
+    this.#first = level[0]!;
+    this.#last = previous;
+    while (level.length > 1) {
+      const above: KeyTreeNode[] = [];
+      for (let start = 0; start < level.length; start += nodeEntriesMax) {
+        const children = level.slice(start, start + nodeEntriesMax);
+        above.push(new KeyTreeNode(children.map((child) => child.keys[0]!), [], children));
+      }
+      level = above;
+    }
+    this.#root = level[0]!;
+  }
+
+  /** The leaf where `key` is or would be inserted (null when the tree is empty). */
+  findLeaf(key: string): KeyTreeNode | null {
+    let node = this.#root;
+    if (node === null) return null;
+    while (node.children !== null) node = node.children[childIndex(node.keys, key)]!;
+    return node;
+  }
+
+  /** Checks the invariants (tests): order within and across leaves, links, separators, size. */
+  checkInvariants(): void {
+    let count = 0;
+    let previousKey: string | undefined;
+    let previousLeaf: KeyTreeNode | null = null;
+    for (let leaf = this.#first; leaf !== null; leaf = leaf.next) {
+      assert(leaf.prev === previousLeaf, 'leaf back link');
+      assert(leaf.keys.length > 0 && leaf.keys.length <= nodeEntriesMax, 'leaf within bounds');
+      assert(leaf.values.length === leaf.keys.length, 'a value per key');
+      for (const key of leaf.keys) {
+        assert(previousKey === undefined || previousKey < key, 'keys ascending');
+        previousKey = key;
+        count++;
+      }
+      previousLeaf = leaf;
+    }
+    assert(previousLeaf === this.#last, 'last leaf');
+    assert(count === this.#size, 'size matches');
+    for (const key of this.#allKeys()) assert(this.findLeaf(key)!.keys.includes(key), 'every key is found by descent');
+  }
+
+  *#allKeys(): Generator<string> {
+    for (let leaf = this.#first; leaf !== null; leaf = leaf.next) yield* leaf.keys;
+  }
+
+  /** Splits an overfull leaf; returns the new right sibling. */
+  #splitLeaf(leaf: KeyTreeNode, insertedAt: number): KeyTreeNode {
+    // Ascending inserts (fillseq, sequential ids) land at the end of the last
+    // leaf: leave that leaf full instead of half empty.
+    const keys = leaf.keys;
+    const at = leaf.next === null && insertedAt === keys.length - 1 ? keys.length - 1 : keys.length >> 1;
+    const right = new KeyTreeNode(keys.slice(at), leaf.values.slice(at), null);
+    keys.length = at;
+    leaf.values.length = at;
+    right.next = leaf.next;
+    right.prev = leaf;
+    if (leaf.next !== null) leaf.next.prev = right;
+    else this.#last = right;
+    leaf.next = right;
+    return right;
+  }
+}
+
+/**
+ * A position in a KeyTree that survives inserts: it remembers its key and,
+ * when the tree changed since it was placed, checks that its slot still holds
+ * that key and looks it up again if not.
+ */
+export class KeyTreeCursor {
+  readonly #tree: KeyTree;
+  #leaf: KeyTreeNode | null = null;
+  #index = 0;
+  #key = '';
+  #value = 0;
+  #modificationCount = -1;
+
+  constructor(tree: KeyTree) {
+    this.#tree = tree;
+  }
+
+  get valid(): boolean {
+    return this.#leaf !== null;
+  }
+
+  /** The key here; only while valid. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** The value stored with the key here; only while valid. */
+  get value(): number {
+    return this.#value;
+  }
+
+  seekToFirst(): void {
+    this.#place(this.#tree.firstLeaf, 0);
+  }
+
+  seekToLast(): void {
+    const leaf = this.#tree.lastLeaf;
+    this.#place(leaf, leaf === null ? 0 : leaf.keys.length - 1);
+  }
+
+  /** Positions at the first key >= `key`. */
+  seek(key: string): void {
+    const leaf = this.#tree.findLeaf(key);
+    if (leaf === null) return this.#place(null, 0);
+    const index = lowerBound(leaf.keys, key);
+    if (index < leaf.keys.length) this.#place(leaf, index);
+    else this.#place(leaf.next, 0);
+  }
+
+  /** Positions at the last key <= `key`. */
+  seekForPrev(key: string): void {
+    const leaf = this.#tree.findLeaf(key);
+    if (leaf === null) return this.#place(null, 0);
+    const index = upperBound(leaf.keys, key) - 1;
+    if (index >= 0) this.#place(leaf, index);
+    else this.#place(leaf.prev, leaf.prev === null ? 0 : leaf.prev.keys.length - 1);
+  }
+
+  next(): void {
+    this.#revalidate();
+    const leaf = this.#leaf!;
+    if (this.#index + 1 < leaf.keys.length) this.#place(leaf, this.#index + 1);
+    else this.#place(leaf.next, 0);
+  }
+
+  prev(): void {
+    this.#revalidate();
+    const leaf = this.#leaf!;
+    if (this.#index > 0) this.#place(leaf, this.#index - 1);
+    else this.#place(leaf.prev, leaf.prev === null ? 0 : leaf.prev.keys.length - 1);
+  }
+
+  #place(leaf: KeyTreeNode | null, index: number): void {
+    this.#leaf = leaf;
+    this.#index = index;
+    this.#key = leaf === null ? '' : leaf.keys[index]!;
+    this.#value = leaf === null ? 0 : leaf.values[index]!;
+    this.#modificationCount = this.#tree.modificationCount;
+  }
+
+  /** After inserts, finds the remembered key again (it is still in the tree: keys are never removed). */
+  #revalidate(): void {
+    if (this.#modificationCount === this.#tree.modificationCount) return;
+    const leaf = this.#leaf!;
+    if (leaf.keys[this.#index] === this.#key) {
+      this.#modificationCount = this.#tree.modificationCount;
+      return;
+    }
+    const key = this.#key;
+    this.seek(key);
+    assert(this.#key === key, 'a cursor finds its key again');
+  }
+}
+
+/** Index of the child of a branch whose subtree holds `key`: the last i >= 1 with keys[i] <= key, else 0. */
+function childIndex(keys: readonly string[], key: string): number {
+  let low = 1;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keys[middle]! <= key) low = middle + 1;
+    else high = middle;
+  }
+  return low - 1;
+}
+
+/** First index whose key is >= `key` (keys.length when none). */
+function lowerBound(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keys[middle]! < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** First index whose key is > `key` (keys.length when none). */
+function upperBound(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keys[middle]! <= key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Inserts without Array#splice, which allocates an array for the (no) removed elements. */
+function insertAt<T>(items: T[], index: number, item: T): void {
+  for (let at = items.length; at > index; at--) items[at] = items[at - 1]!;
+  items[index] = item;
+}
+
+/** Splits an overfull branch; returns the new right sibling. */
+function splitBranch(branch: KeyTreeNode, insertedAt: number): KeyTreeNode {
+  const children = branch.children!;
+  const isRightmost = insertedAt === children.length - 1 && isRightEdge(branch);
+  const at = isRightmost ? children.length - 1 : children.length >> 1;
+  const right = new KeyTreeNode(branch.keys.slice(at), [], children.slice(at));
+  branch.keys.length = at;
+  children.length = at;
+  return right;
+}
+
+/** True when `branch` is on the right edge of the tree (its last leaf is the tree's last). */
+function isRightEdge(branch: KeyTreeNode): boolean {
+  let node = branch;
+  while (node.children !== null) node = node.children[node.children.length - 1]!;
+  return node.next === null;
+}

@@ -1,0 +1,112 @@
+// KeyTree: the memtable's B+tree over distinct latin1 key strings.
+//
+// Strategy: random keys (short, over a small alphabet, so that they share
+// prefixes and splits happen within a few hundred inserts), inserted one by
+// one or built from a sorted array, compared with a sorted array model.
+// Invariants: leaves ascending and linked both ways, every key found by
+// descent; cursors seek like lower/upper bounds on the model and keep their
+// place while keys are inserted around them.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { KeyTree, KeyTreeCursor } from '../../../lib/memtable/key-tree.js';
+
+const runs = Number(process.env.SILT_PROPERTY_RUNS ?? 100);
+const keyArb = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '\u0000', '\u00ff'), maxLength: 6 });
+
+function walk(tree: KeyTree, reverse = false): string[] {
+  const cursor = new KeyTreeCursor(tree);
+  const out: string[] = [];
+  if (reverse) for (cursor.seekToLast(); cursor.valid; cursor.prev()) out.push(cursor.key);
+  else for (cursor.seekToFirst(); cursor.valid; cursor.next()) out.push(cursor.key);
+  return out;
+}
+
+describe('KeyTree', () => {
+  it('orders inserted keys as bytes, forwards and backwards', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { maxLength: 600 }), (keys) => {
+        const tree = new KeyTree();
+        for (const key of keys) tree.insert(key, key.length);
+        tree.checkInvariants();
+        const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+        expect(walk(tree)).toEqual(sorted);
+        expect(walk(tree, true)).toEqual([...sorted].reverse());
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('builds from a sorted array the same tree walk as inserting', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { maxLength: 600 }), (keys) => {
+        const built = new KeyTree();
+        const sortedKeys = [...keys].sort();
+        built.buildFromSorted(sortedKeys, sortedKeys.map((key) => key.length));
+        built.checkInvariants();
+        const inserted = new KeyTree();
+        for (const key of keys) inserted.insert(key, key.length);
+        expect(walk(built)).toEqual(walk(inserted));
+        // A built tree takes inserts like any other.
+        built.insert('\u00ff\u00ff\u00ff\u00ff\u00ff\u00ff\u00ff', 7);
+        built.checkInvariants();
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('keeps leaves full under ascending inserts', () => {
+    const tree = new KeyTree();
+    for (let index = 0; index < 10_000; index++) tree.insert(String(index).padStart(8, '0'), index);
+    tree.checkInvariants();
+    let leaves = 0;
+    for (let leaf = tree.firstLeaf; leaf !== null; leaf = leaf.next) leaves++;
+    expect(leaves).toBeLessThanOrEqual(Math.ceil(10_000 / 63));
+  });
+
+  it('seeks like lower and upper bounds', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { maxLength: 300 }), keyArb, (keys, probe) => {
+        const tree = new KeyTree();
+        for (const key of keys) tree.insert(key, key.length);
+        const sorted = [...keys].sort();
+        const cursor = new KeyTreeCursor(tree);
+        cursor.seek(probe);
+        expect(cursor.valid ? cursor.key : undefined).toBe(sorted.find((key) => key >= probe));
+        cursor.seekForPrev(probe);
+        expect(cursor.valid ? cursor.key : undefined).toBe([...sorted].reverse().find((key) => key <= probe));
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('keeps a cursor in place while keys are inserted around it', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { minLength: 1, maxLength: 800 }), fc.nat(), fc.boolean(), (keys, split, reverse) => {
+        const initialCount = 1 + (split % keys.length);
+        const tree = new KeyTree();
+        const initial = keys.slice(0, initialCount);
+        const later = keys.slice(initialCount);
+        for (const key of initial) tree.insert(key, key.length);
+        const cursor = new KeyTreeCursor(tree);
+        const seen: string[] = [];
+        if (reverse) cursor.seekToLast();
+        else cursor.seekToFirst();
+        for (; cursor.valid; reverse ? cursor.prev() : cursor.next()) {
+          seen.push(cursor.key);
+          expect(cursor.value).toBe(cursor.key.length);
+          for (let count = 0; count < 3 && later.length > 0; count++) {
+            const key = later.pop()!;
+            tree.insert(key, key.length);
+          }
+        }
+        tree.checkInvariants();
+        const order = reverse ? (a: string, b: string) => (a > b ? -1 : 1) : (a: string, b: string) => (a < b ? -1 : 1);
+        expect([...seen].sort(order)).toEqual(seen); // strictly ordered (keys are distinct)
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const key of initial) expect(seen).toContain(key);
+      }),
+      { numRuns: runs },
+    );
+  });
+});
