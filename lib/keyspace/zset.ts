@@ -28,6 +28,7 @@
 // keyspace.ts. drive() and wait() let a command written as a generator run
 // either way. Members returned by reads are copies owned by the caller.
 
+import { forEachEntry } from './collection.js';
 import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
@@ -304,40 +305,6 @@ function syncIterating(engine: Engine): SyncIterating | undefined {
   return typeof candidate.iteratorSync === 'function' ? (engine as unknown as SyncIterating) : undefined;
 }
 
-/**
- * Calls `visit` for each entry in range until it returns false. Keys are
- * the caller's; values are read-only views valid during the call.
- */
-function forEach(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
-  const sync = syncIterating(engine);
-  if (sync !== undefined) {
-    const iterator = sync.iteratorSync(options);
-    try {
-      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
-        if (visit(entry[0], entry[1]) === false) return;
-      }
-    } finally {
-      iterator.close();
-    }
-    return;
-  }
-  return forEachAsync(engine, options, visit);
-}
-
-async function forEachAsync(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Promise<void> {
-  const iterator = engine.iterator(options);
-  try {
-    while (true) {
-      const entries = await iterator.nextv(chunkEntries);
-      if (entries.length === 0) return;
-      for (const [key, value] of entries) {
-        if (visit(key, value) === false) return;
-      }
-    }
-  } finally {
-    await iterator.close();
-  }
-}
 
 /** An iterator read a chunk at a time, for walks that interleave two iterators. */
 interface ChunkCursor {
@@ -527,7 +494,7 @@ export class SortedSet {
     if (scoreRangeEmpty(range)) return 0;
     let count = 0;
     return then(
-      forEach(this.engine, this.#scoreRangeOptions(range), () => {
+      forEachEntry(this.engine, this.#scoreRangeOptions(range), () => {
         count++;
       }),
       () => count,
@@ -573,7 +540,7 @@ export class SortedSet {
     if (lexRangeEmpty(range)) return 0;
     let count = 0;
     return then(
-      forEach(this.engine, this.#lexRangeOptions(range), () => {
+      forEachEntry(this.engine, this.#lexRangeOptions(range), () => {
         count++;
       }),
       () => count,
@@ -585,7 +552,7 @@ export class SortedSet {
     let skip = options.offset;
     if (options.limit >= 0) iterator.limit = options.offset + options.limit;
     return then(
-      forEach(this.engine, iterator, (key, value) => {
+      forEachEntry(this.engine, iterator, (key, value) => {
         if (skip > 0) {
           skip--;
           return;
@@ -612,7 +579,7 @@ export class SortedSet {
     let skipped = 0;
     const options: IteratorOptions = { ...this.#wholeScoreIndex(), reverse, limit: skip + count };
     return then(
-      forEach(this.engine, options, (key) => {
+      forEachEntry(this.engine, options, (key) => {
         if (skipped < skip) {
           skipped++;
           return;
@@ -632,7 +599,7 @@ export class SortedSet {
   ends(count: number, reverse: boolean): MaybePromise<ScoredMember[]> {
     const out: ScoredMember[] = [];
     return then(
-      forEach(this.engine, { ...this.#wholeScoreIndex(), reverse, limit: count }, (key) => {
+      forEachEntry(this.engine, { ...this.#wholeScoreIndex(), reverse, limit: count }, (key) => {
         out.push(this.#decodeScoreEntry(key));
       }),
       () => out,
@@ -658,7 +625,7 @@ export class SortedSet {
     let next = reverse ? ranks.length - 1 : 0;
     const limit = reverse ? this.size - lowest : highest + 1;
     return then(
-      forEach(this.engine, { ...this.#wholeScoreIndex(), reverse, limit }, (key) => {
+      forEachEntry(this.engine, { ...this.#wholeScoreIndex(), reverse, limit }, (key) => {
         let entry: ScoredMember | undefined;
         while (next >= 0 && next < ranks.length && ranks[next] === position) {
           entry ??= this.#decodeScoreEntry(key);
@@ -714,7 +681,7 @@ export class SortedSet {
     let last: Buffer | undefined;
     let more = false;
     return then(
-      forEach(this.engine, options, (key, value) => {
+      forEachEntry(this.engine, options, (key, value) => {
         if (examined === examine) {
           more = true;
           return false;
@@ -915,7 +882,7 @@ export function readScoreSource(keyspace: Keyspace, db: number, key: Buffer, now
     entries: () => {
       const out: ScoredMember[] = [];
       return then(
-        forEach(engine, { gte: prefix, lt: prefixEnd(prefix)! }, (engineKey) => {
+        forEachEntry(engine, { gte: prefix, lt: prefixEnd(prefix)! }, (engineKey) => {
           out.push({ member: engineKey.subarray(prefix.length), score: 1 });
         }),
         () => out,

@@ -491,20 +491,8 @@ export class RespDecoder {
 
     const parts = this.#parts;
     const first = parts[0]!;
-    let value: Buffer;
-    if (first.length >= length) {
-      value = first.subarray(0, length);
-    } else {
-      value = Buffer.allocUnsafe(length);
-      let written = 0;
-      for (const part of parts) {
-        const take = Math.min(part.length, length - written);
-        part.copy(value, written, 0, take);
-        written += take;
-        if (written === length) break;
-      }
-      this.#copiedBytes += length;
-    }
+    const value = joinPrefix(parts, length);
+    if (first.length < length) this.#copiedBytes += length;
     const last = parts[parts.length - 1]!;
     const leftover = this.#partsBytes - (length + 2);
     this.#parts = [];
@@ -664,4 +652,22 @@ function unescape(byte: number): number {
     default:
       return byte;
   }
+}
+
+/**
+ * The first `length` bytes of `parts` (which hold at least that many) as one
+ * Buffer: a view of the first part when it holds them all, else one copy.
+ */
+export function joinPrefix(parts: readonly Buffer[], length: number): Buffer {
+  const first = parts[0]!;
+  if (first.length >= length) return first.subarray(0, length);
+  const joined = Buffer.allocUnsafe(length);
+  let written = 0;
+  for (const part of parts) {
+    const take = Math.min(part.length, length - written);
+    part.copy(joined, written, 0, take);
+    written += take;
+    if (written === length) break;
+  }
+  return joined;
 }

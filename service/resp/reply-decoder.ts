@@ -38,7 +38,7 @@
 
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { protoMaxBulkBytes, replyAggregateCountMax, replyLineBytesMax, replyNestingDepthMax } from '../../lib/limits.js';
-import { parseRedisInteger, ProtocolError } from './decoder.js';
+import { joinPrefix, parseRedisInteger, ProtocolError } from './decoder.js';
 import { RESP_TYPE } from './encoder.js';
 import { BigNumberReply, BooleanReply, DoubleReply, ErrorReply, NullArrayReply, SimpleReply, VerbatimReply } from './reply.js';
 
@@ -417,20 +417,7 @@ export class ReplyDecoder {
     const length = this.#bulkLength;
     if (this.#partsBytes < length + 2) return;
     const parts = this.#parts;
-    const first = parts[0]!;
-    let body: Buffer;
-    if (first.length >= length) {
-      body = first.subarray(0, length);
-    } else {
-      body = Buffer.allocUnsafe(length);
-      let written = 0;
-      for (const part of parts) {
-        const take = Math.min(part.length, length - written);
-        part.copy(body, written, 0, take);
-        written += take;
-        if (written === length) break;
-      }
-    }
+    const body = joinPrefix(parts, length);
     this.#collectedCrlf = byteAt(parts, length) === CR && byteAt(parts, length + 1) === LF;
     this.#collected = body;
     const last = parts[parts.length - 1]!;
