@@ -14,7 +14,8 @@
 
 import type { Keyspace, KeyspaceContext, MaybePromise } from './keyspace.js';
 import { KeyType } from './metadata.js';
-import { addLongDoubles, int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLongDouble, type Int64, type LongDouble } from './numbers.js';
+import { addExtended, formatExtended, toExtended } from './long-double.js';
+import { int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLongDouble, type Int64, type LongDouble } from './numbers.js';
 import {
   CollectionEdit,
   collectFields,
@@ -123,7 +124,10 @@ export type HashIncrFloatResult = { text: string } | 'not-float' | 'nan-or-infin
 
 /**
  * HINCRBYFLOAT: adds `increment` to the field's float value (0 when absent)
- * and stores the sum as Redis's human-friendly long double text.
+ * in x87 long double precision, as Redis does (long-double.ts), and stores
+ * the sum as Redis's human-friendly text ("%.17Lf", trailing zeros removed).
+ * A stored value strtold reads as out of range (9e4932) is not a float; a
+ * stored "inf" is one, and makes the sum infinite.
  * @returns the new text, 'not-float' when the stored value is not a float, 'nan-or-infinity' when the sum is not finite
  */
 export function hashIncrByFloat(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, field: Buffer, increment: LongDouble): HashIncrFloatResult {
@@ -131,14 +135,23 @@ export function hashIncrByFloat(keyspace: Keyspace, ctx: KeyspaceContext, key: B
   const stored = edit.get(field);
   const current = stored === undefined ? zero : parseLongDouble(stored);
   if (current === undefined) return 'not-float';
-  const text = addLongDoubles(current, increment);
-  if (text === undefined) return 'nan-or-infinity';
+  if (isInfinite(current) || isInfinite(increment)) return 'nan-or-infinity';
+  const augend = toExtended(current);
+  if (augend === undefined) return 'not-float';
+  const addend = toExtended(increment);
+  const sum = addend === undefined ? undefined : addExtended(augend, addend);
+  if (sum === undefined) return 'nan-or-infinity';
+  const text = formatExtended(sum);
   edit.put(field, Buffer.from(text, 'latin1'));
   commitEdit(keyspace, ctx, edit);
   return { text };
 }
 
 const zero: LongDouble = { kind: 'decimal', mantissa: 0n, scale: 0 };
+
+function isInfinite(value: LongDouble): boolean {
+  return value.kind === 'double' && !Number.isFinite(value.value);
+}
 
 /** Stages one edit and commits it (nothing is written when nothing changed). */
 function commitEdit(keyspace: Keyspace, ctx: KeyspaceContext, edit: CollectionEdit): void {

@@ -11,6 +11,7 @@
 // argument parsers the random-pick and SCAN commands share.
 
 import { int64Max, parseInt64, parseLong, parseLongDouble, type Int64 } from '../../../lib/keyspace/numbers.js';
+import { toExtended } from '../../../lib/keyspace/long-double.js';
 import { hashDelete, hashEntries, hashGet, hashGetMany, hashIncrBy, hashIncrByFloat, hashLength, hashRandomFields, hashSet, loadHash } from '../../../lib/keyspace/hash.js';
 import { parseScanCursor, randomPickCountMax, scanCollection, andThen, type CollectionEntry, type CollectionScanResult } from '../../../lib/keyspace/collection.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
@@ -53,7 +54,9 @@ export function parseRandomCount(argument: Buffer): number | ErrorReply {
 /**
  * A negative count (picks with repetition) past -randomPickCountMax is
  * refused with Redis's "value is out of range": the reply is built in memory
- * (Redis has no such bound, and runs out of memory instead).
+ * (Redis has no such bound, and runs out of memory instead). Checked after the
+ * key: an absent key still answers an empty array, and a key of another type
+ * WRONGTYPE, as in Redis.
  */
 export function repeatedPicksTooMany(count: number): boolean {
   return count < -randomPickCountMax;
@@ -144,11 +147,16 @@ const hincrby: CommandHandler = (ctx, args) => {
   return result;
 };
 
-/** hincrbyfloatCommand: increment parsed (and refused if infinite) before the key is looked up. */
+/**
+ * hincrbyfloatCommand: increment parsed (and refused if infinite) before the
+ * key is looked up. A text strtold reads as out of range (1.2e4932, 1e-4952)
+ * is not a valid float, as in string2ld.
+ */
 const hincrbyfloat: CommandHandler = (ctx, args) => {
   const increment = parseLongDouble(args[3]!);
   if (increment === undefined) return errors.notFloat;
   if (increment.kind === 'double' && !Number.isFinite(increment.value)) return collectionErrors.nanOrInfinity;
+  if (toExtended(increment) === undefined) return errors.notFloat;
   const result = hashIncrByFloat(ctx.keyspace, ctx, args[1]!, args[2]!, increment);
   if (result === 'not-float') return collectionErrors.hashNotFloat;
   if (result === 'nan-or-infinity') return collectionErrors.producesNanOrInfinity;
@@ -187,8 +195,8 @@ const hrandfield: CommandHandler = (ctx, args) => {
     const exact = parseInt64(args[2]!)!;
     if (exact < -withValuesCountMax || exact > withValuesCountMax) return collectionErrors.outOfRange;
   }
-  if (repeatedPicksTooMany(count)) return collectionErrors.outOfRange;
   // An absent key, or a count of 0, picks nothing (after the type check).
+  if (repeatedPicksTooMany(count) && hashLength(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs) > 0) return collectionErrors.outOfRange;
   const picked = hashRandomFields(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, Math.abs(count), count > 0);
   return reply(picked, (entries) => (withValues ? pairsReply(ctx, entries) : entries.map(([field]) => field)));
 };

@@ -64,8 +64,8 @@ const srandmember: CommandHandler = (ctx, args) => {
   if (args.length === 2) return reply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, 1, true), (members) => members[0] ?? null);
   const count = parseRandomCount(args[2]!);
   if (count instanceof ErrorReply) return count;
-  if (repeatedPicksTooMany(count)) return collectionErrors.outOfRange;
   // An absent key, or a count of 0, picks nothing (after the type check).
+  if (repeatedPicksTooMany(count) && setCardinality(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs) > 0) return collectionErrors.outOfRange;
   return reply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, Math.abs(count), count > 0), (members) => members);
 };
 
