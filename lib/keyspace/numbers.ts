@@ -151,45 +151,8 @@ function parseHexFloat(match: RegExpExecArray): number {
 /** Fraction digits Redis prints in human-friendly form (%.17Lf). */
 const humanFractionDigits = 17;
 
-/**
- * `a + b` as the text INCRBYFLOAT stores (createStringObjectFromLongDouble
- * with humanfriendly: fixed notation, 17 decimals, trailing zeros and point
- * removed, "-0" as "0").
- * @returns the text, or undefined when the sum is NaN or infinite
- */
-export function addLongDoubles(a: LongDouble, b: LongDouble): string | undefined {
-  if (a.kind === 'decimal' && b.kind === 'decimal') {
-    const scale = Math.max(a.scale, b.scale);
-    const sum = a.mantissa * 10n ** BigInt(scale - a.scale) + b.mantissa * 10n ** BigInt(scale - b.scale);
-    return formatDecimal(sum, scale);
-  }
-  const sum = toDouble(a) + toDouble(b);
-  if (!Number.isFinite(sum)) return undefined;
-  return formatHumanDouble(sum);
-}
-
 function toDouble(value: LongDouble): number {
   return value.kind === 'double' ? value.value : Number(`${value.mantissa}e-${value.scale}`);
-}
-
-function formatDecimal(mantissa: bigint, scale: number): string | undefined {
-  let value = mantissa;
-  if (scale > humanFractionDigits) {
-    const divisor = 10n ** BigInt(scale - humanFractionDigits);
-    const negative = value < 0n;
-    const magnitude = negative ? -value : value;
-    let rounded = magnitude / divisor;
-    if ((magnitude % divisor) * 2n >= divisor) rounded += 1n;
-    value = negative ? -rounded : rounded;
-    scale = humanFractionDigits;
-  }
-  const negative = value < 0n;
-  const digits = (negative ? -value : value).toString().padStart(scale + 1, '0');
-  if (digits.length - scale > longDoubleDigitsMax + 1) return undefined;
-  let text = scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
-  if (scale > 0) text = text.replace(/0+$/, '').replace(/\.$/, '');
-  if (negative && text !== '0') text = `-${text}`;
-  return text;
 }
 
 /**

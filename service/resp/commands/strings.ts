@@ -27,7 +27,8 @@ import {
   stringValue,
   withExpire,
 } from '../../../lib/keyspace/metadata.js';
-import { addLongDoubles, int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLong, parseLongDouble, type Int64 } from '../../../lib/keyspace/numbers.js';
+import { int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLong, parseLongDouble, type Int64, type LongDouble } from '../../../lib/keyspace/numbers.js';
+import { addExtended, formatExtended, toExtended } from '../../../lib/keyspace/long-double.js';
 import { newStringRecord, stringOf } from '../../../lib/keyspace/string.js';
 import { stringExpireMs, type TimeUnit } from '../../../lib/keyspace/ttl.js';
 import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
@@ -410,7 +411,12 @@ const decrby: CommandHandler = (ctx, args) => {
   return incrDecr(ctx, args[1]!, typeof decrement === 'number' ? -decrement : normalizeInt64(-decrement));
 };
 
-/** INCRBYFLOAT key increment — O(1); stores Redis's human-friendly text; keeps the TTL. */
+/**
+ * INCRBYFLOAT key increment — O(1); keeps the TTL. Adds in x87 long double
+ * precision and stores Redis's human-friendly text, as HINCRBYFLOAT does
+ * (long-double.ts): 5.6 + 5000 is "5005.60000000000000009", as in Redis; a
+ * value or increment past the long double range is not a valid float.
+ */
 const incrbyfloat: CommandHandler = (ctx, args) => {
   const keyspace = ctx.keyspace;
   const target = keyspace.load(ctx.db, args[1]!, ctx.nowMs);
@@ -418,14 +424,24 @@ const incrbyfloat: CommandHandler = (ctx, args) => {
   const value = current === undefined ? parseLongDouble(zeroText) : parseLongDouble(current);
   const increment = parseLongDouble(args[2]!);
   if (value === undefined || increment === undefined) return errors.notFloat;
-  const text = addLongDoubles(value, increment);
-  if (text === undefined) return stringErrors.nanOrInfinity;
+  // strtold reads "inf" as infinity, and the sum is then infinite.
+  if (isInfinite(value) || isInfinite(increment)) return stringErrors.nanOrInfinity;
+  const augend = toExtended(value);
+  const addend = toExtended(increment);
+  if (augend === undefined || addend === undefined) return errors.notFloat;
+  const sum = addExtended(augend, addend);
+  if (sum === undefined) return stringErrors.nanOrInfinity;
+  const text = formatExtended(sum);
   const bytes = Buffer.from(text, 'latin1');
   keyspace.put(ctx, target, newStringRecord(keyspace, target, bytes, keptExpire(target), ctx.nowMs, MetadataFlag.notIntString));
   return bytes;
 };
 
 const zeroText = Buffer.from('0');
+
+function isInfinite(value: LongDouble): boolean {
+  return value.kind === 'double' && !Number.isFinite(value.value);
+}
 
 // ---------------------------------------------------------------- bits
 

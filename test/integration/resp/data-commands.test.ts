@@ -125,7 +125,8 @@ const table: Record<string, Step[]> = {
     [["INCRBYFLOAT","i:f","10.5"], "10.5"],
     [["INCRBYFLOAT","i:f","0.1"], "10.6"],
     [["INCRBYFLOAT","i:f","-5"], "5.6"],
-    [["INCRBYFLOAT","i:f","5.0e3"], "5005.6" /* Redis: 5005.60000000000000009 (long double) */],
+    [["INCRBYFLOAT","i:f","5.0e3"], "5005.60000000000000009" /* long double, as Redis */],
+    [["INCRBYFLOAT","i:f","9e4932"], {"error":"ERR value is not a valid float"}],
     [["INCRBYFLOAT","i:f","x"], {"error":"ERR value is not a valid float"}],
     [["INCRBYFLOAT","i:f","inf"], {"error":"ERR increment would produce NaN or Infinity"}],
     [["SET","i:sp"," 1"], "OK"],
@@ -423,6 +424,6 @@ describe('client libraries on the data commands', () => {
     expect(await client.exists('exp:1', 'exp:keep')).toBe(1);
     await waitFor(async () => (await client.dbsize()) === 1, 5000, 'the sweep');
     expect(Number(parseInfo(await client.info('stats')).expired_keys)).toBeGreaterThanOrEqual(50);
-    expect(parseInfo(await client.info('keyspace')).db9).toBe('keys=1,expires=0,avg_ttl=0');
+    expect(parseInfo(await client.info('keyspace')).db9).toBe('keys=1,expires=0');
   });
 });
