@@ -189,3 +189,135 @@ export const randomKeyWalkMax = 1_024;
 
 /** Entries RANDOMKEY examines before it gives up on finding a live key. */
 export const randomKeyProbesMax = 1_000;
+
+/**
+ * Freed list elements one command deletes explicitly (lib/keyspace/list.ts);
+ * above it the subkeys are left for the compaction filter, so the batch stays
+ * small and LTRIM stays O(1) however much it removes. 1024 deletes are a few
+ * tens of KiB of batch: cheap to log, and short lists are cleaned at once.
+ */
+export const listFreedDeletesMax = 1024;
+
+/**
+ * Random picks (HRANDFIELD, SRANDMEMBER, SPOP; lib/keyspace/collection.ts):
+ * collections of at most this many elements are walked to uniformly chosen
+ * positions, larger ones sampled by descending their key trie. Walking costs
+ * about a microsecond per entry, a sampled pick a few dozen seeks, so below
+ * 64 the walk is both exact and cheaper.
+ */
+export const randomPickWalkMax = 64;
+
+/** Branching levels of the key trie a sampled pick descends before its final seek: bounds one pick's seeks (keys differ within far fewer bytes in practice). */
+export const randomPickLevelsMax = 16;
+
+/** Seeks a sampled pick spends at one level looking for a next byte that occurs, before taking where it landed: bounds one pick's work on sparse key bytes. */
+export const randomPickProbesMax = 8;
+
+/**
+ * Most elements one random pick with repetition returns (HRANDFIELD and
+ * SRANDMEMBER with a negative count, and ZRANDMEMBER's, lib/keyspace/zset.ts):
+ * the reply is built in memory, and no reply needs to be longer than the
+ * longest request (multibulkCountMax). Redis has no such bound; an unbounded
+ * count would exhaust memory before the output buffer limit could act.
+ */
+export const randomPickCountMax = multibulkCountMax;
+
+assert(randomPickWalkMax >= 1 && randomPickProbesMax >= 1 && randomPickLevelsMax >= 1, 'random picks make progress');
+
+// ---------------------------------------------------------------- RESP server (service/)
+// Defaults of the server's own bounds; configuration overrides the ones that
+// are parameters (service/config.ts).
+
+/** Unsent reply bytes in a socket above which the connection stops reading
+ *  (backpressure, service/resp/connection.ts). 1 MiB: pipelined small replies
+ *  never reach it, and a client that does not read holds little beyond its
+ *  output buffer cap. */
+export const outputHighWaterBytes = 1 * MiB;
+
+/** Replies of one connection waiting (for durability or the dispatcher)
+ *  above which it stops reading: bounds what a deep pipeline of writes
+ *  waiting for fsync holds. 16 Ki is far above what pipelining clients keep
+ *  in flight (redis-benchmark -P 16 keeps 16 per connection). */
+export const pendingRepliesMax = 16 * KiB;
+
+/** client-output-buffer-limit for normal clients, hard cap, bytes. Unlike
+ *  Redis (unlimited), a client that does not read is disconnected; 1 GiB
+ *  leaves room for one reply of a largest (512 MiB) value. */
+export const clientOutputNormalHardBytes = 1 * GiB;
+
+/** Normal clients' soft cap, bytes: above it for clientOutputSoftSeconds, a
+ *  client that is not reading is disconnected. */
+export const clientOutputNormalSoftBytes = 256 * MiB;
+
+/** client-output-buffer-limit for Pub/Sub clients, hard and soft caps, bytes
+ *  (Redis's defaults: 32 MiB and 8 MiB). */
+export const clientOutputPubsubHardBytes = 32 * MiB;
+export const clientOutputPubsubSoftBytes = 8 * MiB;
+
+/** Seconds a client's output may stay above its soft cap (Redis's 60). */
+export const clientOutputSoftSeconds = 60;
+
+/** Most clients connected at once, when the configuration does not say (Redis's maxclients default). */
+export const maxClientsDefault = 10_000;
+
+/** File descriptors kept for the engine (WAL, manifest, segments in the
+ *  table cache) and the process, beyond clients: maxclients is lowered to
+ *  the descriptor limit less these. Redis keeps 32; the engine needs more. */
+export const reservedFileDescriptors = 128;
+
+/** How long a graceful close waits for in-flight commands and unsent replies
+ *  before cutting clients off, ms: long enough for an fsync under load,
+ *  short enough for a service manager's stop timeout (systemd's 90 s). */
+export const drainTimeoutMs = 10_000;
+
+/** Expiry sweeps run back to back within one sweep interval, when each hit
+ *  its key limit: bounds the sweep's share of the event loop while a backlog
+ *  of expired keys is cleared (10 × expiry-sweep-keys per interval). */
+export const expirySweepsPerIntervalMax = 10;
+
+/** Largest config file read, bytes: a redis.conf is a few KiB; anything this big is a mistake. */
+export const configFileBytesMax = 1 * MiB;
+
+/** Arguments a slow log entry keeps, and bytes kept per argument (Redis's
+ *  SLOWLOG_ENTRY_MAX_ARGC and SLOWLOG_ENTRY_MAX_STRING): bounds the slow
+ *  log's memory at slowlog-max-len entries. */
+export const slowlogArgsMax = 32;
+export const slowlogArgBytesMax = 128;
+
+assert(outputHighWaterBytes < clientOutputPubsubSoftBytes, 'a connection stops reading before its output reaches a soft cap');
+assert(clientOutputNormalSoftBytes <= clientOutputNormalHardBytes && clientOutputPubsubSoftBytes <= clientOutputPubsubHardBytes, 'soft caps below hard caps');
+assert(protoMaxBulkBytes < clientOutputNormalHardBytes, 'a reply of a largest value fits a normal client\'s output cap');
+
+// ---------------------------------------------------------------- offline tools (tools/)
+
+/** `silt load`: elements of one collection written per batch; larger
+ *  collections take several (tools/load.ts). Keeps a batch far below
+ *  batchOpsMax and a WAL record's size. */
+export const loadCollectionOpsMax = 100_000;
+
+/** `silt load` into a directory: batches applied before their durability is
+ *  awaited (lets the engine flush and stall writers). */
+export const loadDirectoryWritesInFlightMax = 256;
+
+/** `silt load --host`: commands and bytes sent to a server before its
+ *  replies are awaited: bounds the replies held, and keeps the server's
+ *  backpressure (pendingRepliesMax) from engaging. */
+export const loadServerCommandsInFlightMax = 1024;
+export const loadServerBytesInFlightMax = 16 * MiB;
+
+/** Errors a tool report lists one by one (`silt load`); past this they are only counted, so a bad file cannot grow the report without bound. */
+export const loadErrorsListedMax = 100;
+
+/** `silt restore --dry-run`: changed keys listed (the counts cover them all). */
+export const dryRunKeysListedMax = 10_000;
+
+/** `silt restore`: replayed batches written before their completion is
+ *  awaited (the engine groups their WAL writes), as loadDirectoryWritesInFlightMax. */
+export const restoreWritesInFlightMax = 256;
+
+/** Bytes after a damaged WAL record that the tools scan for records beyond it (tools/wal-scan.ts), and keys they list from them. */
+export const afterDamageScanBytesMax = 64 * MiB;
+export const afterDamageKeysMax = 1000;
+
+assert(loadCollectionOpsMax * 2 <= batchOpsMax, 'a loaded collection batch fits a batch');
+assert(loadServerCommandsInFlightMax <= pendingRepliesMax, 'silt load stays below the server\'s pending replies cap');

@@ -14,15 +14,15 @@ import { CorruptionError } from '../lib/errors.js';
 import { decodeRecord, recordHeaderBytes } from '../lib/format/record-framing.js';
 import { joinPath, readExactly, type FileSystem } from '../lib/fs/file-system.js';
 import { archiveDir, walDir } from '../lib/format/file-names.js';
-import { walRecordBytesMax } from '../lib/limits.js';
+import { afterDamageKeysMax, afterDamageScanBytesMax, walRecordBytesMax } from '../lib/limits.js';
 import { decodeBatch, decodeHeader, parseWalFileName, peekBatch, walHeaderPayloadBytes, WalRecordType, type WalBatch, type WalHeader } from '../lib/wal/wal-format.js';
 import { readWalFile, type WalDamage } from '../lib/wal/wal-reader.js';
 
 /** Bytes of a WAL header record: frame header and payload. */
 const walHeaderRecordBytes = recordHeaderBytes + walHeaderPayloadBytes;
 
-/** Most bytes after a damaged record that scanRecordsAfter reads. */
-export const afterDamageScanBytesMax = 64 * 1024 * 1024;
+/** Most bytes after a damaged record that scanRecordsAfter reads, and keys it lists (lib/limits.ts). */
+export { afterDamageKeysMax, afterDamageScanBytesMax };
 
 /** Where a WAL file lives in a data directory. */
 export type WalLocation = 'wal' | 'archive';
@@ -66,9 +66,6 @@ export interface RecordsAfterDamage {
   /** False when the scan stopped at afterDamageScanBytesMax before the end of the file. */
   complete: boolean;
 }
-
-/** Most keys scanRecordsAfter lists. */
-export const afterDamageKeysMax = 1000;
 
 /** Live WAL files (wal/) and archived ones (archive/) of `dataDir`, each ascending by file number. */
 export function listWalFiles(fs: FileSystem, dataDir: string): { live: WalFileRef[]; archived: WalFileRef[] } {

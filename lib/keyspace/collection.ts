@@ -20,39 +20,27 @@
 import type { Engine, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
-import { multibulkCountMax, scanCountMax } from '../limits.js';
+import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
 
 /**
- * Collections of at most this many elements are walked to uniformly chosen
- * positions for a random pick (HRANDFIELD, SRANDMEMBER, SPOP); larger ones
- * are sampled by descending their key trie (see randomEntries()). Walking
- * costs about a microsecond per entry, a sampled pick a few dozen seeks.
+ * Random picks (HRANDFIELD, SRANDMEMBER, SPOP): collections of at most
+ * randomPickWalkMax elements are walked to uniformly chosen positions;
+ * larger ones are sampled by descending their key trie (see
+ * randomEntries()), at most randomPickLevelsMax levels and
+ * randomPickProbesMax seeks a level; a pick with repetition returns at most
+ * randomPickCountMax elements. Those bounds live in lib/limits.ts.
  */
-export const randomPickWalkMax = 64;
+export { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax };
 
 /** Rough cost of one sampled pick in walked entries: a walk serves `count` picks when count × this >= size. */
 export const randomPickSampleCost = 32;
 
 /** Entries read after the final random seek of a sampled pick; one of them is picked uniformly. */
 export const randomPickWindow = 16;
-
-/** Branching levels of the key trie a sampled pick descends before its final seek. */
-export const randomPickLevelsMax = 16;
-
-/** Seeks a sampled pick spends at one level looking for a next byte that occurs, before taking where it landed. */
-export const randomPickProbesMax = 8;
-
-/**
- * Most elements one random pick with repetition returns (HRANDFIELD and
- * SRANDMEMBER with a negative count): the reply is built in memory, and no
- * reply needs to be longer than the longest request (multibulkCountMax).
- * Redis has no such bound; an unbounded count would exhaust memory.
- */
-export const randomPickCountMax = multibulkCountMax;
 
 /** A field or member and its value (empty for set members). Buffers are the caller's, read-only. */
 export type CollectionEntry = [field: Buffer, value: Buffer];

@@ -29,6 +29,14 @@
 //
 // If the engine later fails to make a batch durable it takes the batch back;
 // the server then calls reload() so the table and counters match the engine.
+//
+// Statistics (INFO stats): lookup() and load() are the one path by which
+// commands read a key's metadata, so they count keyspace_hits and
+// keyspace_misses there, but only while the server says the running command
+// reads the way Redis's lookupKeyRead does (countReads()); a commit counts
+// expired_keys for every expired record it deletes or replaces (the sweep's
+// deletions, and writes over or DEL of a key that had expired), as Redis
+// counts both active and lazy expiry.
 
 import type { CompactionFilterSpec, Engine, EngineLogger, Entry, IteratorOptions } from '../engine/engine.js';
 import { WriteBatch } from '../engine/write-batch.js';
@@ -159,6 +167,16 @@ export interface SweepResult {
   more: boolean;
 }
 
+/** Counters behind INFO stats (keyspace_hits, keyspace_misses, expired_keys); CONFIG RESETSTAT zeroes them. */
+export interface KeyspaceStats {
+  /** Counted lookups that found a live key. */
+  hits: number;
+  /** Counted lookups that found no key, or an expired one. */
+  misses: number;
+  /** Expired records deleted or replaced by committed writes (sweep included). */
+  expiredKeys: number;
+}
+
 /** Per-db line of INFO keyspace. */
 export interface DbInfo {
   db: number;
@@ -207,6 +225,8 @@ export class Keyspace {
   hooks: KeyspaceHooks;
   /** SCAN's cursor table. */
   readonly scanCursors: ScanCursors;
+  /** INFO stats counters; the server zeroes them on CONFIG RESETSTAT. */
+  readonly stats: KeyspaceStats = { hits: 0, misses: 0, expiredKeys: 0 };
 
   readonly #logger: EngineLogger;
   readonly #sync: SyncIterating | undefined;
@@ -218,6 +238,12 @@ export class Keyspace {
   readonly #stagedStates: DbState[] = [];
   readonly #stagedKeyDbs: number[] = [];
   readonly #stagedKeys: Buffer[] = [];
+  /** Expired records the staged batch deletes or replaces. */
+  #stagedExpired = 0;
+  /** Whether lookup() and load() count hits and misses now (see countReads). */
+  #countingReads = false;
+  /** A key buffer (by identity) whose lookups are not counted while counting: a command's destination. */
+  #uncountedKey: Buffer | undefined = undefined;
 
   private constructor(engine: Engine, options: KeyspaceOptions) {
     this.engine = engine;
@@ -266,6 +292,19 @@ export class Keyspace {
 
   // ---------------------------------------------------------------- reading
 
+  /**
+   * Makes lookup() and load() count keyspace hits and misses (on) or not
+   * (off, the default). The server turns it on around a command that reads
+   * keys as Redis's lookupKeyRead does, and off after it. `except` is an
+   * argument buffer whose lookups stay uncounted, compared by identity: a
+   * destination key that Redis looks up for writing (SINTERSTORE dst ...),
+   * while the same name given again as a source (another buffer) counts.
+   */
+  countReads(on: boolean, except?: Buffer): void {
+    this.#countingReads = on;
+    this.#uncountedKey = on ? except : undefined;
+  }
+
   /** `M | physdb | key` for a logical db. */
   metadataKey(db: number, key: Buffer): Buffer {
     return metadataKey(this.#state(db).physId, key);
@@ -283,9 +322,10 @@ export class Keyspace {
   lookup(db: number, key: Buffer, nowMs: number): Buffer | undefined {
     const engineKey = metadataKey(this.#state(db).physId, key);
     const record = this.engine.get(engineKey);
-    if (record === undefined) return undefined;
-    checkRecord(record, engineKey);
-    return isExpired(record, nowMs) ? undefined : record;
+    if (record !== undefined) checkRecord(record, engineKey);
+    const live = record !== undefined && !isExpired(record, nowMs) ? record : undefined;
+    if (this.#countingReads && key !== this.#uncountedKey) this.#countRead(live !== undefined);
+    return live;
   }
 
   /** Loads `key` for a write: its engine key and stored record. */
@@ -294,7 +334,13 @@ export class Keyspace {
     const stored = this.engine.get(engineKey);
     if (stored !== undefined) checkRecord(stored, engineKey);
     const live = stored !== undefined && !isExpired(stored, nowMs) ? stored : undefined;
+    if (this.#countingReads && key !== this.#uncountedKey) this.#countRead(live !== undefined);
     return { db, key, metadataKey: engineKey, stored, live };
+  }
+
+  #countRead(hit: boolean): void {
+    if (hit) this.stats.hits++;
+    else this.stats.misses++;
   }
 
   /** Whether `key` exists (and has not expired). */
@@ -368,6 +414,7 @@ export class Keyspace {
       if (newExpire !== 0) batch.put(expiryKey(newExpire, state.physId, target.key), emptyValue);
     }
     this.#stageCounts(state, target.stored === undefined ? 1 : 0, (newExpire !== 0 ? 1 : 0) - (oldExpire !== 0 ? 1 : 0));
+    if (target.stored !== undefined && target.live === undefined) this.#stagedExpired++;
     this.#stagedKeyDbs.push(target.db);
     this.#stagedKeys.push(target.key);
   }
@@ -386,6 +433,7 @@ export class Keyspace {
     const expireMs = recordExpireMs(stored);
     if (expireMs !== 0) batch.del(expiryKey(expireMs, state.physId, target.key));
     this.#stageCounts(state, -1, expireMs !== 0 ? -1 : 0);
+    if (target.live === undefined) this.#stagedExpired++;
     this.#stagedKeyDbs.push(target.db);
     this.#stagedKeys.push(target.key);
     return true;
@@ -408,6 +456,7 @@ export class Keyspace {
       state.expires += state.stagedExpires;
       assert(state.keys >= 0 && state.expires >= 0 && state.expires <= state.keys, 'counters stay consistent');
     }
+    this.stats.expiredKeys += this.#stagedExpired;
     const dbs = this.#stagedKeyDbs;
     const keys = this.#stagedKeys;
     try {
@@ -690,6 +739,7 @@ export class Keyspace {
     this.#stagedStates.length = 0;
     this.#stagedKeyDbs.length = 0;
     this.#stagedKeys.length = 0;
+    this.#stagedExpired = 0;
   }
 
   /** Whether an `M` entry met by a scan is a live key that passes the MATCH and TYPE (lower-case) filters. */

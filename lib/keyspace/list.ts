@@ -39,6 +39,7 @@ import type { Engine, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, LimitExceededError, WrongTypeError } from '../errors.js';
 import { assert } from '../assert.js';
+import { listFreedDeletesMax } from '../limits.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { prefixEnd, readUint64BE, subkey, subkeyPrefix, writeUint64BE } from './key-encoding.js';
 import { KeyType, allocRecord, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -52,12 +53,8 @@ export const listIndexLimit = Number.MAX_SAFE_INTEGER;
 /** Bytes of a list's metadata payload: head u64, tail u64. */
 export const listPayloadBytes = 16;
 
-/**
- * Freed elements one command deletes explicitly; above it the subkeys are
- * left for the compaction filter (the batch stays small, and LTRIM stays
- * O(1) however much it removes).
- */
-export const listFreedDeletesMax = 1024;
+/** Freed elements one command deletes explicitly; above it the compaction filter drops them (lib/limits.ts). */
+export { listFreedDeletesMax };
 
 /** Bytes of an element's field (the index, u64 big-endian). */
 const indexBytes = 8;

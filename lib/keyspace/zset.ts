@@ -33,7 +33,7 @@ import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
 import { AssertionError, assert } from '../assert.js';
-import { scanCountMax } from '../limits.js';
+import { randomPickCountMax as randomMembersCountMax, scanCountMax } from '../limits.js';
 import type { Keyspace, KeyspaceContext, MaybePromise, StoredKey } from './keyspace.js';
 import { decodeOrderedDouble, encodeOrderedDouble, prefixEnd, scorePrefix, subkeyPrefix } from './key-encoding.js';
 import { KeyType, collectionRecord, recordSize, recordType, recordVersion, withSize } from './metadata.js';
@@ -43,12 +43,8 @@ import { parseFloat64 } from './numbers.js';
 /** Bytes of an `S` value: the score as an order-preserving double. */
 export const scoreValueBytes = 8;
 
-/**
- * Most members ZRANDMEMBER with a negative count (repetitions allowed) may
- * return: Redis has no bound and would build the reply until the output
- * buffer limit kills the client. TODO(lead): move to lib/limits.ts.
- */
-export const randomMembersCountMax = 1_048_576;
+/** Most members ZRANDMEMBER with a negative count returns: the random-pick bound (lib/limits.ts). */
+export { randomMembersCountMax };
 
 /** Entries read per step from an engine iterator. */
 const chunkEntries = 64;

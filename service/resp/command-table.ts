@@ -9,6 +9,13 @@
 // Invariants: names are unique and lower case; a subcommand's arity counts the
 // command name too (CLIENT LIST has arity 2); a command that is not in the
 // table answers "unknown command", never a fake reply.
+//
+// Key positions: a spec's first/last/step are Redis's legacy positions (what
+// COMMAND INFO shows, checked against redis-server 7.0 by
+// tools/dev/compare-command-info.ts). Commands whose keys follow a numkeys
+// argument (ZUNIONSTORE, LMPOP ...) cannot say theirs that way: Redis marks
+// them movablekeys and finds their keys by a procedure; here that is
+// numkeysCommands, which COMMAND INFO and COMMAND GETKEYS read.
 
 import { assert } from '../../lib/assert.js';
 import type { CommandFlag, CommandHandler, CommandSpec } from './command.js';
@@ -107,6 +114,60 @@ export function arityOk(arity: number, count: number): boolean {
   return arity >= 0 ? count === arity : count >= -arity;
 }
 
+/** Where a numkeys command's keys are: the numkeys argument's index, and whether a destination key (index 1) comes first. */
+export interface NumkeysLayout {
+  numkeysIndex: number;
+  destination: boolean;
+}
+
+/** Commands whose keys follow a numkeys argument (Redis 7's movablekeys commands that silt serves). */
+export const numkeysCommands: Readonly<Record<string, NumkeysLayout>> = {
+  zunionstore: { numkeysIndex: 2, destination: true },
+  zinterstore: { numkeysIndex: 2, destination: true },
+  zdiffstore: { numkeysIndex: 2, destination: true },
+  zunion: { numkeysIndex: 1, destination: false },
+  zinter: { numkeysIndex: 1, destination: false },
+  zdiff: { numkeysIndex: 1, destination: false },
+  zintercard: { numkeysIndex: 1, destination: false },
+  sintercard: { numkeysIndex: 1, destination: false },
+  lmpop: { numkeysIndex: 1, destination: false },
+  zmpop: { numkeysIndex: 1, destination: false },
+  blmpop: { numkeysIndex: 2, destination: false },
+  bzmpop: { numkeysIndex: 2, destination: false },
+};
+
+/** The layout of a movable-keys command (by its full name), if it is one. */
+export function numkeysLayout(fullName: string): NumkeysLayout | undefined {
+  return Object.hasOwn(numkeysCommands, fullName) ? numkeysCommands[fullName] : undefined;
+}
+
+/**
+ * Key argument indexes of a request: by the spec's key positions, or for a
+ * numkeys command by its numkeys argument.
+ * @returns the indexes, or undefined when a numkeys argument is not a count
+ *   of keys that are there (Redis's getkeys then finds none)
+ */
+export function requestKeyIndexes(resolved: ResolvedCommand, args: readonly Buffer[]): number[] | undefined {
+  const layout = numkeysLayout(resolved.fullName);
+  if (layout === undefined) return keyIndexes(resolved.spec, args.length);
+  // Redis reads numkeys with atoi here (not the command's strict parse): "2abc" is 2, "x" is 0.
+  const numkeys = cAtoi(args[layout.numkeysIndex]!);
+  const first = layout.numkeysIndex + 1;
+  if (numkeys === undefined || numkeys < 1 || numkeys > args.length - first) return undefined;
+  const indexes = layout.destination ? [1] : [];
+  for (let index = first; index < first + numkeys; index++) indexes.push(index);
+  return indexes;
+}
+
+/** C's atoi as glibc behaves for int: leading blanks, a sign, digits up to the first other byte; undefined past the int range. */
+function cAtoi(arg: Buffer): number | undefined {
+  const match = /^[ \t\n\v\f\r]*([+-]?\d*)/.exec(arg.toString('latin1'))!;
+  const digits = match[1]!;
+  if (!/\d/.test(digits)) return 0;
+  const value = Number(digits);
+  return value > 2_147_483_647 || value < -2_147_483_648 ? undefined : value;
+}
+
 /** Key arguments of a request by the spec's key positions (COMMAND GETKEYS, WATCH-style uses). */
 export function keyIndexes(spec: AnySpec, argumentCount: number): number[] {
   if (spec.firstKey <= 0) return [];
@@ -171,7 +232,7 @@ const commandHelp = [
   'GETKEYS <full-command>',
   '    Return the keys from a full command.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 function table(ctx: { server: unknown }): CommandTable {
@@ -245,7 +306,8 @@ export const commandCommand: CommandSpec = {
         if (table(ctx).get(target[0]!.toString('latin1')) === undefined) return new ErrorReply('ERR Invalid command specified');
         return new ErrorReply('ERR Invalid number of arguments specified for command');
       }
-      const indexes = keyIndexes(resolved.spec, target.length);
+      const indexes = requestKeyIndexes(resolved, target);
+      if (indexes === undefined) return new ErrorReply('ERR Invalid arguments specified for command');
       if (indexes.length === 0) return new ErrorReply('ERR The command has no key arguments');
       return indexes.map((index) => target[index]!);
     }),
@@ -282,6 +344,23 @@ function aclCategories(commands: CommandTable, spec: AnySpec, command: CommandSp
   return categories;
 }
 
+/**
+ * The flags COMMAND INFO shows, in Redis's sense. Two differ from the
+ * dispatcher's: silt's `pubsub` flag means "allowed in RESP2 subscribed
+ * mode" (PING, QUIT ...), while Redis's marks the Pub/Sub commands
+ * themselves (PUBLISH, PUBSUB CHANNELS ..., not PUBSUB HELP), so it is
+ * shown by group; and a container that needs a subcommand (CLIENT, CONFIG
+ * ...) shows none, as its own flags never apply. Numkeys commands add
+ * movablekeys.
+ */
+function infoFlags(commands: CommandTable, spec: AnySpec, fullName: string, command: CommandSpec): SimpleReply[] {
+  if (spec === command && command.subcommands !== undefined && command.arity <= -2) return [];
+  const flags = spec.flags.filter((flag) => flag !== 'pubsub').map((flag) => flagNames[flag]);
+  if (commands.groupOf(command) === 'pubsub' && !fullName.endsWith('|help')) flags.push('pubsub');
+  if (numkeysLayout(fullName) !== undefined) flags.push('movablekeys');
+  return flags.map((flag) => new SimpleReply(flag));
+}
+
 /** One COMMAND INFO entry: name, arity, flags, first, last, step, ACL categories, tips, key specs, subcommands. */
 function commandInfo(commands: CommandTable, spec: AnySpec, fullName: string, command: CommandSpec): Reply {
   const subcommands: Reply[] = [];
@@ -293,28 +372,39 @@ function commandInfo(commands: CommandTable, spec: AnySpec, fullName: string, co
   return [
     fullName,
     spec.arity,
-    new SetReply(spec.flags.map((flag) => new SimpleReply(flagNames[flag]))),
+    new SetReply(infoFlags(commands, spec, fullName, command)),
     spec.firstKey,
     spec.lastKey,
     spec.keyStep,
     new SetReply(aclCategories(commands, spec, command).map((category) => new SimpleReply(category))),
     [],
-    keySpecs(spec),
+    keySpecs(spec, fullName),
     subcommands,
   ];
 }
 
-function keySpecs(spec: AnySpec): Reply[] {
+function keySpecMap(flags: readonly string[], index: number, findKeys: [string, Reply][]): MapReply {
+  return new MapReply([
+    ['flags', new SetReply(flags.map((flag) => new SimpleReply(flag)))],
+    ['begin_search', new MapReply([['type', 'index'], ['spec', new MapReply([['index', index]])]])],
+    ['find_keys', new MapReply(findKeys)],
+  ]);
+}
+
+function keySpecs(spec: AnySpec, fullName: string): Reply[] {
+  const layout = numkeysLayout(fullName);
+  if (layout !== undefined) {
+    // As Redis 7: the destination by index; the others by their count (keynum), popped ones RW+DELETE.
+    const specs: Reply[] = [];
+    if (layout.destination) specs.push(keySpecMap(['OW', 'UPDATE'], 1, [['type', 'range'], ['spec', new MapReply([['lastkey', 0], ['keystep', 1], ['limit', 0]])]]));
+    const sources = spec.flags.includes('write') && !layout.destination ? ['RW', 'ACCESS', 'DELETE'] : ['RO', 'ACCESS'];
+    specs.push(keySpecMap(sources, layout.numkeysIndex, [['type', 'keynum'], ['spec', new MapReply([['keynumidx', 0], ['firstkey', 1], ['keystep', 1]])]]));
+    return specs;
+  }
   if (spec.firstKey <= 0) return [];
   const access = spec.flags.includes('write') ? ['RW', 'UPDATE'] : ['RO', 'ACCESS'];
   const lastKey = spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey;
-  return [
-    new MapReply([
-      ['flags', new SetReply(access.map((flag) => new SimpleReply(flag)))],
-      ['begin_search', new MapReply([['type', 'index'], ['spec', new MapReply([['index', spec.firstKey]])]])],
-      ['find_keys', new MapReply([['type', 'range'], ['spec', new MapReply([['lastkey', lastKey], ['keystep', spec.keyStep], ['limit', 0]])]])],
-    ]),
-  ];
+  return [keySpecMap(access, spec.firstKey, [['type', 'range'], ['spec', new MapReply([['lastkey', lastKey], ['keystep', spec.keyStep], ['limit', 0]])]])];
 }
 
 /** One COMMAND DOCS entry: summary, group, complexity, arguments (from the spec's syntax line), subcommands. */

@@ -37,12 +37,8 @@ import { ReplyWriter, type Protocol } from './encoder.js';
 import { ErrorReply, PushReply, type Reply } from './reply.js';
 import type { RespServer } from './server.js';
 import type { WatchedKey } from './commands/transactions.js';
-
-/** Unsent reply bytes in the socket above which the connection stops reading, bytes. */
-export const outputHighWaterBytes = 1024 * 1024;
-
-/** Replies waiting (for durability or the dispatcher) above which the connection stops reading. */
-export const pendingRepliesMax = 16 * 1024;
+// Backpressure: reading stops above outputHighWaterBytes unsent or pendingRepliesMax replies waiting.
+import { outputHighWaterBytes, pendingRepliesMax } from '../../lib/limits.js';
 
 /**
  * Several replies for one command, written one after another (SUBSCRIBE a b

@@ -26,6 +26,12 @@
 //   those clients). A parked client's requests already in the FIFO are held
 //   back until it is answered; inside EXEC nothing blocks.
 //
+// - Statistics: total_commands_processed counts commands that ran (as
+//   Redis's call(): not those refused before, nor MULTI's queueing, but each
+//   command EXEC runs). Around each handler the keyspace counts
+//   keyspace_hits/misses when the command reads keys as Redis's lookupKeyRead
+//   does (readLookups below).
+//
 // Errors thrown by handlers map to replies through one table (docs/errors.md,
 // "Mapping at the edges"); an AssertionError is a bug and goes to onFatal.
 
@@ -50,6 +56,55 @@ const respPrefixByCode: Readonly<Record<string, string>> = {
 const multiControl = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 export const execAbortReply = new ErrorReply('EXECABORT Transaction discarded because of previous errors.');
+
+/**
+ * Write commands that still read some keys with Redis's lookupKeyRead, so
+ * their lookups count as keyspace hits and misses: the argument index of the
+ * key that does not count (the destination, looked up for writing), or 0
+ * when every lookup counts (the GET-and-modify commands look up one key).
+ * Read-only commands count every lookup; other write commands none
+ * (lookupKeyWrite). Checked against redis-server 7.0's INFO stats.
+ */
+const readingWrites: Readonly<Record<string, number>> = {
+  getset: 0,
+  getdel: 0,
+  getex: 0,
+  copy: 2,
+  sinterstore: 1,
+  sunionstore: 1,
+  sdiffstore: 1,
+  zunionstore: 1,
+  zinterstore: 1,
+  zdiffstore: 1,
+  zrangestore: 1,
+};
+
+/** Whether the command's key lookups count, and the argument excluded: false, true, or the destination's index. */
+type ReadLookups = boolean | number;
+
+const readLookupsBySpec = new WeakMap<object, ReadLookups>();
+
+/** The spec's ReadLookups (cached: specs never change). SET counts only with GET, decided per request. */
+function readLookups(resolved: ResolvedCommand): ReadLookups {
+  let rule = readLookupsBySpec.get(resolved.spec);
+  if (rule === undefined) {
+    const name = resolved.fullName;
+    if (resolved.spec.flags.includes('readonly')) rule = true;
+    else if (Object.hasOwn(readingWrites, name)) rule = readingWrites[name] === 0 ? true : readingWrites[name]!;
+    else rule = false;
+    readLookupsBySpec.set(resolved.spec, rule);
+  }
+  return rule;
+}
+
+/** SET key value [options] looks the key up for reading only with GET (getGenericCommand). */
+function setWithGet(args: readonly Buffer[]): boolean {
+  for (let index = 3; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg.length === 3 && arg.toString('latin1').toLowerCase() === 'get') return true;
+  }
+  return false;
+}
 
 /** A command queued by MULTI: what it resolved to and its (copied) arguments. */
 export interface QueuedCommand {
@@ -215,7 +270,6 @@ export class Dispatcher {
   /** Checks, queues for MULTI, or runs one request; the reply (or its Promise). */
   #process(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
     const server = this.#server;
-    server.stats.commandsProcessed++;
     client.lastInteractionMs = Date.now();
     const resolved = this.#table.resolve(args);
     if (resolved instanceof ErrorReply) {
@@ -362,15 +416,31 @@ export class Dispatcher {
     return result instanceof Promise ? result.then(served, failed) : served(result);
   }
 
-  /** Calls the handler, turning what it throws (or rejects with) into an error reply. */
+  /**
+   * Calls the handler, turning what it throws (or rejects with) into an error
+   * reply; counts the command and, while it runs, its read lookups.
+   */
   #invoke(client: Connection, resolved: ResolvedCommand, args: Buffer[]): Reply | Promise<Reply> {
     const context: CommandContext = client.context;
     client.context.nowMs = Date.now();
+    this.#server.stats.commandsProcessed++;
+    const keyspace = this.#server.keyspace;
+    let rule = readLookups(resolved);
+    if (resolved.fullName === 'set') rule = setWithGet(args);
+    const counting = rule !== false && keyspace !== undefined;
+    if (counting) keyspace.countReads(true, typeof rule === 'number' ? args[rule] : undefined);
     try {
       const reply = resolved.spec.handler(context, args);
-      if (reply instanceof Promise) return reply.catch((error: unknown) => this.#handlerFailed(error));
+      if (reply instanceof Promise) {
+        // Nothing else runs until it settles (the dispatcher is busy), so counting stays this command's.
+        return reply.catch((error: unknown) => this.#handlerFailed(error)).finally(() => {
+          if (counting) keyspace.countReads(false);
+        });
+      }
+      if (counting) keyspace.countReads(false);
       return reply;
     } catch (error) {
+      if (counting) keyspace.countReads(false);
       return this.#handlerFailed(error);
     }
   }

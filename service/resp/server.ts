@@ -36,21 +36,13 @@ import { ErrorReply, type Reply } from './reply.js';
 import { PubSubRegistry } from './commands/pubsub.js';
 import { SlowLog } from './commands/server.js';
 import { WatchRegistry } from './commands/transactions.js';
-
-/** File descriptors kept for the engine (WAL, manifest, segments in the table cache) and the process, beyond clients. */
-export const reservedFileDescriptors = 128;
-
-/** How long a graceful close waits for in-flight commands and unsent replies before cutting clients off, ms. */
-export const drainTimeoutMs = 10_000;
+import { drainTimeoutMs, expirySweepsPerIntervalMax, reservedFileDescriptors } from '../../lib/limits.js';
 
 /** Statistics sampling and housekeeping interval, ms. */
 const cronIntervalMs = 100;
 
 /** Samples kept for instantaneous_ops_per_sec (Redis keeps 16). */
 const opsSamples = 16;
-
-/** Expiry sweeps run back to back (when the previous one hit its limit) within one interval at most. */
-const sweepsPerIntervalMax = 10;
 
 /** The Redis version silt reports (INFO redis_version, HELLO): the protocol level its commands follow. */
 export const redisCompatibleVersion = '7.2.0';
@@ -76,9 +68,11 @@ export class ServerStats {
   outputBufferDisconnections = 0;
   queryBufferDisconnections = 0;
   messagesPublished = 0;
-  expiredKeys = 0;
   peakMemoryBytes = 0;
   instantaneousOpsPerSecond = 0;
+  /** Network input and output over the last samples, KiB/s (Redis's instantaneous_input_kbps / _output_kbps). */
+  instantaneousInputKbps = 0;
+  instantaneousOutputKbps = 0;
 
   reset(): void {
     const peak = this.peakMemoryBytes;
@@ -138,7 +132,9 @@ export class RespServer {
   #sweepQueued = false;
   #cronTicks = 0;
   #opsHistory: number[] = [];
-  #lastOpsSample = { commands: 0, atMs: Date.now() };
+  #inputHistory: number[] = [];
+  #outputHistory: number[] = [];
+  #lastOpsSample = { commands: 0, inputBytes: 0, outputBytes: 0, atMs: Date.now() };
   #closing: Promise<void> | undefined;
   #background = new Set<Promise<unknown>>();
 
@@ -371,9 +367,10 @@ export class RespServer {
     return this.keyspace?.info() ?? [];
   }
 
-  /** INFO stats counters that come from the keyspace. */
-  keyspaceCounters(): { expiredKeys: number } {
-    return { expiredKeys: this.stats.expiredKeys };
+  /** INFO stats counters that come from the keyspace (zero until it is open: nothing was looked up yet). */
+  keyspaceCounters(): { hits: number; misses: number; expiredKeys: number } {
+    const stats = this.keyspace?.stats;
+    return { hits: stats?.hits ?? 0, misses: stats?.misses ?? 0, expiredKeys: stats?.expiredKeys ?? 0 };
   }
 
   #keyState(db: number, key: Buffer, nowMs: number): KeyState {
@@ -416,7 +413,16 @@ export class RespServer {
 
   resetStats(): void {
     this.stats.reset();
+    const keyspaceStats = this.keyspace?.stats;
+    if (keyspaceStats !== undefined) {
+      keyspaceStats.hits = 0;
+      keyspaceStats.misses = 0;
+      keyspaceStats.expiredKeys = 0;
+    }
     this.#opsHistory = [];
+    this.#inputHistory = [];
+    this.#outputHistory = [];
+    this.#lastOpsSample = { commands: 0, inputBytes: 0, outputBytes: 0, atMs: Date.now() };
   }
 
   /** maxclients, lowered to what the file-descriptor limit allows (warning once at startup, as Redis). */
@@ -539,13 +545,15 @@ export class RespServer {
     this.#cronTicks++;
     const now = Date.now();
     const sample = this.#lastOpsSample;
+    const stats = this.stats;
     const elapsed = now - sample.atMs;
     if (elapsed > 0) {
-      this.#opsHistory.push(((this.stats.commandsProcessed - sample.commands) * 1000) / elapsed);
-      if (this.#opsHistory.length > opsSamples) this.#opsHistory.shift();
-      this.stats.instantaneousOpsPerSecond = Math.round(this.#opsHistory.reduce((sum, value) => sum + value, 0) / this.#opsHistory.length);
+      // Rates per second averaged over the last opsSamples ticks, as Redis's trackInstantaneousMetric.
+      stats.instantaneousOpsPerSecond = Math.round(trackRate(this.#opsHistory, stats.commandsProcessed - sample.commands, elapsed));
+      stats.instantaneousInputKbps = trackRate(this.#inputHistory, stats.netInputBytes - sample.inputBytes, elapsed) / 1024;
+      stats.instantaneousOutputKbps = trackRate(this.#outputHistory, stats.netOutputBytes - sample.outputBytes, elapsed) / 1024;
     }
-    this.#lastOpsSample = { commands: this.stats.commandsProcessed, atMs: now };
+    this.#lastOpsSample = { commands: stats.commandsProcessed, inputBytes: stats.netInputBytes, outputBytes: stats.netOutputBytes, atMs: now };
     if (this.#cronTicks % 10 !== 0) return;
     // Once a second: memory peak, idle clients, soft output limits, write recovery.
     const memory = process.memoryUsage();
@@ -587,9 +595,9 @@ export class RespServer {
         });
       },
     };
+    // The keyspace counts the keys a sweep expires (expired_keys) when it commits them.
     const done = (result: { expired: number; more: boolean }): void => {
-      this.stats.expiredKeys += result.expired;
-      if (result.more && round + 1 < sweepsPerIntervalMax) {
+      if (result.more && round + 1 < expirySweepsPerIntervalMax) {
         // More keys are due: sweep again soon, letting commands in between.
         setImmediate(() => void this.dispatcher.runTask(() => this.#sweep(round + 1)));
       } else {
@@ -608,6 +616,13 @@ export class RespServer {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** Adds one sample (`delta` over `elapsedMs`, per second) to `history` (at most opsSamples) and returns their mean. */
+function trackRate(history: number[], delta: number, elapsedMs: number): number {
+  history.push((delta * 1000) / elapsedMs);
+  if (history.length > opsSamples) history.shift();
+  return history.reduce((sum, value) => sum + value, 0) / history.length;
+}
 
 /** The soft "Max open files" limit from /proc/self/limits (Linux); undefined elsewhere. */
 export function readFileDescriptorLimit(): number | undefined {

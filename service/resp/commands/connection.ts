@@ -340,7 +340,7 @@ function command(name: string, arity: number, flags: CommandSpec['flags'], summa
 
 export const connectionCommands: CommandSpec[] = [
   command('ping', -1, ['fast', 'pubsub'], 'Returns the server\'s liveliness response', '[message]', ping),
-  command('echo', 2, ['fast'], 'Returns the given string', 'message', echo),
+  command('echo', 2, ['loading', 'fast'], 'Returns the given string', 'message', echo),
   command('quit', -1, ['noauth', 'loading', 'pubsub', 'fast'], 'Closes the connection', '', quit),
   command('reset', 1, ['noauth', 'loading', 'pubsub', 'fast'], 'Resets the connection', '', reset),
   command('hello', -1, ['noauth', 'loading', 'fast'], 'Handshakes with the server', '[protover [AUTH username password] [SETNAME clientname]]', hello),
@@ -349,14 +349,14 @@ export const connectionCommands: CommandSpec[] = [
   {
     ...command('client', -2, ['loading'], 'A container for client connection commands', '', (_ctx, args) => errors.unknownSubcommand('client', args[1]!.toString('latin1'))),
     subcommands: {
-      id: sub('id', 2, ['loading', 'fast'], 'Returns the unique client ID of the connection', '', (ctx) => clientOf(ctx).id),
-      setname: sub('setname', 3, ['loading', 'fast'], 'Sets the connection name', 'connection-name', (ctx, args) => {
+      id: sub('id', 2, ['loading'], 'Returns the unique client ID of the connection', '', (ctx) => clientOf(ctx).id),
+      setname: sub('setname', 3, ['loading'], 'Sets the connection name', 'connection-name', (ctx, args) => {
         const name = args[2]!;
         if (!validClientAttribute(name) && name.length > 0) return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
         clientOf(ctx).name = name.toString('latin1');
         return OK;
       }),
-      getname: sub('getname', 2, ['loading', 'fast'], 'Returns the name of the connection', '', (ctx) => {
+      getname: sub('getname', 2, ['loading'], 'Returns the name of the connection', '', (ctx) => {
         const name = clientOf(ctx).name;
         return name === '' ? null : Buffer.from(name, 'latin1');
       }),

@@ -324,7 +324,8 @@ type SubSpec = Omit<CommandSpec, 'subcommands'>;
 
 function objectSub(name: string, arity: number, summary: string, handler: CommandHandler): SubSpec {
   const keys: [number, number, number] = arity === 3 ? [2, 2, 1] : [0, 0, 0];
-  return spec(name, arity, ['readonly'], keys, summary, arity === 3 ? 'key' : '', 'O(1)', handler);
+  // OBJECT HELP reads no key: as in Redis it is not readonly and works while loading.
+  return spec(name, arity, arity === 3 ? ['readonly'] : ['loading'], keys, summary, arity === 3 ? 'key' : '', 'O(1)', handler);
 }
 
 const objectCommand: CommandSpec = {

@@ -13,15 +13,14 @@ import type { CommandContext, CommandHandler, CommandSpec } from '../command.js'
 import { ErrorReply, MapReply, OK, SimpleReply, VerbatimReply, errors, type Reply } from '../reply.js';
 import { ReplySequence } from '../connection.js';
 import { stringMatch as globMatch } from '../../../lib/keyspace/glob.js';
-import { ConfigError, mergeParameter, parameters, type Parameter } from '../../config.js';
+import { ConfigError, mergeParameter, parameters, rewriteConfigFile, type Parameter } from '../../config.js';
 import type { RespServer } from '../server.js';
 import { clientOf, parseInteger, serverOf } from './connection.js';
+import { slowlogArgBytesMax, slowlogArgsMax } from '../../../lib/limits.js';
 
 // ---------------------------------------------------------------- SLOWLOG
 
-/** Arguments an entry keeps, and bytes per argument (Redis's SLOWLOG_ENTRY_MAX_ARGC / _STRING). */
-const slowlogArgsMax = 32;
-const slowlogArgBytesMax = 128;
+// Arguments an entry keeps, and bytes per argument: slowlogArgsMax, slowlogArgBytesMax (lib/limits.ts).
 
 export interface SlowlogEntry {
   id: number;
@@ -86,7 +85,7 @@ const slowlogHelp = [
   'RESET',
   '    Reset the slowlog.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 const slowlogGet: CommandHandler = (ctx, args) => {
@@ -117,8 +116,10 @@ const configHelp = [
   '    Set the configuration <directive> to <value>.',
   'RESETSTAT',
   '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 const configGet: CommandHandler = (ctx, args) => {
@@ -178,6 +179,23 @@ const configSet: CommandHandler = (ctx, args) => {
 function configSetFailed(name: string, reason: string): ErrorReply {
   return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${reason}`);
 }
+
+/** CONFIG REWRITE: the running values into the file given at startup (service/config.ts, rewriteConfigFile). */
+const configRewrite: CommandHandler = (ctx) => {
+  const server = serverOf(ctx);
+  const path = server.config.configFile;
+  if (path === '') return new ErrorReply('ERR The server is running without a config file');
+  return rewriteConfigFile(path, server.config).then(
+    () => {
+      server.logger.info({ configFile: path }, 'CONFIG REWRITE executed with success.');
+      return OK;
+    },
+    (error: unknown) => {
+      server.logger.warn({ err: error, configFile: path }, 'CONFIG REWRITE failed');
+      return new ErrorReply(`ERR Rewriting config file: ${oneLine((error as Error).message)}`);
+    },
+  );
+};
 
 // ---------------------------------------------------------------- INFO
 
@@ -246,7 +264,8 @@ function infoSection(server: RespServer, section: string): InfoLine[] {
     case 'lsm':
       return lsmSection(server);
     case 'keyspace':
-      return server.keyspaceInfo().map(({ db, keys, expires }): InfoLine => [`db${db}`, `keys=${keys},expires=${expires},avg_ttl=0`]);
+      // No avg_ttl: Redis estimates it by sampling in its expire cycle; silt keeps no such estimate and prints nothing rather than a made-up 0.
+      return server.keyspaceInfo().map(({ db, keys, expires }): InfoLine => [`db${db}`, `keys=${keys},expires=${expires}`]);
     default:
       return [];
   }
@@ -366,9 +385,15 @@ function statsSection(server: RespServer): InfoLine[] {
     ['instantaneous_ops_per_sec', stats.instantaneousOpsPerSecond],
     ['total_net_input_bytes', stats.netInputBytes],
     ['total_net_output_bytes', stats.netOutputBytes],
+    // Two decimals, as Redis prints them.
+    ['instantaneous_input_kbps', stats.instantaneousInputKbps.toFixed(2)],
+    ['instantaneous_output_kbps', stats.instantaneousOutputKbps.toFixed(2)],
     ['rejected_connections', stats.rejectedConnections],
     ['expired_keys', counters.expiredKeys],
+    // No eviction in silt (maxmemory is 0): nothing is ever evicted, so 0 is the true count.
     ['evicted_keys', 0],
+    ['keyspace_hits', counters.hits],
+    ['keyspace_misses', counters.misses],
     ['pubsub_channels', server.pubsub.channelCount],
     ['pubsub_patterns', server.pubsub.patternCount],
     ['total_error_replies', stats.errorReplies],
@@ -526,6 +551,7 @@ export const serverCommands: CommandSpec[] = [
         serverOf(ctx).resetStats();
         return OK;
       }),
+      rewrite: command('rewrite', 2, ['admin', 'loading'], 'Persists the effective configuration to file', '', 'O(1)', configRewrite),
       help: command('help', 2, ['loading'], 'Returns helpful text about the different subcommands', '', 'O(1)', helpLines(configHelp)),
     },
   },

@@ -177,9 +177,9 @@ function command(name: string, arity: number, flags: CommandSpec['flags'], summa
 }
 
 export const transactionCommands: CommandSpec[] = [
-  command('multi', 1, ['loading', 'fast', 'no-multi'], 'Starts a transaction', '', 'O(1)', multi),
+  command('multi', 1, ['loading', 'fast'], 'Starts a transaction', '', 'O(1)', multi),
   command('exec', 1, ['loading'], 'Executes all commands in a transaction', '', 'Depends on commands in the transaction', exec),
   command('discard', 1, ['loading', 'fast'], 'Discards a transaction', '', 'O(N), when N is the number of queued commands', discard),
-  command('watch', -2, ['loading', 'fast', 'no-multi'], 'Monitors changes to keys to determine the execution of a transaction', 'key ...', 'O(1) for every key', watch, true),
+  command('watch', -2, ['loading', 'fast'], 'Monitors changes to keys to determine the execution of a transaction', 'key ...', 'O(1) for every key', watch, true),
   command('unwatch', 1, ['loading', 'fast'], 'Forgets about watched keys of a transaction', '', 'O(1)', unwatch),
 ];
