@@ -195,7 +195,8 @@ Exit: 0 dumped, 1 some keys could not be read (listed; the rest dumped),
     name: 'load',
     summary: 'load an NDJSON dump or a RESP command file into a stopped directory or a running server',
     usage: `Usage: silt load FILE --into DIR [--databases N] [--format auto|ndjson|resp] [--json]
-       silt load FILE --host HOST [--port PORT] [--format auto|ndjson|resp] [--json]
+       silt load FILE --host HOST [--port PORT] [--user USER] [--password PASSWORD]
+                 [--format auto|ndjson|resp] [--json]
 
 Reads FILE ("-" for stdin): NDJSON written by silt dump, or Redis commands in
 RESP (multibulk or inline, as redis-cli --pipe sends them); the first byte
@@ -205,18 +206,34 @@ while a server holds it): dump keys are written whole, commands applied as
 the server applies them (SELECT DEL UNLINK SET SETEX PSETEX MSET RPUSH LPUSH
 HSET HMSET SADD ZADD EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST FLUSHDB
 FLUSHALL). --host/--port (default 6379) send them to a running server,
-pipelined. Each failed line is reported with its line number and offset;
-the rest is loaded. A key whose expireAt has passed is not created.
+pipelined; with a password (--password, or the SILT_PASSWORD environment
+variable, which keeps it out of the process list) AUTH [USER] PASSWORD is
+sent first, and a refused AUTH (or NOAUTH without one) stops the load before
+anything is loaded. Each failed line is reported with its line number and
+offset; the rest is loaded. A key whose expireAt has passed is not created.
 
-Exit: 0 loaded, 1 some lines failed (listed), 2 could not run.`,
-    options: { into: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, format: { type: 'string' }, databases: { type: 'string' }, ...jsonOption },
+Exit: 0 loaded, 1 some lines failed (listed), 2 could not run (including a
+refused password).`,
+    options: {
+      into: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string' },
+      password: { type: 'string' },
+      format: { type: 'string' },
+      databases: { type: 'string' },
+      ...jsonOption,
+    },
     positionals: ['FILE'],
     run: async (values, [file], io) => {
       const options = { file: file!, json: values['json'] === true };
-      for (const name of ['into', 'host'] as const) {
+      for (const name of ['into', 'host', 'user', 'password'] as const) {
         const value = values[name];
         if (typeof value === 'string') Object.assign(options, { [name]: value });
       }
+      // The environment's password serves --host loads only, so an exported SILT_PASSWORD never blocks --into.
+      const envPassword = process.env['SILT_PASSWORD'];
+      if (values['password'] === undefined && typeof values['host'] === 'string' && envPassword !== undefined && envPassword !== '') Object.assign(options, { password: envPassword });
       if (typeof values['port'] === 'string') Object.assign(options, { port: parseCount(values['port'], '--port') });
       if (typeof values['databases'] === 'string') Object.assign(options, { databases: parseCount(values['databases'], '--databases') });
       if (typeof values['format'] === 'string') Object.assign(options, { format: parseChoice(values['format'], '--format', loadFormats) satisfies LoadFormat });

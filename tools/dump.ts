@@ -23,7 +23,9 @@
 // members in key order; zsets by score then member), so equal data dumps to
 // equal bytes.
 //
-// NDJSON, one object per key (docs/operations.md, "Dump and load"):
+// Both streams are specified byte for byte in docs/format.md, "Dump streams"
+// (tested against its example). NDJSON, one object per key, no header line
+// (format version 1, dumpFormatVersion):
 //
 //   {"db":0,"key":"user:1","type":"hash","expireAt":1763000000000,"value":{"name":"ann"}}
 //
@@ -63,6 +65,15 @@ import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, 
 /** Output formats. */
 export const dumpFormats = ['ndjson', 'resp'] as const;
 export type DumpFormat = (typeof dumpFormats)[number];
+
+/**
+ * The NDJSON stream's format version (docs/format.md, "Dump streams").
+ * Version 1 writes no header line; a later version that changes what a line
+ * means will start with {"format": dumpFormatName, "version": N}, which
+ * `silt load` already recognises and refuses when N is not a version it reads.
+ */
+export const dumpFormatVersion = 1;
+export const dumpFormatName = 'silt-dump';
 
 /** Most elements (members, fields, elements) one RESP command of a dump carries. */
 export const respElementsPerCommand = 1024;
@@ -238,6 +249,8 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       enabled: io.stderr.isTTY === true && options.json !== true,
     });
     const encoder = options.format === 'ndjson' ? ndjsonEncoder : new RespEncoder();
+    // An encoder gives all strings (NDJSON) or all buffers (RESP): strings are joined and encoded
+    // once per chunk, which costs far less than a Buffer per line.
     let buffered: (string | Buffer)[] = [];
     let bufferedBytes = 0;
     const flush = async (): Promise<void> => {
@@ -245,7 +258,10 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       const parts = buffered;
       buffered = [];
       bufferedBytes = 0;
-      await sink.write(Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part))));
+      const chunk = parts.every((part) => typeof part === 'string')
+        ? Buffer.from(parts.join(''), 'utf8')
+        : Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
+      await sink.write(chunk);
     };
     try {
       for (const db of dbs) {
@@ -296,7 +312,11 @@ export type ReadItem = { kind: 'key'; key: DumpedKey } | { kind: 'expired' } | {
 
 /**
  * Reads Redis keys from an engine at one snapshot, decoding the documented
- * encoding. Keys and values returned are copies owned by the caller.
+ * encoding. Keys and values returned are read-only: views of the iterator's
+ * entries (keys are the iterator's copies; values share memtable and cached
+ * block memory, which is never modified: lib/engine/user-iterator.ts), valid
+ * for as long as the caller keeps them. Dump encodes them at once, so copying
+ * every value would only cost time.
  */
 export class KeyspaceReader {
   readonly #engine: LsmEngine;
@@ -333,9 +353,9 @@ export class KeyspaceReader {
     try {
       for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
         const [engineKey, record] = entry;
-        const userKey = Buffer.from(decodeMetadataKey(engineKey).userKey);
+        const userKey = decodeMetadataKey(engineKey).userKey;
         if (glob !== undefined && !stringMatch(glob, userKey)) continue;
-        yield this.#read(db, physId, userKey, engineKey, Buffer.from(record), nowMs);
+        yield this.#read(db, physId, userKey, engineKey, record, nowMs);
       }
     } finally {
       iterator.close();
@@ -362,7 +382,7 @@ export class KeyspaceReader {
     const size = recordSize(record);
     switch (type) {
       case KeyType.string:
-        return { type: 'string', value: Buffer.from(stringValue(record)) };
+        return { type: 'string', value: stringValue(record) };
       case KeyType.hash: {
         const value = this.#subkeys(physId, key, version);
         checkSize(key, 'hash', value.length, size);
@@ -385,12 +405,12 @@ export class KeyspaceReader {
     }
   }
 
-  /** [field, value] of every `S` key of one collection version, in field order (copies). */
+  /** [field, value] of every `S` key of one collection version, in field order (read-only views). */
   #subkeys(physId: number, key: Buffer, version: number): [field: Buffer, value: Buffer][] {
     const prefix = subkeyPrefix(physId, key, version);
     const out: [Buffer, Buffer][] = [];
     this.#scan(prefix, (engineKey, value) => {
-      out.push([Buffer.from(engineKey.subarray(prefix.length)), Buffer.from(value)]);
+      out.push([engineKey.subarray(prefix.length), value]);
     });
     return out;
   }
@@ -410,7 +430,7 @@ export class KeyspaceReader {
       const index = readUint64BE(field, 0);
       if (index < head || index >= tail) return; // outside [head, tail): dead, awaiting compaction
       if (index !== expected) throw damaged(key, `list element ${expected} is missing (found ${index})`);
-      elements.push(Buffer.from(value));
+      elements.push(value);
       expected++;
     });
     if (expected !== tail) throw damaged(key, `list elements ${expected} to ${tail - 1} are missing`);
@@ -424,7 +444,7 @@ export class KeyspaceReader {
     this.#scan(prefix, (engineKey) => {
       const rest = engineKey.subarray(prefix.length);
       if (rest.length < 8) throw damaged(key, 'a score index entry is shorter than its score');
-      out.push([Buffer.from(rest.subarray(8)), decodeOrderedDouble(rest, 0)]);
+      out.push([rest.subarray(8), decodeOrderedDouble(rest, 0)]);
     });
     return out;
   }
@@ -502,7 +522,7 @@ class RespEncoder implements KeyEncoder {
       this.#db = item.db;
       commands.unshift([Buffer.from('SELECT'), Buffer.from(String(item.db))]);
     }
-    return Buffer.concat(commands.map(encodeCommand));
+    return encodeCommands(commands);
   }
 }
 
@@ -549,12 +569,34 @@ export function respScore(score: number): string {
 
 /** One command as a RESP multibulk. */
 export function encodeCommand(args: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const arg of args) parts.push(Buffer.from(`$${arg.length}\r\n`), arg, crlf);
-  return Buffer.concat(parts);
+  return encodeCommands([args]);
 }
 
-const crlf = Buffer.from('\r\n');
+/**
+ * Commands as RESP multibulks, one after the other, in one new buffer: the
+ * headers are written into it directly, since a Buffer per header and a
+ * concat per command cost more than the bytes themselves (most of a RESP dump's
+ * encoding time).
+ */
+export function encodeCommands(commands: readonly (readonly Buffer[])[]): Buffer {
+  let size = 0;
+  for (const args of commands) {
+    size += String(args.length).length + 3; // *N CRLF
+    for (const arg of args) size += String(arg.length).length + arg.length + 5; // $len CRLF bytes CRLF
+  }
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const args of commands) {
+    offset += out.write(`*${args.length}\r\n`, offset, 'latin1');
+    for (const arg of args) {
+      offset += out.write(`$${arg.length}\r\n`, offset, 'latin1');
+      offset += arg.copy(out, offset);
+      out[offset++] = 0x0d;
+      out[offset++] = 0x0a;
+    }
+  }
+  return out;
+}
 
 function word(text: string): Buffer {
   return Buffer.from(text, 'latin1');

@@ -11,6 +11,13 @@
 //   --host/port   DEL + SET/RPUSH/HSET/SADD/ZADD +        forwarded as they are
 //                 PEXPIREAT (dump's RESP form)
 //
+// A server that wants a password (requirepass) gets `AUTH [user] password`
+// first (--password, --user; the CLI also reads SILT_PASSWORD), and its reply
+// is awaited before anything else is sent: a refused AUTH ends the load before
+// a line is sent, with exit 2. Without a password, a server that requires one
+// answers the first command with NOAUTH, and the load stops there the same way
+// (every command sent was refused, so nothing was loaded).
+//
 // Both targets pipeline: the server gets a window of commands in flight and
 // every reply is matched to its line; a directory gets its writes applied at
 // once and their durability awaited in groups. An error (a bad line, a
@@ -53,11 +60,21 @@ import { setAdd } from '../lib/keyspace/set.js';
 import { newStringRecord } from '../lib/keyspace/string.js';
 import { commandExpireMs, stringExpireMs, type TimeUnit } from '../lib/keyspace/ttl.js';
 import { SortedSetWriter, encodeScoreValue, parseScore } from '../lib/keyspace/zset.js';
-import { databasesMax, inlineRequestBytesMax, multibulkCountMax, protoMaxBulkBytes } from '../lib/limits.js';
+import {
+  databasesMax,
+  inlineRequestBytesMax,
+  loadCollectionOpsMax as collectionOpsMax,
+  loadDirectoryWritesInFlightMax as directoryWritesInFlightMax,
+  loadErrorsListedMax as errorsListedMax,
+  loadServerBytesInFlightMax as serverBytesInFlightMax,
+  loadServerCommandsInFlightMax as serverCommandsInFlightMax,
+  multibulkCountMax,
+  protoMaxBulkBytes,
+} from '../lib/limits.js';
 import { ReplyDecoder, type ReplyValue } from '../service/resp/reply-decoder.js';
 import { ErrorReply } from '../service/resp/reply.js';
 import { defaultFileSystem, refuseLiveDirectory } from './data-dir.js';
-import { commandsForKey, encodeCommand, type DumpedKey, type KeyTypeName } from './dump.js';
+import { commandsForKey, dumpFormatName, dumpFormatVersion, encodeCommand, type DumpedKey, type KeyTypeName } from './dump.js';
 import { Progress } from './progress.js';
 import { formatBytes, formatDuration, plural, renderKey } from './render.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
@@ -71,20 +88,10 @@ export type LoadFormat = (typeof loadFormats)[number];
 /** Bytes read from the file at a time. */
 const readChunkBytes = 1024 * 1024;
 
-/** Elements of one collection written per batch; larger collections take several (see the header). */
-export const collectionOpsMax = 100_000;
-
-/** Batches applied to a directory before their durability is awaited (lets the engine flush and stall writers). */
-const directoryWritesInFlightMax = 256;
-
-/** Commands sent to a server before its replies are awaited. */
-const serverCommandsInFlightMax = 1024;
-
-/** Bytes sent to a server before its replies are awaited. */
-const serverBytesInFlightMax = 16 * 1024 * 1024;
-
-/** Errors listed one by one; past this only counted. */
-const errorsListedMax = 100;
+// Bounds (lib/limits.ts): elements of one collection per batch (collectionOpsMax,
+// see the header), batches in flight to a directory, commands and bytes in
+// flight to a server, errors listed one by one.
+export { collectionOpsMax };
 
 /** How long a server gets to close the connection after load ends its side, ms. */
 const closeWaitMs = 1000;
@@ -140,6 +147,10 @@ export interface LoadOptions {
   /** Or send to the server at host:port. */
   host?: string;
   port?: number;
+  /** With host: AUTH with this password before loading (requirepass). */
+  password?: string;
+  /** With password: the ACL user (AUTH user password); silt knows only "default". */
+  user?: string;
   format?: LoadFormat;
   /** Logical databases to open the directory with (default: what it has, at least 16). */
   databases?: number;
@@ -169,11 +180,15 @@ export function load(options: LoadOptions, io: ToolIo): Promise<ToolResult<LoadR
     const format = options.format ?? 'auto';
     if (!loadFormats.includes(format)) throw new ToolError('USAGE', `Cannot load "${String(format)}": use auto, ndjson or resp`);
     if ((options.into === undefined) === (options.host === undefined)) throw new ToolError('USAGE', 'Cannot load: give exactly one of --into DIR and --host HOST');
+    if (options.into !== undefined && (options.password !== undefined || options.user !== undefined)) {
+      throw new ToolError('USAGE', 'Cannot load: --password and --user apply to --host only (a directory has no password)');
+    }
+    if (options.user !== undefined && options.password === undefined) throw new ToolError('USAGE', 'Cannot load: --user needs --password (AUTH user password)');
     if (options.input === undefined && !fs.exists(options.file)) throw new ToolError('NOT_FOUND', `Cannot load "${options.file}": it does not exist`);
     const totalBytes = options.input === undefined ? fs.stat(options.file).size : undefined;
     const progress = new Progress({ stream: io.stderr, label: `load ${options.file}`, total: totalBytes, unit: 'bytes', enabled: io.stderr.isTTY === true && !json });
     const chunks = options.input ?? readFileChunks(fs, options.file);
-    const target = options.into !== undefined ? await DirectoryTarget.open(fs, options.into, options) : await ServerTarget.connect(options.host!, options.port ?? defaultPort);
+    const target = options.into !== undefined ? await DirectoryTarget.open(fs, options.into, options) : await ServerTarget.connect(options.host!, options.port ?? defaultPort, options);
     const report: LoadReport = {
       tool: 'load',
       file: options.file,
@@ -214,7 +229,12 @@ export function load(options: LoadOptions, io: ToolIo): Promise<ToolResult<LoadR
 }
 
 async function loadNdjson(input: PeekedChunks, target: Target, report: LoadReport, addError: (error: LoadError) => void): Promise<void> {
+  let first = true;
   for await (const { text, place } of ndjsonLines(input)) {
+    if (first) {
+      first = false;
+      if (isDumpHeader(text, report.file)) continue;
+    }
     let item: DumpedKey;
     try {
       item = parseDumpLine(text);
@@ -347,6 +367,29 @@ async function* ndjsonLines(input: PeekedChunks): AsyncGenerator<{ text: string;
 // ---------------------------------------------------------------- NDJSON
 
 const typeNames: readonly KeyTypeName[] = ['string', 'hash', 'list', 'set', 'zset'];
+
+/**
+ * True when the first line of an NDJSON input is a dump header,
+ * {"format":"silt-dump","version":N} (docs/format.md, "Dump streams"). Dumps
+ * of version 1 carry none; one that does (a later version) is refused here,
+ * before anything is loaded, instead of being misread line by line.
+ * @throws ToolError UNSUPPORTED_VERSION for a version other than 1
+ */
+function isDumpHeader(text: string, file: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false; // not JSON: reported as a bad line by the caller
+  }
+  if (!isObject(value) || value['format'] !== dumpFormatName || 'key' in value) return false;
+  const version = value['version'];
+  if (version === dumpFormatVersion) return true;
+  throw new ToolError(
+    'UNSUPPORTED_VERSION',
+    `Cannot load "${file}": it is a silt dump of format version ${JSON.stringify(version)}, and this build reads version ${dumpFormatVersion}; load it with the silt that wrote it, or a newer one`,
+  );
+}
 
 /**
  * One NDJSON line of `silt dump` as a key.
@@ -1137,6 +1180,8 @@ class ServerTarget implements Target {
   readonly #decoder = new ReplyDecoder();
   /** What each command in flight was, in order. */
   readonly #inFlight: { place: InputPlace; command: string; key: string | null; bytes: number }[] = [];
+  /** True when a password was sent: a NOAUTH then means the server ignored it. */
+  #authenticated = false;
   #inFlightBytes = 0;
   #db = 0;
   #failure: Error | undefined;
@@ -1155,8 +1200,23 @@ class ServerTarget implements Target {
     socket.on('drain', () => this.#notify());
   }
 
-  /** @throws ToolError CONNECTION when the server cannot be reached */
-  static connect(host: string, port: number): Promise<ServerTarget> {
+  /**
+   * Connects, and sends AUTH first when a password is given.
+   * @throws ToolError CONNECTION when the server cannot be reached, AUTH when it refuses the password
+   */
+  static async connect(host: string, port: number, auth: { password?: string; user?: string } = {}): Promise<ServerTarget> {
+    const target = await ServerTarget.#open(host, port);
+    if (auth.password === undefined) return target;
+    try {
+      await target.#authenticate(auth.password, auth.user);
+    } catch (error) {
+      await target.close();
+      throw error;
+    }
+    return target;
+  }
+
+  static #open(host: string, port: number): Promise<ServerTarget> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port });
       socket.setNoDelay(true);
@@ -1225,11 +1285,30 @@ class ServerTarget implements Target {
     this.#notify();
   }
 
+  /** Sends AUTH and waits for its reply, before anything else is sent. @throws ToolError AUTH when refused */
+  async #authenticate(password: string, user: string | undefined): Promise<void> {
+    const args = [Buffer.from('AUTH'), ...(user === undefined ? [] : [Buffer.from(user, 'utf8')]), Buffer.from(password, 'utf8')];
+    await this.runCommand(args, { line: 0, offset: 0 });
+    await this.finish();
+    this.#authenticated = true;
+  }
+
   #settle(reply: ReplyValue): void {
     const sent = this.#inFlight.shift();
     if (sent === undefined) throw new Error('the server sent a reply to no command');
     this.#inFlightBytes -= sent.bytes;
-    if (reply instanceof ErrorReply) this.onError({ ...sent.place, command: sent.command, key: sent.key, message: reply.text });
+    if (!(reply instanceof ErrorReply)) return;
+    const where = `${this.#host}:${this.#port}`;
+    if (sent.command === 'AUTH' && sent.place.line === 0) {
+      // Never echo the password: the server's words say enough.
+      this.#fail(new ToolError('AUTH', `Cannot load into ${where}: the server refused AUTH: ${reply.text}`));
+    } else if (reply.text.startsWith('NOAUTH')) {
+      // Unauthenticated, every command sent got the same answer and changed nothing: stop rather than list them all.
+      const why = this.#authenticated ? `the server asked for a password again after accepting AUTH (${reply.text}); the load stopped there` : `the server requires a password (${reply.text}): give --password (or set SILT_PASSWORD); nothing was loaded`;
+      this.#fail(new ToolError('AUTH', `Cannot load into ${where}: ${why}`));
+    } else {
+      this.onError({ ...sent.place, command: sent.command, key: sent.key, message: reply.text });
+    }
   }
 
   #fail(error: Error): void {
@@ -1244,6 +1323,7 @@ class ServerTarget implements Target {
   }
 
   #check(): void {
+    if (this.#failure instanceof ToolError) throw this.#failure;
     if (this.#failure !== undefined) {
       const answered = this.#inFlight.length === 0 ? '' : `; ${plural(this.#inFlight.length, 'command')} sent got no reply`;
       throw new ToolError('CONNECTION', `Cannot load into ${this.#host}:${this.#port}: ${this.#failure.message}${answered}`, { cause: this.#failure });

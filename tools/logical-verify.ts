@@ -11,7 +11,9 @@
 //      version (a list's in [head, tail), with no gap), and for a sorted set
 //      the Z entries too, each S score matching its Z entry;
 //   E  exactly one expiry entry per record with an expiry, with the same time,
-//      and none for a record without one (or for no record);
+//      and none for a record without one (or for no record): each record looks
+//      up its entry, and a db's entries are matched one by one against their
+//      records only when their count differs from the records that matched;
 //   S, Z  no subkey carries a version newer than its key's metadata (nor sits
 //      under a string): that is damage. Subkeys of older versions, of deleted
 //      keys, of list indexes outside [head, tail), and any data of a physical
@@ -29,7 +31,8 @@
 // The walk is one iterator over the whole key space in key order (tags sort
 // C < D < E < M < S < Z), plus point reads and per-collection scans at the
 // same snapshot: O(entries + live subkeys) reads, O(1) memory besides the
-// counters per physical db.
+// counters per physical db (and a sorted set's members while it is matched,
+// up to zsetMatchInMemoryMax).
 
 import type { Snapshot } from '../lib/engine/engine.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
@@ -70,6 +73,14 @@ const listPayloadBytes = 16;
 
 /** Bytes of a sorted-set member's `S` value: the score (lib/keyspace/zset.ts). */
 const scoreValueBytes = 8;
+
+/**
+ * Sorted sets up to this size are checked by matching their `S` entries to
+ * one scan of their `Z` entries in memory, instead of a point read per member
+ * (which cost most of the pass on sets of a few dozen members); larger ones
+ * keep memory O(1) with a point read each.
+ */
+const zsetMatchInMemoryMax = 65_536;
 
 // ---------------------------------------------------------------- types
 
@@ -117,6 +128,8 @@ export interface LogicalSummary {
 export interface LogicalPassOptions {
   /** The moment expiry is judged at (default: when the pass runs). */
   nowMs?: number;
+  /** Tests: the largest sorted set matched in memory (default zsetMatchInMemoryMax; 0 looks up every member). */
+  zsetMatchInMemoryMax?: number;
 }
 
 /** The logical pass with default options. */
@@ -133,13 +146,15 @@ export function createLogicalPass(options: LogicalPassOptions = {}): VerifyPass 
         summary.skipped = 'the physical passes found damage';
         return;
       }
-      const engine = await LsmEngine.open(context.dir, { readOnly: true, fs: context.fs });
+      // The engine pass's engine when it ran (verifyDirectory closes that one), else one of our own.
+      const shared = context.engine;
+      const engine = shared ?? (await LsmEngine.open(context.dir, { readOnly: true, fs: context.fs }));
       const snapshot = engine.snapshot();
       try {
-        new LogicalCheck(context, engine, snapshot, summary, options.nowMs ?? Date.now()).run();
+        new LogicalCheck(context, engine, snapshot, summary, options.nowMs ?? Date.now(), options.zsetMatchInMemoryMax ?? zsetMatchInMemoryMax).run();
       } finally {
         snapshot.release();
-        await engine.close();
+        if (shared === undefined) await engine.close();
       }
     },
   };
@@ -169,6 +184,9 @@ interface PhysCounts {
   /** Expired keys seen (count and the first few). */
   expired: number;
   expiredExamples: Buffer[];
+  /** `E` entries of this db, and metadata records whose expiry found its `E` entry (see #checkExpiryEntries). */
+  expiryEntries: number;
+  expiryMatched: number;
 }
 
 /** The owner of the subkey group being walked. */
@@ -189,6 +207,7 @@ class LogicalCheck {
   readonly #snapshot: Snapshot;
   readonly #summary: LogicalSummary;
   readonly #nowMs: number;
+  readonly #zsetMatchInMemoryMax: number;
   /** physical id -> logical db, for mapped ids. */
   #mapped = new Map<number, number>();
   #table: DbTable | undefined;
@@ -198,12 +217,13 @@ class LogicalCheck {
   readonly #badPhysIds = new Set<number>();
   #group: GroupOwner | undefined;
 
-  constructor(context: VerifyContext, engine: LsmEngine, snapshot: Snapshot, summary: LogicalSummary, nowMs: number) {
+  constructor(context: VerifyContext, engine: LsmEngine, snapshot: Snapshot, summary: LogicalSummary, nowMs: number, zsetInMemoryMax: number) {
     this.#context = context;
     this.#engine = engine;
     this.#snapshot = snapshot;
     this.#summary = summary;
     this.#nowMs = nowMs;
+    this.#zsetMatchInMemoryMax = zsetInMemoryMax;
   }
 
   run(): void {
@@ -223,6 +243,7 @@ class LogicalCheck {
     this.#summary.databases = this.#table.physIds.length;
     for (const physId of this.#table.physIds) this.#countsOf(physId);
     this.#walk();
+    this.#checkExpiryEntries();
     this.#checkCounters();
     this.#noteExpired();
     this.#noteReclaimable();
@@ -282,10 +303,48 @@ class LogicalCheck {
     }
   }
 
+  /**
+   * Counts an `E` entry; whether its key has that expiry is settled after the walk
+   * (#checkExpiryEntries), which spares a random read of the metadata per entry.
+   */
   #visitExpiry(key: Buffer): void {
-    const { expireMs, physDb, userKey } = decodeExpiryKey(key);
+    const { physDb } = decodeExpiryKey(key);
     if (!this.#isMapped(physDb, key, undefined)) return;
     this.#summary.expiryEntries++;
+    this.#countsOf(physDb).expiryEntries++;
+  }
+
+  /**
+   * Every `E` entry must name a key with exactly that expiry. The walk checked the
+   * other direction: each record with an expiry looked up its own `E` entry (a read
+   * in the small, cache-friendly `E` range). Those matches are distinct entries, so
+   * when a db's matches equal its `E` entries, every entry matched and nothing is
+   * left to check. Only a db where they differ has its entries checked one by one,
+   * each against its key's metadata, to name the ones that match nothing.
+   */
+  #checkExpiryEntries(): void {
+    const unmatched = new Set([...this.#counts].filter(([physId, counts]) => this.#mapped.has(physId) && counts.expiryEntries !== counts.expiryMatched).map(([physId]) => physId));
+    if (unmatched.size === 0) return;
+    const start = Buffer.of(KeyTag.expiry);
+    const iterator = this.#engine.iteratorSync({ gte: start, lt: Buffer.of(KeyTag.expiry + 1), snapshot: this.#snapshot });
+    try {
+      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+        const key = entry[0];
+        let decoded: ReturnType<typeof decodeExpiryKey>;
+        try {
+          decoded = decodeExpiryKey(key);
+        } catch (error) {
+          if (!(error instanceof KvError)) throw error;
+          continue; // the walk reported it (logical-key)
+        }
+        if (unmatched.has(decoded.physDb)) this.#checkExpiryEntry(key, decoded);
+      }
+    } finally {
+      iterator.close();
+    }
+  }
+
+  #checkExpiryEntry(key: Buffer, { expireMs, physDb, userKey }: ReturnType<typeof decodeExpiryKey>): void {
     const db = this.#mapped.get(physDb)!;
     const record = this.#get(metadataKey(physDb, userKey));
     const stored = record === undefined || !recordReadable(record) ? undefined : recordExpireMs(record);
@@ -318,7 +377,9 @@ class LogicalCheck {
       if (expireMs > Number.MAX_SAFE_INTEGER) {
         this.#add('damage', 'logical-metadata', `${describeKey(userKey, db)}: expiry time ${expireMs} is beyond 2^53 ms, which silt never writes`, { db, userKey, engineKey: key });
       }
-      if (this.#get(expiryKey(expireMs, physDb, userKey)) === undefined) {
+      if (this.#get(expiryKey(expireMs, physDb, userKey)) !== undefined) {
+        counts.expiryMatched++;
+      } else {
         this.#add('damage', 'logical-expiry', `${describeKey(userKey, db)} expires at ${expireMs} (${new Date(expireMs).toISOString()}) but the expiry index has no entry for it: the sweep would never delete it`, {
           db,
           userKey,
@@ -398,36 +459,55 @@ class LogicalCheck {
     }
   }
 
-  /** Sorted sets: one `S` (member -> score) and one `Z` (score, member) entry per member, agreeing, as many as the size. */
+  /**
+   * Sorted sets: one `S` (member -> score) and one `Z` (score, member) entry per member, agreeing, as many as the size.
+   * Up to zsetMatchInMemoryMax members the `S` entries are matched against one scan of the `Z`
+   * entries in memory; larger sets look up each member's `Z` entry (O(1) memory, a point read each).
+   */
   #checkZset(db: number, physDb: number, userKey: Buffer, engineKey: Buffer, record: Buffer): void {
     const version = recordVersion(record);
     const size = recordSize(record);
     const where = { db, userKey, engineKey };
     const prefix = subkeyPrefix(physDb, userKey, version);
+    const zPrefix = scorePrefix(physDb, userKey, version);
+    // member (latin1) -> [the Z key suffix its S score calls for (score bytes + member, latin1), its position in S order, the score].
+    const pending = size <= this.#zsetMatchInMemoryMax ? new Map<string, [wanted: string, position: number, score: number]>() : undefined;
     let members = 0;
     let unmatched = 0;
-    let example: string | undefined;
+    let example: { position: number; text: string } | undefined;
+    const miss = (position: number, text: string): void => {
+      unmatched++;
+      if (example === undefined || position < example.position) example = { position, text };
+    };
     this.#scan(prefix, (key, value) => {
-      members++;
+      const position = members++;
       const member = key.subarray(prefix.length);
       if (value.length !== scoreValueBytes) {
-        unmatched++;
-        example ??= `member ${renderKey(member)} has a ${value.length}-byte score, expected ${scoreValueBytes}`;
+        miss(position, `member ${renderKey(member)} has a ${value.length}-byte score, expected ${scoreValueBytes}`);
         return;
       }
       const score = decodeOrderedDouble(value, 0);
-      if (Number.isNaN(score) || this.#get(scoreKey(physDb, userKey, version, score, member)) === undefined) {
-        unmatched++;
-        example ??= `member ${renderKey(member)} (score ${score}) has no score index entry`;
+      if (Number.isNaN(score)) {
+        miss(position, `member ${renderKey(member)} (score ${score}) has no score index entry`);
+        return;
       }
+      // The exact engine key a lookup would find: the score re-encoded, then the member.
+      const wanted = scoreKey(physDb, userKey, version, score, member);
+      if (pending !== undefined) pending.set(member.toString('latin1'), [wanted.toString('latin1', zPrefix.length), position, score]);
+      else if (this.#get(wanted) === undefined) miss(position, `member ${renderKey(member)} (score ${score}) has no score index entry`);
     });
     let indexed = 0;
-    this.#scan(scorePrefix(physDb, userKey, version), () => {
+    this.#scan(zPrefix, (key) => {
       indexed++;
+      if (pending === undefined || key.length < zPrefix.length + scoreValueBytes) return;
+      const member = key.toString('latin1', zPrefix.length + scoreValueBytes);
+      const entry = pending.get(member);
+      if (entry !== undefined && entry[0] === key.toString('latin1', zPrefix.length)) pending.delete(member);
     });
+    for (const [member, [, position, score]] of pending ?? []) miss(position, `member ${renderKey(Buffer.from(member, 'latin1'))} (score ${score}) has no score index entry`);
     this.#summary.members += members + indexed;
     if (members !== size || indexed !== size || unmatched > 0) {
-      const detail = unmatched > 0 ? `; ${plural(unmatched, 'member')} without a matching index entry, e.g. ${example}` : '';
+      const detail = unmatched > 0 ? `; ${plural(unmatched, 'member')} without a matching index entry, e.g. ${example!.text}` : '';
       this.#add('damage', 'logical-size', `Sorted set ${describeKey(userKey, db)}: its metadata says ${plural(size, 'member')}, ${members} member ${members === 1 ? 'entry is' : 'entries are'} and ${indexed} score index ${indexed === 1 ? 'entry is' : 'entries are'} stored under its version ${version}${detail}`, where);
     }
   }
@@ -562,7 +642,7 @@ class LogicalCheck {
   #countsOf(physId: number): PhysCounts {
     let counts = this.#counts.get(physId);
     if (counts === undefined) {
-      counts = { keys: 0, expires: 0, stored: undefined, expired: 0, expiredExamples: [] };
+      counts = { keys: 0, expires: 0, stored: undefined, expired: 0, expiredExamples: [], expiryEntries: 0, expiryMatched: 0 };
       this.#counts.set(physId, counts);
     }
     return counts;

@@ -41,6 +41,7 @@ import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
 import { currentFileName, lockFileName, parseFileName, segmentDir, walDir } from '../lib/format/file-names.js';
 import type { BatchOp } from '../lib/engine/write-batch.js';
 import type { WalBatch } from '../lib/wal/wal-format.js';
+import { dryRunKeysListedMax, restoreWritesInFlightMax } from '../lib/limits.js';
 import { checkpointFileName, readCheckpointRecord, type CheckpointRecord } from './checkpoint.js';
 import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
 import { Progress } from './progress.js';
@@ -48,8 +49,8 @@ import { formatTime, plural, relativeFile, renderKey } from './render.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, summarizeWalFile, type WalFileRef, type WalFileSummary } from './wal-scan.js';
 
-/** Most changed keys a dry run lists (the counts cover them all). */
-export const dryRunKeysListedMax = 10_000;
+/** Most changed keys a dry run lists (lib/limits.ts; the counts cover them all). */
+export { dryRunKeysListedMax };
 
 export interface RestoreOptions {
   /** The checkpoint directory (or a stopped data directory). */
@@ -410,6 +411,12 @@ class Restore {
     copyCheckpoint(fs, from, out!);
     const progress = new Progress({ stream: this.#progressStream, label: 'restore', total: this.#report.records, unit: 'records', enabled: this.#progressStream !== undefined });
     const engine = await LsmEngine.open(out!, { fs, backgroundExecutor: 'inline', syncPolicy: 'no' });
+    let inFlight: Promise<unknown>[] = [];
+    const settle = async (): Promise<void> => {
+      const writes = inFlight;
+      inFlight = [];
+      await Promise.all(writes);
+    };
     try {
       if (engine.stats().sequence !== this.#sequence) throw new ToolError('INTERNAL', `The copy of the checkpoint opens at sequence ${engine.stats().sequence}, not ${this.#sequence}`);
       for (const source of this.#reachable) {
@@ -424,14 +431,19 @@ class Restore {
             if (op.type === 'put') write.put(op.key, op.value);
             else write.del(op.key);
           }
-          await engine.write(write);
+          // The engine applies writes in call order; awaiting each alone would cost a WAL write(2) per record.
+          inFlight.push(engine.write(write));
+          if (inFlight.length >= restoreWritesInFlightMax) await settle();
           progress.advance(1);
         }
         if (source.summary.lastSequence !== undefined && source.summary.lastSequence >= lastSequence) break;
       }
+      await settle();
       await engine.sync();
     } finally {
       progress.finish();
+      // After a failure: let the writes still in flight end (their errors are the one already thrown) before closing.
+      await Promise.allSettled(inFlight);
       await engine.close();
     }
   }

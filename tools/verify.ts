@@ -19,7 +19,8 @@
 //   4. archive: every record of every archived WAL file (restore replays
 //      them), and gaps that point-in-time restore cannot cross (notes);
 //   5. engine: when nothing above was damaged, LsmEngine opens the directory
-//      read-only, as the server would, to catch whatever the passes missed.
+//      read-only, as the server would, to catch whatever the passes missed
+//      (the logical pass reads through that same engine).
 //
 //   6. logical (tools/logical-verify.ts): the Redis data the files encode
 //      (collection sizes, subkeys against metadata versions, TTLs, counters,
@@ -138,6 +139,12 @@ export interface VerifyContext {
   add(problem: VerifyProblem): void;
   /** Path relative to the data directory. */
   relative(file: string): string;
+  /**
+   * The read-only engine the engine pass opened, left open for the logical
+   * pass (opening replays the whole WAL: once is enough); verifyDirectory
+   * closes it at the end.
+   */
+  engine: LsmEngine | undefined;
 }
 
 /** One pass of verify; the logical checks of lib/keyspace are one more. */
@@ -222,6 +229,7 @@ export async function verifyDirectory(
       report.healthy = report.damageCount === 0;
     },
     relative: (file) => relativeFile(dir, file),
+    engine: undefined,
   };
   if (lock.state === 'stale') {
     context.add({ severity: 'note', kind: 'lock-stale', file: lockFileName, offset: null, message: `LOCK is stale (${lock.reason}; it named ${describeOwner(lock.info)}): the next server start takes it over` });
@@ -230,6 +238,7 @@ export async function verifyDirectory(
     for (const pass of passes) await pass.run(context);
   } finally {
     progress.finish();
+    await context.engine?.close();
   }
   report.durationMs = Math.round(performance.now() - started);
   return report;
@@ -518,15 +527,13 @@ const enginePass: VerifyPass = {
   name: 'engine',
   async run(context) {
     if (context.report.damageCount > 0) return; // the open would fail on what is already reported
-    let engine: LsmEngine | undefined;
     try {
-      engine = await LsmEngine.open(context.dir, { readOnly: true, fs: context.fs });
+      // Kept open for the logical pass; verifyDirectory closes it.
+      context.engine = await LsmEngine.open(context.dir, { readOnly: true, fs: context.fs });
     } catch (error) {
       if (!(error instanceof KvError)) throw error;
       const located = error instanceof CorruptionError ? { file: context.relative(error.file), offset: error.offset } : { file: '.', offset: null };
       context.add({ severity: 'damage', kind: 'open', ...located, message: `The server could not open the directory: ${error.message}` });
-    } finally {
-      await engine?.close();
     }
   },
 };
