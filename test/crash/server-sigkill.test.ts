@@ -12,13 +12,14 @@
 // PRNG whose seed is printed (replay with SILT_CRASH_SEED). npm test builds
 // dist/ first.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { mulberry32 } from '../support/crash-workload.js';
+import { startCrashServer } from '../support/crash-server.js';
 import { RawClient, encodeCommand, mainScript, plain } from '../integration/resp/harness.js';
 
 const cycles = Number(process.env.SILT_SERVER_CRASH_CYCLES ?? 5);
@@ -30,31 +31,6 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Starts the server on `dir` and resolves with its port once ready. */
-function startServer(): Promise<{ child: ChildProcess; port: number; exited: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mainScript, '--port', '0', '--dir', dir, '--appendfsync', 'always', '--memtable-mb', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stderr = '';
-    let buffered = '';
-    const exited = new Promise<void>((resolveExit) => child.on('exit', () => resolveExit()));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      buffered += text;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg?.includes('ready to accept connections')) resolve({ child, port: entry.port!, exited });
-      }
-    });
-    void exited.then(() => {
-      children.delete(child);
-      reject(new Error(`server exited before it was ready: ${stderr}`));
-    });
-  });
-}
 
 interface Acknowledged {
   sets: Map<string, string>;
@@ -138,7 +114,7 @@ describe(`server survives SIGKILL under appendfsync always (${cycles} cycles, se
     let totalTransactions = 0;
     for (let cycle = 0; cycle < cycles; cycle++) {
       const acked: Acknowledged = { sets: new Map(), counters: new Map(), transactions: [] };
-      const server = await startServer();
+      const server = await startCrashServer(mainScript, dir, children);
       const workers = [
         setWorker(server.port, `c${cycle}:set:0`, acked),
         setWorker(server.port, `c${cycle}:set:1`, acked),
@@ -152,7 +128,7 @@ describe(`server survives SIGKILL under appendfsync always (${cycles} cycles, se
       await server.exited;
       await Promise.all(workers);
 
-      const restarted = await startServer();
+      const restarted = await startCrashServer(mainScript, dir, children);
       const client = new Redis({ port: restarted.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
       try {
         for (const [key, value] of acked.sets) {
