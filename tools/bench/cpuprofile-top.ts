@@ -1,0 +1,74 @@
+// Summarizes a V8 .cpuprofile (from `node --cpu-prof`) as the functions with
+// the most self time, to read where a server spends its CPU without a GUI
+// (docs/bench.md, "RESP server").
+//
+// Self time of a sample is its time delta (timeDeltas[i], µs, the time until
+// the next sample), charged to the node sampled; nodes are merged by function
+// name, file and line, or by file alone with --by file. Percentages are of the
+// busy time: everything but V8's "(idle)" pseudo-function, which is listed
+// apart.
+//
+// Run: node dist/tools/bench/cpuprofile-top.js PROFILE.cpuprofile [--top 10] [--by function|file]
+
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function main(argv: readonly string[]): void {
+  let file: string | undefined;
+  let top = 10;
+  let by: 'function' | 'file' = 'function';
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    if (argument === '--top') top = Number(argv[++index]);
+    else if (argument === '--by') by = argv[++index] === 'file' ? 'file' : 'function';
+    else file = argument;
+  }
+  if (file === undefined) throw new Error('Usage: cpuprofile-top.js PROFILE.cpuprofile [--top N] [--by function|file]');
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  process.stdout.write(summarize(profile, top, by));
+}
+
+/** Self time (µs) per label. */
+function selfTimes(profile: Profile, by: 'function' | 'file'): Map<string, number> {
+  const labels = new Map<number, string>();
+  for (const node of profile.nodes) labels.set(node.id, label(node, by));
+  const times = new Map<string, number>();
+  for (let index = 0; index < profile.samples.length; index++) {
+    // timeDeltas[i] is the gap before sample i; charge the gap after it (the next delta) to sample i.
+    const delta = profile.timeDeltas[index + 1] ?? 0;
+    const name = labels.get(profile.samples[index]!) ?? '?';
+    times.set(name, (times.get(name) ?? 0) + delta);
+  }
+  return times;
+}
+
+function label(node: ProfileNode, by: 'function' | 'file'): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const short = url.replace(/^file:\/\//, '').replace(/^.*\/(dist|node_modules)\//, '$1/');
+  if (functionName.startsWith('(')) return functionName;
+  if (by === 'file') return short === '' ? '(native)' : short;
+  return `${functionName === '' ? '(anonymous)' : functionName} ${short === '' ? '(native)' : `${short}:${lineNumber + 1}`}`;
+}
+
+function summarize(profile: Profile, top: number, by: 'function' | 'file'): string {
+  const times = selfTimes(profile, by);
+  const idle = times.get('(idle)') ?? 0;
+  times.delete('(idle)');
+  const busy = [...times.values()].reduce((sum, time) => sum + time, 0);
+  const lines = [`busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s; self time, % of busy:`];
+  const sorted = [...times.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
+  for (const [name, time] of sorted) lines.push(`${((100 * time) / busy).toFixed(1).padStart(5)} %  ${(time / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+  return `${lines.join('\n')}\n`;
+}
+
+main(process.argv.slice(2));
