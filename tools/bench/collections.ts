@@ -41,7 +41,7 @@
 // Run:      npm run bench:collections [-- --max 1000000] [--ops 20000] [--rank-ops 50] [--rank-seconds 30] [--rounds 5]
 //           [--block-cache-mb 64] [--json] [--json-file out.json] [--progress]
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +51,7 @@ import type { WriteBatch } from '../../lib/engine/write-batch.js';
 import { hashGet, hashLength, hashSet } from '../../lib/keyspace/hash.js';
 import { Keyspace, keyspaceCompactionFilter, type KeyspaceContext } from '../../lib/keyspace/keyspace.js';
 import { SortedSet, SortedSetWriter } from '../../lib/keyspace/zset.js';
+import { describeCpu, formatTable, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -166,42 +167,28 @@ async function main(): Promise<void> {
   const result = await run(args);
   const machine = describeMachine(loadStart);
   const report = { machine, max: args.max, ops: args.ops, rankOps: args.rankOps, rankSeconds: args.rankSeconds, blockCacheMb: args.blockCacheMb ?? null, rounds: args.rounds, wallSeconds: (performance.now() - started) / 1000, ...result };
-  const text = `${JSON.stringify(report, null, 2)}\n`;
-  if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, text);
-  process.stdout.write(args.json ? text : formatReport(machine, args, result.sizes, result.deletions));
+  writeReport(report, args, () => formatReport(machine, args, result.sizes, result.deletions));
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { max: maxDefault, ops: opsDefault, rankOps: rankOpsDefault, rankSeconds: rankSecondsDefault, blockCacheMb: undefined, rounds: roundsDefault, json: false, jsonFile: undefined, progress: process.stderr.isTTY };
-  for (let index = 0; index < argv.length; index++) {
-    const flag = argv[index]!;
-    const value = (): string => {
-      const next = argv[++index];
-      if (next === undefined) throw new Error(`Cannot parse arguments: ${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--max') args.max = positiveInteger(value(), '--max');
-    else if (flag === '--ops') args.ops = positiveInteger(value(), '--ops');
-    else if (flag === '--rank-ops') args.rankOps = positiveInteger(value(), '--rank-ops');
-    else if (flag === '--rank-seconds') args.rankSeconds = positiveInteger(value(), '--rank-seconds');
-    else if (flag === '--block-cache-mb') args.blockCacheMb = positiveInteger(value(), '--block-cache-mb');
-    else if (flag === '--rounds') args.rounds = positiveInteger(value(), '--rounds');
-    else if (flag === '--json') args.json = true;
-    else if (flag === '--json-file') args.jsonFile = value();
-    else if (flag === '--progress') args.progress = true;
-    else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('Usage: node dist/tools/bench/collections.js [--max N] [--ops N] [--rank-ops N] [--rank-seconds S] [--block-cache-mb N] [--rounds N] [--json] [--json-file FILE] [--progress]\n');
-      process.exit(0);
-    } else throw new Error(`Cannot parse arguments: unknown flag "${flag}"`);
-  }
+  parseFlags(
+    argv,
+    {
+      '--max': (value) => (args.max = positiveInteger(value(), '--max')),
+      '--ops': (value) => (args.ops = positiveInteger(value(), '--ops')),
+      '--rank-ops': (value) => (args.rankOps = positiveInteger(value(), '--rank-ops')),
+      '--rank-seconds': (value) => (args.rankSeconds = positiveInteger(value(), '--rank-seconds')),
+      '--block-cache-mb': (value) => (args.blockCacheMb = positiveInteger(value(), '--block-cache-mb')),
+      '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
+      '--json': () => (args.json = true),
+      '--json-file': (value) => (args.jsonFile = value()),
+      '--progress': () => (args.progress = true),
+    },
+    () => 'Usage: node dist/tools/bench/collections.js [--max N] [--ops N] [--rank-ops N] [--rank-seconds S] [--block-cache-mb N] [--rounds N] [--json] [--json-file FILE] [--progress]\n',
+  );
   if (args.max < growthChunk) throw new Error(`Cannot run with --max ${args.max}: it must be at least ${growthChunk}`);
   return args;
-}
-
-function positiveInteger(text: string, what: string): number {
-  const value = Number(text.replace(/_/g, ''));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`Cannot parse ${what}: "${text}" is not a positive integer`);
-  return value;
 }
 
 /** The step sizes below `max`, then `max` itself. */
@@ -285,7 +272,7 @@ class Bench {
   }
 
   say(text: string): void {
-    if (this.#progress) process.stderr.write(`${text}\n`);
+    progress(`${text}\n`, this.#progress);
   }
 }
 
@@ -553,16 +540,7 @@ function randomScore(random: () => number): number {
 // ---------------------------------------------------------------- report
 
 function describeMachine(loadStart: number[]): Machine {
-  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((text) => text.startsWith('model name'));
-    if (line !== undefined) cpuModel = line.slice(line.indexOf(':') + 1).trim();
-  } catch {
-    // Not Linux: os.cpus() said what it could.
-  }
-  return { nproc: os.availableParallelism(), cpuModel, node: process.version, platform: `${os.platform()} ${os.release()}`, tmpdir: os.tmpdir(), loadStart, loadEnd: os.loadavg() };
+  return { nproc: os.availableParallelism(), cpuModel: describeCpu(), node: process.version, platform: `${os.platform()} ${os.release()}`, tmpdir: os.tmpdir(), loadStart, loadEnd: os.loadavg() };
 }
 
 function formatReport(machine: Machine, args: Args, sizes: SizeResult[], deletions: Deletion[]): string {
@@ -642,14 +620,6 @@ function formatReport(machine: Machine, args: Args, sizes: SizeResult[], deletio
     ),
   );
   return `${lines.join('\n')}\n`;
-}
-
-function formatTable(header: string[], body: string[][], alignRight: boolean[]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
-  const line = (cells: string[]): string =>
-    `| ${cells.map((cell, column) => (alignRight[column] === true ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
-  const rule = `|${widths.map((width, column) => (alignRight[column] === true ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
-  return [line(header), rule, ...body.map(line)];
 }
 
 /** 10k, 1M, else the number with separators. */

@@ -40,7 +40,7 @@
 // profile can be cut to one phase or one stall.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -49,6 +49,7 @@ import { ClassicLevel, type DatabaseOptions } from 'classic-level';
 import type { EngineOptions } from '../../lib/engine/engine.js';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../lib/engine/write-batch.js';
+import { describeCpu, directoryBytes, formatNumber, formatRatio, formatTable, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -190,37 +191,24 @@ function parseArgs(argv: string[]): Args {
   };
   let dir: string | undefined;
   let child: [engine: EngineName, workload: Workload] | undefined;
-  for (let index = 0; index < argv.length; index++) {
-    const flag = argv[index]!;
-    const value = (): string => {
-      const next = argv[++index];
-      if (next === undefined) throw new Error(`Cannot parse arguments: ${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--n') args.n = positiveInteger(value(), '--n');
-    else if (flag === '--duration') args.durableSeconds = positiveInteger(value(), '--duration');
-    else if (flag === '--json') args.json = true;
-    else if (flag === '--json-file') args.jsonFile = value();
-    else if (flag === '--only') args.only = value().split(',').map(parseWorkload);
-    else if (flag === '--engines') args.engines = value().split(',').map(parseEngine);
-    else if (flag === '--dir') dir = value();
-    else if (flag === '--child') child = [parseEngine(value()), parseWorkload(value())];
-    else if (flag === '--help' || flag === '-h') {
-      process.stdout.write(
-        'Usage: node dist/tools/bench/engine.js [--n N] [--duration S] [--json] [--json-file FILE] [--only w1,w2] [--engines silt,classic]\n' +
-          `       node dist/tools/bench/engine.js --child silt|classic WORKLOAD [--n N] [--dir DIR]\nWorkloads: ${workloads.join(', ')}\n`,
-      );
-      process.exit(0);
-    } else throw new Error(`Cannot parse arguments: unknown flag "${flag}"`);
-  }
+  parseFlags(
+    argv,
+    {
+      '--n': (value) => (args.n = positiveInteger(value(), '--n')),
+      '--duration': (value) => (args.durableSeconds = positiveInteger(value(), '--duration')),
+      '--json': () => (args.json = true),
+      '--json-file': (value) => (args.jsonFile = value()),
+      '--only': (value) => (args.only = value().split(',').map(parseWorkload)),
+      '--engines': (value) => (args.engines = value().split(',').map(parseEngine)),
+      '--dir': (value) => (dir = value()),
+      '--child': (value) => (child = [parseEngine(value()), parseWorkload(value())]),
+    },
+    () =>
+      'Usage: node dist/tools/bench/engine.js [--n N] [--duration S] [--json] [--json-file FILE] [--only w1,w2] [--engines silt,classic]\n' +
+      `       node dist/tools/bench/engine.js --child silt|classic WORKLOAD [--n N] [--dir DIR]\nWorkloads: ${workloads.join(', ')}\n`,
+  );
   if (child !== undefined) args.child = { engine: child[0], workload: child[1], dir };
   return args;
-}
-
-function positiveInteger(text: string, what: string): number {
-  const value = Number(text.replace(/_/g, ''));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`Cannot parse ${what}: "${text}" is not a positive integer`);
-  return value;
 }
 
 function parseWorkload(text: string): Workload {
@@ -237,26 +225,19 @@ function parseEngine(text: string): EngineName {
 // ---------------------------------------------------------------- parent
 
 async function runParent(args: Args): Promise<void> {
-  const progress = process.stderr.isTTY;
   const machine = describeMachine();
   const results: ChildResult[] = [];
   const jobs = args.only.flatMap((workload) => args.engines.map((engine) => ({ engine, workload })));
   for (let index = 0; index < jobs.length; index++) {
     const { engine, workload } = jobs[index]!;
-    if (progress) process.stderr.write(`[${index + 1}/${jobs.length}] ${engineLabels[engine]} ${workload} (n = ${args.n}) ...`);
+    progress(`[${index + 1}/${jobs.length}] ${engineLabels[engine]} ${workload} (n = ${args.n}) ...`);
     const result = await spawnChild(engine, workload, args);
     results.push(result);
-    if (progress) process.stderr.write(` ${headline(result)} (${result.wallSeconds.toFixed(1)} s)\n`);
+    progress(` ${headline(result)} (${result.wallSeconds.toFixed(1)} s)\n`);
   }
   const rows = buildRows(results);
   const targets = checkTargets(results, rows, args.n);
-  const report = `${JSON.stringify({ machine, n: args.n, durableSeconds: args.durableSeconds, rows, targets, results }, null, 2)}\n`;
-  if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, report);
-  if (args.json) {
-    process.stdout.write(report);
-  } else {
-    process.stdout.write(formatReport(machine, args, rows, targets));
-  }
+  writeReport({ machine, n: args.n, durableSeconds: args.durableSeconds, rows, targets, results }, args, () => formatReport(machine, args, rows, targets));
 }
 
 function spawnChild(engine: EngineName, workload: Workload, args: Args): Promise<ChildResult> {
@@ -701,15 +682,6 @@ function makeValue(index: number): Buffer {
   return value;
 }
 
-function directoryBytes(dir: string): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    total += entry.isDirectory() ? directoryBytes(full) : statSync(full).size;
-  }
-  return total;
-}
-
 // ---------------------------------------------------------------- report
 
 interface Machine {
@@ -722,18 +694,9 @@ interface Machine {
 }
 
 function describeMachine(): Machine {
-  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((text) => text.startsWith('model name'));
-    if (line !== undefined) cpuModel = line.slice(line.indexOf(':') + 1).trim();
-  } catch {
-    // Not Linux: os.cpus() said what it could.
-  }
   return {
     nproc: os.availableParallelism(),
-    cpuModel,
+    cpuModel: describeCpu(),
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
     tmpdir: os.tmpdir(),
@@ -828,7 +791,7 @@ function checkTargets(results: ChildResult[], rows: Row[], n: number): Target[] 
   const ratioTarget = (name: string, row: string, goal: number): void => {
     const ratio = ratioOf(row);
     if (ratio === undefined) return;
-    targets.push({ name, goal: `>= ${goal}x classic-level`, actual: `${ratio.toFixed(2)}x`, met: ratio >= goal });
+    targets.push({ name, goal: `>= ${goal}x classic-level`, actual: formatRatio(ratio), met: ratio >= goal });
   };
   ratioTarget('fillrandom batch 1', 'fillrandom batch 1', 3);
   ratioTarget('fillrandom batch 100', 'fillrandom batch 100', 1.5);
@@ -853,19 +816,11 @@ function formatReport(machine: Machine, args: Args, rows: Row[], targets: Target
   );
   lines.push('');
   const header = ['workload', 'unit', 'silt', 'classic-level', 'silt/classic', 'notes'];
-  const body = rows.map((row) => [row.name, row.unit, formatValue(row.silt, row.unit), formatValue(row.classic, row.unit), row.ratio === undefined ? '-' : `${row.ratio.toFixed(2)}x`, row.note]);
+  const body = rows.map((row) => [row.name, row.unit, formatValue(row.silt, row.unit), formatValue(row.classic, row.unit), row.ratio === undefined ? '-' : formatRatio(row.ratio), row.note]);
   lines.push(...formatTable(header, body, [false, false, true, true, true, false]));
   lines.push('');
   lines.push(...formatTable(['target', 'goal', 'actual', 'result'], targets.map((target) => [target.name, target.goal, target.actual, target.met ? 'PASS' : 'MISS']), [false, false, true, false]));
   return `${lines.join('\n')}\n`;
-}
-
-function formatTable(header: string[], body: string[][], alignRight: boolean[]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
-  const line = (cells: string[]): string =>
-    `| ${cells.map((cell, column) => (alignRight[column] === true ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
-  const rule = `|${widths.map((width, column) => (alignRight[column] === true ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
-  return [line(header), rule, ...body.map(line)];
 }
 
 function formatValue(value: number | undefined, unit: string): string {
@@ -873,10 +828,6 @@ function formatValue(value: number | undefined, unit: string): string {
   if (unit === 's' || unit === 'ms') return value.toFixed(unit === 's' ? 2 : 1);
   if (unit === 'MiB') return value.toFixed(0);
   return formatNumber(value);
-}
-
-function formatNumber(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
 }
 
 main().catch((error: unknown) => {

@@ -47,12 +47,13 @@
 // SILT_BENCH_REQUESTS=N sets --requests; --quick is 20,000.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { formatNumber, formatRatio, formatTable, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -225,9 +226,7 @@ async function main(): Promise<void> {
   const results = await runAll(args);
   const rows = buildRows(results);
   const targets = checkTargets(rows);
-  const report = `${JSON.stringify({ machine, settings: settingsOf(args), rows, targets, results }, null, 2)}\n`;
-  if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, report);
-  process.stdout.write(args.json ? report : formatReport(machine, args, results, rows, targets));
+  writeReport({ machine, settings: settingsOf(args), rows, targets, results }, args, () => formatReport(machine, args, results, rows, targets));
 }
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
@@ -243,28 +242,22 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     runTimeoutSeconds: runTimeoutSecondsDefault,
     siltCpuProfDir: undefined,
   };
-  for (let index = 0; index < argv.length; index++) {
-    const flag = argv[index]!;
-    const value = (): string => {
-      const next = argv[++index];
-      if (next === undefined) throw new Error(`Cannot parse arguments: ${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--requests') args.requests = positiveInteger(value(), '--requests');
-    else if (flag === '--quick') args.requests = requestsQuick;
-    else if (flag === '--only') args.only = value().split(',').map((name) => oneOf(name, workloads, 'workload'));
-    else if (flag === '--policies') args.policies = value().split(',').map((name) => oneOf(name, policies, 'policy'));
-    else if (flag === '--pipelines') args.pipelines = value().split(',').map((text) => positiveInteger(text, '--pipelines'));
-    else if (flag === '--servers') args.servers = value().split(',').map((name) => oneOf(name, serverNames, 'server'));
-    else if (flag === '--json') args.json = true;
-    else if (flag === '--json-file') args.jsonFile = value();
-    else if (flag === '--run-timeout') args.runTimeoutSeconds = positiveInteger(value(), '--run-timeout');
-    else if (flag === '--silt-cpu-prof') args.siltCpuProfDir = path.resolve(value());
-    else if (flag === '--help' || flag === '-h') {
-      process.stdout.write(usage());
-      process.exit(0);
-    } else throw new Error(`Cannot parse arguments: unknown flag "${flag}"`);
-  }
+  parseFlags(
+    argv,
+    {
+      '--requests': (value) => (args.requests = positiveInteger(value(), '--requests')),
+      '--quick': () => (args.requests = requestsQuick),
+      '--only': (value) => (args.only = value().split(',').map((name) => oneOf(name, workloads, 'workload'))),
+      '--policies': (value) => (args.policies = value().split(',').map((name) => oneOf(name, policies, 'policy'))),
+      '--pipelines': (value) => (args.pipelines = value().split(',').map((text) => positiveInteger(text, '--pipelines'))),
+      '--servers': (value) => (args.servers = value().split(',').map((name) => oneOf(name, serverNames, 'server'))),
+      '--json': () => (args.json = true),
+      '--json-file': (value) => (args.jsonFile = value()),
+      '--run-timeout': (value) => (args.runTimeoutSeconds = positiveInteger(value(), '--run-timeout')),
+      '--silt-cpu-prof': (value) => (args.siltCpuProfDir = path.resolve(value())),
+    },
+    usage,
+  );
   return args;
 }
 
@@ -276,12 +269,6 @@ function usage(): string {
     `Requests per run: ${requestsUnpipelined} at pipeline 1, ${requestsPipelined} pipelined (--quick: ${requestsQuick}; ` +
     'env SILT_BENCH_REQUESTS), times the workload scale (mset 0.2, lrange_100 0.1, lrange_600 0.02)\n'
   );
-}
-
-function positiveInteger(text: string, what: string): number {
-  const value = Number(text.replace(/_/g, ''));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`Cannot parse ${what}: "${text}" is not a positive integer`);
-  return value;
 }
 
 function oneOf<T extends string>(text: string, allowed: readonly T[], what: string): T {
@@ -672,7 +659,7 @@ function checkTargets(rows: Row[]): Target[] {
     rows.find((row) => row.policy === policy && row.pipeline === pipeline && row.workload === workload);
   const opsTarget = (policy: Policy, workload: Workload, goal: number): void => {
     const value = find(policy, 16, workload)?.opsRatio;
-    if (value !== undefined) targets.push({ name: `P16 ${policy} ${workload.toUpperCase()} ops/s`, goal: `>= ${goal}x redis`, actual: `${value.toFixed(2)}x`, met: value >= goal });
+    if (value !== undefined) targets.push({ name: `P16 ${policy} ${workload.toUpperCase()} ops/s`, goal: `>= ${goal}x redis`, actual: formatRatio(value), met: value >= goal });
   };
   opsTarget('everysec', 'set', 0.7);
   opsTarget('everysec', 'get', 0.7);
@@ -680,7 +667,7 @@ function checkTargets(rows: Row[]): Target[] {
   for (const row of rows) {
     if (row.pipeline !== 1 || workloadSpecs[row.workload].family !== 'strings') continue;
     const name = `P1 ${row.policy} ${row.workload.toUpperCase()}`;
-    if (row.cpuRatio !== undefined) targets.push({ name: `${name} CPU/op`, goal: '<= 1.5x redis', actual: `${row.cpuRatio.toFixed(2)}x`, met: row.cpuRatio <= 1.5 });
+    if (row.cpuRatio !== undefined) targets.push({ name: `${name} CPU/op`, goal: '<= 1.5x redis', actual: formatRatio(row.cpuRatio), met: row.cpuRatio <= 1.5 });
     const p99 = row.p99Ms.silt;
     if (p99 !== undefined) targets.push({ name: `${name} p99`, goal: '< 2 ms', actual: `${formatMs(p99)} ms`, met: p99 < 2 });
   }
@@ -726,24 +713,8 @@ function formatReport(machine: Machine, args: Args, results: RunResult[], rows: 
   return `${lines.join('\n')}\n`;
 }
 
-function formatTable(header: string[], body: string[][], alignRight: boolean[]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
-  const line = (cells: string[]): string =>
-    `| ${cells.map((cell, column) => (alignRight[column] === true ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
-  const rule = `|${widths.map((width, column) => (alignRight[column] === true ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
-  return [line(header), rule, ...body.map(line)];
-}
-
 function formatMaybe(value: number | undefined, format: (value: number) => string): string {
   return value === undefined ? '-' : format(value);
-}
-
-function formatNumber(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-function formatRatio(value: number): string {
-  return `${value.toFixed(2)}x`;
 }
 
 function formatMs(value: number): string {
@@ -753,10 +724,6 @@ function formatMs(value: number): string {
 
 function formatCpu(value: number): string {
   return value.toFixed(1);
-}
-
-function progress(text: string): void {
-  if (process.stderr.isTTY) process.stderr.write(text);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -29,7 +29,7 @@
 //
 // Run:   npm run bench:tools [-- --size-mb 64 --records 50000] [--json] [--json-file out.json] [--keep]
 
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -48,6 +48,7 @@ import { Progress } from '../progress.js';
 import { restore, type RestoreReport } from '../restore.js';
 import type { ToolIo, ToolResult } from '../tool-io.js';
 import { physicalPasses, verify, type VerifyReport } from '../verify.js';
+import { directoryBytes, formatNumber, formatTable, parseFlags, positiveInteger, writeReport } from './bench-support.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -212,8 +213,7 @@ async function main(): Promise<void> {
       restoreSetup,
       restore: restoreResults,
     };
-    if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    writeReport(report, args, () => formatReport(report));
     if (args.keep) process.stderr.write(`kept ${root}\n`);
   } finally {
     if (!args.keep) rmSync(root, { recursive: true, force: true });
@@ -222,30 +222,18 @@ async function main(): Promise<void> {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { sizeMb: sizeMbDefault, records: recordsDefault, json: false, jsonFile: undefined, keep: false };
-  for (let index = 0; index < argv.length; index++) {
-    const flag = argv[index]!;
-    const value = (): string => {
-      const next = argv[++index];
-      if (next === undefined) throw new Error(`Cannot parse arguments: ${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--size-mb') args.sizeMb = positiveInteger(value(), '--size-mb');
-    else if (flag === '--records') args.records = positiveInteger(value(), '--records');
-    else if (flag === '--json') args.json = true;
-    else if (flag === '--json-file') args.jsonFile = value();
-    else if (flag === '--keep') args.keep = true;
-    else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('Usage: node dist/tools/bench/tools.js [--size-mb MiB] [--records N] [--json] [--json-file FILE] [--keep]\n');
-      process.exit(0);
-    } else throw new Error(`Cannot parse arguments: unknown flag "${flag}"`);
-  }
+  parseFlags(
+    argv,
+    {
+      '--size-mb': (value) => (args.sizeMb = positiveInteger(value(), '--size-mb')),
+      '--records': (value) => (args.records = positiveInteger(value(), '--records')),
+      '--json': () => (args.json = true),
+      '--json-file': (value) => (args.jsonFile = value()),
+      '--keep': () => (args.keep = true),
+    },
+    () => 'Usage: node dist/tools/bench/tools.js [--size-mb MiB] [--records N] [--json] [--json-file FILE] [--keep]\n',
+  );
   return args;
-}
-
-function positiveInteger(text: string, what: string): number {
-  const value = Number(text.replace(/_/g, ''));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`Cannot parse ${what}: "${text}" is not a positive integer`);
-  return value;
 }
 
 // ---------------------------------------------------------------- building the data directory
@@ -579,15 +567,6 @@ function randomText(next: () => number, length: number): Buffer {
   return bytes;
 }
 
-function directoryBytes(dir: string): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    total += entry.isDirectory() ? directoryBytes(full) : statSync(full).size;
-  }
-  return total;
-}
-
 function formatMb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
@@ -604,14 +583,14 @@ function formatReport(report: Report): string {
     ...table(
       ['tool', 'seconds', 'CPU s', 'MB/s (dir)', 'MB/s (output)', 'keys/s'],
       [
-        ...report.verify.map((result) => [`verify (${result.passes})`, result.seconds.toFixed(2), result.cpuSeconds.toFixed(2), result.mbPerSecond.toFixed(1), '', result.keysPerSecond === null ? '' : Math.round(result.keysPerSecond).toLocaleString('en-US')]),
+        ...report.verify.map((result) => [`verify (${result.passes})`, result.seconds.toFixed(2), result.cpuSeconds.toFixed(2), result.mbPerSecond.toFixed(1), '', result.keysPerSecond === null ? '' : formatNumber(result.keysPerSecond)]),
         ...report.dump.map((result) => [
           `dump --format ${result.format} (${formatMb(result.outputBytes)})`,
           result.seconds.toFixed(2),
           result.cpuSeconds.toFixed(2),
           result.mbPerSecond.toFixed(1),
           result.outputMbPerSecond.toFixed(1),
-          Math.round(result.keysPerSecond).toLocaleString('en-US'),
+          formatNumber(result.keysPerSecond),
         ]),
       ],
     ),
@@ -620,16 +599,15 @@ function formatReport(report: Report): string {
     '',
     ...table(
       ['restore --to', 'records', 'seconds', 'CPU s', 'records/s'],
-      report.restore.map((result) => [`${result.target}${result.dryRun ? ' --dry-run' : ''}`, String(result.records), result.seconds.toFixed(2), result.cpuSeconds.toFixed(2), Math.round(result.recordsPerSecond).toLocaleString('en-US')]),
+      report.restore.map((result) => [`${result.target}${result.dryRun ? ' --dry-run' : ''}`, String(result.records), result.seconds.toFixed(2), result.cpuSeconds.toFixed(2), formatNumber(result.recordsPerSecond)]),
     ),
   ];
   return `${lines.join('\n')}\n`;
 }
 
+/** Right-aligned but for the first column. */
 function table(header: string[], body: string[][]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((row) => row[column]!.length)));
-  const row = (cells: string[]): string => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
-  return [row(header), `|${widths.map((width, column) => (column === 0 ? `${'-'.repeat(width + 2)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`, ...body.map(row)];
+  return formatTable(header, body, header.map((_, column) => column > 0));
 }
 
 main().catch((error: unknown) => {

@@ -14,10 +14,10 @@
 // sampled, HSCAN over many pages, binary fields and values, and a TTL running
 // out as seen from outside.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { closeAll, closeServers, ioredis, startServer, waitFor, type TestServer } from './harness.js';
-import { bigText, near, oneOf, pairPicks, pairs, picks, replay, sorted, type Step } from './reply-tables.js';
+import { waitFor } from './harness.js';
+import { bigText, describeReplyTable, freshClient, near, oneOf, pairPicks, pairs, picks, sorted, useServer, type Step } from './reply-tables.js';
 
 /** Requests and redis-server 7.0.15's replies, group by group. */
 const table: Record<string, Step[]> = {
@@ -339,22 +339,7 @@ const table: Record<string, Step[]> = {
   ],
 };
 
-describe('hash commands over a socket: replies as Redis 7.0 gives them', () => {
-  let silt: TestServer;
-  let client: Redis;
-
-  beforeAll(async () => {
-    silt = await startServer();
-    client = ioredis(silt.port);
-  });
-  afterAll(closeServers);
-
-  for (const [group, steps] of Object.entries(table)) {
-    it(group, async () => {
-      await replay(client, steps);
-    });
-  }
-});
+describeReplyTable('hash commands over a socket: replies as Redis 7.0 gives them', table);
 
 /** `count` fields f0000, f0001 ... with values v0, v1 ... */
 function fields(count: number): Map<string, string> {
@@ -362,18 +347,11 @@ function fields(count: number): Map<string, string> {
 }
 
 describe('hash commands over a socket: what a table cannot say', () => {
-  let silt: TestServer;
+  const server = useServer();
   let client: Redis;
 
-  beforeAll(async () => {
-    silt = await startServer();
-  });
-  afterEach(closeAll);
-  afterAll(closeServers);
-
   beforeEach(async () => {
-    client = ioredis(silt.port);
-    await client.flushall();
+    client = await freshClient(server());
   });
 
   // 20 fields are picked from in memory; 2000 are sampled by seeking (lib/keyspace/collection.ts).

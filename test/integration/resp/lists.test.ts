@@ -10,16 +10,9 @@
 // only moves head and tail (more than 1024 elements), expiry of a whole list,
 // and blocking commands that must not wait (inside MULTI).
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { closeAll, closeServers, ioredis, startServer, waitFor, type TestServer } from './harness.js';
-
-type Step = [args: string[], expected: unknown];
-
-/** Matches a number within `tolerance` of `value` (TTLs move while the test runs). */
-function near(value: number, tolerance: number): unknown {
-  return { asymmetricMatch: (actual: unknown) => typeof actual === 'number' && Math.abs(actual - value) <= tolerance, toString: () => `near(${value}, ${tolerance})` };
-}
+import { describe, expect, it } from 'vitest';
+import { waitFor } from './harness.js';
+import { describeReplyTable, freshClient, near, useServer, type Step } from './reply-tables.js';
 
 const table: Record<string, Step[]> = {
   "LPUSH RPUSH LPUSHX RPUSHX": [
@@ -409,57 +402,14 @@ const table: Record<string, Step[]> = {
   ],
 };
 
-/** Runs one request through ioredis: the reply with Buffers as latin1 strings, or { error }. */
-async function run(client: Redis, args: readonly string[]): Promise<unknown> {
-  try {
-    return normalise(await client.call(args[0]!, ...args.slice(1)));
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
-}
-
-function normalise(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return value.toString('latin1');
-  if (Array.isArray(value)) return value.map(normalise);
-  return value;
-}
-
-// One server for the file; each group or test starts on an empty database.
-let silt: TestServer;
-
-beforeAll(async () => {
-  silt = await startServer();
-});
-afterAll(closeServers);
-
-describe('list commands through ioredis', () => {
-  let client: Redis;
-
-  beforeAll(() => {
-    client = ioredis(silt.port);
-  });
-  afterAll(closeAll);
-
-  for (const [group, steps] of Object.entries(table)) {
-    it(group, async () => {
-      await client.flushdb();
-      for (const [args, expected] of steps) expect(await run(client, args), args.join(' ')).toEqual(expected);
-    });
-  }
-});
+// Each group or test starts on an empty database.
+describeReplyTable('list commands through ioredis', table);
 
 describe('lists beyond the table', () => {
-  afterEach(closeAll);
-
-  /** A fresh client on an empty database. */
-  async function fresh(): Promise<Redis> {
-    const client = ioredis(silt.port);
-    await client.flushdb();
-    return client;
-  }
+  const server = useServer();
 
   it('keys and elements are binary-safe', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const key = Buffer.from([0x6c, 0x00, 0xff]);
     const twin = Buffer.from([0x6c, 0x00, 0xfe]); // differs only after the NUL
     const a = Buffer.from([0x00, 0xff, 0x0d, 0x0a]);
@@ -488,7 +438,7 @@ describe('lists beyond the table', () => {
   });
 
   it('long lists: trims and removals of more than 1024 elements, then pushes over the freed positions', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const model = Array.from({ length: 2500 }, (_, index) => `e${index}`);
     expect(await c.rpush('long', ...model)).toBe(2500);
     expect(await c.ltrim('long', 1200, -1)).toBe('OK'); // 1200 from the head
@@ -520,7 +470,7 @@ describe('lists beyond the table', () => {
   });
 
   it('an expired list is gone for every command, and a new list under its key starts empty', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     expect(await c.rpush('exp', 'a', 'b', 'c')).toBe(3);
     expect(await c.pexpire('exp', 1)).toBe(1);
     await waitFor(async () => (await c.exists('exp')) === 0, 5000, 'the list to expire');
@@ -533,7 +483,7 @@ describe('lists beyond the table', () => {
   });
 
   it('inside MULTI the blocking pops do not wait: empty lists answer nil, lists with data pop at once', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const replies = await c
       .multi()
       .brpop('none', 0)
@@ -556,6 +506,6 @@ describe('lists beyond the table', () => {
       [null, null],
     ]);
     expect(await c.exists('l', 'dst')).toBe(0);
-    expect(silt.server.blocking.blockedClients).toBe(0);
+    expect(server().server.blocking.blockedClients).toBe(0);
   });
 });

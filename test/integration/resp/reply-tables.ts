@@ -1,12 +1,13 @@
 // Tables of requests and the replies Redis gave to them, replayed over a real
-// socket (hashes.test.ts, sets.test.ts), and the matchers their rows use where
-// a reply is not one fixed value: members in any order (Redis answers in its
-// hash order, silt in member order), random picks, TTLs that move, and texts
-// too long to write out.
+// socket (hashes.test.ts, lists.test.ts, sets.test.ts, sorted-sets.test.ts),
+// and the matchers their rows use where a reply is not one fixed value:
+// members in any order (Redis answers in its hash order, silt in member
+// order), random picks, TTLs that move, and texts too long to write out.
 
 import { createHash } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
+import { closeAll, closeServers, ioredis, startServer, type TestServer } from './harness.js';
 
 /** One request and its expected reply: a plain value, { error }, or a matcher below. */
 export type Step = [args: string[], expected: unknown];
@@ -79,13 +80,19 @@ function toPairs(flat: string[]): [field: string, value: string][] {
   return flat.length % 2 === 0 ? result : [];
 }
 
-/** A request's reply through ioredis, errors as { error: message }. */
-export async function run(client: Redis, args: string[]): Promise<unknown> {
+/** A request's reply through ioredis, Buffers in it as latin1 strings, errors as { error: message }. */
+export async function run(client: Redis, args: readonly string[]): Promise<unknown> {
   try {
-    return await client.call(args[0]!, ...args.slice(1));
+    return normalise(await client.call(args[0]!, ...args.slice(1)));
   } catch (error) {
     return { error: (error as Error).message };
   }
+}
+
+function normalise(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('latin1');
+  if (Array.isArray(value)) return value.map(normalise);
+  return value;
 }
 
 /** Runs `steps` in order on an emptied server, each reply checked as it comes. */
@@ -94,4 +101,51 @@ export async function replay(client: Redis, steps: readonly Step[]): Promise<voi
   for (const [args, expected] of steps) {
     expect(await run(client, args), args.join(' ')).toEqual(expected);
   }
+}
+
+/**
+ * A describe block `title` with one test per group of `table`, named after
+ * the group, each replayed by replay() on a server started for the block.
+ */
+export function describeReplyTable(title: string, table: Readonly<Record<string, readonly Step[]>>): void {
+  describe(title, () => {
+    let client: Redis;
+
+    beforeAll(async () => {
+      const silt = await startServer();
+      client = ioredis(silt.port);
+    });
+    afterAll(closeServers);
+
+    for (const [group, steps] of Object.entries(table)) {
+      it(group, async () => {
+        await replay(client, steps);
+      });
+    }
+  });
+}
+
+/**
+ * Starts a server for the enclosing describe block, closes the clients each
+ * test opened after it and the server after the block; returns the server
+ * (call it from a hook or a test, once the server is up).
+ */
+export function useServer(): () => TestServer {
+  let silt: TestServer | undefined;
+  beforeAll(async () => {
+    silt = await startServer();
+  });
+  afterEach(closeAll);
+  afterAll(closeServers);
+  return () => {
+    if (silt === undefined) throw new Error('Cannot use the server: it is not started yet');
+    return silt;
+  };
+}
+
+/** A new ioredis client on `server`, every database emptied; closed by closeAll(). */
+export async function freshClient(server: TestServer): Promise<Redis> {
+  const client = ioredis(server.port);
+  await client.flushall();
+  return client;
 }

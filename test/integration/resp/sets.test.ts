@@ -14,10 +14,10 @@
 // to be sampled, the algebra against a model, SSCAN over many pages, binary
 // members, and a TTL running out as seen from outside.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { closeAll, closeServers, ioredis, startServer, waitFor, type TestServer } from './harness.js';
-import { near, oneOf, picks, replay, sorted, type Step } from './reply-tables.js';
+import { waitFor } from './harness.js';
+import { describeReplyTable, freshClient, near, oneOf, picks, sorted, useServer, type Step } from './reply-tables.js';
 
 /** Requests and redis-server 7.0.15's replies, group by group. */
 const table: Record<string, Step[]> = {
@@ -345,22 +345,7 @@ const table: Record<string, Step[]> = {
   ],
 };
 
-describe('set commands over a socket: replies as Redis 7.0 gives them', () => {
-  let silt: TestServer;
-  let client: Redis;
-
-  beforeAll(async () => {
-    silt = await startServer();
-    client = ioredis(silt.port);
-  });
-  afterAll(closeServers);
-
-  for (const [group, steps] of Object.entries(table)) {
-    it(group, async () => {
-      await replay(client, steps);
-    });
-  }
-});
+describeReplyTable('set commands over a socket: replies as Redis 7.0 gives them', table);
 
 /** `count` members m0000, m0001 ... */
 function members(count: number): string[] {
@@ -373,18 +358,11 @@ function filtered(from: Iterable<string>, keep: (member: string) => boolean): st
 }
 
 describe('set commands over a socket: what a table cannot say', () => {
-  let silt: TestServer;
+  const server = useServer();
   let client: Redis;
 
-  beforeAll(async () => {
-    silt = await startServer();
-  });
-  afterEach(closeAll);
-  afterAll(closeServers);
-
   beforeEach(async () => {
-    client = ioredis(silt.port);
-    await client.flushall();
+    client = await freshClient(server());
   });
 
   // 20 members are picked from in memory; 2000 are sampled by seeking (lib/keyspace/collection.ts).

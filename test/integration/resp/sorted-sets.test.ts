@@ -11,16 +11,9 @@
 // enough that ranks are walked from the nearer end, expiry of a whole set, and
 // blocking pops that must not wait (inside MULTI).
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { closeAll, closeServers, ioredis, startServer, waitFor, type TestServer } from './harness.js';
-
-type Step = [args: string[], expected: unknown];
-
-/** Matches a number within `tolerance` of `value` (TTLs move while the test runs). */
-function near(value: number, tolerance: number): unknown {
-  return { asymmetricMatch: (actual: unknown) => typeof actual === 'number' && Math.abs(actual - value) <= tolerance, toString: () => `near(${value}, ${tolerance})` };
-}
+import { describe, expect, it } from 'vitest';
+import { waitFor } from './harness.js';
+import { describeReplyTable, freshClient, near, useServer, type Step } from './reply-tables.js';
 
 /** Matches a finished ZSCAN reply (cursor 0) holding these member-score pairs in any order. */
 function scanned(flat: string[]): unknown {
@@ -658,62 +651,19 @@ const table: Record<string, Step[]> = {
   ],
 };
 
-/** Runs one request through ioredis: the reply with Buffers as latin1 strings, or { error }. */
-async function run(client: Redis, args: readonly string[]): Promise<unknown> {
-  try {
-    return normalise(await client.call(args[0]!, ...args.slice(1)));
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
-}
-
-function normalise(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return value.toString('latin1');
-  if (Array.isArray(value)) return value.map(normalise);
-  return value;
-}
-
 /** Byte order, as Redis compares members (memcmp, then the shorter first). */
 function compareBytes(left: string, right: string): number {
   return Buffer.compare(Buffer.from(left), Buffer.from(right));
 }
 
-// One server for the file; each group or test starts on an empty database.
-let silt: TestServer;
-
-beforeAll(async () => {
-  silt = await startServer();
-});
-afterAll(closeServers);
-
-describe('sorted-set commands through ioredis', () => {
-  let client: Redis;
-
-  beforeAll(() => {
-    client = ioredis(silt.port);
-  });
-  afterAll(closeAll);
-
-  for (const [group, steps] of Object.entries(table)) {
-    it(group, async () => {
-      await client.flushdb();
-      for (const [args, expected] of steps) expect(await run(client, args), args.join(' ')).toEqual(expected);
-    });
-  }
-});
+// Each group or test starts on an empty database.
+describeReplyTable('sorted-set commands through ioredis', table);
 
 describe('sorted sets beyond the table', () => {
-  afterEach(closeAll);
-
-  /** A fresh client on an empty database. */
-  async function fresh(): Promise<Redis> {
-    const client = ioredis(silt.port);
-    await client.flushdb();
-    return client;
-  }
+  const server = useServer();
 
   it('keys and members are binary-safe; ties and lex ranges follow byte order', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const key = Buffer.from([0x7a, 0x00, 0xff]);
     const twin = Buffer.from([0x7a, 0x00, 0xfe]); // differs only after the NUL
     const nul = Buffer.from([0x00]);
@@ -750,7 +700,7 @@ describe('sorted sets beyond the table', () => {
   });
 
   it('ZRANDMEMBER: picks come from the set, distinct with a positive count, with repetition with a negative one', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const scores = new Map([['a', '1'], ['b', '2'], ['c', '3.5'], ['d', 'inf'], ['e', '-inf']]);
     for (const [member, score] of scores) await c.zadd('r', score, member);
     expect(scores.has((await c.zrandmember('r'))!)).toBe(true);
@@ -769,7 +719,7 @@ describe('sorted sets beyond the table', () => {
   });
 
   it('a whole ZSCAN iteration returns every member once, with its score', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const count = 300;
     const args: (string | number)[] = [];
     for (let index = 0; index < count; index++) args.push(index / 4, `m:${index}`);
@@ -794,7 +744,7 @@ describe('sorted sets beyond the table', () => {
   });
 
   it('a set of 2000 members: ranks, rank ranges and removals in the middle agree with a model', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const size = 2000;
     // Three members per score, named so that member order differs from insertion order.
     const model = Array.from({ length: size }, (_, index) => ({ member: `m${(index * 7919) % size}`, score: Math.floor(index / 3) }));
@@ -826,7 +776,7 @@ describe('sorted sets beyond the table', () => {
   });
 
   it('an expired set is gone for every command, and a new set under its key starts empty', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     expect(await c.zadd('exp', 1, 'a', 2, 'b')).toBe(2);
     expect(await c.pexpire('exp', 1)).toBe(1);
     await waitFor(async () => (await c.exists('exp')) === 0, 5000, 'the set to expire');
@@ -839,7 +789,7 @@ describe('sorted sets beyond the table', () => {
   });
 
   it('inside MULTI the blocking pops do not wait: empty sets answer nil, sets with members pop at once', async () => {
-    const c = await fresh();
+    const c = await freshClient(server());
     const replies = await c
       .multi()
       .bzpopmin('none', 0)
@@ -860,6 +810,6 @@ describe('sorted sets beyond the table', () => {
       [null, ['z', [['b', '2']]]],
     ]);
     expect(await c.exists('z')).toBe(0);
-    expect(silt.server.blocking.blockedClients).toBe(0);
+    expect(server().server.blocking.blockedClients).toBe(0);
   });
 });
