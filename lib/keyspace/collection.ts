@@ -230,11 +230,17 @@ interface SyncIterating {
 }
 
 /**
- * Calls `visit` for each engine entry in range until it returns false:
+ * Calls `visit` for each engine entry in range until it returns false, then
+ * `end` (if given) when the range was exhausted rather than stopped:
  * synchronously when the engine has a synchronous iterator, else through a
  * Promise. Keys are the caller's; values are read-only views.
  */
-export function forEachEntry(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
+export function forEachEntry(
+  engine: Engine,
+  options: IteratorOptions,
+  visit: (key: Buffer, value: Buffer) => boolean | void,
+  end?: () => void,
+): MaybePromise<void> {
   const candidate = engine as unknown as Partial<SyncIterating>;
   if (typeof candidate.iteratorSync === 'function') {
     const iterator = (engine as unknown as SyncIterating).iteratorSync(options);
@@ -245,17 +251,23 @@ export function forEachEntry(engine: Engine, options: IteratorOptions, visit: (k
     } finally {
       iterator.close();
     }
+    end?.();
     return;
   }
-  return forEachEntryAsync(engine, options, visit);
+  return forEachEntryAsync(engine, options, visit, end);
 }
 
-async function forEachEntryAsync(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Promise<void> {
+async function forEachEntryAsync(
+  engine: Engine,
+  options: IteratorOptions,
+  visit: (key: Buffer, value: Buffer) => boolean | void,
+  end: (() => void) | undefined,
+): Promise<void> {
   const iterator = engine.iterator(options);
   try {
     while (true) {
       const entries = await iterator.nextv(64);
-      if (entries.length === 0) return;
+      if (entries.length === 0) break;
       for (const [key, value] of entries) {
         if (visit(key, value) === false) return;
       }
@@ -263,6 +275,7 @@ async function forEachEntryAsync(engine: Engine, options: IteratorOptions, visit
   } finally {
     await iterator.close();
   }
+  end?.();
 }
 
 /** Where a collection's subkeys live: the prefix, and the bounds of all of them. */

@@ -35,11 +35,12 @@
 // Every change of one command is staged into one batch with the metadata,
 // through List#stage().
 
-import type { Engine, IteratorOptions } from '../engine/engine.js';
+import type { IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, LimitExceededError, WrongTypeError } from '../errors.js';
 import { assert } from '../assert.js';
 import { listFreedDeletesMax } from '../limits.js';
+import { forEachEntry } from './collection.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { prefixEnd, readUint64BE, subkey, subkeyPrefix, writeUint64BE } from './key-encoding.js';
 import { KeyType, allocRecord, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -424,58 +425,4 @@ export class List {
 export function listElementPrefix(physDb: number, key: Buffer, version: number): { gte: Buffer; lt: Buffer } {
   const prefix = subkeyPrefix(physDb, key, version);
   return { gte: prefix, lt: prefixEnd(prefix)! };
-}
-
-// ---------------------------------------------------------------- iteration
-
-interface SyncIterating {
-  iteratorSync(options: IteratorOptions): { next(): [Buffer, Buffer] | undefined; close(): void };
-}
-
-/**
- * Calls `visit` for each entry in range until it returns false, then `end`
- * when the range was exhausted; synchronously when the engine has a
- * synchronous iterator (LsmEngine), else through a Promise.
- */
-function forEachEntry(
-  engine: Engine,
-  options: IteratorOptions,
-  visit: (key: Buffer, value: Buffer) => boolean | void,
-  end: () => void,
-): MaybePromise<void> {
-  const candidate = engine as unknown as Partial<SyncIterating>;
-  if (typeof candidate.iteratorSync === 'function') {
-    const iterator = (engine as unknown as SyncIterating).iteratorSync(options);
-    try {
-      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
-        if (visit(entry[0], entry[1]) === false) return;
-      }
-    } finally {
-      iterator.close();
-    }
-    end();
-    return;
-  }
-  return forEachEntryAsync(engine, options, visit, end);
-}
-
-async function forEachEntryAsync(
-  engine: Engine,
-  options: IteratorOptions,
-  visit: (key: Buffer, value: Buffer) => boolean | void,
-  end: () => void,
-): Promise<void> {
-  const iterator = engine.iterator(options);
-  try {
-    while (true) {
-      const entries = await iterator.nextv(64);
-      if (entries.length === 0) break;
-      for (const [key, value] of entries) {
-        if (visit(key, value) === false) return;
-      }
-    }
-  } finally {
-    await iterator.close();
-  }
-  end();
 }

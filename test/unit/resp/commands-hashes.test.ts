@@ -14,91 +14,17 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../lib/engine/engine.js';
 import type { WriteBatch } from '../../../lib/engine/write-batch.js';
-import { Keyspace } from '../../../lib/keyspace/keyspace.js';
-import { prefixRange, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
-import { recordSize, recordVersion } from '../../../lib/keyspace/metadata.js';
-import type { CommandContext, CommandSpec } from '../../../service/resp/command.js';
-import { ErrorReply, MapReply, SetReply, SimpleReply, type Reply } from '../../../service/resp/reply.js';
+import { recordSize } from '../../../lib/keyspace/metadata.js';
+import { MapReply } from '../../../service/resp/reply.js';
 import { hashCommands } from '../../../service/resp/commands/hashes.js';
 import { keyCommands } from '../../../service/resp/commands/keys.js';
 import { stringCommands } from '../../../service/resp/commands/strings.js';
-import { checkInvariants, entries, levelHarness, lsmHarness, type EngineHarness } from '../keyspace/keyspace-harness.js';
+import { checkInvariants, levelHarness, lsmHarness, type EngineHarness } from '../keyspace/keyspace-harness.js';
 import { propertyRuns } from './resp-test-support.js';
+import { arity, commandHarness, commandTable, notInteger, sorted, subkeyCount, syntax, wrongType, type CommandHarness as Harness } from './command-test-support.js';
 
-const t0 = 1_700_000_000_000;
-const table = new Map<string, CommandSpec>([...hashCommands, ...stringCommands, ...keyCommands].map((spec) => [spec.name, spec]));
-
-/** A reply as plain data: bulk -> string, +status -> "+text", -error -> "-text", maps flat, sets and arrays as arrays. */
-type Plain = string | number | null | Plain[];
-
-function plain(reply: Reply): Plain {
-  if (reply === null || typeof reply === 'number' || typeof reply === 'string') return reply;
-  if (typeof reply === 'bigint') return `:${reply}`;
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(plain);
-  if (reply instanceof SimpleReply) return `+${reply.text}`;
-  if (reply instanceof ErrorReply) return `-${reply.text}`;
-  if (reply instanceof MapReply) return reply.entries.flatMap(([key, value]) => [plain(key), plain(value)]);
-  if (reply instanceof SetReply) return reply.items.map(plain);
-  throw new Error(`unexpected reply ${String(reply)}`);
-}
-
-interface Harness {
-  engine: Engine;
-  keyspace: Keyspace;
-  ctx: CommandContext & { db: number; nowMs: number; protocol: 2 | 3 };
-  /** Runs a command as the dispatcher would (arity first) and returns the raw reply. */
-  raw(...args: string[]): Promise<Reply>;
-  /** The same, as plain data. */
-  r(...args: string[]): Promise<Plain>;
-  settle(): Promise<void>;
-}
-
-async function harness(engine: Engine): Promise<Harness> {
-  const keyspace = await Keyspace.open(engine, { databases: 4 });
-  const pending: Promise<unknown>[] = [];
-  const ctx = {
-    db: 0,
-    nowMs: t0,
-    protocol: 2 as 2 | 3,
-    keyspace,
-    server: {},
-    client: {},
-    write(batch: WriteBatch): void {
-      pending.push(engine.write(batch));
-    },
-  };
-  const raw = async (...args: string[]): Promise<Reply> => {
-    const buffers = args.map((arg) => Buffer.from(arg, 'latin1'));
-    const name = args[0]!.toLowerCase();
-    let spec: Omit<CommandSpec, 'subcommands'> | undefined = table.get(name);
-    if (spec === undefined) throw new Error(`no command ${name}`);
-    const arityOk = (arity: number): boolean => (arity >= 0 ? buffers.length === arity : buffers.length >= -arity);
-    if (!arityOk(spec.arity)) return new ErrorReply(`ERR wrong number of arguments for '${name}' command`);
-    const subcommands = table.get(name)!.subcommands;
-    if (subcommands !== undefined) {
-      spec = subcommands[args[1]!.toLowerCase()];
-      if (spec === undefined || !arityOk(spec.arity)) throw new Error(`bad subcommand ${args.join(' ')}`);
-    }
-    return spec.handler(ctx, buffers);
-  };
-  return { engine, keyspace, ctx, raw, r: async (...args) => plain(await raw(...args)), settle: async () => void (await Promise.all(pending.splice(0))) };
-}
-
-const wrongType = '-WRONGTYPE Operation against a key holding the wrong kind of value';
-const notInteger = '-ERR value is not an integer or out of range';
-const syntax = '-ERR syntax error';
-const arity = (name: string): string => `-ERR wrong number of arguments for '${name}' command`;
-
-/** Subkeys stored under the live version of `key` (db 0). */
-async function subkeyCount(h: Harness, key: string): Promise<number> {
-  const record = h.keyspace.lookup(0, Buffer.from(key), h.ctx.nowMs);
-  if (record === undefined) return 0;
-  const range = prefixRange(subkeyPrefix(h.keyspace.physicalDb(0), Buffer.from(key), recordVersion(record)));
-  return (await entries(h.engine, range.gte, range.lt)).length;
-}
-
-const sorted = (value: Plain): Plain => (Array.isArray(value) ? [...value].sort() : value);
+const table = commandTable(hashCommands, stringCommands, keyCommands);
+const harness = (engine: Engine): Promise<Harness> => commandHarness(engine, table);
 
 for (const engineHarness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) {
   describe(`hash commands on ${engineHarness.name}`, () => {

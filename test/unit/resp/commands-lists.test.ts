@@ -22,15 +22,15 @@ import { Keyspace, keyspaceCompactionFilter } from '../../../lib/keyspace/keyspa
 import { listElementPrefix, listBounds, listFreedDeletesMax } from '../../../lib/keyspace/list.js';
 import { metadataKey, prefixEnd } from '../../../lib/keyspace/key-encoding.js';
 import { KeyType, recordSize, recordType, recordVersion } from '../../../lib/keyspace/metadata.js';
-import type { CommandContext, CommandSpec } from '../../../service/resp/command.js';
-import { BlockedReply, ErrorReply, NullArrayReply, SimpleReply, type Reply } from '../../../service/resp/reply.js';
+import type { CommandContext } from '../../../service/resp/command.js';
+import { BlockedReply, ErrorReply, type Reply } from '../../../service/resp/reply.js';
 import { listCommands, timeoutArgument } from '../../../service/resp/commands/lists.js';
 import { keyCommands } from '../../../service/resp/commands/keys.js';
 import { stringCommands } from '../../../service/resp/commands/strings.js';
 import { checkInvariants } from '../keyspace/keyspace-harness.js';
+import { commandTable, dispatch, notInteger, plain as plainReply, syntax, t0, wrongType } from './command-test-support.js';
 
-const t0 = 1_700_000_000_000;
-const table = new Map<string, CommandSpec>([...stringCommands, ...keyCommands, ...listCommands].map((spec) => [spec.name, spec]));
+const table = commandTable(stringCommands, keyCommands, listCommands);
 const runs = Number(process.env.SILT_PROPERTY_RUNS ?? 40);
 
 /** A reply as plain data: bulk -> string, nil -> null, nil array -> '*-1', +status -> '+text', -error -> '-text'. */
@@ -45,17 +45,10 @@ interface Blocked {
 }
 
 function plain(reply: Reply): Plain {
-  if (reply === null || typeof reply === 'number' || typeof reply === 'string') return reply;
-  if (typeof reply === 'bigint') return `:${reply}`;
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(plain);
-  if (reply instanceof SimpleReply) return `+${reply.text}`;
-  if (reply instanceof ErrorReply) return `-${reply.text}`;
-  if (reply instanceof NullArrayReply) return '*-1';
   if (reply instanceof BlockedReply) {
     return { blocked: { db: reply.db, keys: reply.keys.map((key) => key.toString('latin1')), timeoutMs: reply.timeoutMs, timeoutReply: plain(reply.timeoutReply), reply } };
   }
-  throw new Error(`unexpected reply ${String(reply)}`);
+  return plainReply(reply);
 }
 
 // ---------------------------------------------------------------- harness
@@ -132,20 +125,7 @@ async function harness(kind: EngineKind): Promise<Harness> {
   await open();
   h.ctx = ctx;
   h.settle = async () => void (await Promise.all(pending.splice(0)));
-  h.r = async (...args) => {
-    const buffers = args.map((arg) => (Buffer.isBuffer(arg) ? arg : Buffer.from(arg, 'latin1')));
-    const name = buffers[0]!.toString('latin1').toLowerCase();
-    let spec: Omit<CommandSpec, 'subcommands'> | undefined = table.get(name);
-    if (spec === undefined) throw new Error(`no command ${name}`);
-    const arityOk = (arity: number): boolean => (arity >= 0 ? buffers.length === arity : buffers.length >= -arity);
-    if (!arityOk(spec.arity)) return `-ERR wrong number of arguments for '${name}' command`;
-    const subcommands = table.get(name)!.subcommands;
-    if (subcommands !== undefined) {
-      spec = subcommands[buffers[1]!.toString('latin1').toLowerCase()];
-      if (spec === undefined) throw new Error(`no subcommand ${name} ${buffers[1]!.toString('latin1')}`);
-    }
-    return plain(await spec.handler(ctx, buffers));
-  };
+  h.r = async (...args) => plain(await dispatch(table, ctx, args));
   h.reopen = async () => {
     await h.settle();
     await h.engine.close();
@@ -193,9 +173,6 @@ async function checkList(h: Harness, key: string, db = 0): Promise<void> {
   expect(inside).toBe(recordSize(record));
 }
 
-const wrongType = '-WRONGTYPE Operation against a key holding the wrong kind of value';
-const notInteger = '-ERR value is not an integer or out of range';
-const syntax = '-ERR syntax error';
 const longMin = '-9223372036854775808';
 
 // ---------------------------------------------------------------- per-engine suite

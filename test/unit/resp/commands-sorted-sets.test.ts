@@ -13,39 +13,19 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Engine } from '../../../lib/engine/engine.js';
-import type { WriteBatch } from '../../../lib/engine/write-batch.js';
-import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { decodeOrderedDouble, metadataKey, prefixEnd, scorePrefix, subkey, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
 import { KeyType, collectionRecord, recordSize, recordType, recordVersion } from '../../../lib/keyspace/metadata.js';
-import type { CommandContext, CommandSpec } from '../../../service/resp/command.js';
 import { formatDouble } from '../../../service/resp/encoder.js';
-import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, SimpleReply, type Reply } from '../../../service/resp/reply.js';
+import { BlockedReply, DoubleReply, NullArrayReply, type Reply } from '../../../service/resp/reply.js';
 import { keyCommands } from '../../../service/resp/commands/keys.js';
 import { sortedSetCommands } from '../../../service/resp/commands/sorted-sets.js';
 import { stringCommands } from '../../../service/resp/commands/strings.js';
 import { checkInvariants, entries, levelHarness, lsmHarness, type EngineHarness } from '../keyspace/keyspace-harness.js';
 import { propertyRuns } from './resp-test-support.js';
+import { commandHarness, commandTable, notInteger, plain, syntax, wrongType, type CommandHarness as Harness, type Plain } from './command-test-support.js';
 
-const t0 = 1_700_000_000_000;
-const table = new Map<string, CommandSpec>([...sortedSetCommands, ...stringCommands, ...keyCommands].map((spec) => [spec.name, spec]));
-
-/**
- * A reply as plain data, as a RESP2 client sees it: bulk -> string, a double
- * -> its RESP2 text, +status -> "+text", -error -> "-text", null bulk ->
- * null, null array -> "*-1", arrays recursively.
- */
-type Plain = string | number | null | Plain[];
-
-function plain(reply: Reply): Plain {
-  if (reply === null || typeof reply === 'number' || typeof reply === 'string') return reply;
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(plain);
-  if (reply instanceof DoubleReply) return formatDouble(reply.value);
-  if (reply instanceof NullArrayReply) return '*-1';
-  if (reply instanceof SimpleReply) return `+${reply.text}`;
-  if (reply instanceof ErrorReply) return `-${reply.text}`;
-  throw new Error(`unexpected reply ${String(reply)}`);
-}
+const table = commandTable(sortedSetCommands, stringCommands, keyCommands);
+const harness = (engine: Engine): Promise<Harness> => commandHarness(engine, table);
 
 /** A RESP3 reply as data that keeps doubles apart: DoubleReply -> { double }. */
 function plain3(reply: Reply): unknown {
@@ -54,50 +34,6 @@ function plain3(reply: Reply): unknown {
   if (Buffer.isBuffer(reply)) return reply.toString('latin1');
   if (reply instanceof NullArrayReply) return '*-1';
   return reply;
-}
-
-type Context = CommandContext & { db: number; nowMs: number; protocol: 2 | 3 };
-
-interface Harness {
-  engine: Engine;
-  keyspace: Keyspace;
-  ctx: Context;
-  /** Runs a command as the dispatcher would (arity first) and returns its reply as plain data. */
-  r(...args: (string | Buffer)[]): Promise<Plain>;
-  /** The raw reply. */
-  raw(...args: (string | Buffer)[]): Promise<Reply>;
-  settle(): Promise<void>;
-}
-
-async function harness(engine: Engine): Promise<Harness> {
-  const keyspace = await Keyspace.open(engine, { databases: 4 });
-  const pending: Promise<unknown>[] = [];
-  const ctx: Context = {
-    db: 0,
-    nowMs: t0,
-    protocol: 2,
-    keyspace,
-    server: {},
-    client: {},
-    write(batch: WriteBatch): void {
-      pending.push(engine.write(batch));
-    },
-  };
-  const raw = async (...args: (string | Buffer)[]): Promise<Reply> => {
-    const buffers = args.map((arg) => (Buffer.isBuffer(arg) ? arg : Buffer.from(arg, 'latin1')));
-    const name = buffers[0]!.toString('latin1').toLowerCase();
-    let spec: Omit<CommandSpec, 'subcommands'> | undefined = table.get(name);
-    if (spec === undefined) throw new Error(`no command ${name}`);
-    const arityOk = (arity: number): boolean => (arity >= 0 ? buffers.length === arity : buffers.length >= -arity);
-    if (!arityOk(spec.arity)) return new ErrorReply(`ERR wrong number of arguments for '${name}' command`);
-    const subcommands = table.get(name)!.subcommands;
-    if (subcommands !== undefined) {
-      spec = subcommands[buffers[1]!.toString('latin1').toLowerCase()];
-      if (spec === undefined || !arityOk(spec.arity)) throw new Error(`bad subcommand in ${name}`);
-    }
-    return spec.handler(ctx, buffers);
-  };
-  return { engine, keyspace, ctx, raw, r: async (...args) => plain(await raw(...args)), settle: async () => void (await Promise.all(pending.splice(0))) };
 }
 
 /** Makes `key` a set of `members` (raw subkeys, field = member), as SADD does. */
@@ -144,10 +80,7 @@ async function zsetProblems(h: Harness): Promise<string> {
   return problems.join('\n');
 }
 
-const wrongType = '-WRONGTYPE Operation against a key holding the wrong kind of value';
-const notInteger = '-ERR value is not an integer or out of range';
 const notFloat = '-ERR value is not a valid float';
-const syntax = '-ERR syntax error';
 const scoreRange = '-ERR min or max is not a float';
 const lexRange = '-ERR min or max not valid string range item';
 

@@ -9,75 +9,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../lib/engine/engine.js';
-import type { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { LevelEngine } from '../../../lib/engine/level-engine.js';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
-import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { subkey } from '../../../lib/keyspace/key-encoding.js';
 import { KeyType, collectionRecord } from '../../../lib/keyspace/metadata.js';
-import type { CommandContext, CommandSpec } from '../../../service/resp/command.js';
-import { ErrorReply, SimpleReply, type Reply } from '../../../service/resp/reply.js';
 import { stringCommands } from '../../../service/resp/commands/strings.js';
 import { keyCommands } from '../../../service/resp/commands/keys.js';
+import { commandHarness, commandTable, notInteger, syntax, t0, wrongType, type CommandHarness as Harness } from './command-test-support.js';
 
-const t0 = 1_700_000_000_000;
-const table = new Map<string, CommandSpec>([...stringCommands, ...keyCommands].map((spec) => [spec.name, spec]));
-
-/** A reply as plain data: bulk -> string, +status -> "+text", -error -> "-text", arrays recursively. */
-type Plain = string | number | null | Plain[];
-
-function plain(reply: Reply): Plain {
-  if (reply === null || typeof reply === 'number' || typeof reply === 'string') return reply;
-  if (typeof reply === 'bigint') return `:${reply}`; // exact 64-bit integers beyond 2^53
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(plain);
-  if (reply instanceof SimpleReply) return `+${reply.text}`;
-  if (reply instanceof ErrorReply) return `-${reply.text}`;
-  throw new Error(`unexpected reply ${String(reply)}`);
-}
-
-interface Harness {
-  engine: Engine;
-  keyspace: Keyspace;
-  ctx: CommandContext & { db: number; nowMs: number };
-  /** Runs a command as the dispatcher would (arity, subcommands) and returns its reply as plain data. */
-  r(...args: (string | Buffer)[]): Promise<Plain>;
-  settle(): Promise<void>;
-}
-
-async function harness(engine: Engine, options: { stringBytesMax?: number } = {}): Promise<Harness> {
-  const keyspace = await Keyspace.open(engine, { databases: 4, ...options });
-  const pending: Promise<unknown>[] = [];
-  const ctx = {
-    db: 0,
-    nowMs: t0,
-    protocol: 2 as const,
-    keyspace,
-    server: {},
-    client: {},
-    write(batch: WriteBatch): void {
-      pending.push(engine.write(batch));
-    },
-  };
-  const r = async (...args: (string | Buffer)[]): Promise<Plain> => {
-    const buffers = args.map((arg) => (Buffer.isBuffer(arg) ? arg : Buffer.from(arg, 'latin1')));
-    const name = buffers[0]!.toString('latin1').toLowerCase();
-    let spec: Omit<CommandSpec, 'subcommands'> | undefined = table.get(name);
-    if (spec === undefined) throw new Error(`no command ${name}`);
-    const arityOk = (arity: number): boolean => (arity >= 0 ? buffers.length === arity : buffers.length >= -arity);
-    if (!arityOk(spec.arity)) return `-ERR wrong number of arguments for '${name}' command`;
-    const subcommands = table.get(name)!.subcommands;
-    if (subcommands !== undefined) {
-      const sub = buffers[1]!.toString('latin1').toLowerCase();
-      spec = subcommands[sub];
-      if (spec === undefined) return `-ERR unknown subcommand '${buffers[1]!.toString('latin1')}'. Try ${name.toUpperCase()} HELP.`;
-      if (!arityOk(spec.arity)) return `-ERR wrong number of arguments for '${name}|${sub}' command`;
-    }
-    return plain(await spec.handler(ctx, buffers));
-  };
-  return { engine, keyspace, ctx, r, settle: async () => void (await Promise.all(pending.splice(0))) };
-}
+const table = commandTable(stringCommands, keyCommands);
+const harness = (engine: Engine, options: { stringBytesMax?: number } = {}): Promise<Harness> => commandHarness(engine, table, options);
 
 /** Makes `key` a hash (with raw subkeys), as the next issue's HSET will. */
 function makeHash(h: Harness, key: string, fields: string[] = ['f']): void {
@@ -89,9 +31,6 @@ function makeHash(h: Harness, key: string, fields: string[] = ['f']): void {
   h.keyspace.commit(h.ctx, batch);
 }
 
-const wrongType = '-WRONGTYPE Operation against a key holding the wrong kind of value';
-const notInteger = '-ERR value is not an integer or out of range';
-const syntax = '-ERR syntax error';
 
 describe('string and key commands (LsmEngine)', () => {
   const memFs = new MemFileSystem();
