@@ -426,21 +426,21 @@ const linsert: CommandHandler = (ctx, args) => {
   });
 };
 
+/** The wherefrom and whereto of LMOVE/BLMOVE (arguments 3 and 4), or the error for the first bad one. */
+function moveEnds(args: readonly Buffer[]): [from: ListEnd, to: ListEnd] | ErrorReply {
+  const from = endArgument(args[3]!);
+  if (from instanceof ErrorReply) return from;
+  const to = endArgument(args[4]!);
+  if (to instanceof ErrorReply) return to;
+  return [from, to];
+}
+
 /** LMOVE source destination LEFT|RIGHT LEFT|RIGHT, and RPOPLPUSH (RIGHT, LEFT). */
 function lmoveGeneric(fixed: [from: ListEnd, to: ListEnd] | undefined): CommandHandler {
   return (ctx, args) => {
-    let from: ListEnd;
-    let to: ListEnd;
-    if (fixed !== undefined) {
-      [from, to] = fixed;
-    } else {
-      const parsedFrom = endArgument(args[3]!);
-      if (parsedFrom instanceof ErrorReply) return parsedFrom;
-      const parsedTo = endArgument(args[4]!);
-      if (parsedTo instanceof ErrorReply) return parsedTo;
-      from = parsedFrom;
-      to = parsedTo;
-    }
+    const ends = fixed ?? moveEnds(args);
+    if (ends instanceof ErrorReply) return ends;
+    const [from, to] = ends;
     return moveElement(ctx, ctx.db, args[1]!, args[2]!, from, to) ?? null;
   };
 }
@@ -481,18 +481,9 @@ const blmpop: CommandHandler = (ctx, args) => {
  */
 function blmoveGeneric(fixed: [from: ListEnd, to: ListEnd] | undefined): CommandHandler {
   return (ctx, args) => {
-    let from: ListEnd;
-    let to: ListEnd;
-    if (fixed !== undefined) {
-      [from, to] = fixed;
-    } else {
-      const parsedFrom = endArgument(args[3]!);
-      if (parsedFrom instanceof ErrorReply) return parsedFrom;
-      const parsedTo = endArgument(args[4]!);
-      if (parsedTo instanceof ErrorReply) return parsedTo;
-      from = parsedFrom;
-      to = parsedTo;
-    }
+    const ends = fixed ?? moveEnds(args);
+    if (ends instanceof ErrorReply) return ends;
+    const [from, to] = ends;
     const timeoutMs = timeoutArgument(args[args.length - 1]!);
     if (timeoutMs instanceof ErrorReply) return timeoutMs;
     const value = moveElement(ctx, ctx.db, args[1]!, args[2]!, from, to);

@@ -3,6 +3,7 @@
 // replies as plain data, and a small fake CommandContext (no sockets) over
 // a Keyspace on an engine.
 
+import { expect } from 'vitest';
 import type { Engine } from '../../../lib/engine/engine.js';
 import type { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { Keyspace, type KeyspaceOptions } from '../../../lib/keyspace/keyspace.js';
@@ -108,3 +109,64 @@ export async function subkeyCount(h: CommandHarness, key: string): Promise<numbe
 
 /** An array reply sorted (for replies in no particular order); anything else as it is. */
 export const sorted = (value: Plain): Plain => (Array.isArray(value) ? [...value].sort() : value);
+
+/** The steps every collection's model test shares: key commands, the clock, and engine life events. */
+export type CommonStep =
+  | { kind: 'del'; key: string }
+  | { kind: 'pexpire'; key: string; ms: number }
+  | { kind: 'tick'; ms: number }
+  | { kind: 'flush' | 'compact' | 'reopen' };
+
+/** The model of one key: present until `expireMs` (0: no expiry). */
+export interface ModelEntry {
+  expireMs: number;
+}
+
+/**
+ * Runs a CommonStep against the harness and the model (a map of live keys),
+ * checking DEL's and PEXPIRE's replies; `reopen` closes the engine and opens
+ * a fresh harness on it, at the same clock.
+ * @returns the harness to go on with
+ */
+export async function runCommonStep(
+  step: CommonStep,
+  h: CommandHarness,
+  model: Map<string, ModelEntry>,
+  reopen: () => Promise<CommandHarness>,
+): Promise<CommandHarness> {
+  const now = h.ctx.nowMs;
+  const present = (key: string): boolean => {
+    const entry = model.get(key);
+    return entry !== undefined && (entry.expireMs === 0 || now <= entry.expireMs);
+  };
+  switch (step.kind) {
+    case 'del':
+      expect(await h.r('DEL', step.key)).toBe(present(step.key) ? 1 : 0);
+      model.delete(step.key);
+      return h;
+    case 'pexpire': {
+      const live = present(step.key);
+      if (live) model.get(step.key)!.expireMs = now + step.ms;
+      expect(await h.r('PEXPIRE', step.key, String(step.ms))).toBe(live ? 1 : 0);
+      return h;
+    }
+    case 'tick':
+      h.ctx.nowMs += step.ms;
+      return h;
+    case 'flush':
+      await h.settle();
+      await h.engine.flush();
+      return h;
+    case 'compact':
+      await h.settle();
+      await h.engine.compactRange();
+      return h;
+    case 'reopen': {
+      await h.settle();
+      await h.engine.close();
+      const reopened = await reopen();
+      reopened.ctx.nowMs = now;
+      return reopened;
+    }
+  }
+}

@@ -21,7 +21,7 @@ import { keyCommands } from '../../../service/resp/commands/keys.js';
 import { stringCommands } from '../../../service/resp/commands/strings.js';
 import { checkInvariants, levelHarness, lsmHarness, type EngineHarness } from '../keyspace/keyspace-harness.js';
 import { propertyRuns } from './resp-test-support.js';
-import { arity, commandHarness, commandTable, notInteger, sorted, subkeyCount, syntax, wrongType, type CommandHarness as Harness } from './command-test-support.js';
+import { arity, commandHarness, commandTable, notInteger, sorted, subkeyCount, syntax, wrongType, type CommandHarness as Harness, runCommonStep, type CommonStep } from './command-test-support.js';
 
 const table = commandTable(hashCommands, stringCommands, keyCommands);
 const harness = (engine: Engine): Promise<Harness> => commandHarness(engine, table);
@@ -368,10 +368,7 @@ for (const engineHarness of [lsmHarness(), levelHarness()] satisfies EngineHarne
         | { kind: 'hset'; key: string; pairs: [string, string][] }
         | { kind: 'hdel'; key: string; fields: string[] }
         | { kind: 'hincrby'; key: string; field: string; by: number }
-        | { kind: 'del'; key: string }
-        | { kind: 'pexpire'; key: string; ms: number }
-        | { kind: 'tick'; ms: number }
-        | { kind: 'flush' | 'compact' | 'reopen' };
+        | CommonStep;
       const key = fc.constantFrom(...keys);
       const field = fc.constantFrom(...fieldNames);
       const step: fc.Arbitrary<Step> = fc.oneof(
@@ -436,35 +433,8 @@ for (const engineHarness of [lsmHarness(), levelHarness()] satisfies EngineHarne
                   expect(await h.r('HINCRBY', current.key, current.field, String(current.by))).toBe(expected);
                   break;
                 }
-                case 'del':
-                  expect(await h.r('DEL', current.key)).toBe(live(model, current.key, now) === undefined ? 0 : 1);
-                  model.delete(current.key);
-                  break;
-                case 'pexpire': {
-                  const present = live(model, current.key, now) !== undefined;
-                  if (present) model.get(current.key)!.expireMs = now + current.ms;
-                  expect(await h.r('PEXPIRE', current.key, String(current.ms))).toBe(present ? 1 : 0);
-                  break;
-                }
-                case 'tick':
-                  h.ctx.nowMs += current.ms;
-                  break;
-                case 'flush':
-                  await h.settle();
-                  await h.engine.flush();
-                  break;
-                case 'compact':
-                  await h.settle();
-                  await h.engine.compactRange();
-                  break;
-                case 'reopen': {
-                  await h.settle();
-                  await h.engine.close();
-                  const nowMs = h.ctx.nowMs;
-                  h = await harness(await engineHarness.open());
-                  h.ctx.nowMs = nowMs;
-                  break;
-                }
+                default:
+                  h = await runCommonStep(current, h, model, async () => harness(await engineHarness.open()));
               }
               for (const name of keys) {
                 const fields = live(model, name, h.ctx.nowMs);

@@ -21,7 +21,7 @@ import { keyCommands } from '../../../service/resp/commands/keys.js';
 import { stringCommands } from '../../../service/resp/commands/strings.js';
 import { checkInvariants, levelHarness, lsmHarness, type EngineHarness } from '../keyspace/keyspace-harness.js';
 import { propertyRuns } from './resp-test-support.js';
-import { arity, commandHarness, commandTable, notInteger, sorted, subkeyCount, syntax, wrongType, type CommandHarness as Harness, type Plain } from './command-test-support.js';
+import { arity, commandHarness, commandTable, notInteger, sorted, subkeyCount, syntax, wrongType, type CommandHarness as Harness, type Plain, runCommonStep, type CommonStep } from './command-test-support.js';
 
 const table = commandTable(setCommands, hashCommands, stringCommands, keyCommands);
 const harness = (engine: Engine): Promise<Harness> => commandHarness(engine, table);
@@ -338,10 +338,7 @@ for (const engineHarness of [lsmHarness(), levelHarness()] satisfies EngineHarne
         | { kind: 'smove'; from: string; to: string; member: string }
         | { kind: 'spop'; key: string; count: number }
         | { kind: 'sinterstore' | 'sunionstore' | 'sdiffstore'; destination: string; sources: string[] }
-        | { kind: 'del'; key: string }
-        | { kind: 'pexpire'; key: string; ms: number }
-        | { kind: 'tick'; ms: number }
-        | { kind: 'flush' | 'compact' | 'reopen' };
+        | CommonStep;
       const key = fc.constantFrom(...keys);
       const member = fc.constantFrom(...memberNames);
       const step: fc.Arbitrary<Step> = fc.oneof(
@@ -436,35 +433,8 @@ for (const engineHarness of [lsmHarness(), levelHarness()] satisfies EngineHarne
                   expect(await h.r(current.kind.toUpperCase(), current.destination, ...current.sources)).toBe(result.size);
                   break;
                 }
-                case 'del':
-                  expect(await h.r('DEL', current.key)).toBe(live(model, current.key, now) === undefined ? 0 : 1);
-                  model.delete(current.key);
-                  break;
-                case 'pexpire': {
-                  const present = live(model, current.key, now) !== undefined;
-                  if (present) model.get(current.key)!.expireMs = now + current.ms;
-                  expect(await h.r('PEXPIRE', current.key, String(current.ms))).toBe(present ? 1 : 0);
-                  break;
-                }
-                case 'tick':
-                  h.ctx.nowMs += current.ms;
-                  break;
-                case 'flush':
-                  await h.settle();
-                  await h.engine.flush();
-                  break;
-                case 'compact':
-                  await h.settle();
-                  await h.engine.compactRange();
-                  break;
-                case 'reopen': {
-                  await h.settle();
-                  await h.engine.close();
-                  const nowMs = h.ctx.nowMs;
-                  h = await harness(await engineHarness.open());
-                  h.ctx.nowMs = nowMs;
-                  break;
-                }
+                default:
+                  h = await runCommonStep(current, h, model, async () => harness(await engineHarness.open()));
               }
               for (const name of keys) {
                 const members = live(model, name, h.ctx.nowMs);
