@@ -50,6 +50,8 @@ export class KeyTree {
   /** Scratch for insert(): the branches on the way down and the child index taken in each. */
   readonly #pathNodes: KeyTreeNode[] = [];
   readonly #pathIndexes: number[] = [];
+  /** Scratch for insertSorted(): where each key of a run goes in its leaf. */
+  readonly #positions: number[] = [];
 
   /** Number of keys. */
   get size(): number {
@@ -122,17 +124,111 @@ export class KeyTree {
     if (keys.length === 0) return;
     this.#modificationCount++;
     this.#size = keys.length;
-    let level: KeyTreeNode[] = [];
+    const leaves: KeyTreeNode[] = [];
     let previous: KeyTreeNode | null = null;
     for (let start = 0; start < keys.length; start += nodeEntriesMax) {
       const leaf = new KeyTreeNode(keys.slice(start, start + nodeEntriesMax), values.slice(start, start + nodeEntriesMax), null);
       leaf.prev = previous;
       if (previous !== null) previous.next = leaf;
       previous = leaf;
-      level.push(leaf);
+      leaves.push(leaf);
     }
-    this.#first = level[0]!;
+    this.#first = leaves[0]!;
     this.#last = previous;
+    this.#buildBranches(leaves);
+  }
+
+  /**
+   * Inserts `keys` (ascending, distinct, none in the tree yet) with their
+   * `values`, for a batch at a time (the memtable's deferred inserts):
+   * - each run of keys that falls within one leaf is merged into it in one
+   *   pass (a binary search per key in that leaf, then one move of its tail),
+   *   and a leaf that overflows is cut into full leaves;
+   * - leaves are reached by walking the leaf chain forwards (one comparison
+   *   per leaf passed), not by a descent per key;
+   * - the branches are then rebuilt over the leaves, O(leaves / 64) nodes.
+   * Worth it when the batch is not tiny against the number of leaves: the
+   * walk and the rebuild cost O(leaves) whatever the batch (insert() each
+   * key of a small batch instead; see insertBatchMin).
+   */
+  insertSorted(keys: readonly string[], values: readonly number[]): void {
+    assert(keys.length === values.length, 'a value per key');
+    if (keys.length === 0) return;
+    if (this.#root === null) return this.buildFromSorted(keys, values);
+    this.#modificationCount++;
+    this.#size += keys.length;
+    let leaf = this.#first!;
+    for (let start = 0; start < keys.length; ) {
+      while (leaf.next !== null && keys[start]! >= leaf.next.keys[0]!) leaf = leaf.next;
+      const bound = leaf.next === null ? undefined : leaf.next.keys[0]!;
+      let end = start + 1;
+      while (end < keys.length && (bound === undefined || keys[end]! < bound)) end++;
+      leaf = this.#mergeIntoLeaf(leaf, keys, values, start, end);
+      start = end;
+    }
+    const leaves: KeyTreeNode[] = [];
+    for (let node = this.#first; node !== null; node = node.next) leaves.push(node);
+    this.#buildBranches(leaves);
+  }
+
+  /**
+   * Merges keys[start, end) (all within `leaf`'s range) into `leaf`; cuts it
+   * into several leaves when it overflows. Returns the last leaf of the cut.
+   */
+  #mergeIntoLeaf(leaf: KeyTreeNode, keys: readonly string[], values: readonly number[], start: number, end: number): KeyTreeNode {
+    const leafKeys = leaf.keys;
+    const leafValues = leaf.values;
+    const oldLength = leafKeys.length;
+    const added = end - start;
+    // Where each new key goes among the old ones (ascending, so each search starts at the last).
+    const positions = this.#positions;
+    positions.length = 0;
+    let from = 0;
+    for (let index = start; index < end; index++) {
+      from = lowerBoundFrom(leafKeys, keys[index]!, from);
+      positions.push(from);
+    }
+    // Grow by push (keeps the arrays packed), then fill from the back.
+    for (let index = 0; index < added; index++) {
+      leafKeys.push('');
+      leafValues.push(0);
+    }
+    let write = oldLength + added - 1;
+    let read = oldLength - 1;
+    for (let index = added - 1; index >= 0; index--) {
+      const position = positions[index]!;
+      for (; read >= position; read--, write--) {
+        leafKeys[write] = leafKeys[read]!;
+        leafValues[write] = leafValues[read]!;
+      }
+      leafKeys[write] = keys[start + index]!;
+      leafValues[write] = values[start + index]!;
+      write--;
+    }
+    if (leafKeys.length <= nodeEntriesMax) return leaf;
+
+    // Cut into full leaves (the next batch lands anywhere: no room is kept).
+    const total = leafKeys.length;
+    const pieces = Math.ceil(total / nodeEntriesMax);
+    const pieceSize = Math.ceil(total / pieces);
+    let last = leaf;
+    for (let at = pieceSize; at < total; at += pieceSize) {
+      const right = new KeyTreeNode(leafKeys.slice(at, at + pieceSize), leafValues.slice(at, at + pieceSize), null);
+      right.prev = last;
+      right.next = last.next;
+      if (last.next !== null) last.next.prev = right;
+      else this.#last = right;
+      last.next = right;
+      last = right;
+    }
+    leafKeys.length = pieceSize;
+    leafValues.length = pieceSize;
+    return last;
+  }
+
+  /** Builds the branch levels over `leaves` (linked, in order, at least one) and sets the root. */
+  #buildBranches(leaves: KeyTreeNode[]): void {
+    let level = leaves;
     while (level.length > 1) {
       const above: KeyTreeNode[] = [];
       for (let start = 0; start < level.length; start += nodeEntriesMax) {
@@ -304,6 +400,18 @@ function childIndex(keys: readonly string[], key: string): number {
 /** First index whose key is >= `key` (keys.length when none). */
 function lowerBound(keys: readonly string[], key: string): number {
   let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keys[middle]! < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** lowerBound() over keys[from, length). */
+function lowerBoundFrom(keys: readonly string[], key: string, from: number): number {
+  let low = from;
   let high = keys.length;
   while (low < high) {
     const middle = (low + high) >>> 1;

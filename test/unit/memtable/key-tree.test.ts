@@ -5,7 +5,8 @@
 // one or built from a sorted array, compared with a sorted array model.
 // Invariants: leaves ascending and linked both ways, every key found by
 // descent; cursors seek like lower/upper bounds on the model and keep their
-// place while keys are inserted around them.
+// place while keys are inserted around them, one by one or in sorted batches
+// (insertSorted, the memtable's deferred inserts).
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -103,6 +104,58 @@ describe('KeyTree', () => {
         tree.checkInvariants();
         const order = reverse ? (a: string, b: string) => (a > b ? -1 : 1) : (a: string, b: string) => (a < b ? -1 : 1);
         expect([...seen].sort(order)).toEqual(seen); // strictly ordered (keys are distinct)
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const key of initial) expect(seen).toContain(key);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('merges sorted batches like inserts, in leaves that stay in bounds', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { maxLength: 1500 }), fc.array(fc.nat({ max: 400 }), { maxLength: 12 }), (keys, cuts) => {
+        const tree = new KeyTree();
+        const model: string[] = [];
+        let start = 0;
+        // Batches of the given sizes (0 = one key by insert()), then the rest as one batch.
+        for (const cut of [...cuts, keys.length]) {
+          const batch = keys.slice(start, cut === 0 ? start + 1 : start + cut);
+          start += batch.length;
+          if (cut === 0 && batch.length === 1) tree.insert(batch[0]!, batch[0]!.length);
+          else {
+            batch.sort();
+            tree.insertSorted(batch, batch.map((key) => key.length));
+          }
+          model.push(...batch);
+          tree.checkInvariants();
+        }
+        model.sort();
+        expect(walk(tree)).toEqual(model);
+        expect(walk(tree, true)).toEqual([...model].reverse());
+        const cursor = new KeyTreeCursor(tree);
+        for (cursor.seekToFirst(); cursor.valid; cursor.next()) expect(cursor.value).toBe(cursor.key.length);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('keeps a cursor in place while sorted batches are merged around it', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { minLength: 1, maxLength: 1500 }), fc.nat(), (keys, split) => {
+        const initialCount = 1 + (split % keys.length);
+        const tree = new KeyTree();
+        const initial = [...keys.slice(0, initialCount)].sort();
+        const later = keys.slice(initialCount);
+        tree.insertSorted(initial, initial.map((key) => key.length));
+        const cursor = new KeyTreeCursor(tree);
+        const seen: string[] = [];
+        for (cursor.seekToFirst(); cursor.valid; cursor.next()) {
+          seen.push(cursor.key);
+          const batch = later.splice(0, 40).sort();
+          tree.insertSorted(batch, batch.map((key) => key.length));
+        }
+        tree.checkInvariants();
+        expect([...seen].sort()).toEqual(seen);
         expect(new Set(seen).size).toBe(seen.length);
         for (const key of initial) expect(seen).toContain(key);
       }),

@@ -172,8 +172,10 @@ describe('Memtable', () => {
         fc.array(fc.array(changeArb, { maxLength: 4 }), { maxLength: 200 }),
         fc.constantFrom('first', 'last', 'seek', 'seekForPrev'),
         fc.tuple(userKeyArb, fc.nat(300)),
-        (initial, changesPerStep, start, [probeKey, probeSequence]) => {
-          const table = new Memtable();
+        fc.integer({ min: 1, max: 40 }),
+        (initial, changesPerStep, start, [probeKey, probeSequence], pendingKeysMax) => {
+          // Small batches of pending keys: folds happen while the iterator walks.
+          const table = new Memtable({ pendingKeysMax });
           const present = new Map<string, Buffer>(); // id -> internal key
           const idOf = (userKey: Uint8Array, sequence: number): string => `${Buffer.from(userKey).toString('hex')}@${sequence}`;
           const add = (userKey: Uint8Array, sequence: number, isPut: boolean): void => {
@@ -239,6 +241,59 @@ describe('Memtable', () => {
         },
       ),
       { numRuns: runs },
+    );
+  });
+
+  it('iterates every key whether pending keys went in as sorted batches or one by one', () => {
+    // Folds of a few keys into a big tree insert them one by one; larger ones
+    // merge a sorted batch. Iterators made at random points fold whatever is
+    // pending, so both kinds happen here, between and during walks.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 2 ** 31 }), fc.array(fc.nat(4999), { maxLength: 12 }), (pendingKeysMax, seed, iteratorAt) => {
+        const table = new Memtable({ pendingKeysMax });
+        const model = new Map<string, number>();
+        let state = seed;
+        const checkpoints = new Set(iteratorAt);
+        const open: { iterator: ReturnType<Memtable['iterator']>; expected: string[]; seen: string[] }[] = [];
+        for (let index = 0; index < 5000; index++) {
+          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+          const userKey = Buffer.from(`k${(state % 100_000).toString(36)}`, 'latin1');
+          table.add(index + 1, ValueType.put, userKey, Buffer.from(String(index)));
+          model.set(userKey.toString('latin1'), index);
+          if (checkpoints.has(index)) {
+            const iterator = table.iterator();
+            iterator.seekToFirst();
+            open.push({ iterator, expected: [...model.keys()].sort(), seen: [] });
+          }
+          // Step every open iterator a little (until it passes the keys it must see).
+          for (const walk of open) {
+            for (let step = 0; step < 2 && walk.iterator.valid(); step++) {
+              const key = userKeyOf(walk.iterator.key()).toString('latin1');
+              if (walk.seen.at(-1) !== key) walk.seen.push(key);
+              walk.iterator.next();
+            }
+          }
+        }
+        table.checkInvariants();
+        for (const walk of open) {
+          for (; walk.iterator.valid(); walk.iterator.next()) {
+            const key = userKeyOf(walk.iterator.key()).toString('latin1');
+            if (walk.seen.at(-1) !== key) walk.seen.push(key);
+          }
+          // Every key present when it was made, in order; later keys may appear too.
+          expect([...walk.seen].sort()).toEqual(walk.seen);
+          const seen = new Set(walk.seen);
+          for (const key of walk.expected) expect(seen.has(key)).toBe(true);
+        }
+        const all = table.iterator();
+        const keys: string[] = [];
+        for (all.seekToFirst(); all.valid(); all.next()) {
+          const key = userKeyOf(all.key()).toString('latin1');
+          if (keys.at(-1) !== key) keys.push(key);
+        }
+        expect(keys).toEqual([...model.keys()].sort());
+      }),
+      { numRuns: Math.max(5, Math.floor(runs / 10)) },
     );
   });
 
