@@ -27,9 +27,21 @@
 // and return a Promise otherwise (LevelEngine): the MaybePromise pattern of
 // keyspace.ts. drive() and wait() let a command written as a generator run
 // either way. Members returned by reads are copies owned by the caller.
+//
+// Walks that may be long (rank, ZCOUNT/ZLEXCOUNT, ranges by rank or with an
+// offset, random ranks) run as a Walk: on an engine snapshot taken when the
+// walk starts, in slices of about 2 ms (walkSlice). One that ends within its
+// first slice answers synchronously, as before; a longer one answers a
+// Promise and goes on in later macrotasks, so a 1M-member ZRANK no longer
+// stalls the event loop for a second. Whatever runs between its slices
+// never shows in its answer: it is the set as it was when the walk began.
+// Whether other commands may run meanwhile is the caller's decision: the
+// RESP dispatcher lets them for read-only commands (snapshotRead() in
+// service/resp/command.ts) and keeps them waiting for a command that writes
+// what it read, since its writes must apply to the state it read.
 
 import { forEachEntry } from './collection.js';
-import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
+import type { Engine, Entry, IteratorOptions, Snapshot } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
 import { AssertionError, assert } from '../assert.js';
@@ -301,15 +313,100 @@ function syncIterating(engine: Engine): SyncIterating | undefined {
   return typeof candidate.iteratorSync === 'function' ? (engine as unknown as SyncIterating) : undefined;
 }
 
+/**
+ * How a long walk shares the event loop (see Walk): a slice reads at most
+ * `entriesMax` entries, and stops sooner once `durationMsMax` has passed
+ * (checked every `checkEntries` entries) if it has read `entriesMin`; then
+ * the walk waits for `pause()` (the next macrotask, so timers, I/O and, for
+ * read-only commands, other clients' commands run) before the next slice.
+ * At about 1 µs an entry from the block cache, a slice is some 2,000
+ * entries: the time bound is the one that acts; `entriesMin` keeps a short
+ * walk synchronous when a GC pause or a busy machine stretches its clock,
+ * and `entriesMax` caps a slice whatever the clock says. Tests lower the
+ * budget and replace `pause` to hold a walk between slices.
+ */
+export const walkSlice: { entriesMin: number; entriesMax: number; durationMsMax: number; pause: () => Promise<void> } = {
+  entriesMin: 1_024,
+  entriesMax: 50_000,
+  durationMsMax: 2,
+  pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
+};
 
-/** An iterator read a chunk at a time, for walks that interleave two iterators. */
-interface ChunkCursor {
-  /** The next entries; empty at the end. */
+/** Entries read between two looks at the clock. */
+const checkEntries = 64;
+
+/** An iterator of a Walk, read a chunk at a time or visited entry by entry. */
+interface WalkCursor {
+  /** The next entries (at most chunkEntries); empty at the end. */
   next(): MaybePromise<Entry[]>;
+  /**
+   * Calls `visit` for each entry until it returns false or the range ends
+   * (then true), or until the walk's slice is spent (then false: call again
+   * after walk.pause() to go on where it stopped).
+   */
+  visit(visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<boolean>;
   close(): MaybePromise<void>;
 }
 
-function openCursor(engine: Engine, options: IteratorOptions): ChunkCursor {
+/**
+ * One long read (a rank, a count, a range with an offset, random ranks): its
+ * cursors read at one engine snapshot taken when the walk starts, and it
+ * counts what it reads so the caller can pause between slices (walkSlice).
+ * Whatever runs during a pause never shows in the walk's answer: it is the
+ * set as it was when the command started (the command's other reads, the
+ * metadata and point reads, happen synchronously before the first pause).
+ * close() closes every cursor and releases the snapshot; the walks below
+ * call it in `finally`, so it happens on every path, errors included.
+ */
+class Walk {
+  readonly #engine: Engine;
+  readonly #snapshot: Snapshot;
+  readonly #cursors: WalkCursor[] = [];
+  #sliceEntries = 0;
+  #sliceStartMs = performance.now();
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+    this.#snapshot = engine.snapshot();
+  }
+
+  /** A cursor over `options` at the walk's snapshot, closed by close(). */
+  open(options: IteratorOptions): WalkCursor {
+    const cursor = openCursor(this.#engine, { ...options, snapshot: this.#snapshot }, this);
+    this.#cursors.push(cursor);
+    return cursor;
+  }
+
+  /** Counts `entries` more read in this slice. @returns whether the slice is spent (pause now) */
+  spend(entries: number): boolean {
+    this.#sliceEntries += entries;
+    if (this.#sliceEntries >= walkSlice.entriesMax) return true;
+    return this.#sliceEntries >= walkSlice.entriesMin && performance.now() - this.#sliceStartMs >= walkSlice.durationMsMax;
+  }
+
+  /** Inside a drive()n generator: `yield* walk.pause()` between two slices. */
+  *pause(): Steps<void> {
+    yield walkSlice.pause();
+    this.#sliceEntries = 0;
+    this.#sliceStartMs = performance.now();
+  }
+
+  /** Closes the cursors, then releases the snapshot whatever a close threw (the first error is rethrown). */
+  *close(): Steps<void> {
+    let failure: { error: unknown } | undefined;
+    for (const cursor of this.#cursors) {
+      try {
+        yield* wait(cursor.close());
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    this.#snapshot.release();
+    if (failure !== undefined) throw failure.error;
+  }
+}
+
+function openCursor(engine: Engine, options: IteratorOptions, walk: Walk): WalkCursor {
   const sync = syncIterating(engine);
   if (sync !== undefined) {
     const iterator = sync.iteratorSync(options);
@@ -323,11 +420,49 @@ function openCursor(engine: Engine, options: IteratorOptions): ChunkCursor {
         }
         return entries;
       },
+      visit: (visit) => {
+        for (let read = 1; ; read++) {
+          const entry = iterator.next();
+          if (entry === undefined || visit(entry[0], entry[1]) === false) return true;
+          if (read % checkEntries === 0 && walk.spend(checkEntries)) return false;
+        }
+      },
       close: () => iterator.close(),
     };
   }
   const iterator = engine.iterator(options);
-  return { next: () => iterator.nextv(chunkEntries), close: () => iterator.close() };
+  return {
+    next: () => iterator.nextv(chunkEntries),
+    visit: async (visit) => {
+      while (true) {
+        const entries = await iterator.nextv(chunkEntries);
+        if (entries.length === 0) return true;
+        for (const [key, value] of entries) if (visit(key, value) === false) return true;
+        if (walk.spend(entries.length)) return false;
+      }
+    },
+    close: () => iterator.close(),
+  };
+}
+
+/**
+ * Calls `visit` for each entry in range until it returns false, on a Walk:
+ * synchronously when the walk fits in one slice on an engine with a
+ * synchronous iterator, else through a Promise, pausing between slices.
+ * Keys are the caller's; values are read-only views.
+ */
+function walkEntries(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
+  return drive(walkEntriesSteps(engine, options, visit));
+}
+
+function* walkEntriesSteps(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Steps<void> {
+  const walk = new Walk(engine);
+  try {
+    const cursor = walk.open(options);
+    while (!(yield* wait(cursor.visit(visit)))) yield* walk.pause();
+  } finally {
+    yield* walk.close();
+  }
 }
 
 // ---------------------------------------------------------------- reading
@@ -431,8 +566,8 @@ export class SortedSet {
   /**
    * ZRANK/ZREVRANK: the member's 0-based position (highest first when
    * `reverse`) and score, or undefined when it is not there. Walks the score
-   * index from both ends at once and stops when either reaches the member:
-   * O(min(rank, N - rank)).
+   * index from both ends at once, in slices (Walk), and stops when either
+   * reaches the member: O(min(rank, N - rank)).
    */
   rank(member: Buffer, reverse: boolean): MaybePromise<{ rank: number; score: number } | undefined> {
     const score = this.score(member);
@@ -442,11 +577,12 @@ export class SortedSet {
 
   *#rankSteps(member: Buffer, score: number, reverse: boolean): Steps<{ rank: number; score: number }> {
     const position = this.scoreKey(score, member);
-    const before = openCursor(this.engine, { gte: this.scorePrefix, lt: position });
-    const after = openCursor(this.engine, { gt: position, lt: prefixEnd(this.scorePrefix)!, reverse: true });
+    const walk = new Walk(this.engine);
     let below = 0;
     let above = 0;
     try {
+      const before = walk.open({ gte: this.scorePrefix, lt: position });
+      const after = walk.open({ gt: position, lt: prefixEnd(this.scorePrefix)!, reverse: true });
       while (true) {
         const low = yield* wait(before.next());
         if (low.length === 0) {
@@ -460,10 +596,10 @@ export class SortedSet {
           break;
         }
         above += high.length;
+        if (walk.spend(low.length + high.length)) yield* walk.pause();
       }
     } finally {
-      yield* wait(before.close());
-      yield* wait(after.close());
+      yield* walk.close();
     }
     return { rank: reverse ? above : below, score };
   }
@@ -479,18 +615,18 @@ export class SortedSet {
     };
   }
 
-  /** ZRANGEBYSCORE: members whose score is in range, in order (or reverse order). O(log N + offset + M). */
+  /** ZRANGEBYSCORE: members whose score is in range, in order (or reverse order). O(log N + offset + M), walked in slices (Walk). */
   rangeByScore(range: ScoreRange, options: RangeOptions): MaybePromise<ScoredMember[]> {
     if (scoreRangeEmpty(range) || options.offset < 0 || options.limit === 0 || this.size === 0) return [];
     return this.#collect({ ...this.#scoreRangeOptions(range), reverse: options.reverse }, options, (key) => this.#decodeScoreEntry(key));
   }
 
-  /** ZCOUNT: members whose score is in range. O(log N + M). */
+  /** ZCOUNT: members whose score is in range. O(log N + M), walked in slices (Walk). */
   countByScore(range: ScoreRange): MaybePromise<number> {
     if (scoreRangeEmpty(range)) return 0;
     let count = 0;
     return then(
-      forEachEntry(this.engine, this.#scoreRangeOptions(range), () => {
+      walkEntries(this.engine, this.#scoreRangeOptions(range), () => {
         count++;
       }),
       () => count,
@@ -522,7 +658,7 @@ export class SortedSet {
 
   /**
    * ZRANGEBYLEX: members in the lex range, read from the `S` subkeys in
-   * member order, O(log N + offset + M). With equal scores this is Redis's
+   * member order, O(log N + offset + M), walked in slices (Walk). With equal scores this is Redis's
    * answer; with different scores Redis's answer is unspecified, and this one
    * is by member.
    */
@@ -531,12 +667,12 @@ export class SortedSet {
     return this.#collect({ ...this.#lexRangeOptions(range), reverse: options.reverse }, options, (key, value) => this.#decodeMemberEntry(key, value));
   }
 
-  /** ZLEXCOUNT: members in the lex range. O(log N + M). */
+  /** ZLEXCOUNT: members in the lex range. O(log N + M), walked in slices (Walk). */
   countByLex(range: LexRange): MaybePromise<number> {
     if (lexRangeEmpty(range)) return 0;
     let count = 0;
     return then(
-      forEachEntry(this.engine, this.#lexRangeOptions(range), () => {
+      walkEntries(this.engine, this.#lexRangeOptions(range), () => {
         count++;
       }),
       () => count,
@@ -548,7 +684,7 @@ export class SortedSet {
     let skip = options.offset;
     if (options.limit >= 0) iterator.limit = options.offset + options.limit;
     return then(
-      forEachEntry(this.engine, iterator, (key, value) => {
+      walkEntries(this.engine, iterator, (key, value) => {
         if (skip > 0) {
           skip--;
           return;
@@ -563,7 +699,8 @@ export class SortedSet {
 
   /**
    * The members at ranks `first`..`last` (0-based, inclusive, within the
-   * set), lowest first. Walks from the nearer end: O(min(first, N - last) + M).
+   * set), lowest first. Walks from the nearer end, in slices (Walk):
+   * O(min(first, N - last) + M).
    */
   rangeByRank(first: number, last: number): MaybePromise<ScoredMember[]> {
     assert(first >= 0 && first <= last && last < this.size, 'the rank range is within the set');
@@ -575,7 +712,7 @@ export class SortedSet {
     let skipped = 0;
     const options: IteratorOptions = { ...this.#wholeScoreIndex(), reverse, limit: skip + count };
     return then(
-      forEachEntry(this.engine, options, (key) => {
+      walkEntries(this.engine, options, (key) => {
         if (skipped < skip) {
           skipped++;
           return;
@@ -608,7 +745,7 @@ export class SortedSet {
 
   /**
    * The members at the given ranks (ascending, distinct, within the set), in
-   * that order. One walk from the nearer end: O(min(last, N - first)).
+   * that order. One walk from the nearer end, in slices (Walk): O(min(last, N - first)).
    */
   atRanks(ranks: readonly number[]): MaybePromise<ScoredMember[]> {
     if (ranks.length === 0) return [];
@@ -621,7 +758,7 @@ export class SortedSet {
     let next = reverse ? ranks.length - 1 : 0;
     const limit = reverse ? this.size - lowest : highest + 1;
     return then(
-      forEachEntry(this.engine, { ...this.#wholeScoreIndex(), reverse, limit }, (key) => {
+      walkEntries(this.engine, { ...this.#wholeScoreIndex(), reverse, limit }, (key) => {
         let entry: ScoredMember | undefined;
         while (next >= 0 && next < ranks.length && ranks[next] === position) {
           entry ??= this.#decodeScoreEntry(key);

@@ -12,6 +12,9 @@
 // must wait until the write is as durable as appendfsync asks; a handler
 // writes through ctx.write(), and the dispatcher holds the reply until every
 // write the command made is durable (or answers with the error if one fails).
+// One exception to one-at-a-time: a read-only handler whose Promise reads at
+// an engine snapshot marks it with snapshotRead(), and other clients'
+// commands run while it is pending (its answer is the state when it ran).
 
 import type { WriteBatch } from '../../lib/engine/write-batch.js';
 import type { Keyspace } from '../../lib/keyspace/keyspace.js';
@@ -52,6 +55,27 @@ export interface CommandSpec {
 
 /** `args[0]` is the command name as the client sent it; args are the client's buffers (do not keep them past the command without copying). */
 export type CommandHandler = (ctx: CommandContext, args: Buffer[]) => Reply | Promise<Reply>;
+
+const snapshotReads = new WeakSet<Promise<Reply>>();
+
+/**
+ * Marks the Promise a read-only handler returns while it reads at an engine
+ * snapshot taken before it returned (a long sorted-set walk that pauses
+ * between slices, lib/keyspace/zset.ts): nothing that runs meanwhile can
+ * change its answer, so the dispatcher runs other clients' commands while it
+ * is pending, and holds back only this client's later requests. Inside EXEC
+ * it is waited for like any Promise. The handler must have made no writes.
+ * @returns `reply`, marked
+ */
+export function snapshotRead(reply: Promise<Reply>): Promise<Reply> {
+  snapshotReads.add(reply);
+  return reply;
+}
+
+/** Whether snapshotRead() marked `reply`. */
+export function isSnapshotRead(reply: Promise<Reply>): boolean {
+  return snapshotReads.has(reply);
+}
 
 /**
  * What a handler may use. The server implements it (service/resp/), the

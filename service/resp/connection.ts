@@ -60,8 +60,14 @@ export interface MultiState {
 interface Slot {
   reply: Reply | undefined;
   ready: boolean;
-  /** Protocol when the reply became ready (HELLO may change it later). */
+  /**
+   * Protocol to encode the reply in: the client's protocol right after its
+   * command ran (HELLO's own reply is in the protocol it chose), even if a
+   * later HELLO changed it while the reply waited for fdatasync.
+   */
   protocol: Protocol;
+  /** `protocol` is settled: the command ran when the request was read. Else it is taken when the reply is ready. */
+  protocolFixed: boolean;
   /** Close the connection once this reply is written (protocol error). */
   closeAfter: boolean;
 }
@@ -251,7 +257,7 @@ export class Connection {
   push(reply: Reply): void {
     if (this.closed) return;
     if (this.#slotHead < this.#slots.length) {
-      this.#slots.push({ reply, ready: true, protocol: this.#protocol, closeAfter: false });
+      this.#slots.push({ reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false });
     } else {
       this.#writer.protocol = this.#protocol;
       this.#writer.write(reply);
@@ -359,7 +365,8 @@ export class Connection {
             break;
           }
           if (args === undefined) break;
-          this.#accept(dispatcher.execute(this, args));
+          const outcome = dispatcher.execute(this, args);
+          this.#accept(outcome, dispatcher.ranLastRequest);
         }
         this.#flush();
         // The socket may have taken everything at once (the kernel buffers it): then go on with what is buffered.
@@ -372,13 +379,15 @@ export class Connection {
   }
 
   /** Queues (or writes) the outcome of one request. */
-  #accept(outcome: Reply | Promise<Reply>): void {
+  #accept(outcome: Reply | Promise<Reply>, ran: boolean): void {
     if (!(outcome instanceof Promise)) {
       if (this.#slotHead === this.#slots.length) this.#write(outcome, this.#protocol);
-      else this.#slots.push({ reply: outcome, ready: true, protocol: this.#protocol, closeAfter: false });
+      else this.#slots.push({ reply: outcome, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false });
       return;
     }
-    const slot: Slot = { reply: undefined, ready: false, protocol: this.#protocol, closeAfter: false };
+    // A queued or held request runs later: its protocol is known when it is answered (NB: should a later HELLO
+    // run while that reply waits for fdatasync, the reply takes the new protocol; Redis would not).
+    const slot: Slot = { reply: undefined, ready: false, protocol: this.#protocol, protocolFixed: ran, closeAfter: false };
     this.#slots.push(slot);
     this.#pending++;
     outcome.then(
@@ -394,7 +403,7 @@ export class Connection {
   #settle(slot: Slot, reply: Reply): void {
     slot.reply = reply;
     slot.ready = true;
-    slot.protocol = this.#protocol;
+    if (!slot.protocolFixed) slot.protocol = this.#protocol;
     this.#pending--;
     if (this.closed) return;
     this.#scheduleFlush();
@@ -404,7 +413,7 @@ export class Connection {
     this.#server.stats.protocolErrors++;
     this.#server.logger.info({ client: this.address, id: this.id, error: error.message }, 'protocol error from client');
     const reply = new ErrorReply(error.replyText);
-    this.#slots.push({ reply, ready: true, protocol: this.#protocol, closeAfter: true });
+    this.#slots.push({ reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: true });
     this.#closeWhenDrained = true;
     this.#socket.pause();
   }

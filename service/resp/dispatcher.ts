@@ -7,6 +7,15 @@
 //   EXEC of such a command) keeps the dispatcher busy until it settles; every
 //   command that arrives meanwhile, from any connection, and every internal
 //   task (the expiry sweep), waits in one FIFO and runs in arrival order.
+// - Snapshot reads: a read-only handler whose Promise reads at an engine
+//   snapshot (snapshotRead() in command.ts: a long sorted-set walk that
+//   pauses between slices) does not keep the dispatcher busy: other clients'
+//   commands run while it walks, as Kvrocks runs a slow command on its own
+//   thread, and its answer is still the state when it ran. That client's
+//   later requests are held back until it is answered (as a blocked
+//   client's), so one client's commands still run one after another with
+//   the client state (db, protocol, MULTI) each expects. Inside EXEC it is
+//   waited for like any Promise, so a transaction stays atomic.
 // - Durability: a handler's writes (ctx.write) are visible at once, so the
 //   next command may run; the command's reply is a Promise that resolves when
 //   every write it made is as durable as appendfsync asks, or turns into the
@@ -38,7 +47,7 @@
 import { AssertionError, assert } from '../../lib/assert.js';
 import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
 import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
-import type { CommandContext } from './command.js';
+import { isSnapshotRead, snapshotRead, type CommandContext } from './command.js';
 import type { CommandTable, ResolvedCommand } from './command-table.js';
 import { ReplySequence, type Connection } from './connection.js';
 import { nonBlockingReply, type Served } from './blocking.js';
@@ -141,6 +150,9 @@ export class Dispatcher {
   #atomic: AtomicWrite | undefined;
   /** FIFO requests of blocked clients, held back until they are answered. */
   readonly #held = new Map<Connection, Pending[]>();
+  /** Clients whose snapshot read is pending; their requests are held back meanwhile. */
+  readonly #reading = new Set<Connection>();
+  #ranLastRequest = false;
 
   /** Called with an AssertionError (a bug); main.ts logs it and exits. */
   onFatal: (error: Error) => void = (error) => {
@@ -171,11 +183,26 @@ export class Dispatcher {
    *   ran asynchronously, or made writes whose durability the reply waits for
    */
   execute(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
+    this.#ranLastRequest = false;
+    if (this.#reading.has(client)) {
+      const copied = args.map((arg) => Buffer.from(arg));
+      return new Promise<Reply>((resolve) => this.#hold({ client, args: copied, task: undefined, resolve }));
+    }
     if (this.#busy || this.#queueHead < this.#queue.length) {
       const copied = args.map((arg) => Buffer.from(arg));
       return new Promise<Reply>((resolve) => this.#enqueue({ client, args: copied, task: undefined, resolve }));
     }
+    this.#ranLastRequest = true;
     return this.#process(client, args);
+  }
+
+  /**
+   * Whether the last execute() ran its command at once (its handler has
+   * returned; a Promise then only waits for durability or an asynchronous
+   * read) rather than queueing or holding it to run later.
+   */
+  get ranLastRequest(): boolean {
+    return this.#ranLastRequest;
   }
 
   /**
@@ -193,7 +220,7 @@ export class Dispatcher {
 
   /** Resolves when nothing runs and nothing waits (shutdown drains with it). */
   whenIdle(): Promise<void> {
-    if (!this.#busy && this.queued === 0) return Promise.resolve();
+    if (!this.#busy && this.queued === 0 && this.#reading.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -315,6 +342,7 @@ export class Dispatcher {
     this.#writes = undefined;
     const started = performance.now();
     const reply = this.#invoke(client, resolved, args);
+    if (reply instanceof Promise && isSnapshotRead(reply) && this.#writes === undefined) return this.#readOnSnapshot(client, resolved, args, started, reply);
     if (reply instanceof Promise) {
       this.#busy = true;
       return reply.then((settled) => {
@@ -327,6 +355,22 @@ export class Dispatcher {
     const outcome = this.#finish(client, resolved, args, started, reply);
     this.#afterCommand(false);
     return outcome;
+  }
+
+  /**
+   * A snapshot read goes on while other commands run; the client's own
+   * requests wait in #held until it is answered.
+   */
+  #readOnSnapshot(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Promise<Reply>): Promise<Reply> {
+    this.#reading.add(client);
+    this.#afterCommand(false);
+    return reply.then((settled) => {
+      this.#server.recordCommand(client, resolved, args, performance.now() - started, settled);
+      this.#reading.delete(client);
+      if (this.#held.has(client)) this.#release(client);
+      else this.#notifyIdle();
+      return settled;
+    });
   }
 
   /** A command's handler is done: statistics, then its reply (parked, or held for its writes' durability). */
@@ -377,7 +421,7 @@ export class Dispatcher {
     });
   }
 
-  /** Puts back the requests held while `client` was blocked, behind what waits now (after the current command). */
+  /** Puts back the requests held while `client` was blocked (or reading), behind what waits now (after the current command). */
   #release(client: Connection): void {
     const held = this.#held.get(client);
     if (held === undefined) return;
@@ -431,6 +475,11 @@ export class Dispatcher {
     if (counting) keyspace.countReads(true, typeof rule === 'number' ? args[rule] : undefined);
     try {
       const reply = resolved.spec.handler(context, args);
+      if (reply instanceof Promise && isSnapshotRead(reply)) {
+        // Its key lookups are done: what is left is the walk, which looks nothing up.
+        if (counting) keyspace.countReads(false);
+        return snapshotRead(reply.catch((error: unknown) => this.#handlerFailed(error)));
+      }
       if (reply instanceof Promise) {
         // Nothing else runs until it settles (the dispatcher is busy), so counting stays this command's.
         return reply.catch((error: unknown) => this.#handlerFailed(error)).finally(() => {
@@ -514,11 +563,10 @@ export class Dispatcher {
       if (pending.task !== undefined) {
         this.#runTask(pending.task);
         pending.resolve(null);
-      } else if (pending.client!.blocked) {
-        // A blocked client's later requests wait until it is answered (Redis reads nothing from a blocked client).
-        const held = this.#held.get(pending.client!);
-        if (held === undefined) this.#held.set(pending.client!, [pending]);
-        else held.push(pending);
+      } else if (pending.client!.blocked || this.#reading.has(pending.client!)) {
+        // A blocked client's later requests wait until it is answered (Redis reads nothing from a blocked client);
+        // so do those of a client whose snapshot read is pending.
+        this.#hold(pending);
       } else if (!pending.client!.acceptsCommands) {
         // The client went away (or QUIT): its later requests are dropped, as Redis frees a closed client's query buffer.
         pending.resolve(ReplySequence.empty);
@@ -529,10 +577,23 @@ export class Dispatcher {
     if (!this.#busy && this.#queueHead >= this.#queue.length) {
       this.#queue = [];
       this.#queueHead = 0;
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const waiter of waiters) waiter();
+      this.#notifyIdle();
     }
+  }
+
+  /** Keeps a request of a blocked or reading client until #release. */
+  #hold(pending: Pending): void {
+    const held = this.#held.get(pending.client!);
+    if (held === undefined) this.#held.set(pending.client!, [pending]);
+    else held.push(pending);
+  }
+
+  /** Wakes whenIdle() callers once nothing runs, waits, or reads. */
+  #notifyIdle(): void {
+    if (this.#busy || this.#queueHead < this.#queue.length || this.#reading.size > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) waiter();
   }
 }
 

@@ -16,6 +16,17 @@
 // Commands that may wait on an engine iterator (LevelEngine) are generators
 // run by drive(): synchronous on LsmEngine, a Promise otherwise.
 //
+// Long walks (ZRANK of a middle member, ZCOUNT over a wide range, a large
+// LIMIT offset or start index, ZRANDMEMBER) run on an engine snapshot in
+// slices of about 2 ms (zset.ts, Walk), and answer a Promise once they need
+// more than one. The read-only commands mark it with snapshotRead(), so the
+// dispatcher serves other clients meanwhile; they read nothing after their
+// walk but the walk's result and their own client's state, which the
+// dispatcher keeps still (that client's later requests wait). Commands that
+// write what they walked (ZREMRANGEBYRANK, ZRANGESTORE, ZUNIONSTORE ...) also
+// pause between slices, but keep every other command waiting, as any
+// Promise does, so their writes apply to the state they read.
+//
 // Blocking: BZPOPMIN, BZPOPMAX and BZMPOP pop at once when they can, and
 // otherwise return a BlockedReply (reply.ts) whose retry is the same pop on
 // the same keys; the server parks the client (blocking.ts), retries it when
@@ -41,7 +52,7 @@ import {
   type ScoredMember,
   type Steps,
 } from '../../../lib/keyspace/zset.js';
-import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
+import { snapshotRead, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { formatDouble } from '../encoder.js';
 import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';
 import { timeoutArgument } from './lists.js';
@@ -83,6 +94,18 @@ function scoredReply(entries: readonly ScoredMember[], withScores: boolean, prot
 /** A handler written as a generator (see drive() in lib/keyspace/zset.ts). */
 function steps(body: (ctx: CommandContext, args: Buffer[]) => Steps<Reply>): CommandHandler {
   return (ctx, args) => drive(body(ctx, args));
+}
+
+/**
+ * A read-only handler written as a generator whose reads after its first
+ * pause are all at its Walk's snapshot: an answer that is not ready at once
+ * is a snapshot read, so other clients' commands run while it walks.
+ */
+function readSteps(body: (ctx: CommandContext, args: Buffer[]) => Steps<Reply>): CommandHandler {
+  return (ctx, args) => {
+    const reply = drive(body(ctx, args));
+    return reply instanceof Promise ? snapshotRead(reply) : reply;
+  };
 }
 
 /** The live sorted set at `key` for reading. @throws WrongTypeError */
@@ -210,7 +233,7 @@ const zmscore: CommandHandler = (ctx, args) => {
 
 /** zrankGenericCommand: ZRANK/ZREVRANK key member [WITHSCORE] — O(min(rank, N - rank)). */
 function zrankGeneric(name: string, reverse: boolean): CommandHandler {
-  return steps(function* (ctx, args) {
+  return readSteps(function* (ctx, args) {
     if (args.length > 4) return errors.arity(name);
     let withScore = false;
     if (args.length === 4) {
@@ -227,7 +250,7 @@ function zrankGeneric(name: string, reverse: boolean): CommandHandler {
 }
 
 /** ZCOUNT key min max — O(log N + M), M the members counted. */
-const zcount = steps(function* (ctx, args) {
+const zcount = readSteps(function* (ctx, args) {
   const range = parseScoreRange(args[2]!, args[3]!);
   if (range === undefined) return zsetErrors.scoreRange;
   const zset = readZset(ctx, args[1]!);
@@ -236,7 +259,7 @@ const zcount = steps(function* (ctx, args) {
 });
 
 /** ZLEXCOUNT key min max — O(log N + M). */
-const zlexcount = steps(function* (ctx, args) {
+const zlexcount = readSteps(function* (ctx, args) {
   const range = parseLexRange(args[2]!, args[3]!);
   if (range === undefined) return zsetErrors.lexRange;
   const zset = readZset(ctx, args[1]!);
@@ -256,7 +279,7 @@ type Direction = 'auto' | 'forward' | 'reverse';
  */
 function zrangeGeneric(store: boolean, fixedType: RangeType, fixedDirection: Direction): CommandHandler {
   const sourceIndex = store ? 2 : 1;
-  return steps(function* (ctx, args) {
+  return (store ? steps : readSteps)(function* (ctx, args) {
     let rangeType = fixedType;
     let direction = fixedDirection;
     let withScores = false;
@@ -664,7 +687,7 @@ function* diffSteps(sources: readonly (ScoreSource | undefined)[]): Steps<Scored
 const longMax = 9_223_372_036_854_775_807n;
 
 /** ZRANDMEMBER key [count [WITHSCORES]] — O(N) at worst: random ranks are reached by walking. */
-const zrandmember = steps(function* (ctx, args) {
+const zrandmember = readSteps(function* (ctx, args) {
   if (args.length === 2) {
     const zset = readZset(ctx, args[1]!);
     if (zset === undefined) return null;

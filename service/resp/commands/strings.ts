@@ -31,7 +31,7 @@ import { int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLong, p
 import { addExtended, formatExtended, toExtended } from '../../../lib/keyspace/long-double.js';
 import { newStringRecord, stringOf } from '../../../lib/keyspace/string.js';
 import { stringExpireMs, type TimeUnit } from '../../../lib/keyspace/ttl.js';
-import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
+import { isSnapshotRead, snapshotRead, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, OK, errors, type Reply } from '../reply.js';
 
 // ---------------------------------------------------------------- shared helpers
@@ -57,7 +57,9 @@ export function guard(handler: CommandHandler): CommandHandler {
   return (ctx, args) => {
     try {
       const reply = handler(ctx, args);
-      return reply instanceof Promise ? reply.catch(toReply) : reply;
+      if (!(reply instanceof Promise)) return reply;
+      // A snapshot read stays marked (command.ts): the dispatcher looks for the mark on what the handler returns.
+      return isSnapshotRead(reply) ? snapshotRead(reply.catch(toReply)) : reply.catch(toReply);
     } catch (error) {
       return toReply(error);
     }

@@ -82,6 +82,17 @@ describe('pipelining', () => {
     expect(replies).toEqual(expected);
   });
 
+  it('encodes a reply that waits for fdatasync in the protocol of its own turn, not that of a later HELLO', async () => {
+    const silt = await startServer({ appendfsync: 'always' });
+    const raw = await RawClient.connect(silt.port, { keepBytes: true });
+    // RESP2 answers a double as a bulk string, RESP3 as `,1.5`; HELLO 3 runs while ZINCRBY waits for fdatasync.
+    raw.send(Buffer.concat([encodeCommand(['ZINCRBY', 'proto:z', '1.5', 'a']), encodeCommand(['HELLO', '3']), encodeCommand(['ZINCRBY', 'proto:z', '1', 'a'])]));
+    await raw.replies(3);
+    const bytes = Buffer.concat(raw.received).toString('latin1');
+    expect(bytes.startsWith('$3\r\n1.5\r\n')).toBe(true);
+    expect(bytes.endsWith(',2.5\r\n')).toBe(true);
+  });
+
   it('ioredis pipelines and node-redis auto-pipelining work across many concurrent commands', async () => {
     const silt = await startServer();
     const client = ioredis(silt.port);

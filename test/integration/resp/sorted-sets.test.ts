@@ -10,9 +10,20 @@
 // byte-ordered lex ranges, random picks, a whole ZSCAN iteration, sets large
 // enough that ranks are walked from the nearer end, expiry of a whole set, and
 // blocking pops that must not wait (inside MULTI).
+//
+// Last, long walks over a set of SILT_ZSET_WALK_MEMBERS members (default
+// 20,000) with the slice budget lowered to 500 entries, and the walk held at
+// its first pause until the test lets it go: another client is served while
+// a read-only walk is held (its PING, SET and writes to the same set are
+// answered first, proving interleaving without timing), the walk's answer is
+// the set as it was when the command ran, the walking client's own later
+// requests wait for it, and inside EXEC or for a write (ZREMRANGEBYRANK) the
+// walk keeps every other client waiting, as atomicity requires.
 
-import { describe, expect, it } from 'vitest';
-import { waitFor } from './harness.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { walkSlice } from '../../../lib/keyspace/zset.js';
+import { closeAll, closeServers, ioredis, startServer, waitFor, type TestServer } from './harness.js';
 import { describeReplyTable, freshClient, near, useServer, type Step } from './reply-tables.js';
 
 /** Matches a finished ZSCAN reply (cursor 0) holding these member-score pairs in any order. */
@@ -811,5 +822,165 @@ describe('sorted sets beyond the table', () => {
     ]);
     expect(await c.exists('z')).toBe(0);
     expect(server().server.blocking.blockedClients).toBe(0);
+  });
+});
+
+describe('long sorted-set walks share the server', () => {
+  // No expiry sweep during a test: it would queue in the dispatcher too, and the tests count what waits there.
+  let silt: TestServer | undefined;
+  beforeAll(async () => {
+    silt = await startServer({ expirySweepMs: 60_000 });
+  });
+  afterAll(closeServers);
+  const server = (): TestServer => silt!;
+  const members = Number(process.env.SILT_ZSET_WALK_MEMBERS ?? 20_000);
+  const middle = Math.floor(members / 2);
+  const member = (index: number): string => `m:${String(index).padStart(7, '0')}`;
+  const defaults = { ...walkSlice };
+  let release: () => void = () => undefined;
+  let reached: Promise<void> = Promise.resolve();
+
+  beforeEach(() => {
+    // Slices of 500 entries; the first pause waits until release(), later ones go on at once.
+    Object.assign(walkSlice, { entriesMin: 0, entriesMax: 500, durationMsMax: Infinity });
+    let reach!: () => void;
+    reached = new Promise<void>((resolve) => (reach = resolve));
+    const opened = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    walkSlice.pause = () => {
+      if (!first) return defaults.pause();
+      first = false;
+      reach();
+      return opened;
+    };
+  });
+
+  afterEach(async () => {
+    // A walk a failed test left held goes on, and ends before the next test's gate is set.
+    release();
+    await server().server.dispatcher.whenIdle();
+    Object.assign(walkSlice, defaults);
+    await closeAll();
+  });
+
+  /** A fresh client with `key` holding `members` members, member i scoring i. */
+  async function loaded(key: string): Promise<Redis> {
+    const c = await freshClient(server());
+    const loads: Promise<unknown>[] = [];
+    for (let start = 0; start < members; start += 1000) {
+      const args: (string | number)[] = [];
+      for (let index = start; index < Math.min(members, start + 1000); index++) args.push(index, member(index));
+      loads.push(c.zadd(key, ...args));
+    }
+    await Promise.all(loads);
+    return c;
+  }
+
+  /** A second client, connected and ready (ioredis holds commands until its INFO ready check is answered). */
+  async function other(): Promise<Redis> {
+    const b = ioredis(server().port);
+    expect(await b.ping()).toBe('PONG');
+    return b;
+  }
+
+  /** Tracks whether a reply has come. */
+  function watched<T>(reply: Promise<T>): { reply: Promise<T>; settled: () => boolean } {
+    let done = false;
+    void reply.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    return { reply, settled: () => done };
+  }
+
+  const count = (reply: unknown): unknown => (reply as unknown[]).length;
+  const cases: [args: (string | number)[], before: unknown, after: unknown, shape?: (reply: unknown) => unknown][] = [
+    [['ZRANK', 'z', member(middle)], middle, middle + 2],
+    [['ZREVRANK', 'z', member(middle), 'WITHSCORE'], [members - 1 - middle, String(middle)], [members - 2 - middle, String(middle)]],
+    [['ZCOUNT', 'z', '-inf', '+inf'], members, members + 1],
+    [['ZLEXCOUNT', 'z', '-', '+'], members, members + 1],
+    [['ZRANGE', 'z', '-inf', '+inf', 'BYSCORE', 'LIMIT', middle, 1], [member(middle)], [member(middle - 2)]],
+    [['ZREVRANGEBYSCORE', 'z', '+inf', '-inf', 'LIMIT', middle, 1], [member(members - 1 - middle)], [member(members - 2 - middle)]],
+    [['ZRANGEBYLEX', 'z', '-', '+', 'LIMIT', middle, 1], [member(middle)], [member(middle - 1)]],
+    [['ZRANGE', 'z', middle, middle, 'WITHSCORES'], [member(middle), String(middle)], [member(middle - 2), String(middle - 2)]],
+    [['ZRANDMEMBER', 'z', members * 2], members, members + 1, count],
+  ];
+
+  it.each(cases)('%j: other clients are served during the walk, which answers the set as the command ran', async (args, before, after, shape = (reply) => reply) => {
+    const a = await loaded('z');
+    const b = await other();
+    const walk = watched(a.call(...(args.map(String) as [string, ...string[]])));
+    await reached;
+    expect(await b.ping()).toBe('PONG');
+    expect(await b.set('k', 'v')).toBe('OK');
+    // Members below every rank, one removed, one moved to the front: every answer above changes.
+    expect(await b.zadd('z', -1, 'early-1', -2, 'early-2', -10, member(middle + 1))).toBe(2);
+    expect(await b.zrem('z', member(0))).toBe(1);
+    expect(walk.settled()).toBe(false);
+    release();
+    expect(shape(await walk.reply)).toEqual(before);
+    expect(shape(await a.call(...(args.map(String) as [string, ...string[]])))).toEqual(after);
+    expect(server().server.engine!.stats().liveSnapshots).toBe(0);
+  });
+
+  it("the walking client's later requests wait for its walk", async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const walk = watched(a.zrank('z', member(middle)));
+    const write = watched(a.zadd('z', -5, 'late'));
+    await reached;
+    expect(await b.zscore('z', 'late')).toBeNull();
+    expect(write.settled()).toBe(false);
+    release();
+    expect(await walk.reply).toBe(middle);
+    expect(await write.reply).toBe(1);
+    expect(await b.zscore('z', 'late')).toBe('-5');
+  });
+
+  it('a walk does not touch what another client WATCHes, and that client runs EXEC meanwhile', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    expect(await b.watch('z')).toBe('OK');
+    const walk = watched(a.zcount('z', '-inf', '+inf'));
+    await reached;
+    expect(await b.multi().zcard('z').set('k', '1').exec()).toEqual([
+      [null, members],
+      [null, 'OK'],
+    ]);
+    release();
+    expect(await walk.reply).toBe(members);
+  });
+
+  it('inside EXEC, and for a command that writes what it walked, a walk keeps every other client waiting', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const exec = watched(a.multi().zrank('z', member(middle)).zcard('z').exec());
+    await reached;
+    const ping = watched(b.ping());
+    await waitFor(() => dispatcher.queued === 1, 5000, 'the PING to wait behind EXEC');
+    expect(ping.settled()).toBe(false);
+    release();
+    expect(await exec.reply).toEqual([
+      [null, middle],
+      [null, members],
+    ]);
+    expect(await ping.reply).toBe('PONG');
+  });
+
+  it('ZREMRANGEBYRANK walks in slices but keeps every other client waiting until it has removed what it read', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const removal = watched(a.zremrangebyrank('z', middle, middle + 9));
+    await reached;
+    const add = watched(b.zadd('z', middle + 0.5, 'between'));
+    await waitFor(() => dispatcher.queued === 1, 5000, 'the ZADD to wait behind ZREMRANGEBYRANK');
+    expect(add.settled()).toBe(false);
+    release();
+    expect(await removal.reply).toBe(10);
+    expect(await add.reply).toBe(1);
+    expect(await b.zrange('z', middle - 1, middle + 1)).toEqual([member(middle - 1), 'between', member(middle + 10)]);
+    expect(await b.zcard('z')).toBe(members - 9);
   });
 });

@@ -1,0 +1,261 @@
+// Benchmark: what a long sorted-set walk costs the other clients.
+//
+// silt keeps a sorted set in an ordered key space with no rank index, so
+// ZRANK of a middle member walks about N/2 entries, and ZCOUNT over the
+// whole set or ZRANGEBYSCORE with a large LIMIT offset walk O(N) (docs/
+// commands.md, "Sorted sets"). This measures how long such a command takes
+// and, while it runs, how long a second client waits for PING: the stall the
+// walk inflicts on everyone else. A walk that yields to the event loop
+// between slices (lib/keyspace/zset.ts, walkSlice) keeps that latency near
+// one slice; a synchronous walk makes every PING wait for all of it.
+//
+// Method: a silt server as a child process (dist/service/main.js, fresh
+// temporary directory, appendfsync everysec), a sorted set `z` of --members
+// members (`m:0000000` ... with score = index, loaded by pipelined ZADDs of
+// 1,000 members), then for each operation and --rounds rounds: client B
+// sends PING after PING (each after the previous reply) while client A
+// sends the operation once; the operation's time is A's round trip, and the
+// PING latencies are those of B's PINGs in flight at some time during it. An
+// idle row (PINGs with nothing else running) is the floor.
+//
+// Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--rounds 5] [--port 7142]
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { formatTable, parseFlags, positiveInteger, progress } from './bench-support.js';
+
+const mainScript = fileURLToPath(new URL('../../service/main.js', import.meta.url));
+const loadBatchMembers = 1000;
+const loadPipelineBatches = 16;
+
+interface Args {
+  members: number;
+  rounds: number;
+  port: number;
+}
+
+type Value = string | number | null | Error | Value[];
+
+/** A minimal RESP2 client: one request at a time or pipelined, replies in order. */
+class Client {
+  readonly #socket: net.Socket;
+  #buffer: Buffer = Buffer.alloc(0);
+  readonly #waiting: ((value: Value) => void)[] = [];
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+      for (;;) {
+        const parsed = parse(this.#buffer, 0);
+        if (parsed === undefined) break;
+        this.#buffer = this.#buffer.subarray(parsed.end);
+        this.#waiting.shift()!(parsed.value);
+      }
+    });
+  }
+
+  static connect(port: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.1' }, () => resolve(new Client(socket)));
+      socket.setNoDelay(true);
+      socket.once('error', reject);
+    });
+  }
+
+  send(args: readonly (string | number)[]): Promise<Value> {
+    const parts = [`*${args.length}\r\n`];
+    for (const arg of args) {
+      const text = String(arg);
+      parts.push(`$${Buffer.byteLength(text)}\r\n${text}\r\n`);
+    }
+    this.#socket.write(parts.join(''));
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
+
+function parse(buffer: Buffer, start: number): { value: Value; end: number } | undefined {
+  const lineEnd = buffer.indexOf('\r\n', start);
+  if (lineEnd === -1) return undefined;
+  const type = String.fromCharCode(buffer[start]!);
+  const line = buffer.toString('latin1', start + 1, lineEnd);
+  const next = lineEnd + 2;
+  if (type === '+') return { value: line, end: next };
+  if (type === '-') return { value: new Error(line), end: next };
+  if (type === ':') return { value: Number(line), end: next };
+  if (type === '$') {
+    const length = Number(line);
+    if (length < 0) return { value: null, end: next };
+    if (buffer.length < next + length + 2) return undefined;
+    return { value: buffer.toString('latin1', next, next + length), end: next + length + 2 };
+  }
+  if (type === '*') {
+    const count = Number(line);
+    if (count < 0) return { value: null, end: next };
+    const items: Value[] = [];
+    let offset = next;
+    for (let index = 0; index < count; index++) {
+      const item = parse(buffer, offset);
+      if (item === undefined) return undefined;
+      items.push(item.value);
+      offset = item.end;
+    }
+    return { value: items, end: offset };
+  }
+  throw new Error(`unexpected reply type ${type}`);
+}
+
+function memberName(index: number): string {
+  return `m:${String(index).padStart(7, '0')}`;
+}
+
+async function startServer(args: Args, dir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [mainScript, '--port', String(args.port), '--bind', '127.0.0.1', '--dir', dir, '--appendfsync', 'everysec', '--loglevel', 'warn'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      const client = await Client.connect(args.port);
+      const reply = await client.send(['PING']);
+      client.close();
+      if (reply === 'PONG') return child;
+    } catch {
+      // Not listening yet: try again shortly.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`silt did not answer PING on port ${args.port}`);
+}
+
+async function load(client: Client, members: number): Promise<void> {
+  let inFlight: Promise<Value>[] = [];
+  for (let first = 0; first < members; first += loadBatchMembers) {
+    const command: (string | number)[] = ['ZADD', 'z'];
+    for (let index = first; index < Math.min(members, first + loadBatchMembers); index++) command.push(index, memberName(index));
+    inFlight.push(client.send(command));
+    if (inFlight.length >= loadPipelineBatches) {
+      for (const reply of await Promise.all(inFlight)) if (reply instanceof Error) throw reply;
+      inFlight = [];
+      progress(`loaded ${first + loadBatchMembers} members`);
+    }
+  }
+  await Promise.all(inFlight);
+  const card = await client.send(['ZCARD', 'z']);
+  if (card !== members) throw new Error(`ZCARD answered ${String(card)}, expected ${members}`);
+}
+
+interface Round {
+  opMs: number;
+  pings: number;
+  pingMaxMs: number;
+  pingMeanMs: number;
+}
+
+/** Runs `op` on `a` once while `b` pings back to back; PINGs sent before the op's reply count. */
+async function round(a: Client, b: Client, op: (string | number)[] | undefined, check: (value: Value) => void): Promise<Round> {
+  let done = false;
+  const pings: [sentMs: number, latencyMs: number][] = [];
+  const pinging = (async () => {
+    while (!done) {
+      const sent = performance.now();
+      await b.send(['PING']);
+      pings.push([sent, performance.now() - sent]);
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const started = performance.now();
+  if (op === undefined) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } else {
+    check(await a.send(op));
+  }
+  const ended = performance.now();
+  done = true;
+  await pinging;
+  // Every PING in flight at some time during the op counts, the one the whole walk held up included.
+  const latencies = pings.filter(([sent, latency]) => sent < ended && sent + latency > started).map(([, latency]) => latency);
+  return {
+    opMs: ended - started,
+    pings: latencies.length,
+    pingMaxMs: Math.max(...latencies),
+    pingMeanMs: latencies.reduce((sum, value) => sum + value, 0) / latencies.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const args: Args = { members: 1_000_000, rounds: 5, port: 7142 };
+  parseFlags(
+    process.argv.slice(2),
+    {
+      '--members': (value) => (args.members = positiveInteger(value(), '--members')),
+      '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
+      '--port': (value) => (args.port = positiveInteger(value(), '--port')),
+    },
+    () => 'usage: node dist/tools/bench/zset-walk.js [--members N] [--rounds R] [--port P]',
+  );
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'silt-zset-walk-'));
+  const server = await startServer(args, dir);
+  const clients: Client[] = [];
+  try {
+    const a = await Client.connect(args.port);
+    const b = await Client.connect(args.port);
+    clients.push(a, b);
+    const loadStarted = performance.now();
+    await load(a, args.members);
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    const middle = Math.floor(args.members / 2);
+    const ops: [name: string, op: (string | number)[] | undefined, expected: Value][] = [
+      ['idle (no command)', undefined, null],
+      [`ZRANK z ${memberName(middle)}`, ['ZRANK', 'z', memberName(middle)], middle],
+      [`ZREVRANK z ${memberName(middle)}`, ['ZREVRANK', 'z', memberName(middle)], args.members - 1 - middle],
+      ['ZCOUNT z -inf +inf', ['ZCOUNT', 'z', '-inf', '+inf'], args.members],
+      [`ZRANGEBYSCORE z -inf +inf LIMIT ${middle} 1`, ['ZRANGEBYSCORE', 'z', '-inf', '+inf', 'LIMIT', middle, 1], [memberName(middle)]],
+    ];
+    const body: string[][] = [];
+    for (const [name, op, expected] of ops) {
+      const rounds: Round[] = [];
+      for (let index = 0; index < args.rounds; index++) {
+        progress(`${name}: round ${index + 1}`);
+        rounds.push(
+          await round(a, b, op, (value) => {
+            if (JSON.stringify(value) !== JSON.stringify(expected)) throw new Error(`${name} answered ${JSON.stringify(value)}, expected ${JSON.stringify(expected)}`);
+          }),
+        );
+      }
+      const opMs = rounds.map((r) => r.opMs).sort((x, y) => x - y);
+      const pingMax = rounds.map((r) => r.pingMaxMs).sort((x, y) => x - y);
+      body.push([
+        name,
+        op === undefined ? '-' : `${opMs[Math.floor(opMs.length / 2)]!.toFixed(0)} (${opMs[0]!.toFixed(0)}-${opMs[opMs.length - 1]!.toFixed(0)})`,
+        `${pingMax[Math.floor(pingMax.length / 2)]!.toFixed(1)} (${pingMax[0]!.toFixed(1)}-${pingMax[pingMax.length - 1]!.toFixed(1)})`,
+        (rounds.reduce((sum, r) => sum + r.pingMeanMs, 0) / rounds.length).toFixed(2),
+        String(Math.round(rounds.reduce((sum, r) => sum + r.pings, 0) / rounds.length)),
+      ]);
+    }
+    process.stderr.write('\n');
+    const lines = [
+      `silt, sorted set of ${args.members} members (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
+      'op ms: median (min-max) of client A round trips; PING max ms: median (min-max) over rounds of the longest PING of client B during the op',
+      '',
+      ...formatTable(['operation', 'op ms', 'PING max ms', 'PING mean ms', 'PINGs during op'], body, [false, true, true, true, true]),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const client of clients) client.close();
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
