@@ -185,7 +185,7 @@ export class KeyTree {
     positions.length = 0;
     let from = 0;
     for (let index = start; index < end; index++) {
-      from = lowerBoundFrom(leafKeys, keys[index]!, from);
+      from = lowerBound(leafKeys, keys[index]!, from);
       positions.push(from);
     }
     // Grow by push (keeps the arrays packed), then fill from the back.
@@ -397,20 +397,8 @@ function childIndex(keys: readonly string[], key: string): number {
   return low - 1;
 }
 
-/** First index whose key is >= `key` (keys.length when none). */
-function lowerBound(keys: readonly string[], key: string): number {
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (keys[middle]! < key) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** lowerBound() over keys[from, length). */
-function lowerBoundFrom(keys: readonly string[], key: string, from: number): number {
+/** First index whose key is >= `key` (keys.length when none), from index `from` on. */
+function lowerBound(keys: readonly string[], key: string, from = 0): number {
   let low = from;
   let high = keys.length;
   while (low < high) {
