@@ -29,8 +29,7 @@
 import { hostname } from 'node:os';
 import { assert } from '../assert.js';
 import { ClosedError, CorruptionError, InvalidArgumentError, IoError, KvError, LimitExceededError, NotSupportedError, WriteStoppedError } from '../errors.js';
-import { userKeyOf, ValueType } from '../format/internal-key.js';
-import { compareBytes } from '../format/compare-bytes.js';
+import { ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import { joinPath, type FileSystem } from '../fs/file-system.js';
 import { NodeFileSystem } from '../fs/node-file-system.js';
@@ -43,6 +42,8 @@ import { Version } from '../manifest/version.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import type { VersionEdit } from '../manifest/version-edit.js';
 import { BlockCache } from '../segment/block-cache.js';
+import { bloomHash } from '../segment/bloom-filter.js';
+import { segmentHolding, userKeyInRange } from './segment-lookup.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { readWalFile } from '../wal/wal-reader.js';
 import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
@@ -350,15 +351,19 @@ export class LsmEngine implements Engine {
   }
 
   #getFromSegments(version: Version, key: Buffer, sequence: number): Buffer | undefined {
+    // Cheapest check first: key range (in place), then each segment's Bloom filter with one hash for all.
+    let hash = -1;
     for (const file of version.levels[0]!) {
-      if (!inRange(file, key)) continue;
-      const hit = this.#tables.reader(file.fileNumber).get(key, sequence);
+      if (!userKeyInRange(file, key)) continue;
+      if (hash < 0) hash = bloomHash(key);
+      const hit = this.#tables.reader(file.fileNumber).get(key, sequence, hash);
       if (hit !== undefined) return hit.type === ValueType.put ? hit.value : undefined;
     }
     for (let level = 1; level < version.levels.length; level++) {
-      const file = version.findFile(level, key);
-      if (file === undefined || !inRange(file, key)) continue;
-      const hit = this.#tables.reader(file.fileNumber).get(key, sequence);
+      const file = segmentHolding(version.levels[level]!, key);
+      if (file === undefined) continue;
+      if (hash < 0) hash = bloomHash(key);
+      const hit = this.#tables.reader(file.fileNumber).get(key, sequence, hash);
       if (hit !== undefined) return hit.type === ValueType.put ? hit.value : undefined;
     }
     return undefined;
@@ -1159,10 +1164,6 @@ function checkBatchLimits(batch: WriteBatch): LimitExceededError | undefined {
 /** A compaction that rewrites `files` within their own level (level >= 1: outputs cannot overlap the rest). */
 function inPlace(level: number, files: SegmentMeta[]): CompactionPick {
   return { level, outputLevel: level, inputs: [{ level, files }], trivialMove: false, largestUserKey: userKeyRange(files)[1] };
-}
-
-function inRange(file: SegmentMeta, key: Buffer): boolean {
-  return compareBytes(userKeyOf(file.smallestKey), key) <= 0 && compareBytes(userKeyOf(file.largestKey), key) >= 0;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,4 +1,4 @@
-// A byte-bounded LRU cache of decompressed, parsed data blocks, shared by all
+// A byte-bounded cache of decompressed, parsed data blocks, shared by all
 // segment readers of one engine (DESIGN.md, "Read"). Keyed by (file number,
 // block offset): segment files are immutable and file numbers never reused,
 // so an entry never goes stale; evictFile() frees a deleted file's blocks early.
@@ -6,7 +6,21 @@
 // Each entry is charged its block's byteLength. A block larger than the whole
 // capacity is not cached (it would evict everything for one read). Cached
 // blocks are immutable, so views handed out from them stay valid after
-// eviction: eviction only drops the cache's reference.
+// eviction: eviction only drops the cache's references.
+//
+// Eviction is CLOCK (second chance), an approximation of LRU: entries sit on
+// a ring in insertion order; a hit only sets the entry's referenced bit; to
+// make room the hand walks the ring from the oldest entry, clearing set bits
+// and evicting the first entry whose bit is clear. A point lookup in a cached
+// block is bound by memory stalls, and LRU's relinking on every hit touches
+// three more objects (the entry's neighbours and the list head).
+//
+// Slots: a segment reader may pass its own BlockSlots (one slot per data
+// block) when it caches or finds a block; the cache keeps that slot holding
+// the block while it is cached and clears it on eviction. A hit through a slot
+// skips both Map lookups and the entry object: the reader sets the slot's
+// referenced byte, which the hand reads as the entry's bit, and counts the hit
+// with countHit().
 
 import { assert } from '../assert.js';
 import type { Block } from './block-reader.js';
@@ -22,23 +36,49 @@ export interface BlockCacheStats {
   entries: number;
 }
 
-/** One cached block, linked into the LRU list (most recently used at the head). */
-interface CacheNode {
-  fileNumber: number;
-  blockOffset: number;
-  block: Block;
-  bytes: number;
-  newer: CacheNode | undefined;
-  older: CacheNode | undefined;
+/** A reader's slots, indexed by its data block number; see the header. */
+export class BlockSlots {
+  /** The cached block of each data block, or undefined. Written by the cache only. */
+  readonly blocks: (Block | undefined)[];
+  /** Set to 1 by the reader on a hit through the slot; read and cleared by the cache's hand. */
+  readonly referenced: Uint8Array;
+
+  constructor(count: number) {
+    this.blocks = new Array<undefined>(count).fill(undefined);
+    this.referenced = new Uint8Array(count);
+  }
 }
 
-/** LRU cache of parsed blocks bounded by their total bytes. */
+/** One cached block, on the CLOCK ring. */
+class CacheNode {
+  readonly fileNumber: number;
+  readonly blockOffset: number;
+  readonly block: Block;
+  readonly bytes: number;
+  /** Set by a hit, cleared when the hand passes. */
+  referenced = false;
+  /** The reader slot pointing at this node, cleared on eviction. */
+  slots: BlockSlots | undefined = undefined;
+  slot = 0;
+  /** Ring neighbours: `next` is newer, except that the newest's `next` is the oldest. */
+  next: CacheNode = this;
+  previous: CacheNode = this;
+
+  constructor(fileNumber: number, blockOffset: number, block: Block) {
+    this.fileNumber = fileNumber;
+    this.blockOffset = blockOffset;
+    this.block = block;
+    this.bytes = block.byteLength;
+  }
+}
+
+/** CLOCK cache of parsed blocks bounded by their total bytes. */
 export class BlockCache {
   readonly #capacityBytes: number;
   /** fileNumber -> blockOffset -> node. */
   readonly #files = new Map<number, Map<number, CacheNode>>();
-  #newest: CacheNode | undefined;
-  #oldest: CacheNode | undefined;
+  /** The oldest entry: where the hand looks first; new entries go just behind it. */
+  #hand: CacheNode | undefined;
   #bytes = 0;
   #entries = 0;
   #hits = 0;
@@ -50,38 +90,48 @@ export class BlockCache {
     this.#capacityBytes = capacityBytes;
   }
 
-  /** The cached block at (fileNumber, blockOffset), now most recently used; undefined on a miss. */
-  get(fileNumber: number, blockOffset: number): Block | undefined {
+  /**
+   * The cached block at (fileNumber, blockOffset), marked as used; undefined on a miss.
+   * @param slots, slot when given, the slot is pointed at the entry found
+   */
+  get(fileNumber: number, blockOffset: number, slots?: BlockSlots, slot = 0): Block | undefined {
     const node = this.#files.get(fileNumber)?.get(blockOffset);
     if (node === undefined) {
       this.#misses++;
       return undefined;
     }
     this.#hits++;
-    if (node !== this.#newest) {
-      this.#unlink(node);
-      this.#pushNewest(node);
-    }
+    node.referenced = true;
+    if (slots !== undefined && node.slots === undefined && slots.blocks[slot] === undefined) this.#attach(node, slots, slot);
     return node.block;
   }
 
-  /** Caches `block` (replacing any entry at the same place), evicting least recently used blocks to fit. */
-  set(fileNumber: number, blockOffset: number, block: Block): void {
+  /** Counts a hit found through a slot (the reader marks the slot referenced itself). */
+  countHit(): void {
+    this.#hits++;
+  }
+
+  /**
+   * Caches `block` (replacing any entry at the same place), evicting to fit.
+   * @param slots, slot when given and the block is cached, the slot is pointed at its entry
+   */
+  set(fileNumber: number, blockOffset: number, block: Block, slots?: BlockSlots, slot = 0): void {
     const existing = this.#files.get(fileNumber)?.get(blockOffset);
     if (existing !== undefined) this.#remove(existing);
     const bytes = block.byteLength;
     if (bytes > this.#capacityBytes) return;
-    while (this.#bytes + bytes > this.#capacityBytes) this.#remove(this.#oldest!);
-    const node: CacheNode = { fileNumber, blockOffset, block, bytes, newer: undefined, older: undefined };
+    while (this.#bytes + bytes > this.#capacityBytes) this.#evictOne();
+    const node = new CacheNode(fileNumber, blockOffset, block);
+    this.#link(node);
     let blocks = this.#files.get(fileNumber);
     if (blocks === undefined) {
       blocks = new Map();
       this.#files.set(fileNumber, blocks);
     }
     blocks.set(blockOffset, node);
-    this.#pushNewest(node);
     this.#bytes += bytes;
     this.#entries++;
+    if (slots !== undefined && slots.blocks[slot] === undefined) this.#attach(node, slots, slot);
   }
 
   /** Drops every block of `fileNumber` (its file is being deleted). */
@@ -93,9 +143,9 @@ export class BlockCache {
 
   /** Drops every block. */
   clear(): void {
+    for (const blocks of this.#files.values()) for (const node of blocks.values()) this.#detach(node);
     this.#files.clear();
-    this.#newest = undefined;
-    this.#oldest = undefined;
+    this.#hand = undefined;
     this.#bytes = 0;
     this.#entries = 0;
   }
@@ -104,30 +154,65 @@ export class BlockCache {
     return { bytes: this.#bytes, capacityBytes: this.#capacityBytes, hits: this.#hits, misses: this.#misses, entries: this.#entries };
   }
 
+  /** Advances the hand past referenced entries (clearing their bits) and evicts the first unreferenced one. */
+  #evictOne(): void {
+    let node = this.#hand!;
+    while (node.referenced || (node.slots !== undefined && node.slots.referenced[node.slot] !== 0)) {
+      node.referenced = false;
+      if (node.slots !== undefined) node.slots.referenced[node.slot] = 0;
+      node = node.next;
+    }
+    this.#hand = node;
+    this.#remove(node);
+  }
+
   #remove(node: CacheNode): void {
     const blocks = this.#files.get(node.fileNumber)!;
     blocks.delete(node.blockOffset);
     if (blocks.size === 0) this.#files.delete(node.fileNumber);
     this.#unlink(node);
+    this.#detach(node);
     this.#bytes -= node.bytes;
     this.#entries--;
     assert(this.#bytes >= 0, 'block cache bytes stay non-negative');
   }
 
-  #unlink(node: CacheNode): void {
-    if (node.newer === undefined) this.#newest = node.older;
-    else node.newer.older = node.older;
-    if (node.older === undefined) this.#oldest = node.newer;
-    else node.older.newer = node.newer;
-    node.newer = undefined;
-    node.older = undefined;
+  #attach(node: CacheNode, slots: BlockSlots, slot: number): void {
+    assert(slots.blocks[slot] === undefined, 'a slot holds one cached block');
+    node.slots = slots;
+    node.slot = slot;
+    slots.blocks[slot] = node.block;
+    slots.referenced[slot] = 0;
   }
 
-  #pushNewest(node: CacheNode): void {
-    node.older = this.#newest;
-    node.newer = undefined;
-    if (this.#newest !== undefined) this.#newest.newer = node;
-    this.#newest = node;
-    if (this.#oldest === undefined) this.#oldest = node;
+  #detach(node: CacheNode): void {
+    const slots = node.slots;
+    if (slots === undefined) return;
+    slots.blocks[node.slot] = undefined;
+    slots.referenced[node.slot] = 0;
+    node.slots = undefined;
+  }
+
+  /** Puts `node` on the ring as the newest entry: just behind the hand. */
+  #link(node: CacheNode): void {
+    const hand = this.#hand;
+    if (hand === undefined) {
+      this.#hand = node;
+      return;
+    }
+    node.next = hand;
+    node.previous = hand.previous;
+    hand.previous.next = node;
+    hand.previous = node;
+  }
+
+  #unlink(node: CacheNode): void {
+    if (node.next === node) {
+      this.#hand = undefined;
+      return;
+    }
+    node.previous.next = node.next;
+    node.next.previous = node.previous;
+    if (this.#hand === node) this.#hand = node.next;
   }
 }

@@ -74,12 +74,17 @@ export function readBlock(file: FileHandle, path: string, handle: BlockHandle, l
     throw blockCorruption(path, handle.offset, `${handle.size} bytes plus trailer end past offset ${limitOffset}`, name);
   }
   const length = handle.size + blockTrailerBytes;
-  const bytes = readIntoScratch(file, handle.offset, length);
-  if (bytes.length !== length) {
-    throw blockCorruption(path, handle.offset, `file ends after ${bytes.length} of ${length} bytes`, name);
+  const read = readIntoScratch(file, handle.offset, length);
+  if (read.length !== length) {
+    throw blockCorruption(path, handle.offset, `file ends after ${read.length} of ${length} bytes`, name);
   }
-  if (options.verifyChecksum) verifyChecksum(bytes, handle.size, path, handle.offset, name);
-  const block = decodeStored(bytes.subarray(0, handle.size), bytes[handle.size]!, path, handle.offset, options.rawBytesMax, name);
+  // One view of the stored bytes serves the checksum and the decoder (a cache miss is allocation-bound).
+  const bytes = read.bytes;
+  const stored = bytes.subarray(0, handle.size);
+  const type = bytes[handle.size]!;
+  if (options.verifyChecksum) verifyChecksum(stored, type, readU32(bytes, handle.size + 1), path, handle.offset, name);
+  const block = decodeStored(stored, type, path, handle.offset, options.rawBytesMax, name);
+  scratchRead.bytes = scratch; // let go of a one-off buffer read past scratchBytesMax
   // An uncompressed block is still the scratch buffer: the caller keeps (and caches) blocks, so copy it out.
   return block.buffer === scratch.buffer ? Buffer.from(block) : block;
 }
@@ -88,12 +93,24 @@ export function readBlock(file: FileHandle, path: string, handle: BlockHandle, l
 const scratchBytesMax = 1024 * 1024;
 let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
+/** What readIntoScratch() read: `length` bytes at the start of `bytes`. Reused between calls. */
+interface ScratchRead {
+  bytes: Buffer;
+  length: number;
+}
+const scratchRead: ScratchRead = { bytes: scratch, length: 0 };
+
 /**
  * Reads `length` bytes at `position` into the shared scratch buffer (or a fresh one past scratchBytesMax).
- * The result is valid until the next call; shorter than `length` when the file ends first.
+ * The result is valid until the next call; its length is shorter than `length` when the file ends first.
  */
-function readIntoScratch(file: FileHandle, position: number, length: number): Buffer {
-  if (length > scratchBytesMax) return readExactly(file, position, length);
+function readIntoScratch(file: FileHandle, position: number, length: number): ScratchRead {
+  if (length > scratchBytesMax) {
+    const bytes = readExactly(file, position, length);
+    scratchRead.bytes = bytes;
+    scratchRead.length = bytes.length;
+    return scratchRead;
+  }
   if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(scratchBytesMax, Math.max(length, scratch.length * 2)));
   let done = 0;
   while (done < length) {
@@ -101,7 +118,9 @@ function readIntoScratch(file: FileHandle, position: number, length: number): Bu
     if (count === 0) break;
     done += count;
   }
-  return scratch.subarray(0, done);
+  scratchRead.bytes = scratch;
+  scratchRead.length = done;
+  return scratchRead;
 }
 
 /**
@@ -118,12 +137,20 @@ export function decodeStored(stored: Buffer, type: number, path: string, blockOf
   return raw;
 }
 
-function verifyChecksum(bytes: Buffer, size: number, path: string, blockOffset: number, name: string): void {
-  const stored = bytes.readUInt32LE(size + 1);
-  const computed = crc32(bytes.subarray(0, size + 1));
+/** The type byte, for continuing a block's CRC past its stored bytes without a view. */
+const typeByte = new Uint8Array(1);
+
+function verifyChecksum(storedBytes: Buffer, type: number, stored: number, path: string, blockOffset: number, name: string): void {
+  typeByte[0] = type;
+  const computed = crc32Continue(crc32(storedBytes), typeByte);
   if (stored !== computed) {
     throw blockCorruption(path, blockOffset, `checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`, name);
   }
+}
+
+/** u32 little-endian at `offset` (the caller has checked the bounds). */
+function readU32(source: Buffer, offset: number): number {
+  return (source[offset]! | (source[offset + 1]! << 8) | (source[offset + 2]! << 16) | (source[offset + 3]! << 24)) >>> 0;
 }
 
 function hex32(value: number): string {

@@ -1,7 +1,10 @@
 // Reads blocks written by block-builder.ts (docs/format.md, "Segment files",
 // "Block contents"). A Block is parsed and validated once (restart array
 // bounds and order) and is then immutable, so the block cache can share it
-// between iterators and hand out views into it.
+// between iterators and hand out views into it. Restart offsets are read from
+// the block's own bytes when needed rather than copied out at parse: a point
+// lookup in a cached block is bound by memory stalls, and a separate array is
+// one more object to fetch.
 //
 // BlockIterator walks one block as an InternalIterator. It avoids per-entry
 // allocation: headers decode into fields, restart keys are compared in place,
@@ -14,7 +17,7 @@ import { CorruptionError } from '../errors.js';
 import { assert } from '../assert.js';
 import { readVarint, type VarintResult } from '../format/varint.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
-import { trailerBytes } from '../format/internal-key.js';
+import { trailerBytes, ValueType } from '../format/internal-key.js';
 import { compareByteRanges, copyBytes } from '../format/compare-bytes.js';
 
 
@@ -27,18 +30,16 @@ export class Block {
   readonly data: Buffer;
   /** Where the entries end and the restart array begins. */
   readonly restartsOffset: number;
+  /** Restart points (validated by parse(): the first is 0, they increase, they point before the restart array). */
   readonly restartCount: number;
-  /** The restart array, decoded once (restart offsets, increasing). */
-  readonly restarts: Uint32Array;
   /** File and file offset, for error messages. */
   readonly file: string;
   readonly blockOffset: number;
 
-  private constructor(data: Buffer, restartsOffset: number, restarts: Uint32Array, file: string, blockOffset: number) {
+  private constructor(data: Buffer, restartsOffset: number, restartCount: number, file: string, blockOffset: number) {
     this.data = data;
     this.restartsOffset = restartsOffset;
-    this.restartCount = restarts.length;
-    this.restarts = restarts;
+    this.restartCount = restartCount;
     this.file = file;
     this.blockOffset = blockOffset;
   }
@@ -55,26 +56,24 @@ export class Block {
     if (restartCount > (data.length - 4) / 4) throw fail(`restart count ${restartCount} does not fit a block of ${data.length} bytes`);
     const restartsOffset = data.length - 4 - 4 * restartCount;
     if (restartsOffset === 0) throw fail('block has no entries');
-    const restarts = new Uint32Array(restartCount);
     let previous = -1;
     for (let index = 0; index < restartCount; index++) {
-      const point = data.readUInt32LE(restartsOffset + 4 * index);
+      const point = readU32(data, restartsOffset + 4 * index);
       if (index === 0 && point !== 0) throw fail(`first restart point is ${point}, expected 0`);
       if (point <= previous || point >= restartsOffset) throw fail(`restart point ${index} at ${point} is out of order or past the entries`);
-      restarts[index] = point;
       previous = point;
     }
-    return new Block(data, restartsOffset, restarts, file, blockOffset);
+    return new Block(data, restartsOffset, restartCount, file, blockOffset);
   }
 
   /** Bytes this block holds in memory (what the block cache charges). */
   get byteLength(): number {
-    return this.data.length + this.restarts.byteLength;
+    return this.data.length;
   }
 
-  /** Offset of restart entry `index`. */
+  /** Offset of restart entry `index` (0 <= index < restartCount). */
   restartPoint(index: number): number {
-    return this.restarts[index]!;
+    return readU32(this.data, this.restartsOffset + 4 * index);
   }
 }
 
@@ -93,6 +92,31 @@ export function compareInternalKeyAt(source: Buffer, start: number, length: numb
   const low = readU32(source, userEnd);
   const targetLow = readU32(target, targetUserLength);
   if (low !== targetLow) return low > targetLow ? -1 : 1;
+  return 0;
+}
+
+/** High u32 of the lookup trailer for `sequence` (type put, which sorts first among equal sequences). */
+export function lookupTrailerHigh(sequence: number): number {
+  return Math.floor(sequence / twoPow24);
+}
+
+/** Low u32 of the lookup trailer for `sequence`. */
+export function lookupTrailerLow(sequence: number): number {
+  return ((sequence % twoPow24) * 256 + ValueType.put) >>> 0;
+}
+
+/**
+ * Compares the internal key stored at `source[start, start + length)` with the lookup key
+ * userKey ‖ trailer(high, low), as compareInternalKeyAt does, without the lookup key existing.
+ */
+export function compareLookupAt(source: Buffer, start: number, length: number, userKey: Buffer, trailerHigh: number, trailerLow: number): number {
+  const userEnd = start + length - trailerBytes;
+  const byUser = compareByteRanges(source, start, userEnd, userKey, 0, userKey.length);
+  if (byUser !== 0) return byUser;
+  const high = readU32(source, userEnd + 4);
+  if (high !== trailerHigh) return high > trailerHigh ? -1 : 1;
+  const low = readU32(source, userEnd);
+  if (low !== trailerLow) return low > trailerLow ? -1 : 1;
   return 0;
 }
 
@@ -177,6 +201,80 @@ export class BlockIterator implements InternalIterator {
     }
   }
 
+  /**
+   * Positions at the first entry at or after (userKey, sequence) when that entry's user key is
+   * `userKey`, as seek(lookup key) then userKeyEquals() would, without building a lookup key or
+   * any iterator state for the entries passed over (the point-lookup path).
+   * @param trailerHigh, trailerLow the lookup trailer's u32 halves (lookupTrailerHigh/Low)
+   * @returns true when positioned on a version of `userKey`; false (and unpositioned) otherwise
+   */
+  seekForGet(userKey: Buffer, trailerHigh: number, trailerLow: number): boolean {
+    const block = this.#block;
+    if (block === undefined) return false;
+    const data = this.#data;
+    const restartsAt = block.restartsOffset;
+    let left = 0;
+    let right = block.restartCount - 1;
+    while (left < right) {
+      const middle = (left + right + 1) >>> 1;
+      const offset = readU32(data, restartsAt + 4 * middle);
+      this.#decodeHeader(offset);
+      if (this.#shared !== 0) throw this.#corruption(offset, `is a restart point but shares ${this.#shared} bytes`);
+      if (compareLookupAt(data, this.#headerEnd, this.#unshared, userKey, trailerHigh, trailerLow) < 0) left = middle;
+      else right = middle - 1;
+    }
+    // Scan the restart interval with locals only; the key lives in the block (shared = 0) or in #scratch.
+    const end = this.#end;
+    let offset = readU32(data, restartsAt + 4 * left);
+    let keySource = data;
+    let keyStart = 0;
+    let keyLength = 0;
+    while (offset < end) {
+      this.#decodeHeader(offset);
+      const shared = this.#shared;
+      const unshared = this.#unshared;
+      const deltaStart = this.#headerEnd;
+      if (shared === 0) {
+        keySource = data;
+        keyStart = deltaStart;
+        keyLength = unshared;
+      } else {
+        if (shared > keyLength) throw this.#corruption(offset, `shares ${shared} bytes of a ${keyLength}-byte key`);
+        const length = shared + unshared;
+        if (length > this.#scratch.length || keySource !== this.#scratch) {
+          const grown = length > this.#scratch.length ? Buffer.allocUnsafe(Math.max(length, 2 * this.#scratch.length)) : this.#scratch;
+          copyBytes(keySource, keyStart, keyStart + shared, grown, 0);
+          this.#scratch = grown;
+          keySource = grown;
+          keyStart = 0;
+        }
+        copyBytes(data, deltaStart, deltaStart + unshared, keySource, shared);
+        keyLength = length;
+      }
+      const valueStart = deltaStart + unshared;
+      const order = compareLookupAt(keySource, keyStart, keyLength, userKey, trailerHigh, trailerLow);
+      if (order >= 0) {
+        if (keyLength - trailerBytes !== userKey.length || (order > 0 && compareByteRanges(keySource, keyStart, keyStart + userKey.length, userKey, 0, userKey.length) !== 0)) break;
+        this.#current = offset;
+        this.#next = valueStart + this.#headerValueLength;
+        this.#keySource = keySource;
+        this.#keyStart = keyStart;
+        this.#keyLength = keyLength;
+        this.#valueStart = valueStart;
+        this.#valueLength = this.#headerValueLength;
+        this.#keyView = undefined;
+        this.#valueView = undefined;
+        let restartIndex = left;
+        while (restartIndex + 1 < block.restartCount && readU32(data, restartsAt + 4 * (restartIndex + 1)) <= offset) restartIndex++;
+        this.#restartIndex = restartIndex;
+        return true;
+      }
+      offset = valueStart + this.#headerValueLength;
+    }
+    this.#invalidate();
+    return false;
+  }
+
   seekForPrev(target: Buffer): void {
     if (this.#block === undefined) return;
     this.seek(target);
@@ -218,6 +316,16 @@ export class BlockIterator implements InternalIterator {
     assert(this.valid(), 'value() on a positioned block iterator');
     this.#valueView ??= this.#data.subarray(this.#valueStart, this.#valueStart + this.#valueLength);
     return this.#valueView;
+  }
+
+  /** Where the current key starts in the block's data when it is stored whole (shared = 0); -1 when prefix-compressed. */
+  get keyOffsetInBlock(): number {
+    return this.#keySource === this.#data ? this.#keyStart : -1;
+  }
+
+  /** The current key's length, bytes (no allocation). */
+  get keyLength(): number {
+    return this.#keyLength;
   }
 
   /** Where the current value starts in the block's data (no allocation). */

@@ -23,6 +23,7 @@ export const bloomHashSeed = 0xbc9f1d34;
 const bloomBitsMin = 64;
 
 const hashMultiplier = 0xc6a4a793;
+const twoPow32 = 0x1_0000_0000;
 
 /**
  * LevelDB's Hash (util/hash.cc) of `data[start, end)`: 32-bit words little-endian,
@@ -106,11 +107,14 @@ export class BloomFilter {
   readonly #bits: Buffer;
   readonly #bitCount: number;
   readonly #probeCount: number;
+  /** 2^32 mod bitCount: what a probe hash wrapping past 2^32 takes off its bit position. */
+  readonly #wrapShift: number;
 
   private constructor(bits: Buffer, probeCount: number) {
     this.#bits = bits;
     this.#bitCount = bits.length * 8;
     this.#probeCount = probeCount;
+    this.#wrapShift = this.#bitCount === 0 ? 0 : twoPow32 % this.#bitCount;
   }
 
   /**
@@ -141,15 +145,35 @@ export class BloomFilter {
 
   /** False only when the segment certainly holds no version of `userKey`. */
   mayContain(userKey: Uint8Array): boolean {
+    return this.#probeCount === 0 || this.mayContainHash(bloomHash(userKey));
+  }
+
+  /**
+   * mayContain() for a key whose bloomHash() the caller computed: a point lookup hashes
+   * its key once and probes the filter of every segment it visits with it.
+   */
+  mayContainHash(keyHash: number): boolean {
     if (this.#probeCount === 0) return true;
     const bits = this.#bits;
     const bitCount = this.#bitCount;
-    let hash = bloomHash(userKey);
+    const wrapShift = this.#wrapShift;
+    // The probes of setProbes(), with the position carried along instead of recomputed: `%` on
+    // values past 2^31 is a floating-point remainder in V8, several times slower than these adds.
+    let hash = keyHash;
     const delta = ((hash >>> 17) | (hash << 15)) >>> 0;
+    const step = delta % bitCount;
+    let position = hash % bitCount;
     for (let probe = 0; probe < this.#probeCount; probe++) {
-      const position = hash % bitCount;
       if ((bits[position >>> 3]! & (1 << (position & 7))) === 0) return false;
-      hash = (hash + delta) >>> 0;
+      // hash + delta mod 2^32, and its position mod bitCount.
+      hash += delta;
+      position += step;
+      if (hash >= twoPow32) {
+        hash -= twoPow32;
+        position -= wrapShift;
+      }
+      if (position < 0) position += bitCount;
+      else if (position >= bitCount) position -= bitCount;
     }
     return true;
   }

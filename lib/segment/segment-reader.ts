@@ -3,6 +3,15 @@
 // blocks eagerly; data blocks are read on demand, one positioned read each,
 // through the shared block cache.
 //
+// Point lookups (get) take a path of their own, because a lookup in a cached
+// block is bound by memory stalls more than by instructions: the index block
+// is decoded once at open (decoded-index.ts), so finding the data block is a
+// binary search over compact arrays with no entry parsing or handle decoding;
+// the cache entry of each data block is kept in a slot by block number
+// (block-cache.ts, "Slots"); the data block is searched by
+// BlockIterator.seekForGet. The caller may pass the key's Bloom hash, computed
+// once for all the segments one lookup visits.
+//
 // Reads are synchronous: the engine reads inside a command on the event loop
 // (DESIGN.md, "Data flow"). Every data block read verifies the block CRC
 // (unless verifyChecksums is false) and decompresses with a size bound; damage
@@ -18,13 +27,13 @@ import { CorruptionError } from '../errors.js';
 import { assert } from '../assert.js';
 import type { VarintResult } from '../format/varint.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
-import { trailerBytes, ValueType, writeTrailer } from '../format/internal-key.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { readExactly } from '../fs/file-system.js';
-import type { BlockCache } from './block-cache.js';
-import { decodeBlockHandle, readBlock } from './block-io.js';
-import { Block, BlockIterator, blockCorruption } from './block-reader.js';
-import { BloomFilter } from './bloom-filter.js';
+import { type BlockCache, BlockSlots } from './block-cache.js';
+import { decodeBlockHandle, readBlock, type ReadBlockOptions } from './block-io.js';
+import { Block, BlockIterator, blockCorruption, lookupTrailerHigh, lookupTrailerLow } from './block-reader.js';
+import { DecodedIndex } from './decoded-index.js';
+import { bloomHash, BloomFilter } from './bloom-filter.js';
 import { type BlockHandle, blockRawBytesMax, footerBytes, lz4ExpansionMax } from './segment-format.js';
 import { decodeFooter, type SegmentFooter } from './segment-footer.js';
 import { decodeProperties, type SegmentProperties } from './segment-properties.js';
@@ -62,12 +71,15 @@ export class SegmentReader {
   readonly #footer: SegmentFooter;
   readonly #index: Block;
   readonly #filter: BloomFilter;
+  /** The index decoded for point lookups (decoded-index.ts). */
+  readonly #decodedIndex: DecodedIndex;
+  /** Cache entries of this segment's data blocks by number, kept by the cache (block-cache.ts, "Slots"). */
+  readonly #slots: BlockSlots;
   /** Scratch state for get(), reused so a lookup allocates little. */
-  readonly #lookupIndex: BlockIterator;
   readonly #lookupData = new BlockIterator();
   readonly #lookupHandle: BlockHandle = { offset: 0, size: 0 };
   readonly #varint: VarintResult = { value: 0, offset: 0 };
-  #lookupKey = Buffer.allocUnsafe(trailerBytes);
+  readonly #readOptions: ReadBlockOptions;
   #closed = false;
 
   private constructor(path: string, file: FileHandle, options: SegmentReaderOptions) {
@@ -76,6 +88,7 @@ export class SegmentReader {
     this.fileNumber = options.fileNumber;
     this.#cache = options.cache;
     this.#verifyChecksums = options.verifyChecksums ?? true;
+    this.#readOptions = { verifyChecksum: this.#verifyChecksums, rawBytesMax: blockRawBytesMax };
     this.fileBytes = file.size();
     const footerOffset = this.fileBytes - footerBytes;
     if (footerOffset < 0) {
@@ -87,7 +100,8 @@ export class SegmentReader {
     const stored = decodeProperties(this.#readMetaBlock(this.#footer.properties, 'properties block'), path, this.#footer.properties.offset);
     this.properties = { ...stored, formatVersion: this.#footer.formatVersion, fileBytes: this.fileBytes };
     this.#checkLayout();
-    this.#lookupIndex = new BlockIterator(this.#index);
+    this.#decodedIndex = DecodedIndex.decode(this.#index);
+    this.#slots = new BlockSlots(this.#decodedIndex.count);
   }
 
   /**
@@ -120,17 +134,18 @@ export class SegmentReader {
    * @returns undefined when the segment holds no such version; `value` is a view into an immutable block
    * @throws CorruptionError when the block holding it is damaged
    */
-  get(userKey: Buffer, sequence: number): SegmentEntry | undefined {
+  get(userKey: Buffer, sequence: number, keyHash?: number): SegmentEntry | undefined {
     assert(!this.#closed, 'get() on an open segment reader');
-    if (!this.#filter.mayContain(userKey)) return undefined;
-    const target = this.#makeLookupKey(userKey, sequence);
-    const index = this.#lookupIndex;
-    index.seek(target);
-    if (!index.valid()) return undefined;
+    const filter = this.#filter;
+    if (!filter.isEmpty && !filter.mayContainHash(keyHash ?? bloomHash(userKey))) return undefined;
+    const high = lookupTrailerHigh(sequence);
+    const low = lookupTrailerLow(sequence);
+    // The first separator >= the lookup key: only its block can hold the first entry >= it.
+    const entry = this.#decodedIndex.find(userKey, high, low);
+    if (entry === this.#decodedIndex.count) return undefined;
     const data = this.#lookupData;
-    data.reset(this.#dataBlockAt(index));
-    data.seek(target);
-    if (!data.valid() || !data.userKeyEquals(userKey)) return undefined;
+    data.reset(this.#lookupBlock(entry));
+    if (!data.seekForGet(userKey, high, low)) return undefined;
     return { type: data.type(), value: data.value(), sequence: data.sequence() };
   }
 
@@ -166,29 +181,46 @@ export class SegmentReader {
       throw blockCorruption(this.path, this.#footer.index.offset, `index entry points at offset ${handle.offset}, past the data blocks`, 'index block');
     }
     if (current !== undefined && current.blockOffset === handle.offset) return current;
-    const cached = this.#cache?.get(this.fileNumber, handle.offset);
-    if (cached !== undefined) return cached;
-    const raw = readBlock(this.#file, this.path, handle, this.properties.dataBytes, { verifyChecksum: this.#verifyChecksums, rawBytesMax: blockRawBytesMax });
-    const block = Block.parse(raw, this.path, handle.offset);
-    this.#cache?.set(this.fileNumber, handle.offset, block);
-    return block;
+    return this.#loadBlock(handle);
   }
 
-  #dataBlockAt(index: BlockIterator): Block {
-    return this.dataBlockAt(index, this.#lookupHandle, this.#lookupData.block);
+  /** The data block named by decoded index entry `index`, for get(). */
+  #lookupBlock(index: number): Block {
+    const slots = this.#slots;
+    const cached = slots.blocks[index];
+    if (cached !== undefined) {
+      slots.referenced[index] = 1;
+      this.#cache!.countHit();
+      return cached;
+    }
+    const handle = this.#lookupHandle;
+    handle.offset = this.#decodedIndex.blockOffset(index);
+    handle.size = this.#decodedIndex.blockSize(index);
+    if (Number.isNaN(handle.offset)) {
+      throw blockCorruption(this.path, this.#footer.index.offset, 'index entry holds a malformed block handle', 'index block');
+    }
+    if (handle.offset + handle.size > this.properties.dataBytes) {
+      throw blockCorruption(this.path, this.#footer.index.offset, `index entry points at offset ${handle.offset}, past the data blocks`, 'index block');
+    }
+    const current = this.#lookupData.block;
+    if (current !== undefined && current.blockOffset === handle.offset) return current;
+    return this.#loadBlock(handle, index);
   }
 
   /**
-   * userKey ‖ trailer(sequence, put): sorts just before every version of userKey with
-   * sequence <= `sequence`. Reuses one buffer while key lengths repeat (the common case).
+   * The data block at `handle` (already checked against the data bytes): from the cache, else read and cached.
+   * @param index the block's number, when known: its slot then points at the cache entry
    */
-  #makeLookupKey(userKey: Buffer, sequence: number): Buffer {
-    const length = userKey.length + trailerBytes;
-    if (this.#lookupKey.length !== length) this.#lookupKey = Buffer.allocUnsafe(length);
-    const lookupKey = this.#lookupKey;
-    for (let index = 0; index < userKey.length; index++) lookupKey[index] = userKey[index]!;
-    writeTrailer(lookupKey, userKey.length, sequence, ValueType.put);
-    return lookupKey;
+  #loadBlock(handle: BlockHandle, index = -1): Block {
+    const cache = this.#cache;
+    const slots = index < 0 ? undefined : this.#slots;
+    if (cache !== undefined) {
+      const cached = cache.get(this.fileNumber, handle.offset, slots, index);
+      if (cached !== undefined) return cached;
+    }
+    const block = Block.parse(readBlock(this.#file, this.path, handle, this.properties.dataBytes, this.#readOptions), this.path, handle.offset);
+    cache?.set(this.fileNumber, handle.offset, block, slots, index);
+    return block;
   }
 
   /** Metadata blocks are always checksum-verified: they are read once per open. */

@@ -1,8 +1,10 @@
-// The block cache: hits and misses, least-recently-used eviction, a byte bound
-// that is never exceeded, oversized blocks skipped, and per-file eviction.
+// The block cache: hits and misses, CLOCK eviction (a hit buys a second
+// chance; an unused block goes before used ones), a byte bound that is never
+// exceeded, oversized blocks skipped, per-file eviction, and reader slots that
+// hold exactly the cached blocks.
 
 import { describe, expect, test } from 'vitest';
-import { BlockCache } from '../../../lib/segment/block-cache.js';
+import { BlockCache, BlockSlots } from '../../../lib/segment/block-cache.js';
 import { Block } from '../../../lib/segment/block-reader.js';
 import { BlockBuilder } from '../../../lib/segment/block-builder.js';
 import { makeInternalKey } from '../../../lib/format/internal-key.js';
@@ -37,6 +39,23 @@ describe('BlockCache', () => {
     expect(cache.get(1, 0)).toBe(a);
     expect(cache.get(1, 200)).toBeDefined();
     expect(cache.get(1, 300)).toBeDefined();
+  });
+
+  test('a block hit once outlives a newer block never hit (unlike LRU, which would evict the older one)', () => {
+    const size = blockOfAbout(400).byteLength;
+    const cache = new BlockCache(4 * size);
+    const hot = [blockOfAbout(400), blockOfAbout(400)];
+    cache.set(1, 0, hot[0]!);
+    cache.set(1, 100, hot[1]!);
+    cache.get(1, 0);
+    cache.get(1, 100);
+    cache.set(2, 0, blockOfAbout(400)); // a scan passing through
+    cache.set(2, 100, blockOfAbout(400));
+    cache.set(2, 200, blockOfAbout(400));
+    expect(cache.stats().entries).toBe(4);
+    expect(cache.get(2, 0)).toBeUndefined();
+    expect(cache.get(1, 0)).toBe(hot[0]);
+    expect(cache.get(1, 100)).toBe(hot[1]);
   });
 
   test('never holds more bytes than its capacity', () => {
@@ -87,5 +106,42 @@ describe('BlockCache', () => {
     cache.set(1, 0, blockOfAbout(50));
     expect(cache.get(1, 0)).toBeUndefined();
     expect(cache.stats().entries).toBe(0);
+  });
+
+  test('a reader slot holds its block exactly while it is cached', () => {
+    const size = blockOfAbout(400).byteLength;
+    const cache = new BlockCache(2 * size);
+    const slots = new BlockSlots(4);
+    const a = blockOfAbout(400);
+    cache.set(1, 0, a, slots, 0);
+    expect(slots.blocks[0]).toBe(a);
+    cache.set(1, 100, blockOfAbout(400), slots, 1);
+    slots.referenced[0] = 1; // a hit through slot 0, as SegmentReader records it
+    cache.countHit();
+    expect(cache.stats().hits).toBe(1);
+    cache.set(1, 200, blockOfAbout(400), slots, 2);
+    expect(slots.blocks[0]).toBe(a); // the referenced slot bought block 0 a second chance
+    expect(slots.referenced[0]).toBe(0); // cleared as the hand passed
+    expect(slots.blocks[1]).toBeUndefined(); // block 1 was evicted, and its slot cleared
+    expect(slots.blocks[2]).toBeDefined();
+    cache.evictFile(1);
+    expect(slots.blocks.every((block) => block === undefined)).toBe(true);
+    cache.set(3, 0, blockOfAbout(100));
+    expect(slots.blocks[3]).toBeUndefined();
+    expect(cache.get(3, 0, slots, 3)).toBe(slots.blocks[3]); // a get through the map attaches the slot
+    expect(slots.blocks[3]).toBeDefined();
+    cache.clear();
+    expect(slots.blocks[3]).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ bytes: 0, entries: 0 });
+  });
+
+  test('replacing a block through a slot keeps the slot on the new block', () => {
+    const cache = new BlockCache(10_000);
+    const slots = new BlockSlots(1);
+    cache.set(1, 0, blockOfAbout(100), slots, 0);
+    const replacement = blockOfAbout(200);
+    cache.set(1, 0, replacement, slots, 0);
+    expect(slots.blocks[0]).toBe(replacement);
+    expect(cache.stats().entries).toBe(1);
   });
 });

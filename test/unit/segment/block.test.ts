@@ -4,9 +4,9 @@
 
 import { describe, expect, test } from 'vitest';
 import { BlockBuilder } from '../../../lib/segment/block-builder.js';
-import { Block, BlockIterator } from '../../../lib/segment/block-reader.js';
+import { Block, BlockIterator, lookupTrailerHigh, lookupTrailerLow } from '../../../lib/segment/block-reader.js';
 import { CorruptionError } from '../../../lib/errors.js';
-import { compareInternalKeys, makeInternalKey, sequenceMax } from '../../../lib/format/internal-key.js';
+import { compareInternalKeys, makeInternalKey, sequenceMax, sequenceOf, userKeyOf } from '../../../lib/format/internal-key.js';
 import { lowerBound, makeValue, type Entry } from './segment-test-support.js';
 
 function sampleEntries(count: number, keyPrefix = 'user-key-'): Entry[] {
@@ -78,6 +78,50 @@ describe.each([1, 2, 3, 16])('block with restart interval %i', (restartInterval)
     expectAt(iterator, entries.at(-1));
   });
 
+  test('seekForGet lands where seek and userKeyEquals do: every version, restart points, first and last entries', () => {
+    const getter = new BlockIterator(block);
+    const seeker = new BlockIterator(block);
+    const asks = (entry: Entry): number[] => [sequenceOf(entry.key), sequenceOf(entry.key) - 1, sequenceOf(entry.key) + 1, sequenceMax, 0];
+    let restartsChecked = 0;
+    for (const [index, entry] of entries.entries()) {
+      const userKey = userKeyOf(entry.key);
+      if (index % restartInterval === 0) restartsChecked++; // entry `index` is a restart point: stored whole
+      for (const sequence of asks(entry)) {
+        const found = getter.seekForGet(userKey, lookupTrailerHigh(sequence), lookupTrailerLow(sequence));
+        seeker.seek(makeInternalKey(userKey, sequence, 1));
+        const expected = seeker.valid() && seeker.userKeyEquals(userKey);
+        expect(found).toBe(expected);
+        expect(getter.valid()).toBe(expected);
+        if (expected) {
+          expect(getter.key().equals(seeker.key())).toBe(true);
+          expect(getter.value().equals(seeker.value())).toBe(true);
+          expect(getter.sequence()).toBe(seeker.sequence());
+          expect(getter.type()).toBe(seeker.type());
+        }
+      }
+    }
+    expect(restartsChecked).toBe(Math.ceil(entries.length / restartInterval));
+    for (const absent of ['', 'a', 'user-key-', 'user-key-00000-', 'zzz']) {
+      expect(getter.seekForGet(Buffer.from(absent), lookupTrailerHigh(sequenceMax), lookupTrailerLow(sequenceMax))).toBe(false);
+      expect(getter.valid()).toBe(false);
+    }
+  });
+
+  test('after seekForGet the iterator moves on from the entry found', () => {
+    const iterator = new BlockIterator(block);
+    for (const index of [0, restartInterval, 77, entries.length - 1]) {
+      const entry = entries[index]!;
+      const sequence = sequenceOf(entry.key);
+      expect(iterator.seekForGet(userKeyOf(entry.key), lookupTrailerHigh(sequence), lookupTrailerLow(sequence))).toBe(true);
+      expectAt(iterator, entry);
+      iterator.next();
+      expectAt(iterator, entries[index + 1]);
+      expect(iterator.seekForGet(userKeyOf(entry.key), lookupTrailerHigh(sequence), lookupTrailerLow(sequence))).toBe(true);
+      iterator.prev();
+      expectAt(iterator, entries[index - 1]);
+    }
+  });
+
   test('switches direction between next and prev', () => {
     const iterator = new BlockIterator(block);
     iterator.seek(entries[50]!.key);
@@ -122,10 +166,21 @@ describe('block encoding', () => {
     expect(iterator.userKeyEquals(Buffer.from('abd'))).toBe(false);
   });
 
+  test('seekForGet grows the scratch key for long prefix-compressed keys', () => {
+    const entries = [300, 301, 302].map((length, index) => ({ key: makeInternalKey(Buffer.alloc(length, 0x61), 9 - index, 1), value: makeValue(10, index) }));
+    entries.sort((a, b) => compareInternalKeys(a.key, b.key));
+    const iterator = new BlockIterator(buildBlock(entries, 16));
+    for (const entry of entries) {
+      expect(iterator.seekForGet(userKeyOf(entry.key), lookupTrailerHigh(sequenceMax), lookupTrailerLow(sequenceMax))).toBe(true);
+      expectAt(iterator, entry);
+    }
+  });
+
   test('an unattached iterator is not valid and ignores positioning', () => {
     const iterator = new BlockIterator();
     iterator.seekToFirst();
     iterator.seek(makeInternalKey(Buffer.from('a'), 1, 1));
+    expect(iterator.seekForGet(Buffer.from('a'), 0, 1)).toBe(false);
     expect(iterator.valid()).toBe(false);
     iterator.close();
     iterator.close();
@@ -175,6 +230,13 @@ describe('damaged blocks', () => {
     const data = Buffer.from(good);
     data[0] = 60; // the first entry claims to share 60 bytes with no previous key
     expectCorruption(data, (block) => new BlockIterator(block).seekToFirst());
+    expectCorruption(data, (block) => new BlockIterator(block).seekForGet(Buffer.from('a'), 0, 1));
+  });
+
+  test('a point lookup through a damaged entry', () => {
+    const data = Buffer.from(good);
+    data[2] = 0x7f; // the first entry's value runs past the entries
+    expectCorruption(data, (block) => new BlockIterator(block).seekForGet(Buffer.from('user-key-00000'), 0, 1));
   });
 
   test('an entry whose value runs past the entries', () => {

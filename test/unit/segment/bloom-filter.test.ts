@@ -89,6 +89,39 @@ describe('BloomFilter', () => {
     expect(filter.mayContain(key(12345))).toBe(true);
   });
 
+  test('mayContainHash answers exactly as the format probe arithmetic does (hash + j * delta mod 2^32, mod bits)', () => {
+    // A reference written straight from docs/format.md, with `%` on every probe; mayContainHash
+    // carries the position along instead, which must agree for every hash, wrap-around included.
+    const reference = (contents: Buffer, hash: number): boolean => {
+      const bitCount = (contents.length - 1) * 8;
+      const probes = contents[contents.length - 1]!;
+      const delta = ((hash >>> 17) | (hash << 15)) >>> 0;
+      let h = hash;
+      for (let probe = 0; probe < probes; probe++) {
+        const position = h % bitCount;
+        if ((contents[position >>> 3]! & (1 << (position & 7))) === 0) return false;
+        h = (h + delta) >>> 0;
+      }
+      return true;
+    };
+    let state = 0x9e3779b9;
+    const nextHash = (): number => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
+    for (const [keyCount, bitsPerKey] of [[1, 10], [7, 3], [100, 10], [1000, 30], [3000, 1]] as const) {
+      const builder = new BloomFilterBuilder(bitsPerKey);
+      for (let index = 0; index < keyCount; index++) builder.addKey(key(index));
+      const contents = builder.finish();
+      const filter = BloomFilter.parse(contents, 'f.sst', 0);
+      let agreedYes = 0;
+      for (let index = 0; index < 20_000; index++) {
+        const hash = index < keyCount ? leveldbHash(key(index), 0, 4, bloomHashSeed) : index % 50 === 0 ? 0xffff_ffff - index : nextHash();
+        const expected = reference(contents, hash);
+        expect(filter.mayContainHash(hash)).toBe(expected);
+        if (expected) agreedYes++;
+      }
+      expect(agreedYes).toBeGreaterThanOrEqual(keyCount);
+    }
+  });
+
   test.each([
     ['a probe count of 0', Buffer.concat([Buffer.alloc(8), Buffer.from([0])])],
     ['a probe count above 30', Buffer.concat([Buffer.alloc(8), Buffer.from([31])])],

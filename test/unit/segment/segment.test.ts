@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { compareInternalKeys, makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf } from '../../../lib/format/internal-key.js';
 import type { InternalIterator } from '../../../lib/format/internal-iterator.js';
 import { BlockCache } from '../../../lib/segment/block-cache.js';
+import { BlockIterator } from '../../../lib/segment/block-reader.js';
 import { SegmentReader } from '../../../lib/segment/segment-reader.js';
 import { SegmentWriter, type SegmentWriterOptions, shortSeparator, shortSuccessor } from '../../../lib/segment/segment-writer.js';
 import { checkSegment } from '../../../lib/segment/segment-checker.js';
@@ -234,6 +235,35 @@ describe.each(fileSystemKinds)('segment round trip on $name', (kind) => {
     expect(properties.largestKey.equals(entries[2]!.key)).toBe(true);
     expect(properties.fileBytes).toBe(testFs.fs.stat(file).size);
     expect(typeOf(properties.smallestKey)).toBe(1);
+  });
+
+  test('get finds the first and last key of every data block and nothing between blocks, cached or not', () => {
+    const entries = buildEntries(
+      Array.from({ length: 300 }, (_, index) => ({ userKey: Buffer.from(`key:${String(index * 2).padStart(4, '0')}`), sequence: 7 + (index % 3), type: index % 7 === 0 ? 0 : 1, valueBytes: 40, valueSeed: index })),
+    );
+    const file = nextPath();
+    writeSegment(testFs.fs, file, entries, { blockBytes: 512, restartInterval: 4 });
+    for (const cache of [undefined, new BlockCache(1024 * 1024), new BlockCache(1024)]) {
+      const reader = SegmentReader.open(testFs.fs, file, cache === undefined ? { fileNumber } : { fileNumber, cache });
+      const index = reader.indexIterator();
+      const handle = { offset: 0, size: 0 };
+      let blocks = 0;
+      for (index.seekToFirst(); index.valid(); index.next(), blocks++) {
+        const data = new BlockIterator(reader.dataBlockAt(index, handle));
+        data.seekToFirst();
+        const first = Buffer.from(data.key());
+        data.seekToLast();
+        const last = Buffer.from(data.key());
+        for (const key of [first, last]) {
+          for (const asked of [sequenceOf(key), sequenceMax]) expect(reader.get(userKeyOf(key), asked)).toEqual(modelGet(entries, userKeyOf(key), asked));
+          // An odd number sorts between two written keys, on either side of a block boundary.
+          const between = Buffer.from(userKeyOf(key).toString().replace(/\d$/, (digit) => String(Number(digit) + 1)));
+          expect(reader.get(between, sequenceMax)).toBeUndefined();
+        }
+      }
+      expect(blocks).toBeGreaterThan(10);
+      reader.close();
+    }
   });
 
   test('reads through the block cache: the second read of a block is a hit', () => {
