@@ -210,7 +210,7 @@ export const randomPickWalkMax = 64;
 /** Branching levels of the key trie a sampled pick descends before its final seek: bounds one pick's seeks (keys differ within far fewer bytes in practice). */
 export const randomPickLevelsMax = 16;
 
-/** Seeks a sampled pick spends at one level looking for a next byte that occurs, before taking where it landed: bounds one pick's work on sparse key bytes. */
+/** Undersized children (a single key, kept only in proportion to its share) a sampled pick may refuse at one level before it takes one anyway: bounds one pick's seeks per level. */
 export const randomPickProbesMax = 8;
 
 /**

@@ -143,6 +143,30 @@ export interface EngineIterator extends AsyncIterable<Entry> {
   close(): Promise<void>;
 }
 
+/** Bounds and snapshot of a SeekCursor: it sees [gte, lt) (everything when omitted). */
+export interface CursorOptions {
+  gte?: Buffer;
+  lt?: Buffer;
+  snapshot?: Snapshot;
+}
+
+/**
+ * A synchronous cursor over the live entries in its bounds at one snapshot,
+ * re-seekable in either direction without being rebuilt (engine.cursorSync).
+ * Keys returned are copies; values are shared, read-only views. Always close().
+ */
+export interface SeekCursor {
+  /** The first entry with key >= target, or undefined. */
+  seek(target: Buffer): Entry | undefined;
+  /** The entry after the last one returned (by any call), or undefined. */
+  next(): Entry | undefined;
+  /** The last entry with key < before (the last of all when omitted), or undefined. */
+  seekLast(before?: Buffer): Entry | undefined;
+  /** Internal entries (tombstones, older versions) the last call stepped over without returning them. */
+  readonly skipped: number;
+  close(): void;
+}
+
 export interface WriteResult {
   /** Sequence number of the batch's last operation (0 for LevelEngine, which has none to report). */
   sequence: number;
@@ -243,6 +267,12 @@ export interface Engine {
   beginAtomic(): AtomicWrite;
 
   iterator(options?: IteratorOptions): EngineIterator;
+
+  /**
+   * A re-seekable synchronous cursor (LsmEngine; optional: callers fall back
+   * to iterator() without it). Pins what it reads until closed.
+   */
+  cursorSync?(options?: CursorOptions): SeekCursor;
 
   snapshot(): Snapshot;
 

@@ -54,12 +54,14 @@ import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator } from './merge-iterator.js';
 import { serializeMemtable } from './memtable-chunks.js';
 import { TableCache } from './table-cache.js';
+import { SeekCursor } from './seek-cursor.js';
 import { UserIterator } from './user-iterator.js';
 import type { WriteBatch } from './write-batch.js';
 import type {
   AtomicWrite,
   BatchOp,
   CheckpointInfo,
+  CursorOptions,
   Engine,
   EngineCapabilities,
   EngineIterator,
@@ -369,17 +371,12 @@ export class LsmEngine implements Engine {
     return undefined;
   }
 
-  /** Entries are the caller's: keys and values are copies (iteratorSync() shares instead). */
-  iterator(options: IteratorOptions = {}): EngineIterator {
-    return new LsmIterator(this.iteratorSync(options));
-  }
-
-  /** The synchronous iterator behind iterator(); LsmEngine-specific. Close it (it pins files). */
-  iteratorSync(options: IteratorOptions = {}): SyncEntryIterator {
-    this.#checkOpen();
-    const sequence = this.#readSequence(options.snapshot);
-    const version = this.#version;
-    this.#refVersion(version);
+  /**
+   * One internal iterator per source of `version` (memtables, level-0
+   * segments, a concatenation per deeper level), for a merge; `version` is
+   * already referenced by the caller, and unreferenced here if opening fails.
+   */
+  #sources(version: Version): InternalIterator[] {
     const children: InternalIterator[] = [this.#active.memtable.iterator()];
     try {
       for (const slot of this.#immutables) children.push(slot.memtable.iterator());
@@ -393,6 +390,21 @@ export class LsmEngine implements Engine {
       this.#unrefVersion(version);
       throw error;
     }
+    return children;
+  }
+
+  /** Entries are the caller's: keys and values are copies (iteratorSync() shares instead). */
+  iterator(options: IteratorOptions = {}): EngineIterator {
+    return new LsmIterator(this.iteratorSync(options));
+  }
+
+  /** The synchronous iterator behind iterator(); LsmEngine-specific. Close it (it pins files). */
+  iteratorSync(options: IteratorOptions = {}): SyncEntryIterator {
+    this.#checkOpen();
+    const sequence = this.#readSequence(options.snapshot);
+    const version = this.#version;
+    this.#refVersion(version);
+    const children = this.#sources(version);
     const user = new UserIterator(new MergeIterator(children), sequence, options);
     let closed = false;
     const iterator: SyncEntryIterator = {
@@ -410,6 +422,25 @@ export class LsmEngine implements Engine {
     };
     this.#openIterators.add(iterator);
     return iterator;
+  }
+
+  /**
+   * A re-seekable cursor (seek-cursor.ts) at one snapshot: the merge of
+   * memtables and segments is built and pinned once, however often it seeks.
+   * Close it (it pins files).
+   */
+  cursorSync(options: CursorOptions = {}): SeekCursor {
+    this.#checkOpen();
+    const sequence = this.#readSequence(options.snapshot);
+    const version = this.#version;
+    this.#refVersion(version);
+    const children = this.#sources(version);
+    const cursor: SeekCursor = new SeekCursor(new MergeIterator(children), sequence, options, () => {
+      this.#openIterators.delete(cursor);
+      this.#unrefVersion(version);
+    });
+    this.#openIterators.add(cursor);
+    return cursor;
   }
 
   snapshot(): Snapshot {

@@ -17,7 +17,7 @@
 // and return a Promise otherwise (LevelEngine); run() lets one generator
 // function serve both (see its comment).
 
-import type { Engine, IteratorOptions } from '../engine/engine.js';
+import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax } from '../limits.js';
@@ -25,21 +25,31 @@ import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
+import { SeekMemo, openProbe, seekMemoBoundsMax, type SubkeyProbe } from './subkey-probe.js';
 
 /**
- * Random picks (HRANDFIELD, SRANDMEMBER, SPOP): collections of at most
- * randomPickWalkMax elements are walked to uniformly chosen positions;
- * larger ones are sampled by descending their key trie (see
- * randomEntries()), at most randomPickLevelsMax levels and
- * randomPickProbesMax seeks a level; a pick with repetition returns at most
- * randomPickCountMax elements. Those bounds live in lib/limits.ts.
+ * Random picks (HRANDFIELD, SRANDMEMBER, SPOP; see randomEntries()):
+ * collections of at most randomPickWalkMax elements are walked to uniformly
+ * chosen positions; larger ones are sampled by descending their key trie, at
+ * most randomPickLevelsMax levels, refusing at most randomPickProbesMax
+ * children a level for being smaller than expected; a pick with repetition
+ * returns at most randomPickCountMax elements. Those bounds live in
+ * lib/limits.ts.
  */
 export { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax };
 
 /** Rough cost of one sampled pick in walked entries: a walk serves `count` picks when count × this >= size. */
 export const randomPickSampleCost = 32;
 
-/** Entries read after the final random seek of a sampled pick; one of them is picked uniformly. */
+/**
+ * A sampled pick stops descending at a subtree expected to hold at most this
+ * many entries and reads it whole (at most 4 times this many). Small because
+ * reading an entry costs about half a seek (0.6-0.9 µs on LsmEngine), and a
+ * level more costs one seek or, warm (SeekMemo), none.
+ */
+export const randomPickSubtreeEntries = 4;
+
+/** Entries read after a random seek when a sampled pick runs out of levels; one of them is picked uniformly. */
 export const randomPickWindow = 16;
 
 /** A field or member and its value (empty for set members). Buffers are the caller's, read-only. */
@@ -184,6 +194,7 @@ export class CollectionEdit {
   stage(batch: WriteBatch): void {
     if (!this.#changed) return;
     const { target, type, record, physDb } = this.collection;
+    if (record !== undefined) notePickChanges(this.#keyspace.engine, subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), this.#size);
     if (this.#size === 0) {
       // The metadata goes; subkeys staged here are deleted too (those of
       // another version are dead already, and compaction reclaims them).
@@ -323,156 +334,489 @@ export function collectFields(keyspace: Keyspace, collection: Collection): Maybe
  * `distinct` (at most its size), else independent picks (repetitions
  * possible). The order of the result is random.
  *
- * An ordered key space has no access by position, so:
- * - exact: when the collection has at most randomPickWalkMax elements, or a
- *   walk is cheaper than sampling (count × randomPickSampleCost >= size),
- *   positions are drawn uniformly (Floyd's algorithm for distinct ones) and
- *   one walk in key order collects them. Cost O(N), memory O(count).
- * - sampled: otherwise each pick descends the trie of the subkeys (descend():
- *   uniformly among the next bytes that occur at each branching level, single
- *   keys kept in proportion to their share), then seeks at random within the
- *   subtree reached and takes one of the randomPickWindow entries from there.
- *   Cost O(count × L × log N), L the branching levels (about log N / log of
- *   the alphabet). Uniform when sibling subtrees are about the same size:
- *   fixed-width ids, hashes, UUIDs, zero-padded or plain decimal numbers
- *   (measured: 100,000 picks over 100,000 "field:N" or "m:00000N" fields hit
- *   63% of them, as uniform picks do). Where siblings differ a lot in size
- *   (keys of very different lengths), members of the smaller subtrees are
- *   picked more often; every member can be picked. Distinct picks skip
- *   repeats, and fall back to the exact walk if they keep colliding.
+ * An ordered key space has no access by position. All the probes of one call
+ * go through one re-seekable probe (subkey-probe.ts: one engine cursor at one
+ * snapshot on LsmEngine, an engine iterator per seek on LevelEngine), and a
+ * collection's RandomPickCache carries what earlier calls learnt (below).
+ * Three ways, the first that applies:
+ * - pooled, exact: a collection of at most randomPickPoolMax members that
+ *   has served enough picks to pay for a walk (picks × randomPickSampleCost
+ *   >= N) gets a pool of its members' names, filled by a walk that goes on
+ *   across calls (randomPickPoolStepMax entries a call, so no call stalls on
+ *   a long walk). Picks from a complete pool cost one point read each (which
+ *   reads the value and checks the member is still there). Cost O(count).
+ * - walked, exact: when the collection has at most randomPickWalkMax
+ *   elements, or a walk is cheaper than sampling (count ×
+ *   randomPickSampleCost >= N), positions are drawn uniformly (Floyd's
+ *   algorithm for distinct ones) and one walk in key order collects them.
+ *   Cost O(N), memory O(count). A walk that steps over more tombstones than
+ *   max(N, count × randomPickSampleCost) gives up for sampling.
+ * - sampled: otherwise each pick descends the trie of the subkeys
+ *   (descend(): uniformly among the next bytes that occur at each branching
+ *   level, by rejection; a child smaller than expected kept in proportion to
+ *   its size) until the subtree reached is expected to hold at most
+ *   randomPickSubtreeEntries entries, then reads that subtree (one seek, at
+ *   most 16 entries) and picks one of its entries uniformly. Cold, each level
+ *   costs about one forward seek (the existence probe) and one backward seek
+ *   (a bound on the child's last key): about 2 L seeks, L the branching levels
+ *   (about log(N / 4) / log of the alphabet; 5 for 181,000 decimal ids).
+ *   Warm, the upper levels (those with at most about 1,000 children in
+ *   all) run on the bounds the cache's SeekMemo kept, with no seek: on
+ *   181,000 decimal ids, about 4 seeks and 2 or 3 entries read per pick.
+ *   Uniform when sibling subtrees are about the same size: fixed-width ids,
+ *   hashes, UUIDs, zero-padded or plain decimal numbers. Measured, 100,000
+ *   picks over 100,000 members (a uniform picker hits 63.2% of them):
+ *   "member:N" 63.1%, "m:000000N" 63.2%, 16 random hex digits 58.6%, random
+ *   base-36 strings of 1 to 7 characters 58%. Where siblings differ a lot in
+ *   size (keys of very different lengths, or random keys deep in the trie),
+ *   members of the smaller subtrees are picked more often; every member can
+ *   be picked. Distinct picks skip repeats, and fall back to the exact walk
+ *   if they keep colliding.
+ * SPOP and tombstones: a popped member stays a tombstone in the memtable
+ * and segments until compaction, and every seek steps over the tombstones
+ * between its target and the next live key: about T / N of them, T the
+ * tombstones, so picks slow down as a set drains. The SeekMemo remembers
+ * where long runs of them end, so later seeks jump over them, and the pool
+ * takes over for the last randomPickPoolMax members (measured: draining a
+ * set of 181,000 members one SPOP at a time took 12 to 17 s, 230 to 330 s
+ * before).
+ * Bias while draining: the descent draws the children of a node with equal
+ * probability whatever their sizes, so sibling subtrees lose members at
+ * about the same rate rather than in proportion to their sizes; late in a
+ * drain (a few percent of the members left) those left gather in the
+ * subtrees that started larger, until the pool, which is exact, takes over.
  */
 export function randomEntries(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): MaybePromise<CollectionEntry[]> {
   const size = collection.size;
   if (collection.record === undefined || size === 0 || count <= 0) return [];
   const wanted = distinct ? Math.min(count, size) : count;
-  if (size <= randomPickWalkMax || wanted * randomPickSampleCost >= size) return walkPicks(keyspace, collection, wanted, distinct);
-  return run(sampledPicks(keyspace, collection, wanted, distinct));
+  return run(randomSteps(keyspace, collection, wanted, distinct));
 }
 
-/** Exact picks: uniform positions, collected by one walk. */
-function walkPicks(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): MaybePromise<CollectionEntry[]> {
+/** Most collections whose random-pick state (RandomPickCache) is kept, per engine: each holds at most about 1.5 MiB. */
+export const randomPickCachesMax = 8;
+
+/** Collections of at most this many members get a member pool (RandomPickCache.pool): about 100 bytes a member. */
+export const randomPickPoolMax = 16_384;
+
+/** Entries (live or stepped over) one call walks to build a pool, a few milliseconds; later calls go on from there. */
+export const randomPickPoolStepMax = 4096;
+
+function* randomSteps(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): Steps<CollectionEntry[]> {
+  const range = subkeyRange(collection);
   const size = collection.size;
+  const cache = pickCache(keyspace.engine, range.prefix, size);
+  cache.picks += count;
+  if (cache.pool?.complete === true) {
+    const pooled = pooledPicks(keyspace, cache, range, count, distinct);
+    if (pooled !== undefined) return pooled;
+  }
+  const probe = openProbe(keyspace.engine, { gte: range.prefix, lt: range.end }, cache.memo);
+  try {
+    // A pool is built once the picks this cache served would have paid for walking the collection.
+    if (size <= randomPickPoolMax && (cache.pool !== undefined || cache.picks * randomPickSampleCost >= size)) {
+      yield* buildPool(probe, cache, range.prefix.length);
+      if (cache.pool?.complete === true) {
+        const pooled = pooledPicks(keyspace, cache, range, count, distinct);
+        if (pooled !== undefined) return pooled;
+      }
+    }
+    if (size <= randomPickWalkMax || count * randomPickSampleCost >= size) {
+      const walked = yield* walkPicks(probe, range.prefix.length, size, count, distinct, Math.max(size, count * randomPickSampleCost));
+      if (walked !== undefined) return walked;
+    }
+    const sampled = yield* sampledPicks(keyspace, probe, range.prefix.length, size, count, distinct);
+    if (sampled !== undefined) return sampled;
+    return (yield* walkPicks(probe, range.prefix.length, size, count, distinct, Number.POSITIVE_INFINITY))!;
+  } finally {
+    yield* wait(probe.close());
+  }
+}
+
+// ---------------------------------------------------------------- random picks: state kept between calls
+
+/**
+ * What random picks remember of one collection between calls, valid while
+ * the collection only loses members: where seeks landed (SeekMemo, so that
+ * probes jump over the tombstones SPOP leaves and a warm descent seeks only
+ * at its last level), and for a collection of at most randomPickPoolMax
+ * members, its members' names (MemberPool). CollectionEdit.stage() keeps it
+ * in step: deleted members leave the pool and the size; anything added or
+ * changed drops it all. A size that disagrees with the collection's (a write
+ * that bypassed stage(), or a batch taken back) drops it too.
+ */
+interface RandomPickCache {
+  size: number;
+  /** Picks served since the cache was made. */
+  picks: number;
+  memo: SeekMemo;
+  pool: MemberPool | undefined;
+}
+
+/**
+ * The members' names (fields as latin1 strings; values are read at each
+ * pick), in no order, built by a walk that goes on across calls
+ * (randomPickPoolStepMax entries a call) until it reaches the end of the
+ * collection.
+ */
+interface MemberPool {
+  names: string[];
+  /** Name → its index in `names`, for removal in O(1). */
+  indexes: Map<string, number>;
+  complete: boolean;
+  /** Where the walk goes on: after this key (undefined: from the start). */
+  walkedTo: Buffer | undefined;
+}
+
+/** Per engine: subkey prefix (latin1) → cache, least recently used first (a Map's order serves as the LRU list). */
+const pickCaches = new WeakMap<Engine, Map<string, RandomPickCache>>();
+
+/** The cache of the collection under `prefix`, fresh when it had none or one that disagrees with `size`. */
+function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCache {
+  let caches = pickCaches.get(engine);
+  if (caches === undefined) pickCaches.set(engine, (caches = new Map()));
+  const name = prefix.toString('latin1');
+  let cache = caches.get(name);
+  if (cache !== undefined) caches.delete(name);
+  if (cache === undefined || cache.size !== size) cache = { size, picks: 0, memo: new SeekMemo(), pool: undefined };
+  caches.set(name, cache);
+  if (caches.size > randomPickCachesMax) caches.delete(caches.keys().next().value!);
+  return cache;
+}
+
+/** Keeps a cache in step with a command's changes to its collection (see RandomPickCache). */
+function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, sizeAfter: number): void {
+  const caches = pickCaches.get(engine);
+  if (caches === undefined || caches.size === 0) return;
+  const name = prefix.toString('latin1');
+  const cache = caches.get(name);
+  if (cache === undefined) return;
+  for (const { field, value } of staged) {
+    if (value !== null || sizeAfter === 0) {
+      caches.delete(name);
+      return;
+    }
+    if (cache.pool !== undefined) removeFromPool(cache.pool, field.toString('latin1'));
+  }
+  cache.size = sizeAfter;
+}
+
+function removeFromPool(pool: MemberPool, name: string): void {
+  const index = pool.indexes.get(name);
+  if (index === undefined) return;
+  pool.indexes.delete(name);
+  const last = pool.names.pop()!;
+  if (index === pool.names.length) return;
+  pool.names[index] = last;
+  pool.indexes.set(last, index);
+}
+
+/**
+ * Walks on (at most randomPickPoolStepMax entries) to fill the cache's pool;
+ * complete once the walk reaches the end. A complete pool whose size
+ * disagrees with the cache's is dropped.
+ */
+function* buildPool(probe: SubkeyProbe, cache: RandomPickCache, fieldOffset: number): Steps<void> {
+  const pool: MemberPool = (cache.pool ??= { names: [], indexes: new Map<string, number>(), complete: false, walkedTo: undefined });
+  let budget = randomPickPoolStepMax;
+  let entry = yield* wait(probe.seek(pool.walkedTo === undefined ? Buffer.alloc(0) : Buffer.concat([pool.walkedTo, zeroByte])));
+  for (; entry !== undefined; entry = yield* wait(probe.next())) {
+    budget -= 1 + probe.skipped;
+    const name = entry[0].toString('latin1', fieldOffset);
+    pool.indexes.set(name, pool.names.length);
+    pool.names.push(name);
+    pool.walkedTo = entry[0];
+    if (budget <= 0) return;
+  }
+  pool.complete = true;
+  if (pool.names.length !== cache.size) cache.pool = undefined;
+}
+
+/**
+ * Picks from a complete pool, each member read by a point read (for its
+ * value, and to check it). @returns undefined when a member drawn is gone
+ * (the pool is dropped)
+ */
+function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRange, count: number, distinct: boolean): CollectionEntry[] | undefined {
+  const names = cache.pool!.names;
+  if (names.length !== cache.size) {
+    cache.pool = undefined;
+    return undefined;
+  }
+  const positions = distinct ? distinctPositions(names.length, Math.min(count, names.length)) : Array.from({ length: count }, () => randomIndex(names.length));
+  // Each member drawn is read once, however often it is drawn (SRANDMEMBER -1000000 of a small set).
+  const read = new Map<number, CollectionEntry>();
+  const picked: CollectionEntry[] = [];
+  for (const position of shuffle(positions)) {
+    let entry = read.get(position);
+    if (entry === undefined) {
+      const field = Buffer.from(names[position]!, 'latin1');
+      const value = keyspace.engine.get(Buffer.concat([range.prefix, field]));
+      if (value === undefined) {
+        cache.pool = undefined;
+        return undefined;
+      }
+      entry = [field, value];
+      read.set(position, entry);
+    }
+    picked.push(entry);
+  }
+  return picked;
+}
+
+// ---------------------------------------------------------------- random picks: walks
+
+/**
+ * Exact picks: uniform positions, collected by one walk.
+ * @returns undefined when the walk stepped over more than `skippedMax` tombstones and older versions
+ */
+function* walkPicks(probe: SubkeyProbe, fieldOffset: number, size: number, count: number, distinct: boolean, skippedMax: number): Steps<CollectionEntry[] | undefined> {
   const positions = distinct ? distinctPositions(size, count) : Array.from({ length: count }, () => randomIndex(size));
   positions.sort((a, b) => a - b);
   const picked: CollectionEntry[] = [];
   let next = 0;
-  let position = 0;
-  const done = forEachField(keyspace, collection, (field, value) => {
+  let skipped = 0;
+  let entry = yield* wait(probe.seek(Buffer.alloc(0)));
+  for (let position = 0; entry !== undefined && next < positions.length; position++) {
+    skipped += probe.skipped;
+    if (skipped > skippedMax) return undefined;
     while (next < positions.length && positions[next] === position) {
-      picked.push([field, value]);
+      picked.push([entry[0].subarray(fieldOffset), entry[1]]);
       next++;
     }
-    position++;
-    return next < positions.length;
-  });
-  return andThen(done, () => shuffle(picked));
+    if (next < positions.length) entry = yield* wait(probe.next());
+  }
+  // The size in the metadata is exact, so the walk reaches every position.
+  return shuffle(picked);
 }
 
-function* sampledPicks(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): Steps<CollectionEntry[]> {
-  const range = subkeyRange(collection);
-  const engine = keyspace.engine;
-  const fieldOffset = range.prefix.length;
-  const first = yield* wait(firstKey(engine, bounded(range, { gte: range.prefix, limit: 1 })));
-  const last = yield* wait(firstKey(engine, bounded(range, { gte: range.prefix, limit: 1, reverse: true })));
+// ---------------------------------------------------------------- random picks: sampling
+
+/**
+ * Sampled picks (see randomEntries()).
+ * @returns undefined when distinct picks kept colliding (the caller walks instead)
+ */
+function* sampledPicks(keyspace: Keyspace, probe: SubkeyProbe, fieldOffset: number, size: number, count: number, distinct: boolean): Steps<CollectionEntry[] | undefined> {
+  const first = yield* wait(probe.firstBound(Buffer.alloc(0), true));
+  const last = yield* wait(probe.lastBound(undefined, true));
   if (first === undefined || last === undefined) return [];
   const picked: CollectionEntry[] = [];
   const seen = new Set<string>();
   const attemptsMax = count * 4 + 16;
   for (let attempt = 0; picked.length < count && attempt < attemptsMax; attempt++) {
-    const [low, high] = yield* descend(engine, first, last, collection.size);
-    // Within the subtree reached: a random seek, then a window of entries (wrapping around to its first key).
-    const seek = randomKeyBetween(low, high);
-    const window: [Buffer, Buffer][] = [];
-    const collect = (key: Buffer, value: Buffer): boolean => window.push([key, value]) < randomPickWindow;
-    yield* wait(forEachEntry(engine, { gte: seek, lte: high, limit: randomPickWindow }, collect));
-    if (window.length < randomPickWindow && Buffer.compare(low, seek) < 0) {
-      yield* wait(forEachEntry(engine, { gte: low, lt: seek, limit: randomPickWindow - window.length }, collect));
-    }
-    const candidates = distinct ? window.filter(([key]) => !seen.has(key.toString('latin1'))) : window;
+    const reached = yield* descend(keyspace.engine, probe, first, last, size);
+    const candidates = distinct ? reached.filter(([key]) => !seen.has(key.toString('latin1'))) : reached;
     if (candidates.length === 0) continue;
     const [key, value] = candidates[randomIndex(candidates.length)]!;
     if (distinct) seen.add(key.toString('latin1'));
     picked.push([key.subarray(fieldOffset), value]);
   }
-  if (picked.length < count) return yield* wait(walkPicks(keyspace, collection, count, distinct));
-  return picked;
+  return picked.length < count ? undefined : picked;
 }
 
 /**
- * Walks down the trie the keys in [first, last] form, from their common
- * prefix, to a subtree small enough for a final seek and window:
+ * Walks down the trie the keys between `first` and `last` form, from their
+ * common prefix, to a subtree expected to hold at most
+ * randomPickSubtreeEntries entries, and reads it:
  * - at each branching level it picks one of the next bytes that occur (or
  *   the end of a key that stops there) uniformly, by rejection: a byte drawn
- *   uniformly between the smallest and largest that occur is kept when a
- *   seek shows keys with it exist;
- * - a child that turns out to be a single key (a leaf, or the key ending
- *   here) is kept only with probability 1 / (the expected size of a child at
- *   this level, estimated as `size` divided by the choices at each level so
- *   far), so that short keys next to large subtrees ("field:0" beside
- *   "field:1..." with 11,111 keys) are not picked a tenth of the time;
- * - after randomPickProbesMax seeks at one level it takes where the last one
- *   landed. It stops after randomPickLevelsMax levels or at a single key.
- * Cost per level: about two seeks, plus the misses.
- * @returns the first and last keys of the subtree reached
+ *   uniformly between the smallest and largest is kept when the first key at
+ *   or after it has it. A miss also teaches: the bytes from the one drawn to
+ *   the one landed on do not occur (they are not drawn again) and the one
+ *   landed on does (its child's first key is known). So the draws stay
+ *   uniform among the bytes that occur however sparse they are (hex digits
+ *   between '0' and 'f'), and stop;
+ * - a child found smaller than expected (the expected size of a child is the
+ *   subtree's divided among the choices not ruled out) is kept only in
+ *   proportion to its size: a single key with probability 1 / expected, a
+ *   subtree read whole with (its entries) / expected, at most
+ *   randomPickProbesMax refusals a level. So short keys next to large
+ *   subtrees ("field:0" beside "field:1..." with 11,111 keys) are not picked
+ *   a tenth of the time;
+ * - a child expected to be small enough is read (one seek, at most 4 ×
+ *   randomPickSubtreeEntries entries: beyond that it is larger than expected
+ *   and the walk goes on into it); any other child needs a bound on its last
+ *   key (none for the largest byte: the subtree's bound serves);
+ * - past randomPickLevelsMax levels it reads the randomPickWindow entries
+ *   from a random seek inside the subtree reached.
+ * Above the last level it works on bounds (probe.firstBound/lastBound): keys
+ * that were the first or last live ones where a seek landed, in this call or
+ * (SeekMemo) an earlier one, so that a warm descent seeks only at its last
+ * level. While a collection only loses members, a remembered first key is at
+ * or before the real one and a remembered last key at or after it: the byte
+ * ranges drawn from can only be too wide, which rejection keeps uniform. A
+ * child remembered to exist may have emptied since: reading it then finds
+ * nothing, the descent forgets the bounds it used and gives up (the caller
+ * draws again). A key a bound names is answered only after a point read.
+ * @returns the entries to pick from, uniformly: those of the subtree reached
+ *   (none when the descent gave up)
  */
-function* descend(engine: Engine, first: Buffer, last: Buffer, size: number): Steps<[low: Buffer, high: Buffer]> {
+function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffer, size: number): Steps<Entry[]> {
   let low = first;
   let high = last;
   let subtreeSize = size;
-  for (let level = 0; level < randomPickLevelsMax && !low.equals(high); level++) {
+  // The targets of the first bounds this descent relies on, forgotten if the subtree turns out empty.
+  let path: Buffer[] = [];
+  const giveUp = (used: readonly Buffer[]): Entry[] => {
+    probe.forget(used);
+    return [];
+  };
+  for (let level = 0; level < randomPickLevelsMax; level++) {
+    if (low.equals(high)) return liveEntry(engine, low) ?? giveUp(path);
     const depth = commonPrefixBytes(low, high);
-    const prefix = low.subarray(0, depth);
     // `low` may be the prefix itself (a key that ends here, e.g. "field:1" before "field:10").
     const endsHere = low.length === depth;
-    const smallest = endsHere ? (yield* wait(firstKey(engine, { gt: low, lte: high, limit: 1 })))?.[depth] : low[depth];
+    // Bounds are kept for the levels with few enough nodes (about size / subtreeSize) that the memo holds them all.
+    let second = low;
+    if (endsHere) {
+      const target = Buffer.concat([low, zeroByte]);
+      const after = yield* wait(probe.firstBound(target, (subtreeSize / size) * seekMemoBoundsMax >= 2));
+      if (after === undefined || Buffer.compare(after, high) > 0) return liveEntry(engine, low) ?? giveUp(path); // only `low` is left in this subtree
+      path = [...path, target];
+      second = after;
+    }
+    const smallest = second[depth];
     const largest = high[depth];
-    if (smallest === undefined || largest === undefined) break;
-    const choices = (endsHere ? 1 : 0) + largest - smallest + 1;
-    const childSize = Math.max(1, subtreeSize / choices);
+    if (smallest === undefined || largest === undefined || largest < smallest) break;
+    // Choices: the key ending here (when `low` does), then each byte from smallest to largest.
+    const offset = endsHere ? 1 : 0;
+    const choices = offset + largest - smallest + 1;
+    const keep = (subtreeSize / choices / size) * seekMemoBoundsMax >= 2;
+    // What the draws so far showed: choices that do not occur, and where those that do start.
+    const absent = new Uint8Array(choices);
+    let absentCount = 0;
+    const markAbsent = (from: number, to: number): void => {
+      for (let index = from; index < to; index++) {
+        absentCount += 1 - absent[index]!;
+        absent[index] = 1;
+      }
+    };
+    // The expected size of a child: the subtree's shared among the choices not ruled out so far.
+    let childSize = subtreeSize / choices;
+    const starts: (Buffer | undefined)[] = [];
+    const startTargets: (Buffer | undefined)[] = [];
+    starts[offset] = second;
+    let rejections = 0;
     let chosen: [low: Buffer, high: Buffer] | undefined;
-    for (let probe = 1; chosen === undefined; probe++) {
-      const lastProbe = probe >= randomPickProbesMax;
+    for (let draw = 0; chosen === undefined && draw < drawsMax; draw++) {
       const choice = randomIndex(choices);
+      if (absent[choice] === 1) continue;
+      const force = rejections >= randomPickProbesMax;
       if (endsHere && choice === 0) {
-        if (lastProbe || Math.random() * childSize < 1) return [low, low];
+        childSize = Math.max(1, subtreeSize / (choices - absentCount));
+        if (!force && Math.random() * childSize >= 1) {
+          rejections++; // a single key: kept with probability 1 / childSize
+          continue;
+        }
+        const entry = liveEntry(engine, low);
+        if (entry !== undefined) return entry;
+        markAbsent(0, 1);
         continue;
       }
-      const candidate = Buffer.allocUnsafe(depth + 1);
-      prefix.copy(candidate);
-      candidate[depth] = smallest + choice - (endsHere ? 1 : 0);
-      const landed = yield* wait(firstKey(engine, { gte: candidate, lte: high, limit: 1 }));
-      if (landed === undefined) break;
-      const exists = landed.length > depth && landed[depth] === candidate[depth];
-      if (!exists && !lastProbe) continue;
-      const child = landed.subarray(0, depth + 1);
-      const childEnd = prefixEnd(child);
-      const childLast = yield* wait(firstKey(engine, childEnd === undefined ? { gte: child, reverse: true, limit: 1 } : { gte: child, lt: childEnd, reverse: true, limit: 1 }));
-      if (childLast === undefined) break;
-      if (childLast.equals(landed) && !lastProbe && Math.random() * childSize >= 1) continue; // a single key: kept with probability 1 / childSize
-      chosen = [landed, childLast];
+      let childLow = starts[choice];
+      if (childLow === undefined) {
+        const target = childKey(low, depth, smallest + choice - offset);
+        const landed = yield* wait(probe.firstBound(target, keep));
+        if (landed === undefined || Buffer.compare(landed, high) > 0 || landed.length <= depth) {
+          markAbsent(choice, choices); // nothing in this subtree from the drawn byte on
+          continue;
+        }
+        // Bytes from the drawn one up to the one landed on do not occur; that one does, and starts there.
+        const landedChoice = landed[depth]! - smallest + offset;
+        markAbsent(choice, landedChoice);
+        starts[landedChoice] = landed;
+        startTargets[landedChoice] = target;
+        if (landedChoice !== choice) continue;
+        childLow = landed;
+      }
+      const used = startTargets[choice] === undefined ? path : [...path, startTargets[choice]!];
+      childSize = Math.max(1, subtreeSize / (choices - absentCount));
+      const child = childLow.subarray(0, depth + 1);
+      if (childSize <= randomPickSubtreeEntries) {
+        const entries = yield* readSubtree(probe, child, randomPickSubtreeEntries * 4);
+        if (entries !== undefined) {
+          if (entries.length === 0) return giveUp(used);
+          if (!force && Math.random() * childSize >= entries.length) {
+            rejections++; // kept in proportion to its size
+            continue;
+          }
+          return entries;
+        }
+      }
+      const childHigh = choice === choices - 1 ? high : yield* wait(probe.lastBound(prefixEnd(child), keep));
+      if (childHigh === undefined || Buffer.compare(childHigh, childLow) < 0) return giveUp(used);
+      if (childHigh.equals(childLow) && !force && Math.random() * childSize >= 1) {
+        rejections++; // a single key: kept with probability 1 / childSize
+        continue;
+      }
+      chosen = [childLow, childHigh];
+      path = used;
     }
     if (chosen === undefined) break;
     [low, high] = chosen;
     subtreeSize = childSize;
   }
-  return [low, high];
+  const window = yield* windowFrom(probe, low, high);
+  return window.length > 0 ? window : giveUp(path);
+}
+
+/** Draws at one level of descend() before it gives up on it (each draw that seeks rules out at least one choice, so this is never reached in practice). */
+const drawsMax = 4096;
+
+/** `key` and its value when it is live (a point read), as a one-entry pick. The key is copied: bounds may be shared. */
+function liveEntry(engine: Engine, key: Buffer): Entry[] | undefined {
+  const value = engine.get(key);
+  return value === undefined ? undefined : [[Buffer.from(key), value]];
+}
+
+const zeroByte = Buffer.from([0]);
+
+/** `key`'s first `depth` bytes followed by `byte`. */
+function childKey(key: Buffer, depth: number, byte: number): Buffer {
+  const out = Buffer.allocUnsafe(depth + 1);
+  key.copy(out, 0, 0, depth);
+  out[depth] = byte;
+  return out;
+}
+
+/**
+ * The entries of the subtree under `prefix` (one seek, then forwards).
+ * @returns undefined when there are more than `max`
+ */
+function* readSubtree(probe: SubkeyProbe, prefix: Buffer, max: number): Steps<Entry[] | undefined> {
+  const entries: Entry[] = [];
+  for (let entry = yield* wait(probe.seek(prefix)); entry !== undefined && hasPrefix(entry[0], prefix); entry = yield* wait(probe.next())) {
+    if (entries.length === max) return undefined;
+    entries.push(entry);
+  }
+  return entries;
+}
+
+function hasPrefix(key: Buffer, prefix: Buffer): boolean {
+  if (key.length < prefix.length) return false;
+  for (let index = prefix.length - 1; index >= 0; index--) if (key[index] !== prefix[index]) return false;
+  return true;
+}
+
+/** The randomPickWindow entries from a random seek between `low` and `high`, wrapping around to `low`. */
+function* windowFrom(probe: SubkeyProbe, low: Buffer, high: Buffer): Steps<Entry[]> {
+  const window: Entry[] = [];
+  const seek = randomKeyBetween(low, high);
+  for (let entry = yield* wait(probe.seek(seek)); entry !== undefined && window.length < randomPickWindow && Buffer.compare(entry[0], high) <= 0; entry = yield* wait(probe.next())) {
+    window.push(entry);
+  }
+  if (window.length < randomPickWindow && Buffer.compare(low, seek) < 0) {
+    for (let entry = yield* wait(probe.seek(low)); entry !== undefined && window.length < randomPickWindow && Buffer.compare(entry[0], seek) < 0; entry = yield* wait(probe.next())) {
+      window.push(entry);
+    }
+  }
+  return window;
 }
 
 function commonPrefixBytes(a: Buffer, b: Buffer): number {
   let index = 0;
   while (index < a.length && index < b.length && a[index] === b[index]) index++;
   return index;
-}
-
-function firstKey(engine: Engine, options: IteratorOptions): MaybePromise<Buffer | undefined> {
-  let found: Buffer | undefined;
-  return andThen(
-    forEachEntry(engine, options, (key) => {
-      found = key;
-      return false;
-    }),
-    () => found,
-  );
 }
 
 /** Bytes after the common prefix that a random seek interpolates (exact in a double). */

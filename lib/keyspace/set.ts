@@ -21,6 +21,7 @@ import {
   getField,
   loadCollection,
   randomEntries,
+  randomPickWalkMax,
   run,
   stageReplace,
   andThen,
@@ -196,13 +197,18 @@ export function setMove(keyspace: Keyspace, ctx: KeyspaceContext, source: Buffer
  * SPOP: removes up to `count` random members (collection.ts, randomEntries)
  * in one batch and returns them. Popping them all deletes the set in O(1)
  * writes (as DEL; compaction reclaims the subkeys), after the O(N) walk that
- * reads them for the reply.
+ * reads them for the reply (none when randomEntries keeps the members of a
+ * small set: the last pops of a drained set do not each walk its tombstones).
  */
 export function setPop(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, count: number): MaybePromise<Buffer[]> {
   const set = loadSet(keyspace, ctx.db, key, ctx.nowMs);
   if (set.record === undefined || count <= 0) return [];
   if (count >= set.size) {
-    return andThen(collectFields(keyspace, set), (entries) => {
+    // randomEntries answers from its member pool when it keeps one; the pool is a cache, so the whole set is
+    // taken from it only when it names exactly `size` members (each read back from the engine), else walked.
+    const pooled = set.size <= randomPickWalkMax ? randomEntries(keyspace, set, set.size, true) : [];
+    const all = andThen(pooled, (entries) => (entries.length === set.size ? entries : collectFields(keyspace, set)));
+    return andThen(all, (entries) => {
       const batch = keyspace.begin();
       keyspace.stageDelete(batch, set.target);
       keyspace.commit(ctx, batch);
