@@ -66,7 +66,7 @@ interface Slot {
    * later HELLO changed it while the reply waited for fdatasync.
    */
   protocol: Protocol;
-  /** `protocol` is settled: the command ran when the request was read. Else it is taken when the reply is ready. */
+  /** `protocol` is settled: the command ran (when read, or later from the dispatcher's queue). */
   protocolFixed: boolean;
   /** Close the connection once this reply is written (protocol error). */
   closeAfter: boolean;
@@ -142,6 +142,9 @@ export class Connection {
 
   /** Replies not yet written, in request order, from #slotHead. */
   #slots: Slot[] = [];
+  /** Slots of requests the dispatcher queued or held and has not run yet, oldest first (see queuedRequestRan). */
+  #unranSlots: Slot[] = [];
+  #unranHead = 0;
   #slotHead = 0;
   /** Slots whose reply is not ready yet. */
   #pending = 0;
@@ -385,9 +388,9 @@ export class Connection {
       else this.#slots.push({ reply: outcome, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false });
       return;
     }
-    // A queued or held request runs later: its protocol is known when it is answered (NB: should a later HELLO
-    // run while that reply waits for fdatasync, the reply takes the new protocol; Redis would not).
+    // A queued or held request runs later: the dispatcher says when (queuedRequestRan), in request order.
     const slot: Slot = { reply: undefined, ready: false, protocol: this.#protocol, protocolFixed: ran, closeAfter: false };
+    if (!ran) this.#unranSlots.push(slot);
     this.#slots.push(slot);
     this.#pending++;
     outcome.then(
@@ -398,6 +401,23 @@ export class Connection {
         this.#settle(slot, new ErrorReply('ERR internal error'));
       },
     );
+  }
+
+  /**
+   * The dispatcher ran (or dropped) this client's oldest queued request: its
+   * reply keeps the protocol of this moment. Queued requests of one client
+   * run in the order they were read, so the oldest unran slot is that one.
+   */
+  queuedRequestRan(): void {
+    const slot = this.#unranSlots[this.#unranHead];
+    if (slot === undefined) return;
+    this.#unranSlots[this.#unranHead++] = undefined as unknown as Slot;
+    if (this.#unranHead === this.#unranSlots.length || (this.#unranHead > 1024 && this.#unranHead * 2 > this.#unranSlots.length)) {
+      this.#unranSlots = this.#unranSlots.slice(this.#unranHead);
+      this.#unranHead = 0;
+    }
+    slot.protocol = this.#protocol;
+    slot.protocolFixed = true;
   }
 
   #settle(slot: Slot, reply: Reply): void {

@@ -569,9 +569,13 @@ export class Dispatcher {
         this.#hold(pending);
       } else if (!pending.client!.acceptsCommands) {
         // The client went away (or QUIT): its later requests are dropped, as Redis frees a closed client's query buffer.
+        pending.client!.queuedRequestRan();
         pending.resolve(ReplySequence.empty);
       } else {
-        pending.resolve(this.#process(pending.client!, pending.args!));
+        const outcome = this.#process(pending.client!, pending.args!);
+        // Its handler has returned: the reply's protocol is the client's now, whatever a later HELLO does.
+        pending.client!.queuedRequestRan();
+        pending.resolve(outcome);
       }
     }
     if (!this.#busy && this.#queueHead >= this.#queue.length) {

@@ -23,7 +23,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { walkSlice } from '../../../lib/keyspace/zset.js';
-import { closeAll, closeServers, ioredis, startServer, waitFor, type TestServer } from './harness.js';
+import { RawClient, closeAll, closeServers, encodeCommand, ioredis, startServer, waitFor, type TestServer } from './harness.js';
 import { describeReplyTable, freshClient, near, useServer, type Step } from './reply-tables.js';
 
 /** Matches a finished ZSCAN reply (cursor 0) holding these member-score pairs in any order. */
@@ -935,6 +935,27 @@ describe('long sorted-set walks share the server', () => {
     expect(await walk.reply).toBe(middle);
     expect(await write.reply).toBe(1);
     expect(await b.zscore('z', 'late')).toBe('-5');
+  });
+
+  it('requests held behind a walk answer in the protocol of their own turn, not that of a HELLO held with them', async () => {
+    await loaded('z');
+    const raw = await RawClient.connect(server().port, { keepBytes: true });
+    // Held until the walk ends, then run from the queue in one go: ZINCRBY's reply waits for its WAL write
+    // while HELLO 3 runs. RESP2 answers a double as a bulk string, RESP3 as `,2.5`.
+    raw.send(
+      Buffer.concat([
+        encodeCommand(['ZRANK', 'z', member(middle)]),
+        encodeCommand(['ZINCRBY', 'held', '1.5', 'a']),
+        encodeCommand(['HELLO', '3']),
+        encodeCommand(['ZINCRBY', 'held', '1', 'a']),
+      ]),
+    );
+    await reached;
+    release();
+    await raw.replies(4);
+    const bytes = Buffer.concat(raw.received).toString('latin1');
+    expect(bytes.startsWith(`:${middle}\r\n$3\r\n1.5\r\n`)).toBe(true);
+    expect(bytes.endsWith(',2.5\r\n')).toBe(true);
   });
 
   it('a walk does not touch what another client WATCHes, and that client runs EXEC meanwhile', async () => {
