@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../lib/engine/engine.js';
 import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { metadataKey, prefixRange, subkey, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
@@ -17,7 +17,7 @@ import { hashDelete, hashEntries, hashGet, hashGetMany, hashIncrBy, hashIncrByFl
 import { randomKeyBetween, randomPickWalkMax, run, scanCollection, wait, type CollectionEntry, type Steps } from '../../../lib/keyspace/collection.js';
 import { parseLongDouble } from '../../../lib/keyspace/numbers.js';
 import { WrongTypeError } from '../../../lib/errors.js';
-import { checkInvariants, entries, levelHarness, lsmHarness, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { keyspaceCases, entries, levelHarness, lsmHarness, type EngineHarness, type TestContext } from './keyspace-harness.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -28,21 +28,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     let engine: Engine;
     let keyspace: Keyspace;
     let ctx: TestContext;
-
-    beforeEach(async () => {
-      harness.reset();
-      engine = await harness.open();
-      keyspace = await Keyspace.open(engine, { databases: 2, scanCursorSlots: 4 });
-      ctx = testContext(engine, t0);
-    });
-
-    afterEach(async () => {
-      await ctx.settle();
-      expect(await checkInvariants(engine, keyspace)).toBe('');
-      await engine.close();
-    });
-
-    afterAll(() => harness.cleanup());
+    keyspaceCases(harness, { databases: 2, scanCursorSlots: 4 }, t0, (current) => ({ engine, keyspace, ctx } = current));
 
     /** Subkeys stored under the live version of `key`. */
     async function subkeys(key: string): Promise<number> {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import type { Engine, EngineOptions, Entry } from '../../../lib/engine/engine.js';
 import type { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { LevelEngine } from '../../../lib/engine/level-engine.js';
@@ -65,6 +66,39 @@ export interface TestContext extends KeyspaceContext {
   /** Every batch written, in order. */
   readonly batches: WriteBatch[];
   settle(): Promise<void>;
+}
+
+/** What each case of a keyspaceCases() describe block gets. */
+export interface KeyspaceCase {
+  engine: Engine;
+  keyspace: Keyspace;
+  ctx: TestContext;
+}
+
+/**
+ * Hooks for a describe block on one engine: before each case a fresh
+ * directory, engine, keyspace (with `options`) and context at `nowMs`, handed
+ * to `bind`; after it the writes settle, the keyspace's invariants are
+ * checked, and the engine closes. For cases that keep the engine they were
+ * given (one that reopens it manages its own hooks).
+ */
+export function keyspaceCases(harness: EngineHarness, options: KeyspaceOptions, nowMs: number, bind: (current: KeyspaceCase) => void): void {
+  let current: KeyspaceCase | undefined;
+  beforeEach(async () => {
+    harness.reset();
+    const engine = await harness.open();
+    current = { engine, keyspace: await Keyspace.open(engine, options), ctx: testContext(engine, nowMs) };
+    bind(current);
+  });
+  afterEach(async () => {
+    if (current === undefined) return;
+    const { engine, keyspace, ctx } = current;
+    current = undefined;
+    await ctx.settle();
+    expect(await checkInvariants(engine, keyspace)).toBe('');
+    await engine.close();
+  });
+  afterAll(() => harness.cleanup());
 }
 
 export function testContext(engine: Engine, nowMs: number, db = 0): TestContext {

@@ -9,7 +9,7 @@
 // - sampled picks stay close to uniform over random hex keys, whose
 //   alphabet ('0'-'9', 'a'-'f') leaves a gap a naive rejection fell into.
 
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, SeekCursor } from '../../../lib/engine/engine.js';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
@@ -19,7 +19,7 @@ import { randomPickPoolMax, randomPickSampleCost, randomPickWalkMax } from '../.
 import { SeekMemo, openProbe, seekMemoSkippedMin } from '../../../lib/keyspace/subkey-probe.js';
 import { setAdd, setCardinality, setIsMember, setPop, setRandomMembers, setRemove } from '../../../lib/keyspace/set.js';
 import { hashRandomFields, hashSet } from '../../../lib/keyspace/hash.js';
-import { checkInvariants, levelHarness, lsmHarness, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { keyspaceCases, levelHarness, lsmHarness, type EngineHarness, type TestContext } from './keyspace-harness.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -103,21 +103,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     let engine: Engine;
     let keyspace: Keyspace;
     let ctx: TestContext;
-
-    beforeEach(async () => {
-      harness.reset();
-      engine = await harness.open();
-      keyspace = await Keyspace.open(engine, { databases: 1 });
-      ctx = testContext(engine, t0);
-    });
-
-    afterEach(async () => {
-      await ctx.settle();
-      expect(await checkInvariants(engine, keyspace)).toBe('');
-      await engine.close();
-    });
-
-    afterAll(() => harness.cleanup());
+    keyspaceCases(harness, { databases: 1 }, t0, (current) => ({ engine, keyspace, ctx } = current));
 
     const addMembers = (key: string, names: readonly string[]): void => {
       for (let start = 0; start < names.length; start += 1000) setAdd(keyspace, ctx, b(key), names.slice(start, start + 1000).map(b));

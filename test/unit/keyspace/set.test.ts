@@ -7,7 +7,7 @@
 // the uniformity of sampled random picks on large sets.
 
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../lib/engine/engine.js';
 import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { metadataKey, prefixRange, subkey, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
@@ -30,7 +30,7 @@ import {
 } from '../../../lib/keyspace/set.js';
 import { randomPickWalkMax } from '../../../lib/keyspace/collection.js';
 import { WrongTypeError } from '../../../lib/errors.js';
-import { checkInvariants, entries, levelHarness, lsmHarness, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { keyspaceCases, entries, levelHarness, lsmHarness, type EngineHarness, type TestContext } from './keyspace-harness.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -42,21 +42,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     let engine: Engine;
     let keyspace: Keyspace;
     let ctx: TestContext;
-
-    beforeEach(async () => {
-      harness.reset();
-      engine = await harness.open();
-      keyspace = await Keyspace.open(engine, { databases: 2 });
-      ctx = testContext(engine, t0);
-    });
-
-    afterEach(async () => {
-      await ctx.settle();
-      expect(await checkInvariants(engine, keyspace)).toBe('');
-      await engine.close();
-    });
-
-    afterAll(() => harness.cleanup());
+    keyspaceCases(harness, { databases: 2 }, t0, (current) => ({ engine, keyspace, ctx } = current));
 
     async function subkeys(key: string): Promise<number> {
       const record = keyspace.lookup(0, b(key), ctx.nowMs);
