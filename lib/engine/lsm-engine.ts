@@ -129,6 +129,14 @@ export class LsmEngine implements Engine {
   /** Immutable memtables, newest first. */
   #immutables: MemtableSlot[] = [];
   #wal: WalWriter | undefined;
+  /**
+   * The close (final fdatasync) of the WAL file before #wal while it runs.
+   * Under `always`, a write logged in #wal is acknowledged only after it too:
+   * an acknowledged record must not outlive an older, unsynced record on a
+   * power loss, or recovery would see a hole (the older file torn, a newer
+   * one intact) instead of a prefix of the write order.
+   */
+  #walPredecessor: Promise<void> | undefined;
 
   readonly #snapshots = new Map<number, number>();
   readonly #openIterators = new Set<SyncEntryIterator>();
@@ -321,6 +329,11 @@ export class LsmEngine implements Engine {
         // writes; drop it so that it does not become a headless older file at the next open.
         if (!this.readOnly) fs.unlink(path);
         numbers.splice(index--, 1);
+      } else if (!this.readOnly) {
+        // What a killed process wrote may still sit in the page cache only. Its records are
+        // served from now on and new writes are acknowledged after them: make them durable
+        // first, or a power loss could drop them under acknowledged writes.
+        syncFile(fs, path);
       }
     }
     memtable.endBulkLoad();
@@ -474,7 +487,7 @@ export class LsmEngine implements Engine {
     const invalid = checkBatchLimits(batch);
     if (invalid !== undefined) return Promise.reject(invalid);
     const first = this.#lastSequence + 1;
-    const logged = this.#wal!.appendBatch(first, Date.now(), batch.ops);
+    const logged = this.#afterPredecessor(this.#wal!.appendBatch(first, Date.now(), batch.ops));
     const memtable = this.#active.memtable;
     this.#apply(memtable, first, batch.ops);
     if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
@@ -504,7 +517,7 @@ export class LsmEngine implements Engine {
         let logged: Promise<void>;
         try {
           this.#checkWritable();
-          logged = this.#wal!.appendBatch(group.first, Date.now(), group.ops);
+          logged = this.#afterPredecessor(this.#wal!.appendBatch(group.first, Date.now(), group.ops));
         } catch (error) {
           logged = Promise.reject(error);
         }
@@ -513,6 +526,13 @@ export class LsmEngine implements Engine {
         return this.#acknowledge(logged, group.memtable, group.first, group.ops);
       },
     };
+  }
+
+  /** `logged`, held back under `always` until the previous WAL file's close has synced it (see #walPredecessor). */
+  #afterPredecessor(logged: Promise<void>): Promise<void> {
+    const predecessor = this.#walPredecessor;
+    if (predecessor === undefined || this.#wal!.syncPolicy !== 'always') return logged;
+    return Promise.all([logged, predecessor]).then(() => undefined);
   }
 
   /** Inserts ops at consecutive sequences from `first` and publishes them. */
@@ -588,7 +608,9 @@ export class LsmEngine implements Engine {
     if (this.#closed) return;
     if (this.#writeError !== undefined) {
       try {
-        // The old file must first lose any rejected record it still holds, or it would replay it.
+        // The old file must first lose any rejected record it still holds, or it would replay it,
+        // and get whatever it still has to write before its successor exists (see #switchMemtable).
+        this.#wal!.writePending();
         this.#wal!.repairTail();
         const number = this.#nextFileNumber++;
         const wal = this.#createWal(number);
@@ -654,6 +676,10 @@ export class LsmEngine implements Engine {
     if (this.#immutables.length >= limits.immutableMemtablesMax) return; // stall: the active memtable grows until a flush ends
     if (this.#atomic !== undefined) return; // commit() switches: the group's entries must share one memtable and WAL file
     const oldWal = this.#wal!;
+    // The old file gets its last records before its successor exists, so a
+    // process killed in that write(2) tears the newest file, the only one
+    // whose torn tail recovery may cut (a torn older file is damage).
+    oldWal.writePending();
     const number = this.#nextFileNumber++;
     try {
       this.#wal = this.#createWal(number);
@@ -663,8 +689,13 @@ export class LsmEngine implements Engine {
       return;
     }
     const slot = this.#active;
-    slot.walClosed = oldWal.close().catch((error: unknown) => {
+    const closed = oldWal.close().catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'closing a WAL file failed; its failed writes were refused');
+    });
+    slot.walClosed = closed;
+    this.#walPredecessor = closed;
+    void closed.then(() => {
+      if (this.#walPredecessor === closed) this.#walPredecessor = undefined;
     });
     this.#immutables.unshift(slot);
     this.#active = { memtable: new Memtable(), walNumbers: [number], walClosed: Promise.resolve() };
@@ -1202,3 +1233,13 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 assert(limits.immutableMemtablesMax >= 1, 'at least one immutable memtable may wait for flush');
+
+/** fdatasync of an existing file (blocking: recovery runs before the engine serves). */
+function syncFile(fs: FileSystem, path: string): void {
+  const file = fs.open(path, 'append');
+  try {
+    file.syncBlocking();
+  } finally {
+    file.close();
+  }
+}

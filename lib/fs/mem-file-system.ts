@@ -176,6 +176,30 @@ export class MemFileSystem implements FileSystem {
     return clone;
   }
 
+  /**
+   * What a killed process would leave: the kernel keeps its page cache, so
+   * every directory entry and every byte written so far survive (and are
+   * durable in the clone). A write(2) the kill cut short is the caller's to
+   * add: append the part that landed to the clone's file.
+   */
+  killClone(): MemFileSystem {
+    const clone = new MemFileSystem();
+    const cloned = new Map<Inode, Inode>();
+    for (const [path, inode] of this.#files) {
+      let copy = cloned.get(inode);
+      if (copy === undefined) {
+        copy = new Inode();
+        copy.appendBytes(inode.bytes());
+        copy.markSynced();
+        cloned.set(inode, copy);
+      }
+      clone.#files.set(path, copy);
+      clone.#durableFiles.set(path, copy);
+    }
+    for (const dir of this.#directories) clone.#directories.add(dir);
+    return clone;
+  }
+
   open(path: string, mode: OpenMode): FileHandle {
     this.fault('open', path);
     let inode = this.#files.get(path);

@@ -7,6 +7,8 @@
 // - beforeSync(fn): an async hook awaited before every FileHandle.sync(), to
 //   widen the window in which other callbacks run while an fdatasync is "in
 //   flight" (MemFileSystem's sync otherwise resolves at once).
+// - beforeAppend(fn): called with the path and bytes of every append before
+//   it happens (a crash test takes its snapshot there).
 // - With `{ partialAppend: true }`, a faulted append first writes the first
 //   half of its bytes, as a write(2) cut short by a full disk would.
 //
@@ -22,6 +24,7 @@ export class FaultFileSystem implements FileSystem {
   #injector: FaultInjector | undefined;
   #partialAppend = false;
   #beforeSync: ((path: string) => Promise<void>) | undefined;
+  #beforeAppend: ((path: string, data: Uint8Array) => void) | undefined;
 
   constructor(inner: FileSystem) {
     this.inner = inner;
@@ -56,6 +59,16 @@ export class FaultFileSystem implements FileSystem {
   /** @internal */
   faultFor(operation: FaultOperation, path: string): Error | undefined {
     return this.#injector?.(operation, path);
+  }
+
+  /** Called before each file append(); undefined removes the hook. */
+  beforeAppend(hook: ((path: string, data: Uint8Array) => void) | undefined): void {
+    this.#beforeAppend = hook;
+  }
+
+  /** @internal */
+  appendHook(path: string, data: Uint8Array): void {
+    this.#beforeAppend?.(path, data);
   }
 
   /** @internal */
@@ -153,6 +166,7 @@ class FaultFileHandle implements FileHandle {
   }
 
   append(data: Uint8Array): void {
+    this.#fs.appendHook(this.path, data);
     const error = this.#fs.faultFor('append', this.path);
     if (error) {
       if (this.#fs.partialAppend && data.length > 1) this.#inner.append(data.subarray(0, data.length >> 1));
