@@ -255,6 +255,51 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       await expectConsistent();
     });
 
+    it('skips the sweep walk while no key can be due, and walks again once one can', async () => {
+      const walks = (): number => iteratorCalls;
+      let iteratorCalls = 0;
+      for (const method of ['iterator', 'iteratorSync'] as const) {
+        const original = (engine as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>)[method];
+        if (original === undefined) continue;
+        (engine as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+          iteratorCalls++;
+          return original.apply(engine, args);
+        };
+      }
+      // Right after open the index could hold anything: the first sweep looks, finds it empty, and stops looking.
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 0, more: false });
+      expect(walks()).toBeGreaterThan(0);
+      let before = walks();
+      set('plain', 'v');
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 0, more: false });
+      expect(walks()).toBe(before);
+      // An expiring key: the sweep walks (and deletes it once due).
+      set('ttl', 'v', t0 + 10);
+      ctx.nowMs = t0 + 100;
+      await ctx.settle();
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 1, stale: 0, more: false });
+      expect(walks()).toBeGreaterThan(before);
+      await ctx.settle();
+      before = walks();
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 0, more: false });
+      expect(walks()).toBe(before);
+      // FLUSHALL over an expiring key leaves its index entry: the sweep looks again until it is gone.
+      set('later', 'v', t0 + 1_000);
+      keyspace.flushAll(ctx);
+      await ctx.settle();
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 0, more: false }); // not due yet
+      before = walks();
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 0, more: false });
+      expect(walks()).toBeGreaterThan(before);
+      ctx.nowMs = t0 + 2_000;
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 1, more: false });
+      await ctx.settle();
+      before = walks();
+      expect(await keyspace.sweepExpired(ctx, 10)).toEqual({ expired: 0, stale: 0, more: false });
+      expect(walks()).toBe(before);
+      await expectConsistent();
+    });
+
     it('extends the table when more databases are configured, and never forgets extra ones', async () => {
       set('x', 'v', 0, 3);
       await reopen();
