@@ -52,6 +52,8 @@ export class KeyTree {
   readonly #pathIndexes: number[] = [];
   /** Scratch for insertSorted(): where each key of a run goes in its leaf. */
   readonly #positions: number[] = [];
+  /** A sorted merge in progress (beginSortedMerge()): its keys, the next to merge, and the leaf the walk is at. */
+  #merge: { keys: readonly string[]; values: readonly number[]; next: number; leaf: KeyTreeNode } | undefined;
 
   /** Number of keys. */
   get size(): number {
@@ -73,8 +75,19 @@ export class KeyTree {
     return this.#last;
   }
 
+  /** Whether a sorted merge is in progress (between beginSortedMerge() and its last step). */
+  get merging(): boolean {
+    return this.#merge !== undefined;
+  }
+
+  /** Keys of the sorted merge in progress not merged yet (0 when none). */
+  get mergingKeys(): number {
+    return this.#merge === undefined ? 0 : this.#merge.keys.length - this.#merge.next;
+  }
+
   /** Inserts `key` with `value`; `key` must not be present (the memtable's map says which keys are). */
   insert(key: string, value: number): void {
+    assert(this.#merge === undefined, 'no single insert during a sorted merge');
     this.#modificationCount++;
     this.#size++;
     let node = this.#root;
@@ -119,7 +132,7 @@ export class KeyTree {
    * below. The tree must be empty.
    */
   buildFromSorted(keys: readonly string[], values: readonly number[]): void {
-    assert(this.#root === null, 'bulk build starts from an empty tree');
+    assert(this.#root === null && this.#merge === undefined, 'bulk build starts from an empty tree');
     assert(keys.length === values.length, 'a value per key');
     if (keys.length === 0) return;
     this.#modificationCount++;
@@ -140,35 +153,75 @@ export class KeyTree {
 
   /**
    * Inserts `keys` (ascending, distinct, none in the tree yet) with their
-   * `values`, for a batch at a time (the memtable's deferred inserts):
-   * - each run of keys that falls within one leaf is merged into it in one
-   *   pass (a binary search per key in that leaf, then one move of its tail),
-   *   and a leaf that overflows is cut into full leaves;
-   * - leaves are reached by walking the leaf chain forwards (one comparison
-   *   per leaf passed), not by a descent per key;
-   * - the branches are then rebuilt over the leaves, O(leaves / 64) nodes.
-   * Worth it when the batch is not tiny against the number of leaves: the
-   * walk and the rebuild cost O(leaves) whatever the batch (insert() each
-   * key of a small batch instead; see insertBatchMin).
+   * `values`, for a batch at a time (the memtable's deferred inserts); the
+   * same as beginSortedMerge() and a step that merges everything.
    */
   insertSorted(keys: readonly string[], values: readonly number[]): void {
     assert(keys.length === values.length, 'a value per key');
     if (keys.length === 0) return;
     if (this.#root === null) return this.buildFromSorted(keys, values);
-    this.#modificationCount++;
-    this.#size += keys.length;
-    let leaf = this.#first!;
-    for (let start = 0; start < keys.length; ) {
-      while (leaf.next !== null && keys[start]! >= leaf.next.keys[0]!) leaf = leaf.next;
-      const bound = leaf.next === null ? undefined : leaf.next.keys[0]!;
-      let end = start + 1;
-      while (end < keys.length && (bound === undefined || keys[end]! < bound)) end++;
-      leaf = this.#mergeIntoLeaf(leaf, keys, values, start, end);
-      start = end;
+    this.beginSortedMerge(keys, values);
+    this.continueSortedMerge(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Starts merging `keys` (ascending, distinct, none in the tree yet) with
+   * their `values`; continueSortedMerge() does the work, a few keys at a time,
+   * so that a big batch never stops the event loop for long:
+   * - each run of keys that falls within one leaf is merged into it in one
+   *   pass (a binary search per key in that leaf, then one move of its tail),
+   *   and a leaf that overflows is cut into full leaves;
+   * - leaves are reached by walking the leaf chain forwards (one comparison
+   *   per leaf passed), not by a descent per key; the walk resumes where the
+   *   last step stopped;
+   * - the branches are rebuilt over the leaves after the last step, O(leaves
+   *   / 64) nodes. Until then they are stale but still lead to the right
+   *   place: a merge never lowers a leaf's first key (but the first leaf's),
+   *   so a descent lands on the right leaf or on one that a split put before
+   *   it, and findLeaf() walks on from there.
+   * Worth it when the batch is not tiny against the number of leaves: the
+   * walk and the rebuild cost O(leaves) whatever the batch (insert() each
+   * key of a small batch instead). `keys` and `values` must stay unchanged
+   * until the merge ends; insert() and buildFromSorted() wait for it too.
+   */
+  beginSortedMerge(keys: readonly string[], values: readonly number[]): void {
+    assert(this.#merge === undefined, 'one sorted merge at a time');
+    assert(this.#root !== null, 'a sorted merge goes into a non-empty tree (buildFromSorted() builds an empty one)');
+    assert(keys.length === values.length, 'a value per key');
+    this.#merge = { keys, values, next: 0, leaf: this.#first! };
+  }
+
+  /**
+   * Merges at least `count` more keys of the merge in progress (whole runs
+   * of one leaf); returns true when the merge is over (branches rebuilt).
+   */
+  continueSortedMerge(count: number): boolean {
+    const merge = this.#merge;
+    if (merge === undefined) return true;
+    const { keys, values } = merge;
+    const stop = Math.min(keys.length, merge.next + Math.max(1, count));
+    let leaf = merge.leaf;
+    let start = merge.next;
+    if (start < stop) {
+      this.#modificationCount++;
+      while (start < stop) {
+        while (leaf.next !== null && keys[start]! >= leaf.next.keys[0]!) leaf = leaf.next;
+        const bound = leaf.next === null ? undefined : leaf.next.keys[0]!;
+        let end = start + 1;
+        while (end < keys.length && (bound === undefined || keys[end]! < bound)) end++;
+        this.#size += end - start;
+        leaf = this.#mergeIntoLeaf(leaf, keys, values, start, end);
+        start = end;
+      }
     }
+    merge.next = start;
+    merge.leaf = leaf;
+    if (start < keys.length) return false;
+    this.#merge = undefined;
     const leaves: KeyTreeNode[] = [];
     for (let node = this.#first; node !== null; node = node.next) leaves.push(node);
     this.#buildBranches(leaves);
+    return true;
   }
 
   /**
@@ -245,6 +298,8 @@ export class KeyTree {
     let node = this.#root;
     if (node === null) return null;
     while (node.children !== null) node = node.children[childIndex(node.keys, key)]!;
+    // Mid-merge the branches may lead to a leaf that was cut since: its later pieces follow it.
+    if (this.#merge !== undefined) while (node.next !== null && node.next.keys[0]! <= key) node = node.next;
     return node;
   }
 

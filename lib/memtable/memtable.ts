@@ -18,7 +18,8 @@
 // - a B+tree over the distinct keys (key-tree.ts) orders them for iterators
 //   and flush, each with its anchor; a new version of a known key touches
 //   only its list, and new keys wait unsorted and go into the tree in sorted
-//   batches (foldPending()), before any iterator is made;
+//   batches, merged a few keys per later add() (#startFold()) or all at once
+//   before any iterator is made (#foldPending());
 // - value bytes are copied into memtable-owned slabs (value-arena.ts);
 //   tombstones store none.
 //
@@ -76,6 +77,12 @@ export interface MemtableHit {
 
 /** New keys wait, unsorted, until this many, then go into the tree as one sorted batch (see foldPending()). */
 export const pendingKeysMaxDefault = 8192;
+/**
+ * Keys of a started fold merged into the tree per add() (see #startFold()):
+ * the fold ends within pendingKeysMax / this adds, before the next batch is
+ * full, and each add pays for about this many keys' merge (1-4 us).
+ */
+const foldKeysPerAdd = 2;
 /** Pending keys go in one by one when fewer than the tree's leaves divided by this (see foldPending()). */
 const sortedFoldLeafRatio = 8;
 /** Keys per leaf, roughly, for that estimate (leaves hold 32 to 64). */
@@ -128,6 +135,7 @@ export class Memtable {
    */
   add(sequence: number, type: number, userKey: Buffer, value: Buffer): void {
     const store = this.#store;
+    if (store.tree.merging) store.tree.continueSortedMerge(foldKeysPerAdd);
     const hash = store.index.hash(userKey, 0, userKey.length);
     const anchor = store.anchorOf(userKey, hash);
     const version = store.newVersion(sequence, type, value);
@@ -137,7 +145,7 @@ export class Memtable {
       this.#pendingKeys.push(key);
       this.#pendingAnchors.push(version);
       this.#trackPendingPrefix(userKey);
-      if (this.#pendingKeys.length >= this.#pendingKeysMax && !this.#bulkLoading) this.#foldPending();
+      if (this.#pendingKeys.length >= this.#pendingKeysMax && !this.#bulkLoading) this.#startFold();
       this.#bytes += key.length + memtableKeyOverheadBytes;
     } else {
       store.link(anchor, version);
@@ -197,33 +205,57 @@ export class Memtable {
   }
 
   /**
-   * Puts the pending keys into the tree: sorted first (latin1-sort.ts), then
-   * merged in by one walk over the leaves (KeyTree.insertSorted), or inserted
-   * one by one when they are few against the tree (an iterator made between
-   * every few writes), where the walk would cost more than the descents.
+   * Puts the pending keys into the tree now, with any fold in progress:
+   * sorted first (latin1-sort.ts), then merged in by one walk over the leaves
+   * (KeyTree.insertSorted), or inserted one by one when they are few against
+   * the tree (an iterator made between every few writes), where the walk
+   * would cost more than the descents. Iterators and flushes need every key
+   * in the tree; iterator() calls this first.
    *
    * Why keys wait: inserting each new key into a B+tree of a million costs
    * a descent with a cache miss per comparison (1.3-2.8 us, a fifth of a
-   * pipelined SET); sorted batches of pendingKeysMaxDefault cost about half that
-   * per key, sort included. get() never needs the tree (the hash index has
-   * every key), so only iterators and flushes wait for it: iterator() folds
-   * first. The price is a fold of up to pendingKeysMaxDefault keys (a few ms) on the
-   * write that fills the batch.
+   * pipelined SET); sorted batches of pendingKeysMaxDefault cost about half
+   * that per key, sort included. get() never needs the tree (the hash index
+   * has every key).
    */
   #foldPending(): void {
-    const keys = this.#pendingKeys;
-    if (keys.length === 0) return;
-    const anchors = this.#pendingAnchors;
-    this.#pendingKeys = [];
-    this.#pendingAnchors = [];
-    this.#pendingFirstKey = undefined;
     const tree = this.#store.tree;
+    tree.continueSortedMerge(Number.POSITIVE_INFINITY);
+    const { keys, anchors, prefixLength } = this.#takePending();
+    if (keys.length === 0) return;
     if (keys.length * sortedFoldLeafRatio < tree.size / keyTreeLeafEntries) {
       for (let index = 0; index < keys.length; index++) tree.insert(keys[index]!, anchors[index]!);
       return;
     }
-    sortLatin1(keys, anchors, this.#pendingPrefixLength);
+    sortLatin1(keys, anchors, prefixLength);
     tree.insertSorted(keys, anchors);
+  }
+
+  /**
+   * A full batch of pending keys starts its fold: it is sorted now (about
+   * 1 ms for 8,192 keys) and merged into the tree foldKeysPerAdd keys per
+   * later add(), not all at once: merging a batch into a tree of a few
+   * hundred thousand keys costs 5-15 ms (a cache miss per comparison), which
+   * would stop every client for that long every few thousand writes. A fold
+   * still in progress when the next batch is full is finished first.
+   */
+  #startFold(): void {
+    const tree = this.#store.tree;
+    tree.continueSortedMerge(Number.POSITIVE_INFINITY);
+    if (tree.size === 0) return this.#foldPending(); // the first batch: bottom-up build, fast
+    const { keys, anchors, prefixLength } = this.#takePending();
+    sortLatin1(keys, anchors, prefixLength);
+    tree.beginSortedMerge(keys, anchors);
+  }
+
+  /** Empties the pending batch; returns it and the length of the prefix its keys share (the sort skips it). */
+  #takePending(): { keys: string[]; anchors: number[]; prefixLength: number } {
+    const keys = this.#pendingKeys;
+    const anchors = this.#pendingAnchors;
+    this.#pendingKeys = [];
+    this.#pendingAnchors = [];
+    this.#pendingFirstKey = undefined;
+    return { keys, anchors, prefixLength: this.#pendingPrefixLength };
   }
 
   #trackPendingPrefix(userKey: Buffer): void {
@@ -286,7 +318,7 @@ export class Memtable {
         entries++;
       }
     }
-    assert(keys === store.tree.size + this.#pendingKeys.length, 'every key in the tree or pending');
+    assert(keys === store.tree.size + store.tree.mergingKeys + this.#pendingKeys.length, 'every key in the tree, being merged or pending');
     assert(entries === this.#entries, 'entry count');
   }
 }

@@ -162,4 +162,56 @@ describe('KeyTree', () => {
       { numRuns: runs },
     );
   });
+
+  it('answers seeks and keeps cursors in place at every step of a sorted merge (stale branches)', () => {
+    fc.assert(
+      fc.property(
+        // Big enough for branches and cuts (fast-check's default size keeps arrays short).
+        fc.uniqueArray(keyArb, { minLength: 2, maxLength: 1500, size: 'max' }),
+        fc.nat(),
+        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 40 }).map((sizes) => sizes.map((size) => size * 8)),
+        fc.array(keyArb, { minLength: 1, maxLength: 20 }),
+        (keys, split, steps, probes) => {
+          const initialCount = 1 + (split % (keys.length - 1));
+          const initial = [...keys.slice(0, initialCount)].sort();
+          const batch = keys.slice(initialCount).sort();
+          const tree = new KeyTree();
+          tree.insertSorted(initial, initial.map((key) => key.length));
+          // A cursor walking forwards while the merge goes on under it.
+          const walker = new KeyTreeCursor(tree);
+          walker.seekToFirst();
+          const seen: string[] = [];
+          tree.beginSortedMerge(batch, batch.map((key) => key.length));
+          let done = false;
+          for (let step = 0; !done; step++) {
+            done = tree.continueSortedMerge(steps[step % steps.length]!);
+            expect(tree.merging).toBe(!done);
+            if (step % 4 === 0 || done) tree.checkInvariants(); // every key in the tree found by descent, stale branches or not
+            const present = walk(tree);
+            expect(present.length).toBe(tree.size);
+            for (const probe of probes) {
+              const cursor = new KeyTreeCursor(tree);
+              cursor.seek(probe);
+              const lower = present.find((key) => key >= probe);
+              expect(cursor.valid ? cursor.key : undefined).toBe(lower);
+              cursor.seekForPrev(probe);
+              const upper = present.findLast((key) => key <= probe);
+              expect(cursor.valid ? cursor.key : undefined).toBe(upper);
+            }
+            if (walker.valid) {
+              seen.push(walker.key);
+              walker.next();
+            }
+          }
+          expect(tree.size).toBe(keys.length);
+          expect(walk(tree)).toEqual([...keys].sort());
+          for (; walker.valid; walker.next()) seen.push(walker.key);
+          expect([...seen].sort()).toEqual(seen);
+          expect(new Set(seen).size).toBe(seen.length);
+          for (const key of initial) expect(seen).toContain(key);
+        },
+      ),
+      { numRuns: Math.min(runs, 40) },
+    );
+  });
 });
