@@ -1,13 +1,15 @@
-// A process killed in the middle of a WAL write(2): for every WAL append of a
-// workload that switches memtables (and so WAL files) every few batches, take
-// what a SIGKILL at that moment would leave — every byte written before, plus
-// a random part of this append — and reopen it. The directory must open (a
-// torn tail only ever in the newest WAL file) and hold a prefix of the batch
-// order that includes every batch acknowledged before the kill.
+// A process killed in the middle of a write(2): for every append to any file
+// (WAL, manifest, segment) of a workload that switches memtables (and so WAL
+// files), flushes and compacts every few batches, take what a SIGKILL at that
+// moment would leave — every byte written before, plus a random part of this
+// append — and reopen it. The directory must open (a torn tail only ever in
+// the newest WAL file; a torn segment or manifest is not live yet) and hold a
+// prefix of the batch order that includes every batch acknowledged before the
+// kill.
 //
 // The real-process version is test/crash/engine-sigkill.test.ts; this one
 // reaches each append deterministically, including the write that gives the
-// old file its last records when the memtable switches.
+// old WAL file its last records when the memtable switches.
 // Seed: SILT_KILL_SEED (printed).
 
 import { describe, expect, it } from 'vitest';
@@ -35,19 +37,21 @@ interface Kill {
   path: string;
 }
 
-/** Runs the workload, killing "the process" at the `target`-th WAL append (1-based); returns the kill and the WAL appends seen. */
-async function runUntil(target: number, random: () => number): Promise<{ kill: Kill | undefined; walAppends: number; switches: number }> {
+/** Runs the workload, killing "the process" at the `target`-th append (1-based); returns the kill and the appends seen. */
+async function runUntil(target: number, random: () => number): Promise<{ kill: Kill | undefined; appends: number; switches: number; filesAppended: Set<string> }> {
   const mem = new MemFileSystem();
   const fs = new FaultFileSystem(mem);
   const engine = await LsmEngine.open('/db', { ...engineOptions, fs });
   const acked: number[] = [];
-  let walAppends = 0;
+  let appends = 0;
   let walFiles = 0;
+  const filesAppended = new Set<string>();
   let kill: Kill | undefined;
   fs.beforeAppend((path, data) => {
-    if (!path.includes('/wal/') || kill !== undefined) return;
-    if (data.length >= recordHeaderBytes && data[8] === WalRecordType.header) walFiles++; // a new WAL file
-    if (++walAppends !== target) return;
+    if (kill !== undefined) return;
+    filesAppended.add(path.split('/')[2]!);
+    if (path.includes('/wal/') && data.length >= recordHeaderBytes && data[8] === WalRecordType.header) walFiles++; // a new WAL file
+    if (++appends !== target) return;
     const clone = mem.killClone();
     const landed = Math.floor(random() * data.length); // a kill never lands the whole write: that is the next append's turn
     const file = clone.open(path, 'append');
@@ -66,15 +70,17 @@ async function runUntil(target: number, random: () => number): Promise<{ kill: K
   await Promise.all(Array.from({ length: writers }, writer));
   fs.beforeAppend(undefined);
   await engine.close();
-  return { kill, walAppends, switches: walFiles };
+  return { kill, appends, switches: walFiles, filesAppended };
 }
 
-describe(`a kill in the middle of any WAL write (seed ${seed})`, () => {
+describe(`a kill in the middle of any write (seed ${seed})`, () => {
   it('leaves a directory that opens with every acknowledged batch and a prefix of the rest', async () => {
     const random = mulberry32(seed);
     const dry = await runUntil(0, random);
     expect(dry.switches, 'the workload must switch WAL files several times').toBeGreaterThan(5);
-    for (let target = 1; target <= dry.walAppends; target++) {
+    expect([...dry.filesAppended].sort(), 'kills land in WAL, segment and manifest writes').toEqual(expect.arrayContaining(['wal', 'seg']));
+    expect([...dry.filesAppended].some((name) => name.startsWith('MANIFEST'))).toBe(true);
+    for (let target = 1; target <= dry.appends; target++) {
       const { kill } = await runUntil(target, random);
       if (kill === undefined) continue; // this run wrote fewer appends (group commit varies with timing)
       const { clone } = kill;
@@ -83,7 +89,7 @@ describe(`a kill in the middle of any WAL write (seed ${seed})`, () => {
       try {
         engine = await LsmEngine.open('/db', { ...engineOptions, fs: clone });
       } catch (error) {
-        throw new Error(`kill at WAL append ${target} (in ${kill.path}) left a directory that does not open: ${(error as Error).message}`);
+        throw new Error(`kill at append ${target} (in ${kill.path}) left a directory that does not open: ${(error as Error).message}`);
       }
       try {
         const state = new Map<string, string>();
@@ -91,8 +97,8 @@ describe(`a kill in the middle of any WAL write (seed ${seed})`, () => {
         let last = -1;
         while (state.has(`m/${last + 1}`)) last++;
         const maxAcked = Math.max(-1, ...kill.acked);
-        expect(last, `kill at WAL append ${target}: acknowledged batch ${maxAcked} lost`).toBeGreaterThanOrEqual(maxAcked);
-        expect(state, `kill at WAL append ${target}: not the state of batches 0..${last}`).toEqual(modelState(last));
+        expect(last, `kill at append ${target}: acknowledged batch ${maxAcked} lost`).toBeGreaterThanOrEqual(maxAcked);
+        expect(state, `kill at append ${target}: not the state of batches 0..${last}`).toEqual(modelState(last));
       } finally {
         await engine.close();
       }
