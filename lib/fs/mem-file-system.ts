@@ -153,27 +153,14 @@ export class MemFileSystem implements FileSystem {
 
   /** What a machine crash would leave: durable directory entries and synced bytes (see the header). */
   crashClone(options: CrashCloneOptions = {}): MemFileSystem {
-    const clone = new MemFileSystem();
     const random = options.random ?? Math.random;
-    const cloned = new Map<Inode, Inode>();
-    for (const [path, inode] of this.#durableFiles) {
-      let copy = cloned.get(inode);
-      if (copy === undefined) {
-        copy = new Inode();
-        let bytes = inode.durableBytes();
-        if (options.keepUnsyncedPrefix && inode.syncedCopy === undefined && inode.length > inode.syncedLength) {
-          const extra = Math.floor(random() * (inode.length - inode.syncedLength + 1));
-          bytes = Buffer.from(inode.data.subarray(0, inode.syncedLength + extra));
-        }
-        copy.appendBytes(bytes);
-        copy.markSynced();
-        cloned.set(inode, copy);
+    return this.#clone(this.#durableFiles, (inode) => {
+      if (options.keepUnsyncedPrefix && inode.syncedCopy === undefined && inode.length > inode.syncedLength) {
+        const extra = Math.floor(random() * (inode.length - inode.syncedLength + 1));
+        return Buffer.from(inode.data.subarray(0, inode.syncedLength + extra));
       }
-      clone.#files.set(path, copy);
-      clone.#durableFiles.set(path, copy);
-    }
-    for (const dir of this.#directories) clone.#directories.add(dir);
-    return clone;
+      return inode.durableBytes();
+    });
   }
 
   /**
@@ -183,13 +170,18 @@ export class MemFileSystem implements FileSystem {
    * add: append the part that landed to the clone's file.
    */
   killClone(): MemFileSystem {
+    return this.#clone(this.#files, (inode) => inode.bytes());
+  }
+
+  /** A file system holding `entries`, each file with the bytes `keep` gives (hard links stay shared), all durable. */
+  #clone(entries: Map<string, Inode>, keep: (inode: Inode) => Uint8Array): MemFileSystem {
     const clone = new MemFileSystem();
     const cloned = new Map<Inode, Inode>();
-    for (const [path, inode] of this.#files) {
+    for (const [path, inode] of entries) {
       let copy = cloned.get(inode);
       if (copy === undefined) {
         copy = new Inode();
-        copy.appendBytes(inode.bytes());
+        copy.appendBytes(keep(inode));
         copy.markSynced();
         cloned.set(inode, copy);
       }
