@@ -389,8 +389,10 @@ export class LsmEngine implements Engine {
    * segments, a concatenation per deeper level), for a merge; `version` is
    * already referenced by the caller, and unreferenced here if opening fails.
    */
-  #sources(version: Version): InternalIterator[] {
-    const children: InternalIterator[] = [this.#active.memtable.iterator()];
+  #sources(version: Version, lower: Buffer | undefined, upper: Buffer | undefined): InternalIterator[] {
+    // The active memtable orders only the new keys within the bounds (Memtable.iterator); immutable ones fold once.
+    const range = { lower: lower?.toString('latin1'), upper: upper?.toString('latin1') };
+    const children: InternalIterator[] = [this.#active.memtable.iterator(range)];
     try {
       for (const slot of this.#immutables) children.push(slot.memtable.iterator());
       for (const file of version.levels[0]!) children.push(this.#tables.reader(file.fileNumber).iterator());
@@ -417,7 +419,7 @@ export class LsmEngine implements Engine {
     const sequence = this.#readSequence(options.snapshot);
     const version = this.#version;
     this.#refVersion(version);
-    const children = this.#sources(version);
+    const children = this.#sources(version, options.gte ?? options.gt, options.lte ?? options.lt);
     const user = new UserIterator(new MergeIterator(children), sequence, options);
     let closed = false;
     const iterator: SyncEntryIterator = {
@@ -447,7 +449,7 @@ export class LsmEngine implements Engine {
     const sequence = this.#readSequence(options.snapshot);
     const version = this.#version;
     this.#refVersion(version);
-    const children = this.#sources(version);
+    const children = this.#sources(version, options.gte, options.lt);
     const cursor: SeekCursor = new SeekCursor(new MergeIterator(children), sequence, options, () => {
       this.#openIterators.delete(cursor);
       this.#unrefVersion(version);

@@ -80,14 +80,37 @@ export class KeyTree {
     return this.#merge !== undefined;
   }
 
+  /**
+   * Merges now, out of turn, the keys of the merge in progress that lie in
+   * [lower, upper] (undefined: unbounded), so that an iterator over that
+   * range sees them; they leave the merge. O(log n) a key plus one move of
+   * the merge's remaining keys.
+   */
+  mergeRangeNow(lower: string | undefined, upper: string | undefined): void {
+    const merge = this.#merge;
+    if (merge === undefined) return;
+    const keys = merge.keys as string[];
+    const values = merge.values as number[];
+    const from = lower === undefined ? merge.next : Math.max(merge.next, lowerBound(keys, lower));
+    const to = upper === undefined ? keys.length : upperBound(keys, upper);
+    if (from >= to) return;
+    for (let index = from; index < to; index++) this.#insertDuringMerge(keys[index]!, values[index]!);
+    keys.splice(from, to - from);
+    values.splice(from, to - from);
+    if (merge.next >= keys.length) this.continueSortedMerge(0); // nothing left: end it (branches rebuilt)
+  }
+
   /** Keys of the sorted merge in progress not merged yet (0 when none). */
   get mergingKeys(): number {
     return this.#merge === undefined ? 0 : this.#merge.keys.length - this.#merge.next;
   }
 
-  /** Inserts `key` with `value`; `key` must not be present (the memtable's map says which keys are). */
+  /**
+   * Inserts `key` with `value`; `key` must not be present (the memtable's map
+   * says which keys are), nor among the keys of a sorted merge in progress.
+   */
   insert(key: string, value: number): void {
-    assert(this.#merge === undefined, 'no single insert during a sorted merge');
+    if (this.#merge !== undefined) return this.#insertDuringMerge(key, value);
     this.#modificationCount++;
     this.#size++;
     let node = this.#root;
@@ -181,8 +204,9 @@ export class KeyTree {
    *   it, and findLeaf() walks on from there.
    * Worth it when the batch is not tiny against the number of leaves: the
    * walk and the rebuild cost O(leaves) whatever the batch (insert() each
-   * key of a small batch instead). `keys` and `values` must stay unchanged
-   * until the merge ends; insert() and buildFromSorted() wait for it too.
+   * key of a small batch instead). The tree takes `keys` and `values` over
+   * (mergeRangeNow() takes keys out of them) until the merge ends;
+   * buildFromSorted() waits for it, insert() works throughout.
    */
   beginSortedMerge(keys: readonly string[], values: readonly number[]): void {
     assert(this.#merge === undefined, 'one sorted merge at a time');
@@ -193,13 +217,14 @@ export class KeyTree {
 
   /**
    * Merges at least `count` more keys of the merge in progress (whole runs
-   * of one leaf); returns true when the merge is over (branches rebuilt).
+   * of one leaf; 0 only ends a merge with nothing left); returns true when
+   * the merge is over (branches rebuilt).
    */
   continueSortedMerge(count: number): boolean {
     const merge = this.#merge;
     if (merge === undefined) return true;
     const { keys, values } = merge;
-    const stop = Math.min(keys.length, merge.next + Math.max(1, count));
+    const stop = Math.min(keys.length, merge.next + Math.max(0, count));
     let leaf = merge.leaf;
     let start = merge.next;
     if (start < stop) {
@@ -277,6 +302,24 @@ export class KeyTree {
     leafKeys.length = pieceSize;
     leafValues.length = pieceSize;
     return last;
+  }
+
+  /**
+   * insert() while a sorted merge runs: into the leaf that findLeaf() walks
+   * to, cut in two when it overflows, branches left stale (the merge's last
+   * step rebuilds them; until then findLeaf() walks past the cuts). The
+   * merge's walk only moves forwards from its leaf, so it finds keys
+   * inserted on either side of it.
+   */
+  #insertDuringMerge(key: string, value: number): void {
+    this.#modificationCount++;
+    this.#size++;
+    const leaf = this.findLeaf(key)!;
+    const position = lowerBound(leaf.keys, key);
+    assert(leaf.keys[position] !== key, 'a key enters the tree once');
+    insertAt(leaf.keys, position, key);
+    insertAt(leaf.values, position, value);
+    if (leaf.keys.length > nodeEntriesMax) this.#splitLeaf(leaf, position);
   }
 
   /** Builds the branch levels over `leaves` (linked, in order, at least one) and sets the root. */

@@ -101,14 +101,26 @@ const rowWords = 8;
 /** Version numbers are int32 (list links); 2^28 rows is 8 GiB of them, far past any memtable budget. */
 const rowWordsMax = 2 ** 28 * rowWords;
 
+/** User-key bounds of a memtable iterator, as latin1 strings, both inclusive; undefined: unbounded. */
+export interface MemtableRange {
+  lower?: string | undefined;
+  upper?: string | undefined;
+}
+
+/** With fewer pending keys, a ranged iterator folds them all (as cheap as picking, and done for later iterators). */
+const rangeFoldMin = 256;
+
 export interface MemtableOptions {
   /** New keys that wait for the tree before a fold (tests make it small); default pendingKeysMaxDefault. */
   pendingKeysMax?: number;
+  /** Fewest pending keys for which a ranged iterator folds only its range (tests make it small); default rangeFoldMin. */
+  rangeFoldMin?: number;
 }
 
 export class Memtable {
   readonly #store = new VersionStore();
   readonly #pendingKeysMax: number;
+  readonly #rangeFoldMin: number;
   /** New keys not in the tree yet, unsorted, and their anchors (see foldPending()). */
   #pendingKeys: string[] = [];
   #pendingAnchors: number[] = [];
@@ -125,6 +137,7 @@ export class Memtable {
 
   constructor(options: MemtableOptions = {}) {
     this.#pendingKeysMax = Math.max(1, options.pendingKeysMax ?? pendingKeysMaxDefault);
+    this.#rangeFoldMin = options.rangeFoldMin ?? rangeFoldMin;
   }
 
   /**
@@ -295,11 +308,54 @@ export class Memtable {
     return this.#largestSequence;
   }
 
-  /** An iterator in internal-key order; it stays correct while entries are added. */
-  iterator(): MemtableIterator {
+  /**
+   * An iterator in internal-key order; it stays correct while entries are
+   * added. With `range`, it is complete only for user keys within [lower,
+   * upper] (latin1 strings, inclusive; undefined: unbounded), and only the
+   * pending keys in that range go into the tree now (#foldRange()).
+   */
+  iterator(range?: MemtableRange): MemtableIterator {
     assert(!this.#bulkLoading, 'no iterator during a bulk load');
-    this.#foldPending();
+    if (range === undefined || (range.lower === undefined && range.upper === undefined) || this.#pendingKeys.length < this.#rangeFoldMin) this.#foldPending();
+    else this.#foldRange(range.lower, range.upper);
     return new MemtableIterator(this.#store);
+  }
+
+  /**
+   * Puts into the tree only what an iterator over [lower, upper] needs: the
+   * keys of a merge in progress and the pending keys in that range. A range
+   * read (HGETALL, ZRANGE, the expiry sweep, SCAN's next page) then costs a
+   * pass over the pending keys (about 30 ns each) instead of a fold of all
+   * of them (sort and merge: up to 5-15 ms for a full batch).
+   */
+  #foldRange(lower: string | undefined, upper: string | undefined): void {
+    const tree = this.#store.tree;
+    tree.mergeRangeNow(lower, upper);
+    const keys = this.#pendingKeys;
+    const anchors = this.#pendingAnchors;
+    const inKeys: string[] = [];
+    const inAnchors: number[] = [];
+    let kept = 0;
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index]!;
+      if ((lower === undefined || key >= lower) && (upper === undefined || key <= upper)) {
+        inKeys.push(key);
+        inAnchors.push(anchors[index]!);
+      } else {
+        keys[kept] = key;
+        anchors[kept++] = anchors[index]!;
+      }
+    }
+    if (inKeys.length === 0) return;
+    keys.length = kept;
+    anchors.length = kept;
+    // The shared prefix of all pending keys is still shared by those left (#pendingFirstKey may be gone: it only anchors the comparison).
+    if (tree.merging || inKeys.length * sortedFoldLeafRatio < tree.size / keyTreeLeafEntries) {
+      for (let index = 0; index < inKeys.length; index++) tree.insert(inKeys[index]!, inAnchors[index]!);
+      return;
+    }
+    sortLatin1(inKeys, inAnchors, this.#pendingPrefixLength);
+    tree.insertSorted(inKeys, inAnchors);
   }
 
   /** Checks the tree's invariants and each list's links and order (tests). */

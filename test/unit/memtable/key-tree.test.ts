@@ -214,4 +214,54 @@ describe('KeyTree', () => {
       { numRuns: Math.min(runs, 40) },
     );
   });
+
+  it('takes single inserts and out-of-turn range merges during a sorted merge', () => {
+    type Step = { kind: 'continue'; count: number } | { kind: 'insert'; count: number } | { kind: 'range'; a: string; b: string | null };
+    const stepArb: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('continue' as const), count: fc.integer({ min: 0, max: 300 }) }),
+      fc.record({ kind: fc.constant('insert' as const), count: fc.integer({ min: 1, max: 80 }) }),
+      fc.record({ kind: fc.constant('range' as const), a: keyArb, b: fc.option(keyArb) }),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { minLength: 3, maxLength: 1500, size: 'max' }), fc.nat(), fc.nat(), fc.array(stepArb, { maxLength: 30 }), (keys, split1, split2, steps) => {
+        // keys = initial tree | the merge's batch | keys inserted one by one later
+        const first = 1 + (split1 % (keys.length - 2));
+        const second = first + 1 + (split2 % (keys.length - first - 1));
+        const initial = keys.slice(0, first).sort();
+        const batch = keys.slice(first, second).sort();
+        const later = keys.slice(second);
+        const tree = new KeyTree();
+        tree.insertSorted(initial, initial.map((key) => key.length));
+        tree.beginSortedMerge(batch.slice(), batch.map((key) => key.length));
+        const present = new Set(initial);
+        for (const step of steps) {
+          if (step.kind === 'continue') {
+            tree.continueSortedMerge(step.count);
+          } else if (step.kind === 'insert') {
+            for (const key of later.splice(0, step.count)) {
+              tree.insert(key, key.length);
+              present.add(key);
+            }
+          } else {
+            const [lower, upper] = step.b === null ? [step.a, undefined] : [step.a < step.b ? step.a : step.b, step.a < step.b ? step.b : step.a];
+            tree.mergeRangeNow(lower, upper);
+            for (const key of batch) if (key >= lower && (upper === undefined || key <= upper)) present.add(key);
+          }
+          tree.checkInvariants();
+          // Whatever the steps merged, the tree holds the present keys and batch keys only.
+          const walked = walk(tree);
+          for (const key of present) expect(walked).toContain(key);
+          expect(walked.length).toBe(tree.size);
+        }
+        tree.continueSortedMerge(Number.POSITIVE_INFINITY);
+        for (const key of later) tree.insert(key, key.length);
+        expect(tree.merging).toBe(false);
+        tree.checkInvariants();
+        expect(walk(tree)).toEqual([...keys].sort());
+        const cursor = new KeyTreeCursor(tree);
+        for (cursor.seekToFirst(); cursor.valid; cursor.next()) expect(cursor.value).toBe(cursor.key.length);
+      }),
+      { numRuns: Math.min(runs, 25) },
+    );
+  });
 });

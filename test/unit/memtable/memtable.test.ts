@@ -297,6 +297,68 @@ describe('Memtable', () => {
     );
   });
 
+  it('a ranged iterator sees every key in its range, whatever is still pending or being merged', () => {
+    // Only the range's pending keys (and those of a merge in progress) go into
+    // the tree when a ranged iterator is made; keys outside it may be missing
+    // from its walk, keys inside it never.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.array(fc.tuple(fc.nat(2999), fc.nat(99_999), fc.nat(99_999)), { maxLength: 12 }),
+        (pendingKeysMax, rangeFoldMin, seed, iteratorAt) => {
+          const table = new Memtable({ pendingKeysMax, rangeFoldMin });
+          const name = (n: number): string => `k${n.toString(36)}`;
+          const model = new Set<string>();
+          let state = seed;
+          const checkpoints = new Map(iteratorAt.map(([at, a, b]) => [at, [name(Math.min(a, b)), name(Math.max(a, b))] as const]));
+          const open: { iterator: ReturnType<Memtable['iterator']>; expected: string[]; seen: string[]; lower: string; upper: string }[] = [];
+          for (let index = 0; index < 3000; index++) {
+            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+            const userKey = name(state % 100_000);
+            table.add(index + 1, ValueType.put, Buffer.from(userKey, 'latin1'), Buffer.from(String(index)));
+            model.add(userKey);
+            const bounds = checkpoints.get(index);
+            if (bounds !== undefined) {
+              const [lower, upper] = bounds;
+              const iterator = table.iterator({ lower, upper });
+              iterator.seek(makeInternalKey(Buffer.from(lower, 'latin1'), 2 ** 53 - 1, ValueType.put));
+              open.push({ iterator, expected: [...model].filter((k) => k >= lower && k <= upper).sort(), seen: [], lower, upper });
+            }
+            for (const walk of open) {
+              for (let step = 0; step < 2 && walk.iterator.valid(); step++) {
+                const seenKey = userKeyOf(walk.iterator.key()).toString('latin1');
+                if (seenKey > walk.upper) break;
+                if (walk.seen.at(-1) !== seenKey) walk.seen.push(seenKey);
+                walk.iterator.next();
+              }
+            }
+          }
+          table.checkInvariants();
+          for (const walk of open) {
+            for (; walk.iterator.valid(); walk.iterator.next()) {
+              const seenKey = userKeyOf(walk.iterator.key()).toString('latin1');
+              if (seenKey > walk.upper) break;
+              if (walk.seen.at(-1) !== seenKey) walk.seen.push(seenKey);
+            }
+            expect([...walk.seen].sort()).toEqual(walk.seen);
+            const seen = new Set(walk.seen);
+            for (const expectedKey of walk.expected) expect(seen.has(expectedKey), `${expectedKey} in [${walk.lower}, ${walk.upper}]`).toBe(true);
+          }
+          const all = table.iterator();
+          const keys: string[] = [];
+          for (all.seekToFirst(); all.valid(); all.next()) {
+            const userKey = userKeyOf(all.key()).toString('latin1');
+            if (keys.at(-1) !== userKey) keys.push(userKey);
+          }
+          expect(keys).toEqual([...model].sort());
+        },
+      ),
+      { numRuns: Math.max(5, Math.floor(runs / 10)) },
+    );
+  });
+
   it('builds the same memtable by bulk load as by adds', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 3 }), fc.boolean()), { maxLength: 400 }), (entries) => {
