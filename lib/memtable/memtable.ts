@@ -18,8 +18,9 @@
 // - a B+tree over the distinct keys (key-tree.ts) orders them for iterators
 //   and flush, each with its anchor; a new version of a known key touches
 //   only its list, and new keys wait unsorted and go into the tree in sorted
-//   batches, merged a few keys per later add() (#startFold()) or all at once
-//   before any iterator is made (#foldPending());
+//   batches, merged a few keys per later add() (#startFold()), or at once
+//   when an iterator is made: all of them (#foldPending()), or for a bounded
+//   one only those within its bounds (#foldRange());
 // - value bytes are copied into memtable-owned slabs (value-arena.ts);
 //   tombstones store none.
 //

@@ -19,6 +19,45 @@ import { compareInternalKeys, makeInternalKey, sequenceOf, typeOf, userKeyOf, Va
 const key = (text: string): Buffer => Buffer.from(text);
 const runs = Number(process.env.SILT_PROPERTY_RUNS ?? 200);
 
+/** An iterator that keeps moving while the test adds entries, and what it must see. */
+interface OpenWalk {
+  iterator: ReturnType<Memtable['iterator']>;
+  /** User keys present in its range when it was made. */
+  expected: string[];
+  seen: string[];
+  /** It stops past this user key (a ranged iterator is complete only up to it). */
+  upper?: string;
+}
+
+/** Moves `walk` up to `steps` entries (Infinity: to its end), noting each user key once. */
+function stepWalk(walk: OpenWalk, steps: number): void {
+  for (let step = 0; step < steps && walk.iterator.valid(); step++) {
+    const key = userKeyOf(walk.iterator.key()).toString('latin1');
+    if (walk.upper !== undefined && key > walk.upper) return;
+    if (walk.seen.at(-1) !== key) walk.seen.push(key);
+    walk.iterator.next();
+  }
+}
+
+/** Walks the rest of `walk`: every expected key, in order (later keys may appear too). */
+function finishWalk(walk: OpenWalk): void {
+  stepWalk(walk, Number.POSITIVE_INFINITY);
+  expect([...walk.seen].sort()).toEqual(walk.seen);
+  const seen = new Set(walk.seen);
+  for (const key of walk.expected) expect(seen.has(key), `${key} seen (up to ${walk.upper ?? 'the end'})`).toBe(true);
+}
+
+/** The distinct user keys of a full walk, in order. */
+function userKeys(table: Memtable): string[] {
+  const all = table.iterator();
+  const keys: string[] = [];
+  for (all.seekToFirst(); all.valid(); all.next()) {
+    const key = userKeyOf(all.key()).toString('latin1');
+    if (keys.at(-1) !== key) keys.push(key);
+  }
+  return keys;
+}
+
 describe('Memtable', () => {
   it('returns the newest version at or below a sequence', () => {
     const table = new Memtable();
@@ -254,7 +293,7 @@ describe('Memtable', () => {
         const model = new Map<string, number>();
         let state = seed;
         const checkpoints = new Set(iteratorAt);
-        const open: { iterator: ReturnType<Memtable['iterator']>; expected: string[]; seen: string[] }[] = [];
+        const open: OpenWalk[] = [];
         for (let index = 0; index < 5000; index++) {
           state = (Math.imul(state, 1103515245) + 12345) >>> 0;
           const userKey = Buffer.from(`k${(state % 100_000).toString(36)}`, 'latin1');
@@ -266,32 +305,11 @@ describe('Memtable', () => {
             open.push({ iterator, expected: [...model.keys()].sort(), seen: [] });
           }
           // Step every open iterator a little (until it passes the keys it must see).
-          for (const walk of open) {
-            for (let step = 0; step < 2 && walk.iterator.valid(); step++) {
-              const key = userKeyOf(walk.iterator.key()).toString('latin1');
-              if (walk.seen.at(-1) !== key) walk.seen.push(key);
-              walk.iterator.next();
-            }
-          }
+          for (const walk of open) stepWalk(walk, 2);
         }
         table.checkInvariants();
-        for (const walk of open) {
-          for (; walk.iterator.valid(); walk.iterator.next()) {
-            const key = userKeyOf(walk.iterator.key()).toString('latin1');
-            if (walk.seen.at(-1) !== key) walk.seen.push(key);
-          }
-          // Every key present when it was made, in order; later keys may appear too.
-          expect([...walk.seen].sort()).toEqual(walk.seen);
-          const seen = new Set(walk.seen);
-          for (const key of walk.expected) expect(seen.has(key)).toBe(true);
-        }
-        const all = table.iterator();
-        const keys: string[] = [];
-        for (all.seekToFirst(); all.valid(); all.next()) {
-          const key = userKeyOf(all.key()).toString('latin1');
-          if (keys.at(-1) !== key) keys.push(key);
-        }
-        expect(keys).toEqual([...model.keys()].sort());
+        for (const walk of open) finishWalk(walk);
+        expect(userKeys(table)).toEqual([...model.keys()].sort());
       }),
       { numRuns: Math.max(5, Math.floor(runs / 10)) },
     );
@@ -313,7 +331,7 @@ describe('Memtable', () => {
           const model = new Set<string>();
           let state = seed;
           const checkpoints = new Map(iteratorAt.map(([at, a, b]) => [at, [name(Math.min(a, b)), name(Math.max(a, b))] as const]));
-          const open: { iterator: ReturnType<Memtable['iterator']>; expected: string[]; seen: string[]; lower: string; upper: string }[] = [];
+          const open: OpenWalk[] = [];
           for (let index = 0; index < 3000; index++) {
             state = (Math.imul(state, 1103515245) + 12345) >>> 0;
             const userKey = name(state % 100_000);
@@ -324,35 +342,13 @@ describe('Memtable', () => {
               const [lower, upper] = bounds;
               const iterator = table.iterator({ lower, upper });
               iterator.seek(makeInternalKey(Buffer.from(lower, 'latin1'), 2 ** 53 - 1, ValueType.put));
-              open.push({ iterator, expected: [...model].filter((k) => k >= lower && k <= upper).sort(), seen: [], lower, upper });
+              open.push({ iterator, expected: [...model].filter((k) => k >= lower && k <= upper).sort(), seen: [], upper });
             }
-            for (const walk of open) {
-              for (let step = 0; step < 2 && walk.iterator.valid(); step++) {
-                const seenKey = userKeyOf(walk.iterator.key()).toString('latin1');
-                if (seenKey > walk.upper) break;
-                if (walk.seen.at(-1) !== seenKey) walk.seen.push(seenKey);
-                walk.iterator.next();
-              }
-            }
+            for (const walk of open) stepWalk(walk, 2);
           }
           table.checkInvariants();
-          for (const walk of open) {
-            for (; walk.iterator.valid(); walk.iterator.next()) {
-              const seenKey = userKeyOf(walk.iterator.key()).toString('latin1');
-              if (seenKey > walk.upper) break;
-              if (walk.seen.at(-1) !== seenKey) walk.seen.push(seenKey);
-            }
-            expect([...walk.seen].sort()).toEqual(walk.seen);
-            const seen = new Set(walk.seen);
-            for (const expectedKey of walk.expected) expect(seen.has(expectedKey), `${expectedKey} in [${walk.lower}, ${walk.upper}]`).toBe(true);
-          }
-          const all = table.iterator();
-          const keys: string[] = [];
-          for (all.seekToFirst(); all.valid(); all.next()) {
-            const userKey = userKeyOf(all.key()).toString('latin1');
-            if (keys.at(-1) !== userKey) keys.push(userKey);
-          }
-          expect(keys).toEqual([...model].sort());
+          for (const walk of open) finishWalk(walk);
+          expect(userKeys(table)).toEqual([...model].sort());
         },
       ),
       { numRuns: Math.max(5, Math.floor(runs / 10)) },
