@@ -28,13 +28,13 @@ import { SegmentWriter, type SegmentProperties } from '../segment/segment-writer
 import { segmentDir, segmentPath } from '../format/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { assert } from '../assert.js';
+import { forEachImageEntry, type MemtableImage } from '../memtable/memtable-image.js';
 
-/** Flush input: entries serialised by serializeMemtable(), in internal-key order. */
+/** Flush input: an immutable memtable, read in place (shared memory) and ordered here. */
 export interface FlushJob {
   dir: string;
   fileNumber: number;
-  /** Chunks of `[internal key length u32 LE][internal key][value length u32 LE][value]`. */
-  chunks: Uint8Array[];
+  memtable: MemtableImage;
   createdMs: number;
 }
 
@@ -64,23 +64,12 @@ export interface CompactionResult {
   bytesWritten: number;
 }
 
-/** Writes one level-0 segment from flush chunks; returns its metadata. */
+/** Writes one level-0 segment from a memtable image; returns its metadata. */
 export function runFlushJob(fs: FileSystem, job: FlushJob): SegmentMeta {
   const path = segmentPath(job.dir, job.fileNumber);
   const writer = new SegmentWriter(fs, path);
   try {
-    for (const chunk of job.chunks) {
-      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      for (let offset = 0; offset < bytes.length; ) {
-        const keyLength = bytes.readUInt32LE(offset);
-        const key = bytes.subarray(offset + 4, offset + 4 + keyLength);
-        offset += 4 + keyLength;
-        const valueLength = bytes.readUInt32LE(offset);
-        const value = bytes.subarray(offset + 4, offset + 4 + valueLength);
-        offset += 4 + valueLength;
-        writer.add(key, value);
-      }
-    }
+    forEachImageEntry(job.memtable, (internalKey, value) => writer.add(internalKey, value));
     const meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
     // The manifest will name the file: its directory entry must be durable first.
     fs.syncDir(segmentDir(job.dir));

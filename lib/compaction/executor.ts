@@ -146,8 +146,8 @@ export class WorkerExecutor implements BackgroundExecutor {
   // opens hundreds) then held two idle threads each: 500+ threads and 6 GB in one run.
 
   async flush(job: FlushJob): Promise<SegmentMeta> {
-    const transfer = job.chunks.map((chunk) => chunk.buffer as ArrayBuffer);
-    return reviveMeta((await this.#flushWorker.run('flush', job, transfer)) as SegmentMeta);
+    // The memtable image is shared memory: posting it copies nothing.
+    return reviveMeta((await this.#flushWorker.run('flush', job, [])) as SegmentMeta);
   }
 
   async compact(job: CompactionJob): Promise<CompactionResult> {

@@ -52,7 +52,6 @@ import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type C
 import { acquireLock, type LockHandle } from './lock-file.js';
 import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator } from './merge-iterator.js';
-import { serializeMemtable } from './memtable-chunks.js';
 import { TableCache } from './table-cache.js';
 import { SeekCursor } from './seek-cursor.js';
 import { UserIterator } from './user-iterator.js';
@@ -728,8 +727,7 @@ export class LsmEngine implements Engine {
       const fileNumber = this.#nextFileNumber++;
       this.#pendingOutputs.add(fileNumber);
       try {
-        const chunks = await serializeMemtable(slot.memtable, yieldToEventLoop);
-        meta = await this.#executor!.flush({ dir: this.dir, fileNumber, chunks, createdMs: Date.now() });
+        meta = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now() });
       } catch (error) {
         this.#pendingOutputs.delete(fileNumber);
         this.#removeQuietly(segmentPath(this.dir, fileNumber));

@@ -22,7 +22,11 @@
 //   when an iterator is made: all of them (#foldPending()), or for a bounded
 //   one only those within its bounds (#foldRange());
 // - value bytes are copied into memtable-owned slabs (value-arena.ts);
-//   tombstones store none.
+//   tombstones store none. Each key's bytes are stored there too, before
+//   its first version's value, and rows live in a SharedArrayBuffer, so a
+//   flush worker reads the whole memtable in place (image(),
+//   memtable-image.ts) and sorts it itself: a flush costs the event loop
+//   nothing.
 //
 // Ownership: add() copies key and value; the caller may reuse its buffers at
 // once. Values returned by get() and iterators are read-only views into the
@@ -45,7 +49,8 @@ import type { InternalIterator } from '../format/internal-iterator.js';
 import { KeyIndex } from './key-index.js';
 import { KeyTree, KeyTreeCursor } from './key-tree.js';
 import { sortLatin1 } from './latin1-sort.js';
-import { ValueArena } from './value-arena.js';
+import { keyLengthBytes, ValueArena } from './value-arena.js';
+import type { MemtableImage } from './memtable-image.js';
 
 /**
  * Heap bytes per distinct key beyond its characters: the string header (16),
@@ -90,15 +95,15 @@ const sortedFoldLeafRatio = 8;
 const keyTreeLeafEntries = 48;
 
 /** End of a list, or no version. */
-const noVersion = -1;
+export const noVersion = -1;
 /** `newer` of a version taken back by remove(). */
 const removedMark = -2;
 /** Value length stored for a tombstone. */
-const tombstoneLength = -1;
+export const tombstoneLength = -1;
 const emptyValue = Buffer.alloc(0);
 const initialRows = 64;
 /** Int32 words per version row (32 bytes: one row never straddles a 64-byte cache line). */
-const rowWords = 8;
+export const rowWords = 8;
 /** Version numbers are int32 (list links); 2^28 rows is 8 GiB of them, far past any memtable budget. */
 const rowWordsMax = 2 ** 28 * rowWords;
 
@@ -161,7 +166,7 @@ export class Memtable {
     if (store.tree.merging) store.tree.continueSortedMerge(foldKeysPerAdd);
     const hash = store.index.hash(userKey, 0, userKey.length);
     const anchor = store.anchorOf(userKey, hash);
-    const version = store.newVersion(sequence, type, value);
+    const version = store.newVersion(sequence, type, value, anchor === noVersion ? userKey : undefined);
     if (anchor === noVersion) {
       const key = toMemtableKey(userKey);
       store.addKey(key, hash, version);
@@ -169,7 +174,8 @@ export class Memtable {
       this.#pendingAnchors.push(version);
       this.#trackPendingPrefix(userKey);
       if (this.#pendingKeys.length >= this.#pendingKeysMax && !this.#bulkLoading) this.#startFold();
-      this.#bytes += key.length + memtableKeyOverheadBytes;
+      // The string and the arena's copy (see newVersion()).
+      this.#bytes += 2 * key.length + keyLengthBytes + memtableKeyOverheadBytes;
     } else {
       store.link(anchor, version);
     }
@@ -295,6 +301,16 @@ export class Memtable {
     this.#pendingPrefixLength = length;
   }
 
+  /**
+   * The memtable's rows and slabs as shared memory, for a flush worker
+   * (memtable-image.ts): no copy is made. Only for a memtable that takes no
+   * more add() or remove() (an immutable one): the image reads the rows as
+   * they are.
+   */
+  image(): MemtableImage {
+    return this.#store.image();
+  }
+
   get approximateBytes(): number {
     return this.#bytes;
   }
@@ -406,10 +422,6 @@ export class Memtable {
  * key again, and lists are only relinked around it, so every entry present
  * when it was placed is visited once, in order. Entries added later may be
  * visited or not (readers filter by sequence above this).
- *
- * Besides InternalIterator, it offers the current entry's parts without
- * allocating (userKeyString, sequence, type, valueBytes, copyValue) for the
- * flush serialiser.
  */
 export class MemtableIterator implements InternalIterator {
   readonly #store: VersionStore;
@@ -522,28 +534,6 @@ export class MemtableIterator implements InternalIterator {
     this.#version = noVersion;
   }
 
-  /** The user key as its latin1 string; only while valid(). */
-  userKeyString(): string {
-    return this.#cursor.key;
-  }
-
-  sequence(): number {
-    return this.#store.sequence(this.#version);
-  }
-
-  type(): number {
-    return this.#store.type(this.#version);
-  }
-
-  valueBytes(): number {
-    return this.#store.valueBytes(this.#version);
-  }
-
-  /** Copies the value into `target` at `offset`. */
-  copyValue(target: Uint8Array, offset: number): void {
-    this.#store.copyValue(this.#version, target, offset);
-  }
-
   /** From the cursor's key on, the newest version of the first key that has one. */
   #landForward(): void {
     const store = this.#store;
@@ -587,6 +577,10 @@ export class MemtableIterator implements InternalIterator {
  *   word 5   older version or noVersion
  *   word 6   newer version, noVersion, or removedMark
  *   word 7   anchor rows only: the newest version of the key, or noVersion
+ * An anchor row's value location is always set, tombstone or empty value
+ * alike: the key's bytes precede it (ValueArena keyAt()). Word 7 is
+ * noVersion on every other row, so the rows alone tell which keys have
+ * versions (memtable-image.ts relies on it).
  */
 class VersionStore {
   readonly tree = new KeyTree();
@@ -594,7 +588,7 @@ class VersionStore {
   readonly index = new KeyIndex();
   /** Per row: the key string on anchor rows, '' on the others (their key is their anchor's). */
   readonly #keys: string[] = [];
-  #words = new Int32Array(initialRows * rowWords);
+  #words = new Int32Array(new SharedArrayBuffer(initialRows * rowWords * Int32Array.BYTES_PER_ELEMENT));
   #floats = new Float64Array(this.#words.buffer);
   #rows = 0;
 
@@ -614,7 +608,12 @@ class VersionStore {
     return this.index.anchors();
   }
 
-  newVersion(sequence: number, type: number, value: Buffer): number {
+  /**
+   * A new row for a version. `key`: given for a key's first version (its
+   * anchor), whose key bytes are stored before its value (value-arena.ts
+   * keyAt()), even when the value is empty or a tombstone's.
+   */
+  newVersion(sequence: number, type: number, value: Buffer, key: Buffer | undefined): number {
     if ((this.#rows + 1) * rowWords > this.#words.length) this.#grow();
     const version = this.#rows++;
     this.#keys.push('');
@@ -623,10 +622,11 @@ class VersionStore {
     this.#floats[base >> 1] = sequence;
     if (type === ValueType.delete) {
       words[base + 4] = tombstoneLength;
+      this.#floats[(base >> 1) + 1] = key === undefined ? 0 : this.values.add(emptyValue, key);
     } else {
       assert(type === ValueType.put, 'a put or a delete');
       words[base + 4] = value.length;
-      this.#floats[(base >> 1) + 1] = value.length === 0 ? 0 : this.values.add(value);
+      this.#floats[(base >> 1) + 1] = value.length === 0 && key === undefined ? 0 : this.values.add(value, key);
     }
     words[base + 5] = noVersion;
     words[base + 6] = noVersion;
@@ -727,15 +727,14 @@ class VersionStore {
     return length <= 0 ? emptyValue : this.values.view(this.#floats[(base >> 1) + 1]!, length);
   }
 
-  copyValue(version: number, target: Uint8Array, offset: number): void {
-    const base = version * rowWords;
-    const length = this.#words[base + 4]!;
-    if (length > 0) this.values.copyTo(this.#floats[(base >> 1) + 1]!, length, target, offset);
+  /** The rows and slabs, shared with a flush worker (see memtable-image.ts); valid while no version is added. */
+  image(): MemtableImage {
+    return { rows: this.#words.subarray(0, this.#rows * rowWords), slabs: [...this.values.slabs] };
   }
 
   #grow(): void {
     assert(this.#words.length * 2 <= rowWordsMax, 'version rows fit an Int32Array');
-    const words = new Int32Array(this.#words.length * 2);
+    const words = new Int32Array(new SharedArrayBuffer(this.#words.length * 2 * Int32Array.BYTES_PER_ELEMENT));
     words.set(this.#words);
     this.#words = words;
     this.#floats = new Float64Array(words.buffer);

@@ -13,6 +13,12 @@
 // integer (2^21 slabs before it is not: far beyond any memtable budget).
 // Bytes are never overwritten (a value taken back by Memtable.remove() just
 // stays unused), so views handed out stay valid as long as anyone holds them.
+//
+// Keys live here too: the first version of each key (its anchor, see
+// memtable.ts) is stored as `[key bytes][key length u32 LE][value bytes]`
+// and named by its value's location, so keyAt() finds the key from there.
+// Slabs are SharedArrayBuffers: a flush worker reads keys and values in
+// place (memtable-image.ts), with no copy on the event loop.
 
 import { assert } from '../assert.js';
 
@@ -27,6 +33,8 @@ const locationSlabFactor = 2 ** 32;
 /** Copies up to this long run as a JS loop; longer ones natively (TypedArray#set). */
 const loopCopyBytesMax = 64;
 const slabsMax = 2 ** 21;
+/** The u32 key length stored between a key and its value. */
+export const keyLengthBytes = 4;
 
 assert(largeValueBytesMin <= slabBytesMax, 'a shared slab holds every small value');
 
@@ -37,27 +45,46 @@ export class ValueArena {
   #used = 0;
   #nextSlabBytes = slabBytesMin;
 
-  /** Copies `value` in; returns its location. Zero-length values need no storage and should not be added. */
-  add(value: Uint8Array): number {
-    const length = value.length;
+  /**
+   * Copies `value` in, preceded by `key` and its length when given (see
+   * keyAt()); returns the value's location. Zero-length values without a key
+   * need no storage and should not be added.
+   */
+  add(value: Uint8Array, key?: Uint8Array): number {
+    const prefix = key === undefined ? 0 : key.length + keyLengthBytes;
+    const length = prefix + value.length;
+    let slab: Buffer;
+    let offset: number;
+    let slabIndex: number;
     if (length >= largeValueBytesMin) {
-      const slab = this.#newSlab(length);
-      slab.set(value, 0);
-      return (this.#slabs.length - 1) * locationSlabFactor;
+      slab = this.#newSlab(length);
+      slabIndex = this.#slabs.length - 1;
+      offset = 0;
+    } else {
+      if (this.#current === undefined || this.#used + length > this.#current.length) {
+        this.#current = this.#newSlab(Math.max(this.#nextSlabBytes, length));
+        this.#currentIndex = this.#slabs.length - 1;
+        this.#used = 0;
+        this.#nextSlabBytes = Math.min(this.#nextSlabBytes * 2, slabBytesMax);
+      }
+      slab = this.#current;
+      slabIndex = this.#currentIndex;
+      offset = this.#used;
+      this.#used = offset + length;
     }
-    if (this.#current === undefined || this.#used + length > this.#current.length) {
-      this.#current = this.#newSlab(Math.max(this.#nextSlabBytes, length));
-      this.#currentIndex = this.#slabs.length - 1;
-      this.#used = 0;
-      this.#nextSlabBytes = Math.min(this.#nextSlabBytes * 2, slabBytesMax);
+    if (key !== undefined) {
+      copyIn(key, slab, offset);
+      offset += key.length;
+      slab.writeUInt32LE(key.length, offset);
+      offset += keyLengthBytes;
     }
-    const offset = this.#used;
-    const slab = this.#current;
-    // NB: not copyBytes(): its native path makes a subarray() view per call.
-    if (length > loopCopyBytesMax) slab.set(value, offset);
-    else for (let index = 0; index < length; index++) slab[offset + index] = value[index]!;
-    this.#used = offset + length;
-    return this.#currentIndex * locationSlabFactor + offset;
+    copyIn(value, slab, offset);
+    return slabIndex * locationSlabFactor + offset;
+  }
+
+  /** The slabs, for a flush worker (memtable-image.ts). Every location names bytes in one of them. */
+  get slabs(): readonly Uint8Array[] {
+    return this.#slabs;
   }
 
   /**
@@ -65,25 +92,40 @@ export class ValueArena {
    * arena: do not modify it; it stays valid for as long as it is referenced.
    */
   view(location: number, length: number): Buffer {
-    const slabIndex = Math.floor(location / locationSlabFactor);
-    const offset = location - slabIndex * locationSlabFactor;
-    return this.#slabs[slabIndex]!.subarray(offset, offset + length);
-  }
-
-  /** Copies the `length` bytes at `location` into `target` at `targetOffset`. */
-  copyTo(location: number, length: number, target: Uint8Array, targetOffset: number): void {
-    const slabIndex = Math.floor(location / locationSlabFactor);
-    const offset = location - slabIndex * locationSlabFactor;
-    const slab = this.#slabs[slabIndex]!;
-    if (length > loopCopyBytesMax * 4) target.set(new Uint8Array(slab.buffer, slab.byteOffset + offset, length), targetOffset);
-    else for (let index = 0; index < length; index++) target[targetOffset + index] = slab[offset + index]!;
+    return bytesAt(this.#slabs, location, length);
   }
 
   #newSlab(bytes: number): Buffer {
     assert(this.#slabs.length < slabsMax, 'slab index fits a location');
-    // allocUnsafeSlow: an ArrayBuffer of its own, never a slice of Node's shared pool.
-    const slab = Buffer.allocUnsafeSlow(bytes);
+    const slab = Buffer.from(new SharedArrayBuffer(bytes));
     this.#slabs.push(slab);
     return slab;
   }
+}
+
+/**
+ * The key stored before the value at `location` (added with a key): a view
+ * into `slabs`, which may be another thread's view of an arena's slabs.
+ */
+export function keyAt<T extends Uint8Array>(slabs: readonly T[], location: number): T {
+  const slabIndex = Math.floor(location / locationSlabFactor);
+  const offset = location - slabIndex * locationSlabFactor;
+  const slab = slabs[slabIndex]!;
+  const lengthAt = offset - keyLengthBytes;
+  const keyLength = (slab[lengthAt]! | (slab[lengthAt + 1]! << 8) | (slab[lengthAt + 2]! << 16)) + slab[lengthAt + 3]! * 2 ** 24;
+  return slab.subarray(lengthAt - keyLength, lengthAt) as T;
+}
+
+/** The `length` bytes at `location`: a view into `slabs` (as ValueArena.view(), for another thread's view of them). */
+export function bytesAt<T extends Uint8Array>(slabs: readonly T[], location: number, length: number): T {
+  const slabIndex = Math.floor(location / locationSlabFactor);
+  const offset = location - slabIndex * locationSlabFactor;
+  return slabs[slabIndex]!.subarray(offset, offset + length) as T;
+}
+
+function copyIn(bytes: Uint8Array, slab: Buffer, offset: number): void {
+  // NB: not copyBytes(): its native path makes a subarray() view per call.
+  const length = bytes.length;
+  if (length > loopCopyBytesMax) slab.set(bytes, offset);
+  else for (let index = 0; index < length; index++) slab[offset + index] = bytes[index]!;
 }

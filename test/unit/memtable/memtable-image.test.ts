@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Worker } from 'node:worker_threads';
+import { Memtable } from '../../../lib/memtable/memtable.js';
+import { forEachImageEntry, type MemtableImage } from '../../../lib/memtable/memtable-image.js';
+import { ValueType } from '../../../lib/format/internal-key.js';
+import { largeValueBytesMin } from '../../../lib/memtable/value-arena.js';
+
+/** `internal key hex=value hex` per entry, from the image (what a flush writes). */
+function imageEntries(image: MemtableImage): string[] {
+  const out: string[] = [];
+  forEachImageEntry(image, (key, value) => out.push(`${key.toString('hex')}=${value.toString('hex')}`));
+  return out;
+}
+
+/** The same from the memtable's own iterator. */
+function iteratorEntries(table: Memtable): string[] {
+  const out: string[] = [];
+  const iterator = table.iterator();
+  for (iterator.seekToFirst(); iterator.valid(); iterator.next()) out.push(`${iterator.key().toString('hex')}=${iterator.value().toString('hex')}`);
+  iterator.close();
+  return out;
+}
+
+describe('memtable image', () => {
+  it('yields every version in internal-key order, as the iterator does', () => {
+    const table = new Memtable({ pendingKeysMax: 64 });
+    let sequence = 1;
+    for (let index = 0; index < 20_000; index++) {
+      const key = Buffer.from(`key${(index * 7919) % 20_000}`, 'latin1');
+      table.add(sequence++, index % 5 === 0 ? ValueType.delete : ValueType.put, key, index % 5 === 0 ? Buffer.alloc(0) : Buffer.alloc(index % 200, index));
+      if (index % 1000 === 0) table.add(sequence++, ValueType.put, key, Buffer.alloc(10, 1)); // a second version
+    }
+    table.add(sequence++, ValueType.put, Buffer.from([0xff, 0x00, 0x80]), Buffer.alloc(largeValueBytesMin + 1000, 9)); // a slab of its own, key included
+    table.add(sequence++, ValueType.put, Buffer.from('key10000'), Buffer.alloc(100 * 1024, 3)); // a large second version
+    table.add(sequence++, ValueType.put, Buffer.from('empty'), Buffer.alloc(0)); // an anchor with an empty value
+    table.add(sequence++, ValueType.put, Buffer.alloc(0), Buffer.from('empty key'));
+
+    const expected = iteratorEntries(table);
+    expect(expected).toHaveLength(table.entryCount);
+    expect(imageEntries(table.image())).toEqual(expected);
+  });
+
+  it('skips versions taken back by remove(), and keys left with none', () => {
+    const table = new Memtable();
+    table.add(1, ValueType.put, Buffer.from('a'), Buffer.from('1'));
+    table.add(2, ValueType.put, Buffer.from('a'), Buffer.from('2'));
+    table.add(3, ValueType.put, Buffer.from('b'), Buffer.from('3'));
+    table.add(4, ValueType.delete, Buffer.from('c'), Buffer.alloc(0));
+    table.remove(1, Buffer.from('a')); // an anchor's own version: the key stays, with version 2
+    table.remove(3, Buffer.from('b')); // b has no version left
+    const entries = imageEntries(table.image());
+    expect(entries).toEqual(iteratorEntries(table));
+    expect(entries.map((entry) => Buffer.from(entry.split('=')[0]!, 'hex').subarray(0, -8).toString())).toEqual(['a', 'c']);
+  });
+
+  it('is empty for an empty memtable', () => {
+    expect(imageEntries(new Memtable().image())).toEqual([]);
+  });
+
+  it('orders binary keys by bytes, prefixes first (property)', () => {
+    const op = fc.record({
+      key: fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes.map((byte) => [0, 1, 0x61, 0x62, 0xff][byte % 5]!))),
+      value: fc.uint8Array({ maxLength: 40 }),
+      delete: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), (ops, pendingKeysMax) => {
+        const table = new Memtable({ pendingKeysMax, rangeFoldMin: 1 });
+        let sequence = 1;
+        for (const { key, value, delete: isDelete } of ops) {
+          table.add(sequence++, isDelete ? ValueType.delete : ValueType.put, key, isDelete ? Buffer.alloc(0) : Buffer.from(value));
+        }
+        expect(imageEntries(table.image())).toEqual(iteratorEntries(table));
+      }),
+    );
+  });
+
+  it('is read in place by another thread: posting it copies nothing', async () => {
+    const table = new Memtable();
+    for (let index = 0; index < 1000; index++) table.add(index + 1, ValueType.put, Buffer.from(`k${index}`), Buffer.alloc(100, index));
+    const image = table.image();
+    // The worker writes into the first slab: the change must show here, so the memory is shared, not copied.
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       workerData.slabs[0][0] ^= 0xff;
+       parentPort.postMessage(workerData.rows.length);`,
+      { eval: true, workerData: image },
+    );
+    const before = image.slabs[0]![0]!;
+    const rows = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    await worker.terminate();
+    expect(rows).toBe(image.rows.length);
+    expect(image.slabs[0]![0]).toBe(before ^ 0xff);
+  });
+});
