@@ -69,7 +69,7 @@ export function runFlushJob(fs: FileSystem, job: FlushJob): SegmentMeta {
   const path = segmentPath(job.dir, job.fileNumber);
   const writer = new SegmentWriter(fs, path);
   try {
-    forEachImageEntry(job.memtable, (internalKey, value) => writer.add(internalKey, value));
+    forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd));
     const meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
     // The manifest will name the file: its directory entry must be durable first.
     fs.syncDir(segmentDir(job.dir));

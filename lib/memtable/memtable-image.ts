@@ -12,7 +12,8 @@
 import { trailerBytes, ValueType, writeTrailer } from '../format/internal-key.js';
 import { sortLatin1 } from './latin1-sort.js';
 import { noVersion, rowWords, tombstoneLength } from './memtable.js';
-import { bytesAt, keyAt } from './value-arena.js';
+import { copyBytes } from '../format/compare-bytes.js';
+import { keyLengthAt, keyLengthBytes, offsetOf, slabOf } from './value-arena.js';
 
 /** See Memtable.image(). */
 export interface MemtableImage {
@@ -23,12 +24,13 @@ export interface MemtableImage {
 }
 
 /**
- * Calls `visit` for every version in the image in internal-key order.
- * `internalKey` is a scratch buffer reused by the next call; `value` is a
- * view into the image's slabs (empty for a tombstone). Both are valid only
- * during the call: copy what must outlive it.
+ * Calls `visit` for every version in the image in internal-key order, with
+ * the internal key and the value as `slab[valueStart, valueEnd)` (an empty
+ * range for a tombstone): views, not copies, made without an allocation per
+ * entry. `internalKey` is a scratch buffer that the next call overwrites and
+ * `slab` is the image's memory: both are valid only during the call.
  */
-export function forEachImageEntry(image: MemtableImage, visit: (internalKey: Buffer, value: Buffer) => void): void {
+export function forEachImageEntry(image: MemtableImage, visit: (internalKey: Buffer, slab: Buffer, valueStart: number, valueEnd: number) => void): void {
   const rows = image.rows;
   const floats = new Float64Array(rows.buffer, rows.byteOffset, rows.length >> 1);
   const slabs = image.slabs.map((slab) => Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength));
@@ -36,17 +38,24 @@ export function forEachImageEntry(image: MemtableImage, visit: (internalKey: Buf
   let scratch = Buffer.allocUnsafe(64);
   const empty = Buffer.alloc(0);
   for (const anchor of anchors) {
-    const key = keyAt(slabs, floats[((anchor * rowWords) >> 1) + 1]!);
-    const keyLength = key.length + trailerBytes;
-    if (keyLength > scratch.length) scratch = Buffer.allocUnsafe(Math.max(keyLength, 2 * scratch.length));
-    scratch.set(key, 0);
-    const internalKey = scratch.subarray(0, keyLength);
+    const keyLocation = floats[((anchor * rowWords) >> 1) + 1]!;
+    const keySlab = slabs[slabOf(keyLocation)]!;
+    const keyLength = keyLengthAt(keySlab, keyLocation);
+    const keyEnd = offsetOf(keyLocation) - keyLengthBytes;
+    if (keyLength + trailerBytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(keyLength + trailerBytes, 2 * scratch.length));
+    copyBytes(keySlab, keyEnd - keyLength, keyEnd, scratch, 0);
+    const internalKey = scratch.subarray(0, keyLength + trailerBytes);
     for (let version = rows[anchor * rowWords + 7]!; version !== noVersion; version = rows[version * rowWords + 5]!) {
       const base = version * rowWords;
       const length = rows[base + 4]!;
-      const type = length === tombstoneLength ? ValueType.delete : ValueType.put;
-      writeTrailer(internalKey, key.length, floats[base >> 1]!, type);
-      visit(internalKey, length <= 0 ? empty : bytesAt(slabs, floats[(base >> 1) + 1]!, length));
+      writeTrailer(internalKey, keyLength, floats[base >> 1]!, length === tombstoneLength ? ValueType.delete : ValueType.put);
+      if (length <= 0) {
+        visit(internalKey, empty, 0, 0);
+      } else {
+        const location = floats[(base >> 1) + 1]!;
+        const start = offsetOf(location);
+        visit(internalKey, slabs[slabOf(location)]!, start, start + length);
+      }
     }
   }
 }
@@ -58,8 +67,10 @@ function sortedAnchors(rows: Int32Array, floats: Float64Array, slabs: Buffer[]):
   const rowCount = rows.length / rowWords;
   for (let row = 0; row < rowCount; row++) {
     if (rows[row * rowWords + 7] === noVersion) continue;
-    const key = keyAt(slabs, floats[((row * rowWords) >> 1) + 1]!);
-    keys.push(key.toString('latin1'));
+    const location = floats[((row * rowWords) >> 1) + 1]!;
+    const slab = slabs[slabOf(location)]!;
+    const end = offsetOf(location) - keyLengthBytes;
+    keys.push(slab.toString('latin1', end - keyLengthAt(slab, location), end));
     anchors.push(row);
   }
   sortLatin1(keys, anchors);

@@ -578,7 +578,7 @@ export class MemtableIterator implements InternalIterator {
  *   word 6   newer version, noVersion, or removedMark
  *   word 7   anchor rows only: the newest version of the key, or noVersion
  * An anchor row's value location is always set, tombstone or empty value
- * alike: the key's bytes precede it (ValueArena keyAt()). Word 7 is
+ * alike: the key's bytes precede it (value-arena.ts keyLengthAt()). Word 7 is
  * noVersion on every other row, so the rows alone tell which keys have
  * versions (memtable-image.ts relies on it).
  */
@@ -611,7 +611,7 @@ class VersionStore {
   /**
    * A new row for a version. `key`: given for a key's first version (its
    * anchor), whose key bytes are stored before its value (value-arena.ts
-   * keyAt()), even when the value is empty or a tombstone's.
+   * keyLengthAt()), even when the value is empty or a tombstone's.
    */
   newVersion(sequence: number, type: number, value: Buffer, key: Buffer | undefined): number {
     if ((this.#rows + 1) * rowWords > this.#words.length) this.#grow();

@@ -16,7 +16,7 @@
 //
 // Keys live here too: the first version of each key (its anchor, see
 // memtable.ts) is stored as `[key bytes][key length u32 LE][value bytes]`
-// and named by its value's location, so keyAt() finds the key from there.
+// and named by its value's location, so keyLengthAt() finds the key from there.
 // Slabs are SharedArrayBuffers: a flush worker reads keys and values in
 // place (memtable-image.ts), with no copy on the event loop.
 
@@ -47,7 +47,7 @@ export class ValueArena {
 
   /**
    * Copies `value` in, preceded by `key` and its length when given (see
-   * keyAt()); returns the value's location. Zero-length values without a key
+   * keyLengthAt()); returns the value's location. Zero-length values without a key
    * need no storage and should not be added.
    */
   add(value: Uint8Array, key?: Uint8Array): number {
@@ -103,24 +103,26 @@ export class ValueArena {
   }
 }
 
-/**
- * The key stored before the value at `location` (added with a key): a view
- * into `slabs`, which may be another thread's view of an arena's slabs.
- */
-export function keyAt<T extends Uint8Array>(slabs: readonly T[], location: number): T {
-  const slabIndex = Math.floor(location / locationSlabFactor);
-  const offset = location - slabIndex * locationSlabFactor;
-  const slab = slabs[slabIndex]!;
-  const lengthAt = offset - keyLengthBytes;
-  const keyLength = (slab[lengthAt]! | (slab[lengthAt + 1]! << 8) | (slab[lengthAt + 2]! << 16)) + slab[lengthAt + 3]! * 2 ** 24;
-  return slab.subarray(lengthAt - keyLength, lengthAt) as T;
+/** The length of the key stored before the value at `location`, in `slab` (its slab). */
+export function keyLengthAt(slab: Uint8Array, location: number): number {
+  const at = offsetOf(location) - keyLengthBytes;
+  return (slab[at]! | (slab[at + 1]! << 8) | (slab[at + 2]! << 16)) + slab[at + 3]! * 2 ** 24;
 }
 
 /** The `length` bytes at `location`: a view into `slabs` (as ValueArena.view(), for another thread's view of them). */
 export function bytesAt<T extends Uint8Array>(slabs: readonly T[], location: number, length: number): T {
-  const slabIndex = Math.floor(location / locationSlabFactor);
-  const offset = location - slabIndex * locationSlabFactor;
-  return slabs[slabIndex]!.subarray(offset, offset + length) as T;
+  const offset = offsetOf(location);
+  return slabs[slabOf(location)]!.subarray(offset, offset + length) as T;
+}
+
+/** The index of the slab `location` is in. */
+export function slabOf(location: number): number {
+  return Math.floor(location / locationSlabFactor);
+}
+
+/** The byte offset of `location` in its slab. */
+export function offsetOf(location: number): number {
+  return location % locationSlabFactor;
 }
 
 function copyIn(bytes: Uint8Array, slab: Buffer, offset: number): void {

@@ -51,18 +51,22 @@ export class BlockBuilder {
     return this.#length + 4 * this.#restarts.length + 4;
   }
 
-  /** Appends an entry. The key must sort after the previous one; both buffers are copied. */
-  add(key: Uint8Array, value: Uint8Array): void {
+  /**
+   * Appends an entry: `key` and `value[valueStart, valueEnd)` (by default all
+   * of it). The key must sort after the previous one; both are copied.
+   */
+  add(key: Uint8Array, value: Uint8Array, valueStart = 0, valueEnd = value.length): void {
     const shared = this.#sharedPrefix(key);
     const unshared = key.length - shared;
-    this.#reserve(3 * varintBytesMax + unshared + value.length);
+    const valueBytes = valueEnd - valueStart;
+    this.#reserve(3 * varintBytesMax + unshared + valueBytes);
     let offset = writeVarint(this.#buffer, this.#length, shared);
     offset = writeVarint(this.#buffer, offset, unshared);
-    offset = writeVarint(this.#buffer, offset, value.length);
+    offset = writeVarint(this.#buffer, offset, valueBytes);
     copyBytes(key, shared, key.length, this.#buffer, offset);
     offset += unshared;
-    copyBytes(value, 0, value.length, this.#buffer, offset);
-    this.#length = offset + value.length;
+    copyBytes(value, valueStart, valueEnd, this.#buffer, offset);
+    this.#length = offset + valueBytes;
     this.#rememberKey(key, shared);
     this.#sinceRestart++;
     this.#entryCount++;

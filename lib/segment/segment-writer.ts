@@ -137,19 +137,20 @@ export class SegmentWriter {
   /**
    * Appends one entry. Both buffers are copied; the caller may reuse them.
    * @param internalKey user key ‖ trailer; must sort strictly after the previous key
-   * @param value the value (empty for a tombstone)
+   * @param value the value (empty for a tombstone), or a buffer holding it at [valueStart, valueEnd)
    */
-  add(internalKey: Buffer, value: Buffer): void {
+  add(internalKey: Buffer, value: Uint8Array, valueStart = 0, valueEnd = value.length): void {
     assert(this.#state === 'open', 'add() on an open segment writer');
     assert(isValidInternalKey(internalKey), 'segment keys are valid internal keys');
     assert(internalKey.length <= keyBytesMax + trailerBytes, 'segment keys are within keyBytesMax');
-    assert(value.length <= valueBytesMax, 'segment values are within valueBytesMax');
+    assert(valueStart >= 0 && valueStart <= valueEnd && valueEnd <= value.length, 'the value range is within its buffer');
+    assert(valueEnd - valueStart <= valueBytesMax, 'segment values are within valueBytesMax');
     const first = this.#entryCount === 0;
     if (!first) assert(compareInternalKeyAt(this.#lastKey, 0, this.#lastKeyLength, internalKey) < 0, 'segment keys strictly increase');
     if (this.#pendingHandle !== undefined) this.#addIndexEntry(shortSeparator(this.#lastKeyView(), internalKey));
     if (first || !this.#sameUserKeyAsLast(internalKey)) this.#filter.addKey(internalKey, internalKey.length - trailerBytes);
-    this.#dataBlock.add(internalKey, value);
-    this.#count(internalKey, value, first);
+    this.#dataBlock.add(internalKey, value, valueStart, valueEnd);
+    this.#count(internalKey, valueEnd - valueStart, first);
     this.#rememberLastKey(internalKey);
     if (this.#dataBlock.estimatedBytes() >= this.#blockBytes) this.#flushDataBlock();
   }
@@ -187,14 +188,14 @@ export class SegmentWriter {
     if (this.#fs.exists(this.#path)) this.#fs.unlink(this.#path);
   }
 
-  #count(internalKey: Buffer, value: Buffer, first: boolean): void {
+  #count(internalKey: Buffer, valueBytes: number, first: boolean): void {
     const sequence = sequenceOf(internalKey);
     if (first) this.#smallestKey = Buffer.from(internalKey);
     if (sequence < this.#smallestSequence) this.#smallestSequence = sequence;
     if (sequence > this.#largestSequence) this.#largestSequence = sequence;
     if (typeOf(internalKey) === ValueType.delete) this.#tombstoneCount++;
     this.#rawKeyBytes += internalKey.length;
-    this.#rawValueBytes += value.length;
+    this.#rawValueBytes += valueBytes;
     this.#entryCount++;
   }
 

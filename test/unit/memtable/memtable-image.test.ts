@@ -9,7 +9,7 @@ import { largeValueBytesMin } from '../../../lib/memtable/value-arena.js';
 /** `internal key hex=value hex` per entry, from the image (what a flush writes). */
 function imageEntries(image: MemtableImage): string[] {
   const out: string[] = [];
-  forEachImageEntry(image, (key, value) => out.push(`${key.toString('hex')}=${value.toString('hex')}`));
+  forEachImageEntry(image, (key, slab, start, end) => out.push(`${key.toString('hex')}=${slab.toString('hex', start, end)}`));
   return out;
 }
 
