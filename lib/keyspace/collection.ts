@@ -387,10 +387,20 @@ export function collectFields(keyspace: Keyspace, collection: Collection): Maybe
  * subtrees that started larger, until the pool, which is exact, takes over.
  */
 export function randomEntries(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): MaybePromise<CollectionEntry[]> {
-  const size = collection.size;
-  if (collection.record === undefined || size === 0 || count <= 0) return [];
+  if (collection.record === undefined) return [];
+  return randomSubkeyEntries(keyspace, subkeyRange(collection).prefix, collection.size, count, distinct);
+}
+
+/**
+ * randomEntries() over the `size` live subkeys under `prefix` (a collection
+ * version's subkey prefix), for collections not loaded as a Collection
+ * (sorted sets: their members and scores). A writer that bypasses
+ * CollectionEdit must call notePickWrites() for them.
+ */
+export function randomSubkeyEntries(keyspace: Keyspace, prefix: Buffer, size: number, count: number, distinct: boolean): MaybePromise<CollectionEntry[]> {
+  if (size === 0 || count <= 0) return [];
   const wanted = distinct ? Math.min(count, size) : count;
-  return run(randomSteps(keyspace, collection, wanted, distinct));
+  return run(randomSteps(keyspace, { prefix, end: prefixEnd(prefix) }, size, wanted, distinct));
 }
 
 /** Most collections whose random-pick state (RandomPickCache) is kept, per engine: each holds at most about 1.5 MiB. */
@@ -402,9 +412,7 @@ export const randomPickPoolMax = 16_384;
 /** Entries (live or stepped over) one call walks to build a pool, a few milliseconds; later calls go on from there. */
 export const randomPickPoolStepMax = 4096;
 
-function* randomSteps(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): Steps<CollectionEntry[]> {
-  const range = subkeyRange(collection);
-  const size = collection.size;
+function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, count: number, distinct: boolean): Steps<CollectionEntry[]> {
   const cache = pickCache(keyspace.engine, range.prefix, size);
   cache.picks += count;
   if (cache.pool?.complete === true) {
@@ -488,16 +496,32 @@ function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCach
 function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, sizeAfter: number): void {
   const caches = pickCaches.get(engine);
   if (caches === undefined || caches.size === 0) return;
+  const removed: string[] = [];
+  let added = false;
+  for (const { field, value } of staged) {
+    if (value !== null) added = true;
+    else removed.push(field.toString('latin1'));
+  }
+  notePickWrites(engine, prefix, removed, added, sizeAfter);
+}
+
+/**
+ * Keeps the random-pick cache of the subkeys under `prefix` in step with a
+ * write (see RandomPickCache), for writers that bypass CollectionEdit
+ * (sorted sets): `removed` names the fields removed (latin1), `added` tells
+ * whether any was added or changed, which drops the cache.
+ */
+export function notePickWrites(engine: Engine, prefix: Buffer, removed: Iterable<string>, added: boolean, sizeAfter: number): void {
+  const caches = pickCaches.get(engine);
+  if (caches === undefined || caches.size === 0) return;
   const name = prefix.toString('latin1');
   const cache = caches.get(name);
   if (cache === undefined) return;
-  for (const { field, value } of staged) {
-    if (value !== null || sizeAfter === 0) {
-      caches.delete(name);
-      return;
-    }
-    if (cache.pool !== undefined) removeFromPool(cache.pool, field.toString('latin1'));
+  if (added || sizeAfter === 0) {
+    caches.delete(name);
+    return;
   }
+  if (cache.pool !== undefined) for (const field of removed) removeFromPool(cache.pool, field);
   cache.size = sizeAfter;
 }
 

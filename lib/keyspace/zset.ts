@@ -18,7 +18,8 @@
 // entries, O(log N + M). An ordered key space has no rank index, so anything
 // by rank walks: ZRANK walks from both ends at once, O(min(rank, N - rank));
 // a rank range walks from the nearer end, O(min(start, N - end) + M);
-// ZRANDMEMBER walks to random positions, O(N) at worst.
+// ZRANDMEMBER picks as HRANDFIELD does (collection.ts, randomEntries): a
+// walk of small sets, sampled descents of the member keys of large ones.
 //
 // Scores are IEEE doubles: inf and -inf are allowed, NaN never stored. -0 is
 // stored as 0 (NB: Redis keeps the sign and prints "-0"; both compare equal).
@@ -40,7 +41,7 @@
 // service/resp/command.ts) and keeps them waiting for a command that writes
 // what it read, since its writes must apply to the state it read.
 
-import { forEachEntry } from './collection.js';
+import { forEachEntry, notePickWrites, randomSubkeyEntries } from './collection.js';
 import type { Engine, Entry, IteratorOptions, Snapshot } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
@@ -744,50 +745,20 @@ export class SortedSet {
   }
 
   /**
-   * The members at the given ranks (ascending, distinct, within the set), in
-   * that order. One walk from the nearer end, in slices (Walk): O(min(last, N - first)).
-   */
-  atRanks(ranks: readonly number[]): MaybePromise<ScoredMember[]> {
-    if (ranks.length === 0) return [];
-    const lowest = ranks[0]!;
-    const highest = ranks[ranks.length - 1]!;
-    assert(lowest >= 0 && highest < this.size, 'the ranks are within the set');
-    const reverse = this.size - lowest < highest + 1;
-    const out: ScoredMember[] = [];
-    let position = reverse ? this.size - 1 : 0;
-    let next = reverse ? ranks.length - 1 : 0;
-    const limit = reverse ? this.size - lowest : highest + 1;
-    return then(
-      walkEntries(this.engine, { ...this.#wholeScoreIndex(), reverse, limit }, (key) => {
-        let entry: ScoredMember | undefined;
-        while (next >= 0 && next < ranks.length && ranks[next] === position) {
-          entry ??= this.#decodeScoreEntry(key);
-          out.push(entry);
-          next += reverse ? -1 : 1;
-        }
-        position += reverse ? -1 : 1;
-        return next >= 0 && next < ranks.length;
-      }),
-      () => (reverse ? out.reverse() : out),
-    );
-  }
-
-  /**
    * ZRANDMEMBER: `count` random members, distinct when `distinct` (at most
    * the whole set, in score order when it is the whole set), else with
-   * repetitions, in random order. O(N) at worst: ranks are reached by walking.
+   * repetitions, in random order. Picked among the member keys as
+   * HRANDFIELD picks fields (collection.ts, randomEntries): exact for small
+   * sets, sampled for large ones, never a walk of a large set.
    */
   random(count: number, distinct: boolean): MaybePromise<ScoredMember[]> {
     const size = this.size;
     if (count <= 0 || size === 0) return [];
     if (distinct && count >= size) return this.all();
-    const picks = distinct ? distinctRandomRanks(count, size) : Array.from({ length: count }, () => Math.floor(Math.random() * size));
-    const ranks = [...new Set(picks)].sort((a, b) => a - b);
-    return then(this.atRanks(ranks), (found) => {
-      const byRank = new Map<number, ScoredMember>();
-      ranks.forEach((rank, index) => byRank.set(rank, found[index]!));
-      return picks.map((rank) => byRank.get(rank)!);
-    });
+    const prefix = this.memberPrefix;
+    return then(randomSubkeyEntries(this.keyspace, prefix, size, count, distinct), (entries) =>
+      entries.map(([member, value]) => ({ member, score: decodeScoreValue(value, Buffer.concat([prefix, member])) })),
+    );
   }
 
   // ---------------------------------------------------------------- scan
@@ -833,21 +804,6 @@ export class SortedSet {
   asSource(): ScoreSource {
     return { key: this.key, size: this.size, score: (member) => this.score(member), entries: () => this.all() };
   }
-}
-
-/** `count` distinct ranks below `size` (Floyd's algorithm), in random order. */
-function distinctRandomRanks(count: number, size: number): number[] {
-  const chosen = new Set<number>();
-  for (let top = size - count; top < size; top++) {
-    const pick = Math.floor(Math.random() * (top + 1));
-    chosen.add(chosen.has(pick) ? top : pick);
-  }
-  const ranks = [...chosen];
-  for (let index = ranks.length - 1; index > 0; index--) {
-    const other = Math.floor(Math.random() * (index + 1));
-    [ranks[index], ranks[other]] = [ranks[other]!, ranks[index]!];
-  }
-  return ranks;
 }
 
 // ---------------------------------------------------------------- writing
@@ -963,6 +919,17 @@ export class SortedSetWriter extends SortedSet {
     this.#staged.clear();
   }
 
+  /** Keeps ZRANDMEMBER's pick cache of this set in step (collection.ts, notePickWrites()). */
+  #notePicks(): void {
+    const removed: string[] = [];
+    let added = this.#cleared;
+    for (const [member, score] of this.#staged) {
+      if (score === null) removed.push(member);
+      else added = true;
+    }
+    notePickWrites(this.engine, this.memberPrefix, removed, added, this.size);
+  }
+
   #removeKnown(member: Buffer, score: number): void {
     this.batch.del(this.scoreKey(score, member));
     this.batch.del(this.memberKey(member));
@@ -980,6 +947,7 @@ export class SortedSetWriter extends SortedSet {
   commit(ctx: KeyspaceContext): void {
     if (!this.#dirty && !this.#replacing) return;
     const keyspace = this.keyspace;
+    if (this.#existed) this.#notePicks();
     if (this.size > 0) {
       const live = this.#existed ? this.target.live : undefined;
       const record = live !== undefined ? withSize(live, this.size) : collectionRecord(KeyType.zset, 0, this.version, this.size);

@@ -17,7 +17,7 @@
 // run by drive(): synchronous on LsmEngine, a Promise otherwise.
 //
 // Long walks (ZRANK of a middle member, ZCOUNT over a wide range, a large
-// LIMIT offset or start index, ZRANDMEMBER) run on an engine snapshot in
+// LIMIT offset or start index, ZRANDMEMBER of the whole set) run on an engine snapshot in
 // slices of about 2 ms (zset.ts, Walk), and answer a Promise once they need
 // more than one. The read-only commands mark it with snapshotRead(), so the
 // dispatcher serves other clients meanwhile; they read nothing after their
@@ -686,8 +686,19 @@ function* diffSteps(sources: readonly (ScoreSource | undefined)[]): Steps<Scored
 
 const longMax = 9_223_372_036_854_775_807n;
 
-/** ZRANDMEMBER key [count [WITHSCORES]] — O(N) at worst: random ranks are reached by walking. */
-const zrandmember = readSteps(function* (ctx, args) {
+/**
+ * ZRANDMEMBER key [count [WITHSCORES]]: picks as HRANDFIELD does (zset.ts,
+ * random()). Only a distinct count of at least the set's size walks it (the
+ * whole set, at its Walk's snapshot: a snapshot read); sampled picks read the
+ * live keys, as HRANDFIELD's do.
+ */
+const zrandmember: CommandHandler = (ctx, args) => {
+  const pick = { wholeSet: false };
+  const reply = drive(zrandmemberSteps(ctx, args, pick));
+  return reply instanceof Promise && pick.wholeSet ? snapshotRead(reply) : reply;
+};
+
+function* zrandmemberSteps(ctx: CommandContext, args: Buffer[], pick: { wholeSet: boolean }): Steps<Reply> {
   if (args.length === 2) {
     const zset = readZset(ctx, args[1]!);
     if (zset === undefined) return null;
@@ -708,9 +719,10 @@ const zrandmember = readSteps(function* (ctx, args) {
   const count = Number(parsed);
   if (count === 0) return [];
   if (count < 0 && -count > randomMembersCountMax) return zsetErrors.randomCount;
+  pick.wholeSet = count >= zset.size;
   const picked = yield* wait(count > 0 ? zset.random(count, true) : zset.random(-count, false));
   return scoredReply(picked, withScores, ctx.protocol);
-});
+}
 
 const cursorMax = 2n ** 64n - 1n;
 
@@ -808,6 +820,6 @@ export const sortedSetCommands: readonly CommandSpec[] = [
   spec('zinter', -3, r, numkeysKeys, 'Returns the intersect of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinter', 'inter', false, false)),
   spec('zdiff', -3, r, numkeysKeys, 'Returns the difference between multiple sorted sets', 'numkeys key [key ...] [WITHSCORES]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiff', 'diff', false, false)),
   spec('zintercard', -3, r, numkeysKeys, 'Returns the number of members of the intersect of multiple sorted sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N * K): N the smallest input, K the inputs (less with LIMIT)', setOperation('zintercard', 'inter', false, true)),
-  spec('zrandmember', -2, r, one, 'Returns one or more random members from a sorted set', 'key [count [WITHSCORES]]', 'O(N) at worst: an ordered key space walks to random ranks (one walk for all picks)', zrandmember),
+  spec('zrandmember', -2, r, one, 'Returns one or more random members from a sorted set', 'key [count [WITHSCORES]]', 'O(N) for sets of up to 64 members, counts near N or of at least N; else O(C (log N + 64)) for C picks (sampled by seeking, as HRANDFIELD)', zrandmember),
   spec('zscan', -3, r, one, 'Iterates over members and scores of a sorted set', 'key cursor [MATCH pattern] [COUNT count]', 'O(COUNT) per call; O(N) for a complete iteration', zscan),
 ];

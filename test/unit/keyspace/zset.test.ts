@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Engine } from '../../../lib/engine/engine.js';
+import type { Engine, SeekCursor } from '../../../lib/engine/engine.js';
+import { randomPickSampleCost } from '../../../lib/keyspace/collection.js';
 import { CorruptionError, WrongTypeError } from '../../../lib/errors.js';
 import { AssertionError } from '../../../lib/assert.js';
 import type { Keyspace } from '../../../lib/keyspace/keyspace.js';
@@ -231,6 +232,55 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
 
   const names = (list: readonly ScoredMember[]): string[] => list.map((entry) => entry.member.toString('latin1'));
 
+  it('keeps random picks in step with writes: an add drops the member pool, a removal shrinks it', async () => {
+    const memberNames = Array.from({ length: 300 }, (_, index) => `x${index}`);
+    write('z', memberNames.map((name, index): [string, number] => [name, index]));
+    await ctx.settle();
+    // Enough picks for the pool (picks × randomPickSampleCost >= size); one more call to use it.
+    const warmCalls = Math.ceil(memberNames.length / randomPickSampleCost) + 1;
+    for (let call = 0; call < warmCalls; call++) expect(await settled(read('z').random(1, true))).toHaveLength(1);
+    let cursors = 0;
+    const cursorSync = engine.cursorSync?.bind(engine);
+    if (cursorSync !== undefined) {
+      engine.cursorSync = (options): SeekCursor => {
+        cursors++;
+        return cursorSync(options);
+      };
+    }
+    const pick = async (count: number, distinct: boolean): Promise<ScoredMember[]> => {
+      const picked = await settled(read('z').random(count, distinct));
+      for (const entry of picked) expect(entry.score).toBe(entry.member.toString('latin1') === 'new' ? 1000 : Number(entry.member.toString('latin1').slice(1)));
+      return picked;
+    };
+    for (let call = 0; call < 20; call++) expect(memberNames).toContain(names(await pick(1, true))[0]);
+    expect(cursors).toBe(0); // the pool: neither a walk nor a descent
+    // An add and a removal leave the size as it was: the writer's note alone drops the pool.
+    const writer = SortedSetWriter.load(keyspace, 0, b('z'), ctx.nowMs);
+    writer.remove(b('x299'));
+    writer.add(b('new'), 1000);
+    writer.commit(ctx);
+    await pick(1, true);
+    if (cursorSync !== undefined) expect(cursors).toBeGreaterThan(0);
+    const members = [...memberNames.filter((name) => name !== 'x299'), 'new'];
+    const many = names(await pick(299, true));
+    expect(new Set(many).size).toBe(299);
+    for (const name of many) expect(members).toContain(name);
+    // Removals alone keep the (rebuilt) pool, one member fewer each.
+    for (let call = 0; call < warmCalls; call++) await pick(1, true);
+    const remover = SortedSetWriter.load(keyspace, 0, b('z'), ctx.nowMs);
+    remover.remove(b('x7'));
+    remover.remove(b('new'));
+    remover.commit(ctx);
+    const before = cursors;
+    for (let call = 0; call < 50; call++) {
+      const repeated = names(await pick(3, false));
+      expect(repeated).toHaveLength(3);
+      expect(repeated).not.toContain('x7');
+      expect(repeated).not.toContain('new');
+    }
+    expect(cursors).toBe(before);
+  });
+
   it('stages a command in one batch; later reads of the command see what it staged', async () => {
     const writer = SortedSetWriter.load(keyspace, 0, b('z'), ctx.nowMs);
     expect(writer.exists).toBe(false);
@@ -301,7 +351,7 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
     expect(keyspace.lookup(0, b('z'), ctx.nowMs)).toBeUndefined();
   });
 
-  it('reads ranks from either end, picks ranks in one walk, and counts ranks from both ends', async () => {
+  it('reads ranks from either end, picks members at random, and counts ranks from both ends', async () => {
     const pairs: [string, number][] = Array.from({ length: 300 }, (_, index) => [`m${String(index).padStart(3, '0')}`, index % 10]);
     write('z', pairs);
     await ctx.settle();
@@ -312,9 +362,6 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
     for (const [first, last] of [[0, 0], [0, 9], [5, 200], [250, 299], [299, 299], [100, 100]] as const) {
       expect(await settled(zset.rangeByRank(first, last))).toEqual(all.slice(first, last + 1));
     }
-    const ranks = [0, 3, 150, 298, 299];
-    expect(await settled(zset.atRanks(ranks))).toEqual(ranks.map((rank) => all[rank]));
-    expect(await settled(zset.atRanks([1, 2]))).toEqual([all[1], all[2]]);
     for (const rank of [0, 1, 64, 65, 128, 149, 150, 151, 235, 298, 299]) {
       expect(await settled(zset.rank(all[rank]!.member, false))).toEqual({ rank, score: all[rank]!.score });
       expect(await settled(zset.rank(all[rank]!.member, true))).toEqual({ rank: 299 - rank, score: all[rank]!.score });
@@ -323,6 +370,8 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
     expect(await settled(zset.ends(3, true))).toEqual(all.slice(-3).reverse());
     const random = await settled(zset.random(50, true));
     expect(new Set(names(random)).size).toBe(50);
+    const scores = new Map(all.map((entry) => [entry.member.toString('latin1'), entry.score]));
+    for (const entry of random) expect(entry.score).toBe(scores.get(entry.member.toString('latin1')));
     const repeated = await settled(zset.random(500, false));
     expect(repeated).toHaveLength(500);
     expect(new Set(names(repeated)).size).toBeGreaterThan(100);
