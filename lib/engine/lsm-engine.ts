@@ -46,6 +46,7 @@ import { bloomHash } from '../segment/bloom-filter.js';
 import { segmentHolding, userKeyInRange } from './segment-lookup.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { readWalFile } from '../wal/wal-reader.js';
+import { forEachBatchOp } from '../wal/wal-format.js';
 import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
 import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
 import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
@@ -306,13 +307,13 @@ export class LsmEngine implements Engine {
       const result = readWalFile(fs, path, {
         mode: this.readOnly ? 'readOnly' : 'recover',
         isNewest: index === numbers.length - 1,
-        onBatch: (batch) => {
+        // Straight from each payload into the memtable: no Buffer or object per op.
+        onPayload: (payload, batch) => {
           let sequence = batch.sequence;
-          for (const op of batch.ops) {
-            if (op.type === 'put') memtable.add(sequence, ValueType.put, op.key, op.value);
-            else memtable.add(sequence, ValueType.delete, op.key, emptyBuffer);
-            sequence++;
-          }
+          // NB: WalOpType's values are ValueType's.
+          forEachBatchOp(payload, (type, keyStart, keyEnd, valueStart, valueEnd) => {
+            memtable.addFrom(sequence++, type, payload, keyStart, keyEnd, payload, valueStart, valueEnd);
+          });
           if (sequence - 1 > this.#lastSequence) this.#lastSequence = sequence - 1;
         },
       });

@@ -162,17 +162,28 @@ export class Memtable {
    * @param type a ValueType
    */
   add(sequence: number, type: number, userKey: Buffer, value: Buffer): void {
+    this.addFrom(sequence, type, userKey, 0, userKey.length, value, 0, value.length);
+  }
+
+  /**
+   * add() of `keySource[keyStart, keyEnd)` and `valueSource[valueStart,
+   * valueEnd)`: WAL replay adds straight from a record's payload, with no
+   * Buffer per op. Both are copied, as add() copies.
+   */
+  addFrom(sequence: number, type: number, keySource: Buffer, keyStart: number, keyEnd: number, valueSource: Buffer, valueStart: number, valueEnd: number): void {
     const store = this.#store;
     if (store.tree.merging) store.tree.continueSortedMerge(foldKeysPerAdd);
-    const hash = store.index.hash(userKey, 0, userKey.length);
-    const anchor = store.anchorOf(userKey, hash);
-    const version = store.newVersion(sequence, type, value, anchor === noVersion ? userKey : undefined);
+    const hash = store.index.hash(keySource, keyStart, keyEnd);
+    const anchor = store.anchorOf(keySource, keyStart, keyEnd, hash);
+    const version = anchor === noVersion
+      ? store.newVersion(sequence, type, valueSource, valueStart, valueEnd, keySource, keyStart, keyEnd)
+      : store.newVersion(sequence, type, valueSource, valueStart, valueEnd, undefined, 0, 0);
     if (anchor === noVersion) {
-      const key = toMemtableKey(userKey);
+      const key = keySource.toString('latin1', keyStart, keyEnd);
       store.addKey(key, hash, version);
       this.#pendingKeys.push(key);
       this.#pendingAnchors.push(version);
-      this.#trackPendingPrefix(userKey);
+      this.#trackPendingPrefix(keySource, keyStart, keyEnd);
       if (this.#pendingKeys.length >= this.#pendingKeysMax && !this.#bulkLoading) this.#startFold();
       // The string and the arena's copy (see newVersion()).
       this.#bytes += 2 * key.length + keyLengthBytes + memtableKeyOverheadBytes;
@@ -193,7 +204,7 @@ export class Memtable {
    */
   remove(sequence: number, userKey: Buffer): void {
     const store = this.#store;
-    const anchor = store.anchorOf(userKey, store.index.hash(userKey, 0, userKey.length));
+    const anchor = store.anchorOf(userKey, 0, userKey.length, store.index.hash(userKey, 0, userKey.length));
     if (anchor === noVersion) return;
     const version = store.find(anchor, sequence);
     if (version === noVersion || store.sequence(version) !== sequence) return;
@@ -209,7 +220,7 @@ export class Memtable {
    */
   get(userKey: Buffer, sequence: number): MemtableHit | undefined {
     const store = this.#store;
-    const anchor = store.anchorOf(userKey, store.index.hash(userKey, 0, userKey.length));
+    const anchor = store.anchorOf(userKey, 0, userKey.length, store.index.hash(userKey, 0, userKey.length));
     if (anchor === noVersion) return undefined;
     const version = store.find(anchor, sequence);
     if (version === noVersion) return undefined;
@@ -288,16 +299,16 @@ export class Memtable {
     return { keys, anchors, prefixLength: this.#pendingPrefixLength };
   }
 
-  #trackPendingPrefix(userKey: Buffer): void {
+  #trackPendingPrefix(source: Buffer, start: number, end: number): void {
     const first = this.#pendingFirstKey;
     if (first === undefined) {
-      this.#pendingFirstKey = Buffer.from(userKey);
-      this.#pendingPrefixLength = userKey.length;
+      this.#pendingFirstKey = Buffer.from(source.subarray(start, end));
+      this.#pendingPrefixLength = end - start;
       return;
     }
     let length = 0;
-    const lengthMax = Math.min(this.#pendingPrefixLength, userKey.length);
-    while (length < lengthMax && userKey[length] === first[length]) length++;
+    const lengthMax = Math.min(this.#pendingPrefixLength, end - start);
+    while (length < lengthMax && source[start + length] === first[length]) length++;
     this.#pendingPrefixLength = length;
   }
 
@@ -592,9 +603,9 @@ class VersionStore {
   #floats = new Float64Array(this.#words.buffer);
   #rows = 0;
 
-  /** The anchor of `userKey` (whose index hash is `hash`), or noVersion. */
-  anchorOf(userKey: Buffer, hash: number): number {
-    return this.index.find(userKey, 0, userKey.length, hash, this.#keys);
+  /** The anchor of the user key `source[start, end)` (whose index hash is `hash`), or noVersion. */
+  anchorOf(source: Buffer, start: number, end: number, hash: number): number {
+    return this.index.find(source, start, end, hash, this.#keys);
   }
 
   /** Records a new key whose first version is `anchor`. */
@@ -609,11 +620,12 @@ class VersionStore {
   }
 
   /**
-   * A new row for a version. `key`: given for a key's first version (its
+   * A new row for a version whose value is `value[valueStart, valueEnd)`.
+   * `key` (`key[keyStart, keyEnd)`): given for a key's first version (its
    * anchor), whose key bytes are stored before its value (value-arena.ts
    * keyLengthAt()), even when the value is empty or a tombstone's.
    */
-  newVersion(sequence: number, type: number, value: Buffer, key: Buffer | undefined): number {
+  newVersion(sequence: number, type: number, value: Buffer, valueStart: number, valueEnd: number, key: Buffer | undefined, keyStart: number, keyEnd: number): number {
     if ((this.#rows + 1) * rowWords > this.#words.length) this.#grow();
     const version = this.#rows++;
     this.#keys.push('');
@@ -622,11 +634,12 @@ class VersionStore {
     this.#floats[base >> 1] = sequence;
     if (type === ValueType.delete) {
       words[base + 4] = tombstoneLength;
-      this.#floats[(base >> 1) + 1] = key === undefined ? 0 : this.values.add(emptyValue, key);
+      this.#floats[(base >> 1) + 1] = key === undefined ? 0 : this.values.add(emptyValue, 0, 0, key, keyStart, keyEnd);
     } else {
       assert(type === ValueType.put, 'a put or a delete');
-      words[base + 4] = value.length;
-      this.#floats[(base >> 1) + 1] = value.length === 0 && key === undefined ? 0 : this.values.add(value, key);
+      const length = valueEnd - valueStart;
+      words[base + 4] = length;
+      this.#floats[(base >> 1) + 1] = length === 0 && key === undefined ? 0 : this.values.add(value, valueStart, valueEnd, key, keyStart, keyEnd);
     }
     words[base + 5] = noVersion;
     words[base + 6] = noVersion;
@@ -739,9 +752,4 @@ class VersionStore {
     this.#words = words;
     this.#floats = new Float64Array(words.buffer);
   }
-}
-
-/** The key string a memtable stores for `userKey`: one latin1 character per byte. */
-function toMemtableKey(userKey: Buffer): string {
-  return userKey.toString('latin1');
 }

@@ -46,13 +46,15 @@ export class ValueArena {
   #nextSlabBytes = slabBytesMin;
 
   /**
-   * Copies `value` in, preceded by `key` and its length when given (see
-   * keyLengthAt()); returns the value's location. Zero-length values without a key
-   * need no storage and should not be added.
+   * Copies `value[valueStart, valueEnd)` in, preceded by `key[keyStart,
+   * keyEnd)` and its length when a key is given (see keyLengthAt()); returns
+   * the value's location. Zero-length values without a key need no storage
+   * and should not be added.
    */
-  add(value: Uint8Array, key?: Uint8Array): number {
-    const prefix = key === undefined ? 0 : key.length + keyLengthBytes;
-    const length = prefix + value.length;
+  add(value: Uint8Array, valueStart: number, valueEnd: number, key?: Uint8Array, keyStart = 0, keyEnd = 0): number {
+    const keyBytes = keyEnd - keyStart;
+    const prefix = key === undefined ? 0 : keyBytes + keyLengthBytes;
+    const length = prefix + valueEnd - valueStart;
     let slab: Buffer;
     let offset: number;
     let slabIndex: number;
@@ -73,12 +75,12 @@ export class ValueArena {
       this.#used = offset + length;
     }
     if (key !== undefined) {
-      copyIn(key, slab, offset);
-      offset += key.length;
-      slab.writeUInt32LE(key.length, offset);
+      copyIn(key, keyStart, keyEnd, slab, offset);
+      offset += keyBytes;
+      slab.writeUInt32LE(keyBytes, offset);
       offset += keyLengthBytes;
     }
-    copyIn(value, slab, offset);
+    copyIn(value, valueStart, valueEnd, slab, offset);
     return slabIndex * locationSlabFactor + offset;
   }
 
@@ -125,9 +127,8 @@ export function offsetOf(location: number): number {
   return location % locationSlabFactor;
 }
 
-function copyIn(bytes: Uint8Array, slab: Buffer, offset: number): void {
-  // NB: not copyBytes(): its native path makes a subarray() view per call.
-  const length = bytes.length;
-  if (length > loopCopyBytesMax) slab.set(bytes, offset);
-  else for (let index = 0; index < length; index++) slab[offset + index] = bytes[index]!;
+/** Copies `bytes[start, end)` into `slab` at `offset`: a JS loop when short, natively (one view) when longer. */
+function copyIn(bytes: Uint8Array, start: number, end: number, slab: Buffer, offset: number): void {
+  if (end - start > loopCopyBytesMax) slab.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), offset);
+  else for (let index = start; index < end; index++) slab[offset++] = bytes[index]!;
 }

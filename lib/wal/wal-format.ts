@@ -211,6 +211,30 @@ export function writeBatchPayload(target: Buffer, offset: number, sequence: numb
  *   unknown op type, a count, key or value over its limit, trailing bytes
  */
 export function decodeBatch(payload: Buffer, file: string, offset: number, limits: Readonly<WalBatchLimits> = defaultWalBatchLimits): WalBatch {
+  const { sequence, timeMs } = checkBatch(payload, file, offset, limits);
+  const ops: BatchOp[] = [];
+  forEachBatchOp(payload, (type, keyStart, keyEnd, valueStart, valueEnd) => {
+    const key = payload.subarray(keyStart, keyEnd);
+    ops.push(type === WalOpType.put ? { type: 'put', key, value: payload.subarray(valueStart, valueEnd) } : { type: 'del', key });
+  });
+  return { sequence, timeMs, ops };
+}
+
+/** A batch payload's header fields, as checkBatch() returns them. */
+export interface CheckedBatch {
+  sequence: number;
+  timeMs: number;
+  /** Ops in the batch. */
+  count: number;
+}
+
+/**
+ * Checks a whole batch payload, every op included, without decoding the ops
+ * (no allocation per op): what decodeBatch() accepts, this accepts. Then
+ * forEachBatchOp() may walk it.
+ * @throws CorruptionError as decodeBatch()
+ */
+export function checkBatch(payload: Buffer, file: string, offset: number, limits: Readonly<WalBatchLimits> = defaultWalBatchLimits): CheckedBatch {
   const fail = (at: number, reason: string): CorruptionError =>
     new CorruptionError(file, offset, `Cannot decode WAL batch in "${file}" at offset ${offset}: ${reason} (payload byte ${at})`);
   const end = payload.length;
@@ -228,7 +252,6 @@ export function decodeBatch(payload: Buffer, file: string, offset: number, limit
   // so that a declared count never drives work beyond the payload's size.
   if (count * 2 > end - position) throw fail(walBatchFixedBytes, `op count ${count} cannot fit in the ${end - position} bytes left`);
   if (!Number.isSafeInteger(sequence + count)) throw fail(0, `sequence range ${sequence} + ${count} exceeds 2^53 - 1`);
-  const ops: BatchOp[] = [];
   for (let index = 0; index < count; index++) {
     const opStart = position;
     if (position >= end) throw fail(position, `op ${index} of ${count} starts past the end of the payload`);
@@ -239,22 +262,45 @@ export function decodeBatch(payload: Buffer, file: string, offset: number, limit
     position = varint.offset;
     if (keyBytes > limits.keyBytesMax) throw fail(opStart, `key of op ${index} is ${keyBytes} bytes, over the limit of ${limits.keyBytesMax}`);
     if (keyBytes > end - position) throw fail(position, `key of op ${index} (${keyBytes} bytes) runs past the end of the payload`);
-    const key = payload.subarray(position, position + keyBytes);
     position += keyBytes;
-    if (type === WalOpType.delete) {
-      ops.push({ type: 'del', key });
-      continue;
-    }
+    if (type === WalOpType.delete) continue;
     if (!readVarint(payload, position, end, varint)) throw fail(position, `value length of op ${index} is not a valid varint`);
     const valueBytes = varint.value;
     position = varint.offset;
     if (valueBytes > limits.valueBytesMax) throw fail(opStart, `value of op ${index} is ${valueBytes} bytes, over the limit of ${limits.valueBytesMax}`);
     if (valueBytes > end - position) throw fail(position, `value of op ${index} (${valueBytes} bytes) runs past the end of the payload`);
-    ops.push({ type: 'put', key, value: payload.subarray(position, position + valueBytes) });
     position += valueBytes;
   }
   if (position !== end) throw fail(position, `${end - position} bytes follow the last op`);
-  return { sequence, timeMs, ops };
+  return { sequence, timeMs, count };
+}
+
+/**
+ * Calls `visit` for each op of a payload that checkBatch() accepted, in
+ * order, with its WalOpType and where its key and value lie in `payload`
+ * (an empty value range for a delete): no views, no copies.
+ */
+export function forEachBatchOp(payload: Buffer, visit: (type: number, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number) => void): void {
+  const varint: VarintResult = { value: 0, offset: 0 };
+  const end = payload.length;
+  readVarint(payload, walBatchFixedBytes, end, varint);
+  const count = varint.value;
+  let position = varint.offset;
+  for (let index = 0; index < count; index++) {
+    const type = payload[position++]!;
+    readVarint(payload, position, end, varint);
+    const keyStart = varint.offset;
+    const keyEnd = keyStart + varint.value;
+    if (type === WalOpType.delete) {
+      visit(type, keyStart, keyEnd, keyEnd, keyEnd);
+      position = keyEnd;
+      continue;
+    }
+    readVarint(payload, keyEnd, end, varint);
+    const valueEnd = varint.offset + varint.value;
+    visit(type, keyStart, keyEnd, varint.offset, valueEnd);
+    position = valueEnd;
+  }
 }
 
 /**

@@ -34,6 +34,7 @@ import { baseName, joinPath, type FileHandle, type FileSystem } from '../fs/file
 import { walRecordBytesMax } from '../limits.js';
 import {
   WalRecordType,
+  checkBatch,
   decodeBatch,
   decodeHeader,
   defaultWalBatchLimits,
@@ -42,6 +43,7 @@ import {
   walBatchFixedBytes,
   walDirName,
   walFormatVersions,
+  type CheckedBatch,
   type WalBatch,
   type WalBatchLimits,
   type WalHeader,
@@ -75,7 +77,14 @@ export interface WalReadOptions {
    * out damaged, the batches before the damage have already been delivered.
    */
   onBatch?: (batch: WalBatch, offset: number) => void;
-  /** Decode every op (default true). False reads only each batch's sequence, time and op count; requires no onBatch. */
+  /**
+   * Instead of onBatch: called for each batch with its payload, checked
+   * whole (checkBatch()), for the caller to walk with forEachBatchOp()
+   * without a Buffer or an object per op (WAL replay). The payload is a view
+   * into a read buffer, as onBatch's keys and values are.
+   */
+  onPayload?: (payload: Buffer, batch: CheckedBatch, offset: number) => void;
+  /** Decode every op (default true). False reads only each batch's sequence, time and op count; requires no onBatch or onPayload. */
   decodeOps?: boolean;
   /** File number the header must carry; by default the one in the file name (unchecked when the name has none). */
   fileNumber?: number;
@@ -133,7 +142,8 @@ export interface WalReadResult {
  * @throws the file system's error when the file cannot be opened, read or cut
  */
 export function readWalFile(fs: FileSystem, path: string, options: WalReadOptions): WalReadResult {
-  assert(options.decodeOps !== false || options.onBatch === undefined, 'onBatch needs decoded ops');
+  assert(options.decodeOps !== false || (options.onBatch === undefined && options.onPayload === undefined), 'onBatch and onPayload need decoded ops');
+  assert(options.onBatch === undefined || options.onPayload === undefined, 'onBatch or onPayload, not both');
   const file = fs.open(path, 'read');
   let result: WalReadResult;
   try {
@@ -264,6 +274,16 @@ class WalFileReader {
       const peeked = peekBatch(record.payload);
       if (peeked === undefined) throw new Damage(position, 'batch header fields are malformed', false);
       ({ sequence, timeMs, count } = peeked);
+    } else if (this.#options.onPayload !== undefined) {
+      let checked: CheckedBatch;
+      try {
+        checked = checkBatch(record.payload, this.#path, position, this.#limits);
+      } catch (error) {
+        if (error instanceof CorruptionError) throw new Damage(position, error.message, false);
+        throw error;
+      }
+      ({ sequence, timeMs, count } = checked);
+      this.#options.onPayload(record.payload, checked, position);
     } else {
       let batch: WalBatch;
       try {
