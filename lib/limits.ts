@@ -234,6 +234,14 @@ assert(randomPickWalkMax >= 1 && randomPickProbesMax >= 1 && randomPickLevelsMax
  *  output buffer cap. */
 export const outputHighWaterBytes = 1 * MiB;
 
+/** Request processing per event-loop iteration, ms (service/resp/turn-budget.ts):
+ *  past it, connections with requests left wait for the next iteration, so
+ *  the loop polls again between slices. libuv (1.45 on) accepts one
+ *  connection per iteration: with 50 clients' pipelines in one iteration
+ *  (40-80 ms of LRANGEs) a burst of 50 new connections took 1.8 s to be
+ *  accepted; and one client's deep pipeline held every other client. */
+export const turnBudgetMs = 4;
+
 /** Replies of one connection waiting (for durability or the dispatcher)
  *  above which it stops reading: bounds what a deep pipeline of writes
  *  waiting for fsync holds. 16 Ki is far above what pipelining clients keep

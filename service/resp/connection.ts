@@ -11,6 +11,12 @@
 // waiting in the dispatcher's FIFO). Pub/Sub messages (push) join the same
 // queue, so they never overtake a reply the client is owed.
 //
+// Fairness: requests run within the server's per-iteration budget
+// (turn-budget.ts). A connection with requests left when it runs out stops
+// reading and goes on in a later slice, round-robin with the others, so a
+// deep pipeline never holds other clients (or new connections: libuv accepts
+// one per loop iteration) for longer than a slice.
+//
 // A client parked by a blocking command (BLPOP ...) is not read from either
 // until it is answered, as Redis reads nothing from a blocked client.
 //
@@ -36,6 +42,7 @@ import type { QueuedCommand } from './dispatcher.js';
 import { ReplyWriter, type Protocol } from './encoder.js';
 import { ErrorReply, PushReply, type Reply } from './reply.js';
 import type { RespServer } from './server.js';
+import type { TurnBudget } from './turn-budget.js';
 import type { WatchedKey } from './commands/transactions.js';
 // Backpressure: reading stops above outputHighWaterBytes unsent or pendingRepliesMax replies waiting.
 import { outputHighWaterBytes, pendingRepliesMax } from '../../lib/limits.js';
@@ -150,6 +157,8 @@ export class Connection {
   #pending = 0;
   /** Reading stopped for backpressure. */
   #paused = false;
+  /** Requests left for a later slice of the loop (TurnBudget); reading stopped meanwhile. */
+  #deferred = false;
   /** Stop taking requests; close once every owed reply is written (QUIT, CLIENT KILL self, protocol error). */
   #closeWhenDrained = false;
   #flushScheduled = false;
@@ -350,6 +359,8 @@ export class Connection {
     if (this.#processing) return;
     this.#processing = true;
     const dispatcher = this.#server.dispatcher;
+    const turn = this.#server.turnBudget;
+    let deferred = false;
     try {
       // Bounded: each pass runs at least one request or stops; the decoder holds at most the query buffer limit.
       while (true) {
@@ -357,6 +368,10 @@ export class Connection {
         while (!this.closed && !this.#closeWhenDrained) {
           if (this.#mustPause()) {
             stoppedForOutput = true;
+            break;
+          }
+          if (this.#decoder.bufferedBytes > 0 && !turn.hasTime()) {
+            deferred = true;
             break;
           }
           let args: Buffer[] | undefined;
@@ -373,12 +388,30 @@ export class Connection {
         }
         this.#flush();
         // The socket may have taken everything at once (the kernel buffers it): then go on with what is buffered.
-        if (!stoppedForOutput || this.closed || this.#closeWhenDrained || this.#mustPause()) break;
+        if (deferred || !stoppedForOutput || this.closed || this.#closeWhenDrained || this.#mustPause()) break;
       }
     } finally {
       this.#processing = false;
     }
-    this.#updateReading();
+    if (deferred) this.#defer(turn);
+    else this.#updateReading();
+  }
+
+  /**
+   * This iteration's budget ran out with requests left (TurnBudget): stop
+   * reading, as under backpressure, and go on in a later slice, after the
+   * connections deferred before this one.
+   */
+  #defer(turn: TurnBudget): void {
+    if (this.#deferred) return;
+    this.#deferred = true;
+    this.#socket.pause();
+    turn.defer(() => {
+      this.#deferred = false;
+      if (this.closed || this.#closeWhenDrained) return;
+      this.#processInput();
+      if (!this.#deferred && !this.#paused && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
+    });
   }
 
   /** Queues (or writes) the outcome of one request. */
@@ -505,6 +538,10 @@ export class Connection {
     if (closeNow || (this.#closeWhenDrained && this.#slotHead === this.#slots.length && this.#pending === 0)) {
       this.closed = true;
       this.#socket.end();
+      // Read (and drop) what the client still sends until its FIN, or 'close' never comes: a paused
+      // socket (backpressure, a deferred slice, drain()) would not see the end of its input. Not
+      // destroy(): closing with unread input sends a reset, which can cost the client its last replies.
+      this.#socket.resume();
       this.#server.removeClient(this);
       return;
     }
@@ -553,7 +590,7 @@ export class Connection {
       }
     } else if (this.#paused) {
       this.#paused = false;
-      this.#socket.resume();
+      if (!this.#deferred) this.#socket.resume();
     }
   }
 
@@ -563,7 +600,7 @@ export class Connection {
     if (!this.#paused || this.#mustPause()) return;
     this.#paused = false;
     this.#processInput();
-    if (!this.#paused && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
+    if (!this.#paused && !this.#deferred && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
   }
 
   #onClose(): void {

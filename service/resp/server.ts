@@ -31,6 +31,7 @@ import { pinoLevel, siltVersion, type Parameter, type ServerConfig } from '../co
 import { defaultCommandTable, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { Connection } from './connection.js';
 import { BlockingManager } from './blocking.js';
+import { TurnBudget } from './turn-budget.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorReply, type Reply } from './reply.js';
 import { PubSubRegistry } from './commands/pubsub.js';
@@ -107,6 +108,8 @@ export class RespServer {
   readonly startTimeMs = Date.now();
   readonly commandTable: CommandTable;
   readonly dispatcher: Dispatcher;
+  /** How much request processing one event-loop iteration does, across clients (turn-budget.ts). */
+  readonly turnBudget = new TurnBudget();
   readonly pubsub = new PubSubRegistry();
   readonly watches: WatchRegistry;
   /** Clients parked by blocking commands (BLPOP ...), served as keys change. */

@@ -48,6 +48,40 @@ describe('inline commands', () => {
 });
 
 describe('pipelining', () => {
+  it('serves other clients between slices of a deep pipeline: a PING sent while 3,000 LRANGEs run is answered before most of them', async () => {
+    const silt = await startServer();
+    const elements = Array.from({ length: 100 }, (_, index) => `element-${index}`);
+    await ioredis(silt.port).rpush('fair', ...elements);
+    const replyBytes = `*100\r\n`.length + elements.reduce((sum, element) => sum + `$${element.length}\r\n${element}\r\n`.length, 0);
+    const total = 3000;
+    const deep = connect({ port: silt.port, host: '127.0.0.1' });
+    const other = connect({ port: silt.port, host: '127.0.0.1' });
+    for (const socket of [deep, other]) socket.on('error', () => undefined);
+    await Promise.all([deep, other].map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+    let deepBytes = 0;
+    // Counted by the server (in this process): what the client has read lags behind.
+    const processedBefore = silt.server.stats.commandsProcessed;
+    let processedAtPong: number | undefined;
+    const pong = new Promise<void>((resolve) =>
+      other.on('data', () => {
+        processedAtPong = silt.server.stats.commandsProcessed - processedBefore;
+        resolve();
+      }),
+    );
+    // The PING goes once the server is busy with the pipeline (its first replies are back).
+    deep.once('data', () => other.write(encodeCommand(['PING'])));
+    deep.on('data', (chunk: Buffer) => (deepBytes += chunk.length));
+    deep.write(Buffer.concat(Array.from({ length: total }, () => encodeCommand(['LRANGE', 'fair', '0', '99']))));
+    await pong;
+    // Without the turn budget the server ran all 3,000 (about 300 ms) before reading the PING.
+    expect(processedAtPong).toBeLessThan(total / 2);
+    await waitFor(() => deepBytes >= total * replyBytes, 20_000, 'every LRANGE reply');
+    expect(deepBytes).toBe(total * replyBytes);
+    expect(silt.server.turnBudget.waiting).toBe(0);
+    deep.destroy();
+    other.destroy();
+  });
+
   it('answers 20,000 commands sent in one write, in order', async () => {
     const silt = await startServer();
     const raw = await RawClient.connect(silt.port);

@@ -1,0 +1,95 @@
+// How much request processing one event-loop iteration does (Redis serves
+// every ready client a bounded read per iteration; Node hands each socket all
+// it has read). The first request of an iteration starts its clock; once
+// turnBudgetMs have passed, connections with requests left defer them
+// (Connection stops reading meanwhile) and are resumed in order from
+// setImmediate callbacks: those deferred while the poll phase ran resume in
+// this iteration's check phase, those deferred again in the next
+// iteration's, after the loop polled again (a new connection accepted, other
+// clients' requests read).
+//
+// Invariant: a deferred connection is in the queue once. Resumed connections
+// share one budget round-robin, each at least one request, so every one
+// makes progress and a deep pipeline cannot hold the others.
+
+import { turnBudgetMs } from '../../lib/limits.js';
+
+export class TurnBudget {
+  readonly #budgetMs: number;
+  /** When this iteration's poll-phase processing started (performance.now()), or undefined before its first request. */
+  #start: number | undefined;
+  #waiting: (() => void)[] = [];
+  #resumeScheduled = false;
+  /** While #resumeWaiting() runs: the connection being resumed, its quantum, and whether its first request is still owed. */
+  #resuming = false;
+  #quantumStart = 0;
+  #quantumMs = 0;
+  #grant = false;
+
+  constructor(budgetMs = turnBudgetMs) {
+    this.#budgetMs = budgetMs;
+  }
+
+  /**
+   * True while the caller may run another request. In the poll phase the
+   * first call of an iteration starts its clock; a resumed connection runs
+   * its first request in any case, then while its quantum lasts.
+   */
+  hasTime(): boolean {
+    const now = performance.now();
+    if (this.#resuming) {
+      if (this.#grant) {
+        this.#grant = false;
+        return true;
+      }
+      return now - this.#quantumStart < this.#quantumMs;
+    }
+    if (this.#start === undefined) {
+      this.#start = now;
+      setImmediate(this.#endTurn);
+      return true;
+    }
+    return now - this.#start < this.#budgetMs;
+  }
+
+  /** Queues `resume` to run in a later slice, after every connection deferred before it. */
+  defer(resume: () => void): void {
+    this.#waiting.push(resume);
+    if (!this.#resumeScheduled) {
+      this.#resumeScheduled = true;
+      setImmediate(this.#resumeWaiting);
+    }
+  }
+
+  /** Deferred connections waiting (tests). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  readonly #endTurn = (): void => {
+    this.#start = undefined;
+  };
+
+  /**
+   * Resumes the connections deferred so far, round-robin: each gets an equal
+   * share of one budget and at least one request; those deferred again wait
+   * for the next call, in the next iteration.
+   */
+  readonly #resumeWaiting = (): void => {
+    this.#resumeScheduled = false;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#resuming = true;
+    this.#quantumMs = this.#budgetMs / waiting.length;
+    try {
+      for (const resume of waiting) {
+        this.#grant = true;
+        this.#quantumStart = performance.now();
+        resume();
+      }
+    } finally {
+      this.#resuming = false;
+      this.#grant = false;
+    }
+  };
+}
