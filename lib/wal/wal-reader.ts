@@ -183,6 +183,16 @@ class Damage {
   ) {}
 }
 
+/** Runs `decode` on a checksummed record at `position`; a CorruptionError (malformed contents) becomes Damage. */
+function malformedAsDamage<T>(position: number, decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof CorruptionError) throw new Damage(position, error.message, false);
+    throw error;
+  }
+}
+
 class WalFileReader {
   readonly #path: string;
   readonly #options: WalReadOptions;
@@ -275,23 +285,11 @@ class WalFileReader {
       if (peeked === undefined) throw new Damage(position, 'batch header fields are malformed', false);
       ({ sequence, timeMs, count } = peeked);
     } else if (this.#options.onPayload !== undefined) {
-      let checked: CheckedBatch;
-      try {
-        checked = checkBatch(record.payload, this.#path, position, this.#limits);
-      } catch (error) {
-        if (error instanceof CorruptionError) throw new Damage(position, error.message, false);
-        throw error;
-      }
+      const checked = malformedAsDamage(position, () => checkBatch(record.payload, this.#path, position, this.#limits));
       ({ sequence, timeMs, count } = checked);
       this.#options.onPayload(record.payload, checked, position);
     } else {
-      let batch: WalBatch;
-      try {
-        batch = decodeBatch(record.payload, this.#path, position, this.#limits);
-      } catch (error) {
-        if (error instanceof CorruptionError) throw new Damage(position, error.message, false);
-        throw error;
-      }
+      const batch = malformedAsDamage(position, () => decodeBatch(record.payload, this.#path, position, this.#limits));
       ({ sequence, timeMs } = batch);
       count = batch.ops.length;
       this.#options.onBatch?.(batch, position);

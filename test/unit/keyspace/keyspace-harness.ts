@@ -177,3 +177,20 @@ export async function checkInvariants(engine: Engine, keyspace: Keyspace): Promi
   for (const name of expiring) problems.push(`record without an E entry: ${name}`);
   return problems.join('\n');
 }
+
+/**
+ * Counts the engine's synchronous cursors from now on (random picks served
+ * from a member pool make none); `supported` is false on engines without
+ * cursorSync (LevelEngine), whose count stays 0.
+ */
+export function countCursors(engine: Engine): { readonly count: number; readonly supported: boolean } {
+  const counter = { count: 0, supported: engine.cursorSync !== undefined };
+  const cursorSync = engine.cursorSync?.bind(engine);
+  if (cursorSync !== undefined) {
+    engine.cursorSync = (options) => {
+      counter.count++;
+      return cursorSync(options);
+    };
+  }
+  return counter;
+}

@@ -10,7 +10,7 @@
 //   alphabet ('0'-'9', 'a'-'f') leaves a gap a naive rejection fell into.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Engine, SeekCursor } from '../../../lib/engine/engine.js';
+import type { Engine } from '../../../lib/engine/engine.js';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
@@ -19,7 +19,7 @@ import { randomPickPoolMax, randomPickSampleCost, randomPickWalkMax } from '../.
 import { SeekMemo, openProbe, seekMemoSkippedMin } from '../../../lib/keyspace/subkey-probe.js';
 import { setAdd, setCardinality, setIsMember, setPop, setRandomMembers, setRemove } from '../../../lib/keyspace/set.js';
 import { hashRandomFields, hashSet } from '../../../lib/keyspace/hash.js';
-import { keyspaceCases, levelHarness, lsmHarness, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { keyspaceCases, countCursors, levelHarness, lsmHarness, type EngineHarness, type TestContext } from './keyspace-harness.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -140,24 +140,17 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       // Enough picks for the pool (picks × randomPickSampleCost >= size); one more call to use it.
       const warmCalls = Math.ceil(names.length / randomPickSampleCost) + 1;
       for (let call = 0; call < warmCalls; call++) expect(await setRandomMembers(keyspace, 0, b('s'), ctx.nowMs, 1, true)).toHaveLength(1);
-      let cursors = 0;
-      const cursorSync = engine.cursorSync?.bind(engine);
-      if (cursorSync !== undefined) {
-        engine.cursorSync = (options): SeekCursor => {
-          cursors++;
-          return cursorSync(options);
-        };
-      }
+      const cursors = countCursors(engine);
       for (let call = 0; call < 20; call++) {
         const [picked] = texts(await setRandomMembers(keyspace, 0, b('s'), ctx.nowMs, 1, true));
         expect(names).toContain(picked);
       }
-      expect(cursors).toBe(0); // neither a walk nor a descent: the pool
+      expect(cursors.count).toBe(0); // neither a walk nor a descent: the pool
       // An add and a removal leave the size as it was: the add alone must drop the pool.
       expect(setAdd(keyspace, ctx, b('s'), [b('new')])).toBe(1);
       expect(setRemove(keyspace, ctx, b('s'), [b('x299')])).toBe(1);
       await setRandomMembers(keyspace, 0, b('s'), ctx.nowMs, 1, true);
-      if (cursorSync !== undefined) expect(cursors).toBeGreaterThan(0);
+      if (cursors.supported) expect(cursors.count).toBeGreaterThan(0);
       const members = [...names.filter((name) => name !== 'x299'), 'new'];
       expect(texts(await setRandomMembers(keyspace, 0, b('s'), ctx.nowMs, 1000, true)).sort()).toEqual(members.sort());
       expect(setRemove(keyspace, ctx, b('s'), [b('x7'), b('new')])).toBe(2);

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Engine, SeekCursor } from '../../../lib/engine/engine.js';
+import type { Engine } from '../../../lib/engine/engine.js';
 import { randomPickSampleCost } from '../../../lib/keyspace/collection.js';
 import { CorruptionError, WrongTypeError } from '../../../lib/errors.js';
 import { AssertionError } from '../../../lib/assert.js';
@@ -33,7 +33,7 @@ import {
   type ScoredMember,
   type Steps,
 } from '../../../lib/keyspace/zset.js';
-import { checkInvariants, entries, levelHarness, lsmHarness, openKeyspace, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { checkInvariants, countCursors, entries, levelHarness, lsmHarness, openKeyspace, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -239,28 +239,21 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
     // Enough picks for the pool (picks × randomPickSampleCost >= size); one more call to use it.
     const warmCalls = Math.ceil(memberNames.length / randomPickSampleCost) + 1;
     for (let call = 0; call < warmCalls; call++) expect(await settled(read('z').random(1, true))).toHaveLength(1);
-    let cursors = 0;
-    const cursorSync = engine.cursorSync?.bind(engine);
-    if (cursorSync !== undefined) {
-      engine.cursorSync = (options): SeekCursor => {
-        cursors++;
-        return cursorSync(options);
-      };
-    }
+    const cursors = countCursors(engine);
     const pick = async (count: number, distinct: boolean): Promise<ScoredMember[]> => {
       const picked = await settled(read('z').random(count, distinct));
       for (const entry of picked) expect(entry.score).toBe(entry.member.toString('latin1') === 'new' ? 1000 : Number(entry.member.toString('latin1').slice(1)));
       return picked;
     };
     for (let call = 0; call < 20; call++) expect(memberNames).toContain(names(await pick(1, true))[0]);
-    expect(cursors).toBe(0); // the pool: neither a walk nor a descent
+    expect(cursors.count).toBe(0); // the pool: neither a walk nor a descent
     // An add and a removal leave the size as it was: the writer's note alone drops the pool.
     const writer = SortedSetWriter.load(keyspace, 0, b('z'), ctx.nowMs);
     writer.remove(b('x299'));
     writer.add(b('new'), 1000);
     writer.commit(ctx);
     await pick(1, true);
-    if (cursorSync !== undefined) expect(cursors).toBeGreaterThan(0);
+    if (cursors.supported) expect(cursors.count).toBeGreaterThan(0);
     const members = [...memberNames.filter((name) => name !== 'x299'), 'new'];
     const many = names(await pick(299, true));
     expect(new Set(many).size).toBe(299);
@@ -271,14 +264,14 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
     remover.remove(b('x7'));
     remover.remove(b('new'));
     remover.commit(ctx);
-    const before = cursors;
+    const before = cursors.count;
     for (let call = 0; call < 50; call++) {
       const repeated = names(await pick(3, false));
       expect(repeated).toHaveLength(3);
       expect(repeated).not.toContain('x7');
       expect(repeated).not.toContain('new');
     }
-    expect(cursors).toBe(before);
+    expect(cursors.count).toBe(before);
   });
 
   it('stages a command in one batch; later reads of the command see what it staged', async () => {
