@@ -728,6 +728,9 @@ export class LsmEngine implements Engine {
       const fileNumber = this.#nextFileNumber++;
       this.#pendingOutputs.add(fileNumber);
       try {
+        // The worker reads the memtable in place while it stays readable here. Nothing changes it
+        // any more: it took its last add() before the switch, and a batch that failed in its WAL
+        // file was taken back (remove()) before that file's close settled `walClosed`, awaited above.
         meta = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now() });
       } catch (error) {
         this.#pendingOutputs.delete(fileNumber);

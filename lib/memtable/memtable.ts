@@ -175,9 +175,7 @@ export class Memtable {
     if (store.tree.merging) store.tree.continueSortedMerge(foldKeysPerAdd);
     const hash = store.index.hash(keySource, keyStart, keyEnd);
     const anchor = store.anchorOf(keySource, keyStart, keyEnd, hash);
-    const version = anchor === noVersion
-      ? store.newVersion(sequence, type, valueSource, valueStart, valueEnd, keySource, keyStart, keyEnd)
-      : store.newVersion(sequence, type, valueSource, valueStart, valueEnd, undefined, 0, 0);
+    const version = store.newVersion(sequence, type, valueSource, valueStart, valueEnd, anchor === noVersion ? keySource : undefined, keyStart, keyEnd);
     if (anchor === noVersion) {
       const key = keySource.toString('latin1', keyStart, keyEnd);
       store.addKey(key, hash, version);
