@@ -37,6 +37,14 @@ describe('silt (the built program)', () => {
     expect(result.stdout).toContain('Exit codes: 0 ok, 1 damage found');
   });
 
+  test('the built bins (silt, silt-server) are executable, so npx and a linked install run them directly', () => {
+    const serverPath = fileURLToPath(new URL('../../../dist/service/main.js', import.meta.url));
+    for (const bin of [cliPath, serverPath]) expect(fs.statSync(bin).mode & 0o111, bin).toBe(0o111);
+    const result = spawnSync(cliPath, ['--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: silt <subcommand>');
+  });
+
   test('exit codes reach the shell: 1 for damage, 2 for usage', () => {
     const dir = copyFixture(scratch, 'flipped-bit');
     const damaged = run('verify', dir);
