@@ -124,7 +124,8 @@ export function slabOf(location: number): number {
 
 /** The byte offset of `location` in its slab. */
 export function offsetOf(location: number): number {
-  return location % locationSlabFactor;
+  // NB: not `%`: on a double it is a call to fmod, and view() runs on every memtable read.
+  return location - Math.floor(location / locationSlabFactor) * locationSlabFactor;
 }
 
 /** Copies `bytes[start, end)` into `slab` at `offset`: a JS loop when short, natively (one view) when longer. */
