@@ -329,3 +329,16 @@ export const afterDamageKeysMax = 1000;
 
 assert(loadCollectionOpsMax * 2 <= batchOpsMax, 'a loaded collection batch fits a batch');
 assert(loadServerCommandsInFlightMax <= pendingRepliesMax, 'silt load stays below the server\'s pending replies cap');
+
+/** Live WAL bytes from which recovery reads and checks the records in a worker
+ *  thread while the main thread applies them (wal-replay-thread.ts): below it,
+ *  starting the thread (about 30 ms) costs more than it saves. */
+export const walReplayThreadBytesMin = 8 * MiB;
+
+/** Bytes of checked WAL payloads the replay thread hands over at a time, and how
+ *  many such chunks may wait for the main thread (bounds the memory it runs ahead). */
+export const walReplayChunkBytes = 1 * MiB;
+export const walReplayChunksAhead = 8;
+
+/** A replay thread that sends nothing for this long is taken for dead, ms. */
+export const walReplayThreadStallMs = 120_000;

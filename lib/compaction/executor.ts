@@ -8,7 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import type { FileSystem } from '../fs/file-system.js';
 import { javascriptUrl } from '../javascript-path.js';
-import { ClosedError, CorruptionError, IoError, KvError } from '../errors.js';
+import { ClosedError } from '../errors.js';
+import { deserializeError, type SerializedError } from '../thread-errors.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob } from './compactor.js';
 
@@ -24,43 +25,9 @@ export interface WorkerRequest {
   job: FlushJob | CompactionJob;
 }
 
+export { serializeError } from '../thread-errors.js';
+
 export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: SerializedError };
-
-export interface SerializedError {
-  name: string;
-  code: string | undefined;
-  message: string;
-  file: string | undefined;
-  offset: number | undefined;
-  errno: string | undefined;
-  stack: string | undefined;
-}
-
-export function serializeError(error: unknown): SerializedError {
-  const e = error as Partial<CorruptionError & IoError & { code: string }>;
-  return {
-    name: e?.name ?? 'Error',
-    code: typeof e?.code === 'string' ? e.code : undefined,
-    message: e?.message ?? String(error),
-    file: e?.file,
-    offset: e?.offset,
-    errno: e?.errno ?? (typeof e?.code === 'string' && e.code.startsWith('E') ? e.code : undefined),
-    stack: e?.stack,
-  };
-}
-
-/** Rebuilds a typed error from a worker's reply, so callers can test `code` and `instanceof`. */
-export function deserializeError(error: SerializedError): Error {
-  let rebuilt: Error;
-  if (error.code === 'CORRUPTION') rebuilt = new CorruptionError(error.file ?? '', error.offset ?? -1, error.message);
-  else if (error.code === 'IO_ERROR' || error.errno !== undefined) {
-    const cause = Object.assign(new Error(error.message), { code: error.errno });
-    rebuilt = error.code === 'IO_ERROR' ? new IoError(error.message, { cause }) : cause;
-  } else if (error.code !== undefined && /^[A-Z_]+$/.test(error.code)) rebuilt = new KvError(error.code, error.message);
-  else rebuilt = new Error(error.message);
-  if (error.stack !== undefined) rebuilt.stack = error.stack;
-  return rebuilt;
-}
 
 export class InlineExecutor implements BackgroundExecutor {
   readonly #fs: FileSystem;

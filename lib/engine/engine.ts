@@ -105,6 +105,12 @@ export interface EngineOptions {
   level1BytesTarget?: number;
   /** Tuning for tests: target bytes per compaction output segment. */
   segmentBytesTarget?: number;
+  /**
+   * Live WAL bytes from which recovery reads and checks the records in a
+   * worker thread (limits.walReplayThreadBytesMin); 0 always, Infinity never.
+   * Only with a NodeFileSystem.
+   */
+  walReplayThreadBytesMin?: number;
   logger?: EngineLogger;
 }
 

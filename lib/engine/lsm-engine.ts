@@ -45,7 +45,8 @@ import { BlockCache } from '../segment/block-cache.js';
 import { bloomHash } from '../segment/bloom-filter.js';
 import { segmentHolding, userKeyInRange } from './segment-lookup.js';
 import { WalWriter } from '../wal/wal-writer.js';
-import { readWalFile } from '../wal/wal-reader.js';
+import { readWalFile, type WalReadOptions, type WalReadResult } from '../wal/wal-reader.js';
+import { WalReplayThread } from '../wal/wal-replay-thread.js';
 import { forEachBatchOp } from '../wal/wal-format.js';
 import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
 import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
@@ -89,6 +90,9 @@ const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
 /** Retry interval after a failed write, flush or compaction, ms. */
 const retryIntervalMs = 1000;
+
+/** What WAL replay did (RecoveryInfo without the time). */
+type WalReplayInfo = Omit<RecoveryInfo, 'durationMs'>;
 
 export class LsmEngine implements Engine {
   readonly kind = 'lsm' as const;
@@ -282,7 +286,7 @@ export class LsmEngine implements Engine {
     }
   }
 
-  #replayWal(): { memtable: Memtable; walNumbers: number[]; info: Omit<RecoveryInfo, 'durationMs'> } {
+  #replayWal(): { memtable: Memtable; walNumbers: number[]; info: WalReplayInfo } {
     const fs = this.#fs;
     const memtable = new Memtable();
     const numbers: number[] = [];
@@ -299,12 +303,29 @@ export class LsmEngine implements Engine {
       const path = walPath(this.dir, this.#logNumber);
       throw new CorruptionError(path, 0, `Cannot open WAL file "${path}": the manifest names it as the oldest holding unflushed writes, but it is missing`);
     }
-    const info = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined as string | undefined };
+    const info: WalReplayInfo = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined };
+    // Big WAL files are read and checked in a worker thread while this one applies (wal-replay-thread.ts).
+    let walBytes = 0;
+    for (const number of numbers) walBytes += fs.stat(walPath(this.dir, number)).size;
+    const thread =
+      fs instanceof NodeFileSystem && walBytes >= (this.#options.walReplayThreadBytesMin ?? limits.walReplayThreadBytesMin) ? new WalReplayThread() : undefined;
+    const read = (path: string, options: WalReadOptions): WalReadResult => (thread === undefined ? readWalFile(fs, path, options) : thread.read(path, options));
     // Bulk load: the memtable orders its keys once at the end instead of at every insert.
     memtable.beginBulkLoad();
+    try {
+      this.#replayWalFiles(memtable, numbers, read, info);
+    } finally {
+      thread?.close();
+    }
+    memtable.endBulkLoad();
+    return { memtable, walNumbers: numbers, info };
+  }
+
+  #replayWalFiles(memtable: Memtable, numbers: number[], read: (path: string, options: WalReadOptions) => WalReadResult, info: WalReplayInfo): void {
+    const fs = this.#fs;
     for (let index = 0; index < numbers.length; index++) {
       const path = walPath(this.dir, numbers[index]!);
-      const result = readWalFile(fs, path, {
+      const result = read(path, {
         mode: this.readOnly ? 'readOnly' : 'recover',
         isNewest: index === numbers.length - 1,
         // Straight from each payload into the memtable: no Buffer or object per op.
@@ -336,8 +357,6 @@ export class LsmEngine implements Engine {
         syncFile(fs, path);
       }
     }
-    memtable.endBulkLoad();
-    return { memtable, walNumbers: numbers, info };
   }
 
   #createWal(fileNumber: number): WalWriter {

@@ -1,18 +1,28 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describe, expect, test, vi } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
+import { WalReplayThread } from '../../../lib/wal/wal-replay-thread.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
 import { defineEngineSuite } from '../../support/engine-suite.js';
 
 // The shared Engine contract on LsmEngine, over the real file system (with
-// worker-thread flush and compaction) and over MemFileSystem (inline).
+// worker-thread flush and compaction), again with every WAL replay read in a
+// worker thread (wal-replay-thread.ts; by default only big WALs are), and over
+// MemFileSystem (inline).
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'silt-lsm-engine-'));
 let dirCount = 0;
 
 defineEngineSuite('LsmEngine on NodeFileSystem', (dir, options) => LsmEngine.open(dir, options), {
   makeDir: () => path.join(root, `db-${++dirCount}`),
+});
+
+defineEngineSuite('LsmEngine on NodeFileSystem, WAL replayed in a thread', (dir, options) => LsmEngine.open(dir, options), {
+  makeDir: () => path.join(root, `db-${++dirCount}`),
+  options: { walReplayThreadBytesMin: 0 },
   cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
 });
 
@@ -21,4 +31,35 @@ let memCount = 0;
 defineEngineSuite('LsmEngine on MemFileSystem', (dir, options) => LsmEngine.open(dir, options), {
   makeDir: () => `/mem/db-${++memCount}`,
   options: { fs: memFs },
+});
+
+describe('LsmEngine WAL replay thread', () => {
+  test('is used from walReplayThreadBytesMin live WAL bytes on, and replays the same data as the main thread', async () => {
+    const dir = path.join(root, `db-${++dirCount}`);
+    const writer = await LsmEngine.open(dir, { memtableBytes: 1 << 20 });
+    for (let index = 0; index < 2000; index++) await writer.write(new WriteBatch().put(Buffer.from(`key-${index}`), Buffer.alloc(40, index)));
+    await writer.close(); // close() does not flush: the writes are only in the WAL
+    const walBytes = fs.readdirSync(path.join(dir, 'wal')).reduce((sum, name) => sum + fs.statSync(path.join(dir, 'wal', name)).size, 0);
+    const read = vi.spyOn(WalReplayThread.prototype, 'read');
+    try {
+      const contents: string[][] = [];
+      for (const [min, threaded] of [
+        [walBytes, true],
+        [walBytes + 1, false],
+      ] as const) {
+        read.mockClear();
+        const engine = await LsmEngine.open(dir, { readOnly: true, walReplayThreadBytesMin: min });
+        expect(read.mock.calls.length > 0).toBe(threaded);
+        expect(engine.recovery.walRecordsReplayed).toBe(2000);
+        const seen: string[] = [];
+        for await (const [key, value] of engine.iterator()) seen.push(`${key.toString()}=${value.toString('hex')}`);
+        contents.push(seen);
+        await engine.close();
+      }
+      expect(contents[0]!.length).toBe(2000);
+      expect(contents[0]).toEqual(contents[1]);
+    } finally {
+      read.mockRestore();
+    }
+  });
 });
