@@ -88,6 +88,8 @@ import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable 
 
 
 const emptyValue = Buffer.alloc(0);
+/** Staged keys whose array is kept between commands (see #clearStaging()). */
+const stagedKeysKeptMax = 64;
 
 export interface KeyspaceOptions {
   /** Logical databases, SELECT 0..databases-1 (default 16). The table keeps more if it already has them. */
@@ -243,9 +245,14 @@ export class Keyspace {
    */
   #expiryIndexMayHoldStale = true;
 
+  // The staging arrays are filled by index up to #stagedCount and kept between
+  // commands: `length = 0` would drop V8's backing store, and every SET would
+  // allocate three new ones (about 450 bytes a command).
   readonly #stagedStates: DbState[] = [];
+  #stagedStateCount = 0;
   readonly #stagedKeyDbs: number[] = [];
   readonly #stagedKeys: Buffer[] = [];
+  #stagedCount = 0;
   /** Expired records the staged batch deletes or replaces. */
   #stagedExpired = 0;
   /** Whether lookup() and load() count hits and misses now (see countReads). */
@@ -423,8 +430,7 @@ export class Keyspace {
     }
     this.#stageCounts(state, target.stored === undefined ? 1 : 0, (newExpire !== 0 ? 1 : 0) - (oldExpire !== 0 ? 1 : 0));
     if (target.stored !== undefined && target.live === undefined) this.#stagedExpired++;
-    this.#stagedKeyDbs.push(target.db);
-    this.#stagedKeys.push(target.key);
+    this.#stageKey(target);
   }
 
   /**
@@ -442,8 +448,7 @@ export class Keyspace {
     if (expireMs !== 0) batch.del(expiryKey(expireMs, state.physId, target.key));
     this.#stageCounts(state, -1, expireMs !== 0 ? -1 : 0);
     if (target.live === undefined) this.#stagedExpired++;
-    this.#stagedKeyDbs.push(target.db);
-    this.#stagedKeys.push(target.key);
+    this.#stageKey(target);
     return true;
   }
 
@@ -453,13 +458,16 @@ export class Keyspace {
    */
   commit(ctx: Pick<KeyspaceContext, 'write'>, batch: WriteBatch): void {
     const states = this.#stagedStates;
-    for (const state of states) {
+    const stateCount = this.#stagedStateCount;
+    for (let index = 0; index < stateCount; index++) {
+      const state = states[index]!;
       if (state.stagedKeys !== 0 || state.stagedExpires !== 0) {
         batch.put(state.counterKey, encodeCounters(state.keys + state.stagedKeys, state.expires + state.stagedExpires));
       }
     }
     if (batch.length > 0) ctx.write(batch);
-    for (const state of states) {
+    for (let index = 0; index < stateCount; index++) {
+      const state = states[index]!;
       state.keys += state.stagedKeys;
       state.expires += state.stagedExpires;
       this.#expiringKeys += state.stagedExpires;
@@ -468,8 +476,9 @@ export class Keyspace {
     this.stats.expiredKeys += this.#stagedExpired;
     const dbs = this.#stagedKeyDbs;
     const keys = this.#stagedKeys;
+    const count = this.#stagedCount;
     try {
-      for (let index = 0; index < keys.length; index++) this.hooks.onKeyModified(dbs[index]!, keys[index]!);
+      for (let index = 0; index < count; index++) this.hooks.onKeyModified(dbs[index]!, keys[index]!);
     } finally {
       this.#clearStaging();
     }
@@ -758,22 +767,32 @@ export class Keyspace {
   #stageCounts(state: DbState, keys: number, expires: number): void {
     if (!state.staged) {
       state.staged = true;
-      this.#stagedStates.push(state);
+      this.#stagedStates[this.#stagedStateCount++] = state;
     }
     state.stagedKeys += keys;
     state.stagedExpires += expires;
   }
 
   #clearStaging(): void {
-    for (const state of this.#stagedStates) {
+    for (let index = 0; index < this.#stagedStateCount; index++) {
+      const state = this.#stagedStates[index]!;
       state.staged = false;
       state.stagedKeys = 0;
       state.stagedExpires = 0;
     }
-    this.#stagedStates.length = 0;
-    this.#stagedKeyDbs.length = 0;
-    this.#stagedKeys.length = 0;
+    this.#stagedStateCount = 0;
+    this.#stagedCount = 0;
+    // After a command that staged many keys (MSET, FLUSHDB), let their Buffers go.
+    if (this.#stagedKeys.length > stagedKeysKeptMax) {
+      this.#stagedKeys.length = 0;
+      this.#stagedKeyDbs.length = 0;
+    }
     this.#stagedExpired = 0;
+  }
+
+  #stageKey(target: StoredKey): void {
+    this.#stagedKeyDbs[this.#stagedCount] = target.db;
+    this.#stagedKeys[this.#stagedCount++] = target.key;
   }
 
   /** Whether an `M` entry met by a scan is a live key that passes the MATCH and TYPE (lower-case) filters. */

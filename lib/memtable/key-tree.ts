@@ -259,12 +259,12 @@ export class KeyTree {
     const oldLength = leafKeys.length;
     const added = end - start;
     // Where each new key goes among the old ones (ascending, so each search starts at the last).
+    // NB: written by index, never emptied with `length = 0`, which drops V8's backing store (a new one every call).
     const positions = this.#positions;
-    positions.length = 0;
     let from = 0;
     for (let index = start; index < end; index++) {
       from = lowerBound(leafKeys, keys[index]!, from);
-      positions.push(from);
+      positions[index - start] = from;
     }
     // Grow by push (keeps the arrays packed), then fill from the back.
     for (let index = 0; index < added; index++) {
