@@ -90,6 +90,8 @@ export class WalWriter {
   #turnBytes = 0;
   #turnResolves: Resolve[] = [];
   #turnRejects: Reject[] = [];
+  /** What append() returns until this turn's records are written (see #enqueue()). */
+  #turnPromise: Promise<void> | undefined;
   /** sync() callers of this turn: they wait for a fdatasync after the turn's write. */
   #turnSyncResolves: Resolve[] = [];
   #turnSyncRejects: Reject[] = [];
@@ -315,12 +317,13 @@ export class WalWriter {
     buffer.writeUInt32LE(crc32(buffer.subarray(start + 8, start + recordHeaderBytes + payloadBytes)), start);
   }
 
+  /** One promise for every record of this turn: they are written by one append and synced together. */
   #enqueue(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    return (this.#turnPromise ??= new Promise<void>((resolve, reject) => {
       this.#turnResolves.push(resolve);
       this.#turnRejects.push(reject);
       this.#schedule();
-    });
+    }));
   }
 
   #enqueueSync(): Promise<void> {
@@ -349,6 +352,7 @@ export class WalWriter {
     this.#turnBytes = 0;
     this.#turnResolves = [];
     this.#turnRejects = [];
+    this.#turnPromise = undefined;
     this.#turnSyncResolves = [];
     this.#turnSyncRejects = [];
 
