@@ -307,8 +307,15 @@ export class LsmEngine implements Engine {
     // Big WAL files are read and checked in a worker thread while this one applies (wal-replay-thread.ts).
     let walBytes = 0;
     for (const number of numbers) walBytes += fs.stat(walPath(this.dir, number)).size;
-    const thread =
-      fs instanceof NodeFileSystem && walBytes >= (this.#options.walReplayThreadBytesMin ?? limits.walReplayThreadBytesMin) ? new WalReplayThread() : undefined;
+    let thread: WalReplayThread | undefined;
+    if (fs instanceof NodeFileSystem && walBytes >= (this.#options.walReplayThreadBytesMin ?? limits.walReplayThreadBytesMin)) {
+      try {
+        thread = new WalReplayThread();
+      } catch (error) {
+        // An optimisation must not stop a recovery: read on this thread instead.
+        this.#logger.warn({ err: error }, 'WAL replay thread could not start; replaying on the main thread');
+      }
+    }
     const read = (path: string, options: WalReadOptions): WalReadResult => (thread === undefined ? readWalFile(fs, path, options) : thread.read(path, options));
     // Bulk load: the memtable orders its keys once at the end instead of at every insert.
     memtable.beginBulkLoad();
