@@ -62,9 +62,11 @@ function copyFixture(name: FixtureName): string {
   return dir;
 }
 
-function openOptions(readOnly: boolean): EngineOptions {
-  // Inline flush and compaction: no worker thread (and no dist/ build) needed.
-  return readOnly ? { readOnly: true } : { backgroundExecutor: 'inline' };
+function openOptions(readOnly: boolean, replayThread = false): EngineOptions {
+  // Inline flush and compaction: no worker thread (and no dist/ build) needed. The
+  // fixtures' WAL files are small: only walReplayThreadBytesMin 0 reads them in the replay thread.
+  const replay: EngineOptions = replayThread ? { walReplayThreadBytesMin: 0 } : {};
+  return readOnly ? { readOnly: true, ...replay } : { backgroundExecutor: 'inline', ...replay };
 }
 
 /** `file` as the error names it, made relative to the data directory ("/"-separated). */
@@ -100,10 +102,10 @@ function expectError(dir: string, error: unknown, expected: ExpectedError): void
   expect({ file: relativeFile(dir, corruption.file), offset: corruption.offset }).toEqual({ file: expected.file, offset: expected.offset });
 }
 
-async function openExpectingError(dir: string, readOnly: boolean, expected: ExpectedError): Promise<void> {
+async function openExpectingError(dir: string, readOnly: boolean, expected: ExpectedError, replayThread = false): Promise<void> {
   let caught: unknown;
   try {
-    const engine = await LsmEngine.open(dir, openOptions(readOnly));
+    const engine = await LsmEngine.open(dir, openOptions(readOnly, replayThread));
     await engine.close();
   } catch (error) {
     caught = error;
@@ -168,8 +170,14 @@ describe('fixtures', () => {
     expect(fs.existsSync(path.join(fixturesRoot, name, lockFileName))).toBe(false);
   });
 
-  describe.each(['read-write', 'read-only'] as const)('%s open', (mode) => {
+  describe.each([
+    ['read-write', 'main thread'],
+    ['read-only', 'main thread'],
+    ['read-write', 'replay thread'],
+    ['read-only', 'replay thread'],
+  ] as const)('%s open, WAL read on the %s', (mode, reader) => {
     const readOnly = mode === 'read-only';
+    const replayThread = reader === 'replay thread';
 
     test.each(fixtureNames)('%s: yields what EXPECTED.json says', async (name) => {
       const expected = loadExpected(name);
@@ -177,9 +185,9 @@ describe('fixtures', () => {
       const dir = copyFixture(name);
       const before = snapshotTree(dir);
       if (open.outcome === 'error') {
-        await openExpectingError(dir, readOnly, open.error);
+        await openExpectingError(dir, readOnly, open.error, replayThread);
       } else {
-        const engine = await LsmEngine.open(dir, openOptions(readOnly));
+        const engine = await LsmEngine.open(dir, openOptions(readOnly, replayThread));
         try {
           expectRecovery(dir, engine, open);
           if (expected.entries !== undefined) await expectContents(engine, expected);
