@@ -297,7 +297,8 @@ export class Dispatcher {
   /** Checks, queues for MULTI, or runs one request; the reply (or its Promise). */
   #process(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
     const server = this.#server;
-    client.lastInteractionMs = Date.now();
+    const nowMs = Date.now();
+    client.lastInteractionMs = nowMs;
     const resolved = this.#table.resolve(args);
     if (resolved instanceof ErrorReply) {
       server.stats.errorReplies++;
@@ -320,7 +321,7 @@ export class Dispatcher {
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });
       return QUEUED;
     }
-    return this.#run(client, resolved, args);
+    return this.#run(client, resolved, args, nowMs);
   }
 
   /** The checks before a handler, in Redis's order; an error reply or undefined to go on. */
@@ -338,10 +339,11 @@ export class Dispatcher {
   }
 
   /** Runs the handler now: the reply, or a Promise of it (async handler or pending durability). */
-  #run(client: Connection, resolved: ResolvedCommand, args: Buffer[]): Reply | Promise<Reply> {
+  /** `nowMs`: the command's time (ctx.nowMs), read by the caller a moment before. */
+  #run(client: Connection, resolved: ResolvedCommand, args: Buffer[], nowMs: number): Reply | Promise<Reply> {
     this.#writes = undefined;
     const started = performance.now();
-    const reply = this.#invoke(client, resolved, args);
+    const reply = this.#invoke(client, resolved, args, nowMs);
     if (reply instanceof Promise && isSnapshotRead(reply) && this.#writes === undefined) return this.#readOnSnapshot(client, resolved, args, started, reply);
     if (reply instanceof Promise) {
       this.#busy = true;
@@ -464,9 +466,9 @@ export class Dispatcher {
    * Calls the handler, turning what it throws (or rejects with) into an error
    * reply; counts the command and, while it runs, its read lookups.
    */
-  #invoke(client: Connection, resolved: ResolvedCommand, args: Buffer[]): Reply | Promise<Reply> {
+  #invoke(client: Connection, resolved: ResolvedCommand, args: Buffer[], nowMs = Date.now()): Reply | Promise<Reply> {
     const context: CommandContext = client.context;
-    client.context.nowMs = Date.now();
+    client.context.nowMs = nowMs;
     this.#server.stats.commandsProcessed++;
     const keyspace = this.#server.keyspace;
     let rule = readLookups(resolved);
