@@ -8,9 +8,9 @@
 // views (memtable values and cached blocks are never modified), valid for as
 // long as the caller keeps them.
 
-import { makeInternalKey, seekSequence, sequenceOf, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
+import { makeInternalKey, seekSequence, sequenceOf, trailerBytes, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
-import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
+import { bytesEqual, compareByteRanges, compareBytes, copyBytes } from '../format/compare-bytes.js';
 import type { Entry, IteratorOptions } from './engine.js';
 
 export class UserIterator {
@@ -70,12 +70,16 @@ export class UserIterator {
     for (; source.valid(); source.next()) {
       const key = source.key();
       if (sequenceOf(key) > this.#sequence) continue;
-      const userKey = userKeyOf(key);
-      if (this.#lastKey !== undefined && bytesEqual(userKey, this.#lastKey)) continue;
-      if (this.#pastUpperBound(userKey)) return undefined;
-      this.#lastKey = Buffer.from(userKey);
+      // The user key is compared in place and copied once, when it is new (no view of it).
+      const userLength = key.length - trailerBytes;
+      const last = this.#lastKey;
+      if (last !== undefined && last.length === userLength && compareByteRanges(key, 0, userLength, last, 0, userLength) === 0) continue;
+      if (this.#pastUpperBound(key, userLength)) return undefined;
+      const userKey = Buffer.allocUnsafe(userLength);
+      copyBytes(key, 0, userLength, userKey, 0);
+      this.#lastKey = userKey;
       if (typeOf(key) === ValueType.delete) continue;
-      return [this.#lastKey, source.value()];
+      return [userKey, source.value()];
     }
     return undefined;
   }
@@ -102,10 +106,11 @@ export class UserIterator {
     return undefined;
   }
 
-  #pastUpperBound(userKey: Buffer): boolean {
+  /** Whether the user key `key[0, userLength)` lies past the upper bound. */
+  #pastUpperBound(key: Buffer, userLength: number): boolean {
     const { lt, lte } = this.#options;
-    if (lt !== undefined && compareBytes(userKey, lt) >= 0) return true;
-    return lte !== undefined && compareBytes(userKey, lte) > 0;
+    if (lt !== undefined && compareByteRanges(key, 0, userLength, lt, 0, lt.length) >= 0) return true;
+    return lte !== undefined && compareByteRanges(key, 0, userLength, lte, 0, lte.length) > 0;
   }
 
   #pastLowerBound(userKey: Buffer): boolean {

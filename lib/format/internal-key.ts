@@ -45,8 +45,15 @@ export function writeTrailer(target: Buffer, offset: number, sequence: number, t
   assert(sequence >= 0 && sequence <= sequenceMax, 'sequence within 0..2^53-1');
   const low = ((sequence % twoPow24) * 256 + type) >>> 0;
   const high = Math.floor(sequence / twoPow24);
-  target.writeUInt32LE(low, offset);
-  target.writeUInt32LE(high, offset + 4);
+  // Byte stores rather than writeUInt32LE (its range checks cost more than the write, on every iterator step).
+  target[offset] = low & 0xff;
+  target[offset + 1] = (low >>> 8) & 0xff;
+  target[offset + 2] = (low >>> 16) & 0xff;
+  target[offset + 3] = low >>> 24;
+  target[offset + 4] = high & 0xff;
+  target[offset + 5] = (high >>> 8) & 0xff;
+  target[offset + 6] = (high >>> 16) & 0xff;
+  target[offset + 7] = high >>> 24;
 }
 
 /** The user key part: a view into `internalKey`. */
@@ -57,9 +64,14 @@ export function userKeyOf(internalKey: Buffer): Buffer {
 /** The sequence number in the trailer. */
 export function sequenceOf(internalKey: Buffer): number {
   const offset = internalKey.length - trailerBytes;
-  const low = internalKey.readUInt32LE(offset);
-  const high = internalKey.readUInt32LE(offset + 4);
-  return high * twoPow24 + Math.floor(low / 256);
+  // Bytes 1-3 of the low word are the sequence's low 24 bits (byte 0 is the type).
+  const low24 = internalKey[offset + 1]! | (internalKey[offset + 2]! << 8) | (internalKey[offset + 3]! << 16);
+  return u32le(internalKey, offset + 4) * twoPow24 + low24;
+}
+
+/** The little-endian u32 at `offset` (no range checks: callers index within the key; readUInt32LE's checks cost more than the read). */
+function u32le(bytes: Buffer, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16)) + bytes[offset + 3]! * 0x100_0000;
 }
 
 /** The value type in the trailer. */
@@ -73,11 +85,11 @@ export function compareInternalKeys(a: Buffer, b: Buffer): number {
   const bUserLength = b.length - trailerBytes;
   const byUser = compareByteRanges(a, 0, aUserLength, b, 0, bUserLength);
   if (byUser !== 0) return byUser;
-  const aHigh = a.readUInt32LE(aUserLength + 4);
-  const bHigh = b.readUInt32LE(bUserLength + 4);
+  const aHigh = u32le(a, aUserLength + 4);
+  const bHigh = u32le(b, bUserLength + 4);
   if (aHigh !== bHigh) return aHigh > bHigh ? -1 : 1;
-  const aLow = a.readUInt32LE(aUserLength);
-  const bLow = b.readUInt32LE(bUserLength);
+  const aLow = u32le(a, aUserLength);
+  const bLow = u32le(b, bUserLength);
   if (aLow !== bLow) return aLow > bLow ? -1 : 1;
   return 0;
 }
