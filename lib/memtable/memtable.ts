@@ -460,6 +460,13 @@ export class MemtableIterator implements InternalIterator {
   #anchor = noVersion;
   #version = noVersion;
   #key: Buffer | undefined;
+  /**
+   * The buffer key() fills, reused while keys keep their length: the
+   * InternalIterator contract lets key() change when the iterator moves, and
+   * every consumer copies what it keeps (a new Buffer per entry was a third
+   * of a range scan's allocation).
+   */
+  #keyScratch: Buffer | undefined;
   #value: Buffer | undefined;
 
   constructor(store: VersionStore) {
@@ -548,7 +555,8 @@ export class MemtableIterator implements InternalIterator {
     if (this.#key === undefined) {
       const userKey = this.#cursor.key;
       const length = userKey.length;
-      const key = Buffer.allocUnsafe(length + trailerBytes);
+      let key = this.#keyScratch;
+      if (key === undefined || key.length !== length + trailerBytes) key = this.#keyScratch = Buffer.allocUnsafe(length + trailerBytes);
       // A short key is copied in a loop: Buffer#write's encoding dispatch and native call cost more (iteration -10 %).
       if (length <= shortKeyChars) for (let index = 0; index < length; index++) key[index] = userKey.charCodeAt(index);
       else key.write(userKey, 0, 'latin1');
