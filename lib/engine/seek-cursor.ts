@@ -162,7 +162,10 @@ export class SeekCursor implements SeekCursorContract {
   }
 
   #isHandled(key: Buffer, userKeyLength: number): boolean {
-    return this.#handledLength === userKeyLength && compareByteRanges(key, 0, userKeyLength, this.#handled, 0, userKeyLength) === 0;
+    if (this.#handledLength !== userKeyLength) return false;
+    // The last bytes first: neighbours usually differ only there (see sameUserKey() in user-iterator.ts).
+    if (userKeyLength > 0 && key[userKeyLength - 1] !== this.#handled[userKeyLength - 1]) return false;
+    return compareByteRanges(key, 0, userKeyLength, this.#handled, 0, userKeyLength) === 0;
   }
 
   #checkOpen(): void {

@@ -73,7 +73,7 @@ export class UserIterator {
       // The user key is compared in place and copied once, when it is new (no view of it).
       const userLength = key.length - trailerBytes;
       const last = this.#lastKey;
-      if (last !== undefined && last.length === userLength && compareByteRanges(key, 0, userLength, last, 0, userLength) === 0) continue;
+      if (last !== undefined && sameUserKey(key, userLength, last)) continue;
       if (this.#pastUpperBound(key, userLength)) return undefined;
       const userKey = Buffer.allocUnsafe(userLength);
       copyBytes(key, 0, userLength, userKey, 0);
@@ -123,4 +123,15 @@ export class UserIterator {
     if (!this.#done) this.close();
     return undefined;
   }
+}
+
+/**
+ * Whether `key[0, userLength)` equals `last`. The last bytes are compared
+ * first: neighbours in a range (list indexes, members with a shared prefix)
+ * usually differ only there, and a repeated key is the rare case.
+ */
+function sameUserKey(key: Uint8Array, userLength: number, last: Uint8Array): boolean {
+  if (last.length !== userLength) return false;
+  if (userLength > 0 && key[userLength - 1] !== last[userLength - 1]) return false;
+  return compareByteRanges(key, 0, userLength, last, 0, userLength) === 0;
 }
