@@ -416,11 +416,12 @@ export class LsmEngine implements Engine {
    * already referenced by the caller, and unreferenced here if opening fails.
    */
   #sources(version: Version, lower: Buffer | undefined, upper: Buffer | undefined): InternalIterator[] {
-    // The active memtable orders only the new keys within the bounds (Memtable.iterator); immutable ones fold once.
+    // Each memtable orders only the new keys within the bounds (Memtable.iterator), an immutable one
+    // too: a ranged read just after a switch would otherwise wait for all its pending keys to fold.
     const range = { lower: lower?.toString('latin1'), upper: upper?.toString('latin1') };
     const children: InternalIterator[] = [this.#active.memtable.iterator(range)];
     try {
-      for (const slot of this.#immutables) children.push(slot.memtable.iterator());
+      for (const slot of this.#immutables) children.push(slot.memtable.iterator(range));
       for (const file of version.levels[0]!) children.push(this.#tables.reader(file.fileNumber).iterator());
       for (let level = 1; level < version.levels.length; level++) {
         const files = version.levels[level]!;
