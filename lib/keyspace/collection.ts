@@ -17,6 +17,7 @@
 // and return a Promise otherwise (LevelEngine); run() lets one generator
 // function serve both (see its comment).
 
+import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
 import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
@@ -686,7 +687,7 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
     return [];
   };
   for (let level = 0; level < randomPickLevelsMax; level++) {
-    if (low.equals(high)) return liveEntry(engine, low) ?? giveUp(path);
+    if (bytesEqual(low, high)) return liveEntry(engine, low) ?? giveUp(path);
     const depth = commonPrefixBytes(low, high);
     // `low` may be the prefix itself (a key that ends here, e.g. "field:1" before "field:10").
     const endsHere = low.length === depth;
@@ -695,7 +696,7 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
     if (endsHere) {
       const target = Buffer.concat([low, zeroByte]);
       const after = yield* wait(probe.firstBound(target, (subtreeSize / size) * seekMemoBoundsMax >= 2));
-      if (after === undefined || Buffer.compare(after, high) > 0) return liveEntry(engine, low) ?? giveUp(path); // only `low` is left in this subtree
+      if (after === undefined || compareBytes(after, high) > 0) return liveEntry(engine, low) ?? giveUp(path); // only `low` is left in this subtree
       path = [...path, target];
       second = after;
     }
@@ -741,7 +742,7 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
       if (childLow === undefined) {
         const target = childKey(low, depth, smallest + choice - offset);
         const landed = yield* wait(probe.firstBound(target, keep));
-        if (landed === undefined || Buffer.compare(landed, high) > 0 || landed.length <= depth) {
+        if (landed === undefined || compareBytes(landed, high) > 0 || landed.length <= depth) {
           markAbsent(choice, choices); // nothing in this subtree from the drawn byte on
           continue;
         }
@@ -768,8 +769,8 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
         }
       }
       const childHigh = choice === choices - 1 ? high : yield* wait(probe.lastBound(prefixEnd(child), keep));
-      if (childHigh === undefined || Buffer.compare(childHigh, childLow) < 0) return giveUp(used);
-      if (childHigh.equals(childLow) && !force && Math.random() * childSize >= 1) {
+      if (childHigh === undefined || compareBytes(childHigh, childLow) < 0) return giveUp(used);
+      if (bytesEqual(childHigh, childLow) && !force && Math.random() * childSize >= 1) {
         rejections++; // a single key: kept with probability 1 / childSize
         continue;
       }
@@ -826,11 +827,11 @@ function hasPrefix(key: Buffer, prefix: Buffer): boolean {
 function* windowFrom(probe: SubkeyProbe, low: Buffer, high: Buffer): Steps<Entry[]> {
   const window: Entry[] = [];
   const seek = randomKeyBetween(low, high);
-  for (let entry = yield* wait(probe.seek(seek)); entry !== undefined && window.length < randomPickWindow && Buffer.compare(entry[0], high) <= 0; entry = yield* wait(probe.next())) {
+  for (let entry = yield* wait(probe.seek(seek)); entry !== undefined && window.length < randomPickWindow && compareBytes(entry[0], high) <= 0; entry = yield* wait(probe.next())) {
     window.push(entry);
   }
-  if (window.length < randomPickWindow && Buffer.compare(low, seek) < 0) {
-    for (let entry = yield* wait(probe.seek(low)); entry !== undefined && window.length < randomPickWindow && Buffer.compare(entry[0], seek) < 0; entry = yield* wait(probe.next())) {
+  if (window.length < randomPickWindow && compareBytes(low, seek) < 0) {
+    for (let entry = yield* wait(probe.seek(low)); entry !== undefined && window.length < randomPickWindow && compareBytes(entry[0], seek) < 0; entry = yield* wait(probe.next())) {
       window.push(entry);
     }
   }
@@ -856,8 +857,8 @@ export function randomKeyBetween(low: Buffer, high: Buffer): Buffer {
   const out = Buffer.allocUnsafe(index + interpolatedBytes);
   low.copy(out, 0, 0, index);
   out.writeUIntBE(value, index, interpolatedBytes);
-  if (Buffer.compare(out, low) < 0) return low;
-  return Buffer.compare(out, high) > 0 ? high : out;
+  if (compareBytes(out, low) < 0) return low;
+  return compareBytes(out, high) > 0 ? high : out;
 }
 
 function readPadded(key: Buffer, index: number): number {
@@ -926,7 +927,7 @@ export function scanCollection(keyspace: Keyspace, collection: Collection, curso
   const range: IteratorOptions = end === undefined ? { gte: start } : { gte: start, lt: end };
   if (resume !== undefined) {
     const after = subkey(collection.physDb, target.key, collection.version, resume);
-    if (Buffer.compare(after, start) >= 0) {
+    if (compareBytes(after, start) >= 0) {
       delete range.gte;
       range.gt = after;
     }

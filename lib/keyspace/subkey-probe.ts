@@ -24,6 +24,7 @@
 // found to name nothing live any more); seek, next and seekLast always
 // answer from the engine, so no answer names a key that is not there.
 
+import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
 import type { Engine, EngineIterator, Entry, SeekCursor } from '../engine/engine.js';
 import type { MaybePromise } from './keyspace.js';
 
@@ -181,7 +182,7 @@ class CursorProbe implements SubkeyProbe {
     }
     const entry = this.#cursor.seek(start ?? target ?? Buffer.from(name, 'latin1'));
     this.skipped = this.#cursor.skipped;
-    if (memo !== undefined && (keep || this.skipped >= seekMemoSkippedMin || (start !== undefined && (entry === undefined || !entry[0].equals(start))))) {
+    if (memo !== undefined && (keep || this.skipped >= seekMemoSkippedMin || (start !== undefined && (entry === undefined || !bytesEqual(entry[0], start))))) {
       memo.landedForward(name, entry?.[0], this.skipped, keep);
     }
     return entry;
@@ -236,7 +237,7 @@ class IteratorProbe implements SubkeyProbe {
   }
 
   async seek(target: Buffer): Promise<Entry | undefined> {
-    const gte = Buffer.compare(target, this.#range.gte) < 0 ? this.#range.gte : target;
+    const gte = compareBytes(target, this.#range.gte) < 0 ? this.#range.gte : target;
     await this.#open({ gte });
     return this.#read();
   }
@@ -249,7 +250,7 @@ class IteratorProbe implements SubkeyProbe {
 
   async seekLast(before?: Buffer): Promise<Entry | undefined> {
     await this.#release();
-    const lt = before === undefined || (this.#range.lt !== undefined && Buffer.compare(before, this.#range.lt) > 0) ? this.#range.lt : before;
+    const lt = before === undefined || (this.#range.lt !== undefined && compareBytes(before, this.#range.lt) > 0) ? this.#range.lt : before;
     const iterator = this.#engine.iterator(lt === undefined ? { gte: this.#range.gte, reverse: true, limit: 1 } : { gte: this.#range.gte, lt, reverse: true, limit: 1 });
     try {
       const entry = await iterator.next();
