@@ -333,7 +333,9 @@ export function collectFields(keyspace: Keyspace, collection: Collection): Maybe
 /**
  * `count` entries of a live collection chosen at random: distinct ones when
  * `distinct` (at most its size), else independent picks (repetitions
- * possible). The order of the result is random.
+ * possible). The order of the result is random. `removing` says the caller
+ * deletes every entry returned, in the same command (SPOP): only such picks
+ * may draw from a sample of the members.
  *
  * An ordered key space has no access by position. All the probes of one call
  * go through one re-seekable probe (subkey-probe.ts: one engine cursor at one
@@ -346,6 +348,10 @@ export function collectFields(keyspace: Keyspace, collection: Collection): Maybe
  *   across calls (randomPickPoolStepMax entries a call, so no call stalls on
  *   a long walk). Picks from a complete pool cost one point read each (which
  *   reads the value and checks the member is still there). Cost O(count).
+ *   A larger collection drained by removing picks (SPOP) gets a uniform
+ *   sample of randomPickSampleMax members instead, walked for again as it
+ *   runs low (MemberPool): exact too, O(count) a call plus the walks,
+ *   about (N + T) / randomPickSampleMax entries a pop.
  * - walked, exact: when the collection has at most randomPickWalkMax
  *   elements, or a walk is cheaper than sampling (count ×
  *   randomPickSampleCost >= N), positions are drawn uniformly (Floyd's
@@ -376,20 +382,22 @@ export function collectFields(keyspace: Keyspace, collection: Collection): Maybe
  * SPOP and tombstones: a popped member stays a tombstone in the memtable
  * and segments until compaction, and every seek steps over the tombstones
  * between its target and the next live key: about T / N of them, T the
- * tombstones, so picks slow down as a set drains. The SeekMemo remembers
- * where long runs of them end, so later seeks jump over them, and the pool
- * takes over for the last randomPickPoolMax members (measured: draining a
- * set of 181,000 members one SPOP at a time took 12 to 17 s, 230 to 330 s
- * before).
+ * tombstones, so sampled picks slow down as a set drains. The SeekMemo
+ * remembers where long runs of them end, so later seeks jump over them, and
+ * the samples serve all but the first N / randomPickSampleCost pops
+ * (measured: draining a set of 181,000 members one SPOP at a time took 12
+ * to 17 s, 230 to 330 s before the memo; 9.9 s at 59 us of CPU a pop with
+ * the whole-set pool only for the last 16,384 members, 4.5 s at 30 us with
+ * the samples).
  * Bias while draining: the descent draws the children of a node with equal
  * probability whatever their sizes, so sibling subtrees lose members at
  * about the same rate rather than in proportion to their sizes; late in a
  * drain (a few percent of the members left) those left gather in the
  * subtrees that started larger, until the pool, which is exact, takes over.
  */
-export function randomEntries(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean): MaybePromise<CollectionEntry[]> {
+export function randomEntries(keyspace: Keyspace, collection: Collection, count: number, distinct: boolean, removing = false): MaybePromise<CollectionEntry[]> {
   if (collection.record === undefined) return [];
-  return randomSubkeyEntries(keyspace, subkeyRange(collection).prefix, collection.size, count, distinct);
+  return randomSubkeyEntries(keyspace, subkeyRange(collection).prefix, collection.size, count, distinct, removing);
 }
 
 /**
@@ -398,10 +406,10 @@ export function randomEntries(keyspace: Keyspace, collection: Collection, count:
  * (sorted sets: their members and scores). A writer that bypasses
  * CollectionEdit must call notePickWrites() for them.
  */
-export function randomSubkeyEntries(keyspace: Keyspace, prefix: Buffer, size: number, count: number, distinct: boolean): MaybePromise<CollectionEntry[]> {
+export function randomSubkeyEntries(keyspace: Keyspace, prefix: Buffer, size: number, count: number, distinct: boolean, removing = false): MaybePromise<CollectionEntry[]> {
   if (size === 0 || count <= 0) return [];
   const wanted = distinct ? Math.min(count, size) : count;
-  return run(randomSteps(keyspace, { prefix, end: prefixEnd(prefix) }, size, wanted, distinct));
+  return run(randomSteps(keyspace, { prefix, end: prefixEnd(prefix) }, size, wanted, distinct, removing && distinct));
 }
 
 /** Most collections whose random-pick state (RandomPickCache) is kept, per engine: each holds at most about 1.5 MiB. */
@@ -410,24 +418,50 @@ export const randomPickCachesMax = 8;
 /** Collections of at most this many members get a member pool (RandomPickCache.pool): about 100 bytes a member. */
 export const randomPickPoolMax = 16_384;
 
-/** Entries (live or stepped over) one call walks to build a pool, a few milliseconds; later calls go on from there. */
-export const randomPickPoolStepMax = 4096;
+/**
+ * Members a sample pool holds (MemberPool.sample; about 100 bytes a member): draining a set walks it once
+ * per this many pops, so it is larger than randomPickPoolMax.
+ */
+export const randomPickSampleMax = 32_768;
 
-function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, count: number, distinct: boolean): Steps<CollectionEntry[]> {
+/** Entries (live or stepped over) one call walks to build a pool, well under a millisecond; later calls go on from there. */
+export const randomPickPoolStepMax = 256;
+
+function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, count: number, distinct: boolean, removing: boolean): Steps<CollectionEntry[]> {
   const cache = pickCache(keyspace.engine, range.prefix, size);
   cache.picks += count;
-  if (cache.pool?.complete === true) {
-    const pooled = pooledPicks(keyspace, cache, range, count, distinct);
+  // A sample running low is walked for again while it still serves (removing picks only).
+  const refilling = removing && cache.pool?.complete === true && cache.pool.sample && cache.pool.names.length <= randomPickRefillAt;
+  if (cache.pool?.complete === true && !refilling) {
+    const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
     if (pooled !== undefined) return pooled;
   }
   const probe = openProbe(keyspace.engine, { gte: range.prefix, lt: range.end }, cache.memo);
   try {
-    // A pool is built once the picks this cache served would have paid for walking the collection.
-    if (size <= randomPickPoolMax && (cache.pool !== undefined || cache.picks * randomPickSampleCost >= size)) {
-      yield* buildPool(probe, cache, range.prefix.length);
-      if (cache.pool?.complete === true) {
-        const pooled = pooledPicks(keyspace, cache, range, count, distinct);
+    if (refilling) {
+      cache.refill ??= newPool(cache.size, true);
+      yield* buildPool(probe, cache, cache.refill, range.prefix.length);
+      // The next sample takes over when complete, or as the pool to walk on when the old one runs out first.
+      if (cache.refill.complete || cache.pool!.names.length < count) {
+        cache.pool = cache.refill;
+        cache.refill = undefined;
+      }
+      if (poolComplete(cache)) {
+        const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
         if (pooled !== undefined) return pooled;
+      }
+    } else {
+      // A pool is built once the picks this cache served would have paid for walking the collection: a whole
+      // one for a small collection, a sample (drawn from only by picks that remove what they draw) for a larger one.
+      const poolable = size <= randomPickPoolMax || cache.pool?.sample === true || (removing && samplesKept(keyspace.engine) < randomPickSamplesMax);
+      if (poolable && !poolComplete(cache) && (cache.pool !== undefined || cache.picks * randomPickSampleCost >= size)) {
+        cache.pool ??= cache.refill ?? newPool(cache.size, removing);
+        cache.refill = undefined;
+        yield* buildPool(probe, cache, cache.pool, range.prefix.length);
+        if (poolComplete(cache)) {
+          const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
+          if (pooled !== undefined) return pooled;
+        }
       }
     }
     if (size <= randomPickWalkMax || count * randomPickSampleCost >= size) {
@@ -448,11 +482,12 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
  * What random picks remember of one collection between calls, valid while
  * the collection only loses members: where seeks landed (SeekMemo, so that
  * probes jump over the tombstones SPOP leaves and a warm descent seeks only
- * at its last level), and for a collection of at most randomPickPoolMax
- * members, its members' names (MemberPool). CollectionEdit.stage() keeps it
- * in step: deleted members leave the pool and the size; anything added or
- * changed drops it all. A size that disagrees with the collection's (a write
- * that bypassed stage(), or a batch taken back) drops it too.
+ * at its last level), and members' names (MemberPool): all of them for a
+ * collection of at most randomPickPoolMax members, a uniform sample for a
+ * larger one that SPOP drains. CollectionEdit.stage() keeps it in step:
+ * deleted members leave the pools and the size; anything added or changed
+ * drops it all. A size that disagrees with the collection's (a write that
+ * bypassed stage(), or a batch taken back) drops it too.
  */
 interface RandomPickCache {
   size: number;
@@ -460,13 +495,36 @@ interface RandomPickCache {
   picks: number;
   memo: SeekMemo;
   pool: MemberPool | undefined;
+  /** The next sample, walked for while `pool` (a sample down to randomPickRefillAt members) still serves. */
+  refill: MemberPool | undefined;
 }
 
 /**
- * The members' names (fields as latin1 strings; values are read at each
- * pick), in no order, built by a walk that goes on across calls
+ * Members' names (fields as latin1 strings; values are read at each pick),
+ * in no order, built by a walk that goes on across calls
  * (randomPickPoolStepMax entries a call) until it reaches the end of the
- * collection.
+ * collection. Either every member (`sample` false: a collection of at most
+ * randomPickPoolMax members when the walk began) or, for a larger one, a
+ * uniform sample of randomPickSampleMax of them.
+ *
+ * The sample is drawn by the walk with random pairing (Gemulla, Lehner and
+ * Haas, "A Dip in the Reservoir", VLDB 2006): reservoir sampling (Algorithm
+ * R) that stays uniform while members the walk has passed are removed (the
+ * pops that go on meanwhile): each removal is paired with a later member of
+ * the walk, which takes the freed slot with the probability that keeps every
+ * member passed equally likely to be in the sample. Members removed before
+ * the walk reaches them are simply never seen.
+ *
+ * A sample serves only picks that remove what they draw (SPOP): a draw from
+ * a uniform sample of the members is uniform over them, and what is left of
+ * the sample after a draw is a uniform sample of the members left, so every
+ * draw is uniform, exactly as from the whole set. Picks that leave the
+ * members in place (SRANDMEMBER) would keep drawing the same few, so they
+ * sample by descent instead. Once a sample is down to randomPickRefillAt
+ * members, each pop also walks on (randomPickPoolStepMax entries) for the
+ * next sample, which replaces it when complete: draining a set of N members
+ * walks it about N / (randomPickSampleMax - randomPickRefillAt) times, each
+ * walk stepping over the set's members and its tombstones.
  */
 interface MemberPool {
   names: string[];
@@ -475,6 +533,50 @@ interface MemberPool {
   complete: boolean;
   /** Where the walk goes on: after this key (undefined: from the start). */
   walkedTo: Buffer | undefined;
+  /** The field of `walkedTo` (latin1), to tell whether a removed member was passed. */
+  walkedName: string | undefined;
+  /** A uniform sample of the members rather than all of them (see above). */
+  sample: boolean;
+  /** Members the walk has passed that are still there (the reservoir's population). */
+  passed: number;
+  /** Random pairing: removals of passed members not yet paired, those that were in the sample and those that were not. */
+  removedIn: number;
+  removedOut: number;
+}
+
+/** A sample this small (members left) starts the walk for the next one. */
+export const randomPickRefillAt = randomPickSampleMax / 4;
+
+/** Most collections with a sample pool (about 3 MiB, 6 while the next is walked for), per engine (samplesKept()). */
+export const randomPickSamplesMax = 2;
+
+/** A pool for a collection of `size` members: a sample when it is larger than randomPickPoolMax and `removing`. */
+function newPool(size: number, removing: boolean): MemberPool {
+  return {
+    names: [],
+    indexes: new Map<string, number>(),
+    complete: false,
+    walkedTo: undefined,
+    walkedName: undefined,
+    sample: removing && size > randomPickPoolMax,
+    passed: 0,
+    removedIn: 0,
+    removedOut: 0,
+  };
+}
+
+/** Whether the cache holds a complete pool (a function: buildPool() changes it behind the caller's narrowing). */
+function poolComplete(cache: RandomPickCache): boolean {
+  return cache.pool?.complete === true;
+}
+
+/** How many of the engine's caches hold a sample pool, or a whole pool a sample turned into (more than randomPickPoolMax members). */
+function samplesKept(engine: Engine): number {
+  let kept = 0;
+  for (const cache of pickCaches.get(engine)?.values() ?? []) {
+    if (cache.pool !== undefined && (cache.pool.sample || cache.pool.names.length > randomPickPoolMax)) kept++;
+  }
+  return kept;
 }
 
 /** Per engine: subkey prefix (latin1) → cache, least recently used first (a Map's order serves as the LRU list). */
@@ -487,7 +589,7 @@ function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCach
   const name = prefix.toString('latin1');
   let cache = caches.get(name);
   if (cache !== undefined) caches.delete(name);
-  if (cache === undefined || cache.size !== size) cache = { size, picks: 0, memo: new SeekMemo(), pool: undefined };
+  if (cache === undefined || cache.size !== size) cache = { size, picks: 0, memo: new SeekMemo(), pool: undefined, refill: undefined };
   caches.set(name, cache);
   if (caches.size > randomPickCachesMax) caches.delete(caches.keys().next().value!);
   return cache;
@@ -522,13 +624,24 @@ export function notePickWrites(engine: Engine, prefix: Buffer, removed: Iterable
     caches.delete(name);
     return;
   }
-  if (cache.pool !== undefined) for (const field of removed) removeFromPool(cache.pool, field);
+  for (const field of removed) {
+    if (cache.pool !== undefined) removeFromPool(cache.pool, field);
+    if (cache.refill !== undefined) removeFromPool(cache.refill, field);
+  }
   cache.size = sizeAfter;
 }
 
+/** Takes a removed member out of a pool (random pairing's deletion step while a sample is walked for). */
 function removeFromPool(pool: MemberPool, name: string): void {
+  // Not passed yet: the walk will not see it. (A complete pool has passed every member.)
+  if (!pool.complete && (pool.walkedName === undefined || name > pool.walkedName)) return;
+  pool.passed--;
   const index = pool.indexes.get(name);
-  if (index === undefined) return;
+  if (index === undefined) {
+    pool.removedOut++;
+    return;
+  }
+  pool.removedIn++;
   pool.indexes.delete(name);
   const last = pool.names.pop()!;
   if (index === pool.names.length) return;
@@ -537,34 +650,67 @@ function removeFromPool(pool: MemberPool, name: string): void {
 }
 
 /**
- * Walks on (at most randomPickPoolStepMax entries) to fill the cache's pool;
- * complete once the walk reaches the end. A complete pool whose size
- * disagrees with the cache's is dropped.
+ * Walks on (at most randomPickPoolStepMax entries) to fill `pool`; complete
+ * once the walk reaches the end. A complete pool meant to hold every member
+ * that holds another number is dropped.
  */
-function* buildPool(probe: SubkeyProbe, cache: RandomPickCache, fieldOffset: number): Steps<void> {
-  const pool: MemberPool = (cache.pool ??= { names: [], indexes: new Map<string, number>(), complete: false, walkedTo: undefined });
+function* buildPool(probe: SubkeyProbe, cache: RandomPickCache, pool: MemberPool, fieldOffset: number): Steps<void> {
   let budget = randomPickPoolStepMax;
   let entry = yield* wait(probe.seek(pool.walkedTo === undefined ? Buffer.alloc(0) : Buffer.concat([pool.walkedTo, zeroByte])));
   for (; entry !== undefined; entry = yield* wait(probe.next())) {
     budget -= 1 + probe.skipped;
     const name = entry[0].toString('latin1', fieldOffset);
-    pool.indexes.set(name, pool.names.length);
-    pool.names.push(name);
     pool.walkedTo = entry[0];
+    pool.walkedName = name;
+    if (!pool.sample) {
+      pool.indexes.set(name, pool.names.length);
+      pool.names.push(name);
+    } else if (pool.removedIn + pool.removedOut > 0) {
+      // Random pairing: a removal from the sample is made up for with probability removedIn / (removedIn + removedOut).
+      if (randomIndex(pool.removedIn + pool.removedOut) < pool.removedIn) {
+        pool.removedIn--;
+        pool.indexes.set(name, pool.names.length);
+        pool.names.push(name);
+      } else {
+        pool.removedOut--;
+      }
+    } else if (pool.names.length < randomPickSampleMax) {
+      pool.indexes.set(name, pool.names.length);
+      pool.names.push(name);
+    } else {
+      // Algorithm R: the member takes a uniformly chosen slot with probability randomPickSampleMax / (passed + 1).
+      const slot = randomIndex(pool.passed + 1);
+      if (slot < randomPickSampleMax) {
+        pool.indexes.delete(pool.names[slot]!);
+        pool.indexes.set(name, slot);
+        pool.names[slot] = name;
+      }
+    }
+    pool.passed++;
     if (budget <= 0) return;
   }
   pool.complete = true;
-  if (pool.names.length !== cache.size) cache.pool = undefined;
+  // A sample that holds every member (the set shrank while it was walked) is a whole pool.
+  if (pool.sample && pool.names.length === cache.size) pool.sample = false;
+  if (!pool.sample && pool.names.length !== cache.size && pool === cache.pool) cache.pool = undefined;
 }
 
 /**
  * Picks from a complete pool, each member read by a point read (for its
- * value, and to check it). @returns undefined when a member drawn is gone
- * (the pool is dropped)
+ * value, and to check it). A sample serves only removing picks, while it
+ * holds enough members (else it is dropped, to be walked for again).
+ * @returns undefined when the pool cannot serve the picks, or a member drawn is gone (the pool is dropped)
  */
-function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRange, count: number, distinct: boolean): CollectionEntry[] | undefined {
-  const names = cache.pool!.names;
-  if (names.length !== cache.size) {
+function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRange, count: number, distinct: boolean, removing: boolean): CollectionEntry[] | undefined {
+  const pool = cache.pool!;
+  const names = pool.names;
+  if (pool.sample) {
+    if (!removing) return undefined;
+    if (names.length < count || names.length === 0) {
+      cache.pool = undefined;
+      return undefined;
+    }
+  } else if (names.length !== cache.size) {
     cache.pool = undefined;
     return undefined;
   }
@@ -579,6 +725,7 @@ function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRa
       const value = keyspace.engine.get(Buffer.concat([range.prefix, field]));
       if (value === undefined) {
         cache.pool = undefined;
+        cache.refill = undefined;
         return undefined;
       }
       entry = [field, value];

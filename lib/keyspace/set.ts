@@ -194,8 +194,9 @@ export function setMove(keyspace: Keyspace, ctx: KeyspaceContext, source: Buffer
 }
 
 /**
- * SPOP: removes up to `count` random members (collection.ts, randomEntries)
- * in one batch and returns them. Popping them all deletes the set in O(1)
+ * SPOP: removes up to `count` random members (collection.ts, randomEntries,
+ * as removing picks: a large set is drained from uniform samples of its
+ * members) in one batch and returns them. Popping them all deletes the set in O(1)
  * writes (as DEL; compaction reclaims the subkeys), after the O(N) walk that
  * reads them for the reply (none when randomEntries keeps the members of a
  * small set: the last pops of a drained set do not each walk its tombstones).
@@ -215,7 +216,7 @@ export function setPop(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, co
       return members(entries);
     });
   }
-  return andThen(randomEntries(keyspace, set, count, true), (entries) => {
+  return andThen(randomEntries(keyspace, set, count, true, true), (entries) => {
     const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
     for (const [member] of entries) edit.deletePresent(member);
     commitEdits(keyspace, ctx, edit);

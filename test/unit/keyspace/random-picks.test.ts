@@ -15,7 +15,7 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
 import { Keyspace } from '../../../lib/keyspace/keyspace.js';
-import { randomPickPoolMax, randomPickSampleCost, randomPickWalkMax } from '../../../lib/keyspace/collection.js';
+import { randomPickPoolMax, randomPickSampleCost, randomPickSampleMax, randomPickSamplesMax, randomPickWalkMax } from '../../../lib/keyspace/collection.js';
 import { SeekMemo, openProbe, seekMemoSkippedMin } from '../../../lib/keyspace/subkey-probe.js';
 import { setAdd, setCardinality, setIsMember, setPop, setRandomMembers, setRemove } from '../../../lib/keyspace/set.js';
 import { hashRandomFields, hashSet } from '../../../lib/keyspace/hash.js';
@@ -172,6 +172,70 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       expect(fields.get('x1')).toBe('new:x1');
       expect(fields.get('x2')).toBe('old:x2');
     }, 60_000);
+
+    // A set larger than a sample, drained by SPOP past two refills: every pop a member popped once, the pops
+    // drawn uniformly (rank buckets of what was left at a window's start), and most pops served by a sample
+    // without a cursor. LevelEngine shares the code, slower.
+    it.runIf(harness.filters)('pops a large set from uniform samples it walks for again as they run low', async () => {
+      const memberCount = randomPickSampleMax + 8000;
+      const popCount = memberCount - 4000;
+      expect(memberCount).toBeGreaterThan(randomPickPoolMax);
+      const names = Array.from({ length: memberCount }, (_, index) => `e:${String(index).padStart(6, '0')}`);
+      addMembers('big', names);
+      await ctx.settle();
+      const left = new Set(names);
+      const cursors = countCursors(engine);
+      // Windows of pops whose ranks (among the members left at the window's start) are bucketed.
+      const windows = [
+        { from: 2000, to: 12_000 },
+        { from: popCount - 10_000, to: popCount },
+      ];
+      const chiSquares: number[] = [];
+      for (const { from, to } of windows) {
+        while (memberCount - left.size < from) {
+          const [member] = texts(await setPop(keyspace, ctx, b('big'), 1));
+          expect(left.delete(member!)).toBe(true);
+        }
+        const rank = new Map([...left].sort().map((name, index) => [name, index]));
+        const buckets = new Array<number>(10).fill(0);
+        for (let pop = from; pop < to; pop++) {
+          const [member] = texts(await setPop(keyspace, ctx, b('big'), 1));
+          expect(left.delete(member!)).toBe(true);
+          buckets[Math.floor((rank.get(member!)! * buckets.length) / rank.size)]!++;
+        }
+        const expected = (to - from) / buckets.length;
+        chiSquares.push(buckets.reduce((sum, count) => sum + (count - expected) ** 2 / expected, 0));
+      }
+      expect(setCardinality(keyspace, 0, b('big'), ctx.nowMs)).toBe(left.size);
+      for (const name of [...left].slice(0, 50)) expect(setIsMember(keyspace, 0, b('big'), b(name), ctx.nowMs)).toBe(true);
+      // 27.9 is the 0.001 tail of a uniform picker's chi-square over 10 buckets; pops without replacement
+      // spread more evenly still. A sample that kept the first members walked scores in the thousands.
+      for (const chiSquare of chiSquares) expect(chiSquare).toBeLessThan(27.9);
+      // Each pop outside a sample opens a cursor: the first picks, the walks, the refills.
+      expect(cursors.count).toBeLessThan(popCount / 4);
+    }, 120_000);
+
+    it.runIf(harness.filters)(`keeps samples for at most ${randomPickSamplesMax} sets at a time`, async () => {
+      const memberCount = randomPickSampleMax + 2000;
+      const sets = Array.from({ length: randomPickSamplesMax + 1 }, (_, index) => `big${index}`);
+      for (const set of sets) addMembers(set, Array.from({ length: memberCount }, (_, index) => `${set}:${String(index).padStart(6, '0')}`));
+      await ctx.settle();
+      const cursors = countCursors(engine);
+      // Enough pops for each set to warm up (N / randomPickSampleCost) and walk its whole sample, then 500 more.
+      const warmPops = Math.ceil(memberCount / randomPickSampleCost) + Math.ceil(memberCount / 256) + 50;
+      const opened: number[] = [];
+      for (const set of sets) {
+        for (let pop = 0; pop < warmPops; pop++) expect(await setPop(keyspace, ctx, b(set), 1)).toHaveLength(1);
+        const before = cursors.count;
+        for (let pop = 0; pop < 500; pop++) expect(await setPop(keyspace, ctx, b(set), 1)).toHaveLength(1);
+        opened.push(cursors.count - before);
+      }
+      // The first sets pop from their samples without a cursor; the last samples by descent, a cursor a pop.
+      expect(opened.slice(0, randomPickSamplesMax)).toEqual(new Array<number>(randomPickSamplesMax).fill(0));
+      expect(opened.at(-1)).toBe(500);
+      expect(memberCount - warmPops - 500).toBeGreaterThan(randomPickPoolMax); // still too large for a whole pool
+      for (const set of sets) expect(setCardinality(keyspace, 0, b(set), ctx.nowMs)).toBe(memberCount - warmPops - 500);
+    }, 120_000);
 
     // Sampling only: above the pool's size, and in calls too small for a walk. LevelEngine shares the code, slower.
     it.runIf(harness.filters)('samples random hex members close to uniformly', async () => {
