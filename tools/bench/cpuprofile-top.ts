@@ -23,19 +23,49 @@ interface Profile {
   timeDeltas: number[];
 }
 
+const usage = 'Usage: node dist/tools/bench/cpuprofile-top.js PROFILE.cpuprofile [--top N] [--by function|file]\n';
+
 function main(argv: readonly string[]): void {
   let file: string | undefined;
   let top = 10;
   let by: 'function' | 'file' = 'function';
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
-    if (argument === '--top') top = Number(argv[++index]);
-    else if (argument === '--by') by = argv[++index] === 'file' ? 'file' : 'function';
-    else file = argument;
+    if (argument === '--help' || argument === '-h') {
+      process.stdout.write(usage);
+      return;
+    }
+    if (argument === '--top') {
+      top = Number(argv[++index]);
+      if (!Number.isInteger(top) || top < 1) return fail(`--top wants a positive integer, got "${argv[index] ?? ''}"`);
+    } else if (argument === '--by') {
+      const value = argv[++index];
+      if (value !== 'function' && value !== 'file') return fail(`--by wants "function" or "file", got "${value ?? ''}"`);
+      by = value;
+    } else if (argument.startsWith('-')) {
+      return fail(`unknown option "${argument}"`);
+    } else if (file !== undefined) {
+      return fail('one profile at a time');
+    } else {
+      file = argument;
+    }
   }
-  if (file === undefined) throw new Error('Usage: cpuprofile-top.js PROFILE.cpuprofile [--top N] [--by function|file]');
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  if (file === undefined) return fail('no profile given');
+  let profile: Profile;
+  try {
+    profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  } catch (error) {
+    return fail(`cannot read "${file}": ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas)) {
+    return fail(`"${file}" is not a V8 .cpuprofile (no nodes, samples and timeDeltas)`);
+  }
   process.stdout.write(summarize(profile, top, by));
+}
+
+function fail(message: string): void {
+  process.stderr.write(`cpuprofile-top: ${message}\n${usage}`);
+  process.exitCode = 2;
 }
 
 /** Self time (µs) per label. */
