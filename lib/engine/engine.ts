@@ -264,6 +264,15 @@ export interface Engine {
   write(batch: WriteBatch): Promise<WriteResult>;
 
   /**
+   * write() for a caller that only waits for durability (the RESP
+   * dispatcher): the same, but the promise resolves to undefined and may be
+   * the one every other writeShared() of the same event-loop turn got, so a
+   * turn's writes cost one promise reaction rather than one each. Optional:
+   * callers fall back to write().
+   */
+  writeShared?(batch: WriteBatch): Promise<void>;
+
+  /**
    * Opens an atomic write group (for EXEC): each batch written through it is
    * visible at once, as with write(), but all of them reach the WAL as one
    * record at commit(), so after a crash they are all there or none is.

@@ -94,6 +94,13 @@ const retryIntervalMs = 1000;
 /** What WAL replay did (RecoveryInfo without the time). */
 type WalReplayInfo = Omit<RecoveryInfo, 'durationMs'>;
 
+/** writeShared() batches that share one WAL turn: what they wait on, and what to take back if it fails. */
+interface SharedTurn {
+  logged: Promise<void>;
+  batches: { memtable: Memtable; first: number; ops: readonly BatchOp[] }[];
+  acknowledged: Promise<void>;
+}
+
 export class LsmEngine implements Engine {
   readonly kind = 'lsm' as const;
   readonly capabilities: EngineCapabilities = {
@@ -141,6 +148,8 @@ export class LsmEngine implements Engine {
    * one intact) instead of a prefix of the write order.
    */
   #walPredecessor: Promise<void> | undefined;
+  /** The writeShared() calls of the WAL's current turn: their promise and how to take each batch back. */
+  #sharedTurn: SharedTurn | undefined;
 
   readonly #snapshots = new Map<number, number>();
   readonly #openIterators = new Set<SyncEntryIterator>();
@@ -506,21 +515,60 @@ export class LsmEngine implements Engine {
   // ---------------------------------------------------------------- writes
 
   write(batch: WriteBatch): Promise<WriteResult> {
-    try {
-      this.#checkWritable();
-      assert(this.#atomic === undefined, 'no plain write while an atomic group is open');
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const refused = this.#refuseWrite(batch);
+    if (refused !== undefined) return refused;
     if (batch.ops.length === 0) return Promise.resolve({ sequence: this.#lastSequence });
-    const invalid = checkBatchLimits(batch);
-    if (invalid !== undefined) return Promise.reject(invalid);
     const first = this.#lastSequence + 1;
     const logged = this.#afterPredecessor(this.#wal!.appendBatch(first, Date.now(), batch.ops));
     const memtable = this.#active.memtable;
     this.#apply(memtable, first, batch.ops);
     if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
     return this.#acknowledge(logged, memtable, first, batch.ops);
+  }
+
+  writeShared(batch: WriteBatch): Promise<void> {
+    const refused = this.#refuseWrite(batch);
+    if (refused !== undefined) return refused;
+    if (batch.ops.length === 0) return Promise.resolve();
+    const first = this.#lastSequence + 1;
+    const logged = this.#afterPredecessor(this.#wal!.appendBatch(first, Date.now(), batch.ops));
+    const memtable = this.#active.memtable;
+    this.#apply(memtable, first, batch.ops);
+    // The WAL hands every record of one turn the same promise: so do we, with every batch's way back on failure.
+    let turn = this.#sharedTurn;
+    if (turn === undefined || turn.logged !== logged) {
+      const pending: SharedTurn = { logged, batches: [], acknowledged: undefined as unknown as Promise<void> };
+      pending.acknowledged = logged.then(
+        () => {
+          pending.batches = [];
+          return this.#needsRoom() ? this.#waitForRoom() : undefined;
+        },
+        (error: unknown) => {
+          for (const { memtable: written, first: from, ops } of pending.batches) {
+            let undo = from;
+            for (const op of ops) written.remove(undo++, op.key);
+          }
+          pending.batches = [];
+          throw this.#writeFailure(error);
+        },
+      );
+      this.#sharedTurn = turn = pending;
+    }
+    turn.batches.push({ memtable, first, ops: batch.ops });
+    if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
+    return turn.acknowledged;
+  }
+
+  /** Why a write cannot start (a rejected promise), or undefined. */
+  #refuseWrite(batch: WriteBatch): Promise<never> | undefined {
+    try {
+      this.#checkWritable();
+      assert(this.#atomic === undefined, 'no plain write while an atomic group is open');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const invalid = batch.ops.length === 0 ? undefined : checkBatchLimits(batch);
+    return invalid === undefined ? undefined : Promise.reject(invalid);
   }
 
   beginAtomic(): AtomicWrite {
@@ -584,11 +632,16 @@ export class LsmEngine implements Engine {
         // Take the batch back: it was never acknowledged and is not in the WAL.
         let undo = first;
         for (const op of ops) memtable.remove(undo++, op.key);
-        this.#failWrites(error as Error);
-        if (error instanceof WriteStoppedError || error instanceof ClosedError) throw error;
-        throw new WriteStoppedError(`Cannot write batch: ${(error as Error).message}`, { cause: error });
+        throw this.#writeFailure(error);
       },
     );
+  }
+
+  /** A batch that did not reach the WAL: stops writes, and says so as the error its writer gets. */
+  #writeFailure(error: unknown): Error {
+    this.#failWrites(error as Error);
+    if (error instanceof WriteStoppedError || error instanceof ClosedError) return error;
+    return new WriteStoppedError(`Cannot write batch: ${(error as Error).message}`, { cause: error });
   }
 
   async sync(): Promise<void> {

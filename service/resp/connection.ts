@@ -40,7 +40,7 @@ import type { CommandContext } from './command.js';
 import { ProtocolError, QueryBufferLimitError, RespDecoder } from './decoder.js';
 import type { QueuedCommand } from './dispatcher.js';
 import { ReplyWriter, type Protocol } from './encoder.js';
-import { ErrorReply, PushReply, type Reply } from './reply.js';
+import { DurableReply, ErrorReply, PushReply, type Reply } from './reply.js';
 import type { RespServer } from './server.js';
 import type { TurnBudget } from './turn-budget.js';
 import type { WatchedKey } from './commands/transactions.js';
@@ -62,6 +62,14 @@ export interface MultiState {
   commands: QueuedCommand[];
   /** A command failed its checks while queuing: EXEC answers -EXECABORT. */
   failed: boolean;
+}
+
+/** Replies waiting on one durability promise (see Connection.#awaitDurable). */
+interface DurableGroup {
+  durability: Promise<unknown>;
+  slots: Slot[];
+  /** Its promise has settled: a reply that waits on it now needs a group of its own. */
+  settled: boolean;
 }
 
 interface Slot {
@@ -155,6 +163,8 @@ export class Connection {
   #slotHead = 0;
   /** Slots whose reply is not ready yet. */
   #pending = 0;
+  /** The newest group of replies waiting on one durability promise, while it waits. */
+  #durableGroup: DurableGroup | undefined;
   /** Reading stopped for backpressure. */
   #paused = false;
   /** Requests left for a later slice of the loop (TurnBudget); reading stopped meanwhile. */
@@ -415,7 +425,11 @@ export class Connection {
   }
 
   /** Queues (or writes) the outcome of one request. */
-  #accept(outcome: Reply | Promise<Reply>, ran: boolean): void {
+  #accept(outcome: Reply | Promise<Reply> | DurableReply, ran: boolean): void {
+    if (outcome instanceof DurableReply) {
+      this.#awaitDurable(outcome);
+      return;
+    }
     if (!(outcome instanceof Promise)) {
       if (this.#slotHead === this.#slots.length) this.#write(outcome, this.#protocol);
       else this.#slots.push({ reply: outcome, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false });
@@ -451,6 +465,41 @@ export class Connection {
     }
     slot.protocol = this.#protocol;
     slot.protocolFixed = true;
+  }
+
+  /**
+   * A reply held until its writes are durable. Replies that wait on the same
+   * promise (the engine's, for every write of one event-loop turn) join one
+   * group that waits on it once; the slots stay in request order in #slots.
+   */
+  #awaitDurable(outcome: DurableReply): void {
+    const slot: Slot = { reply: outcome.reply, ready: false, protocol: this.#protocol, protocolFixed: true, closeAfter: false };
+    this.#slots.push(slot);
+    this.#pending++;
+    let group = this.#durableGroup;
+    if (group === undefined || group.durability !== outcome.durability || group.settled) {
+      const created: DurableGroup = { durability: outcome.durability, slots: [], settled: false };
+      outcome.durability.then(
+        () => this.#settleGroup(created, undefined),
+        (error: unknown) => this.#settleGroup(created, () => outcome.failed(error)),
+      );
+      this.#durableGroup = group = created;
+    }
+    group.slots.push(slot);
+  }
+
+  /** The writes of a group's replies are durable (failure undefined), or failed: each reply becomes failure(). */
+  #settleGroup(group: DurableGroup, failure: (() => Reply) | undefined): void {
+    group.settled = true;
+    if (this.#durableGroup === group) this.#durableGroup = undefined;
+    for (const slot of group.slots) {
+      if (failure !== undefined) slot.reply = failure();
+      slot.ready = true;
+    }
+    this.#pending -= group.slots.length;
+    group.slots = [];
+    if (this.closed) return;
+    this.#scheduleFlush();
   }
 
   #settle(slot: Slot, reply: Reply): void {

@@ -51,7 +51,7 @@ import { isSnapshotRead, snapshotRead, type CommandContext } from './command.js'
 import type { CommandTable, ResolvedCommand } from './command-table.js';
 import { ReplySequence, type Connection } from './connection.js';
 import { nonBlockingReply, type Served } from './blocking.js';
-import { BlockedReply, ErrorReply, NullArrayReply, QUEUED, errors, type Reply } from './reply.js';
+import { BlockedReply, DurableReply, ErrorReply, NullArrayReply, QUEUED, errors, type Reply } from './reply.js';
 import type { RespServer } from './server.js';
 
 /** RESP reply prefix per error code; every other code answers -ERR (docs/errors.md). */
@@ -146,6 +146,10 @@ export class Dispatcher {
   #idleWaiters: (() => void)[] = [];
   /** Durability promises of the running command's writes. */
   #writes: Promise<unknown>[] | undefined;
+  /** The last durability promise write() saw (to observe each one once). */
+  #lastWritten: Promise<unknown> | undefined;
+  /** DurableReply.failed: a durability failure as the reply. */
+  readonly #durabilityFailed = (error: unknown): Reply => this.#writeFailed(error);
   /** The open EXEC group, if any: ctx.write goes there instead of engine.write. */
   #atomic: AtomicWrite | undefined;
   /** FIFO requests of blocked clients, held back until they are answered. */
@@ -179,10 +183,11 @@ export class Dispatcher {
   /**
    * Runs one request now, or queues it behind a running asynchronous command.
    * @param args the request; copied before it is kept past this call
-   * @returns the reply, or a Promise of it when the command waited in the FIFO,
-   *   ran asynchronously, or made writes whose durability the reply waits for
+   * @returns the reply; a Promise of it when the command waited in the FIFO
+   *   or ran asynchronously; a DurableReply when it ran at once and made
+   *   writes whose durability the reply waits for
    */
-  execute(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
+  execute(client: Connection, args: Buffer[]): Reply | Promise<Reply> | DurableReply {
     this.#ranLastRequest = false;
     if (this.#reading.has(client)) {
       const copied = args.map((arg) => Buffer.from(arg));
@@ -193,7 +198,7 @@ export class Dispatcher {
       return new Promise<Reply>((resolve) => this.#enqueue({ client, args: copied, task: undefined, resolve }));
     }
     this.#ranLastRequest = true;
-    return this.#process(client, args);
+    return this.#process(client, args, true);
   }
 
   /**
@@ -233,8 +238,13 @@ export class Dispatcher {
     const engine = this.#server.engine;
     // Write commands are refused with -LOADING until the engine is open; the sweep starts after it.
     assert(engine !== undefined, 'writes happen only once the engine is open');
-    const written = engine.write(batch);
-    written.catch(noop); // observed below, after the handler returns; this keeps an early rejection from counting as unhandled
+    const written = engine.writeShared === undefined ? engine.write(batch) : engine.writeShared(batch);
+    // Observed later, after the handler returns; this keeps an early rejection from counting as unhandled
+    // (once per promise: writeShared() hands the writes of one turn the same one).
+    if (written !== this.#lastWritten) {
+      written.catch(noop);
+      this.#lastWritten = written;
+    }
     (this.#writes ??= []).push(written);
   }
 
@@ -295,7 +305,10 @@ export class Dispatcher {
   }
 
   /** Checks, queues for MULTI, or runs one request; the reply (or its Promise). */
-  #process(client: Connection, args: Buffer[]): Reply | Promise<Reply> {
+  #process(client: Connection, args: Buffer[], direct: true): Reply | Promise<Reply> | DurableReply;
+  #process(client: Connection, args: Buffer[], direct: false): Reply | Promise<Reply>;
+  /** `direct`: the outcome goes straight back to the connection, which takes a DurableReply. */
+  #process(client: Connection, args: Buffer[], direct: boolean): Reply | Promise<Reply> | DurableReply {
     const server = this.#server;
     const nowMs = Date.now();
     client.lastInteractionMs = nowMs;
@@ -321,7 +334,7 @@ export class Dispatcher {
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });
       return QUEUED;
     }
-    return this.#run(client, resolved, args, nowMs);
+    return this.#run(client, resolved, args, nowMs, direct);
   }
 
   /** The checks before a handler, in Redis's order; an error reply or undefined to go on. */
@@ -340,7 +353,7 @@ export class Dispatcher {
 
   /** Runs the handler now: the reply, or a Promise of it (async handler or pending durability). */
   /** `nowMs`: the command's time (ctx.nowMs), read by the caller a moment before. */
-  #run(client: Connection, resolved: ResolvedCommand, args: Buffer[], nowMs: number): Reply | Promise<Reply> {
+  #run(client: Connection, resolved: ResolvedCommand, args: Buffer[], nowMs: number, direct: boolean): Reply | Promise<Reply> | DurableReply {
     this.#writes = undefined;
     const started = performance.now();
     const reply = this.#invoke(client, resolved, args, nowMs);
@@ -354,7 +367,7 @@ export class Dispatcher {
         return outcome;
       });
     }
-    const outcome = this.#finish(client, resolved, args, started, reply);
+    const outcome = this.#finish(client, resolved, args, started, reply, direct);
     this.#afterCommand(false);
     return outcome;
   }
@@ -376,11 +389,15 @@ export class Dispatcher {
   }
 
   /** A command's handler is done: statistics, then its reply (parked, or held for its writes' durability). */
-  #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply): Reply | Promise<Reply> {
+  #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply, direct?: false): Reply | Promise<Reply>;
+  #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply, direct: boolean): Reply | Promise<Reply> | DurableReply;
+  /** `direct`: the outcome goes straight back to the connection, which takes a DurableReply. */
+  #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply, direct = false): Reply | Promise<Reply> | DurableReply {
     const writes = this.#writes;
     this.#writes = undefined;
     this.#server.recordCommand(client, resolved, args, performance.now() - started, reply);
     if (reply instanceof BlockedReply) return this.#park(client, reply);
+    if (direct && writes !== undefined) return new DurableReply(reply, writes.length === 1 ? writes[0]! : Promise.all(writes), this.#durabilityFailed);
     return this.#afterWrites(writes, reply);
   }
 
@@ -574,7 +591,7 @@ export class Dispatcher {
         pending.client!.queuedRequestRan();
         pending.resolve(ReplySequence.empty);
       } else {
-        const outcome = this.#process(pending.client!, pending.args!);
+        const outcome = this.#process(pending.client!, pending.args!, false);
         // Its handler has returned: the reply's protocol is the client's now, whatever a later HELLO does.
         pending.client!.queuedRequestRan();
         pending.resolve(outcome);

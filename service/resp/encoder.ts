@@ -201,7 +201,7 @@ export class ReplyWriter {
 
   // ------------------------------------------------------------ shapes
 
-  #writeTagged(reply: Exclude<Reply, number | Buffer | string | null | Reply[] | SimpleReply>): void {
+  #writeTagged(reply: Reply): void {
     const resp3 = this.protocol === 3;
     if (reply instanceof ErrorReply) {
       this.#line(RESP_TYPE.ERROR, reply.text);

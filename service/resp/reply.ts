@@ -89,6 +89,8 @@ export class PushReply {
 /** Null array: *-1 in RESP2 (e.g. EXEC aborted by WATCH, BLPOP timeout), _ in RESP3. */
 export class NullArrayReply {
   static readonly instance = new NullArrayReply();
+  /** Makes the type nominal: a class without members would take any object as a Reply. */
+  private readonly nominal = true;
   private constructor() {}
 }
 
@@ -163,4 +165,20 @@ export const errors = {
 
 function truncate(text: string): string {
   return text.length > 128 ? `${text.slice(0, 128)}...` : text;
+}
+
+/**
+ * The dispatcher's answer to a command whose writes are not durable yet:
+ * `reply` is to be sent once `durability` resolves, `failed(error)` in its
+ * place if it rejects. An object rather than a promise of the reply: a
+ * connection waits once on each durability promise for all the replies that
+ * share it (every write of one event-loop turn shares the engine's), where
+ * a promise per reply cost a reaction each.
+ */
+export class DurableReply {
+  constructor(
+    readonly reply: Reply,
+    readonly durability: Promise<unknown>,
+    readonly failed: (error: unknown) => Reply,
+  ) {}
 }

@@ -100,7 +100,7 @@ const walFault =
  * The shared WAL-failure scenario: acknowledged writes, a fault, a rejected
  * batch that reads never show afterwards, refusals, healing, recovery.
  */
-async function walFailureScenario(fs: MemFileSystem, policy: SyncPolicy, fault: FaultInjector, cause: RegExp): Promise<void> {
+async function walFailureScenario(fs: MemFileSystem, policy: SyncPolicy, fault: FaultInjector, cause: RegExp, shared = false): Promise<void> {
   const errorLogs: string[] = [];
   const logger: EngineLogger = {
     info() {},
@@ -123,10 +123,17 @@ async function walFailureScenario(fs: MemFileSystem, policy: SyncPolicy, fault: 
 
     fs.injectFault(fault);
     // One multi-op batch and one single put in the same event-loop turn: both fail.
-    const failing = [
-      track(engine.write(batch([[key(0), 'bad-0'], ['new-key', 'bad-new'], [key(1), undefined]]))),
-      track(put(engine, key(2), 'bad-2')),
-    ];
+    const first = batch([[key(0), 'bad-0'], ['new-key', 'bad-new'], [key(1), undefined]]);
+    const second = batch([[key(2), 'bad-2']]);
+    let failing: Tracked<unknown>[];
+    if (shared) {
+      // writeShared(): the turn's writes get one promise, and a failure takes every batch of the turn back.
+      const promises = [engine.writeShared(first), engine.writeShared(second)];
+      expect(promises[0]).toBe(promises[1]);
+      failing = promises.map((promise) => track(promise));
+    } else {
+      failing = [track(engine.write(first)), track(engine.write(second))];
+    }
     // Effects are visible at once (engine.ts: write), before the WAL answers.
     expect(getString(engine, key(0))).toBe('bad-0');
     await Promise.allSettled(failing.map((write) => write.promise));
@@ -193,6 +200,15 @@ describe('WAL failures stop writes, keep reads and recover', () => {
   it('an fdatasync failure (EIO on WAL sync) under always rejects the batch with WriteStoppedError', async () => {
     await walFailureScenario(new MemFileSystem(), 'always', walFault('sync', 'EIO'), /EIO/);
   });
+
+  for (const [policy, fault, cause] of [
+    ['everysec', walFault('append', 'ENOSPC'), /ENOSPC/],
+    ['always', walFault('sync', 'EIO'), /EIO/],
+  ] as const) {
+    it(`writeShared(): a WAL failure under ${policy} rejects the turn's shared promise and takes back all its batches`, async () => {
+      await walFailureScenario(new MemFileSystem(), policy, fault, cause, true);
+    });
+  }
 
   it('a background fdatasync failure under everysec stops writes until the disk works again', async () => {
     const fs = new MemFileSystem();
