@@ -36,6 +36,8 @@ export interface FlushJob {
   fileNumber: number;
   memtable: MemtableImage;
   createdMs: number;
+  /** Sequence of the oldest live snapshot (the newest sequence when there are none): versions shadowed for every reader are dropped. */
+  smallestSnapshot: number;
 }
 
 export interface CompactionJob {
@@ -69,7 +71,7 @@ export function runFlushJob(fs: FileSystem, job: FlushJob): SegmentMeta {
   const path = segmentPath(job.dir, job.fileNumber);
   const writer = new SegmentWriter(fs, path);
   try {
-    forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd));
+    forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
     const meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
     // The manifest will name the file: its directory entry must be durable first.
     fs.syncDir(segmentDir(job.dir));

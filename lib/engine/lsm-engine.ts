@@ -811,7 +811,8 @@ export class LsmEngine implements Engine {
         // The worker reads the memtable in place while it stays readable here. Nothing changes it
         // any more: it took its last add() before the switch, and a batch that failed in its WAL
         // file was taken back (remove()) before that file's close settled `walClosed`, awaited above.
-        meta = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now() });
+        // Snapshots taken from here on see at least every version in this memtable: the oldest live one decides.
+        meta = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now(), smallestSnapshot: this.#smallestSnapshot() });
       } catch (error) {
         this.#pendingOutputs.delete(fileNumber);
         this.#removeQuietly(segmentPath(this.dir, fileNumber));

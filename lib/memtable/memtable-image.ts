@@ -29,14 +29,28 @@ export interface MemtableImage {
  * range for a tombstone): views, not copies, made without an allocation per
  * entry. `internalKey` is a scratch buffer that the next call overwrites and
  * `slab` is the image's memory: both are valid only during the call.
+ *
+ * `smallestSnapshot` (the oldest live snapshot's sequence, or the newest
+ * sequence when there is none) drops versions no reader can see, as a
+ * compaction does (compactor.ts, rule 1): a version is skipped when a newer
+ * version of its key has a sequence <= it, since every snapshot then sees
+ * that newer one. A key written a million times (a collection's metadata
+ * record, a counter) leaves one entry in the segment, not a million.
+ * Omitted, every version is visited.
+ * @returns the versions skipped
  */
-export function forEachImageEntry(image: MemtableImage, visit: (internalKey: Buffer, slab: Buffer, valueStart: number, valueEnd: number) => void): void {
+export function forEachImageEntry(
+  image: MemtableImage,
+  visit: (internalKey: Buffer, slab: Buffer, valueStart: number, valueEnd: number) => void,
+  smallestSnapshot = Number.NEGATIVE_INFINITY,
+): number {
   const rows = image.rows;
   const floats = new Float64Array(rows.buffer, rows.byteOffset, rows.length >> 1);
   const slabs = image.slabs.map((slab) => Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength));
   const anchors = sortedAnchors(rows, floats, slabs);
   let scratch = Buffer.allocUnsafe(64);
   const empty = Buffer.alloc(0);
+  let skipped = 0;
   for (const anchor of anchors) {
     const keyLocation = floats[((anchor * rowWords) >> 1) + 1]!;
     const keySlab = slabs[slabOf(keyLocation)]!;
@@ -45,10 +59,18 @@ export function forEachImageEntry(image: MemtableImage, visit: (internalKey: Buf
     if (keyLength + trailerBytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(keyLength + trailerBytes, 2 * scratch.length));
     copyBytes(keySlab, keyEnd - keyLength, keyEnd, scratch, 0);
     const internalKey = scratch.subarray(0, keyLength + trailerBytes);
+    let newerSequence = Number.POSITIVE_INFINITY;
     for (let version = rows[anchor * rowWords + 7]!; version !== noVersion; version = rows[version * rowWords + 5]!) {
       const base = version * rowWords;
+      const sequence = floats[base >> 1]!;
+      const shadowed = newerSequence <= smallestSnapshot;
+      newerSequence = sequence;
+      if (shadowed) {
+        skipped++;
+        continue;
+      }
       const length = rows[base + 4]!;
-      writeTrailer(internalKey, keyLength, floats[base >> 1]!, length === tombstoneLength ? ValueType.delete : ValueType.put);
+      writeTrailer(internalKey, keyLength, sequence, length === tombstoneLength ? ValueType.delete : ValueType.put);
       if (length <= 0) {
         visit(internalKey, empty, 0, 0);
       } else {
@@ -58,6 +80,7 @@ export function forEachImageEntry(image: MemtableImage, visit: (internalKey: Buf
       }
     }
   }
+  return skipped;
 }
 
 /** The anchor rows of keys that have versions, in key order. */

@@ -54,6 +54,35 @@ describe('memtable image', () => {
     expect(entries.map((entry) => Buffer.from(entry.split('=')[0]!, 'hex').subarray(0, -8).toString())).toEqual(['a', 'c']);
   });
 
+  it('drops the versions every reader sees a newer version over (smallestSnapshot), as a compaction does', () => {
+    const table = new Memtable({ pendingKeysMax: 64 });
+    let sequence = 1;
+    // Key k gets k + 1 versions; every third one is a tombstone.
+    for (let round = 0; round < 12; round++) {
+      for (let key = 0; key < 12; key++) {
+        if (round > key) continue;
+        const type = (round + key) % 3 === 0 ? ValueType.delete : ValueType.put;
+        table.add(sequence++, type, Buffer.from(`k${String(key).padStart(2, '0')}`), type === ValueType.delete ? Buffer.alloc(0) : Buffer.from(`v${round}`));
+      }
+    }
+    const all = iteratorEntries(table);
+    const sequenceOf = (entry: string): number => {
+      const key = Buffer.from(entry.split('=')[0]!, 'hex');
+      return Number(key.readBigUInt64LE(key.length - 8) >> 8n);
+    };
+    const userKeyOf = (entry: string): string => entry.split('=')[0]!.slice(0, -16);
+    for (const smallestSnapshot of [sequence - 1, 40, 10, 1, 0]) {
+      // The reference: keep a version unless a newer version of its key has a sequence <= smallestSnapshot.
+      const expected = all.filter((entry, index) => index === 0 || userKeyOf(all[index - 1]!) !== userKeyOf(entry) || sequenceOf(all[index - 1]!) > smallestSnapshot);
+      const out: string[] = [];
+      const skipped = forEachImageEntry(table.image(), (key, slab, start, end) => out.push(`${key.toString('hex')}=${slab.toString('hex', start, end)}`), smallestSnapshot);
+      expect(out).toEqual(expected);
+      expect(skipped).toBe(all.length - expected.length);
+    }
+    // No snapshot older than the newest sequence: one version per key, the newest.
+    expect(forEachImageEntry(table.image(), () => {}, sequence - 1)).toBe(all.length - 12);
+  });
+
   it('is empty for an empty memtable', () => {
     expect(imageEntries(new Memtable().image())).toEqual([]);
   });

@@ -77,6 +77,52 @@ describe('DecodedIndex', () => {
     );
   });
 
+  // Collections beside other keys: families of subkeys share a prefix longer than the fingerprint reaches
+  // past the segment-wide one, so lookups among them run over long runs of tied fingerprints.
+  test('find() lands where a seek does when families of keys share long prefixes', () => {
+    const families = ['A', 'H\u0000myhash\u0000\u0000\u0001', 'H\u0000myhash\u0000\u0000\u0002', 'H\u0000myhasi', 'L\u0000mylist\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0007\u0080'].map((family) =>
+      Buffer.from(family, 'latin1'),
+    );
+    const familyArbitrary = fc.constantFrom(...families.keys());
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(familyArbitrary, userKeyArbitrary, sequenceArbitrary), { minLength: 100, maxLength: 600 }),
+        fc.array(fc.tuple(familyArbitrary, userKeyArbitrary, sequenceArbitrary, fc.nat(20)), { maxLength: 40 }),
+        fc.constantFrom(1, 4),
+        (specs, asks, restartInterval) => {
+          const keys = specs.map(([family, suffix, sequence]) => makeInternalKey(Buffer.concat([families[family]!, suffix]), sequence, 1)).sort(compareInternalKeys);
+          const distinct = keys.filter((key, index) => index === 0 || compareInternalKeys(keys[index - 1]!, key) !== 0);
+          const block = indexBlock(distinct, restartInterval);
+          const index = DecodedIndex.decode(block);
+          const targets = [
+            // Family keys, cut at any length (inside a family's shared prefix too).
+            ...asks.map(([family, suffix, sequence, cut]) => {
+              const userKey = Buffer.concat([families[family]!, suffix]);
+              return { userKey: userKey.subarray(0, Math.max(0, userKey.length - cut)), sequence };
+            }),
+            ...distinct.map((key) => ({ userKey: key.subarray(0, key.length - 8), sequence: sequenceMax })),
+            ...distinct.map((key) => ({ userKey: key.subarray(0, key.length - 8), sequence: 0 })),
+            // Keys that leave a family (or a run of families) at any byte, above or below it.
+            ...families.flatMap((family) =>
+              [...family.keys()].flatMap((at) =>
+                [-1, 1].map((delta) => {
+                  const userKey = Buffer.from(family.subarray(0, at + 1));
+                  userKey[at] = (userKey[at]! + delta) & 0xff;
+                  return { userKey, sequence: 5 };
+                }),
+              ),
+            ),
+          ];
+          for (const { userKey, sequence } of targets) {
+            const expected = seekPosition(block, makeInternalKey(userKey, sequence, 1));
+            expect(index.find(userKey, lookupTrailerHigh(sequence), lookupTrailerLow(sequence))).toBe(Math.min(expected, index.count));
+          }
+        },
+      ),
+      { numRuns: propertyRuns(30) },
+    );
+  });
+
   test('keys sharing more than the fingerprint past a long common prefix still order by their bytes', () => {
     const prefix = 'M\u0000user:session:';
     const userKeys = ['aaaaaaaa1', 'aaaaaaaa2', 'aaaaaaab', 'b', 'b\u0000', 'b\u0000\u0000\u0000\u0000\u0000\u0000x'].map((key) => Buffer.from(prefix + key, 'latin1'));
