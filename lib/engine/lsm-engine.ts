@@ -99,6 +99,8 @@ interface SharedTurn {
   logged: Promise<void>;
   batches: { memtable: Memtable; first: number; ops: readonly BatchOp[] }[];
   acknowledged: Promise<void>;
+  /** `logged` has settled: a batch logged under the same promise now (the WAL makes one a turn) needs a new turn. */
+  settled: boolean;
 }
 
 export class LsmEngine implements Engine {
@@ -536,14 +538,16 @@ export class LsmEngine implements Engine {
     this.#apply(memtable, first, batch.ops);
     // The WAL hands every record of one turn the same promise: so do we, with every batch's way back on failure.
     let turn = this.#sharedTurn;
-    if (turn === undefined || turn.logged !== logged) {
-      const pending: SharedTurn = { logged, batches: [], acknowledged: undefined as unknown as Promise<void> };
+    if (turn === undefined || turn.logged !== logged || turn.settled) {
+      const pending: SharedTurn = { logged, batches: [], acknowledged: undefined as unknown as Promise<void>, settled: false };
       pending.acknowledged = logged.then(
         () => {
+          pending.settled = true;
           pending.batches = [];
           return this.#needsRoom() ? this.#waitForRoom() : undefined;
         },
         (error: unknown) => {
+          pending.settled = true;
           for (const { memtable: written, first: from, ops } of pending.batches) {
             let undo = from;
             for (const op of ops) written.remove(undo++, op.key);
