@@ -46,6 +46,8 @@ export class DecodedIndex {
   /** The prefix every separator's user key starts with: #keys[#prefixStart, #prefixStart + #prefixLength). */
   readonly #prefixStart: number;
   readonly #prefixLength: number;
+  /** Runs of at least tieRunMin entries with the same fingerprint, by first entry: fingerprints one level down (TieRun). */
+  readonly #tieRuns: Map<number, TieRun>;
 
   private constructor(keys: Buffer, bounds: Uint32Array, blockOffsets: Float64Array, blockSizes: Float64Array) {
     const count = blockOffsets.length;
@@ -63,6 +65,7 @@ export class DecodedIndex {
     }
     this.#summary = new Float64Array(Math.ceil(count / summaryStride));
     for (let slot = 0; slot < this.#summary.length; slot++) this.#summary[slot] = this.#fingerprints[slot * summaryStride]!;
+    this.#tieRuns = tieRuns(keys, bounds, this.#fingerprints, this.#prefixLength, 0);
   }
 
   /**
@@ -137,7 +140,46 @@ export class DecodedIndex {
       else right = middle;
     }
     if (left === count || fingerprints[left] !== target) return left;
-    // Entries whose fingerprint ties the target's: compare keys, over the run of ties only.
+    // `left` starts the run of entries whose fingerprint ties the target's (runs are maximal).
+    const run = this.#tieRuns.get(left);
+    if (run !== undefined) return this.#findInRun(run, left, userKey, trailerHigh, trailerLow);
+    return this.#findAmongTies(fingerprints, target, left, userKey, trailerHigh, trailerLow);
+  }
+
+  /**
+   * Within a long run of tied fingerprints (all sharing user-key bytes [0, run.prefixLength)):
+   * the same search as find() one level down, on fingerprints past that prefix.
+   */
+  #findInRun(run: TieRun, first: number, userKey: Buffer, trailerHigh: number, trailerLow: number): number {
+    const shared = run.prefixLength;
+    const runStart = this.#bounds[2 * first]!;
+    const length = userKey.length < shared ? userKey.length : shared;
+    const byPrefix = compareByteRanges(userKey, 0, length, this.#keys, runStart, runStart + length);
+    // A key that sorts before the run's shared prefix (or is a proper prefix of it) sorts before the whole run.
+    if (byPrefix < 0 || (byPrefix === 0 && userKey.length < shared)) return first;
+    if (byPrefix > 0) return first + run.fingerprints.length;
+    const target = fingerprint(userKey, shared, userKey.length);
+    const fingerprints = run.fingerprints;
+    let left = 0;
+    let right = fingerprints.length;
+    while (left < right) {
+      const middle = (left + right) >>> 1;
+      if (fingerprints[middle]! < target) left = middle + 1;
+      else right = middle;
+    }
+    if (left === fingerprints.length || fingerprints[left] !== target) return first + left;
+    const nested = run.runs.get(left);
+    if (nested !== undefined) return this.#findInRun(nested, first + left, userKey, trailerHigh, trailerLow);
+    return first + this.#findAmongTies(fingerprints, target, left, userKey, trailerHigh, trailerLow, first);
+  }
+
+  /**
+   * The first of the entries from `left` on whose fingerprint (in `fingerprints`, of entry
+   * offset + i) ties `target` that is >= the lookup key, or the end of the ties: keys compared,
+   * over the run of ties only. Returns a position in `fingerprints`.
+   */
+  #findAmongTies(fingerprints: Float64Array, target: number, left: number, userKey: Buffer, trailerHigh: number, trailerLow: number, offset = 0): number {
+    const count = fingerprints.length;
     let end = left + 1;
     let step = 1;
     while (end < count && fingerprints[end] === target) {
@@ -145,12 +187,13 @@ export class DecodedIndex {
       step *= 2;
     }
     if (end > count) end = count;
+    const keys = this.#keys;
     const bounds = this.#bounds;
-    right = end;
+    let right = end;
     while (left < right) {
       const middle = (left + right) >>> 1;
-      const start = bounds[2 * middle]!;
-      const order = fingerprints[middle] !== target ? 1 : compareLookupAt(keys, start, bounds[2 * middle + 1]! - start, userKey, trailerHigh, trailerLow);
+      const start = bounds[2 * (middle + offset)]!;
+      const order = fingerprints[middle] !== target ? 1 : compareLookupAt(keys, start, bounds[2 * (middle + offset) + 1]! - start, userKey, trailerHigh, trailerLow);
       if (order < 0) left = middle + 1;
       else right = middle;
     }
@@ -171,6 +214,56 @@ export class DecodedIndex {
 
 /** Entries per summary slot (see the header). */
 const summaryStride = 64;
+
+/**
+ * A run of separators with the same fingerprint. In a segment that holds
+ * both string keys and a collection's subkeys, every `M`-record of a string
+ * key shares the record tag, the database and usually a key prefix
+ * (`key:0000…`) past the segment-wide prefix, so a point lookup among them
+ * compared whole keys over a run of thousands. A run of at least tieRunMin
+ * entries gets fingerprints of the bytes past the prefix its entries share,
+ * and runs that tie again nest.
+ */
+interface TieRun {
+  /** User-key bytes every entry of the run shares (at least the fingerprint's end). */
+  prefixLength: number;
+  /** Entry first + i's fingerprint of user-key bytes [prefixLength, prefixLength + 6), zero-padded. */
+  fingerprints: Float64Array;
+  /** Long runs that tie again on these fingerprints, by index in them. */
+  runs: Map<number, TieRun>;
+}
+
+/** Runs shorter than this keep the plain search over their keys. */
+const tieRunMin = 16;
+
+/**
+ * The long runs of equal values in `fingerprints` (those of entries offset + i, taken past
+ * user-key byte `prefixLength`), by index in it, each with fingerprints one level down.
+ */
+function tieRuns(keys: Buffer, bounds: Uint32Array, fingerprints: Float64Array, prefixLength: number, offset: number): Map<number, TieRun> {
+  const runs = new Map<number, TieRun>();
+  const count = fingerprints.length;
+  let first = 0;
+  while (first < count) {
+    let end = first + 1;
+    while (end < count && fingerprints[end] === fingerprints[first]) end++;
+    if (end - first >= tieRunMin) {
+      const shared = commonPrefixLength(keys, bounds, offset + first, offset + end - 1);
+      // Equal fingerprints can come from zero padding past a short key: then the keys share less than the
+      // fingerprint covers, and the run keeps the plain search.
+      if (shared >= prefixLength + fingerprintBytes) {
+        const next = new Float64Array(end - first);
+        for (let index = first; index < end; index++) {
+          const entry = offset + index;
+          next[index - first] = fingerprint(keys, bounds[2 * entry]! + shared, bounds[2 * entry + 1]! - trailerBytes);
+        }
+        runs.set(first, { prefixLength: shared, fingerprints: next, runs: tieRuns(keys, bounds, next, shared, offset + first) });
+      }
+    }
+    first = end;
+  }
+  return runs;
+}
 
 /** Bytes in a fingerprint: 48 bits, exact in a double. */
 const fingerprintBytes = 6;

@@ -80,7 +80,8 @@ describe('DecodedIndex', () => {
   // Collections beside other keys: families of subkeys share a prefix longer than the fingerprint reaches
   // past the segment-wide one, so lookups among them run over long runs of tied fingerprints.
   test('find() lands where a seek does when families of keys share long prefixes', () => {
-    const families = ['A', 'H\u0000myhash\u0000\u0000\u0001', 'H\u0000myhash\u0000\u0000\u0002', 'H\u0000myhasi', 'L\u0000mylist\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0007\u0080'].map((family) =>
+    // The two N families tie on the first fingerprint, split on the second, and tie again among themselves.
+    const families = ['A', 'H\u0000myhash\u0000\u0000\u0001', 'H\u0000myhash\u0000\u0000\u0002', 'H\u0000myhasi', 'L\u0000mylist\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0007\u0080', 'N:aaaaaaaaaaaaaa', 'N:aaaaaaabcccccccccc'].map((family) =>
       Buffer.from(family, 'latin1'),
     );
     const familyArbitrary = fc.constantFrom(...families.keys());
