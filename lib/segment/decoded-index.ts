@@ -24,7 +24,8 @@
 // fingerprints decide a comparison and equal ones defer to the keys.
 //
 // Memory: 32 bytes per data block besides the index block (about 1% of the
-// data with 4 KiB blocks), for as long as the segment is open.
+// data with 4 KiB blocks), plus 8 per level of tie runs (TieRun) the block's
+// separator sits in, for as long as the segment is open.
 
 import { compareByteRanges } from '../format/compare-bytes.js';
 import { trailerBytes } from '../format/internal-key.js';
