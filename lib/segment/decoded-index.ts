@@ -125,21 +125,8 @@ export class DecodedIndex {
     const fingerprints = this.#fingerprints;
     // Fingerprints never decrease along the index. First the first entry whose fingerprint is
     // >= the target's: through the summary, then within the window of entries it leaves.
-    const summary = this.#summary;
-    let low = 0;
-    let high = summary.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (summary[middle]! < target) low = middle + 1;
-      else high = middle;
-    }
-    let left = low === 0 ? 0 : (low - 1) * summaryStride + 1;
-    let right = low * summaryStride < count ? low * summaryStride : count;
-    while (left < right) {
-      const middle = (left + right) >>> 1;
-      if (fingerprints[middle]! < target) left = middle + 1;
-      else right = middle;
-    }
+    const low = firstAtLeast(this.#summary, target, 0, this.#summary.length);
+    const left = firstAtLeast(fingerprints, target, low === 0 ? 0 : (low - 1) * summaryStride + 1, low * summaryStride < count ? low * summaryStride : count);
     if (left === count || fingerprints[left] !== target) return left;
     // `left` starts the run of entries whose fingerprint ties the target's (runs are maximal).
     const run = this.#tieRuns.get(left);
@@ -161,13 +148,7 @@ export class DecodedIndex {
     if (byPrefix > 0) return first + run.fingerprints.length;
     const target = fingerprint(userKey, shared, userKey.length);
     const fingerprints = run.fingerprints;
-    let left = 0;
-    let right = fingerprints.length;
-    while (left < right) {
-      const middle = (left + right) >>> 1;
-      if (fingerprints[middle]! < target) left = middle + 1;
-      else right = middle;
-    }
+    const left = firstAtLeast(fingerprints, target, 0, fingerprints.length);
     if (left === fingerprints.length || fingerprints[left] !== target) return first + left;
     const nested = run.runs.get(left);
     if (nested !== undefined) return this.#findInRun(nested, first + left, userKey, trailerHigh, trailerLow);
@@ -264,6 +245,16 @@ function tieRuns(keys: Buffer, bounds: Uint32Array, fingerprints: Float64Array, 
     first = end;
   }
   return runs;
+}
+
+/** The first index in [left, right) whose value is >= target (`values` never decreases there), or right. */
+function firstAtLeast(values: Float64Array, target: number, left: number, right: number): number {
+  while (left < right) {
+    const middle = (left + right) >>> 1;
+    if (values[middle]! < target) left = middle + 1;
+    else right = middle;
+  }
+  return left;
 }
 
 /** Bytes in a fingerprint: 48 bits, exact in a double. */
