@@ -663,20 +663,17 @@ function* buildPool(probe: SubkeyProbe, cache: RandomPickCache, pool: MemberPool
     pool.walkedTo = entry[0];
     pool.walkedName = name;
     if (!pool.sample) {
-      pool.indexes.set(name, pool.names.length);
-      pool.names.push(name);
+      addToPool(pool, name);
     } else if (pool.removedIn + pool.removedOut > 0) {
       // Random pairing: a removal from the sample is made up for with probability removedIn / (removedIn + removedOut).
       if (randomIndex(pool.removedIn + pool.removedOut) < pool.removedIn) {
         pool.removedIn--;
-        pool.indexes.set(name, pool.names.length);
-        pool.names.push(name);
+        addToPool(pool, name);
       } else {
         pool.removedOut--;
       }
     } else if (pool.names.length < randomPickSampleMax) {
-      pool.indexes.set(name, pool.names.length);
-      pool.names.push(name);
+      addToPool(pool, name);
     } else {
       // Algorithm R: the member takes a uniformly chosen slot with probability randomPickSampleMax / (passed + 1).
       const slot = randomIndex(pool.passed + 1);
@@ -693,6 +690,11 @@ function* buildPool(probe: SubkeyProbe, cache: RandomPickCache, pool: MemberPool
   // A sample that holds every member (the set shrank while it was walked) is a whole pool.
   if (pool.sample && pool.names.length === cache.size) pool.sample = false;
   if (!pool.sample && pool.names.length !== cache.size && pool === cache.pool) cache.pool = undefined;
+}
+
+function addToPool(pool: MemberPool, name: string): void {
+  pool.indexes.set(name, pool.names.length);
+  pool.names.push(name);
 }
 
 /**
