@@ -154,7 +154,7 @@ export class LsmEngine implements Engine {
   #sharedTurn: SharedTurn | undefined;
 
   readonly #snapshots = new Map<number, number>();
-  readonly #openIterators = new Set<SyncEntryIterator>();
+  readonly #openIterators = new Set<{ close(): void }>();
   /** Obsolete-file deletions running in the thread pool. */
   readonly #removals = new Set<Promise<void>>();
   /** The open atomic group, if any: its first sequence and the ops applied so far. */
@@ -464,6 +464,10 @@ export class LsmEngine implements Engine {
       next: () => {
         if (closed) throw new ClosedError(this.#closed ? 'Cannot read iterator: the engine is closed' : 'Cannot read iterator: it is closed');
         return user.next();
+      },
+      visit: (visit) => {
+        if (closed) throw new ClosedError(this.#closed ? 'Cannot read iterator: the engine is closed' : 'Cannot read iterator: it is closed');
+        user.visit(visit);
       },
       close: () => {
         if (closed) return;
@@ -1256,6 +1260,11 @@ class LsmSnapshot implements Snapshot {
  */
 export interface SyncEntryIterator {
   next(): Entry | undefined;
+  /**
+   * The entries left, until `visit` returns false, without a key copy per
+   * entry: the key is valid only during the call (UserIterator.visit()).
+   */
+  visit(visit: (key: Buffer, value: Buffer) => boolean | void): void;
   close(): void;
 }
 

@@ -10,7 +10,7 @@
 
 import { makeInternalKey, seekSequence, sequenceOf, trailerBytes, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
-import { bytesEqual, compareByteRanges, compareBytes, copyBytes } from '../format/compare-bytes.js';
+import { bytesEqual, compareBytes, copyBytes } from '../format/compare-bytes.js';
 import type { Entry, IteratorOptions } from './engine.js';
 
 export class UserIterator {
@@ -23,6 +23,17 @@ export class UserIterator {
   #done = false;
   /** Last user key handled going forwards (all its other versions are skipped). */
   #lastKey: Buffer | undefined;
+  /** The key buffer visit() reuses (never handed out by next()). */
+  #scratch: Buffer | undefined;
+  /** The upper bound (lt or lte) going forwards, and whether it is exclusive. */
+  readonly #upper: Buffer | undefined;
+  readonly #upperExclusive: boolean;
+  /**
+   * How many leading bytes #lastKey shares with #upper, having been found
+   * below (or at, for lte) it; -1 when not compared. A later key that shares
+   * more than this with #lastKey is below the bound without a comparison.
+   */
+  #upperShared = -1;
 
   constructor(source: InternalIterator, sequence: number, options: IteratorOptions) {
     this.#source = source;
@@ -30,6 +41,8 @@ export class UserIterator {
     this.#options = options;
     this.#reverse = options.reverse === true;
     this.#remaining = options.limit === undefined || options.limit < 0 ? Number.POSITIVE_INFINITY : options.limit;
+    this.#upper = options.lt ?? options.lte;
+    this.#upperExclusive = options.lt !== undefined;
   }
 
   /** The next entry, or undefined at the end. */
@@ -41,6 +54,42 @@ export class UserIterator {
     if (entry === undefined) return this.#finish();
     this.#remaining--;
     return entry;
+  }
+
+  /**
+   * Visits the entries left, in order, until `visit` returns false (the
+   * iterator then stays on that entry; next() goes on after it). Unlike
+   * next(), nothing is allocated per entry but the value's view: the key
+   * passed is a buffer this iterator reuses, valid only during the call
+   * (copy what you keep). Values are as from next().
+   */
+  visit(visit: (key: Buffer, value: Buffer) => boolean | void): void {
+    if (this.#reverse) {
+      for (let entry = this.next(); entry !== undefined; entry = this.next()) if (visit(entry[0], entry[1]) === false) return;
+      return;
+    }
+    if (this.#done || this.#remaining <= 0) return void this.#finish();
+    const source = this.#source;
+    if (!this.#started) this.#start();
+    else if (source.valid()) source.next();
+    for (; source.valid(); source.next()) {
+      const key = source.key();
+      if (sequenceOf(key) > this.#sequence) continue;
+      const userLength = key.length - trailerBytes;
+      const shared = this.#admit(key, userLength);
+      if (shared === sameKey) continue;
+      if (shared === pastBound) break;
+      let userKey = this.#scratch;
+      if (userKey === undefined || userKey.length !== userLength) userKey = this.#scratch = Buffer.allocUnsafe(userLength);
+      // The scratch still holds the last key when it is the last key: only the bytes after the shared prefix change.
+      const from = this.#lastKey === userKey ? shared : 0;
+      copyBytes(key, from, userLength, userKey, from);
+      this.#lastKey = userKey;
+      if (typeOf(key) === ValueType.delete) continue;
+      this.#remaining--;
+      if (visit(userKey, source.value()) === false || this.#remaining <= 0) return;
+    }
+    this.#finish();
   }
 
   close(): void {
@@ -72,9 +121,9 @@ export class UserIterator {
       if (sequenceOf(key) > this.#sequence) continue;
       // The user key is compared in place and copied once, when it is new (no view of it).
       const userLength = key.length - trailerBytes;
-      const last = this.#lastKey;
-      if (last !== undefined && sameUserKey(key, userLength, last)) continue;
-      if (this.#pastUpperBound(key, userLength)) return undefined;
+      const shared = this.#admit(key, userLength);
+      if (shared === sameKey) continue;
+      if (shared === pastBound) return undefined;
       const userKey = Buffer.allocUnsafe(userLength);
       copyBytes(key, 0, userLength, userKey, 0);
       this.#lastKey = userKey;
@@ -106,11 +155,35 @@ export class UserIterator {
     return undefined;
   }
 
-  /** Whether the user key `key[0, userLength)` lies past the upper bound. */
-  #pastUpperBound(key: Buffer, userLength: number): boolean {
-    const { lt, lte } = this.#options;
-    if (lt !== undefined && compareByteRanges(key, 0, userLength, lt, 0, lt.length) >= 0) return true;
-    return lte !== undefined && compareByteRanges(key, 0, userLength, lte, 0, lte.length) > 0;
+  /**
+   * Going forwards, the user key `key[0, userLength)` of the next visible
+   * version: sameKey when it is #lastKey's (an older version), pastBound
+   * when it lies past the upper bound, else how many leading bytes it shares
+   * with #lastKey (0 when there is none). One forward pass finds both the
+   * shared prefix and, as keys ascend, most bound checks: a key that shares
+   * more with #lastKey than #lastKey shares with the bound is below it too
+   * (neighbours in a range, such as list indexes, differ only near the end).
+   */
+  #admit(key: Buffer, userLength: number): number {
+    const last = this.#lastKey;
+    let shared = 0;
+    if (last !== undefined) {
+      const common = userLength < last.length ? userLength : last.length;
+      while (shared < common && key[shared] === last[shared]) shared++;
+      if (shared === userLength && shared === last.length) return sameKey;
+    }
+    const upper = this.#upper;
+    if (upper === undefined) return shared;
+    const settled = this.#upperShared;
+    if (settled >= 0 && shared > settled) return shared;
+    // Here key[0, shared) is last[0, shared), which is upper[0, shared) when the last key was compared.
+    let at = settled >= 0 ? shared : 0;
+    const end = userLength < upper.length ? userLength : upper.length;
+    while (at < end && key[at] === upper[at]) at++;
+    const order = at < end ? key[at]! - upper[at]! : userLength - upper.length;
+    if (order > 0 || (order === 0 && this.#upperExclusive)) return pastBound;
+    this.#upperShared = at;
+    return shared;
   }
 
   #pastLowerBound(userKey: Buffer): boolean {
@@ -125,13 +198,7 @@ export class UserIterator {
   }
 }
 
-/**
- * Whether `key[0, userLength)` equals `last`. The last bytes are compared
- * first: neighbours in a range (list indexes, members with a shared prefix)
- * usually differ only there, and a repeated key is the rare case.
- */
-function sameUserKey(key: Uint8Array, userLength: number, last: Uint8Array): boolean {
-  if (last.length !== userLength) return false;
-  if (userLength > 0 && key[userLength - 1] !== last[userLength - 1]) return false;
-  return compareByteRanges(key, 0, userLength, last, 0, userLength) === 0;
-}
+/** #admit(): the key is the last one's (an older version of it). */
+const sameKey = -1;
+/** #admit(): the key lies past the upper bound. */
+const pastBound = -2;

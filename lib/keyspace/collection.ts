@@ -238,27 +238,44 @@ export function stageReplace(keyspace: Keyspace, batch: WriteBatch, target: Stor
 
 /** The engine's synchronous iterator, when it has one (LsmEngine). */
 interface SyncIterating {
-  iteratorSync(options: IteratorOptions): { next(): [Buffer, Buffer] | undefined; close(): void };
+  iteratorSync(options: IteratorOptions): {
+    next(): [Buffer, Buffer] | undefined;
+    visit(visit: (key: Buffer, value: Buffer) => boolean | void): void;
+    close(): void;
+  };
 }
 
 /**
  * Calls `visit` for each engine entry in range until it returns false, then
  * `end` (if given) when the range was exhausted rather than stopped:
  * synchronously when the engine has a synchronous iterator, else through a
- * Promise. Keys are the caller's; values are read-only views.
+ * Promise. Values are read-only views. Keys are the caller's, unless `keys`
+ * is 'transient': then a key is valid only during its call (the engine may
+ * reuse its buffer), which spares a copy per entry.
  */
 export function forEachEntry(
   engine: Engine,
   options: IteratorOptions,
   visit: (key: Buffer, value: Buffer) => boolean | void,
   end?: () => void,
+  keys: 'owned' | 'transient' = 'owned',
 ): MaybePromise<void> {
   const candidate = engine as unknown as Partial<SyncIterating>;
   if (typeof candidate.iteratorSync === 'function') {
     const iterator = (engine as unknown as SyncIterating).iteratorSync(options);
     try {
-      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
-        if (visit(entry[0], entry[1]) === false) return;
+      if (keys === 'transient') {
+        let stopped = false;
+        iterator.visit((key, value) => {
+          if (visit(key, value) !== false) return true;
+          stopped = true;
+          return false;
+        });
+        if (stopped) return;
+      } else {
+        for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+          if (visit(entry[0], entry[1]) === false) return;
+        }
       }
     } finally {
       iterator.close();

@@ -248,7 +248,7 @@ export class List {
       return visit(index - this.#head, value);
     }, () => {
       if (expected !== (reverse ? from - 1 : to)) throw this.#missing(expected);
-    });
+    }, 'transient');
   }
 
   // ---------------------------------------------------------------- changes
