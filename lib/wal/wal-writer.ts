@@ -28,7 +28,9 @@
 // before it; after a failed fdatasync, max(syncedBytes, acknowledgedBytes)
 // (every unacknowledged record written after the last good fdatasync is
 // rejected and cut; acknowledged ones, under 'everysec' and 'no', were
-// promised write(2) only and stay). NB: after a failed fdatasync, Linux may
+// promised write(2) only and stay); when that cut removes anything, the
+// records of the turn not yet written are rejected with it, since they were
+// made after the cut ones and may depend on them. NB: after a failed fdatasync, Linux may
 // have dropped the dirty pages, so acknowledged-but-unsynced bytes may be lost
 // on power failure even though the file still shows them; `failure` reports
 // it. The writer stays usable: a later append tries again (first repeating
@@ -436,9 +438,21 @@ export class WalWriter {
     this.#nextResolves = [];
     this.#nextRejects = [];
     const keep = Math.max(this.#syncedBytes, this.#acknowledgedBytes);
-    if (keep < this.#writtenBytes) this.#cutBack(keep);
+    let turnRejects: Reject[] = [];
+    if (keep < this.#writtenBytes) {
+      this.#cutBack(keep);
+      // The records of the turn not yet written go too: they were made after
+      // those just cut off and may have read them (an INCR of an INCR's
+      // result), so they must not outlive them on disk.
+      turnRejects = this.#turnRejects;
+      this.#turnBytes = 0;
+      this.#turnResolves = [];
+      this.#turnRejects = [];
+      this.#turnPromise = undefined;
+    }
     rejectAll(rejects, failure);
     rejectAll(nextRejects, failure);
+    rejectAll(turnRejects, failure);
     if (background) this.#onSyncError?.(failure);
   }
 

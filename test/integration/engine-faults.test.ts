@@ -334,6 +334,50 @@ describe('WAL cut-back after a failure', () => {
   }
 });
 
+describe('a failed fdatasync takes back what was made after it', () => {
+  // Under always, batch A is written and its fdatasync is in flight; batch B
+  // is made meanwhile (it could have read A: an INCR of an INCR's result) and
+  // waits in the WAL's turn buffer. When A's fdatasync fails, A is cut off
+  // and taken back; B must go too, even though the disk works again by the
+  // time B would be written: otherwise B is acknowledged and, after a
+  // reopen, stands on a write its client was told had failed.
+  it('a batch still in the turn buffer is rejected with the batch whose fdatasync failed', async () => {
+    const fs = new FaultFileSystem(new MemFileSystem());
+    const options: EngineOptions = { fs, backgroundExecutor: 'inline', syncPolicy: 'always' };
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map([[key(0), 'v1']]);
+    try {
+      await put(engine, key(0), 'v1');
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      fs.beforeSync(() => gate);
+      const a = track(put(engine, key(0), 'v2'));
+      await new Promise((resolve) => setImmediate(resolve)); // A is written; its fdatasync waits at the gate
+      const b = track(put(engine, key(0), 'v3'));
+      let failures = 0;
+      fs.injectFault((op, path) => (op === 'sync' && path.startsWith(`${dir}/wal/`) && failures++ === 0 ? systemError('EIO', 'fdatasync', path) : undefined));
+      fs.beforeSync(undefined);
+      release();
+      await Promise.allSettled([a.promise, b.promise]);
+      expect(a.state).toBe('rejected');
+      expect(b.state, 'the batch made after the failed one').toBe('rejected');
+      expect(getString(engine, key(0))).toBe('v1');
+      fs.injectFault(undefined);
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+      expect(await compareWithModel(engine, model)).toBe('');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    const reopened = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline' });
+    try {
+      expect(await compareWithModel(reopened, model), 'neither A nor B after reopen').toBe('');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
 /**
  * Writes `count` puts one after another without waiting for acknowledgements
  * (each write's effects are visible at once); returns the tracked promises.
