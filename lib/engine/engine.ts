@@ -273,6 +273,16 @@ export interface Engine {
   writeShared?(batch: WriteBatch): Promise<void>;
 
   /**
+   * While some write is not yet as durable as the policy asks: a promise
+   * that settles when every write made so far has settled, rejecting when
+   * the newest one failed (and was taken back). Undefined when none is
+   * pending. Writes are visible to reads at once; a caller that must not
+   * reveal a write that may still be taken back (a RESP read reply) waits on
+   * it. Optional: engines without it are treated as having none pending.
+   */
+  unsettledWrites?(): Promise<void> | undefined;
+
+  /**
    * Opens an atomic write group (for EXEC): each batch written through it is
    * visible at once, as with write(), but all of them reach the WAL as one
    * record at commit(), so after a crash they are all there or none is.

@@ -152,6 +152,13 @@ export class LsmEngine implements Engine {
   #walPredecessor: Promise<void> | undefined;
   /** The writeShared() calls of the WAL's current turn: their promise and how to take each batch back. */
   #sharedTurn: SharedTurn | undefined;
+  /**
+   * The durability promise of the newest write, until it settles (see
+   * unsettledWrites()). WAL promises settle in write order, and a failure
+   * rejects every write made after the failed one that is not yet durable,
+   * so when the newest settles, all have.
+   */
+  #newestLogged: Promise<void> | undefined;
 
   readonly #snapshots = new Map<number, number>();
   readonly #openIterators = new Set<{ close(): void }>();
@@ -528,6 +535,7 @@ export class LsmEngine implements Engine {
     const logged = this.#afterPredecessor(this.#wal!.appendBatch(first, Date.now(), batch.ops));
     const memtable = this.#active.memtable;
     this.#apply(memtable, first, batch.ops);
+    this.#noteLogged(logged);
     if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
     return this.#acknowledge(logged, memtable, first, batch.ops);
   }
@@ -561,10 +569,24 @@ export class LsmEngine implements Engine {
         },
       );
       this.#sharedTurn = turn = pending;
+      this.#noteLogged(logged);
     }
     turn.batches.push({ memtable, first, ops: batch.ops });
     if (memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
     return turn.acknowledged;
+  }
+
+  unsettledWrites(): Promise<void> | undefined {
+    return this.#newestLogged;
+  }
+
+  /** `logged` is the newest write's durability promise (#newestLogged). */
+  #noteLogged(logged: Promise<void>): void {
+    this.#newestLogged = logged;
+    const settled = (): void => {
+      if (this.#newestLogged === logged) this.#newestLogged = undefined;
+    };
+    logged.then(settled, settled);
   }
 
   /** Why a write cannot start (a rejected promise), or undefined. */
@@ -606,6 +628,7 @@ export class LsmEngine implements Engine {
         } catch (error) {
           logged = Promise.reject(error);
         }
+        this.#noteLogged(logged);
         // The memtable did not switch while the group was open: all of it is in one memtable and, now, one WAL file.
         if (group.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
         return this.#acknowledge(logged, group.memtable, group.first, group.ops);

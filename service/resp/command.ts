@@ -12,6 +12,8 @@
 // must wait until the write is as durable as appendfsync asks; a handler
 // writes through ctx.write(), and the dispatcher holds the reply until every
 // write the command made is durable (or answers with the error if one fails).
+// A command that reads waits likewise for writes it may have seen (any not
+// yet durable when it ran), so no reply shows a write that is taken back.
 // One exception to one-at-a-time: a read-only handler whose Promise reads at
 // an engine snapshot marks it with snapshotRead(), and other clients'
 // commands run while it is pending (its answer is the state when it ran).

@@ -20,6 +20,10 @@
 //   next command may run; the command's reply is a Promise that resolves when
 //   every write it made is as durable as appendfsync asks, or turns into the
 //   error reply when one failed. Connections keep replies in request order.
+//   A command that only read waits too while any write is not yet durable
+//   (engine.unsettledWrites()), and answers the error if that write fails:
+//   a reply never shows a write that may still be taken back. As Redis,
+//   which sends every reply after its AOF write (and fsync, under always).
 // - Before a handler runs, in Redis's order: lookup and arity, NOAUTH,
 //   MISCONF for writes while the engine refuses them, the RESP2 subscribed
 //   mode, LOADING, and MULTI queueing.
@@ -104,6 +108,17 @@ function readLookups(resolved: ResolvedCommand): ReadLookups {
     readLookupsBySpec.set(resolved.spec, rule);
   }
   return rule;
+}
+
+/**
+ * Whether a command's reply may reveal the keyspace, so that it must not go
+ * out before writes it may have seen are durable: readonly and write
+ * commands (a write that wrote nothing still read, e.g. SETNX on a key that
+ * exists), not connection or server commands (PING, CLIENT, CONFIG ...).
+ */
+function readsKeyspace(resolved: ResolvedCommand): boolean {
+  const flags = resolved.spec.flags;
+  return flags.includes('readonly') || flags.includes('write');
 }
 
 /** SET key value [options] looks the key up for reading only with GET (getGenericCommand). */
@@ -393,10 +408,16 @@ export class Dispatcher {
   #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply, direct: boolean): Reply | Promise<Reply> | DurableReply;
   /** `direct`: the outcome goes straight back to the connection, which takes a DurableReply. */
   #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply, direct = false): Reply | Promise<Reply> | DurableReply {
-    const writes = this.#writes;
+    let writes = this.#writes;
     this.#writes = undefined;
     this.#server.recordCommand(client, resolved, args, performance.now() - started, reply);
     if (reply instanceof BlockedReply) return this.#park(client, reply);
+    if (writes === undefined) {
+      // A command that read the keyspace may have seen writes still on their way to the WAL: its
+      // reply waits for them, and answers their error if they fail (they are taken back).
+      const unsettled = this.#server.engine?.unsettledWrites?.();
+      if (unsettled !== undefined && readsKeyspace(resolved)) writes = [unsettled];
+    }
     if (direct && writes !== undefined) return new DurableReply(reply, writes.length === 1 ? writes[0]! : Promise.all(writes), this.#durabilityFailed);
     return this.#afterWrites(writes, reply);
   }

@@ -365,4 +365,21 @@ describe('MISCONF: a disk that refuses writes', () => {
     expect(await client.get('before')).toBe('ok');
     expect(parseInfo(await client.info('persistence')).writes_refused).toBe('0');
   });
+
+  it('a read that may have seen a write the WAL then refuses answers the error, not the taken-back value', async () => {
+    const fs = new FaultFileSystem(new NodeFileSystem());
+    const silt = await startServer({}, { engineOptions: { fs } });
+    const client = ioredis(silt.port);
+    await client.set('k', '1');
+    fs.injectFault((operation, path) => (operation === 'append' && path.includes('/wal/') ? systemError('ENOSPC', 'write', path) : undefined));
+    // One socket write: INCR applies 2 at once, GET runs in the same turn, then the WAL write fails.
+    const results = await client.pipeline().incr('k').get('k').ping().exec();
+    expect(String(results![0]![0]), 'INCR').toMatch(/^ReplyError: MISCONF /);
+    expect(String(results![1]![0]), 'GET saw the 2 that is taken back').toMatch(/^ReplyError: MISCONF /);
+    expect(results![2], 'PING does not read the keyspace').toEqual([null, 'PONG']);
+    fs.injectFault(undefined);
+    expect(await client.get('k')).toBe('1');
+    await waitFor(async () => (await client.incr('k').catch(() => 'refused')) === 2, 10_000, 'writes to resume');
+    expect(await client.get('k')).toBe('2');
+  });
 });
