@@ -260,7 +260,9 @@ export class Dispatcher {
       written.catch(noop);
       this.#lastWritten = written;
     }
-    (this.#writes ??= []).push(written);
+    // A command's batches of one turn share the promise: one entry, so its reply can join a DurableGroup.
+    const writes = (this.#writes ??= []);
+    if (writes[writes.length - 1] !== written) writes.push(written);
   }
 
   /**
