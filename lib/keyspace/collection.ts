@@ -195,7 +195,7 @@ export class CollectionEdit {
   stage(batch: WriteBatch): void {
     if (!this.#changed) return;
     const { target, type, record, physDb } = this.collection;
-    if (record !== undefined) notePickChanges(this.#keyspace.engine, subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), this.#size);
+    if (record !== undefined) notePickChanges(this.#keyspace.engine, subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), recordSize(record), this.#size);
     if (this.#size === 0) {
       // The metadata goes; subkeys staged here are deleted too (those of
       // another version are dead already, and compaction reclaims them).
@@ -613,7 +613,7 @@ function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCach
 }
 
 /** Keeps a cache in step with a command's changes to its collection (see RandomPickCache). */
-function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, sizeAfter: number): void {
+function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, sizeBefore: number, sizeAfter: number): void {
   const caches = pickCaches.get(engine);
   if (caches === undefined || caches.size === 0) return;
   const removed: string[] = [];
@@ -622,22 +622,25 @@ function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<Staged
     if (value !== null) added = true;
     else removed.push(field.toString('latin1'));
   }
-  notePickWrites(engine, prefix, removed, added, sizeAfter);
+  notePickWrites(engine, prefix, removed, added, sizeBefore, sizeAfter);
 }
 
 /**
  * Keeps the random-pick cache of the subkeys under `prefix` in step with a
  * write (see RandomPickCache), for writers that bypass CollectionEdit
  * (sorted sets): `removed` names the fields removed (latin1), `added` tells
- * whether any was added or changed, which drops the cache.
+ * whether any was added or changed, which drops the cache. A cache whose
+ * size is not `sizeBefore` goes too: it was kept in step with a write that
+ * then failed (the edit is noted before the write is known to succeed), and
+ * no longer matches the collection even if later sizes happen to agree.
  */
-export function notePickWrites(engine: Engine, prefix: Buffer, removed: Iterable<string>, added: boolean, sizeAfter: number): void {
+export function notePickWrites(engine: Engine, prefix: Buffer, removed: Iterable<string>, added: boolean, sizeBefore: number, sizeAfter: number): void {
   const caches = pickCaches.get(engine);
   if (caches === undefined || caches.size === 0) return;
   const name = prefix.toString('latin1');
   const cache = caches.get(name);
   if (cache === undefined) return;
-  if (added || sizeAfter === 0) {
+  if (added || sizeAfter === 0 || cache.size !== sizeBefore) {
     caches.delete(name);
     return;
   }

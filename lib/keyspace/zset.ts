@@ -927,7 +927,7 @@ export class SortedSetWriter extends SortedSet {
       if (score === null) removed.push(member);
       else added = true;
     }
-    notePickWrites(this.engine, this.memberPrefix, removed, added, this.size);
+    notePickWrites(this.engine, this.memberPrefix, removed, added, recordSize(this.target.live!), this.size);
   }
 
   #removeKnown(member: Buffer, score: number): void {
