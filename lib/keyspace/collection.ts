@@ -23,7 +23,7 @@ import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
-import { prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
+import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
 import { SeekMemo, openProbe, seekMemoBoundsMax, type SubkeyProbe } from './subkey-probe.js';
@@ -587,13 +587,30 @@ function poolComplete(cache: RandomPickCache): boolean {
   return cache.pool?.complete === true;
 }
 
-/** How many of the engine's caches hold a sample pool, or a whole pool a sample turned into (more than randomPickPoolMax members). */
+/**
+ * How many of the engine's caches hold a sample pool, or a whole pool a
+ * sample turned into (more than randomPickPoolMax members). Caches of
+ * collections gone meanwhile (deleted, overwritten, renamed, expired: writes
+ * that do not pass through CollectionEdit) are dropped here, so they neither
+ * count nor hold their memory while a live set waits for a sample.
+ */
 function samplesKept(engine: Engine): number {
+  const caches = pickCaches.get(engine);
+  if (caches === undefined) return 0;
   let kept = 0;
-  for (const cache of pickCaches.get(engine)?.values() ?? []) {
-    if (cache.pool !== undefined && (cache.pool.sample || cache.pool.names.length > randomPickPoolMax)) kept++;
+  for (const [name, cache] of caches) {
+    if (cache.pool === undefined || !(cache.pool.sample || cache.pool.names.length > randomPickPoolMax)) continue;
+    if (collectionLive(engine, name)) kept++;
+    else caches.delete(name); // deleting the current entry does not disturb a Map's iteration
   }
   return kept;
+}
+
+/** Whether the collection version whose subkey prefix is `name` (latin1) is still the key's record. */
+function collectionLive(engine: Engine, name: string): boolean {
+  const { metadataKey, version } = ownerOfCollectionKey(Buffer.from(name, 'latin1'));
+  const record = engine.get(metadataKey);
+  return record !== undefined && recordType(record) !== KeyType.string && recordVersion(record) === version;
 }
 
 /** Per engine: subkey prefix (latin1) → cache, least recently used first (a Map's order serves as the LRU list). */
