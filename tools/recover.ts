@@ -39,7 +39,10 @@
 //   6. Open NEWDIR with LsmEngine (replaying the kept WAL records). When the
 //      manifest was rebuilt and several segments sit at level 0, compact them:
 //      level 0 is searched newest-first by largest sequence, which is only
-//      right for segments flushed in order.
+//      right for segments flushed in order. Then rebuild the keyspace's
+//      derived records from the metadata records NEWDIR holds
+//      (tools/keyspace-repair.ts): the per-db counters (`C`) and the expiry
+//      index (`E`) still count keys whose records were lost.
 //   7. Write NEWDIR/lost+found/recover-report.json, verify NEWDIR
 //      (tools/verify.ts) and print the report. Exit 0 when nothing was lost,
 //      1 when something was (the report lists it), 2 when recover could not run.
@@ -60,6 +63,7 @@ import { checkSegment } from '../lib/segment/segment-checker.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
 import {
   formatBytes,
@@ -132,6 +136,11 @@ export interface RecoverReport {
   notes: string[];
   lastSequence: number;
   compacted: boolean;
+  /**
+   * The keyspace's counters and expiry index, rebuilt from the metadata records
+   * NEWDIR holds (they still counted lost keys); skipped names why nothing was looked at.
+   */
+  keyspace: KeyspaceRepair;
   verify: { healthy: boolean; damageCount: number; problems: VerifyProblem[] };
   /** True when nothing was lost. */
   complete: boolean;
@@ -191,6 +200,7 @@ class Recovery {
       notes: [],
       lastSequence: 0,
       compacted: false,
+      keyspace: { skipped: null, counters: [], expiryAdded: 0, expiryRemoved: 0 },
       verify: { healthy: false, damageCount: 0, problems: [] },
       complete: false,
     };
@@ -572,12 +582,13 @@ class Recovery {
   // ---------------------------------------------------------------- step 6
 
   async #openResult(needsCompaction: boolean): Promise<void> {
-    const engine = await LsmEngine.open(this.#out, { fs: this.#fs, backgroundExecutor: 'inline', disableAutoCompaction: true });
+    const engine = await LsmEngine.open(this.#out, { fs: this.#fs, backgroundExecutor: 'inline', disableAutoCompaction: true, syncPolicy: 'always' });
     try {
       if (needsCompaction) {
         await engine.compactRange();
         this.#report.compacted = true;
       }
+      this.#report.keyspace = await repairKeyspaceIndexes(engine);
     } finally {
       await engine.close();
     }
@@ -658,6 +669,15 @@ function printReport(io: ToolIo, report: RecoverReport): void {
   for (const kept of report.wal.kept) if (kept.cutAt !== null) writeLine(out, `  ${kept.file}: kept up to offset ${kept.cutAt}`);
   for (const skipped of report.wal.skipped) writeLine(out, `  skipped ${skipped.file}: ${skipped.reason}`);
   if (report.compacted) writeLine(out, 'Compacted the rebuilt level 0 into sorted levels');
+  if (repairedAnything(report.keyspace)) {
+    const k = report.keyspace;
+    writeLine(out, 'Keyspace: rebuilt from the metadata records kept (they still counted lost keys):');
+    for (const c of k.counters) {
+      const before = c.before === null ? 'no readable counters' : `${plural(c.before[0], 'key')}, ${c.before[1]} with an expiry`;
+      writeLine(out, `  db ${c.db} counters (DBSIZE): ${before} -> ${plural(c.after[0], 'key')}, ${c.after[1]} with an expiry`);
+    }
+    if (k.expiryAdded > 0 || k.expiryRemoved > 0) writeLine(out, `  expiry index: ${plural(k.expiryRemoved, 'entry', 'entries')} of keys not kept removed, ${plural(k.expiryAdded, 'missing entry', 'missing entries')} added`);
+  }
   for (const note of report.notes) writeLine(out, `note: ${note}`);
   if (report.lost.length > 0) {
     writeLine(out, `LOST (${report.lost.length}):`);

@@ -1,0 +1,92 @@
+// A data directory written as the server writes it (engine + Keyspace, keys
+// of every type, some with an expiry, two dbs), compacted into one segment,
+// and a way to make one of its data blocks unreadable: the damage an
+// operator meets after a bad disk sector (`dd` over a segment).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { userKeyOf } from '../../../lib/format/internal-key.js';
+import { hashSet } from '../../../lib/keyspace/hash.js';
+import { KeyTag } from '../../../lib/keyspace/key-encoding.js';
+import { Keyspace, type KeyspaceContext } from '../../../lib/keyspace/keyspace.js';
+import { List } from '../../../lib/keyspace/list.js';
+import { stringRecord } from '../../../lib/keyspace/metadata.js';
+import { setAdd } from '../../../lib/keyspace/set.js';
+import { SortedSetWriter } from '../../../lib/keyspace/zset.js';
+import { defaultFileSystem } from '../../../tools/data-dir.js';
+import { scanSegment, type ScannedBlock } from '../../../tools/segment-scan.js';
+
+export const stringKeys = 600;
+export const collectionKeys = 40;
+export const db3Keys = 30;
+
+/** Writes the sample keyspace into `dir` (created) and compacts it into one segment. */
+export async function writeSampleKeyspace(dir: string): Promise<void> {
+  const engine = await LsmEngine.open(dir);
+  try {
+    const keyspace = await Keyspace.open(engine);
+    const pending: Promise<unknown>[] = [];
+    const ctx = (db: number): KeyspaceContext => ({ db, nowMs: Date.now(), write: (batch) => void pending.push(engine.write(batch)) });
+    const later = Date.now() + 3_600_000;
+    const b = (text: string): Buffer => Buffer.from(text);
+    for (let i = 0; i < stringKeys; i++) {
+      const key = b(`str:${String(i).padStart(4, '0')}`);
+      const target = keyspace.load(0, key, Date.now());
+      keyspace.put(ctx(0), target, stringRecord(b(`value-${i}-`.padEnd(40, 'x')), i % 4 === 0 ? later + i : 0, keyspace.newVersion(Date.now(), target.stored)));
+    }
+    for (let i = 0; i < collectionKeys; i++) {
+      hashSet(keyspace, ctx(0), b(`hash:${i}`), [b('f1'), b('v1'), b('f2'), b('v2')]);
+      const list = List.edit(keyspace, 0, b(`list:${i}`), Date.now());
+      for (const element of ['a', 'b', 'c']) list.push(b(element), 'right');
+      const batch = keyspace.begin();
+      list.stage(batch);
+      keyspace.commit(ctx(0), batch);
+      setAdd(keyspace, ctx(0), b(`set:${i}`), [b('m1'), b('m2')]);
+      const writer = SortedSetWriter.load(keyspace, 0, b(`zset:${i}`), Date.now());
+      writer.add(b('a'), 1);
+      writer.add(b('b'), 2);
+      writer.commit(ctx(0));
+    }
+    for (let i = 0; i < db3Keys; i++) {
+      const key = b(`db3:${i}`);
+      const target = keyspace.load(3, key, Date.now());
+      keyspace.put(ctx(3), target, stringRecord(b('x'), 0, keyspace.newVersion(Date.now(), target.stored)));
+    }
+    await Promise.all(pending);
+    await engine.compactRange();
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The one segment file of `dir`. */
+export function onlySegment(dir: string): string {
+  const names = fs.readdirSync(path.join(dir, 'seg')).filter((name) => name.endsWith('.sst'));
+  if (names.length !== 1) throw new Error(`expected one segment in ${dir}, found ${names.join(', ')}`);
+  return path.join(dir, 'seg', names[0]!);
+}
+
+/**
+ * Overwrites 4 bytes in the middle of a data block whose keys are all `M`
+ * (metadata) records of string keys, neither the first nor the last block.
+ * @returns the damaged block
+ */
+export function damageMetadataBlock(dir: string): ScannedBlock {
+  const file = onlySegment(dir);
+  const scan = scanSegment(defaultFileSystem(), file, {});
+  const blocks = scan.blocks.filter((block) => {
+    const first = block.firstKey === undefined ? undefined : userKeyOf(block.firstKey);
+    const last = block.lastKey === undefined ? undefined : userKeyOf(block.lastKey);
+    return first?.[0] === KeyTag.metadata && last?.[0] === KeyTag.metadata && first.includes('str:') && last.includes('str:');
+  });
+  const block = blocks[Math.floor(blocks.length / 2)];
+  if (block === undefined || block.index === 0 || block.index === scan.blocks.length - 1) throw new Error('no interior metadata block to damage');
+  const handle = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(handle, Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, block.offset + Math.floor(block.storedBytes / 2));
+  } finally {
+    fs.closeSync(handle);
+  }
+  return block;
+}
