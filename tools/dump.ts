@@ -45,6 +45,15 @@
 // A key that cannot be decoded (damaged metadata, a list element missing) is
 // left out, reported on stderr and in the report, and the exit code is 1: the
 // dump is then incomplete, and `silt verify` says more.
+//
+// An unreadable segment block (a checksum that fails, say) does not stop the
+// dump. When walking a db's keys runs into one, the block is located as
+// verify and recover locate it (tools/segment-scan.ts: its offset in the
+// index, its key range from the separators) and the walk resumes after the
+// block's last key: the keys from the last one read up to there are left out
+// and listed as a range (`unreadable` in the report), the rest is dumped, and
+// the exit code is 1. A key whose own members sit in such a block is left
+// out by name, as any other key that cannot be read.
 
 import { isUtf8 } from 'node:buffer';
 import type { Snapshot } from '../lib/engine/engine.js';
@@ -57,7 +66,8 @@ import { literalPrefix, matchesEverything, stringMatch } from '../lib/keyspace/g
 import { KeyType, checkRecord, isExpired, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, stringValue } from '../lib/keyspace/metadata.js';
 import { defaultFileSystem, isInside, refuseLiveDirectory, requireDirectory } from './data-dir.js';
 import { Progress } from './progress.js';
-import { formatBytes, formatDuration, plural, renderKey } from './render.js';
+import { formatBytes, formatDuration, plural, relativeFile, renderKey, type KeyRange } from './render.js';
+import { blockKeyRange, scanSegment, segmentKeyRange } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
 
 // ---------------------------------------------------------------- constants
@@ -87,6 +97,8 @@ const problemsListedMax = 100;
 /** Bytes of a list's metadata payload (lib/keyspace/list.ts: head u64, tail u64). */
 const listPayloadBytes = 16;
 
+const zeroByte = Buffer.of(0);
+
 // ---------------------------------------------------------------- types
 
 /** Redis type names, as TYPE answers. */
@@ -111,6 +123,20 @@ export interface DumpProblem {
   message: string;
 }
 
+/** A key range dump could not read (an unreadable segment block) and left out. */
+export interface DumpUnreadable {
+  db: number;
+  /** The damaged file, relative to DIR, and the offset of the unreadable part. */
+  file: string;
+  offset: number;
+  message: string;
+  /** Redis keys (hex) of `db` left out: after `after` (null: from the db's first key) up to `through` inclusive (null: to the db's end). */
+  after: string | null;
+  through: string | null;
+  /** The unreadable block's engine key range, as verify reports it. */
+  keyRange: KeyRange | null;
+}
+
 export interface DumpReport {
   tool: 'dump';
   dir: string;
@@ -129,6 +155,9 @@ export interface DumpReport {
   /** Keys left out because they could not be read (the first problemsListedMax). */
   problems: DumpProblem[];
   problemCount: number;
+  /** Key ranges left out because a segment block could not be read (the first problemsListedMax). */
+  unreadable: DumpUnreadable[];
+  unreadableCount: number;
   durationMs: number;
 }
 
@@ -190,7 +219,7 @@ export function dump(options: DumpOptions, io: ToolIo): Promise<ToolResult<DumpR
     report.durationMs = Math.round(performance.now() - started);
     if (json) writeJson(io.stdout, report);
     else printSummary(options.out === undefined ? io.stderr : io.stdout, report);
-    return { exitCode: report.problemCount > 0 ? ExitCode.damaged : ExitCode.ok, report };
+    return { exitCode: report.problemCount > 0 || report.unreadableCount > 0 ? ExitCode.damaged : ExitCode.ok, report };
   });
 }
 
@@ -222,8 +251,14 @@ interface Sink {
 async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: DumpFormat; nowMs: number }, sink: Sink, io: ToolIo): Promise<DumpReport> {
   const snapshot = engine.snapshot();
   try {
-    const reader = new KeyspaceReader(engine, snapshot);
-    const table = reader.table();
+    const reader = new KeyspaceReader(engine, snapshot, options.fs ?? defaultFileSystem());
+    let table: DbTable | undefined;
+    try {
+      table = reader.table();
+    } catch (error) {
+      if (!(error instanceof CorruptionError)) throw error;
+      throw new ToolError('CORRUPTION', `Cannot dump "${engine.dir}": its database table cannot be read (${error.message}); \`silt verify\` lists the damage and \`silt recover\` salvages it`, { cause: error, exitCode: ExitCode.damaged });
+    }
     if (table === undefined) throw new ToolError('NOT_FOUND', `Cannot dump "${engine.dir}": it holds no Redis keyspace (no database table); was it written by the silt server?`);
     const dbs = selectDbs(table, options.db);
     const pattern = options.match === undefined ? undefined : Buffer.isBuffer(options.match) ? options.match : Buffer.from(options.match, 'utf8');
@@ -239,6 +274,8 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       bytes: 0,
       problems: [],
       problemCount: 0,
+      unreadable: [],
+      unreadableCount: 0,
       durationMs: 0,
     };
     const progress = new Progress({
@@ -270,6 +307,12 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
           progress.advance(1);
           if (item.kind === 'expired') {
             report.expiredSkipped++;
+            continue;
+          }
+          if (item.kind === 'unreadable') {
+            report.unreadableCount++;
+            if (report.unreadable.length < problemsListedMax) report.unreadable.push(item.unreadable);
+            writeLine(io.stderr, `silt dump: left out ${describeUnreadable(item.unreadable)}`);
             continue;
           }
           if (item.kind === 'problem') {
@@ -308,7 +351,7 @@ function selectDbs(table: DbTable, db: number | undefined): number[] {
 // ---------------------------------------------------------------- reading the keyspace
 
 /** What reading one `M` entry gives. */
-export type ReadItem = { kind: 'key'; key: DumpedKey } | { kind: 'expired' } | { kind: 'problem'; problem: DumpProblem };
+export type ReadItem = { kind: 'key'; key: DumpedKey } | { kind: 'expired' } | { kind: 'problem'; problem: DumpProblem } | { kind: 'unreadable'; unreadable: DumpUnreadable };
 
 /**
  * Reads Redis keys from an engine at one snapshot, decoding the documented
@@ -321,10 +364,14 @@ export type ReadItem = { kind: 'key'; key: DumpedKey } | { kind: 'expired' } | {
 export class KeyspaceReader {
   readonly #engine: LsmEngine;
   readonly #snapshot: Snapshot;
+  readonly #fs: FileSystem;
+  /** Unreadable parts already located, by file and offset. */
+  readonly #located = new Map<string, { range: KeyRange | null; largest: Buffer | undefined }>();
 
-  constructor(engine: LsmEngine, snapshot: Snapshot) {
+  constructor(engine: LsmEngine, snapshot: Snapshot, fs: FileSystem = defaultFileSystem()) {
     this.#engine = engine;
     this.#snapshot = snapshot;
+    this.#fs = fs;
   }
 
   /** The database table, or undefined when there is none. @throws CorruptionError when it is damaged */
@@ -335,31 +382,95 @@ export class KeyspaceReader {
 
   /** [keys, expires] of a physical db (0, 0 when absent or unreadable: only for progress). */
   counters(physId: number): [keys: number, expires: number] {
-    const value = this.#engine.get(counterKey(physId), { snapshot: this.#snapshot });
-    if (value === undefined) return [0, 0];
     try {
-      return decodeCounters(value, physId);
+      const value = this.#engine.get(counterKey(physId), { snapshot: this.#snapshot });
+      return value === undefined ? [0, 0] : decodeCounters(value, physId);
     } catch {
       return [0, 0]; // a damaged counter only costs the progress bar its total; verify reports it
     }
   }
 
-  /** Every key of logical `db` (physical `physId`) matching `pattern`, in key order. */
+  /**
+   * Every key of logical `db` (physical `physId`) matching `pattern`, in key order. An unreadable
+   * segment block met on the way is one `unreadable` item (the keys left out), and the walk
+   * resumes after the block's last key.
+   */
   *keys(db: number, physId: number, pattern: Buffer | undefined, nowMs: number): Generator<ReadItem> {
     const glob = pattern === undefined || matchesEverything(pattern) ? undefined : pattern;
     const prefix = metadataKey(physId, glob === undefined ? Buffer.alloc(0) : literalPrefix(glob));
     const end = prefixEnd(prefix);
-    const iterator = this.#engine.iteratorSync({ gte: prefix, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
-    try {
-      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
-        const [engineKey, record] = entry;
-        const userKey = decodeMetadataKey(engineKey).userKey;
-        if (glob !== undefined && !stringMatch(glob, userKey)) continue;
-        yield this.#read(db, physId, userKey, engineKey, record, nowMs);
+    const dbPrefix = metadataKey(physId, Buffer.alloc(0));
+    /** Resume strictly after this engine key (undefined: from the prefix). */
+    let resumeAfter: Buffer | undefined;
+    /** The last engine key read. */
+    let lastKey: Buffer | undefined;
+    for (;;) {
+      // Past a block: from the smallest key above its last one (key + 0x00). `gt` would seek to that
+      // last key itself, in the unreadable block, and read it again.
+      const bounds = { gte: resumeAfter === undefined ? prefix : Buffer.concat([resumeAfter, zeroByte]) };
+      const iterator = this.#engine.iteratorSync({ ...bounds, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
+      let damage: CorruptionError | undefined;
+      try {
+        for (;;) {
+          let entry: [Buffer, Buffer] | undefined;
+          try {
+            entry = iterator.next();
+          } catch (error) {
+            if (!(error instanceof CorruptionError)) throw error;
+            damage = error;
+            break;
+          }
+          if (entry === undefined) return;
+          const [engineKey, record] = entry;
+          lastKey = engineKey;
+          const userKey = decodeMetadataKey(engineKey).userKey;
+          if (glob !== undefined && !stringMatch(glob, userKey)) continue;
+          yield this.#read(db, physId, userKey, engineKey, record, nowMs);
+        }
+      } finally {
+        iterator.close();
       }
-    } finally {
-      iterator.close();
+      const located = this.#locate(damage);
+      // Resume past the block; when its end is unknown, or the walk would not move on, the rest of the db is left out.
+      const through = located.largest !== undefined && (resumeAfter === undefined || located.largest.compare(resumeAfter) > 0) && (lastKey === undefined || located.largest.compare(lastKey) > 0) ? located.largest : undefined;
+      const inDb = (key: Buffer | undefined): string | null => (key !== undefined && key.length >= dbPrefix.length && key.subarray(0, dbPrefix.length).equals(dbPrefix) ? key.subarray(dbPrefix.length).toString('hex') : null);
+      const stops = through === undefined || (end !== undefined && through.compare(end) >= 0);
+      yield {
+        kind: 'unreadable',
+        unreadable: {
+          db,
+          file: relativeFile(this.#engine.dir, damage.file),
+          offset: damage.offset,
+          message: damage.message,
+          after: inDb(lastKey ?? resumeAfter),
+          through: stops ? null : inDb(through),
+          keyRange: located.range,
+        },
+      };
+      if (stops) return;
+      resumeAfter = through;
     }
+  }
+
+  /**
+   * Where an unreadable part lies: the key range of the block at the error's offset (as verify
+   * reports it), or of the whole segment when no data block starts there (a damaged index).
+   */
+  #locate(damage: CorruptionError): { range: KeyRange | null; largest: Buffer | undefined } {
+    const cacheKey = `${damage.file}\0${damage.offset}`;
+    const cached = this.#located.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let located: { range: KeyRange | null; largest: Buffer | undefined } = { range: null, largest: undefined };
+    try {
+      const scan = scanSegment(this.#fs, damage.file, { readData: false });
+      const index = scan.blocks.findIndex((block) => block.offset === damage.offset);
+      const range = index >= 0 ? blockKeyRange(scan, index) : segmentKeyRange(scan);
+      located = { range, largest: range.largest === null ? undefined : Buffer.from(range.largest, 'hex') };
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error; // not a segment, or unreadable as a whole: nothing to resume after
+    }
+    this.#located.set(cacheKey, located);
+    return located;
   }
 
   #read(db: number, physId: number, key: Buffer, engineKey: Buffer, record: Buffer, nowMs: number): ReadItem {
@@ -690,4 +801,12 @@ function printSummary(out: OutputStream, report: DumpReport): void {
   writeLine(out, `silt dump: ${plural(report.keys, 'key')}${perDb === '' ? '' : ` (${perDb})`} as ${report.format} to ${where}, ${formatBytes(report.bytes)} in ${formatDuration(report.durationMs)}`);
   if (report.expiredSkipped > 0) writeLine(out, `  ${plural(report.expiredSkipped, 'expired key')} awaiting the server's sweep left out`);
   if (report.problemCount > 0) writeLine(out, `  INCOMPLETE: ${plural(report.problemCount, 'key')} could not be read and ${report.problemCount === 1 ? 'was' : 'were'} left out (listed above); run \`silt verify ${report.dir}\``);
+  if (report.unreadableCount > 0) writeLine(out, `  INCOMPLETE: ${plural(report.unreadableCount, 'key range')} in unreadable segment blocks left out (listed above); run \`silt verify ${report.dir}\`, and \`silt recover\` to salvage`);
+}
+
+/** `the keys of db 0 after "a" through "k" (...)`, for stderr. */
+function describeUnreadable(item: DumpUnreadable): string {
+  const from = item.after === null ? 'from its first key' : `after ${renderKey(Buffer.from(item.after, 'hex'))}`;
+  const to = item.through === null ? 'to its last key' : `through ${renderKey(Buffer.from(item.through, 'hex'))}`;
+  return `the keys of db ${item.db} ${from} ${to}, whichever are stored there: ${item.message}`;
 }

@@ -1,0 +1,69 @@
+// `silt dump` of a directory with one unreadable segment block: it used to give
+// up at the block (exit 2, nothing written, no --out file). Now it leaves out
+// the keys of that block, lists the range (stderr and the JSON report), dumps
+// everything else, and exits 1; what it dumps is what `silt recover` keeps.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { dump } from '../../../tools/dump.js';
+import { recover } from '../../../tools/recover.js';
+import { collectionKeys, damageMetadataBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
+import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
+
+let scratch: string;
+let dir: string;
+
+beforeAll(async () => {
+  scratch = makeScratch('dump-damaged');
+  dir = path.join(scratch, 'data');
+  await writeSampleKeyspace(dir);
+  damageMetadataBlock(dir);
+});
+
+afterAll(() => {
+  removeScratch(scratch);
+});
+
+const nowMs = Date.now();
+
+describe('dump of a directory with an unreadable block', () => {
+  test('--out: writes every readable key, lists the range left out, exits 1', async () => {
+    const out = path.join(scratch, 'dump.ndjson');
+    const { io, stdout, stderr } = captureIo();
+    const result = await dump({ dir, out, json: true, nowMs }, io);
+    expect(result.exitCode, stderr.text).toBe(1);
+    expect(fs.existsSync(out)).toBe(true);
+    const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+    const report = JSON.parse(stdout.text) as NonNullable<typeof result.report>;
+    expect(report.keys).toBe(lines.length);
+    expect(report.keys).toBeLessThan(stringKeys + 4 * collectionKeys + db3Keys);
+    expect(report.keys).toBeGreaterThan(stringKeys / 2);
+    expect(report.dbs.find((db) => db.db === 3)?.keys).toBe(db3Keys);
+    expect(report.unreadableCount).toBe(1);
+    const [gap] = report.unreadable;
+    expect(gap).toMatchObject({ db: 0, file: expect.stringMatching(/^seg\/\d{6}\.sst$/) as string, message: expect.stringContaining('checksum mismatch') as string });
+    expect(gap!.offset).toBeGreaterThan(0);
+    const after = Buffer.from(gap!.after!, 'hex').toString();
+    const through = Buffer.from(gap!.through!, 'hex').toString();
+    expect(after < through).toBe(true);
+    // Every dumped key lies outside (after, through]: nothing of the block is dumped, nothing else left out.
+    const keys = lines.map((line) => JSON.parse(line) as { db: number; key: string }).filter((line) => line.db === 0).map((line) => line.key);
+    expect(keys.filter((key) => key > after && key <= through)).toEqual([]);
+    expect(keys).toContain(after);
+    expect(stderr.text).toContain(`silt dump: left out the keys of db 0 after "${after}" through "${through}"`);
+  });
+
+  test('stdout: the summary says INCOMPLETE; the dump equals the dump of what recover keeps', async () => {
+    const { io, stdout, stderr } = captureIo();
+    const result = await dump({ dir, nowMs }, io);
+    expect(result.exitCode, stderr.text).toBe(1);
+    expect(stderr.text).toContain('INCOMPLETE: 1 key range in unreadable segment blocks left out');
+
+    const recovered = path.join(scratch, 'recovered');
+    expect((await recover({ dir, out: recovered }, captureIo().io)).exitCode).toBe(1);
+    const clean = captureIo();
+    expect((await dump({ dir: recovered, nowMs }, clean.io)).exitCode).toBe(0);
+    expect(stdout.text).toBe(clean.stdout.text);
+  });
+});
