@@ -16,17 +16,30 @@
 //      whose key does not exist or expires at another time is deleted.
 //
 // Data of physical dbs the table does not map (flushed dbs awaiting
-// compaction) is left alone, as is a directory without a database table
-// (raw engine data, or a table that was lost: nothing to map ids with).
+// compaction) is left alone. A directory without keyspace data (raw engine
+// data) is left alone too.
+//
+// The database table (`D`) itself, when it was lost while keyspace data
+// survived, cannot be derived: which logical db each physical id served is
+// recorded nowhere else. It is rebuilt as the server builds it on a fresh
+// directory, which is also what the server would do on opening the result:
+// db N -> physical N for the default 16 dbs. That is exact for a directory
+// where FLUSHDB, FLUSHALL and SWAPDB never ran; the report says it is an
+// assumption. So that no id holding data is ever handed out again (a later
+// FLUSHDB would bring its old keys back), the next id is set past every id
+// found in the data; ids holding keys that the table does not map are listed
+// (their logical db is unknown; the server's compaction reclaims unmapped
+// data). The version floor is the largest collection version found.
 // One walk over `M` and one over `E`, at one snapshot; the changes are
 // written in batches of at most repairBatchOps operations.
 
 import type { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { KvError } from '../lib/errors.js';
-import { decodeCounters, decodeTable, encodeCounters } from '../lib/keyspace/db-table.js';
-import { KeyTag, counterKey, dbTableKey, decodeExpiryKey, decodeMetadataKey, expiryKey, metadataKey } from '../lib/keyspace/key-encoding.js';
-import { checkRecord, recordExpireMs } from '../lib/keyspace/metadata.js';
+import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import { KeyTag, counterKey, dbTableKey, decodeExpiryKey, decodeMetadataKey, expiryKey, metadataKey, physicalDbMax } from '../lib/keyspace/key-encoding.js';
+import { databasesDefault } from '../lib/limits.js';
+import { checkRecord, recordExpireMs, recordVersion } from '../lib/keyspace/metadata.js';
 
 /** Most operations in one repair batch. */
 const repairBatchOps = 10_000;
@@ -35,6 +48,11 @@ const repairBatchOps = 10_000;
 export interface KeyspaceRepair {
   /** Why nothing was looked at, or null when the walk ran. */
   skipped: string | null;
+  /**
+   * Set when the database table was lost and rebuilt: db N -> physical N (an assumption, see
+   * above), the next id, and the physical ids holding keys that it leaves unmapped.
+   */
+  table: { databases: number; nextPhysId: number; versionFloor: number; unmapped: { physId: number; keys: number }[] } | null;
   /** Counter records rewritten: the logical db, its physical id, what they said and what they say now. */
   counters: { db: number; physId: number; before: [keys: number, expires: number] | null; after: [keys: number, expires: number] }[];
   /** Expiry-index entries added for keys with an expiry and none. */
@@ -45,7 +63,7 @@ export interface KeyspaceRepair {
 
 /** True when the repair changed anything. */
 export function repairedAnything(repair: KeyspaceRepair): boolean {
-  return repair.counters.length > 0 || repair.expiryAdded > 0 || repair.expiryRemoved > 0;
+  return repair.table !== null || repair.counters.length > 0 || repair.expiryAdded > 0 || repair.expiryRemoved > 0;
 }
 
 /**
@@ -53,19 +71,25 @@ export function repairedAnything(repair: KeyspaceRepair): boolean {
  * with its metadata records.
  */
 export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<KeyspaceRepair> {
-  const repair: KeyspaceRepair = { skipped: null, counters: [], expiryAdded: 0, expiryRemoved: 0 };
+  const repair: KeyspaceRepair = { skipped: null, table: null, counters: [], expiryAdded: 0, expiryRemoved: 0 };
   const tableValue = engine.get(dbTableKey);
-  if (tableValue === undefined) {
-    repair.skipped = 'no database table';
-    return repair;
-  }
+  let rebuilt: DbTable | undefined;
   let physIds: number[];
-  try {
-    physIds = decodeTable(tableValue).physIds;
-  } catch (error) {
-    if (!(error instanceof KvError)) throw error;
-    repair.skipped = `the database table cannot be read (${error.message})`;
-    return repair;
+  if (tableValue === undefined) {
+    rebuilt = rebuildTable(engine);
+    if (rebuilt === undefined) {
+      repair.skipped = 'no keyspace data (no database table, no keyspace records)';
+      return repair;
+    }
+    physIds = rebuilt.physIds;
+  } else {
+    try {
+      physIds = decodeTable(tableValue).physIds;
+    } catch (error) {
+      if (!(error instanceof KvError)) throw error;
+      repair.skipped = `the database table cannot be read (${error.message})`;
+      return repair;
+    }
   }
   const mapped = new Map(physIds.map((physId, db) => [physId, db]));
   const counts = new Map(physIds.map((physId) => [physId, { keys: 0, expires: 0 }]));
@@ -79,6 +103,11 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
       batch = new WriteBatch();
     }
   };
+
+  if (rebuilt !== undefined) {
+    const table = rebuilt;
+    stage((into) => into.put(dbTableKey, encodeTable(table)));
+  }
 
   const snapshot = engine.snapshot();
   try {
@@ -96,7 +125,10 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
           continue; // not a key the keyspace can read; verify names it
         }
         const count = counts.get(physDb);
-        if (count === undefined) continue; // an unmapped (flushed) db: reclaimed by compaction
+        if (count === undefined) {
+          if (rebuilt !== undefined) countUnmapped(repair, physDb);
+          continue; // an unmapped (flushed) db: reclaimed by compaction
+        }
         count.keys++;
         if (!readable(record, key)) continue;
         const expireMs = recordExpireMs(record);
@@ -156,9 +188,72 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
   } finally {
     snapshot.release();
   }
+  if (rebuilt !== undefined) repair.table = { databases: rebuilt.physIds.length, nextPhysId: rebuilt.nextPhysId, versionFloor: rebuilt.versionFloor, unmapped: repair.table?.unmapped ?? [] };
   if (ops % repairBatchOps !== 0) batches.push(batch);
   for (const each of batches) await engine.write(each);
   return repair;
+}
+
+/** Counts a key of an id the rebuilt table leaves unmapped (kept on repair.table until the walk ends). */
+function countUnmapped(repair: KeyspaceRepair, physId: number): void {
+  repair.table ??= { databases: 0, nextPhysId: 0, versionFloor: 0, unmapped: [] };
+  const unmapped = repair.table.unmapped;
+  const last = unmapped[unmapped.length - 1];
+  if (last?.physId === physId) last.keys++;
+  else unmapped.push({ physId, keys: 1 });
+}
+
+/**
+ * The table the server would create on this directory (db N -> physical N, the default number of
+ * dbs), with the next id past every physical id in the data and the version floor at the largest
+ * version of a metadata record; undefined when no keyspace record is stored.
+ */
+function rebuildTable(engine: LsmEngine): DbTable | undefined {
+  let maxPhysId = -1;
+  let versionFloor = 0;
+  // C, M, S, Z keys carry the physical id right after the tag: one seek per id found.
+  for (const tag of [KeyTag.counters, KeyTag.metadata, KeyTag.subkey, KeyTag.score]) {
+    let from = Buffer.of(tag);
+    for (;;) {
+      const iterator = engine.iteratorSync({ gte: from, lt: Buffer.of(tag + 1), limit: 1 });
+      let key: Buffer | undefined;
+      try {
+        key = iterator.next()?.[0];
+      } finally {
+        iterator.close();
+      }
+      if (key === undefined || key.length < 5) break;
+      const physId = key.readUInt32BE(1);
+      if (physId > maxPhysId) maxPhysId = physId;
+      if (physId >= physicalDbMax) break;
+      from = Buffer.alloc(5);
+      from[0] = tag;
+      from.writeUInt32BE(physId + 1, 1);
+    }
+  }
+  // E keys carry it after the expiry time, and M values hold the versions: one walk each.
+  for (const [tag, visit] of [
+    [KeyTag.expiry, (key: Buffer): void => {
+      try {
+        maxPhysId = Math.max(maxPhysId, decodeExpiryKey(key).physDb);
+      } catch (error) {
+        if (!(error instanceof KvError)) throw error;
+      }
+    }],
+    [KeyTag.metadata, (key: Buffer, value: Buffer): void => {
+      if (readable(value, key)) versionFloor = Math.max(versionFloor, recordVersion(value));
+    }],
+  ] as const) {
+    const iterator = engine.iteratorSync({ gte: Buffer.of(tag), lt: Buffer.of(tag + 1) });
+    try {
+      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) visit(entry[0], entry[1]);
+    } finally {
+      iterator.close();
+    }
+  }
+  if (maxPhysId < 0) return undefined;
+  const physIds = Array.from({ length: databasesDefault }, (_, db) => db);
+  return { physIds, nextPhysId: Math.max(databasesDefault, maxPhysId + 1), versionFloor };
 }
 
 /** Whether the keyspace can read a record (checkRecord passes), as the logical pass counts expiries. */

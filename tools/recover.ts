@@ -200,7 +200,7 @@ class Recovery {
       notes: [],
       lastSequence: 0,
       compacted: false,
-      keyspace: { skipped: null, counters: [], expiryAdded: 0, expiryRemoved: 0 },
+      keyspace: { skipped: null, table: null, counters: [], expiryAdded: 0, expiryRemoved: 0 },
       verify: { healthy: false, damageCount: 0, problems: [] },
       complete: false,
     };
@@ -672,6 +672,11 @@ function printReport(io: ToolIo, report: RecoverReport): void {
   if (repairedAnything(report.keyspace)) {
     const k = report.keyspace;
     writeLine(out, 'Keyspace: rebuilt from the metadata records kept (they still counted lost keys):');
+    if (k.table !== null) {
+      writeLine(out, `  database table (D) was lost: rebuilt as the server builds a fresh one, db N -> physical N for ${k.table.databases} dbs (next physical id ${k.table.nextPhysId}, version floor ${k.table.versionFloor})`);
+      writeLine(out, '      ASSUMPTION: right only if FLUSHDB, FLUSHALL and SWAPDB never ran on this data; otherwise a db may show flushed keys or another db\'s keys');
+      for (const unmapped of k.table.unmapped) writeLine(out, `      physical db ${unmapped.physId} holds ${plural(unmapped.keys, 'key')} the rebuilt table does not map (their logical db is unknown; the server's compaction reclaims them)`);
+    }
     for (const c of k.counters) {
       const before = c.before === null ? 'no readable counters' : `${plural(c.before[0], 'key')}, ${c.before[1]} with an expiry`;
       writeLine(out, `  db ${c.db} counters (DBSIZE): ${before} -> ${plural(c.after[0], 'key')}, ${c.after[1]} with an expiry`);

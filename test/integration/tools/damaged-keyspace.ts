@@ -67,6 +67,25 @@ export function onlySegment(dir: string): string {
   return path.join(dir, 'seg', names[0]!);
 }
 
+/** Overwrites 4 bytes in the middle of the data block holding the database table (`D`), the segment's first. */
+export function damageTableBlock(dir: string): ScannedBlock {
+  const file = onlySegment(dir);
+  const scan = scanSegment(defaultFileSystem(), file, {});
+  const block = scan.blocks.find((each) => userKeyOf(each.firstKey!).compare(Buffer.of(KeyTag.dbTable)) <= 0 && userKeyOf(each.lastKey!).compare(Buffer.of(KeyTag.dbTable)) >= 0);
+  if (block === undefined) throw new Error('no block holds the database table');
+  flip(file, block);
+  return block;
+}
+
+function flip(file: string, block: ScannedBlock): void {
+  const handle = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(handle, Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, block.offset + Math.floor(block.storedBytes / 2));
+  } finally {
+    fs.closeSync(handle);
+  }
+}
+
 /**
  * Overwrites 4 bytes in the middle of a data block whose keys are all `M`
  * (metadata) records of string keys, neither the first nor the last block.
@@ -82,11 +101,6 @@ export function damageMetadataBlock(dir: string): ScannedBlock {
   });
   const block = blocks[Math.floor(blocks.length / 2)];
   if (block === undefined || block.index === 0 || block.index === scan.blocks.length - 1) throw new Error('no interior metadata block to damage');
-  const handle = fs.openSync(file, 'r+');
-  try {
-    fs.writeSync(handle, Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, block.offset + Math.floor(block.storedBytes / 2));
-  } finally {
-    fs.closeSync(handle);
-  }
+  flip(file, block);
   return block;
 }

@@ -11,7 +11,8 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { recover, recoverReportFileName, lostAndFoundDirName, type RecoverReport } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
-import { collectionKeys, damageMetadataBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
+import { collectionKeys, damageMetadataBlock, damageTableBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
+import { dump } from '../../../tools/dump.js';
 import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -77,7 +78,35 @@ describe('recover after a lost block of metadata records', () => {
     const { io, stdout } = captureIo();
     const result = await recover({ dir, out }, io);
     expect(result.exitCode, stdout.text).toBe(0);
-    expect(result.report!.keyspace).toEqual({ skipped: null, counters: [], expiryAdded: 0, expiryRemoved: 0 });
+    expect(result.report!.keyspace).toEqual({ skipped: null, table: null, counters: [], expiryAdded: 0, expiryRemoved: 0 });
     expect(stdout.text).not.toContain('Keyspace: rebuilt');
+  });
+
+  test('a lost database table is rebuilt as the server builds one, said to be an assumption; the result verifies and dumps', async () => {
+    const dir = path.join(scratch, 'table');
+    await writeSampleKeyspace(dir);
+    damageTableBlock(dir);
+    const out = path.join(scratch, 'table-out');
+    const { io, stdout, stderr } = captureIo();
+    const result = await recover({ dir, out }, io);
+    expect(result.exitCode, stdout.text + stderr.text).toBe(1);
+    const report = result.report!;
+    expect(report.keyspace.table).toEqual({ databases: 16, nextPhysId: 16, versionFloor: expect.any(Number) as number, unmapped: [] });
+    expect(report.keyspace.table!.versionFloor).toBeGreaterThan(0);
+    expect(stdout.text).toContain('database table (D) was lost: rebuilt as the server builds a fresh one, db N -> physical N for 16 dbs');
+    expect(stdout.text).toContain('ASSUMPTION: right only if FLUSHDB, FLUSHALL and SWAPDB never ran');
+
+    const check = captureIo();
+    const verified = await verify({ dir: out, json: true }, check.io);
+    const verifyReport = JSON.parse(check.stdout.text) as { logical?: { skipped: string | null; keys: number } };
+    expect(verified.exitCode, check.stdout.text).toBe(0);
+    expect(verifyReport.logical?.skipped).toBeNull();
+
+    const dumped = captureIo();
+    const dumpResult = await dump({ dir: out }, dumped.io);
+    expect(dumpResult.exitCode, dumped.stderr.text).toBe(0);
+    expect(dumpResult.report!.keys).toBe(verifyReport.logical!.keys);
+    expect(dumpResult.report!.dbs.find((db) => db.db === 3)?.keys).toBe(db3Keys);
+    expect(dumpResult.report!.keys).toBeGreaterThan(stringKeys);
   });
 });
