@@ -360,7 +360,26 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * When the reader of stdout (or stderr) goes away (`silt dump DIR | head -1`), there is no one
+ * left to tell: stop at once, without a message or a stack trace, as `cat` does when SIGPIPE
+ * ends it. Node ignores SIGPIPE, so the write fails with EPIPE instead, emitted as an 'error'
+ * event that would otherwise crash the process with a stack trace. The exit code is the one
+ * already decided, else 0: the output was cut by its reader, not by a failure.
+ */
+function exitQuietlyOnClosedOutput(stream: NodeJS.WriteStream, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok);
+      return;
+    }
+    throw error;
+  });
+}
+
 if (isMain()) {
+  exitQuietlyOnClosedOutput(process.stdout);
+  exitQuietlyOnClosedOutput(process.stderr);
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
