@@ -891,6 +891,9 @@ export class LsmEngine implements Engine {
     const archive = this.#options.walArchive;
     for (const number of numbers) {
       const path = walPath(this.dir, number);
+      // Already retired: installing the flush's version ran #deleteObsoleteFiles, which retires
+      // every WAL file below the new log number, this one included. Archive each file once.
+      if (!this.#fs.exists(path)) continue;
       try {
         if (archive !== undefined) archiveWalFile(this.#fs, this.dir, number);
         else this.#removeQuietly(path);
