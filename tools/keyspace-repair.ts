@@ -15,6 +15,14 @@
 //   E  one entry per readable record with an expiry, with its time; an entry
 //      whose key does not exist or expires at another time is deleted.
 //
+// Before those, collections that lost members (their `S`/`Z` entries lay in
+// a lost block) are made to hold what is left, as a salvage keeps the
+// readable entries of a segment: a hash or set takes its stored member count
+// as its size; a sorted set keeps the members whose `S` and `Z` entries both
+// survived (the unmatched halves are deleted); a list keeps its surviving
+// elements in order, renumbered from its head. A collection with nothing
+// left is deleted. Each is listed in the report.
+//
 // Data of physical dbs the table does not map (flushed dbs awaiting
 // compaction) is left alone. A directory without keyspace data (raw engine
 // data) is left alone too.
@@ -37,12 +45,36 @@ import type { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { KvError } from '../lib/errors.js';
 import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from '../lib/keyspace/db-table.js';
-import { KeyTag, counterKey, dbTableKey, decodeExpiryKey, decodeMetadataKey, expiryKey, metadataKey, physicalDbMax } from '../lib/keyspace/key-encoding.js';
+import {
+  KeyTag,
+  counterKey,
+  dbTableKey,
+  decodeExpiryKey,
+  decodeMetadataKey,
+  decodeOrderedDouble,
+  expiryKey,
+  metadataKey,
+  physicalDbMax,
+  prefixEnd,
+  readUint64BE,
+  scoreKey,
+  scorePrefix,
+  subkey,
+  subkeyPrefix,
+  writeUint64BE,
+} from '../lib/keyspace/key-encoding.js';
+import { elementIndex, listPayloadBytes } from '../lib/keyspace/list.js';
 import { databasesDefault } from '../lib/limits.js';
-import { checkRecord, recordExpireMs, recordVersion } from '../lib/keyspace/metadata.js';
+import { KeyType, checkRecord, keyTypeNames, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, withSize, type KeyType as KeyTypeValue } from '../lib/keyspace/metadata.js';
 
 /** Most operations in one repair batch. */
 const repairBatchOps = 10_000;
+
+/** Collections listed one by one in the report; past this only counted. */
+const collectionsListedMax = 100;
+
+/** Bytes of a sorted-set member's `S` value: its score. */
+const scoreValueBytes = 8;
 
 /** What the repair changed. */
 export interface KeyspaceRepair {
@@ -53,6 +85,9 @@ export interface KeyspaceRepair {
    * above), the next id, and the physical ids holding keys that it leaves unmapped.
    */
   table: { databases: number; nextPhysId: number; versionFloor: number; unmapped: { physId: number; keys: number }[] } | null;
+  /** Collections that lost members, made to hold what is left (the first collectionsListedMax); size 0 means deleted. */
+  collections: { db: number; key: string; type: string; sizeBefore: number; sizeAfter: number }[];
+  collectionCount: number;
   /** Counter records rewritten: the logical db, its physical id, what they said and what they say now. */
   counters: { db: number; physId: number; before: [keys: number, expires: number] | null; after: [keys: number, expires: number] }[];
   /** Expiry-index entries added for keys with an expiry and none. */
@@ -63,7 +98,7 @@ export interface KeyspaceRepair {
 
 /** True when the repair changed anything. */
 export function repairedAnything(repair: KeyspaceRepair): boolean {
-  return repair.table !== null || repair.counters.length > 0 || repair.expiryAdded > 0 || repair.expiryRemoved > 0;
+  return repair.table !== null || repair.collectionCount > 0 || repair.counters.length > 0 || repair.expiryAdded > 0 || repair.expiryRemoved > 0;
 }
 
 /**
@@ -71,7 +106,7 @@ export function repairedAnything(repair: KeyspaceRepair): boolean {
  * with its metadata records.
  */
 export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<KeyspaceRepair> {
-  const repair: KeyspaceRepair = { skipped: null, table: null, counters: [], expiryAdded: 0, expiryRemoved: 0 };
+  const repair: KeyspaceRepair = { skipped: null, table: null, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 };
   const tableValue = engine.get(dbTableKey);
   let rebuilt: DbTable | undefined;
   let physIds: number[];
@@ -92,6 +127,8 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
     }
   }
   const mapped = new Map(physIds.map((physId, db) => [physId, db]));
+  if (rebuilt !== undefined) await engine.write(new WriteBatch().put(dbTableKey, encodeTable(rebuilt)));
+  await repairCollections(engine, mapped, repair);
   const counts = new Map(physIds.map((physId) => [physId, { keys: 0, expires: 0 }]));
   const batches: WriteBatch[] = [];
   let batch = new WriteBatch();
@@ -103,11 +140,6 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
       batch = new WriteBatch();
     }
   };
-
-  if (rebuilt !== undefined) {
-    const table = rebuilt;
-    stage((into) => into.put(dbTableKey, encodeTable(table)));
-  }
 
   const snapshot = engine.snapshot();
   try {
@@ -192,6 +224,138 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
   if (ops % repairBatchOps !== 0) batches.push(batch);
   for (const each of batches) await engine.write(each);
   return repair;
+}
+
+/** Makes every collection of a mapped db hold what is left of it (see the head of this file). */
+async function repairCollections(engine: LsmEngine, mapped: Map<number, number>, repair: KeyspaceRepair): Promise<void> {
+  let batch = new WriteBatch();
+  let ops = 0;
+  const flushIfFull = async (): Promise<void> => {
+    if (ops < repairBatchOps) return;
+    await engine.write(batch);
+    batch = new WriteBatch();
+    ops = 0;
+  };
+  const snapshot = engine.snapshot();
+  try {
+    const scan = (prefix: Buffer, visit: (key: Buffer, value: Buffer) => void): void => {
+      const end = prefixEnd(prefix);
+      const iterator = engine.iteratorSync({ gte: prefix, ...(end === undefined ? {} : { lt: end }), snapshot });
+      try {
+        for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) visit(entry[0], entry[1]);
+      } finally {
+        iterator.close();
+      }
+    };
+    const metadata = engine.iteratorSync({ gte: Buffer.of(KeyTag.metadata), lt: Buffer.of(KeyTag.metadata + 1), snapshot });
+    try {
+      for (let entry = metadata.next(); entry !== undefined; entry = metadata.next()) {
+        const [metaKey, record] = entry;
+        let physDb: number;
+        let userKey: Buffer;
+        try {
+          ({ physDb, userKey } = decodeMetadataKey(metaKey));
+        } catch (error) {
+          if (!(error instanceof KvError)) throw error;
+          continue;
+        }
+        const db = mapped.get(physDb);
+        if (db === undefined || !readable(record, metaKey)) continue;
+        const type = recordType(record) as KeyTypeValue;
+        if (type === KeyType.string) continue;
+        const version = recordVersion(record);
+        const size = recordSize(record);
+        const ops0 = batch.length;
+        let newRecord: Buffer | undefined = record;
+        if (type === KeyType.hash || type === KeyType.set) {
+          let count = 0;
+          scan(subkeyPrefix(physDb, userKey, version), () => void count++);
+          if (count !== size) newRecord = count === 0 ? undefined : withSize(record, count);
+        } else if (type === KeyType.zset) {
+          newRecord = repairZset(batch, scan, physDb, userKey, version, record, size);
+        } else if (type === KeyType.list) {
+          newRecord = repairList(batch, scan, physDb, userKey, version, record);
+        }
+        if (newRecord === record) continue;
+        const key = Buffer.from(metaKey);
+        if (newRecord === undefined) batch.del(key);
+        else batch.put(key, newRecord);
+        ops += batch.length - ops0;
+        repair.collectionCount++;
+        if (repair.collections.length < collectionsListedMax) {
+          repair.collections.push({ db, key: userKey.toString('hex'), type: keyTypeNames[type], sizeBefore: size, sizeAfter: newRecord === undefined ? 0 : recordSize(newRecord) });
+        }
+        await flushIfFull();
+      }
+    } finally {
+      metadata.close();
+    }
+  } finally {
+    snapshot.release();
+  }
+  if (batch.length > 0) await engine.write(batch);
+}
+
+type Scan = (prefix: Buffer, visit: (key: Buffer, value: Buffer) => void) => void;
+
+/** A sorted set keeps the members whose `S` and `Z` entries agree. @returns the record to keep (the same one when whole), undefined to delete */
+function repairZset(batch: WriteBatch, scan: Scan, physDb: number, userKey: Buffer, version: number, record: Buffer, size: number): Buffer | undefined {
+  const prefix = subkeyPrefix(physDb, userKey, version);
+  const zPrefix = scorePrefix(physDb, userKey, version);
+  /** Z key (latin1) each S entry calls for -> its S key. */
+  const wanted = new Map<string, Buffer>();
+  const badS: Buffer[] = [];
+  scan(prefix, (key, value) => {
+    const score = value.length === scoreValueBytes ? decodeOrderedDouble(value, 0) : Number.NaN;
+    if (Number.isNaN(score)) badS.push(Buffer.from(key));
+    else wanted.set(scoreKey(physDb, userKey, version, score, key.subarray(prefix.length)).toString('latin1'), Buffer.from(key));
+  });
+  const badZ: Buffer[] = [];
+  let kept = 0;
+  scan(zPrefix, (key) => {
+    const name = key.toString('latin1');
+    if (wanted.delete(name)) kept++;
+    else badZ.push(Buffer.from(key));
+  });
+  const unmatched = [...badS, ...wanted.values()];
+  if (unmatched.length === 0 && badZ.length === 0 && kept === size) return record;
+  for (const key of [...unmatched, ...badZ]) batch.del(key);
+  return kept === 0 ? undefined : withSize(record, kept);
+}
+
+/** A list keeps its surviving elements of [head, tail) in order, renumbered from head. @returns as repairZset */
+function repairList(batch: WriteBatch, scan: Scan, physDb: number, userKey: Buffer, version: number, record: Buffer): Buffer | undefined {
+  if (record.length !== metadataHeaderBytes + listPayloadBytes) return record; // malformed: verify names it, nothing to go by
+  const head = readUint64BE(record, metadataHeaderBytes);
+  const tail = readUint64BE(record, metadataHeaderBytes + 8);
+  if (tail < head) return record;
+  const prefix = subkeyPrefix(physDb, userKey, version);
+  const elements: [index: number, value: Buffer][] = [];
+  let whole = tail - head === recordSize(record);
+  scan(prefix, (key, value) => {
+    const index = elementIndex(key.subarray(prefix.length));
+    if (index === undefined || index < head || index >= tail) return; // dead, or not an index: left to compaction and verify
+    if (index !== head + elements.length) whole = false;
+    elements.push([index, Buffer.from(value)]);
+  });
+  if (whole && elements.length === tail - head) return record;
+  const field = Buffer.alloc(8);
+  elements.forEach(([index, value], position) => {
+    if (index === head + position) return;
+    batch.del(subkey(physDb, userKey, version, keyField(index)));
+    writeUint64BE(field, 0, head + position);
+    batch.put(subkey(physDb, userKey, version, field), value);
+  });
+  if (elements.length === 0) return undefined;
+  const updated = withSize(record, elements.length);
+  writeUint64BE(updated, metadataHeaderBytes + 8, head + elements.length);
+  return updated;
+}
+
+function keyField(index: number): Buffer {
+  const field = Buffer.alloc(8);
+  writeUint64BE(field, 0, index);
+  return field;
 }
 
 /** Counts a key of an id the rebuilt table leaves unmapped (kept on repair.table until the walk ends). */

@@ -42,7 +42,10 @@
 //      right for segments flushed in order. Then rebuild the keyspace's
 //      derived records from the metadata records NEWDIR holds
 //      (tools/keyspace-repair.ts): the per-db counters (`C`) and the expiry
-//      index (`E`) still count keys whose records were lost.
+//      index (`E`) still count keys whose records were lost, collections that
+//      lost members are made to hold what is left (listed), and a lost
+//      database table (`D`) is rebuilt as the server would build it (an
+//      assumption, said so).
 //   7. Write NEWDIR/lost+found/recover-report.json, verify NEWDIR
 //      (tools/verify.ts) and print the report. Exit 0 when nothing was lost,
 //      1 when something was (the report lists it), 2 when recover could not run.
@@ -200,7 +203,7 @@ class Recovery {
       notes: [],
       lastSequence: 0,
       compacted: false,
-      keyspace: { skipped: null, table: null, counters: [], expiryAdded: 0, expiryRemoved: 0 },
+      keyspace: { skipped: null, table: null, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 },
       verify: { healthy: false, damageCount: 0, problems: [] },
       complete: false,
     };
@@ -676,6 +679,11 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       writeLine(out, `  database table (D) was lost: rebuilt as the server builds a fresh one, db N -> physical N for ${k.table.databases} dbs (next physical id ${k.table.nextPhysId}, version floor ${k.table.versionFloor})`);
       writeLine(out, '      ASSUMPTION: right only if FLUSHDB, FLUSHALL and SWAPDB never ran on this data; otherwise a db may show flushed keys or another db\'s keys');
       for (const unmapped of k.table.unmapped) writeLine(out, `      physical db ${unmapped.physId} holds ${plural(unmapped.keys, 'key')} the rebuilt table does not map (their logical db is unknown; the server's compaction reclaims them)`);
+    }
+    if (k.collectionCount > 0) {
+      writeLine(out, `  ${plural(k.collectionCount, 'collection')} lost members in the lost parts; each now holds what is left of it (those left with nothing were deleted):`);
+      for (const c of k.collections) writeLine(out, `      ${c.type} ${renderKey(Buffer.from(c.key, 'hex'))} of db ${c.db}: ${c.sizeBefore} -> ${c.sizeAfter === 0 ? 'deleted' : c.sizeAfter}`);
+      if (k.collectionCount > k.collections.length) writeLine(out, `      ... (${k.collectionCount} in all; --json lists the first ${k.collections.length})`);
     }
     for (const c of k.counters) {
       const before = c.before === null ? 'no readable counters' : `${plural(c.before[0], 'key')}, ${c.before[1]} with an expiry`;

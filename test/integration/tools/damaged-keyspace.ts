@@ -77,6 +77,18 @@ export function damageTableBlock(dir: string): ScannedBlock {
   return block;
 }
 
+/** Overwrites 4 bytes in the middle of an interior data block of collection members (`S` and `Z` keys only). */
+export function damageMemberBlock(dir: string): ScannedBlock {
+  const file = onlySegment(dir);
+  const scan = scanSegment(defaultFileSystem(), file, {});
+  const members = (key: Buffer | undefined): boolean => key !== undefined && (userKeyOf(key)[0] === KeyTag.subkey || userKeyOf(key)[0] === KeyTag.score);
+  const blocks = scan.blocks.filter((each) => members(each.firstKey) && members(each.lastKey) && each.index > 0 && each.index < scan.blocks.length - 1);
+  const block = blocks[Math.floor(blocks.length / 2)];
+  if (block === undefined) throw new Error('no interior block of members to damage');
+  flip(file, block);
+  return block;
+}
+
 function flip(file: string, block: ScannedBlock): void {
   const handle = fs.openSync(file, 'r+');
   try {

@@ -11,7 +11,7 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { recover, recoverReportFileName, lostAndFoundDirName, type RecoverReport } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
-import { collectionKeys, damageMetadataBlock, damageTableBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
+import { collectionKeys, damageMemberBlock, damageMetadataBlock, damageTableBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
 import { dump } from '../../../tools/dump.js';
 import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
 
@@ -78,7 +78,7 @@ describe('recover after a lost block of metadata records', () => {
     const { io, stdout } = captureIo();
     const result = await recover({ dir, out }, io);
     expect(result.exitCode, stdout.text).toBe(0);
-    expect(result.report!.keyspace).toEqual({ skipped: null, table: null, counters: [], expiryAdded: 0, expiryRemoved: 0 });
+    expect(result.report!.keyspace).toEqual({ skipped: null, table: null, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 });
     expect(stdout.text).not.toContain('Keyspace: rebuilt');
   });
 
@@ -108,5 +108,38 @@ describe('recover after a lost block of metadata records', () => {
     expect(dumpResult.report!.keys).toBe(verifyReport.logical!.keys);
     expect(dumpResult.report!.dbs.find((db) => db.db === 3)?.keys).toBe(db3Keys);
     expect(dumpResult.report!.keys).toBeGreaterThan(stringKeys);
+  });
+
+  test('collections that lost members hold what is left (sizes, sorted-set halves, list positions), listed; the result verifies and dumps', async () => {
+    const dir = path.join(scratch, 'members');
+    await writeSampleKeyspace(dir);
+    damageMemberBlock(dir);
+    const out = path.join(scratch, 'members-out');
+    const { io, stdout, stderr } = captureIo();
+    const result = await recover({ dir, out }, io);
+    expect(stderr.text).not.toContain('bug in recover');
+    expect(result.exitCode, stdout.text + stderr.text).toBe(1);
+    const repair = result.report!.keyspace;
+    expect(repair.collectionCount).toBeGreaterThan(0);
+    expect(repair.collections.length).toBe(Math.min(repair.collectionCount, 100));
+    for (const c of repair.collections) expect(c.sizeAfter).toBeLessThan(c.sizeBefore);
+    expect(stdout.text).toContain(`${repair.collectionCount} collections lost members in the lost parts`);
+
+    const check = captureIo();
+    expect((await verify({ dir: out }, check.io)).exitCode, check.stdout.text).toBe(0);
+    const dumped = captureIo();
+    expect((await dump({ dir: out }, dumped.io)).exitCode, dumped.stderr.text).toBe(0);
+    const lines = new Map(
+      dumped.stdout.text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { db: number; key: string; value: unknown[] | Record<string, unknown> })
+        .map((line) => [`${line.db}:${line.key}`, line]),
+    );
+    for (const c of repair.collections) {
+      const line = lines.get(`${c.db}:${Buffer.from(c.key, 'hex').toString()}`);
+      if (c.sizeAfter === 0) expect(line).toBeUndefined();
+      else expect(Array.isArray(line!.value) ? line!.value.length : Object.keys(line!.value).length).toBe(c.sizeAfter);
+    }
   });
 });
