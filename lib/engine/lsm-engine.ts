@@ -161,6 +161,8 @@ export class LsmEngine implements Engine {
   #newestLogged: Promise<void> | undefined;
 
   readonly #snapshots = new Map<number, number>();
+  /** Every snapshot this engine handed out (#readSequence refuses others). */
+  readonly #ownSnapshots = new WeakSet<Snapshot>();
   readonly #openIterators = new Set<{ close(): void }>();
   /** Obsolete-file deletions running in the thread pool. */
   readonly #removals = new Set<Promise<void>>();
@@ -516,12 +518,15 @@ export class LsmEngine implements Engine {
       if (count === 0) this.#snapshots.delete(sequence);
       else this.#snapshots.set(sequence, count);
     });
+    this.#ownSnapshots.add(snapshot);
     return snapshot;
   }
 
   #readSequence(snapshot: Snapshot | undefined): number {
     if (snapshot === undefined) return this.#lastSequence;
-    if (snapshot instanceof LsmSnapshot && snapshot.released) throw new ClosedError('Cannot read at snapshot: it was released');
+    // Only a registered snapshot keeps flush and compaction from dropping the versions it reads.
+    if (!this.#ownSnapshots.has(snapshot)) throw new InvalidArgumentError(`Cannot read at snapshot: it does not belong to the engine of "${this.dir}"`);
+    if ((snapshot as LsmSnapshot).released) throw new ClosedError('Cannot read at snapshot: it was released');
     return snapshot.sequence;
   }
 

@@ -447,6 +447,18 @@ export function defineEngineSuite(name: string, open: OpenEngine, setup: EngineS
         snapshot.release();
       });
 
+      itWith('snapshots', 'refuses a snapshot it did not hand out, and one released', async () => {
+        const { engine } = await fresh();
+        await put(engine, 'k', 'v');
+        const forged = { sequence: 0, release: () => undefined };
+        expect(() => engine.get(b('k'), { snapshot: forged })).toThrow(InvalidArgumentError);
+        // At iterator() or at its first read, as the engine chooses.
+        await expect((async () => drain(engine.iterator({ snapshot: forged })))()).rejects.toBeInstanceOf(InvalidArgumentError);
+        const snapshot = engine.snapshot();
+        snapshot.release();
+        expect(() => engine.get(b('k'), { snapshot })).toThrow(ClosedError);
+      });
+
       itWith('snapshots', 'a snapshot includes writes issued before it, resolved or not', async () => {
         const { engine } = await fresh();
         const writing = engine.write(new WriteBatch().put(b('k'), b('pending')));
