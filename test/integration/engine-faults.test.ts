@@ -27,6 +27,7 @@ import type { EngineLogger, EngineOptions, SyncPolicy } from '../../lib/engine/e
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { WriteStoppedError } from '../../lib/errors.js';
 import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
+import type { FileSystem } from '../../lib/fs/file-system.js';
 import { MemFileSystem, systemError, type FaultInjector } from '../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../support/fault-file-system.js';
 import {
@@ -71,7 +72,7 @@ function crashClone(fs: MemFileSystem): MemFileSystem {
   return clone;
 }
 
-async function expectReopenHolds(fs: MemFileSystem, options: EngineOptions, model: Model, what: string): Promise<void> {
+async function expectReopenHolds(fs: FileSystem, options: EngineOptions, model: Model, what: string): Promise<void> {
   const engine = await LsmEngine.open(dir, { ...options, fs });
   try {
     expect(await compareWithModel(engine, model), what).toBe('');
@@ -324,12 +325,7 @@ describe('WAL cut-back after a failure', () => {
         fs.injectFault(undefined);
         await engine.close();
       }
-      const reopened = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline' });
-      try {
-        expect(await compareWithModel(reopened, model), 'reopen holds the acknowledged writes and not the rejected batch').toBe('');
-      } finally {
-        await reopened.close();
-      }
+      await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'reopen holds the acknowledged writes and not the rejected batch');
     });
   }
 });
@@ -369,12 +365,7 @@ describe('a failed fdatasync takes back what was made after it', () => {
       fs.injectFault(undefined);
       await engine.close();
     }
-    const reopened = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline' });
-    try {
-      expect(await compareWithModel(reopened, model), 'neither A nor B after reopen').toBe('');
-    } finally {
-      await reopened.close();
-    }
+    await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'neither A nor B after reopen');
   });
 });
 
