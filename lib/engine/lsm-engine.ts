@@ -560,8 +560,9 @@ export class LsmEngine implements Engine {
       pending.acknowledged = logged.then(
         () => {
           pending.settled = true;
+          const batches = pending.batches.length;
           pending.batches = [];
-          return this.#needsRoom() ? this.#waitForRoom() : undefined;
+          return this.#needsRoom() ? this.#waitForRoom(batches) : undefined;
         },
         (error: unknown) => {
           pending.settled = true;
@@ -770,8 +771,9 @@ export class LsmEngine implements Engine {
     return this.#immutables.length >= limits.immutableMemtablesMax || this.#version.levels[0]!.length >= limits.level0StopTrigger;
   }
 
-  #waitForRoom(): Promise<void> {
-    this.#stats.writeStalls++;
+  /** Holds back the acknowledgement of `writes` writes (stats count each) until flush or compaction makes room. */
+  #waitForRoom(writes = 1): Promise<void> {
+    this.#stats.writeStalls += writes;
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(), limits.writeStallMsMax);
       this.#roomWaiters.push(() => {

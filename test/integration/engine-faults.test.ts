@@ -414,13 +414,22 @@ describe('flush and compaction failures stall writes instead of failing them', (
       // More writes are accepted into the memtable but their acknowledgements wait too.
       const more = writeMany(engine, model, 1000, 20, 1, 400);
       await sleep(300);
-      for (const write of [stalled!, ...more]) expect(write.state, 'stalled writes neither resolve nor fail').toBe('pending');
+      // writeShared(): the batches of one turn share a promise, and each counts as a stalled write.
+      const stallsBefore = engine.stats().writeStalls;
+      const shared = Array.from({ length: 5 }, (_, index) => {
+        const k = key(2000 + index);
+        model.set(k, value(k, 1));
+        return track(engine.writeShared(batch([[k, value(k, 1)]])));
+      });
+      await sleep(100);
+      for (const write of [stalled!, ...more, ...shared]) expect(write.state, 'stalled writes neither resolve nor fail').toBe('pending');
+      expect(engine.stats().writeStalls - stallsBefore, 'the five writeShared() batches').toBe(5);
       // Reads show everything written, stalled writes included.
       expect(await compareWithModel(engine, model)).toBe('');
       expect(engine.stats().flushes).toBe(0);
 
       fs.injectFault(undefined);
-      await Promise.all([stalled!, ...more].map((write) => write.promise));
+      await Promise.all([stalled!, ...more, ...shared].map((write) => write.promise));
       expect(engine.stats().backgroundError).toBeUndefined();
       expect(engine.stats().flushes).toBeGreaterThan(0);
       await engine.flush();
