@@ -64,6 +64,7 @@ import {
   writeUint64BE,
 } from '../lib/keyspace/key-encoding.js';
 import { elementIndex, listPayloadBytes } from '../lib/keyspace/list.js';
+import { decodedEntries } from './logical-verify.js';
 import { databasesDefault } from '../lib/limits.js';
 import { KeyType, checkRecord, keyTypeNames, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, withSize, type KeyType as KeyTypeValue } from '../lib/keyspace/metadata.js';
 
@@ -144,60 +145,34 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
   const snapshot = engine.snapshot();
   try {
     // M: count, and make sure each expiry has its index entry.
-    const metadata = engine.iteratorSync({ gte: Buffer.of(KeyTag.metadata), lt: Buffer.of(KeyTag.metadata + 1), snapshot });
-    try {
-      for (let entry = metadata.next(); entry !== undefined; entry = metadata.next()) {
-        const [key, record] = entry;
-        let physDb: number;
-        let userKey: Buffer;
-        try {
-          ({ physDb, userKey } = decodeMetadataKey(key));
-        } catch (error) {
-          if (!(error instanceof KvError)) throw error;
-          continue; // not a key the keyspace can read; verify names it
-        }
-        const count = counts.get(physDb);
-        if (count === undefined) {
-          if (rebuilt !== undefined) countUnmapped(repair, physDb);
-          continue; // an unmapped (flushed) db: reclaimed by compaction
-        }
-        count.keys++;
-        if (!readable(record, key)) continue;
-        const expireMs = recordExpireMs(record);
-        if (expireMs === 0) continue;
-        count.expires++;
-        const indexKey = expiryKey(expireMs, physDb, userKey);
-        if (engine.get(indexKey, { snapshot }) === undefined) {
-          stage((into) => into.put(indexKey, Buffer.alloc(0)));
-          repair.expiryAdded++;
-        }
+    // Keys the keyspace cannot read are skipped: verify names them.
+    for (const [{ physDb, userKey }, key, record] of decodedEntries(engine, KeyTag.metadata, snapshot, decodeMetadataKey)) {
+      const count = counts.get(physDb);
+      if (count === undefined) {
+        if (rebuilt !== undefined) countUnmapped(repair, physDb);
+        continue; // an unmapped (flushed) db: reclaimed by compaction
       }
-    } finally {
-      metadata.close();
+      count.keys++;
+      if (!readable(record, key)) continue;
+      const expireMs = recordExpireMs(record);
+      if (expireMs === 0) continue;
+      count.expires++;
+      const indexKey = expiryKey(expireMs, physDb, userKey);
+      if (engine.get(indexKey, { snapshot }) === undefined) {
+        stage((into) => into.put(indexKey, Buffer.alloc(0)));
+        repair.expiryAdded++;
+      }
     }
 
     // E: drop entries that no record stands behind.
-    const expiry = engine.iteratorSync({ gte: Buffer.of(KeyTag.expiry), lt: Buffer.of(KeyTag.expiry + 1), snapshot });
-    try {
-      for (let entry = expiry.next(); entry !== undefined; entry = expiry.next()) {
-        const key = entry[0];
-        let decoded: ReturnType<typeof decodeExpiryKey>;
-        try {
-          decoded = decodeExpiryKey(key);
-        } catch (error) {
-          if (!(error instanceof KvError)) throw error;
-          continue;
-        }
-        if (!mapped.has(decoded.physDb)) continue;
-        const metaKey = metadataKey(decoded.physDb, decoded.userKey);
-        const record = engine.get(metaKey, { snapshot });
-        if (record !== undefined && readable(record, metaKey) && recordExpireMs(record) === decoded.expireMs) continue;
-        const stale = Buffer.from(key);
-        stage((into) => into.del(stale));
-        repair.expiryRemoved++;
-      }
-    } finally {
-      expiry.close();
+    for (const [decoded, key] of decodedEntries(engine, KeyTag.expiry, snapshot, decodeExpiryKey)) {
+      if (!mapped.has(decoded.physDb)) continue;
+      const metaKey = metadataKey(decoded.physDb, decoded.userKey);
+      const record = engine.get(metaKey, { snapshot });
+      if (record !== undefined && readable(record, metaKey) && recordExpireMs(record) === decoded.expireMs) continue;
+      const stale = Buffer.from(key);
+      stage((into) => into.del(stale));
+      repair.expiryRemoved++;
     }
 
     // C: one record per mapped db, as counted.
@@ -247,48 +222,34 @@ async function repairCollections(engine: LsmEngine, mapped: Map<number, number>,
         iterator.close();
       }
     };
-    const metadata = engine.iteratorSync({ gte: Buffer.of(KeyTag.metadata), lt: Buffer.of(KeyTag.metadata + 1), snapshot });
-    try {
-      for (let entry = metadata.next(); entry !== undefined; entry = metadata.next()) {
-        const [metaKey, record] = entry;
-        let physDb: number;
-        let userKey: Buffer;
-        try {
-          ({ physDb, userKey } = decodeMetadataKey(metaKey));
-        } catch (error) {
-          if (!(error instanceof KvError)) throw error;
-          continue;
-        }
-        const db = mapped.get(physDb);
-        if (db === undefined || !readable(record, metaKey)) continue;
-        const type = recordType(record) as KeyTypeValue;
-        if (type === KeyType.string) continue;
-        const version = recordVersion(record);
-        const size = recordSize(record);
-        const ops0 = batch.length;
-        let newRecord: Buffer | undefined = record;
-        if (type === KeyType.hash || type === KeyType.set) {
-          let count = 0;
-          scan(subkeyPrefix(physDb, userKey, version), () => void count++);
-          if (count !== size) newRecord = count === 0 ? undefined : withSize(record, count);
-        } else if (type === KeyType.zset) {
-          newRecord = repairZset(batch, scan, physDb, userKey, version, record, size);
-        } else if (type === KeyType.list) {
-          newRecord = repairList(batch, scan, physDb, userKey, version, record);
-        }
-        if (newRecord === record) continue;
-        const key = Buffer.from(metaKey);
-        if (newRecord === undefined) batch.del(key);
-        else batch.put(key, newRecord);
-        ops += batch.length - ops0;
-        repair.collectionCount++;
-        if (repair.collections.length < collectionsListedMax) {
-          repair.collections.push({ db, key: userKey.toString('hex'), type: keyTypeNames[type], sizeBefore: size, sizeAfter: newRecord === undefined ? 0 : recordSize(newRecord) });
-        }
-        await flushIfFull();
+    for (const [{ physDb, userKey }, metaKey, record] of decodedEntries(engine, KeyTag.metadata, snapshot, decodeMetadataKey)) {
+      const db = mapped.get(physDb);
+      if (db === undefined || !readable(record, metaKey)) continue;
+      const type = recordType(record) as KeyTypeValue;
+      if (type === KeyType.string) continue;
+      const version = recordVersion(record);
+      const size = recordSize(record);
+      const ops0 = batch.length;
+      let newRecord: Buffer | undefined = record;
+      if (type === KeyType.hash || type === KeyType.set) {
+        let count = 0;
+        scan(subkeyPrefix(physDb, userKey, version), () => void count++);
+        if (count !== size) newRecord = count === 0 ? undefined : withSize(record, count);
+      } else if (type === KeyType.zset) {
+        newRecord = repairZset(batch, scan, physDb, userKey, version, record, size);
+      } else if (type === KeyType.list) {
+        newRecord = repairList(batch, scan, physDb, userKey, version, record);
       }
-    } finally {
-      metadata.close();
+      if (newRecord === record) continue;
+      const key = Buffer.from(metaKey);
+      if (newRecord === undefined) batch.del(key);
+      else batch.put(key, newRecord);
+      ops += batch.length - ops0;
+      repair.collectionCount++;
+      if (repair.collections.length < collectionsListedMax) {
+        repair.collections.push({ db, key: userKey.toString('hex'), type: keyTypeNames[type], sizeBefore: size, sizeAfter: newRecord === undefined ? 0 : recordSize(newRecord) });
+      }
+      await flushIfFull();
     }
   } finally {
     snapshot.release();

@@ -325,22 +325,9 @@ class LogicalCheck {
   #checkExpiryEntries(): void {
     const unmatched = new Set([...this.#counts].filter(([physId, counts]) => this.#mapped.has(physId) && counts.expiryEntries !== counts.expiryMatched).map(([physId]) => physId));
     if (unmatched.size === 0) return;
-    const start = Buffer.of(KeyTag.expiry);
-    const iterator = this.#engine.iteratorSync({ gte: start, lt: Buffer.of(KeyTag.expiry + 1), snapshot: this.#snapshot });
-    try {
-      for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
-        const key = entry[0];
-        let decoded: ReturnType<typeof decodeExpiryKey>;
-        try {
-          decoded = decodeExpiryKey(key);
-        } catch (error) {
-          if (!(error instanceof KvError)) throw error;
-          continue; // the walk reported it (logical-key)
-        }
-        if (unmatched.has(decoded.physDb)) this.#checkExpiryEntry(key, decoded);
-      }
-    } finally {
-      iterator.close();
+    // Keys that do not decode were reported by the walk (logical-key).
+    for (const [decoded, key] of decodedEntries(this.#engine, KeyTag.expiry, this.#snapshot, decodeExpiryKey)) {
+      if (unmatched.has(decoded.physDb)) this.#checkExpiryEntry(key, decoded);
     }
   }
 
@@ -683,6 +670,29 @@ class LogicalCheck {
 }
 
 // ---------------------------------------------------------------- pure helpers
+
+/**
+ * The entries under the one-byte `tag` at `snapshot` whose keys `decode`
+ * reads, decoded, with the key and value (views valid until the next step);
+ * keys it cannot read (a KvError) are skipped: the logical walk names them.
+ */
+export function* decodedEntries<T>(engine: LsmEngine, tag: number, snapshot: Snapshot, decode: (key: Buffer) => T): Generator<[decoded: T, key: Buffer, value: Buffer]> {
+  const iterator = engine.iteratorSync({ gte: Buffer.of(tag), lt: Buffer.of(tag + 1), snapshot });
+  try {
+    for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+      let decoded: T;
+      try {
+        decoded = decode(entry[0]);
+      } catch (error) {
+        if (!(error instanceof KvError)) throw error;
+        continue;
+      }
+      yield [decoded, entry[0], entry[1]];
+    }
+  } finally {
+    iterator.close();
+  }
+}
 
 function severityOf(kind: LogicalProblemKind): 'damage' | 'note' {
   return kind === 'logical-expired' || kind === 'logical-reclaimable' || kind === 'logical-foreign' ? 'note' : 'damage';
