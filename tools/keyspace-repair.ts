@@ -15,13 +15,30 @@
 //   E  one entry per readable record with an expiry, with its time; an entry
 //      whose key does not exist or expires at another time is deleted.
 //
-// Before those, collections that lost members (their `S`/`Z` entries lay in
-// a lost block) are made to hold what is left, as a salvage keeps the
-// readable entries of a segment: a hash or set takes its stored member count
-// as its size; a sorted set keeps the members whose `S` and `Z` entries both
-// survived (the unmatched halves are deleted); a list keeps its surviving
-// elements in order, renumbered from its head. A collection with nothing
-// left is deleted. Each is listed in the report.
+// Before those, two repairs of what the lost parts took from collections:
+//
+//   1. A key whose newest metadata record was lost while an older record of
+//      it survived in older data (a collection written, compacted down, then
+//      deleted or overwritten and written again with a new version that was
+//      flushed above it) shows that older record again. The `S`/`Z` entries
+//      of the lost version survive wherever they lay outside the lost part:
+//      they carry a version newer than the metadata, which no write makes
+//      (logical-orphan), no read sees, and no metadata can describe (their
+//      type, size and expiry went with the lost record). They are deleted,
+//      and each such key is listed: it now shows its older version, with
+//      that version's type and expiry. The rule is the logical pass's: an
+//      `S` or `Z` entry is an orphan when its version is newer than its
+//      key's metadata, or equal to it under a string (or, for `Z`, under a
+//      key that is not a sorted set). Entries of keys with no metadata at
+//      all are dead, not orphans: compaction reclaims them.
+//   2. Collections that lost members (their `S`/`Z` entries lay in a lost
+//      block, or an older version came back with some of its entries already
+//      reclaimed) are made to hold what is left, as a salvage keeps the
+//      readable entries of a segment: a hash or set takes its stored member
+//      count as its size; a sorted set keeps the members whose `S` and `Z`
+//      entries both survived (the unmatched halves are deleted); a list keeps
+//      its surviving elements in order, renumbered from its head. A
+//      collection with nothing left is deleted. Each is listed in the report.
 //
 // Data of physical dbs the table does not map (flushed dbs awaiting
 // compaction) is left alone. A directory without keyspace data (raw engine
@@ -38,9 +55,12 @@
 // found in the data; ids holding keys that the table does not map are listed
 // (their logical db is unknown; the server's compaction reclaims unmapped
 // data). The version floor is the largest collection version found.
-// One walk over `M` and one over `E`, at one snapshot; the changes are
-// written in batches of at most repairBatchOps operations.
+// One walk over `S` and one over `Z` (one metadata read per key), then one
+// over `M` for the collections, then one over `M` and one over `E` at one
+// snapshot; the changes are written in batches of at most repairBatchOps
+// operations.
 
+import type { Snapshot } from '../lib/engine/engine.js';
 import type { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { KvError } from '../lib/errors.js';
@@ -52,6 +72,8 @@ import {
   decodeExpiryKey,
   decodeMetadataKey,
   decodeOrderedDouble,
+  decodeScoreKey,
+  decodeSubkey,
   expiryKey,
   metadataKey,
   physicalDbMax,
@@ -77,6 +99,9 @@ const collectionsListedMax = 100;
 /** Bytes of a sorted-set member's `S` value: its score. */
 const scoreValueBytes = 8;
 
+/** Bytes of the version in an `S` or `Z` key, after the user key (big-endian). */
+const versionBytes = 8;
+
 /** What the repair changed. */
 export interface KeyspaceRepair {
   /** Why nothing was looked at, or null when the walk ran. */
@@ -89,6 +114,14 @@ export interface KeyspaceRepair {
   /** Collections that lost members, made to hold what is left (the first collectionsListedMax); size 0 means deleted. */
   collections: { db: number; key: string; type: string; sizeBefore: number; sizeAfter: number }[];
   collectionCount: number;
+  /**
+   * Keys that show an older version again because their newest metadata was lost (the first
+   * collectionsListedMax): the record that shows (type, version, expiry; 0 none) and the entries
+   * of the lost newer version that were deleted (`lostVersion` the newest of them); `deleted` when
+   * that older version had no member left either, so the key was deleted (it is in `collections` too).
+   */
+  olderVersions: { db: number; key: string; type: string; version: number; expireMs: number; entriesRemoved: number; lostVersion: number; deleted: boolean }[];
+  olderVersionCount: number;
   /** Counter records rewritten: the logical db, its physical id, what they said and what they say now. */
   counters: { db: number; physId: number; before: [keys: number, expires: number] | null; after: [keys: number, expires: number] }[];
   /** Expiry-index entries added for keys with an expiry and none. */
@@ -97,9 +130,14 @@ export interface KeyspaceRepair {
   expiryRemoved: number;
 }
 
+/** A repair that changed nothing. */
+export function emptyKeyspaceRepair(): KeyspaceRepair {
+  return { skipped: null, table: null, olderVersions: [], olderVersionCount: 0, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 };
+}
+
 /** True when the repair changed anything. */
 export function repairedAnything(repair: KeyspaceRepair): boolean {
-  return repair.table !== null || repair.collectionCount > 0 || repair.counters.length > 0 || repair.expiryAdded > 0 || repair.expiryRemoved > 0;
+  return repair.table !== null || repair.olderVersionCount > 0 || repair.collectionCount > 0 || repair.counters.length > 0 || repair.expiryAdded > 0 || repair.expiryRemoved > 0;
 }
 
 /**
@@ -107,7 +145,7 @@ export function repairedAnything(repair: KeyspaceRepair): boolean {
  * with its metadata records.
  */
 export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<KeyspaceRepair> {
-  const repair: KeyspaceRepair = { skipped: null, table: null, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 };
+  const repair: KeyspaceRepair = emptyKeyspaceRepair();
   const tableValue = engine.get(dbTableKey);
   let rebuilt: DbTable | undefined;
   let physIds: number[];
@@ -129,7 +167,8 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
   }
   const mapped = new Map(physIds.map((physId, db) => [physId, db]));
   if (rebuilt !== undefined) await engine.write(new WriteBatch().put(dbTableKey, encodeTable(rebuilt)));
-  await repairCollections(engine, mapped, repair);
+  const shown = await removeOrphanedEntries(engine, mapped, repair);
+  await repairCollections(engine, mapped, repair, shown);
   const counts = new Map(physIds.map((physId) => [physId, { keys: 0, expires: 0 }]));
   const batches: WriteBatch[] = [];
   let batch = new WriteBatch();
@@ -201,8 +240,109 @@ export async function repairKeyspaceIndexes(engine: LsmEngine): Promise<Keyspace
   return repair;
 }
 
-/** Makes every collection of a mapped db hold what is left of it (see the head of this file). */
-async function repairCollections(engine: LsmEngine, mapped: Map<number, number>, repair: KeyspaceRepair): Promise<void> {
+/**
+ * Deletes the `S` and `Z` entries of mapped dbs that their key's metadata does not own (see the head
+ * of this file, repair 1) and lists their keys. The `S` walk deletes a key's `Z` orphans with its `S`
+ * ones; the `Z` walk, at a snapshot taken after those deletions, finds the keys with `Z` orphans only,
+ * so each key is listed once.
+ */
+async function removeOrphanedEntries(engine: LsmEngine, mapped: Map<number, number>, repair: KeyspaceRepair): Promise<Map<string, OlderVersionShown>> {
+  /** The keys listed, by metadata key (latin1), for repairCollections to mark the ones it deletes. */
+  const listed = new Map<string, OlderVersionShown>();
+  const writer = new BatchWriter(engine);
+  for (const tag of [KeyTag.subkey, KeyTag.score]) {
+    const decode: (key: Buffer) => { physDb: number; userKey: Buffer; version: number } = tag === KeyTag.subkey ? decodeSubkey : decodeScoreKey;
+    const snapshot = engine.snapshot();
+    try {
+      /** The key whose entries are being walked: its metadata record, and its listing once an orphan is found. */
+      let owner: { physDb: number; userKey: Buffer; record: Buffer | undefined; shown: OlderVersionShown | undefined } | undefined;
+      for (const [{ physDb, userKey, version }, key] of decodedEntries(engine, tag, snapshot, decode)) {
+        const db = mapped.get(physDb);
+        if (db === undefined) continue; // an unmapped (flushed) db: reclaimed by compaction
+        if (owner === undefined || owner.physDb !== physDb || !owner.userKey.equals(userKey)) {
+          const metaKey = metadataKey(physDb, userKey);
+          const record = engine.get(metaKey, { snapshot });
+          owner = { physDb, userKey: Buffer.from(userKey), record: record !== undefined && readable(record, metaKey) ? record : undefined, shown: undefined };
+        }
+        const record = owner.record;
+        if (record === undefined || !orphaned(tag, version, record)) continue; // owned, or dead (no metadata): compaction reclaims it
+        if (owner.shown === undefined) {
+          owner.shown = { db, key: owner.userKey.toString('hex'), type: keyTypeNames[recordType(record) as KeyTypeValue] ?? `type ${recordType(record)}`, version: recordVersion(record), expireMs: recordExpireMs(record), entriesRemoved: 0, lostVersion: version, deleted: false };
+          repair.olderVersionCount++;
+          if (repair.olderVersions.length < collectionsListedMax) {
+            repair.olderVersions.push(owner.shown);
+            listed.set(metadataKey(physDb, owner.userKey).toString('latin1'), owner.shown);
+          }
+          if (tag === KeyTag.subkey) await removeScoreOrphans(engine, snapshot, writer, physDb, owner.userKey, record, owner.shown);
+        }
+        owner.shown.entriesRemoved++;
+        if (version > owner.shown.lostVersion) owner.shown.lostVersion = version;
+        await writer.del(key);
+      }
+    } finally {
+      snapshot.release();
+    }
+    await writer.finish();
+  }
+  return listed;
+}
+
+/** Stages the deletion of the `Z` entries of `userKey` that `record` does not own (read at `snapshot`). */
+async function removeScoreOrphans(engine: LsmEngine, snapshot: Snapshot, writer: BatchWriter, physDb: number, userKey: Buffer, record: Buffer, shown: OlderVersionShown): Promise<void> {
+  const version = recordVersion(record);
+  // Versions are big-endian after the key: every version from `from` on sorts after its prefix.
+  const from = recordType(record) === KeyType.zset ? version + 1 : version;
+  const keyPrefix = scorePrefix(physDb, userKey, 0).subarray(0, -versionBytes);
+  const end = prefixEnd(keyPrefix);
+  const iterator = engine.iteratorSync({ gte: scorePrefix(physDb, userKey, from), ...(end === undefined ? {} : { lt: end }), snapshot });
+  try {
+    for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+      const entryVersion = readUint64BE(entry[0], keyPrefix.length);
+      if (entryVersion > shown.lostVersion) shown.lostVersion = entryVersion;
+      shown.entriesRemoved++;
+      await writer.del(entry[0]);
+    }
+  } finally {
+    iterator.close();
+  }
+}
+
+/** Whether an `S` or `Z` entry of `version` is one that `record`, its key's metadata, cannot own (the logical pass's logical-orphan). */
+function orphaned(tag: number, version: number, record: Buffer): boolean {
+  const owned = recordVersion(record);
+  if (version !== owned) return version > owned; // older: a replaced version, dead
+  const type = recordType(record);
+  return type === KeyType.string || (tag === KeyTag.score && type !== KeyType.zset);
+}
+
+type OlderVersionShown = KeyspaceRepair['olderVersions'][number];
+
+/** Deletions written in batches of repairBatchOps, while walks read at their own snapshots. */
+class BatchWriter {
+  readonly #engine: LsmEngine;
+  #batch = new WriteBatch();
+
+  constructor(engine: LsmEngine) {
+    this.#engine = engine;
+  }
+
+  /** Stages the deletion of `key` (copied). */
+  async del(key: Buffer): Promise<void> {
+    this.#batch.del(Buffer.from(key));
+    if (this.#batch.length >= repairBatchOps) await this.finish();
+  }
+
+  /** Writes what is staged. */
+  async finish(): Promise<void> {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = new WriteBatch();
+    await this.#engine.write(batch);
+  }
+}
+
+/** Makes every collection of a mapped db hold what is left of it (see the head of this file, repair 2). */
+async function repairCollections(engine: LsmEngine, mapped: Map<number, number>, repair: KeyspaceRepair, shown: Map<string, OlderVersionShown>): Promise<void> {
   let batch = new WriteBatch();
   let ops = 0;
   const flushIfFull = async (): Promise<void> => {
@@ -242,8 +382,11 @@ async function repairCollections(engine: LsmEngine, mapped: Map<number, number>,
       }
       if (newRecord === record) continue;
       const key = Buffer.from(metaKey);
-      if (newRecord === undefined) batch.del(key);
-      else batch.put(key, newRecord);
+      if (newRecord === undefined) {
+        batch.del(key);
+        const older = shown.get(key.toString('latin1'));
+        if (older !== undefined) older.deleted = true;
+      } else batch.put(key, newRecord);
       ops += batch.length - ops0;
       repair.collectionCount++;
       if (repair.collections.length < collectionsListedMax) {

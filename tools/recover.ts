@@ -42,7 +42,9 @@
 //      right for segments flushed in order. Then rebuild the keyspace's
 //      derived records from the metadata records NEWDIR holds
 //      (tools/keyspace-repair.ts): the per-db counters (`C`) and the expiry
-//      index (`E`) still count keys whose records were lost, collections that
+//      index (`E`) still count keys whose records were lost, a key whose
+//      newest metadata was lost shows its older version if one survives (the
+//      entries of the lost version are deleted; listed), collections that
 //      lost members are made to hold what is left (listed), and a lost
 //      database table (`D`) is rebuilt as the server would build it (an
 //      assumption, said so).
@@ -66,10 +68,11 @@ import { checkSegment } from '../lib/segment/segment-checker.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
-import { repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
+import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
 import {
   formatBytes,
+  formatTime,
   keyRange,
   plural,
   relativeFile,
@@ -203,7 +206,7 @@ class Recovery {
       notes: [],
       lastSequence: 0,
       compacted: false,
-      keyspace: { skipped: null, table: null, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 },
+      keyspace: emptyKeyspaceRepair(),
       verify: { healthy: false, damageCount: 0, problems: [] },
       complete: false,
     };
@@ -657,6 +660,13 @@ function overlaps(range: KeyRange | null, smallest: Buffer, largest: Buffer): bo
   return true;
 }
 
+/** `, which expires at ...` for a record's expiry (0: none). */
+function describeExpiry(expireMs: number): string {
+  if (expireMs === 0) return ' (no expiry)';
+  const at = formatTime(expireMs);
+  return expireMs <= Date.now() ? `, which expired at ${at}: it reads as absent, and the server's sweep deletes it` : `, which expires at ${at}`;
+}
+
 function printReport(io: ToolIo, report: RecoverReport): void {
   const out = io.stdout;
   writeLine(out, `silt recover ${report.dir} -> ${report.out}`);
@@ -679,6 +689,14 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       writeLine(out, `  database table (D) was lost: rebuilt as the server builds a fresh one, db N -> physical N for ${k.table.databases} dbs (next physical id ${k.table.nextPhysId}, version floor ${k.table.versionFloor})`);
       writeLine(out, '      ASSUMPTION: right only if FLUSHDB, FLUSHALL and SWAPDB never ran on this data; otherwise a db may show flushed keys or another db\'s keys');
       for (const unmapped of k.table.unmapped) writeLine(out, `      physical db ${unmapped.physId} holds ${plural(unmapped.keys, 'key')} the rebuilt table does not map (their logical db is unknown; the server's compaction reclaims them)`);
+    }
+    if (k.olderVersionCount > 0) {
+      writeLine(out, `  ${plural(k.olderVersionCount, 'key')} lost ${k.olderVersionCount === 1 ? 'its' : 'their'} newest version in the lost parts while an older version survived in older data; each now shows that older version again, and the entries left of the lost version were deleted:`);
+      for (const o of k.olderVersions) {
+        const now = o.deleted ? `its older ${o.type} had no member left either, so the key was deleted` : `now the older ${o.type}${describeExpiry(o.expireMs)}`;
+        writeLine(out, `      ${renderKey(Buffer.from(o.key, 'hex'))} of db ${o.db}: ${now}; ${plural(o.entriesRemoved, 'entry', 'entries')} of the lost version deleted`);
+      }
+      if (k.olderVersionCount > k.olderVersions.length) writeLine(out, `      ... (${k.olderVersionCount} in all; --json lists the first ${k.olderVersions.length})`);
     }
     if (k.collectionCount > 0) {
       writeLine(out, `  ${plural(k.collectionCount, 'collection')} lost members in the lost parts; each now holds what is left of it (those left with nothing were deleted):`);

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { userKeyOf } from '../../../lib/format/internal-key.js';
-import { hashSet } from '../../../lib/keyspace/hash.js';
+import { hashDelete, hashSet } from '../../../lib/keyspace/hash.js';
 import { KeyTag } from '../../../lib/keyspace/key-encoding.js';
 import { Keyspace, type KeyspaceContext } from '../../../lib/keyspace/keyspace.js';
 import { List } from '../../../lib/keyspace/list.js';
-import { stringRecord } from '../../../lib/keyspace/metadata.js';
+import { stringRecord, withExpire } from '../../../lib/keyspace/metadata.js';
 import { setAdd } from '../../../lib/keyspace/set.js';
 import { SortedSetWriter } from '../../../lib/keyspace/zset.js';
 import { defaultFileSystem } from '../../../tools/data-dir.js';
@@ -115,4 +115,107 @@ export function damageMetadataBlock(dir: string): ScannedBlock {
   if (block === undefined || block.index === 0 || block.index === scan.blocks.length - 1) throw new Error('no interior metadata block to damage');
   flip(file, block);
   return block;
+}
+
+/** Collections (and one string) whose newest version `writeReplacedKeyspace` puts in a level-0 segment over an older one in a lower level. */
+export const replacedKeys = ['k:hash', 'k:hash-part', 'k:hash-ttl', 'k:list', 'k:set', 'k:set-expired', 'k:string', 'k:zset'] as const;
+
+/**
+ * Writes an older version of each of `replacedKeys` (a hash, one whose third field is
+ * later deleted, one with an expiry an hour away, a list, a set, one with an expiry
+ * 100 ms away, a string, a sorted set) and compacts it to the bottom level; then
+ * deletes each, writes a new version with other members (the string becomes a hash,
+ * the expiring ones have no expiry), and flushes that to level 0, between string keys
+ * "a:NNN" and "z:NNN" that fill blocks of their own, so the new `M` records and their
+ * `S`/`Z` entries lie in different blocks.
+ * @returns the older versions' expiry times of "k:hash-ttl" and "k:set-expired"
+ */
+export async function writeReplacedKeyspace(dir: string): Promise<{ expireMs: number; expiredMs: number }> {
+  const engine = await LsmEngine.open(dir);
+  const b = (text: string): Buffer => Buffer.from(text);
+  const expireMs = Date.now() + 3_600_000;
+  const expiredMs = Date.now() + 100;
+  try {
+    const keyspace = await Keyspace.open(engine);
+    const pending: Promise<unknown>[] = [];
+    const ctx = (db: number): KeyspaceContext => ({ db, nowMs: Date.now(), write: (batch) => void pending.push(engine.write(batch)) });
+    const putString = (key: string, value: string): void => {
+      const target = keyspace.load(0, b(key), Date.now());
+      keyspace.put(ctx(0), target, stringRecord(b(value), 0, keyspace.newVersion(Date.now(), target.stored)));
+    };
+    const pushList = (key: string, elements: string[]): void => {
+      const list = List.edit(keyspace, 0, b(key), Date.now());
+      for (const element of elements) list.push(b(element), 'right');
+      const batch = keyspace.begin();
+      list.stage(batch);
+      keyspace.commit(ctx(0), batch);
+    };
+    const addZset = (key: string, members: [string, number][]): void => {
+      const writer = SortedSetWriter.load(keyspace, 0, b(key), Date.now());
+      for (const [member, score] of members) writer.add(b(member), score);
+      writer.commit(ctx(0));
+    };
+    const pad = (prefix: string, count: number): void => {
+      for (let i = 0; i < count; i++) putString(`${prefix}:${String(i).padStart(3, '0')}`, `pad-${i}-`.padEnd(60, 'x'));
+    };
+
+    // Older versions, compacted to the bottom level.
+    hashSet(keyspace, ctx(0), b('k:hash'), [b('f1'), b('v1'), b('f2'), b('v2')]);
+    hashSet(keyspace, ctx(0), b('k:hash-part'), [b('f1'), b('v1'), b('f2'), b('v2'), b('f3'), b('v3')]);
+    hashSet(keyspace, ctx(0), b('k:hash-ttl'), [b('f1'), b('v1')]);
+    const expire = (key: string, ms: number): void => {
+      const target = keyspace.load(0, b(key), Date.now());
+      keyspace.put(ctx(0), target, withExpire(target.stored!, ms));
+    };
+    expire('k:hash-ttl', expireMs);
+    pushList('k:list', ['a', 'b', 'c']);
+    setAdd(keyspace, ctx(0), b('k:set'), [b('m1'), b('m2')]);
+    setAdd(keyspace, ctx(0), b('k:set-expired'), [b('e1')]);
+    expire('k:set-expired', expiredMs);
+    putString('k:string', 'old string');
+    addZset('k:zset', [['a', 1], ['b', 2]]);
+    pad('a', 20);
+    await Promise.all(pending);
+    await engine.compactRange();
+
+    // Newer versions, flushed to level 0. k:hash-part loses f3 first, so its older version is partly gone.
+    hashDelete(keyspace, ctx(0), b('k:hash-part'), [b('f3')]);
+    for (const key of replacedKeys) keyspace.remove(ctx(0), keyspace.load(0, b(key), Date.now()));
+    pad('a', 100);
+    hashSet(keyspace, ctx(0), b('k:hash'), [b('g1'), b('w1'), b('g2'), b('w2'), b('g3'), b('w3')]);
+    hashSet(keyspace, ctx(0), b('k:hash-part'), [b('g1'), b('w1')]);
+    hashSet(keyspace, ctx(0), b('k:hash-ttl'), [b('g1'), b('w1'), b('g2'), b('w2')]);
+    pushList('k:list', ['p', 'q', 'r', 's']);
+    setAdd(keyspace, ctx(0), b('k:set'), [b('n1'), b('n2'), b('n3')]);
+    setAdd(keyspace, ctx(0), b('k:set-expired'), [b('o1'), b('o2')]);
+    hashSet(keyspace, ctx(0), b('k:string'), [b('h1'), b('x1')]);
+    addZset('k:zset', [['x', 5], ['y', 6], ['z', 7]]);
+    pad('z', 150);
+    await Promise.all(pending);
+    await engine.flush();
+  } finally {
+    await engine.close();
+  }
+  return { expireMs, expiredMs };
+}
+
+/** The segment files of `dir`, oldest first. */
+export function segments(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(dir, 'seg'))
+    .filter((name) => name.endsWith('.sst'))
+    .sort()
+    .map((name) => path.join(dir, 'seg', name));
+}
+
+/**
+ * Overwrites 4 bytes in the middle of every data block of `file` whose key range
+ * holds one of `userKeys` (engine keys). @returns the blocks damaged
+ */
+export function damageBlocksHolding(file: string, userKeys: Buffer[]): ScannedBlock[] {
+  const scan = scanSegment(defaultFileSystem(), file, {});
+  const blocks = scan.blocks.filter((block) => userKeys.some((key) => userKeyOf(block.firstKey!).compare(key) <= 0 && userKeyOf(block.lastKey!).compare(key) >= 0));
+  if (blocks.length === 0) throw new Error(`no block of ${file} holds those keys`);
+  for (const block of blocks) flip(file, block);
+  return blocks;
 }

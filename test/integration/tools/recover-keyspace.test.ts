@@ -11,7 +11,25 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { recover, recoverReportFileName, lostAndFoundDirName, type RecoverReport } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
-import { collectionKeys, damageMemberBlock, damageMetadataBlock, damageTableBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
+import { hashSet } from '../../../lib/keyspace/hash.js';
+import { metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
+import { recordVersion } from '../../../lib/keyspace/metadata.js';
+import { SortedSetWriter } from '../../../lib/keyspace/zset.js';
+import { repairKeyspaceIndexes } from '../../../tools/keyspace-repair.js';
+import {
+  collectionKeys,
+  damageBlocksHolding,
+  damageMemberBlock,
+  damageMetadataBlock,
+  damageTableBlock,
+  db3Keys,
+  replacedKeys,
+  segments,
+  stringKeys,
+  writeReplacedKeyspace,
+  writeSampleKeyspace,
+} from './damaged-keyspace.js';
 import { dump } from '../../../tools/dump.js';
 import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
 
@@ -78,7 +96,7 @@ describe('recover after a lost block of metadata records', () => {
     const { io, stdout } = captureIo();
     const result = await recover({ dir, out }, io);
     expect(result.exitCode, stdout.text).toBe(0);
-    expect(result.report!.keyspace).toEqual({ skipped: null, table: null, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 });
+    expect(result.report!.keyspace).toEqual({ skipped: null, table: null, olderVersions: [], olderVersionCount: 0, collections: [], collectionCount: 0, counters: [], expiryAdded: 0, expiryRemoved: 0 });
     expect(stdout.text).not.toContain('Keyspace: rebuilt');
   });
 
@@ -141,5 +159,108 @@ describe('recover after a lost block of metadata records', () => {
       if (c.sizeAfter === 0) expect(line).toBeUndefined();
       else expect(Array.isArray(line!.value) ? line!.value.length : Object.keys(line!.value).length).toBe(c.sizeAfter);
     }
+  });
+});
+
+// The newest metadata record of a key lost while an older one survives in older
+// data: the older record shows again, and the entries of the lost version that
+// survived outside the lost block carry a version newer than it (logical-orphan).
+// recover exited 2 ("a bug in recover") on that; now it deletes those entries, lists
+// each key as showing its older version, and the result passes verify.
+describe('recover after a lost block held the newest version of keys whose older version survives', () => {
+  test('each key shows its older version (every type, with its expiry), the lost version\'s entries are deleted, the result verifies and dumps, exit 1', async () => {
+    const dir = path.join(scratch, 'replaced');
+    const { expireMs, expiredMs } = await writeReplacedKeyspace(dir);
+    const files = segments(dir);
+    expect(files).toHaveLength(2);
+    // The newest segment (level 0) holds the new versions; its block with their metadata is lost.
+    damageBlocksHolding(files[1]!, replacedKeys.map((key) => metadataKey(0, Buffer.from(key))));
+    while (Date.now() <= expiredMs) await new Promise((resolve) => setTimeout(resolve, 5));
+    const out = path.join(scratch, 'replaced-out');
+    const { io, stdout, stderr } = captureIo();
+    const result = await recover({ dir, out }, io);
+    expect(stderr.text).not.toContain('bug in recover');
+    expect(result.exitCode, stdout.text + stderr.text).toBe(1);
+    const report = result.report!;
+    expect(report.verify.healthy, JSON.stringify(report.verify.problems, null, 2)).toBe(true);
+
+    const shown = new Map(report.keyspace.olderVersions.map((older) => [Buffer.from(older.key, 'hex').toString(), older]));
+    expect([...shown.keys()].sort()).toEqual([...replacedKeys]);
+    expect(report.keyspace.olderVersionCount).toBe(replacedKeys.length);
+    const removed = { 'k:hash': 3, 'k:hash-part': 1, 'k:hash-ttl': 2, 'k:list': 4, 'k:set': 3, 'k:set-expired': 2, 'k:string': 1, 'k:zset': 6 };
+    const types = { 'k:hash': 'hash', 'k:hash-part': 'hash', 'k:hash-ttl': 'hash', 'k:list': 'list', 'k:set': 'set', 'k:set-expired': 'set', 'k:string': 'string', 'k:zset': 'zset' };
+    for (const key of replacedKeys) {
+      const older = shown.get(key)!;
+      expect(older, key).toMatchObject({ db: 0, type: types[key], entriesRemoved: removed[key], expireMs: key === 'k:hash-ttl' ? expireMs : key === 'k:set-expired' ? expiredMs : 0, deleted: false });
+      expect(older.lostVersion, key).toBeGreaterThan(older.version);
+    }
+    // The older k:hash-part had lost its third field (HDEL) before it was replaced.
+    expect(report.keyspace.collections).toEqual([{ db: 0, key: Buffer.from('k:hash-part').toString('hex'), type: 'hash', sizeBefore: 3, sizeAfter: 2 }]);
+    expect(stdout.text).toContain(`${replacedKeys.length} keys lost their newest version in the lost parts while an older version survived in older data`);
+    expect(stdout.text).toContain('"k:hash" of db 0: now the older hash (no expiry); 3 entries of the lost version deleted');
+    expect(stdout.text).toContain('"k:string" of db 0: now the older string (no expiry); 1 entry of the lost version deleted');
+    expect(stdout.text).toContain(`"k:hash-ttl" of db 0: now the older hash, which expires at ${new Date(expireMs).toISOString()}; 2 entries of the lost version deleted`);
+    expect(stdout.text).toContain(`"k:set-expired" of db 0: now the older set, which expired at ${new Date(expiredMs).toISOString()}: it reads as absent`);
+
+    const check = captureIo();
+    expect((await verify({ dir: out }, check.io)).exitCode, check.stdout.text).toBe(0);
+    const dumped = captureIo();
+    expect((await dump({ dir: out, match: 'k:*' }, dumped.io)).exitCode, dumped.stderr.text).toBe(0);
+    const values = new Map(
+      dumped.stdout.text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { key: string; type: string; expireAt: number | null; value: unknown })
+        .map((line) => [line.key, { type: line.type, expireAt: line.expireAt, value: line.value }]),
+    );
+    expect(Object.fromEntries(values)).toEqual({
+      'k:hash': { type: 'hash', expireAt: null, value: { f1: 'v1', f2: 'v2' } },
+      'k:hash-part': { type: 'hash', expireAt: null, value: { f1: 'v1', f2: 'v2' } },
+      'k:hash-ttl': { type: 'hash', expireAt: expireMs, value: { f1: 'v1' } },
+      'k:list': { type: 'list', expireAt: null, value: ['a', 'b', 'c'] },
+      'k:set': { type: 'set', expireAt: null, value: ['m1', 'm2'] },
+      'k:string': { type: 'string', expireAt: null, value: 'old string' },
+      'k:zset': { type: 'zset', expireAt: null, value: [['a', 1], ['b', 2]] },
+    });
+  });
+});
+
+describe('repairKeyspaceIndexes on keys whose older version shows again', () => {
+  // The state a lost block can leave (written here directly): a hash whose older version came back with
+  // none of its fields, only the newer version's; a sorted set with only score entries (Z) of the newer one.
+  test('an older version with nothing left is deleted and said so; entries found only in Z are removed too', async () => {
+    const dir = path.join(scratch, 'orphans');
+    const engine = await LsmEngine.open(dir);
+    try {
+      const keyspace = await Keyspace.open(engine);
+      const pending: Promise<unknown>[] = [];
+      const ctx = { db: 0, nowMs: Date.now(), write: (batch: WriteBatch): void => void pending.push(engine.write(batch)) };
+      hashSet(keyspace, ctx, Buffer.from('gone'), [Buffer.from('f1'), Buffer.from('v1')]);
+      const writer = SortedSetWriter.load(keyspace, 0, Buffer.from('board'), Date.now());
+      writer.add(Buffer.from('a'), 1);
+      writer.commit(ctx);
+      await Promise.all(pending);
+      const gone = recordVersion(engine.get(metadataKey(0, Buffer.from('gone')))!);
+      const board = recordVersion(engine.get(metadataKey(0, Buffer.from('board')))!);
+      await engine.write(
+        new WriteBatch()
+          .del(subkey(0, Buffer.from('gone'), gone, Buffer.from('f1')))
+          .put(subkey(0, Buffer.from('gone'), gone + 1000, Buffer.from('g1')), Buffer.from('w1'))
+          .put(subkey(0, Buffer.from('gone'), gone + 1000, Buffer.from('g2')), Buffer.from('w2'))
+          .put(scoreKey(0, Buffer.from('board'), board + 1000, 5, Buffer.from('b')), Buffer.alloc(0)),
+      );
+
+      const repair = await repairKeyspaceIndexes(engine);
+      expect(repair.olderVersions).toEqual([
+        { db: 0, key: Buffer.from('gone').toString('hex'), type: 'hash', version: gone, expireMs: 0, entriesRemoved: 2, lostVersion: gone + 1000, deleted: true },
+        { db: 0, key: Buffer.from('board').toString('hex'), type: 'zset', version: board, expireMs: 0, entriesRemoved: 1, lostVersion: board + 1000, deleted: false },
+      ]);
+      expect(repair.collections).toEqual([{ db: 0, key: Buffer.from('gone').toString('hex'), type: 'hash', sizeBefore: 1, sizeAfter: 0 }]);
+      expect(engine.get(metadataKey(0, Buffer.from('gone')))).toBeUndefined();
+    } finally {
+      await engine.close();
+    }
+    const check = captureIo();
+    expect((await verify({ dir }, check.io)).exitCode, check.stdout.text).toBe(0);
   });
 });
