@@ -48,6 +48,10 @@
 //      lost members are made to hold what is left (listed), and a lost
 //      database table (`D`) is rebuilt as the server would build it (an
 //      assumption, said so).
+//      Before all that, while the kept segments are as written, decide for
+//      each lost segment part whether the result may read an older version of
+//      a key it held: only when a kept segment holds, in its key range, a
+//      version older than it that the result reads (#markStaleRisk).
 //   7. Write NEWDIR/lost+found/recover-report.json, verify NEWDIR
 //      (tools/verify.ts) and print the report. Exit 0 when nothing was lost,
 //      1 when something was (the report lists it), 2 when recover could not run.
@@ -55,7 +59,7 @@
 import { resolve } from 'node:path';
 import { KvError, UnsupportedVersionError } from '../lib/errors.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
-import { userKeyOf } from '../lib/format/internal-key.js';
+import { compareInternalKeys, makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf, ValueType } from '../lib/format/internal-key.js';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
 import { currentFileName, manifestFileName, parseFileName, segmentDir, segmentFileName, segmentPath, walDir, walFileName, walPath } from '../lib/format/file-names.js';
 import { probeDataDirectory, readManifest, readManifestFile, type ManifestState } from '../lib/manifest/manifest-reader.js';
@@ -64,7 +68,9 @@ import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import type { VersionEdit } from '../lib/manifest/version-edit.js';
 import { Version } from '../lib/manifest/version.js';
 import { metaFrom } from '../lib/compaction/compactor.js';
+import type { BloomFilter } from '../lib/segment/bloom-filter.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
+import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
@@ -83,7 +89,7 @@ import {
   type KeyRange,
   type SequenceRange,
 } from './render.js';
-import { blockKeyRange, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
+import { blockKeyRange, scanSegment, segmentKeyRange, type ScannedBlock, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { verifyDirectory, type VerifyProblem } from './verify.js';
 import { listIn, scanRecordsAfter, summarizeWalFile, walFormatVersionOf, type WalFileRef, type WalFileSummary } from './wal-scan.js';
@@ -93,11 +99,20 @@ export const lostAndFoundDirName = 'lost+found';
 /** The report recover leaves in lost+found. */
 export const recoverReportFileName = 'recover-report.json';
 
+/**
+ * Entries of kept segments read to decide whether one lost segment part lets older versions
+ * show (#markStaleRisk), and for all parts together; past either the answer stays "may".
+ */
+const olderVersionScanEntriesMax = 100_000;
+const olderVersionScanTotalMax = 1_000_000;
+
 export interface RecoverOptions {
   dir: string;
   out: string;
   json?: boolean;
   fs?: FileSystem;
+  /** Tests: the entries read for one lost part's older-version check (default olderVersionScanEntriesMax). */
+  olderVersionScanEntriesMax?: number;
 }
 
 /** Something recover could not save. */
@@ -118,10 +133,19 @@ export interface LostItem {
   /** Where the original was put, relative to NEWDIR; null when there was nothing to save. */
   savedAs: string | null;
   /**
-   * True when NEWDIR may show an older version of a key in `keyRange` (or a
-   * deleted key again): the lost part held newer versions or tombstones.
+   * True when NEWDIR may show an older version of a key the lost part held (or a
+   * deleted key again). WAL parts: always (the keys they wrote keep their values
+   * from before them). Segment parts: only when a kept segment holds a version of
+   * a key in `keyRange` older than the lost part that NEWDIR reads (see
+   * #markStaleRisk), or when that could not be checked in full.
    */
   olderVersionsMayShow: boolean;
+  /**
+   * Segment parts with olderVersionsMayShow: a key (hex) whose older version NEWDIR reads, the
+   * kept file (relative to NEWDIR) it comes from, and whether the damaged segment's Bloom filter
+   * says the segment held that key; null when the check stopped at its limit first, and for WAL parts.
+   */
+  olderVersionExample: { key: string; file: string; inDamagedSegment: boolean } | null;
 }
 
 export interface RecoverReport {
@@ -160,7 +184,7 @@ export function recover(options: RecoverOptions, io: ToolIo): Promise<ToolResult
   const json = options.json === true;
   return runTool('recover', io, json, async () => {
     const fs = options.fs ?? defaultFileSystem();
-    const report = await new Recovery(fs, options.dir, options.out, json ? undefined : io.stderr).run();
+    const report = await new Recovery(fs, options.dir, options.out, json ? undefined : io.stderr, options.olderVersionScanEntriesMax ?? olderVersionScanEntriesMax).run();
     if (json) writeJson(io.stdout, report);
     else printReport(io, report);
     if (!report.verify.healthy) {
@@ -169,6 +193,14 @@ export function recover(options: RecoverOptions, io: ToolIo): Promise<ToolResult
     }
     return { exitCode: report.complete ? ExitCode.ok : ExitCode.damaged, report };
   });
+}
+
+/** A lost segment part, for #markStaleRisk. */
+interface LostPart {
+  /** The damaged segment's Bloom filter, when readable: which user keys it may have held. */
+  bloom: BloomFilter | undefined;
+  /** For a lost block of a segment re-written from its other blocks: that segment in NEWDIR, and the block's index key (what follows it came after the block). */
+  own: { fileNumber: number; after: Buffer } | undefined;
 }
 
 /** A segment to consider: its number and, with a manifest, what the manifest recorded. */
@@ -186,12 +218,16 @@ class Recovery {
   #manifest: ManifestState | undefined;
   /** Segments that go into NEWDIR's manifest. */
   readonly #kept: SegmentMeta[] = [];
+  /** What #markStaleRisk knows of each lost segment part besides its ranges. */
+  readonly #lostParts = new Map<LostItem, LostPart>();
   #nextFileNumber = 1;
   #lastSequence = 0;
   #progress!: Progress;
+  readonly #scanEntriesMax: number;
 
-  constructor(fs: FileSystem, dir: string, out: string, progressStream: ToolIo['stderr'] | undefined) {
+  constructor(fs: FileSystem, dir: string, out: string, progressStream: ToolIo['stderr'] | undefined, scanEntriesMax: number) {
     this.#fs = fs;
+    this.#scanEntriesMax = scanEntriesMax;
     this.#dir = dir;
     this.#out = out;
     this.#progressStream = progressStream;
@@ -228,7 +264,6 @@ class Recovery {
     }
     const needsCompaction = this.#writeManifest();
     await this.#openResult(needsCompaction);
-    this.#markStaleRisk();
     const report = this.#report;
     report.lastSequence = this.#lastSequence;
     report.complete = report.lost.length === 0;
@@ -410,10 +445,12 @@ class Recovery {
     const badBlocks = scan.blocks.filter((block) => block.problem !== undefined);
     if (!scan.indexReadable) {
       const range = scan.properties !== undefined ? segmentKeyRange(scan) : meta !== undefined ? keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)) : keyRange(undefined, undefined);
-      this.#addLost({ kind: 'segment', file, offset: scan.problems[0]?.offset ?? null, bytes: scan.fileBytes, records: null, keyRange: range, sequenceRange: sequences, reason: scan.problems[0]?.message ?? 'unreadable', savedAs, knownKeys: [], olderVersionsMayShow: false });
+      const lost = this.#addLost({ kind: 'segment', file, offset: scan.problems[0]?.offset ?? null, bytes: scan.fileBytes, records: null, keyRange: range, sequenceRange: sequences, reason: scan.problems[0]?.message ?? 'unreadable', savedAs, knownKeys: [], olderVersionsMayShow: false });
+      this.#lostParts.set(lost, { bloom: scan.bloom, own: undefined });
     }
+    const lostBlocks: [block: ScannedBlock, lost: LostItem][] = [];
     for (const block of badBlocks) {
-      this.#addLost({
+      const lost = this.#addLost({
         kind: 'blocks',
         file,
         offset: block.offset,
@@ -426,8 +463,10 @@ class Recovery {
         knownKeys: [],
         olderVersionsMayShow: false,
       });
+      lostBlocks.push([block, lost]);
     }
     const writer = output.writer;
+    for (const [block, lost] of lostBlocks) this.#lostParts.set(lost, { bloom: scan.bloom, own: writer === undefined ? undefined : { fileNumber: newNumber, after: block.separatorKey } });
     if (writer === undefined) {
       this.#report.segments.ignored.push({ file, reason: `no readable block (${plural(problemCount, 'problem')}); moved to ${savedAs}` });
       return;
@@ -590,6 +629,8 @@ class Recovery {
   async #openResult(needsCompaction: boolean): Promise<void> {
     const engine = await LsmEngine.open(this.#out, { fs: this.#fs, backgroundExecutor: 'inline', disableAutoCompaction: true, syncPolicy: 'always' });
     try {
+      // Before compaction replaces the kept segments, and before the keyspace repair writes.
+      this.#markStaleRisk(engine);
       if (needsCompaction) {
         await engine.compactRange();
         this.#report.compacted = true;
@@ -602,21 +643,67 @@ class Recovery {
 
   // ---------------------------------------------------------------- helpers
 
-  /** A lost segment part may let older versions of its keys show when kept data older than it overlaps it. */
-  #markStaleRisk(): void {
+  /**
+   * Decides, for each lost segment part, whether NEWDIR may read an older version of a key it held
+   * (or a deleted key again): only when a kept segment holds, for a user key in the part's key range,
+   * a value older than the part's newest sequence that `engine` (NEWDIR, WAL replayed) reads as that
+   * key's value. Not counted: versions hidden by a newer one (the value read differs), tombstones,
+   * keys the damaged segment's Bloom filter says it never held, and, in the segment re-written from
+   * the same file, entries before the lost block (a key's versions there are newer than any in it).
+   * Reads at most olderVersionScanEntriesMax entries for one part (olderVersionScanTotalMax for all);
+   * past that the answer is "may" without an example.
+   */
+  #markStaleRisk(engine: LsmEngine): void {
+    let budget = olderVersionScanTotalMax;
     for (const lost of this.#report.lost) {
       if (lost.kind !== 'segment' && lost.kind !== 'blocks') continue;
-      const range = lost.keyRange;
-      const newest = lost.sequenceRange?.last ?? null;
-      lost.olderVersionsMayShow = this.#kept.some((meta) => {
-        if (newest !== null && meta.smallestSequence >= newest) return false;
-        return overlaps(range, userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey));
-      });
+      const found = this.#olderVersionShown(engine, lost, this.#lostParts.get(lost) ?? { bloom: undefined, own: undefined }, Math.min(budget, this.#scanEntriesMax));
+      budget -= found.read;
+      lost.olderVersionsMayShow = found.example !== undefined;
+      lost.olderVersionExample = found.example ?? null;
     }
   }
 
-  #addLost(item: LostItem): void {
-    this.#report.lost.push(item);
+  /** One part of #markStaleRisk. @returns the entries read, and an example (null: stopped at `limit`; undefined: none) */
+  #olderVersionShown(engine: LsmEngine, lost: LostItem, part: LostPart, limit: number): { read: number; example: LostItem['olderVersionExample'] | undefined } {
+    const range = lost.keyRange;
+    const newest = lost.sequenceRange?.last ?? null;
+    const smallest = range === null || range.smallest === null ? undefined : Buffer.from(range.smallest, 'hex');
+    const largest = range === null || range.largest === null ? undefined : Buffer.from(range.largest, 'hex');
+    let read = 0;
+    for (const meta of this.#kept) {
+      if (newest !== null && meta.smallestSequence >= newest) continue;
+      if (!overlaps(range, userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey))) continue;
+      const after = part.own?.fileNumber === meta.fileNumber ? part.own.after : undefined;
+      const reader = SegmentReader.open(this.#fs, segmentPath(this.#out, meta.fileNumber), { fileNumber: meta.fileNumber });
+      const iterator = reader.iterator();
+      try {
+        if (smallest === undefined) iterator.seekToFirst();
+        else iterator.seek(makeInternalKey(smallest, sequenceMax, ValueType.put));
+        for (; iterator.valid(); iterator.next()) {
+          const key = iterator.key();
+          const userKey = userKeyOf(key);
+          if (largest !== undefined && userKey.compare(largest) > 0) break;
+          if (read++ >= limit) return { read, example: null };
+          if (after !== undefined && compareInternalKeys(key, after) <= 0) continue;
+          if (typeOf(key) !== ValueType.put || (newest !== null && sequenceOf(key) >= newest)) continue;
+          if (part.bloom !== undefined && !part.bloom.mayContain(userKey)) continue;
+          const shown = engine.get(userKey);
+          if (shown === undefined || !shown.equals(iterator.value())) continue;
+          return { read, example: { key: userKey.toString('hex'), file: segmentRelative(meta.fileNumber), inDamagedSegment: part.bloom !== undefined } };
+        }
+      } finally {
+        iterator.close();
+        reader.close();
+      }
+    }
+    return { read, example: undefined };
+  }
+
+  #addLost(item: Omit<LostItem, 'olderVersionExample'>): LostItem {
+    const lost: LostItem = { ...item, olderVersionExample: null };
+    this.#report.lost.push(lost);
+    return lost;
   }
 
   #seeSequence(sequence: number): void {
@@ -658,6 +745,17 @@ function overlaps(range: KeyRange | null, smallest: Buffer, largest: Buffer): bo
   if (range.largest !== null && smallest.compare(Buffer.from(range.largest, 'hex')) > 0) return false;
   if (range.smallest !== null && largest.compare(Buffer.from(range.smallest, 'hex')) < 0) return false;
   return true;
+}
+
+/** What a lost segment part means for the keys of its range (#markStaleRisk decided it). */
+function describeStaleRisk(lost: LostItem): string {
+  const example = lost.olderVersionExample;
+  if (!lost.olderVersionsMayShow) return 'none of its keys went back in time: no kept file holds an older version of a key in this range that the result reads';
+  const risk = 'keys in this range may now read an older value, or a deleted key may be back';
+  if (example === null) return `${risk}: kept data in this range was not checked in full (the check reads a limited number of entries)`;
+  const key = renderKey(Buffer.from(example.key, 'hex'));
+  if (example.inDamagedSegment) return `${risk}: the result reads older versions of keys this segment held in this range (e.g. ${key}, from ${example.file}), so where the lost part held a newer version, that key went back in time`;
+  return `${risk}: the result reads older versions of keys in this range (e.g. ${key}, from ${example.file}); any of them the lost part held a newer version of went back in time`;
 }
 
 /** `, which expires at ...` for a record's expiry (0: none). */
@@ -723,10 +821,8 @@ function printReport(io: ToolIo, report: RecoverReport): void {
         const shown = lost.knownKeys.slice(0, 10).map((key) => renderKey(Buffer.from(key, 'hex'))).join(', ');
         writeLine(out, `      keys written by the readable records after the damage: ${shown}${lost.knownKeys.length > 10 ? `, ... (${lost.knownKeys.length} in all; --json lists them)` : ''}`);
       }
-      if (lost.olderVersionsMayShow) {
-        const what = lost.kind === 'wal-records' || lost.kind === 'wal-file' ? 'keys these records wrote keep the values (or absence) they had before them' : 'keys in this range may now read an older value, or a deleted key may be back: the lost part held newer versions';
-        writeLine(out, `      ${what}`);
-      }
+      const what = lost.kind === 'wal-records' || lost.kind === 'wal-file' ? (lost.olderVersionsMayShow ? 'keys these records wrote keep the values (or absence) they had before them' : undefined) : describeStaleRisk(lost);
+      if (what !== undefined) writeLine(out, `      ${what}`);
     }
   }
   const verdict = report.verify.healthy ? 'opens and passes verify' : `FAILS verify (${plural(report.verify.damageCount, 'problem')})`;

@@ -59,6 +59,8 @@ export interface SegmentScan {
   footer: SegmentFooter | undefined;
   properties: StoredProperties | undefined;
   filter: { bytes: number; probeCount: number } | undefined;
+  /** The parsed Bloom filter, when its block is readable: which user keys the segment may hold. */
+  bloom: BloomFilter | undefined;
   /** Problems with the footer, index, filter and properties blocks (data block problems are on the blocks). */
   problems: ScanProblem[];
   /** Every data block the index names; empty when the footer or index is unreadable. */
@@ -135,7 +137,7 @@ class Scanner {
     this.#file = file;
     this.#path = path;
     this.#options = options;
-    this.#scan = { path, fileBytes: file.size(), footer: undefined, properties: undefined, filter: undefined, problems: [], blocks: [], indexReadable: false, unsupportedVersion: undefined };
+    this.#scan = { path, fileBytes: file.size(), footer: undefined, properties: undefined, filter: undefined, bloom: undefined, problems: [], blocks: [], indexReadable: false, unsupportedVersion: undefined };
   }
 
   run(): SegmentScan {
@@ -150,7 +152,10 @@ class Scanner {
     scan.footer = footer;
     scan.properties = this.#attempt(footer.properties.offset, () => decodeProperties(this.#readMeta(footer.properties, 'properties block'), this.#path, footer.properties.offset));
     const filter = this.#attempt(footer.filter.offset, () => BloomFilter.parse(this.#readMeta(footer.filter, 'filter block'), this.#path, footer.filter.offset));
-    if (filter !== undefined) scan.filter = { bytes: footer.filter.size, probeCount: filter.probeCount };
+    if (filter !== undefined) {
+      scan.filter = { bytes: footer.filter.size, probeCount: filter.probeCount };
+      scan.bloom = filter;
+    }
     const index = this.#attempt(footer.index.offset, () => Block.parse(this.#readMeta(footer.index, 'index block'), this.#path, footer.index.offset));
     if (index === undefined) return scan;
     const listed = this.#attempt(footer.index.offset, () => this.#listBlocks(index));
