@@ -143,11 +143,12 @@ export class LsmEngine implements Engine {
   #immutables: MemtableSlot[] = [];
   #wal: WalWriter | undefined;
   /**
-   * The close (final fdatasync) of the WAL file before #wal while it runs.
-   * Under `always`, a write logged in #wal is acknowledged only after it too:
-   * an acknowledged record must not outlive an older, unsynced record on a
-   * power loss, or recovery would see a hole (the older file torn, a newer
-   * one intact) instead of a prefix of the write order.
+   * The close (final fdatasync) of the WAL files before #wal while it runs;
+   * rejects when one of them failed (see #retireWal). A write logged in #wal
+   * is acknowledged only after it too: an acknowledged record must not
+   * outlive an older, unsynced record on a power loss, or recovery would see
+   * a hole (the older file torn, a newer one intact) instead of a prefix of
+   * the write order; nor outlive an older record that was refused.
    */
   #walPredecessor: Promise<void> | undefined;
   /** The writeShared() calls of the WAL's current turn: their promise and how to take each batch back. */
@@ -642,10 +643,15 @@ export class LsmEngine implements Engine {
     };
   }
 
-  /** `logged`, held back under `always` until the previous WAL file's close has synced it (see #walPredecessor). */
+  /**
+   * `logged`, held back until the previous WAL files' closes have synced them
+   * (see #walPredecessor). Under every policy: it happens once per memtable
+   * switch, and then every record of #wal made before the closes end waits
+   * for them, which #retireWal relies on when one fails.
+   */
   #afterPredecessor(logged: Promise<void>): Promise<void> {
     const predecessor = this.#walPredecessor;
-    if (predecessor === undefined || this.#wal!.syncPolicy !== 'always') return logged;
+    if (predecessor === undefined) return logged;
     return Promise.all([logged, predecessor]).then(() => undefined);
   }
 
@@ -736,7 +742,7 @@ export class LsmEngine implements Engine {
         const old = this.#wal!;
         this.#wal = wal;
         this.#active.walNumbers.push(number);
-        old.close().catch(() => undefined); // its failed appends were already rejected and taken back
+        void this.#retireWal(old, wal);
         this.#logger.info({ dir: this.dir, wal: number }, 'writes resumed');
         this.#writeError = undefined;
       } catch (error) {
@@ -809,17 +815,45 @@ export class LsmEngine implements Engine {
       return;
     }
     const slot = this.#active;
-    const closed = oldWal.close().catch((error: unknown) => {
-      this.#logger.warn({ err: error }, 'closing a WAL file failed; its failed writes were refused');
-    });
-    slot.walClosed = closed;
-    this.#walPredecessor = closed;
-    void closed.then(() => {
-      if (this.#walPredecessor === closed) this.#walPredecessor = undefined;
-    });
+    slot.walClosed = this.#retireWal(oldWal, this.#wal);
     this.#immutables.unshift(slot);
     this.#active = { memtable: new Memtable(), walNumbers: [number], walClosed: Promise.resolve() };
     this.#maybeScheduleFlush();
+  }
+
+  /**
+   * Closes `old` (its final fdatasync), which `next` has just replaced as
+   * #wal, after the closes of the files before it; #walPredecessor holds
+   * back the acknowledgement of `next`'s records until then. When a close
+   * fails, the records it refused (under `always`, those its last fdatasync
+   * was to cover) may have been read by records made after them, all of
+   * which are in later files and still unacknowledged: every later file of
+   * the chain is taken back whole (WalWriter.takeBackAll; their writers see
+   * the failure and their batches leave the memtable) before it closes in
+   * turn, and the failure passes down the chain.
+   * @returns a promise that settles (never rejects) when `old` is closed, for the flush of its memtable
+   */
+  #retireWal(old: WalWriter, next: WalWriter): Promise<void> {
+    const before = this.#walPredecessor;
+    const closed =
+      before === undefined
+        ? old.close()
+        : before.then(
+            () => old.close(),
+            // `old` was taken back when `before` failed (the handler below, added when `old` was `next`).
+            (failure: unknown) => old.close().then(() => Promise.reject(failure)),
+          );
+    this.#walPredecessor = closed;
+    return closed.then(
+      () => {
+        if (this.#walPredecessor === closed) this.#walPredecessor = undefined;
+      },
+      (error: unknown) => {
+        if (this.#walPredecessor === closed) this.#walPredecessor = undefined;
+        this.#logger.warn({ err: error, wal: next.fileNumber }, 'closing an older WAL file failed; its unsynced writes and every write logged after them were refused');
+        next.takeBackAll(new IoError(`Records of WAL file "${next.path}" were taken back: an older WAL file failed (${(error as Error).message})`, { cause: error }));
+      },
+    );
   }
 
   #maybeScheduleFlush(): void {
@@ -1248,6 +1282,8 @@ export class LsmEngine implements Engine {
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     let failure: unknown;
     try {
+      // Older files first: when one fails, #wal's records are taken back before it closes (#retireWal).
+      await this.#walPredecessor?.catch(() => undefined);
       await this.#wal?.close();
     } catch (error) {
       failure = error;

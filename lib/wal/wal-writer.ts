@@ -35,6 +35,9 @@
 // on power failure even though the file still shows them; `failure` reports
 // it. The writer stays usable: a later append tries again (first repeating
 // a cut that failed), so writing resumes when the disk has space again.
+// takeBackAll() rejects and cuts every record of the file, synced ones too,
+// for the engine's WAL switch (records made after refused ones in an older
+// file: LsmEngine #retireWal).
 
 import { assert } from '../assert.js';
 import { ClosedError, IoError, LimitExceededError } from '../errors.js';
@@ -99,9 +102,17 @@ export class WalWriter {
   #turnSyncRejects: Reject[] = [];
   #immediate: NodeJS.Immediate | undefined;
 
+  /** Size of the file when this writer took it (the header): takeBackAll() cuts back to it. */
+  readonly #startBytes: number;
   #writtenBytes: number;
   #syncedBytes: number;
   #acknowledgedBytes: number;
+  /** Bumped by takeBackAll(), whose cut may remove synced bytes: a sync started before it covers a stale size. */
+  #takeBacks = 0;
+  /** A takeBackAll() cut that no fdatasync has made durable yet. */
+  #cutUnsynced = false;
+  /** Rejects of the appends the fdatasync in flight covers (takeBackAll() rejects them early). */
+  #inFlightRejects: Reject[] = [];
   /** A cut back that failed; repeated before the next write. */
   #truncateTo: number | undefined;
   #syncing = false;
@@ -126,7 +137,8 @@ export class WalWriter {
     this.#recordBytesMax = options.recordBytesMax ?? walRecordBytesMax;
     assert(this.#syncIntervalMs > 0, 'WAL sync interval is positive');
     assert(this.#recordBytesMax > 0 && this.#recordBytesMax <= walRecordBytesMax, 'WAL record limit within its 32-bit field bound');
-    this.#writtenBytes = file.size();
+    this.#startBytes = file.size();
+    this.#writtenBytes = this.#startBytes;
     this.#syncedBytes = this.#writtenBytes;
     this.#acknowledgedBytes = this.#writtenBytes;
     this.#updateTimer();
@@ -286,6 +298,38 @@ export class WalWriter {
     this.#repairTail();
   }
 
+  /**
+   * Rejects every record appended so far with `failure` (sync() callers too)
+   * and cuts the file back to its header, synced records included; the next
+   * fdatasync, started here, makes the cut durable. For records that were
+   * made after records of an older WAL file that were refused (LsmEngine's
+   * WAL switch when the older file's final fdatasync fails): none of them
+   * was acknowledged, and they may depend on the refused ones. The writer
+   * stays usable.
+   */
+  takeBackAll(failure: Error): void {
+    assert(!this.#closed, 'a WAL file is taken back before it closes');
+    const rejects = [...this.#turnRejects, ...this.#turnSyncRejects, ...this.#nextRejects, ...this.#inFlightRejects];
+    this.#turnBytes = 0;
+    this.#turnResolves = [];
+    this.#turnRejects = [];
+    this.#turnPromise = undefined;
+    this.#turnSyncResolves = [];
+    this.#turnSyncRejects = [];
+    this.#nextResolves = [];
+    this.#nextRejects = [];
+    this.#inFlightRejects = [];
+    this.#takeBacks++;
+    if (this.#writtenBytes > this.#startBytes || this.#syncing) {
+      this.#acknowledgedBytes = this.#startBytes;
+      this.#syncedBytes = Math.min(this.#syncedBytes, this.#startBytes);
+      this.#cutUnsynced = true;
+      this.#cutBack(this.#startBytes);
+      if (!this.#syncing) this.#startSync(true);
+    }
+    rejectAll(rejects, failure);
+  }
+
   // -------------------------------------------------------------------------
   // Framing
 
@@ -386,7 +430,7 @@ export class WalWriter {
       }
     }
     if (syncResolves.length > 0) {
-      if (!this.#syncing && this.#syncedBytes === this.#writtenBytes && this.#nextResolves.length === 0) {
+      if (!this.#syncing && this.#syncedBytes === this.#writtenBytes && !this.#cutUnsynced && this.#nextResolves.length === 0) {
         for (const resolve of syncResolves) resolve();
       } else {
         pushAll(this.#nextResolves, syncResolves);
@@ -402,10 +446,12 @@ export class WalWriter {
     this.#syncing = true;
     this.#syncs++;
     const target = this.#writtenBytes;
+    const takeBacks = this.#takeBacks;
     const resolves = this.#nextResolves;
     const rejects = this.#nextRejects;
     this.#nextResolves = [];
     this.#nextRejects = [];
+    this.#inFlightRejects = rejects;
     let pending: Promise<void>;
     try {
       pending = this.#file.sync();
@@ -413,23 +459,32 @@ export class WalWriter {
       pending = Promise.reject(error);
     }
     pending.then(
-      () => this.#synced(target, resolves),
+      () => this.#synced(target, takeBacks, resolves),
       (error: unknown) => this.#syncFailed(rejects, error, background),
     );
   }
 
-  #synced(target: number, resolves: Resolve[]): void {
+  #synced(target: number, takeBacks: number, resolves: Resolve[]): void {
     this.#syncing = false;
+    this.#inFlightRejects = [];
+    this.#syncFailure = undefined;
+    if (takeBacks !== this.#takeBacks) {
+      // takeBackAll() ran while this fdatasync was in flight: its waiters were
+      // rejected, and the cut it made is not covered. Sync again.
+      this.#startSync(this.#nextResolves.length === 0);
+      return;
+    }
     assert(target <= this.#writtenBytes, 'a synced WAL size is never cut back');
     if (target > this.#syncedBytes) this.#syncedBytes = target;
     if (target > this.#acknowledgedBytes) this.#acknowledgedBytes = target;
-    this.#syncFailure = undefined;
+    this.#cutUnsynced = false;
     for (const resolve of resolves) resolve();
     if (this.#nextResolves.length > 0) this.#startSync(false);
   }
 
   #syncFailed(rejects: Reject[], error: unknown, background: boolean): void {
     this.#syncing = false;
+    this.#inFlightRejects = [];
     const failure = new IoError(`Cannot sync WAL file "${this.path}": ${messageOf(error)}`, { cause: error });
     this.#syncFailure = failure;
     // Everything unacknowledged was written after the last good fdatasync:
@@ -497,7 +552,7 @@ export class WalWriter {
 
   /** The 'everysec' timer: an fdatasync when bytes were written since the last. */
   readonly #tick = (): void => {
-    if (!this.#syncing && this.#writtenBytes > this.#syncedBytes) this.#startSync(true);
+    if (!this.#syncing && (this.#writtenBytes > this.#syncedBytes || this.#cutUnsynced)) this.#startSync(true);
   };
 }
 

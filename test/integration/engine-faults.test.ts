@@ -369,6 +369,102 @@ describe('a failed fdatasync takes back what was made after it', () => {
   });
 });
 
+describe('a failed close of the older WAL file takes back the newer file', () => {
+  // At a memtable switch the old WAL file's close runs one last fdatasync,
+  // which covers batch A (under always, A waits for it). Batch B is made
+  // after the switch, into the new file (it could have read A), and the new
+  // file's own fdatasync succeeds; B's acknowledgement waits for the old
+  // file's close. When that fails, A is cut off and taken back, and B must go
+  // too: out of the memtable and out of the new file, synced bytes and all,
+  // or it is acknowledged, or comes back on reopen, standing on a write its
+  // client was told had failed.
+  for (const policy of ['always', 'everysec'] as const) {
+    it(`under ${policy}, a batch logged in the new file is rejected and cut when the old file's last fdatasync fails`, async () => {
+      const fs = new FaultFileSystem(new MemFileSystem());
+      const options: EngineOptions = { fs, backgroundExecutor: 'inline', syncPolicy: policy };
+      const engine = await LsmEngine.open(dir, options);
+      // Under everysec A was acknowledged when written, and stays: only B is refused.
+      const model: Model = new Map([[key(0), policy === 'always' ? 'v1' : 'v2']]);
+      let flushed: Promise<unknown> = Promise.resolve();
+      let release = (): void => undefined;
+      try {
+        await put(engine, key(0), 'v1');
+        await engine.sync();
+        const [oldWal] = fs.list(`${dir}/wal`);
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        fs.beforeSync((path) => (path.endsWith(`/${oldWal}`) ? gate : Promise.resolve()));
+        const a = track(put(engine, key(0), 'v2'));
+        await new Promise((resolve) => setImmediate(resolve)); // A is written (under always its fdatasync waits at the gate)
+        flushed = engine.flush().catch(() => undefined); // the switch: the old file's close waits at the gate too
+        expect(fs.list(`${dir}/wal`).length, 'a new WAL file after the switch').toBe(2);
+        const b = track(put(engine, key(0), 'v3'));
+        await sleep(20); // B is written and synced in the new file; its acknowledgement waits for the old file
+        expect(b.state, 'B waits for the old file to close').toBe('pending');
+        fs.injectFault((op, path) => (op === 'sync' && path.endsWith(`/${oldWal}`) ? systemError('EIO', 'fdatasync', path) : undefined));
+        release();
+        await Promise.allSettled([a.promise, b.promise]);
+        expect(a.state).toBe(policy === 'always' ? 'rejected' : 'fulfilled');
+        expect(b.state, 'the batch logged in the newer file').toBe('rejected');
+        expect(b.error).toBeInstanceOf(WriteStoppedError);
+        expect(getString(engine, key(0))).toBe(model.get(key(0)));
+        fs.injectFault(undefined);
+        expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+        await put(engine, key(1), 'after');
+        model.set(key(1), 'after');
+        expect(await compareWithModel(engine, model)).toBe('');
+      } finally {
+        fs.injectFault(undefined);
+        fs.beforeSync(undefined);
+        release();
+        await flushed;
+        await engine.close();
+      }
+      await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'neither B (nor, under always, A) after reopen');
+    });
+  }
+});
+
+describe('a failed WAL close passes down the chain of newer files', () => {
+  it('two switches while the oldest close hangs: when it fails, both newer files are taken back', async () => {
+    const fs = new FaultFileSystem(new MemFileSystem());
+    const engine = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline', syncPolicy: 'always' });
+    const model: Model = new Map([[key(0), 'v1']]);
+    const flushes: Promise<unknown>[] = [];
+    let release = (): void => undefined;
+    try {
+      await put(engine, key(0), 'v1');
+      const [oldest] = fs.list(`${dir}/wal`);
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      fs.beforeSync((path) => (path.endsWith(`/${oldest}`) ? gate : Promise.resolve()));
+      const a = track(put(engine, key(0), 'v2'));
+      await new Promise((resolve) => setImmediate(resolve));
+      flushes.push(engine.flush().catch(() => undefined)); // switch 1: the oldest file's close hangs
+      const b = track(put(engine, key(0), 'v3'));
+      await sleep(10);
+      flushes.push(engine.flush().catch(() => undefined)); // switch 2: the middle file's close waits for the oldest
+      expect(fs.list(`${dir}/wal`).length).toBe(3);
+      const c = track(put(engine, key(0), 'v4'));
+      await sleep(10);
+      expect([a.state, b.state, c.state]).toEqual(['pending', 'pending', 'pending']);
+      fs.injectFault((op, path) => (op === 'sync' && path.endsWith(`/${oldest}`) ? systemError('EIO', 'fdatasync', path) : undefined));
+      release();
+      await Promise.allSettled([a.promise, b.promise, c.promise]);
+      expect([a.state, b.state, c.state]).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(getString(engine, key(0))).toBe('v1');
+      fs.injectFault(undefined);
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+      expect(await compareWithModel(engine, model)).toBe('');
+    } finally {
+      fs.injectFault(undefined);
+      fs.beforeSync(undefined);
+      release();
+      await Promise.all(flushes);
+      await engine.close();
+    }
+    await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'none of A, B, C after reopen');
+  });
+});
+
 /**
  * Writes `count` puts one after another without waiting for acknowledgements
  * (each write's effects are visible at once); returns the tracked promises.

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { systemError } from '../../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../../support/fault-file-system.js';
-import { RawClient, closeAll, closeServers, helloFields, ioredis, nodeRedis, parseInfo, plain, sleep, startServer, waitFor, type TestServer } from './harness.js';
+import { RawClient, closeAll, closeServers, encodeCommand, helloFields, ioredis, nodeRedis, parseInfo, plain, sleep, startServer, waitFor, type TestServer } from './harness.js';
 
 afterEach(closeAll);
 afterAll(closeServers);
@@ -372,11 +372,15 @@ describe('MISCONF: a disk that refuses writes', () => {
     const client = ioredis(silt.port);
     await client.set('k', '1');
     fs.injectFault((operation, path) => (operation === 'append' && path.includes('/wal/') ? systemError('ENOSPC', 'write', path) : undefined));
-    // One socket write: INCR applies 2 at once, GET runs in the same turn, then the WAL write fails.
-    const results = await client.pipeline().incr('k').get('k').ping().exec();
-    expect(String(results![0]![0]), 'INCR').toMatch(/^ReplyError: MISCONF /);
-    expect(String(results![1]![0]), 'GET saw the 2 that is taken back').toMatch(/^ReplyError: MISCONF /);
-    expect(results![2], 'PING does not read the keyspace').toEqual([null, 'PONG']);
+    // One socket write (raw: ioredis may write a pipeline's commands one by one, and a server that
+    // reads INCR alone would fail its WAL write before GET arrives): INCR applies 2 at once, GET
+    // runs in the same turn, then the WAL write fails.
+    const raw = await RawClient.connect(silt.port);
+    raw.send(Buffer.concat([encodeCommand(['INCR', 'k']), encodeCommand(['GET', 'k']), encodeCommand(['PING'])]));
+    const [incr, get, ping] = (await raw.replies(3)).map(plain) as [{ error: string }, { error: string }, string];
+    expect(incr.error, 'INCR').toMatch(/^MISCONF /);
+    expect(get.error, 'GET saw the 2 that is taken back').toMatch(/^MISCONF /);
+    expect(ping, 'PING does not read the keyspace').toBe('PONG');
     fs.injectFault(undefined);
     expect(await client.get('k')).toBe('1');
     await waitFor(async () => (await client.incr('k').catch(() => 'refused')) === 2, 10_000, 'writes to resume');

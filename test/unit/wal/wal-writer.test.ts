@@ -401,6 +401,58 @@ describe('WalWriter failures', () => {
   });
 });
 
+describe('WalWriter takeBackAll', () => {
+  // LsmEngine takes a newer WAL file back whole when an older file's close
+  // refused records (lsm-engine.ts, #retireWal): every record and sync()
+  // caller is rejected, the file is cut back to its header even where it was
+  // synced, and an fdatasync makes that cut durable.
+  test('rejects records synced, in flight and in the turn buffer, cuts to the header, and syncs the cut', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'always' });
+    const synced = track(wal.append(payload(1))); // resolves at the writer: the engine would still hold it back
+    await turns(2);
+    expect(synced.settled).toBe(true);
+    fs.holdSyncs = true;
+    const inFlight = track(wal.append(payload(2)));
+    await nextTurn();
+    expect(fs.heldSyncs.length).toBe(1);
+    const waitingForNext = track(wal.append(payload(3)));
+    await nextTurn();
+    const inTurn = track(wal.append(payload(4)));
+    const syncCaller = track(wal.sync());
+    const failure = new IoError('an older WAL file failed');
+    wal.takeBackAll(failure);
+    await nextTurn();
+    for (const state of [inFlight, waitingForNext, inTurn, syncCaller]) expect(state.error).toBe(failure);
+    expect(wal.writtenBytes).toBe(headerBytes);
+    expect(fs.inner.stat(walPath).size).toBe(headerBytes);
+    expect(sequences(fs.inner)).toEqual([]);
+    // Records 1 and 2 were synced (ControlledFileSystem makes a held sync's bytes durable when it
+    // starts): until an fdatasync after the cut, a crash brings them back.
+    expect(sequences(fs.inner.crashClone())).toEqual([1, 2]);
+    fs.releaseSync(); // the fdatasync that was in flight covers the old size, not the cut
+    await turns(2);
+    expect(fs.heldSyncs.length, 'a new fdatasync for the cut').toBe(1);
+    fs.releaseSync();
+    await turns(2);
+    expect(sequences(fs.inner.crashClone())).toEqual([]);
+    fs.holdSyncs = false;
+    await wal.append(payload(5));
+    expect(sequences(fs.inner.crashClone())).toEqual([5]);
+    await wal.close();
+  });
+
+  test('with no fdatasync in flight it starts one for the cut; close() waits for the cut to be durable', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'everysec' });
+    await wal.append(payload(1));
+    await wal.sync();
+    const syncsBefore = fs.syncCount(walPath);
+    wal.takeBackAll(new IoError('an older WAL file failed'));
+    expect(fs.syncCount(walPath)).toBe(syncsBefore + 1);
+    await wal.close();
+    expect(sequences(fs.inner.crashClone())).toEqual([]);
+  });
+});
+
 describe('WalWriter close', () => {
   test('writes and syncs what is pending, then refuses appends with ClosedError', async () => {
     const { fs, wal } = setUp({ syncPolicy: 'always' });
