@@ -66,16 +66,22 @@ export interface CompactionResult {
   bytesWritten: number;
 }
 
+export interface FlushResult {
+  meta: SegmentMeta;
+  /** Versions left out because a newer version of their key is visible to every reader. */
+  shadowed: number;
+}
+
 /** Writes one level-0 segment from a memtable image; returns its metadata. */
-export function runFlushJob(fs: FileSystem, job: FlushJob): SegmentMeta {
+export function runFlushJob(fs: FileSystem, job: FlushJob): FlushResult {
   const path = segmentPath(job.dir, job.fileNumber);
   const writer = new SegmentWriter(fs, path);
   try {
-    forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
+    const shadowed = forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
     const meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
     // The manifest will name the file: its directory entry must be durable first.
     fs.syncDir(segmentDir(job.dir));
-    return meta;
+    return { meta, shadowed };
   } catch (error) {
     writer.abandon();
     throw error;

@@ -11,10 +11,10 @@ import { javascriptUrl } from '../javascript-path.js';
 import { ClosedError } from '../errors.js';
 import { deserializeError, type SerializedError } from '../thread-errors.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
-import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob } from './compactor.js';
+import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult } from './compactor.js';
 
 export interface BackgroundExecutor {
-  flush(job: FlushJob): Promise<SegmentMeta>;
+  flush(job: FlushJob): Promise<FlushResult>;
   compact(job: CompactionJob): Promise<CompactionResult>;
   close(): Promise<void>;
 }
@@ -36,7 +36,7 @@ export class InlineExecutor implements BackgroundExecutor {
     this.#fs = fs;
   }
 
-  async flush(job: FlushJob): Promise<SegmentMeta> {
+  async flush(job: FlushJob): Promise<FlushResult> {
     await yieldToEventLoop();
     return runFlushJob(this.#fs, job);
   }
@@ -112,9 +112,10 @@ export class WorkerExecutor implements BackgroundExecutor {
   // 10 ms on the first flush, but an engine that never flushes (abstract-level's suite
   // opens hundreds) then held two idle threads each: 500+ threads and 6 GB in one run.
 
-  async flush(job: FlushJob): Promise<SegmentMeta> {
+  async flush(job: FlushJob): Promise<FlushResult> {
     // The memtable image is shared memory: posting it copies nothing.
-    return reviveMeta((await this.#flushWorker.run('flush', job, [])) as SegmentMeta);
+    const result = (await this.#flushWorker.run('flush', job, [])) as FlushResult;
+    return { ...result, meta: reviveMeta(result.meta) };
   }
 
   async compact(job: CompactionJob): Promise<CompactionResult> {

@@ -234,6 +234,13 @@ export interface EngineStats {
   /** Bytes written to segments by flush and compaction. */
   bytesFlushed: number;
   bytesCompacted: number;
+  /**
+   * Entries flush and compaction left out: versions shadowed by a newer one
+   * every reader sees, tombstones with nothing left below them, entries the
+   * compaction filter dropped (expired keys, subkeys of deleted collections).
+   * Undefined when the engine does not report them (LevelDB).
+   */
+  entriesDropped: { shadowed: number; tombstones: number; filtered: number } | undefined;
   blockCache: { bytes: number; capacityBytes: number; hits: number; misses: number };
   /** Writes delayed or stalled because flush or compaction fell behind. */
   writeStalls: number;

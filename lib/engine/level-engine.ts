@@ -518,6 +518,7 @@ export class LevelEngine implements Engine {
       compactionsRunning: 0,
       bytesFlushed: 0,
       bytesCompacted: 0,
+      entriesDropped: undefined,
       blockCache: { bytes: 0, capacityBytes: this.#cacheBytes, hits: 0, misses: 0 },
       writeStalls: 0,
       writeError: this.#writeError?.message,

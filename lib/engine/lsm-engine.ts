@@ -186,6 +186,7 @@ export class LsmEngine implements Engine {
   #roomWaiters: (() => void)[] = [];
 
   #stats = { flushes: 0, compactions: 0, bytesFlushed: 0, bytesCompacted: 0, writeStalls: 0 };
+  readonly #entriesDropped = { shadowed: 0, tombstones: 0, filtered: 0 };
 
   private constructor(dir: string, options: EngineOptions) {
     this.dir = dir;
@@ -884,7 +885,9 @@ export class LsmEngine implements Engine {
         // any more: it took its last add() before the switch, and a batch that failed in its WAL
         // file was taken back (remove()) before that file's close settled `walClosed`, awaited above.
         // Snapshots taken from here on see at least every version in this memtable: the oldest live one decides.
-        meta = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now(), smallestSnapshot: this.#smallestSnapshot() });
+        const flushed = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now(), smallestSnapshot: this.#smallestSnapshot() });
+        meta = flushed.meta;
+        this.#entriesDropped.shadowed += flushed.shadowed;
       } catch (error) {
         this.#pendingOutputs.delete(fileNumber);
         this.#removeQuietly(segmentPath(this.dir, fileNumber));
@@ -1029,6 +1032,9 @@ export class LsmEngine implements Engine {
       }));
       this.#stats.compactions++;
       this.#stats.bytesCompacted += result.bytesWritten;
+      this.#entriesDropped.shadowed += result.counts.shadowed;
+      this.#entriesDropped.tombstones += result.counts.tombstones;
+      this.#entriesDropped.filtered += result.counts.filtered;
       this.#logger.info({ level: pick.level, inputs: inputFiles.length, outputs: result.outputs.length, ...result.counts }, 'compaction done');
     } catch (error) {
       for (const number of outputFileNumbers) this.#removeQuietly(segmentPath(this.dir, number));
@@ -1264,6 +1270,7 @@ export class LsmEngine implements Engine {
       compactionsRunning: this.#compactionRunning === undefined ? 0 : 1,
       bytesFlushed: this.#stats.bytesFlushed,
       bytesCompacted: this.#stats.bytesCompacted,
+      entriesDropped: { ...this.#entriesDropped },
       blockCache: { bytes: cache.bytes, capacityBytes: cache.capacityBytes, hits: cache.hits, misses: cache.misses },
       writeStalls: this.#stats.writeStalls,
       writeError: this.#writeError?.message,

@@ -434,6 +434,10 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_compactions_running', stats.compactionsRunning],
     ['lsm_bytes_flushed', stats.bytesFlushed],
     ['lsm_bytes_compacted', stats.bytesCompacted],
+    // Left out by flush and compaction: older versions, tombstones, entries the keyspace's filter dropped.
+    ['lsm_entries_dropped_shadowed', stats.entriesDropped?.shadowed ?? 0],
+    ['lsm_entries_dropped_tombstones', stats.entriesDropped?.tombstones ?? 0],
+    ['lsm_entries_dropped_filtered', stats.entriesDropped?.filtered ?? 0],
     ['lsm_block_cache_bytes', stats.blockCache.bytes],
     ['lsm_block_cache_capacity_bytes', stats.blockCache.capacityBytes],
     ['lsm_block_cache_hits', stats.blockCache.hits],

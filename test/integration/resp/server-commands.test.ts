@@ -44,7 +44,7 @@ describe('server commands', () => {
     expect(fields.appendfsync).toBe('everysec');
     expect(fields.lsm_engine).toBe('lsm');
     expect(fields.lsm_level_0).toMatch(/^segments=\d+,bytes=\d+$/);
-    for (const name of ['lsm_segments', 'lsm_segment_bytes', 'lsm_pending_compaction_bytes', 'lsm_wal_bytes', 'lsm_write_stalls', 'connected_clients', 'maxclients', 'used_memory', 'total_commands_processed', 'instantaneous_ops_per_sec', 'rdb_last_save_time', 'role']) {
+    for (const name of ['lsm_segments', 'lsm_segment_bytes', 'lsm_pending_compaction_bytes', 'lsm_wal_bytes', 'lsm_write_stalls', 'lsm_entries_dropped_shadowed', 'lsm_entries_dropped_tombstones', 'lsm_entries_dropped_filtered', 'connected_clients', 'maxclients', 'used_memory', 'total_commands_processed', 'instantaneous_ops_per_sec', 'rdb_last_save_time', 'role']) {
       expect(fields[name], name).toBeDefined();
     }
     expect(fields.lsm_write_error).toBe('');

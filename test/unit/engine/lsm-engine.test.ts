@@ -63,3 +63,30 @@ describe('LsmEngine WAL replay thread', () => {
     }
   });
 });
+
+describe('LsmEngine stats: entries dropped by flush and compaction', () => {
+  test('counts the versions flush leaves out, and the shadowed versions, tombstones and filtered entries of a compaction', async () => {
+    const dir = path.join(root, `db-${++dirCount}`);
+    const filterModule = new URL('../../../dist/test/support/drop-prefix-filter.js', import.meta.url).pathname;
+    const engine = await LsmEngine.open(dir, { disableAutoCompaction: true, compactionFilter: { module: filterModule, options: { prefix: 'tmp:', keepPrefix: 'pin:' } } });
+    try {
+      const put = (key: string, value: string) => engine.write(new WriteBatch().put(Buffer.from(key), Buffer.from(value)));
+      expect(engine.stats().entriesDropped).toEqual({ shadowed: 0, tombstones: 0, filtered: 0 });
+      for (const value of ['1', '2', '3']) await put('k', value); // one memtable: flush keeps only '3'
+      await put('gone', 'x');
+      await put('tmp:a', 'x');
+      await engine.flush();
+      expect(engine.stats().entriesDropped).toEqual({ shadowed: 2, tombstones: 0, filtered: 0 });
+      await put('k', '4'); // shadows the flushed '3' once both meet in a compaction
+      await engine.write(new WriteBatch().del(Buffer.from('gone')));
+      await engine.flush();
+      await engine.compactRange();
+      // 'k'@3 and 'gone'@x are shadowed; the tombstone of 'gone' has nothing below it; 'tmp:a' is filtered.
+      expect(engine.stats().entriesDropped).toEqual({ shadowed: 4, tombstones: 1, filtered: 1 });
+      expect(engine.get(Buffer.from('k'))?.toString()).toBe('4');
+      expect(engine.get(Buffer.from('gone'))).toBeUndefined();
+    } finally {
+      await engine.close();
+    }
+  });
+});
