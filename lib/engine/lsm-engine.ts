@@ -646,9 +646,8 @@ export class LsmEngine implements Engine {
 
   /**
    * `logged`, held back until the previous WAL files' closes have synced them
-   * (see #walPredecessor). Under every policy: it happens once per memtable
-   * switch, and then every record of #wal made before the closes end waits
-   * for them, which #retireWal relies on when one fails.
+   * (#walPredecessor, set by #retireWal): every record of #wal made before
+   * those closes end waits for them, which #retireWal relies on when one fails.
    */
   #afterPredecessor(logged: Promise<void>): Promise<void> {
     const predecessor = this.#walPredecessor;
@@ -707,6 +706,8 @@ export class LsmEngine implements Engine {
 
   #checkWritable(): void {
     this.#checkOpen();
+    // close() waits for the closes of older WAL files before it closes #wal: no write may land in #wal meanwhile.
+    if (this.#closing !== undefined) throw new ClosedError('Cannot write: the engine is closing');
     if (this.readOnly) throw new NotSupportedError(`Cannot write: "${this.dir}" is open read-only`);
     if (this.#writeError !== undefined) {
       throw new WriteStoppedError(`Cannot write: writes are stopped after an I/O error (${this.#writeError.message})`, { cause: this.#writeError });
@@ -731,7 +732,7 @@ export class LsmEngine implements Engine {
   }
 
   #retry(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing !== undefined) return;
     if (this.#writeError !== undefined) {
       try {
         // The old file must first lose any rejected record it still holds, or it would replay it,
@@ -800,6 +801,7 @@ export class LsmEngine implements Engine {
   // ---------------------------------------------------------------- flush
 
   #switchMemtable(): void {
+    if (this.#closing !== undefined) return; // close() closes #wal last, after the older files
     if (this.#immutables.length >= limits.immutableMemtablesMax) return; // stall: the active memtable grows until a flush ends
     if (this.#atomic !== undefined) return; // commit() switches: the group's entries must share one memtable and WAL file
     const oldWal = this.#wal!;
@@ -824,18 +826,26 @@ export class LsmEngine implements Engine {
 
   /**
    * Closes `old` (its final fdatasync), which `next` has just replaced as
-   * #wal, after the closes of the files before it; #walPredecessor holds
-   * back the acknowledgement of `next`'s records until then. When a close
-   * fails, the records it refused (under `always`, those its last fdatasync
-   * was to cover) may have been read by records made after them, all of
-   * which are in later files and still unacknowledged: every later file of
-   * the chain is taken back whole (WalWriter.takeBackAll; their writers see
-   * the failure and their batches leave the memtable) before it closes in
-   * turn, and the failure passes down the chain.
+   * #wal. When `old` still holds unacknowledged records (under `always`, the
+   * ones its last fdatasync is to cover), or the closes of files before it
+   * still run, that close joins their chain (#walPredecessor) and holds back
+   * the acknowledgement of `next`'s records: no acknowledged record may
+   * outlive an older one on a power loss. When a close of the chain fails,
+   * the records it refused may have been read by records made after them,
+   * all in later files and none acknowledged yet: every later file of the
+   * chain is taken back whole (WalWriter.takeBackAll; their batches leave
+   * the memtable as their promises reject) before it closes in turn, and
+   * the failure passes down the chain. A file with nothing unacknowledged
+   * (everysec, no) refuses nothing when its close fails: `next` goes on.
    * @returns a promise that settles (never rejects) when `old` is closed, for the flush of its memtable
    */
   #retireWal(old: WalWriter, next: WalWriter): Promise<void> {
     const before = this.#walPredecessor;
+    if (before === undefined && !old.hasUnacknowledged) {
+      return old.close().catch((error: unknown) => {
+        this.#logger.warn({ err: error, wal: old.fileNumber }, 'closing a WAL file failed; it held no unacknowledged write');
+      });
+    }
     const closed =
       before === undefined
         ? old.close()
@@ -851,6 +861,9 @@ export class LsmEngine implements Engine {
       },
       (error: unknown) => {
         if (this.#walPredecessor === closed) this.#walPredecessor = undefined;
+        // Writes stop first: the taken-back batches leave the memtable only as their promises
+        // reject (microtasks later), and no write may read one of them and be acknowledged.
+        this.#failWrites(error as Error);
         this.#logger.warn({ err: error, wal: next.fileNumber }, 'closing an older WAL file failed; its unsynced writes and every write logged after them were refused');
         next.takeBackAll(new IoError(`Records of WAL file "${next.path}" were taken back: an older WAL file failed (${(error as Error).message})`, { cause: error }));
       },
@@ -884,6 +897,8 @@ export class LsmEngine implements Engine {
         // The worker reads the memtable in place while it stays readable here. Nothing changes it
         // any more: it took its last add() before the switch, and a batch that failed in its WAL
         // file was taken back (remove()) before that file's close settled `walClosed`, awaited above.
+        // (A file taken back after an older file failed: its batches leave as their promises reject,
+        // a few microtasks after the failure; its close, which settles `walClosed`, needs I/O first.)
         // Snapshots taken from here on see at least every version in this memtable: the oldest live one decides.
         const flushed = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now(), smallestSnapshot: this.#smallestSnapshot() });
         meta = flushed.meta;
@@ -1184,7 +1199,12 @@ export class LsmEngine implements Engine {
     this.#checkWritable();
     const fs = this.#fs;
     if (fs.exists(targetDir)) throw new KvError('ALREADY_EXISTS', `Cannot create checkpoint "${targetDir}": it already exists`);
-    await this.#wal!.sync();
+    // Nothing copied may be refused afterwards: wait out the closes of older WAL files (their
+    // failure fails the checkpoint), then sync #wal; again if the memtable switched meanwhile.
+    do {
+      while (this.#walPredecessor !== undefined) await this.#walPredecessor;
+      await this.#wal!.sync();
+    } while (this.#walPredecessor !== undefined);
     // Writes that arrived during the sync are counted in the sequence: put them in the file too.
     this.#wal!.writePending();
     // From here to the end of the copies nothing else runs: the copy is one consistent instant.

@@ -109,8 +109,13 @@ export class WalWriter {
   #acknowledgedBytes: number;
   /** Bumped by takeBackAll(), whose cut may remove synced bytes: a sync started before it covers a stale size. */
   #takeBacks = 0;
-  /** A takeBackAll() cut that no fdatasync has made durable yet. */
+  /**
+   * A takeBackAll() cut, or a cut repeated by #repairTail(), that no
+   * fdatasync has made durable yet (the cut may remove synced bytes).
+   */
   #cutUnsynced = false;
+  /** Bumped by every cut #repairTail() makes: an fdatasync started before it does not cover it. */
+  #repairs = 0;
   /** Rejects of the appends the fdatasync in flight covers (takeBackAll() rejects them early). */
   #inFlightRejects: Reject[] = [];
   /** A cut back that failed; repeated before the next write. */
@@ -186,6 +191,11 @@ export class WalWriter {
   /** Bytes framed this turn and not yet written. */
   get pendingBytes(): number {
     return this.#turnBytes;
+  }
+
+  /** Whether a record appended so far still waits for its acknowledgement (under `always`, its fdatasync). */
+  get hasUnacknowledged(): boolean {
+    return this.#turnBytes > 0 || this.#writtenBytes > this.#acknowledgedBytes;
   }
 
   get syncPolicy(): WalSyncPolicy {
@@ -325,7 +335,8 @@ export class WalWriter {
       this.#syncedBytes = Math.min(this.#syncedBytes, this.#startBytes);
       this.#cutUnsynced = true;
       this.#cutBack(this.#startBytes);
-      if (!this.#syncing) this.#startSync(true);
+      // When the cut failed (#truncateTo), an fdatasync now would only make the refused records durable.
+      if (!this.#syncing && this.#truncateTo === undefined) this.#startSync(true);
     }
     rejectAll(rejects, failure);
   }
@@ -447,6 +458,8 @@ export class WalWriter {
     this.#syncs++;
     const target = this.#writtenBytes;
     const takeBacks = this.#takeBacks;
+    // The cuts made so far are covered by this fdatasync unless one still waits to be repeated.
+    const cutsCovered = this.#truncateTo === undefined ? this.#repairs : -1;
     const resolves = this.#nextResolves;
     const rejects = this.#nextRejects;
     this.#nextResolves = [];
@@ -459,12 +472,12 @@ export class WalWriter {
       pending = Promise.reject(error);
     }
     pending.then(
-      () => this.#synced(target, takeBacks, resolves),
+      () => this.#synced(target, takeBacks, cutsCovered, resolves),
       (error: unknown) => this.#syncFailed(rejects, error, background),
     );
   }
 
-  #synced(target: number, takeBacks: number, resolves: Resolve[]): void {
+  #synced(target: number, takeBacks: number, cutsCovered: number, resolves: Resolve[]): void {
     this.#syncing = false;
     this.#inFlightRejects = [];
     this.#syncFailure = undefined;
@@ -477,7 +490,7 @@ export class WalWriter {
     assert(target <= this.#writtenBytes, 'a synced WAL size is never cut back');
     if (target > this.#syncedBytes) this.#syncedBytes = target;
     if (target > this.#acknowledgedBytes) this.#acknowledgedBytes = target;
-    this.#cutUnsynced = false;
+    if (cutsCovered === this.#repairs) this.#cutUnsynced = false;
     for (const resolve of resolves) resolve();
     if (this.#nextResolves.length > 0) this.#startSync(false);
   }
@@ -533,6 +546,9 @@ export class WalWriter {
     if (this.#truncateTo === undefined) return;
     this.#file.truncate(this.#truncateTo);
     this.#truncateTo = undefined;
+    // The cut may remove synced bytes (a takeBackAll() whose cut failed first): sync it.
+    this.#cutUnsynced = true;
+    this.#repairs++;
   }
 
   #releaseTurnBuffer(): void {
@@ -552,7 +568,7 @@ export class WalWriter {
 
   /** The 'everysec' timer: an fdatasync when bytes were written since the last. */
   readonly #tick = (): void => {
-    if (!this.#syncing && (this.#writtenBytes > this.#syncedBytes || this.#cutUnsynced)) this.#startSync(true);
+    if (!this.#syncing && (this.#writtenBytes > this.#syncedBytes || (this.#cutUnsynced && this.#truncateTo === undefined))) this.#startSync(true);
   };
 }
 

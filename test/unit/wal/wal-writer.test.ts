@@ -453,6 +453,25 @@ describe('WalWriter takeBackAll', () => {
   });
 });
 
+describe('WalWriter takeBackAll when its cut (truncate) fails', () => {
+  for (const policy of ['always', 'everysec'] as const) {
+    test(`under ${policy}: the cut, repeated by close(), is fdatasynced, so a crash does not bring the taken-back record back`, async () => {
+      const { fs, wal } = setUp({ syncPolicy: policy });
+      await wal.append(payload(1));
+      await wal.sync(); // record 1 is durable
+      fs.inner.injectFault((operation) => (operation === 'truncate' ? systemError('EIO', 'ftruncate', walPath) : undefined));
+      const syncsBefore = fs.syncCount(walPath);
+      wal.takeBackAll(new IoError('an older WAL file failed'));
+      await turns(3);
+      expect(fs.syncCount(walPath), 'no fdatasync of the uncut file').toBe(syncsBefore);
+      fs.inner.injectFault(undefined);
+      await wal.close(); // #repairTail cuts now
+      expect(fs.inner.stat(walPath).size, 'the file is cut back').toBe(headerBytes);
+      expect(sequences(fs.inner.crashClone()), 'a crash must not bring back the taken-back record 1').toEqual([]);
+    });
+  }
+});
+
 describe('WalWriter close', () => {
   test('writes and syncs what is pending, then refuses appends with ClosedError', async () => {
     const { fs, wal } = setUp({ syncPolicy: 'always' });
