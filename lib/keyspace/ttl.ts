@@ -60,12 +60,15 @@ export function commandExpireMs(argument: Buffer, unit: TimeUnit, baseMs: number
 /**
  * TTL, PTTL, EXPIRETIME, PEXPIRETIME of a live record: -1 without expiry,
  * else the time left (or the expiry time), never negative, seconds rounded
- * as Redis rounds them.
+ * as Redis rounds them. An expiry stored as 2^63 ms (the double nearest
+ * 2^63 - 1, which PEXPIREAT accepts) answers 2^63 - 1 in milliseconds, as
+ * Redis does: a reply must fit a signed 64-bit integer.
  */
-export function ttlReply(record: Buffer, nowMs: number, unit: TimeUnit, absolute: boolean): number {
+export function ttlReply(record: Buffer, nowMs: number, unit: TimeUnit, absolute: boolean): number | bigint {
   const expireMs = recordExpireMs(record);
   if (expireMs === 0) return -1;
   let ttl = absolute ? expireMs : expireMs - nowMs;
   if (ttl < 0) ttl = 0;
-  return unit === 'milliseconds' ? ttl : Math.floor((ttl + 500) / 1000);
+  if (unit === 'seconds') return Math.floor((ttl + 500) / 1000);
+  return ttl >= 2 ** 63 ? int64Max : ttl;
 }

@@ -154,10 +154,16 @@ function strtodWhole(text: string): { value: number; inexact: boolean } | undefi
  * @returns the value (-0 as 0), or undefined for "value is not a valid float"
  */
 export function parseScore(argument: Buffer): number | undefined {
+  const value = parseScoreSigned(argument);
+  return value === 0 ? 0 : value;
+}
+
+/** parseScore, keeping the sign of a -0 (ZINCRBY and ZADD INCR answer "-0" for a new member, as Redis does). */
+export function parseScoreSigned(argument: Buffer): number | undefined {
   if (argument.length === 0 || cWhitespace.has(argument[0]!) || argument.includes(0)) return undefined;
   const parsed = strtodWhole(argument.toString('latin1'));
   if (parsed === undefined || parsed.inexact) return undefined;
-  return parsed.value === 0 ? 0 : parsed.value;
+  return parsed.value;
 }
 
 /**

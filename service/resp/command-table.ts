@@ -303,7 +303,19 @@ export const commandCommand: CommandSpec = {
       const target = args.slice(2);
       const resolved = table(ctx).resolve(target);
       if (resolved instanceof ErrorReply) {
-        if (table(ctx).get(target[0]!.toString('latin1')) === undefined) return new ErrorReply('ERR Invalid command specified');
+        // getKeysSubcommandImpl's order: an unknown command (or subcommand), then a command without
+        // keys, then the arity.
+        const command = table(ctx).get(target[0]!.toString('latin1'));
+        if (command === undefined) return new ErrorReply('ERR Invalid command specified');
+        let spec: AnySpec = command;
+        let fullName = command.name;
+        if (command.subcommands !== undefined && target.length >= 2) {
+          const subName = target[1]!.toString('latin1').toLowerCase();
+          if (!Object.hasOwn(command.subcommands, subName)) return new ErrorReply('ERR Invalid command specified');
+          spec = command.subcommands[subName]!;
+          fullName = `${command.name}|${subName}`;
+        }
+        if (spec.firstKey <= 0 && numkeysLayout(fullName) === undefined) return new ErrorReply('ERR The command has no key arguments');
         return new ErrorReply('ERR Invalid number of arguments specified for command');
       }
       const indexes = requestKeyIndexes(resolved, target);

@@ -280,11 +280,20 @@ export class Connection {
     if (this.closed) return;
     if (this.#slotHead < this.#slots.length) {
       this.#slots.push({ reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false });
-    } else {
-      this.#writer.protocol = this.#protocol;
-      this.#writer.write(reply);
+    } else if (!this.#write(reply, this.#protocol)) {
+      return;
     }
     this.#scheduleFlush();
+  }
+
+  /**
+   * A reply the encoder refused (an integer past 64 bits, a value that is not
+   * a Reply) is a bug in a command: it costs this client its connection (the
+   * output may hold part of the reply), not the server its process.
+   */
+  #encodingFailed(error: unknown): void {
+    this.#server.logger.error({ err: error, client: this.address, id: this.id }, 'cannot encode a reply (a bug); closing the client');
+    this.kill('reply could not be encoded');
   }
 
   /** Stops reading and resolves once every owed reply is written (graceful shutdown). */
@@ -522,11 +531,18 @@ export class Connection {
 
   // ------------------------------------------------------------ output
 
-  #write(reply: Reply, protocol: Protocol): void {
+  /** Encodes `reply` into the output; false (and the client closed) when the encoder refuses it (#encodingFailed). */
+  #write(reply: Reply, protocol: Protocol): boolean {
     const writer = this.#writer;
     writer.protocol = protocol;
-    if (reply instanceof ReplySequence) for (const item of reply.items) writer.write(item);
-    else writer.write(reply);
+    try {
+      if (reply instanceof ReplySequence) for (const item of reply.items) writer.write(item);
+      else writer.write(reply);
+      return true;
+    } catch (error) {
+      this.#encodingFailed(error);
+      return false;
+    }
   }
 
   /** Moves ready slots at the head of the queue into the writer. */
@@ -535,7 +551,7 @@ export class Connection {
     while (this.#slotHead < this.#slots.length) {
       const slot = this.#slots[this.#slotHead]!;
       if (!slot.ready) break;
-      this.#write(slot.reply!, slot.protocol);
+      if (!this.#write(slot.reply!, slot.protocol)) return true;
       this.#slots[this.#slotHead++] = undefined as unknown as Slot;
       if (slot.closeAfter) {
         closeNow = true;
@@ -567,6 +583,7 @@ export class Connection {
   #flush(): void {
     if (this.closed) return;
     const closeNow = this.#drainSlots();
+    if (this.closed) return; // a reply could not be encoded (#write)
     const writer = this.#writer;
     if (writer.bufferedBytes > 0) {
       const chunks = writer.takeChunks();

@@ -161,6 +161,9 @@ export const errors = {
     ),
   unknownSubcommand: (command: string, sub: string): ErrorReply =>
     new ErrorReply(`ERR unknown subcommand '${truncate(sub)}'. Try ${command.toUpperCase()} HELP.`),
+  /** addReplySubcommandSyntaxError: a known subcommand with arguments its handler refuses; `sub` as the client typed it. */
+  subcommandSyntax: (command: string, sub: string): ErrorReply =>
+    new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${truncate(sub)}'. Try ${command.toUpperCase()} HELP.`),
 } as const;
 
 function truncate(text: string): string {

@@ -357,6 +357,8 @@ const ltrim: CommandHandler = (ctx, args) => {
   if (count === 0) list.trim(length, 0);
   else list.trim(first, length - first - count);
   commit(ctx, list);
+  // Redis's ltrimCommand signals the key even when nothing was trimmed (no write then): a WATCH of it fails.
+  if (count === length) ctx.keyspace.hooks.onKeyModified(ctx.db, args[1]!);
   return OK;
 };
 

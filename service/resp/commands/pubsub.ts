@@ -205,7 +205,8 @@ export const pubsubCommands: CommandSpec[] = [
     subcommands: {
       channels: {
         ...command('channels', -2, ['loading'], 'Returns the active channels', '[pattern]', 'O(N) where N is the number of active channels', (ctx, args) => {
-          if (args.length > 3) return errors.arity('pubsub|channels');
+          // Redis's pubsubCommand takes CHANNELS with at most one pattern, else its subcommand syntax error.
+          if (args.length > 3) return errors.subcommandSyntax('pubsub', args[1]!.toString('latin1'));
           return registry(ctx).channels(args[2]);
         }),
       },

@@ -45,6 +45,7 @@ import {
   parseLexRange,
   parseScore,
   parseScoreRange,
+  parseScoreSigned,
   randomMembersCountMax,
   readScoreSource,
   wait,
@@ -187,7 +188,8 @@ function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): R
       if ((lt && score >= current) || (gt && score <= current)) continue;
     }
     processed++;
-    last = score;
+    // A new member's INCR answers the increment as given, -0 included (stored as 0, as every score).
+    last = incr && current === undefined ? parseScoreSigned(args[scoreIndex + 2 * pair]!)! : score;
     const outcome = writer.add(member, score);
     if (outcome === 'added') added++;
     else if (outcome === 'updated') updated++;
@@ -621,11 +623,14 @@ function setOperation(name: string, op: SetOperation, store: boolean, cardinalit
 
 function* unionSteps(sources: readonly (ScoreSource | undefined)[], weights: readonly number[], how: Aggregate): Steps<ScoredMember[]> {
   const accumulated = new Map<string, { member: Buffer; score: number }>();
-  for (let index = 0; index < sources.length; index++) {
-    const source = sources[index];
+  // Smallest input first, as Redis's zunionInterDiffGenericCommand sorts them: a SUM of three or
+  // more scores rounds by the order it adds them in (1 + 0.1 + 0.1 is not 0.1 + 0.1 + 1).
+  const order = sources.map((source, index) => ({ source, weight: weights[index]! }));
+  order.sort((a, b) => (a.source?.size ?? 0) - (b.source?.size ?? 0));
+  for (const { source, weight } of order) {
     if (source === undefined || source.size === 0) continue;
     for (const entry of yield* wait(source.entries())) {
-      let score = weights[index]! * entry.score;
+      let score = weight * entry.score;
       if (Number.isNaN(score)) score = 0;
       const name = entry.member.toString('latin1');
       const existing = accumulated.get(name);

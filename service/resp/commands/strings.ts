@@ -334,15 +334,27 @@ const strlen: CommandHandler = (ctx, args) => {
 
 const emptyBulk = Buffer.alloc(0);
 
+/**
+ * GETRANGE's and BITCOUNT's start and end, and whether both are negative with
+ * start > end (Redis then answers empty at once), compared on 64 bits: two
+ * indexes below -2^53 can round to one double.
+ */
+function rangeIndexes(startText: Buffer, endText: Buffer): { start: number; end: number; reversedNegative: boolean } | undefined {
+  const start = parseInt64(startText);
+  const end = parseInt64(endText);
+  if (start === undefined || end === undefined) return undefined;
+  return { start: Number(start), end: Number(end), reversedNegative: start < 0 && end < 0 && start > end };
+}
+
 /** GETRANGE key start end — O(N) in the returned length. */
 const getrange: CommandHandler = (ctx, args) => {
-  let start = parseLong(args[2]!);
-  let end = parseLong(args[3]!);
-  if (start === undefined || end === undefined) return errors.notInteger;
+  const range = rangeIndexes(args[2]!, args[3]!);
+  if (range === undefined) return errors.notInteger;
+  let { start, end } = range;
   const value = stringOf(ctx.keyspace.lookup(ctx.db, args[1]!, ctx.nowMs));
   if (value === undefined) return emptyBulk;
   const length = value.length;
-  if (start < 0 && end < 0 && start > end) return emptyBulk;
+  if (range.reversedNegative) return emptyBulk;
   if (start < 0) start = length + start;
   if (end < 0) end = length + end;
   if (start < 0) start = 0;
@@ -466,11 +478,16 @@ const setbit: CommandHandler = (ctx, args) => {
   const byteIndex = Math.floor(offset / 8);
   const oldLength = current?.length ?? 0;
   const length = Math.max(oldLength, byteIndex + 1);
+  const mask = 1 << (7 - (offset % 8));
+  if (current !== undefined && length === oldLength) {
+    // As Redis 7's setbitCommand: a bit that keeps its value is no write (a WATCH of the key holds).
+    const previous = (current[byteIndex]! & mask) !== 0 ? 1 : 0;
+    if (previous === on) return previous;
+  }
   const flags = (target.live === undefined ? 0 : recordFlags(target.live)) | MetadataFlag.rawString;
   const record = allocRecord(KeyType.string, flags, keptExpire(target), keyspace.newVersion(ctx.nowMs, target.stored), length, length);
   if (current !== undefined) current.copy(record, metadataHeaderBytes);
   if (length > oldLength) record.fill(0, metadataHeaderBytes + oldLength);
-  const mask = 1 << (7 - (offset % 8));
   const at = metadataHeaderBytes + byteIndex;
   const previous = (record[at]! & mask) !== 0 ? 1 : 0;
   record[at] = on === 1 ? record[at]! | mask : record[at]! & ~mask;
@@ -502,25 +519,25 @@ function popcount(bytes: Buffer, start: number, end: number): number {
   return count;
 }
 
-/** BITCOUNT key [start end [BYTE|BIT]] — O(N) in the range. */
+/**
+ * BITCOUNT key [start end [BYTE|BIT]] — O(N) in the range. The key is looked
+ * up before the arguments are read, as Redis 7.0 and 7.2 do: a missing key
+ * answers 0 and another type WRONGTYPE whatever follows.
+ */
 const bitcount: CommandHandler = (ctx, args) => {
-  const lookup = (): Buffer | undefined => stringOf(ctx.keyspace.lookup(ctx.db, args[1]!, ctx.nowMs));
-  if (args.length === 2) {
-    const value = lookup();
-    return value === undefined ? 0 : popcount(value, 0, value.length - 1);
-  }
+  const value = stringOf(ctx.keyspace.lookup(ctx.db, args[1]!, ctx.nowMs));
+  if (value === undefined) return 0;
+  if (args.length === 2) return popcount(value, 0, value.length - 1);
   if (args.length !== 4 && args.length !== 5) return errors.syntax;
-  let start = parseLong(args[2]!);
-  let end = parseLong(args[3]!);
-  if (start === undefined || end === undefined) return errors.notInteger;
+  const range = rangeIndexes(args[2]!, args[3]!);
+  if (range === undefined) return errors.notInteger;
+  let { start, end } = range;
+  if (range.reversedNegative) return 0; // before the unit, as bitcountCommand
   let isBit = false;
   if (args.length === 5) {
     if (isWord(args[4]!, 'bit')) isBit = true;
     else if (!isWord(args[4]!, 'byte')) return errors.syntax;
   }
-  const value = lookup();
-  if (value === undefined) return 0;
-  if (start < 0 && end < 0 && start > end) return 0;
   const total = isBit ? value.length * 8 : value.length;
   if (start < 0) start = total + start;
   if (end < 0) end = total + end;

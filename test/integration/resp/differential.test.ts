@@ -76,18 +76,16 @@
 //   connection's mode), blocking commands outside MULTI (they would wait);
 //   HELLO is sent at the start of a run but its reply is not compared.
 //
-// Known silt bugs found by this test are listed in `knownBugs` below: each
-// is kept as an it.fails case with its minimal sequence, and the generator
-// leaves out what triggers it (`excludedForKnownBug`, or at run time
-// `skippedForKnownBug`) so the random runs pass. When a bug is fixed, its
-// it.fails case fails: flip it to it and drop its exclusion.
+// The silt bugs this test found (session 9; fixed) are kept in `regressions`
+// below as their minimal sequences, each a test of its own. A new one: add
+// its sequence there (with it.fails until fixed, and keep the generator from
+// sending what triggers it meanwhile).
 //
 // Knobs: SILT_DIFF_RUNS (fast-check runs, default 1000), SILT_DIFF_SEED
 // (default fixed), SILT_DIFF_STEPS (longest sequence, default 30),
 // SILT_DIFF_PROTOCOL (2 or 3: only that one), SILT_DIFF_SHRINK=0 (report the
 // first failing sequence without shrinking it), SILT_DIFF_STATS=1 (commands
-// sent and errors, by command), SILT_DIFF_SHOW_BUGS=1 (run the known-bug
-// cases as plain tests, to see their mismatches).
+// sent and errors, by command).
 // Without /usr/bin/redis-server (Debian package redis-server; .ci/run
 // installs it) every test here reports itself skipped, loudly.
 
@@ -416,18 +414,16 @@ interface Mismatch {
  * after emptying both and switching to `protocol`; returns the first reply
  * that differs, if any.
  */
-async function runSequence(pair: Pair, steps: readonly (readonly string[])[], protocol: 2 | 3, skipKnownBugs = true): Promise<Mismatch | undefined> {
+async function runSequence(pair: Pair, steps: readonly (readonly string[])[], protocol: 2 | 3): Promise<Mismatch | undefined> {
   if (pair.broken) await reconnect(pair);
   for (const reset of [['DISCARD'], ['UNWATCH'], ['HELLO', String(protocol)], ['SELECT', '0'], ['FLUSHALL']]) {
     await Promise.all([call(pair, pair.redis, reset), call(pair, pair.silt, reset)]);
   }
   await call(pair, pair.probe, ['SELECT', '0']);
   let inMulti = false;
-  let watching = false;
   let queued: string[][] = [];
   for (const [step, args] of steps.entries()) {
     if (!inMulti && (await lexUnspecified(pair, args))) continue;
-    if (skipKnownBugs && skippedForKnownBug(args, { watching })) continue;
     const [expected, actual] = await Promise.all([call(pair, pair.redis, args), call(pair, pair.silt, args)]);
     if (stats !== undefined) {
       const entry = (stats[args[0]!.toUpperCase()] ??= { sent: 0, errors: 0 });
@@ -441,8 +437,6 @@ async function runSequence(pair: Pair, steps: readonly (readonly string[])[], pr
     for (const [command, reply] of selects) {
       if (command[0]!.toUpperCase() === 'SELECT' && reply === '+OK') await call(pair, pair.probe, ['SELECT', command[1]!]);
     }
-    if (name === 'WATCH' && expected === '+OK') watching = true;
-    if (name === 'UNWATCH' || ((name === 'EXEC' || name === 'DISCARD') && inMulti)) watching = false;
     if (name === 'MULTI' && expected === '+OK') {
       inMulti = true;
       queued = [];
@@ -543,10 +537,9 @@ const secondsTtl = weighted([8, words('100', '1000', '100000')], [2, words('0', 
 const millisTtl = weighted([8, words('100000', '1000000', '100000000')], [2, words('0', '-1')], [1, words('x', '9223372036854775807', '-9223372036854775808')]);
 // The largest absolute times sent are far beyond 2^53 ms, which silt stores
 // as a double (docs/format.md; TTL replies are then compared within 2^-52 of
-// their value), but below 2^63 - 512 ms: at 2^63 - 1 silt's PEXPIRETIME
-// crashes the server (see knownBugs).
+// their value), up to 2^63 - 1 (stored as 2^63; see regressions).
 const unixSeconds = weighted([8, words('4102444800', '4102444801')], [2, words('1', '0', '-1')], [1, words('x', '9223372036854775807', '9223372036854775')]);
-const unixMillis = weighted([8, words('4102444800000', '4102444800500')], [2, words('1', '0')], [1, words('x', '9223372036854775295', '9223372036854775808')]);
+const unixMillis = weighted([8, words('4102444800000', '4102444800500')], [2, words('1', '0')], [1, words('x', '9223372036854775295', '9223372036854775807', '9223372036854775808')]);
 // SET with EXAT/PXAT in the past stores a key that is already expired, which
 // Redis deletes when a command looks it up or when its active expiry cycle
 // gets to it (every 100 ms): DBSIZE then depends on timing. SET only gets
@@ -817,8 +810,7 @@ const command: fc.Arbitrary<string[]> = fc
   .filter((args) => !(args[0]!.toUpperCase() === 'SPOP' && args.length === 2))
   // A cut-short COMMAND GETKEYS: COMMAND alone lists the server's own command table, and
   // COMMAND GETKEYS of a bare command name is refused by 7.0 (arity -4) but not 7.2 (-3, redis/redis#11201).
-  .filter((args) => !(args[0]!.toUpperCase() === 'COMMAND' && args.length < 4))
-  .filter((args) => !excludedForKnownBug(args));
+  .filter((args) => !(args[0]!.toUpperCase() === 'COMMAND' && args.length < 4));
 
 /** Commands queued inside MULTI that fail while queuing, and ones that must not block there. */
 const queuingError = words('NOSUCHCOMMAND', 'GET', 'SET s1', 'ZADD z1', 'HSET h1 f', 'EXPIRE', 'MULTI', 'WATCH s1').map((line) => line.split(' '));
@@ -856,10 +848,10 @@ const protocol: fc.Arbitrary<2 | 3> =
     ? fc.constant(Number(process.env.SILT_DIFF_PROTOCOL) as 2 | 3)
     : weighted([2, fc.constant(2 as const)], [1, fc.constant(3 as const)]);
 
-// ---------------------------------------------------------------- known bugs
+// ---------------------------------------------------------------- regressions
 
-interface KnownBug {
-  /** What differs, for the it.fails title. */
+interface Regression {
+  /** What differed, for the test's title. */
   title: string;
   protocol: 2 | 3;
   /**
@@ -872,8 +864,8 @@ interface KnownBug {
   steps: string[][];
 }
 
-/** Silt bugs this test found; their cases fail until the bug is fixed (then flip it.fails to it). */
-const knownBugs: KnownBug[] = [
+/** Silt bugs this test found, fixed; each replays its minimal sequence against both servers. */
+const regressions: Regression[] = [
   {
     // Redis 7.0 and 7.2 look the key up first: a missing key answers 0 and a
     // key of another type WRONGTYPE whatever the arguments; silt checks the
@@ -886,6 +878,12 @@ const knownBugs: KnownBug[] = [
     title: 'BITCOUNT checks its arguments before the type (WRONGTYPE in Redis 7.0/7.2)',
     protocol: 2,
     steps: [['RPUSH', 'l', 'a'], ['BITCOUNT', 'l', 'x', 'y']],
+  },
+  {
+    // bitcountCommand answers 0 for a negative start > negative end before it reads the unit.
+    title: 'BITCOUNT with a reversed negative range answers 0 before it checks the unit',
+    protocol: 2,
+    steps: [['SET', 's', '0'], ['BITCOUNT', 's', '-2', '-9223372036854775807', 'word']],
   },
   {
     // Redis replies with the new score as computed (a new member scores the
@@ -958,49 +956,6 @@ const knownBugs: KnownBug[] = [
   },
 ];
 
-/** Whether Redis's string2ll reads `text` (no sign on 0, no leading zeros, 64 bits). */
-function isLongLong(text: string): boolean {
-  return /^(?:0|-?[1-9]\d*)$/.test(text) && BigInt(text) >= -(2n ** 63n) && BigInt(text) < 2n ** 63n;
-}
-
-/** Commands that touch (or fail to touch) a WATCHed key unlike Redis when they change nothing (knownBugs). */
-const watchBugs = new Set(['SETBIT', 'LTRIM']);
-
-/** Commands not sent (to either server) in the state the driver tracks, because they hit a known bug. */
-function skippedForKnownBug(args: readonly string[], state: { watching: boolean }): boolean {
-  // Commands whose WATCH semantics differ when they change nothing: see knownBugs.
-  if (state.watching && watchBugs.has(args[0]!.toUpperCase())) return true;
-  return false;
-}
-
-const keylessCommands = new Set(['DBSIZE', 'KEYS', 'RANDOMKEY', 'SCAN', 'SELECT', 'SWAPDB', 'FLUSHDB', 'FLUSHALL', 'PING', 'ECHO', 'PUBLISH', 'PUBSUB']);
-
-/** Generated commands left out because they hit a known bug (each names its entry in knownBugs). */
-function excludedForKnownBug(args: readonly string[]): boolean {
-  const name = args[0]!.toUpperCase();
-  // BITCOUNT checks its arguments before the key: only well-formed ones are sent.
-  if (name === 'BITCOUNT' && args.length > 2) {
-    const unit = args[4]?.toUpperCase();
-    if (!(args.length <= 5 && args.length >= 4 && isLongLong(args[2]!) && isLongLong(args[3]!) && (unit === undefined || unit === 'BIT' || unit === 'BYTE'))) return true;
-  }
-  // GETRANGE / BITCOUNT with two different indexes that are the same double: see knownBugs.
-  if ((name === 'GETRANGE' || name === 'BITCOUNT') && args.length >= 4 && isLongLong(args[2]!) && isLongLong(args[3]!) && args[2] !== args[3] && Number(args[2]) === Number(args[3])) return true;
-  // ZUNION / ZUNIONSTORE summing three or more inputs: see knownBugs.
-  if (name === 'ZUNION' || name === 'ZUNIONSTORE') {
-    const numkeys = Number(args[name === 'ZUNION' ? 1 : 2]);
-    const aggregateAt = args.findIndex((arg) => arg.toUpperCase() === 'AGGREGATE');
-    const how = aggregateAt === -1 ? 'SUM' : args[aggregateAt + 1]?.toUpperCase();
-    if (numkeys >= 3 && how === 'SUM') return true;
-  }
-  // COMMAND GETKEYS of a command without keys: see knownBugs.
-  if (name === 'COMMAND' && args.length >= 3 && keylessCommands.has(args[2]!.toUpperCase())) return true;
-  // PUBSUB CHANNELS with more than one pattern: see knownBugs.
-  if (name === 'PUBSUB' && args[1]?.toUpperCase() === 'CHANNELS' && args.length > 3) return true;
-  // ZINCRBY / ZADD INCR with -0: see knownBugs.
-  if ((name === 'ZINCRBY' || (name === 'ZADD' && args.some((arg) => arg.toUpperCase() === 'INCR'))) && args.includes('-0')) return true;
-  return false;
-}
-
 // ---------------------------------------------------------------- tests
 
 const maybe = hasRedisServer ? describe : describe.skip;
@@ -1032,19 +987,18 @@ maybe('differential: silt against redis-server 7.0', () => {
     );
   });
 
-  for (const bug of knownBugs) {
+  for (const bug of regressions) {
     if (bug.crashes === true && !existsSync(mainScript)) {
-      console.warn(`SKIPPED: known bug "${bug.title}" runs on ${mainScript}, which is not built (npm run build)`);
-      it.skip(`known bug: ${bug.title}`, () => undefined);
+      console.warn(`SKIPPED: regression "${bug.title}" runs on ${mainScript}, which is not built (npm run build)`);
+      it.skip(`regression: ${bug.title}`, () => undefined);
       continue;
     }
-    // SILT_DIFF_SHOW_BUGS=1 runs them as plain tests, to see each one's mismatch.
-    (process.env.SILT_DIFF_SHOW_BUGS === '1' ? it : it.fails)(`known bug: ${bug.title}`, async () => {
+    it(`regression: ${bug.title}`, async () => {
       let own: SiltProcess | undefined;
       try {
         if (bug.crashes === true) own = await startSiltProcess();
         const target = own === undefined ? pair : await connectPair(pair.redisPort, own.port);
-        const mismatch = await runSequence(target, bug.steps, bug.protocol, false);
+        const mismatch = await runSequence(target, bug.steps, bug.protocol);
         expect(mismatch === undefined ? 'same' : describeMismatch(bug.steps, bug.protocol, mismatch)).toBe('same');
       } finally {
         await own?.stop();

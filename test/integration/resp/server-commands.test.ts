@@ -387,3 +387,24 @@ describe('MISCONF: a disk that refuses writes', () => {
     expect(await client.get('k')).toBe('2');
   });
 });
+
+describe('a reply the encoder refuses', () => {
+  afterEach(closeServers);
+
+  it('closes that client only: the server keeps serving the others', async () => {
+    const silt = await startServer();
+    // A command with a bug: an integer reply past 64 bits (as PEXPIRETIME gave for 2^63 - 1 ms).
+    const echo = silt.server.commandTable.get('echo')!;
+    const original = echo.handler;
+    echo.handler = () => 2 ** 64;
+    try {
+      const victim = await RawClient.connect(silt.port);
+      victim.command('ECHO', 'x');
+      await victim.waitClosed();
+      const other = await RawClient.connect(silt.port);
+      expect(plain(await other.call('PING'))).toBe('PONG');
+    } finally {
+      echo.handler = original;
+    }
+  });
+});
