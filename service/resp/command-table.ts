@@ -406,15 +406,16 @@ function keySpecMap(flags: readonly string[], index: number, findKeys: [string, 
 function keySpecs(spec: AnySpec, fullName: string): Reply[] {
   const layout = numkeysLayout(fullName);
   if (layout !== undefined) {
-    // As Redis 7: the destination by index; the others by their count (keynum), popped ones RW+DELETE.
+    // As Redis 7: the destination by index; the others by their count (keynum), popped ones RW+delete.
+    // (Redis spells the access flags RW/RO/OW/RM in capitals, the others in lower case.)
     const specs: Reply[] = [];
-    if (layout.destination) specs.push(keySpecMap(['OW', 'UPDATE'], 1, [['type', 'range'], ['spec', new MapReply([['lastkey', 0], ['keystep', 1], ['limit', 0]])]]));
-    const sources = spec.flags.includes('write') && !layout.destination ? ['RW', 'ACCESS', 'DELETE'] : ['RO', 'ACCESS'];
+    if (layout.destination) specs.push(keySpecMap(['OW', 'update'], 1, [['type', 'range'], ['spec', new MapReply([['lastkey', 0], ['keystep', 1], ['limit', 0]])]]));
+    const sources = spec.flags.includes('write') && !layout.destination ? ['RW', 'access', 'delete'] : ['RO', 'access'];
     specs.push(keySpecMap(sources, layout.numkeysIndex, [['type', 'keynum'], ['spec', new MapReply([['keynumidx', 0], ['firstkey', 1], ['keystep', 1]])]]));
     return specs;
   }
   if (spec.firstKey <= 0) return [];
-  const access = spec.flags.includes('write') ? ['RW', 'UPDATE'] : ['RO', 'ACCESS'];
+  const access = spec.flags.includes('write') ? ['RW', 'update'] : ['RO', 'access'];
   const lastKey = spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey;
   return [keySpecMap(access, spec.firstKey, [['type', 'range'], ['spec', new MapReply([['lastkey', lastKey], ['keystep', spec.keyStep], ['limit', 0]])]])];
 }

@@ -99,10 +99,10 @@ describe('COMMAND and keys that follow numkeys', () => {
     const specs = entries((await info('zunionstore'))[8]);
     expect(specs).toHaveLength(2);
     // RESP2: maps as flat arrays, sets as arrays.
-    expect(specs[0]).toEqual(['flags', ['OW', 'UPDATE'], 'begin_search', ['type', 'index', 'spec', ['index', 1]], 'find_keys', ['type', 'range', 'spec', ['lastkey', 0, 'keystep', 1, 'limit', 0]]]);
-    expect(specs[1]).toEqual(['flags', ['RO', 'ACCESS'], 'begin_search', ['type', 'index', 'spec', ['index', 2]], 'find_keys', ['type', 'keynum', 'spec', ['keynumidx', 0, 'firstkey', 1, 'keystep', 1]]]);
+    expect(specs[0]).toEqual(['flags', ['OW', 'update'], 'begin_search', ['type', 'index', 'spec', ['index', 1]], 'find_keys', ['type', 'range', 'spec', ['lastkey', 0, 'keystep', 1, 'limit', 0]]]);
+    expect(specs[1]).toEqual(['flags', ['RO', 'access'], 'begin_search', ['type', 'index', 'spec', ['index', 2]], 'find_keys', ['type', 'keynum', 'spec', ['keynumidx', 0, 'firstkey', 1, 'keystep', 1]]]);
     const popSpecs = entries((await info('blmpop'))[8]);
-    expect(popSpecs).toEqual([['flags', ['RW', 'ACCESS', 'DELETE'], 'begin_search', ['type', 'index', 'spec', ['index', 2]], 'find_keys', ['type', 'keynum', 'spec', ['keynumidx', 0, 'firstkey', 1, 'keystep', 1]]]]);
+    expect(popSpecs).toEqual([['flags', ['RW', 'access', 'delete'], 'begin_search', ['type', 'index', 'spec', ['index', 2]], 'find_keys', ['type', 'keynum', 'spec', ['keynumidx', 0, 'firstkey', 1, 'keystep', 1]]]]);
   });
 
   it('COMMAND INFO shows Redis\'s pubsub flag on the Pub/Sub commands and no flags on containers', async () => {
