@@ -319,13 +319,8 @@ export class WalWriter {
    */
   takeBackAll(failure: Error): void {
     assert(!this.#closed, 'a WAL file is taken back before it closes');
-    const rejects = [...this.#turnRejects, ...this.#turnSyncRejects, ...this.#nextRejects, ...this.#inFlightRejects];
-    this.#turnBytes = 0;
-    this.#turnResolves = [];
-    this.#turnRejects = [];
-    this.#turnPromise = undefined;
-    this.#turnSyncResolves = [];
-    this.#turnSyncRejects = [];
+    const turn = this.#takeTurn();
+    const rejects = [...turn.rejects, ...turn.syncRejects, ...this.#nextRejects, ...this.#inFlightRejects];
     this.#nextResolves = [];
     this.#nextRejects = [];
     this.#inFlightRejects = [];
@@ -401,17 +396,7 @@ export class WalWriter {
   /** Writes this turn's records with one append call (arrow: passed to setImmediate). */
   readonly #flush = (): void => {
     this.#immediate = undefined;
-    const bytes = this.#turnBytes;
-    const resolves = this.#turnResolves;
-    const rejects = this.#turnRejects;
-    const syncResolves = this.#turnSyncResolves;
-    const syncRejects = this.#turnSyncRejects;
-    this.#turnBytes = 0;
-    this.#turnResolves = [];
-    this.#turnRejects = [];
-    this.#turnPromise = undefined;
-    this.#turnSyncResolves = [];
-    this.#turnSyncRejects = [];
+    const { bytes, resolves, rejects, syncResolves, syncRejects } = this.#takeTurn();
 
     if (bytes > 0) {
       try {
@@ -450,6 +435,18 @@ export class WalWriter {
     }
     if (!this.#syncing && this.#nextResolves.length > 0) this.#startSync(false);
   };
+
+  /** Empties this turn: its framed records (the buffer is kept) and its sync() callers, returned. */
+  #takeTurn(): { bytes: number; resolves: Resolve[]; rejects: Reject[]; syncResolves: Resolve[]; syncRejects: Reject[] } {
+    const turn = { bytes: this.#turnBytes, resolves: this.#turnResolves, rejects: this.#turnRejects, syncResolves: this.#turnSyncResolves, syncRejects: this.#turnSyncRejects };
+    this.#turnBytes = 0;
+    this.#turnResolves = [];
+    this.#turnRejects = [];
+    this.#turnPromise = undefined;
+    this.#turnSyncResolves = [];
+    this.#turnSyncRejects = [];
+    return turn;
+  }
 
   /** Starts one fdatasync covering every byte written so far; its waiters are those queued for "the next". */
   #startSync(background: boolean): void {

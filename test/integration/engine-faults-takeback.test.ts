@@ -14,10 +14,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineOptions } from '../../lib/engine/engine.js';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
-import type { FileSystem } from '../../lib/fs/file-system.js';
 import { MemFileSystem, systemError } from '../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../support/fault-file-system.js';
-import { compareWithModel, getString, put, sleep, track, waitFor, type Model } from '../support/engine-test-helpers.js';
+import { compareWithModel, crashCloneOf, expectLsmReopenHolds, getString, put, sleep, track, waitFor, type Model } from '../support/engine-test-helpers.js';
 
 const dir = '/db';
 const healWithinMs = 2500;
@@ -26,20 +25,7 @@ function key(index: number): string {
   return `key${String(index).padStart(5, '0')}`;
 }
 
-async function expectReopenHolds(fs: FileSystem, options: EngineOptions, model: Model, what: string): Promise<void> {
-  const engine = await LsmEngine.open(dir, { ...options, fs });
-  try {
-    expect(await compareWithModel(engine, model), what).toBe('');
-  } finally {
-    await engine.close();
-  }
-}
 
-function crashClone(fs: MemFileSystem): MemFileSystem {
-  const clone = fs.crashClone();
-  if (clone.exists(`${dir}/LOCK`)) clone.unlink(`${dir}/LOCK`);
-  return clone;
-}
 
 const eio = (path: string, call: string): Error => systemError('EIO', call, path);
 
@@ -82,7 +68,7 @@ describe('engine close while an older WAL close hangs', () => {
       await Promise.all(pending);
       await engine.close().catch(() => undefined);
     }
-    await expectReopenHolds(mem, { backgroundExecutor: 'inline' }, model, 'C (v4) was refused: it must not come back');
+    await expectLsmReopenHolds(dir, mem, { backgroundExecutor: 'inline' }, model, 'C (v4) was refused: it must not come back');
   });
 });
 
@@ -176,7 +162,7 @@ describe('a take-back whose cut (truncate) fails', () => {
       await put(engine, key(1), 'after');
       model.set(key(1), 'after');
       expect(await compareWithModel(engine, model)).toBe('');
-      await expectReopenHolds(crashClone(mem), options, model, 'a crash now must not bring back the refused B');
+      await expectLsmReopenHolds(dir, crashCloneOf(mem, dir), options, model, 'a crash now must not bring back the refused B');
     } finally {
       fs.injectFault(undefined);
       fs.beforeSync(undefined);

@@ -27,12 +27,13 @@ import type { EngineLogger, EngineOptions, SyncPolicy } from '../../lib/engine/e
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { WriteStoppedError } from '../../lib/errors.js';
 import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
-import type { FileSystem } from '../../lib/fs/file-system.js';
 import { MemFileSystem, systemError, type FaultInjector } from '../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../support/fault-file-system.js';
 import {
   batch,
   compareWithModel,
+  crashCloneOf,
+  expectLsmReopenHolds,
   getString,
   put,
   sleep,
@@ -66,20 +67,7 @@ function memOptions(fs: MemFileSystem, extra: EngineOptions = {}): EngineOptions
 }
 
 /** What a machine crash would leave; this process's LOCK would look live, so it goes. */
-function crashClone(fs: MemFileSystem): MemFileSystem {
-  const clone = fs.crashClone();
-  if (clone.exists(`${dir}/LOCK`)) clone.unlink(`${dir}/LOCK`);
-  return clone;
-}
 
-async function expectReopenHolds(fs: FileSystem, options: EngineOptions, model: Model, what: string): Promise<void> {
-  const engine = await LsmEngine.open(dir, { ...options, fs });
-  try {
-    expect(await compareWithModel(engine, model), what).toBe('');
-  } finally {
-    await engine.close();
-  }
-}
 
 /** Lets promise reactions run without giving the WAL writer's setImmediate a turn. */
 async function microtasks(): Promise<void> {
@@ -183,12 +171,12 @@ async function walFailureScenario(fs: MemFileSystem, policy: SyncPolicy, fault: 
 
     // A crash now keeps every acknowledged write (sync first: everysec promises write(2) only).
     if (policy !== 'always') await engine.sync();
-    await expectReopenHolds(crashClone(fs), options, model, 'crash clone after recovery');
+    await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone after recovery');
   } finally {
     fs.injectFault(undefined);
     await engine.close();
   }
-  await expectReopenHolds(fs, options, model, 'reopen after close');
+  await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
 }
 
 describe('WAL failures stop writes, keep reads and recover', () => {
@@ -233,12 +221,12 @@ describe('WAL failures stop writes, keep reads and recover', () => {
       await put(engine, 'after', 'heal');
       model.set('after', 'heal');
       await engine.sync();
-      await expectReopenHolds(crashClone(fs), options, model, 'crash clone after recovery');
+      await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone after recovery');
     } finally {
       fs.injectFault(undefined);
       await engine.close();
     }
-    await expectReopenHolds(fs, options, model, 'reopen after close');
+    await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
   });
 
   it('on the real file system, a full disk on the WAL rejects the batch and writes resume after healing', async () => {
@@ -325,7 +313,7 @@ describe('WAL cut-back after a failure', () => {
         fs.injectFault(undefined);
         await engine.close();
       }
-      await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'reopen holds the acknowledged writes and not the rejected batch');
+      await expectLsmReopenHolds(dir, fs, { backgroundExecutor: 'inline' }, model, 'reopen holds the acknowledged writes and not the rejected batch');
     });
   }
 });
@@ -365,7 +353,7 @@ describe('a failed fdatasync takes back what was made after it', () => {
       fs.injectFault(undefined);
       await engine.close();
     }
-    await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'neither A nor B after reopen');
+    await expectLsmReopenHolds(dir, fs, { backgroundExecutor: 'inline' }, model, 'neither A nor B after reopen');
   });
 });
 
@@ -420,7 +408,7 @@ describe('a failed close of the older WAL file takes back the newer file', () =>
         await flushed;
         await engine.close();
       }
-      await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, held ? 'neither A nor B after reopen' : 'A and B after reopen');
+      await expectLsmReopenHolds(dir, fs, { backgroundExecutor: 'inline' }, model, held ? 'neither A nor B after reopen' : 'A and B after reopen');
     });
   }
 });
@@ -462,7 +450,7 @@ describe('a failed WAL close passes down the chain of newer files', () => {
       await Promise.all(flushes);
       await engine.close();
     }
-    await expectReopenHolds(fs, { backgroundExecutor: 'inline' }, model, 'none of A, B, C after reopen');
+    await expectLsmReopenHolds(dir, fs, { backgroundExecutor: 'inline' }, model, 'none of A, B, C after reopen');
   });
 });
 
@@ -531,12 +519,12 @@ describe('flush and compaction failures stall writes instead of failing them', (
       expect(engine.stats().flushes).toBeGreaterThan(0);
       await engine.flush();
       expect(await compareWithModel(engine, model)).toBe('');
-      await expectReopenHolds(crashClone(fs), options, model, 'crash clone after the flush recovered');
+      await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone after the flush recovered');
     } finally {
       fs.injectFault(undefined);
       await engine.close();
     }
-    await expectReopenHolds(fs, options, model, 'reopen after close');
+    await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
   });
 
   it('a failing compaction reports backgroundError, keeps reads correct and clears after healing', async () => {
@@ -590,12 +578,12 @@ describe('flush and compaction failures stall writes instead of failing them', (
       await engine.compactRange();
       expect(engine.stats().backgroundError).toBeUndefined();
       expect(await compareWithModel(engine, model)).toBe('');
-      await expectReopenHolds(crashClone(fs), options, model, 'crash clone after compaction recovered');
+      await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone after compaction recovered');
     } finally {
       fs.injectFault(undefined);
       await engine.close();
     }
-    await expectReopenHolds(fs, options, model, 'reopen after close');
+    await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
   });
 });
 
@@ -647,12 +635,12 @@ describe('manifest failures', () => {
         expect(manifests()).not.toContain(manifestBefore[0]);
         await engine.flush();
         expect(await compareWithModel(engine, model)).toBe('');
-        await expectReopenHolds(crashClone(fs), options, model, 'crash clone after the manifest recovered');
+        await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone after the manifest recovered');
       } finally {
         fs.injectFault(undefined);
         await engine.close();
       }
-      await expectReopenHolds(fs, options, model, 'reopen after close');
+      await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
     });
   }
 });

@@ -5,8 +5,12 @@
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
-import type { Engine, IteratorOptions, WriteResult } from '../../lib/engine/engine.js';
+import { expect } from 'vitest';
+import type { Engine, EngineOptions, IteratorOptions, WriteResult } from '../../lib/engine/engine.js';
+import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../lib/engine/write-batch.js';
+import type { FileSystem } from '../../lib/fs/file-system.js';
+import type { MemFileSystem } from '../../lib/fs/mem-file-system.js';
 
 /** key -> value; a deleted key is absent. */
 export type Model = Map<string, string>;
@@ -142,4 +146,21 @@ export function hashTree(root: string): string {
   };
   walk(root);
   return hash.digest('hex');
+}
+
+/** What a machine crash would leave of `fs` (synced bytes only), without `dir`'s LOCK file, to reopen `dir` from. */
+export function crashCloneOf(fs: MemFileSystem, dir: string): MemFileSystem {
+  const clone = fs.crashClone();
+  if (clone.exists(`${dir}/LOCK`)) clone.unlink(`${dir}/LOCK`);
+  return clone;
+}
+
+/** Opens an LsmEngine on `dir` in `fs` and checks that it holds exactly `model`. */
+export async function expectLsmReopenHolds(dir: string, fs: FileSystem, options: EngineOptions, model: Model, what: string): Promise<void> {
+  const engine = await LsmEngine.open(dir, { ...options, fs });
+  try {
+    expect(await compareWithModel(engine, model), what).toBe('');
+  } finally {
+    await engine.close();
+  }
 }
