@@ -454,9 +454,11 @@ export class Keyspace {
 
   /**
    * Adds the counter records, hands the batch to `ctx.write`, then applies the
-   * counters in memory and fires onKeyModified for every staged key.
+   * counters in memory and fires onKeyModified for every staged key (unless
+   * `quiet`: a rewrite no client can tell from the old record, as Redis's
+   * dbOverwrite of an unshared string, signals no WATCH).
    */
-  commit(ctx: Pick<KeyspaceContext, 'write'>, batch: WriteBatch): void {
+  commit(ctx: Pick<KeyspaceContext, 'write'>, batch: WriteBatch, quiet = false): void {
     const states = this.#stagedStates;
     const stateCount = this.#stagedStateCount;
     for (let index = 0; index < stateCount; index++) {
@@ -478,17 +480,17 @@ export class Keyspace {
     const keys = this.#stagedKeys;
     const count = this.#stagedCount;
     try {
-      for (let index = 0; index < count; index++) this.hooks.onKeyModified(dbs[index]!, keys[index]!);
+      if (!quiet) for (let index = 0; index < count; index++) this.hooks.onKeyModified(dbs[index]!, keys[index]!);
     } finally {
       this.#clearStaging();
     }
   }
 
-  /** Writes `record` as `target`'s value in a batch of its own. */
-  put(ctx: KeyspaceContext, target: StoredKey, record: Buffer): void {
+  /** Writes `record` as `target`'s value in a batch of its own (`quiet`: see commit()). */
+  put(ctx: KeyspaceContext, target: StoredKey, record: Buffer, quiet = false): void {
     const batch = this.begin();
     this.stagePut(batch, target, record);
-    this.commit(ctx, batch);
+    this.commit(ctx, batch, quiet);
   }
 
   /** Deletes `target` in a batch of its own. @returns whether a record was stored */

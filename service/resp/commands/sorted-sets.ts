@@ -188,7 +188,7 @@ function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): R
       if ((lt && score >= current) || (gt && score <= current)) continue;
     }
     processed++;
-    // A new member's INCR answers the increment as given, -0 included (stored as 0, as every score).
+    // A new member's INCR answers the increment as given, -0 included (silt stores every -0 as 0: docs/commands.md).
     last = incr && current === undefined ? parseScoreSigned(args[scoreIndex + 2 * pair]!)! : score;
     const outcome = writer.add(member, score);
     if (outcome === 'added') added++;

@@ -479,19 +479,19 @@ const setbit: CommandHandler = (ctx, args) => {
   const oldLength = current?.length ?? 0;
   const length = Math.max(oldLength, byteIndex + 1);
   const mask = 1 << (7 - (offset % 8));
-  if (current !== undefined && length === oldLength) {
-    // As Redis 7's setbitCommand: a bit that keeps its value is no write (a WATCH of the key holds).
-    const previous = (current[byteIndex]! & mask) !== 0 ? 1 : 0;
-    if (previous === on) return previous;
-  }
-  const flags = (target.live === undefined ? 0 : recordFlags(target.live)) | MetadataFlag.rawString;
+  const oldFlags = target.live === undefined ? 0 : recordFlags(target.live);
+  // As Redis 7's setbitCommand: a bit that keeps its value changes nothing a WATCH sees, but the
+  // string is unshared first, so an int or embstr one becomes raw (OBJECT ENCODING) quietly.
+  const unchanged = current !== undefined && length === oldLength && ((current[byteIndex]! & mask) !== 0 ? 1 : 0) === on;
+  if (unchanged && (oldFlags & MetadataFlag.rawString) !== 0) return on;
+  const flags = oldFlags | MetadataFlag.rawString;
   const record = allocRecord(KeyType.string, flags, keptExpire(target), keyspace.newVersion(ctx.nowMs, target.stored), length, length);
   if (current !== undefined) current.copy(record, metadataHeaderBytes);
   if (length > oldLength) record.fill(0, metadataHeaderBytes + oldLength);
   const at = metadataHeaderBytes + byteIndex;
   const previous = (record[at]! & mask) !== 0 ? 1 : 0;
   record[at] = on === 1 ? record[at]! | mask : record[at]! & ~mask;
-  keyspace.put(ctx, target, record);
+  keyspace.put(ctx, target, record, unchanged);
   return previous;
 };
 

@@ -902,6 +902,14 @@ const regressions: Regression[] = [
     steps: [['SET', 's', 'a'], ['WATCH', 's'], ['SETBIT', 's', '0', '0'], ['MULTI'], ['PING'], ['EXEC']],
   },
   {
+    // setbitCommand unshares the string before it looks at the bit (dbUnshareStringValue, a
+    // dbOverwrite that signals nothing): an int or embstr string becomes raw even when the bit
+    // keeps its value, and a WATCH of it holds.
+    title: 'SETBIT that changes nothing still makes an int or embstr string raw, quietly',
+    protocol: 2,
+    steps: [['SET', 'n', '1'], ['SET', 'm', 'abc'], ['WATCH', 'n', 'm'], ['SETBIT', 'n', '7', '1'], ['SETBIT', 'm', '1', '1'], ['OBJECT', 'ENCODING', 'n'], ['OBJECT', 'ENCODING', 'm'], ['MULTI'], ['PING'], ['EXEC']],
+  },
+  {
     // lib/keyspace/numbers.ts parseLong returns a double, so two different
     // 64-bit indexes below -2^53 become equal, and the "start > end, both
     // negative" early exit of getrangeCommand/bitcountCommand is missed.
