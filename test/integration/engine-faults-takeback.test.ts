@@ -16,7 +16,7 @@ import type { EngineOptions } from '../../lib/engine/engine.js';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { MemFileSystem, systemError } from '../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../support/fault-file-system.js';
-import { compareWithModel, crashCloneOf, expectLsmReopenHolds, getString, put, sleep, track, waitFor, type Model } from '../support/engine-test-helpers.js';
+import { compareWithModel, crashCloneOf, expectLsmReopenHolds, getString, put, sleep, switchWithHeldWalClose, track, waitFor, type Model } from '../support/engine-test-helpers.js';
 
 const dir = '/db';
 const healWithinMs = 2500;
@@ -42,12 +42,10 @@ describe('engine close while an older WAL close hangs', () => {
     const pending: Promise<unknown>[] = [];
     try {
       await put(engine, key(0), 'v1');
-      const [oldest] = fs.list(`${dir}/wal`);
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      fs.beforeSync((path) => (path.endsWith(`/${oldest}`) ? gate : Promise.resolve()));
-      const a = track(put(engine, key(0), 'v2'));
-      await new Promise((resolve) => setImmediate(resolve));
-      pending.push(engine.flush().catch(() => undefined)); // switch 1: A's close hangs
+      const held = await switchWithHeldWalClose(engine, fs, dir, key(0), 'v2'); // switch 1: A's close hangs
+      const { oldWal: oldest, a } = held;
+      release = held.release;
+      pending.push(held.flushed);
       const b = track(put(engine, key(0), 'v3'));
       await sleep(10);
       const closing = track(engine.close()); // awaits #walPredecessor before closing #wal
@@ -141,12 +139,10 @@ describe('a take-back whose cut (truncate) fails', () => {
     const pending: Promise<unknown>[] = [];
     try {
       await put(engine, key(0), 'v1');
-      const [oldWal] = fs.list(`${dir}/wal`);
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      fs.beforeSync((path) => (path.endsWith(`/${oldWal}`) ? gate : Promise.resolve()));
-      const a = track(put(engine, key(0), 'v2'));
-      await new Promise((resolve) => setImmediate(resolve));
-      pending.push(engine.flush().catch(() => undefined)); // the switch: A's close hangs
+      const held = await switchWithHeldWalClose(engine, fs, dir, key(0), 'v2'); // A's close hangs
+      const { oldWal, a } = held;
+      release = held.release;
+      pending.push(held.flushed);
       const newWal = fs.list(`${dir}/wal`).find((name) => name !== oldWal)!;
       const b = track(put(engine, key(0), 'v3'));
       await sleep(10); // B is written and fdatasynced in the new file
@@ -184,13 +180,10 @@ describe('a checkpoint taken while an older WAL close hangs', () => {
     let made = false;
     try {
       await put(engine, key(0), 'v1');
-      await engine.sync();
-      const [oldWal] = fs.list(`${dir}/wal`);
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      fs.beforeSync((path) => (path.endsWith(`/${oldWal}`) ? gate : Promise.resolve()));
-      const a = track(put(engine, key(0), 'v2')); // its fdatasync hangs
-      await new Promise((resolve) => setImmediate(resolve));
-      pending.push(engine.flush().catch(() => undefined)); // the switch: A's close hangs
+      const held = await switchWithHeldWalClose(engine, fs, dir, key(0), 'v2'); // A's close hangs
+      const { oldWal, a } = held;
+      release = held.release;
+      pending.push(held.flushed);
       const b = track(put(engine, key(0), 'v3'));
       await sleep(10);
       const checkpoint = track(engine.checkpoint('/checkpoint'));

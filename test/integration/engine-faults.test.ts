@@ -34,6 +34,7 @@ import {
   compareWithModel,
   crashCloneOf,
   expectLsmReopenHolds,
+  switchWithHeldWalClose,
   getString,
   put,
   sleep,
@@ -378,14 +379,10 @@ describe('a failed close of the older WAL file takes back the newer file', () =>
       let release = (): void => undefined;
       try {
         await put(engine, key(0), 'v1');
-        await engine.sync();
-        const [oldWal] = fs.list(`${dir}/wal`);
-        const gate = new Promise<void>((resolve) => (release = resolve));
-        fs.beforeSync((path) => (path.endsWith(`/${oldWal}`) ? gate : Promise.resolve()));
-        const a = track(put(engine, key(0), 'v2'));
-        await new Promise((resolve) => setImmediate(resolve)); // A is written (under always its fdatasync waits at the gate)
-        flushed = engine.flush().catch(() => undefined); // the switch: the old file's close waits at the gate too
-        expect(fs.list(`${dir}/wal`).length, 'a new WAL file after the switch').toBe(2);
+        const switched = await switchWithHeldWalClose(engine, fs, dir, key(0), 'v2'); // the old file's close waits at the gate
+        const { oldWal, a } = switched;
+        release = switched.release;
+        flushed = switched.flushed;
         const b = track(put(engine, key(0), 'v3'));
         await sleep(20); // B is written and synced in the new file
         expect(b.state, held ? 'B waits for the old file to close' : 'B does not wait').toBe(held ? 'pending' : 'fulfilled');
@@ -422,12 +419,10 @@ describe('a failed WAL close passes down the chain of newer files', () => {
     let release = (): void => undefined;
     try {
       await put(engine, key(0), 'v1');
-      const [oldest] = fs.list(`${dir}/wal`);
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      fs.beforeSync((path) => (path.endsWith(`/${oldest}`) ? gate : Promise.resolve()));
-      const a = track(put(engine, key(0), 'v2'));
-      await new Promise((resolve) => setImmediate(resolve));
-      flushes.push(engine.flush().catch(() => undefined)); // switch 1: the oldest file's close hangs
+      const held = await switchWithHeldWalClose(engine, fs, dir, key(0), 'v2'); // switch 1: the oldest file's close hangs
+      const { oldWal: oldest, a } = held;
+      release = held.release;
+      flushes.push(held.flushed);
       const b = track(put(engine, key(0), 'v3'));
       await sleep(10);
       flushes.push(engine.flush().catch(() => undefined)); // switch 2: the middle file's close waits for the oldest

@@ -11,6 +11,7 @@ import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../lib/engine/write-batch.js';
 import type { FileSystem } from '../../lib/fs/file-system.js';
 import type { MemFileSystem } from '../../lib/fs/mem-file-system.js';
+import type { FaultFileSystem } from './fault-file-system.js';
 
 /** key -> value; a deleted key is absent. */
 export type Model = Map<string, string>;
@@ -163,4 +164,32 @@ export async function expectLsmReopenHolds(dir: string, fs: FileSystem, options:
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * Syncs, holds the fdatasyncs of `dir`'s only WAL file at a gate, writes
+ * batch A (`key` = `value`), and switches the memtable (engine.flush(), not
+ * awaited): under `always`, A and the old file's close (its final
+ * fdatasync) then wait at the gate; later writes go to the new file.
+ * @returns the old file's name, A, the flush (settles, never rejects), and release() to open the gate
+ */
+export async function switchWithHeldWalClose(
+  engine: LsmEngine,
+  fs: FaultFileSystem,
+  dir: string,
+  key: string,
+  value: string,
+): Promise<{ oldWal: string; a: Tracked<WriteResult>; flushed: Promise<unknown>; release: () => void }> {
+  await engine.sync();
+  const files = fs.list(`${dir}/wal`);
+  expect(files.length, 'one WAL file before the switch').toBe(1);
+  const oldWal = files[0]!;
+  let release = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  fs.beforeSync((file) => (file.endsWith(`/${oldWal}`) ? gate : Promise.resolve()));
+  const a = track(put(engine, key, value));
+  await new Promise((resolve) => setImmediate(resolve)); // A is written (under always its fdatasync waits at the gate)
+  const flushed = engine.flush().catch(() => undefined);
+  expect(fs.list(`${dir}/wal`).length, 'a new WAL file after the switch').toBe(2);
+  return { oldWal, a, flushed, release };
 }
