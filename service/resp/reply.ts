@@ -152,13 +152,12 @@ export const errors = {
   noAuth: new ErrorReply('NOAUTH Authentication required.'),
   noSuchKey: new ErrorReply('ERR no such key'),
   arity: (name: string): ErrorReply => new ErrorReply(`ERR wrong number of arguments for '${name.toLowerCase()}' command`),
-  unknownCommand: (name: string, args: readonly Buffer[]): ErrorReply =>
-    new ErrorReply(
-      `ERR unknown command '${truncate(name)}', with args beginning with: ${args
-        .slice(0, 20)
-        .map((arg) => `'${truncate(arg.toString('latin1'))}' `)
-        .join('')}`,
-    ),
+  /** As processCommand words it: the arguments quoted one by one while the text is under 128 characters, the last one cut to fit. */
+  unknownCommand: (name: string, args: readonly Buffer[]): ErrorReply => {
+    let quoted = '';
+    for (let index = 0; index < args.length && quoted.length < 128; index++) quoted += `'${args[index]!.toString('latin1', 0, 128 - quoted.length)}' `;
+    return new ErrorReply(`ERR unknown command '${truncate(name)}', with args beginning with: ${quoted}`);
+  },
   unknownSubcommand: (command: string, sub: string): ErrorReply =>
     new ErrorReply(`ERR unknown subcommand '${truncate(sub)}'. Try ${command.toUpperCase()} HELP.`),
   /** addReplySubcommandSyntaxError: a known subcommand with arguments its handler refuses; `sub` as the client typed it. */
@@ -166,8 +165,9 @@ export const errors = {
     new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${truncate(sub)}'. Try ${command.toUpperCase()} HELP.`),
 } as const;
 
+/** Redis's `%.128s`: the first 128 characters, cut without a mark. */
 function truncate(text: string): string {
-  return text.length > 128 ? `${text.slice(0, 128)}...` : text;
+  return text.length > 128 ? text.slice(0, 128) : text;
 }
 
 /**

@@ -880,6 +880,13 @@ const regressions: Regression[] = [
     steps: [['RPUSH', 'l', 'a'], ['BITCOUNT', 'l', 'x', 'y']],
   },
   {
+    // processCommand quotes arguments while its text is under 128 characters (the last one cut to
+    // fit) and cuts names with %.128s, without a mark; silt quoted 20 arguments and marked cuts "...".
+    title: 'unknown command and subcommand errors quote and cut long names and arguments as Redis does',
+    protocol: 2,
+    steps: [['x'.repeat(150), 'a', 'b'], ['FOO', 'y'.repeat(150), 'z'], ['FOO', ...'abcdefghijklmnopqrstuvwxyz'], ['CLIENT', 'w'.repeat(150)]],
+  },
+  {
     // bitcountCommand answers 0 for a negative start > negative end before it reads the unit.
     title: 'BITCOUNT with a reversed negative range answers 0 before it checks the unit',
     protocol: 2,
