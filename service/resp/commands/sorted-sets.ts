@@ -36,6 +36,7 @@
 
 import { LimitExceededError, WrongTypeError } from '../../../lib/errors.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
+import { KeyType, recordType } from '../../../lib/keyspace/metadata.js';
 import { parseInt64, parseLong, int64Min } from '../../../lib/keyspace/numbers.js';
 import {
   SortedSet,
@@ -405,11 +406,17 @@ interface PopShape {
 /**
  * genericZpopCommand: pops up to `count` (-1: one, the single-pop form)
  * members from the first key that holds a sorted set. O(log N + M).
+ * @param skipOtherTypes a blocked client's retry: keys of another type are passed over (Redis wakes
+ *   a waiter only for a key of the type it waits for); the command itself answers WRONGTYPE
  * @returns the reply, or undefined when no key holds one (a blocking command would wait)
  */
-function* popSteps(ctx: CommandContext, db: number, keys: readonly Buffer[], max: boolean, count: number, shape: PopShape): Steps<Reply | undefined> {
+function* popSteps(ctx: CommandContext, db: number, keys: readonly Buffer[], max: boolean, count: number, shape: PopShape, skipOtherTypes = false): Steps<Reply | undefined> {
   let writer: SortedSetWriter | undefined;
   for (const key of keys) {
+    if (skipOtherTypes) {
+      const record = ctx.keyspace.lookup(db, key, ctx.nowMs);
+      if (record === undefined || recordType(record) !== KeyType.zset) continue;
+    }
     const candidate = SortedSetWriter.load(ctx.keyspace, db, key, ctx.nowMs);
     if (candidate.exists) {
       writer = candidate;
@@ -491,8 +498,8 @@ const zmpop = steps(function* (ctx, args) {
  * BZPOPMIN/BZPOPMAX's pop: [key, member, score] from the first of `keys`
  * (in `db`) holding a sorted set, or undefined when none does.
  */
-function bzpopNow(ctx: CommandContext, db: number, keys: readonly Buffer[], max: boolean): MaybePromise<Reply | undefined> {
-  return drive(popSteps(ctx, db, keys, max, -1, bzpopShape));
+function bzpopNow(ctx: CommandContext, db: number, keys: readonly Buffer[], max: boolean, skipOtherTypes = false): MaybePromise<Reply | undefined> {
+  return drive(popSteps(ctx, db, keys, max, -1, bzpopShape, skipOtherTypes));
 }
 
 /**
@@ -523,7 +530,7 @@ function bzpopGeneric(max: boolean): CommandHandler {
     if (popped !== undefined) return popped;
     const db = ctx.db;
     const waitKeys = keys.map((key) => Buffer.from(key));
-    return new BlockedReply(db, waitKeys, timeoutMs, (retry) => retryPop(() => bzpopNow(retry, db, waitKeys, max)), NullArrayReply.instance);
+    return new BlockedReply(db, waitKeys, timeoutMs, (retry) => retryPop(() => bzpopNow(retry, db, waitKeys, max, true)), NullArrayReply.instance, 'zset');
   });
 }
 
@@ -538,7 +545,7 @@ const bzmpop = steps(function* (ctx, args) {
   if (popped !== undefined) return popped;
   const db = ctx.db;
   const waitKeys = request.keys.map((key) => Buffer.from(key));
-  return new BlockedReply(db, waitKeys, timeoutMs, (retry) => retryPop(() => drive(popSteps(retry, db, waitKeys, max, count, mpopShape))), NullArrayReply.instance);
+  return new BlockedReply(db, waitKeys, timeoutMs, (retry) => retryPop(() => drive(popSteps(retry, db, waitKeys, max, count, mpopShape, true))), NullArrayReply.instance, 'zset');
 });
 
 // ---------------------------------------------------------------- union, intersection, difference

@@ -29,6 +29,28 @@ describe('blocking commands', () => {
     expect(silt.server.blocking.blockedClients).toBe(0);
   });
 
+  it('a key written with another type does not wake BZPOPMIN, BZMPOP or BLPOP waiters: they go on waiting for their type', async () => {
+    const client = ioredis(silt.port);
+    const waiters = await Promise.all([RawClient.connect(silt.port), RawClient.connect(silt.port), RawClient.connect(silt.port)]);
+    waiters[0]!.command('BZPOPMIN', 'b:typed', '0');
+    waiters[1]!.command('BZMPOP', '0', '1', 'b:typed', 'MIN');
+    waiters[2]!.command('BLPOP', 'b:typed', '0');
+    await waitFor(() => silt.server.blocking.blockedClients === 3, 2000, 'the clients to block');
+    await client.set('b:typed', '1');
+    await client.del('b:typed');
+    await client.hset('b:typed', 'f', 'v');
+    await sleep(50);
+    expect(silt.server.blocking.blockedClients, 'nobody was answered WRONGTYPE').toBe(3);
+    await client.del('b:typed');
+    await client.zadd('b:typed', 1, 'x', 2, 'y');
+    expect(plain(await waiters[0]!.reply())).toEqual(['b:typed', 'x', '1']);
+    expect(plain(await waiters[1]!.reply())).toEqual(['b:typed', [['y', '2']]]);
+    await client.rpush('b:typed2', 'unrelated');
+    await client.del('b:typed');
+    await client.rpush('b:typed', 'z');
+    expect(plain(await waiters[2]!.reply())).toEqual(['b:typed', 'z']);
+  });
+
   it('answers a null array when the timeout passes', async () => {
     const waiter = await RawClient.connect(silt.port);
     const started = Date.now();
