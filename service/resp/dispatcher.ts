@@ -332,14 +332,15 @@ export class Dispatcher {
     const resolved = this.#table.resolve(args);
     if (resolved instanceof ErrorReply) {
       server.stats.errorReplies++;
+      if (args[0]!.length === 4 && args[0]!.toString('latin1').toLowerCase() === 'exec') return execAbort(client, resolved); // its arity
       if (client.multi !== undefined) client.multi.failed = true;
       return resolved;
     }
     const rejection = this.#check(client, resolved);
     if (rejection !== undefined) {
       server.stats.errorReplies++;
-      if (client.multi !== undefined && resolved.command.name !== 'exec') client.multi.failed = true;
-      if (resolved.command.name === 'exec') client.discardTransaction();
+      if (resolved.command.name === 'exec') return execAbort(client, rejection);
+      if (client.multi !== undefined) client.multi.failed = true;
       return rejection;
     }
     client.lastCommand = resolved.fullName;
@@ -646,6 +647,18 @@ export class Dispatcher {
 /** Redis words it "-MISCONF Errors writing to the AOF file: ..."; silt names its WAL and data directory. */
 export function misconf(reason: string): ErrorReply {
   return new ErrorReply(`MISCONF Errors writing to disk: ${reason}. Commands that may modify the data set are disabled until writes succeed again; reads still work`);
+}
+
+/**
+ * Redis's execCommandAbort: an EXEC refused before it runs (arity, NOAUTH,
+ * MISCONF, LOADING ...) discards the transaction, if any, and says why. The
+ * reasons Redis formats itself carry no "ERR " (rejectCommandFormat), the
+ * shared ones keep their code (-NOAUTH, -MISCONF).
+ */
+function execAbort(client: Connection, rejection: ErrorReply): ErrorReply {
+  client.discardTransaction();
+  const reason = rejection.text.startsWith('ERR ') ? rejection.text.slice(4) : rejection.text;
+  return new ErrorReply(`EXECABORT Transaction discarded because of: ${reason}`);
 }
 
 /** EXEC's reply when a watched key changed. */

@@ -887,6 +887,13 @@ const regressions: Regression[] = [
     steps: [['x'.repeat(150), 'a', 'b'], ['FOO', 'y'.repeat(150), 'z'], ['FOO', ...'abcdefghijklmnopqrstuvwxyz'], ['CLIENT', 'w'.repeat(150)]],
   },
   {
+    // rejectCommand: an EXEC refused before it runs (here its arity) is execCommandAbort, which
+    // ends the transaction; silt answered the plain arity error and stayed in MULTI.
+    title: 'EXEC with an argument answers EXECABORT and ends the transaction',
+    protocol: 2,
+    steps: [['EXEC', 'x'], ['MULTI'], ['SET', 'a', '1'], ['EXEC', 'x'], ['EXEC'], ['GET', 'a']],
+  },
+  {
     // bitcountCommand answers 0 for a negative start > negative end before it reads the unit.
     title: 'BITCOUNT with a reversed negative range answers 0 before it checks the unit',
     protocol: 2,
