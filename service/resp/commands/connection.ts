@@ -189,7 +189,7 @@ const clientHelp = [
   '    * LIB-NAME: the client lib name.',
   '    * LIB-VER: the client lib version.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 const clientTypes = new Set(['normal', 'master', 'replica', 'slave', 'pubsub']);
@@ -305,7 +305,8 @@ function killClient(self: Connection, target: Connection): void {
 
 /** CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked (it gets its timeout reply, or -UNBLOCKED). */
 const clientUnblock: CommandHandler = (ctx, args) => {
-  if (args.length > 4) return errors.syntax;
+  // Redis's clientCommand takes UNBLOCK with 3 or 4 arguments, else its subcommand syntax error.
+  if (args.length > 4) return errors.subcommandSyntax('client', args[1]!.toString('latin1'));
   const id = parseInteger(args[2]!);
   if (id === undefined) return errors.notInteger;
   let how: 'timeout' | 'error' = 'timeout';

@@ -279,7 +279,7 @@ const objectHelp: Reply = [
   '    Return the number of references of the value associated with the specified',
   '    <key>.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ].map((line) => new SimpleReply(line));
 
 /** What Redis would report for a collection's encoding (silt stores every collection the same way). */

@@ -187,7 +187,7 @@ const pubsubHelp = [
   '    Return the number of subscribers for the specified channels, excluding',
   '    pattern subscriptions(default: no channels).',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 function command(name: string, arity: number, flags: CommandSpec['flags'], summary: string, syntax: string, complexity: string, handler: CommandHandler): CommandSpec {

@@ -894,6 +894,13 @@ const regressions: Regression[] = [
     steps: [['EXEC', 'x'], ['MULTI'], ['SET', 'a', '1'], ['EXEC', 'x'], ['EXEC'], ['GET', 'a']],
   },
   {
+    // Redis's clientCommand takes UNBLOCK with 3 or 4 arguments, else the subcommand syntax error.
+    // (HELP texts are not compared: silt lists the subcommands it has.)
+    title: 'CLIENT UNBLOCK with 5 arguments answers the subcommand syntax error',
+    protocol: 2,
+    steps: [['CLIENT', 'UNBLOCK', '99999', 'TIMEOUT', 'x']],
+  },
+  {
     // bitcountCommand answers 0 for a negative start > negative end before it reads the unit.
     title: 'BITCOUNT with a reversed negative range answers 0 before it checks the unit',
     protocol: 2,

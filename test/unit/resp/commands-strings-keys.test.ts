@@ -322,7 +322,7 @@ describe('string and key commands (LsmEngine)', () => {
       expect(await r('OBJECT', 'FREQ', 'missing')).toBeNull();
       const help = (await r('OBJECT', 'HELP')) as string[];
       expect(help[0]).toBe('+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:');
-      expect(help.at(-1)).toBe('+    Print this help.');
+      expect(help.at(-1)).toBe('+    Prints this help.');
       expect(await r('OBJECT', 'NOPE', 'k')).toBe("-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.");
     });
   });
