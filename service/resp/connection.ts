@@ -212,6 +212,10 @@ export class Connection {
   /** Since when the output has been above the soft limit, ms; undefined when below. */
   #softLimitSinceMs: number | undefined;
   #processing = false;
+  /** The client sent its FIN (the server allows half-open sockets): run what it sent, answer, then close. */
+  #inputEnded = false;
+  /** After the FIN, every request read has been handed to the dispatcher: close once no reply is owed. */
+  #inputDone = false;
 
   constructor(server: RespServer, socket: Socket, id: number) {
     this.#server = server;
@@ -233,6 +237,7 @@ export class Connection {
     socket.setKeepAlive(true, 300_000);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#maybeResume());
+    socket.on('end', () => this.#onEnd());
     socket.on('error', (error: Error) => server.logger.debug({ err: error, client: this.address }, 'client socket error'));
     socket.on('close', () => this.#onClose());
   }
@@ -442,8 +447,10 @@ export class Connection {
           const outcome = dispatcher.execute(this, args);
           this.#accept(outcome, dispatcher.ranLastRequest);
         }
+        // Every request the client sent before its FIN has run (or waits in the dispatcher): close once they are answered.
+        if (this.#inputEnded && !deferred && !stoppedForOutput && !this.closed) this.#inputDone = true;
         // Stopped for output: write now, to learn whether the socket takes it all. Otherwise with the iteration's burst.
-        if (stoppedForOutput || this.closed || this.#closeWhenDrained) this.#flush();
+        if (stoppedForOutput || this.closed || this.#closeWhenDrained || this.#inputDone) this.#flush();
         else this.#queueFlush();
         // The socket may have taken everything at once (the kernel buffers it): then go on with what is buffered.
         if (deferred || !stoppedForOutput || this.closed || this.#closeWhenDrained || this.#mustPause()) break;
@@ -468,6 +475,8 @@ export class Connection {
       this.#deferred = false;
       if (this.closed || this.#closeWhenDrained) return;
       this.#processInput();
+      // This slice runs in the check phase, after this iteration's write burst: write now, not an iteration later.
+      this.#writeIfQueued();
       if (!this.#deferred && !this.#paused && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
     });
   }
@@ -621,7 +630,15 @@ export class Connection {
     if (this.#resumeOwed) {
       this.#resumeOwed = false;
       this.#maybeResume();
+      this.#writeIfQueued();
     }
+  }
+
+  /** Writes now what #queueFlush() queued (the queue's later call then finds nothing to write). */
+  #writeIfQueued(): void {
+    if (!this.#flushQueued) return;
+    this.#flushQueued = false;
+    this.#flush();
   }
 
   /** Replies settled (durability, a queued request, a push): write them with the iteration's burst. */
@@ -652,7 +669,7 @@ export class Connection {
       }
       this.#server.stats.netOutputBytes += bytes;
     }
-    if (closeNow || (this.#closeWhenDrained && this.#slotHead === this.#slots.length && this.#pending === 0)) {
+    if (closeNow || ((this.#closeWhenDrained || this.#inputDone) && this.#slotHead === this.#slots.length && this.#pending === 0)) {
       this.closed = true;
       this.#socket.end();
       // Read (and drop) what the client still sends until its FIN, or 'close' never comes: a paused
@@ -718,6 +735,26 @@ export class Connection {
     this.#paused = false;
     this.#processInput();
     if (!this.#paused && !this.#deferred && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
+  }
+
+  /**
+   * The client's FIN: a half-close (`nc -N`, shutdown(SHUT_WR), socket.end(data)) still expects the
+   * replies to what it sent, so the server allows half-open sockets and closes its side itself
+   * (#processInput sets #inputDone once the requests read before the FIN have run; #flush() closes
+   * when none of them is owed a reply). Unlike #closeWhenDrained, requests the dispatcher holds still
+   * run, as Redis runs what it read before it reads the end of the connection. A blocked
+   * client is dropped at once, as Redis frees a client whose connection ends: its command would
+   * otherwise take an element for nobody.
+   */
+  #onEnd(): void {
+    this.#inputEnded = true;
+    if (this.closed || this.#closeWhenDrained) return;
+    if (this.blocked) {
+      this.#flush();
+      this.kill('client closed its connection while blocked');
+      return;
+    }
+    if (!this.#deferred && !this.#paused) this.#processInput();
   }
 
   #onClose(): void {

@@ -177,7 +177,8 @@ export class RespServer {
     };
     this.#fileDescriptorLimit = readFileDescriptorLimit();
     this.#maxClients = this.#clientsAllowed(this.config.maxclients, true);
-    this.#netServer = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // Half-open: a client that sends its FIN right after its requests (`nc -N`) gets its replies (Connection #onEnd).
+    this.#netServer = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
     this.#netServer.on('error', (error) => this.logger.error({ err: error }, 'listening socket error'));
   }
 

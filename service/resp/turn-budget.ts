@@ -25,6 +25,8 @@ export class TurnBudget {
   #quantumStart = 0;
   #quantumMs = 0;
   #grant = false;
+  /** Connections deferred so far (tests). */
+  deferrals = 0;
 
   constructor(budgetMs = turnBudgetMs) {
     this.#budgetMs = budgetMs;
@@ -54,6 +56,7 @@ export class TurnBudget {
 
   /** Queues `resume` to run in a later slice, after every connection deferred before it. */
   defer(resume: () => void): void {
+    this.deferrals++;
     this.#waiting.push(resume);
     if (!this.#resumeScheduled) {
       this.#resumeScheduled = true;

@@ -229,6 +229,16 @@ export class RawClient {
     this.socket.destroy();
   }
 
+  /** Drops the connection with a reset (RST), as a client that crashed or was killed: the server sees it gone, not half-closed. */
+  reset(): void {
+    this.socket.resetAndDestroy();
+  }
+
+  /** Half-closes (FIN after what was sent): the server still answers what it received. */
+  endInput(): void {
+    this.socket.end();
+  }
+
   #wake(): void {
     const waiters = this.#waiters;
     this.#waiters = [];

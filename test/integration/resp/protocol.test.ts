@@ -312,6 +312,89 @@ describe('limits', () => {
   });
 });
 
+/** Sends `request` and the FIN at once (socket.end(data), as `printf ... | nc -N`); resolves with all the server sent, once it closed its side. */
+function halfClose(port: number, request: string | Buffer): Promise<{ text: string; serverEnded: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    const chunks: Buffer[] = [];
+    let serverEnded = false;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => (serverEnded = true));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('latin1'), serverEnded }));
+  });
+}
+
+describe('half-close (the client sends its FIN right after its requests)', () => {
+  it('every request sent before the FIN is answered, then the server closes its side', async () => {
+    const silt = await startServer();
+    const { text, serverEnded } = await halfClose(silt.port, 'PING\r\n'.repeat(1000) + encodeCommand(['SET', 'hc', 'v']).toString('latin1') + encodeCommand(['GET', 'hc']).toString('latin1'));
+    expect(text).toBe('+PONG\r\n'.repeat(1000) + '+OK\r\n$1\r\nv\r\n');
+    expect(serverEnded).toBe(true);
+    await waitFor(() => silt.server.clients.size === 0, 5000, 'client removed');
+  });
+
+  it('a reply that waits for fdatasync (appendfsync always) still reaches a half-closed client', async () => {
+    const silt = await startServer({ appendfsync: 'always' });
+    const { text } = await halfClose(silt.port, encodeCommand(['SET', 'hc', 'v']).toString('latin1') + 'PING\r\n');
+    expect(text).toBe('+OK\r\n+PONG\r\n');
+  });
+
+  it('a request of exactly 64 KiB (a full socket read, the FIN read with it) is answered', async () => {
+    const silt = await startServer();
+    const header = (payload: number): string => `*2\r\n$4\r\nECHO\r\n$${payload}\r\n`;
+    let payload = 65536 - header(60000).length - 2;
+    payload -= header(payload).length - header(60000).length;
+    const request = header(payload) + 'x'.repeat(payload) + '\r\n';
+    expect(request.length).toBe(65536);
+    for (let trial = 0; trial < 20; trial++) {
+      const { text } = await halfClose(silt.port, request);
+      expect(text.length).toBe(`$${payload}\r\n`.length + payload + 2);
+    }
+  });
+
+  it('while another client keeps the server busy (its requests deferred to a later slice), a half-closing client gets every reply', async () => {
+    const silt = await startServer();
+    const busy = connect(silt.port, '127.0.0.1');
+    busy.on('data', () => undefined);
+    busy.on('error', () => undefined);
+    let running = true;
+    const chunk = Buffer.from('PING\r\n'.repeat(20_000));
+    const feeding = (async () => {
+      while (running && !busy.destroyed) {
+        if (!busy.write(chunk)) await new Promise((resolve) => (busy.once('drain', resolve), busy.once('close', resolve)));
+      }
+    })();
+    try {
+      const deferredBefore = silt.server.turnBudget.deferrals;
+      for (let trial = 0; trial < 30; trial++) {
+        const { text } = await halfClose(silt.port, 'PING\r\n'.repeat(50));
+        expect(text).toBe('+PONG\r\n'.repeat(50));
+      }
+      // The case that lost replies: requests run in a deferred slice, after the iteration's write burst.
+      expect(silt.server.turnBudget.deferrals).toBeGreaterThan(deferredBefore);
+    } finally {
+      running = false;
+      busy.destroy();
+      await feeding;
+    }
+  });
+
+  it('a blocked client that half-closes is dropped, as Redis drops it: a later push is not taken for it', async () => {
+    const silt = await startServer();
+    const socket = connect(silt.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(encodeCommand(['BLPOP', 'hq', '0']));
+    const client = ioredis(silt.port);
+    await waitFor(async () => parseInfo(await client.info('clients'))['blocked_clients'] === '1', 5000, 'BLPOP blocked');
+    socket.end();
+    await waitFor(async () => parseInfo(await client.info('clients'))['blocked_clients'] === '0', 5000, 'blocked client dropped');
+    expect(await client.lpush('hq', 'x')).toBe(1);
+    expect(await client.llen('hq')).toBe(1);
+  });
+});
+
 describe('backpressure', () => {
   it('stops reading from a client that does not read its replies, and resumes when it does', async () => {
     const silt = await startServer();
