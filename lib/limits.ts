@@ -242,6 +242,14 @@ export const outputHighWaterBytes = 1 * MiB;
  *  accepted; and one client's deep pipeline held every other client. */
 export const turnBudgetMs = 4;
 
+/** How long a connection the server has closed (QUIT, a protocol error, a
+ *  half-closed client answered) waits for the client's FIN, ms, reading and
+ *  dropping what still comes, before its socket is destroyed: closing at
+ *  once with unread input would reset the connection and could cost the
+ *  client its last replies; waiting forever kept one file descriptor per
+ *  client that never closes (Redis closes its descriptor at once). */
+export const closeGraceMs = 2000;
+
 /** Replies of one connection waiting (for durability or the dispatcher)
  *  above which it stops reading: bounds what a deep pipeline of writes
  *  waiting for fsync holds. 16 Ki is far above what pipelining clients keep

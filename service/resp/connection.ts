@@ -17,8 +17,11 @@
 // deep pipeline never holds other clients (or new connections: libuv accepts
 // one per loop iteration) for longer than a slice.
 //
-// A client parked by a blocking command (BLPOP ...) is not read from either
-// until it is answered, as Redis reads nothing from a blocked client.
+// A client parked by a blocking command (BLPOP ...) runs none of its later
+// requests until it is answered, but its socket is still read (into the
+// query buffer, under its limit), as Redis reads a blocked client: so its FIN
+// is seen, and a blocked client whose connection ends is dropped before its
+// command takes an element for nobody.
 //
 // Backpressure: the connection stops reading (socket.pause, and stops taking
 // commands out of the decoder) while its socket holds more than
@@ -45,7 +48,7 @@ import type { RespServer } from './server.js';
 import type { TurnBudget } from './turn-budget.js';
 import type { WatchedKey } from './commands/transactions.js';
 // Backpressure: reading stops above outputHighWaterBytes unsent or pendingRepliesMax replies waiting.
-import { outputHighWaterBytes, pendingRepliesMax } from '../../lib/limits.js';
+import { closeGraceMs, outputHighWaterBytes, pendingRepliesMax } from '../../lib/limits.js';
 
 /**
  * Several replies for one command, written one after another (SUBSCRIBE a b
@@ -427,7 +430,7 @@ export class Connection {
       while (true) {
         let stoppedForOutput = false;
         while (!this.closed && !this.#closeWhenDrained) {
-          if (this.#mustPause()) {
+          if (this.#mustStop()) {
             stoppedForOutput = true;
             break;
           }
@@ -453,7 +456,7 @@ export class Connection {
         if (stoppedForOutput || this.closed || this.#closeWhenDrained || this.#inputDone) this.#flush();
         else this.#queueFlush();
         // The socket may have taken everything at once (the kernel buffers it): then go on with what is buffered.
-        if (deferred || !stoppedForOutput || this.closed || this.#closeWhenDrained || this.#mustPause()) break;
+        if (deferred || !stoppedForOutput || this.closed || this.#closeWhenDrained || this.#mustStop()) break;
       }
     } finally {
       this.#processing = false;
@@ -670,16 +673,26 @@ export class Connection {
       this.#server.stats.netOutputBytes += bytes;
     }
     if (closeNow || ((this.#closeWhenDrained || this.#inputDone) && this.#slotHead === this.#slots.length && this.#pending === 0)) {
-      this.closed = true;
-      this.#socket.end();
-      // Read (and drop) what the client still sends until its FIN, or 'close' never comes: a paused
-      // socket (backpressure, a deferred slice, drain()) would not see the end of its input. Not
-      // destroy(): closing with unread input sends a reset, which can cost the client its last replies.
-      this.#socket.resume();
-      this.#server.removeClient(this);
+      this.#closeGracefully();
       return;
     }
     this.#checkOutputLimits();
+  }
+
+  /** Ends the connection after what was written: FIN now, the descriptor once the client's FIN comes or closeGraceMs pass. */
+  #closeGracefully(): void {
+    this.closed = true;
+    const socket = this.#socket;
+    socket.end();
+    // Read (and drop) what the client still sends until its FIN, or 'close' never comes: a paused
+    // socket (backpressure, a deferred slice, drain()) would not see the end of its input. Not
+    // destroy() at once: closing with unread input sends a reset, which can cost the client its
+    // last replies. But not forever either: a client that never closes would keep the descriptor.
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), closeGraceMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    this.#server.removeClient(this);
   }
 
   /** Disconnects a client whose unsent output passed its class's hard limit, or its soft limit for too long. */
@@ -711,8 +724,14 @@ export class Connection {
 
   // ------------------------------------------------------------ backpressure
 
+  /** No request may run now: the client is blocked, or backpressure (#mustPause()). */
+  #mustStop(): boolean {
+    return this.blocked || this.#mustPause();
+  }
+
+  /** Stop reading the socket: too much unsent output, or too many replies waiting. Not for a blocked client (see the header). */
   #mustPause(): boolean {
-    return this.blocked || this.#socket.writableLength + this.#writer.bufferedBytes > outputHighWaterBytes || this.#pending >= pendingRepliesMax;
+    return this.#socket.writableLength + this.#writer.bufferedBytes > outputHighWaterBytes || this.#pending >= pendingRepliesMax;
   }
 
   #updateReading(): void {
@@ -728,10 +747,11 @@ export class Connection {
     }
   }
 
-  /** After 'drain' or settled replies: run requests already buffered, then read again. */
+  /** After 'drain' or settled replies (an unblocked client's too): run requests already buffered, then read again. */
   #maybeResume(): void {
-    if (this.closed || this.#closeWhenDrained) return;
-    if (!this.#paused || this.#mustPause()) return;
+    if (this.closed || this.#closeWhenDrained || this.#deferred) return;
+    if (this.#mustStop()) return;
+    if (!this.#paused && this.#decoder.bufferedBytes === 0) return;
     this.#paused = false;
     this.#processInput();
     if (!this.#paused && !this.#deferred && !this.closed && !this.#closeWhenDrained) this.#socket.resume();
@@ -749,12 +769,30 @@ export class Connection {
   #onEnd(): void {
     this.#inputEnded = true;
     if (this.closed || this.#closeWhenDrained) return;
-    if (this.blocked) {
-      this.#flush();
-      this.kill('client closed its connection while blocked');
-      return;
-    }
+    if (this.blocked) return this.dropBlocked();
     if (!this.#deferred && !this.#paused) this.#processInput();
+  }
+
+  /** The client sent its FIN (half-closed); the dispatcher asks before it parks a blocking command. */
+  get inputEnded(): boolean {
+    return this.#inputEnded;
+  }
+
+  /**
+   * Drops a blocked client whose connection ended (#onEnd, or the dispatcher parking one after the
+   * FIN): its command stops waiting at once, so nothing is taken for it (it gets no reply), and the
+   * connection closes after the replies owed before it, once the reactions already queued have
+   * settled them (a microtask later: requests it had queued may have been answered just now).
+   */
+  dropBlocked(): void {
+    if (this.closed) return;
+    this.#server.logger.debug({ client: this.address, id: this.id }, 'client closed its connection while blocked');
+    this.#server.blocking.unblock(this.id, 'disconnect');
+    queueMicrotask(() => {
+      if (this.closed) return;
+      this.#flush();
+      if (!this.closed) this.#closeGracefully();
+    });
   }
 
   #onClose(): void {

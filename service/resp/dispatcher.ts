@@ -455,13 +455,21 @@ export class Dispatcher {
    */
   #park(client: Connection, blocked: BlockedReply): Promise<Reply> {
     client.blocked = true;
-    return new Promise<Reply>((resolve) => {
+    const parked = new Promise<Reply>((resolve) => {
       this.#server.blocking.block(client.id, blocked, (reply) => {
         client.blocked = false;
         resolve(reply);
         this.#release(client);
       });
     });
+    // Its FIN came while the command waited its turn: drop it now, as at a FIN while blocked.
+    if (client.inputEnded) client.dropBlocked();
+    return parked;
+  }
+
+  /** Forgets a client that is gone: the requests held while it was blocked (or reading) will never run. */
+  forgetClient(client: Connection): void {
+    this.#held.delete(client);
   }
 
   /** Puts back the requests held while `client` was blocked (or reading), behind what waits now (after the current command). */

@@ -187,6 +187,11 @@ export class RespServer {
     return this.#maxClients;
   }
 
+  /** Sockets the listener holds open, clients' and those closing (closeGraceMs); tests. */
+  openSockets(): Promise<number> {
+    return new Promise((resolve, reject) => this.#netServer.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+  }
+
   /** Where the server listens, once listen() resolved. */
   get address(): AddressInfo | undefined {
     const address = this.#netServer.address();
@@ -330,6 +335,7 @@ export class RespServer {
     this.pubsub.removeClient(client);
     this.watches.unwatchAll(client);
     this.blocking.unblock(client.id, 'disconnect');
+    this.dispatcher.forgetClient(client);
     client.multi = undefined;
   }
 

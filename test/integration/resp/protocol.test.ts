@@ -7,6 +7,9 @@
 
 import { connect } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { closeGraceMs } from '../../../lib/limits.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
+import { FaultFileSystem } from '../../support/fault-file-system.js';
 import { RawClient, closeAll, closeServers, encodeCommand, ioredis, parseInfo, plain, sleep, startServer, waitFor } from './harness.js';
 
 afterEach(closeAll);
@@ -378,6 +381,78 @@ describe('half-close (the client sends its FIN right after its requests)', () =>
       busy.destroy();
       await feeding;
     }
+  });
+
+  it('a blocking command that blocks after the FIN (it waited behind another command) drops its client: no element is taken for it', async () => {
+    const fs = new FaultFileSystem(new NodeFileSystem());
+    const silt = await startServer({}, { engineOptions: { fs } });
+    const saver = await RawClient.connect(silt.port);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    fs.beforeSync(() => released);
+    saver.command('SAVE');
+    await waitFor(() => silt.server.dispatcher.busy, 2000, 'SAVE to start');
+    const reply = halfClose(silt.port, 'PING\r\n' + encodeCommand(['BLPOP', 'hq2', '0']).toString('latin1'));
+    await waitFor(() => silt.server.dispatcher.queued === 2, 2000, 'PING and BLPOP to queue');
+    await sleep(20);
+    fs.beforeSync(undefined);
+    release();
+    const { text, serverEnded } = await reply;
+    expect(text).toBe('+PONG\r\n');
+    expect(serverEnded).toBe(true);
+    const client = ioredis(silt.port);
+    expect(parseInfo(await client.info('clients'))['blocked_clients']).toBe('0');
+    expect(await client.rpush('hq2', 'x')).toBe(1);
+    expect(await client.llen('hq2')).toBe(1);
+  });
+
+  it('a blocked client with more than 64 KiB of requests behind its command is still read, and dropped at its FIN', async () => {
+    const silt = await startServer();
+    const socket = connect(silt.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const client = ioredis(silt.port);
+    socket.write(encodeCommand(['BLPOP', 'hq3', '0']));
+    await waitFor(async () => parseInfo(await client.info('clients'))['blocked_clients'] === '1', 5000, 'BLPOP blocked');
+    socket.end('PING\r\n'.repeat(40_000));
+    await waitFor(async () => parseInfo(await client.info('clients'))['blocked_clients'] === '0', 5000, 'blocked client dropped');
+    expect(await client.rpush('hq3', 'x')).toBe(1);
+    expect(await client.llen('hq3')).toBe(1);
+  });
+
+  it('requests read while a client was blocked run once it is served', async () => {
+    const silt = await startServer();
+    const raw = await RawClient.connect(silt.port);
+    raw.send(Buffer.concat([encodeCommand(['BLPOP', 'hq4', '0']), Buffer.from('PING\r\n'.repeat(20_000))]));
+    const client = ioredis(silt.port);
+    await waitFor(async () => parseInfo(await client.info('clients'))['blocked_clients'] === '1', 5000, 'BLPOP blocked');
+    await client.rpush('hq4', 'v');
+    const replies = await raw.replies(20_001);
+    expect(plain(replies[0]!)).toEqual(['hq4', 'v']);
+    expect(plain(replies[20_000]!)).toBe('PONG');
+  });
+
+  it('the server lets go of the socket of a connection it closed within closeGraceMs, even when the client never closes it', async () => {
+    const silt = await startServer();
+    // allowHalfOpen: the clients keep their side open after the server's FIN, as a client that never closes.
+    const sockets = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        return new Promise<{ socket: ReturnType<typeof connect>; ended: Promise<void> }>((resolve) => {
+          const socket = connect({ port: silt.port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+            socket.write('QUIT\r\n');
+            resolve({ socket, ended: new Promise((ended) => socket.once('end', () => ended())) });
+          });
+          socket.on('data', () => undefined);
+          socket.on('error', () => undefined);
+        });
+      }),
+    );
+    await Promise.all(sockets.map(({ ended }) => ended));
+    expect(silt.server.clients.size).toBe(0);
+    expect(await silt.server.openSockets()).toBeGreaterThan(0);
+    await waitFor(async () => (await silt.server.openSockets()) === 0, closeGraceMs + 3000, 'sockets released');
+    for (const { socket } of sockets) socket.destroy();
   });
 
   it('a blocked client that half-closes is dropped, as Redis drops it: a later push is not taken for it', async () => {
