@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { FaultFileSystem } from '../../support/fault-file-system.js';
-import { RawClient, closeAll, closeServers, encodeCommand, ioredis, plain, sleep, startServer, waitFor } from './harness.js';
+import { RawClient, closeAll, closeServers, encodeCommand, ioredis, plain, sleep, startServer, startServerHeldBySave, waitFor } from './harness.js';
 
 afterEach(closeAll);
 afterAll(closeServers);
@@ -40,41 +40,25 @@ describe('dispatcher FIFO', () => {
   });
 
   it('a client whose connection is reset while its commands wait in the FIFO has them dropped', async () => {
-    const fs = new FaultFileSystem(new NodeFileSystem());
-    const silt = await startServer({}, { engineOptions: { fs } });
-    const saver = await RawClient.connect(silt.port);
+    const { silt, saver, release } = await startServerHeldBySave();
     const leaver = await RawClient.connect(silt.port);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    fs.beforeSync(() => released);
-    saver.command('SAVE');
-    await waitFor(() => silt.server.dispatcher.busy, 2000, 'SAVE to start');
     leaver.command('SET', 'dropped', '1');
     await waitFor(() => silt.server.dispatcher.queued === 1, 2000, 'the SET to queue');
     leaver.reset();
     await waitFor(() => silt.server.clients.size === 1, 2000, 'the leaver to go');
-    fs.beforeSync(undefined);
     release();
     expect(plain(await saver.reply())).toBe('OK');
     expect(plain(await saver.call('EXISTS', 'dropped'))).toBe(0);
   });
 
   it('a client that half-closes while its commands wait in the FIFO gets their replies, as Redis would run them', async () => {
-    const fs = new FaultFileSystem(new NodeFileSystem());
-    const silt = await startServer({}, { engineOptions: { fs } });
-    const saver = await RawClient.connect(silt.port);
+    const { silt, saver, release } = await startServerHeldBySave();
     const writer = await RawClient.connect(silt.port);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    fs.beforeSync(() => released);
-    saver.command('SAVE');
-    await waitFor(() => silt.server.dispatcher.busy, 2000, 'SAVE to start');
     writer.command('SET', 'kept', '1');
     await waitFor(() => silt.server.dispatcher.queued === 1, 2000, 'the SET to queue');
     writer.endInput();
     await sleep(50);
     expect(silt.server.clients.size).toBe(2);
-    fs.beforeSync(undefined);
     release();
     expect(plain(await saver.reply())).toBe('OK');
     expect(plain(await writer.reply())).toBe('OK');

@@ -14,6 +14,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { createClient, type RedisClientType } from 'redis';
 import pino from 'pino';
 import type { EngineOptions } from '../../../lib/engine/engine.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
+import { FaultFileSystem } from '../../support/fault-file-system.js';
 import { cloneConfig, defaultConfig, type ServerConfig } from '../../../service/config.js';
 import { RespServer } from '../../../service/resp/server.js';
 import { ReplyDecoder, type ReplyValue } from '../../../service/resp/reply-decoder.js';
@@ -326,4 +328,24 @@ export function helloFields(reply: ReplyValue): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (let index = 0; index + 1 < value.length; index += 2) fields[String(value[index])] = value[index + 1];
   return fields;
+}
+
+/**
+ * A server whose dispatcher a SAVE holds busy (its checkpoint's fdatasync waits), so that
+ * later requests queue in the FIFO; `release()` lets the SAVE finish (`saver` then reads its +OK).
+ */
+export async function startServerHeldBySave(): Promise<{ silt: TestServer; saver: RawClient; release: () => void }> {
+  const fs = new FaultFileSystem(new NodeFileSystem());
+  const silt = await startServer({}, { engineOptions: { fs } });
+  const saver = await RawClient.connect(silt.port);
+  let unblock!: () => void;
+  const released = new Promise<void>((resolve) => (unblock = resolve));
+  fs.beforeSync(() => released);
+  saver.command('SAVE');
+  await waitFor(() => silt.server.dispatcher.busy, 2000, 'SAVE to start');
+  const release = (): void => {
+    fs.beforeSync(undefined);
+    unblock();
+  };
+  return { silt, saver, release };
 }

@@ -8,9 +8,7 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeGraceMs } from '../../../lib/limits.js';
-import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
-import { FaultFileSystem } from '../../support/fault-file-system.js';
-import { RawClient, closeAll, closeServers, encodeCommand, ioredis, parseInfo, plain, sleep, startServer, waitFor } from './harness.js';
+import { RawClient, closeAll, closeServers, encodeCommand, ioredis, parseInfo, plain, sleep, startServer, startServerHeldBySave, waitFor } from './harness.js';
 
 afterEach(closeAll);
 afterAll(closeServers);
@@ -384,18 +382,10 @@ describe('half-close (the client sends its FIN right after its requests)', () =>
   });
 
   it('a blocking command that blocks after the FIN (it waited behind another command) drops its client: no element is taken for it', async () => {
-    const fs = new FaultFileSystem(new NodeFileSystem());
-    const silt = await startServer({}, { engineOptions: { fs } });
-    const saver = await RawClient.connect(silt.port);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    fs.beforeSync(() => released);
-    saver.command('SAVE');
-    await waitFor(() => silt.server.dispatcher.busy, 2000, 'SAVE to start');
+    const { silt, release } = await startServerHeldBySave();
     const reply = halfClose(silt.port, 'PING\r\n' + encodeCommand(['BLPOP', 'hq2', '0']).toString('latin1'));
     await waitFor(() => silt.server.dispatcher.queued === 2, 2000, 'PING and BLPOP to queue');
     await sleep(20);
-    fs.beforeSync(undefined);
     release();
     const { text, serverEnded } = await reply;
     expect(text).toBe('+PONG\r\n');
