@@ -215,6 +215,9 @@ export class Connection {
   /** Since when the output has been above the soft limit, ms; undefined when below. */
   #softLimitSinceMs: number | undefined;
   #processing = false;
+  /** The slot of the command parked by a blocking command, while it waits (parked()). */
+  #parkedSlot: Slot | undefined;
+  #parkNextSlot = false;
   /** The client sent its FIN (the server allows half-open sockets): run what it sent, answer, then close. */
   #inputEnded = false;
   /** After the FIN, every request read has been handed to the dispatcher: close once no reply is owed. */
@@ -324,7 +327,11 @@ export class Connection {
   push(reply: Reply): void {
     if (this.closed) return;
     if (this.#slotHead < this.#slots.length) {
-      this.#slots.push({ reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false });
+      const slot: Slot = { reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false };
+      // A parked command has no reply yet (Redis makes it when the client is served): a push goes before it.
+      const parked = this.#parkedSlot === undefined ? -1 : this.#slots.indexOf(this.#parkedSlot, this.#slotHead);
+      if (parked >= 0) this.#slots.splice(parked, 0, slot);
+      else this.#slots.push(slot);
     } else if (!this.#write(reply, this.#protocol)) {
       return;
     }
@@ -497,6 +504,10 @@ export class Connection {
     }
     // A queued or held request runs later: the dispatcher says when (queuedRequestRan), in request order.
     const slot: Slot = { reply: undefined, ready: false, protocol: this.#protocol, protocolFixed: ran, closeAfter: false };
+    if (this.#parkNextSlot) {
+      this.#parkNextSlot = false;
+      this.#parkedSlot = slot;
+    }
     if (!ran) this.#unranSlots.push(slot);
     this.#slots.push(slot);
     this.#pending++;
@@ -563,6 +574,7 @@ export class Connection {
   }
 
   #settle(slot: Slot, reply: Reply): void {
+    if (slot === this.#parkedSlot) this.#parkedSlot = undefined;
     slot.reply = reply;
     slot.ready = true;
     if (!slot.protocolFixed) slot.protocol = this.#protocol;
@@ -771,6 +783,16 @@ export class Connection {
     if (this.closed || this.#closeWhenDrained) return;
     if (this.blocked) return this.dropBlocked();
     if (!this.#deferred && !this.#paused) this.#processInput();
+  }
+
+  /**
+   * The dispatcher parked this client's command (BLPOP ... found nothing): its slot is the one
+   * #accept makes next when the command ran at once (`direct`), else the oldest queued one (it ran
+   * from the FIFO). Push messages go before that slot until it settles.
+   */
+  parked(direct: boolean): void {
+    if (direct) this.#parkNextSlot = true;
+    else this.#parkedSlot = this.#unranSlots[this.#unranHead];
   }
 
   /** The client sent its FIN (half-closed); the dispatcher asks before it parks a blocking command. */

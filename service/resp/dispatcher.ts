@@ -298,11 +298,11 @@ export class Dispatcher {
         const reply = this.#invoke(client, command.resolved, command.args);
         if (reply instanceof Promise) {
           return reply.then((settled) => {
-            replies.push(nonBlockingReply(settled));
+            replies.push(execItem(nonBlockingReply(settled)));
             return runFrom();
           });
         }
-        replies.push(nonBlockingReply(reply));
+        replies.push(execItem(nonBlockingReply(reply)));
       }
       return finish();
     };
@@ -414,7 +414,7 @@ export class Dispatcher {
     let writes = this.#writes;
     this.#writes = undefined;
     this.#server.recordCommand(client, resolved, args, performance.now() - started, reply);
-    if (reply instanceof BlockedReply) return this.#park(client, reply);
+    if (reply instanceof BlockedReply) return this.#park(client, reply, direct);
     if (writes === undefined) {
       // A command that read the keyspace may have seen writes still on their way to the WAL: its
       // reply waits for them, and answers their error if they fail (they are taken back).
@@ -453,8 +453,9 @@ export class Dispatcher {
    * Meanwhile the connection takes no requests from the client, and
    * requests it had already queued in the FIFO are held back until then.
    */
-  #park(client: Connection, blocked: BlockedReply): Promise<Reply> {
+  #park(client: Connection, blocked: BlockedReply, direct: boolean): Promise<Reply> {
     client.blocked = true;
+    client.parked(direct);
     const parked = new Promise<Reply>((resolve) => {
       this.#server.blocking.block(client.id, blocked, (reply) => {
         client.blocked = false;
@@ -650,6 +651,17 @@ export class Dispatcher {
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter();
   }
+}
+
+/**
+ * One command's entry in EXEC's array. A (P)(UN)SUBSCRIBE replies one
+ * message per channel (a ReplySequence); queued in MULTI, Redis puts a single
+ * one in the array as it is (`*1` then `subscribe a 1`), so silt does too.
+ * Several stay nested in an array: Redis writes them all after one count
+ * (`*2` then three replies), which no client can parse.
+ */
+function execItem(reply: Reply): Reply {
+  return reply instanceof ReplySequence && reply.items.length === 1 ? reply.items[0]! : reply;
 }
 
 /** Redis words it "-MISCONF Errors writing to the AOF file: ..."; silt names its WAL and data directory. */

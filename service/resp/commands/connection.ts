@@ -269,7 +269,8 @@ const clientKill: CommandHandler = (ctx, args) => {
         break;
       }
       case 'user':
-        filters.push(() => text === 'default');
+        // The only user is "default" (no ACLs yet); Redis refuses a user that does not exist.
+        if (text !== 'default') return new ErrorReply(`ERR No such user '${text}'`);
         break;
       case 'skipme': {
         const answer = text.toLowerCase();

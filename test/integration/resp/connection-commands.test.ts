@@ -182,6 +182,8 @@ describe('connection commands', () => {
       expect(plain(await killer.call('CLIENT', 'KILL', 'ID'))).toEqual({ error: 'ERR No such client' });
       expect(plain(await killer.call('CLIENT', 'KILL', 'ID', '1', 'TYPE'))).toEqual({ error: 'ERR syntax error' });
       expect(plain(await killer.call('CLIENT', 'KILL', 'SKIPME', 'maybe'))).toEqual({ error: 'ERR syntax error' });
+      // The only user is "default": another name is refused, as Redis refuses a user that does not exist.
+      expect(plain(await killer.call('CLIENT', 'KILL', 'USER', 'nouser'))).toEqual({ error: "ERR No such user 'nouser'" });
       // The caller survives a kill of every normal client, unless SKIPME no.
       const bystander = await RawClient.connect(silt.port);
       await bystander.call('PING');
@@ -200,7 +202,7 @@ describe('connection commands', () => {
       const info = String(plain(await victim.call('CLIENT', 'INFO')));
       const address = /addr=(\S+)/.exec(info)![1]!;
       const local = /laddr=(\S+)/.exec(info)![1]!;
-      expect(await killer.call('CLIENT', 'KILL', 'ADDR', address, 'USER', 'nobody')).toBe(0);
+      expect(plain(await killer.call('CLIENT', 'KILL', 'ADDR', address, 'USER', 'nobody'))).toEqual({ error: "ERR No such user 'nobody'" });
       expect(await killer.call('CLIENT', 'KILL', 'ADDR', address, 'MAXAGE', '3600')).toBe(0);
       expect(await killer.call('CLIENT', 'KILL', 'ADDR', '1.1.1.1:1')).toBe(0);
       expect(plain(await killer.call('CLIENT', 'KILL', 'MAXAGE', 'x'))).toEqual({ error: 'ERR syntax error' });

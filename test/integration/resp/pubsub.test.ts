@@ -126,6 +126,31 @@ describe('pub/sub', () => {
     expect((await subscriber.replies(2)).map(plain)).toEqual(['OK', { push: ['message', 'ordered', 'm'] }]);
   });
 
+  it('a RESP3 subscriber blocked in BLPOP gets messages at once, before the reply its command is served later', async () => {
+    const client = await RawClient.connect(silt.port);
+    await client.call('HELLO', '3');
+    client.command('SUBSCRIBE', 'blockednews');
+    expect(plain(await client.reply())).toEqual({ push: ['subscribe', 'blockednews', 1] });
+    client.command('BLPOP', 'blockedlist', '0');
+    const publisher = ioredis(silt.port);
+    await waitFor(async () => /blocked_clients:1/.test(await publisher.info('clients')), 5000, 'BLPOP blocked');
+    expect(await publisher.publish('blockednews', 'first')).toBe(1);
+    expect(plain(await client.reply())).toEqual({ push: ['message', 'blockednews', 'first'] });
+    await publisher.rpush('blockedlist', 'v');
+    expect(plain(await client.reply())).toEqual(['blockedlist', 'v']);
+    expect(await publisher.publish('blockednews', 'after')).toBe(1);
+    expect(plain(await client.reply())).toEqual({ push: ['message', 'blockednews', 'after'] });
+  });
+
+  it('SUBSCRIBE, PSUBSCRIBE and UNSUBSCRIBE queued in MULTI: each is one entry of the EXEC array, as in Redis', async () => {
+    const client = await RawClient.connect(silt.port);
+    client.send('MULTI\r\nSUBSCRIBE inmulti\r\nEXEC\r\n');
+    expect((await client.replies(3)).map(plain)).toEqual(['OK', 'QUEUED', [['subscribe', 'inmulti', 1]]]);
+    const other = await RawClient.connect(silt.port);
+    other.send('MULTI\r\nUNSUBSCRIBE\r\nPSUBSCRIBE p*\r\nEXEC\r\n');
+    expect((await other.replies(4)).map(plain)).toEqual(['OK', 'QUEUED', 'QUEUED', [['unsubscribe', null, 0], ['psubscribe', 'p*', 1]]]);
+  });
+
   it('PUBSUB CHANNELS, NUMSUB and NUMPAT', async () => {
     const a = await RawClient.connect(silt.port);
     const b = await RawClient.connect(silt.port);
