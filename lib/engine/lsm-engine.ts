@@ -14,7 +14,9 @@
 // Flush: a full memtable turns immutable, a new WAL file starts, and a worker
 // writes a level-0 segment. The manifest edit that adds it also advances the
 // log number; only then do the WAL files it covers leave (deleted, or moved to
-// archive/). Writes stall, without failing, while too many memtables wait.
+// archive/). Writes stall, without failing, while too many memtables wait;
+// when the flush (or compaction) that would make room is itself failing, they
+// are refused instead, until a retry succeeds.
 //
 // Compaction: leveled (compaction-picker.ts), one at a time, in a worker.
 // Each Version in use is reference-counted; a segment is closed and deleted
@@ -564,7 +566,7 @@ export class LsmEngine implements Engine {
           pending.settled = true;
           const batches = pending.batches.length;
           pending.batches = [];
-          return this.#needsRoom() ? this.#waitForRoom(batches) : undefined;
+          return this.#mustWaitForRoom() ? this.#waitForRoom(batches) : undefined;
         },
         (error: unknown) => {
           pending.settled = true;
@@ -670,7 +672,7 @@ export class LsmEngine implements Engine {
   #acknowledge(logged: Promise<void>, memtable: Memtable, first: number, ops: readonly BatchOp[]): Promise<WriteResult> {
     const last = first + ops.length - 1;
     return logged.then(
-      () => (this.#needsRoom() ? this.#waitForRoom().then(() => ({ sequence: last })) : { sequence: last }),
+      () => (this.#mustWaitForRoom() ? this.#waitForRoom().then(() => ({ sequence: last })) : { sequence: last }),
       (error: unknown) => {
         // Take the batch back: it was never acknowledged and is not in the WAL.
         let undo = first;
@@ -712,6 +714,27 @@ export class LsmEngine implements Engine {
     if (this.#writeError !== undefined) {
       throw new WriteStoppedError(`Cannot write: writes are stopped after an I/O error (${this.#writeError.message})`, { cause: this.#writeError });
     }
+    const blocked = this.#roomBlockedBy();
+    if (blocked !== undefined) throw new WriteStoppedError(`Cannot write: ${blocked.reason}`, { cause: blocked.error });
+  }
+
+  /**
+   * Why no room can be made, when the memtables or level 0 are full and the
+   * flush or compaction that would free them is failing (a full disk, an I/O
+   * error): writes are then refused, as RocksDB's background error stops them,
+   * instead of each being held back for writeStallMsMax while memory grows.
+   * The retry that succeeds makes room and so lifts this by itself.
+   */
+  #roomBlockedBy(): { reason: string; error: Error } | undefined {
+    const error = this.#backgroundError;
+    if (error === undefined) return undefined;
+    if (this.#flushFailed && this.#immutables.length >= limits.immutableMemtablesMax) {
+      return { reason: `the memtables are full and flushing them fails (${error.message})`, error };
+    }
+    if (this.#compactionFailed && this.#version.levels[0]!.length >= limits.level0StopTrigger) {
+      return { reason: `level 0 is full and compacting it fails (${error.message})`, error };
+    }
+    return undefined;
   }
 
   /** Stops writes after a WAL failure and retries on a fresh WAL file until one works. */
@@ -779,6 +802,11 @@ export class LsmEngine implements Engine {
     return this.#immutables.length >= limits.immutableMemtablesMax || this.#version.levels[0]!.length >= limits.level0StopTrigger;
   }
 
+  /** Whether an acknowledgement waits for room: not when none can be made (the write is durable; later ones are refused). */
+  #mustWaitForRoom(): boolean {
+    return this.#needsRoom() && this.#roomBlockedBy() === undefined;
+  }
+
   /** Holds back the acknowledgement of `writes` writes (stats count each) until flush or compaction makes room. */
   #waitForRoom(writes = 1): Promise<void> {
     this.#stats.writeStalls += writes;
@@ -793,6 +821,10 @@ export class LsmEngine implements Engine {
 
   #wakeWriters(): void {
     if (this.#needsRoom() && !this.#closed) return;
+    this.#releaseWriters();
+  }
+
+  #releaseWriters(): void {
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const wake of waiters) wake();
@@ -1104,6 +1136,8 @@ export class LsmEngine implements Engine {
     this.#backgroundError = error as Error;
     this.#logger.error({ err: error, dir: this.dir }, `${what} failed; retrying in ${retryIntervalMs} ms`);
     this.#scheduleRetry();
+    // Writes held back for room are durable already: no room is coming, so they are acknowledged now, and later ones refused.
+    if (this.#roomBlockedBy() !== undefined) this.#releaseWriters();
   }
 
   // ---------------------------------------------------------------- versions and files
@@ -1293,7 +1327,7 @@ export class LsmEngine implements Engine {
       entriesDropped: { ...this.#entriesDropped },
       blockCache: { bytes: cache.bytes, capacityBytes: cache.capacityBytes, hits: cache.hits, misses: cache.misses },
       writeStalls: this.#stats.writeStalls,
-      writeError: this.#writeError?.message,
+      writeError: this.#writeError?.message ?? this.#roomBlockedBy()?.reason,
       backgroundError: this.#backgroundError?.message,
       liveSnapshots: [...this.#snapshots.values()].reduce((sum, count) => sum + count, 0),
     };

@@ -463,19 +463,24 @@ function writeMany(engine: LsmEngine, model: Model, from: number, count: number,
   return writes;
 }
 
-/** Writes one at a time until a write stays pending for `pendingMs`; returns the acknowledged count and the stalled write. */
-async function writeUntilStall(engine: LsmEngine, model: Model, limit: number, pendingMs: number): Promise<{ acknowledged: number; stalled: Tracked<unknown> | undefined }> {
+/**
+ * Writes one at a time, each awaited, until one is refused; returns the
+ * acknowledged count, the refusal and the refused key (taken out of `model`).
+ */
+async function writeUntilRefused(engine: LsmEngine, model: Model, limit: number): Promise<{ acknowledged: number; refused: unknown; refusedKey: string }> {
   for (let index = 0; index < limit; index++) {
     const [write] = writeMany(engine, model, index, 1, 1, 400);
-    await Promise.race([write!.promise.catch(() => undefined), sleep(pendingMs)]);
-    if (write!.state === 'rejected') throw write!.error;
-    if (write!.state === 'pending') return { acknowledged: index, stalled: write };
+    await write!.promise.catch(() => undefined);
+    if (write!.state === 'rejected') {
+      model.delete(key(index));
+      return { acknowledged: index, refused: write!.error, refusedKey: key(index) };
+    }
   }
-  return { acknowledged: limit, stalled: undefined };
+  throw new Error(`no write was refused in ${limit}`);
 }
 
-describe('flush and compaction failures stall writes instead of failing them', () => {
-  it('a full disk for segments (flush fails) stalls acknowledgements until it heals', async () => {
+describe('flush and compaction failures: writes go on while there is room, then are refused', () => {
+  it('a full disk for segments (flush fails) refuses writes once the memtables are full, until it heals', async () => {
     const fs = new MemFileSystem();
     const options = memOptions(fs, { memtableBytes: 4096, syncPolicy: 'always' });
     const engine = await LsmEngine.open(dir, options);
@@ -483,36 +488,30 @@ describe('flush and compaction failures stall writes instead of failing them', (
     try {
       fs.injectFault((op, path) => ((op === 'open' || op === 'append') && path.startsWith(`${dir}/seg/`) ? systemError('ENOSPC', op, path) : undefined));
       // Writes are accepted while the immutable memtables have room (two 4 KiB memtables' worth).
-      const { acknowledged, stalled } = await writeUntilStall(engine, model, 200, 150);
-      expect(stalled, 'a write stalls once the immutable memtables are full').toBeDefined();
+      const { acknowledged, refused, refusedKey } = await writeUntilRefused(engine, model, 200);
       expect(acknowledged).toBeGreaterThan(8);
-      expect(engine.stats().backgroundError).toMatch(/ENOSPC/);
-      expect(engine.stats().immutableMemtables).toBe(2);
-      expect(engine.stats().writeError).toBeUndefined();
-      expect(engine.stats().writeStalls).toBeGreaterThan(0);
+      expectWriteStopped(refused, /memtables are full and flushing them fails \(.*ENOSPC/);
+      expect(getString(engine, refusedKey), 'a refused write is not applied').toBeUndefined();
+      const stats = engine.stats();
+      expect(stats.backgroundError).toMatch(/ENOSPC/);
+      expect(stats.writeError).toMatch(/memtables are full and flushing them fails/);
+      expect(stats.immutableMemtables).toBe(2);
+      expect(stats.flushes).toBe(0);
 
-      // More writes are accepted into the memtable but their acknowledgements wait too.
-      const more = writeMany(engine, model, 1000, 20, 1, 400);
-      await sleep(300);
-      // writeShared(): the batches of one turn share a promise, and each counts as a stalled write.
-      const stallsBefore = engine.stats().writeStalls;
-      const shared = Array.from({ length: 5 }, (_, index) => {
-        const k = key(2000 + index);
-        model.set(k, value(k, 1));
-        return track(engine.writeShared(batch([[k, value(k, 1)]])));
-      });
-      await sleep(100);
-      for (const write of [stalled!, ...more, ...shared]) expect(write.state, 'stalled writes neither resolve nor fail').toBe('pending');
-      expect(engine.stats().writeStalls - stallsBefore, 'the five writeShared() batches').toBe(5);
-      // Reads show everything written, stalled writes included.
+      // Every later write is refused, writeShared() and atomic groups too, and none is applied.
+      const shared = await engine.writeShared(batch([[key(900), 'shared']])).then(() => undefined, (error: unknown) => error);
+      expectWriteStopped(shared, /flushing them fails/);
+      expect(() => engine.beginAtomic()).toThrow(WriteStoppedError);
+      expect(getString(engine, key(900))).toBeUndefined();
+      // Reads keep working and show every acknowledged write.
       expect(await compareWithModel(engine, model)).toBe('');
-      expect(engine.stats().flushes).toBe(0);
 
       fs.injectFault(undefined);
-      await Promise.all([stalled!, ...more, ...shared].map((write) => write.promise));
-      expect(engine.stats().backgroundError).toBeUndefined();
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs), 'writes resume once a flush succeeds').toBe(true);
       expect(engine.stats().flushes).toBeGreaterThan(0);
+      await Promise.all(writeMany(engine, model, 1000, 20, 1, 400).map((write) => write.promise));
       await engine.flush();
+      expect(engine.stats().backgroundError).toBeUndefined();
       expect(await compareWithModel(engine, model)).toBe('');
       await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone after the flush recovered');
     } finally {
