@@ -176,8 +176,12 @@ export class LsmEngine implements Engine {
   #writeError: Error | undefined;
   #backgroundError: Error | undefined;
   /** Which background work failed and waits for the retry timer (a failed compaction does not hold up flushes). */
+  /** A flush (compaction) failed and is not scheduled again until the retry timer fires. */
   #flushFailed = false;
   #compactionFailed = false;
+  /** A flush (compaction) failed and none has succeeded since: set across retries, which may fail again. */
+  #flushFailing = false;
+  #compactionFailing = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #manifestQueue: Promise<void> = Promise.resolve();
   #flushRunning: Promise<void> | undefined;
@@ -395,6 +399,7 @@ export class LsmEngine implements Engine {
       syncPolicy: this.#syncPolicy,
       syncIntervalMs: limits.walSyncIntervalMs,
       onSyncError: (error: Error) => this.#failWrites(error),
+      onWriteError: (error: Error) => this.#failWrites(error),
     });
   }
 
@@ -728,10 +733,10 @@ export class LsmEngine implements Engine {
   #roomBlockedBy(): { reason: string; error: Error } | undefined {
     const error = this.#backgroundError;
     if (error === undefined) return undefined;
-    if (this.#flushFailed && this.#immutables.length >= limits.immutableMemtablesMax) {
+    if (this.#flushFailing && this.#immutables.length >= limits.immutableMemtablesMax) {
       return { reason: `the memtables are full and flushing them fails (${error.message})`, error };
     }
-    if (this.#compactionFailed && this.#version.levels[0]!.length >= limits.level0StopTrigger) {
+    if (this.#compactionFailing && this.#version.levels[0]!.length >= limits.level0StopTrigger) {
       return { reason: `level 0 is full and compacting it fails (${error.message})`, error };
     }
     return undefined;
@@ -783,19 +788,28 @@ export class LsmEngine implements Engine {
         old.close();
       } catch (error) {
         this.#backgroundError = error as Error;
-        this.#flushFailed = true;
-        this.#compactionFailed = true;
+        this.#flushFailed = this.#flushFailing = true;
+        this.#compactionFailed = this.#compactionFailing = true;
         this.#scheduleRetry();
         return;
       }
     }
     if (this.#backgroundError !== undefined) {
-      this.#backgroundError = undefined;
+      // backgroundError (and the refusal of writes it may cause) stays until a retried job succeeds.
       this.#flushFailed = false;
       this.#compactionFailed = false;
       this.#maybeScheduleFlush();
       this.#maybeScheduleCompaction();
+      // A job with nothing left to do (no memtable to flush, no compaction picked) has no failure left either.
+      if (this.#flushRunning === undefined) this.#flushFailing = false;
+      if (this.#compactionRunning === undefined) this.#compactionFailing = false;
+      this.#clearBackgroundErrorIfHealed();
     }
+  }
+
+  #clearBackgroundErrorIfHealed(): void {
+    if (this.#flushFailing || this.#compactionFailing) return;
+    this.#backgroundError = undefined;
   }
 
   #needsRoom(): boolean {
@@ -841,6 +855,11 @@ export class LsmEngine implements Engine {
     // process killed in that write(2) tears the newest file, the only one
     // whose torn tail recovery may cut (a torn older file is damage).
     oldWal.writePending();
+    // That write failed: its batches are refused (their promises reject
+    // microtasks from now) and writes stopped at once (onWriteError), so no
+    // later write of this synchronous run, which may have read them, lands
+    // in a new file. The memtable stays active; the retry starts a new file.
+    if (this.#writeError !== undefined) return;
     const number = this.#nextFileNumber++;
     try {
       this.#wal = this.#createWal(number);
@@ -905,8 +924,12 @@ export class LsmEngine implements Engine {
   #maybeScheduleFlush(): void {
     if (this.#flushRunning !== undefined || this.#immutables.length === 0 || this.#closed || this.#flushFailed) return;
     this.#flushRunning = this.#flushOldest()
+      .then(() => {
+        this.#flushFailing = false;
+        this.#clearBackgroundErrorIfHealed();
+      })
       .catch((error: unknown) => {
-        this.#flushFailed = true;
+        this.#flushFailed = this.#flushFailing = true;
         this.#backgroundFailed('flush', error);
       })
       .finally(() => {
@@ -1030,8 +1053,12 @@ export class LsmEngine implements Engine {
     const pick = pickCompaction(this.#version, this.#policy, this.#compactPointers);
     if (pick === undefined) return;
     this.#compactionRunning = this.#runCompaction(pick)
+      .then(() => {
+        this.#compactionFailing = false;
+        this.#clearBackgroundErrorIfHealed();
+      })
       .catch((error: unknown) => {
-        this.#compactionFailed = true;
+        this.#compactionFailed = this.#compactionFailing = true;
         this.#backgroundFailed('compaction', error);
       })
       .finally(() => {

@@ -62,6 +62,13 @@ export interface WalWriterOptions {
   syncIntervalMs?: number;
   /** Receives failures of background ('everysec' timer) fdatasyncs, which have no append to reject. */
   onSyncError?: (error: IoError) => void;
+  /**
+   * Called at once, before the affected appends' promises reject (which
+   * settles them only microtasks later), when a group write fails: a write
+   * made by writePending() inside a caller's synchronous run (a memtable
+   * switch) must stop the caller's later writes within that run.
+   */
+  onWriteError?: (error: IoError) => void;
   /** Largest record payload, bytes (default walRecordBytesMax). */
   recordBytesMax?: number;
 }
@@ -87,6 +94,7 @@ export class WalWriter {
   #policy: WalSyncPolicy;
   readonly #syncIntervalMs: number;
   readonly #onSyncError: ((error: IoError) => void) | undefined;
+  readonly #onWriteError: ((error: IoError) => void) | undefined;
   readonly #recordBytesMax: number;
   #timer: NodeJS.Timeout | undefined;
 
@@ -139,6 +147,7 @@ export class WalWriter {
     this.#policy = options.syncPolicy;
     this.#syncIntervalMs = options.syncIntervalMs ?? walSyncIntervalMs;
     this.#onSyncError = options.onSyncError;
+    this.#onWriteError = options.onWriteError;
     this.#recordBytesMax = options.recordBytesMax ?? walRecordBytesMax;
     assert(this.#syncIntervalMs > 0, 'WAL sync interval is positive');
     assert(this.#recordBytesMax > 0 && this.#recordBytesMax <= walRecordBytesMax, 'WAL record limit within its 32-bit field bound');
@@ -409,6 +418,7 @@ export class WalWriter {
         this.#writeFailure = failure;
         this.#cutBack(this.#writtenBytes);
         this.#releaseTurnBuffer();
+        this.#onWriteError?.(failure);
         rejectAll(rejects, failure);
         rejectAll(syncRejects, failure);
         return;

@@ -319,6 +319,55 @@ describe('WAL cut-back after a failure', () => {
   }
 });
 
+describe('a failed WAL write at a memtable switch stops the writes after it', () => {
+  // Batch A waits in the WAL's turn buffer; batch B fills the memtable, and
+  // the switch writes the old file's pending records (A, B) first. When that
+  // write fails, A and B are refused, but their promises reject only
+  // microtasks later. Batch C, made in the same synchronous run (another
+  // client's command in the same socket callback), could read A: it must be
+  // refused too, not logged in the new WAL file and acknowledged (a list
+  // whose length counts an element that was refused).
+  for (const policy of ['no', 'everysec', 'always'] as const) {
+    it(`under ${policy}, a write made after the switch's failed write is refused, not logged in the new file`, async () => {
+      const fs = new MemFileSystem();
+      const options = memOptions(fs, { memtableBytes: 4096, syncPolicy: policy });
+      const engine = await LsmEngine.open(dir, options);
+      const model: Model = new Map();
+      try {
+        await put(engine, 'counter', '1');
+        model.set('counter', '1');
+        const oldWal = fs.list(`${dir}/wal`).sort().at(-1)!;
+        fs.injectFault((op, path) => (op === 'append' && path === `${dir}/wal/${oldWal}` ? systemError('ENOSPC', 'write', path) : undefined));
+        const a = track(engine.writeShared(batch([['counter', '2']])));
+        expect(getString(engine, 'counter')).toBe('2');
+        // B fills the memtable: the switch writes A and B to the old file, which fails.
+        const filler = 'f'.repeat(5000);
+        const b = track(engine.writeShared(batch([['filler', filler]])));
+        // C read A's counter (2) and writes what depends on it.
+        const c = track(engine.writeShared(batch([['derived', `from ${getString(engine, 'counter') ?? 'nothing'}`]])));
+        await Promise.allSettled([a.promise, b.promise, c.promise]);
+        expect([a.state, b.state], 'A and B were in the failed write').toEqual(['rejected', 'rejected']);
+        expect(c.state, 'C, made after the failed write, is refused too').toBe('rejected');
+        expectWriteStopped(c.error, /ENOSPC/);
+        expect(getString(engine, 'derived')).toBeUndefined();
+        expect(await compareWithModel(engine, model)).toBe('');
+
+        fs.injectFault(undefined);
+        expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+        await put(engine, 'after', 'x');
+        model.set('after', 'x');
+        expect(await compareWithModel(engine, model)).toBe('');
+        await engine.sync(); // under no and everysec, 'after' is acknowledged before it is synced
+        await expectLsmReopenHolds(dir, crashCloneOf(fs, dir), options, model, 'crash clone: neither A, B nor C');
+      } finally {
+        fs.injectFault(undefined);
+        await engine.close();
+      }
+      await expectLsmReopenHolds(dir, fs, options, model, 'reopen: neither A, B nor C');
+    });
+  }
+});
+
 describe('a failed fdatasync takes back what was made after it', () => {
   // Under always, batch A is written and its fdatasync is in flight; batch B
   // is made meanwhile (it could have read A: an INCR of an INCR's result) and
@@ -505,6 +554,13 @@ describe('flush and compaction failures: writes go on while there is room, then 
       expect(getString(engine, key(900))).toBeUndefined();
       // Reads keep working and show every acknowledged write.
       expect(await compareWithModel(engine, model)).toBe('');
+      // Across a retry (1 s) that fails again, writes stay refused: none is accepted to stall meanwhile.
+      for (const until = Date.now() + 1300; Date.now() < until; ) {
+        expectWriteStopped(await put(engine, key(950), 'during the retry').then(() => undefined, (error: unknown) => error), /flushing them fails/);
+        expect(engine.stats().backgroundError).toMatch(/ENOSPC/);
+        await sleep(10);
+      }
+      expect(engine.stats().flushes).toBe(0);
 
       fs.injectFault(undefined);
       expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs), 'writes resume once a flush succeeds').toBe(true);
