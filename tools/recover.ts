@@ -493,7 +493,9 @@ class Recovery {
   #salvageWal(): void {
     const refs = listIn(this.#fs, walDir(this.#dir), 'wal');
     const candidates = this.#walCandidates(refs);
-    let stoppedAt: string | undefined;
+    let stoppedAt = this.#lostMissingWal(candidates);
+    /** The last sequence of the file before, when known: records of a file whose header is damaged come after it. */
+    let previousLast: number | undefined;
     for (let index = 0; index < candidates.length; index++) {
       const ref = candidates[index]!;
       const file = relativeFile(this.#dir, ref.path);
@@ -508,6 +510,8 @@ class Recovery {
       }
       this.#progress.advance(summary.fileBytes);
       if (summary.lastSequence !== undefined) this.#seeSequence(summary.lastSequence);
+      const before = previousLast;
+      if (summary.lastSequence !== undefined) previousLast = summary.lastSequence;
       if (stoppedAt !== undefined) {
         this.#addLost({
           kind: 'wal-file',
@@ -538,8 +542,9 @@ class Recovery {
         this.#report.notes.push(`${file}: dropped a torn tail of ${damage.bytes} bytes at offset ${damage.offset} (${damage.reason}); a crash cut that append, which was never acknowledged under sync policy always`);
         continue;
       }
-      const lastGood = summary.lastSequence ?? this.#lastSequence;
-      const after = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood);
+      // Not the manifest's last sequence: it counts writes still in these files, which the scan must not skip.
+      const lastGood = summary.lastSequence ?? before;
+      const after = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood ?? 0);
       if (after.lastSequence !== undefined) this.#seeSequence(after.lastSequence);
       const followers = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} after it cannot be applied without it`;
       this.#addLost({
@@ -547,9 +552,11 @@ class Recovery {
         file,
         offset: damage.offset,
         bytes: damage.bytes,
-        records: after.complete ? after.records + 1 : null,
+        // The damaged record is one of them, unless it is the file's header.
+        records: after.complete ? after.records + (summary.header === undefined && damage.offset === 0 ? 0 : 1) : null,
         keyRange: null,
-        sequenceRange: sequenceRange(lastGood + 1, after.lastSequence),
+        // A damaged header loses the whole file: from its first readable record when nothing comes before it.
+        sequenceRange: sequenceRange(lastGood === undefined ? after.firstSequence : lastGood + 1, after.lastSequence),
         reason: `${summary.damageMessage ?? damage.reason}; ${followers}${after.complete ? '' : ' (the scan for later records stopped at its limit)'}`,
         savedAs: this.#saveWal(ref),
         knownKeys: after.keys,
@@ -557,6 +564,41 @@ class Recovery {
       });
       stoppedAt = file;
     }
+  }
+
+  /**
+   * The WAL file the manifest names as the oldest holding writes not yet in
+   * segments, when it is missing: lost, and replay cannot go on past it (the
+   * later files' writes may depend on it), as after a damaged record.
+   * @returns the missing file (relative to DIR), or undefined
+   */
+  #lostMissingWal(candidates: WalFileRef[]): string | undefined {
+    const logNumber = this.#manifest?.logNumber ?? 0;
+    if (logNumber === 0 || candidates.some((ref) => ref.fileNumber === logNumber)) return undefined;
+    const file = relativeFile(this.#dir, walPath(this.#dir, logNumber));
+    let nextFirst: number | undefined;
+    for (const ref of candidates) {
+      try {
+        nextFirst = summarizeWalFile(this.#fs, ref, false).firstSequence;
+      } catch (error) {
+        if (!(error instanceof UnsupportedVersionError)) throw error;
+      }
+      if (nextFirst !== undefined) break;
+    }
+    this.#addLost({
+      kind: 'wal-file',
+      file,
+      offset: null,
+      bytes: null,
+      records: null,
+      keyRange: null,
+      sequenceRange: sequenceRange(undefined, nextFirst === undefined ? undefined : nextFirst - 1),
+      reason: 'the file is missing: the manifest names it as the oldest WAL file holding writes not yet in segments, so its writes (which ones is unknown) are lost',
+      savedAs: null,
+      knownKeys: [],
+      olderVersionsMayShow: true,
+    });
+    return file;
   }
 
   /** With a manifest: files at or above its log number. Without: files holding records past every segment. */

@@ -185,7 +185,7 @@ export function verify(options: VerifyOptions, io: ToolIo): Promise<ToolResult<V
 export async function verifyDirectory(
   fs: FileSystem,
   dir: string,
-  options: { passes?: readonly VerifyPass[]; progressStream?: ToolIo['stderr'] | undefined } = {},
+  options: { passes?: readonly VerifyPass[]; progressStream?: ToolIo['stderr'] | undefined; progressLabel?: string } = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
   requireDirectory(fs, dir);
@@ -211,8 +211,8 @@ export async function verifyDirectory(
   };
   const progress = new Progress({
     stream: options.progressStream,
-    label: `verify ${dir}`,
-    total: bytesToRead(fs, dir),
+    label: options.progressLabel ?? `verify ${dir}`,
+    total: bytesToRead(fs, dir, passes.includes(archivePass)),
     unit: 'bytes',
     enabled: options.progressStream !== undefined,
   });
@@ -433,7 +433,8 @@ const walPass: VerifyPass = {
       if (summary === undefined) continue;
       context.report.checked.walFiles++;
       context.report.checked.walRecords += summary.batches;
-      reportWalDamage(context, summary, 'wal-record', previous?.lastSequence ?? manifest?.lastSequence);
+      // Not the manifest's last sequence: it counts writes still in these files, which the scan must not skip.
+      const lastRead = reportWalDamage(context, summary, 'wal-record', previous?.lastSequence);
       if (previous?.lastSequence !== undefined && summary.firstSequence !== undefined && summary.firstSequence <= previous.lastSequence) {
         context.add({
           severity: 'damage',
@@ -444,7 +445,7 @@ const walPass: VerifyPass = {
           sequenceRange: sequenceRange(summary.firstSequence, previous.lastSequence),
         });
       }
-      if (summary.lastSequence !== undefined) previous = summary;
+      if (lastRead !== undefined) previous = { ...summary, lastSequence: lastRead };
     }
   },
 };
@@ -462,11 +463,15 @@ function readSummary(context: VerifyContext, ref: { fileNumber: number; path: st
   }
 }
 
-/** Adds the torn tail (a note) or the damage of a WAL file, with what it affects. */
-function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 'wal-record' | 'archive-record', sequenceBefore: number | undefined): void {
+/**
+ * Adds the torn tail (a note) or the damage of a WAL file, with what it affects.
+ * @param sequenceBefore the last sequence of the file before this one, if known
+ * @returns the last sequence the file holds, readable records after its damage included
+ */
+function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 'wal-record' | 'archive-record', sequenceBefore: number | undefined): number | undefined {
   const file = context.relative(summary.path);
   const damage = summary.damage;
-  if (summary.state === 'clean' || damage === undefined) return;
+  if (summary.state === 'clean' || damage === undefined) return summary.lastSequence;
   if (summary.state === 'tornTail') {
     context.add({
       severity: 'note',
@@ -475,7 +480,7 @@ function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 
       offset: damage.offset,
       message: `"${file}" ends in a torn record: ${damage.bytes} bytes at offset ${damage.offset} (${damage.reason}). A crash cut the last append; it was never acknowledged under sync policy always, and the server cuts it at its next open`,
     });
-    return;
+    return summary.lastSequence;
   }
   const lastGood = summary.lastSequence ?? sequenceBefore;
   const after = scanRecordsAfter(context.fs, summary.path, damage.offset, lastGood ?? 0);
@@ -487,8 +492,10 @@ function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 
     file,
     offset: damage.offset,
     message: `${summary.damageMessage ?? `Cannot read WAL record in "${file}" at offset ${damage.offset}: ${damage.reason}`}; ${lost}; ${role}`,
-    sequenceRange: sequenceRange(lastGood === undefined ? undefined : lastGood + 1, after.lastSequence),
+    // A damaged header loses the whole file: from its first readable record when nothing comes before it.
+    sequenceRange: sequenceRange(lastGood === undefined ? after.firstSequence : lastGood + 1, after.lastSequence),
   });
+  return after.lastSequence ?? summary.lastSequence;
 }
 
 // ---------------------------------------------------------------- pass 4: archive
@@ -516,7 +523,9 @@ const archivePass: VerifyPass = {
           sequenceRange: sequenceRange(previous.lastSequence + 1, summary.firstSequence - 1),
         });
       }
-      if (summary.lastSequence !== undefined) previous = summary;
+      // After a damaged file, the jump to the next one is that damage (reported), not a missing file.
+      if (summary.state === 'damaged') previous = undefined;
+      else if (summary.lastSequence !== undefined) previous = summary;
     }
   },
 };
@@ -540,6 +549,14 @@ const enginePass: VerifyPass = {
 
 /** Every physical pass, in order. */
 export const physicalPasses: readonly VerifyPass[] = [manifestPass, segmentsPass, walPass, archivePass, enginePass];
+
+/**
+ * What `silt checkpoint` checks before it links or copies anything: the
+ * manifest (every segment it names present, with its size), every block of
+ * every live segment, and every record of the live WAL files. Not the archive,
+ * which a checkpoint does not copy.
+ */
+export const checkpointSourcePasses: readonly VerifyPass[] = [manifestPass, segmentsPass, walPass];
 
 /** What `silt verify` runs: the physical passes, then the logical one (tools/logical-verify.ts). */
 export const defaultVerifyPasses: readonly VerifyPass[] = [...physicalPasses, logicalPass];
@@ -580,10 +597,10 @@ function metaKeyRange(meta: SegmentMeta): KeyRange {
   return keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey));
 }
 
-/** Bytes the passes will read, for the progress bar. */
-function bytesToRead(fs: FileSystem, dir: string): number {
+/** Bytes the passes will read, for the progress bar (archive/ only when the archive pass runs). */
+function bytesToRead(fs: FileSystem, dir: string, withArchive: boolean): number {
   let bytes = 0;
-  for (const sub of [segmentDir(dir), walDir(dir), archiveDir(dir)]) {
+  for (const sub of withArchive ? [segmentDir(dir), walDir(dir), archiveDir(dir)] : [segmentDir(dir), walDir(dir)]) {
     if (!fs.exists(sub)) continue;
     for (const name of fs.list(sub)) bytes += fs.stat(joinPath(sub, name)).size;
   }

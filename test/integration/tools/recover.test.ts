@@ -25,9 +25,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { recover, type LostItem } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
 import { fixtureNames, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
+import { summarizeWalFile } from '../../../tools/wal-scan.js';
 import { captureIo, copyFixture, hashTree, hex, loadExpected, makeScratch, readEntries, removeScratch, v1Value } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -216,6 +218,57 @@ describe('silt recover on the fixtures', () => {
     expect(result.exitCode).toBe(0);
     expect(result.report!.manifest).toMatchObject({ source: 'newest-manifest', name: 'MANIFEST-000011' });
     expect(await readEntries(out)).toEqual(healthyEntries());
+  });
+
+  /** The healthy fixture's two WAL files (wal/000009.log, then wal/000012.log, three records each): their sequence ranges. */
+  function walSequences(dir: string, fileNumber: number): { first: number; last: number } {
+    const summary = summarizeWalFile(new NodeFileSystem(), { fileNumber, path: path.join(dir, 'wal', `${String(fileNumber).padStart(6, '0')}.log`), location: 'wal' }, false);
+    return { first: summary.firstSequence!, last: summary.lastSequence! };
+  }
+
+  test('a missing WAL file the manifest needs is lost, with every later file: nothing is reported complete', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-missing-wal');
+    const second = walSequences(dir, 12);
+    fs.rmSync(path.join(dir, 'wal/000009.log'));
+    const out = path.join(scratch, 'missing-wal.recovered');
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out }, io);
+    expect(result.exitCode).toBe(1);
+    const report = result.report!;
+    expect(report.complete).toBe(false);
+    expect(report.lost.map((lost) => [lost.kind, lost.file])).toEqual([
+      ['wal-file', 'wal/000009.log'],
+      ['wal-file', 'wal/000012.log'],
+    ]);
+    expect(report.lost[0]!.reason).toContain('the file is missing');
+    expect(report.lost[0]!.sequenceRange).toMatchObject({ last: second.first - 1 });
+    expect(report.lost[1]!.sequenceRange).toMatchObject(second);
+    expect(report.wal.kept).toEqual([]);
+    expect(stdout.text).toContain('[wal-file] wal/000009.log: keys unknown');
+    expect(report.verify.healthy).toBe(true);
+  });
+
+  test('a damaged header loses every record of its file, counted and ranged from the records themselves', async () => {
+    for (const [fileNumber, label] of [[12, 'newest'], [9, 'oldest']] as const) {
+      const dir = copyFixture(scratch, 'healthy', `-wal-header-${label}`);
+      const sequences = walSequences(dir, fileNumber);
+      const walFile = path.join(dir, 'wal', `${String(fileNumber).padStart(6, '0')}.log`);
+      const bytes = fs.readFileSync(walFile);
+      bytes[12] = bytes[12]! ^ 0x5a; // inside the header record's payload
+      fs.writeFileSync(walFile, bytes);
+
+      const checked = captureIo();
+      const verified = await verify({ dir, json: true }, checked.io);
+      expect(verified.exitCode, label).toBe(1);
+      const problem = verified.report!.problems.find((found) => found.kind === 'wal-record')!;
+      expect(problem.message, label).toContain('3 whole records follow it');
+      expect(problem.sequenceRange, label).toMatchObject(sequences);
+
+      const result = await recover({ dir, out: path.join(scratch, `wal-header-${label}.recovered`) }, captureIo().io);
+      expect(result.exitCode, label).toBe(1);
+      const lost = result.report!.lost[0]!;
+      expect(lost, label).toMatchObject({ kind: 'wal-records', file: `wal/${String(fileNumber).padStart(6, '0')}.log`, offset: 0, records: 3, sequenceRange: sequences });
+    }
   });
 
   test('refuses an output directory that is not empty, or inside DIR, and a directory a live engine holds', async () => {

@@ -186,9 +186,11 @@ describe('silt verify on the fixtures', () => {
     const bytes = fs.readFileSync(archived);
     bytes[bytes.length - 3]! ^= 0xff;
     fs.writeFileSync(archived, bytes);
+    // The next archived file: the jump from the damaged file's readable records to it is that damage, not a missing file.
+    fs.copyFileSync(path.join(dir, 'wal/000012.log'), path.join(dir, 'archive/000012.log'));
     const { io } = captureIo();
     const result = await verify({ dir, json: true }, io);
     expect(result.exitCode).toBe(1);
-    expect(result.report!.problems).toMatchObject([{ severity: 'damage', kind: 'archive-record', file: 'archive/000009.log' }]);
+    expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([['damage', 'archive-record', 'archive/000009.log']]);
   });
 });
