@@ -173,7 +173,10 @@ export function verify(options: VerifyOptions, io: ToolIo): Promise<ToolResult<V
     const report = await verifyDirectory(fs, options.dir, { passes: options.passes ?? defaultVerifyPasses, progressStream: json ? undefined : io.stderr });
     if (json) writeJson(io.stdout, report);
     else printReport(io, report);
-    return { exitCode: report.healthy ? ExitCode.ok : ExitCode.damaged, report };
+    // A file in a newer format is not damage: this build cannot judge it (docs/operations.md, exit 2).
+    const newer = report.problems.some((problem) => problem.kind === 'unsupported-version');
+    if (newer && !json) writeLine(io.stderr, 'silt verify: a file is in a format version this build does not read; use a newer silt (exit 2)');
+    return { exitCode: newer ? ExitCode.failed : report.healthy ? ExitCode.ok : ExitCode.damaged, report };
   });
 }
 
@@ -356,6 +359,12 @@ const segmentsPass: VerifyPass = {
       context.report.checked.blocks += scan.blocks.length;
       const segmentRange = scan.properties !== undefined || meta === undefined ? segmentKeyRange(scan) : metaKeyRange(meta);
       const sequences = scan.properties !== undefined ? sequenceRange(scan.properties.smallestSequence, scan.properties.largestSequence) : meta === undefined ? undefined : sequenceRange(meta.smallestSequence, meta.largestSequence);
+      if (scan.unsupportedVersion !== undefined) {
+        // Not damage this build can judge: the rest of the file is in a format it does not read.
+        context.add({ severity: 'damage', kind: 'unsupported-version', file, offset: null, message: scan.unsupportedVersion });
+        context.progress.advance(scan.fileBytes);
+        continue;
+      }
       for (const problem of problems) {
         const blockIndex = scan.blocks.findIndex((block) => block.offset === problem.offset);
         const range = blockIndex === -1 ? segmentRange : blockKeyRange(scan, blockIndex);

@@ -177,6 +177,19 @@ describe('silt verify on the fixtures', () => {
     ]);
   });
 
+  test('a file in a format version this build does not read is not judged: exit 2, as recover and dump', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-newer-format');
+    const segment = path.join(dir, 'seg/000010.sst');
+    const bytes = fs.readFileSync(segment);
+    bytes.writeUInt32LE(99, bytes.length - 52 + 40); // the footer's format version field
+    fs.writeFileSync(segment, bytes);
+    const { io, stderr } = captureIo();
+    const result = await verify({ dir }, io);
+    expect(result.exitCode).toBe(2);
+    expect(result.report!.problems.map((problem) => [problem.kind, problem.file])).toContainEqual(['unsupported-version', 'seg/000010.sst']);
+    expect(stderr.text).toContain('format version this build does not read');
+  });
+
   test('a damaged archived WAL file is damage: restore cannot replay past it', async () => {
     const dir = copyFixture(scratch, 'healthy', '-archive');
     fs.mkdirSync(path.join(dir, 'archive'));
