@@ -15,6 +15,11 @@
 //      at or below the segments' largest sequence count as flushed.
 //      NB: without a manifest, a segment that a compaction had already
 //      replaced may come back (as in RepairDB); verify cannot tell.
+//      A manifest whose last record is unreadable replays without that edit;
+//      when segments it names are then missing while others it does not name
+//      are on disk, the server had acted on the edit, and the segments are
+//      newer than the manifest: rebuild from them (#distrustActedOnTail); a
+//      missing segment that no segment on disk covers is reported lost.
 //   3. Segments, in file-number order. A segment with no problems
 //      (lib/segment/segment-checker.ts) is hard-linked into NEWDIR/seg (copied
 //      across file systems). A damaged one is read block by block: the
@@ -216,6 +221,8 @@ class Recovery {
   readonly #progressStream: ToolIo['stderr'] | undefined;
   readonly #report: RecoverReport;
   #manifest: ManifestState | undefined;
+  /** A manifest not used because the segments on disk are newer than it (#distrustActedOnTail). */
+  #distrusted: ManifestState | undefined;
   /** Segments that go into NEWDIR's manifest. */
   readonly #kept: SegmentMeta[] = [];
   /** What #markStaleRisk knows of each lost segment part besides its ranges. */
@@ -251,14 +258,17 @@ class Recovery {
   async run(): Promise<RecoverReport> {
     this.#checkSource();
     this.#readManifest();
+    this.#distrustActedOnTail();
     this.#checkFormatVersions();
     this.#createOutput();
-    this.#nextFileNumber = Math.max(highestFileNumber(this.#fs, this.#dir), (this.#manifest?.nextFileNumber ?? 1) - 1) + 1;
+    this.#nextFileNumber = Math.max(highestFileNumber(this.#fs, this.#dir), ((this.#manifest ?? this.#distrusted)?.nextFileNumber ?? 1) - 1) + 1;
     this.#lastSequence = this.#manifest?.lastSequence ?? 0;
     this.#progress = new Progress({ stream: this.#progressStream, label: `recover ${this.#dir}`, total: this.#inputBytes(), unit: 'bytes', enabled: this.#progressStream !== undefined });
     try {
       this.#salvageSegments();
       this.#salvageWal();
+      // Only now: while salvaging, #lastSequence is what the segments hold (which WAL files are flushed). No sequence is reused.
+      if (this.#distrusted !== undefined) this.#seeSequence(this.#distrusted.lastSequence);
     } finally {
       this.#progress.finish();
     }
@@ -339,6 +349,47 @@ class Recovery {
         if (error instanceof UnsupportedVersionError) throw unsupported(this.#dir, error.message);
         if (!(error instanceof KvError)) throw error; // damaged too: try the next older one
       }
+    }
+  }
+
+  /**
+   * A manifest whose last record is unreadable looks like a torn append,
+   * which nothing acted on. But when segments it names are missing while
+   * segments it does not name are on disk, the server did act on that edit
+   * (it deletes a compaction's inputs only after the edit is synced): the
+   * record is damaged, and the replayed state is older than the files. Then
+   * the segments on disk say more than the manifest: rebuild from them.
+   */
+  #distrustActedOnTail(): void {
+    const manifest = this.#manifest;
+    if (manifest?.truncatedTail === undefined) return;
+    const missing = manifest.version.allFiles().filter((meta) => !this.#fs.exists(segmentPath(this.#dir, meta.fileNumber)));
+    const named = manifest.version.fileNumbers();
+    const unnamed = segmentNumbers(this.#fs, this.#dir).filter((fileNumber) => !named.has(fileNumber));
+    if (missing.length === 0 || unnamed.length === 0) return;
+    const tail = manifest.truncatedTail;
+    const problem = `${manifest.manifestName} ends in an unreadable record at offset ${tail.offset} (${tail.reason}), and ${plural(missing.length, 'segment')} it names ${missing.length === 1 ? 'is' : 'are'} missing while ${plural(unnamed.length, 'segment')} it does not name ${unnamed.length === 1 ? 'is' : 'are'} on disk: the server had acted on that edit`;
+    this.#manifest = undefined;
+    this.#distrusted = manifest;
+    this.#report.manifest = { source: 'rebuilt', name: null, problem };
+    this.#report.notes.push(`${problem}, so the manifest was not used; rebuilt from the segments on disk instead`);
+    // A compaction's output holds each key's newest version among its inputs (older ones, and tombstones at the
+    // bottom, it drops): a missing segment that no segment on disk overlaps in keys with sequences at least as
+    // new was not replaced by that edit, and is lost.
+    const onDisk = unnamed.flatMap((fileNumber) => {
+      const properties = scanSegment(this.#fs, segmentPath(this.#dir, fileNumber), { readData: false }).properties;
+      return properties === undefined ? [] : [properties];
+    });
+    for (const meta of missing) {
+      const [smallest, largest] = [userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)];
+      const replaced = onDisk.some(
+        (properties) =>
+          properties.largestSequence >= meta.largestSequence &&
+          Buffer.compare(userKeyOf(properties.smallestKey), largest) <= 0 &&
+          Buffer.compare(userKeyOf(properties.largestKey), smallest) >= 0,
+      );
+      if (replaced) this.#report.notes.push(`${segmentRelative(meta.fileNumber)}, named by the manifest, is missing; segments on disk hold newer versions of its key range (that edit's output)`);
+      else this.#lostMissingSegment(meta);
     }
   }
 

@@ -284,7 +284,17 @@ const manifestPass: VerifyPass = {
     }
     context.manifest = manifest;
     context.report.checked.manifest = manifest.manifestName;
-    if (manifest.truncatedTail !== undefined) {
+    const actedOn = manifest.truncatedTail === undefined ? undefined : actedOnTail(context, manifest);
+    if (actedOn !== undefined) {
+      const tail = manifest.truncatedTail!;
+      context.add({
+        severity: 'damage',
+        kind: 'manifest',
+        file: manifest.manifestName,
+        offset: tail.offset,
+        message: `${manifest.manifestName} ends in an unreadable record of ${tail.bytes} bytes at offset ${tail.offset} (${tail.reason}), not a torn append: ${actedOn}, so the server had acted on that edit (it deletes a compaction's inputs only after the edit is synced); \`silt recover\` rebuilds from the segments on disk`,
+      });
+    } else if (manifest.truncatedTail !== undefined) {
       const tail = manifest.truncatedTail;
       context.add({
         severity: 'note',
@@ -301,6 +311,24 @@ const manifestPass: VerifyPass = {
     noteStrayFiles(context, manifest);
   },
 };
+
+/**
+ * Why a manifest's unreadable last record cannot be a torn append (which
+ * nothing acts on): segments the replayed version names are missing while
+ * others it does not name are on disk. Undefined when nothing says so.
+ */
+function actedOnTail(context: VerifyContext, manifest: ManifestState): string | undefined {
+  const { fs, dir } = context;
+  const missing = manifest.version.allFiles().filter((meta) => !fs.exists(segmentPath(dir, meta.fileNumber))).length;
+  if (missing === 0 || !fs.exists(segmentDir(dir))) return undefined;
+  const named = manifest.version.fileNumbers();
+  const unnamed = fs.list(segmentDir(dir)).filter((name) => {
+    const parsed = parseFileName(name);
+    return parsed?.kind === 'segment' && !named.has(parsed.number);
+  }).length;
+  if (unnamed === 0) return undefined;
+  return `${plural(missing, 'segment')} the manifest names ${missing === 1 ? 'is' : 'are'} missing while ${plural(unnamed, 'segment')} it does not name ${unnamed === 1 ? 'is' : 'are'} on disk`;
+}
 
 function checkNamedSegments(context: VerifyContext, manifest: ManifestState): void {
   const { fs, dir } = context;

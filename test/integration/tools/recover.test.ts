@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { recover, type LostItem } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
@@ -268,6 +269,55 @@ describe('silt recover on the fixtures', () => {
       expect(result.exitCode, label).toBe(1);
       const lost = result.report!.lost[0]!;
       expect(lost, label).toMatchObject({ kind: 'wal-records', file: `wal/${String(fileNumber).padStart(6, '0')}.log`, offset: 0, records: 3, sequenceRange: sequences });
+    }
+  });
+
+  test("an unreadable last manifest record that the server had acted on: verify says so, recover rebuilds from the segments and loses nothing", async () => {
+    // Three flushes, then a compaction whose edit (add the output, delete the inputs) is the manifest's last record.
+    const dir = path.join(scratch, 'acted-on-tail');
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline', disableAutoCompaction: true });
+    const expected = new Map<string, string>();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const batch = new WriteBatch();
+        for (let index = 0; index < 50; index++) {
+          const key = `key:${String(index).padStart(3, '0')}`;
+          if (round === 2 && index % 10 === 0) continue; // older versions stay newest for these
+          batch.put(Buffer.from(key), Buffer.from(`v${round}:${index}`));
+          expected.set(key, `v${round}:${index}`);
+        }
+        await engine.write(batch);
+        await engine.flush();
+      }
+      await engine.compactRange();
+      await engine.write(new WriteBatch().put(Buffer.from('after'), Buffer.from('in the WAL')));
+      expected.set('after', 'in the WAL');
+    } finally {
+      await engine.close();
+    }
+    const manifest = fs.readdirSync(dir).find((name) => name.startsWith('MANIFEST-'))!;
+    const bytes = fs.readFileSync(path.join(dir, manifest));
+    bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0x5a; // inside the compaction's edit
+    fs.writeFileSync(path.join(dir, manifest), bytes);
+
+    const checked = captureIo();
+    const verified = await verify({ dir, json: true }, checked.io);
+    expect(verified.exitCode).toBe(1);
+    const kinds = verified.report!.problems.map((problem) => problem.kind);
+    expect(kinds).toContain('manifest');
+    expect(kinds).not.toContain('manifest-torn-tail');
+    expect(verified.report!.problems.find((problem) => problem.kind === 'manifest')!.message).toContain('the server had acted on that edit');
+
+    const out = path.join(scratch, 'acted-on-tail.recovered');
+    const result = await recover({ dir, out }, captureIo().io);
+    expect(result.exitCode).toBe(0);
+    expect(result.report!).toMatchObject({ manifest: { source: 'rebuilt' }, complete: true, lost: [] });
+    expect(result.report!.notes.filter((note) => note.includes('segments on disk hold newer versions of its key range'))).toHaveLength(3);
+    const recovered = await LsmEngine.open(out, { readOnly: true });
+    try {
+      for (const [key, value] of expected) expect(recovered.get(Buffer.from(key))?.toString(), key).toBe(value);
+    } finally {
+      await recovered.close();
     }
   });
 
