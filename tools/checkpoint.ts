@@ -15,9 +15,22 @@
 // (copied across file systems; they are immutable), the live WAL files copied
 // (never linked: opening a directory may cut a torn tail), a new manifest
 // naming the segments, and CHECKPOINT with the sequence and time it stands for.
-// The source is opened read-only first, so a damaged directory is refused
-// (exit 1) rather than copied; the copy is opened read-only afterwards and
-// must reach the same sequence.
+// Before anything is created the source is checked (exit 1 when damaged,
+// nothing written): it is opened read-only as the server would, and then every
+// byte the checkpoint links or copies is read, as `silt verify` reads it
+// (tools/verify.ts, checkpointSourcePasses): every block of every live segment
+// (data, index, filter, properties: CRC, decompression, key order, Bloom
+// filter), the manifest's record of each segment, and every record of the
+// live WAL files. A hard link copies no bytes, so without this a damaged block
+// would be linked into the checkpoint unseen. It costs one read of every
+// segment and WAL file (a progress bar on stderr, none with --json); the
+// server's own checkpoints (BGSAVE, lib/engine) do not pay it. The copy is
+// opened read-only afterwards and must reach the same sequence.
+//
+// The target is checked first of all: --out must be new, outside DIR and
+// outside every other data directory; --name writes DIR/checkpoints/NAME, the
+// one place inside a (stopped) data directory a tool writes
+// (data-dir.ts, refuseOutputInDataDirectory).
 
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -28,9 +41,10 @@ import { checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath
 import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
 import { checkpointsKeptMax } from '../lib/limits.js';
-import { createOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, treeBytes } from './data-dir.js';
+import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, treeBytes } from './data-dir.js';
 import { formatBytes, formatTime, plural } from './render.js';
-import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
+import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
+import { checkpointSourcePasses, verifyDirectory, type VerifyProblem } from './verify.js';
 
 /** Name of the file recording what a checkpoint stands for. */
 export const checkpointFileName = 'CHECKPOINT';
@@ -99,12 +113,13 @@ export function checkpoint(options: CheckpointOptions, io: ToolIo): Promise<Tool
     if (action === 'create') {
       const target = options.out ?? joinPath(checkpointsDir(options.dir), checkName(options.name!));
       try {
-        report.created = await createCheckpoint(fs, options.dir, target, options.out !== undefined);
+        report.created = await createCheckpoint(fs, options.dir, target, options.out !== undefined, json ? undefined : io.stderr);
       } catch (error) {
-        if (!(error instanceof CorruptionError)) throw error;
-        writeLine(io.stderr, `silt checkpoint: ${error.message}`);
+        if (!(error instanceof CorruptionError) && !(error instanceof SourceDamagedError)) throw error;
+        const lines = error instanceof SourceDamagedError ? error.problems.map(describeDamage) : [error.message];
+        for (const line of lines) writeLine(io.stderr, `silt checkpoint: ${line}`);
         writeLine(io.stderr, `silt checkpoint: "${options.dir}" is damaged, so no checkpoint was made; run \`silt verify\`, then \`silt recover\``);
-        if (json) writeJson(io.stdout, { ok: false, error: { code: error.code, message: error.message } });
+        if (json) writeJson(io.stdout, { ok: false, error: { code: 'CORRUPTION', message: lines.join('; ') } });
         return { exitCode: ExitCode.damaged, report: undefined };
       }
     }
@@ -117,16 +132,41 @@ export function checkpoint(options: CheckpointOptions, io: ToolIo): Promise<Tool
   });
 }
 
+/** The damage the check before a checkpoint found in its source (exit 1, nothing written). */
+export class SourceDamagedError extends Error {
+  readonly problems: VerifyProblem[];
+
+  constructor(dir: string, problems: VerifyProblem[]) {
+    super(`"${dir}" is damaged: ${problems.map(describeDamage).join('; ')}`);
+    this.problems = problems;
+  }
+
+  override get name(): string {
+    return 'SourceDamagedError';
+  }
+}
+
+/** "seg/000005.sst at offset 0: Cannot read segment data block ..." */
+function describeDamage(problem: VerifyProblem): string {
+  return `${problem.offset === null ? problem.file : `${problem.file} at offset ${problem.offset}`}: ${problem.message}`;
+}
+
 /**
- * Makes a checkpoint of the stopped directory `dir` at `target`.
+ * Makes a checkpoint of the stopped directory `dir` at `target`, after
+ * checking every segment block and WAL record it will link or copy.
  * @param outside true when `target` must lie outside `dir` (--out); false for DIR/checkpoints/NAME
- * @throws CorruptionError when `dir` does not open cleanly; ToolError for an unusable target
+ * @param progressStream where the check draws its progress (undefined: nowhere)
+ * @throws CorruptionError or SourceDamagedError when `dir` is damaged (nothing written); ToolError for an unusable target
  */
-export async function createCheckpoint(fs: FileSystem, dir: string, target: string, outside: boolean): Promise<NonNullable<CheckpointReport['created']>> {
-  const sequence = await openedSequence(fs, dir);
-  const manifest = readManifest(fs, dir, { readOnly: true });
+export async function createCheckpoint(fs: FileSystem, dir: string, target: string, outside: boolean, progressStream?: OutputStream): Promise<NonNullable<CheckpointReport['created']>> {
+  const flag = outside ? '--out' : '--name';
+  const guard = outside ? {} : { checkpointsOf: dir };
   if (!outside && fs.exists(target)) throw new ToolError('EXISTS', `Cannot create checkpoint "${target}": it already exists`);
-  createOutputDirectory(fs, target, outside ? [dir] : [], outside ? '--out' : '--name');
+  checkOutputDirectory(fs, target, outside ? [dir] : [], flag, guard);
+  const sequence = await openedSequence(fs, dir);
+  await checkSource(fs, dir, progressStream);
+  const manifest = readManifest(fs, dir, { readOnly: true });
+  createOutputDirectory(fs, target, outside ? [dir] : [], flag, guard);
   fs.mkdir(segmentDir(target));
   fs.mkdir(walDir(target));
   let linkedFiles = 0;
@@ -237,6 +277,19 @@ function chooseAction(options: CheckpointOptions): CheckpointReport['action'] {
 function checkName(name: string): string {
   if (name === '' || name === '.' || name === '..' || /[/\\]/.test(name)) throw new ToolError('USAGE', `Cannot use checkpoint name "${name}": give a plain name, not a path`);
   return name;
+}
+
+/**
+ * Reads every block of every live segment and every record of the live WAL
+ * files of `dir` (verify's checkpointSourcePasses).
+ * @throws SourceDamagedError listing the damage; ToolError UNSUPPORTED_VERSION for a file in a newer format (exit 2)
+ */
+async function checkSource(fs: FileSystem, dir: string, progressStream: OutputStream | undefined): Promise<void> {
+  const checked = await verifyDirectory(fs, dir, { passes: checkpointSourcePasses, progressStream, progressLabel: `checkpoint: checking ${dir}` });
+  const damage = checked.problems.filter((problem) => problem.severity === 'damage');
+  const unsupported = damage.find((problem) => problem.kind === 'unsupported-version');
+  if (unsupported !== undefined) throw new ToolError('UNSUPPORTED_VERSION', `Cannot checkpoint "${dir}": ${unsupported.message}`);
+  if (damage.length > 0) throw new SourceDamagedError(dir, damage);
 }
 
 /** Opens `dir` read-only and returns the sequence it reaches. @throws CorruptionError when damaged */

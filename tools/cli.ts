@@ -61,11 +61,11 @@ Exit: 0 healthy (notes allowed), 1 damaged, 2 could not run.`,
     summary: 'salvage a damaged directory into a new one and report exactly what was lost',
     usage: `Usage: silt recover DIR --out NEWDIR [--json]
 
-Writes NEWDIR (which must not exist, or be empty, and lie outside DIR) from
-what can be read in DIR: intact segments are hard-linked, damaged ones are
-re-written from their readable blocks, WAL records are kept up to the first
-damaged one, the manifest is rebuilt when it is lost, and damaged originals go
-to NEWDIR/lost+found/. Reports every lost key range, sequence range and WAL
+Writes NEWDIR (which must not exist, or be empty, and must lie outside DIR and
+outside any data directory) from what can be read in DIR: intact segments are
+hard-linked, damaged ones are re-written from their readable blocks, WAL
+records are kept up to the first damaged one, the manifest is rebuilt when it
+is lost, and damaged originals go to NEWDIR/lost+found/. Reports every lost key range, sequence range and WAL
 byte range. NEWDIR opens and passes silt verify. DIR is never modified.
 
 Exit: 0 nothing lost, 1 something lost (listed), 2 could not run.`,
@@ -113,10 +113,13 @@ Exit: 0 shown, 2 could not run.`,
        silt checkpoint DIR --delete NAME [--json]
        silt checkpoint DIR --keep N [--json]
 
---out makes a checkpoint of the STOPPED directory DIR at NEWDIR (outside DIR);
---name makes it at DIR/checkpoints/NAME. Segments are hard-linked (copied
-across file systems), WAL files copied, and CHECKPOINT records the sequence
-and time it stands for. --list shows DIR/checkpoints/; --delete removes one;
+--out makes a checkpoint of the STOPPED directory DIR at NEWDIR (outside DIR
+and outside any data directory); --name makes it at DIR/checkpoints/NAME.
+First every block of every live segment and every WAL record it copies is
+read, as silt verify reads them (one read of the whole data; a progress bar
+on a terminal): a damaged DIR is refused, naming file and offset, and nothing
+is written. Then segments are hard-linked (copied across file systems), WAL
+files copied, and CHECKPOINT records the sequence and time it stands for. --list shows DIR/checkpoints/; --delete removes one;
 --keep N keeps only the newest N there.
 
 A running server makes its own checkpoints (BGSAVE): every form but --list
@@ -148,7 +151,7 @@ the target: TIME is ISO 8601 with an offset and at most millisecond precision
 number. Refuses, writing nothing, when a WAL file between the checkpoint and
 the target is missing or damaged, and says which time range it can reach.
 --dry-run reports how many records would be replayed and which keys would
-change. Writes only NEWDIR.
+change. Writes only NEWDIR (outside any data directory).
 
 Exit: 0 restored, 1 refused because the history breaks before the target,
 2 could not run (usage, target before the checkpoint or past the newest record).`,
@@ -174,8 +177,9 @@ its type, expiry (absolute, ms) and contents, read at one snapshot. ndjson
 bytes that are not UTF-8 as {"base64": "..."}. resp: the commands that
 recreate the data (SELECT, DEL, SET/RPUSH/HSET/SADD/ZADD, PEXPIREAT), as
 redis-cli --pipe sends them. --db N dumps one logical db; --match a glob as
-KEYS takes it. Output goes to stdout, or to FILE (new, outside DIR; written
-as FILE.tmp and renamed when complete). silt load reads both formats back.
+KEYS takes it. Output goes to stdout, or to FILE (new, outside DIR and any
+data directory; written as FILE.tmp and renamed when complete). silt load
+reads both formats back.
 Never writes to DIR; refuses a live directory (dump DIR/checkpoints/NAME).
 
 Exit: 0 dumped, 1 some keys could not be read (listed; the rest dumped),
@@ -201,8 +205,9 @@ Exit: 0 dumped, 1 some keys could not be read (listed; the rest dumped),
 Reads FILE ("-" for stdin): NDJSON written by silt dump, or Redis commands in
 RESP (multibulk or inline, as redis-cli --pipe sends them); the first byte
 that is not white space decides ({ is NDJSON) unless --format says.
---into writes into DIR (a stopped directory, created when missing; refused
-while a server holds it): dump keys are written whole, commands applied as
+--into writes into DIR (an empty or missing directory, or a stopped silt data
+directory; refused, before anything is created, while a server holds it, when
+it lies inside a data directory, or is damaged or not a silt directory): dump keys are written whole, commands applied as
 the server applies them (SELECT DEL UNLINK SET SETEX PSETEX MSET RPUSH LPUSH
 HSET HMSET SADD ZADD EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST FLUSHDB
 FLUSHALL). --host/--port (default 6379) send them to a running server,

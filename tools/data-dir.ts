@@ -7,13 +7,30 @@
 //   a live directory only through a checkpoint.
 // - recover, restore and checkpoint write only a NEW directory: absent or
 //   empty, and not inside the source.
+// - No output path (recover/checkpoint/restore --out, checkpoint --name,
+//   dump --out, load --into) lies inside a silt data directory, live or
+//   stopped (refuseOutputInDataDirectory): a server takes what it finds in its
+//   wal/ and seg/ for its own files. The one exception is DIR/checkpoints/NAME
+//   of a stopped DIR, where `silt checkpoint DIR --name NAME` writes by design.
 // - Segments (immutable) may be hard-linked into the new directory; WAL files
 //   are always copied, since opening a directory may cut a torn WAL tail and
 //   a hard link would carry that cut back into the source.
 
-import { isAbsolute, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
-import { archiveDir, parseFileName, segmentDir, walDir } from '../lib/format/file-names.js';
+import {
+  archiveDir,
+  archiveDirName,
+  checkpointsDirName,
+  currentFileName,
+  lockFileName,
+  parseFileName,
+  segmentDir,
+  segmentDirName,
+  walDir,
+  walDirName,
+} from '../lib/format/file-names.js';
 import { NodeFileSystem } from '../lib/fs/node-file-system.js';
 import { readLock, type LockInfo, type LockStatus } from '../lib/engine/lock-file.js';
 import { ToolError } from './tool-io.js';
@@ -65,8 +82,8 @@ export function describeOwner(info: LockInfo | undefined): string {
  * modify a source).
  * @throws ToolError EXISTS or USAGE otherwise
  */
-export function createOutputDirectory(fs: FileSystem, newDir: string, sources: readonly string[], flag = '--out'): void {
-  checkOutputDirectory(fs, newDir, sources, flag);
+export function createOutputDirectory(fs: FileSystem, newDir: string, sources: readonly string[], flag = '--out', guard: OutputGuardOptions = {}): void {
+  checkOutputDirectory(fs, newDir, sources, flag, guard);
   fs.mkdir(newDir);
 }
 
@@ -75,16 +92,101 @@ export function createOutputDirectory(fs: FileSystem, newDir: string, sources: r
  * that refuse early, before reading their input.
  * @throws ToolError EXISTS or USAGE
  */
-export function checkOutputDirectory(fs: FileSystem, newDir: string, sources: readonly string[], flag = '--out'): void {
+export function checkOutputDirectory(fs: FileSystem, newDir: string, sources: readonly string[], flag = '--out', guard: OutputGuardOptions = {}): void {
   for (const source of sources) {
     if (isInside(newDir, source)) {
       throw new ToolError('USAGE', `Cannot write ${flag} "${newDir}": it is inside "${source}", which this tool never modifies; choose a directory outside it`);
     }
   }
+  refuseOutputInDataDirectory(fs, newDir, flag, guard);
   if (fs.exists(newDir)) {
     if (!fs.stat(newDir).isDirectory) throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": a file of that name exists`);
     if (fs.list(newDir).length > 0) throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": it exists and is not empty; give a new directory`);
   }
+}
+
+/** Exceptions to refuseOutputInDataDirectory. */
+export interface OutputGuardOptions {
+  /**
+   * A data directory whose checkpoints/ may hold the output, when no live
+   * process holds it: `silt checkpoint DIR --name NAME` writes DIR/checkpoints/NAME.
+   */
+  checkpointsOf?: string;
+}
+
+/** Names of the subdirectories of a data directory that belong to it. */
+const dataSubdirectoryNames: ReadonlySet<string> = new Set([walDirName, segmentDirName, archiveDirName, checkpointsDirName]);
+
+/**
+ * Refuses an output path (a file or directory a tool is about to create or
+ * write) that lies inside a silt data directory: a directory holding CURRENT
+ * or LOCK, live or stopped. A server takes what it finds there for its own
+ * files (a file in wal/ is replayed, or cut as a torn tail, and advances its
+ * file counter). Only the proper ancestors of `output` count, so `load --into
+ * DIR` may name a data directory itself. Both the path as written (made
+ * absolute, `..` removed) and the path the kernel would reach (each existing
+ * component's realpath, so symlinks and `..` after one do not slip through)
+ * are checked. Call it before creating anything.
+ * @param flag the option that named the path ("--out", "--into")
+ * @throws ToolError LOCKED when a live process holds that data directory, USAGE otherwise
+ */
+export function refuseOutputInDataDirectory(fs: FileSystem, output: string, flag: string, options: OutputGuardOptions = {}): void {
+  const exempt = options.checkpointsOf === undefined ? new Set<string>() : new Set(outputPathForms(fs, options.checkpointsOf));
+  let found: { dataDir: string; status: LockStatus } | undefined;
+  for (const form of outputPathForms(fs, output)) {
+    for (let child = form, ancestor = dirname(form); ancestor !== child; child = ancestor, ancestor = dirname(ancestor)) {
+      if (!holdsDataDirectoryFile(fs, ancestor)) continue;
+      const status = readLock(fs, ancestor);
+      // A data directory's own wal/, seg/, archive/ and checkpoints/ are refused with it: the
+      // ancestor above them holds CURRENT or LOCK and is met next.
+      if (exempt.has(ancestor) && status.state !== 'held' && basename(child) === checkpointsDirName) continue;
+      if (found === undefined || (status.state === 'held' && found.status.state !== 'held')) found = { dataDir: ancestor, status };
+    }
+  }
+  if (found === undefined) return;
+  const { dataDir, status } = found;
+  if (status.state === 'held') {
+    throw new ToolError('LOCKED', `Cannot write ${flag} "${output}": it lies inside the silt data directory "${dataDir}", which a running server holds (${describeOwner(status.info)}); a server takes files there for its own. Choose a path outside it`);
+  }
+  const state = status.state === 'stale' ? `no live process holds it (its LOCK is stale: ${status.reason})` : 'no live process holds it';
+  throw new ToolError('USAGE', `Cannot write ${flag} "${output}": it lies inside the silt data directory "${dataDir}" (${state}); a server started on it would take files there for its own. Choose a path outside it`);
+}
+
+/** True when `dir` holds CURRENT or LOCK: a silt data directory (or a checkpoint of one). */
+function holdsDataDirectoryFile(fs: FileSystem, dir: string): boolean {
+  return fs.exists(joinPath(dir, currentFileName)) || fs.exists(joinPath(dir, lockFileName));
+}
+
+/** True when `name` is one of wal, seg, archive, checkpoints. */
+export function isDataSubdirectoryName(name: string): boolean {
+  return dataSubdirectoryNames.has(name);
+}
+
+/**
+ * The absolute forms of `path` to check: as written (resolved lexically) and,
+ * on a real file system, as the kernel would resolve it: component by
+ * component, each existing prefix replaced by its realpath before the next
+ * component (or `..`) is applied.
+ */
+function outputPathForms(fs: FileSystem, path: string): string[] {
+  const lexical = resolve(path);
+  if (fs.kind !== 'node') return [lexical];
+  const absolute = isAbsolute(path) ? path : `${process.cwd()}${sep}${path}`;
+  let current: string = sep;
+  for (const part of absolute.split(sep)) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      current = dirname(current);
+      continue;
+    }
+    const next = join(current, part);
+    try {
+      current = realpathSync(next);
+    } catch {
+      current = next; // does not exist (yet), or cannot be resolved: as written
+    }
+  }
+  return current === lexical ? [lexical] : [lexical, current];
 }
 
 /** True when `child` is `parent` or lies below it. */

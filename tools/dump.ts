@@ -64,7 +64,7 @@ import { counterKey, dbTableKey, decodeMetadataKey, decodeOrderedDouble, metadat
 import { decodeCounters, decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { literalPrefix, matchesEverything, stringMatch } from '../lib/keyspace/glob.js';
 import { KeyType, checkRecord, isExpired, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, stringValue } from '../lib/keyspace/metadata.js';
-import { defaultFileSystem, isInside, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { defaultFileSystem, isInside, refuseLiveDirectory, refuseOutputInDataDirectory, requireDirectory } from './data-dir.js';
 import { Progress } from './progress.js';
 import { formatBytes, formatDuration, plural, relativeFile, renderKey, type KeyRange } from './render.js';
 import { blockKeyRange, scanSegment, segmentKeyRange } from './segment-scan.js';
@@ -718,6 +718,7 @@ function word(text: string): Buffer {
 /** The output file must be new and must not lie in the directory dumped. */
 function checkOutputFile(fs: FileSystem, out: string, dir: string): void {
   if (isInside(out, dir)) throw new ToolError('USAGE', `Cannot write --out "${out}": it is inside "${dir}", which dump never modifies; choose a file outside it`);
+  refuseOutputInDataDirectory(fs, out, '--out');
   if (fs.exists(out)) throw new ToolError('EXISTS', `Cannot write --out "${out}": it exists; give a new file name`);
   const parent = dirName(out);
   if (!fs.exists(parent)) throw new ToolError('NOT_FOUND', `Cannot write --out "${out}": directory "${parent}" does not exist`);

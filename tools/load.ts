@@ -26,8 +26,10 @@
 // the same bytes (docs/operations.md, "Dump and load").
 //
 // Directory rules (docs/operations.md, "What the tools never do"): load never
-// writes into a directory a live server holds (LOCK), and takes LOCK itself
-// while it writes, as the server would. The engine is opened without the
+// writes into a directory a live server holds (LOCK), nor into one inside a
+// data directory, and takes LOCK itself while it writes, as the server would.
+// Every check that can refuse DIR comes before anything is created in it
+// (checkLoadDirectory), so a refused load leaves DIR as it was. The engine is opened without the
 // keyspace compaction filter, so nothing is dropped while loading; the server
 // reclaims what an overwrite left behind once it runs. A key expired by the
 // time it is loaded (expireAt in the past) is not created (and an existing
@@ -48,7 +50,7 @@ import { connect, type Socket } from 'node:net';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { InvalidArgumentError, KvError, LimitExceededError, WrongTypeError } from '../lib/errors.js';
-import type { FileSystem } from '../lib/fs/file-system.js';
+import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
 import { dbTableKey, scoreKey, subkey, writeUint64BE } from '../lib/keyspace/key-encoding.js';
 import { decodeTable } from '../lib/keyspace/db-table.js';
 import { hashSet } from '../lib/keyspace/hash.js';
@@ -73,7 +75,9 @@ import {
 } from '../lib/limits.js';
 import { ReplyDecoder, type ReplyValue } from '../service/resp/reply-decoder.js';
 import { ErrorReply } from '../service/resp/reply.js';
-import { defaultFileSystem, refuseLiveDirectory } from './data-dir.js';
+import { probeDataDirectory } from '../lib/manifest/manifest-reader.js';
+import { parseFileName } from '../lib/format/file-names.js';
+import { defaultFileSystem, isDataSubdirectoryName, refuseLiveDirectory, refuseOutputInDataDirectory } from './data-dir.js';
 import { commandsForKey, dumpFormatName, dumpFormatVersion, encodeCommand, type DumpedKey, type KeyTypeName } from './dump.js';
 import { Progress } from './progress.js';
 import { formatBytes, formatDuration, plural, renderKey } from './render.js';
@@ -745,6 +749,43 @@ function keyOf(args: readonly Buffer[]): string | null {
   return args.length > 1 ? renderKey(args[1]!) : null;
 }
 
+/**
+ * Every check on `load --into DIR` that can refuse it, made before anything is
+ * created (a refused load leaves DIR as it found it): DIR lies inside no data
+ * directory (only its ancestors count: DIR itself may be one); it is missing,
+ * an empty directory, or a stopped silt data directory that opens cleanly
+ * (checked with a read-only open, as the server would open it, so a damaged
+ * one is refused before the writable open takes LOCK or makes wal/ and seg/).
+ * @throws ToolError USAGE for a file or a directory that is not a silt data
+ *   directory, LOCKED for a live one; the engine's CorruptionError (and
+ *   UnsupportedVersionError) for a damaged one
+ */
+async function checkLoadDirectory(fs: FileSystem, dir: string): Promise<void> {
+  refuseOutputInDataDirectory(fs, dir, '--into');
+  if (!fs.exists(dir)) return;
+  if (!fs.stat(dir).isDirectory) throw new ToolError('USAGE', `Cannot load into "${dir}": it is a file, not a directory`);
+  refuseLiveDirectory(fs, dir, 'load into', 'Stop the server first, or load with --host and --port to send the data to it');
+  const probe = probeDataDirectory(fs, dir);
+  if (probe.state === 'empty' || probe.state === 'absent') return;
+  if (probe.state === 'missing-current') {
+    // Silt files: CURRENT, MANIFEST-*, LOCK, WAL files, segments, temp files, or a wal/, seg/, archive/ or
+    // checkpoints/ that holds something (empty ones, as an interrupted creation leaves, hold no data).
+    const names = fs.list(dir);
+    const silt = names.some((name) => parseFileName(name) !== undefined || (isDataSubdirectoryName(name) && fs.stat(joinPath(dir, name)).isDirectory && fs.list(joinPath(dir, name)).length > 0));
+    if (!silt) {
+      const shown = names.slice(0, 3).map((name) => `"${name}"`).join(', ');
+      throw new ToolError(
+        'USAGE',
+        `Cannot load into "${dir}": it is not a silt data directory (it holds ${shown}${names.length > 3 ? ', ...' : ''}, and no CURRENT, MANIFEST, WAL file or segment); --into takes an empty or missing directory, or a stopped silt data directory`,
+      );
+    }
+  }
+  // CURRENT is there (or lost from a directory holding silt files, which readManifest names):
+  // open it read-only first, as the server would, so damage is refused before anything is written.
+  const engine = await LsmEngine.open(dir, { fs, readOnly: true });
+  await engine.close();
+}
+
 /** A stopped data directory, written through LsmEngine and Keyspace. */
 class DirectoryTarget implements Target {
   onError: (error: LoadError) => void = () => {};
@@ -761,12 +802,12 @@ class DirectoryTarget implements Target {
     this.#collectionOpsMax = collectionOps;
   }
 
-  /** @throws ToolError LOCKED when a live server holds `dir` */
+  /**
+   * Checks `dir` (nothing is created until every check passed), then opens it for writing.
+   * @throws ToolError LOCKED when a live server holds `dir`; see checkLoadDirectory
+   */
   static async open(fs: FileSystem, dir: string, options: LoadOptions): Promise<DirectoryTarget> {
-    if (fs.exists(dir)) {
-      if (!fs.stat(dir).isDirectory) throw new ToolError('USAGE', `Cannot load into "${dir}": it is a file, not a directory`);
-      refuseLiveDirectory(fs, dir, 'load into', 'Stop the server first, or load with --host and --port to send the data to it');
-    }
+    await checkLoadDirectory(fs, dir);
     // No compaction filter: nothing is dropped while loading (see the header).
     const engine = await LsmEngine.open(dir, { fs, syncPolicy: 'no' });
     try {
