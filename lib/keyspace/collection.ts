@@ -1139,11 +1139,14 @@ export function scanCollection(keyspace: Keyspace, collection: Collection, curso
 
 /**
  * A SCAN-family cursor argument (parseScanCursorOrReply): strtoul's decimal,
- * nothing else, at most 2^64 - 1. Negative numbers (which strtoul wraps) and
- * numbers past 2^53 are valid cursors never handed out: the scan starts over.
+ * no leading space, nothing after, at most 2^64 - 1. Negative numbers (which
+ * strtoul wraps) and numbers past 2^53 are valid cursors never handed out:
+ * the scan starts over. The empty string is 0, as strtoul reads it (nothing
+ * left over); a lone sign is not.
  * @returns the cursor, or undefined when Redis would answer "invalid cursor"
  */
 export function parseScanCursor(argument: Buffer): number | undefined {
+  if (argument.length === 0) return 0;
   const text = argument.toString('latin1');
   if (!/^[+-]?\d+$/.test(text)) return undefined;
   const value = BigInt(text);

@@ -16,6 +16,7 @@
 
 import { KeyType, keyTypeNames, recordExpireMs, recordType, stringValue, withExpire } from '../../../lib/keyspace/metadata.js';
 import { parseInt32, parseInt64, parseLong } from '../../../lib/keyspace/numbers.js';
+import { parseScanCursor } from '../../../lib/keyspace/collection.js';
 import { stringEncoding } from '../../../lib/keyspace/string.js';
 import { commandExpireMs, ttlReply, type TimeUnit } from '../../../lib/keyspace/ttl.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
@@ -215,24 +216,9 @@ const move: CommandHandler = (ctx, args) => {
 
 const keys: CommandHandler = (ctx, args) => then(ctx.keyspace.keys(ctx.db, args[1]!, ctx.nowMs), (found) => found);
 
-const cursorMax = 2n ** 64n - 1n;
-
-/**
- * parseScanCursorOrReply: strtoul's decimal, no leading space, nothing after,
- * at most 2^64 - 1. Negative numbers (which strtoul wraps) and numbers past
- * 2^53 are valid cursors that were never handed out: the scan starts over.
- */
-function parseCursor(argument: Buffer): number | undefined {
-  const text = argument.toString('latin1');
-  if (!/^[+-]?\d+$/.test(text)) return undefined;
-  const value = BigInt(text);
-  if (value > cursorMax || value < -cursorMax) return undefined; // ERANGE
-  return value < 0n ? -1 : Number(value);
-}
-
 /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. */
 const scan: CommandHandler = (ctx, args) => {
-  const cursor = parseCursor(args[1]!);
+  const cursor = parseScanCursor(args[1]!);
   if (cursor === undefined) return keyErrors.invalidCursor;
   let count = 10;
   let match: Buffer | undefined;

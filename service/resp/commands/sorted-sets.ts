@@ -38,6 +38,7 @@ import { LimitExceededError, WrongTypeError } from '../../../lib/errors.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { KeyType, recordType } from '../../../lib/keyspace/metadata.js';
 import { parseInt64, parseLong, int64Min } from '../../../lib/keyspace/numbers.js';
+import { parseScanCursor } from '../../../lib/keyspace/collection.js';
 import {
   SortedSet,
   SortedSetWriter,
@@ -736,24 +737,13 @@ function* zrandmemberSteps(ctx: CommandContext, args: Buffer[], pick: { wholeSet
   return scoredReply(picked, withScores, ctx.protocol);
 }
 
-const cursorMax = 2n ** 64n - 1n;
-
-/** parseScanCursorOrReply: a decimal up to 2^64 - 1; numbers never handed out restart the scan. */
-function parseCursor(argument: Buffer): number | undefined {
-  const text = argument.toString('latin1');
-  if (!/^[+-]?\d+$/.test(text)) return undefined;
-  const value = BigInt(text);
-  if (value > cursorMax || value < -cursorMax) return undefined;
-  return value < 0n ? -1 : Number(value);
-}
-
 /**
  * ZSCAN key cursor [MATCH pattern] [COUNT count] — O(COUNT) per call, in
  * member order. Cursors stand for "after this member" in the keyspace's
  * cursor table; an unknown one restarts the scan.
  */
 const zscan = steps(function* (ctx, args) {
-  const cursor = parseCursor(args[2]!);
+  const cursor = parseScanCursor(args[2]!);
   if (cursor === undefined) return zsetErrors.invalidCursor;
   const zset = readZset(ctx, args[1]!);
   if (zset === undefined) return ['0', []];

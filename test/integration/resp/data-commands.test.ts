@@ -243,6 +243,8 @@ const table: Record<string, Step[]> = {
     [["SCAN","0","MATCH","ks:*","COUNT","1000"], ["0",["ks:1","ks:2"]]],
     [["SCAN","0","TYPE","hash"], ["0",[]]],
     [["SCAN","x"], {"error":"ERR invalid cursor"}],
+    [["SCAN","","MATCH","ks:*","COUNT","1000"], ["0",["ks:1","ks:2"]]], // strtoul reads "" as 0
+    [["SCAN","-"], {"error":"ERR invalid cursor"}],
     [["SCAN","0","COUNT","0"], {"error":"ERR syntax error"}],
     [["SCAN","0","BOGUS","1"], {"error":"ERR syntax error"}],
     [["OBJECT","ENCODING","ks:1"], "embstr"],

@@ -240,6 +240,8 @@ const table: Record<string, Step[]> = {
     [["HSCAN","h","x"], {"error":"ERR invalid cursor"}],
     [["HSCAN","h","-1"], ["0", pairs({"f1":"a","f2":"b","g1":"c"})]],
     [["HSCAN","h"," 0"], {"error":"ERR invalid cursor"}],
+    [["HSCAN","h",""], ["0", pairs({"f1":"a","f2":"b","g1":"c"})]], // strtoul reads "" as 0
+    [["HSCAN","h","+"], {"error":"ERR invalid cursor"}],
     [["HSCAN","h","18446744073709551616"], {"error":"ERR invalid cursor"}],
     [["HSCAN","h","18446744073709551615"], ["0", pairs({"f1":"a","f2":"b","g1":"c"})]],
     [["HSCAN","h","0","COUNT","0"], {"error":"ERR syntax error"}],

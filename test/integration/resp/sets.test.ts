@@ -265,6 +265,7 @@ const table: Record<string, Step[]> = {
     [["SET","str","v"], "OK"],
     [["SSCAN","str","0"], {"error":"WRONGTYPE Operation against a key holding the wrong kind of value"}],
     [["SSCAN","str","x"], {"error":"ERR invalid cursor"}],
+    [["SSCAN","str",""], {"error":"WRONGTYPE Operation against a key holding the wrong kind of value"}],
     [["SSCAN","str","0","NOVALUES"], {"error":"WRONGTYPE Operation against a key holding the wrong kind of value"}],
     [["SSCAN","s"], {"error":"ERR wrong number of arguments for 'sscan' command"}],
     [["SSCAN"], {"error":"ERR wrong number of arguments for 'sscan' command"}],

@@ -597,6 +597,7 @@ const table: Record<string, Step[]> = {
     [["ZSCAN","z","0","COUNT","100"], scanned(["a","1","aa","0.5","b","2","c","3"])],
     [["ZSCAN","none","0"], scanned([])],
     [["ZSCAN","z","x"], {"error":"ERR invalid cursor"}],
+    [["ZSCAN","z",""], scanned(["a","1","aa","0.5","b","2","c","3"])],
     [["ZSCAN","z","0","COUNT","0"], {"error":"ERR syntax error"}],
     [["ZSCAN","z","0","COUNT","x"], {"error":"ERR value is not an integer or out of range"}],
     [["ZSCAN","z","0","BOGUS","1"], {"error":"ERR syntax error"}],
