@@ -224,11 +224,17 @@ export class BlockIterator implements InternalIterator {
       else right = middle - 1;
     }
     // Scan the restart interval with locals only; the key lives in the block (shared = 0) or in #scratch.
+    // `matched` is how many leading bytes the previous entry's user key has in common with `userKey`
+    // (every entry passed over sorts before the lookup key). An entry that shares more than that
+    // with the previous one has the same first differing byte, below userKey's: it sorts before too,
+    // with no comparison (a long common prefix, as in `M | db | key:0000…`, is compared once).
     const end = this.#end;
+    const userLength = userKey.length;
     let offset = readU32(data, restartsAt + 4 * left);
     let keySource = data;
     let keyStart = 0;
     let keyLength = 0;
+    let matched = -1;
     while (offset < end) {
       this.#decodeHeader(offset);
       const shared = this.#shared;
@@ -252,7 +258,23 @@ export class BlockIterator implements InternalIterator {
         keyLength = length;
       }
       const valueStart = deltaStart + unshared;
-      const order = compareLookupAt(keySource, keyStart, keyLength, userKey, trailerHigh, trailerLow);
+      if (shared > matched && matched >= 0) {
+        // Shares the previous key's first differing byte (matched < both user keys' lengths, as it differs there).
+        offset = valueStart + this.#headerValueLength;
+        continue;
+      }
+      // Compare from the first byte this key may differ from userKey in.
+      const from = matched < 0 ? 0 : shared;
+      const keyUserLength = keyLength - trailerBytes;
+      const limit = keyUserLength < userLength ? keyUserLength : userLength;
+      let common = from;
+      while (common < limit && keySource[keyStart + common] === userKey[common]) common++;
+      let order: number;
+      if (common < limit) order = keySource[keyStart + common]! - userKey[common]!;
+      else if (keyUserLength !== userLength) order = keyUserLength - userLength;
+      else order = compareLookupAt(keySource, keyStart, keyLength, userKey, trailerHigh, trailerLow);
+      // A key that is a prefix of userKey, or equal to it, has no first differing byte to skip by.
+      matched = common < limit ? common : -1;
       if (order >= 0) {
         if (keyLength - trailerBytes !== userKey.length || (order > 0 && compareByteRanges(keySource, keyStart, keyStart + userKey.length, userKey, 0, userKey.length) !== 0)) break;
         this.#current = offset;

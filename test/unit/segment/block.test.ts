@@ -2,6 +2,7 @@
 // directions and with seeks, at several restart intervals; damaged restart
 // arrays and entries become CorruptionError naming the file and block offset.
 
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { BlockBuilder } from '../../../lib/segment/block-builder.js';
 import { Block, BlockIterator, lookupTrailerHigh, lookupTrailerLow } from '../../../lib/segment/block-reader.js';
@@ -246,5 +247,43 @@ describe('damaged blocks', () => {
       const iterator = new BlockIterator(block);
       for (iterator.seekToFirst(); iterator.valid(); iterator.next()) iterator.value();
     });
+  });
+});
+
+describe('seekForGet on random keys', () => {
+  // Keys over a 3-letter alphabet, short, so that they share prefixes of
+  // every length, are prefixes of one another and have several versions:
+  // the cases where seekForGet skips an entry without comparing it.
+  const userKey = fc.uint8Array({ minLength: 0, maxLength: 6 }).map((bytes) => Buffer.from(bytes.map((byte) => 97 + (byte % 3))));
+  test('finds what seek and userKeyEquals find, for present and absent keys at any sequence', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(userKey, fc.integer({ min: 1, max: 6 })), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.tuple(userKey, fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(1, 2, 3, 16),
+        (written, asked, restartInterval) => {
+          const seen = new Set<string>();
+          const entries: Entry[] = [];
+          for (const [key, sequence] of written) {
+            const id = `${key.toString('hex')}/${sequence}`;
+            if (seen.has(id)) continue;
+            seen.add(id);
+            entries.push({ key: makeInternalKey(key, sequence, sequence % 2), value: makeValue(8, entries.length) });
+          }
+          entries.sort((a, b) => compareInternalKeys(a.key, b.key));
+          const block = buildBlock(entries, restartInterval);
+          const getter = new BlockIterator(block);
+          const seeker = new BlockIterator(block);
+          for (const [key, sequence] of [...asked, ...written]) {
+            const found = getter.seekForGet(key, lookupTrailerHigh(sequence), lookupTrailerLow(sequence));
+            seeker.seek(makeInternalKey(key, sequence, 1));
+            const expected = seeker.valid() && seeker.userKeyEquals(key);
+            expect(found).toBe(expected);
+            if (expected) expect(getter.key().equals(seeker.key())).toBe(true);
+          }
+        },
+      ),
+      { numRuns: Number(process.env.SILT_PROPERTY_RUNS ?? 300) },
+    );
   });
 });
