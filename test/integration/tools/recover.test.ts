@@ -31,7 +31,7 @@ import { recover, type LostItem } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
 import { fixtureNames, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
 import { summarizeWalFile } from '../../../tools/wal-scan.js';
-import { captureIo, copyFixture, hashTree, hex, loadExpected, makeScratch, readEntries, removeScratch, v1Value } from './tool-test-helpers.js';
+import { captureIo, copyFixture, newerFormatFixture, hashTree, hex, loadExpected, makeScratch, readEntries, removeScratch, v1Value } from './tool-test-helpers.js';
 
 let scratch: string;
 
@@ -347,11 +347,7 @@ describe('silt recover on the fixtures', () => {
   });
 
   test('a segment in a format version this build does not read is refused, not salvaged around', async () => {
-    const dir = copyFixture(scratch, 'healthy', '-newer-format');
-    const segment = path.join(dir, 'seg/000010.sst');
-    const bytes = fs.readFileSync(segment);
-    bytes.writeUInt32LE(99, bytes.length - 52 + 40); // the footer's format version field
-    fs.writeFileSync(segment, bytes);
+    const dir = newerFormatFixture(scratch, '-newer-format');
     const out = path.join(scratch, 'newer-format.recovered');
     const { io, stderr } = captureIo();
     expect((await recover({ dir, out }, io)).exitCode).toBe(2);

@@ -11,7 +11,7 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { verify, type VerifyProblem } from '../../../tools/verify.js';
 import { fixtureNames, type FixtureName } from '../../support/make-fixtures.js';
-import { captureIo, copyFixture, hashTree, hex, loadExpected, makeScratch, removeScratch } from './tool-test-helpers.js';
+import { captureIo, copyFixture, newerFormatFixture, hashTree, hex, loadExpected, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
 
@@ -178,11 +178,7 @@ describe('silt verify on the fixtures', () => {
   });
 
   test('a file in a format version this build does not read is not judged: exit 2, as recover and dump', async () => {
-    const dir = copyFixture(scratch, 'healthy', '-newer-format');
-    const segment = path.join(dir, 'seg/000010.sst');
-    const bytes = fs.readFileSync(segment);
-    bytes.writeUInt32LE(99, bytes.length - 52 + 40); // the footer's format version field
-    fs.writeFileSync(segment, bytes);
+    const dir = newerFormatFixture(scratch, '-newer-format');
     const { io, stderr } = captureIo();
     const result = await verify({ dir }, io);
     expect(result.exitCode).toBe(2);
