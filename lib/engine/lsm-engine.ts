@@ -1030,6 +1030,8 @@ export class LsmEngine implements Engine {
       // Force a switch even while immutables are queued: wait for room first.
       while (this.#immutables.length >= limits.immutableMemtablesMax) await this.#waitForFlush();
       this.#switchMemtable();
+      // The switch did not happen when writing the old WAL file's last records failed: say so, not "flushed".
+      this.#checkWritable();
     }
     while (this.#immutables.length > 0) {
       if (this.#flushFailed && this.#backgroundError !== undefined) throw this.#backgroundError;

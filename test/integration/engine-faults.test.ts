@@ -368,6 +368,33 @@ describe('a failed WAL write at a memtable switch stops the writes after it', ()
   }
 });
 
+describe('flush() when the switch cannot write the old WAL file', () => {
+  it('rejects with WriteStoppedError instead of resolving with nothing flushed', async () => {
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open(dir, memOptions(fs, { syncPolicy: 'no' }));
+    try {
+      await put(engine, 'a', '1');
+      const wal = fs.list(`${dir}/wal`).sort().at(-1)!;
+      fs.injectFault((op, path) => (op === 'append' && path === `${dir}/wal/${wal}` ? systemError('ENOSPC', 'write', path) : undefined));
+      const pending = track(put(engine, 'b', '2'));
+      const flushed = await engine.flush().then(() => undefined, (error: unknown) => error);
+      expectWriteStopped(flushed, /ENOSPC/);
+      await Promise.allSettled([pending.promise]);
+      expect(pending.state).toBe('rejected');
+      expect(engine.stats().flushes).toBe(0);
+      fs.injectFault(undefined);
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
+      await engine.flush();
+      expect(engine.stats().flushes).toBe(1);
+      expect(getString(engine, 'a')).toBe('1');
+      expect(getString(engine, 'b')).toBeUndefined();
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+  });
+});
+
 describe('a failed fdatasync takes back what was made after it', () => {
   // Under always, batch A is written and its fdatasync is in flight; batch B
   // is made meanwhile (it could have read A: an INCR of an INCR's result) and
