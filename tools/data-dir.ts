@@ -24,7 +24,6 @@ import {
   archiveDirName,
   checkpointsDirName,
   currentFileName,
-  lockFileName,
   parseFileName,
   segmentDir,
   segmentDirName,
@@ -119,8 +118,8 @@ const dataSubdirectoryNames: ReadonlySet<string> = new Set([walDirName, segmentD
 
 /**
  * Refuses an output path (a file or directory a tool is about to create or
- * write) that lies inside a silt data directory: a directory holding CURRENT
- * or LOCK, live or stopped. A server takes what it finds there for its own
+ * write) that lies inside a silt data directory (holdsDataDirectoryFile),
+ * live or stopped. A server takes what it finds there for its own
  * files (a file in wal/ is replayed, or cut as a torn tail, and advances its
  * file counter). Only the proper ancestors of `output` count, so `load --into
  * DIR` may name a data directory itself. Both the path as written (made
@@ -138,7 +137,7 @@ export function refuseOutputInDataDirectory(fs: FileSystem, output: string, flag
       if (!holdsDataDirectoryFile(fs, ancestor)) continue;
       const status = readLock(fs, ancestor);
       // A data directory's own wal/, seg/, archive/ and checkpoints/ are refused with it: the
-      // ancestor above them holds CURRENT or LOCK and is met next.
+      // ancestor above them is a data directory and is met next.
       if (exempt.has(ancestor) && status.state !== 'held' && basename(child) === checkpointsDirName) continue;
       if (found === undefined || (status.state === 'held' && found.status.state !== 'held')) found = { dataDir: ancestor, status };
     }
@@ -152,10 +151,19 @@ export function refuseOutputInDataDirectory(fs: FileSystem, output: string, flag
   throw new ToolError('USAGE', `Cannot write ${flag} "${output}": it lies inside the silt data directory "${dataDir}" (${state}); a server started on it would take files there for its own. Choose a path outside it`);
 }
 
-/** True when `dir` holds CURRENT or LOCK: a silt data directory (or a checkpoint of one). */
+/** True when `dir` is a silt data directory (or a checkpoint of one): wal/ and seg/, or a CURRENT naming a manifest beside it. */
 function holdsDataDirectoryFile(fs: FileSystem, dir: string): boolean {
-  return fs.exists(joinPath(dir, currentFileName)) || fs.exists(joinPath(dir, lockFileName));
+  // Not any CURRENT or LOCK: other programs (LevelDB, RocksDB, any lock file) use those names too.
+  const isDirectory = (path: string): boolean => fs.exists(path) && fs.stat(path).isDirectory;
+  if (isDirectory(joinPath(dir, walDirName)) && isDirectory(joinPath(dir, segmentDirName))) return true;
+  const current = joinPath(dir, currentFileName);
+  if (!fs.exists(current) || fs.stat(current).size > currentFileBytesMax) return false;
+  const named = fs.readFile(current).toString('latin1').trim();
+  return parseFileName(named)?.kind === 'manifest' && fs.exists(joinPath(dir, named));
 }
+
+/** A CURRENT file names one manifest: a few dozen bytes. */
+const currentFileBytesMax = 256;
 
 /** True when `name` is one of wal, seg, archive, checkpoints. */
 export function isDataSubdirectoryName(name: string): boolean {

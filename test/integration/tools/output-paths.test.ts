@@ -147,6 +147,19 @@ describe('an output path inside a stopped data directory', () => {
     expect(hashTree(stopped)).toEqual(before);
   });
 
+  test("a LOCK or CURRENT of another program above the output path does not make it a data directory", async () => {
+    const work = path.join(scratch, `other-program-${++counter}`);
+    fs.mkdirSync(work);
+    fs.writeFileSync(path.join(work, 'LOCK'), 'another program\n');
+    fs.writeFileSync(path.join(work, 'CURRENT'), 'MANIFEST-000001\n'); // names no manifest beside it
+    const source = copyFixture(scratch, 'healthy', `-${++counter}`);
+    expect((await recover({ dir: copyFixture(scratch, 'flipped-bit', `-${++counter}`), out: path.join(work, 'recovered') }, captureIo().io)).exitCode).toBe(1);
+    const keyspace = path.join(scratch, `keyspace-${++counter}`);
+    expect((await load({ file: ndjsonFile(), into: keyspace }, captureIo().io)).exitCode).toBe(0);
+    expect((await dump({ dir: keyspace, out: path.join(work, 'dump.ndjson') }, captureIo().io)).exitCode).toBe(0);
+    expect((await checkpoint({ dir: source, out: path.join(work, 'ck') }, captureIo().io)).exitCode).toBe(0);
+  });
+
   test('checkpoint DIR --name NAME still writes DIR/checkpoints/NAME; load --into a stopped DIR still works', async () => {
     const dir = copyFixture(scratch, 'healthy', `-named-${++counter}`);
     expect((await checkpoint({ dir, name: 'first' }, captureIo().io)).exitCode).toBe(0);
