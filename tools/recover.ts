@@ -94,9 +94,9 @@ import {
   type KeyRange,
   type SequenceRange,
 } from './render.js';
-import { blockKeyRange, scanSegment, segmentKeyRange, type ScannedBlock, type SegmentScan } from './segment-scan.js';
+import { blockKeyRange, compactionEvidence, likelyReplacedBy, scanSegment, segmentKeyRange, type ScannedBlock, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
-import { verifyDirectory, type VerifyProblem } from './verify.js';
+import { flushedSequence, verifyDirectory, type VerifyProblem } from './verify.js';
 import { listIn, scanRecordsAfter, summarizeWalFile, walFormatVersionOf, type WalFileRef, type WalFileSummary } from './wal-scan.js';
 
 /** Where damaged originals go, inside NEWDIR. */
@@ -363,33 +363,24 @@ class Recovery {
   #distrustActedOnTail(): void {
     const manifest = this.#manifest;
     if (manifest?.truncatedTail === undefined) return;
-    const missing = manifest.version.allFiles().filter((meta) => !this.#fs.exists(segmentPath(this.#dir, meta.fileNumber)));
-    const named = manifest.version.fileNumbers();
-    const unnamed = segmentNumbers(this.#fs, this.#dir).filter((fileNumber) => !named.has(fileNumber));
-    if (missing.length === 0 || unnamed.length === 0) return;
+    const evidence = compactionEvidence(this.#fs, this.#dir, manifest.version);
+    if (evidence === undefined) return;
+    const { missing, outputs } = evidence;
     const tail = manifest.truncatedTail;
-    const problem = `${manifest.manifestName} ends in an unreadable record at offset ${tail.offset} (${tail.reason}), and ${plural(missing.length, 'segment')} it names ${missing.length === 1 ? 'is' : 'are'} missing while ${plural(unnamed.length, 'segment')} it does not name ${unnamed.length === 1 ? 'is' : 'are'} on disk: the server had acted on that edit`;
+    const problem = `${manifest.manifestName} ends in an unreadable record at offset ${tail.offset} (${tail.reason}), and ${plural(missing.length, 'segment')} it names ${missing.length === 1 ? 'is' : 'are'} missing while ${outputs.map((output) => segmentRelative(output.fileNumber)).join(', ')}, which it does not name, ${outputs.length === 1 ? 'holds' : 'hold'} sequences of ${missing.length === 1 ? 'it' : 'them'}: the server had acted on that edit (a compaction)`;
     this.#manifest = undefined;
     this.#distrusted = manifest;
     this.#report.manifest = { source: 'rebuilt', name: null, problem };
     this.#report.notes.push(`${problem}, so the manifest was not used; rebuilt from the segments on disk instead`);
-    // A compaction's output holds each key's newest version among its inputs (older ones, and tombstones at the
-    // bottom, it drops): a missing segment that no segment on disk overlaps in keys with sequences at least as
-    // new was not replaced by that edit, and is lost.
-    const onDisk = unnamed.flatMap((fileNumber) => {
-      const properties = scanSegment(this.#fs, segmentPath(this.#dir, fileNumber), { readData: false }).properties;
-      return properties === undefined ? [] : [properties];
-    });
+    // Recover cannot read a missing segment: each is listed, and where a compaction output covers it, so it says.
     for (const meta of missing) {
-      const [smallest, largest] = [userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)];
-      const replaced = onDisk.some(
-        (properties) =>
-          properties.largestSequence >= meta.largestSequence &&
-          Buffer.compare(userKeyOf(properties.smallestKey), largest) <= 0 &&
-          Buffer.compare(userKeyOf(properties.largestKey), smallest) >= 0,
+      const output = likelyReplacedBy(evidence, meta);
+      this.#lostMissingSegment(
+        meta,
+        output === undefined
+          ? undefined
+          : `; most likely it was an input of the compaction whose output ${segmentRelative(output)} holds newer versions of its keys, and then nothing a reader saw is lost (a compaction drops only versions that newer ones hide, and deleted keys); if not, its keys show older versions or are absent`,
       );
-      if (replaced) this.#report.notes.push(`${segmentRelative(meta.fileNumber)}, named by the manifest, is missing; segments on disk hold newer versions of its key range (that edit's output)`);
-      else this.#lostMissingSegment(meta);
     }
   }
 
@@ -432,7 +423,8 @@ class Recovery {
     return segmentNumbers(this.#fs, this.#dir).map((fileNumber) => ({ fileNumber, meta: undefined }));
   }
 
-  #lostMissingSegment(meta: SegmentMeta): void {
+  /** @param more said after the reason */
+  #lostMissingSegment(meta: SegmentMeta, more = ''): void {
     this.#addLost({
       kind: 'segment',
       file: segmentRelative(meta.fileNumber),
@@ -441,10 +433,10 @@ class Recovery {
       records: null,
       keyRange: keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)),
       sequenceRange: sequenceRange(meta.smallestSequence, meta.largestSequence),
-      reason: `the file is missing; the manifest recorded it at level ${meta.level} with ${meta.entryCount} entries (${meta.tombstoneCount} tombstones)`,
+      reason: `the file is missing; the manifest recorded it at level ${meta.level} with ${meta.entryCount} entries (${meta.tombstoneCount} tombstones)${more}`,
       savedAs: null,
       knownKeys: [],
-      olderVersionsMayShow: false,
+      olderVersionsMayShow: more !== '',
     });
   }
 
@@ -593,8 +585,9 @@ class Recovery {
         this.#report.notes.push(`${file}: dropped a torn tail of ${damage.bytes} bytes at offset ${damage.offset} (${damage.reason}); a crash cut that append, which was never acknowledged under sync policy always`);
         continue;
       }
-      // Not the manifest's last sequence: it counts writes still in these files, which the scan must not skip.
-      const lastGood = summary.lastSequence ?? before;
+      // Before the first file: what the segments hold (verify's flushedSequence). Not the manifest's last
+      // sequence: it counts writes still in these files, which the scan must not skip.
+      const lastGood = summary.lastSequence ?? before ?? this.#flushedSequence();
       const after = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood ?? 0);
       if (after.lastSequence !== undefined) this.#seeSequence(after.lastSequence);
       const followers = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} after it cannot be applied without it`;
@@ -686,6 +679,13 @@ class Recovery {
     if (summary.state === 'clean') return true;
     const after = scanRecordsAfter(this.#fs, summary.path, summary.damage!.offset, summary.lastSequence);
     return after.complete && (after.lastSequence === undefined || after.lastSequence <= flushedUpTo);
+  }
+
+  /** The largest sequence in the segments: the manifest's (missing ones included), or those kept when it was rebuilt. */
+  #flushedSequence(): number {
+    const manifest = this.#manifest;
+    if (manifest !== undefined) return flushedSequence(manifest) ?? 0;
+    return this.#kept.reduce((largest, meta) => Math.max(largest, meta.largestSequence), 0);
   }
 
   /** Copies a WAL file into lost+found/wal/. @returns its path relative to NEWDIR */

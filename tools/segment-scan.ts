@@ -25,6 +25,9 @@ import { BloomFilter } from '../lib/segment/bloom-filter.js';
 import { blockRawBytesMax, blockTrailerBytes, footerBytes, lz4ExpansionMax, type BlockHandle } from '../lib/segment/segment-format.js';
 import { decodeFooter, type SegmentFooter } from '../lib/segment/segment-footer.js';
 import { decodeProperties, type StoredProperties } from '../lib/segment/segment-properties.js';
+import { parseFileName, segmentDir, segmentPath } from '../lib/format/file-names.js';
+import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
+import type { Version } from '../lib/manifest/version.js';
 import { keyRange, type KeyRange } from './render.js';
 
 /** One data block as the index names it. */
@@ -251,4 +254,48 @@ class Scanner {
       return undefined;
     }
   }
+}
+
+/** Segments the manifest names that are missing, and segments on disk it does not name that look like their compaction's output. */
+export interface CompactionEvidence {
+  missing: SegmentMeta[];
+  outputs: { fileNumber: number; properties: StoredProperties }[];
+}
+
+/**
+ * Whether the segments on disk show that a manifest edit which replay did
+ * not apply (an unreadable last record) was acted on: segments the manifest
+ * names are missing, and a segment it does not name shares sequences with
+ * one of them. A compaction's output keeps its inputs' sequences (the
+ * newest version of each key); a flush's segment holds sequences above
+ * every flushed one, so a torn flush edit with a segment lost for another
+ * reason is not mistaken for it.
+ * @returns undefined when nothing shows it
+ */
+export function compactionEvidence(fs: FileSystem, dir: string, version: Version): CompactionEvidence | undefined {
+  const missing = version.allFiles().filter((meta) => !fs.exists(segmentPath(dir, meta.fileNumber)));
+  if (missing.length === 0 || !fs.exists(segmentDir(dir))) return undefined;
+  const named = version.fileNumbers();
+  const outputs: CompactionEvidence['outputs'] = [];
+  for (const name of fs.list(segmentDir(dir))) {
+    const parsed = parseFileName(name);
+    if (parsed?.kind !== 'segment' || named.has(parsed.number)) continue;
+    const properties = scanSegment(fs, segmentPath(dir, parsed.number), { readData: false }).properties;
+    if (properties === undefined) continue;
+    if (missing.some((meta) => properties.smallestSequence <= meta.largestSequence && properties.largestSequence >= meta.smallestSequence)) {
+      outputs.push({ fileNumber: parsed.number, properties });
+    }
+  }
+  return outputs.length === 0 ? undefined : { missing, outputs };
+}
+
+/** An output of `evidence` holding newer versions of keys in `meta`'s range: `meta` was most likely among its inputs. */
+export function likelyReplacedBy(evidence: CompactionEvidence, meta: SegmentMeta): number | undefined {
+  const [smallest, largest] = [userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)];
+  return evidence.outputs.find(
+    ({ properties }) =>
+      properties.largestSequence >= meta.largestSequence &&
+      Buffer.compare(userKeyOf(properties.smallestKey), largest) <= 0 &&
+      Buffer.compare(userKeyOf(properties.largestKey), smallest) >= 0,
+  )?.fileNumber;
 }

@@ -53,7 +53,7 @@ import {
   type SequenceRange,
 } from './render.js';
 import { logicalPass, type LogicalProblemKind, type LogicalSummary } from './logical-verify.js';
-import { blockKeyRange, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
+import { blockKeyRange, compactionEvidence, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
 
@@ -314,20 +314,15 @@ const manifestPass: VerifyPass = {
 
 /**
  * Why a manifest's unreadable last record cannot be a torn append (which
- * nothing acts on): segments the replayed version names are missing while
- * others it does not name are on disk. Undefined when nothing says so.
+ * nothing acts on): a compaction it recorded left its traces
+ * (compactionEvidence). Undefined when nothing says so.
  */
 function actedOnTail(context: VerifyContext, manifest: ManifestState): string | undefined {
-  const { fs, dir } = context;
-  const missing = manifest.version.allFiles().filter((meta) => !fs.exists(segmentPath(dir, meta.fileNumber))).length;
-  if (missing === 0 || !fs.exists(segmentDir(dir))) return undefined;
-  const named = manifest.version.fileNumbers();
-  const unnamed = fs.list(segmentDir(dir)).filter((name) => {
-    const parsed = parseFileName(name);
-    return parsed?.kind === 'segment' && !named.has(parsed.number);
-  }).length;
-  if (unnamed === 0) return undefined;
-  return `${plural(missing, 'segment')} the manifest names ${missing === 1 ? 'is' : 'are'} missing while ${plural(unnamed, 'segment')} it does not name ${unnamed === 1 ? 'is' : 'are'} on disk`;
+  const evidence = compactionEvidence(context.fs, context.dir, manifest.version);
+  if (evidence === undefined) return undefined;
+  const { missing, outputs } = evidence;
+  const names = outputs.map((output) => context.relative(segmentPath(context.dir, output.fileNumber))).join(', ');
+  return `${plural(missing.length, 'segment')} the manifest names ${missing.length === 1 ? 'is' : 'are'} missing while ${names}, which it does not name, ${outputs.length === 1 ? 'holds' : 'hold'} sequences of ${missing.length === 1 ? 'it' : 'them'} (a compaction's output)`;
 }
 
 function checkNamedSegments(context: VerifyContext, manifest: ManifestState): void {
@@ -470,8 +465,9 @@ const walPass: VerifyPass = {
       if (summary === undefined) continue;
       context.report.checked.walFiles++;
       context.report.checked.walRecords += summary.batches;
-      // Not the manifest's last sequence: it counts writes still in these files, which the scan must not skip.
-      const lastRead = reportWalDamage(context, summary, 'wal-record', previous?.lastSequence);
+      // Before the first file: what the segments hold (a live file holds only what no flush wrote, all above
+      // it). Not the manifest's last sequence: it counts writes still in these files.
+      const lastRead = reportWalDamage(context, summary, 'wal-record', previous?.lastSequence ?? flushedSequence(manifest));
       if (previous?.lastSequence !== undefined && summary.firstSequence !== undefined && summary.firstSequence <= previous.lastSequence) {
         context.add({
           severity: 'damage',
@@ -486,6 +482,12 @@ const walPass: VerifyPass = {
     }
   },
 };
+
+/** The largest sequence in the manifest's segments (0 without any): every live WAL record is above it. */
+export function flushedSequence(manifest: ManifestState | undefined): number | undefined {
+  if (manifest === undefined) return undefined;
+  return manifest.version.allFiles().reduce((largest, meta) => Math.max(largest, meta.largestSequence), 0);
+}
 
 /** Reads a WAL file for a pass; an unknown format version becomes a problem. */
 function readSummary(context: VerifyContext, ref: { fileNumber: number; path: string; location: 'wal' | 'archive' }, isNewest: boolean): WalFileSummary | undefined {

@@ -31,6 +31,8 @@ import { recover, type LostItem } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
 import { fixtureNames, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
 import { summarizeWalFile } from '../../../tools/wal-scan.js';
+import { recordHeaderBytes } from '../../../lib/format/record-framing.js';
+import { walHeaderPayloadBytes } from '../../../lib/wal/wal-format.js';
 import { captureIo, copyFixture, newerFormatFixture, hashTree, hex, loadExpected, makeScratch, readEntries, removeScratch, v1Value } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -272,6 +274,20 @@ describe('silt recover on the fixtures', () => {
     }
   });
 
+  test('a damaged first record of the first live WAL file is in the lost range (above what the segments hold)', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-wal-first-record');
+    const sequences = walSequences(dir, 9);
+    const walFile = path.join(dir, 'wal/000009.log');
+    const bytes = fs.readFileSync(walFile);
+    const firstBatch = recordHeaderBytes + walHeaderPayloadBytes;
+    bytes[firstBatch + 12] = bytes[firstBatch + 12]! ^ 0x5a;
+    fs.writeFileSync(walFile, bytes);
+    const verified = await verify({ dir, json: true }, captureIo().io);
+    expect(verified.report!.problems.find((problem) => problem.kind === 'wal-record')!.sequenceRange).toMatchObject(sequences);
+    const result = await recover({ dir, out: path.join(scratch, 'wal-first-record.recovered') }, captureIo().io);
+    expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000009.log', sequenceRange: sequences });
+  });
+
   test("an unreadable last manifest record that the server had acted on: verify says so, recover rebuilds from the segments and loses nothing", async () => {
     // Three flushes, then a compaction whose edit (add the output, delete the inputs) is the manifest's last record.
     const dir = path.join(scratch, 'acted-on-tail');
@@ -310,15 +326,54 @@ describe('silt recover on the fixtures', () => {
 
     const out = path.join(scratch, 'acted-on-tail.recovered');
     const result = await recover({ dir, out }, captureIo().io);
-    expect(result.exitCode).toBe(0);
-    expect(result.report!).toMatchObject({ manifest: { source: 'rebuilt' }, complete: true, lost: [] });
-    expect(result.report!.notes.filter((note) => note.includes('segments on disk hold newer versions of its key range'))).toHaveLength(3);
+    // Recover cannot read the compaction's inputs, so it lists them, saying that the output most likely covers them.
+    expect(result.exitCode).toBe(1);
+    expect(result.report!.manifest.source).toBe('rebuilt');
+    expect(result.report!.lost.map((lost) => lost.kind)).toEqual(['segment', 'segment', 'segment']);
+    for (const lost of result.report!.lost) expect(lost.reason).toContain('most likely it was an input of the compaction whose output seg/');
     const recovered = await LsmEngine.open(out, { readOnly: true });
     try {
       for (const [key, value] of expected) expect(recovered.get(Buffer.from(key))?.toString(), key).toBe(value);
     } finally {
       await recovered.close();
     }
+  });
+
+  test('a torn flush edit and a segment lost for another reason: the manifest is kept and the lost segment listed', async () => {
+    // A flush's segment S is written and its edit torn (nothing acted on it); segment M, named, is lost (a disk error).
+    const dir = path.join(scratch, 'torn-flush-lost-segment');
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline', disableAutoCompaction: true });
+    const saved = new Map<string, Buffer>();
+    let lostSegment: string;
+    try {
+      const first = new WriteBatch();
+      for (const letter of 'abcdefghijklmnopqrstuvwxyz') first.put(Buffer.from(letter), Buffer.from(`old-${letter}`));
+      await engine.write(first);
+      await engine.flush();
+      lostSegment = fs.readdirSync(path.join(dir, 'seg'))[0]!;
+      await engine.write(new WriteBatch().put(Buffer.from('m'), Buffer.from('new-m')).put(Buffer.from('n'), Buffer.from('new-n')));
+      // The WAL file the second flush retires: a torn edit means the server never retired it.
+      for (const name of fs.readdirSync(path.join(dir, 'wal'))) saved.set(name, fs.readFileSync(path.join(dir, 'wal', name)));
+      await engine.flush();
+    } finally {
+      await engine.close();
+    }
+    for (const [name, bytes] of saved) if (!fs.existsSync(path.join(dir, 'wal', name))) fs.writeFileSync(path.join(dir, 'wal', name), bytes);
+    const manifest = fs.readdirSync(dir).find((name) => name.startsWith('MANIFEST-'))!;
+    const bytes = fs.readFileSync(path.join(dir, manifest));
+    fs.writeFileSync(path.join(dir, manifest), bytes.subarray(0, bytes.length - 3)); // the flush's edit, torn
+    fs.rmSync(path.join(dir, 'seg', lostSegment));
+
+    const checked = captureIo();
+    const verified = await verify({ dir, json: true }, checked.io);
+    expect(verified.report!.problems.map((problem) => problem.kind)).toContain('manifest-torn-tail');
+    expect(verified.report!.problems.map((problem) => problem.kind)).not.toContain('manifest');
+
+    const result = await recover({ dir, out: path.join(scratch, 'torn-flush-lost-segment.recovered') }, captureIo().io);
+    expect(result.exitCode).toBe(1);
+    expect(result.report!.manifest.source).toBe('current');
+    expect(result.report!.lost).toMatchObject([{ kind: 'segment', file: `seg/${lostSegment}`, keyRange: { smallest: hex('a'), largest: hex('z') } }]);
+    expect(result.report!.lost[0]!.reason).not.toContain('most likely');
   });
 
   test('refuses an output directory that is not empty, or inside DIR, and a directory a live engine holds', async () => {
