@@ -1082,6 +1082,8 @@ export class LsmEngine implements Engine {
     this.#refVersion(version);
     const totalBytes = inputFiles.reduce((sum, file) => sum + file.fileBytes, 0);
     const outputFileNumbers: number[] = [];
+    /** Set once the job is done and its edit goes to the manifest. */
+    let manifestStage = false;
     const reserve = 2 * Math.ceil(totalBytes / this.#segmentBytesTarget) + 2;
     for (let index = 0; index < reserve; index++) {
       const number = this.#nextFileNumber++;
@@ -1102,6 +1104,7 @@ export class LsmEngine implements Engine {
         nowMs: Date.now(),
       });
       if (this.#closed) return;
+      manifestStage = true;
       await this.#applyEdit(() => ({
         added: result.outputs,
         deleted: pick.inputs.flatMap(({ level, files }) => files.map((file) => ({ level, fileNumber: file.fileNumber }))),
@@ -1113,7 +1116,10 @@ export class LsmEngine implements Engine {
       this.#entriesDropped.filtered += result.counts.filtered;
       this.#logger.info({ level: pick.level, inputs: inputFiles.length, outputs: result.outputs.length, ...result.counts }, 'compaction done');
     } catch (error) {
-      for (const number of outputFileNumbers) this.#removeQuietly(segmentPath(this.dir, number));
+      // A failed manifest append or sync may still have left the edit in the file, naming the outputs:
+      // they stay until a manifest that does not name them is current (the retry writes one; an open
+      // deletes segments its manifest does not name). Outputs of a failed job are only debris.
+      if (!manifestStage) for (const number of outputFileNumbers) this.#removeQuietly(segmentPath(this.dir, number));
       throw error;
     } finally {
       for (const number of outputFileNumbers) this.#pendingOutputs.delete(number);
@@ -1188,7 +1194,11 @@ export class LsmEngine implements Engine {
       this.#unrefVersion(previous);
       await this.#maybeRollManifest();
     });
-    this.#manifestQueue = run.catch(() => undefined); // the caller sees the failure; the queue goes on
+    // The caller sees the failure; the queue goes on. A manifest that failed takes no more edits: the
+    // retry starts a new one from the version (also after a manual compaction's edit failed).
+    this.#manifestQueue = run.catch(() => {
+      if (this.#manifest?.failure !== undefined) this.#scheduleRetry();
+    });
     return run;
   }
 

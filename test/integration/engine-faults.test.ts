@@ -395,6 +395,41 @@ describe('flush() when the switch cannot write the old WAL file', () => {
   });
 });
 
+describe('a compaction whose manifest sync fails', () => {
+  it('keeps its outputs: the edit may be in the manifest file, and a killed process reopens on it', async () => {
+    const fs = new MemFileSystem();
+    const options = memOptions(fs, { memtableBytes: 4096, disableAutoCompaction: true, syncPolicy: 'always' });
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map();
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (let index = 0; index < 50; index++) {
+          const k = key(index);
+          model.set(k, value(k, round));
+          await put(engine, k, value(k, round));
+        }
+        await engine.flush();
+      }
+      fs.injectFault((op, path) => (op === 'sync' && path.includes('/MANIFEST-') ? systemError('EIO', 'fdatasync', path) : undefined));
+      await expect(engine.compactRange()).rejects.toThrow(); // EIO, or the manifest writer refusing after it
+      // The process dies before the retry replaces the manifest: its page cache (the edit) survives.
+      const killed = fs.killClone();
+      killed.unlink(`${dir}/LOCK`);
+      await expectLsmReopenHolds(dir, killed, options, model, 'reopened on the manifest holding the compaction edit');
+      fs.injectFault(undefined);
+      // The retry (1 s) starts a new manifest from the version, without the edit; the compaction then runs again.
+      const manifests = (): string[] => fs.list(dir).filter((name) => name.startsWith('MANIFEST-'));
+      expect(await waitFor(() => manifests().length > 1, healWithinMs)).toBe(true);
+      await engine.compactRange();
+      expect(await compareWithModel(engine, model)).toBe('');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
+  });
+});
+
 describe('a failed fdatasync takes back what was made after it', () => {
   // Under always, batch A is written and its fdatasync is in flight; batch B
   // is made meanwhile (it could have read A: an INCR of an INCR's result) and
