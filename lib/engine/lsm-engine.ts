@@ -834,7 +834,8 @@ export class LsmEngine implements Engine {
   }
 
   #wakeWriters(): void {
-    if (this.#needsRoom() && !this.#closed) return;
+    // Held writes go when there is room, and when none can be made (#roomBlockedBy: later ones are refused).
+    if (this.#needsRoom() && !this.#closed && this.#roomBlockedBy() === undefined) return;
     this.#releaseWriters();
   }
 

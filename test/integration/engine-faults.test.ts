@@ -639,6 +639,31 @@ describe('flush and compaction failures: writes go on while there is room, then 
     await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
   });
 
+  it('a failing compaction refuses writes once level 0 is full, and they resume when it succeeds', async () => {
+    const fs = new MemFileSystem();
+    const options = memOptions(fs, { memtableBytes: 4096, level0CompactionTrigger: 2, syncPolicy: 'always' });
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map();
+    try {
+      // Only compaction outputs fail (the compactor's frames on the stack tell them from flushes).
+      fs.injectFault((op, path) => (op === 'open' && path.startsWith(`${dir}/seg/`) && /compactInputs|OutputSet/.test(new Error().stack ?? '') ? systemError('ENOSPC', 'open', path) : undefined));
+      const { acknowledged, refused } = await writeUntilRefused(engine, model, 5000);
+      expectWriteStopped(refused, /level 0 is full and compacting it fails \(.*ENOSPC/);
+      expect(acknowledged).toBeGreaterThan(20);
+      expect(engine.stats().levels[0]!.segments).toBeGreaterThanOrEqual(20);
+      expect(await compareWithModel(engine, model)).toBe('');
+      fs.injectFault(undefined);
+      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs), 'writes resume once a compaction succeeds').toBe(true);
+      await put(engine, key(9999), 'after');
+      model.set(key(9999), 'after');
+      expect(await compareWithModel(engine, model)).toBe('');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
+  });
+
   it('a failing compaction reports backgroundError, keeps reads correct and clears after healing', async () => {
     const fs = new MemFileSystem();
     const options = memOptions(fs, { memtableBytes: 4096, level0CompactionTrigger: 2, syncPolicy: 'always' });
