@@ -122,6 +122,9 @@ const emptyBuffer = Buffer.alloc(0);
 // ---------------------------------------------------------------- types
 
 /** Bounds a RespDecoder enforces; each defaults to lib/limits.ts. */
+/** INT_MAX: Redis's bound on a multibulk count. */
+const int32Max = 2 ** 31 - 1;
+
 export interface DecoderLimits {
   /** Largest bulk argument, bytes (proto-max-bulk-len). */
   bulkBytesMax: number;
@@ -344,10 +347,10 @@ export class RespDecoder {
     }
     this.#scanned = 0;
     const count = parseRedisInteger(buf, pos + 1, cr);
-    if (Number.isNaN(count) || count > this.limits.multibulkCountMax) throw new ProtocolError('invalid multibulk length');
-    if (!this.#authenticated && count > this.limits.unauthenticatedMultibulkCountMax) {
-      throw new ProtocolError('unauthenticated multibulk length');
-    }
+    // Redis's order: past INT_MAX is invalid; then the unauthenticated limit; then ours (below INT_MAX).
+    if (Number.isNaN(count) || count > int32Max) throw new ProtocolError('invalid multibulk length');
+    if (!this.#authenticated && count > this.limits.unauthenticatedMultibulkCountMax) throw new ProtocolError('unauthenticated multibulk length');
+    if (count > this.limits.multibulkCountMax) throw new ProtocolError('invalid multibulk length');
     this.#pos = cr + 2;
     this.#commandBytes = count > 0 ? cr + 2 - pos : 0;
     return count;

@@ -104,6 +104,8 @@ const integralDoubleMax = 4_611_686_018_427_387_904;
 const integerReplyLimit = 9_223_372_036_854_775_808;
 
 const okLine = Buffer.from('+OK\r\n', 'latin1');
+/** A character that latin1 cannot carry in one byte. */
+const beyondLatin1 = /[\u0100-\uffff]/;
 const nullBulkLine = Buffer.from('$-1\r\n', 'latin1');
 const nullArrayLine = Buffer.from('*-1\r\n', 'latin1');
 const nullLine = Buffer.from('_\r\n', 'latin1');
@@ -248,14 +250,20 @@ export class ReplyWriter {
     else this.#line(RESP_TYPE.SIMPLE_STRING, reply.text);
   }
 
-  /** `<type><text>\r\n` for a status or error, CR and LF replaced by spaces. */
+  /**
+   * `<type><text>\r\n` for a status or error, CR and LF replaced by spaces.
+   * Text with no character past U+00FF goes out one byte per character: it
+   * echoes arguments, which are decoded that way (latin1), so an argument's
+   * bytes come back as they were sent, as Redis echoes them; other text as UTF-8.
+   */
   #line(type: number, text: string): void {
     const clean = text.includes('\r') || text.includes('\n') ? text.replace(/[\r\n]/g, ' ') : text;
-    const bytes = Buffer.byteLength(clean, 'utf8');
+    const encoding = beyondLatin1.test(clean) ? 'utf8' : 'latin1';
+    const bytes = Buffer.byteLength(clean, encoding);
     this.#ensure(bytes + 3);
     const slab = this.#slab;
     slab[this.#length++] = type;
-    this.#length += slab.write(clean, this.#length, bytes, 'utf8');
+    this.#length += slab.write(clean, this.#length, bytes, encoding);
     slab[this.#length++] = CR;
     slab[this.#length++] = LF;
   }

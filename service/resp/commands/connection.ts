@@ -106,7 +106,10 @@ const hello: CommandHandler = (ctx, args) => {
     const option = args[index]!.toString('latin1').toLowerCase();
     const more = args.length - index - 1;
     if (option === 'auth' && more >= 2) {
+      // As Redis: AUTH takes effect where it stands, even when a later option is then refused.
       credentials = [args[index + 1]!, args[index + 2]!];
+      if (!authenticate(server, credentials[0], credentials[1])) return wrongPass;
+      client.authenticated = true;
       index += 2;
     } else if (option === 'setname' && more >= 1) {
       name = args[index + 1]!;
@@ -115,7 +118,6 @@ const hello: CommandHandler = (ctx, args) => {
       return new ErrorReply(`ERR Syntax error in HELLO option '${args[index]!.toString('latin1')}'`);
     }
   }
-  if (credentials !== undefined && !authenticate(server, credentials[0], credentials[1])) return wrongPass;
   if (credentials === undefined && !client.authenticated && server.config.requirepass !== '') {
     return new ErrorReply(
       'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
@@ -124,7 +126,6 @@ const hello: CommandHandler = (ctx, args) => {
   if (name !== undefined && !validClientAttribute(name) && name.length > 0) {
     return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
   }
-  if (credentials !== undefined) client.authenticated = true;
   if (name !== undefined) client.name = name.toString('latin1');
   client.protocol = protocol;
   return new MapReply([

@@ -479,8 +479,8 @@ const save: CommandHandler = (ctx) => {
 const bgsave: CommandHandler = (ctx, args) => {
   const server = serverOf(ctx);
   let schedule = false;
-  if (args.length === 2) {
-    if (args[1]!.toString('latin1').toLowerCase() !== 'schedule') return errors.syntax;
+  if (args.length > 1) {
+    if (args.length > 2 || args[1]!.toString('latin1').toLowerCase() !== 'schedule') return errors.syntax;
     schedule = true;
   }
   if (server.persistence.saveInProgress) {

@@ -580,6 +580,7 @@ export const stringCommands: readonly CommandSpec[] = [
   spec('append', 3, wf, one, 'Appends a string to the value of a key. Creates the key if it doesn\'t exist', 'key value', 'O(1) reads; O(N) copy of the new value, N its length', append),
   spec('strlen', 2, rf, one, 'Returns the length of a string value', 'key', 'O(1)', strlen),
   spec('getrange', 4, r, one, 'Returns a substring of the string stored at a key', 'key start end', 'O(N) where N is the length of the returned string', getrange),
+  spec('substr', 4, r, one, 'Returns a substring from a string value (GETRANGE by its old name, deprecated in Redis 2.0 and still there in 7.0)', 'key start end', 'O(N) where N is the length of the returned string', getrange),
   spec('setrange', 4, w, one, 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist', 'key offset value', 'O(1) reads; O(N) copy of the new value, N its length', setrange),
   spec('incr', 2, wf, one, 'Increments the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist', 'key', 'O(1)', incr),
   spec('decr', 2, wf, one, 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist', 'key', 'O(1)', decr),

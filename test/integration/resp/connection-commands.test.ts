@@ -283,6 +283,13 @@ describe('connection commands with requirepass', () => {
     expect(plain(await raw.call('CLIENT', 'GETNAME'))).toBe('authed');
   });
 
+  it("HELLO's AUTH takes effect where it stands, as in Redis: a bad SETNAME after it is refused, the client stays authenticated", async () => {
+    const raw = await RawClient.connect(silt.port);
+    expect(plain(await raw.call('HELLO', '3', 'AUTH', 'default', 's3cret', 'SETNAME', 'a b'))).toEqual({ error: 'ERR Client names cannot contain spaces, newlines or special characters.' });
+    expect(plain(await raw.call('PING'))).toBe('PONG');
+    expect(plain(await raw.call('CLIENT', 'GETNAME'))).toBeNull();
+  });
+
   it('RESET forgets the authentication', async () => {
     const raw = await RawClient.connect(silt.port);
     await raw.call('AUTH', 's3cret');

@@ -96,6 +96,8 @@ const table: Record<string, Step[]> = {
     [["GETRANGE","r:a","0","4"], "Hello"],
     [["GETRANGE","r:a","-5","-1"], "World"],
     [["GETRANGE","r:a","5","1"], ""],
+    [["SUBSTR","r:a","-5","-1"], "World"],
+    [["SUBSTR","r:a"], {"error":"ERR wrong number of arguments for 'substr' command"}],
     [["GETRANGE","r:a","0","100"], "Hello World"],
     [["GETRANGE","r:none","0","1"], ""],
     [["GETRANGE","r:a","x","1"], {"error":"ERR value is not an integer or out of range"}],

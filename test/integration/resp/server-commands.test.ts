@@ -188,6 +188,7 @@ describe('server commands', () => {
     expect(['Background saving scheduled', 'Background saving started']).toContain(second);
     await waitFor(async () => Number(parseInfo(await client.info('persistence')).rdb_saves) >= saves + 2, 10_000, 'two saves');
     await expect(client.call('BGSAVE', 'NOW')).rejects.toThrow('ERR syntax error');
+    await expect(client.call('BGSAVE', 'SCHEDULE', 'x')).rejects.toThrow('ERR syntax error');
   });
 
   it('BGSAVE while a save runs is refused with Redis wording', async () => {

@@ -236,7 +236,9 @@ describe('RespDecoder: limits at the limit and one past', () => {
     runCase({ name: 'count past', input: multibulk('AUTH', 'u', 'pw'), commands: [], error: 'Protocol error: unauthenticated multibulk length', ...unauthenticated });
     runCase({ name: 'bulk at', input: multibulk('AUTH', 'pass'), commands: [['AUTH', 'pass']], ...unauthenticated });
     runCase({ name: 'bulk past', input: multibulk('AUTH', 'passw'), commands: [], error: 'Protocol error: unauthenticated bulk length', ...unauthenticated });
-    runCase({ name: 'an invalid count is invalid first', input: '*2000000\r\n', commands: [], error: 'Protocol error: invalid multibulk length', ...unauthenticated });
+    // Redis 7.0 checks INT_MAX, then the unauthenticated limit: silt's own count limit comes after both.
+    runCase({ name: 'past silt\'s count limit, unauthenticated first', input: '*2000000\r\n', commands: [], error: 'Protocol error: unauthenticated multibulk length', ...unauthenticated });
+    runCase({ name: 'past INT_MAX, invalid first', input: '*2147483648\r\n', commands: [], error: 'Protocol error: invalid multibulk length', ...unauthenticated });
     runCase({ name: 'inline requests have no unauthenticated limit, as in Redis', input: 'PING a b c d\r\n', commands: [['PING', 'a', 'b', 'c', 'd']], ...unauthenticated });
 
     const decoder = new RespDecoder(limits);
@@ -308,6 +310,9 @@ describe('RespDecoder: limits at the limit and one past', () => {
     expect(decode([Buffer.from('*1048577\r\n')], {}, auth).error).toBe('Protocol error: invalid multibulk length');
     expect(decode([Buffer.from('*10\r\n')], {}, { authenticated: false })).toEqual({ commands: [] });
     expect(decode([Buffer.from('*11\r\n')], {}, { authenticated: false }).error).toBe('Protocol error: unauthenticated multibulk length');
+    // Redis's order: the unauthenticated limit before silt's own count limit, INT_MAX before both.
+    expect(decode([Buffer.from('*1048577\r\n')], {}, { authenticated: false }).error).toBe('Protocol error: unauthenticated multibulk length');
+    expect(decode([Buffer.from('*2147483648\r\n')], {}, { authenticated: false }).error).toBe('Protocol error: invalid multibulk length');
     expect(decode([Buffer.from('*1\r\n$16384\r\n')], {}, { authenticated: false })).toEqual({ commands: [] });
     expect(decode([Buffer.from('*1\r\n$16385\r\n')], {}, { authenticated: false }).error).toBe('Protocol error: unauthenticated bulk length');
     expect(decode([Buffer.alloc(64 * 1024, 'A')], {}, auth)).toEqual({ commands: [] });

@@ -50,6 +50,9 @@ const shapes: [string, Reply, string, string][] = [
   ['status with CR and LF', new SimpleReply('a\r\nb'), '+a  b\r\n', '+a  b\r\n'],
   ['error', errors.wrongType, '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n', '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'],
   ['error with CR and LF', new ErrorReply('ERR bad\r\nthing\n'), '-ERR bad  thing \r\n', '-ERR bad  thing \r\n'],
+  // Arguments are decoded one byte per character (latin1): an error echoing one gives its bytes back, as Redis does.
+  ['error echoing argument bytes', new ErrorReply(`ERR unknown command '${Buffer.from([0xff, 0xfe]).toString('latin1')}'`), "-ERR unknown command '\xff\xfe'\r\n", "-ERR unknown command '\xff\xfe'\r\n"],
+  ['error with text past U+00FF (UTF-8)', new ErrorReply('ERR ✓'), '-ERR \xe2\x9c\x93\r\n', '-ERR \xe2\x9c\x93\r\n'],
   ['map', new MapReply([['a', 1], ['b', null]]), '*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n$-1\r\n', '%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n_\r\n'],
   ['empty map', new MapReply([]), '*0\r\n', '%0\r\n'],
   ['set', new SetReply(['x', 'y']), '*2\r\n$1\r\nx\r\n$1\r\ny\r\n', '~2\r\n$1\r\nx\r\n$1\r\ny\r\n'],
