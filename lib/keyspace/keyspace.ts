@@ -221,8 +221,8 @@ export class Keyspace {
   readonly engine: Engine;
   /** Logical databases clients may SELECT. */
   readonly databases: number;
-  /** Largest string value, bytes. */
-  readonly stringBytesMax: number;
+  /** Largest string value, bytes; the server lowers it with proto-max-bulk-len (CONFIG SET). */
+  stringBytesMax: number;
   /** WATCH hooks; the server sets them. */
   hooks: KeyspaceHooks;
   /** SCAN's cursor table. */

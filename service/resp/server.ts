@@ -27,6 +27,7 @@ import { openEngine } from '../../lib/engine/open-engine.js';
 import { IoError, WriteStoppedError } from '../../lib/errors.js';
 import { checkpointsDirName } from '../../lib/format/file-names.js';
 import { Keyspace, keyspaceCompactionFilter, type KeyState } from '../../lib/keyspace/keyspace.js';
+import { stringBytesMaxDefault } from '../../lib/keyspace/metadata.js';
 import { pinoLevel, siltVersion, type Parameter, type ServerConfig } from '../config.js';
 import { defaultCommandTable, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { Connection } from './connection.js';
@@ -240,6 +241,7 @@ export class RespServer {
     try {
       const keyspace = await Keyspace.open(engine, {
         databases: config.databases,
+        stringBytesMax: stringBytesMaxFor(config.protoMaxBulkLen),
         logger: this.logger.child({ module: 'keyspace' }),
         hooks: {
           onKeyModified: (db, key) => {
@@ -414,6 +416,10 @@ export class RespServer {
         break;
       case 'slowlogMaxLen':
         this.slowlog.trim(this.config.slowlogMaxLen);
+        break;
+      case 'protoMaxBulkLen':
+        // As Redis's checkStringLength: SETRANGE, APPEND and SETBIT grow a string up to the live limit.
+        if (this.keyspace !== undefined) this.keyspace.stringBytesMax = stringBytesMaxFor(this.config.protoMaxBulkLen);
         break;
       default:
         break;
@@ -648,3 +654,7 @@ export function readFileDescriptorLimit(): number | undefined {
   }
 }
 
+/** The largest string value under proto-max-bulk-len: that many bytes, less the metadata record's header at the largest. */
+function stringBytesMaxFor(protoMaxBulkLen: number): number {
+  return Math.min(protoMaxBulkLen, stringBytesMaxDefault);
+}

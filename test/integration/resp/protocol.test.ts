@@ -214,6 +214,16 @@ describe('limits', () => {
     expect(plain(await raw.reply())).toEqual({ error: 'ERR Protocol error: invalid bulk length' });
     await raw.waitClosed();
     expect(plain(await ok.call('STRLEN', 'bulk'))).toBe(1024 * 1024);
+    // Strings grow up to it, as Redis's checkStringLength: APPEND, SETRANGE and SETBIT past it are refused.
+    const tooLong = { error: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)' };
+    expect(plain(await ok.call('APPEND', 'bulk', 'x'))).toEqual(tooLong);
+    expect(plain(await ok.call('SETRANGE', 'bulk', String(1024 * 1024), 'x'))).toEqual(tooLong);
+    expect(plain(await ok.call('SETBIT', 'bits', String(8 * 1024 * 1024), '1'))).toEqual({ error: 'ERR bit offset is not an integer or out of range' });
+    // CONFIG SET moves that limit at once.
+    expect(plain(await ok.call('CONFIG', 'SET', 'proto-max-bulk-len', String(2 * 1024 * 1024)))).toBe('OK');
+    expect(plain(await ok.call('APPEND', 'bulk', 'x'))).toBe(1024 * 1024 + 1);
+    expect(plain(await ok.call('CONFIG', 'SET', 'proto-max-bulk-len', String(1024 * 1024)))).toBe('OK');
+    expect(plain(await ok.call('SETRANGE', 'bulk', String(1024 * 1024 + 1), 'x'))).toEqual(tooLong);
   });
 
   it('the default bulk limit (512 MiB) and multibulk count (1,048,576) are enforced without allocating', async () => {
