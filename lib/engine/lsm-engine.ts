@@ -176,7 +176,6 @@ export class LsmEngine implements Engine {
   #writeError: Error | undefined;
   #backgroundError: Error | undefined;
   /** Which background work failed and waits for the retry timer (a failed compaction does not hold up flushes). */
-  /** A flush (compaction) failed and is not scheduled again until the retry timer fires. */
   #flushFailed = false;
   #compactionFailed = false;
   /** A flush (compaction) failed and none has succeeded since: set across retries, which may fail again. */
