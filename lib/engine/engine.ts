@@ -132,6 +132,14 @@ export interface IteratorOptions {
   reverse?: boolean;
   /** Stop after this many entries; -1 or undefined for no limit. */
   limit?: number;
+  /**
+   * LsmEngine's iteratorSync(), going forwards: end early once next() has
+   * passed this many entries it does not return (deleted keys' tombstones,
+   * older versions; versions newer than the snapshot are not counted), so that a walk over a range
+   * of recently deleted keys stays bounded; `stoppedAfter` then names the
+   * last one, to go on after it. Other engines and iterators ignore it.
+   */
+  hiddenMax?: number;
   snapshot?: Snapshot;
 }
 

@@ -486,6 +486,9 @@ export class LsmEngine implements Engine {
         if (closed) throw new ClosedError(this.#closed ? 'Cannot read iterator: the engine is closed' : 'Cannot read iterator: it is closed');
         user.visit(visit);
       },
+      get stoppedAfter() {
+        return user.stoppedAfter;
+      },
       close: () => {
         if (closed) return;
         closed = true;
@@ -1434,6 +1437,8 @@ export interface SyncEntryIterator {
    * entry: the key is valid only during the call (UserIterator.visit()).
    */
   visit(visit: (key: Buffer, value: Buffer) => boolean | void): void;
+  /** When next() ended early at IteratorOptions.hiddenMax: the user key of the last entry it passed. */
+  readonly stoppedAfter: Buffer | undefined;
   close(): void;
 }
 

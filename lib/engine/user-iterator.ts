@@ -34,6 +34,10 @@ export class UserIterator {
    * more than this with #lastKey is below the bound without a comparison.
    */
   #upperShared = -1;
+  /** Entries next() passed without returning them, against options.hiddenMax. */
+  #hidden = 0;
+  readonly #hiddenMax: number;
+  #stoppedAfter: Buffer | undefined;
 
   constructor(source: InternalIterator, sequence: number, options: IteratorOptions) {
     this.#source = source;
@@ -43,6 +47,12 @@ export class UserIterator {
     this.#remaining = options.limit === undefined || options.limit < 0 ? Number.POSITIVE_INFINITY : options.limit;
     this.#upper = options.lt ?? options.lte;
     this.#upperExclusive = options.lt !== undefined;
+    this.#hiddenMax = options.hiddenMax ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** When next() ended early at options.hiddenMax: the user key of the last entry it passed (go on after it). */
+  get stoppedAfter(): Buffer | undefined {
+    return this.#stoppedAfter;
   }
 
   /** The next entry, or undefined at the end. */
@@ -101,9 +111,10 @@ export class UserIterator {
     this.#started = true;
     const { gt, gte, lt, lte } = this.#options;
     if (!this.#reverse) {
-      const lower = gte ?? gt;
-      if (lower === undefined) this.#source.seekToFirst();
-      else this.#source.seek(makeInternalKey(lower, seekSequence, ValueType.put));
+      if (gte !== undefined) this.#source.seek(makeInternalKey(gte, seekSequence, ValueType.put));
+      // Past every version of gt (sequence 0 sorts after them all): none of them is passed, or counted against hiddenMax.
+      else if (gt !== undefined) this.#source.seek(makeInternalKey(gt, 0, ValueType.delete));
+      else this.#source.seekToFirst();
       if (gte === undefined && gt !== undefined) this.#lastKey = Buffer.from(gt);
     } else if (lte !== undefined) {
       this.#source.seekForPrev(makeInternalKey(lte, 0, ValueType.delete));
@@ -120,18 +131,32 @@ export class UserIterator {
     const source = this.#source;
     for (; source.valid(); source.next()) {
       const key = source.key();
+      // Not counted against hiddenMax: this user key's visible version may follow, and going on after
+      // it would skip that (there are only as many as writes since the snapshot).
       if (sequenceOf(key) > this.#sequence) continue;
       // The user key is compared in place and copied once, when it is new (no view of it).
       const userLength = key.length - trailerBytes;
       const shared = this.#admit(key, userLength);
-      if (shared === sameKey) continue;
+      if (shared === sameKey) {
+        if (++this.#hidden > this.#hiddenMax) return this.#stop(key);
+        continue;
+      }
       if (shared === pastBound) return undefined;
       const userKey = Buffer.allocUnsafe(userLength);
       copyBytes(key, 0, userLength, userKey, 0);
       this.#lastKey = userKey;
-      if (typeOf(key) === ValueType.delete) continue;
+      if (typeOf(key) === ValueType.delete) {
+        if (++this.#hidden > this.#hiddenMax) return this.#stop(key);
+        continue;
+      }
       return [userKey, source.value()];
     }
+    return undefined;
+  }
+
+  /** Ends next() early at hiddenMax, after the entry `key` (an internal key). */
+  #stop(key: Buffer): undefined {
+    this.#stoppedAfter = Buffer.from(userKeyOf(key));
     return undefined;
   }
 

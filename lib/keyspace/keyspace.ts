@@ -78,7 +78,7 @@ import {
 } from './metadata.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
-import { databasesDefault, databasesMax, randomKeyProbesMax, randomKeyWalkMax, scanCountMax } from '../limits.js';
+import { databasesDefault, databasesMax, randomKeyProbesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 
 export { databasesDefault, scanCountMax } from '../limits.js';
 import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from './db-table.js';
@@ -190,7 +190,7 @@ export type MaybePromise<T> = T | Promise<T>;
 
 /** The engine's synchronous iterator, when it has one (LsmEngine). */
 interface SyncIterating {
-  iteratorSync(options: IteratorOptions): { next(): Entry | undefined; close(): void };
+  iteratorSync(options: IteratorOptions): { next(): Entry | undefined; readonly stoppedAfter?: Buffer | undefined; close(): void };
 }
 
 interface DbState {
@@ -562,22 +562,37 @@ export class Keyspace {
       }
     }
     range.limit = count + 1;
+    // Deleted keys' tombstones count too, so that a call over a range of them stays as bounded as COUNT says:
+    // it may return fewer keys, even none, with a cursor that goes on (Redis's SCAN may as well).
+    range.hiddenMax = count * scanHiddenPerCount;
     const keys: Buffer[] = [];
     let examined = 0;
     let last: Buffer | undefined;
     let more = false;
-    const done = this.#forEach(range, (engineKey, record) => {
-      if (examined === count) {
-        more = true; // a (count + 1)-th entry exists: the iteration goes on after `last`
-        return false;
+    const stopped: { after?: Buffer | undefined } = {};
+    const done = this.#forEach(
+      range,
+      (engineKey, record) => {
+        if (examined === count) {
+          more = true; // a (count + 1)-th entry exists: the iteration goes on after `last`
+          return false;
+        }
+        examined++;
+        const key = engineKey.subarray(metadataKeyPrefixBytes);
+        last = key;
+        if (this.#visible(engineKey, record, key, nowMs, pattern, type)) keys.push(key);
+        return true;
+      },
+      stopped,
+    );
+    return then(done, () => {
+      const after = stopped.after;
+      if (after !== undefined && after.length >= metadataKeyPrefixBytes && after.subarray(0, metadataKeyPrefixBytes).equals(metadataPrefix(state.physId))) {
+        // Ended early among hidden entries of this db: go on after the last one passed (past the db, it is done).
+        return { cursor: this.scanCursors.register(scope, after.subarray(metadataKeyPrefixBytes)), keys };
       }
-      examined++;
-      const key = engineKey.subarray(metadataKeyPrefixBytes);
-      last = key;
-      if (this.#visible(engineKey, record, key, nowMs, pattern, type)) keys.push(key);
-      return true;
+      return { cursor: more && last !== undefined ? this.scanCursors.register(scope, last) : 0, keys };
     });
-    return then(done, () => ({ cursor: more && last !== undefined ? this.scanCursors.register(scope, last) : 0, keys }));
   }
 
   /** KEYS: every live key of `db` matching `pattern`. O(N) in the keys examined. */
@@ -815,13 +830,20 @@ export class Keyspace {
    * Calls `visit` for each entry in range until it returns false;
    * synchronously when the engine has a synchronous iterator.
    */
-  #forEach(options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
+  /**
+   * Visits the live entries of `options`' range until `visit` returns false.
+   * With options.hiddenMax (LsmEngine), `stopped.after` receives the engine
+   * key after which the walk ended early, having passed that many hidden
+   * entries (tombstones of deleted keys, older versions).
+   */
+  #forEach(options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void, stopped?: { after?: Buffer | undefined }): MaybePromise<void> {
     if (this.#sync !== undefined) {
       const iterator = this.#sync.iteratorSync(options);
       try {
         for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
           if (visit(entry[0], entry[1]) === false) return;
         }
+        if (stopped !== undefined) stopped.after = iterator.stoppedAfter;
       } finally {
         iterator.close();
       }
