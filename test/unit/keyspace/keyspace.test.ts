@@ -424,10 +424,10 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
         found.push(...result.keys.map(String));
         cursor = result.cursor;
         calls++;
-      } while (cursor !== 0 && calls < 100);
+      } while (cursor !== 0 && calls < 1000);
       expect(found).toEqual(['live:1', 'z:live']);
-      // COUNT 1 passes at most 1,000 tombstones a call on LsmEngine; LevelDB skips them inside its iterator.
-      if (harness.name.startsWith('LsmEngine')) expect(calls).toBeGreaterThanOrEqual(3);
+      // COUNT 1 passes at most 100 tombstones a call on LsmEngine; LevelDB skips them inside its iterator.
+      if (harness.name.startsWith('LsmEngine')) expect(calls).toBeGreaterThanOrEqual(25);
     });
 
     it('KEYS lists live keys matching a pattern, narrowing the range to its literal prefix', async () => {
