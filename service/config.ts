@@ -205,7 +205,7 @@ export const parameters: readonly Parameter[] = [
   ),
   param('proto-max-bulk-len', 'protoMaxBulkLen', true, 'BYTES', 'largest bulk string a client may send (default 512mb)', (text) => memory(text, 1024 * 1024, protoMaxBulkBytes)),
   param('client-query-buffer-limit', 'clientQueryBufferLimit', true, 'BYTES', 'largest query buffer of one client (default 1gb)', (text) => memory(text, 1024 * 1024, queryBufferBytesMax)),
-  param('timeout', 'timeout', true, 'SECONDS', 'close clients idle this long (0: never)', (text) => integer(text, 0, 100 * 365 * 24 * 3600)),
+  param('timeout', 'timeout', true, 'SECONDS', 'close clients idle this long (0: never)', (text) => integer(text, 0, 2_147_483_647)), // Redis's INT_MAX
   param('checkpoints-keep', 'checkpointsKeep', true, 'N', 'checkpoints SAVE/BGSAVE keep under <dir>/checkpoints', (text) => integer(text, 1, 1000)),
   param('expiry-sweep-ms', 'expirySweepMs', false, 'MS', 'interval of the background sweep that removes expired keys', (text) => integer(text, 1, 60_000)),
   param('expiry-sweep-keys', 'expirySweepKeys', true, 'N', 'most expired keys one sweep removes', (text) => integer(text, 1, 1_000_000)),

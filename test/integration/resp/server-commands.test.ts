@@ -125,6 +125,9 @@ describe('server commands', () => {
       await expect(client.call('CONFIG', 'SET', 'timeout', '1', 'timeout', '2')).rejects.toThrow("(possibly related to argument 'timeout') - duplicate parameter");
       await expect(client.call('CONFIG', 'SET', 'timeout', '5', 'appendfsync', 'bad')).rejects.toThrow('appendfsync');
       expect(await client.config('GET', 'timeout')).toEqual(['timeout', '0']);
+      await expect(client.call('CONFIG', 'SET', 'timeout', '2147483648')).rejects.toThrow('argument must be between 0 and 2147483647 inclusive'); // Redis's INT_MAX
+      expect(await client.call('CONFIG', 'SET', 'timeout', '2147483647')).toBe('OK');
+      expect(await client.call('CONFIG', 'SET', 'timeout', '0')).toBe('OK');
       await expect(client.call('CONFIG', 'SET', 'timeout')).rejects.toThrow("ERR wrong number of arguments for 'config|set' command");
       await expect(client.call('CONFIG', 'SET', 'timeout', '1', 'loglevel')).rejects.toThrow("ERR wrong number of arguments for 'config|set' command");
       await expect(client.call('CONFIG', 'BOGUS')).rejects.toThrow("ERR unknown subcommand 'BOGUS'. Try CONFIG HELP.");
