@@ -133,11 +133,13 @@ export interface IteratorOptions {
   /** Stop after this many entries; -1 or undefined for no limit. */
   limit?: number;
   /**
-   * LsmEngine's iteratorSync(), going forwards: end early once next() has
-   * passed this many entries it does not return (deleted keys' tombstones,
-   * older versions; versions newer than the snapshot are not counted), so that a walk over a range
-   * of recently deleted keys stays bounded; `stoppedAfter` then names the
-   * last one, to go on after it. Other engines and iterators ignore it.
+   * LsmEngine's iteratorSync().next(): end early once it has passed this
+   * many entries it does not return (deleted keys' tombstones, older
+   * versions; versions newer than the snapshot are not counted), so that a
+   * walk over a range of recently deleted keys stays bounded;
+   * `stoppedAfter` then names the last key passed, to go on after it (gt),
+   * or before it going backwards (lt). Going backwards it ends only after a
+   * deleted key. Other engines, iterators and visit() ignore it.
    */
   hiddenMax?: number;
   snapshot?: Snapshot;

@@ -50,7 +50,10 @@ export class UserIterator {
     this.#hiddenMax = options.hiddenMax ?? Number.POSITIVE_INFINITY;
   }
 
-  /** When next() ended early at options.hiddenMax: the user key of the last entry it passed (go on after it). */
+  /**
+   * When next() ended early at options.hiddenMax: the user key of the last
+   * entry it passed, to go on after it (gt), or before it going backwards (lt).
+   */
   get stoppedAfter(): Buffer | undefined {
     return this.#stoppedAfter;
   }
@@ -167,6 +170,7 @@ export class UserIterator {
       if (this.#pastLowerBound(userKey)) return undefined;
       let newestType = -1;
       let newestValue: Buffer | undefined;
+      let versions = 0;
       // Versions of one user key arrive oldest first going backwards; the last visible one wins.
       while (source.valid()) {
         const key = source.key();
@@ -174,10 +178,21 @@ export class UserIterator {
         if (sequenceOf(key) <= this.#sequence) {
           newestType = typeOf(key);
           newestValue = source.value();
+          versions++;
         }
         source.prev();
       }
-      if (newestType === ValueType.put) return [userKey, newestValue!];
+      if (newestType === ValueType.put) {
+        this.#hidden += versions - 1;
+        return [userKey, newestValue!];
+      }
+      // Going backwards a key is passed whole before its newest version is known: stop only after a
+      // hidden one, so that going on before it (lt) skips nothing visible.
+      this.#hidden += versions;
+      if (this.#hidden > this.#hiddenMax) {
+        this.#stoppedAfter = userKey;
+        return undefined;
+      }
     }
     return undefined;
   }

@@ -14,15 +14,16 @@
 //   above any stored record's, so subkeys of an older incarnation stay dead.
 //
 // Reads are synchronous on engines with a synchronous iterator (LsmEngine)
-// and return a Promise otherwise (LevelEngine); run() lets one generator
-// function serve both (see its comment).
+// and return a Promise otherwise (LevelEngine); drive() (walk.ts) lets one
+// generator function serve both.
 
 import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
 import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
-import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax } from '../limits.js';
+import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
+import { drive, wait, type Steps } from './walk.js';
 import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -241,6 +242,7 @@ interface SyncIterating {
   iteratorSync(options: IteratorOptions): {
     next(): [Buffer, Buffer] | undefined;
     visit(visit: (key: Buffer, value: Buffer) => boolean | void): void;
+    readonly stoppedAfter?: Buffer | undefined;
     close(): void;
   };
 }
@@ -251,7 +253,10 @@ interface SyncIterating {
  * synchronously when the engine has a synchronous iterator, else through a
  * Promise. Values are read-only views. Keys are the caller's, unless `keys`
  * is 'transient': then a key is valid only during its call (the engine may
- * reuse its buffer), which spares a copy per entry.
+ * reuse its buffer), which spares a copy per entry. With options.hiddenMax
+ * (LsmEngine, owned keys), `stopped.after` receives the engine key after
+ * which the walk ended early, having passed that many hidden entries
+ * (tombstones of deleted keys, older versions).
  */
 export function forEachEntry(
   engine: Engine,
@@ -259,6 +264,7 @@ export function forEachEntry(
   visit: (key: Buffer, value: Buffer) => boolean | void,
   end?: () => void,
   keys: 'owned' | 'transient' = 'owned',
+  stopped?: { after?: Buffer | undefined },
 ): MaybePromise<void> {
   const candidate = engine as unknown as Partial<SyncIterating>;
   if (typeof candidate.iteratorSync === 'function') {
@@ -276,6 +282,7 @@ export function forEachEntry(
         for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
           if (visit(entry[0], entry[1]) === false) return;
         }
+        if (stopped !== undefined) stopped.after = iterator.stoppedAfter;
       }
     } finally {
       iterator.close();
@@ -426,7 +433,7 @@ export function randomEntries(keyspace: Keyspace, collection: Collection, count:
 export function randomSubkeyEntries(keyspace: Keyspace, prefix: Buffer, size: number, count: number, distinct: boolean, removing = false): MaybePromise<CollectionEntry[]> {
   if (size === 0 || count <= 0) return [];
   const wanted = distinct ? Math.min(count, size) : count;
-  return run(randomSteps(keyspace, { prefix, end: prefixEnd(prefix) }, size, wanted, distinct, removing && distinct));
+  return drive(randomSteps(keyspace, { prefix, end: prefixEnd(prefix) }, size, wanted, distinct, removing && distinct));
 }
 
 /** Most collections whose random-pick state (RandomPickCache) is kept, per engine: each holds at most about 1.5 MiB. */
@@ -1119,22 +1126,39 @@ export function scanCollection(keyspace: Keyspace, collection: Collection, curso
     }
   }
   range.limit = count + 1;
+  // Removed members' tombstones count too, as in SCAN (Keyspace.scan): a call may return none, with a cursor that goes on.
+  range.hiddenMax = count * scanHiddenPerCount;
   const entries: CollectionEntry[] = [];
   let examined = 0;
   let last: Buffer | undefined;
   let more = false;
-  const done = forEachEntry(keyspace.engine, range, (key, value) => {
-    if (examined === count) {
-      more = true;
-      return false;
+  const stopped: { after?: Buffer | undefined } = {};
+  const done = forEachEntry(
+    keyspace.engine,
+    range,
+    (key, value) => {
+      if (examined === count) {
+        more = true;
+        return false;
+      }
+      examined++;
+      const field = key.subarray(fieldOffset);
+      last = field;
+      if (pattern === undefined || stringMatch(pattern, field)) entries.push([field, value]);
+      return true;
+    },
+    undefined,
+    'owned',
+    stopped,
+  );
+  return andThen(done, () => {
+    const after = stopped.after;
+    // Ended early among hidden entries of this collection: go on after the last one passed (past it, the scan is done).
+    if (after !== undefined && after.length >= fieldOffset && hasPrefix(after, prefix)) {
+      return { cursor: keyspace.scanCursors.register(scope, after.subarray(fieldOffset)), entries };
     }
-    examined++;
-    const field = key.subarray(fieldOffset);
-    last = field;
-    if (pattern === undefined || stringMatch(pattern, field)) entries.push([field, value]);
-    return true;
+    return { cursor: more && last !== undefined ? keyspace.scanCursors.register(scope, last) : 0, entries };
   });
-  return andThen(done, () => ({ cursor: more && last !== undefined ? keyspace.scanCursors.register(scope, last) : 0, entries }));
 }
 
 /**
@@ -1167,47 +1191,3 @@ export function andThen<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybeP
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
-/** A generator run by run(): it yields what it waits for and returns its result. */
-export type Steps<T> = Generator<unknown, T, unknown>;
-
-/** Inside a Steps generator: `const x = yield* wait(maybePromise)`. */
-export function* wait<T>(value: MaybePromise<T>): Generator<MaybePromise<T>, T, unknown> {
-  return (yield value) as T;
-}
-
-/**
- * Runs a generator that yields MaybePromises: synchronously as long as
- * nothing it yields is a Promise (LsmEngine), else the rest asynchronously
- * (LevelEngine). One algorithm serves both engines, and the synchronous path
- * allocates no promises.
- */
-export function run<T>(steps: Steps<T>): MaybePromise<T> {
-  let step = steps.next();
-  while (step.done !== true) {
-    if (step.value instanceof Promise) return runAsync(steps, step.value);
-    step = steps.next(step.value);
-  }
-  return step.value;
-}
-
-async function runAsync<T>(steps: Steps<T>, pending: Promise<unknown>): Promise<T> {
-  let step: IteratorResult<unknown, T>;
-  try {
-    step = steps.next(await pending);
-  } catch (error) {
-    step = steps.throw(error);
-  }
-  while (step.done !== true) {
-    const value = step.value;
-    if (!(value instanceof Promise)) {
-      step = steps.next(value);
-      continue;
-    }
-    try {
-      step = steps.next(await value);
-    } catch (error) {
-      step = steps.throw(error);
-    }
-  }
-  return step.value;
-}

@@ -38,7 +38,7 @@
 // deletions, and writes over or DEL of a key that had expired), as Redis
 // counts both active and lazy expiry.
 
-import type { CompactionFilterSpec, Engine, EngineLogger, Entry, IteratorOptions } from '../engine/engine.js';
+import type { CompactionFilterSpec, Engine, EngineLogger, IteratorOptions } from '../engine/engine.js';
 import { WriteBatch } from '../engine/write-batch.js';
 import { InvalidArgumentError } from '../errors.js';
 import { javascriptUrl } from '../javascript-path.js';
@@ -78,6 +78,8 @@ import {
 } from './metadata.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
+import { drive, visitRange, Walk, walkEntries, type Steps } from './walk.js';
+import { forEachEntry } from './collection.js';
 import { databasesDefault, databasesMax, randomKeyProbesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 
 export { databasesDefault, scanCountMax } from '../limits.js';
@@ -188,11 +190,6 @@ export interface DbInfo {
 
 export type MaybePromise<T> = T | Promise<T>;
 
-/** The engine's synchronous iterator, when it has one (LsmEngine). */
-interface SyncIterating {
-  iteratorSync(options: IteratorOptions): { next(): Entry | undefined; readonly stoppedAfter?: Buffer | undefined; close(): void };
-}
-
 interface DbState {
   readonly physId: number;
   /** `C | physId`. Shared by batches: never modified. */
@@ -231,7 +228,6 @@ export class Keyspace {
   readonly stats: KeyspaceStats = { hits: 0, misses: 0, expiredKeys: 0 };
 
   readonly #logger: EngineLogger;
-  readonly #sync: SyncIterating | undefined;
   #dbs: DbState[] = [];
   #byPhys = new Map<number, number>();
   #nextPhysId = 0;
@@ -267,8 +263,6 @@ export class Keyspace {
     this.hooks = { ...noHooks, ...options.hooks };
     this.scanCursors = new ScanCursors(options.scanCursorSlots);
     this.#logger = options.logger ?? silentLogger;
-    const candidate = engine as unknown as Partial<SyncIterating>;
-    this.#sync = typeof candidate.iteratorSync === 'function' ? (engine as unknown as SyncIterating) : undefined;
   }
 
   /**
@@ -595,12 +589,16 @@ export class Keyspace {
     });
   }
 
-  /** KEYS: every live key of `db` matching `pattern`. O(N) in the keys examined. */
+  /**
+   * KEYS: every live key of `db` matching `pattern`, as they were when it
+   * started. O(N) in the keys examined, deleted ones included, walked in
+   * slices (walk.ts): a Promise when it takes more than one.
+   */
   keys(db: number, pattern: Buffer, nowMs: number): MaybePromise<Buffer[]> {
     const state = this.#state(db);
     const glob = matchesEverything(pattern) ? undefined : pattern;
     const keys: Buffer[] = [];
-    const done = this.#forEach(this.#keyRange(state.physId, glob), (engineKey, record) => {
+    const done = walkEntries(this.engine, this.#keyRange(state.physId, glob), (engineKey, record) => {
       const key = engineKey.subarray(metadataKeyPrefixBytes);
       if (this.#visible(engineKey, record, key, nowMs, glob, undefined)) keys.push(key);
     });
@@ -613,45 +611,54 @@ export class Keyspace {
    * to a uniformly chosen position; a larger one is entered at a random point
    * between its first and last keys, taking the next live key (wrapping
    * around), so keys after large gaps in key order are picked more often.
-   * Cost: O(min(N, randomKeyWalkMax)) or O(log N), plus skipped expired keys.
+   * Cost: O(min(N, randomKeyWalkMax)) or O(log N), plus skipped expired keys
+   * and the tombstones of deleted keys passed on the way, walked in slices
+   * (walk.ts): a Promise when it takes more than one.
    */
   randomKey(db: number, nowMs: number): MaybePromise<Buffer | undefined> {
     const state = this.#state(db);
     if (state.keys === 0) return undefined;
-    const prefix = metadataPrefix(state.physId);
-    const end = prefixEnd(prefix)!;
-    if (state.keys <= randomKeyWalkMax) return this.#randomKeyFrom(prefix, end, prefix, Math.floor(Math.random() * state.keys), nowMs);
-    let first: Buffer | undefined;
-    let lastKey: Buffer | undefined;
-    const bounds = then(
-      this.#forEach({ gte: prefix, lt: end, limit: 1 }, (key) => {
-        first = key;
-      }),
-      () =>
-        this.#forEach({ gte: prefix, lt: end, limit: 1, reverse: true }, (key) => {
-          lastKey = key;
-        }),
-    );
-    return then(bounds, () => (first === undefined || lastKey === undefined ? undefined : this.#randomKeyFrom(prefix, end, randomBetween(first, lastKey), 0, nowMs)));
+    return drive(this.#randomKeySteps(metadataPrefix(state.physId), state.keys, nowMs));
   }
 
-  /** The first live key at or after `seek`, skipping `skip` entries first, wrapping around to `prefix` once. */
-  #randomKeyFrom(prefix: Buffer, end: Buffer, seek: Buffer, skip: number, nowMs: number): MaybePromise<Buffer | undefined> {
-    let found: Buffer | undefined;
-    let seen = 0;
-    let probes = 0;
-    const pick = (engineKey: Buffer, record: Buffer): boolean => {
-      if (seen++ < skip) return true;
-      if (++probes > randomKeyProbesMax) return false;
-      if (isExpired(record, nowMs)) return true;
-      found = engineKey.subarray(metadataKeyPrefixBytes);
-      return false;
-    };
-    return then(this.#forEach({ gte: seek, lt: end }, pick), () => {
+  *#randomKeySteps(prefix: Buffer, keys: number, nowMs: number): Steps<Buffer | undefined> {
+    const end = prefixEnd(prefix)!;
+    const walk = new Walk(this.engine);
+    try {
+      let seek = prefix;
+      let skip = 0;
+      if (keys <= randomKeyWalkMax) skip = Math.floor(Math.random() * keys);
+      else {
+        let first: Buffer | undefined;
+        let last: Buffer | undefined;
+        yield* visitRange(walk, { gte: prefix, lt: end, limit: 1 }, (key) => {
+          first = key;
+        });
+        yield* visitRange(walk, { gte: prefix, lt: end, limit: 1, reverse: true }, (key) => {
+          last = key;
+        });
+        if (first === undefined || last === undefined) return undefined;
+        seek = randomBetween(first, last);
+      }
+      // The first live key at or after `seek`, skipping `skip` entries first, wrapping around to `prefix` once.
+      let found: Buffer | undefined;
+      let seen = 0;
+      let probes = 0;
+      const pick = (engineKey: Buffer, record: Buffer): boolean => {
+        if (seen++ < skip) return true;
+        if (++probes > randomKeyProbesMax) return false;
+        if (isExpired(record, nowMs)) return true;
+        found = engineKey.subarray(metadataKeyPrefixBytes);
+        return false;
+      };
+      yield* visitRange(walk, { gte: seek, lt: end }, pick);
       if (found !== undefined || probes > randomKeyProbesMax) return found;
       // Wrap around: the keys before the starting point (all of them when the walk started at the first).
-      return then(this.#forEach(seek === prefix ? { gte: prefix, lt: end } : { gte: prefix, lt: seek }, pick), () => found);
-    });
+      yield* visitRange(walk, seek === prefix ? { gte: prefix, lt: end } : { gte: prefix, lt: seek }, pick);
+      return found;
+    } finally {
+      yield* walk.close();
+    }
   }
 
   // ---------------------------------------------------------------- whole databases
@@ -827,44 +834,13 @@ export class Keyspace {
   }
 
   /**
-   * Calls `visit` for each entry in range until it returns false;
-   * synchronously when the engine has a synchronous iterator.
-   */
-  /**
    * Visits the live entries of `options`' range until `visit` returns false.
    * With options.hiddenMax (LsmEngine), `stopped.after` receives the engine
    * key after which the walk ended early, having passed that many hidden
    * entries (tombstones of deleted keys, older versions).
    */
   #forEach(options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void, stopped?: { after?: Buffer | undefined }): MaybePromise<void> {
-    if (this.#sync !== undefined) {
-      const iterator = this.#sync.iteratorSync(options);
-      try {
-        for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
-          if (visit(entry[0], entry[1]) === false) return;
-        }
-        if (stopped !== undefined) stopped.after = iterator.stoppedAfter;
-      } finally {
-        iterator.close();
-      }
-      return;
-    }
-    return this.#forEachAsync(options, visit);
-  }
-
-  async #forEachAsync(options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Promise<void> {
-    const iterator = this.engine.iterator(options);
-    try {
-      while (true) {
-        const entries = await iterator.nextv(64);
-        if (entries.length === 0) return;
-        for (const [key, value] of entries) {
-          if (visit(key, value) === false) return;
-        }
-      }
-    } finally {
-      await iterator.close();
-    }
+    return forEachEntry(this.engine, options, visit, undefined, 'owned', stopped);
   }
 
   #newState(): DbState {

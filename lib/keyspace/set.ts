@@ -22,13 +22,11 @@ import {
   loadCollection,
   randomEntries,
   randomPickWalkMax,
-  run,
   stageReplace,
   andThen,
-  wait,
   type Collection,
-  type Steps,
 } from './collection.js';
+import { drive, wait, type Steps } from './walk.js';
 
 /** A member's value: sets store nothing but the member. Shared, never modified. */
 const emptyValue = Buffer.alloc(0);
@@ -109,7 +107,7 @@ export function setIntersection(keyspace: Keyspace, db: number, keys: readonly B
  */
 export function setUnion(keyspace: Keyspace, db: number, keys: readonly Buffer[], nowMs: number): MaybePromise<Buffer[]> {
   const sets = loadSets(keyspace, db, keys, nowMs);
-  return run(unionSteps(keyspace, sets));
+  return drive(unionSteps(keyspace, sets));
 }
 
 function* unionSteps(keyspace: Keyspace, sets: Collection[]): Steps<Buffer[]> {

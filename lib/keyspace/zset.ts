@@ -26,23 +26,18 @@
 //
 // Reads are synchronous on engines with a synchronous iterator (LsmEngine)
 // and return a Promise otherwise (LevelEngine): the MaybePromise pattern of
-// keyspace.ts. drive() and wait() let a command written as a generator run
-// either way. Members returned by reads are copies owned by the caller.
+// keyspace.ts. drive() and wait() (walk.ts) let a command written as a
+// generator run either way. Members returned by reads are copies owned by
+// the caller.
 //
 // Walks that may be long (rank, ZCOUNT/ZLEXCOUNT, ranges by rank or with an
-// offset, random ranks) run as a Walk: on an engine snapshot taken when the
-// walk starts, in slices of about 2 ms (walkSlice). One that ends within its
-// first slice answers synchronously, as before; a longer one answers a
-// Promise and goes on in later macrotasks, so a 1M-member ZRANK no longer
-// stalls the event loop for a second. Whatever runs between its slices
-// never shows in its answer: it is the set as it was when the walk began.
-// Whether other commands may run meanwhile is the caller's decision: the
-// RESP dispatcher lets them for read-only commands (snapshotRead() in
-// service/resp/command.ts) and keeps them waiting for a command that writes
-// what it read, since its writes must apply to the state it read.
+// offset, random ranks) run as a Walk (walk.ts): on an engine snapshot taken
+// when the walk starts, in slices of about 2 ms, so a 1M-member ZRANK does
+// not stall the event loop for a second.
 
 import { forEachEntry, notePickWrites, randomSubkeyEntries } from './collection.js';
-import type { Engine, Entry, IteratorOptions, Snapshot } from '../engine/engine.js';
+import { drive, wait, Walk, walkEntries, type Steps } from './walk.js';
+import type { Engine, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
 import { AssertionError, assert } from '../assert.js';
@@ -58,9 +53,6 @@ export const scoreValueBytes = 8;
 
 /** Most members ZRANDMEMBER with a negative count returns: the random-pick bound (lib/limits.ts). */
 export { randomMembersCountMax };
-
-/** Entries read per step from an engine iterator. */
-const chunkEntries = 64;
 
 const emptyValue = Buffer.alloc(0);
 
@@ -273,203 +265,9 @@ export function zsetOf(record: Buffer | undefined): Buffer | undefined {
 
 // ---------------------------------------------------------------- driving
 
-/** A command written as a generator that yields what it waits for (see wait()). */
-export type Steps<T> = Generator<unknown, T, unknown>;
-
-/**
- * Runs `steps` to the end: synchronously while what it waits for is ready,
- * through promises from the first one that is not.
- */
-export function drive<T>(steps: Steps<T>): MaybePromise<T> {
-  return resume(steps, steps.next());
-}
-
-function resume<T>(steps: Steps<T>, first: IteratorResult<unknown, T>): MaybePromise<T> {
-  let step = first;
-  while (!step.done) {
-    const value = step.value;
-    if (value instanceof Promise) {
-      return value.then(
-        (settled: unknown) => resume(steps, steps.next(settled)),
-        (error: unknown) => resume(steps, steps.throw(error)),
-      );
-    }
-    step = steps.next(value);
-  }
-  return step.value;
-}
-
-/** Inside a drive()n generator: `const x = yield* wait(maybePromise)`. */
-export function* wait<T>(value: MaybePromise<T>): Generator<unknown, T, unknown> {
-  return (yield value) as T;
-}
-
 /** `fn(value)` once `value` settles. */
 function then<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybePromise<U>): MaybePromise<U> {
   return value instanceof Promise ? value.then(fn) : fn(value);
-}
-
-// ---------------------------------------------------------------- iteration
-
-interface SyncIterating {
-  iteratorSync(options: IteratorOptions): { next(): Entry | undefined; close(): void };
-}
-
-function syncIterating(engine: Engine): SyncIterating | undefined {
-  const candidate = engine as unknown as Partial<SyncIterating>;
-  return typeof candidate.iteratorSync === 'function' ? (engine as unknown as SyncIterating) : undefined;
-}
-
-/**
- * How a long walk shares the event loop (see Walk): a slice reads at most
- * `entriesMax` entries, and stops sooner once `durationMsMax` has passed
- * (checked every `checkEntries` entries) if it has read `entriesMin`; then
- * the walk waits for `pause()` (the next macrotask, so timers, I/O and, for
- * read-only commands, other clients' commands run) before the next slice.
- * At about 1 µs an entry from the block cache, a slice is some 2,000
- * entries: the time bound is the one that acts; `entriesMin` keeps a short
- * walk synchronous when a GC pause or a busy machine stretches its clock,
- * and `entriesMax` caps a slice whatever the clock says. Tests lower the
- * budget and replace `pause` to hold a walk between slices.
- */
-export const walkSlice: { entriesMin: number; entriesMax: number; durationMsMax: number; pause: () => Promise<void> } = {
-  entriesMin: 1_024,
-  entriesMax: 50_000,
-  durationMsMax: 2,
-  pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
-};
-
-/** Entries read between two looks at the clock. */
-const checkEntries = 64;
-
-/** An iterator of a Walk, read a chunk at a time or visited entry by entry. */
-interface WalkCursor {
-  /** The next entries (at most chunkEntries); empty at the end. */
-  next(): MaybePromise<Entry[]>;
-  /**
-   * Calls `visit` for each entry until it returns false or the range ends
-   * (then true), or until the walk's slice is spent (then false: call again
-   * after walk.pause() to go on where it stopped).
-   */
-  visit(visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<boolean>;
-  close(): MaybePromise<void>;
-}
-
-/**
- * One long read (a rank, a count, a range with an offset, random ranks): its
- * cursors read at one engine snapshot taken when the walk starts, and it
- * counts what it reads so the caller can pause between slices (walkSlice).
- * Whatever runs during a pause never shows in the walk's answer: it is the
- * set as it was when the command started (the command's other reads, the
- * metadata and point reads, happen synchronously before the first pause).
- * close() closes every cursor and releases the snapshot; the walks below
- * call it in `finally`, so it happens on every path, errors included.
- */
-class Walk {
-  readonly #engine: Engine;
-  readonly #snapshot: Snapshot;
-  readonly #cursors: WalkCursor[] = [];
-  #sliceEntries = 0;
-  #sliceStartMs = performance.now();
-
-  constructor(engine: Engine) {
-    this.#engine = engine;
-    this.#snapshot = engine.snapshot();
-  }
-
-  /** A cursor over `options` at the walk's snapshot, closed by close(). */
-  open(options: IteratorOptions): WalkCursor {
-    const cursor = openCursor(this.#engine, { ...options, snapshot: this.#snapshot }, this);
-    this.#cursors.push(cursor);
-    return cursor;
-  }
-
-  /** Counts `entries` more read in this slice. @returns whether the slice is spent (pause now) */
-  spend(entries: number): boolean {
-    this.#sliceEntries += entries;
-    if (this.#sliceEntries >= walkSlice.entriesMax) return true;
-    return this.#sliceEntries >= walkSlice.entriesMin && performance.now() - this.#sliceStartMs >= walkSlice.durationMsMax;
-  }
-
-  /** Inside a drive()n generator: `yield* walk.pause()` between two slices. */
-  *pause(): Steps<void> {
-    yield walkSlice.pause();
-    this.#sliceEntries = 0;
-    this.#sliceStartMs = performance.now();
-  }
-
-  /** Closes the cursors, then releases the snapshot whatever a close threw (the first error is rethrown). */
-  *close(): Steps<void> {
-    let failure: { error: unknown } | undefined;
-    for (const cursor of this.#cursors) {
-      try {
-        yield* wait(cursor.close());
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    this.#snapshot.release();
-    if (failure !== undefined) throw failure.error;
-  }
-}
-
-function openCursor(engine: Engine, options: IteratorOptions, walk: Walk): WalkCursor {
-  const sync = syncIterating(engine);
-  if (sync !== undefined) {
-    const iterator = sync.iteratorSync(options);
-    return {
-      next: () => {
-        const entries: Entry[] = [];
-        while (entries.length < chunkEntries) {
-          const entry = iterator.next();
-          if (entry === undefined) break;
-          entries.push(entry);
-        }
-        return entries;
-      },
-      visit: (visit) => {
-        for (let read = 1; ; read++) {
-          const entry = iterator.next();
-          if (entry === undefined || visit(entry[0], entry[1]) === false) return true;
-          if (read % checkEntries === 0 && walk.spend(checkEntries)) return false;
-        }
-      },
-      close: () => iterator.close(),
-    };
-  }
-  const iterator = engine.iterator(options);
-  return {
-    next: () => iterator.nextv(chunkEntries),
-    visit: async (visit) => {
-      while (true) {
-        const entries = await iterator.nextv(chunkEntries);
-        if (entries.length === 0) return true;
-        for (const [key, value] of entries) if (visit(key, value) === false) return true;
-        if (walk.spend(entries.length)) return false;
-      }
-    },
-    close: () => iterator.close(),
-  };
-}
-
-/**
- * Calls `visit` for each entry in range until it returns false, on a Walk:
- * synchronously when the walk fits in one slice on an engine with a
- * synchronous iterator, else through a Promise, pausing between slices.
- * Keys are the caller's; values are read-only views.
- */
-function walkEntries(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
-  return drive(walkEntriesSteps(engine, options, visit));
-}
-
-function* walkEntriesSteps(engine: Engine, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Steps<void> {
-  const walk = new Walk(engine);
-  try {
-    const cursor = walk.open(options);
-    while (!(yield* wait(cursor.visit(visit)))) yield* walk.pause();
-  } finally {
-    yield* walk.close();
-  }
 }
 
 // ---------------------------------------------------------------- reading

@@ -40,7 +40,7 @@ import type { Socket } from 'node:net';
 import type { WriteBatch } from '../../lib/engine/engine.js';
 import type { Keyspace } from '../../lib/keyspace/keyspace.js';
 import type { CommandContext } from './command.js';
-import { ProtocolError, QueryBufferLimitError, RespDecoder } from './decoder.js';
+import { ProtocolError, QueryBufferLimitError, RespDecoder, type DecoderLimits } from './decoder.js';
 import type { QueuedCommand } from './dispatcher.js';
 import { ReplyWriter, type Protocol } from './encoder.js';
 import { DurableReply, ErrorReply, PushReply, type Reply } from './reply.js';
@@ -232,10 +232,7 @@ export class Connection {
     this.createdMs = Date.now();
     this.lastInteractionMs = this.createdMs;
     this.#authenticated = server.config.requirepass === '';
-    this.#decoder = new RespDecoder(
-      { bulkBytesMax: server.config.protoMaxBulkLen, queryBufferBytesMax: server.config.clientQueryBufferLimit },
-      { authenticated: this.#authenticated },
-    );
+    this.#decoder = new RespDecoder(this.#configuredLimits(), { authenticated: this.#authenticated });
     this.#writer = new ReplyWriter(2);
     this.context = new ClientContext(this, server);
 
@@ -260,6 +257,17 @@ export class Connection {
 
   get authenticated(): boolean {
     return this.#authenticated;
+  }
+
+  /** The decoder limits the server's configuration sets. */
+  #configuredLimits(): Partial<DecoderLimits> {
+    const config = this.#server.config;
+    return { bulkBytesMax: config.protoMaxBulkLen, queryBufferBytesMax: config.clientQueryBufferLimit };
+  }
+
+  /** After CONFIG SET proto-max-bulk-len or client-query-buffer-limit: the new limits, from the next request line on. */
+  applyConfiguredLimits(): void {
+    this.#decoder.setLimits(this.#configuredLimits());
   }
 
   /** Also lifts the decoder's unauthenticated limits (10 arguments of 16 KiB). */

@@ -189,11 +189,23 @@ export class QueryBufferLimitError extends LimitExceededError {
   }
 }
 
+/** `base` with `changes` applied, each checked to be a non-negative integer. */
+function mergeLimits(base: Readonly<DecoderLimits>, changes: Partial<DecoderLimits>, action: string): Readonly<DecoderLimits> {
+  const merged: DecoderLimits = { ...base };
+  for (const [name, value] of Object.entries(changes) as [keyof DecoderLimits, number | undefined][]) {
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`Cannot ${action}: limit "${name}" is ${value}, expected a non-negative integer`);
+    merged[name] = value;
+  }
+  return Object.freeze(merged);
+}
+
 // ---------------------------------------------------------------- decoder
 
 /** Incremental RESP request decoder; see the module header for the rules. */
 export class RespDecoder {
-  readonly limits: Readonly<DecoderLimits>;
+  /** The limits in force (setLimits() replaces them). */
+  limits: Readonly<DecoderLimits>;
 
   /** Current input: a fed chunk (borrowed) or a buffer this decoder owns. */
   #buf: Buffer = emptyBuffer;
@@ -229,16 +241,19 @@ export class RespDecoder {
    * @throws InvalidArgumentError when a limit is not a non-negative integer
    */
   constructor(limits: Partial<DecoderLimits> = {}, options: DecoderOptions = {}) {
-    const merged: DecoderLimits = { ...defaultDecoderLimits };
-    for (const [name, value] of Object.entries(limits) as [keyof DecoderLimits, number | undefined][]) {
-      if (value === undefined) continue;
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new InvalidArgumentError(`Cannot create RESP decoder: limit "${name}" is ${value}, expected a non-negative integer`);
-      }
-      merged[name] = value;
-    }
-    this.limits = Object.freeze(merged);
+    this.limits = mergeLimits(defaultDecoderLimits, limits, 'create RESP decoder');
     this.#authenticated = options.authenticated ?? false;
+  }
+
+  /**
+   * Changes some limits from the next line or bulk on (CONFIG SET
+   * proto-max-bulk-len and client-query-buffer-limit apply to connected
+   * clients, as in Redis); a bulk whose length was already accepted is
+   * read whole.
+   * @throws InvalidArgumentError when a limit is not a non-negative integer
+   */
+  setLimits(limits: Partial<DecoderLimits>): void {
+    this.limits = mergeLimits(this.limits, limits, 'change RESP decoder limits');
   }
 
   /** Whether the client has authenticated; true lifts the unauthenticated limits. */

@@ -395,9 +395,12 @@ export class Dispatcher {
    * requests wait in #held until it is answered.
    */
   #readOnSnapshot(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Promise<Reply>): Promise<Reply> {
+    // Its snapshot may hold writes still on their way to the WAL, as any read (#finish).
+    const unsettled = this.#server.engine?.unsettledWrites?.();
     this.#reading.add(client);
     this.#afterCommand(false);
-    return reply.then((settled) => {
+    const answered = unsettled === undefined ? reply : reply.then((settled) => this.#afterWrites([unsettled], settled));
+    return answered.then((settled) => {
       this.#server.recordCommand(client, resolved, args, performance.now() - started, settled);
       this.#reading.delete(client);
       if (this.#held.has(client)) this.#release(client);

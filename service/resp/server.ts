@@ -420,6 +420,10 @@ export class RespServer {
       case 'protoMaxBulkLen':
         // As Redis's checkStringLength: SETRANGE, APPEND and SETBIT grow a string up to the live limit.
         if (this.keyspace !== undefined) this.keyspace.stringBytesMax = stringBytesMaxFor(this.config.protoMaxBulkLen);
+        for (const client of this.clients.values()) client.applyConfiguredLimits();
+        break;
+      case 'clientQueryBufferLimit':
+        for (const client of this.clients.values()) client.applyConfiguredLimits();
         break;
       default:
         break;

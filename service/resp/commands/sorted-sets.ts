@@ -43,18 +43,16 @@ import {
   SortedSet,
   SortedSetWriter,
   compareScored,
-  drive,
   parseLexRange,
   parseScore,
   parseScoreRange,
   parseScoreSigned,
   randomMembersCountMax,
   readScoreSource,
-  wait,
   type ScoreSource,
   type ScoredMember,
-  type Steps,
 } from '../../../lib/keyspace/zset.js';
+import { drive, wait, type Steps } from '../../../lib/keyspace/walk.js';
 import { snapshotRead, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { formatDouble } from '../encoder.js';
 import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';

@@ -222,8 +222,13 @@ describe('limits', () => {
     // CONFIG SET moves that limit at once.
     expect(plain(await ok.call('CONFIG', 'SET', 'proto-max-bulk-len', String(2 * 1024 * 1024)))).toBe('OK');
     expect(plain(await ok.call('APPEND', 'bulk', 'x'))).toBe(1024 * 1024 + 1);
+    // ... and the bulks that clients already connected may send, as Redis reads its limit at each `$len`.
+    expect(plain(await ok.call('SET', 'bigger', Buffer.alloc(1024 * 1024 + 1, 2)))).toBe('OK');
     expect(plain(await ok.call('CONFIG', 'SET', 'proto-max-bulk-len', String(1024 * 1024)))).toBe('OK');
     expect(plain(await ok.call('SETRANGE', 'bulk', String(1024 * 1024 + 1), 'x'))).toEqual(tooLong);
+    ok.send(`*3\r\n$3\r\nSET\r\n$4\r\nbulk\r\n$${1024 * 1024 + 1}\r\n`);
+    expect(plain(await ok.reply())).toEqual({ error: 'ERR Protocol error: invalid bulk length' });
+    await ok.waitClosed();
   });
 
   it('the default bulk limit (512 MiB) and multibulk count (1,048,576) are enforced without allocating', async () => {

@@ -22,7 +22,7 @@
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { walkSlice } from '../../../lib/keyspace/zset.js';
+import { walkSlice } from '../../../lib/keyspace/walk.js';
 import { RawClient, closeAll, closeServers, encodeCommand, ioredis, startServer, waitFor, type TestServer } from './harness.js';
 import { describeReplyTable, freshClient, near, useServer, type Step } from './reply-tables.js';
 
@@ -921,6 +921,35 @@ describe('long sorted-set walks share the server', () => {
     release();
     expect(shape(await walk.reply)).toEqual(before);
     expect(shape(await a.call(...(args.map(String) as [string, ...string[]])))).toEqual(after);
+    expect(server().server.engine!.stats().liveSnapshots).toBe(0);
+  });
+
+  it('KEYS and RANDOMKEY walk in slices too, across deleted keys: other clients are served, the answer is the keyspace as it ran', async () => {
+    const a = await freshClient(server());
+    await a.select(3);
+    const loads: Promise<unknown>[] = [];
+    for (let start = 0; start < members; start += 1000) {
+      const args: string[] = [];
+      for (let index = start; index < Math.min(members, start + 1000); index++) args.push(member(index), 'v');
+      loads.push(a.mset(...args));
+    }
+    await Promise.all(loads);
+    const b = await other();
+    await b.select(3);
+    const keys = watched(a.keys('m:*'));
+    await reached;
+    expect(await b.del(member(0), member(1))).toBe(2);
+    expect(await b.set('m:new', 'v')).toBe('OK');
+    expect(keys.settled()).toBe(false);
+    release();
+    expect((await keys.reply).length).toBe(members);
+    expect((await a.keys('m:*')).length).toBe(members - 1);
+    // Every key but the last deleted: RANDOMKEY's walk crosses their tombstones in slices, later pauses going on at once.
+    for (let start = 0; start < members - 1; start += 1000) await b.del(...Array.from({ length: Math.min(1000, members - 1 - start) }, (_, index) => member(start + index)));
+    expect(await b.dbsize()).toBe(2);
+    const picked = new Set<string>();
+    for (let round = 0; round < 10; round++) picked.add((await a.randomkey())!);
+    expect([...picked].sort()).toEqual([member(members - 1), 'm:new'].sort());
     expect(server().server.engine!.stats().liveSnapshots).toBe(0);
   });
 

@@ -1,8 +1,8 @@
-// IteratorOptions.hiddenMax: a forward iteratorSync() ends early once next()
-// has passed that many entries it does not return (tombstones, older
-// versions; not versions past the snapshot), naming the last one in
-// stoppedAfter; going on after it, walk after walk, yields exactly what one
-// unbounded walk yields.
+// IteratorOptions.hiddenMax: iteratorSync().next() ends early once it has
+// passed that many entries it does not return (tombstones, older versions;
+// not versions past the snapshot), naming the last one in stoppedAfter; going
+// on after it (before it, backwards), walk after walk, yields exactly what
+// one unbounded walk yields.
 
 import { describe, expect, it } from 'vitest';
 import type { Entry, IteratorOptions } from '../../../lib/engine/engine.js';
@@ -42,7 +42,8 @@ describe('IteratorOptions.hiddenMax', () => {
       }
       const snapshot = engine.snapshot();
       await engine.write(new WriteBatch().put(key(5), Buffer.from('after the snapshot')).del(key(6)));
-      for (const base of [{}, { snapshot }, { gte: key(100), lt: key(250) }] as IteratorOptions[]) {
+      const ranges: IteratorOptions[] = [{}, { snapshot }, { gte: key(100), lt: key(250) }];
+      for (const base of [...ranges, ...ranges.map((range) => ({ ...range, reverse: true }))]) {
         const whole = walk(engine, base).entries;
         expect(walk(engine, base).stoppedAfter).toBeUndefined();
         for (const hiddenMax of [0, 1, 7, 50]) {
@@ -51,7 +52,10 @@ describe('IteratorOptions.hiddenMax', () => {
           let walks = 0;
           do {
             const options: IteratorOptions = { ...base, hiddenMax };
-            if (after !== undefined) {
+            if (after !== undefined && base.reverse === true) {
+              delete options.lte;
+              options.lt = after;
+            } else if (after !== undefined) {
               delete options.gte;
               options.gt = after;
             }
@@ -61,6 +65,7 @@ describe('IteratorOptions.hiddenMax', () => {
             walks++;
           } while (after !== undefined && walks < 10_000);
           expect(pieces.map(([k, v]) => `${k.toString()}=${v.toString()}`)).toEqual(whole.map(([k, v]) => `${k.toString()}=${v.toString()}`));
+          expect(whole.length).toBeGreaterThan(50);
           if (hiddenMax <= 7) expect(walks, `hiddenMax ${hiddenMax}`).toBeGreaterThan(1);
         }
       }

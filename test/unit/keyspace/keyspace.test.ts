@@ -12,6 +12,7 @@ import { Keyspace, type DbChange, type KeyState, type StoredKey } from '../../..
 import { KeyTag, metadataKey, subkey, subkeyPrefix, prefixEnd, scoreKey, scorePrefix, decodeSubkey } from '../../../lib/keyspace/key-encoding.js';
 import { KeyType, collectionRecord, recordExpireMs, recordVersion, stringRecord, stringValue, withExpire } from '../../../lib/keyspace/metadata.js';
 import { allKeys, checkInvariants, entries, levelHarness, lsmHarness, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { walkSlice } from '../../../lib/keyspace/walk.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -458,6 +459,48 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       for (let index = 0; index < 10; index++) set(`z-dead-${index}`, 'v', t0 + 1, 2);
       await ctx.settle();
       for (let round = 0; round < 20; round++) expect(String(await keyspace.randomKey(2, ctx.nowMs))).toBe('a-live');
+    });
+
+    it('KEYS and RANDOMKEY across many deleted keys walk in slices, charging the tombstones they pass', async () => {
+      // Deleted keys before, between and after the live ones: the first-key, last-key and forward walks all cross them.
+      const deleted = (index: number): string[] => [`a:${String(index).padStart(5, '0')}`, `m:${String(index).padStart(5, '0')}`, `z:${String(index).padStart(5, '0')}`];
+      for (let index = 0; index < 1500; index++) for (const key of deleted(index)) set(key, 'x');
+      for (let index = 0; index < 1100; index++) set(`k:${String(index).padStart(5, '0')}`, 'v'); // more than randomKeyWalkMax
+      set('n:live', 'v', 0, 1);
+      await ctx.settle();
+      for (let index = 0; index < 1500; index++) {
+        const batch = keyspace.begin();
+        for (const key of deleted(index)) keyspace.stageDelete(batch, keyspace.load(0, b(key), ctx.nowMs));
+        keyspace.commit(ctx, batch);
+        // db 1 holds one live key among 1,500 deleted ones: the uniform walk of a small db crosses them.
+        set(`m:${String(index).padStart(5, '0')}`, 'x', 0, 1);
+      }
+      for (let index = 0; index < 1500; index++) {
+        const batch = keyspace.begin();
+        keyspace.stageDelete(batch, keyspace.load(1, b(`m:${String(index).padStart(5, '0')}`), ctx.nowMs));
+        keyspace.commit(ctx, batch);
+      }
+      await ctx.settle();
+      const saved = { ...walkSlice };
+      let pauses = 0;
+      Object.assign(walkSlice, { entriesMin: 1, entriesMax: 200, hiddenPerIterator: 100, pause: () => (pauses++, saved.pause()) });
+      try {
+        const found = keyspace.keys(0, b('*'), ctx.nowMs);
+        const lsm = harness.name.startsWith('LsmEngine');
+        // LevelDB skips tombstones inside its iterator: only LsmEngine's walk can charge them.
+        if (lsm) expect(found).toBeInstanceOf(Promise);
+        const keys = (await found).map(String);
+        expect(keys).toHaveLength(1100);
+        expect(keys.every((key) => key.startsWith('k:'))).toBe(true);
+        if (lsm) expect(pauses).toBeGreaterThanOrEqual(20);
+        expect((await keyspace.keys(0, b('m:*'), ctx.nowMs)).length).toBe(0);
+        for (let round = 0; round < 20; round++) expect(String(await keyspace.randomKey(0, ctx.nowMs))).toMatch(/^k:/);
+        pauses = 0;
+        for (let round = 0; round < 5; round++) expect(String(await keyspace.randomKey(1, ctx.nowMs))).toBe('n:live');
+        if (lsm) expect(pauses).toBeGreaterThanOrEqual(5);
+      } finally {
+        Object.assign(walkSlice, saved);
+      }
     });
 
     it('fires onKeyModified for every staged key and onDbModified with before/after states', async () => {

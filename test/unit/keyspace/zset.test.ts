@@ -21,7 +21,6 @@ import {
   SortedSetWriter,
   compareScored,
   decodeScoreValue,
-  drive,
   encodeScoreValue,
   lexRangeEmpty,
   parseLexRange,
@@ -29,10 +28,9 @@ import {
   parseScoreRange,
   readScoreSource,
   scoreRangeEmpty,
-  wait,
   type ScoredMember,
-  type Steps,
 } from '../../../lib/keyspace/zset.js';
+import { drive, wait, type Steps } from '../../../lib/keyspace/walk.js';
 import { checkInvariants, countCursors, entries, levelHarness, lsmHarness, openKeyspace, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
 
 const t0 = 1_700_000_000_000;
