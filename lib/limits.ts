@@ -195,8 +195,12 @@ export const randomKeyWalkMax = 1_024;
  */
 export const scanHiddenPerCount = 100;
 
-/** Entries RANDOMKEY examines before it gives up on finding a live key. */
-export const randomKeyProbesMax = 1_000;
+/**
+ * Tombstones (of keys already expired or deleted) one expiry sweep may pass
+ * in the expiry index per key it may delete, before it stops and lets the
+ * next sweep go on from there.
+ */
+export const sweepHiddenPerKey = 10;
 
 /**
  * Freed list elements one command deletes explicitly (lib/keyspace/list.ts);

@@ -80,7 +80,7 @@ import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
 import { drive, visitRange, Walk, walkEntries, type Steps } from './walk.js';
 import { forEachEntry } from './collection.js';
-import { databasesDefault, databasesMax, randomKeyProbesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
+import { databasesDefault, databasesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount, sweepHiddenPerKey } from '../limits.js';
 
 export { databasesDefault, scanCountMax } from '../limits.js';
 import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from './db-table.js';
@@ -240,6 +240,18 @@ export class Keyspace {
    * knows, right after open. Cleared by a sweep that finds the index empty.
    */
   #expiryIndexMayHoldStale = true;
+  /**
+   * Where the next sweep starts (after it): every expiry-index entry up to
+   * it is deleted, by the sweep or by the writes whose tombstones it passed.
+   * Without it each sweep walked again over the tombstones of every key it
+   * had removed (they stay until compaction drops them): under a steady
+   * stream of SET ... EX, a sweep's cost grew with everything swept before.
+   * Back to the start when an entry at or below it may appear: an expiry
+   * time at or before its own is staged (a clock that went back), or the
+   * keyspace reloads (writes taken back).
+   */
+  #sweptTo: Buffer | undefined;
+  #sweptToMs = -1;
 
   // The staging arrays are filled by index up to #stagedCount and kept between
   // commands: `length = 0` would drop V8's backing store, and every SET would
@@ -421,6 +433,7 @@ export class Keyspace {
     if (oldExpire !== newExpire) {
       if (oldExpire !== 0) batch.del(expiryKey(oldExpire, state.physId, target.key));
       if (newExpire !== 0) batch.put(expiryKey(newExpire, state.physId, target.key), emptyValue);
+      if (newExpire !== 0 && newExpire <= this.#sweptToMs) this.#sweepFromStart();
     }
     this.#stageCounts(state, target.stored === undefined ? 1 : 0, (newExpire !== 0 ? 1 : 0) - (oldExpire !== 0 ? 1 : 0));
     if (target.stored !== undefined && target.live === undefined) this.#stagedExpired++;
@@ -640,19 +653,18 @@ export class Keyspace {
         if (first === undefined || last === undefined) return undefined;
         seek = randomBetween(first, last);
       }
-      // The first live key at or after `seek`, skipping `skip` entries first, wrapping around to `prefix` once.
+      // The first live key at or after `seek`, skipping `skip` entries first, wrapping around to `prefix` once:
+      // past expired keys not yet swept too, however many (Redis's RANDOMKEY deletes them and draws again).
       let found: Buffer | undefined;
       let seen = 0;
-      let probes = 0;
       const pick = (engineKey: Buffer, record: Buffer): boolean => {
         if (seen++ < skip) return true;
-        if (++probes > randomKeyProbesMax) return false;
         if (isExpired(record, nowMs)) return true;
         found = engineKey.subarray(metadataKeyPrefixBytes);
         return false;
       };
       yield* visitRange(walk, { gte: seek, lt: end }, pick);
-      if (found !== undefined || probes > randomKeyProbesMax) return found;
+      if (found !== undefined) return found;
       // Wrap around: the keys before the starting point (all of them when the walk started at the first).
       yield* visitRange(walk, seek === prefix ? { gte: prefix, lt: end } : { gte: prefix, lt: seek }, pick);
       return found;
@@ -713,7 +725,9 @@ export class Keyspace {
    * Deletes up to `limit` keys whose expiry time has passed (metadata,
    * expiry-index entry and counters, one batch), oldest first, and drops
    * expiry-index entries that no longer match a key. The server calls it on a
-   * timer through its command queue. O(limit).
+   * timer through its command queue. O(limit): it starts after the last entry
+   * the previous sweep took or passed, and passes at most
+   * limit * sweepHiddenPerKey tombstones (then `more`).
    */
   sweepExpired(ctx: Pick<KeyspaceContext, 'nowMs' | 'write'>, limit: number): MaybePromise<SweepResult> {
     if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`Cannot sweep ${limit} keys: the limit must be a positive integer`);
@@ -721,10 +735,21 @@ export class Keyspace {
     // orders the memtable's pending keys first, up to a few ms of stall.
     if (this.#expiringKeys === 0 && !this.#expiryIndexMayHoldStale) return { expired: 0, stale: 0, more: false };
     const due: Buffer[] = [];
-    const collected = this.#forEach({ gte: tagPrefix(KeyTag.expiry), lt: expiryBound(ctx.nowMs), limit }, (key) => {
-      due.push(key);
-    });
+    const range: IteratorOptions = { lt: expiryBound(ctx.nowMs), limit, hiddenMax: limit * sweepHiddenPerKey };
+    if (this.#sweptTo === undefined) range.gte = tagPrefix(KeyTag.expiry);
+    else range.gt = this.#sweptTo;
+    const stopped: { after?: Buffer | undefined } = {};
+    const collected = this.#forEach(
+      range,
+      (key) => {
+        due.push(key);
+      },
+      stopped,
+    );
     return then(collected, () => {
+      // Everything up to the last entry taken (deleted below) or passed (tombstones) is gone.
+      const passed = stopped.after ?? due[due.length - 1];
+      if (passed !== undefined) this.#sweepAfter(passed);
       const batch = this.begin();
       let expired = 0;
       let stale = 0;
@@ -741,7 +766,7 @@ export class Keyspace {
         }
       }
       this.commit(ctx, batch);
-      const more = due.length === limit;
+      const more = due.length === limit || stopped.after !== undefined;
       if (!more && this.#expiringKeys === 0) return then(this.#expiryIndexEmpty(), (empty) => {
         if (empty) this.#expiryIndexMayHoldStale = false;
         return { expired, stale, more };
@@ -750,10 +775,25 @@ export class Keyspace {
     });
   }
 
+  /** The next sweep starts after `key`, an expiry-index entry. */
+  #sweepAfter(key: Buffer): void {
+    this.#sweptTo = key;
+    this.#sweptToMs = decodeExpiryKey(key).expireMs;
+  }
+
+  #sweepFromStart(): void {
+    this.#sweptTo = undefined;
+    this.#sweptToMs = -1;
+  }
+
   /** Whether the expiry index holds no entry at all, due or not (its first key is looked for). */
   #expiryIndexEmpty(): MaybePromise<boolean> {
     let empty = true;
-    const walked = this.#forEach({ gte: tagPrefix(KeyTag.expiry), lt: tagPrefix(KeyTag.expiry + 1), limit: 1 }, () => {
+    // Up to #sweptTo every entry is deleted: the walk need not pass their tombstones again.
+    const range: IteratorOptions = { lt: tagPrefix(KeyTag.expiry + 1), limit: 1 };
+    if (this.#sweptTo === undefined) range.gte = tagPrefix(KeyTag.expiry);
+    else range.gt = this.#sweptTo;
+    const walked = this.#forEach(range, () => {
       empty = false;
     });
     return then(walked, () => empty);
@@ -865,6 +905,7 @@ export class Keyspace {
     this.#nextPhysId = nextPhysId;
     this.#expiringKeys = this.#dbs.reduce((sum, state) => sum + state.expires, 0);
     this.#expiryIndexMayHoldStale = true;
+    this.#sweepFromStart();
     return { physIds, nextPhysId, versionFloor: table?.versionFloor ?? 0 };
   }
 

@@ -141,6 +141,31 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       await expectConsistent();
     });
 
+    it('goes on after the last key it swept, not again over the tombstones of those before', async () => {
+      for (let index = 0; index < 2000; index++) set(`k${String(index).padStart(4, '0')}`, 'v', t0 + 10 + index);
+      ctx.nowMs = t0 + 10_000;
+      await ctx.settle();
+      // 50 keys a sweep, and at most 500 tombstones passed (sweepHiddenPerKey): a sweep that started over at the
+      // first entry would stop short among the tombstones of the earlier sweeps (on LsmEngine).
+      for (let round = 0; round < 40; round++) {
+        expect(await keyspace.sweepExpired(ctx, 50), `round ${round}`).toEqual({ expired: 50, stale: 0, more: true });
+        await ctx.settle();
+      }
+      expect(await keyspace.sweepExpired(ctx, 50)).toEqual({ expired: 0, stale: 0, more: false });
+      expect(keyspace.dbSize(0)).toBe(0);
+      // A clock that went back: an expiry time before the last one swept is still found.
+      ctx.nowMs = t0;
+      set('early', 'v', t0 + 5);
+      ctx.nowMs = t0 + 10_000;
+      // It sweeps from the start again: `more` until it has passed the tombstones (LsmEngine).
+      expect(await keyspace.sweepExpired(ctx, 50)).toMatchObject({ expired: 1, stale: 0 });
+      expect(keyspace.dbSize(0)).toBe(0);
+      let sweeps = 1;
+      while ((await keyspace.sweepExpired(ctx, 50)).more && sweeps < 100) sweeps++;
+      expect(sweeps).toBeLessThan(100);
+      await expectConsistent();
+    });
+
     it('keeps the expiry index in step when a TTL is changed, removed, or the key is overwritten or deleted', async () => {
       set('k', 'v', t0 + 500);
       let target = keyspace.load(0, b('k'), ctx.nowMs);
@@ -459,6 +484,11 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       for (let index = 0; index < 10; index++) set(`z-dead-${index}`, 'v', t0 + 1, 2);
       await ctx.settle();
       for (let round = 0; round < 20; round++) expect(String(await keyspace.randomKey(2, ctx.nowMs))).toBe('a-live');
+      // Behind more expired keys than any probe budget (the sweep has not removed them yet): still found.
+      for (let index = 0; index < 3000; index++) set(`x-dead-${String(index).padStart(4, '0')}`, 'v', t0 + 1, 3);
+      set('y-live', 'v', 0, 3);
+      await ctx.settle();
+      for (let round = 0; round < 5; round++) expect(String(await keyspace.randomKey(3, ctx.nowMs))).toBe('y-live');
     });
 
     it('KEYS and RANDOMKEY across many deleted keys walk in slices, charging the tombstones they pass', async () => {
