@@ -362,3 +362,12 @@ export const walReplayChunksAhead = 8;
 
 /** A replay thread that sends nothing for this long is taken for dead, ms. */
 export const walReplayThreadStallMs = 120_000;
+
+/**
+ * Dead key ranges the engine remembers (lib/engine/dead-ranges.ts): where
+ * forward walks passed only deleted keys, so that later walks seek past them.
+ */
+export const deadRangesMax = 32;
+
+/** Deleted entries a walk passes at its start before the engine remembers the stretch as a dead range. */
+export const deadRangeHiddenMin = 32;

@@ -105,6 +105,8 @@ export interface EngineOptions {
   level1BytesTarget?: number;
   /** Tuning for tests: target bytes per compaction output segment. */
   segmentBytesTarget?: number;
+  /** Tuning for tests: deleted entries a forward walk passes at its start before LsmEngine remembers the stretch (limits.deadRangeHiddenMin). */
+  deadRangeHiddenMin?: number;
   /**
    * Live WAL bytes from which recovery reads and checks the records in a
    * worker thread (limits.walReplayThreadBytesMin); 0 always, Infinity never.

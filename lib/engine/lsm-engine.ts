@@ -58,7 +58,8 @@ import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator } from './merge-iterator.js';
 import { TableCache } from './table-cache.js';
 import { SeekCursor } from './seek-cursor.js';
-import { UserIterator } from './user-iterator.js';
+import { UserIterator, type LeadingHidden } from './user-iterator.js';
+import { DeadRanges } from './dead-ranges.js';
 import type { WriteBatch } from './write-batch.js';
 import type {
   AtomicWrite,
@@ -164,6 +165,9 @@ export class LsmEngine implements Engine {
   #newestLogged: Promise<void> | undefined;
 
   readonly #snapshots = new Map<number, number>();
+  /** Stretches of keys known to hold only deleted ones, which forward walks seek past (dead-ranges.ts). */
+  readonly #deadRanges = new DeadRanges();
+  readonly #deadRangeHiddenMin: number;
   /** Every snapshot this engine handed out (#readSequence refuses others). */
   readonly #ownSnapshots = new WeakSet<Snapshot>();
   readonly #openIterators = new Set<{ close(): void }>();
@@ -200,6 +204,7 @@ export class LsmEngine implements Engine {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#memtableBytes = Math.max(options.memtableBytes ?? limits.memtableBytesDefault, limits.memtableBytesMin);
+    this.#deadRangeHiddenMin = options.deadRangeHiddenMin ?? limits.deadRangeHiddenMin;
     this.#syncPolicy = options.syncPolicy ?? 'everysec';
     this.#policy = {
       level0CompactionTrigger: options.level0CompactionTrigger ?? limits.level0CompactionTrigger,
@@ -472,10 +477,26 @@ export class LsmEngine implements Engine {
   iteratorSync(options: IteratorOptions = {}): SyncEntryIterator {
     this.#checkOpen();
     const sequence = this.#readSequence(options.snapshot);
+    // A forward walk that starts in a stretch known to hold only deleted keys seeks past it, and one that
+    // passes many deleted keys before its first entry remembers that stretch (dead-ranges.ts).
+    let walked = options;
+    let onLeading: LeadingHidden | undefined;
+    if (options.reverse !== true) {
+      const dead = this.#deadRanges;
+      const skipped = dead.size === 0 ? undefined : dead.skip(walkStart(options), sequence);
+      if (skipped !== undefined) {
+        walked = { ...options, gte: skipped };
+        delete walked.gt;
+      }
+      onLeading = (hidden, end) => {
+        if (end === undefined || sequence !== this.#lastSequence || (hidden < this.#deadRangeHiddenMin && skipped === undefined)) return;
+        dead.record(walkStart(options), end, sequence);
+      };
+    }
     const version = this.#version;
     this.#refVersion(version);
-    const children = this.#sources(version, options.gte ?? options.gt, options.lte ?? options.lt);
-    const user = new UserIterator(new MergeIterator(children), sequence, options);
+    const children = this.#sources(version, walked.gte ?? walked.gt, walked.lte ?? walked.lt);
+    const user = new UserIterator(new MergeIterator(children), sequence, walked, onLeading);
     let closed = false;
     const iterator: SyncEntryIterator = {
       next: () => {
@@ -581,6 +602,8 @@ export class LsmEngine implements Engine {
             let undo = from;
             for (const op of ops) written.remove(undo++, op.key);
           }
+          // Versions their deletes hid are visible again.
+          this.#deadRanges.clear();
           pending.batches = [];
           throw this.#writeFailure(error);
         },
@@ -673,6 +696,8 @@ export class LsmEngine implements Engine {
       sequence++;
     }
     this.#lastSequence = sequence - 1;
+    const dead = this.#deadRanges;
+    if (dead.size > 0) for (const op of ops) dead.written(op.key);
   }
 
   /** Resolves once `logged` is durable (and there is room); on failure takes the ops back out of the memtable. */
@@ -684,6 +709,7 @@ export class LsmEngine implements Engine {
         // Take the batch back: it was never acknowledged and is not in the WAL.
         let undo = first;
         for (const op of ops) memtable.remove(undo++, op.key);
+        this.#deadRanges.clear();
         throw this.#writeFailure(error);
       },
     );
@@ -1514,4 +1540,12 @@ function syncFile(fs: FileSystem, path: string): void {
   } finally {
     file.close();
   }
+}
+
+const zeroByte = Uint8Array.of(0);
+
+/** Where a forward walk over `options` starts, inclusive (the empty key: the start of the key space). */
+function walkStart(options: IteratorOptions): Buffer {
+  if (options.gte !== undefined) return options.gte;
+  return options.gt !== undefined ? Buffer.concat([options.gt, zeroByte]) : emptyBuffer;
 }

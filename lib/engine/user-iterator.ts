@@ -38,11 +38,18 @@ export class UserIterator {
   #hidden = 0;
   readonly #hiddenMax: number;
   #stoppedAfter: Buffer | undefined;
+  /** Until the first entry is returned (or the walk ends): told how many hidden entries it passed first (LeadingHidden). */
+  #onLeading: LeadingHidden | undefined;
 
-  constructor(source: InternalIterator, sequence: number, options: IteratorOptions) {
+  /**
+   * @param onLeading called once, going forwards, with the hidden entries the
+   * walk passed before its first entry and the key that ends that stretch
+   */
+  constructor(source: InternalIterator, sequence: number, options: IteratorOptions, onLeading?: LeadingHidden) {
     this.#source = source;
     this.#sequence = sequence;
     this.#options = options;
+    this.#onLeading = options.reverse === true ? undefined : onLeading;
     this.#reverse = options.reverse === true;
     this.#remaining = options.limit === undefined || options.limit < 0 ? Number.POSITIVE_INFINITY : options.limit;
     this.#upper = options.lt ?? options.lte;
@@ -90,7 +97,10 @@ export class UserIterator {
       if (sequenceOf(key) > this.#sequence) continue;
       const userLength = key.length - trailerBytes;
       const shared = this.#admit(key, userLength);
-      if (shared === sameKey) continue;
+      if (shared === sameKey) {
+        this.#hidden++;
+        continue;
+      }
       if (shared === pastBound) break;
       let userKey = this.#scratch;
       if (userKey === undefined || userKey.length !== userLength) userKey = this.#scratch = Buffer.allocUnsafe(userLength);
@@ -98,10 +108,15 @@ export class UserIterator {
       const from = this.#lastKey === userKey ? shared : 0;
       copyBytes(key, from, userLength, userKey, from);
       this.#lastKey = userKey;
-      if (typeOf(key) === ValueType.delete) continue;
+      if (typeOf(key) === ValueType.delete) {
+        this.#hidden++;
+        continue;
+      }
+      if (this.#onLeading !== undefined) this.#endLeading(userKey);
       this.#remaining--;
       if (visit(userKey, source.value()) === false || this.#remaining <= 0) return;
     }
+    if (this.#onLeading !== undefined) this.#endLeading(this.#upperEnd());
     this.#finish();
   }
 
@@ -144,7 +159,7 @@ export class UserIterator {
         if (++this.#hidden > this.#hiddenMax) return this.#stop(key);
         continue;
       }
-      if (shared === pastBound) return undefined;
+      if (shared === pastBound) break;
       const userKey = Buffer.allocUnsafe(userLength);
       copyBytes(key, 0, userLength, userKey, 0);
       this.#lastKey = userKey;
@@ -152,15 +167,34 @@ export class UserIterator {
         if (++this.#hidden > this.#hiddenMax) return this.#stop(key);
         continue;
       }
+      if (this.#onLeading !== undefined) this.#endLeading(userKey);
       return [userKey, source.value()];
     }
+    if (this.#onLeading !== undefined) this.#endLeading(this.#upperEnd());
     return undefined;
   }
 
   /** Ends next() early at hiddenMax, after the entry `key` (an internal key). */
   #stop(key: Buffer): undefined {
-    this.#stoppedAfter = Buffer.from(userKeyOf(key));
+    const userKey = userKeyOf(key);
+    this.#stoppedAfter = Buffer.from(userKey);
+    // Everything up to and including this key was hidden: the stretch ends just after it.
+    if (this.#onLeading !== undefined) this.#endLeading(Buffer.concat([userKey, zeroByte]));
     return undefined;
+  }
+
+  /** The first entry, or the end of the walk: reports the hidden entries passed before it, once. */
+  #endLeading(end: Uint8Array | undefined): void {
+    const report = this.#onLeading!;
+    this.#onLeading = undefined;
+    report(this.#hidden, end);
+  }
+
+  /** The exclusive upper bound of the walk, undefined when it has none. */
+  #upperEnd(): Uint8Array | undefined {
+    const upper = this.#upper;
+    if (upper === undefined) return undefined;
+    return this.#upperExclusive ? upper : Buffer.concat([upper, zeroByte]);
   }
 
   #previousVisible(): Entry | undefined {
@@ -239,6 +273,16 @@ export class UserIterator {
     return undefined;
   }
 }
+
+/**
+ * UserIterator's report of how a forward walk began: it passed `hidden`
+ * entries it did not return (tombstones, older versions) before `end`, its
+ * first entry's user key or, when it returned none, the exclusive end of
+ * what it walked (undefined: the end of the key space).
+ */
+export type LeadingHidden = (hidden: number, end: Uint8Array | undefined) => void;
+
+const zeroByte = Uint8Array.of(0);
 
 /** #admit(): the key is the last one's (an older version of it). */
 const sameKey = -1;

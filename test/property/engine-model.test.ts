@@ -91,6 +91,8 @@ const lsmOptions: EngineOptions = {
   level1BytesTarget: 16 * 1024,
   segmentBytesTarget: 8 * 1024,
   blockCacheBytes: 16 * 1024,
+  // Remember every stretch of deleted keys a walk starts with (dead-ranges.ts), so that later walks seek past them.
+  deadRangeHiddenMin: 1,
 };
 
 function tempDir(): string {
