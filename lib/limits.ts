@@ -184,6 +184,9 @@ export const scanCountMax = 10_000;
 /** Slots in the SCAN cursor ring: cursors older than this many SCAN calls restart (Kvrocks keeps 16384). */
 export const scanCursorSlots = 16_384;
 
+/** Bytes the SCAN cursor ring may hold in positions and scopes; past it the oldest cursors are forgotten. */
+export const scanCursorBytesMax = 16 * 1024 * 1024;
+
 /** RANDOMKEY walks a db of at most this many keys to a uniformly random position. */
 export const randomKeyWalkMax = 1_024;
 
