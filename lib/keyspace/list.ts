@@ -15,9 +15,11 @@
 // Costs: LPUSH, RPUSH, LPOP, RPOP, LINDEX, LSET touch O(1) engine keys (the
 // metadata and one subkey each); LRANGE seeks to the first index and reads on,
 // O(log N + M); LREM and LINSERT read from the end they start at and rewrite
-// the elements they pass on that side, so that the other side stays in place
-// (O(P), P the position of the last removed element or of the pivot, counted
-// from the end scanned); LTRIM only moves head and tail.
+// the elements on one side of what they remove or insert, so that the other
+// side stays in place: the side they scanned, or the other one when fewer
+// elements move there, counting the reads it needs first (O(P) to find the
+// position P, counted from the end scanned, plus O(min(P, N - P)) to
+// rewrite); LTRIM only moves head and tail.
 //
 // Invariants:
 // - every index in [head, tail) holds an element written while the index was
@@ -352,16 +354,25 @@ export class List {
 
   /**
    * Inserts `element` so that it ends up at `position` (0 <= position <=
-   * length), moving the `position` elements before it one place towards the
-   * head; `scanned` gives the values of positions [0, position).
-   * @throws LimitExceededError when the index range is exhausted at the head
+   * length), moving the elements on `side` of it one place outwards: the
+   * `position` elements before it towards the head ('left'), or the ones
+   * from `position` on towards the tail ('right'); `scanned` gives the values
+   * of the positions that move.
+   * @throws LimitExceededError when the index range is exhausted at that end
    */
-  insertAt(position: number, element: Buffer, scanned: (position: number) => Buffer): void {
+  insertAt(position: number, element: Buffer, scanned: (position: number) => Buffer, side: ListEnd = 'left'): void {
     assert(position >= 0 && position <= this.length, 'the insertion point is inside the list');
-    if (this.#head === 0) throw this.#exhausted();
-    for (let from = 0; from < position; from++) this.#puts.set(this.#head + from - 1, scanned(from));
-    this.#puts.set(this.#head + position - 1, element);
-    this.#head--;
+    if (side === 'left') {
+      if (this.#head === 0) throw this.#exhausted();
+      for (let from = 0; from < position; from++) this.#puts.set(this.#head + from - 1, scanned(from));
+      this.#puts.set(this.#head + position - 1, element);
+      this.#head--;
+    } else {
+      if (this.#tail >= listIndexLimit) throw this.#exhausted();
+      for (let from = this.length - 1; from >= position; from--) this.#puts.set(this.#head + from + 1, scanned(from));
+      this.#puts.set(this.#head + position, element);
+      this.#tail++;
+    }
     this.#dirty = true;
   }
 

@@ -21,6 +21,7 @@
 
 import { LimitExceededError, WrongTypeError } from '../../../lib/errors.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
+import { andThen } from '../../../lib/keyspace/collection.js';
 import { List, listKind, type ListEnd } from '../../../lib/keyspace/list.js';
 import { int64Min, parseInt64, parseLong, parseLongDouble } from '../../../lib/keyspace/numbers.js';
 import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
@@ -386,22 +387,48 @@ const lrem: CommandHandler = (ctx, args) => {
     }
     return true;
   });
-  return then(done, () => {
+  return andThen(done, (): Reply | Promise<Reply> => {
     if (matches.length === 0) return 0;
     if (reverse) matches.reverse();
-    const valueAt = reverse ? (at: number): Buffer => values[length - 1 - at]! : (at: number): Buffer => values[at]!;
-    let side: ListEnd = reverse ? 'right' : 'left';
-    if (toRemove === 0) {
-      // The whole list was read: rewrite whichever side moves fewer elements.
-      const leftCost = matches[matches.length - 1]! + 1;
-      const rightCost = length - matches[0]!;
-      side = rightCost < leftCost ? 'right' : 'left';
-    }
-    list.removePositions(matches, valueAt, side);
-    commit(ctx, list);
-    return matches.length;
+    const first = matches[0]!;
+    const last = matches[matches.length - 1]!;
+    // The survivors of [0, last] move for side 'left', those of [first, length) for 'right'. The scan read
+    // [0, last] from the head or [first, length) from the tail (all of it for count 0); the other side costs
+    // also the reads of what it did not scan.
+    const scannedSide: ListEnd = reverse ? 'right' : 'left';
+    const otherSide: ListEnd = reverse ? 'left' : 'right';
+    const unread = toRemove === 0 ? 0 : reverse ? first : length - 1 - last;
+    const moves = (side: ListEnd): number => (side === 'left' ? last + 1 : length - first);
+    const side = moves(otherSide) * rewriteReads + unread < moves(scannedSide) * rewriteReads ? otherSide : scannedSide;
+    const scannedAt = reverse ? (at: number): Buffer => values[length - 1 - at]! : (at: number): Buffer => values[at]!;
+    const remove = (rest: Buffer[], restFrom: number): number => {
+      const valueAt = rest.length === 0 ? scannedAt : (at: number): Buffer => (at >= restFrom && at < restFrom + rest.length ? rest[at - restFrom]! : scannedAt(at));
+      list.removePositions(matches, valueAt, side);
+      commit(ctx, list);
+      return matches.length;
+    };
+    if (unread === 0 || side === scannedSide) return remove([], 0);
+    const restFrom = reverse ? 0 : last + 1;
+    return andThen(readPositions(list, restFrom, restFrom + unread), (rest) => remove(rest, restFrom));
   });
 };
+
+/** About how many element reads rewriting one element costs (its batch entry, WAL bytes and memtable version). */
+const rewriteReads = 3;
+
+/** The elements at positions [from, to) of a list not yet changed. */
+function readPositions(list: List, from: number, to: number): MaybePromise<Buffer[]> {
+  const read: Buffer[] = [];
+  if (from >= to) return read;
+  return andThen(
+    list.scan(from, false, (at, value) => {
+      if (at >= to) return false;
+      read.push(value);
+      return at + 1 < to;
+    }),
+    () => read,
+  );
+}
 
 /** LINSERT key BEFORE|AFTER pivot element: -1 when the pivot is absent, 0 for a missing key. */
 const linsert: CommandHandler = (ctx, args) => {
@@ -420,11 +447,23 @@ const linsert: CommandHandler = (ctx, args) => {
     pivotAt = at;
     return false;
   });
-  return then(done, () => {
+  return andThen(done, (): Reply | Promise<Reply> => {
     if (pivotAt === -1) return -1;
-    list.insertAt(after ? pivotAt + 1 : pivotAt, args[4]!, (at) => values[at]!);
-    commit(ctx, list);
-    return list.length;
+    const position = after ? pivotAt + 1 : pivotAt;
+    const length = list.length;
+    // The elements before the position move towards the head (all scanned), or those from it on towards
+    // the tail, which must be read past the pivot first: whichever costs less.
+    const unread = length - 1 - pivotAt;
+    if ((length - position) * rewriteReads + unread >= position * rewriteReads) {
+      list.insertAt(position, args[4]!, (at) => values[at]!, 'left');
+      commit(ctx, list);
+      return list.length;
+    }
+    return andThen(readPositions(list, pivotAt + 1, length), (rest) => {
+      list.insertAt(position, args[4]!, (at) => (at <= pivotAt ? values[at]! : rest[at - pivotAt - 1]!), 'right');
+      commit(ctx, list);
+      return list.length;
+    });
   });
 };
 

@@ -445,6 +445,52 @@ describe.each(kinds)('list commands ($name)', (kind) => {
     });
   });
 
+  describe('LREM and LINSERT rewrite the side where fewer elements move', () => {
+    const elements = Array.from({ length: 40 }, (_, index) => `e${index}`);
+    /** Head and tail indexes: which of them moved says which side was rewritten. */
+    const bounds = (): { head: number; tail: number } => listBounds(h.engine.get(metadataKey(h.keyspace.physicalDb(0), Buffer.from('l')))!)!;
+
+    beforeEach(async () => {
+      await r('RPUSH', 'l', ...elements);
+    });
+
+    it('LREM from the head of an element near the tail moves the few after it, read past the scan', async () => {
+      const before = bounds();
+      expect(await r('LREM', 'l', '1', 'e37')).toBe(1);
+      expect(await r('LRANGE', 'l', '0', '-1')).toEqual(elements.filter((element) => element !== 'e37'));
+      expect(bounds()).toEqual({ head: before.head, tail: before.tail - 1 });
+      await checkList(h, 'l');
+    });
+
+    it('LREM from the tail of an element near the head moves the few before it, read past the scan', async () => {
+      const before = bounds();
+      expect(await r('LREM', 'l', '-1', 'e2')).toBe(1);
+      expect(await r('LRANGE', 'l', '0', '-1')).toEqual(elements.filter((element) => element !== 'e2'));
+      expect(bounds()).toEqual({ head: before.head + 1, tail: before.tail });
+      // Matches at both ends: the side scanned (from the tail) moves fewer.
+      await r('RPUSH', 'l', 'e5');
+      const next = bounds();
+      expect(await r('LREM', 'l', '-2', 'e5')).toBe(2);
+      expect(await r('LRANGE', 'l', '0', '-1')).toEqual(elements.filter((element) => element !== 'e2' && element !== 'e5'));
+      expect(bounds()).toEqual({ head: next.head, tail: next.tail - 2 });
+      await checkList(h, 'l');
+    });
+
+    it('LINSERT before a pivot near the tail moves the elements after the insertion point towards the tail', async () => {
+      const before = bounds();
+      expect(await r('LINSERT', 'l', 'BEFORE', 'e36', 'x')).toBe(41);
+      expect(await r('LINSERT', 'l', 'AFTER', 'e38', 'y')).toBe(42);
+      expect(await r('LINSERT', 'l', 'AFTER', 'e1', 'z')).toBe(43);
+      const expected = [...elements];
+      expected.splice(36, 0, 'x');
+      expected.splice(expected.indexOf('e38') + 1, 0, 'y');
+      expected.splice(2, 0, 'z');
+      expect(await r('LRANGE', 'l', '0', '-1')).toEqual(expected);
+      expect(bounds()).toEqual({ head: before.head - 1, tail: before.tail + 2 });
+      await checkList(h, 'l');
+    });
+  });
+
   describe('LINSERT', () => {
     beforeEach(async () => {
       await r('RPUSH', 'l', 'a', 'b', 'c');
