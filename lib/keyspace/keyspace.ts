@@ -40,7 +40,7 @@
 
 import type { CompactionFilterSpec, Engine, EngineLogger, IteratorOptions } from '../engine/engine.js';
 import { WriteBatch } from '../engine/write-batch.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, LimitExceededError } from '../errors.js';
 import { javascriptUrl } from '../javascript-path.js';
 import { assert } from '../assert.js';
 import {
@@ -70,6 +70,7 @@ import {
   isExpired,
   keyTypeNames,
   recordExpireMs,
+  recordSize,
   recordType,
   recordVersion,
   stringBytesMaxDefault,
@@ -80,7 +81,7 @@ import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
 import { drive, visitRange, Walk, walkEntries, type Steps } from './walk.js';
 import { forEachEntry } from './collection.js';
-import { databasesDefault, databasesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount, sweepHiddenPerKey } from '../limits.js';
+import { batchOpsMax, databasesDefault, databasesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount, sweepHiddenPerKey } from '../limits.js';
 
 export { databasesDefault, scanCountMax } from '../limits.js';
 import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from './db-table.js';
@@ -519,6 +520,13 @@ export class Keyspace {
     const record = source.live ?? source.stored;
     assert(record !== undefined, 'a collection to copy exists');
     if (recordType(record) === KeyType.string) return;
+    // One batch holds the copy: refuse at once what it cannot hold, rather than after reading it all.
+    const writes = recordSize(record) * (recordType(record) === KeyType.zset ? 2 : 1);
+    if (writes + batch.ops.length + copyBatchSlack > batchOpsMax) {
+      throw new LimitExceededError(
+        `Cannot copy "${source.key.toString('latin1').slice(0, 64)}": its ${recordSize(record)} elements need ${writes} writes in one batch, which holds at most ${batchOpsMax}`,
+      );
+    }
     const sourcePhys = this.#state(source.db).physId;
     const targetPhys = this.#state(target.db).physId;
     const sourceVersion = recordVersion(record);
@@ -929,6 +937,9 @@ function rangeOf(prefix: Buffer): IteratorOptions {
 function then<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybePromise<U>): MaybePromise<U> {
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
+
+/** Writes a collection copy's batch holds besides the copied entries: the metadata, expiry and counter changes. */
+const copyBatchSlack = 16;
 
 /** A key between `low` and `high` (inclusive), roughly uniform in key order. */
 function randomBetween(low: Buffer, high: Buffer): Buffer {

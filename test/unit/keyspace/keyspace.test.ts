@@ -533,6 +533,16 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       }
     });
 
+    it('refuses at once to copy a collection larger than one batch holds', async () => {
+      // A metadata record that claims 999,990 fields (no subkeys): the refusal comes before any is read.
+      const huge = metadataKey(keyspace.physicalDb(0), b('huge'));
+      await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, 999_990)));
+      const source = keyspace.load(0, b('huge'), ctx.nowMs);
+      const target = keyspace.load(0, b('copy'), ctx.nowMs);
+      expect(() => keyspace.stageTransfer(keyspace.begin(), source, target, ctx.nowMs)).toThrow(/"huge": its 999990 elements need 999990 writes in one batch, which holds at most 1000000/);
+      await engine.write(new WriteBatch().del(huge));
+    });
+
     it('fires onKeyModified for every staged key and onDbModified with before/after states', async () => {
       const modified: string[] = [];
       const dbChanges: string[] = [];
