@@ -90,6 +90,11 @@ describe(`engine under concurrent writers, readers, flushes and compactions (${d
       if (failures.length < 20) failures.push(message);
     };
     const deadline = Date.now() + durationMs;
+    // On a loaded machine the held iterator may open late: writers go on past the deadline (at most 20 s)
+    // until a flush has run beneath it, which the test asserts.
+    const hardDeadline = deadline + 20_000;
+    let heldAwaitsFlush = true;
+    const writing = (): boolean => Date.now() < deadline || (heldAwaitsFlush && Date.now() < hardDeadline);
     const counts = { batches: 0, gets: 0, scans: 0, scannedEntries: 0, heldEntries: 0 };
     let valueCounter = 0;
 
@@ -112,7 +117,7 @@ describe(`engine under concurrent writers, readers, flushes and compactions (${d
     };
 
     const writer = async (id: number): Promise<void> => {
-      while (Date.now() < deadline) {
+      while (writing()) {
         await engine.write(makeBatch(id));
         counts.batches++;
       }
@@ -120,7 +125,7 @@ describe(`engine under concurrent writers, readers, flushes and compactions (${d
 
     const pipelinedWriter = async (id: number): Promise<void> => {
       const inFlight = new Set<Promise<unknown>>();
-      while (Date.now() < deadline) {
+      while (writing()) {
         while (inFlight.size < 8) {
           const write: Promise<unknown> = engine.write(makeBatch(id)).then(() => {
             counts.batches++;
@@ -218,14 +223,24 @@ describe(`engine under concurrent writers, readers, flushes and compactions (${d
       counts.heldEntries = await checkedIteration(
         {},
         async () => {
-          const now = engine.stats();
-          during = { flushes: now.flushes - before.flushes, compactions: now.compactions - before.compactions };
-          // Slow until several flushes and compactions happened beneath it (or time is nearly up).
+          const observe = (): void => {
+            const now = engine.stats();
+            during = { flushes: now.flushes - before.flushes, compactions: now.compactions - before.compactions };
+            if (during.flushes > 0) heldAwaitsFlush = false;
+          };
+          observe();
+          // Held here until one flush ran beneath it (writers go on for it), then slow until several
+          // flushes and compactions did (or time is nearly up).
+          while (heldAwaitsFlush && Date.now() < hardDeadline) {
+            await sleep(15);
+            observe();
+          }
           if ((during.flushes < 4 || during.compactions < 3) && Date.now() < deadline - 200) await sleep(15);
           else await yieldTurn();
         },
         'held iterator',
       );
+      heldAwaitsFlush = false;
       return during;
     };
 
