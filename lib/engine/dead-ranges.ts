@@ -15,8 +15,8 @@
 // see versions deleted since, so it does not use the range. Taking writes
 // back (a failed WAL write) can bring versions back: clear() then.
 //
-// Ranges do not overlap; at most deadRangesMax are kept, the least recently
-// used dropped first. written() is a binary search: O(log deadRangesMax)
+// Ranges do not overlap or touch (a new one is merged with those it meets);
+// at most deadRangesMax are kept, the least recently used dropped first. written() is a binary search: O(log deadRangesMax)
 // comparisons per key written, nothing when no range is kept.
 
 import { compareBytes } from '../format/compare-bytes.js';
@@ -55,14 +55,24 @@ export class DeadRanges {
     return moved;
   }
 
-  /** Remembers that nothing in [low, high) is visible at `sequence`, the newest; replaces the ranges it overlaps. */
+  /**
+   * Remembers that nothing in [low, high) is visible at `sequence`, the
+   * newest, merged with the ranges it overlaps or touches: each of those is
+   * still dead at the newest sequence (a write into it would have dropped
+   * it), so their union is too. (Replacing them instead let a walk with a
+   * nearer upper bound, or one starting inside a range, shrink it.)
+   */
   record(low: Uint8Array, high: Uint8Array, sequence: number): void {
     if (compareBytes(low, high) >= 0) return;
     const ranges = this.#ranges;
     let at = 0;
-    while (at < ranges.length && compareBytes(ranges[at]!.high, low) <= 0) at++;
+    while (at < ranges.length && compareBytes(ranges[at]!.high, low) < 0) at++;
     let end = at;
-    while (end < ranges.length && compareBytes(ranges[end]!.low, high) < 0) end++;
+    while (end < ranges.length && compareBytes(ranges[end]!.low, high) <= 0) end++;
+    if (end > at) {
+      if (compareBytes(ranges[at]!.low, low) < 0) low = ranges[at]!.low;
+      if (compareBytes(ranges[end - 1]!.high, high) > 0) high = ranges[end - 1]!.high;
+    }
     ranges.splice(at, end - at, { low: Buffer.from(low), high: Buffer.from(high), sequence, used: ++this.#clock });
     if (ranges.length > deadRangesMax) {
       let oldest = 0;

@@ -938,8 +938,12 @@ function then<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybePromise<U>)
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
-/** Writes a collection copy's batch holds besides the copied entries: the metadata, expiry and counter changes. */
-const copyBatchSlack = 16;
+/**
+ * Writes a collection copy's batch holds besides the copied entries, at
+ * most: the target's metadata, expiry put and delete and counter, the
+ * source's metadata and expiry deletes and counter (RENAME, MOVE).
+ */
+const copyBatchSlack = 7;
 
 /** A key between `low` and `high` (inclusive), roughly uniform in key order. */
 function randomBetween(low: Buffer, high: Buffer): Buffer {

@@ -48,21 +48,25 @@ function modelWalk(model: Map<string, string>, options: IteratorOptions): string
 }
 
 describe('DeadRanges', () => {
-  it('skips through chained ranges, keeps them apart, drops one a write lands in, and ignores those newer than the reader', () => {
+  it('skips a range, merges those that meet, drops one a write lands in, and ignores those newer than the reader', () => {
     const dead = new DeadRanges();
     dead.record(b('b'), b('d'), 10);
-    dead.record(b('d'), b('f'), 12);
+    dead.record(b('e'), b('f'), 12);
     expect(dead.size).toBe(2);
-    expect(dead.skip(b('c'), 12)?.toString()).toBe('f');
-    expect(dead.skip(b('c'), 11)?.toString()).toBe('d'); // the second range is newer than the reader
+    expect(dead.skip(b('c'), 12)?.toString()).toBe('d');
+    expect(dead.skip(b('e'), 11)).toBeUndefined(); // the second range is newer than the reader
     expect(dead.skip(b('c'), 9)).toBeUndefined();
     expect(dead.skip(b('a'), 20)).toBeUndefined();
-    expect(dead.skip(b('f'), 20)).toBeUndefined(); // high is exclusive
-    dead.record(b('c'), b('e'), 13); // overlaps both: replaces them
+    expect(dead.skip(b('d'), 20)).toBeUndefined(); // high is exclusive
+    expect(dead.skip(b('f'), 20)).toBeUndefined();
+    dead.record(b('c'), b('e'), 13); // meets both: merged with them, at the newest sequence
     expect(dead.size).toBe(1);
-    expect(dead.skip(b('b'), 20)).toBeUndefined();
-    expect(dead.skip(b('c'), 20)?.toString()).toBe('e');
-    dead.written(b('b'));
+    expect(dead.skip(b('b'), 13)?.toString()).toBe('f');
+    expect(dead.skip(b('b'), 12)).toBeUndefined();
+    dead.record(b('f'), b('g'), 14); // touching: merged too
+    expect(dead.size).toBe(1);
+    expect(dead.skip(b('b'), 14)?.toString()).toBe('g');
+    dead.written(b('a'));
     expect(dead.size).toBe(1);
     dead.written(b('d'));
     expect(dead.size).toBe(0);
@@ -128,6 +132,35 @@ describe('LsmEngine with dead ranges', () => {
         for (const held of snapshots) held.snapshot.release();
         await engine.close();
       }
+    }
+  });
+
+  it('keeps a range whole when a walk with a nearer bound, or from inside it, passes over it again', async () => {
+    const engine = await LsmEngine.open('/db', { fs: new MemFileSystem(), syncPolicy: 'no', backgroundExecutor: 'inline' });
+    const q = (index: number): Buffer => b(`q${String(index).padStart(5, '0')}`);
+    try {
+      const puts = new WriteBatch();
+      for (let index = 0; index < 10_000; index++) puts.put(q(index), b('v'));
+      await engine.write(puts);
+      const deletes = new WriteBatch();
+      for (let index = 0; index < 9000; index++) deletes.del(q(index));
+      await engine.write(deletes);
+      const first = (options: IteratorOptions): { key: string | undefined; stopped: string | undefined } => {
+        const iterator = engine.iteratorSync(options);
+        try {
+          return { key: iterator.next()?.[0].toString(), stopped: iterator.stoppedAfter?.toString() };
+        } finally {
+          iterator.close();
+        }
+      };
+      expect(first({ gte: q(0) }).key).toBe('q09000'); // records [q00000, q09000)
+      expect(first({ gte: q(0), lt: q(100) }).key).toBeUndefined(); // a nearer bound
+      expect(first({ gte: q(5000) }).key).toBe('q09000'); // from inside
+      expect(first({ gt: q(6000), lt: q(7000) }).key).toBeUndefined();
+      // Still one range from the front: a walk from there passes none of the 9,000 tombstones.
+      expect(first({ gte: q(0), hiddenMax: 100 })).toEqual({ key: 'q09000', stopped: undefined });
+    } finally {
+      await engine.close();
     }
   });
 

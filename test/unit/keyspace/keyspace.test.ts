@@ -534,12 +534,13 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     });
 
     it('refuses at once to copy a collection larger than one batch holds', async () => {
-      // A metadata record that claims 999,990 fields (no subkeys): the refusal comes before any is read.
+      // A metadata record that claims 999,995 fields (no subkeys): with the target's and the source's
+      // metadata, expiry and counter writes they pass the 1,000,000 of a batch; refused before any is read.
       const huge = metadataKey(keyspace.physicalDb(0), b('huge'));
-      await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, 999_990)));
+      await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, 999_995)));
       const source = keyspace.load(0, b('huge'), ctx.nowMs);
       const target = keyspace.load(0, b('copy'), ctx.nowMs);
-      expect(() => keyspace.stageTransfer(keyspace.begin(), source, target, ctx.nowMs)).toThrow(/"huge": its 999990 elements need 999990 writes in one batch, which holds at most 1000000/);
+      expect(() => keyspace.stageTransfer(keyspace.begin(), source, target, ctx.nowMs)).toThrow(/"huge": its 999995 elements need 999995 writes in one batch, which holds at most 1000000/);
       await engine.write(new WriteBatch().del(huge));
     });
 
