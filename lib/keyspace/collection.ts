@@ -23,7 +23,7 @@ import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
-import { drive, wait, type Steps } from './walk.js';
+import { drive, wait, walkEntries, type Steps } from './walk.js';
 import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -332,13 +332,14 @@ function bounded(range: SubkeyRange, options: IteratorOptions): IteratorOptions 
 
 /**
  * Calls `visit` with each field and value of a live collection, in field
- * order, until it returns false. O(N) for all of them.
+ * order, until it returns false. O(N) for all of them, walked in slices at
+ * a snapshot taken now (walk.ts): a Promise when it takes more than one.
  */
 export function forEachField(keyspace: Keyspace, collection: Collection, visit: (field: Buffer, value: Buffer) => boolean | void): MaybePromise<void> {
   if (collection.record === undefined) return;
   const range = subkeyRange(collection);
   const fieldOffset = range.prefix.length;
-  return forEachEntry(keyspace.engine, bounded(range, { gte: range.prefix }), (key, value) => visit(key.subarray(fieldOffset), value));
+  return walkEntries(keyspace.engine, bounded(range, { gte: range.prefix }), (key, value) => visit(key.subarray(fieldOffset), value));
 }
 
 /** Every field and value of a collection, in field order. O(N). */

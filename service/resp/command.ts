@@ -19,7 +19,7 @@
 // commands run while it is pending (its answer is the state when it ran).
 
 import type { WriteBatch } from '../../lib/engine/write-batch.js';
-import type { Keyspace } from '../../lib/keyspace/keyspace.js';
+import type { Keyspace, MaybePromise } from '../../lib/keyspace/keyspace.js';
 import type { Reply } from './reply.js';
 
 /** Command flags, named as in Redis's command table where one exists. */
@@ -72,6 +72,15 @@ const snapshotReads = new WeakSet<Promise<Reply>>();
 export function snapshotRead(reply: Promise<Reply>): Promise<Reply> {
   snapshotReads.add(reply);
   return reply;
+}
+
+/**
+ * The reply of a read-only handler whose one read may walk in slices at a
+ * snapshot (lib/keyspace/walk.ts): `reply(result)`, marked with
+ * snapshotRead() when the walk took more than one slice.
+ */
+export function snapshotReply<T>(result: MaybePromise<T>, reply: (settled: T) => Reply): Reply | Promise<Reply> {
+  return result instanceof Promise ? snapshotRead(result.then(reply)) : reply(result);
 }
 
 /** Whether snapshotRead() marked `reply`. */

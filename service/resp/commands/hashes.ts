@@ -15,7 +15,7 @@ import { toExtended } from '../../../lib/keyspace/long-double.js';
 import { hashDelete, hashEntries, hashGet, hashGetMany, hashIncrBy, hashIncrByFloat, hashLength, hashRandomFields, hashSet, loadHash } from '../../../lib/keyspace/hash.js';
 import { parseScanCursor, randomPickCountMax, scanCollection, andThen, type CollectionEntry, type CollectionScanResult } from '../../../lib/keyspace/collection.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
-import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
+import { snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, MapReply, OK, errors, type Reply } from '../reply.js';
 import { isWord, spec } from './strings.js';
 
@@ -175,11 +175,11 @@ const hlen: CommandHandler = (ctx, args) => hashLength(ctx.keyspace, ctx.db, arg
 
 const hstrlen: CommandHandler = (ctx, args) => hashGet(ctx.keyspace, ctx.db, args[1]!, args[2]!, ctx.nowMs)?.length ?? 0;
 
-const hkeys: CommandHandler = (ctx, args) => reply(hashEntries(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (entries) => entries.map(([field]) => field));
+const hkeys: CommandHandler = (ctx, args) => snapshotReply(hashEntries(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (entries) => entries.map(([field]) => field));
 
-const hvals: CommandHandler = (ctx, args) => reply(hashEntries(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (entries) => entries.map(([, value]) => value));
+const hvals: CommandHandler = (ctx, args) => snapshotReply(hashEntries(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (entries) => entries.map(([, value]) => value));
 
-const hgetall: CommandHandler = (ctx, args) => reply(hashEntries(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (entries) => new MapReply(entries));
+const hgetall: CommandHandler = (ctx, args) => snapshotReply(hashEntries(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (entries) => new MapReply(entries));
 
 /** LONG_MAX / 2: HRANDFIELD WITHVALUES refuses counts beyond it (the reply doubles them). */
 const withValuesCountMax = int64Max / 2n;

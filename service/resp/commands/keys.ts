@@ -20,7 +20,7 @@ import { parseScanCursor } from '../../../lib/keyspace/collection.js';
 import { stringEncoding } from '../../../lib/keyspace/string.js';
 import { commandExpireMs, ttlReply, type TimeUnit } from '../../../lib/keyspace/ttl.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
-import { snapshotRead, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, OK, SimpleReply, errors, type Reply } from '../reply.js';
 import { isWord, spec } from './strings.js';
 
@@ -214,15 +214,7 @@ const move: CommandHandler = (ctx, args) => {
 
 // ---------------------------------------------------------------- iteration
 
-/**
- * The reply of a read that walks in slices at a snapshot (lib/keyspace/walk.ts):
- * when it takes more than one, other clients' commands run meanwhile.
- */
-function sliced<T>(result: MaybePromise<T>, reply: (settled: T) => Reply): Reply | Promise<Reply> {
-  return result instanceof Promise ? snapshotRead(result.then(reply)) : reply(result);
-}
-
-const keys: CommandHandler = (ctx, args) => sliced(ctx.keyspace.keys(ctx.db, args[1]!, ctx.nowMs), (found) => found);
+const keys: CommandHandler = (ctx, args) => snapshotReply(ctx.keyspace.keys(ctx.db, args[1]!, ctx.nowMs), (found) => found);
 
 /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. */
 const scan: CommandHandler = (ctx, args) => {
@@ -251,7 +243,7 @@ const scan: CommandHandler = (ctx, args) => {
   return then(result, ({ cursor: next, keys: found }) => [String(next), found]);
 };
 
-const randomkey: CommandHandler = (ctx) => sliced(ctx.keyspace.randomKey(ctx.db, ctx.nowMs), (key) => key ?? null);
+const randomkey: CommandHandler = (ctx) => snapshotReply(ctx.keyspace.randomKey(ctx.db, ctx.nowMs), (key) => key ?? null);
 
 /** TOUCH key [key ...]: counts live keys (silt keeps no access times to update). */
 const touch: CommandHandler = (ctx, args) => exists(ctx, args);

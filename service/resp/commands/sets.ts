@@ -11,7 +11,7 @@
 // SRANDMEMBER with a count an array (it may repeat members), as Redis.
 
 import { ErrorReply, SetReply, errors } from '../reply.js';
-import type { CommandFlag, CommandHandler, CommandSpec } from '../command.js';
+import { snapshotReply, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { isWord, spec } from './strings.js';
 import { collectionErrors, emptyScan, parsePositiveCount, parseRandomCount, parseScanArguments, repeatedPicksTooMany, reply, scanReply } from './hashes.js';
 import { parseScanCursor, scanCollection } from '../../../lib/keyspace/collection.js';
@@ -52,7 +52,7 @@ const smismember: CommandHandler = (ctx, args) => setAreMembers(ctx.keyspace, ct
 
 const scard: CommandHandler = (ctx, args) => setCardinality(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
 
-const smembers: CommandHandler = (ctx, args) => reply(setMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (members) => new SetReply(members));
+const smembers: CommandHandler = (ctx, args) => snapshotReply(setMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), (members) => new SetReply(members));
 
 const smove: CommandHandler = (ctx, args) => (setMove(ctx.keyspace, ctx, args[1]!, args[2]!, args[3]!) ? 1 : 0);
 

@@ -953,6 +953,36 @@ describe('long sorted-set walks share the server', () => {
     expect(server().server.engine!.stats().liveSnapshots).toBe(0);
   });
 
+  it('HGETALL and SMEMBERS of large collections walk in slices too, answering the collection as the command ran', async () => {
+    const a = await freshClient(server());
+    const loads: Promise<unknown>[] = [];
+    for (let start = 0; start < members; start += 1000) {
+      const fields: string[] = [];
+      const names: string[] = [];
+      for (let index = start; index < Math.min(members, start + 1000); index++) {
+        fields.push(member(index), String(index));
+        names.push(member(index));
+      }
+      loads.push(a.hset('h', ...fields), a.sadd('s', ...names));
+    }
+    await Promise.all(loads);
+    const b = await other();
+    const hash = watched(a.hgetall('h'));
+    await reached;
+    expect(await b.hset('h', 'late', 'v')).toBe(1);
+    expect(await b.hdel('h', member(0))).toBe(1);
+    expect(hash.settled()).toBe(false);
+    release();
+    const fields = await hash.reply;
+    expect(Object.keys(fields).length).toBe(members);
+    expect(fields[member(0)]).toBe('0');
+    expect(fields.late).toBeUndefined();
+    // Later walks pause at once (only the first pause is held): SMEMBERS answers whole.
+    expect((await a.smembers('s')).length).toBe(members);
+    expect(await a.hlen('h')).toBe(members);
+    expect(server().server.engine!.stats().liveSnapshots).toBe(0);
+  });
+
   it("the walking client's later requests wait for its walk", async () => {
     const a = await loaded('z');
     const b = await other();
