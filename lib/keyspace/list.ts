@@ -41,8 +41,9 @@ import type { IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, LimitExceededError, WrongTypeError } from '../errors.js';
 import { assert } from '../assert.js';
-import { listFreedDeletesMax } from '../limits.js';
+import { listFreedDeletesMax, listRangeSlicedMin } from '../limits.js';
 import { forEachEntry } from './collection.js';
+import { walkEntries } from './walk.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { prefixEnd, readUint64BE, subkey, subkeyPrefix, writeUint64BE } from './key-encoding.js';
 import { KeyType, allocRecord, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -222,11 +223,28 @@ export class List {
       for (let step = 0; step < count; step++) out.push(this.element(reverse ? position - step : position + step));
       return out;
     }
-    const done = this.scan(position, reverse, (_position, value) => {
+    if (count < listRangeSlicedMin) {
+      const done = this.scan(position, reverse, (_position, value) => {
+        out.push(value);
+        return out.length < count;
+      });
+      return done instanceof Promise ? done.then(() => out) : out;
+    }
+    // A long range walks in slices at a snapshot (walk.ts), so that other clients run meanwhile.
+    const from = reverse ? this.#head + position - count + 1 : this.#head + position;
+    const to = from + count;
+    let expected = from;
+    const done = walkEntries(this.keyspace.engine, { gte: this.#elementKey(from), lt: this.#elementKey(to) }, (key, value) => {
+      const index = readUint64BE(key, key.length - indexBytes);
+      if (index !== expected) throw this.#missing(expected);
+      expected++;
       out.push(value);
-      return out.length < count;
     });
-    return done instanceof Promise ? done.then(() => out) : out;
+    const finish = (): Buffer[] => {
+      if (expected !== to) throw this.#missing(expected);
+      return reverse ? out.reverse() : out;
+    };
+    return done instanceof Promise ? done.then(finish) : finish();
   }
 
   /**

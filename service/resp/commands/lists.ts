@@ -24,7 +24,7 @@ import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { andThen } from '../../../lib/keyspace/collection.js';
 import { List, listKind, type ListEnd } from '../../../lib/keyspace/list.js';
 import { int64Min, parseInt64, parseLong, parseLongDouble } from '../../../lib/keyspace/numbers.js';
-import type { CommandContext, CommandFlag, CommandHandler, CommandSpec } from '../command.js';
+import { snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { BlockedReply, ErrorReply, NullArrayReply, OK, errors, type Reply } from '../reply.js';
 import { isWord, spec } from './strings.js';
 
@@ -283,7 +283,7 @@ const lrange: CommandHandler = (ctx, args) => {
   if (list === undefined) return [];
   const [first, count] = normalizeRange(start, stop, list.length);
   if (count === 0) return [];
-  return list.range(first, count);
+  return snapshotReply(list.range(first, count), (values) => values);
 };
 
 /** LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. */

@@ -30,6 +30,8 @@ import {
 } from '../../../lib/keyspace/list.js';
 import { KeyType, collectionRecord, recordSize, recordVersion, stringRecord, withSize } from '../../../lib/keyspace/metadata.js';
 import { checkInvariants, entries, levelHarness, lsmHarness, openKeyspace, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
+import { walkSlice } from '../../../lib/keyspace/walk.js';
+import { listRangeSlicedMin } from '../../../lib/limits.js';
 
 const now = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -227,6 +229,28 @@ describe.each(harnesses)('List ($name)', (harness) => {
       throw new Error('out of range: nothing to visit');
     });
     expect(seen).toEqual([47, 48, 49, 2, 1, 0]);
+  });
+
+  it('walks a long range in slices at a snapshot, either direction', async () => {
+    const values = Array.from({ length: listRangeSlicedMin + 2000 }, (_, index) => `v${index}`);
+    for (let start = 0; start < values.length; start += 1000) push('l', values.slice(start, start + 1000));
+    await ctx.settle();
+    const saved = { ...walkSlice };
+    let pauses = 0;
+    Object.assign(walkSlice, { entriesMin: 0, entriesMax: 500, durationMsMax: Infinity, pause: () => (pauses++, saved.pause()) });
+    try {
+      const list = List.read(keyspace, 0, b('l'), ctx.nowMs)!;
+      const all = list.range(0, values.length);
+      if (engine.kind === 'lsm') expect(all).toBeInstanceOf(Promise);
+      expect((await all).map(String)).toEqual(values);
+      expect(pauses).toBeGreaterThanOrEqual(values.length / 500 - 1);
+      expect((await list.range(values.length - 1, values.length, true)).map(String)).toEqual([...values].reverse());
+      expect((await list.range(100, listRangeSlicedMin + 1)).map(String)).toEqual(values.slice(100, 100 + listRangeSlicedMin + 1));
+      expect((await list.range(values.length - 2, listRangeSlicedMin, true)).map(String)).toEqual(values.slice(values.length - 1 - listRangeSlicedMin, values.length - 1).reverse());
+      expect(engine.stats().liveSnapshots).toBe(0);
+    } finally {
+      Object.assign(walkSlice, saved);
+    }
   });
 
   it('pops from both ends, deletes small removals, and deletes the list when emptied', async () => {
