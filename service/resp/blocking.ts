@@ -56,8 +56,10 @@ export interface BlockingHost {
    * a fresh nowMs, ctx.write as for any command). Returns undefined when
    * retry did, else the reply, wrapped so that it may wait for durability.
    * The manager waits for the result before retrying the next waiter.
+   * `blocked` is the waiter's BlockedReply: the host may answer undefined
+   * without running retry (keys locked) if it signals the keys again later.
    */
-  runCommand(clientId: ClientId, retry: BlockedReply['retry']): Served | undefined | Promise<Served | undefined>;
+  runCommand(clientId: ClientId, retry: BlockedReply['retry'], blocked?: BlockedReply): Served | undefined | Promise<Served | undefined>;
   /** ms since the epoch (default Date.now). */
   now?(): number;
   /** One-shot timer (default setTimeout, unref'd); delays never exceed 2^31 - 1 ms. */
@@ -319,7 +321,7 @@ export class BlockingManager {
       waiter.state = 'retrying';
       let result: Served | undefined | Promise<Served | undefined>;
       try {
-        result = this.#host.runCommand(waiter.clientId, waiter.blocked.retry);
+        result = this.#host.runCommand(waiter.clientId, waiter.blocked.retry, waiter.blocked);
       } catch (error) {
         result = { reply: failedReply(error) };
       }

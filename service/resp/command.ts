@@ -14,12 +14,16 @@
 // write the command made is durable (or answers with the error if one fails).
 // A command that reads waits likewise for writes it may have seen (any not
 // yet durable when it ran), so no reply shows a write that is taken back.
-// One exception to one-at-a-time: a read-only handler whose Promise reads at
+// Two exceptions to one-at-a-time: a read-only handler whose Promise reads at
 // an engine snapshot marks it with snapshotRead(), and other clients'
-// commands run while it is pending (its answer is the state when it ran).
+// commands run while it is pending (its answer is the state when it ran);
+// a handler whose long walk reads only the keys it names marks its Promise
+// with keyedWalk(), and other clients' commands run while it walks, except
+// those the dispatcher must hold back for its key locks (key-locks.ts).
 
 import type { WriteBatch } from '../../lib/engine/write-batch.js';
 import type { Keyspace, MaybePromise } from '../../lib/keyspace/keyspace.js';
+import type { Steps } from '../../lib/keyspace/walk.js';
 import type { Reply } from './reply.js';
 
 /** Command flags, named as in Redis's command table where one exists. */
@@ -53,6 +57,12 @@ export interface CommandSpec {
   syntax?: string;
   /** Cost in the ordered key space, as Kvrocks documents it (e.g. "O(1)", "O(log N + M)"). */
   complexity: string;
+  /**
+   * The handler may answer a keyedWalk() Promise: its key arguments are
+   * locked while it walks (read locks for a read-only command), so it waits
+   * while another background walk holds a write lock on one of them.
+   */
+  keyedWalk?: true;
 }
 
 /** `args[0]` is the command name as the client sent it; args are the client's buffers (do not keep them past the command without copying). */
@@ -88,6 +98,57 @@ export function isSnapshotRead(reply: Promise<Reply>): boolean {
   return snapshotReads.has(reply);
 }
 
+const keyedWalks = new WeakSet<Promise<Reply>>();
+
+/**
+ * Marks the Promise of a handler (whose spec sets `keyedWalk`) that walks in
+ * slices and reads nothing but its key arguments until it settles (SINTER,
+ * ZUNIONSTORE, ZREMRANGEBYRANK ...). The dispatcher locks those keys and
+ * runs other clients' commands meanwhile, holding back those that would
+ * write one of them (key-locks.ts), and this client's later requests. A
+ * handler that writes calls ctx.turn() after its walk and writes only once
+ * that has resolved, so its batch applies to the state it read while
+ * nothing else runs. Inside EXEC it is waited for like any Promise.
+ * @returns `reply`, marked
+ */
+export function keyedWalk(reply: Promise<Reply>): Promise<Reply> {
+  keyedWalks.add(reply);
+  return reply;
+}
+
+/** Whether keyedWalk() marked `reply`. */
+export function isKeyedWalk(reply: Promise<Reply>): boolean {
+  return keyedWalks.has(reply);
+}
+
+/** `derived` (a Promise made from `original`, e.g. by catch()) with the mark original has, if any. */
+export function markedLike(original: Promise<Reply>, derived: Promise<Reply>): Promise<Reply> {
+  if (snapshotReads.has(original)) snapshotReads.add(derived);
+  if (keyedWalks.has(original)) keyedWalks.add(derived);
+  return derived;
+}
+
+/**
+ * The reply of a keyedWalk command whose one walk may go on in slices:
+ * `finish(result)`, which may write (after ctx.turn()), marked with
+ * keyedWalk() when the walk took more than one slice.
+ */
+export function keyedReply<T>(ctx: CommandContext, result: MaybePromise<T>, finish: (settled: T) => Reply): Reply | Promise<Reply> {
+  if (!(result instanceof Promise)) return finish(result);
+  return keyedWalk(
+    result.then((settled) => {
+      const turn = ctx.turn?.();
+      return turn === undefined ? finish(settled) : turn.then(() => finish(settled));
+    }),
+  );
+}
+
+/** Inside a keyedWalk generator, before its first write: `yield* turnToWrite(ctx)` (see CommandContext.turn). */
+export function* turnToWrite(ctx: CommandContext): Steps<void> {
+  const turn = ctx.turn?.();
+  if (turn !== undefined) yield turn;
+}
+
 /**
  * What a handler may use. The server implements it (service/resp/), the
  * keyspace is lib/keyspace's, and tests may build a small one.
@@ -97,6 +158,13 @@ export interface CommandContext {
   db: number;
   /** Applies a batch (visible at once); the reply waits for its durability. */
   write(batch: WriteBatch): void;
+  /**
+   * For a keyedWalk() handler whose walk went on in the background: resolves
+   * when nothing else runs, so that it may write (undefined when it may
+   * already: it never left its turn, or runs inside EXEC). Optional: test
+   * contexts that run one command at a time leave it out.
+   */
+  turn?(): Promise<void> | undefined;
   /** Milliseconds since the epoch, fixed for the duration of one command (as Redis's cached time). */
   readonly nowMs: number;
   /** RESP protocol version of the client (2 or 3). */

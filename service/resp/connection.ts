@@ -118,7 +118,11 @@ class ClientContext implements CommandContext {
   }
 
   write(batch: WriteBatch): void {
-    this.server.dispatcher.write(batch);
+    this.server.dispatcher.write(batch, this.client);
+  }
+
+  turn(): Promise<void> | undefined {
+    return this.server.dispatcher.turn(this.client);
   }
 }
 

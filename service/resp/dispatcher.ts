@@ -16,6 +16,21 @@
 //   client's), so one client's commands still run one after another with
 //   the client state (db, protocol, MULTI) each expects. Inside EXEC it is
 //   waited for like any Promise, so a transaction stays atomic.
+// - Keyed walks: a handler whose Promise walks only the keys it names
+//   (keyedWalk() in command.ts: SINTER, ZUNIONSTORE, ZREMRANGEBYRANK ...)
+//   does not keep the dispatcher busy either. Its keys are locked
+//   (key-locks.ts: read locks for a read-only command, write locks for one
+//   that writes) until it is answered; a command that would write a locked
+//   key, or (a keyed walk) read a write-locked one, waits in #lockWaiters
+//   with its client's later requests held, and runs, ahead of what queued
+//   meanwhile, when the locks go; so do commands without keys that write
+//   (FLUSHALL, SWAPDB), and MOVE and COPY, whose other db the key specs do
+//   not name. Other commands run. A walk that writes asks for its turn
+//   (turn()) when it has walked: a grant waits in the FIFO like a command,
+//   and keeps the dispatcher busy while the handler writes and answers, so
+//   its batch applies to the state it read. Blocked clients whose retry
+//   would write a locked key wait for the next signal after the locks go,
+//   and the expiry sweep waits while any key is locked (server.ts).
 // - Durability: a handler's writes (ctx.write) are visible at once, so the
 //   next command may run; the command's reply is a Promise that resolves when
 //   every write it made is as durable as appendfsync asks, or turns into the
@@ -51,9 +66,10 @@
 import { AssertionError, assert } from '../../lib/assert.js';
 import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
 import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
-import { isSnapshotRead, snapshotRead, type CommandContext } from './command.js';
-import type { CommandTable, ResolvedCommand } from './command-table.js';
+import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandContext } from './command.js';
+import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { ReplySequence, type Connection } from './connection.js';
+import { KeyLocks, type LockMode } from './key-locks.js';
 import { nonBlockingReply, type Served } from './blocking.js';
 import { BlockedReply, DurableReply, ErrorReply, NullArrayReply, QUEUED, errors, type Reply } from './reply.js';
 import type { RespServer } from './server.js';
@@ -141,7 +157,20 @@ interface Pending {
   args: Buffer[] | undefined;
   task: (() => void | Promise<void>) | undefined;
   resolve: (reply: Reply | Promise<Reply>) => void;
+  /** A request that waited for key locks: it runs although its client's other requests are held. */
+  lockWait?: true;
+  /** A keyed walk's turn to write (turn()): run in FIFO order, it makes the dispatcher busy. */
+  grant?: () => void;
 }
+
+/** A keyed walk going on in the background: its lock mode, and whether it has its turn to write. */
+interface BackgroundWalk {
+  mode: LockMode;
+  granted: boolean;
+}
+
+/** Write commands whose keys in another db the key specs do not name: they wait while any key is locked. */
+const otherDbWrites = new Set(['move', 'copy']);
 
 const noop = (): void => undefined;
 
@@ -169,8 +198,21 @@ export class Dispatcher {
   #atomic: AtomicWrite | undefined;
   /** FIFO requests of blocked clients, held back until they are answered. */
   readonly #held = new Map<Connection, Pending[]>();
-  /** Clients whose snapshot read is pending; their requests are held back meanwhile. */
+  /**
+   * Clients whose snapshot read or keyed walk is pending, or whose request
+   * waits for key locks; their (other) requests are held back meanwhile.
+   */
   readonly #reading = new Set<Connection>();
+  /** Keys locked by keyed walks (see the header). */
+  readonly #locks = new KeyLocks();
+  /** Keyed walks going on, by client (a client has at most one: its later requests are held). */
+  readonly #background = new Map<Connection, BackgroundWalk>();
+  /** Requests waiting for key locks, oldest first. */
+  #lockWaiters: Pending[] = [];
+  /** Set by #process when it made the request wait for key locks (it has not run). */
+  #waitedForLocks = false;
+  /** Blocked clients whose retry met a locked key: signalled again when locks go. */
+  #deferredRetries: BlockedReply[] = [];
   #ranLastRequest = false;
 
   /** Called with an AssertionError (a bug); main.ts logs it and exits. */
@@ -213,7 +255,20 @@ export class Dispatcher {
       return new Promise<Reply>((resolve) => this.#enqueue({ client, args: copied, task: undefined, resolve }));
     }
     this.#ranLastRequest = true;
-    return this.#process(client, args, true);
+    this.#waitedForLocks = false;
+    const outcome = this.#process(client, args, true);
+    if (this.#waitedForLocks) this.#ranLastRequest = false;
+    return outcome;
+  }
+
+  /** Requests waiting for key locks. */
+  get waitingForLocks(): number {
+    return this.#lockWaiters.length;
+  }
+
+  /** Whether a keyed walk holds key locks now (the expiry sweep waits while one does). */
+  get keysLocked(): boolean {
+    return this.#locks.size > 0;
   }
 
   /**
@@ -244,8 +299,12 @@ export class Dispatcher {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** ctx.write for every client: into the open EXEC group, else engine.write with the reply held for durability. */
-  write(batch: WriteBatch): void {
+  /**
+   * ctx.write for every client: into the open EXEC group, else engine.write with the reply held for durability.
+   * @param from the writing client: a keyed walk in the background writes only in its turn
+   */
+  write(batch: WriteBatch, from?: Connection): void {
+    assert(from === undefined || this.#background.get(from)?.granted !== false, 'a keyed walk writes only in its turn (ctx.turn())');
     if (this.#atomic !== undefined) {
       this.#atomic.write(batch);
       return;
@@ -263,6 +322,27 @@ export class Dispatcher {
     // A command's batches of one turn share the promise: one entry, so its reply can join a DurableGroup.
     const writes = (this.#writes ??= []);
     if (writes[writes.length - 1] !== written) writes.push(written);
+  }
+
+  /**
+   * ctx.turn for every client: for a keyed walk going on in the background
+   * that writes, a Promise resolved when it may (see the header); undefined
+   * when it may at once (it never left its turn, runs inside EXEC, or only reads).
+   */
+  turn(client: Connection): Promise<void> | undefined {
+    const walk = this.#background.get(client);
+    if (walk === undefined || walk.granted || walk.mode === 'read') return undefined;
+    return new Promise<void>((resolve) => {
+      const grant = (): void => {
+        walk.granted = true;
+        this.#busy = true;
+        this.#writes = undefined;
+        resolve();
+      };
+      // Called from the walk's continuation, never from inside the dispatcher.
+      if (!this.#busy && this.#queueHead >= this.#queue.length) grant();
+      else this.#enqueue({ client: undefined, args: undefined, task: undefined, resolve: noop, grant });
+    });
   }
 
   /**
@@ -352,7 +432,43 @@ export class Dispatcher {
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });
       return QUEUED;
     }
+    if (this.#locks.size > 0 && this.#mustWaitForLocks(client, resolved, args)) return this.#waitForLocks(client, args, direct);
     return this.#run(client, resolved, args, nowMs, direct);
+  }
+
+  /** Whether a request must wait for key locks (see the header); EXEC checks each queued command. */
+  #mustWaitForLocks(client: Connection, resolved: ResolvedCommand, args: readonly Buffer[]): boolean {
+    if (resolved.command.name !== 'exec') return this.#locksConflict(client.db, resolved, args);
+    let db = client.db;
+    for (const queued of client.multi?.commands ?? []) {
+      if (queued.resolved.command.name === 'select') {
+        // The db later commands use; a SELECT that will refuse makes the whole EXEC wait, harmlessly.
+        const selected = Number(queued.args[1]!.toString('latin1'));
+        if (!Number.isSafeInteger(selected)) return true;
+        db = selected;
+        continue;
+      }
+      if (this.#locksConflict(db, queued.resolved, queued.args)) return true;
+    }
+    return false;
+  }
+
+  /** Whether one command on logical db `db` meets a key lock. */
+  #locksConflict(db: number, resolved: ResolvedCommand, args: readonly Buffer[]): boolean {
+    const spec = resolved.spec;
+    const writes = spec.flags.includes('write');
+    if (!writes && spec.keyedWalk !== true) return false; // a plain read runs whole, before the walk's write
+    const ids = lockIds(db, resolved, args);
+    if (writes && (ids === undefined || ids.size === 0 || otherDbWrites.has(resolved.command.name))) return true;
+    return ids !== undefined && this.#locks.conflicts(ids, writes ? 'write' : 'read');
+  }
+
+  /** Parks a request until key locks go; its client's later requests are held meanwhile. */
+  #waitForLocks(client: Connection, args: Buffer[], direct: boolean): Promise<Reply> {
+    this.#waitedForLocks = true;
+    this.#reading.add(client);
+    const owned = direct ? args.map((arg) => Buffer.from(arg)) : args;
+    return new Promise<Reply>((resolve) => this.#lockWaiters.push({ client, args: owned, task: undefined, resolve, lockWait: true }));
   }
 
   /** The checks before a handler, in Redis's order; an error reply or undefined to go on. */
@@ -376,6 +492,7 @@ export class Dispatcher {
     const started = performance.now();
     const reply = this.#invoke(client, resolved, args, nowMs);
     if (reply instanceof Promise && isSnapshotRead(reply) && this.#writes === undefined) return this.#readOnSnapshot(client, resolved, args, started, reply);
+    if (reply instanceof Promise && isKeyedWalk(reply)) return this.#walkInBackground(client, resolved, args, started, reply);
     if (reply instanceof Promise) {
       this.#busy = true;
       return reply.then((settled) => {
@@ -407,6 +524,55 @@ export class Dispatcher {
       else this.#notifyIdle();
       return settled;
     });
+  }
+
+  /**
+   * A keyed walk goes on while other commands run, its keys locked; it
+   * writes in its turn (turn()), and is answered like any command then.
+   */
+  #walkInBackground(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Promise<Reply>): Promise<Reply> {
+    assert(this.#writes === undefined, 'a keyed walk writes nothing before its turn');
+    const mode: LockMode = resolved.spec.flags.includes('write') ? 'write' : 'read';
+    const ids = lockIds(client.db, resolved, args) ?? new Set<string>();
+    this.#locks.acquire(ids, mode);
+    const walk: BackgroundWalk = { mode, granted: false };
+    this.#background.set(client, walk);
+    this.#reading.add(client);
+    this.#afterCommand(false);
+    return reply.then((settled) => {
+      this.#background.delete(client);
+      this.#locks.release(ids, mode);
+      this.#reading.delete(client);
+      let outcome: Reply | Promise<Reply>;
+      if (walk.granted) {
+        outcome = this.#finish(client, resolved, args, started, settled);
+      } else {
+        // It wrote nothing: answered as a read, once what it may have seen is durable.
+        this.#server.recordCommand(client, resolved, args, performance.now() - started, settled);
+        const unsettled = this.#server.engine?.unsettledWrites?.();
+        outcome = this.#afterWrites(unsettled === undefined ? undefined : [unsettled], settled);
+      }
+      this.#release(client);
+      this.#locksReleased();
+      if (walk.granted) this.#afterCommand(true);
+      else if (!this.#busy) this.#drain();
+      else this.#notifyIdle();
+      return outcome;
+    });
+  }
+
+  /** Key locks went: the requests that waited for them run first, and blocked clients deferred by them are signalled. */
+  #locksReleased(): void {
+    if (this.#lockWaiters.length > 0) {
+      const waiters = this.#lockWaiters;
+      this.#lockWaiters = [];
+      this.#queue.splice(this.#queueHead, 0, ...waiters);
+    }
+    if (this.#deferredRetries.length > 0) {
+      const deferred = this.#deferredRetries;
+      this.#deferredRetries = [];
+      for (const blocked of deferred) for (const key of blocked.keys) this.#server.blocking.keyModified(blocked.db, key);
+    }
   }
 
   /** A command's handler is done: statistics, then its reply (parked, or held for its writes' durability). */
@@ -492,9 +658,19 @@ export class Dispatcher {
    * that client: its context, a fresh nowMs, writes through ctx.write.
    * @returns undefined when the retry found nothing, else its reply, waiting for its writes' durability
    */
-  runRetry(clientId: number, retry: BlockedReply['retry']): Served | undefined | Promise<Served | undefined> {
+  runRetry(clientId: number, retry: BlockedReply['retry'], blocked?: BlockedReply): Served | undefined | Promise<Served | undefined> {
     const client = this.#server.clients.get(clientId);
     if (client === undefined || client.closed) return undefined;
+    if (blocked !== undefined && this.#locks.size > 0) {
+      const ids = new Set<string>();
+      for (const key of blocked.keys) ids.add(KeyLocks.id(blocked.db, key));
+      for (const key of blocked.alsoWrites ?? []) ids.add(KeyLocks.id(blocked.db, key));
+      if (this.#locks.conflicts(ids, 'write')) {
+        // Retried when the locks go (#locksReleased), in its place among its keys' waiters.
+        this.#deferredRetries.push(blocked);
+        return undefined;
+      }
+    }
     this.#writes = undefined;
     client.context.nowMs = Date.now();
     const served = (reply: Reply | undefined): Served | undefined => {
@@ -534,6 +710,11 @@ export class Dispatcher {
         // Its key lookups are done: what is left is the walk, which looks nothing up.
         if (counting) keyspace.countReads(false);
         return snapshotRead(reply.catch((error: unknown) => this.#handlerFailed(error)));
+      }
+      if (reply instanceof Promise && isKeyedWalk(reply)) {
+        // Its keys are looked up (and counted) before the walk: other commands run meanwhile.
+        if (counting) keyspace.countReads(false);
+        return keyedWalk(reply.catch((error: unknown) => this.#handlerFailed(error)));
       }
       if (reply instanceof Promise) {
         // Nothing else runs until it settles (the dispatcher is busy), so counting stays this command's.
@@ -615,21 +796,31 @@ export class Dispatcher {
         this.#queue = this.#queue.slice(this.#queueHead);
         this.#queueHead = 0;
       }
-      if (pending.task !== undefined) {
+      if (pending.grant !== undefined) {
+        pending.grant();
+      } else if (pending.task !== undefined) {
         this.#runTask(pending.task);
         pending.resolve(null);
-      } else if (pending.client!.blocked || this.#reading.has(pending.client!)) {
+      } else if (pending.client!.blocked || (this.#reading.has(pending.client!) && pending.lockWait !== true)) {
         // A blocked client's later requests wait until it is answered (Redis reads nothing from a blocked client);
         // so do those of a client whose snapshot read is pending.
         this.#hold(pending);
       } else if (!pending.client!.acceptsCommands) {
         // The client went away (or QUIT): its later requests are dropped, as Redis frees a closed client's query buffer.
+        if (pending.lockWait === true) this.#reading.delete(pending.client!);
         pending.client!.queuedRequestRan();
         pending.resolve(ReplySequence.empty);
       } else {
-        const outcome = this.#process(pending.client!, pending.args!, false);
-        // Its handler has returned: the reply's protocol is the client's now, whatever a later HELLO does.
-        pending.client!.queuedRequestRan();
+        const client = pending.client!;
+        // Back from #lockWaiters: its client's held requests go on behind it, unless it waits again.
+        if (pending.lockWait === true) this.#reading.delete(client);
+        this.#waitedForLocks = false;
+        const outcome = this.#process(client, pending.args!, false);
+        if (!this.#waitedForLocks) {
+          // Its handler has returned: the reply's protocol is the client's now, whatever a later HELLO does.
+          client.queuedRequestRan();
+          if (pending.lockWait === true) this.#release(client);
+        }
         pending.resolve(outcome);
       }
     }
@@ -647,7 +838,7 @@ export class Dispatcher {
     else held.push(pending);
   }
 
-  /** Wakes whenIdle() callers once nothing runs, waits, or reads. */
+  /** Wakes whenIdle() callers once nothing runs, waits, or reads (a request waiting for key locks counts as reading). */
   #notifyIdle(): void {
     if (this.#busy || this.#queueHead < this.#queue.length || this.#reading.size > 0) return;
     const waiters = this.#idleWaiters;
@@ -686,3 +877,16 @@ function execAbort(client: Connection, rejection: ErrorReply): ErrorReply {
 
 /** EXEC's reply when a watched key changed. */
 export const execWatchAborted: Reply = NullArrayReply.instance;
+
+/**
+ * The lock names of a request's key arguments in logical db `db`; undefined
+ * when its numkeys argument does not count keys that are there (the command
+ * then refuses to run).
+ */
+function lockIds(db: number, resolved: ResolvedCommand, args: readonly Buffer[]): Set<string> | undefined {
+  const indexes = requestKeyIndexes(resolved, args);
+  if (indexes === undefined) return undefined;
+  const ids = new Set<string>();
+  for (const index of indexes) ids.add(KeyLocks.id(db, args[index]!));
+  return ids;
+}

@@ -135,6 +135,8 @@ export class BlockedReply {
      * there, but a null array on timeout, as Redis does.
      */
     readonly deniedReply?: Reply,
+    /** Keys the retry writes besides `keys` (BLMOVE's destination: copies the reply owns). */
+    readonly alsoWrites?: readonly Buffer[],
   ) {}
 }
 

@@ -151,7 +151,7 @@ export class RespServer {
     this.dispatcher = new Dispatcher(this, this.commandTable);
     this.watches = new WatchRegistry((db, key, nowMs) => this.#keyState(db, key, nowMs));
     this.blocking = new BlockingManager({
-      runCommand: (clientId, retry) => this.dispatcher.runRetry(clientId, retry),
+      runCommand: (clientId, retry, blocked) => this.dispatcher.runRetry(clientId, retry, blocked),
       // A pass the manager schedules itself runs in turn with commands, never inside one.
       schedule: (callback) =>
         queueMicrotask(() => {
@@ -602,7 +602,8 @@ export class RespServer {
   #sweep(round: number): void | Promise<void> {
     const keyspace = this.keyspace;
     const engine = this.engine;
-    if (keyspace === undefined || engine === undefined || this.writeStoppedReason !== undefined || this.#closing !== undefined) {
+    // While a keyed walk holds key locks the sweep waits for a later tick: it must not delete a key the walk is about to write.
+    if (keyspace === undefined || engine === undefined || this.writeStoppedReason !== undefined || this.#closing !== undefined || this.dispatcher.keysLocked) {
       this.#sweepQueued = false;
       return;
     }

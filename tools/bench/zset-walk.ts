@@ -18,7 +18,14 @@
 // PING latencies are those of B's PINGs in flight at some time during it. An
 // idle row (PINGs with nothing else running) is the floor.
 //
-// Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--rounds 5] [--port 7142]
+// The commands that write what they walk (ZREMRANGEBYRANK, ZRANGESTORE,
+// SUNIONSTORE) and the set operations (SINTERCARD, over two sets `s1` of
+// --set-members members and `s2` holding every other one of them) lock
+// their keys instead of holding every client (service/resp/key-locks.ts):
+// B's PINGs, which touch no key, should wait about one slice for them too,
+// except while a STORE writes its result in one batch.
+//
+// Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +42,8 @@ const loadPipelineBatches = 16;
 
 interface Args {
   members: number;
+  /** Members of s1 (s2 holds every other one); default 30 % of --members. */
+  setMembers: number | undefined;
   rounds: number;
   port: number;
 }
@@ -154,6 +163,22 @@ async function load(client: Client, members: number): Promise<void> {
   if (card !== members) throw new Error(`ZCARD answered ${String(card)}, expected ${members}`);
 }
 
+/** s1 of `members` members, s2 of every other one (the even indexes). */
+async function loadSets(client: Client, members: number): Promise<void> {
+  let inFlight: Promise<Value>[] = [];
+  for (let first = 0; first < members; first += loadBatchMembers) {
+    const all: string[] = [];
+    for (let index = first; index < Math.min(members, first + loadBatchMembers); index++) all.push(memberName(index));
+    inFlight.push(client.send(['SADD', 's1', ...all]), client.send(['SADD', 's2', ...all.filter((_, index) => (first + index) % 2 === 0)]));
+    if (inFlight.length >= loadPipelineBatches) {
+      for (const reply of await Promise.all(inFlight)) if (reply instanceof Error) throw reply;
+      inFlight = [];
+      progress(`loaded ${first + loadBatchMembers} set members`);
+    }
+  }
+  for (const reply of await Promise.all(inFlight)) if (reply instanceof Error) throw reply;
+}
+
 interface Round {
   opMs: number;
   pings: number;
@@ -193,15 +218,16 @@ async function round(a: Client, b: Client, op: (string | number)[] | undefined, 
 }
 
 async function main(): Promise<void> {
-  const args: Args = { members: 1_000_000, rounds: 5, port: 7142 };
+  const args: Args = { members: 1_000_000, setMembers: undefined, rounds: 5, port: 7142 };
   parseFlags(
     process.argv.slice(2),
     {
       '--members': (value) => (args.members = positiveInteger(value(), '--members')),
+      '--set-members': (value) => (args.setMembers = positiveInteger(value(), '--set-members')),
       '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
       '--port': (value) => (args.port = positiveInteger(value(), '--port')),
     },
-    () => 'usage: node dist/tools/bench/zset-walk.js [--members N] [--rounds R] [--port P]',
+    () => 'usage: node dist/tools/bench/zset-walk.js [--members N] [--set-members N] [--rounds R] [--port P]',
   );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'silt-zset-walk-'));
   const server = await startServer(args, dir);
@@ -212,14 +238,22 @@ async function main(): Promise<void> {
     clients.push(a, b);
     const loadStarted = performance.now();
     await load(a, args.members);
+    const setMembers = args.setMembers ?? Math.max(1, Math.floor(args.members * 0.3));
+    await loadSets(a, setMembers);
     const loadSeconds = (performance.now() - loadStarted) / 1000;
     const middle = Math.floor(args.members / 2);
+    const evens = Math.ceil(setMembers / 2);
     const ops: [name: string, op: (string | number)[] | undefined, expected: Value][] = [
       ['idle (no command)', undefined, null],
       [`ZRANK z ${memberName(middle)}`, ['ZRANK', 'z', memberName(middle)], middle],
       [`ZREVRANK z ${memberName(middle)}`, ['ZREVRANK', 'z', memberName(middle)], args.members - 1 - middle],
       ['ZCOUNT z -inf +inf', ['ZCOUNT', 'z', '-inf', '+inf'], args.members],
       [`ZRANGEBYSCORE z -inf +inf LIMIT ${middle} 1`, ['ZRANGEBYSCORE', 'z', '-inf', '+inf', 'LIMIT', middle, 1], [memberName(middle)]],
+      // Each round removes the 10 members then at the middle rank.
+      [`ZREMRANGEBYRANK z ${middle} ${middle + 9}`, ['ZREMRANGEBYRANK', 'z', middle, middle + 9], 10],
+      [`ZRANGESTORE dst z ${middle} ${middle + 99}`, ['ZRANGESTORE', 'dst', 'z', middle, middle + 99], 100],
+      ['SINTERCARD 2 s1 s2', ['SINTERCARD', 2, 's1', 's2'], evens],
+      ['SUNIONSTORE su s1 s2', ['SUNIONSTORE', 'su', 's1', 's2'], setMembers],
     ];
     const body: string[][] = [];
     for (const [name, op, expected] of ops) {
@@ -244,7 +278,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     const lines = [
-      `silt, sorted set of ${args.members} members (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
+      `silt, sorted set of ${args.members} members and sets of ${setMembers} and ${evens} (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
       'op ms: median (min-max) of client A round trips; PING max ms: median (min-max) over rounds of the longest PING of client B during the op',
       '',
       ...formatTable(['operation', 'op ms', 'PING max ms', 'PING mean ms', 'PINGs during op'], body, [false, true, true, true, true]),

@@ -537,7 +537,7 @@ function blmoveGeneric(fixed: [from: ListEnd, to: ListEnd] | undefined): Command
         return moveElement(retryCtx, db, source, destination, from, to);
       });
     // As Redis: a null array on timeout (replyToBlockedClientTimedOut), a null bulk where it may not block.
-    return new BlockedReply(db, [source], timeoutMs, retry, NullArrayReply.instance, 'list', null);
+    return new BlockedReply(db, [source], timeoutMs, retry, NullArrayReply.instance, 'list', null, [destination]);
   };
 }
 

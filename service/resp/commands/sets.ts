@@ -11,8 +11,8 @@
 // SRANDMEMBER with a count an array (it may repeat members), as Redis.
 
 import { ErrorReply, SetReply, errors } from '../reply.js';
-import { snapshotReply, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
-import { isWord, spec } from './strings.js';
+import { keyedReply, snapshotReply, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { isWord, keyed, spec } from './strings.js';
 import { collectionErrors, emptyScan, parsePositiveCount, parseRandomCount, parseScanArguments, repeatedPicksTooMany, reply, scanReply } from './hashes.js';
 import { parseScanCursor, scanCollection } from '../../../lib/keyspace/collection.js';
 import {
@@ -80,11 +80,11 @@ const spop: CommandHandler = (ctx, args) => {
 
 // ---------------------------------------------------------------- algebra
 
-const sinter: CommandHandler = (ctx, args) => reply(setIntersection(ctx.keyspace, ctx.db, args.slice(1), ctx.nowMs), (members) => new SetReply(members));
+const sinter: CommandHandler = (ctx, args) => keyedReply(ctx, setIntersection(ctx.keyspace, ctx.db, args.slice(1), ctx.nowMs), (members) => new SetReply(members));
 
-const sunion: CommandHandler = (ctx, args) => reply(setUnion(ctx.keyspace, ctx.db, args.slice(1), ctx.nowMs), (members) => new SetReply(members));
+const sunion: CommandHandler = (ctx, args) => keyedReply(ctx, setUnion(ctx.keyspace, ctx.db, args.slice(1), ctx.nowMs), (members) => new SetReply(members));
 
-const sdiff: CommandHandler = (ctx, args) => reply(setDifference(ctx.keyspace, ctx.db, args.slice(1), ctx.nowMs), (members) => new SetReply(members));
+const sdiff: CommandHandler = (ctx, args) => keyedReply(ctx, setDifference(ctx.keyspace, ctx.db, args.slice(1), ctx.nowMs), (members) => new SetReply(members));
 
 /** sinterCardCommand: SINTERCARD numkeys key [key ...] [LIMIT limit]. */
 const sintercard: CommandHandler = (ctx, args) => {
@@ -101,12 +101,12 @@ const sintercard: CommandHandler = (ctx, args) => {
       return errors.syntax;
     }
   }
-  return reply(setIntersection(ctx.keyspace, ctx.db, args.slice(2, 2 + numkeys), ctx.nowMs, limit), (members) => members.length);
+  return keyedReply(ctx, setIntersection(ctx.keyspace, ctx.db, args.slice(2, 2 + numkeys), ctx.nowMs, limit), (members) => members.length);
 };
 
-/** The STORE forms: compute from args[2..], then replace args[1] in one batch. */
+/** The STORE forms: compute from args[2..], then replace args[1] in one batch (in the walk's turn, command.ts). */
 function storeCommand(compute: typeof setUnion): CommandHandler {
-  return (ctx, args) => reply(compute(ctx.keyspace, ctx.db, args.slice(2), ctx.nowMs), (members) => setStore(ctx.keyspace, ctx, args[1]!, members));
+  return (ctx, args) => keyedReply(ctx, compute(ctx.keyspace, ctx.db, args.slice(2), ctx.nowMs), (members) => setStore(ctx.keyspace, ctx, args[1]!, members));
 }
 
 // ---------------------------------------------------------------- scan
@@ -144,12 +144,12 @@ export const setCommands: readonly CommandSpec[] = [
   spec('srandmember', -2, r, one, 'Get one or multiple random members from a set', 'key [count]', randomCost, srandmember),
   spec('spop', -2, wf, one, 'Returns one or more random members from a set after removing them. Deletes the set if the last member was popped', 'key [count]', `${randomCost}; popping every member O(N) reads, O(1) writes`, spop),
   spec('smove', 4, wf, [1, 2, 1], 'Moves a member from one set to another', 'source destination member', 'O(log N)', smove),
-  spec('sinter', -2, r, all, 'Returns the intersect of multiple sets', 'key [key ...]', 'O(N K log M): N the smallest set, K the sets', sinter),
-  spec('sintercard', -3, r, none, 'Returns the number of members of the intersect of multiple sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N K log M): N the smallest set, K the sets (stops at LIMIT)', sintercard),
-  spec('sunion', -2, r, all, 'Returns the union of multiple sets', 'key [key ...]', 'O(N) in the total size of the sets', sunion),
-  spec('sdiff', -2, r, all, 'Returns the difference of multiple sets', 'key [key ...]', 'O(N K log M): N the first set, K the sets', sdiff),
-  spec('sinterstore', -3, w, all, 'Stores the intersect of multiple sets in a key', 'destination key [key ...]', 'O(N K log M + R): R the result\'s size', storeCommand(setIntersection)),
-  spec('sunionstore', -3, w, all, 'Stores the union of multiple sets in a key', 'destination key [key ...]', 'O(N + R) in the total size of the sets', storeCommand(setUnion)),
-  spec('sdiffstore', -3, w, all, 'Stores the difference of multiple sets in a key', 'destination key [key ...]', 'O(N K log M + R): N the first set, R the result', storeCommand(setDifference)),
+  keyed(spec('sinter', -2, r, all, 'Returns the intersect of multiple sets', 'key [key ...]', 'O(N K log M): N the smallest set, K the sets', sinter)),
+  keyed(spec('sintercard', -3, r, none, 'Returns the number of members of the intersect of multiple sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N K log M): N the smallest set, K the sets (stops at LIMIT)', sintercard)),
+  keyed(spec('sunion', -2, r, all, 'Returns the union of multiple sets', 'key [key ...]', 'O(N) in the total size of the sets', sunion)),
+  keyed(spec('sdiff', -2, r, all, 'Returns the difference of multiple sets', 'key [key ...]', 'O(N K log M): N the first set, K the sets', sdiff)),
+  keyed(spec('sinterstore', -3, w, all, 'Stores the intersect of multiple sets in a key', 'destination key [key ...]', 'O(N K log M + R): R the result\'s size', storeCommand(setIntersection))),
+  keyed(spec('sunionstore', -3, w, all, 'Stores the union of multiple sets in a key', 'destination key [key ...]', 'O(N + R) in the total size of the sets', storeCommand(setUnion))),
+  keyed(spec('sdiffstore', -3, w, all, 'Stores the difference of multiple sets in a key', 'destination key [key ...]', 'O(N K log M + R): N the first set, R the result', storeCommand(setDifference))),
   spec('sscan', -3, r, one, 'Iterates over members of a set', 'key cursor [MATCH pattern] [COUNT count]', 'O(COUNT) per call; O(N) for a complete iteration', sscan),
 ];

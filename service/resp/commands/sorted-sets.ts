@@ -23,9 +23,13 @@
 // dispatcher serves other clients meanwhile; they read nothing after their
 // walk but the walk's result and their own client's state, which the
 // dispatcher keeps still (that client's later requests wait). Commands that
-// write what they walked (ZREMRANGEBYRANK, ZRANGESTORE, ZUNIONSTORE ...) also
-// pause between slices, but keep every other command waiting, as any
-// Promise does, so their writes apply to the state they read.
+// write what they walked (ZREMRANGEBYRANK, ZRANGESTORE, ZUNIONSTORE ...) and
+// the set operations, whose point reads of one source while walking another
+// are not at the snapshot, mark it with keyedWalk(): other clients' commands
+// run too, except those that would write one of their keys, which wait
+// (service/resp/key-locks.ts); the writers take their turn
+// (turnToWrite) before they write, so their batch applies to the state they
+// read.
 //
 // Blocking: BZPOPMIN, BZPOPMAX and BZMPOP pop at once when they can, and
 // otherwise return a BlockedReply (reply.ts) whose retry is the same pop on
@@ -53,11 +57,11 @@ import {
   type ScoredMember,
 } from '../../../lib/keyspace/zset.js';
 import { drive, wait, type Steps } from '../../../lib/keyspace/walk.js';
-import { snapshotRead, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedWalk, snapshotRead, turnToWrite, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { formatDouble } from '../encoder.js';
 import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';
 import { timeoutArgument } from './lists.js';
-import { isWord, spec } from './strings.js';
+import { isWord, keyed, spec } from './strings.js';
 
 /** Error replies of this family, worded as Redis 7.2 words them. */
 export const zsetErrors = {
@@ -106,6 +110,18 @@ function readSteps(body: (ctx: CommandContext, args: Buffer[]) => Steps<Reply>):
   return (ctx, args) => {
     const reply = drive(body(ctx, args));
     return reply instanceof Promise ? snapshotRead(reply) : reply;
+  };
+}
+
+/**
+ * A handler written as a generator that reads only its key arguments (locked
+ * while it walks) and writes, if at all, after `yield* turnToWrite(ctx)`:
+ * an answer that is not ready at once is a keyed walk (command.ts).
+ */
+function keyedSteps(body: (ctx: CommandContext, args: Buffer[]) => Steps<Reply>): CommandHandler {
+  return (ctx, args) => {
+    const reply = drive(body(ctx, args));
+    return reply instanceof Promise ? keyedWalk(reply) : reply;
   };
 }
 
@@ -281,7 +297,7 @@ type Direction = 'auto' | 'forward' | 'reverse';
  */
 function zrangeGeneric(store: boolean, fixedType: RangeType, fixedDirection: Direction): CommandHandler {
   const sourceIndex = store ? 2 : 1;
-  return (store ? steps : readSteps)(function* (ctx, args) {
+  return (store ? keyedSteps : readSteps)(function* (ctx, args) {
     let rangeType = fixedType;
     let direction = fixedDirection;
     let withScores = false;
@@ -347,6 +363,7 @@ function zrangeGeneric(store: boolean, fixedType: RangeType, fixedDirection: Dir
     const zset = readZset(ctx, args[sourceIndex]!);
     const entries = zset === undefined ? [] : yield* wait(read(zset));
     if (!store) return scoredReply(entries, withScores, ctx.protocol);
+    yield* turnToWrite(ctx);
     return storeResult(ctx, args[1]!, entries);
   });
 }
@@ -363,7 +380,7 @@ function storeResult(ctx: CommandContext, destination: Buffer, entries: readonly
 
 /** zremrangeGenericCommand: ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX — O(log N + M) (by rank: the walk of ZRANGE). */
 function zremrangeGeneric(rangeType: 'rank' | 'score' | 'lex'): CommandHandler {
-  return steps(function* (ctx, args) {
+  return keyedSteps(function* (ctx, args) {
     let read: (zset: SortedSet) => ReturnType<SortedSet['rangeByScore']>;
     if (rangeType === 'rank') {
       const start = parseLong(args[2]!);
@@ -386,6 +403,8 @@ function zremrangeGeneric(rangeType: 'rank' | 'score' | 'lex'): CommandHandler {
     const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
     if (!writer.exists) return 0;
     const entries = yield* wait(read(writer));
+    if (entries.length === 0) return 0;
+    yield* turnToWrite(ctx);
     writer.removeEntries(entries);
     writer.commit(ctx);
     return entries.length;
@@ -571,7 +590,7 @@ function aggregate(target: number, value: number, how: Aggregate): number {
  */
 function setOperation(name: string, op: SetOperation, store: boolean, cardinalityOnly: boolean): CommandHandler {
   const numkeysIndex = store ? 2 : 1;
-  return steps(function* (ctx, args) {
+  return keyedSteps(function* (ctx, args) {
     const numkeys = parseLong(args[numkeysIndex]!);
     if (numkeys === undefined) return errors.notInteger;
     if (numkeys < 1) return zsetErrors.atLeastOneKey(name);
@@ -622,7 +641,10 @@ function setOperation(name: string, op: SetOperation, store: boolean, cardinalit
     else result = yield* diffSteps(sources);
     if (cardinalityOnly) return result.length;
     result.sort(compareScored);
-    if (store) return storeResult(ctx, args[1]!, result);
+    if (store) {
+      yield* turnToWrite(ctx);
+      return storeResult(ctx, args[1]!, result);
+    }
     return scoredReply(result, withScores, ctx.protocol);
   });
 }
@@ -803,23 +825,23 @@ export const sortedSetCommands: readonly CommandSpec[] = [
   spec('zrevrangebyscore', -4, r, one, 'Returns members in a sorted set within a range of scores in reverse order', 'key max min [WITHSCORES] [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'score', 'reverse')),
   spec('zrangebylex', -4, r, one, 'Returns members in a sorted set within a lexicographical range', 'key min max [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'lex', 'forward')),
   spec('zrevrangebylex', -4, r, one, 'Returns members in a sorted set within a lexicographical range in reverse order', 'key max min [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'lex', 'reverse')),
-  spec('zrangestore', -5, w, [1, 2, 1], 'Stores a range of members from sorted set in a key', 'dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]', 'The range read as ZRANGE, plus O(M log N) to write M members; O(1) to drop the old destination', zrangeGeneric(true, 'auto', 'auto')),
+  keyed(spec('zrangestore', -5, w, [1, 2, 1], 'Stores a range of members from sorted set in a key', 'dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]', 'The range read as ZRANGE, plus O(M log N) to write M members; O(1) to drop the old destination', zrangeGeneric(true, 'auto', 'auto'))),
   spec('zpopmin', -2, wf, one, 'Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(false)),
   spec('zpopmax', -2, wf, one, 'Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(true)),
   spec('bzpopmin', -3, [...wb, 'fast'], [1, -2, 1], 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise', 'key [key ...] timeout', 'O(log N) per pop', bzpopGeneric(false)),
   spec('bzpopmax', -3, [...wb, 'fast'], [1, -2, 1], 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise', 'key [key ...] timeout', 'O(log N) per pop', bzpopGeneric(true)),
   spec('zmpop', -4, w, numkeysKeys, 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them', 'numkeys key [key ...] <MIN | MAX> [COUNT count]', 'O(K + log N + M): K keys looked at, M members popped', zmpop),
   spec('bzmpop', -5, wb, numkeysKeys, 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise', 'timeout numkeys key [key ...] <MIN | MAX> [COUNT count]', 'O(K + log N + M): K keys looked at, M members popped', bzmpop),
-  spec('zremrangebyrank', 4, w, one, 'Removes members in a sorted set within a range of indexes', 'key start stop', 'O(min(start, N - stop) + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('rank')),
-  spec('zremrangebyscore', 4, w, one, 'Removes members in a sorted set within a range of scores', 'key min max', 'O(log N + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('score')),
-  spec('zremrangebylex', 4, w, one, 'Removes members in a sorted set within a lexicographical range', 'key min max', 'O(log N + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('lex')),
-  spec('zunionstore', -4, w, storeKeys, 'Stores the union of multiple sorted sets in a key', `destination ${setOpSyntax}`, 'O(S + M log M): S the sum of the input sizes, M the result size', setOperation('zunionstore', 'union', true, false)),
-  spec('zinterstore', -4, w, storeKeys, 'Stores the intersect of multiple sorted sets in a key', `destination ${setOpSyntax}`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinterstore', 'inter', true, false)),
-  spec('zdiffstore', -4, w, storeKeys, 'Stores the difference of multiple sorted sets in a key', 'destination numkeys key [key ...]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiffstore', 'diff', true, false)),
-  spec('zunion', -3, r, numkeysKeys, 'Returns the union of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(S + M log M): S the sum of the input sizes, M the result size', setOperation('zunion', 'union', false, false)),
-  spec('zinter', -3, r, numkeysKeys, 'Returns the intersect of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinter', 'inter', false, false)),
-  spec('zdiff', -3, r, numkeysKeys, 'Returns the difference between multiple sorted sets', 'numkeys key [key ...] [WITHSCORES]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiff', 'diff', false, false)),
-  spec('zintercard', -3, r, numkeysKeys, 'Returns the number of members of the intersect of multiple sorted sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N * K): N the smallest input, K the inputs (less with LIMIT)', setOperation('zintercard', 'inter', false, true)),
+  keyed(spec('zremrangebyrank', 4, w, one, 'Removes members in a sorted set within a range of indexes', 'key start stop', 'O(min(start, N - stop) + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('rank'))),
+  keyed(spec('zremrangebyscore', 4, w, one, 'Removes members in a sorted set within a range of scores', 'key min max', 'O(log N + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('score'))),
+  keyed(spec('zremrangebylex', 4, w, one, 'Removes members in a sorted set within a lexicographical range', 'key min max', 'O(log N + M) where M is the number of members removed; O(1) writes when every member goes', zremrangeGeneric('lex'))),
+  keyed(spec('zunionstore', -4, w, storeKeys, 'Stores the union of multiple sorted sets in a key', `destination ${setOpSyntax}`, 'O(S + M log M): S the sum of the input sizes, M the result size', setOperation('zunionstore', 'union', true, false))),
+  keyed(spec('zinterstore', -4, w, storeKeys, 'Stores the intersect of multiple sorted sets in a key', `destination ${setOpSyntax}`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinterstore', 'inter', true, false))),
+  keyed(spec('zdiffstore', -4, w, storeKeys, 'Stores the difference of multiple sorted sets in a key', 'destination numkeys key [key ...]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiffstore', 'diff', true, false))),
+  keyed(spec('zunion', -3, r, numkeysKeys, 'Returns the union of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(S + M log M): S the sum of the input sizes, M the result size', setOperation('zunion', 'union', false, false))),
+  keyed(spec('zinter', -3, r, numkeysKeys, 'Returns the intersect of multiple sorted sets', `${setOpSyntax} [WITHSCORES]`, 'O(N * K + M log M): N the smallest input, K the inputs, M the result size', setOperation('zinter', 'inter', false, false))),
+  keyed(spec('zdiff', -3, r, numkeysKeys, 'Returns the difference between multiple sorted sets', 'numkeys key [key ...] [WITHSCORES]', 'O(N * K + M log M): N the first input, K the inputs, M the result size', setOperation('zdiff', 'diff', false, false))),
+  keyed(spec('zintercard', -3, r, numkeysKeys, 'Returns the number of members of the intersect of multiple sorted sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N * K): N the smallest input, K the inputs (less with LIMIT)', setOperation('zintercard', 'inter', false, true))),
   spec('zrandmember', -2, r, one, 'Returns one or more random members from a sorted set', 'key [count [WITHSCORES]]', 'O(N) for sets of up to 64 members, counts near N or of at least N; else O(C (log N + 64)) for C picks (sampled by seeking, as HRANDFIELD)', zrandmember),
   spec('zscan', -3, r, one, 'Iterates over members and scores of a sorted set', 'key cursor [MATCH pattern] [COUNT count]', 'O(COUNT) per call; O(N) for a complete iteration', zscan),
 ];

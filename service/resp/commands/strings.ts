@@ -31,7 +31,7 @@ import { int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLong, p
 import { addExtended, formatExtended, toExtended } from '../../../lib/keyspace/long-double.js';
 import { newStringRecord, stringOf } from '../../../lib/keyspace/string.js';
 import { stringExpireMs, type TimeUnit } from '../../../lib/keyspace/ttl.js';
-import { isSnapshotRead, snapshotRead, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { markedLike, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, OK, errors, type Reply } from '../reply.js';
 
 // ---------------------------------------------------------------- shared helpers
@@ -58,8 +58,8 @@ export function guard(handler: CommandHandler): CommandHandler {
     try {
       const reply = handler(ctx, args);
       if (!(reply instanceof Promise)) return reply;
-      // A snapshot read stays marked (command.ts): the dispatcher looks for the mark on what the handler returns.
-      return isSnapshotRead(reply) ? snapshotRead(reply.catch(toReply)) : reply.catch(toReply);
+      // A snapshot read or keyed walk stays marked (command.ts): the dispatcher looks for the mark on what the handler returns.
+      return markedLike(reply, reply.catch(toReply));
     } catch (error) {
       return toReply(error);
     }
@@ -95,6 +95,11 @@ export function spec(
   handler: CommandHandler,
 ): CommandSpec {
   return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], keyStep: keys[2], summary, syntax, complexity, handler: guard(handler) };
+}
+
+/** `command` with `keyedWalk` set: its handler may answer a keyedWalk() Promise (command.ts). */
+export function keyed(command: CommandSpec): CommandSpec {
+  return { ...command, keyedWalk: true };
 }
 
 /** The live string of a loaded key; undefined when absent. @throws WrongTypeError */

@@ -17,12 +17,17 @@
 // a read-only walk is held (its PING, SET and writes to the same set are
 // answered first, proving interleaving without timing), the walk's answer is
 // the set as it was when the command ran, the walking client's own later
-// requests wait for it, and inside EXEC or for a write (ZREMRANGEBYRANK) the
-// walk keeps every other client waiting, as atomicity requires.
+// requests wait for it, and inside EXEC the walk keeps every other client
+// waiting, as atomicity requires. Commands that write what they walk
+// (ZREMRANGEBYRANK, ZRANGESTORE) and the set operations lock their keys
+// instead: other clients run, except writes to those keys (and FLUSHALL),
+// which wait until the walk has written.
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { walkSlice } from '../../../lib/keyspace/walk.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
+import { FaultFileSystem } from '../../support/fault-file-system.js';
 import { RawClient, closeAll, closeServers, encodeCommand, ioredis, startServer, waitFor, type TestServer } from './harness.js';
 import { describeReplyTable, freshClient, near, useServer, type Step } from './reply-tables.js';
 
@@ -828,9 +833,11 @@ describe('sorted sets beyond the table', () => {
 
 describe('long sorted-set walks share the server', () => {
   // No expiry sweep during a test: it would queue in the dispatcher too, and the tests count what waits there.
+  // The file system can hold a SAVE's fdatasync, to keep the dispatcher busy at a chosen moment.
   let silt: TestServer | undefined;
+  const fs = new FaultFileSystem(new NodeFileSystem());
   beforeAll(async () => {
-    silt = await startServer({ expirySweepMs: 60_000 });
+    silt = await startServer({ expirySweepMs: 60_000 }, { engineOptions: { fs } });
   });
   afterAll(closeServers);
   const server = (): TestServer => silt!;
@@ -1032,7 +1039,7 @@ describe('long sorted-set walks share the server', () => {
     expect(await walk.reply).toBe(members);
   });
 
-  it('inside EXEC, and for a command that writes what it walked, a walk keeps every other client waiting', async () => {
+  it('inside EXEC a walk keeps every other client waiting', async () => {
     const a = await loaded('z');
     const b = await other();
     const dispatcher = server().server.dispatcher;
@@ -1049,19 +1056,130 @@ describe('long sorted-set walks share the server', () => {
     expect(await ping.reply).toBe('PONG');
   });
 
-  it('ZREMRANGEBYRANK walks in slices but keeps every other client waiting until it has removed what it read', async () => {
+  it('ZREMRANGEBYRANK walks in the background: other clients run and read its key as it was, writes to its key wait until it has removed what it read', async () => {
     const a = await loaded('z');
     const b = await other();
+    const c = await other();
+    const d = await other();
     const dispatcher = server().server.dispatcher;
     const removal = watched(a.zremrangebyrank('z', middle, middle + 9));
     await reached;
+    expect(await b.ping()).toBe('PONG');
+    expect(await b.set('k', 'v')).toBe('OK');
+    expect(await b.zcard('z')).toBe(members);
+    expect(await b.zrange('z', middle, middle)).toEqual([member(middle)]);
+    // A write to the walked key, and a keyed walk over it, wait; so do those clients' later requests.
     const add = watched(b.zadd('z', middle + 0.5, 'between'));
-    await waitFor(() => dispatcher.queued === 1, 5000, 'the ZADD to wait behind ZREMRANGEBYRANK');
-    expect(add.settled()).toBe(false);
+    const addThenCard = watched(b.zcard('z'));
+    const union = watched(c.zunionstore('u', 1, 'z'));
+    await waitFor(() => dispatcher.waitingForLocks === 2, 5000, 'the ZADD and ZUNIONSTORE to wait for the lock on z');
+    // Everyone else still runs, FLUSHALL and SWAPDB excepted (they would touch every key).
+    expect(await d.zadd('z2', 1, 'x')).toBe(1);
+    expect(await d.zcard('z')).toBe(members);
+    const flush = watched(d.flushall());
+    await waitFor(() => dispatcher.waitingForLocks === 3, 5000, 'FLUSHALL to wait for the locks');
+    expect([add.settled(), addThenCard.settled(), union.settled(), flush.settled(), removal.settled()]).toEqual([false, false, false, false, false]);
     release();
     expect(await removal.reply).toBe(10);
     expect(await add.reply).toBe(1);
-    expect(await b.zrange('z', middle - 1, middle + 1)).toEqual([member(middle - 1), 'between', member(middle + 10)]);
-    expect(await b.zcard('z')).toBe(members - 9);
+    expect(await addThenCard.reply).toBe(members - 9);
+    expect(await union.reply).toBe(members - 9);
+    expect(await flush.reply).toBe('OK');
+    expect(await b.dbsize()).toBe(0);
+  });
+
+  it('a walk that writes answers after its write, and a write inside its lock waits even inside EXEC', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const c = await other();
+    const dispatcher = server().server.dispatcher;
+    const store = watched(a.zrangestore('dst', 'z', 0, -1));
+    await reached;
+    // EXEC whose commands touch only other keys runs; one that writes dst waits.
+    expect(await b.multi().set('k', '1').zcard('dst').exec()).toEqual([
+      [null, 'OK'],
+      [null, 0],
+    ]);
+    const exec = watched(c.multi().zadd('dst', -1, 'first').zcard('dst').exec());
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the EXEC to wait for the lock on dst');
+    expect(exec.settled()).toBe(false);
+    release();
+    expect(await store.reply).toBe(members);
+    expect(await exec.reply).toEqual([
+      [null, 1],
+      [null, members + 1],
+    ]);
+  });
+
+  it('a walk that ends while another command keeps the dispatcher busy writes in its turn, after it', async () => {
+    const a = await loaded('z');
+    const saver = await other();
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const removal = watched(a.zremrangebyrank('z', 0, middle - 1));
+    await reached;
+    let unblock!: () => void;
+    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
+    fs.beforeSync(() => unblocked);
+    const save = watched(saver.save());
+    await waitFor(() => dispatcher.busy, 5000, 'SAVE to start');
+    release();
+    // The walk is done and waits for its turn behind SAVE, with a command that came before it.
+    await waitFor(() => dispatcher.queued === 1, 5000, 'the walk to ask for its turn');
+    const card = watched(b.zcard('z'));
+    await waitFor(() => dispatcher.queued === 2, 5000, 'the ZCARD to queue behind it');
+    expect([removal.settled(), card.settled()]).toEqual([false, false]);
+    fs.beforeSync(undefined);
+    unblock();
+    expect(await save.reply).toBe('OK');
+    expect(await removal.reply).toBe(middle);
+    expect(await card.reply).toBe(members - middle);
+  });
+
+  it('set operations walk in the background: a read-only one keeps out writes to its sources, and nothing else', async () => {
+    const a = await freshClient(server());
+    const loads: Promise<unknown>[] = [];
+    for (let start = 0; start < members; start += 1000) {
+      const batch: string[] = [];
+      for (let index = start; index < Math.min(members, start + 1000); index++) batch.push(member(index));
+      loads.push(a.sadd('s1', ...batch), a.sadd('s2', ...batch.filter((_, index) => index % 2 === 0)));
+    }
+    await Promise.all(loads);
+    const b = await other();
+    const c = await other();
+    const dispatcher = server().server.dispatcher;
+    const inter = watched(a.sinter('s1', 's2'));
+    await reached;
+    // Reads of the sources run, and so does another read-only walk over them; writes to them wait.
+    expect(await b.scard('s1')).toBe(members);
+    expect(await b.sismember('s2', member(0))).toBe(1);
+    const removal = watched(c.srem('s2', member(0)));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the SREM to wait for the read lock on s2');
+    expect(await b.sadd('s3', 'x')).toBe(1);
+    expect(removal.settled()).toBe(false);
+    release();
+    expect((await inter.reply).length).toBe(Math.ceil(members / 2));
+    expect(await removal.reply).toBe(1);
+    expect(await b.sintercard(2, 's1', 's2')).toBe(Math.ceil(members / 2) - 1);
+  });
+
+  it('a blocked client whose retry would write a locked key waits for the lock to go', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const x = await other();
+    const moved = watched(x.blmove('src', 'dst', 'LEFT', 'LEFT', 0));
+    await waitFor(() => server().server.blocking.blockedClients === 1, 5000, 'BLMOVE to block');
+    const store = watched(a.zrangestore('dst', 'z', middle, middle));
+    await reached;
+    // src is not locked: the push runs; the BLMOVE it wakes would write dst, which is, so it is not served yet.
+    expect(await b.lpush('src', 'e')).toBe(1);
+    expect(await b.lrange('src', 0, -1)).toEqual(['e']);
+    expect(moved.settled()).toBe(false);
+    release();
+    expect(await store.reply).toBe(1);
+    // Retried after the walk, it finds dst holding a sorted set: WRONGTYPE, and src keeps its element, as in Redis.
+    await expect(moved.reply).rejects.toThrow(/^WRONGTYPE/);
+    expect(await b.lrange('src', 0, -1)).toEqual(['e']);
+    expect(await b.zrange('dst', 0, -1)).toEqual([member(middle)]);
   });
 });
