@@ -318,7 +318,7 @@ export function mergeParameter(parameter: Parameter, current: unknown, parsed: u
 
 /** Redis memory notation: 1k = 1000, 1kb = 1024, likewise m/mb and g/gb; a plain number is bytes. */
 export function parseMemory(text: string): number {
-  const match = /^(\d+)(k|kb|m|mb|g|gb)?$/i.exec(text.trim());
+  const match = /^(\d+)(k|kb|m|mb|g|gb)?$/i.exec(text);
   if (match === null) throw new ConfigError('expected a size in bytes, optionally with a unit (k, kb, m, mb, g, gb)');
   const units: Record<string, number> = { '': 1, k: 1000, kb: KiB, m: 1000 * 1000, mb: MiB, g: 1000 * 1000 * 1000, gb: GiB };
   const value = Number(match[1]) * units[(match[2] ?? '').toLowerCase()]!;
@@ -604,18 +604,19 @@ function param(
   return { name, key, live, valueHint, help, parse, format };
 }
 
+// The parsers take a value exactly as given, as Redis's CONFIG SET does (" 100" is not an integer): a
+// config file's words come without the blanks around them (splitConfigLine), flags and SILT_* variables as typed.
+
 function integer(text: string, min: number, max: number): number {
-  const trimmed = text.trim();
-  if (!/^-?\d+$/.test(trimmed)) throw new ConfigError('argument couldn\'t be parsed into an integer');
-  const value = Number(trimmed);
+  if (!/^-?\d+$/.test(text)) throw new ConfigError('argument couldn\'t be parsed into an integer');
+  const value = Number(text);
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new ConfigError(`argument must be between ${min} and ${max} inclusive`);
   return value;
 }
 
 function number(text: string, min: number, max: number): number {
-  const trimmed = text.trim();
-  const value = Number(trimmed);
-  if (trimmed === '' || !Number.isFinite(value)) throw new ConfigError('argument couldn\'t be parsed into a number');
+  const value = Number(text);
+  if (text === '' || text.trim() !== text || !Number.isFinite(value)) throw new ConfigError('argument couldn\'t be parsed into a number');
   if (value < min || value > max) throw new ConfigError(`argument must be between ${min} and ${max} inclusive`);
   return value;
 }
@@ -628,11 +629,11 @@ function memory(text: string, min: number, max: number): number {
 
 function nonEmpty(text: string): string {
   if (text.trim() === '') throw new ConfigError('argument must not be empty');
-  return text.trim();
+  return text;
 }
 
 function oneOf<T extends string>(text: string, choices: readonly T[]): T {
-  const lower = text.trim().toLowerCase();
+  const lower = text.toLowerCase();
   const found = choices.find((choice) => choice === lower);
   if (found === undefined) throw new ConfigError(`argument(s) must be one of the following: ${choices.join(', ')}`);
   return found;

@@ -122,6 +122,11 @@ describe('server commands', () => {
         "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no",
       );
       await expect(client.config('SET', 'maxclients', 'many')).rejects.toThrow("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer");
+      // Values are taken as given, blanks included, as Redis does.
+      await expect(client.config('SET', 'maxclients', ' 100')).rejects.toThrow("argument couldn't be parsed into an integer");
+      await expect(client.config('SET', 'maxclients', '100 ')).rejects.toThrow("argument couldn't be parsed into an integer");
+      await expect(client.config('SET', 'appendfsync', ' always')).rejects.toThrow('argument(s) must be one of the following');
+      await expect(client.config('SET', 'proto-max-bulk-len', ' 1mb')).rejects.toThrow("(possibly related to argument 'proto-max-bulk-len')");
       await expect(client.call('CONFIG', 'SET', 'timeout', '1', 'timeout', '2')).rejects.toThrow("(possibly related to argument 'timeout') - duplicate parameter");
       await expect(client.call('CONFIG', 'SET', 'timeout', '5', 'appendfsync', 'bad')).rejects.toThrow('appendfsync');
       expect(await client.config('GET', 'timeout')).toEqual(['timeout', '0']);
