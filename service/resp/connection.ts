@@ -41,7 +41,7 @@ import type { WriteBatch } from '../../lib/engine/engine.js';
 import type { Keyspace } from '../../lib/keyspace/keyspace.js';
 import type { CommandContext } from './command.js';
 import { ProtocolError, QueryBufferLimitError, RespDecoder, type DecoderLimits } from './decoder.js';
-import type { QueuedCommand } from './dispatcher.js';
+import type { Dispatcher, QueuedCommand } from './dispatcher.js';
 import { ReplyWriter, type Protocol } from './encoder.js';
 import { DurableReply, ErrorReply, PushReply, type Reply } from './reply.js';
 import type { RespServer } from './server.js';
@@ -219,6 +219,10 @@ export class Connection {
   /** Since when the output has been above the soft limit, ms; undefined when below. */
   #softLimitSinceMs: number | undefined;
   #processing = false;
+  /** The dispatcher is running one of this client's requests read just now (see push()). */
+  #executing = false;
+  /** Push messages made by that request, delivered once its reply has its place. */
+  #pushesAfterReply: Reply[] | undefined;
   /** The slot of the command parked by a blocking command, while it waits (parked()). */
   #parkedSlot: Slot | undefined;
   #parkNextSlot = false;
@@ -335,9 +339,25 @@ export class Connection {
     this.#server.removeClient(this);
   }
 
-  /** Delivers a push message (Pub/Sub) behind every reply owed. */
+  #pushAfterReply(): void {
+    const pushes = this.#pushesAfterReply!;
+    this.#pushesAfterReply = undefined;
+    for (const reply of pushes) this.push(reply);
+  }
+
+  /**
+   * Delivers a push message (Pub/Sub) behind every reply owed. One made
+   * while this client's own command runs (a PUBLISH to a channel it is
+   * subscribed to, also inside EXEC) goes after that command's reply, as
+   * Redis 7.2 delivers it (redis/redis#12326; 7.0 wrote it first, or inside
+   * EXEC's array).
+   */
   push(reply: Reply): void {
     if (this.closed) return;
+    if (this.#executing) {
+      (this.#pushesAfterReply ??= []).push(reply);
+      return;
+    }
     if (this.#slotHead < this.#slots.length) {
       const slot: Slot = { reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: false };
       // A parked command has no reply yet (Redis makes it when the client is served): a push goes before it.
@@ -466,8 +486,15 @@ export class Connection {
             break;
           }
           if (args === undefined) break;
-          const outcome = dispatcher.execute(this, args);
+          this.#executing = true;
+          let outcome: ReturnType<Dispatcher['execute']>;
+          try {
+            outcome = dispatcher.execute(this, args);
+          } finally {
+            this.#executing = false;
+          }
           this.#accept(outcome, dispatcher.ranLastRequest);
+          if (this.#pushesAfterReply !== undefined) this.#pushAfterReply();
         }
         // Every request the client sent before its FIN has run (or waits in the dispatcher): close once they are answered.
         if (this.#inputEnded && !deferred && !stoppedForOutput && !this.closed) this.#inputDone = true;

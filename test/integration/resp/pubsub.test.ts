@@ -106,9 +106,15 @@ describe('pub/sub', () => {
     // RESP3 has no subscribed mode: any command runs.
     expect(plain(await subscriber.call('SET', 'r3-key', 'v'))).toBe('OK');
     expect(plain(await subscriber.call('PING'))).toBe('PONG');
-    // The subscriber may publish to itself: the push comes before PUBLISH's own reply.
+    // The subscriber may publish to itself: the push comes after PUBLISH's own reply, as in Redis 7.2
+    // (7.0 sent it first), and after EXEC's whole reply when published inside a transaction (7.0 put it inside).
     subscriber.command('PUBLISH', 'r3', 'self');
-    expect((await subscriber.replies(2)).map(plain)).toEqual([{ push: ['message', 'r3', 'self'] }, 1]);
+    expect((await subscriber.replies(2)).map(plain)).toEqual([1, { push: ['message', 'r3', 'self'] }]);
+    subscriber.command('MULTI');
+    subscriber.command('PUBLISH', 'r3', 'in-multi');
+    subscriber.command('PING');
+    subscriber.command('EXEC');
+    expect((await subscriber.replies(5)).map(plain)).toEqual(['OK', 'QUEUED', 'QUEUED', [1, 'PONG'], { push: ['message', 'r3', 'in-multi'] }]);
     const publisher = ioredis(silt.port);
     await publisher.publish('r3', 'from-other');
     expect(plain(await subscriber.reply())).toEqual({ push: ['message', 'r3', 'from-other'] });
