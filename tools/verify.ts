@@ -505,11 +505,14 @@ function readSummary(context: VerifyContext, ref: { fileNumber: number; path: st
 /**
  * Adds the torn tail (a note) or the damage of a WAL file, with what it affects.
  * @param sequenceBefore the last sequence of the file before this one, if known
+ * @param end receives whether the returned sequence is surely the file's last: false when damage
+ *   reaches its end (records may be lost in it) or the scan after damage stopped at its limit
  * @returns the last sequence the file holds, readable records after its damage included
  */
-function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 'wal-record' | 'archive-record', sequenceBefore: number | undefined): number | undefined {
+function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 'wal-record' | 'archive-record', sequenceBefore: number | undefined, end?: { exact: boolean }): number | undefined {
   const file = context.relative(summary.path);
   const damage = summary.damage;
+  if (end !== undefined) end.exact = true;
   if (summary.state === 'clean' || damage === undefined) return summary.lastSequence;
   if (summary.state === 'tornTail') {
     context.add({
@@ -534,6 +537,8 @@ function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 
     // A damaged header loses the whole file: from its first readable record when nothing comes before it.
     sequenceRange: sequenceRange(lastGood === undefined ? after.firstSequence : lastGood + 1, after.lastSequence),
   });
+  // Whole records after the damage, read to the file's end, end it; without any, the damage may have held more.
+  if (end !== undefined) end.exact = after.records > 0 && after.complete;
   return after.lastSequence ?? summary.lastSequence;
 }
 
@@ -544,14 +549,16 @@ const archivePass: VerifyPass = {
   run(context) {
     const { fs, dir } = context;
     const refs = listIn(fs, archiveDir(dir), 'archive');
-    let previous: WalFileSummary | undefined;
+    // The file before, and the last sequence it surely ends with (undefined when unknown).
+    let previous: { path: string; fileNumber: number; lastSequence: number } | undefined;
     for (const ref of refs) {
       const summary = readSummary(context, ref, false);
       if (summary === undefined) continue;
       context.report.checked.archiveFiles++;
       context.report.checked.archiveRecords += summary.batches;
-      reportWalDamage(context, summary, 'archive-record', previous?.lastSequence);
-      if (previous?.lastSequence !== undefined && summary.firstSequence !== undefined && summary.firstSequence !== previous.lastSequence + 1 && summary.fileNumber !== previous.fileNumber + 1) {
+      const end = { exact: true };
+      const lastSequence = reportWalDamage(context, summary, 'archive-record', previous?.lastSequence, end);
+      if (previous !== undefined && summary.firstSequence !== undefined && summary.firstSequence !== previous.lastSequence + 1 && summary.fileNumber !== previous.fileNumber + 1) {
         const file = context.relative(summary.path);
         context.add({
           severity: 'note',
@@ -562,9 +569,11 @@ const archivePass: VerifyPass = {
           sequenceRange: sequenceRange(previous.lastSequence + 1, summary.firstSequence - 1),
         });
       }
-      // After a damaged file, the jump to the next one is that damage (reported), not a missing file.
-      if (summary.state === 'damaged') previous = undefined;
-      else if (summary.lastSequence !== undefined) previous = summary;
+      // A damaged file whose end is unknown: the jump to the next one may be that damage (reported), not a
+      // missing file. One whose records after the damage read to its end still ends where they do.
+      if (summary.state === 'damaged' || summary.lastSequence !== undefined) {
+        previous = end.exact && lastSequence !== undefined ? { path: summary.path, fileNumber: summary.fileNumber, lastSequence } : undefined;
+      }
     }
   },
 };

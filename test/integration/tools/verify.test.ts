@@ -202,4 +202,22 @@ describe('silt verify on the fixtures', () => {
     expect(result.exitCode).toBe(1);
     expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([['damage', 'archive-record', 'archive/000009.log']]);
   });
+
+  test('a missing archived file after a damaged one is still a gap when the damaged file ends in readable records', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-archive-gap-after-damage');
+    fs.mkdirSync(path.join(dir, 'archive'));
+    // wal/000009.log: its header record, then batch records at offsets 25, 80 and 144 (210 bytes). Damage the
+    // first batch, keep the second, and drop the third as if it had been archived in a file now missing.
+    const bytes = fs.readFileSync(path.join(dir, 'wal/000009.log')).subarray(0, 144);
+    bytes[40]! ^= 0xff;
+    fs.writeFileSync(path.join(dir, 'archive/000009.log'), bytes);
+    fs.copyFileSync(path.join(dir, 'wal/000012.log'), path.join(dir, 'archive/000012.log'));
+    const { io } = captureIo();
+    const result = await verify({ dir, json: true }, io);
+    expect(result.exitCode).toBe(1);
+    expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([
+      ['damage', 'archive-record', 'archive/000009.log'],
+      ['note', 'archive-gap', 'archive/000012.log'],
+    ]);
+  });
 });
