@@ -251,9 +251,11 @@ export class List {
    * Visits the elements from `position` to the tail (or to the head when
    * `reverse`) in order, until `visit` returns false. Synchronous on engines
    * with a synchronous iterator. Only before any change is recorded.
+   * `sliced`: a range of listRangeSlicedMin elements or more is walked in slices at a snapshot
+   * (walk.ts), answering through a Promise once it takes more than one
    * @throws CorruptionError when an index in the range is missing
    */
-  scan(position: number, reverse: boolean, visit: (position: number, value: Buffer) => boolean | void): MaybePromise<void> {
+  scan(position: number, reverse: boolean, visit: (position: number, value: Buffer) => boolean | void, sliced = false): MaybePromise<void> {
     assert(this.#puts.size === 0 && this.#freedCount === 0, 'scans come before changes');
     if (position < 0 || position >= this.length) return;
     const from = reverse ? this.#head : this.#head + position;
@@ -261,14 +263,25 @@ export class List {
     let expected = reverse ? to - 1 : from;
     const step = reverse ? -1 : 1;
     const options: IteratorOptions = { gte: this.#elementKey(from), lt: this.#elementKey(to), reverse };
-    return forEachEntry(this.keyspace.engine, options, (key, value) => {
+    let stopped = false;
+    const check = (key: Buffer, value: Buffer): boolean | void => {
       const index = readUint64BE(key, key.length - indexBytes);
       if (index !== expected) throw this.#missing(expected);
       expected += step;
-      return visit(index - this.#head, value);
-    }, () => {
-      if (expected !== (reverse ? from - 1 : to)) throw this.#missing(expected);
-    }, 'transient');
+      const going = visit(index - this.#head, value);
+      if (going === false) stopped = true;
+      return going;
+    };
+    const end = (): void => {
+      if (!stopped && expected !== (reverse ? from - 1 : to)) throw this.#missing(expected);
+    };
+    // A long scan walks in slices at a snapshot (walk.ts), so that other clients run meanwhile: the command
+    // then answers a keyed walk (service/resp/command.ts), its key locked until it has written.
+    if (sliced && to - from >= listRangeSlicedMin) {
+      const done = walkEntries(this.keyspace.engine, options, check);
+      return done instanceof Promise ? done.then(end) : end();
+    }
+    return forEachEntry(this.keyspace.engine, options, check, end, 'transient');
   }
 
   // ---------------------------------------------------------------- changes

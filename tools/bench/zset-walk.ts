@@ -23,7 +23,8 @@
 // --set-members members and `s2` holding every other one of them) lock
 // their keys instead of holding every client (service/resp/key-locks.ts):
 // B's PINGs, which touch no key, should wait about one slice for them too,
-// except while a STORE writes its result in one batch.
+// except while a STORE writes its result in one batch. So should LREM,
+// LINSERT and LPOS on a list `l` of --set-members elements.
 //
 // Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
 
@@ -163,6 +164,22 @@ async function load(client: Client, members: number): Promise<void> {
   if (card !== members) throw new Error(`ZCARD answered ${String(card)}, expected ${members}`);
 }
 
+/** A list `l` of `members` elements, in index order. */
+async function loadList(client: Client, members: number): Promise<void> {
+  let inFlight: Promise<Value>[] = [];
+  for (let first = 0; first < members; first += loadBatchMembers) {
+    const elements: string[] = [];
+    for (let index = first; index < Math.min(members, first + loadBatchMembers); index++) elements.push(memberName(index));
+    inFlight.push(client.send(['RPUSH', 'l', ...elements]));
+    if (inFlight.length >= loadPipelineBatches) {
+      for (const reply of await Promise.all(inFlight)) if (reply instanceof Error) throw reply;
+      inFlight = [];
+      progress(`loaded ${first + loadBatchMembers} list elements`);
+    }
+  }
+  for (const reply of await Promise.all(inFlight)) if (reply instanceof Error) throw reply;
+}
+
 /** s1 of `members` members, s2 of every other one (the even indexes). */
 async function loadSets(client: Client, members: number): Promise<void> {
   let inFlight: Promise<Value>[] = [];
@@ -240,10 +257,11 @@ async function main(): Promise<void> {
     await load(a, args.members);
     const setMembers = args.setMembers ?? Math.max(1, Math.floor(args.members * 0.3));
     await loadSets(a, setMembers);
+    await loadList(a, setMembers);
     const loadSeconds = (performance.now() - loadStarted) / 1000;
     const middle = Math.floor(args.members / 2);
     const evens = Math.ceil(setMembers / 2);
-    const ops: [name: string, op: (string | number)[] | undefined, expected: Value][] = [
+    const ops: [name: string, op: (string | number)[] | undefined, expected: Value | ((value: Value) => boolean)][] = [
       ['idle (no command)', undefined, null],
       [`ZRANK z ${memberName(middle)}`, ['ZRANK', 'z', memberName(middle)], middle],
       [`ZREVRANK z ${memberName(middle)}`, ['ZREVRANK', 'z', memberName(middle)], args.members - 1 - middle],
@@ -254,6 +272,10 @@ async function main(): Promise<void> {
       [`ZRANGESTORE dst z ${middle} ${middle + 99}`, ['ZRANGESTORE', 'dst', 'z', middle, middle + 99], 100],
       ['SINTERCARD 2 s1 s2', ['SINTERCARD', 2, 's1', 's2'], evens],
       ['SUNIONSTORE su s1 s2', ['SUNIONSTORE', 'su', 's1', 's2'], setMembers],
+      // The whole list scanned, nothing removed; an insert in the middle (rewriting one half); a whole scan that only reads.
+      ['LREM l 0 absent', ['LREM', 'l', 0, 'absent'], 0],
+      [`LINSERT l BEFORE ${memberName(Math.floor(setMembers / 2))} x`, ['LINSERT', 'l', 'BEFORE', memberName(Math.floor(setMembers / 2)), 'x'], (value) => typeof value === 'number' && value > setMembers],
+      ['LPOS l absent', ['LPOS', 'l', 'absent'], null],
     ];
     const body: string[][] = [];
     for (const [name, op, expected] of ops) {
@@ -262,7 +284,8 @@ async function main(): Promise<void> {
         progress(`${name}: round ${index + 1}`);
         rounds.push(
           await round(a, b, op, (value) => {
-            if (JSON.stringify(value) !== JSON.stringify(expected)) throw new Error(`${name} answered ${JSON.stringify(value)}, expected ${JSON.stringify(expected)}`);
+            const good = typeof expected === 'function' ? expected(value) : JSON.stringify(value) === JSON.stringify(expected);
+            if (!good) throw new Error(`${name} answered ${JSON.stringify(value)}${typeof expected === 'function' ? '' : `, expected ${JSON.stringify(expected)}`}`);
           }),
         );
       }
@@ -278,7 +301,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     const lines = [
-      `silt, sorted set of ${args.members} members and sets of ${setMembers} and ${evens} (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
+      `silt, sorted set of ${args.members} members, sets of ${setMembers} and ${evens}, a list of ${setMembers} (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
       'op ms: median (min-max) of client A round trips; PING max ms: median (min-max) over rounds of the longest PING of client B during the op',
       '',
       ...formatTable(['operation', 'op ms', 'PING max ms', 'PING mean ms', 'PINGs during op'], body, [false, true, true, true, true]),

@@ -24,9 +24,9 @@ import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { andThen } from '../../../lib/keyspace/collection.js';
 import { List, listKind, type ListEnd } from '../../../lib/keyspace/list.js';
 import { int64Min, parseInt64, parseLong, parseLongDouble } from '../../../lib/keyspace/numbers.js';
-import { snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedWalk, snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { BlockedReply, ErrorReply, NullArrayReply, OK, errors, type Reply } from '../reply.js';
-import { isWord, spec } from './strings.js';
+import { isWord, keyed, spec } from './strings.js';
 
 /** Error replies of this family, worded as Redis words them. */
 export const listErrors = {
@@ -111,11 +111,6 @@ export function timeoutArgument(argument: Buffer): number | ErrorReply {
 }
 
 // ---------------------------------------------------------------- shared helpers
-
-/** `fn(value)` after `value` settles, if it is a promise. */
-function then<T>(value: MaybePromise<T>, fn: (settled: T) => Reply): Reply | Promise<Reply> {
-  return value instanceof Promise ? value.then(fn) : fn(value);
-}
 
 /** Stages the lists' changes into one batch and commits it. */
 function commit(ctx: ListContext, ...lists: List[]): void {
@@ -319,15 +314,21 @@ const lpos: CommandHandler = (ctx, args) => {
   const found: number[] = [];
   let matches = 0;
   let scanned = 0;
-  const done = list.scan(reverse ? list.length - 1 : 0, reverse, (at, value) => {
-    if (maxlen !== 0 && scanned >= maxlen) return false;
-    scanned++;
-    if (!value.equals(element)) return true;
-    if (matches++ < skip) return true;
-    found.push(at);
-    return count === -1 ? false : count === 0 || found.length < count;
-  });
-  return then(done, () => (count === -1 ? (found[0] ?? null) : found));
+  const done = list.scan(
+    reverse ? list.length - 1 : 0,
+    reverse,
+    (at, value) => {
+      if (maxlen !== 0 && scanned >= maxlen) return false;
+      scanned++;
+      if (!value.equals(element)) return true;
+      if (matches++ < skip) return true;
+      found.push(at);
+      return count === -1 ? false : count === 0 || found.length < count;
+    },
+    true,
+  );
+  // A long scan walks in slices at a snapshot: other clients run meanwhile.
+  return snapshotReply(done, () => (count === -1 ? (found[0] ?? null) : found));
 };
 
 // ---------------------------------------------------------------- edits
@@ -379,15 +380,20 @@ const lrem: CommandHandler = (ctx, args) => {
   const length = list.length;
   const values: Buffer[] = []; // scanned values, in scan order
   const matches: number[] = []; // positions, in scan order
-  const done = list.scan(reverse ? length - 1 : 0, reverse, (at, value) => {
-    values.push(value);
-    if (value.equals(element)) {
-      matches.push(at);
-      if (limit !== 0 && matches.length === limit) return false;
-    }
-    return true;
-  });
-  return andThen(done, (): Reply | Promise<Reply> => {
+  const done = list.scan(
+    reverse ? length - 1 : 0,
+    reverse,
+    (at, value) => {
+      values.push(value);
+      if (value.equals(element)) {
+        matches.push(at);
+        if (limit !== 0 && matches.length === limit) return false;
+      }
+      return true;
+    },
+    true,
+  );
+  const reply = andThen(done, (): Reply | Promise<Reply> => {
     if (matches.length === 0) return 0;
     if (reverse) matches.reverse();
     const first = matches[0]!;
@@ -401,17 +407,28 @@ const lrem: CommandHandler = (ctx, args) => {
     const moves = (side: ListEnd): number => (side === 'left' ? last + 1 : length - first);
     const side = moves(otherSide) * rewriteReads + unread < moves(scannedSide) * rewriteReads ? otherSide : scannedSide;
     const scannedAt = reverse ? (at: number): Buffer => values[length - 1 - at]! : (at: number): Buffer => values[at]!;
-    const remove = (rest: Buffer[], restFrom: number): number => {
-      const valueAt = rest.length === 0 ? scannedAt : (at: number): Buffer => (at >= restFrom && at < restFrom + rest.length ? rest[at - restFrom]! : scannedAt(at));
-      list.removePositions(matches, valueAt, side);
-      commit(ctx, list);
-      return matches.length;
-    };
+    const remove = (rest: Buffer[], restFrom: number): Reply | Promise<Reply> =>
+      inTurn(ctx, () => {
+        const valueAt = rest.length === 0 ? scannedAt : (at: number): Buffer => (at >= restFrom && at < restFrom + rest.length ? rest[at - restFrom]! : scannedAt(at));
+        list.removePositions(matches, valueAt, side);
+        commit(ctx, list);
+        return matches.length;
+      });
     if (unread === 0 || side === scannedSide) return remove([], 0);
     const restFrom = reverse ? 0 : last + 1;
     return andThen(readPositions(list, restFrom, restFrom + unread), (rest) => remove(rest, restFrom));
   });
+  return reply instanceof Promise ? keyedWalk(reply) : reply;
 };
+
+/**
+ * Runs `write` once the command may write: at once, or when a long scan went
+ * on in the background (a keyed walk), in its turn (CommandContext.turn).
+ */
+function inTurn(ctx: CommandContext, write: () => Reply): Reply | Promise<Reply> {
+  const turn = ctx.turn?.();
+  return turn === undefined ? write() : turn.then(write);
+}
 
 /** About how many element reads rewriting one element costs (its batch entry, WAL bytes and memtable version). */
 const rewriteReads = 3;
@@ -421,11 +438,16 @@ function readPositions(list: List, from: number, to: number): MaybePromise<Buffe
   const read: Buffer[] = [];
   if (from >= to) return read;
   return andThen(
-    list.scan(from, false, (at, value) => {
-      if (at >= to) return false;
-      read.push(value);
-      return at + 1 < to;
-    }),
+    list.scan(
+      from,
+      false,
+      (at, value) => {
+        if (at >= to) return false;
+        read.push(value);
+        return at + 1 < to;
+      },
+      true,
+    ),
     () => read,
   );
 }
@@ -441,13 +463,18 @@ const linsert: CommandHandler = (ctx, args) => {
   const pivot = args[3]!;
   const values: Buffer[] = [];
   let pivotAt = -1;
-  const done = list.scan(0, false, (at, value) => {
-    values.push(value);
-    if (!value.equals(pivot)) return true;
-    pivotAt = at;
-    return false;
-  });
-  return andThen(done, (): Reply | Promise<Reply> => {
+  const done = list.scan(
+    0,
+    false,
+    (at, value) => {
+      values.push(value);
+      if (!value.equals(pivot)) return true;
+      pivotAt = at;
+      return false;
+    },
+    true,
+  );
+  const reply = andThen(done, (): Reply | Promise<Reply> => {
     if (pivotAt === -1) return -1;
     const position = after ? pivotAt + 1 : pivotAt;
     const length = list.length;
@@ -455,16 +482,21 @@ const linsert: CommandHandler = (ctx, args) => {
     // the tail, which must be read past the pivot first: whichever costs less.
     const unread = length - 1 - pivotAt;
     if ((length - position) * rewriteReads + unread >= position * rewriteReads) {
-      list.insertAt(position, args[4]!, (at) => values[at]!, 'left');
-      commit(ctx, list);
-      return list.length;
+      return inTurn(ctx, () => {
+        list.insertAt(position, args[4]!, (at) => values[at]!, 'left');
+        commit(ctx, list);
+        return list.length;
+      });
     }
-    return andThen(readPositions(list, pivotAt + 1, length), (rest) => {
-      list.insertAt(position, args[4]!, (at) => (at <= pivotAt ? values[at]! : rest[at - pivotAt - 1]!), 'right');
-      commit(ctx, list);
-      return list.length;
-    });
+    return andThen(readPositions(list, pivotAt + 1, length), (rest) =>
+      inTurn(ctx, () => {
+        list.insertAt(position, args[4]!, (at) => (at <= pivotAt ? values[at]! : rest[at - pivotAt - 1]!), 'right');
+        commit(ctx, list);
+        return list.length;
+      }),
+    );
   });
+  return reply instanceof Promise ? keyedWalk(reply) : reply;
 };
 
 /** The wherefrom and whereto of LMOVE/BLMOVE (arguments 3 and 4), or the error for the first bad one. */
@@ -565,8 +597,8 @@ export const listCommands: CommandSpec[] = [
   spec('lset', 4, w, one, 'Sets the value of an element in a list by its index.', 'key index element', 'O(1): one point read and one write', lset),
   spec('lrange', 4, r, one, 'Returns a range of elements from a list.', 'key start stop', 'O(log N + M) where M is the number of elements returned (one seek)', lrange),
   spec('ltrim', 4, w, one, 'Removes elements from both ends a list. Deletes the list if all elements were trimmed.', 'key start stop', 'O(1): moves the head and tail (removed elements are deleted when at most 1024, else reclaimed by compaction)', ltrim),
-  spec('lrem', 4, w, one, 'Removes elements from a list. Deletes the list if the last element was removed.', 'key count element', 'O(P) where P is the position of the last removed element from the end scanned (O(N) when count is 0)', lrem),
-  spec('linsert', 5, w, one, 'Inserts an element before or after another element in a list.', 'key <BEFORE | AFTER> pivot element', 'O(P) where P is the position of the pivot (the elements before it are rewritten)', linsert),
+  keyed(spec('lrem', 4, w, one, 'Removes elements from a list. Deletes the list if the last element was removed.', 'key count element', 'O(P) where P is the position of the last removed element from the end scanned (O(N) when count is 0)', lrem)),
+  keyed(spec('linsert', 5, w, one, 'Inserts an element before or after another element in a list.', 'key <BEFORE | AFTER> pivot element', 'O(P) where P is the position of the pivot (the elements before it are rewritten)', linsert)),
   spec('lpos', -3, r, one, 'Returns the index of matching elements in a list.', 'key element [RANK rank] [COUNT num-matches] [MAXLEN len]', 'O(N) where N is the number of elements scanned', lpos),
   spec('lmove', 5, w, two, 'Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.', 'source destination <LEFT | RIGHT> <LEFT | RIGHT>', 'O(1)', lmoveGeneric(undefined)),
   spec('rpoplpush', 3, w, two, 'Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.', 'source destination', 'O(1)', lmoveGeneric(['right', 'left'])),

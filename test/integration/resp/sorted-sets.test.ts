@@ -1163,6 +1163,49 @@ describe('long sorted-set walks share the server', () => {
     expect(await b.sintercard(2, 's1', 's2')).toBe(Math.ceil(members / 2) - 1);
   });
 
+  it('LREM and LINSERT on a long list walk in the background with the list locked; LPOS reads at a snapshot', async () => {
+    const a = await freshClient(server());
+    const loads: Promise<unknown>[] = [];
+    for (let start = 0; start < members; start += 1000) {
+      const batch: string[] = [];
+      for (let index = start; index < Math.min(members, start + 1000); index++) batch.push(index === middle || index === middle + 5 ? 'x' : member(index));
+      loads.push(a.rpush('l', ...batch));
+    }
+    await Promise.all(loads);
+    const b = await other();
+    const c = await other();
+    const dispatcher = server().server.dispatcher;
+    const removal = watched(a.lrem('l', 0, 'x'));
+    await reached;
+    expect(await b.llen('l')).toBe(members);
+    expect(await b.rpush('other', 'v')).toBe(1);
+    const push = watched(b.rpush('l', 'tail'));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the RPUSH to wait for the lock on l');
+    expect(await c.ping()).toBe('PONG');
+    expect([removal.settled(), push.settled()]).toEqual([false, false]);
+    release();
+    expect(await removal.reply).toBe(2);
+    expect(await push.reply).toBe(members - 1);
+    expect(await b.lrange('l', middle - 1, middle + 5)).toEqual([member(middle - 1), ...[1, 2, 3, 4, 6, 7].map((offset) => member(middle + offset))]);
+    // LINSERT walks to its pivot the same way (the later walks pause without the gate).
+    expect(await a.linsert('l', 'BEFORE', member(members - 2), 'inserted')).toBe(members);
+    expect(await b.lindex('l', -4)).toBe('inserted');
+    // LPOS only reads: a write to the list runs while it walks, and it answers the list as it was.
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    walkSlice.pause = () => {
+      if (held) return defaults.pause();
+      held = true;
+      return gate;
+    };
+    const position = watched(a.lpos('l', 'tail'));
+    await waitFor(() => held, 5000, 'LPOS to pause');
+    expect(await b.lset('l', -1, 'changed')).toBe('OK');
+    release();
+    expect(await position.reply).toBe(members - 1);
+    expect(await b.lpos('l', 'tail')).toBe(null);
+  });
+
   it('a blocked client whose retry would write a locked key waits for the lock to go', async () => {
     const a = await loaded('z');
     const b = await other();
