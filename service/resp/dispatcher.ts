@@ -28,9 +28,12 @@
 //   not name. Other commands run. A walk that writes asks for its turn
 //   (turn()) when it has walked: a grant waits in the FIFO like a command,
 //   and keeps the dispatcher busy while the handler writes and answers, so
-//   its batch applies to the state it read. Blocked clients whose retry
-//   would write a locked key wait for the next signal after the locks go,
-//   and the expiry sweep waits while any key is locked (server.ts).
+//   its batch applies to the state it read. Nothing starves: a request
+//   waiting to write a key keeps new walks off that key, and one waiting
+//   for every lock (and the expiry sweep, whenUnlocked()) keeps new walks
+//   from starting. A blocked client whose retry would write a locked key
+//   reserves its keys (no one else takes its element) and is retried
+//   before anything else when the locks go.
 // - Durability: a handler's writes (ctx.write) are visible at once, so the
 //   next command may run; the command's reply is a Promise that resolves when
 //   every write it made is as durable as appendfsync asks, or turns into the
@@ -157,10 +160,22 @@ interface Pending {
   args: Buffer[] | undefined;
   task: (() => void | Promise<void>) | undefined;
   resolve: (reply: Reply | Promise<Reply>) => void;
-  /** A request that waited for key locks: it runs although its client's other requests are held. */
-  lockWait?: true;
+  /** A request that waits for key locks (it runs although its client's other requests are held), and what it waits for. */
+  lockWait?: LockWait;
   /** A keyed walk's turn to write (turn()): run in FIFO order, it makes the dispatcher busy. */
   grant?: () => void;
+}
+
+/** What a request waits for: every lock (exclusive), or those on the keys it writes (marked waiting), or read locks only. */
+interface LockWait {
+  exclusive: boolean;
+  writeIds: ReadonlySet<string> | undefined;
+}
+
+/** A blocked client's retry put off by a lock, and the keys it reserved. */
+interface DeferredRetry {
+  blocked: BlockedReply;
+  ids: ReadonlySet<string>;
 }
 
 /** A keyed walk going on in the background: its lock mode, and whether it has its turn to write. */
@@ -212,7 +227,11 @@ export class Dispatcher {
   /** Set by #process when it made the request wait for key locks (it has not run). */
   #waitedForLocks = false;
   /** Blocked clients whose retry met a locked key: signalled again when locks go. */
-  #deferredRetries: BlockedReply[] = [];
+  #deferredRetries: DeferredRetry[] = [];
+  /** Waiting requests that wait for every lock to go: no new walk starts meanwhile. */
+  #exclusiveWaiting = 0;
+  /** Tasks that run once no key is locked (whenUnlocked()), before anything else; no new walk starts meanwhile. */
+  #unlockTasks: Pending[] = [];
   #ranLastRequest = false;
 
   /** Called with an AssertionError (a bug); main.ts logs it and exits. */
@@ -269,6 +288,19 @@ export class Dispatcher {
   /** Whether a keyed walk holds key locks now (the expiry sweep waits while one does). */
   get keysLocked(): boolean {
     return this.#locks.size > 0;
+  }
+
+  /**
+   * Runs `task` as runTask() does once no key is locked, before any request
+   * that waited: at once when none is. Meanwhile no new walk starts, so a
+   * stream of walks cannot put it off for ever (the expiry sweep).
+   */
+  whenUnlocked(task: () => void | Promise<void>): void {
+    if (this.#locks.size === 0) {
+      void this.runTask(task);
+      return;
+    }
+    this.#unlockTasks.push({ client: undefined, args: undefined, task, resolve: noop });
   }
 
   /**
@@ -432,43 +464,46 @@ export class Dispatcher {
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });
       return QUEUED;
     }
-    if (this.#locks.size > 0 && this.#mustWaitForLocks(client, resolved, args)) return this.#waitForLocks(client, args, direct);
+    if (this.#locks.size > 0) {
+      const wait = this.#lockWait(client, resolved, args);
+      if (wait !== undefined) return this.#waitForLocks(client, args, direct, wait);
+    }
     return this.#run(client, resolved, args, nowMs, direct);
   }
 
-  /** Whether a request must wait for key locks (see the header); EXEC checks each queued command. */
-  #mustWaitForLocks(client: Connection, resolved: ResolvedCommand, args: readonly Buffer[]): boolean {
-    if (resolved.command.name !== 'exec') return this.#locksConflict(client.db, resolved, args);
-    let db = client.db;
+  /** What a request must wait for (see the header), or undefined when it may run. */
+  #lockWait(client: Connection, resolved: ResolvedCommand, args: readonly Buffer[]): LockWait | undefined {
+    if (resolved.command.name !== 'exec') return this.#commandLockWait(client.db, resolved, args);
     for (const queued of client.multi?.commands ?? []) {
-      if (queued.resolved.command.name === 'select') {
-        // The db later commands use; a SELECT that will refuse makes the whole EXEC wait, harmlessly.
-        const selected = Number(queued.args[1]!.toString('latin1'));
-        if (!Number.isSafeInteger(selected)) return true;
-        db = selected;
-        continue;
-      }
-      if (this.#locksConflict(db, queued.resolved, queued.args)) return true;
+      // Whether a queued SELECT succeeds decides the db of the later commands: such an EXEC waits for every lock.
+      if (queued.resolved.command.name === 'select') return { exclusive: true, writeIds: undefined };
+      if (this.#commandLockWait(client.db, queued.resolved, queued.args) !== undefined) return { exclusive: true, writeIds: undefined };
     }
-    return false;
+    return undefined;
   }
 
-  /** Whether one command on logical db `db` meets a key lock. */
-  #locksConflict(db: number, resolved: ResolvedCommand, args: readonly Buffer[]): boolean {
+  /** What one command on logical db `db` must wait for, or undefined when it may run. */
+  #commandLockWait(db: number, resolved: ResolvedCommand, args: readonly Buffer[]): LockWait | undefined {
     const spec = resolved.spec;
     const writes = spec.flags.includes('write');
-    if (!writes && spec.keyedWalk !== true) return false; // a plain read runs whole, before the walk's write
+    const walks = spec.keyedWalk === true;
+    if (!writes && !walks) return undefined; // a plain read runs whole, before the walk's write
     const ids = lockIds(db, resolved, args);
-    if (writes && (ids === undefined || ids.size === 0 || otherDbWrites.has(resolved.command.name))) return true;
-    return ids !== undefined && this.#locks.conflicts(ids, writes ? 'write' : 'read');
+    if (writes && (ids === undefined || ids.size === 0 || otherDbWrites.has(resolved.command.name))) return { exclusive: true, writeIds: undefined };
+    const wait: LockWait = { exclusive: false, writeIds: writes ? ids : undefined };
+    // No new walk while a request waits for every lock or a task waits for none (whenUnlocked).
+    if (walks && (this.#exclusiveWaiting > 0 || this.#unlockTasks.length > 0)) return wait;
+    return ids !== undefined && this.#locks.conflicts(ids, writes ? 'write' : 'read') ? wait : undefined;
   }
 
   /** Parks a request until key locks go; its client's later requests are held meanwhile. */
-  #waitForLocks(client: Connection, args: Buffer[], direct: boolean): Promise<Reply> {
+  #waitForLocks(client: Connection, args: Buffer[], direct: boolean, wait: LockWait): Promise<Reply> {
     this.#waitedForLocks = true;
     this.#reading.add(client);
+    if (wait.exclusive) this.#exclusiveWaiting++;
+    else if (wait.writeIds !== undefined) this.#locks.markWaiting(wait.writeIds, 1);
     const owned = direct ? args.map((arg) => Buffer.from(arg)) : args;
-    return new Promise<Reply>((resolve) => this.#lockWaiters.push({ client, args: owned, task: undefined, resolve, lockWait: true }));
+    return new Promise<Reply>((resolve) => this.#lockWaiters.push({ client, args: owned, task: undefined, resolve, lockWait: wait }));
   }
 
   /** The checks before a handler, in Redis's order; an error reply or undefined to go on. */
@@ -554,25 +589,40 @@ export class Dispatcher {
       }
       this.#release(client);
       this.#locksReleased();
-      if (walk.granted) this.#afterCommand(true);
-      else if (!this.#busy) this.#drain();
+      // Blocked clients first (their deferred retries among them), then what waits.
+      this.#afterCommand(walk.granted);
+      if (!this.#busy) this.#drain();
       else this.#notifyIdle();
       return outcome;
     });
   }
 
-  /** Key locks went: the requests that waited for them run first, and blocked clients deferred by them are signalled. */
+  /**
+   * Key locks went: blocked clients deferred by them are signalled (and
+   * served by the caller's #afterCommand before anything else), the tasks
+   * waiting for no lock run next if none is left, then the requests that
+   * waited, ahead of what queued meanwhile; each checks the locks again.
+   */
   #locksReleased(): void {
-    if (this.#lockWaiters.length > 0) {
-      const waiters = this.#lockWaiters;
-      this.#lockWaiters = [];
-      this.#queue.splice(this.#queueHead, 0, ...waiters);
-    }
     if (this.#deferredRetries.length > 0) {
       const deferred = this.#deferredRetries;
       this.#deferredRetries = [];
-      for (const blocked of deferred) for (const key of blocked.keys) this.#server.blocking.keyModified(blocked.db, key);
+      for (const { ids } of deferred) this.#locks.reserve(ids, -1);
+      for (const { blocked } of deferred) for (const key of blocked.keys) this.#server.blocking.keyModified(blocked.db, key);
     }
+    const waiters = this.#lockWaiters;
+    this.#lockWaiters = [];
+    for (const waiter of waiters) {
+      const wait = waiter.lockWait!;
+      if (wait.exclusive) this.#exclusiveWaiting--;
+      else if (wait.writeIds !== undefined) this.#locks.markWaiting(wait.writeIds, -1);
+    }
+    let front = waiters;
+    if (this.#unlockTasks.length > 0 && this.#locks.size === 0) {
+      front = [...this.#unlockTasks, ...waiters];
+      this.#unlockTasks = [];
+    }
+    if (front.length > 0) this.#queue.splice(this.#queueHead, 0, ...front);
   }
 
   /** A command's handler is done: statistics, then its reply (parked, or held for its writes' durability). */
@@ -666,8 +716,10 @@ export class Dispatcher {
       for (const key of blocked.keys) ids.add(KeyLocks.id(blocked.db, key));
       for (const key of blocked.alsoWrites ?? []) ids.add(KeyLocks.id(blocked.db, key));
       if (this.#locks.conflicts(ids, 'write')) {
-        // Retried when the locks go (#locksReleased), in its place among its keys' waiters.
-        this.#deferredRetries.push(blocked);
+        // Retried when the locks go (#locksReleased), in its place among its keys' waiters; its keys are
+        // reserved meanwhile, so that what it is owed stays there.
+        this.#locks.reserve(ids, 1);
+        this.#deferredRetries.push({ blocked, ids });
         return undefined;
       }
     }
@@ -801,25 +853,25 @@ export class Dispatcher {
       } else if (pending.task !== undefined) {
         this.#runTask(pending.task);
         pending.resolve(null);
-      } else if (pending.client!.blocked || (this.#reading.has(pending.client!) && pending.lockWait !== true)) {
+      } else if (pending.client!.blocked || (this.#reading.has(pending.client!) && pending.lockWait === undefined)) {
         // A blocked client's later requests wait until it is answered (Redis reads nothing from a blocked client);
         // so do those of a client whose snapshot read is pending.
         this.#hold(pending);
       } else if (!pending.client!.acceptsCommands) {
         // The client went away (or QUIT): its later requests are dropped, as Redis frees a closed client's query buffer.
-        if (pending.lockWait === true) this.#reading.delete(pending.client!);
+        if (pending.lockWait !== undefined) this.#reading.delete(pending.client!);
         pending.client!.queuedRequestRan();
         pending.resolve(ReplySequence.empty);
       } else {
         const client = pending.client!;
         // Back from #lockWaiters: its client's held requests go on behind it, unless it waits again.
-        if (pending.lockWait === true) this.#reading.delete(client);
+        if (pending.lockWait !== undefined) this.#reading.delete(client);
         this.#waitedForLocks = false;
         const outcome = this.#process(client, pending.args!, false);
         if (!this.#waitedForLocks) {
           // Its handler has returned: the reply's protocol is the client's now, whatever a later HELLO does.
           client.queuedRequestRan();
-          if (pending.lockWait === true) this.#release(client);
+          if (pending.lockWait !== undefined) this.#release(client);
         }
         pending.resolve(outcome);
       }

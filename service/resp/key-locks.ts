@@ -11,6 +11,11 @@
 //   walked) keeps out writes to its keys and other background walks over
 //   them. Plain reads still run: they see the state before its write, which
 //   is applied at once, in one batch, when the walk ends.
+// - A waiting write (a request that waits for a lock on the key) keeps out
+//   new read locks, so a stream of overlapping walks cannot starve it.
+// - A reservation (a blocked client whose retry waits for a lock on another
+//   of its keys, e.g. BLMOVE's destination) keeps out writes and walks, so
+//   that the element it is owed is still there when it is retried.
 //
 // A lock is named by logical db and key bytes. The dispatcher takes a
 // command's locks only after checking that none conflicts, so acquire()
@@ -23,6 +28,8 @@ export type LockMode = 'read' | 'write';
 interface Lock {
   readers: number;
   writer: boolean;
+  waitingWrites: number;
+  reserved: number;
 }
 
 export class KeyLocks {
@@ -33,16 +40,22 @@ export class KeyLocks {
     return `${db}:${key.toString('latin1')}`;
   }
 
-  /** Keys locked now. */
+  /** Keys locked, waited for or reserved now. */
   get size(): number {
     return this.#held.size;
   }
 
-  /** Whether a command in `mode` on `ids` must wait: a write meets any lock, a read only a write lock. */
+  /**
+   * Whether a command in `mode` on `ids` must wait: a write meets a read
+   * lock, a write lock or a reservation; a read (a keyed walk) meets a write
+   * lock, a waiting write or a reservation.
+   */
   conflicts(ids: Iterable<string>, mode: LockMode): boolean {
     for (const id of ids) {
       const lock = this.#held.get(id);
-      if (lock !== undefined && (mode === 'write' || lock.writer)) return true;
+      if (lock === undefined) continue;
+      if (lock.writer || lock.reserved > 0) return true;
+      if (mode === 'write' ? lock.readers > 0 : lock.waitingWrites > 0) return true;
     }
     return false;
   }
@@ -51,9 +64,9 @@ export class KeyLocks {
   acquire(ids: ReadonlySet<string>, mode: LockMode): void {
     assert(!this.conflicts(ids, mode), 'key locks are taken only when none conflicts');
     for (const id of ids) {
-      const lock = this.#held.get(id);
-      if (lock !== undefined) lock.readers++;
-      else this.#held.set(id, mode === 'write' ? { readers: 0, writer: true } : { readers: 1, writer: false });
+      const lock = this.#entry(id);
+      if (mode === 'write') lock.writer = true;
+      else lock.readers++;
     }
   }
 
@@ -64,7 +77,40 @@ export class KeyLocks {
       assert(lock !== undefined && (mode === 'write' ? lock.writer : lock.readers > 0), 'a released key lock is held');
       if (mode === 'write') lock.writer = false;
       else lock.readers--;
-      if (!lock.writer && lock.readers === 0) this.#held.delete(id);
+      this.#drop(id, lock);
     }
+  }
+
+  /** Counts (+1) or uncounts (-1) a request waiting to write `ids`. */
+  markWaiting(ids: ReadonlySet<string>, delta: 1 | -1): void {
+    for (const id of ids) {
+      const lock = this.#entry(id);
+      lock.waitingWrites += delta;
+      assert(lock.waitingWrites >= 0, 'a waiting write is uncounted once');
+      this.#drop(id, lock);
+    }
+  }
+
+  /** Reserves (+1) or frees (-1) `ids` for a blocked client's retry. */
+  reserve(ids: ReadonlySet<string>, delta: 1 | -1): void {
+    for (const id of ids) {
+      const lock = this.#entry(id);
+      lock.reserved += delta;
+      assert(lock.reserved >= 0, 'a reservation is freed once');
+      this.#drop(id, lock);
+    }
+  }
+
+  #entry(id: string): Lock {
+    let lock = this.#held.get(id);
+    if (lock === undefined) {
+      lock = { readers: 0, writer: false, waitingWrites: 0, reserved: 0 };
+      this.#held.set(id, lock);
+    }
+    return lock;
+  }
+
+  #drop(id: string, lock: Lock): void {
+    if (!lock.writer && lock.readers === 0 && lock.waitingWrites === 0 && lock.reserved === 0) this.#held.delete(id);
   }
 }

@@ -602,9 +602,13 @@ export class RespServer {
   #sweep(round: number): void | Promise<void> {
     const keyspace = this.keyspace;
     const engine = this.engine;
-    // While a keyed walk holds key locks the sweep waits for a later tick: it must not delete a key the walk is about to write.
-    if (keyspace === undefined || engine === undefined || this.writeStoppedReason !== undefined || this.#closing !== undefined || this.dispatcher.keysLocked) {
+    if (keyspace === undefined || engine === undefined || this.writeStoppedReason !== undefined || this.#closing !== undefined) {
       this.#sweepQueued = false;
+      return;
+    }
+    // It must not delete a key a keyed walk is about to write: it runs once no key is locked, before new walks start.
+    if (this.dispatcher.keysLocked) {
+      this.dispatcher.whenUnlocked(() => this.#sweep(round));
       return;
     }
     const context = {

@@ -1206,6 +1206,75 @@ describe('long sorted-set walks share the server', () => {
     expect(await b.lpos('l', 'tail')).toBe(null);
   });
 
+  it('an EXEC with a SELECT waits for every lock: whether the SELECT succeeds decides the db of what follows', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const removal = watched(a.zremrangebyrank('z', middle, middle));
+    await reached;
+    const exec = watched(b.multi().select(99).zadd('z', -1, 'newmin').exec());
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the EXEC to wait for the locks');
+    expect(exec.settled()).toBe(false);
+    release();
+    expect(await removal.reply).toBe(1);
+    const replies = (await exec.reply)!;
+    expect(String(replies[0]![0])).toMatch(/DB index is out of range/);
+    expect(replies[1]).toEqual([null, 1]);
+    expect(await b.zcard('z')).toBe(members);
+    expect((await b.zrange('z', 0, -1)).length).toBe(members);
+  });
+
+  it('a write waiting for a key keeps new walks off it, and a task waiting for no lock keeps every new walk back', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const c = await other();
+    const d = await other();
+    const dispatcher = server().server.dispatcher;
+    const union = watched(a.zunion(1, 'z'));
+    await reached;
+    // Another read walk over z would share the lock, but a write waits for it: the walk waits behind the write.
+    const add = watched(b.zadd('z', -1, 'newmin'));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the ZADD to wait');
+    const count = watched(c.zintercard(1, 'z'));
+    await waitFor(() => dispatcher.waitingForLocks === 2, 5000, 'the second walk to wait behind the ZADD');
+    // A task waiting for no lock (the expiry sweep's way) keeps walks over other keys back too.
+    let ran = false;
+    dispatcher.whenUnlocked(() => {
+      ran = true;
+    });
+    const elsewhere = watched(d.zunion(1, 'elsewhere'));
+    await waitFor(() => dispatcher.waitingForLocks === 3, 5000, 'the walk over another key to wait');
+    expect([union.settled(), add.settled(), count.settled(), elsewhere.settled(), ran]).toEqual([false, false, false, false, false]);
+    release();
+    expect((await union.reply).length).toBe(members);
+    expect(await add.reply).toBe(1);
+    expect(await count.reply).toBe(members + 1);
+    expect(await elsewhere.reply).toEqual([]);
+    expect(ran).toBe(true);
+  });
+
+  it('a blocked client whose retry waits for a lock keeps what it is owed: later writers of its keys wait behind it', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const q = await other();
+    const x = await other();
+    const dispatcher = server().server.dispatcher;
+    const moved = watched(x.blmove('src', 'dst', 'LEFT', 'LEFT', 0));
+    await waitFor(() => server().server.blocking.blockedClients === 1, 5000, 'BLMOVE to block');
+    // A read walk over z and dst: the BLMOVE's push into dst must wait for it.
+    const union = watched(a.zunion(2, 'z', 'dst'));
+    await reached;
+    expect(await b.lpush('src', 'a')).toBe(1);
+    const pop = watched(q.lpop('src'));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the LPOP to wait behind the reserved src');
+    expect([moved.settled(), pop.settled()]).toEqual([false, false]);
+    release();
+    expect((await union.reply).length).toBe(members);
+    expect(await moved.reply).toBe('a');
+    expect(await pop.reply).toBe(null);
+    expect(await b.lrange('dst', 0, -1)).toEqual(['a']);
+  });
+
   it('a blocked client whose retry would write a locked key waits for the lock to go', async () => {
     const a = await loaded('z');
     const b = await other();

@@ -1,6 +1,7 @@
 // KeyLocks (service/resp/key-locks.ts): read locks share, a write lock
-// excludes, names are per logical db, and release gives back exactly what
-// acquire took.
+// excludes, a waiting write keeps new reads off, a reservation keeps
+// everything off, names are per logical db, and release gives back exactly
+// what acquire took.
 
 import { describe, expect, it } from 'vitest';
 import { KeyLocks } from '../../../service/resp/key-locks.js';
@@ -46,5 +47,24 @@ describe('KeyLocks', () => {
     locks.release(set(id(0, 'a')), 'write');
     expect(locks.size).toBe(0);
     expect(() => locks.release(set(id(0, 'a')), 'write')).toThrow(/is held/);
+  });
+
+  it('a waiting write keeps new read locks off its keys, not writes; a reservation keeps both off', () => {
+    const locks = new KeyLocks();
+    const a = set(id(0, 'a'));
+    locks.acquire(a, 'read');
+    locks.markWaiting(a, 1);
+    expect(locks.conflicts(a, 'read')).toBe(true);
+    expect(() => locks.acquire(a, 'read')).toThrow(/none conflicts/);
+    locks.markWaiting(a, -1);
+    expect(locks.conflicts(a, 'read')).toBe(false);
+    locks.release(a, 'read');
+    expect(locks.size).toBe(0);
+    const b = set(id(0, 'b'));
+    locks.reserve(b, 1);
+    expect([locks.conflicts(b, 'read'), locks.conflicts(b, 'write'), locks.size]).toEqual([true, true, 1]);
+    locks.reserve(b, -1);
+    expect([locks.conflicts(b, 'write'), locks.size]).toEqual([false, 0]);
+    expect(() => locks.reserve(b, -1)).toThrow(/freed once/);
   });
 });
