@@ -83,20 +83,19 @@ export class KeyLocks {
 
   /** Counts (+1) or uncounts (-1) a request waiting to write `ids`. */
   markWaiting(ids: ReadonlySet<string>, delta: 1 | -1): void {
-    for (const id of ids) {
-      const lock = this.#entry(id);
-      lock.waitingWrites += delta;
-      assert(lock.waitingWrites >= 0, 'a waiting write is uncounted once');
-      this.#drop(id, lock);
-    }
+    this.#count(ids, 'waitingWrites', delta);
   }
 
   /** Reserves (+1) or frees (-1) `ids` for a blocked client's retry. */
   reserve(ids: ReadonlySet<string>, delta: 1 | -1): void {
+    this.#count(ids, 'reserved', delta);
+  }
+
+  #count(ids: ReadonlySet<string>, field: 'waitingWrites' | 'reserved', delta: 1 | -1): void {
     for (const id of ids) {
       const lock = this.#entry(id);
-      lock.reserved += delta;
-      assert(lock.reserved >= 0, 'a reservation is freed once');
+      lock[field] += delta;
+      assert(lock[field] >= 0, field === 'reserved' ? 'a reservation is freed once' : 'a waiting write is uncounted once');
       this.#drop(id, lock);
     }
   }
