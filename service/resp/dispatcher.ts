@@ -589,10 +589,16 @@ export class Dispatcher {
       }
       this.#release(client);
       this.#locksReleased();
-      // Blocked clients first (their deferred retries among them), then what waits.
-      this.#afterCommand(walk.granted);
-      if (!this.#busy) this.#drain();
-      else this.#notifyIdle();
+      // Blocked clients first (their deferred retries among them), then what waits. Not while another
+      // command keeps the dispatcher busy (an EXEC's open group, SAVE): its own #afterCommand serves them.
+      if (walk.granted) {
+        this.#afterCommand(true);
+      } else if (!this.#busy) {
+        this.#afterCommand(false);
+        if (!this.#busy) this.#drain();
+      } else {
+        this.#notifyIdle();
+      }
       return outcome;
     });
   }

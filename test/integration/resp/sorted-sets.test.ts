@@ -1275,6 +1275,37 @@ describe('long sorted-set walks share the server', () => {
     expect(await b.lrange('dst', 0, -1)).toEqual(['a']);
   });
 
+  it('a deferred retry is not served while another command keeps the dispatcher busy, but first once it is done', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const q = await other();
+    const x = await other();
+    const saver = await other();
+    const dispatcher = server().server.dispatcher;
+    const moved = watched(x.blmove('src', 'dst', 'LEFT', 'LEFT', 0));
+    await waitFor(() => server().server.blocking.blockedClients === 1, 5000, 'BLMOVE to block');
+    const union = watched(a.zunion(2, 'z', 'dst'));
+    await reached;
+    expect(await b.lpush('src', 'a')).toBe(1);
+    // A SAVE held at its fdatasync keeps the dispatcher busy while the walk ends, and an LPOP waits behind both.
+    let unblock!: () => void;
+    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
+    fs.beforeSync(() => unblocked);
+    const save = watched(saver.save());
+    await waitFor(() => dispatcher.busy, 5000, 'SAVE to start');
+    const pop = watched(q.lpop('src'));
+    await waitFor(() => dispatcher.queued === 1, 5000, 'the LPOP to queue behind SAVE');
+    release();
+    expect((await union.reply).length).toBe(members);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect([moved.settled(), pop.settled(), save.settled()]).toEqual([false, false, false]);
+    fs.beforeSync(undefined);
+    unblock();
+    expect(await save.reply).toBe('OK');
+    expect(await moved.reply).toBe('a');
+    expect(await pop.reply).toBe(null);
+  });
+
   it('a blocked client whose retry would write a locked key waits for the lock to go', async () => {
     const a = await loaded('z');
     const b = await other();
