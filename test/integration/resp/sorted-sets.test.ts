@@ -901,6 +901,37 @@ describe('long sorted-set walks share the server', () => {
     return { reply, settled: () => done };
   }
 
+  /** Sends SAVE on `saver` and holds it at its fdatasync, keeping the dispatcher busy until the returned unhold(). */
+  async function heldSave(saver: Redis): Promise<{ save: ReturnType<typeof watched<unknown>>; unhold: () => void }> {
+    let unblock!: () => void;
+    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
+    fs.beforeSync(() => unblocked);
+    const save = watched<unknown>(saver.save());
+    await waitFor(() => server().server.dispatcher.busy, 5000, 'SAVE to start');
+    const unhold = (): void => {
+      fs.beforeSync(undefined);
+      unblock();
+    };
+    return { save, unhold };
+  }
+
+  /**
+   * A BLMOVE src dst blocked, a read walk over z and dst held at its first
+   * pause, and an LPUSH src that wakes the BLMOVE, whose retry (a push into
+   * the locked dst) is then put off.
+   */
+  async function deferredMove(): Promise<{ b: Redis; moved: ReturnType<typeof watched<unknown>>; union: ReturnType<typeof watched<unknown>> }> {
+    const a = await loaded('z');
+    const b = await other();
+    const x = await other();
+    const moved = watched<unknown>(x.blmove('src', 'dst', 'LEFT', 'LEFT', 0));
+    await waitFor(() => server().server.blocking.blockedClients === 1, 5000, 'BLMOVE to block');
+    const union = watched<unknown>(a.zunion(2, 'z', 'dst'));
+    await reached;
+    expect(await b.lpush('src', 'a')).toBe(1);
+    return { b, moved, union };
+  }
+
   const count = (reply: unknown): unknown => (reply as unknown[]).length;
   const cases: [args: (string | number)[], before: unknown, after: unknown, shape?: (reply: unknown) => unknown][] = [
     [['ZRANK', 'z', member(middle)], middle, middle + 2],
@@ -1118,19 +1149,14 @@ describe('long sorted-set walks share the server', () => {
     const dispatcher = server().server.dispatcher;
     const removal = watched(a.zremrangebyrank('z', 0, middle - 1));
     await reached;
-    let unblock!: () => void;
-    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
-    fs.beforeSync(() => unblocked);
-    const save = watched(saver.save());
-    await waitFor(() => dispatcher.busy, 5000, 'SAVE to start');
+    const { save, unhold } = await heldSave(saver);
     release();
     // The walk is done and waits for its turn behind SAVE, with a command that came before it.
     await waitFor(() => dispatcher.queued === 1, 5000, 'the walk to ask for its turn');
     const card = watched(b.zcard('z'));
     await waitFor(() => dispatcher.queued === 2, 5000, 'the ZCARD to queue behind it');
     expect([removal.settled(), card.settled()]).toEqual([false, false]);
-    fs.beforeSync(undefined);
-    unblock();
+    unhold();
     expect(await save.reply).toBe('OK');
     expect(await removal.reply).toBe(middle);
     expect(await card.reply).toBe(members - middle);
@@ -1254,53 +1280,33 @@ describe('long sorted-set walks share the server', () => {
   });
 
   it('a blocked client whose retry waits for a lock keeps what it is owed: later writers of its keys wait behind it', async () => {
-    const a = await loaded('z');
-    const b = await other();
+    const { b, moved, union } = await deferredMove();
     const q = await other();
-    const x = await other();
     const dispatcher = server().server.dispatcher;
-    const moved = watched(x.blmove('src', 'dst', 'LEFT', 'LEFT', 0));
-    await waitFor(() => server().server.blocking.blockedClients === 1, 5000, 'BLMOVE to block');
-    // A read walk over z and dst: the BLMOVE's push into dst must wait for it.
-    const union = watched(a.zunion(2, 'z', 'dst'));
-    await reached;
-    expect(await b.lpush('src', 'a')).toBe(1);
     const pop = watched(q.lpop('src'));
     await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the LPOP to wait behind the reserved src');
     expect([moved.settled(), pop.settled()]).toEqual([false, false]);
     release();
-    expect((await union.reply).length).toBe(members);
+    expect((await union.reply as unknown[]).length).toBe(members);
     expect(await moved.reply).toBe('a');
     expect(await pop.reply).toBe(null);
     expect(await b.lrange('dst', 0, -1)).toEqual(['a']);
   });
 
   it('a deferred retry is not served while another command keeps the dispatcher busy, but first once it is done', async () => {
-    const a = await loaded('z');
-    const b = await other();
+    const { moved, union } = await deferredMove();
     const q = await other();
-    const x = await other();
     const saver = await other();
     const dispatcher = server().server.dispatcher;
-    const moved = watched(x.blmove('src', 'dst', 'LEFT', 'LEFT', 0));
-    await waitFor(() => server().server.blocking.blockedClients === 1, 5000, 'BLMOVE to block');
-    const union = watched(a.zunion(2, 'z', 'dst'));
-    await reached;
-    expect(await b.lpush('src', 'a')).toBe(1);
     // A SAVE held at its fdatasync keeps the dispatcher busy while the walk ends, and an LPOP waits behind both.
-    let unblock!: () => void;
-    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
-    fs.beforeSync(() => unblocked);
-    const save = watched(saver.save());
-    await waitFor(() => dispatcher.busy, 5000, 'SAVE to start');
+    const { save, unhold } = await heldSave(saver);
     const pop = watched(q.lpop('src'));
     await waitFor(() => dispatcher.queued === 1, 5000, 'the LPOP to queue behind SAVE');
     release();
-    expect((await union.reply).length).toBe(members);
+    expect((await union.reply as unknown[]).length).toBe(members);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect([moved.settled(), pop.settled(), save.settled()]).toEqual([false, false, false]);
-    fs.beforeSync(undefined);
-    unblock();
+    unhold();
     expect(await save.reply).toBe('OK');
     expect(await moved.reply).toBe('a');
     expect(await pop.reply).toBe(null);
