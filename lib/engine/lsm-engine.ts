@@ -140,6 +140,8 @@ export class LsmEngine implements Engine {
   #logNumber = 0;
   /** File numbers being written by a flush or compaction: not obsolete though no version names them. */
   readonly #pendingOutputs = new Set<number>();
+  /** The last manual compaction queued (compactRange), settled or not. */
+  #manualCompactions: Promise<void> = Promise.resolve();
 
   #active!: MemtableSlot;
   /** Immutable memtables, newest first. */
@@ -1162,7 +1164,18 @@ export class LsmEngine implements Engine {
     return smallest;
   }
 
-  async compactRange(start?: Buffer, end?: Buffer): Promise<void> {
+  /**
+   * Manual compactions run one after another: two at once would pick the same
+   * files, and the first to finish would end the hold on automatic ones.
+   */
+  compactRange(start?: Buffer, end?: Buffer): Promise<void> {
+    this.#checkWritable();
+    const run = this.#manualCompactions.then(() => this.#compactRangeNow(start, end));
+    this.#manualCompactions = run.catch(() => undefined);
+    return run;
+  }
+
+  async #compactRangeNow(start: Buffer | undefined, end: Buffer | undefined): Promise<void> {
     this.#checkWritable();
     await this.flush();
     this.#manualCompaction = true;

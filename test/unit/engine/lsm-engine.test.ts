@@ -90,3 +90,31 @@ describe('LsmEngine stats: entries dropped by flush and compaction', () => {
     }
   });
 });
+
+describe('LsmEngine compactRange', () => {
+  test('calls made at once run one after another, each over the files the one before left', async () => {
+    const dir = path.join(root, `db-${++dirCount}`);
+    const engine = await LsmEngine.open(dir, { memtableBytes: 64 << 10 });
+    try {
+      const expected = new Map<string, number>();
+      for (let round = 0; round < 8; round++) {
+        const batch = new WriteBatch();
+        for (let index = 0; index < 1500; index++) {
+          const key = `k${(index * 7919 + round) % 2500}`;
+          batch.put(Buffer.from(key), Buffer.alloc(40, round));
+          expected.set(key, round);
+        }
+        await engine.write(batch);
+        await engine.flush();
+      }
+      const results = await Promise.allSettled([engine.compactRange(), engine.compactRange(), engine.compactRange()]);
+      expect(results.map((result) => (result.status === 'rejected' ? String(result.reason) : result.status))).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      expect(engine.stats().levels.reduce((sum, level) => sum + level.segments, 0)).toBe(1);
+      const seen = new Map<string, number>();
+      for await (const [key, value] of engine.iterator()) seen.set(key.toString(), value[0]!);
+      expect(seen).toEqual(expected);
+    } finally {
+      await engine.close();
+    }
+  });
+});
