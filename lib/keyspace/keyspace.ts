@@ -413,10 +413,14 @@ export class Keyspace {
 
   // ---------------------------------------------------------------- writing
 
-  /** A new batch for one command's changes; discards anything a failed command left staged. */
-  begin(): WriteBatch {
+  /**
+   * A batch for one command's changes: a new one, or `batch` when the command
+   * filled it with engine entries before its turn to write (copyForTransfer);
+   * discards anything a failed command left staged.
+   */
+  begin(batch = new WriteBatch()): WriteBatch {
     this.#clearStaging();
-    return new WriteBatch();
+    return batch;
   }
 
   /**
@@ -512,11 +516,13 @@ export class Keyspace {
   // ---------------------------------------------------------------- collections
 
   /**
-   * Stages copies of every subkey and score entry of `source`'s collection
-   * under `target`'s key and `version` (RENAME, COPY, MOVE). The metadata is
-   * the caller's to stage. O(N) in the collection's size.
+   * Puts copies of every subkey and score entry of `source`'s collection
+   * under `target`'s key and `version` into `batch` (RENAME, COPY, MOVE),
+   * reading at one snapshot in slices (walk.ts): a Promise once it needs more
+   * than one. O(N) in the collection's size. `batch` is the caller's own, not
+   * one from begin(): other commands may run between the slices.
    */
-  stageCollectionCopy(batch: WriteBatch, source: StoredKey, target: StoredKey, version: number): MaybePromise<void> {
+  copyCollectionEntries(batch: WriteBatch, source: StoredKey, target: StoredKey, version: number): MaybePromise<void> {
     const record = source.live ?? source.stored;
     assert(record !== undefined, 'a collection to copy exists');
     if (recordType(record) === KeyType.string) return;
@@ -530,11 +536,11 @@ export class Keyspace {
     const sourcePhys = this.#state(source.db).physId;
     const targetPhys = this.#state(target.db).physId;
     const sourceVersion = recordVersion(record);
-    const subkeys = this.#forEach(rangeOf(subkeyPrefix(sourcePhys, source.key, sourceVersion)), (key, value) => {
+    const subkeys = walkEntries(this.engine, rangeOf(subkeyPrefix(sourcePhys, source.key, sourceVersion)), (key, value) => {
       batch.put(encodeSubkey(targetPhys, target.key, version, decodeSubkey(key).field), value);
     });
     return then(subkeys, () =>
-      this.#forEach(rangeOf(scorePrefix(sourcePhys, source.key, sourceVersion)), (key) => {
+      walkEntries(this.engine, rangeOf(scorePrefix(sourcePhys, source.key, sourceVersion)), (key) => {
         const { score, member } = decodeScoreKey(key);
         batch.put(encodeScoreKey(targetPhys, target.key, version, score, member), emptyValue);
       }),
@@ -542,17 +548,19 @@ export class Keyspace {
   }
 
   /**
-   * Moves or copies `source` to `target` (which may be in another db):
-   * strings keep their bytes; collections get a new version and copies of
-   * their subkeys. Stages, does not commit.
+   * The first half of moving or copying `source` to `target` (which may be in
+   * another db): strings keep their bytes; collections get a new version, and
+   * copies of their entries go into `batch` (copyCollectionEntries). Returns
+   * the record the caller stages as `target` (stagePut) in its turn to write,
+   * in `begin(batch)`: nothing is staged here. Both keys must stay as loaded
+   * until then (the RESP dispatcher locks them).
    */
-  stageTransfer(batch: WriteBatch, source: StoredKey, target: StoredKey, nowMs: number): MaybePromise<void> {
+  copyForTransfer(batch: WriteBatch, source: StoredKey, target: StoredKey, nowMs: number): MaybePromise<Buffer> {
     const record = source.live;
     assert(record !== undefined, 'the key to transfer is live');
     const version = this.newVersion(nowMs, target.stored);
     const copied = withVersion(record, version, recordExpireMs(record));
-    const subkeys = this.stageCollectionCopy(batch, source, target, version);
-    return then(subkeys, () => this.stagePut(batch, target, copied));
+    return then(this.copyCollectionEntries(batch, source, target, version), () => copied);
   }
 
   // ---------------------------------------------------------------- iteration

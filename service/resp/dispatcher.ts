@@ -24,8 +24,8 @@
 //   key, or (a keyed walk) read a write-locked one, waits in #lockWaiters
 //   with its client's later requests held, and runs, ahead of what queued
 //   meanwhile, when the locks go; so do commands without keys that write
-//   (FLUSHALL, SWAPDB), and MOVE and COPY, whose other db the key specs do
-//   not name. Other commands run. A walk that writes asks for its turn
+//   (FLUSHALL, SWAPDB). MOVE's key and COPY's destination are locked in the
+//   db the request names (lockIds). Other commands run. A walk that writes asks for its turn
 //   (turn()) when it has walked: a grant waits in the FIFO like a command,
 //   and keeps the dispatcher busy while the handler writes and answers, so
 //   its batch applies to the state it read. Nothing starves: a request
@@ -71,6 +71,8 @@ import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
 import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
 import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandContext } from './command.js';
 import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
+import { isWord } from './commands/strings.js';
+import { parseInt32 } from '../../lib/keyspace/numbers.js';
 import { ReplySequence, type Connection } from './connection.js';
 import { KeyLocks, type LockMode } from './key-locks.js';
 import { nonBlockingReply, type Served } from './blocking.js';
@@ -183,9 +185,6 @@ interface BackgroundWalk {
   mode: LockMode;
   granted: boolean;
 }
-
-/** Write commands whose keys in another db the key specs do not name: they wait while any key is locked. */
-const otherDbWrites = new Set(['move', 'copy']);
 
 const noop = (): void => undefined;
 
@@ -489,7 +488,7 @@ export class Dispatcher {
     const walks = spec.keyedWalk === true;
     if (!writes && !walks) return undefined; // a plain read runs whole, before the walk's write
     const ids = lockIds(db, resolved, args);
-    if (writes && (ids === undefined || ids.size === 0 || otherDbWrites.has(resolved.command.name))) return { exclusive: true, writeIds: undefined };
+    if (writes && (ids === undefined || ids.size === 0)) return { exclusive: true, writeIds: undefined };
     const wait: LockWait = { exclusive: false, writeIds: writes ? ids : undefined };
     // No new walk while a request waits for every lock or a task waits for none (whenUnlocked).
     if (walks && (this.#exclusiveWaiting > 0 || this.#unlockTasks.length > 0)) return wait;
@@ -945,6 +944,22 @@ function lockIds(db: number, resolved: ResolvedCommand, args: readonly Buffer[])
   const indexes = requestKeyIndexes(resolved, args);
   if (indexes === undefined) return undefined;
   const ids = new Set<string>();
-  for (const index of indexes) ids.add(KeyLocks.id(db, args[index]!));
+  const name = resolved.command.name;
+  const otherDb = name === 'move' || name === 'copy' ? targetDbOf(name, args) : undefined;
+  for (const index of indexes) {
+    // MOVE's key and COPY's destination are written in the db the request names.
+    const written = otherDb !== undefined && (name === 'move' || index === 2);
+    if (written) ids.add(KeyLocks.id(otherDb, args[index]!));
+    if (!written || name === 'move') ids.add(KeyLocks.id(db, args[index]!));
+  }
   return ids;
+}
+
+/** The db MOVE key db / COPY src dst DB db writes to, as the handler reads it; undefined when none or not a db number (it then fails). */
+function targetDbOf(name: 'move' | 'copy', args: readonly Buffer[]): number | undefined {
+  let argument: Buffer | undefined;
+  if (name === 'move') argument = args[2];
+  else for (let index = 3; index + 1 < args.length; index++) if (isWord(args[index]!, 'db')) argument = args[++index];
+  const db = argument === undefined ? undefined : parseInt32(argument);
+  return db !== undefined && db >= 0 ? db : undefined;
 }

@@ -5,9 +5,12 @@
 //
 // Costs in the ordered key space (lib/keyspace/keyspace.ts): point commands
 // are O(1) engine reads and one batch; RENAME, COPY and MOVE of a collection
-// copy its subkeys, O(N); KEYS is O(N) in the keys of the db (narrowed to the
-// pattern's literal prefix); SCAN is O(COUNT) per call; FLUSHDB, FLUSHALL and
-// SWAPDB are O(1), compaction reclaims the flushed data later.
+// copy its subkeys, O(N): read at a snapshot in slices while other clients'
+// commands run (a keyed walk, command.ts: both keys are locked, the one in
+// the other db too), then written in one batch in the command's turn; KEYS
+// is O(N) in the keys of the db (narrowed to the pattern's literal prefix);
+// SCAN is O(COUNT) per call; FLUSHDB, FLUSHALL and SWAPDB are O(1),
+// compaction reclaims the flushed data later.
 //
 // SCAN cursors are decimal integers standing for a position in a bounded
 // server-side table (lib/keyspace/scan-cursors.ts). A cursor the table does
@@ -20,9 +23,10 @@ import { parseScanCursor } from '../../../lib/keyspace/collection.js';
 import { stringEncoding } from '../../../lib/keyspace/string.js';
 import { commandExpireMs, ttlReply, type TimeUnit } from '../../../lib/keyspace/ttl.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
-import { snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedReply, snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, OK, SimpleReply, errors, type Reply } from '../reply.js';
-import { isWord, spec } from './strings.js';
+import { isWord, keyed, spec } from './strings.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
 
 /** Error replies of this family, worded as Redis words them. */
 export const keyErrors = {
@@ -156,8 +160,10 @@ function renameGeneric(nx: boolean): CommandHandler {
     if (args[1]!.equals(args[2]!)) return nx ? 0 : OK;
     const target = keyspace.load(ctx.db, args[2]!, ctx.nowMs);
     if (nx && target.live !== undefined) return 0;
-    const batch = keyspace.begin();
-    return then(keyspace.stageTransfer(batch, source, target, ctx.nowMs), () => {
+    const copies = new WriteBatch();
+    return keyedReply(ctx, keyspace.copyForTransfer(copies, source, target, ctx.nowMs), (record) => {
+      const batch = keyspace.begin(copies);
+      keyspace.stagePut(batch, target, record);
       keyspace.stageDelete(batch, source);
       keyspace.commit(ctx, batch);
       return nx ? 1 : OK;
@@ -187,8 +193,10 @@ const copy: CommandHandler = (ctx, args) => {
   if (source.live === undefined) return 0;
   const target = keyspace.load(targetDb, args[2]!, ctx.nowMs);
   if (target.live !== undefined && !replace) return 0;
-  const batch = keyspace.begin();
-  return then(keyspace.stageTransfer(batch, source, target, ctx.nowMs), () => {
+  const copies = new WriteBatch();
+  return keyedReply(ctx, keyspace.copyForTransfer(copies, source, target, ctx.nowMs), (record) => {
+    const batch = keyspace.begin(copies);
+    keyspace.stagePut(batch, target, record);
     keyspace.commit(ctx, batch);
     return 1;
   });
@@ -204,8 +212,10 @@ const move: CommandHandler = (ctx, args) => {
   if (source.live === undefined) return 0;
   const target = keyspace.load(targetDb, args[1]!, ctx.nowMs);
   if (target.live !== undefined) return 0;
-  const batch = keyspace.begin();
-  return then(keyspace.stageTransfer(batch, source, target, ctx.nowMs), () => {
+  const copies = new WriteBatch();
+  return keyedReply(ctx, keyspace.copyForTransfer(copies, source, target, ctx.nowMs), (record) => {
+    const batch = keyspace.begin(copies);
+    keyspace.stagePut(batch, target, record);
     keyspace.stageDelete(batch, source);
     keyspace.commit(ctx, batch);
     return 1;
@@ -385,10 +395,10 @@ export const keyCommands: readonly CommandSpec[] = [
   spec('expiretime', 2, rf, one, 'Returns the expiration time of a key as a Unix timestamp', 'key', 'O(1)', ttlGeneric('seconds', true)),
   spec('pexpiretime', 2, rf, one, 'Returns the expiration time of a key as a Unix milliseconds timestamp', 'key', 'O(1)', ttlGeneric('milliseconds', true)),
   spec('persist', 2, wf, one, 'Removes the expiration time of a key', 'key', 'O(1)', persist),
-  spec('rename', 3, w, [1, 2, 1], 'Renames a key and overwrites the destination', 'key newkey', 'O(1) for strings; O(N) for collections, N their elements', renameGeneric(false)),
-  spec('renamenx', 3, wf, [1, 2, 1], 'Renames a key only when the target key name doesn\'t exist', 'key newkey', 'O(1) for strings; O(N) for collections, N their elements', renameGeneric(true)),
-  spec('copy', -3, w, [1, 2, 1], 'Copies the value of a key to a new key', 'source destination [DB destination-db] [REPLACE]', 'O(1) for strings; O(N) for collections, N their elements', copy),
-  spec('move', 3, wf, one, 'Moves a key to another database', 'key db', 'O(1) for strings; O(N) for collections, N their elements', move),
+  keyed(spec('rename', 3, w, [1, 2, 1], 'Renames a key and overwrites the destination', 'key newkey', 'O(1) for strings; O(N) for collections, N their elements', renameGeneric(false))),
+  keyed(spec('renamenx', 3, wf, [1, 2, 1], 'Renames a key only when the target key name doesn\'t exist', 'key newkey', 'O(1) for strings; O(N) for collections, N their elements', renameGeneric(true))),
+  keyed(spec('copy', -3, w, [1, 2, 1], 'Copies the value of a key to a new key', 'source destination [DB destination-db] [REPLACE]', 'O(1) for strings; O(N) for collections, N their elements', copy)),
+  keyed(spec('move', 3, wf, one, 'Moves a key to another database', 'key db', 'O(1) for strings; O(N) for collections, N their elements', move)),
   spec('keys', 2, r, none, 'Returns all key names that match a pattern', 'pattern', 'O(N) where N is the number of keys under the pattern\'s literal prefix, deleted ones not yet compacted included; walked in slices of about 2 ms while other clients run', keys),
   spec('scan', -2, r, none, 'Iterates over the key names in the database', 'cursor [MATCH pattern] [COUNT count] [TYPE type]', 'O(COUNT) per call; O(N) for a complete iteration', scan),
   spec('randomkey', 1, r, none, 'Returns a random key name from the database', '', 'O(log N) plus expired keys skipped and deleted ones passed; walked in slices of about 2 ms while other clients run', randomkey),

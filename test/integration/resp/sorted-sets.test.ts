@@ -1232,6 +1232,57 @@ describe('long sorted-set walks share the server', () => {
     expect(await b.lpos('l', 'tail')).toBe(null);
   });
 
+  it('RENAME, COPY and MOVE of a large collection walk in the background with both keys locked, in the db the command names', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const c = await other();
+    const dispatcher = server().server.dispatcher;
+    // RENAME: reads of the source run meanwhile; a write to the destination waits and lands after the rename.
+    const renamed = watched(a.rename('z', 'z2'));
+    await reached;
+    expect(await b.zcard('z')).toBe(members);
+    expect(await b.set('elsewhere', 'v')).toBe('OK');
+    const add = watched(b.zadd('z2', -1, 'first'));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'the ZADD to wait for the lock on z2');
+    expect(await c.ping()).toBe('PONG');
+    expect([renamed.settled(), add.settled()]).toEqual([false, false]);
+    release();
+    expect(await renamed.reply).toBe('OK');
+    expect(await add.reply).toBe(1);
+    expect([await c.exists('z'), await c.zcard('z2')]).toEqual([0, members + 1]);
+    expect(await c.zrange('z2', 0, 1)).toEqual(['first', member(0)]);
+
+    // COPY into db 4 and MOVE to db 3 lock their target there: a write to it in that db waits, one to another key does not.
+    for (const [command, db, target] of [
+      [() => a.copy('z2', 'zc', 'DB', 4), 4, 'zc'],
+      [() => a.move('z2', 3), 3, 'z2'],
+    ] as const) {
+      let held = false;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      walkSlice.pause = () => {
+        if (held) return defaults.pause();
+        held = true;
+        return gate;
+      };
+      const moved = watched(command());
+      await waitFor(() => held, 5000, `${command.toString()} to pause`);
+      await c.select(db);
+      expect(await b.ping()).toBe('PONG');
+      expect(await c.set('unrelated', 'v')).toBe('OK');
+      const write = watched(c.set(target, 'string'));
+      await waitFor(() => dispatcher.waitingForLocks === 1, 5000, `a SET of ${target} in db ${db} to wait`);
+      expect(moved.settled()).toBe(false);
+      release();
+      // The command ran first (the target was free: it answers 1), then the SET overwrote its result.
+      expect(await moved.reply).toBe(1);
+      expect(await write.reply).toBe('OK');
+      expect(await c.type(target)).toBe('string');
+      await c.select(0);
+    }
+    // COPY kept its source, MOVE took it.
+    expect(await c.exists('z2')).toBe(0);
+  });
+
   it('an EXEC with a SELECT waits for every lock: whether the SELECT succeeds decides the db of what follows', async () => {
     const a = await loaded('z');
     const b = await other();

@@ -357,8 +357,10 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     it('renames a collection with a new version and copies of its subkeys', async () => {
       const source = createCollection('h', ['f1', 'f2', 'f3']);
       const target = keyspace.load(0, b('h2'), ctx.nowMs);
-      const batch = keyspace.begin();
-      await keyspace.stageTransfer(batch, source, target, ctx.nowMs);
+      const copies = new WriteBatch();
+      const record = await keyspace.copyForTransfer(copies, source, target, ctx.nowMs);
+      const batch = keyspace.begin(copies);
+      keyspace.stagePut(batch, target, record);
       keyspace.stageDelete(batch, source);
       keyspace.commit(ctx, batch);
       await ctx.settle();
@@ -375,8 +377,10 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       const version = recordVersion(source.live!);
       await engine.write(new WriteBatch().put(scoreKey(keyspace.physicalDb(0), b('z'), version, 1.5, b('m')), Buffer.alloc(0)));
       const target = keyspace.load(2, b('z'), ctx.nowMs);
-      const batch = keyspace.begin();
-      await keyspace.stageTransfer(batch, source, target, ctx.nowMs);
+      const copies = new WriteBatch();
+      const record = await keyspace.copyForTransfer(copies, source, target, ctx.nowMs);
+      const batch = keyspace.begin(copies);
+      keyspace.stagePut(batch, target, record);
       keyspace.stageDelete(batch, source);
       keyspace.commit(ctx, batch);
       await ctx.settle();
@@ -540,7 +544,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, 999_995)));
       const source = keyspace.load(0, b('huge'), ctx.nowMs);
       const target = keyspace.load(0, b('copy'), ctx.nowMs);
-      expect(() => keyspace.stageTransfer(keyspace.begin(), source, target, ctx.nowMs)).toThrow(/"huge": its 999995 elements need 999995 writes in one batch, which holds at most 1000000/);
+      expect(() => keyspace.copyForTransfer(new WriteBatch(), source, target, ctx.nowMs)).toThrow(/"huge": its 999995 elements need 999995 writes in one batch, which holds at most 1000000/);
       await engine.write(new WriteBatch().del(huge));
     });
 
