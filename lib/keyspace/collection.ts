@@ -17,13 +17,14 @@
 // and return a Promise otherwise (LevelEngine); drive() (walk.ts) lets one
 // generator function serve both.
 
+import { assert } from '../assert.js';
 import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
 import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
-import { drive, wait, walkEntries, type Steps } from './walk.js';
+import { drive, wait, walkEntries, walkSlice, type Steps } from './walk.js';
 import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -98,6 +99,55 @@ export function getField(keyspace: Keyspace, collection: Collection, field: Buff
   return keyspace.engine.get(subkey(collection.physDb, collection.target.key, collection.version, field));
 }
 
+// ---------------------------------------------------------------- reading ahead
+
+/**
+ * Fields of a collection read before a command's edit (readFields), for a
+ * collection that stays as it was loaded until the edit is committed: the
+ * RESP dispatcher locks the command's key meanwhile. null = absent.
+ */
+export interface KnownFields {
+  readonly version: number;
+  readonly values: ReadonlyMap<string, Buffer | null>;
+}
+
+/** Point reads of one slice of readFields() before it may pause, whatever its clock says (about 10 µs each from segments). */
+const readAheadSliceMin = 128;
+
+/**
+ * Reads the fields fields[0], fields[step], fields[2 step] ... of
+ * `collection` ahead of an edit of many of them (SADD, SREM, HSET, HDEL
+ * with thousands of arguments), in slices as a walk takes them (walk.ts:
+ * about 2 ms, then a pause in which other clients' commands run), so that
+ * the edit then runs without a point read. Undefined (read as the edit goes)
+ * for an absent collection or a few fields; a Promise once it pauses.
+ */
+export function readFields(keyspace: Keyspace, collection: Collection, fields: readonly Buffer[], step = 1): MaybePromise<KnownFields | undefined> {
+  if (collection.record === undefined || fields.length <= readAheadSliceMin * step) return undefined;
+  return drive(readFieldsSteps(keyspace, collection, fields, step));
+}
+
+function* readFieldsSteps(keyspace: Keyspace, collection: Collection, fields: readonly Buffer[], step: number): Steps<KnownFields> {
+  const values = new Map<string, Buffer | null>();
+  const sliceMin = Math.min(readAheadSliceMin, walkSlice.entriesMin);
+  let started = performance.now();
+  let read = 0;
+  for (let index = 0; index < fields.length; index += step) {
+    const field = fields[index]!;
+    values.set(field.toString('latin1'), getField(keyspace, collection, field) ?? null);
+    read++;
+    if (index + step < fields.length && read % chunkReads === 0 && read >= sliceMin && (read >= walkSlice.entriesMax || performance.now() - started >= walkSlice.durationMsMax)) {
+      yield walkSlice.pause();
+      started = performance.now();
+      read = 0;
+    }
+  }
+  return { version: collection.version, values };
+}
+
+/** readFields() looks at the clock every this many reads. */
+const chunkReads = 64;
+
 // ---------------------------------------------------------------- writing
 
 interface StagedField {
@@ -119,13 +169,24 @@ export class CollectionEdit {
   #version: number;
   #size: number;
   #changed = false;
+  readonly #known: ReadonlyMap<string, Buffer | null> | undefined;
 
-  constructor(keyspace: Keyspace, collection: Collection, nowMs: number) {
+  /** @param known fields read ahead (readFields) of this same collection, as loaded */
+  constructor(keyspace: Keyspace, collection: Collection, nowMs: number, known?: KnownFields) {
     this.#keyspace = keyspace;
     this.collection = collection;
     this.#nowMs = nowMs;
     this.#version = collection.version;
     this.#size = collection.size;
+    assert(known === undefined || known.version === collection.version, 'fields read ahead are of the collection edited');
+    this.#known = known?.values;
+  }
+
+  /** The stored value of `field` (named `name`), from the fields read ahead when there. */
+  #stored(field: Buffer, name: string): Buffer | undefined {
+    const known = this.#known?.get(name);
+    if (known !== undefined) return known ?? undefined;
+    return getField(this.#keyspace, this.collection, field);
   }
 
   /** Elements after the changes so far. */
@@ -140,16 +201,17 @@ export class CollectionEdit {
 
   /** The field's value as this command sees it, or undefined. */
   get(field: Buffer): Buffer | undefined {
-    const staged = this.#staged.get(field.toString('latin1'));
+    const name = field.toString('latin1');
+    const staged = this.#staged.get(name);
     if (staged !== undefined) return staged.value ?? undefined;
-    return getField(this.#keyspace, this.collection, field);
+    return this.#stored(field, name);
   }
 
   /** Sets `field` to `value`. @returns whether the field is new */
   put(field: Buffer, value: Buffer): boolean {
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
-    const existed = staged !== undefined ? staged.value !== null : getField(this.#keyspace, this.collection, field) !== undefined;
+    const existed = staged !== undefined ? staged.value !== null : this.#stored(field, name) !== undefined;
     if (staged !== undefined) staged.value = value;
     else this.#staged.set(name, { field, value });
     if (!existed) this.#size++;
@@ -161,7 +223,7 @@ export class CollectionEdit {
   delete(field: Buffer): boolean {
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
-    const existed = staged !== undefined ? staged.value !== null : getField(this.#keyspace, this.collection, field) !== undefined;
+    const existed = staged !== undefined ? staged.value !== null : this.#stored(field, name) !== undefined;
     if (!existed) return false;
     if (staged !== undefined) staged.value = null;
     else this.#staged.set(name, { field, value: null });

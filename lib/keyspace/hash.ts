@@ -18,6 +18,7 @@ import { addExtended, formatExtended, toExtended } from './long-double.js';
 import { int64Max, int64Min, int64Text, normalizeInt64, parseInt64, parseLongDouble, type Int64, type LongDouble } from './numbers.js';
 import {
   CollectionEdit,
+  type KnownFields,
   collectFields,
   getField,
   loadCollection,
@@ -75,8 +76,8 @@ export function hashRandomFields(keyspace: Keyspace, db: number, key: Buffer, no
  * takes its last value. With `onlyNew`, fields that exist keep their value.
  * @returns the number of fields added
  */
-export function hashSet(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, pairs: readonly Buffer[], onlyNew = false): number {
-  const edit = new CollectionEdit(keyspace, loadHash(keyspace, ctx.db, key, ctx.nowMs), ctx.nowMs);
+export function hashSet(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, pairs: readonly Buffer[], onlyNew = false, known?: KnownFields): number {
+  const edit = new CollectionEdit(keyspace, loadHash(keyspace, ctx.db, key, ctx.nowMs), ctx.nowMs, known);
   let added = 0;
   for (let index = 0; index + 1 < pairs.length; index += 2) {
     const field = pairs[index]!;
@@ -88,10 +89,10 @@ export function hashSet(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, p
 }
 
 /** HDEL: removes the fields; an emptied hash is deleted. @returns the number removed */
-export function hashDelete(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, fields: readonly Buffer[]): number {
+export function hashDelete(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, fields: readonly Buffer[], known?: KnownFields): number {
   const hash = loadHash(keyspace, ctx.db, key, ctx.nowMs);
   if (hash.record === undefined) return 0;
-  const edit = new CollectionEdit(keyspace, hash, ctx.nowMs);
+  const edit = new CollectionEdit(keyspace, hash, ctx.nowMs, known);
   let removed = 0;
   for (const field of fields) if (edit.delete(field)) removed++;
   commitEdit(keyspace, ctx, edit);

@@ -25,6 +25,7 @@ import {
   stageReplace,
   andThen,
   type Collection,
+  type KnownFields,
 } from './collection.js';
 import { drive, wait, type Steps } from './walk.js';
 
@@ -148,9 +149,9 @@ export function setDifference(keyspace: Keyspace, db: number, keys: readonly Buf
 
 // ---------------------------------------------------------------- writing
 
-/** SADD: adds the members in one batch. @returns the number added */
-export function setAdd(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, newMembers: readonly Buffer[]): number {
-  const edit = new CollectionEdit(keyspace, loadSet(keyspace, ctx.db, key, ctx.nowMs), ctx.nowMs);
+/** SADD: adds the members in one batch (`known`: readFields() of them, made first). @returns the number added */
+export function setAdd(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, newMembers: readonly Buffer[], known?: KnownFields): number {
+  const edit = new CollectionEdit(keyspace, loadSet(keyspace, ctx.db, key, ctx.nowMs), ctx.nowMs, known);
   let added = 0;
   for (const member of newMembers) {
     // A member already present is not rewritten (unlike a hash field, it carries nothing to change).
@@ -160,11 +161,11 @@ export function setAdd(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, ne
   return added;
 }
 
-/** SREM: removes the members; an emptied set is deleted. @returns the number removed */
-export function setRemove(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, oldMembers: readonly Buffer[]): number {
+/** SREM: removes the members; an emptied set is deleted (`known`: readFields() of them). @returns the number removed */
+export function setRemove(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, oldMembers: readonly Buffer[], known?: KnownFields): number {
   const set = loadSet(keyspace, ctx.db, key, ctx.nowMs);
   if (set.record === undefined) return 0;
-  const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
+  const edit = new CollectionEdit(keyspace, set, ctx.nowMs, known);
   let removed = 0;
   for (const member of oldMembers) if (edit.delete(member)) removed++;
   commitEdits(keyspace, ctx, edit);

@@ -13,11 +13,11 @@
 import { int64Max, parseInt64, parseLong, parseLongDouble, type Int64 } from '../../../lib/keyspace/numbers.js';
 import { toExtended } from '../../../lib/keyspace/long-double.js';
 import { hashDelete, hashEntries, hashGet, hashGetMany, hashIncrBy, hashIncrByFloat, hashLength, hashRandomFields, hashSet, loadHash } from '../../../lib/keyspace/hash.js';
-import { parseScanCursor, randomPickCountMax, scanCollection, andThen, type CollectionEntry, type CollectionScanResult } from '../../../lib/keyspace/collection.js';
+import { parseScanCursor, randomPickCountMax, readFields, scanCollection, andThen, type CollectionEntry, type CollectionScanResult, type KnownFields } from '../../../lib/keyspace/collection.js';
 import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
-import { snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedReply, snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, MapReply, OK, errors, type Reply } from '../reply.js';
-import { isWord, spec } from './strings.js';
+import { isWord, keyed, spec } from './strings.js';
 
 /** Error replies of the collection families, worded as Redis words them. */
 export const collectionErrors = {
@@ -123,19 +123,34 @@ function pairsReply(ctx: CommandContext, entries: CollectionEntry[]): Reply {
 /** hsetCommand: HSET key field value [field value ...]; an odd argument count is an arity error. */
 const hset: CommandHandler = (ctx, args) => {
   if (args.length % 2 === 1) return errors.arity('hset');
-  return hashSet(ctx.keyspace, ctx, args[1]!, args.slice(2));
+  const pairs = args.slice(2);
+  return keyedReply(ctx, readHashFields(ctx, args[1]!, pairs, 2), (known) => hashSet(ctx.keyspace, ctx, args[1]!, pairs, false, known));
 };
 
 /** HMSET: as HSET, answering OK. */
 const hmset: CommandHandler = (ctx, args) => {
   if (args.length % 2 === 1) return errors.arity('hmset');
-  hashSet(ctx.keyspace, ctx, args[1]!, args.slice(2));
-  return OK;
+  const pairs = args.slice(2);
+  return keyedReply(ctx, readHashFields(ctx, args[1]!, pairs, 2), (known) => {
+    hashSet(ctx.keyspace, ctx, args[1]!, pairs, false, known);
+    return OK;
+  });
 };
 
 const hsetnx: CommandHandler = (ctx, args) => hashSet(ctx.keyspace, ctx, args[1]!, [args[2]!, args[3]!], true);
 
-const hdel: CommandHandler = (ctx, args) => hashDelete(ctx.keyspace, ctx, args[1]!, args.slice(2));
+const hdel: CommandHandler = (ctx, args) => {
+  const fields = args.slice(2);
+  return keyedReply(ctx, readHashFields(ctx, args[1]!, fields, 1), (known) => hashDelete(ctx.keyspace, ctx, args[1]!, fields, known));
+};
+
+/**
+ * Thousands of fields are read before the edit, in slices while other
+ * clients' commands run (readFields; the key is locked: a keyed walk).
+ */
+function readHashFields(ctx: CommandContext, key: Buffer, fields: readonly Buffer[], step: number): MaybePromise<KnownFields | undefined> {
+  return readFields(ctx.keyspace, loadHash(ctx.keyspace, ctx.db, key, ctx.nowMs), fields, step);
+}
 
 /** hincrbyCommand: the increment is parsed before the key is looked up. */
 const hincrby: CommandHandler = (ctx, args) => {
@@ -223,12 +238,12 @@ const one: [number, number, number] = [1, 1, 1];
 
 /** The hash family, for the command table. Complexities are the ordered key space's (docs/commands.md, "Hashes"). */
 export const hashCommands: readonly CommandSpec[] = [
-  spec('hset', -4, wf, one, 'Creates or modifies the value of a field in a hash', 'key field value [field value ...]', 'O(K log N) for K pairs', hset),
+  keyed(spec('hset', -4, wf, one, 'Creates or modifies the value of a field in a hash', 'key field value [field value ...]', 'O(K log N) for K pairs', hset)),
   spec('hsetnx', 4, wf, one, 'Sets the value of a field in a hash only when the field doesn\'t exist', 'key field value', 'O(log N)', hsetnx),
-  spec('hmset', -4, wf, one, 'Sets the values of multiple fields', 'key field value [field value ...]', 'O(K log N) for K pairs', hmset),
+  keyed(spec('hmset', -4, wf, one, 'Sets the values of multiple fields', 'key field value [field value ...]', 'O(K log N) for K pairs', hmset)),
   spec('hget', 3, rf, one, 'Returns the value of a field in a hash', 'key field', 'O(log N)', hget),
   spec('hmget', -3, rf, one, 'Returns the values of all fields in a hash', 'key field [field ...]', 'O(K log N) for K fields', hmget),
-  spec('hdel', -3, wf, one, 'Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain', 'key field [field ...]', 'O(K log N) for K fields', hdel),
+  keyed(spec('hdel', -3, wf, one, 'Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain', 'key field [field ...]', 'O(K log N) for K fields', hdel)),
   spec('hexists', 3, rf, one, 'Determines whether a field exists in a hash', 'key field', 'O(log N)', hexists),
   spec('hlen', 2, rf, one, 'Returns the number of fields in a hash', 'key', 'O(1)', hlen),
   spec('hstrlen', 3, rf, one, 'Returns the length of the value of a field', 'key field', 'O(log N)', hstrlen),

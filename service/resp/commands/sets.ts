@@ -14,7 +14,7 @@ import { ErrorReply, SetReply, errors } from '../reply.js';
 import { keyedReply, snapshotReply, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { isWord, keyed, spec } from './strings.js';
 import { collectionErrors, emptyScan, parsePositiveCount, parseRandomCount, parseScanArguments, repeatedPicksTooMany, reply, scanReply } from './hashes.js';
-import { parseScanCursor, scanCollection } from '../../../lib/keyspace/collection.js';
+import { parseScanCursor, readFields, scanCollection } from '../../../lib/keyspace/collection.js';
 import {
   loadSet,
   setAdd,
@@ -42,9 +42,17 @@ export const setErrors = {
 
 // ---------------------------------------------------------------- members
 
-const sadd: CommandHandler = (ctx, args) => setAdd(ctx.keyspace, ctx, args[1]!, args.slice(2));
+// Thousands of members are read before the edit, in slices while other clients' commands run
+// (readFields; the key is locked: a keyed walk).
+const sadd: CommandHandler = (ctx, args) => {
+  const members = args.slice(2);
+  return keyedReply(ctx, readFields(ctx.keyspace, loadSet(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), members), (known) => setAdd(ctx.keyspace, ctx, args[1]!, members, known));
+};
 
-const srem: CommandHandler = (ctx, args) => setRemove(ctx.keyspace, ctx, args[1]!, args.slice(2));
+const srem: CommandHandler = (ctx, args) => {
+  const members = args.slice(2);
+  return keyedReply(ctx, readFields(ctx.keyspace, loadSet(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), members), (known) => setRemove(ctx.keyspace, ctx, args[1]!, members, known));
+};
 
 const sismember: CommandHandler = (ctx, args) => (setIsMember(ctx.keyspace, ctx.db, args[1]!, args[2]!, ctx.nowMs) ? 1 : 0);
 
@@ -135,8 +143,8 @@ const randomCost = 'O(N) for sets of up to 1024 members or counts near N; else O
 
 /** The set family, for the command table. Complexities are the ordered key space's (docs/commands.md, "Sets"). */
 export const setCommands: readonly CommandSpec[] = [
-  spec('sadd', -3, wf, one, 'Adds one or more members to a set. Creates the key if it doesn\'t exist', 'key member [member ...]', 'O(K log N) for K members', sadd),
-  spec('srem', -3, wf, one, 'Removes one or more members from a set. Deletes the set if the last member was removed', 'key member [member ...]', 'O(K log N) for K members', srem),
+  keyed(spec('sadd', -3, wf, one, 'Adds one or more members to a set. Creates the key if it doesn\'t exist', 'key member [member ...]', 'O(K log N) for K members', sadd)),
+  keyed(spec('srem', -3, wf, one, 'Removes one or more members from a set. Deletes the set if the last member was removed', 'key member [member ...]', 'O(K log N) for K members', srem)),
   spec('sismember', 3, rf, one, 'Determines whether a member belongs to a set', 'key member', 'O(log N)', sismember),
   spec('smismember', -3, rf, one, 'Determines whether multiple members belong to a set', 'key member [member ...]', 'O(K log N) for K members', smismember),
   spec('scard', 2, rf, one, 'Returns the number of members in a set', 'key', 'O(1)', scard),

@@ -994,10 +994,11 @@ describe('long sorted-set walks share the server', () => {
   it('HGETALL and SMEMBERS of large collections walk in slices too, answering the collection as the command ran', async () => {
     const a = await freshClient(server());
     const loads: Promise<unknown>[] = [];
-    for (let start = 0; start < members; start += 1000) {
+    // 100 at a time: an HSET or SADD of more than 128 fields into an existing key would read them at the gated pause.
+    for (let start = 0; start < members; start += 100) {
       const fields: string[] = [];
       const names: string[] = [];
-      for (let index = start; index < Math.min(members, start + 1000); index++) {
+      for (let index = start; index < Math.min(members, start + 100); index++) {
         fields.push(member(index), String(index));
         names.push(member(index));
       }
@@ -1165,9 +1166,9 @@ describe('long sorted-set walks share the server', () => {
   it('set operations walk in the background: a read-only one keeps out writes to its sources, and nothing else', async () => {
     const a = await freshClient(server());
     const loads: Promise<unknown>[] = [];
-    for (let start = 0; start < members; start += 1000) {
+    for (let start = 0; start < members; start += 100) {
       const batch: string[] = [];
-      for (let index = start; index < Math.min(members, start + 1000); index++) batch.push(member(index));
+      for (let index = start; index < Math.min(members, start + 100); index++) batch.push(member(index));
       loads.push(a.sadd('s1', ...batch), a.sadd('s2', ...batch.filter((_, index) => index % 2 === 0)));
     }
     await Promise.all(loads);
@@ -1281,6 +1282,42 @@ describe('long sorted-set walks share the server', () => {
     }
     // COPY kept its source, MOVE took it.
     expect(await c.exists('z2')).toBe(0);
+  });
+
+  it('SADD, SREM, HSET and HDEL of thousands of fields read them in slices with the key locked, then write in their turn', async () => {
+    const a = await freshClient(server());
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const names = Array.from({ length: 2000 }, (_, index) => member(index));
+    expect(await a.sadd('s', ...names.filter((_, index) => index % 2 === 0))).toBe(1000);
+    expect(await a.hset('h', ...names.flatMap((name, index) => (index % 2 === 0 ? [name, 'old'] : [])))).toBe(1000);
+    for (const [command, key, expected, after] of [
+      [() => a.sadd('s', ...names), 's', 1000, () => b.scard('s')],
+      [() => a.srem('s', ...names.slice(0, 1500)), 's', 1500, () => b.scard('s')],
+      [() => a.hset('h', ...names.flatMap((name) => [name, 'new'])), 'h', 1000, () => b.hlen('h')],
+      [() => a.hdel('h', ...names.slice(0, 1500)), 'h', 1500, () => b.hlen('h')],
+    ] as const) {
+      let held = false;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      walkSlice.pause = () => {
+        if (held) return defaults.pause();
+        held = true;
+        return gate;
+      };
+      const before = await after();
+      const edit = watched<unknown>(command());
+      await waitFor(() => held, 5000, `${command.toString()} to pause`);
+      // Reads of the key and writes elsewhere run; a write to the key waits.
+      expect(await after()).toBe(before);
+      expect(await b.set('elsewhere', 'v')).toBe('OK');
+      const touch = watched(b.expire(key, 1000));
+      await waitFor(() => dispatcher.waitingForLocks === 1, 5000, `EXPIRE ${key} to wait for the lock`);
+      expect(edit.settled()).toBe(false);
+      release();
+      expect(await edit.reply).toBe(expected);
+      expect(await touch.reply).toBe(1);
+    }
+    expect([await b.scard('s'), await b.sismember('s', member(1500)), await b.hlen('h'), await b.hget('h', member(1999))]).toEqual([500, 1, 500, 'new']);
   });
 
   it('an EXEC with a SELECT waits for every lock: whether the SELECT succeeds decides the db of what follows', async () => {
