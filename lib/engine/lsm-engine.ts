@@ -140,6 +140,12 @@ export class LsmEngine implements Engine {
   #logNumber = 0;
   /** File numbers being written by a flush or compaction: not obsolete though no version names them. */
   readonly #pendingOutputs = new Set<number>();
+  /**
+   * Segments named by an edit whose manifest write failed: the manifest file
+   * may hold the edit (a crash would reopen on it), so they are not obsolete
+   * until a new manifest, written from the version, is current.
+   */
+  readonly #failedEditOutputs = new Set<number>();
   /** The last manual compaction queued (compactRange), settled or not. */
   #manualCompactions: Promise<void> = Promise.resolve();
 
@@ -816,6 +822,7 @@ export class LsmEngine implements Engine {
         const old = this.#manifest;
         this.#manifest = ManifestWriter.create(this.#fs, this.dir, this.#nextFileNumber++, this.#snapshotEdit());
         old.close();
+        this.#newManifestCurrent();
       } catch (error) {
         this.#backgroundError = error as Error;
         this.#flushFailed = this.#flushFailing = true;
@@ -1012,6 +1019,9 @@ export class LsmEngine implements Engine {
           this.#immutables.pop();
         },
       );
+    } catch (error) {
+      if (meta !== undefined) this.#failedEditOutputs.add(meta.fileNumber);
+      throw error;
     } finally {
       if (meta !== undefined) this.#pendingOutputs.delete(meta.fileNumber);
     }
@@ -1151,6 +1161,7 @@ export class LsmEngine implements Engine {
       // they stay until a manifest that does not name them is current (the retry writes one; an open
       // deletes segments its manifest does not name). Outputs of a failed job are only debris.
       if (!manifestStage) for (const number of outputFileNumbers) this.#removeQuietly(segmentPath(this.dir, number));
+      else for (const number of outputFileNumbers) this.#failedEditOutputs.add(number);
       throw error;
     } finally {
       for (const number of outputFileNumbers) this.#pendingOutputs.delete(number);
@@ -1249,6 +1260,12 @@ export class LsmEngine implements Engine {
     const old = this.#manifest!;
     this.#manifest = ManifestWriter.create(this.#fs, this.dir, this.#nextFileNumber++, this.#snapshotEdit());
     old.close();
+    this.#newManifestCurrent();
+  }
+
+  /** A manifest written from the version is current: segments only a failed edit named are obsolete now. */
+  #newManifestCurrent(): void {
+    this.#failedEditOutputs.clear();
     this.#deleteObsoleteFiles();
   }
 
@@ -1270,6 +1287,7 @@ export class LsmEngine implements Engine {
   #deleteObsoleteFiles(): void {
     if (this.readOnly || this.#closed) return;
     const live = new Set<number>(this.#pendingOutputs);
+    for (const number of this.#failedEditOutputs) live.add(number);
     for (const version of this.#versionRefs.keys()) for (const number of version.fileNumbers()) live.add(number);
     const fs = this.#fs;
     for (const name of fs.list(segmentDir(this.dir))) {
