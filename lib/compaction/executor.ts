@@ -49,11 +49,18 @@ export class InlineExecutor implements BackgroundExecutor {
   async close(): Promise<void> {}
 }
 
-/** One lazily started worker with a queue of pending replies. */
+type Waiter = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+/**
+ * One lazily started worker with the replies it owes. A worker that fails is
+ * replaced on the next job; what it owed is rejected, and only that: its
+ * 'exit' may come after its successor has taken jobs.
+ */
 class JobWorker {
   #worker: Worker | undefined;
+  /** The jobs the running worker owes a reply, by request id. */
+  #pending = new Map<number, Waiter>();
   #nextId = 1;
-  #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #closed = false;
 
   run(kind: WorkerRequest['kind'], job: FlushJob | CompactionJob, transfer: ArrayBuffer[]): Promise<unknown> {
@@ -69,39 +76,41 @@ class JobWorker {
   async close(): Promise<void> {
     this.#closed = true;
     const worker = this.#worker;
+    const pending = this.#pending;
     this.#worker = undefined;
     if (worker !== undefined) await worker.terminate();
-    this.#failAll(new ClosedError('Background job cancelled: the executor closed'));
+    failAll(pending, new ClosedError('Background job cancelled: the executor closed'));
   }
 
   /** Starts the worker thread if it is not running. */
   start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(workerScriptUrl());
+    const pending = (this.#pending = new Map<number, Waiter>());
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
-      const waiter = this.#pending.get(reply.id);
+      const waiter = pending.get(reply.id);
       if (waiter === undefined) return;
-      this.#pending.delete(reply.id);
+      pending.delete(reply.id);
       if (reply.ok) waiter.resolve(reply.result);
       else waiter.reject(deserializeError(reply.error));
     });
     worker.on('error', (error) => {
-      this.#worker = undefined;
-      this.#failAll(error);
+      if (this.#worker === worker) this.#worker = undefined;
+      failAll(pending, error);
     });
     worker.on('exit', () => {
       if (this.#worker === worker) this.#worker = undefined;
-      this.#failAll(new Error('Background worker exited unexpectedly'));
+      failAll(pending, new Error('Background worker exited unexpectedly'));
     });
     this.#worker = worker;
     return worker;
   }
+}
 
-  #failAll(error: Error): void {
-    for (const waiter of this.#pending.values()) waiter.reject(error);
-    this.#pending.clear();
-  }
+function failAll(pending: Map<number, Waiter>, error: Error): void {
+  for (const waiter of pending.values()) waiter.reject(error);
+  pending.clear();
 }
 
 export class WorkerExecutor implements BackgroundExecutor {
