@@ -76,16 +76,19 @@ export interface FlushResult {
 export function runFlushJob(fs: FileSystem, job: FlushJob): FlushResult {
   const path = segmentPath(job.dir, job.fileNumber);
   const writer = new SegmentWriter(fs, path);
+  let shadowed: number;
+  let meta: SegmentMeta;
   try {
-    const shadowed = forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
-    const meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
-    // The manifest will name the file: its directory entry must be durable first.
-    fs.syncDir(segmentDir(job.dir));
-    return { meta, shadowed };
+    shadowed = forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
+    meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
   } catch (error) {
     writer.abandon();
     throw error;
   }
+  // The manifest will name the file: its directory entry must be durable first. (When this
+  // fails, the finished file stays: the engine removes the segment of a failed flush.)
+  fs.syncDir(segmentDir(job.dir));
+  return { meta, shadowed };
 }
 
 /** Runs one compaction; `loadFilter` imports the filter module (differs between worker and inline). */

@@ -782,3 +782,33 @@ describe('manifest failures', () => {
     });
   }
 });
+
+describe('a flush whose sync of the segment directory fails', () => {
+  it('fails with that I/O error, leaves no file behind, and flushes once the disk heals', async () => {
+    const fs = new MemFileSystem();
+    const options = memOptions(fs, { disableAutoCompaction: true });
+    const engine = await LsmEngine.open(dir, options);
+    const model: Model = new Map([['k', 'v']]);
+    try {
+      await put(engine, 'k', 'v');
+      fs.injectFault((op, path) => (op === 'sync' && path === `${dir}/seg` ? systemError('EIO', 'fsync', path) : undefined));
+      const failure = await engine.flush().then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failure?.name).not.toBe('AssertionError');
+      expect(failure?.message).toMatch(/EIO/);
+      expect(engine.get(Buffer.from('k'))?.toString()).toBe('v');
+      fs.injectFault(undefined);
+      // The retry (1 s) flushes the memtable again.
+      expect(await waitFor(() => engine.stats().backgroundError === undefined, healWithinMs)).toBe(true);
+      await engine.flush();
+      expect(fs.list(`${dir}/seg`)).toHaveLength(1);
+      expect(await compareWithModel(engine, model)).toBe('');
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+    await expectLsmReopenHolds(dir, fs, options, model, 'reopen after close');
+  });
+});
