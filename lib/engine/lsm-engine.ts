@@ -1399,8 +1399,16 @@ export class LsmEngine implements Engine {
     if (this.#fs.exists(dir)) {
       for (const name of this.#fs.list(dir)) {
         if (parseFileName(name)?.kind !== 'wal') continue;
+        let size: number;
+        try {
+          size = this.#fs.stat(joinPath(dir, name)).size;
+        } catch (error) {
+          // A retired WAL file being deleted in the background (#removeQuietly) since the listing.
+          if ((error as { code?: string }).code === 'ENOENT') continue;
+          throw error;
+        }
         walFiles++;
-        walBytes += this.#fs.stat(joinPath(dir, name)).size;
+        walBytes += size;
       }
     }
     const archived = this.#fs.exists(archiveDir(this.dir)) ? listArchive(this.#fs, this.dir) : [];
