@@ -1242,8 +1242,8 @@ export class LsmEngine implements Engine {
       if (edit.logNumber !== undefined) this.#logNumber = edit.logNumber;
       const previous = this.#version;
       this.#version = next;
-      onInstalled?.();
       this.#versionRefs.set(next, (this.#versionRefs.get(next) ?? 0) + 1);
+      onInstalled?.();
       this.#unrefVersion(previous);
       await this.#maybeRollManifest();
     });

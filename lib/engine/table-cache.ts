@@ -1,7 +1,10 @@
-// Open segment readers by file number, shared by every read path, with
-// reference counts so that a file is closed and deleted only when no version
-// (current, pinned by an iterator, or an input of a running compaction) still
-// names it. As LevelDB's TableCache plus its live-file accounting.
+// Open segment readers by file number, shared by every read path, as
+// LevelDB's TableCache. It counts no references: the engine keeps a file until
+// no referenced version (current, pinned by an iterator, or the one a running
+// compaction picked from) names it (LsmEngine #versionRefs and
+// #deleteObsoleteFiles), and evicts its reader when it deletes it. Every
+// reader keeps its file descriptor open: there is no open-file bound like
+// LevelDB's max_open_files.
 
 import type { FileSystem } from '../fs/file-system.js';
 import { segmentPath } from '../format/file-names.js';
