@@ -33,7 +33,7 @@ describe('WorkerExecutor after a worker dies', () => {
     let nextNumber = 1000;
     const job = (module: string, options: object): CompactionJob => ({
       dir,
-      inputs: [{ level: 0, files: version.levels[0]! }],
+      inputs: [{ level: 0, files: [...version.levels[0]!] }],
       outputLevel: 1,
       deeperFiles: [],
       versionFiles: version.levels.map((files) => [...files]),

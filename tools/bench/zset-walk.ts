@@ -24,7 +24,8 @@
 // their keys instead of holding every client (service/resp/key-locks.ts):
 // B's PINGs, which touch no key, should wait about one slice for them too,
 // except while a STORE writes its result in one batch. So should LREM,
-// LINSERT and LPOS on a list `l` of --set-members elements.
+// LINSERT and LPOS on a list `l` of --set-members elements, COPY of s1, and
+// SADD/SREM naming up to 50,000 members (their point reads go in slices).
 //
 // Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
 
@@ -261,6 +262,7 @@ async function main(): Promise<void> {
     const loadSeconds = (performance.now() - loadStarted) / 1000;
     const middle = Math.floor(args.members / 2);
     const evens = Math.ceil(setMembers / 2);
+    const bulkArguments = Math.min(50_000, Math.floor(setMembers / 2));
     const ops: [name: string, op: (string | number)[] | undefined, expected: Value | ((value: Value) => boolean)][] = [
       ['idle (no command)', undefined, null],
       [`ZRANK z ${memberName(middle)}`, ['ZRANK', 'z', memberName(middle)], middle],
@@ -276,6 +278,10 @@ async function main(): Promise<void> {
       ['LREM l 0 absent', ['LREM', 'l', 0, 'absent'], 0],
       [`LINSERT l BEFORE ${memberName(Math.floor(setMembers / 2))} x`, ['LINSERT', 'l', 'BEFORE', memberName(Math.floor(setMembers / 2)), 'x'], (value) => typeof value === 'number' && value > setMembers],
       ['LPOS l absent', ['LPOS', 'l', 'absent'], null],
+      // A copy of the whole set (read in slices, written in one batch); the point reads of many arguments (in slices).
+      ['COPY s1 c1 REPLACE', ['COPY', 's1', 'c1', 'REPLACE'], 1],
+      [`SADD s1 (${bulkArguments} members it holds)`, ['SADD', 's1', ...Array.from({ length: bulkArguments }, (_, index) => memberName(index))], 0],
+      [`SREM s2 (${bulkArguments} members it lacks)`, ['SREM', 's2', ...Array.from({ length: bulkArguments }, (_, index) => memberName(2 * index + 1))], 0],
     ];
     const body: string[][] = [];
     for (const [name, op, expected] of ops) {
