@@ -1179,8 +1179,8 @@ export class LsmEngine implements Engine {
    * Manual compactions run one after another: two at once would pick the same
    * files, and the first to finish would end the hold on automatic ones.
    */
-  compactRange(start?: Buffer, end?: Buffer): Promise<void> {
-    this.#checkWritable();
+  async compactRange(start?: Buffer, end?: Buffer): Promise<void> {
+    this.#checkWritable(); // a refusal rejects, as from any async method
     const run = this.#manualCompactions.then(() => this.#compactRangeNow(start, end));
     this.#manualCompactions = run.catch(() => undefined);
     return run;
