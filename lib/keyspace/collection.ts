@@ -120,10 +120,14 @@ const readAheadSliceMin = 128;
  * with thousands of arguments), in slices as a walk takes them (walk.ts:
  * about 2 ms, then a pause in which other clients' commands run), so that
  * the edit then runs without a point read. Undefined (read as the edit goes)
- * for an absent collection or a few fields; a Promise once it pauses.
+ * for an absent collection (`load()` loads it, only for many fields) or a
+ * few fields; a Promise once it pauses.
  */
-export function readFields(keyspace: Keyspace, collection: Collection, fields: readonly Buffer[], step = 1): MaybePromise<KnownFields | undefined> {
-  if (collection.record === undefined || fields.length <= readAheadSliceMin * step) return undefined;
+export function readFields(keyspace: Keyspace, load: () => Collection, fields: readonly Buffer[], step = 1): MaybePromise<KnownFields | undefined> {
+  // A few fields cost no lookup here (the command's own load is its only one).
+  if (fields.length <= readAheadSliceMin * step) return undefined;
+  const collection = load();
+  if (collection.record === undefined) return undefined;
   return drive(readFieldsSteps(keyspace, collection, fields, step));
 }
 

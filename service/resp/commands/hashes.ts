@@ -149,7 +149,7 @@ const hdel: CommandHandler = (ctx, args) => {
  * clients' commands run (readFields; the key is locked: a keyed walk).
  */
 function readHashFields(ctx: CommandContext, key: Buffer, fields: readonly Buffer[], step: number): MaybePromise<KnownFields | undefined> {
-  return readFields(ctx.keyspace, loadHash(ctx.keyspace, ctx.db, key, ctx.nowMs), fields, step);
+  return readFields(ctx.keyspace, () => loadHash(ctx.keyspace, ctx.db, key, ctx.nowMs), fields, step);
 }
 
 /** hincrbyCommand: the increment is parsed before the key is looked up. */

@@ -46,12 +46,12 @@ export const setErrors = {
 // (readFields; the key is locked: a keyed walk).
 const sadd: CommandHandler = (ctx, args) => {
   const members = args.slice(2);
-  return keyedReply(ctx, readFields(ctx.keyspace, loadSet(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), members), (known) => setAdd(ctx.keyspace, ctx, args[1]!, members, known));
+  return keyedReply(ctx, readFields(ctx.keyspace, () => loadSet(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), members), (known) => setAdd(ctx.keyspace, ctx, args[1]!, members, known));
 };
 
 const srem: CommandHandler = (ctx, args) => {
   const members = args.slice(2);
-  return keyedReply(ctx, readFields(ctx.keyspace, loadSet(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), members), (known) => setRemove(ctx.keyspace, ctx, args[1]!, members, known));
+  return keyedReply(ctx, readFields(ctx.keyspace, () => loadSet(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs), members), (known) => setRemove(ctx.keyspace, ctx, args[1]!, members, known));
 };
 
 const sismember: CommandHandler = (ctx, args) => (setIsMember(ctx.keyspace, ctx.db, args[1]!, args[2]!, ctx.nowMs) ? 1 : 0);
