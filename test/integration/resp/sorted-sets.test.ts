@@ -871,6 +871,18 @@ describe('long sorted-set walks share the server', () => {
     await closeAll();
   });
 
+  /** Holds the next walk's first pause until release() (later pauses go on at once). @returns whether it is held */
+  function holdNextPause(): () => boolean {
+    let held = false;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    walkSlice.pause = () => {
+      if (held) return defaults.pause();
+      held = true;
+      return gate;
+    };
+    return () => held;
+  }
+
   /** A fresh client with `key` holding `members` members, member i scoring i. */
   async function loaded(key: string): Promise<Redis> {
     const c = await freshClient(server());
@@ -1218,15 +1230,9 @@ describe('long sorted-set walks share the server', () => {
     expect(await a.linsert('l', 'BEFORE', member(members - 2), 'inserted')).toBe(members);
     expect(await b.lindex('l', -4)).toBe('inserted');
     // LPOS only reads: a write to the list runs while it walks, and it answers the list as it was.
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let held = false;
-    walkSlice.pause = () => {
-      if (held) return defaults.pause();
-      held = true;
-      return gate;
-    };
+    const held = holdNextPause();
     const position = watched(a.lpos('l', 'tail'));
-    await waitFor(() => held, 5000, 'LPOS to pause');
+    await waitFor(held, 5000, 'LPOS to pause');
     expect(await b.lset('l', -1, 'changed')).toBe('OK');
     release();
     expect(await position.reply).toBe(members - 1);
@@ -1258,15 +1264,9 @@ describe('long sorted-set walks share the server', () => {
       [() => a.copy('z2', 'zc', 'DB', 4), 4, 'zc'],
       [() => a.move('z2', 3), 3, 'z2'],
     ] as const) {
-      let held = false;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      walkSlice.pause = () => {
-        if (held) return defaults.pause();
-        held = true;
-        return gate;
-      };
+      const held = holdNextPause();
       const moved = watched(command());
-      await waitFor(() => held, 5000, `${command.toString()} to pause`);
+      await waitFor(held, 5000, `${command.toString()} to pause`);
       await c.select(db);
       expect(await b.ping()).toBe('PONG');
       expect(await c.set('unrelated', 'v')).toBe('OK');
@@ -1297,16 +1297,10 @@ describe('long sorted-set walks share the server', () => {
       [() => a.hset('h', ...names.flatMap((name) => [name, 'new'])), 'h', 1000, () => b.hlen('h')],
       [() => a.hdel('h', ...names.slice(0, 1500)), 'h', 1500, () => b.hlen('h')],
     ] as const) {
-      let held = false;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      walkSlice.pause = () => {
-        if (held) return defaults.pause();
-        held = true;
-        return gate;
-      };
+      const held = holdNextPause();
       const before = await after();
       const edit = watched<unknown>(command());
-      await waitFor(() => held, 5000, `${command.toString()} to pause`);
+      await waitFor(held, 5000, `${command.toString()} to pause`);
       // Reads of the key and writes elsewhere run; a write to the key waits.
       expect(await after()).toBe(before);
       expect(await b.set('elsewhere', 'v')).toBe('OK');
