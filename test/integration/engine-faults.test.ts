@@ -396,11 +396,14 @@ describe('flush() when the switch cannot write the old WAL file', () => {
 });
 
 describe('a compaction whose manifest sync fails', () => {
-  it('keeps its outputs: the edit may be in the manifest file, and a killed process reopens on it', async () => {
+  // An older version pinned by an iterator is released after the failure: its unref runs
+  // #deleteObsoleteFiles before the retry has written a manifest without the edit.
+  it('keeps its outputs until a manifest without them is current: a killed process reopens on the edit', async () => {
     const fs = new MemFileSystem();
     const options = memOptions(fs, { memtableBytes: 4096, disableAutoCompaction: true, syncPolicy: 'always' });
     const engine = await LsmEngine.open(dir, options);
     const model: Model = new Map();
+    let iterator: { close(): void } | undefined;
     try {
       for (let round = 0; round < 3; round++) {
         for (let index = 0; index < 50; index++) {
@@ -409,21 +412,32 @@ describe('a compaction whose manifest sync fails', () => {
           await put(engine, k, value(k, round));
         }
         await engine.flush();
+        if (round === 1) iterator = engine.iteratorSync(); // pins the version of rounds 0-1
       }
+      const segmentsBefore = new Set(fs.list(`${dir}/seg`));
       fs.injectFault((op, path) => (op === 'sync' && path.includes('/MANIFEST-') ? systemError('EIO', 'fdatasync', path) : undefined));
       await expect(engine.compactRange()).rejects.toThrow(); // EIO, or the manifest writer refusing after it
+      const outputs = fs.list(`${dir}/seg`).filter((name) => !segmentsBefore.has(name));
+      expect(outputs.length, 'the failed compaction wrote outputs').toBeGreaterThan(0);
+      iterator!.close();
+      iterator = undefined;
+      await sleep(20); // removals run in the background
       // The process dies before the retry replaces the manifest: its page cache (the edit) survives.
       const killed = fs.killClone();
       killed.unlink(`${dir}/LOCK`);
+      expect(outputs.filter((name) => !killed.exists(`${dir}/seg/${name}`)), 'outputs deleted while the manifest may name them').toEqual([]);
       await expectLsmReopenHolds(dir, killed, options, model, 'reopened on the manifest holding the compaction edit');
       const manifests = (): string[] => fs.list(dir).filter((name) => name.startsWith('MANIFEST-'));
       const failed = manifests();
       fs.injectFault(undefined);
-      // The retry (1 s) starts a new manifest from the version, without the edit; the compaction then runs again.
+      // The retry (1 s) starts a new manifest from the version, without the edit: the outputs are debris
+      // then, and go; the compaction then runs again.
       expect(await waitFor(() => manifests().some((name) => !failed.includes(name)), healWithinMs)).toBe(true);
+      expect(await waitFor(() => outputs.every((name) => !fs.exists(`${dir}/seg/${name}`)), healWithinMs), 'outputs deleted after the retry').toBe(true);
       await engine.compactRange();
       expect(await compareWithModel(engine, model)).toBe('');
     } finally {
+      iterator?.close();
       fs.injectFault(undefined);
       await engine.close();
     }
@@ -813,51 +827,9 @@ describe('a flush whose sync of the segment directory fails', () => {
   });
 });
 
-// A flush or compaction whose manifest sync fails keeps its outputs until a
-// manifest that does not name them is current, even when an older version
-// pinned by an iterator is released in between (its unref runs
-// #deleteObsoleteFiles before the retry writes a new manifest) while CURRENT
-// still names the manifest that may hold the edit.
-describe('a compaction whose manifest sync fails, with an older version pinned', () => {
-  it('keeps its outputs until a manifest without them is current', async () => {
-    const fs = new MemFileSystem();
-    const options = memOptions(fs, { memtableBytes: 4096, disableAutoCompaction: true, syncPolicy: 'always' });
-    const engine = await LsmEngine.open(dir, options);
-    const model: Model = new Map();
-    let iterator: { close(): void } | undefined;
-    try {
-      for (let round = 0; round < 3; round++) {
-        for (let index = 0; index < 50; index++) {
-          const k = key(index);
-          model.set(k, value(k, round));
-          await put(engine, k, value(k, round));
-        }
-        await engine.flush();
-        if (round === 1) iterator = engine.iteratorSync(); // pins the version of rounds 0-1
-      }
-      const segmentsBefore = new Set(fs.list(`${dir}/seg`));
-      fs.injectFault((op, path) => (op === 'sync' && path.includes('/MANIFEST-') ? systemError('EIO', 'fdatasync', path) : undefined));
-      await expect(engine.compactRange()).rejects.toThrow();
-      const outputs = fs.list(`${dir}/seg`).filter((name) => !segmentsBefore.has(name));
-      expect(outputs.length, 'the failed compaction wrote outputs').toBeGreaterThan(0);
-      iterator!.close(); // unrefs an older version: #deleteObsoleteFiles runs before the retry
-      iterator = undefined;
-      await sleep(20); // removals run in the background
-      const killed = fs.killClone();
-      killed.unlink(`${dir}/LOCK`);
-      expect.soft(outputs.filter((name) => !killed.exists(`${dir}/seg/${name}`)), 'outputs deleted while the manifest may name them').toEqual([]);
-      await expectLsmReopenHolds(dir, killed, options, model, 'reopened on the manifest holding the compaction edit');
-      // Once the retry has made a manifest from the version current, they are debris, and go.
-      fs.injectFault(undefined);
-      expect(await waitFor(() => outputs.every((name) => !fs.exists(`${dir}/seg/${name}`)), 5000), 'outputs deleted after the retry').toBe(true);
-    } finally {
-      iterator?.close();
-      fs.injectFault(undefined);
-      await engine.close();
-    }
-  });
-});
-
+// A flush whose manifest sync fails keeps its segment until a manifest that
+// does not name it is current, even when an older version pinned by an
+// iterator is released in between (as a compaction's outputs, above).
 describe('a flush whose manifest sync fails, with an older version pinned', () => {
   it('keeps its segment until a manifest without it is current', async () => {
     const fs = new MemFileSystem();
