@@ -24,7 +24,7 @@ import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
-import { drive, wait, walkEntries, walkSlice, type Steps } from './walk.js';
+import { drive, pointReadsSliceMin, readInSlices, wait, walkEntries, type Steps } from './walk.js';
 import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -111,46 +111,28 @@ export interface KnownFields {
   readonly values: ReadonlyMap<string, Buffer | null>;
 }
 
-/** Point reads of one slice of readFields() before it may pause, whatever its clock says (about 10 µs each from segments). */
-const readAheadSliceMin = 128;
-
 /**
  * Reads the fields fields[0], fields[step], fields[2 step] ... of
  * `collection` ahead of an edit of many of them (SADD, SREM, HSET, HDEL
- * with thousands of arguments), in slices as a walk takes them (walk.ts:
- * about 2 ms, then a pause in which other clients' commands run), so that
- * the edit then runs without a point read. Undefined (read as the edit goes)
- * for an absent collection (`load()` loads it, only for many fields) or a
- * few fields; a Promise once it pauses.
+ * with thousands of arguments), in slices (readInSlices: other clients'
+ * commands run between them), so that the edit then runs without a point
+ * read. Undefined (read as the edit goes) for a few fields or an absent
+ * collection (`load()` loads it, only for many fields); a Promise once it
+ * pauses.
  */
 export function readFields(keyspace: Keyspace, load: () => Collection, fields: readonly Buffer[], step = 1): MaybePromise<KnownFields | undefined> {
   // A few fields cost no lookup here (the command's own load is its only one).
-  if (fields.length <= readAheadSliceMin * step) return undefined;
+  const count = Math.ceil(fields.length / step);
+  if (count <= pointReadsSliceMin) return undefined;
   const collection = load();
   if (collection.record === undefined) return undefined;
-  return drive(readFieldsSteps(keyspace, collection, fields, step));
-}
-
-function* readFieldsSteps(keyspace: Keyspace, collection: Collection, fields: readonly Buffer[], step: number): Steps<KnownFields> {
   const values = new Map<string, Buffer | null>();
-  const sliceMin = Math.min(readAheadSliceMin, walkSlice.entriesMin);
-  let started = performance.now();
-  let read = 0;
-  for (let index = 0; index < fields.length; index += step) {
-    const field = fields[index]!;
+  const done = readInSlices(count, (index) => {
+    const field = fields[index * step]!;
     values.set(field.toString('latin1'), getField(keyspace, collection, field) ?? null);
-    read++;
-    if (index + step < fields.length && read % chunkReads === 0 && read >= sliceMin && (read >= walkSlice.entriesMax || performance.now() - started >= walkSlice.durationMsMax)) {
-      yield walkSlice.pause();
-      started = performance.now();
-      read = 0;
-    }
-  }
-  return { version: collection.version, values };
+  });
+  return andThen(done, () => ({ version: collection.version, values }));
 }
-
-/** readFields() looks at the clock every this many reads. */
-const chunkReads = 64;
 
 // ---------------------------------------------------------------- writing
 

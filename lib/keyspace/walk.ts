@@ -292,6 +292,34 @@ function* walkEntriesSteps(engine: Engine, options: IteratorOptions, visit: (key
   }
 }
 
+/** Point reads of one slice of readInSlices() before it may pause, whatever its clock says (about 10 µs each from segments). */
+export const pointReadsSliceMin = 128;
+
+/**
+ * Calls `read(0)` ... `read(count - 1)` (point reads ahead of a write of
+ * many keys: SADD, HDEL, ZADD ... with thousands of arguments) in slices as
+ * a walk takes them: about walkSlice.durationMsMax, then walkSlice.pause().
+ * Synchronous when it ends within its first slice; a Promise otherwise.
+ */
+export function readInSlices(count: number, read: (index: number) => void): MaybePromise<void> {
+  return drive(readInSlicesSteps(count, read));
+}
+
+function* readInSlicesSteps(count: number, read: (index: number) => void): Steps<void> {
+  const sliceMin = Math.min(pointReadsSliceMin, walkSlice.entriesMin);
+  let started = performance.now();
+  let inSlice = 0;
+  for (let index = 0; index < count; index++) {
+    read(index);
+    inSlice++;
+    if (index + 1 < count && inSlice % chunkEntries === 0 && inSlice >= sliceMin && (inSlice >= walkSlice.entriesMax || performance.now() - started >= walkSlice.durationMsMax)) {
+      yield walkSlice.pause();
+      started = performance.now();
+      inSlice = 0;
+    }
+  }
+}
+
 /** Inside a drive()n generator: calls `visit` for each entry of `options` on `walk` until it returns false, pausing between slices. */
 export function* visitRange(walk: Walk, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Steps<void> {
   const cursor = walk.open(options);

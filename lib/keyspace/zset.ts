@@ -35,8 +35,8 @@
 // when the walk starts, in slices of about 2 ms, so a 1M-member ZRANK does
 // not stall the event loop for a second.
 
-import { forEachEntry, notePickWrites, randomSubkeyEntries } from './collection.js';
-import { drive, wait, Walk, walkEntries, type Steps } from './walk.js';
+import { andThen, forEachEntry, notePickWrites, randomSubkeyEntries } from './collection.js';
+import { drive, pointReadsSliceMin, readInSlices, wait, Walk, walkEntries, type Steps } from './walk.js';
 import type { Engine, IteratorOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
@@ -616,6 +616,37 @@ export class SortedSet {
 export type AddOutcome = 'added' | 'updated' | 'unchanged';
 
 /**
+ * Scores read before a write of many members (readScores), of a sorted set
+ * that stays as it was loaded until the write: the RESP dispatcher locks
+ * the command's key meanwhile. null = not a member.
+ */
+export interface KnownScores {
+  readonly version: number;
+  readonly scores: ReadonlyMap<string, number | null>;
+}
+
+/**
+ * Reads the scores of members[first], members[first + step] ... of the
+ * sorted set at `key` ahead of a ZADD or ZREM of thousands of them, in
+ * slices (readInSlices: other clients' commands run between them), so that
+ * the write then runs without a point read. Undefined (read as the write
+ * goes) for a few members or no set; a Promise once it pauses.
+ * @throws WrongTypeError when the key holds another type
+ */
+export function readScores(keyspace: Keyspace, db: number, key: Buffer, nowMs: number, members: readonly Buffer[], first = 0, step = 1): MaybePromise<KnownScores | undefined> {
+  const count = Math.ceil((members.length - first) / step);
+  if (count <= pointReadsSliceMin) return undefined;
+  const set = SortedSet.read(keyspace, db, key, nowMs);
+  if (set === undefined) return undefined;
+  const scores = new Map<string, number | null>();
+  const done = readInSlices(count, (index) => {
+    const member = members[first + index * step]!;
+    scores.set(member.toString('latin1'), set.score(member) ?? null);
+  });
+  return andThen(done, () => ({ version: set.version, scores }));
+}
+
+/**
  * A sorted set being changed by one command. Changes are staged in one
  * batch (member `S`, index `Z`, metadata size) and reach the engine at
  * commit(); until then score() sees them and the range reads do not, so
@@ -634,6 +665,8 @@ export class SortedSetWriter extends SortedSet {
   #dirty = false;
   /** Every member was removed at once (clear()): no subkey deletes staged. */
   #cleared = false;
+  /** Scores read ahead (readScores), by member bytes. */
+  #known: ReadonlyMap<string, number | null> | undefined;
 
   private constructor(keyspace: Keyspace, target: StoredKey, nowMs: number, replacing: boolean) {
     const record = replacing ? undefined : zsetOf(target.live);
@@ -650,8 +683,13 @@ export class SortedSetWriter extends SortedSet {
    * new, empty set that exists once a member is added.
    * @throws WrongTypeError when the key holds another type
    */
-  static load(keyspace: Keyspace, db: number, key: Buffer, nowMs: number): SortedSetWriter {
-    return new SortedSetWriter(keyspace, keyspace.load(db, key, nowMs), nowMs, false);
+  static load(keyspace: Keyspace, db: number, key: Buffer, nowMs: number, known?: KnownScores): SortedSetWriter {
+    const writer = new SortedSetWriter(keyspace, keyspace.load(db, key, nowMs), nowMs, false);
+    if (known !== undefined) {
+      assert(writer.#existed && known.version === writer.version, 'scores read ahead are of the set written');
+      writer.#known = known.scores;
+    }
+    return writer;
   }
 
   /** A STORE destination: starts empty with a new version, whatever the key held (TTL dropped). */
@@ -672,6 +710,8 @@ export class SortedSetWriter extends SortedSet {
     const staged = this.#staged.get(member.toString('latin1'));
     if (staged !== undefined) return staged ?? undefined;
     if (!this.#existed || this.#cleared) return undefined;
+    const known = this.#known?.get(member.toString('latin1'));
+    if (known !== undefined) return known ?? undefined;
     return super.score(member);
   }
 

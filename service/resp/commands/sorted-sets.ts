@@ -53,11 +53,13 @@ import {
   parseScoreSigned,
   randomMembersCountMax,
   readScoreSource,
+  readScores,
+  type KnownScores,
   type ScoreSource,
   type ScoredMember,
 } from '../../../lib/keyspace/zset.js';
 import { drive, wait, type Steps } from '../../../lib/keyspace/walk.js';
-import { keyedWalk, snapshotRead, turnToWrite, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedReply, keyedWalk, snapshotRead, turnToWrite, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { formatDouble } from '../encoder.js';
 import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';
 import { timeoutArgument } from './lists.js';
@@ -158,7 +160,7 @@ const addOptionWords: readonly [string, number][] = [
  * and ZINCRBY key increment member (INCR set). O(log N) per member: one `S`
  * read, at most four keys written.
  */
-function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): Reply {
+function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): Reply | Promise<Reply> {
   let flags = startFlags;
   let scoreIndex = 2;
   for (; scoreIndex < args.length; scoreIndex++) {
@@ -183,7 +185,19 @@ function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): R
     if (score === undefined) return errors.notFloat;
     scores.push(score);
   }
-  const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
+  // Thousands of members: their scores are read first, in slices, the key locked (a keyed walk).
+  const known = readScores(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, args, scoreIndex + 1, 2);
+  return keyedReply(ctx, known, (scoresRead) => zaddWrite(ctx, args, scoreIndex, scores, flags, scoresRead));
+}
+
+/** ZADD's write, its arguments checked (`known`: readScores() of its members). */
+function zaddWrite(ctx: CommandContext, args: Buffer[], scoreIndex: number, scores: readonly number[], flags: number, known: KnownScores | undefined): Reply {
+  const nx = (flags & AddFlag.nx) !== 0;
+  const xx = (flags & AddFlag.xx) !== 0;
+  const gt = (flags & AddFlag.gt) !== 0;
+  const lt = (flags & AddFlag.lt) !== 0;
+  const incr = (flags & AddFlag.incr) !== 0;
+  const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, known);
   if (!writer.exists && xx) return incr ? null : 0;
   let added = 0;
   let updated = 0;
@@ -217,14 +231,17 @@ function zaddGeneric(ctx: CommandContext, args: Buffer[], startFlags: number): R
 
 /** ZREM key member [member ...] — O(log N) per member. */
 const zrem: CommandHandler = (ctx, args) => {
-  const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
-  if (!writer.exists) return 0;
-  let deleted = 0;
-  for (let index = 2; index < args.length && writer.size > 0; index++) {
-    if (writer.remove(args[index]!)) deleted++;
-  }
-  writer.commit(ctx);
-  return deleted;
+  // Thousands of members: their scores are read first, in slices, the key locked (a keyed walk).
+  return keyedReply(ctx, readScores(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, args, 2), (known) => {
+    const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, known);
+    if (!writer.exists) return 0;
+    let deleted = 0;
+    for (let index = 2; index < args.length && writer.size > 0; index++) {
+      if (writer.remove(args[index]!)) deleted++;
+    }
+    writer.commit(ctx);
+    return deleted;
+  });
 };
 
 // ---------------------------------------------------------------- point reads
@@ -809,9 +826,9 @@ const setOpSyntax = 'numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREG
 
 /** The sorted-set family, for the command table. */
 export const sortedSetCommands: readonly CommandSpec[] = [
-  spec('zadd', -4, wf, one, 'Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn\'t exist', 'key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]', 'O(log N) per member: one point read, at most four keys written', (ctx, args) => zaddGeneric(ctx, args, 0)),
+  keyed(spec('zadd', -4, wf, one, 'Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn\'t exist', 'key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]', 'O(log N) per member: one point read, at most four keys written', (ctx, args) => zaddGeneric(ctx, args, 0))),
   spec('zincrby', 4, wf, one, 'Increments the score of a member in a sorted set', 'key increment member', 'O(log N)', (ctx, args) => zaddGeneric(ctx, args, AddFlag.incr)),
-  spec('zrem', -3, wf, one, 'Removes one or more members from a sorted set. Deletes the sorted set if all members were removed', 'key member [member ...]', 'O(M log N) where M is the number of members to remove', zrem),
+  keyed(spec('zrem', -3, wf, one, 'Removes one or more members from a sorted set. Deletes the sorted set if all members were removed', 'key member [member ...]', 'O(M log N) where M is the number of members to remove', zrem)),
   spec('zcard', 2, rf, one, 'Returns the number of members in a sorted set', 'key', 'O(1)', zcard),
   spec('zscore', 3, rf, one, 'Returns the score of a member in a sorted set', 'key member', 'O(1) point read', zscore),
   spec('zmscore', -3, rf, one, 'Returns the score of one or more members in a sorted set', 'key member [member ...]', 'O(M) point reads, M the members asked', zmscore),
