@@ -25,7 +25,7 @@
 // B's PINGs, which touch no key, should wait about one slice for them too,
 // except while a STORE writes its result in one batch. So should LREM,
 // LINSERT and LPOS on a list `l` of --set-members elements, COPY of s1, and
-// SADD/SREM naming up to 50,000 members (their point reads go in slices).
+// SADD/SREM/ZADD/ZREM naming up to 50,000 members (their point reads go in slices).
 //
 // Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
 
@@ -263,6 +263,8 @@ async function main(): Promise<void> {
     const middle = Math.floor(args.members / 2);
     const evens = Math.ceil(setMembers / 2);
     const bulkArguments = Math.min(50_000, Math.floor(setMembers / 2));
+    // Members below the middle rank: ZREMRANGEBYRANK's rounds remove only those above it.
+    const zaddArguments = Math.min(bulkArguments, middle);
     const ops: [name: string, op: (string | number)[] | undefined, expected: Value | ((value: Value) => boolean)][] = [
       ['idle (no command)', undefined, null],
       [`ZRANK z ${memberName(middle)}`, ['ZRANK', 'z', memberName(middle)], middle],
@@ -282,6 +284,9 @@ async function main(): Promise<void> {
       ['COPY s1 c1 REPLACE', ['COPY', 's1', 'c1', 'REPLACE'], 1],
       [`SADD s1 (${bulkArguments} members it holds)`, ['SADD', 's1', ...Array.from({ length: bulkArguments }, (_, index) => memberName(index))], 0],
       [`SREM s2 (${bulkArguments} members it lacks)`, ['SREM', 's2', ...Array.from({ length: bulkArguments }, (_, index) => memberName(2 * index + 1))], 0],
+      // The first members at the scores they hold (nothing changes), then members the set lacks.
+      [`ZADD z (${zaddArguments} members it holds, same scores)`, ['ZADD', 'z', ...Array.from({ length: zaddArguments }, (_, index) => [index, memberName(index)]).flat()], 0],
+      [`ZREM z (${bulkArguments} members it lacks)`, ['ZREM', 'z', ...Array.from({ length: bulkArguments }, (_, index) => `absent:${index}`)], 0],
     ];
     const body: string[][] = [];
     for (const [name, op, expected] of ops) {
