@@ -24,7 +24,7 @@ import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
-import { drive, pointReadsSliceMin, readInSlices, wait, walkEntries, type Steps } from './walk.js';
+import { SliceBudget, drive, pointReadsSliceMin, readInSlices, wait, walkEntries, type Steps } from './walk.js';
 import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -504,7 +504,7 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
   const cache = pickCache(keyspace.engine, range.prefix, size);
   cache.picks += count;
   // A sample running low is walked for again while it still serves (removing picks only).
-  const refilling = removing && cache.pool?.complete === true && cache.pool.sample && cache.pool.names.length <= randomPickRefillAt;
+  const refilling = !cache.building && removing && cache.pool?.complete === true && cache.pool.sample && cache.pool.names.length <= randomPickRefillAt;
   if (cache.pool?.complete === true && !refilling) {
     const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
     if (pooled !== undefined) return pooled;
@@ -512,11 +512,12 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
   const probe = openProbe(keyspace.engine, { gte: range.prefix, lt: range.end }, cache.memo);
   try {
     if (refilling) {
-      cache.refill ??= newPool(cache.size, true);
-      yield* buildPool(probe, cache, cache.refill, range.prefix.length);
+      const refill = (cache.refill ??= newPool(cache.size, true));
+      yield* buildPool(probe, cache, refill, range.prefix.length);
       // The next sample takes over when complete, or as the pool to walk on when the old one runs out first.
-      if (cache.refill.complete || cache.pool!.names.length < count) {
-        cache.pool = cache.refill;
+      // (Another call may have dropped either meanwhile, on an engine whose probe waits.)
+      if (cache.refill === refill && (refill.complete || cache.pool === undefined || cache.pool.names.length < count)) {
+        cache.pool = refill;
         cache.refill = undefined;
       }
       if (poolComplete(cache)) {
@@ -526,7 +527,7 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
     } else {
       // A pool is built once the picks this cache served would have paid for walking the collection: a whole
       // one for a small collection, a sample (drawn from only by picks that remove what they draw) for a larger one.
-      const poolable = size <= randomPickPoolMax || cache.pool?.sample === true || (removing && samplesKept(keyspace.engine) < randomPickSamplesMax);
+      const poolable = !cache.building && (size <= randomPickPoolMax || cache.pool?.sample === true || (removing && samplesKept(keyspace.engine) < randomPickSamplesMax));
       if (poolable && !poolComplete(cache) && (cache.pool !== undefined || cache.picks * randomPickSampleCost >= size)) {
         cache.pool ??= cache.refill ?? newPool(cache.size, removing);
         cache.refill = undefined;
@@ -570,6 +571,12 @@ interface RandomPickCache {
   pool: MemberPool | undefined;
   /** The next sample, walked for while `pool` (a sample down to randomPickRefillAt members) still serves. */
   refill: MemberPool | undefined;
+  /**
+   * A call is walking for a pool and waits (LevelEngine's probe answers
+   * through promises): other calls meanwhile (a keyed SPOP walks beside
+   * other clients' SRANDMEMBER) leave the pools alone and pick otherwise.
+   */
+  building: boolean;
 }
 
 /**
@@ -679,7 +686,7 @@ function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCach
   const name = prefix.toString('latin1');
   let cache = caches.get(name);
   if (cache !== undefined) caches.delete(name);
-  if (cache === undefined || cache.size !== size) cache = { size, picks: 0, memo: new SeekMemo(), pool: undefined, refill: undefined };
+  if (cache === undefined || cache.size !== size) cache = { size, picks: 0, memo: new SeekMemo(), pool: undefined, refill: undefined, building: false };
   caches.set(name, cache);
   if (caches.size > randomPickCachesMax) caches.delete(caches.keys().next().value!);
   return cache;
@@ -748,9 +755,19 @@ function removeFromPool(pool: MemberPool, name: string): void {
  * that holds another number is dropped.
  */
 function* buildPool(probe: SubkeyProbe, cache: RandomPickCache, pool: MemberPool, fieldOffset: number): Steps<void> {
+  cache.building = true;
+  try {
+    yield* buildPoolSteps(probe, cache, pool, fieldOffset);
+  } finally {
+    cache.building = false;
+  }
+}
+
+function* buildPoolSteps(probe: SubkeyProbe, cache: RandomPickCache, pool: MemberPool, fieldOffset: number): Steps<void> {
   let budget = randomPickPoolStepMax;
-  let entry = yield* wait(probe.seek(pool.walkedTo === undefined ? Buffer.alloc(0) : Buffer.concat([pool.walkedTo, zeroByte])));
-  for (; entry !== undefined; entry = yield* wait(probe.next())) {
+  let step = probe.seek(pool.walkedTo === undefined ? Buffer.alloc(0) : Buffer.concat([pool.walkedTo, zeroByte]));
+  // A ready step is taken as it is (see walkPicks).
+  for (let entry = step instanceof Promise ? yield* wait(step) : step; entry !== undefined; step = probe.next(), entry = step instanceof Promise ? yield* wait(step) : step) {
     budget -= 1 + probe.skipped;
     const name = entry[0].toString('latin1', fieldOffset);
     pool.walkedTo = entry[0];
@@ -809,7 +826,7 @@ function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRa
     cache.pool = undefined;
     return undefined;
   }
-  const positions = distinct ? distinctPositions(names.length, Math.min(count, names.length)) : Array.from({ length: count }, () => randomIndex(names.length));
+  const positions = distinct ? Array.from(distinctPositions(names.length, Math.min(count, names.length))) : Array.from({ length: count }, () => randomIndex(names.length));
   // Each member drawn is read once, however often it is drawn (SRANDMEMBER -1000000 of a small set).
   const read = new Map<number, CollectionEntry>();
   const picked: CollectionEntry[] = [];
@@ -838,12 +855,15 @@ function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRa
  * @returns undefined when the walk stepped over more than `skippedMax` tombstones and older versions
  */
 function* walkPicks(probe: SubkeyProbe, fieldOffset: number, size: number, count: number, distinct: boolean, skippedMax: number): Steps<CollectionEntry[] | undefined> {
-  const positions = distinct ? distinctPositions(size, count) : Array.from({ length: count }, () => randomIndex(size));
-  positions.sort((a, b) => a - b);
+  const positions = distinct ? distinctPositions(size, count) : Uint32Array.from({ length: count }, () => randomIndex(size));
+  positions.sort();
   const picked: CollectionEntry[] = [];
+  const slice = new SliceBudget();
   let next = 0;
   let skipped = 0;
-  let entry = yield* wait(probe.seek(Buffer.alloc(0)));
+  let step = probe.seek(Buffer.alloc(0));
+  // A step that is ready is taken as it is: a yield per entry would cost more than the step (LsmEngine).
+  let entry = step instanceof Promise ? yield* wait(step) : step;
   for (let position = 0; entry !== undefined && next < positions.length; position++) {
     skipped += probe.skipped;
     if (skipped > skippedMax) return undefined;
@@ -851,7 +871,10 @@ function* walkPicks(probe: SubkeyProbe, fieldOffset: number, size: number, count
       picked.push([entry[0].subarray(fieldOffset), entry[1]]);
       next++;
     }
-    if (next < positions.length) entry = yield* wait(probe.next());
+    if (next === positions.length) break;
+    if (slice.spend(1 + probe.skipped)) yield* slice.pause();
+    step = probe.next();
+    entry = step instanceof Promise ? yield* wait(step) : step;
   }
   // The size in the metadata is exact, so the walk reaches every position.
   return shuffle(picked);
@@ -863,6 +886,9 @@ function* walkPicks(probe: SubkeyProbe, fieldOffset: number, size: number, count
  * Sampled picks (see randomEntries()).
  * @returns undefined when distinct picks kept colliding (the caller walks instead)
  */
+/** What a descent (sampledPicks) costs, in entries a walk reads in the same time (a seek costs a few). */
+const descentCost = 16;
+
 function* sampledPicks(keyspace: Keyspace, probe: SubkeyProbe, fieldOffset: number, size: number, count: number, distinct: boolean): Steps<CollectionEntry[] | undefined> {
   const first = yield* wait(probe.firstBound(Buffer.alloc(0), true));
   const last = yield* wait(probe.lastBound(undefined, true));
@@ -870,7 +896,10 @@ function* sampledPicks(keyspace: Keyspace, probe: SubkeyProbe, fieldOffset: numb
   const picked: CollectionEntry[] = [];
   const seen = new Set<string>();
   const attemptsMax = count * 4 + 16;
+  const slice = new SliceBudget();
   for (let attempt = 0; picked.length < count && attempt < attemptsMax; attempt++) {
+    // A descent (a few seeks, a few entries read) is charged as descentCost entries read.
+    if (attempt > 0 && slice.spend(descentCost)) yield* slice.pause();
     const reached = yield* descend(keyspace.engine, probe, first, last, size);
     const candidates = distinct ? reached.filter(([key]) => !seen.has(key.toString('latin1'))) : reached;
     if (candidates.length === 0) continue;
@@ -1110,13 +1139,13 @@ function readPadded(key: Buffer, index: number): number {
 }
 
 /** `count` distinct integers in [0, size), uniformly (Floyd's algorithm). */
-function distinctPositions(size: number, count: number): number[] {
+function distinctPositions(size: number, count: number): Uint32Array {
   const chosen = new Set<number>();
   for (let candidateMax = size - count; candidateMax < size; candidateMax++) {
     const candidate = randomIndex(candidateMax + 1);
     chosen.add(chosen.has(candidate) ? candidateMax : candidate);
   }
-  return [...chosen];
+  return Uint32Array.from(chosen);
 }
 
 function randomIndex(length: number): number {

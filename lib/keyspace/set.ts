@@ -25,6 +25,7 @@ import {
   stageReplace,
   andThen,
   type Collection,
+  type CollectionEntry,
   type KnownFields,
 } from './collection.js';
 import { drive, wait, type Steps } from './walk.js';
@@ -201,26 +202,48 @@ export function setMove(keyspace: Keyspace, ctx: KeyspaceContext, source: Buffer
  * small set: the last pops of a drained set do not each walk its tombstones).
  */
 export function setPop(keyspace: Keyspace, ctx: KeyspaceContext, key: Buffer, count: number): MaybePromise<Buffer[]> {
-  const set = loadSet(keyspace, ctx.db, key, ctx.nowMs);
-  if (set.record === undefined || count <= 0) return [];
+  return andThen(setPopPicks(keyspace, ctx.db, key, count, ctx.nowMs), (picks) => setPopCommit(keyspace, ctx, picks));
+}
+
+/** What SPOP pops (setPopPicks), to be removed by setPopCommit while the set is as it was read. */
+export interface SetPopPicks {
+  readonly set: Collection;
+  readonly entries: readonly CollectionEntry[];
+}
+
+/**
+ * SPOP's reads: the members to pop from the set as it is now. A Promise
+ * when the picks walk in slices (collection.ts, walkPicks and sampledPicks):
+ * the caller keeps the key from being written until setPopCommit() (the
+ * RESP server locks it: a keyed walk).
+ * @throws WrongTypeError
+ */
+export function setPopPicks(keyspace: Keyspace, db: number, key: Buffer, count: number, nowMs: number): MaybePromise<SetPopPicks> {
+  const set = loadSet(keyspace, db, key, nowMs);
+  if (set.record === undefined || count <= 0) return { set, entries: [] };
   if (count >= set.size) {
     // randomEntries answers from its member pool when it keeps one; the pool is a cache, so the whole set is
     // taken from it only when it names exactly `size` members (each read back from the engine), else walked.
     const pooled = set.size <= randomPickWalkMax ? randomEntries(keyspace, set, set.size, true) : [];
-    const all = andThen(pooled, (entries) => (entries.length === set.size ? entries : collectFields(keyspace, set)));
-    return andThen(all, (entries) => {
-      const batch = keyspace.begin();
-      keyspace.stageDelete(batch, set.target);
-      keyspace.commit(ctx, batch);
-      return members(entries);
-    });
+    return andThen(pooled, (entries) => andThen(entries.length === set.size ? entries : collectFields(keyspace, set), (all) => ({ set, entries: all })));
   }
-  return andThen(randomEntries(keyspace, set, count, true, true), (entries) => {
-    const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
-    for (const [member] of entries) edit.deletePresent(member);
-    commitEdits(keyspace, ctx, edit);
+  return andThen(randomEntries(keyspace, set, count, true, true), (entries) => ({ set, entries }));
+}
+
+/** SPOP's write: removes the members picked, in one batch (all of them: the key is deleted). @returns them */
+export function setPopCommit(keyspace: Keyspace, ctx: KeyspaceContext, picks: SetPopPicks): Buffer[] {
+  const { set, entries } = picks;
+  if (entries.length === 0) return [];
+  if (entries.length === set.size) {
+    const batch = keyspace.begin();
+    keyspace.stageDelete(batch, set.target);
+    keyspace.commit(ctx, batch);
     return members(entries);
-  });
+  }
+  const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
+  for (const [member] of entries) edit.deletePresent(member);
+  commitEdits(keyspace, ctx, edit);
+  return members(entries);
 }
 
 /**

@@ -109,8 +109,7 @@ export class Walk {
   readonly #engine: Engine;
   readonly #snapshot: Snapshot;
   readonly #cursors: WalkCursor[] = [];
-  #sliceEntries = 0;
-  #sliceStartMs = performance.now();
+  readonly #slice = new SliceBudget();
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -126,9 +125,7 @@ export class Walk {
 
   /** Counts `entries` more read in this slice. @returns whether the slice is spent (pause now) */
   spend(entries: number): boolean {
-    this.#sliceEntries += entries;
-    if (this.#sliceEntries >= walkSlice.entriesMax) return true;
-    return this.#sliceEntries >= walkSlice.entriesMin && performance.now() - this.#sliceStartMs >= walkSlice.durationMsMax;
+    return this.#slice.spend(entries);
   }
 
   /** Inside a drive()n generator: `yield* walk.pause()` between two slices. */
@@ -138,10 +135,7 @@ export class Walk {
 
   /** walkSlice.pause(), after which a new slice starts. */
   paused(): Promise<void> {
-    return walkSlice.pause().then(() => {
-      this.#sliceEntries = 0;
-      this.#sliceStartMs = performance.now();
-    });
+    return this.#slice.paused();
   }
 
   /** Closes the cursors, then releases the snapshot whatever a close threw (the first error is rethrown). */
@@ -156,6 +150,42 @@ export class Walk {
     }
     this.#snapshot.release();
     if (failure !== undefined) throw failure.error;
+  }
+}
+
+/**
+ * The clock of one slice (walkSlice) for work that is not a Walk's reads
+ * (random picks, point reads ahead of a write): spend() counts the entries
+ * read, or the equivalent work, and says when to pause.
+ */
+export class SliceBudget {
+  readonly #entriesMin: number | undefined;
+  #entries = 0;
+  #startMs = performance.now();
+
+  /** @param entriesMin the least work of a slice, whatever its clock says (walkSlice.entriesMin when omitted) */
+  constructor(entriesMin?: number) {
+    this.#entriesMin = entriesMin;
+  }
+
+  /** Counts `entries` more done in this slice. @returns whether the slice is spent (pause now) */
+  spend(entries: number): boolean {
+    this.#entries += entries;
+    if (this.#entries >= walkSlice.entriesMax) return true;
+    return this.#entries >= (this.#entriesMin ?? walkSlice.entriesMin) && performance.now() - this.#startMs >= walkSlice.durationMsMax;
+  }
+
+  /** Inside a drive()n generator: `yield* slice.pause()` between two slices. */
+  *pause(): Steps<void> {
+    yield this.paused();
+  }
+
+  /** walkSlice.pause(), after which a new slice starts. */
+  paused(): Promise<void> {
+    return walkSlice.pause().then(() => {
+      this.#entries = 0;
+      this.#startMs = performance.now();
+    });
   }
 }
 
@@ -306,17 +336,10 @@ export function readInSlices(count: number, read: (index: number) => void): Mayb
 }
 
 function* readInSlicesSteps(count: number, read: (index: number) => void): Steps<void> {
-  const sliceMin = Math.min(pointReadsSliceMin, walkSlice.entriesMin);
-  let started = performance.now();
-  let inSlice = 0;
+  const slice = new SliceBudget(Math.min(pointReadsSliceMin, walkSlice.entriesMin));
   for (let index = 0; index < count; index++) {
     read(index);
-    inSlice++;
-    if (index + 1 < count && inSlice % chunkEntries === 0 && inSlice >= sliceMin && (inSlice >= walkSlice.entriesMax || performance.now() - started >= walkSlice.durationMsMax)) {
-      yield walkSlice.pause();
-      started = performance.now();
-      inSlice = 0;
-    }
+    if ((index + 1) % chunkEntries === 0 && index + 1 < count && slice.spend(chunkEntries)) yield* slice.pause();
   }
 }
 

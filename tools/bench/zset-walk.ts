@@ -26,8 +26,12 @@
 // except while a STORE writes its result in one batch. So should LREM,
 // LINSERT and LPOS on a list `l` of --set-members elements, COPY of s1, and
 // SADD/SREM/ZADD/ZREM naming up to 50,000 members (their point reads go in slices).
+// Last, pops of many members (SPOP, ZPOPMIN, RPOP with a count) from a copy
+// made before each round.
 //
 // Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
+//      [--only SPOP,ZPOPMIN] (only the operations whose names contain one of the words)
+//      [--server-cpu-prof DIR] (the server's CPU profiles, one per thread, read with cpuprofile-top.js)
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +52,10 @@ interface Args {
   setMembers: number | undefined;
   rounds: number;
   port: number;
+  /** Only the operations whose names contain one of these words (and the idle row). */
+  only: string[] | undefined;
+  /** Where the server writes its CPU profiles (node --cpu-prof), if set. */
+  cpuProf: string | undefined;
 }
 
 type Value = string | number | null | Error | Value[];
@@ -130,7 +138,8 @@ function memberName(index: number): string {
 }
 
 async function startServer(args: Args, dir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [mainScript, '--port', String(args.port), '--bind', '127.0.0.1', '--dir', dir, '--appendfsync', 'everysec', '--loglevel', 'warn'], {
+  const profile = args.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', args.cpuProf];
+  const child = spawn(process.execPath, [...profile, mainScript, '--port', String(args.port), '--bind', '127.0.0.1', '--dir', dir, '--appendfsync', 'everysec', '--loglevel', 'warn'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -236,7 +245,7 @@ async function round(a: Client, b: Client, op: (string | number)[] | undefined, 
 }
 
 async function main(): Promise<void> {
-  const args: Args = { members: 1_000_000, setMembers: undefined, rounds: 5, port: 7142 };
+  const args: Args = { members: 1_000_000, setMembers: undefined, rounds: 5, port: 7142, only: undefined, cpuProf: undefined };
   parseFlags(
     process.argv.slice(2),
     {
@@ -244,8 +253,10 @@ async function main(): Promise<void> {
       '--set-members': (value) => (args.setMembers = positiveInteger(value(), '--set-members')),
       '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
       '--port': (value) => (args.port = positiveInteger(value(), '--port')),
+      '--only': (value) => (args.only = value().split(',').filter((word) => word !== '')),
+      '--server-cpu-prof': (value) => (args.cpuProf = value()),
     },
-    () => 'usage: node dist/tools/bench/zset-walk.js [--members N] [--set-members N] [--rounds R] [--port P]',
+    () => 'usage: node dist/tools/bench/zset-walk.js [--members N] [--set-members N] [--rounds R] [--port P] [--only WORD,WORD] [--server-cpu-prof DIR]',
   );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'silt-zset-walk-'));
   const server = await startServer(args, dir);
@@ -265,7 +276,10 @@ async function main(): Promise<void> {
     const bulkArguments = Math.min(50_000, Math.floor(setMembers / 2));
     // Members below the middle rank: ZREMRANGEBYRANK's rounds remove only those above it.
     const zaddArguments = Math.min(bulkArguments, middle);
-    const ops: [name: string, op: (string | number)[] | undefined, expected: Value | ((value: Value) => boolean)][] = [
+    const popCount = Math.max(1, Math.floor(setMembers / 3));
+    const zpopCount = Math.max(1, Math.floor(args.members / 2));
+    const lpopCount = Math.max(1, Math.floor(setMembers / 2));
+    const ops: [name: string, op: (string | number)[] | undefined, expected: Value | ((value: Value) => boolean), setup?: (string | number)[]][] = [
       ['idle (no command)', undefined, null],
       [`ZRANK z ${memberName(middle)}`, ['ZRANK', 'z', memberName(middle)], middle],
       [`ZREVRANK z ${memberName(middle)}`, ['ZREVRANK', 'z', memberName(middle)], args.members - 1 - middle],
@@ -287,12 +301,18 @@ async function main(): Promise<void> {
       // The first members at the scores they hold (nothing changes), then members the set lacks.
       [`ZADD z (${zaddArguments} members it holds, same scores)`, ['ZADD', 'z', ...Array.from({ length: zaddArguments }, (_, index) => [index, memberName(index)]).flat()], 0],
       [`ZREM z (${bulkArguments} members it lacks)`, ['ZREM', 'z', ...Array.from({ length: bulkArguments }, (_, index) => `absent:${index}`)], 0],
+      // Pops of many from a fresh copy (made before each round, not timed): a third of s1, half of z, half of l.
+      [`SPOP p ${popCount} (copy of s1)`, ['SPOP', 'p', popCount], (value) => Array.isArray(value) && value.length === popCount, ['COPY', 's1', 'p', 'REPLACE']],
+      [`ZPOPMIN zp ${zpopCount} (copy of z)`, ['ZPOPMIN', 'zp', zpopCount], (value) => Array.isArray(value) && value.length === 2 * zpopCount, ['COPY', 'z', 'zp', 'REPLACE']],
+      [`RPOP lp ${lpopCount} (copy of l)`, ['RPOP', 'lp', lpopCount], (value) => Array.isArray(value) && value.length === lpopCount, ['COPY', 'l', 'lp', 'REPLACE']],
     ];
     const body: string[][] = [];
-    for (const [name, op, expected] of ops) {
+    for (const [name, op, expected, setup] of ops) {
+      if (op !== undefined && args.only !== undefined && !args.only.some((word) => name.includes(word))) continue;
       const rounds: Round[] = [];
       for (let index = 0; index < args.rounds; index++) {
         progress(`${name}: round ${index + 1}`);
+        if (setup !== undefined) await a.send(setup);
         rounds.push(
           await round(a, b, op, (value) => {
             const good = typeof expected === 'function' ? expected(value) : JSON.stringify(value) === JSON.stringify(expected);

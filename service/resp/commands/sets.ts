@@ -25,7 +25,8 @@ import {
   setIsMember,
   setMembers,
   setMove,
-  setPop,
+  setPopCommit,
+  setPopPicks,
   setRandomMembers,
   setRemove,
   setStore,
@@ -77,13 +78,19 @@ const srandmember: CommandHandler = (ctx, args) => {
   return reply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, Math.abs(count), count > 0), (members) => members);
 };
 
-/** spopCommand: SPOP key [count]; a count is parsed before the key is looked up. */
+/**
+ * spopCommand: SPOP key [count]; a count is parsed before the key is looked
+ * up. The picks may walk in slices with the key locked (a keyed walk); the
+ * members go in one batch, in the command's turn.
+ */
 const spop: CommandHandler = (ctx, args) => {
   if (args.length > 3) return errors.syntax;
-  if (args.length === 2) return reply(setPop(ctx.keyspace, ctx, args[1]!, 1), (members) => members[0] ?? null);
-  const count = parsePositiveCount(args[2]!);
+  const count = args.length === 2 ? 1 : parsePositiveCount(args[2]!);
   if (count instanceof ErrorReply) return count;
-  return reply(setPop(ctx.keyspace, ctx, args[1]!, count), (members) => new SetReply(members));
+  return keyedReply(ctx, setPopPicks(ctx.keyspace, ctx.db, args[1]!, count, ctx.nowMs), (picks) => {
+    const members = setPopCommit(ctx.keyspace, ctx, picks);
+    return args.length === 2 ? (members[0] ?? null) : new SetReply(members);
+  });
 };
 
 // ---------------------------------------------------------------- algebra
@@ -150,7 +157,7 @@ export const setCommands: readonly CommandSpec[] = [
   spec('scard', 2, rf, one, 'Returns the number of members in a set', 'key', 'O(1)', scard),
   spec('smembers', 2, r, one, 'Returns all members of a set', 'key', 'O(N)', smembers),
   spec('srandmember', -2, r, one, 'Get one or multiple random members from a set', 'key [count]', randomCost, srandmember),
-  spec('spop', -2, wf, one, 'Returns one or more random members from a set after removing them. Deletes the set if the last member was popped', 'key [count]', `${randomCost}; popping every member O(N) reads, O(1) writes`, spop),
+  keyed(spec('spop', -2, wf, one, 'Returns one or more random members from a set after removing them. Deletes the set if the last member was popped', 'key [count]', `${randomCost}; popping every member O(N) reads, O(1) writes`, spop)),
   spec('smove', 4, wf, [1, 2, 1], 'Moves a member from one set to another', 'source destination member', 'O(log N)', smove),
   keyed(spec('sinter', -2, r, all, 'Returns the intersect of multiple sets', 'key [key ...]', 'O(N K log M): N the smallest set, K the sets', sinter)),
   keyed(spec('sintercard', -3, r, none, 'Returns the number of members of the intersect of multiple sets', 'numkeys key [key ...] [LIMIT limit]', 'O(N K log M): N the smallest set, K the sets (stops at LIMIT)', sintercard)),

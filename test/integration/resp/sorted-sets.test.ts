@@ -1320,6 +1320,33 @@ describe('long sorted-set walks share the server', () => {
     expect(await b.zrange('zz', 0, -1, 'WITHSCORES')).toEqual(names.slice(1500).flatMap((name) => [name, '-1']));
   });
 
+  it('SPOP of many members picks them in slices with the key locked, then removes them in its turn', async () => {
+    const a = await freshClient(server());
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const names = Array.from({ length: 2000 }, (_, index) => member(index));
+    for (let start = 0; start < names.length; start += 100) expect(await a.sadd('sp', ...names.slice(start, start + 100))).toBe(100);
+    // 1,500 of 2,000: one walk of the set picks them (500 entries a slice here).
+    const held = holdNextPause();
+    const pop = watched(a.spop('sp', 1500));
+    await waitFor(held, 5000, 'SPOP to pause');
+    expect(await b.scard('sp')).toBe(2000);
+    expect(await b.set('elsewhere', 'v')).toBe('OK');
+    const touch = watched(b.srem('sp', member(0), member(1)));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'SREM sp to wait for the lock');
+    expect(pop.settled()).toBe(false);
+    release();
+    const popped = (await pop.reply)!;
+    expect(new Set(popped).size).toBe(1500);
+    for (const name of popped) expect(names).toContain(name);
+    // The SREM ran after the pop: it removed whichever of its two members were left.
+    const removed = [member(0), member(1)].filter((name) => !popped.includes(name)).length;
+    expect(await touch.reply).toBe(removed);
+    const left = await b.smembers('sp');
+    expect(left.length).toBe(500 - removed);
+    expect(left.filter((name) => popped.includes(name))).toEqual([]);
+  });
+
   it('an EXEC with a SELECT waits for every lock: whether the SELECT succeeds decides the db of what follows', async () => {
     const a = await loaded('z');
     const b = await other();

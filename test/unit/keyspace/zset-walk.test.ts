@@ -167,10 +167,11 @@ describe.each(engines)('long sorted-set walks pause between slices on a snapshot
     expect(names(await zset.rangeByScore(all, { reverse: true, offset: middle, limit: 1 }))).toEqual([member(members - 1 - middle)]);
     expect(names(await zset.rangeByLex(everyMember, { reverse: false, offset: middle, limit: 1 }))).toEqual([member(middle)]);
     expect(names(await zset.random(members, true))).toHaveLength(members);
-    // Random picks of a large set sample its member keys: no walk, no pause.
+    // Random picks of a large set sample its member keys: no walk (which would pause members / sliceEntries
+    // times); the 5 descents are charged a few tens of entries in all.
     pauses = 0;
     const picked = await zset.random(5, true);
-    expect(pauses, 'random picks do not walk').toBe(0);
+    expect(pauses, 'random picks do not walk').toBeLessThanOrEqual(2);
     expect(new Set(names(picked)).size).toBe(5);
     for (const entry of picked) expect(entry.score).toBe(Number(entry.member.toString('latin1').slice(2)));
   });
