@@ -156,6 +156,8 @@ export class CollectionEdit {
   #size: number;
   #changed = false;
   readonly #known: ReadonlyMap<string, Buffer | null> | undefined;
+  /** deleteDistinctPresent()'s fields: then the edit's only change. */
+  #distinctDeletes: readonly Buffer[] | undefined;
 
   /** @param known fields read ahead (readFields) of this same collection, as loaded */
   constructor(keyspace: Keyspace, collection: Collection, nowMs: number, known?: KnownFields) {
@@ -187,6 +189,7 @@ export class CollectionEdit {
 
   /** The field's value as this command sees it, or undefined. */
   get(field: Buffer): Buffer | undefined {
+    this.#assertNoDistinctDeletes();
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
     if (staged !== undefined) return staged.value ?? undefined;
@@ -195,6 +198,7 @@ export class CollectionEdit {
 
   /** Sets `field` to `value`. @returns whether the field is new */
   put(field: Buffer, value: Buffer): boolean {
+    this.#assertNoDistinctDeletes();
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
     const existed = staged !== undefined ? staged.value !== null : this.#stored(field, name) !== undefined;
@@ -207,6 +211,7 @@ export class CollectionEdit {
 
   /** Removes `field`. @returns whether it was present */
   delete(field: Buffer): boolean {
+    this.#assertNoDistinctDeletes();
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
     const existed = staged !== undefined ? staged.value !== null : this.#stored(field, name) !== undefined;
@@ -223,6 +228,7 @@ export class CollectionEdit {
    * collection), without the point read.
    */
   deletePresent(field: Buffer): void {
+    this.#assertNoDistinctDeletes();
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
     if (staged !== undefined) {
@@ -236,6 +242,24 @@ export class CollectionEdit {
   }
 
   /**
+   * Removes `fields`, distinct and known to be present (SPOP's picks), as
+   * the edit's only change: no lookup or bookkeeping per field (SPOP of
+   * 100,000 members spent 0.17 s in deletePresent() alone).
+   */
+  deleteDistinctPresent(fields: readonly Buffer[]): void {
+    assert(this.#staged.size === 0 && this.#distinctDeletes === undefined, 'deleteDistinctPresent() is the only change of its edit');
+    assert(fields.length <= this.#size, 'the fields deleted are present');
+    if (fields.length === 0) return;
+    this.#distinctDeletes = fields;
+    this.#size -= fields.length;
+    this.#changed = true;
+  }
+
+  #assertNoDistinctDeletes(): void {
+    assert(this.#distinctDeletes === undefined, 'deleteDistinctPresent() is the only change of its edit');
+  }
+
+  /**
    * Stages the subkey changes and the metadata into `batch`: the record with
    * the new size (keeping the expiry of a live collection), or its deletion
    * when the collection is now empty. Nothing when nothing changed.
@@ -244,16 +268,19 @@ export class CollectionEdit {
   stage(batch: WriteBatch): void {
     if (!this.#changed) return;
     const { target, type, record, physDb } = this.collection;
-    if (record !== undefined) notePickChanges(this.#keyspace.engine, subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), recordSize(record), this.#size);
+    const distinctDeletes = this.#distinctDeletes ?? [];
+    if (record !== undefined) notePickChanges(this.#keyspace.engine, subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), distinctDeletes, recordSize(record), this.#size);
     if (this.#size === 0) {
       // The metadata goes; subkeys staged here are deleted too (those of
       // another version are dead already, and compaction reclaims them).
       if (record !== undefined) {
         for (const { field } of this.#staged.values()) batch.del(subkey(physDb, target.key, this.#version, field));
+        for (const field of distinctDeletes) batch.del(subkey(physDb, target.key, this.#version, field));
       }
       this.#keyspace.stageDelete(batch, target);
       return;
     }
+    for (const field of distinctDeletes) batch.del(subkey(physDb, target.key, this.#version, field));
     if (record === undefined) this.#version = this.#keyspace.newVersion(this.#nowMs, target.stored);
     for (const { field, value } of this.#staged.values()) {
       const engineKey = subkey(physDb, target.key, this.#version, field);
@@ -693,7 +720,7 @@ function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCach
 }
 
 /** Keeps a cache in step with a command's changes to its collection (see RandomPickCache). */
-function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, sizeBefore: number, sizeAfter: number): void {
+function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, distinctDeletes: readonly Buffer[], sizeBefore: number, sizeAfter: number): void {
   const caches = pickCaches.get(engine);
   if (caches === undefined || caches.size === 0) return;
   const removed: string[] = [];
@@ -702,7 +729,12 @@ function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<Staged
     if (value !== null) added = true;
     else removed.push(field.toString('latin1'));
   }
-  notePickWrites(engine, prefix, removed, added, sizeBefore, sizeAfter);
+  // Named only if a pool of the collection is there to take them out of.
+  const names = function* (): Generator<string> {
+    yield* removed;
+    for (const field of distinctDeletes) yield field.toString('latin1');
+  };
+  notePickWrites(engine, prefix, names(), added, sizeBefore, sizeAfter);
 }
 
 /**
@@ -724,9 +756,11 @@ export function notePickWrites(engine: Engine, prefix: Buffer, removed: Iterable
     caches.delete(name);
     return;
   }
-  for (const field of removed) {
-    if (cache.pool !== undefined) removeFromPool(cache.pool, field);
-    if (cache.refill !== undefined) removeFromPool(cache.refill, field);
+  if (cache.pool !== undefined || cache.refill !== undefined) {
+    for (const field of removed) {
+      if (cache.pool !== undefined) removeFromPool(cache.pool, field);
+      if (cache.refill !== undefined) removeFromPool(cache.refill, field);
+    }
   }
   cache.size = sizeAfter;
 }

@@ -240,10 +240,11 @@ export function setPopCommit(keyspace: Keyspace, ctx: KeyspaceContext, picks: Se
     keyspace.commit(ctx, batch);
     return members(entries);
   }
+  const popped = members(entries);
   const edit = new CollectionEdit(keyspace, set, ctx.nowMs);
-  for (const [member] of entries) edit.deletePresent(member);
+  edit.deleteDistinctPresent(popped);
   commitEdits(keyspace, ctx, edit);
-  return members(entries);
+  return popped;
 }
 
 /**

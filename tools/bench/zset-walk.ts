@@ -60,22 +60,21 @@ interface Args {
 
 type Value = string | number | null | Error | Value[];
 
-/** A minimal RESP2 client: one request at a time or pipelined, replies in order. */
+/**
+ * A minimal RESP2 client: one request at a time or pipelined, replies in
+ * order. Its parser goes on where it stopped (a reply of 150,000 elements
+ * arrives in many chunks): one that started over at each chunk would keep
+ * this process, and so the other client's PING timings, busy for seconds.
+ */
 class Client {
   readonly #socket: net.Socket;
-  #buffer: Buffer = Buffer.alloc(0);
+  readonly #parser = new ReplyParser();
   readonly #waiting: ((value: Value) => void)[] = [];
 
   private constructor(socket: net.Socket) {
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-      for (;;) {
-        const parsed = parse(this.#buffer, 0);
-        if (parsed === undefined) break;
-        this.#buffer = this.#buffer.subarray(parsed.end);
-        this.#waiting.shift()!(parsed.value);
-      }
+      for (const value of this.#parser.push(chunk)) this.#waiting.shift()!(value);
     });
   }
 
@@ -102,35 +101,62 @@ class Client {
   }
 }
 
-function parse(buffer: Buffer, start: number): { value: Value; end: number } | undefined {
-  const lineEnd = buffer.indexOf('\r\n', start);
-  if (lineEnd === -1) return undefined;
-  const type = String.fromCharCode(buffer[start]!);
-  const line = buffer.toString('latin1', start + 1, lineEnd);
-  const next = lineEnd + 2;
-  if (type === '+') return { value: line, end: next };
-  if (type === '-') return { value: new Error(line), end: next };
-  if (type === ':') return { value: Number(line), end: next };
-  if (type === '$') {
-    const length = Number(line);
-    if (length < 0) return { value: null, end: next };
-    if (buffer.length < next + length + 2) return undefined;
-    return { value: buffer.toString('latin1', next, next + length), end: next + length + 2 };
-  }
-  if (type === '*') {
-    const count = Number(line);
-    if (count < 0) return { value: null, end: next };
-    const items: Value[] = [];
-    let offset = next;
-    for (let index = 0; index < count; index++) {
-      const item = parse(buffer, offset);
-      if (item === undefined) return undefined;
-      items.push(item.value);
-      offset = item.end;
+/** RESP2 replies from a byte stream, each array's elements kept as they arrive. */
+class ReplyParser {
+  #buffer: Buffer = Buffer.alloc(0);
+  /** Arrays being read, innermost last: their elements so far and how many are still to come. */
+  readonly #open: { items: Value[]; remaining: number }[] = [];
+
+  /** Takes `chunk`. @returns the replies it completed */
+  push(chunk: Buffer): Value[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const done: Value[] = [];
+    let offset = 0;
+    for (;;) {
+      const lineEnd = this.#buffer.indexOf('\r\n', offset);
+      if (lineEnd === -1) break;
+      const type = String.fromCharCode(this.#buffer[offset]!);
+      const line = this.#buffer.toString('latin1', offset + 1, lineEnd);
+      const next = lineEnd + 2;
+      let value: Value;
+      if (type === '+') value = line;
+      else if (type === '-') value = new Error(line);
+      else if (type === ':') value = Number(line);
+      else if (type === '$') {
+        const length = Number(line);
+        if (length >= 0 && this.#buffer.length < next + length + 2) break;
+        value = length < 0 ? null : this.#buffer.toString('latin1', next, next + length);
+        offset = length < 0 ? next : next + length + 2;
+        this.#deliver(value, done);
+        continue;
+      } else if (type === '*') {
+        const count = Number(line);
+        offset = next;
+        if (count > 0) this.#open.push({ items: [], remaining: count });
+        else this.#deliver(count < 0 ? null : [], done);
+        continue;
+      } else throw new Error(`unexpected reply type ${type}`);
+      offset = next;
+      this.#deliver(value, done);
     }
-    return { value: items, end: offset };
+    this.#buffer = this.#buffer.subarray(offset);
+    return done;
   }
-  throw new Error(`unexpected reply type ${type}`);
+
+  /** A complete value: an element of the innermost open array (closing those it completes), or a reply. */
+  #deliver(value: Value, done: Value[]): void {
+    for (;;) {
+      const array = this.#open[this.#open.length - 1];
+      if (array === undefined) {
+        done.push(value);
+        return;
+      }
+      array.items.push(value);
+      if (--array.remaining > 0) return;
+      this.#open.pop();
+      value = array.items;
+    }
+  }
 }
 
 function memberName(index: number): string {
@@ -312,7 +338,10 @@ async function main(): Promise<void> {
       const rounds: Round[] = [];
       for (let index = 0; index < args.rounds; index++) {
         progress(`${name}: round ${index + 1}`);
-        if (setup !== undefined) await a.send(setup);
+        if (setup !== undefined) {
+          await a.send(setup);
+          await new Promise((resolve) => setTimeout(resolve, Number(process.env.SETTLE_MS ?? 0)));
+        }
         rounds.push(
           await round(a, b, op, (value) => {
             const good = typeof expected === 'function' ? expected(value) : JSON.stringify(value) === JSON.stringify(expected);

@@ -24,7 +24,7 @@ import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { andThen } from '../../../lib/keyspace/collection.js';
 import { List, listKind, type ListEnd } from '../../../lib/keyspace/list.js';
 import { int64Min, parseInt64, parseLong, parseLongDouble } from '../../../lib/keyspace/numbers.js';
-import { keyedWalk, snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedReply, keyedWalk, snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { BlockedReply, ErrorReply, NullArrayReply, OK, errors, type Reply } from '../reply.js';
 import { isWord, keyed, spec } from './strings.js';
 
@@ -222,9 +222,20 @@ function popGeneric(end: ListEnd): CommandHandler {
     const list = List.edit(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
     if (!list.existed) return count === undefined ? null : NullArrayReply.instance;
     if (count === 0) return [];
-    const reply = count === undefined ? list.pop(end) : popMany(list, end, count);
-    commit(ctx, list);
-    return reply;
+    if (count === undefined) {
+      const value = list.pop(end);
+      commit(ctx, list);
+      return value;
+    }
+    // Many elements are read by one range walk, in slices with the key locked (a keyed walk), then dropped
+    // from the end in the command's turn (more than listFreedDeletesMax are left to compaction: O(1) writes).
+    const taken = Math.min(count, list.length);
+    const values = list.range(end === 'left' ? 0 : list.length - 1, taken, end === 'right');
+    return keyedReply(ctx, values, (popped) => {
+      list.trim(end === 'left' ? taken : 0, end === 'right' ? taken : 0);
+      commit(ctx, list);
+      return popped;
+    });
   };
 }
 
@@ -590,8 +601,8 @@ export const listCommands: CommandSpec[] = [
   spec('rpush', -3, wf, one, 'Appends one or more elements to a list. Creates the key if it doesn\'t exist.', 'key element [element ...]', 'O(1) for each element added', pushGeneric('right', false)),
   spec('lpushx', -3, wf, one, 'Prepends one or more elements to a list only when the list exists.', 'key element [element ...]', 'O(1) for each element added', pushGeneric('left', true)),
   spec('rpushx', -3, wf, one, 'Appends an element to a list only when the list exists.', 'key element [element ...]', 'O(1) for each element added', pushGeneric('right', true)),
-  spec('lpop', -2, wf, one, 'Returns the first elements in a list after removing it. Deletes the list if the last element was popped.', 'key [count]', 'O(N) where N is the number of elements returned', popGeneric('left')),
-  spec('rpop', -2, wf, one, 'Returns and removes the last elements of a list. Deletes the list if the last element was popped.', 'key [count]', 'O(N) where N is the number of elements returned', popGeneric('right')),
+  keyed(spec('lpop', -2, wf, one, 'Returns the first elements in a list after removing it. Deletes the list if the last element was popped.', 'key [count]', 'O(N) where N is the number of elements returned', popGeneric('left'))),
+  keyed(spec('rpop', -2, wf, one, 'Returns and removes the last elements of a list. Deletes the list if the last element was popped.', 'key [count]', 'O(N) where N is the number of elements returned', popGeneric('right'))),
   spec('llen', 2, rf, one, 'Returns the length of a list.', 'key', 'O(1)', llen),
   spec('lindex', 3, r, one, 'Returns an element from a list by its index.', 'key index', 'O(1): one point read', lindex),
   spec('lset', 4, w, one, 'Sets the value of an element in a list by its index.', 'key index element', 'O(1): one point read and one write', lset),

@@ -1347,6 +1347,31 @@ describe('long sorted-set walks share the server', () => {
     expect(left.filter((name) => popped.includes(name))).toEqual([]);
   });
 
+  it('LPOP and RPOP of many elements read them in slices with the list locked, then drop them in their turn', async () => {
+    const a = await freshClient(server());
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const names = Array.from({ length: members }, (_, index) => member(index));
+    for (let start = 0; start < members; start += 1000) await a.rpush('pl', ...names.slice(start, start + 1000));
+    const half = Math.floor(members / 2);
+    // listRangeSlicedMin (10,000) or more: one range walk, 500 entries a slice here.
+    const taken = Math.max(half, 10_000);
+    const held = holdNextPause();
+    const pop = watched(a.rpop('pl', taken));
+    await waitFor(held, 5000, 'RPOP to pause');
+    expect([await b.llen('pl'), await b.lindex('pl', -1)]).toEqual([members, member(members - 1)]);
+    expect(await b.set('elsewhere', 'v')).toBe('OK');
+    const push = watched(b.rpush('pl', 'pushed'));
+    await waitFor(() => dispatcher.waitingForLocks === 1, 5000, 'RPUSH pl to wait for the lock');
+    expect(pop.settled()).toBe(false);
+    release();
+    expect(await pop.reply).toEqual(names.slice(members - taken).reverse());
+    expect(await push.reply).toBe(members - taken + 1);
+    // The rest from the head, the element pushed last.
+    expect(await a.lpop('pl', members)).toEqual([...names.slice(0, members - taken), 'pushed']);
+    expect(await b.exists('pl')).toBe(0);
+  });
+
   it('an EXEC with a SELECT waits for every lock: whether the SELECT succeeds decides the db of what follows', async () => {
     const a = await loaded('z');
     const b = await other();
