@@ -45,13 +45,15 @@ describe('WorkerExecutor after a worker dies', () => {
     });
     const executor = new WorkerExecutor();
     try {
-      // B arms a crash 100 ms on; C waits behind it in the same worker; when C fails, D starts the next worker.
       const outcome = (promise: Promise<unknown>): Promise<string> =>
         promise.then(
           () => 'resolved',
           (error: unknown) => `rejected: ${(error as Error).message}`,
         );
-      const b = outcome(executor.compact(job('crashing-filter.js', { crash: true, crashAfterMs: 100 })));
+      // B arms a crash for the next module load in its worker. Once B is done, C loads one there and waits in
+      // it when the worker dies; when C fails, D starts the next worker (which has nothing armed).
+      const b = outcome(executor.compact(job('crashing-filter.js', { crashOnNextLoad: true })));
+      expect(await b).toBe('resolved');
       let d: Promise<string> | undefined;
       const c = outcome(
         executor.compact(job('slow-loading-filter.js', {})).catch((error: unknown) => {
@@ -59,7 +61,6 @@ describe('WorkerExecutor after a worker dies', () => {
           throw error;
         }),
       );
-      expect(await b).toBe('resolved');
       expect(await c).toMatch(/^rejected: worker crash \(test\)/);
       expect(d).toBeDefined();
       expect(await d).toBe('resolved');
