@@ -438,9 +438,13 @@ export function collectFields(keyspace: Keyspace, collection: Collection): Maybe
  * may draw from a sample of the members.
  *
  * An ordered key space has no access by position. All the probes of one call
- * go through one re-seekable probe (subkey-probe.ts: one engine cursor at one
- * snapshot on LsmEngine, an engine iterator per seek on LevelEngine), and a
- * collection's RandomPickCache carries what earlier calls learnt (below).
+ * go through one re-seekable probe at one engine snapshot (subkey-probe.ts:
+ * one engine cursor on LsmEngine, an engine iterator per seek on
+ * LevelEngine), and a collection's RandomPickCache carries what earlier
+ * calls learnt (below). The walks and descents go in slices (walkSlice):
+ * once they pause, the answer is a Promise, and still the collection as it
+ * was when the call began (a snapshot read for SRANDMEMBER, HRANDFIELD and
+ * ZRANDMEMBER; SPOP's key is locked).
  * Three ways, the first that applies:
  * - pooled, exact: a collection of at most randomPickPoolMax members that
  *   has served enough picks to pay for a walk (picks × randomPickSampleCost
@@ -536,7 +540,15 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
     const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
     if (pooled !== undefined) return pooled;
   }
-  const probe = openProbe(keyspace.engine, { gte: range.prefix, lt: range.end }, cache.memo);
+  // Every read from here is at this snapshot: picks that pause between slices answer the collection as it was.
+  const snapshot = keyspace.engine.snapshot();
+  let probe: SubkeyProbe;
+  try {
+    probe = openProbe(keyspace.engine, { gte: range.prefix, lt: range.end }, cache.memo, snapshot);
+  } catch (error) {
+    snapshot.release();
+    throw error;
+  }
   try {
     if (refilling) {
       const refill = (cache.refill ??= newPool(cache.size, true));
@@ -548,7 +560,7 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
         cache.refill = undefined;
       }
       if (poolComplete(cache)) {
-        const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
+        const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing, probe);
         if (pooled !== undefined) return pooled;
       }
     } else {
@@ -560,7 +572,7 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
         cache.refill = undefined;
         yield* buildPool(probe, cache, cache.pool, range.prefix.length);
         if (poolComplete(cache)) {
-          const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing);
+          const pooled = pooledPicks(keyspace, cache, range, count, distinct, removing, probe);
           if (pooled !== undefined) return pooled;
         }
       }
@@ -573,7 +585,11 @@ function* randomSteps(keyspace: Keyspace, range: SubkeyRange, size: number, coun
     if (sampled !== undefined) return sampled;
     return (yield* walkPicks(probe, range.prefix.length, size, count, distinct, Number.POSITIVE_INFINITY))!;
   } finally {
-    yield* wait(probe.close());
+    try {
+      yield* wait(probe.close());
+    } finally {
+      snapshot.release();
+    }
   }
 }
 
@@ -843,11 +859,11 @@ function addToPool(pool: MemberPool, name: string): void {
 
 /**
  * Picks from a complete pool, each member read by a point read (for its
- * value, and to check it). A sample serves only removing picks, while it
+ * value, and to check it), at the probe's snapshot when given. A sample serves only removing picks, while it
  * holds enough members (else it is dropped, to be walked for again).
  * @returns undefined when the pool cannot serve the picks, or a member drawn is gone (the pool is dropped)
  */
-function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRange, count: number, distinct: boolean, removing: boolean): CollectionEntry[] | undefined {
+function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRange, count: number, distinct: boolean, removing: boolean, probe?: SubkeyProbe): CollectionEntry[] | undefined {
   const pool = cache.pool!;
   const names = pool.names;
   if (pool.sample) {
@@ -868,7 +884,9 @@ function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRa
     let entry = read.get(position);
     if (entry === undefined) {
       const field = Buffer.from(names[position]!, 'latin1');
-      const value = keyspace.engine.get(Buffer.concat([range.prefix, field]));
+      // Read where the probe reads (its snapshot), once the call has one: a pool walked for across pauses.
+      const key = Buffer.concat([range.prefix, field]);
+      const value = probe === undefined ? keyspace.engine.get(key) : probe.get(key);
       if (value === undefined) {
         cache.pool = undefined;
         cache.refill = undefined;
@@ -934,7 +952,7 @@ function* sampledPicks(keyspace: Keyspace, probe: SubkeyProbe, fieldOffset: numb
   for (let attempt = 0; picked.length < count && attempt < attemptsMax; attempt++) {
     // A descent (a few seeks, a few entries read) is charged as descentCost entries read.
     if (attempt > 0 && slice.spend(descentCost)) yield* slice.pause();
-    const reached = yield* descend(keyspace.engine, probe, first, last, size);
+    const reached = yield* descend(probe, first, last, size);
     const candidates = distinct ? reached.filter(([key]) => !seen.has(key.toString('latin1'))) : reached;
     if (candidates.length === 0) continue;
     const [key, value] = candidates[randomIndex(candidates.length)]!;
@@ -981,7 +999,7 @@ function* sampledPicks(keyspace: Keyspace, probe: SubkeyProbe, fieldOffset: numb
  * @returns the entries to pick from, uniformly: those of the subtree reached
  *   (none when the descent gave up)
  */
-function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffer, size: number): Steps<Entry[]> {
+function* descend(probe: SubkeyProbe, first: Buffer, last: Buffer, size: number): Steps<Entry[]> {
   let low = first;
   let high = last;
   let subtreeSize = size;
@@ -992,7 +1010,7 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
     return [];
   };
   for (let level = 0; level < randomPickLevelsMax; level++) {
-    if (bytesEqual(low, high)) return liveEntry(engine, low) ?? giveUp(path);
+    if (bytesEqual(low, high)) return liveEntry(probe, low) ?? giveUp(path);
     const depth = commonPrefixBytes(low, high);
     // `low` may be the prefix itself (a key that ends here, e.g. "field:1" before "field:10").
     const endsHere = low.length === depth;
@@ -1001,7 +1019,7 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
     if (endsHere) {
       const target = Buffer.concat([low, zeroByte]);
       const after = yield* wait(probe.firstBound(target, (subtreeSize / size) * seekMemoBoundsMax >= 2));
-      if (after === undefined || compareBytes(after, high) > 0) return liveEntry(engine, low) ?? giveUp(path); // only `low` is left in this subtree
+      if (after === undefined || compareBytes(after, high) > 0) return liveEntry(probe, low) ?? giveUp(path); // only `low` is left in this subtree
       path = [...path, target];
       second = after;
     }
@@ -1038,7 +1056,7 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
           rejections++; // a single key: kept with probability 1 / childSize
           continue;
         }
-        const entry = liveEntry(engine, low);
+        const entry = liveEntry(probe, low);
         if (entry !== undefined) return entry;
         markAbsent(0, 1);
         continue;
@@ -1094,8 +1112,8 @@ function* descend(engine: Engine, probe: SubkeyProbe, first: Buffer, last: Buffe
 const drawsMax = 4096;
 
 /** `key` and its value when it is live (a point read), as a one-entry pick. The key is copied: bounds may be shared. */
-function liveEntry(engine: Engine, key: Buffer): Entry[] | undefined {
-  const value = engine.get(key);
+function liveEntry(probe: SubkeyProbe, key: Buffer): Entry[] | undefined {
+  const value = probe.get(key);
   return value === undefined ? undefined : [[Buffer.from(key), value]];
 }
 

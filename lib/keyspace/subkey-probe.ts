@@ -1,9 +1,11 @@
 // A re-seekable view of one key range for the random picks in collection.ts,
 // which probe a collection's subkeys tens of times per pick: on an engine
 // with a synchronous cursor (LsmEngine.cursorSync) every probe of one call
-// goes through that one cursor, at one snapshot, and answers synchronously;
-// otherwise (LevelEngine) each seek opens an engine iterator and answers
-// through a Promise.
+// goes through that one cursor and answers synchronously; otherwise
+// (LevelEngine) each seek opens an engine iterator and answers through a
+// Promise. Every read of a probe opened at a snapshot (seeks, steps and
+// get()) is at that snapshot, so a call whose picks pause between slices
+// answers the collection as it was when it began.
 //
 // Semantics of every implementation: seek() answers the first entry >= a
 // key, next() the entry after the last one answered (whichever call answered
@@ -25,7 +27,7 @@
 // answer from the engine, so no answer names a key that is not there.
 
 import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
-import type { Engine, EngineIterator, Entry, SeekCursor } from '../engine/engine.js';
+import type { CursorOptions, Engine, EngineIterator, Entry, IteratorOptions, SeekCursor, Snapshot } from '../engine/engine.js';
 import type { MaybePromise } from './keyspace.js';
 
 export interface SubkeyProbe {
@@ -46,6 +48,8 @@ export interface SubkeyProbe {
   lastBound(before?: Buffer, keep?: boolean): MaybePromise<Buffer | undefined>;
   /** Drops what the memo says about seeks to these targets (their bounds turned out to name nothing live). */
   forget(targets: readonly Buffer[]): void;
+  /** The value of `key` (in range) where the probe reads, its snapshot if it has one: a point read that leaves the position alone. */
+  get(key: Buffer): Buffer | undefined;
   /** The key of the last entry answered (by seek, next or seekLast), if any. */
   readonly current: Buffer | undefined;
   /** Tombstones and older versions the last call stepped over (0 when the engine does not say). */
@@ -110,23 +114,34 @@ export class SeekMemo {
 }
 
 /** A probe over [range.gte, range.lt) of `engine`, helped by `memo` when given (cursor engines only). Close it. */
-export function openProbe(engine: Engine, range: ProbeRange, memo?: SeekMemo): SubkeyProbe {
+/** A probe of `range`, reading at `snapshot` when given (the caller releases it after close()). */
+export function openProbe(engine: Engine, range: ProbeRange, memo?: SeekMemo, snapshot?: Snapshot): SubkeyProbe {
   if (typeof engine.cursorSync === 'function') {
-    return new CursorProbe(engine.cursorSync(range.lt === undefined ? { gte: range.gte } : { gte: range.gte, lt: range.lt }), memo);
+    const options: CursorOptions = range.lt === undefined ? { gte: range.gte } : { gte: range.gte, lt: range.lt };
+    if (snapshot !== undefined) options.snapshot = snapshot;
+    return new CursorProbe(engine, engine.cursorSync(options), memo, snapshot);
   }
-  return new IteratorProbe(engine, range);
+  return new IteratorProbe(engine, range, snapshot);
 }
 
 class CursorProbe implements SubkeyProbe {
+  readonly #engine: Engine;
   readonly #cursor: SeekCursor;
   readonly #memo: SeekMemo | undefined;
+  readonly #readOptions: { snapshot: Snapshot } | undefined;
   current: Buffer | undefined;
   /** Entries stepped over by the last call, counted from where a jump landed. */
   skipped = 0;
 
-  constructor(cursor: SeekCursor, memo: SeekMemo | undefined) {
+  constructor(engine: Engine, cursor: SeekCursor, memo: SeekMemo | undefined, snapshot: Snapshot | undefined) {
+    this.#engine = engine;
     this.#cursor = cursor;
     this.#memo = memo;
+    this.#readOptions = snapshot === undefined ? undefined : { snapshot };
+  }
+
+  get(key: Buffer): Buffer | undefined {
+    return this.#engine.get(key, this.#readOptions);
   }
 
   seek(target: Buffer): Entry | undefined {
@@ -217,13 +232,13 @@ const readAheadEntries = 16;
 
 /**
  * The fallback: an engine iterator per seek (forwards, kept open for next())
- * or per seekLast (one entry). Slower, and only as consistent as the engine
- * keeps separate iterators; commands that wait on it hold the command queue,
- * so no other command writes in between.
+ * or per seekLast (one entry). Slower; consistent across its iterators when
+ * opened at a snapshot.
  */
 class IteratorProbe implements SubkeyProbe {
   readonly #engine: Engine;
   readonly #range: ProbeRange;
+  readonly #snapshot: Snapshot | undefined;
   #iterator: EngineIterator | undefined;
   #buffered: Entry[] = [];
   #bufferedIndex = 0;
@@ -231,9 +246,19 @@ class IteratorProbe implements SubkeyProbe {
   current: Buffer | undefined;
   readonly skipped = 0;
 
-  constructor(engine: Engine, range: ProbeRange) {
+  constructor(engine: Engine, range: ProbeRange, snapshot: Snapshot | undefined) {
     this.#engine = engine;
     this.#range = range;
+    this.#snapshot = snapshot;
+  }
+
+  get(key: Buffer): Buffer | undefined {
+    return this.#engine.get(key, this.#snapshot === undefined ? undefined : { snapshot: this.#snapshot });
+  }
+
+  /** `options` at the probe's snapshot, if it has one. */
+  #at(options: IteratorOptions): IteratorOptions {
+    return this.#snapshot === undefined ? options : { ...options, snapshot: this.#snapshot };
   }
 
   async seek(target: Buffer): Promise<Entry | undefined> {
@@ -251,7 +276,7 @@ class IteratorProbe implements SubkeyProbe {
   async seekLast(before?: Buffer): Promise<Entry | undefined> {
     await this.#release();
     const lt = before === undefined || (this.#range.lt !== undefined && compareBytes(before, this.#range.lt) > 0) ? this.#range.lt : before;
-    const iterator = this.#engine.iterator(lt === undefined ? { gte: this.#range.gte, reverse: true, limit: 1 } : { gte: this.#range.gte, lt, reverse: true, limit: 1 });
+    const iterator = this.#engine.iterator(this.#at(lt === undefined ? { gte: this.#range.gte, reverse: true, limit: 1 } : { gte: this.#range.gte, lt, reverse: true, limit: 1 }));
     try {
       const entry = await iterator.next();
       this.current = entry?.[0];
@@ -277,7 +302,7 @@ class IteratorProbe implements SubkeyProbe {
 
   async #open(bound: { gte: Buffer } | { gt: Buffer }): Promise<void> {
     await this.#release();
-    this.#iterator = this.#engine.iterator(this.#range.lt === undefined ? bound : { ...bound, lt: this.#range.lt });
+    this.#iterator = this.#engine.iterator(this.#at(this.#range.lt === undefined ? bound : { ...bound, lt: this.#range.lt }));
   }
 
   async #read(): Promise<Entry | undefined> {

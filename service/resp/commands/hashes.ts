@@ -201,7 +201,7 @@ const withValuesCountMax = int64Max / 2n;
 
 /** hrandfieldCommand: HRANDFIELD key [count [WITHVALUES]]. */
 const hrandfield: CommandHandler = (ctx, args) => {
-  if (args.length === 2) return reply(hashRandomFields(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, 1, true), (entries) => entries[0]?.[0] ?? null);
+  if (args.length === 2) return snapshotReply(hashRandomFields(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, 1, true), (entries) => entries[0]?.[0] ?? null);
   const count = parseRandomCount(args[2]!);
   if (count instanceof ErrorReply) return count;
   if (args.length > 4 || (args.length === 4 && !isWord(args[3]!, 'withvalues'))) return errors.syntax;
@@ -213,7 +213,8 @@ const hrandfield: CommandHandler = (ctx, args) => {
   // An absent key, or a count of 0, picks nothing (after the type check).
   if (repeatedPicksTooMany(count) && hashLength(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs) > 0) return collectionErrors.outOfRange;
   const picked = hashRandomFields(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, Math.abs(count), count > 0);
-  return reply(picked, (entries) => (withValues ? pairsReply(ctx, entries) : entries.map(([field]) => field)));
+  // Picks that pause between slices read at a snapshot: other clients run meanwhile.
+  return snapshotReply(picked, (entries) => (withValues ? pairsReply(ctx, entries) : entries.map(([field]) => field)));
 };
 
 /** HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]: cursor, then key, then options, as Redis checks them. */

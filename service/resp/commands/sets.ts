@@ -70,12 +70,13 @@ const smove: CommandHandler = (ctx, args) => (setMove(ctx.keyspace, ctx, args[1]
 /** srandmemberCommand: SRANDMEMBER key [count]; a count is parsed before the key is looked up. */
 const srandmember: CommandHandler = (ctx, args) => {
   if (args.length > 3) return errors.syntax;
-  if (args.length === 2) return reply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, 1, true), (members) => members[0] ?? null);
+  if (args.length === 2) return snapshotReply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, 1, true), (members) => members[0] ?? null);
   const count = parseRandomCount(args[2]!);
   if (count instanceof ErrorReply) return count;
   // An absent key, or a count of 0, picks nothing (after the type check).
   if (repeatedPicksTooMany(count) && setCardinality(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs) > 0) return collectionErrors.outOfRange;
-  return reply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, Math.abs(count), count > 0), (members) => members);
+  // Picks that pause between slices read at a snapshot: other clients run meanwhile.
+  return snapshotReply(setRandomMembers(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs, Math.abs(count), count > 0), (members) => members);
 };
 
 /**

@@ -738,17 +738,16 @@ const longMax = 9_223_372_036_854_775_807n;
 
 /**
  * ZRANDMEMBER key [count [WITHSCORES]]: picks as HRANDFIELD does (zset.ts,
- * random()). Only a distinct count of at least the set's size walks it (the
- * whole set, at its Walk's snapshot: a snapshot read); sampled picks read the
- * live keys, as HRANDFIELD's do.
+ * random()). A distinct count of at least the set's size walks it (at its
+ * Walk's snapshot); other picks read at their probe's snapshot
+ * (collection.ts, randomEntries): either way a snapshot read once it pauses.
  */
 const zrandmember: CommandHandler = (ctx, args) => {
-  const pick = { wholeSet: false };
-  const reply = drive(zrandmemberSteps(ctx, args, pick));
-  return reply instanceof Promise && pick.wholeSet ? snapshotRead(reply) : reply;
+  const reply = drive(zrandmemberSteps(ctx, args));
+  return reply instanceof Promise ? snapshotRead(reply) : reply;
 };
 
-function* zrandmemberSteps(ctx: CommandContext, args: Buffer[], pick: { wholeSet: boolean }): Steps<Reply> {
+function* zrandmemberSteps(ctx: CommandContext, args: Buffer[]): Steps<Reply> {
   if (args.length === 2) {
     const zset = readZset(ctx, args[1]!);
     if (zset === undefined) return null;
@@ -769,7 +768,6 @@ function* zrandmemberSteps(ctx: CommandContext, args: Buffer[], pick: { wholeSet
   const count = Number(parsed);
   if (count === 0) return [];
   if (count < 0 && -count > randomMembersCountMax) return zsetErrors.randomCount;
-  pick.wholeSet = count >= zset.size;
   const picked = yield* wait(count > 0 ? zset.random(count, true) : zset.random(-count, false));
   return scoredReply(picked, withScores, ctx.protocol);
 }

@@ -1347,6 +1347,40 @@ describe('long sorted-set walks share the server', () => {
     expect(left.filter((name) => popped.includes(name))).toEqual([]);
   });
 
+  it('SRANDMEMBER, HRANDFIELD and ZRANDMEMBER of many read at a snapshot: writes to the key run while they pause', async () => {
+    const a = await freshClient(server());
+    const b = await other();
+    const names = Array.from({ length: 2000 }, (_, index) => member(index));
+    const chunks = Array.from({ length: names.length / 100 }, (_, index) => names.slice(index * 100, index * 100 + 100));
+    for (const chunk of chunks) {
+      await a.sadd('rs', ...chunk);
+      await a.hset('rh', ...chunk.flatMap((name) => [name, `v${name}`]));
+      await a.zadd('rz', ...chunk.flatMap((name) => [Number(name.slice(2)), name]));
+    }
+    // 1,500 of 2,000: one walk of the collection picks them (500 entries a slice here).
+    for (const [pick, key, remove, add] of [
+      [() => a.srandmember('rs', 1500), 'rs', (chunk: string[]) => b.srem('rs', ...chunk), () => b.sadd('rs', 'new')],
+      [() => a.hrandfield('rh', 1500, 'WITHVALUES'), 'rh', (chunk: string[]) => b.hdel('rh', ...chunk), () => b.hset('rh', 'new', 'v')],
+      [() => a.zrandmember('rz', 1500, 'WITHSCORES'), 'rz', (chunk: string[]) => b.zrem('rz', ...chunk), () => b.zadd('rz', -1, 'new')],
+    ] as const) {
+      const held = holdNextPause();
+      const picked = watched<unknown>(pick());
+      await waitFor(held, 5000, `${key}'s picks to pause`);
+      // Every member removed and one added while the picks wait: they answer the collection as it was.
+      for (const chunk of chunks) await remove(chunk);
+      expect(await add()).toBe(1);
+      expect(picked.settled()).toBe(false);
+      release();
+      const reply = (await picked.reply) as string[];
+      const members = key === 'rs' ? reply : reply.filter((_, index) => index % 2 === 0);
+      expect(new Set(members).size).toBe(1500);
+      for (const name of members) expect(names).toContain(name);
+      if (key === 'rh') for (let index = 0; index < reply.length; index += 2) expect(reply[index + 1]).toBe(`v${reply[index]!}`);
+      if (key === 'rz') for (let index = 0; index < reply.length; index += 2) expect(reply[index + 1]).toBe(String(Number(reply[index]!.slice(2))));
+    }
+    expect([await b.smembers('rs'), await b.hkeys('rh'), await b.zrange('rz', 0, -1)]).toEqual([['new'], ['new'], ['new']]);
+  });
+
   it('LPOP and RPOP of many elements read them in slices with the list locked, then drop them in their turn', async () => {
     const a = await freshClient(server());
     const b = await other();
