@@ -907,8 +907,7 @@ function pooledPicks(keyspace: Keyspace, cache: RandomPickCache, range: SubkeyRa
  * @returns undefined when the walk stepped over more than `skippedMax` tombstones and older versions
  */
 function* walkPicks(probe: SubkeyProbe, fieldOffset: number, size: number, count: number, distinct: boolean, skippedMax: number): Steps<CollectionEntry[] | undefined> {
-  const positions = distinct ? distinctPositions(size, count) : Uint32Array.from({ length: count }, () => randomIndex(size));
-  positions.sort();
+  const positions = distinct ? distinctPositions(size, count) : Uint32Array.from({ length: count }, () => randomIndex(size)).sort();
   const picked: CollectionEntry[] = [];
   const slice = new SliceBudget();
   let next = 0;
@@ -1191,13 +1190,29 @@ function readPadded(key: Buffer, index: number): number {
 }
 
 /** `count` distinct integers in [0, size), uniformly (Floyd's algorithm). */
+/**
+ * `count` distinct positions below `size`, uniformly (Floyd's algorithm), in
+ * ascending order: chosen in a bit set, then read off it, so neither a Set
+ * of numbers nor a sort (100,000 of 300,000 took 30-60 ms that way).
+ */
 function distinctPositions(size: number, count: number): Uint32Array {
-  const chosen = new Set<number>();
+  const chosen = new Uint32Array(Math.ceil(size / 32));
   for (let candidateMax = size - count; candidateMax < size; candidateMax++) {
-    const candidate = randomIndex(candidateMax + 1);
-    chosen.add(chosen.has(candidate) ? candidateMax : candidate);
+    let candidate = randomIndex(candidateMax + 1);
+    if ((chosen[candidate >>> 5]! & (1 << (candidate & 31))) !== 0) candidate = candidateMax;
+    chosen[candidate >>> 5]! |= 1 << (candidate & 31);
   }
-  return Uint32Array.from(chosen);
+  const positions = new Uint32Array(count);
+  let next = 0;
+  for (let word = 0; word < chosen.length; word++) {
+    let bits = chosen[word]!;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      positions[next++] = word * 32 + 31 - Math.clz32(low);
+      bits ^= low;
+    }
+  }
+  return positions;
 }
 
 function randomIndex(length: number): number {
