@@ -19,12 +19,12 @@
 
 import { assert } from '../assert.js';
 import { bytesEqual, compareBytes } from '../format/compare-bytes.js';
-import type { Engine, Entry, IteratorOptions } from '../engine/engine.js';
+import type { Engine, Entry, IteratorOptions, ReadOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { WrongTypeError } from '../errors.js';
 import { randomPickCountMax, randomPickLevelsMax, randomPickProbesMax, randomPickWalkMax, scanCountMax, scanHiddenPerCount } from '../limits.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
-import { SliceBudget, drive, pointReadsSliceMin, readInSlices, wait, walkEntries, type Steps } from './walk.js';
+import { SliceBudget, drive, pointReadsSliceMin, readInSlices, readInSlicesAtSnapshot, wait, walkEntries, type Steps } from './walk.js';
 import { ownerOfCollectionKey, prefixEnd, subkey, subkeyPrefix } from './key-encoding.js';
 import type { Keyspace, MaybePromise, StoredKey } from './keyspace.js';
 import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion } from './metadata.js';
@@ -94,9 +94,26 @@ export function loadCollection(keyspace: Keyspace, db: number, key: Buffer, nowM
 }
 
 /** The value of one field of a loaded collection (a point read), or undefined. */
-export function getField(keyspace: Keyspace, collection: Collection, field: Buffer): Buffer | undefined {
+export function getField(keyspace: Keyspace, collection: Collection, field: Buffer, at?: ReadOptions): Buffer | undefined {
   if (collection.record === undefined) return undefined;
-  return keyspace.engine.get(subkey(collection.physDb, collection.target.key, collection.version, field));
+  return keyspace.engine.get(subkey(collection.physDb, collection.target.key, collection.version, field), at);
+}
+
+/**
+ * The values of `fields` of `collection` (undefined: absent), for a
+ * read-only command naming many (HMGET, SMISMEMBER): in slices at one
+ * engine snapshot (walk.ts, readInSlicesAtSnapshot), a Promise once they
+ * pause, to be answered as a snapshot read.
+ */
+export function getFields(keyspace: Keyspace, collection: Collection, fields: readonly Buffer[]): MaybePromise<(Buffer | undefined)[]> {
+  const values = new Array<Buffer | undefined>(fields.length).fill(undefined);
+  if (collection.record === undefined) return values;
+  return andThen(
+    readInSlicesAtSnapshot(keyspace.engine, fields.length, (index, at) => {
+      values[index] = getField(keyspace, collection, fields[index]!, at);
+    }),
+    () => values,
+  );
 }
 
 // ---------------------------------------------------------------- reading ahead

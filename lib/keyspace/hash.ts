@@ -21,6 +21,7 @@ import {
   type KnownFields,
   collectFields,
   getField,
+  getFields,
   loadCollection,
   randomEntries,
   type Collection,
@@ -42,10 +43,9 @@ export function hashGet(keyspace: Keyspace, db: number, key: Buffer, field: Buff
   return getField(keyspace, loadHash(keyspace, db, key, nowMs), field);
 }
 
-/** HMGET: the value of each field (undefined when absent). O(K log N). */
-export function hashGetMany(keyspace: Keyspace, db: number, key: Buffer, fields: readonly Buffer[], nowMs: number): (Buffer | undefined)[] {
-  const hash = loadHash(keyspace, db, key, nowMs);
-  return fields.map((field) => getField(keyspace, hash, field));
+/** HMGET: the value of each field (undefined when absent). O(K log N); many fields in slices at a snapshot (getFields). */
+export function hashGetMany(keyspace: Keyspace, db: number, key: Buffer, fields: readonly Buffer[], nowMs: number): MaybePromise<(Buffer | undefined)[]> {
+  return getFields(keyspace, loadHash(keyspace, db, key, nowMs), fields);
 }
 
 /** HLEN: the number of fields (from the metadata). O(1). */

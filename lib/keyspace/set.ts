@@ -19,6 +19,7 @@ import {
   collectFields,
   forEachField,
   getField,
+  getFields,
   loadCollection,
   randomEntries,
   randomPickWalkMax,
@@ -57,10 +58,9 @@ export function setIsMember(keyspace: Keyspace, db: number, key: Buffer, member:
   return getField(keyspace, loadSet(keyspace, db, key, nowMs), member) !== undefined;
 }
 
-/** SMISMEMBER. O(K log N). */
-export function setAreMembers(keyspace: Keyspace, db: number, key: Buffer, members: readonly Buffer[], nowMs: number): boolean[] {
-  const set = loadSet(keyspace, db, key, nowMs);
-  return members.map((member) => getField(keyspace, set, member) !== undefined);
+/** SMISMEMBER. O(K log N); many members in slices at a snapshot (getFields). */
+export function setAreMembers(keyspace: Keyspace, db: number, key: Buffer, members: readonly Buffer[], nowMs: number): MaybePromise<boolean[]> {
+  return andThen(getFields(keyspace, loadSet(keyspace, db, key, nowMs), members), (values) => values.map((value) => value !== undefined));
 }
 
 /** SCARD (from the metadata). O(1). */

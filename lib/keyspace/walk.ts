@@ -19,7 +19,7 @@
 // synchronously while what they wait for is ready (LsmEngine), through
 // promises from the first one that is not (LevelEngine, a pause).
 
-import type { Engine, Entry, IteratorOptions, Snapshot } from '../engine/engine.js';
+import type { Engine, Entry, IteratorOptions, ReadOptions, Snapshot } from '../engine/engine.js';
 import type { MaybePromise } from './keyspace.js';
 
 // ---------------------------------------------------------------- driving
@@ -342,6 +342,37 @@ function* readInSlicesSteps(count: number, read: (index: number) => void): Steps
     if ((index + 1) % chunkEntries === 0 && index + 1 < count && slice.spend(chunkEntries)) yield* slice.pause();
   }
 }
+
+/**
+ * readInSlices() for a read-only command (HMGET, SMISMEMBER, ZMSCORE with
+ * thousands of arguments): `read(index, at)` reads with the ReadOptions
+ * `at`, an engine snapshot taken now and released when done, so that the
+ * answer is the key space as it was however long the reads pause (a
+ * snapshot read). At most pointReadsSliceMin reads take no snapshot: they
+ * never pause (`at` is then empty).
+ */
+export function readInSlicesAtSnapshot(engine: Engine, count: number, read: (index: number, at: ReadOptions) => void): MaybePromise<void> {
+  if (count <= pointReadsSliceMin) {
+    for (let index = 0; index < count; index++) read(index, noReadOptions);
+    return;
+  }
+  const snapshot = engine.snapshot();
+  const at: ReadOptions = { snapshot };
+  let done: MaybePromise<void>;
+  try {
+    done = readInSlices(count, (index) => read(index, at));
+  } catch (error) {
+    snapshot.release();
+    throw error;
+  }
+  if (!(done instanceof Promise)) {
+    snapshot.release();
+    return;
+  }
+  return done.finally(() => snapshot.release());
+}
+
+const noReadOptions: ReadOptions = {};
 
 /** Inside a drive()n generator: calls `visit` for each entry of `options` on `walk` until it returns false, pausing between slices. */
 export function* visitRange(walk: Walk, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Steps<void> {

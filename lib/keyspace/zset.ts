@@ -37,7 +37,7 @@
 
 import { andThen, forEachEntry, notePickWrites, randomSubkeyEntries } from './collection.js';
 import { drive, pointReadsSliceMin, readInSlices, wait, Walk, walkEntries, type Steps } from './walk.js';
-import type { Engine, IteratorOptions } from '../engine/engine.js';
+import type { Engine, IteratorOptions, ReadOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
 import { AssertionError, assert } from '../assert.js';
@@ -362,9 +362,9 @@ export class SortedSet {
   // ---------------------------------------------------------------- point reads
 
   /** ZSCORE: the member's score, or undefined. One point read. */
-  score(member: Buffer): number | undefined {
+  score(member: Buffer, at?: ReadOptions): number | undefined {
     const engineKey = this.memberKey(member);
-    const value = this.engine.get(engineKey);
+    const value = this.engine.get(engineKey, at);
     return value === undefined ? undefined : decodeScoreValue(value, engineKey);
   }
 

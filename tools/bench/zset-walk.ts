@@ -26,8 +26,8 @@
 // except while a STORE writes its result in one batch. So should LREM,
 // LINSERT and LPOS on a list `l` of --set-members elements, COPY of s1, and
 // SADD/SREM/ZADD/ZREM naming up to 50,000 members (their point reads go in slices).
-// Last, random picks of many (SRANDMEMBER, ZRANDMEMBER: read at a snapshot
-// in slices), and pops of many (SPOP, ZPOPMIN, RPOP with a count) from a copy
+// Last, point reads of many arguments (SMISMEMBER, ZMSCORE) and random
+// picks of many (SRANDMEMBER, ZRANDMEMBER), read at a snapshot in slices, and pops of many (SPOP, ZPOPMIN, RPOP with a count) from a copy
 // made before each round.
 //
 // Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
@@ -328,6 +328,9 @@ async function main(): Promise<void> {
       // The first members at the scores they hold (nothing changes), then members the set lacks.
       [`ZADD z (${zaddArguments} members it holds, same scores)`, ['ZADD', 'z', ...Array.from({ length: zaddArguments }, (_, index) => [index, memberName(index)]).flat()], 0],
       [`ZREM z (${bulkArguments} members it lacks)`, ['ZREM', 'z', ...Array.from({ length: bulkArguments }, (_, index) => `absent:${index}`)], 0],
+      // Point reads of many arguments, read-only: in slices at a snapshot.
+      [`SMISMEMBER s1 (${bulkArguments} members)`, ['SMISMEMBER', 's1', ...Array.from({ length: bulkArguments }, (_, index) => memberName(index))], (value) => Array.isArray(value) && value.length === bulkArguments && value.every((found) => found === 1)],
+      [`ZMSCORE z (${zaddArguments} members)`, ['ZMSCORE', 'z', ...Array.from({ length: zaddArguments }, (_, index) => memberName(index))], (value) => Array.isArray(value) && value.length === zaddArguments && value[1] === '1'],
       // Random picks of many: a walk of the set (count × 32 >= size), in slices at a snapshot.
       [`SRANDMEMBER s1 ${popCount}`, ['SRANDMEMBER', 's1', popCount], (value) => Array.isArray(value) && value.length === popCount],
       [`ZRANDMEMBER z ${zpopCount}`, ['ZRANDMEMBER', 'z', zpopCount], (value) => Array.isArray(value) && value.length === zpopCount],

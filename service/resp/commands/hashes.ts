@@ -182,7 +182,8 @@ const hincrbyfloat: CommandHandler = (ctx, args) => {
 
 const hget: CommandHandler = (ctx, args) => hashGet(ctx.keyspace, ctx.db, args[1]!, args[2]!, ctx.nowMs) ?? null;
 
-const hmget: CommandHandler = (ctx, args) => hashGetMany(ctx.keyspace, ctx.db, args[1]!, args.slice(2), ctx.nowMs).map((value) => value ?? null);
+/** HMGET: many fields are read in slices at a snapshot (a snapshot read once they pause). */
+const hmget: CommandHandler = (ctx, args) => snapshotReply(hashGetMany(ctx.keyspace, ctx.db, args[1]!, args.slice(2), ctx.nowMs), (values) => values.map((value) => value ?? null));
 
 const hexists: CommandHandler = (ctx, args) => (hashGet(ctx.keyspace, ctx.db, args[1]!, args[2]!, ctx.nowMs) === undefined ? 0 : 1);
 

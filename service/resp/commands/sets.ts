@@ -57,7 +57,8 @@ const srem: CommandHandler = (ctx, args) => {
 
 const sismember: CommandHandler = (ctx, args) => (setIsMember(ctx.keyspace, ctx.db, args[1]!, args[2]!, ctx.nowMs) ? 1 : 0);
 
-const smismember: CommandHandler = (ctx, args) => setAreMembers(ctx.keyspace, ctx.db, args[1]!, args.slice(2), ctx.nowMs).map((member) => (member ? 1 : 0));
+/** SMISMEMBER: many members are read in slices at a snapshot (a snapshot read once they pause). */
+const smismember: CommandHandler = (ctx, args) => snapshotReply(setAreMembers(ctx.keyspace, ctx.db, args[1]!, args.slice(2), ctx.nowMs), (found) => found.map((member) => (member ? 1 : 0)));
 
 const scard: CommandHandler = (ctx, args) => setCardinality(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
 

@@ -58,8 +58,8 @@ import {
   type ScoreSource,
   type ScoredMember,
 } from '../../../lib/keyspace/zset.js';
-import { drive, wait, type Steps } from '../../../lib/keyspace/walk.js';
-import { keyedReply, keyedWalk, snapshotRead, turnToWrite, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { drive, readInSlicesAtSnapshot, wait, type Steps } from '../../../lib/keyspace/walk.js';
+import { keyedReply, keyedWalk, snapshotRead, snapshotReply, turnToWrite, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { formatDouble } from '../encoder.js';
 import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';
 import { timeoutArgument } from './lists.js';
@@ -255,15 +255,16 @@ const zscore: CommandHandler = (ctx, args) => {
   return score === undefined ? null : new DoubleReply(score);
 };
 
-/** ZMSCORE key member [member ...] — one point read per member. */
+/** ZMSCORE key member [member ...] — one point read per member; many in slices at a snapshot (a snapshot read once they pause). */
 const zmscore: CommandHandler = (ctx, args) => {
   const zset = readZset(ctx, args[1]!);
-  const out: Reply[] = [];
-  for (let index = 2; index < args.length; index++) {
-    const score = zset?.score(args[index]!);
-    out.push(score === undefined ? null : new DoubleReply(score));
-  }
-  return out;
+  const out = new Array<Reply>(args.length - 2).fill(null);
+  if (zset === undefined) return out;
+  const done = readInSlicesAtSnapshot(ctx.keyspace.engine, out.length, (index, at) => {
+    const score = zset.score(args[index + 2]!, at);
+    if (score !== undefined) out[index] = new DoubleReply(score);
+  });
+  return snapshotReply(done, () => out);
 };
 
 /** zrankGenericCommand: ZRANK/ZREVRANK key member [WITHSCORE] — O(min(rank, N - rank)). */

@@ -1381,6 +1381,32 @@ describe('long sorted-set walks share the server', () => {
     expect([await b.smembers('rs'), await b.hkeys('rh'), await b.zrange('rz', 0, -1)]).toEqual([['new'], ['new'], ['new']]);
   });
 
+  it('HMGET, SMISMEMBER and ZMSCORE of thousands of fields read them in slices at a snapshot: writes to the key run meanwhile', async () => {
+    const a = await freshClient(server());
+    const b = await other();
+    const names = Array.from({ length: 2000 }, (_, index) => member(index));
+    // Every other name is there.
+    const present = names.filter((_, index) => index % 2 === 0);
+    await a.sadd('ms', ...present);
+    await a.hset('mh', ...present.flatMap((name) => [name, `v${name}`]));
+    await a.zadd('mz', ...present.flatMap((name) => [Number(name.slice(2)), name]));
+    for (const [read, expected, overwrite] of [
+      [() => a.smismember('ms', ...names), names.map((_, index) => (index % 2 === 0 ? 1 : 0)), () => b.sadd('ms', ...names)],
+      [() => a.hmget('mh', ...names), names.map((name, index) => (index % 2 === 0 ? `v${name}` : null)), () => b.hset('mh', ...names.flatMap((name) => [name, 'new']))],
+      [() => a.zmscore('mz', ...names), names.map((name, index) => (index % 2 === 0 ? String(Number(name.slice(2))) : null)), () => b.zadd('mz', ...names.flatMap((name) => [-1, name]))],
+    ] as const) {
+      const held = holdNextPause();
+      const reply = watched<unknown>(read());
+      await waitFor(held, 5000, `${read.toString()} to pause`);
+      // Every name written while the reads wait (in slices of their own, not held): they answer as it was.
+      await overwrite();
+      expect(reply.settled()).toBe(false);
+      release();
+      expect(await reply.reply).toEqual(expected);
+    }
+    expect([await b.scard('ms'), await b.hget('mh', member(0)), await b.zscore('mz', member(1))]).toEqual([2000, 'new', '-1']);
+  });
+
   it('LPOP and RPOP of many elements read them in slices with the list locked, then drop them in their turn', async () => {
     const a = await freshClient(server());
     const b = await other();

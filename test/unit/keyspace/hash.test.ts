@@ -43,7 +43,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       expect(hashSet(keyspace, ctx, b('h'), [b('a'), b('1'), b('b'), b('2'), b('a'), b('3')])).toBe(2);
       expect(ctx.batches).toHaveLength(1);
       expect(text(hashGet(keyspace, 0, b('h'), b('a'), ctx.nowMs))).toBe('3');
-      expect(hashGetMany(keyspace, 0, b('h'), [b('b'), b('z')], ctx.nowMs).map(text)).toEqual(['2', undefined]);
+      expect((await hashGetMany(keyspace, 0, b('h'), [b('b'), b('z')], ctx.nowMs)).map(text)).toEqual(['2', undefined]);
       expect(hashLength(keyspace, 0, b('h'), ctx.nowMs)).toBe(2);
       expect(recordSize(keyspace.lookup(0, b('h'), ctx.nowMs)!)).toBe(2);
       expect(await subkeys('h')).toBe(2);

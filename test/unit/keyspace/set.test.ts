@@ -59,7 +59,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       expect(ctx.batches).toHaveLength(1); // nothing written when nothing is added
       expect(setCardinality(keyspace, 0, b('s'), ctx.nowMs)).toBe(2);
       expect(setIsMember(keyspace, 0, b('s'), b('a'), ctx.nowMs)).toBe(true);
-      expect(setAreMembers(keyspace, 0, b('s'), [b('b'), b('z')], ctx.nowMs)).toEqual([true, false]);
+      expect(await setAreMembers(keyspace, 0, b('s'), [b('b'), b('z')], ctx.nowMs)).toEqual([true, false]);
       await ctx.settle();
       const range = prefixRange(subkeyPrefix(keyspace.physicalDb(0), b('s'), recordVersion(keyspace.lookup(0, b('s'), ctx.nowMs)!)));
       expect((await entries(engine, range.gte, range.lt)).map(([key, value]) => [key.subarray(range.gte.length).toString('latin1'), value.length])).toEqual([
