@@ -533,7 +533,21 @@ export class SortedSet {
     return this.size === 0 ? [] : this.rangeByRank(0, this.size - 1);
   }
 
-  /** The first `count` members from the low end (or the high end when `reverse`), in that order. */
+  /**
+   * ends() as a walk in slices at a snapshot (ZPOPMIN/ZPOPMAX of many: a
+   * keyed walk), a Promise once it pauses.
+   */
+  endsInSlices(count: number, reverse: boolean): MaybePromise<ScoredMember[]> {
+    const out: ScoredMember[] = [];
+    return then(
+      walkEntries(this.engine, { ...this.#wholeScoreIndex(), reverse, limit: count }, (key) => {
+        out.push(this.#decodeScoreEntry(key));
+      }),
+      () => out,
+    );
+  }
+
+  /** The first `count` members from the low end (or the high end when `reverse`), in that order, in one turn. */
   ends(count: number, reverse: boolean): MaybePromise<ScoredMember[]> {
     const out: ScoredMember[] = [];
     return then(

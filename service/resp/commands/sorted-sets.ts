@@ -464,6 +464,11 @@ function* popSteps(ctx: CommandContext, db: number, keys: readonly Buffer[], max
   const entries = yield* wait(writer.ends(Math.min(count === -1 ? 1 : count, writer.size), max));
   writer.removeEntries(entries);
   writer.commit(ctx);
+  return popReply(writer, entries, shape);
+}
+
+/** The reply of a pop of `entries` from `writer`'s key, in `shape`. */
+function popReply(writer: SortedSetWriter, entries: readonly ScoredMember[], shape: PopShape): Reply {
   const pairs: Reply[] = [];
   for (const entry of entries) {
     if (shape.nested) pairs.push([entry.member, new DoubleReply(entry.score)]);
@@ -473,9 +478,12 @@ function* popSteps(ctx: CommandContext, db: number, keys: readonly Buffer[], max
   return shape.nested ? [writer.key, pairs] : [writer.key, ...pairs];
 }
 
-/** ZPOPMIN/ZPOPMAX key [count]. */
+/**
+ * ZPOPMIN/ZPOPMAX key [count]. A count reads its members in slices (a keyed
+ * walk: the key is locked meanwhile), then removes them in its turn.
+ */
 function zpopGeneric(max: boolean): CommandHandler {
-  return steps(function* (ctx, args) {
+  return keyedSteps(function* (ctx, args) {
     if (args.length > 3) return errors.syntax;
     let count = -1;
     if (args.length === 3) {
@@ -484,7 +492,14 @@ function zpopGeneric(max: boolean): CommandHandler {
       count = parsed;
     }
     const shape = { emitKey: false, nested: ctx.protocol === 3 && count !== -1 };
-    return (yield* popSteps(ctx, ctx.db, [args[1]!], max, count, shape)) ?? [];
+    if (count === -1) return (yield* popSteps(ctx, ctx.db, [args[1]!], max, count, shape)) ?? [];
+    const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
+    if (!writer.exists || count === 0) return [];
+    const entries = yield* wait(writer.endsInSlices(Math.min(count, writer.size), max));
+    yield* turnToWrite(ctx);
+    writer.removeEntries(entries);
+    writer.commit(ctx);
+    return popReply(writer, entries, shape);
   });
 }
 
@@ -842,8 +857,8 @@ export const sortedSetCommands: readonly CommandSpec[] = [
   spec('zrangebylex', -4, r, one, 'Returns members in a sorted set within a lexicographical range', 'key min max [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'lex', 'forward')),
   spec('zrevrangebylex', -4, r, one, 'Returns members in a sorted set within a lexicographical range in reverse order', 'key max min [LIMIT offset count]', 'O(log N + offset + M)', zrangeGeneric(false, 'lex', 'reverse')),
   keyed(spec('zrangestore', -5, w, [1, 2, 1], 'Stores a range of members from sorted set in a key', 'dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]', 'The range read as ZRANGE, plus O(M log N) to write M members; O(1) to drop the old destination', zrangeGeneric(true, 'auto', 'auto'))),
-  spec('zpopmin', -2, wf, one, 'Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(false)),
-  spec('zpopmax', -2, wf, one, 'Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(true)),
+  keyed(spec('zpopmin', -2, wf, one, 'Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(false))),
+  keyed(spec('zpopmax', -2, wf, one, 'Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped', 'key [count]', 'O(log N + M) where M is the number of members popped', zpopGeneric(true))),
   spec('bzpopmin', -3, [...wb, 'fast'], [1, -2, 1], 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise', 'key [key ...] timeout', 'O(log N) per pop', bzpopGeneric(false)),
   spec('bzpopmax', -3, [...wb, 'fast'], [1, -2, 1], 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise', 'key [key ...] timeout', 'O(log N) per pop', bzpopGeneric(true)),
   spec('zmpop', -4, w, numkeysKeys, 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them', 'numkeys key [key ...] <MIN | MAX> [COUNT count]', 'O(K + log N + M): K keys looked at, M members popped', zmpop),
