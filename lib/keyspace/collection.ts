@@ -762,7 +762,12 @@ function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<Staged
     if (value !== null) added = true;
     else removed.push(field.toString('latin1'));
   }
-  // Named only if a pool of the collection is there to take them out of.
+  if (distinctDeletes.length <= 64) {
+    for (const field of distinctDeletes) removed.push(field.toString('latin1'));
+    notePickWrites(engine, prefix, removed, added, sizeBefore, sizeAfter);
+    return;
+  }
+  // Many are named only if a pool of the collection is there to take them out of.
   const names = function* (): Generator<string> {
     yield* removed;
     for (const field of distinctDeletes) yield field.toString('latin1');
@@ -1209,10 +1214,20 @@ function readPadded(key: Buffer, index: number): number {
 /** `count` distinct integers in [0, size), uniformly (Floyd's algorithm). */
 /**
  * `count` distinct positions below `size`, uniformly (Floyd's algorithm), in
- * ascending order: chosen in a bit set, then read off it, so neither a Set
- * of numbers nor a sort (100,000 of 300,000 took 30-60 ms that way).
+ * ascending order. Many of them (a walk's picks) are chosen in a bit set and
+ * read off it, so neither a Set of numbers nor a sort (100,000 of 300,000
+ * took 30-60 ms that way); a few (a pop from a pool) in a Set, so that no
+ * bit set of the whole range is cleared and scanned for them.
  */
 function distinctPositions(size: number, count: number): Uint32Array {
+  if (count * 32 < size) {
+    const few = new Set<number>();
+    for (let candidateMax = size - count; candidateMax < size; candidateMax++) {
+      const candidate = randomIndex(candidateMax + 1);
+      few.add(few.has(candidate) ? candidateMax : candidate);
+    }
+    return Uint32Array.from(few).sort();
+  }
   const chosen = new Uint32Array(Math.ceil(size / 32));
   for (let candidateMax = size - count; candidateMax < size; candidateMax++) {
     let candidate = randomIndex(candidateMax + 1);
