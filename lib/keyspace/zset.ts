@@ -534,28 +534,18 @@ export class SortedSet {
   }
 
   /**
-   * ends() as a walk in slices at a snapshot (ZPOPMIN/ZPOPMAX of many: a
-   * keyed walk), a Promise once it pauses.
+   * The first `count` members from the low end (or the high end when
+   * `reverse`), in that order: in one turn, or with `sliced` (ZPOPMIN and
+   * ZPOPMAX of many, keyed walks) as a walk in slices at a snapshot, a
+   * Promise once it pauses.
    */
-  endsInSlices(count: number, reverse: boolean): MaybePromise<ScoredMember[]> {
+  ends(count: number, reverse: boolean, sliced = false): MaybePromise<ScoredMember[]> {
     const out: ScoredMember[] = [];
-    return then(
-      walkEntries(this.engine, { ...this.#wholeScoreIndex(), reverse, limit: count }, (key) => {
-        out.push(this.#decodeScoreEntry(key));
-      }),
-      () => out,
-    );
-  }
-
-  /** The first `count` members from the low end (or the high end when `reverse`), in that order, in one turn. */
-  ends(count: number, reverse: boolean): MaybePromise<ScoredMember[]> {
-    const out: ScoredMember[] = [];
-    return then(
-      forEachEntry(this.engine, { ...this.#wholeScoreIndex(), reverse, limit: count }, (key) => {
-        out.push(this.#decodeScoreEntry(key));
-      }),
-      () => out,
-    );
+    const options: IteratorOptions = { ...this.#wholeScoreIndex(), reverse, limit: count };
+    const visit = (key: Buffer): void => {
+      out.push(this.#decodeScoreEntry(key));
+    };
+    return then(sliced ? walkEntries(this.engine, options, visit) : forEachEntry(this.engine, options, visit), () => out);
   }
 
   #wholeScoreIndex(): { gte: Buffer; lt: Buffer } {

@@ -495,7 +495,7 @@ function zpopGeneric(max: boolean): CommandHandler {
     if (count === -1) return (yield* popSteps(ctx, ctx.db, [args[1]!], max, count, shape)) ?? [];
     const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
     if (!writer.exists || count === 0) return [];
-    const entries = yield* wait(writer.endsInSlices(Math.min(count, writer.size), max));
+    const entries = yield* wait(writer.ends(Math.min(count, writer.size), max, true));
     yield* turnToWrite(ctx);
     writer.removeEntries(entries);
     writer.commit(ctx);
