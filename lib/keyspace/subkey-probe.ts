@@ -113,8 +113,11 @@ export class SeekMemo {
   }
 }
 
-/** A probe over [range.gte, range.lt) of `engine`, helped by `memo` when given (cursor engines only). Close it. */
-/** A probe of `range`, reading at `snapshot` when given (the caller releases it after close()). */
+/**
+ * A probe over [range.gte, range.lt) of `engine`, helped by `memo` when
+ * given (cursor engines only), reading at `snapshot` when given (the caller
+ * releases it after close()). Close it.
+ */
 export function openProbe(engine: Engine, range: ProbeRange, memo?: SeekMemo, snapshot?: Snapshot): SubkeyProbe {
   if (typeof engine.cursorSync === 'function') {
     const options: CursorOptions = range.lt === undefined ? { gte: range.gte } : { gte: range.gte, lt: range.lt };
