@@ -50,6 +50,23 @@ export const bloomBitsPerKey = 10;
 /** Default block cache budget, bytes of decompressed blocks. */
 export const blockCacheBytesDefault = 64 * MiB;
 
+/**
+ * Default bound on the segment readers kept open (file descriptors), as
+ * LevelDB's max_open_files: about 32 GB of data at 32 MiB segments. The
+ * server lowers it when the process's descriptor limit is small
+ * (service/resp/server.ts).
+ */
+export const maxOpenFilesDefault = 1000;
+
+/**
+ * Default bound on what open segment readers hold (index, decoded index,
+ * Bloom filter): about 3.1 MiB per million keys of 16 bytes with 100-byte
+ * values (3.27 MB for a 27 MB segment of them, docs/engines.md), so about
+ * 330 million such keys keep every reader open; fewer, larger values
+ * need less.
+ */
+export const tableCacheBytesDefault = 1024 * MiB;
+
 /** Number of levels, L0 to L6, as in LevelDB. */
 export const levelCount = 7;
 
@@ -291,10 +308,15 @@ export const clientOutputSoftSeconds = 60;
 /** Most clients connected at once, when the configuration does not say (Redis's maxclients default). */
 export const maxClientsDefault = 10_000;
 
-/** File descriptors kept for the engine (WAL, manifest, segments in the
- *  table cache) and the process, beyond clients: maxclients is lowered to
- *  the descriptor limit less these. Redis keeps 32; the engine needs more. */
+/** File descriptors kept for the engine's other files (WAL, manifest, LOCK,
+ *  the files flush and compaction write and read in workers) and the
+ *  process, beyond clients and the table cache's max-open-files: maxclients
+ *  is lowered to the descriptor limit less these and max-open-files. Redis
+ *  keeps 32; the engine needs more. */
 export const reservedFileDescriptors = 128;
+
+/** The least max-open-files the server lowers it to when the descriptor limit is small. */
+export const openFilesMin = 64;
 
 /** How long a graceful close waits for in-flight commands and unsent replies
  *  before cutting clients off, ms: long enough for an fsync under load,

@@ -37,9 +37,11 @@ import {
   configFileBytesMax,
   databasesDefault,
   maxClientsDefault,
+  maxOpenFilesDefault,
   memtableBytesMin,
   protoMaxBulkBytes,
   queryBufferBytesMax,
+  tableCacheBytesDefault,
 } from '../lib/limits.js';
 
 const KiB = 1024;
@@ -88,6 +90,10 @@ export interface ServerConfig {
   maxclients: number;
   memtableMb: number;
   blockCacheMb: number;
+  /** Most segment files kept open (LevelDB's max_open_files), lowered when the descriptor limit is small. */
+  maxOpenFiles: number;
+  /** Budget of what open segment readers hold (index, Bloom filter), MiB. */
+  tableCacheMb: number;
   /** Keep flushed WAL files in archive/ this many hours for point-in-time restore; 0 with walArchiveMb 0: no archive. */
   walArchiveHours: number;
   /** Cap the WAL archive at this many MiB (oldest removed first); 0: no size cap. */
@@ -133,6 +139,8 @@ export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   maxclients: maxClientsDefault,
   memtableMb: 64,
   blockCacheMb: 64,
+  maxOpenFiles: maxOpenFilesDefault,
+  tableCacheMb: tableCacheBytesDefault / MiB,
   walArchiveHours: 0,
   walArchiveMb: 0,
   loglevel: 'info',
@@ -183,6 +191,8 @@ export const parameters: readonly Parameter[] = [
   param('maxclients', 'maxclients', true, 'N', 'most clients connected at once (lowered to what the file-descriptor limit allows)', (text) => integer(text, 1, 1_000_000)),
   param('memtable-mb', 'memtableMb', false, 'MB', 'memtable budget before a flush, MiB (fractions allowed)', (text) => number(text, memtableBytesMin / MiB, 64 * 1024)),
   param('block-cache-mb', 'blockCacheMb', false, 'MB', 'block cache budget, MiB', (text) => number(text, 0, 1024 * 1024)),
+  param('max-open-files', 'maxOpenFiles', false, 'N', 'most segment files kept open (lowered to what the file-descriptor limit allows)', (text) => integer(text, 1, 1_000_000)),
+  param('table-cache-mb', 'tableCacheMb', false, 'MB', 'budget of open segments\' indexes and Bloom filters, MiB', (text) => number(text, 0, 1024 * 1024)),
   param('wal-archive-hours', 'walArchiveHours', false, 'HOURS', 'keep flushed WAL files this long in archive/ for `silt restore` (0 with --wal-archive-mb 0: off)', (text) => number(text, 0, 24 * 365 * 10)),
   param('wal-archive-mb', 'walArchiveMb', false, 'MB', 'cap the WAL archive at this many MiB, oldest first (0: no cap; any value > 0 turns archiving on)', (text) => number(text, 0, 1024 * 1024 * 1024)),
   param('loglevel', 'loglevel', true, 'LEVEL', 'trace|debug|info|warn|error|fatal|silent (or Redis\'s verbose|notice|warning|nothing)', (text) => {

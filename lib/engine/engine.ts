@@ -17,6 +17,7 @@
 
 import type { FileSystem } from '../fs/file-system.js';
 import type { WriteBatch } from './write-batch.js';
+import type { TableCacheStats } from './table-cache.js';
 
 export type { BatchOp } from './write-batch.js';
 export { WriteBatch } from './write-batch.js';
@@ -92,6 +93,10 @@ export interface EngineOptions {
   memtableBytes?: number;
   /** Block cache byte budget. */
   blockCacheBytes?: number;
+  /** Most segment files kept open (LevelDB's max_open_files; table-cache.ts). */
+  maxOpenFiles?: number;
+  /** Byte budget of what open segment readers hold: index, decoded index, Bloom filter (table-cache.ts). */
+  tableCacheBytes?: number;
   compactionFilter?: CompactionFilterSpec;
   /** Keep WAL files after flush in archive/; off when undefined. */
   walArchive?: WalArchiveOptions;
@@ -254,6 +259,13 @@ export interface EngineStats {
    */
   entriesDropped: { shadowed: number; tombstones: number; filtered: number } | undefined;
   blockCache: { bytes: number; capacityBytes: number; hits: number; misses: number };
+  /**
+   * Open segment readers (table-cache.ts): how many and their memory, the
+   * bounds, reader lookups that found one open or opened one, and readers
+   * closed to stay within the bounds. Undefined when the engine does not
+   * report them (LevelDB).
+   */
+  tableCache: TableCacheStats | undefined;
   /** Writes delayed or stalled because flush or compaction fell behind. */
   writeStalls: number;
   /** Why writes are refused, when they are; undefined when writes work. */

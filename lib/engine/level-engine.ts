@@ -266,6 +266,8 @@ export class LevelEngine implements Engine {
       errorIfExists: false,
       cacheSize: cacheBytes,
       ...(options.memtableBytes !== undefined ? { writeBufferSize: options.memtableBytes } : {}),
+      // LevelDB's own max_open_files (default 1000); LevelDB has no byte bound on open tables, so tableCacheBytes is not passed.
+      ...(options.maxOpenFiles !== undefined ? { maxOpenFiles: options.maxOpenFiles } : {}),
     });
     try {
       await db.open();
@@ -520,6 +522,7 @@ export class LevelEngine implements Engine {
       bytesCompacted: 0,
       entriesDropped: undefined,
       blockCache: { bytes: 0, capacityBytes: this.#cacheBytes, hits: 0, misses: 0 },
+      tableCache: undefined,
       writeStalls: 0,
       writeError: this.#writeError?.message,
       backgroundError: undefined,

@@ -56,7 +56,7 @@ import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type C
 import { acquireLock, type LockHandle } from './lock-file.js';
 import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator } from './merge-iterator.js';
-import { TableCache } from './table-cache.js';
+import { TableCache, type TableCacheLimits } from './table-cache.js';
 import { SeekCursor } from './seek-cursor.js';
 import { UserIterator, type LeadingHidden } from './user-iterator.js';
 import { DeadRanges } from './dead-ranges.js';
@@ -221,7 +221,12 @@ export class LsmEngine implements Engine {
     };
     this.#segmentBytesTarget = options.segmentBytesTarget ?? limits.segmentBytesTarget;
     this.#blockCache = new BlockCache(options.blockCacheBytes ?? limits.blockCacheBytesDefault);
-    this.#tables = new TableCache(this.#fs, dir, this.#blockCache);
+    this.#tables = new TableCache(this.#fs, dir, this.#blockCache, tableCacheLimits(options), () =>
+      this.#logger.warn(
+        { dir, ...this.#tables.stats() },
+        'table cache full: segment readers are being closed and reopened; raise max-open-files or table-cache-mb if reads slow down (INFO lsm: lsm_table_cache_misses)',
+      ),
+    );
   }
 
   /**
@@ -230,6 +235,7 @@ export class LsmEngine implements Engine {
    * @throws CorruptionError naming file and offset when files are damaged
    */
   static async open(dir: string, options: EngineOptions = {}): Promise<LsmEngine> {
+    tableCacheLimits(options); // bad bounds: an error before anything opens
     const engine = new LsmEngine(dir, options);
     try {
       await engine.#open();
@@ -1433,6 +1439,7 @@ export class LsmEngine implements Engine {
       bytesCompacted: this.#stats.bytesCompacted,
       entriesDropped: { ...this.#entriesDropped },
       blockCache: { bytes: cache.bytes, capacityBytes: cache.capacityBytes, hits: cache.hits, misses: cache.misses },
+      tableCache: this.#tables.stats(),
       writeStalls: this.#stats.writeStalls,
       writeError: this.#writeError?.message ?? this.#roomBlockedBy()?.reason,
       backgroundError: this.#backgroundError?.message,
@@ -1587,4 +1594,20 @@ const zeroByte = Uint8Array.of(0);
 function walkStart(options: IteratorOptions): Buffer {
   if (options.gte !== undefined) return options.gte;
   return options.gt !== undefined ? Buffer.concat([options.gt, zeroByte]) : emptyBuffer;
+}
+
+/**
+ * The table cache's bounds from the options, or their defaults.
+ * @throws InvalidArgumentError when maxOpenFiles is not a positive integer or tableCacheBytes is negative
+ */
+function tableCacheLimits(options: EngineOptions): TableCacheLimits {
+  const maxOpenFiles = options.maxOpenFiles ?? limits.maxOpenFilesDefault;
+  const bytesMax = options.tableCacheBytes ?? limits.tableCacheBytesDefault;
+  if (!Number.isSafeInteger(maxOpenFiles) || maxOpenFiles < 1) {
+    throw new InvalidArgumentError(`Cannot open engine: maxOpenFiles must be a positive integer, got ${String(maxOpenFiles)}`);
+  }
+  if (typeof bytesMax !== 'number' || !(bytesMax >= 0)) {
+    throw new InvalidArgumentError(`Cannot open engine: tableCacheBytes must be a non-negative number, got ${String(bytesMax)}`);
+  }
+  return { maxOpenFiles, bytesMax };
 }

@@ -141,6 +141,16 @@ export class BlockCache {
     for (const node of [...blocks.values()]) this.#remove(node);
   }
 
+  /**
+   * Unhooks `fileNumber`'s blocks from the slots of the reader that had them
+   * (the table cache closed it); the blocks stay, for the file's next reader.
+   */
+  detachFile(fileNumber: number): void {
+    const blocks = this.#files.get(fileNumber);
+    if (blocks === undefined) return;
+    for (const node of blocks.values()) this.#detach(node);
+  }
+
   /** Drops every block. */
   clear(): void {
     for (const blocks of this.#files.values()) for (const node of blocks.values()) this.#detach(node);

@@ -117,6 +117,11 @@ export class BloomFilter {
     this.#wrapShift = this.#bitCount === 0 ? 0 : twoPow32 % this.#bitCount;
   }
 
+  /** Bytes of the bit array. */
+  get byteLength(): number {
+    return this.#bits.length;
+  }
+
   /**
    * Parses filter block contents.
    * @param file, blockOffset where the filter block is, for error messages

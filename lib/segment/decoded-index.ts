@@ -107,6 +107,13 @@ export class DecodedIndex {
     return new DecodedIndex(whole ? index.data : Buffer.concat(copies, copied), bounds, blockOffsets, blockSizes);
   }
 
+  /** Bytes this holds beside the index block: its arrays, and the separator keys when they are a copy. */
+  memoryBytes(index: Block): number {
+    const keys = this.#keys === index.data ? 0 : this.#keys.length;
+    const arrays = this.#bounds.byteLength + this.#blockOffsets.byteLength + this.#blockSizes.byteLength + this.#fingerprints.byteLength + this.#summary.byteLength;
+    return keys + arrays + tieRunBytes(this.#tieRuns);
+  }
+
   /**
    * The first separator >= userKey ‖ trailer(high, low), as seeking the index block would find.
    * @returns its entry number, or count when every separator is smaller
@@ -213,6 +220,13 @@ interface TieRun {
   fingerprints: Float64Array;
   /** Long runs that tie again on these fingerprints, by index in them. */
   runs: Map<number, TieRun>;
+}
+
+/** Bytes of `runs`' fingerprints, at every level. */
+function tieRunBytes(runs: Map<number, TieRun>): number {
+  let bytes = 0;
+  for (const run of runs.values()) bytes += run.fingerprints.byteLength + tieRunBytes(run.runs);
+  return bytes;
 }
 
 /** Runs shorter than this keep the plain search over their keys. */

@@ -38,7 +38,7 @@ import { ErrorReply, type Reply } from './reply.js';
 import { PubSubRegistry } from './commands/pubsub.js';
 import { SlowLog } from './commands/server.js';
 import { WatchRegistry } from './commands/transactions.js';
-import { drainTimeoutMs, expirySweepsPerIntervalMax, reservedFileDescriptors } from '../../lib/limits.js';
+import { drainTimeoutMs, expirySweepsPerIntervalMax, openFilesMin, reservedFileDescriptors } from '../../lib/limits.js';
 
 /** Statistics sampling and housekeeping interval, ms. */
 const cronIntervalMs = 100;
@@ -130,6 +130,8 @@ export class RespServer {
   readonly #netServer: Server;
   #nextClientId = 1;
   #maxClients: number;
+  /** The engine's bound on open segment files (#openFilesAllowed()). */
+  readonly #openFiles: number;
   #fileDescriptorLimit: number | undefined;
   #cron: NodeJS.Timeout | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -177,6 +179,7 @@ export class RespServer {
       compactions: 0,
     };
     this.#fileDescriptorLimit = readFileDescriptorLimit();
+    this.#openFiles = this.#openFilesAllowed();
     this.#maxClients = this.#clientsAllowed(this.config.maxclients, true);
     // Half-open: a client that sends its FIN right after its requests (`nc -N`) gets its replies (Connection #onEnd).
     this.#netServer = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
@@ -231,6 +234,8 @@ export class RespServer {
       syncPolicy: config.appendfsync,
       memtableBytes: Math.round(config.memtableMb * 1024 * 1024),
       blockCacheBytes: Math.round(config.blockCacheMb * 1024 * 1024),
+      maxOpenFiles: this.#openFiles,
+      tableCacheBytes: Math.round(config.tableCacheMb * 1024 * 1024),
       ...(config.walArchiveHours > 0 || config.walArchiveMb > 0
         ? { walArchive: { ageMs: Math.round(config.walArchiveHours * 3_600_000), bytesMax: Math.round(config.walArchiveMb * 1024 * 1024) } }
         : {}),
@@ -445,18 +450,46 @@ export class RespServer {
     this.#lastOpsSample = { commands: 0, inputBytes: 0, outputBytes: 0, atMs: Date.now() };
   }
 
-  /** maxclients, lowered to what the file-descriptor limit allows (warning once at startup, as Redis). */
+  /**
+   * maxclients, lowered to what the file-descriptor limit allows once the
+   * engine's share is kept (warning once at startup, as Redis).
+   */
   #clientsAllowed(requested: number, warn: boolean): number {
     const limit = this.#fileDescriptorLimit;
-    if (limit === undefined || requested + reservedFileDescriptors <= limit) return requested;
-    const allowed = Math.max(1, limit - reservedFileDescriptors);
+    const reserved = reservedFileDescriptors + this.#openFiles;
+    if (limit === undefined || requested + reserved <= limit) return requested;
+    const allowed = Math.max(1, limit - reserved);
     if (warn) {
       this.logger.warn(
-        { requested, fileDescriptorLimit: limit, maxclients: allowed },
-        `You requested maxclients of ${requested} requiring at least ${requested + reservedFileDescriptors} max file descriptors; the limit is ${limit}, so maxclients has been reduced to ${allowed} (raise it with ulimit -n)`,
+        { requested, fileDescriptorLimit: limit, maxclients: allowed, maxOpenFiles: this.#openFiles },
+        `You requested maxclients of ${requested} requiring at least ${requested + reserved} max file descriptors; the limit is ${limit}, so maxclients has been reduced to ${allowed} (raise it with ulimit -n)`,
       );
     }
     return allowed;
+  }
+
+  /**
+   * The engine's bound on open segment files: max-open-files, lowered when
+   * it and maxclients do not both fit the descriptor limit, to a quarter of
+   * what the limit leaves (at least openFilesMin); clients get the rest.
+   */
+  #openFilesAllowed(): number {
+    const requested = this.config.maxOpenFiles;
+    const limit = this.#fileDescriptorLimit;
+    if (limit === undefined || requested + this.config.maxclients + reservedFileDescriptors <= limit) return requested;
+    const allowed = Math.min(requested, Math.max(openFilesMin, Math.floor((limit - reservedFileDescriptors) / 4)));
+    if (allowed < requested) {
+      this.logger.warn(
+        { requested, fileDescriptorLimit: limit, maxOpenFiles: allowed },
+        `You requested max-open-files of ${requested} beside maxclients of ${this.config.maxclients}; the file descriptor limit is ${limit}, so max-open-files has been reduced to ${allowed} (raise it with ulimit -n)`,
+      );
+    }
+    return allowed;
+  }
+
+  /** Segment files the engine may keep open (max-open-files after #openFilesAllowed()). */
+  get maxOpenFiles(): number {
+    return this.#openFiles;
   }
 
   // ------------------------------------------------------------ persistence

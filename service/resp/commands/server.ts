@@ -337,6 +337,8 @@ function memorySection(server: RespServer): InfoLine[] {
     ['memtable_budget_bytes', Math.round(server.config.memtableMb * 1024 * 1024)],
     ['block_cache_bytes', stats?.blockCache.bytes ?? 0],
     ['block_cache_capacity_bytes', stats?.blockCache.capacityBytes ?? Math.round(server.config.blockCacheMb * 1024 * 1024)],
+    ['table_cache_bytes', stats?.tableCache?.bytes ?? 0],
+    ['table_cache_capacity_bytes', stats?.tableCache?.bytesMax ?? Math.round(server.config.tableCacheMb * 1024 * 1024)],
   ];
 }
 
@@ -442,6 +444,14 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_block_cache_capacity_bytes', stats.blockCache.capacityBytes],
     ['lsm_block_cache_hits', stats.blockCache.hits],
     ['lsm_block_cache_misses', stats.blockCache.misses],
+    // Open segment readers (table-cache.ts): misses open a segment (milliseconds each), evictions close one.
+    ['lsm_table_cache_open_files', stats.tableCache?.openFiles ?? 0],
+    ['lsm_table_cache_max_open_files', stats.tableCache?.maxOpenFiles ?? server.maxOpenFiles],
+    ['lsm_table_cache_bytes', stats.tableCache?.bytes ?? 0],
+    ['lsm_table_cache_capacity_bytes', stats.tableCache?.bytesMax ?? Math.round(server.config.tableCacheMb * 1024 * 1024)],
+    ['lsm_table_cache_hits', stats.tableCache?.hits ?? 0],
+    ['lsm_table_cache_misses', stats.tableCache?.misses ?? 0],
+    ['lsm_table_cache_evictions', stats.tableCache?.evictions ?? 0],
     ['lsm_write_stalls', stats.writeStalls],
     ['lsm_write_error', oneLine(stats.writeError ?? '')],
     ['lsm_background_error', oneLine(stats.backgroundError ?? '')],

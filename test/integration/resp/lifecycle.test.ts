@@ -83,7 +83,7 @@ describe('configuration', () => {
   it('--help lists every parameter and exits 0', async () => {
     const { code, stdout } = await runToExit(['--help']);
     expect(code).toBe(0);
-    for (const flag of ['--port', '--bind', '--dir', '--appendfsync', '--requirepass', '--databases', '--maxclients', '--memtable-mb', '--block-cache-mb', '--loglevel', '--config', '--engine']) {
+    for (const flag of ['--port', '--bind', '--dir', '--appendfsync', '--requirepass', '--databases', '--maxclients', '--memtable-mb', '--block-cache-mb', '--max-open-files', '--table-cache-mb', '--loglevel', '--config', '--engine']) {
       expect(stdout).toContain(flag);
     }
     expect(stdout).toContain('SILT_');
@@ -280,7 +280,7 @@ describe('startup and shutdown', () => {
     expect((await first.exit).code).toBe(0);
   });
 
-  it('lowers maxclients to what the file-descriptor limit allows, with a warning', async () => {
+  it('lowers max-open-files, then maxclients, to what the file-descriptor limit allows, with warnings', async () => {
     const dir = join(root, 'fd-limit');
     const child = spawn('/bin/sh', ['-c', `ulimit -n 300 && exec "${process.execPath}" "${mainScript}" --port 0 --dir "${dir}" --maxclients 1000`], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -288,14 +288,19 @@ describe('startup and shutdown', () => {
     child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
     await waitFor(() => output.includes('ready to accept connections'), 10_000, 'the startup line');
     const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    // 300 descriptors: 128 kept for the process and the engine's other files, a quarter of the
+    // rest (43) for segments but at least 64, so max-open-files 1000 -> 64; clients get 300 - 128 - 64.
+    const lowered = lines.find((entry) => entry.level === 40 && String(entry.msg).includes('max-open-files has been reduced'))!;
+    expect(lowered).toMatchObject({ requested: 1000, fileDescriptorLimit: 300, maxOpenFiles: 64 });
     const warning = lines.find((entry) => entry.level === 40 && String(entry.msg).includes('maxclients has been reduced'))!;
-    expect(warning).toMatchObject({ requested: 1000, fileDescriptorLimit: 300, maxclients: 172 });
+    expect(warning).toMatchObject({ requested: 1000, fileDescriptorLimit: 300, maxclients: 108, maxOpenFiles: 64 });
     const ready = lines.find((entry) => String(entry.msg).includes('ready to accept connections'))!;
-    expect(ready.maxclients).toBe(172);
+    expect(ready.maxclients).toBe(108);
     const client = ioredis(ready.port as number);
-    expect((await client.info('clients')).includes('maxclients:172')).toBe(true);
+    expect((await client.info('clients')).includes('maxclients:108')).toBe(true);
+    expect((await client.info('lsm')).includes('lsm_table_cache_max_open_files:64\r\n')).toBe(true);
     await expect(client.config('SET', 'maxclients', '500')).rejects.toThrow(
-      "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with 172",
+      "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with 108",
     );
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));

@@ -90,7 +90,7 @@ describe('server commands', () => {
       await raw.call('HELLO', '3');
       expect(plain(await raw.call('CONFIG', 'GET', 'databases'))).toEqual({ databases: '16' });
       const all = helloFields(await raw.call('CONFIG', 'GET', '*'));
-      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
+      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
         expect(all[name], name).toBeDefined();
       }
     });
@@ -217,6 +217,14 @@ describe('server commands', () => {
     expect(lsm.lsm_level_0).toBe('segments=0,bytes=0');
     expect(Number(lsm.lsm_segments)).toBeGreaterThan(0);
     expect(await client.get('compact-7')).toBe('x'.repeat(100));
+    // The GET opened the compacted segment's reader: the table cache counts it, within its bounds.
+    const tables = parseInfo(await client.info('lsm'));
+    expect(Number(tables.lsm_table_cache_open_files)).toBeGreaterThan(0);
+    expect(Number(tables.lsm_table_cache_open_files)).toBeLessThanOrEqual(Number(tables.lsm_table_cache_max_open_files));
+    expect(Number(tables.lsm_table_cache_bytes)).toBeGreaterThan(0);
+    expect(Number(tables.lsm_table_cache_misses)).toBeGreaterThan(0);
+    expect(tables.lsm_table_cache_capacity_bytes).toBe(String(1024 * 1024 * 1024));
+    expect(parseInfo(await client.info('memory')).table_cache_bytes).toBe(tables.lsm_table_cache_bytes);
   });
 
   it('SLOWLOG records commands over the threshold, truncates arguments, and GET/LEN/RESET work', async () => {

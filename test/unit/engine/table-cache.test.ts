@@ -1,0 +1,172 @@
+// The table cache's bounds (lib/engine/table-cache.ts): an engine with more
+// segments than maxOpenFiles keeps at most that many segment files open
+// (counted in /proc/self/fd, on disk) and at most tableCacheBytes of reader
+// memory, reads stay right while readers are evicted and reopened, an
+// iterator keeps walking a segment whose reader was evicted under it (the
+// file closes when the iterator does), and bad bounds are refused.
+
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { EngineLogger, EngineOptions } from '../../../lib/engine/engine.js';
+import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
+import { InvalidArgumentError } from '../../../lib/errors.js';
+
+const roots: string[] = [];
+const engines: LsmEngine[] = [];
+
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.close().catch(() => undefined);
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const root = mkdtempSync(join(tmpdir(), 'silt-table-cache-'));
+  roots.push(root);
+  return join(root, 'db');
+}
+
+const keyOf = (index: number): Buffer => Buffer.from(`key:${String(index).padStart(6, '0')}`);
+const valueOf = (index: number): Buffer => Buffer.from(`value:${index}:${'v'.repeat(40)}`);
+
+const segments = 8;
+const keysPerSegment = 300;
+
+/**
+ * An engine holding `segments` level-0 segments of interleaved keys (segment
+ * s holds keys i with i % segments === s), so a get may look in any of them
+ * and a scan merges them all. No automatic compaction keeps them apart.
+ */
+async function engineWithSegments(options: EngineOptions, dir = tempDir()): Promise<LsmEngine> {
+  const engine = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'inline', ...options });
+  engines.push(engine);
+  for (let segment = 0; segment < segments; segment++) {
+    const batch = new WriteBatch();
+    for (let index = segment; index < segments * keysPerSegment; index += segments) batch.put(keyOf(index), valueOf(index));
+    await engine.write(batch);
+    await engine.flush();
+  }
+  expect(engine.stats().levels[0]!.segments).toBe(segments);
+  return engine;
+}
+
+/** Descriptors this process holds open on files of `dir`'s seg/ directory (Linux). */
+function openSegmentFiles(dir: string): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(dir, 'seg'))) count++;
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return count;
+}
+
+const linux = process.platform === 'linux';
+
+/** Every key, read in an order that strides across the segments, checked. */
+function readEveryKey(engine: LsmEngine): void {
+  const total = segments * keysPerSegment;
+  for (let step = 0; step < total; step++) {
+    const index = (step * 7919) % total;
+    expect(engine.get(keyOf(index))?.toString()).toBe(valueOf(index).toString());
+  }
+  expect(engine.get(Buffer.from('key:absent'))).toBeUndefined();
+}
+
+describe('table cache bounds', () => {
+  test('keeps at most maxOpenFiles segment files open, evicting and reopening readers while every read stays right', async () => {
+    const dir = tempDir();
+    const engine = await engineWithSegments({ maxOpenFiles: 3 }, dir);
+    readEveryKey(engine);
+    const stats = engine.stats().tableCache!;
+    expect(stats.maxOpenFiles).toBe(3);
+    expect(stats.openFiles).toBeLessThanOrEqual(3);
+    expect(stats.evictions).toBeGreaterThan(0);
+    expect(stats.misses).toBe(stats.evictions + stats.openFiles);
+    if (linux) expect(openSegmentFiles(dir)).toBe(stats.openFiles);
+    // A scan merges all eight segments: readers past the bound stay open only while the scan walks them.
+    const scanned = engine.iteratorSync();
+    let count = 0;
+    while (scanned.next() !== undefined) count++;
+    scanned.close();
+    expect(count).toBe(segments * keysPerSegment);
+    expect(engine.stats().tableCache!.openFiles).toBeLessThanOrEqual(3);
+    if (linux) expect(openSegmentFiles(dir)).toBeLessThanOrEqual(3);
+  });
+
+  test('without bounds in the way every segment stays open and nothing is evicted', async () => {
+    const dir = tempDir();
+    const engine = await engineWithSegments({}, dir);
+    readEveryKey(engine);
+    const stats = engine.stats().tableCache!;
+    expect(stats).toMatchObject({ openFiles: segments, evictions: 0, misses: segments, maxOpenFiles: 1000 });
+    expect(stats.bytes).toBeGreaterThan(0);
+    if (linux) expect(openSegmentFiles(dir)).toBe(segments);
+  });
+
+  test('keeps the readers within tableCacheBytes, but always the one just opened', async () => {
+    const probe = await engineWithSegments({});
+    readEveryKey(probe);
+    const all = probe.stats().tableCache!;
+    const perReader = all.bytes / all.openFiles;
+    const budget = Math.floor(2.5 * perReader);
+    const engine = await engineWithSegments({ tableCacheBytes: budget });
+    readEveryKey(engine);
+    const stats = engine.stats().tableCache!;
+    expect(stats.bytesMax).toBe(budget);
+    expect(stats.bytes).toBeLessThanOrEqual(budget);
+    expect(stats.openFiles).toBeGreaterThanOrEqual(1);
+    expect(stats.openFiles).toBeLessThanOrEqual(2);
+    expect(stats.evictions).toBeGreaterThan(0);
+
+    // A budget smaller than any reader still keeps one: reads work, one file open at a time.
+    const tiny = await engineWithSegments({ tableCacheBytes: 0 });
+    readEveryKey(tiny);
+    expect(tiny.stats().tableCache!.openFiles).toBe(1);
+  });
+
+  test('an iterator keeps walking a segment whose reader was evicted under it; its file closes when the iterator does', async () => {
+    const dir = tempDir();
+    const engine = await engineWithSegments({ maxOpenFiles: 1 }, dir);
+    const iterator = engine.iterator();
+    const first = await iterator.nextv(100);
+    expect(first.length).toBe(100);
+    // Gets open other readers: with room for one, every reader the iterator walks is evicted and retired.
+    readEveryKey(engine);
+    expect(engine.stats().tableCache!.openFiles).toBe(1);
+    // Retired readers stay open for the iterator: eight files of its own, one of the cache's.
+    if (linux) expect(openSegmentFiles(dir)).toBeGreaterThan(1);
+    const keys = first.map(([key]) => key.toString());
+    for (let entries = await iterator.nextv(500); entries.length > 0; entries = await iterator.nextv(500)) for (const [key] of entries) keys.push(key.toString());
+    expect(keys.length).toBe(segments * keysPerSegment);
+    expect(keys).toEqual(Array.from({ length: segments * keysPerSegment }, (_, index) => keyOf(index).toString()));
+    await iterator.close();
+    if (linux) expect(openSegmentFiles(dir)).toBe(1);
+  });
+
+  test('warns once, at the first eviction', async () => {
+    const warnings: string[] = [];
+    const logger: EngineLogger = {
+      info: () => undefined,
+      warn: (_object, message) => warnings.push(message),
+      error: () => undefined,
+    };
+    const engine = await engineWithSegments({ maxOpenFiles: 2, logger });
+    expect(warnings.filter((message) => message.startsWith('table cache full'))).toEqual([]);
+    readEveryKey(engine);
+    readEveryKey(engine);
+    expect(engine.stats().tableCache!.evictions).toBeGreaterThan(1);
+    expect(warnings.filter((message) => message.startsWith('table cache full')).length).toBe(1);
+  });
+
+  test('refuses bounds that are not numbers it can keep', async () => {
+    for (const options of [{ maxOpenFiles: 0 }, { maxOpenFiles: 1.5 }, { maxOpenFiles: Number.NaN }, { tableCacheBytes: -1 }, { tableCacheBytes: Number.NaN }]) {
+      const dir = tempDir();
+      await expect(LsmEngine.open(dir, options), JSON.stringify(options)).rejects.toThrow(InvalidArgumentError);
+    }
+  });
+});
