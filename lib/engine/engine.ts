@@ -93,7 +93,7 @@ export interface EngineOptions {
   memtableBytes?: number;
   /** Block cache byte budget. */
   blockCacheBytes?: number;
-  /** Most segment files kept open (LevelDB's max_open_files; table-cache.ts). */
+  /** Most segment files kept open (LevelDB's max_open_files; past it files are closed, their readers kept; table-cache.ts). */
   maxOpenFiles?: number;
   /** Byte budget of what open segment readers hold: index, decoded index, Bloom filter (table-cache.ts). */
   tableCacheBytes?: number;

@@ -224,7 +224,7 @@ export class LsmEngine implements Engine {
     this.#tables = new TableCache(this.#fs, dir, this.#blockCache, tableCacheLimits(options), () =>
       this.#logger.warn(
         { dir, ...this.#tables.stats() },
-        'table cache full: segment readers are being closed and reopened; raise max-open-files or table-cache-mb if reads slow down (INFO lsm: lsm_table_cache_misses)',
+        'table cache full: segment readers are being dropped and opened again (index and filter read again, milliseconds each); raise table-cache-mb if reads slow down (INFO lsm: lsm_table_cache_evictions)',
       ),
     );
   }

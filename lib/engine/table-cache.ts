@@ -2,26 +2,30 @@
 // LevelDB's TableCache, bounded as LevelDB bounds it with max_open_files and
 // as Kvrocks bounds index and filter memory through its block cache:
 //
-// - at most `maxOpenFiles` readers, so the engine's file descriptors stay
-//   within what the process may open, whatever the size of the data (a
-//   32 MiB segment per descriptor);
-// - at most `bytesMax` bytes of what open readers hold (index block, decoded
-//   index, Bloom filter: about 3 MiB per million small keys),
-//   so memory stays bounded by configured budgets as the data grows.
+// - at most `maxOpenFiles` readers hold their file open, so the engine's
+//   file descriptors stay within what the process may open, whatever the
+//   size of the data (a 32 MiB segment per descriptor). Past it, the file of
+//   the least recently used reader no iterator walks is closed, and the
+//   reader kept: its next use opens the file again, one open(2)
+//   (SegmentReader.releaseFile()/reopenFile());
+// - at most `bytesMax` bytes of what readers hold (index block, decoded
+//   index, Bloom filter: about 3 MiB per million small keys), so memory
+//   stays bounded by configured budgets as the data grows. Past it, the
+//   least recently used reader is dropped whole (SegmentReader.retire()):
+//   its file closes at once, or when the last iterator walking it closes,
+//   so open iterators can hold more files for a while. Its cached data
+//   blocks stay in the block cache for the file's next reader.
 //
-// Past either bound, readers are evicted by CLOCK (a hit sets a bit, the
-// hand clears it once before it evicts), as the block cache does: a hit
-// costs one store, not a reordering. The reader just opened is never the
-// one evicted. An evicted reader is retired (SegmentReader.retire()): its
-// file closes at once, or when the last iterator walking it closes, so the
-// bound can be passed by the readers open iterators still hold. Its cached
-// data blocks stay in the block cache (they are keyed by file number and
-// offset, and the next reader of the file finds them there).
+// Both pick by CLOCK (a hit sets a bit, the hand clears it once before it
+// passes the entry by), as the block cache does: a hit costs two stores,
+// not a reordering. The reader just opened or reopened is never the one
+// evicted.
 //
-// Reopening an evicted segment reads and checks its footer, index, filter
-// and properties blocks: milliseconds for a 32 MiB segment (about 10 ms on
-// the 2-core machine, docs/bench.md), so budgets too small for the working
-// set cost every read that misses. INFO's lsm section counts the misses.
+// Reopening a dropped reader reads and checks the segment's footer, index,
+// filter and properties blocks: milliseconds for a 32 MiB segment (a median
+// of 10.7 ms on the 2-core machine, docs/engines.md), so a byte budget too
+// small for the working set costs every read that misses it; the first
+// such eviction logs a warning, and INFO's lsm section counts them.
 //
 // It counts no references for deletion: the engine keeps a file until no
 // referenced version (current, pinned by an iterator, or the one a running
@@ -36,31 +40,37 @@ import type { BlockCache } from '../segment/block-cache.js';
 
 /** The table cache's bounds. */
 export interface TableCacheLimits {
-  /** Most readers (file descriptors) kept open; at least 1. */
+  /** Most readers holding their file open (descriptors); at least 1. */
   maxOpenFiles: number;
-  /** Most bytes of reader memory (SegmentReader.memoryBytes) kept; at least one reader is kept whatever its size. */
+  /** Most bytes of reader memory (SegmentReader.memoryBytes) kept; one reader is kept whatever its size. */
   bytesMax: number;
 }
 
 export interface TableCacheStats {
-  /** Readers open in the cache. */
+  /** Readers in the cache, with their file open or not. */
+  readers: number;
+  /** Of those, the ones holding their file open (descriptors). */
   openFiles: number;
   /** Their memory (SegmentReader.memoryBytes), summed. */
   bytes: number;
   maxOpenFiles: number;
   bytesMax: number;
-  /** Lookups that found their reader open, and those that opened it. */
+  /** Lookups that found their reader, and those that opened one (reading index and filter). */
   hits: number;
   misses: number;
-  /** Readers closed to stay within the bounds. */
+  /** Readers dropped to stay within bytesMax. */
   evictions: number;
+  /** Files a kept reader opened again after the descriptor bound closed them. */
+  fileReopens: number;
 }
 
 interface Entry {
   readonly reader: SegmentReader;
   readonly bytes: number;
-  /** Set by a hit, cleared by the hand. */
+  /** Set by a hit, cleared by the hand of the byte bound. */
   referenced: boolean;
+  /** Set by a hit, cleared by the hand of the descriptor bound. */
+  fileReferenced: boolean;
 }
 
 export class TableCache {
@@ -68,21 +78,23 @@ export class TableCache {
   readonly #dir: string;
   readonly #cache: BlockCache;
   readonly #limits: TableCacheLimits;
+  /** Called once, at the first eviction of a whole reader: the working set no longer fits the byte budget. */
+  readonly #onFirstEviction: (() => void) | undefined;
   readonly #entries = new Map<number, Entry>();
-  /** The same entries, in no order: the CLOCK hand walks it. */
+  /** The same entries, in no order: both CLOCK hands walk it. */
   readonly #ring: Entry[] = [];
   #hand = 0;
+  #fileHand = 0;
   #bytes = 0;
+  #openFiles = 0;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
+  #fileReopens = 0;
 
-  /** Called once, at the first eviction: the working set no longer fits the bounds. */
-  readonly #onFirstEviction: (() => void) | undefined;
-
-  /** @param onFirstEviction called once, when the bounds first make the cache close a reader */
+  /** @param onFirstEviction called once, when the byte bound first makes the cache drop a reader */
   constructor(fs: FileSystem, dir: string, cache: BlockCache, limits: TableCacheLimits, onFirstEviction?: () => void) {
-    assert(Number.isSafeInteger(limits.maxOpenFiles) && limits.maxOpenFiles >= 1, 'the table cache keeps at least one reader');
+    assert(Number.isSafeInteger(limits.maxOpenFiles) && limits.maxOpenFiles >= 1, 'the table cache keeps at least one file open');
     assert(limits.bytesMax >= 0, 'the table cache byte budget is not negative');
     this.#fs = fs;
     this.#dir = dir;
@@ -91,23 +103,37 @@ export class TableCache {
     this.#onFirstEviction = onFirstEviction;
   }
 
-  /** The reader of a live segment, opened on first use. @throws CorruptionError when the file is damaged or missing */
+  /**
+   * The reader of a live segment, holding its file open: opened on first
+   * use, its file reopened if the descriptor bound closed it.
+   * @throws CorruptionError when the file is damaged or missing; the file system's error when it cannot be opened
+   */
   reader(fileNumber: number): SegmentReader {
     const entry = this.#entries.get(fileNumber);
     if (entry !== undefined) {
       entry.referenced = true;
+      entry.fileReferenced = true;
       this.#hits++;
+      if (!entry.reader.fileOpen) {
+        entry.reader.reopenFile();
+        this.#openFiles++;
+        this.#fileReopens++;
+      }
+      // Also after iterators that held files past the bound have closed.
+      if (this.#openFiles > this.#limits.maxOpenFiles) this.#closeFilesOverBound(entry);
       return entry.reader;
     }
     this.#misses++;
     const reader = SegmentReader.open(this.#fs, segmentPath(this.#dir, fileNumber), { fileNumber, cache: this.#cache });
-    const opened: Entry = { reader, bytes: reader.memoryBytes, referenced: false };
+    const opened: Entry = { reader, bytes: reader.memoryBytes, referenced: false, fileReferenced: false };
     this.#entries.set(fileNumber, opened);
     this.#ring.push(opened);
     this.#bytes += opened.bytes;
+    this.#openFiles++;
     const evictions = this.#evictions;
-    this.#evictOverBounds(opened);
+    this.#evictOverBytes(opened);
     if (evictions === 0 && this.#evictions > 0) this.#onFirstEviction?.();
+    this.#closeFilesOverBound(opened);
     return reader;
   }
 
@@ -127,19 +153,31 @@ export class TableCache {
     this.#entries.clear();
     this.#ring.length = 0;
     this.#hand = 0;
+    this.#fileHand = 0;
     this.#bytes = 0;
+    this.#openFiles = 0;
   }
 
   stats(): TableCacheStats {
     const { maxOpenFiles, bytesMax } = this.#limits;
-    return { openFiles: this.#entries.size, bytes: this.#bytes, maxOpenFiles, bytesMax, hits: this.#hits, misses: this.#misses, evictions: this.#evictions };
+    return {
+      readers: this.#entries.size,
+      openFiles: this.#openFiles,
+      bytes: this.#bytes,
+      maxOpenFiles,
+      bytesMax,
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+      fileReopens: this.#fileReopens,
+    };
   }
 
-  /** Evicts by CLOCK until both bounds hold, never `kept` (the reader just opened). */
-  #evictOverBounds(kept: Entry): void {
+  /** Drops readers by CLOCK until their bytes fit, never `kept` (the reader just opened). */
+  #evictOverBytes(kept: Entry): void {
     const ring = this.#ring;
-    const { maxOpenFiles, bytesMax } = this.#limits;
-    while ((ring.length > maxOpenFiles || this.#bytes > bytesMax) && ring.length > 1) {
+    const bytesMax = this.#limits.bytesMax;
+    while (this.#bytes > bytesMax && ring.length > 1) {
       if (this.#hand >= ring.length) this.#hand = 0;
       const entry = ring[this.#hand]!;
       if (entry === kept || entry.referenced) {
@@ -153,6 +191,29 @@ export class TableCache {
     }
   }
 
+  /**
+   * Closes files of readers by CLOCK until at most maxOpenFiles are open,
+   * keeping the readers; never `kept`'s, nor one an iterator walks (when
+   * iterators walk them all, the bound waits for them).
+   */
+  #closeFilesOverBound(kept: Entry): void {
+    const ring = this.#ring;
+    const maxOpenFiles = this.#limits.maxOpenFiles;
+    // Two passes over the ring clear every bit once and then find any file there is to close.
+    for (let steps = 2 * ring.length; this.#openFiles > maxOpenFiles && steps > 0; steps--) {
+      if (this.#fileHand >= ring.length) this.#fileHand = 0;
+      const entry = ring[this.#fileHand]!;
+      this.#fileHand++;
+      if (entry === kept || !entry.reader.fileOpen || entry.reader.pinned) continue;
+      if (entry.fileReferenced) {
+        entry.fileReferenced = false;
+        continue;
+      }
+      entry.reader.releaseFile();
+      this.#openFiles--;
+    }
+  }
+
   /** Takes `entry` (at `position` in the ring) out and retires its reader. */
   #remove(entry: Entry, position: number): void {
     const ring = this.#ring;
@@ -162,6 +223,7 @@ export class TableCache {
     ring.pop();
     this.#entries.delete(entry.reader.fileNumber);
     this.#bytes -= entry.bytes;
+    if (entry.reader.fileOpen) this.#openFiles--;
     entry.reader.retire();
   }
 }

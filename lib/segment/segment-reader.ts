@@ -68,7 +68,11 @@ export class SegmentReader {
   readonly fileBytes: number;
   readonly path: string;
   readonly fileNumber: number;
-  readonly #file: FileHandle;
+  #file: FileHandle;
+  /** The file system the file came from, to reopen it after releaseFile(). */
+  readonly #fs: FileSystem;
+  /** False between releaseFile() and reopenFile(). */
+  #fileOpen = true;
   readonly #cache: BlockCache | undefined;
   readonly #verifyChecksums: boolean;
   readonly #footer: SegmentFooter;
@@ -90,8 +94,9 @@ export class SegmentReader {
   /** What the open reader holds in memory (see memoryBytes). */
   readonly #memoryBytes: number;
 
-  private constructor(path: string, file: FileHandle, options: SegmentReaderOptions) {
+  private constructor(fs: FileSystem, path: string, file: FileHandle, options: SegmentReaderOptions) {
     this.path = path;
+    this.#fs = fs;
     this.#file = file;
     this.fileNumber = options.fileNumber;
     this.#cache = options.cache;
@@ -123,7 +128,7 @@ export class SegmentReader {
   static open(fs: FileSystem, path: string, options: SegmentReaderOptions): SegmentReader {
     const file = fs.open(path, 'read');
     try {
-      return new SegmentReader(path, file, options);
+      return new SegmentReader(fs, path, file, options);
     } catch (error) {
       file.close();
       throw error;
@@ -180,7 +185,46 @@ export class SegmentReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#fileOpen) this.#file.close();
+    this.#fileOpen = false;
+  }
+
+  /** Whether the reader holds its file open (false after releaseFile(), until reopenFile()). */
+  get fileOpen(): boolean {
+    return this.#fileOpen;
+  }
+
+  /** Whether an open iterator walks this reader. */
+  get pinned(): boolean {
+    return this.#pins > 0;
+  }
+
+  /**
+   * Closes the file but keeps what the reader holds in memory (index,
+   * filter, properties), so that reopenFile() costs one open(2): the table
+   * cache's bound on descriptors. Only a reader no iterator walks; nothing
+   * may read through it until reopenFile().
+   */
+  releaseFile(): void {
+    assert(!this.#closed && this.#fileOpen && this.#pins === 0, 'releaseFile() of an open reader no iterator walks');
+    this.#fileOpen = false;
     this.#file.close();
+  }
+
+  /**
+   * Opens the file again after releaseFile().
+   * @throws the file system's error when it cannot be opened; CorruptionError when its size changed
+   */
+  reopenFile(): void {
+    assert(!this.#closed && !this.#fileOpen, 'reopenFile() after releaseFile()');
+    const file = this.#fs.open(this.path, 'read');
+    const size = file.size();
+    if (size !== this.fileBytes) {
+      file.close();
+      throw new CorruptionError(this.path, size, `Cannot reopen segment "${this.path}": it is ${size} bytes, it was ${this.fileBytes} when opened`);
+    }
+    this.#file = file;
+    this.#fileOpen = true;
   }
 
   /**
@@ -261,6 +305,7 @@ export class SegmentReader {
       const cached = cache.get(this.fileNumber, handle.offset, slots, index);
       if (cached !== undefined) return cached;
     }
+    assert(this.#fileOpen, 'a block read through a reader holding its file');
     const block = Block.parse(readBlock(this.#file, this.path, handle, this.properties.dataBytes, this.#readOptions), this.path, handle.offset);
     cache?.set(this.fileNumber, handle.offset, block, slots, index);
     return block;

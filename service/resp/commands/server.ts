@@ -444,7 +444,9 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_block_cache_capacity_bytes', stats.blockCache.capacityBytes],
     ['lsm_block_cache_hits', stats.blockCache.hits],
     ['lsm_block_cache_misses', stats.blockCache.misses],
-    // Open segment readers (table-cache.ts): misses open a segment (milliseconds each), evictions close one.
+    // Segment readers (table-cache.ts): misses open one (index and filter read, milliseconds), evictions drop
+    // one (the byte bound), file reopens open the file of a kept reader again (the descriptor bound, one open(2)).
+    ['lsm_table_cache_readers', stats.tableCache?.readers ?? 0],
     ['lsm_table_cache_open_files', stats.tableCache?.openFiles ?? 0],
     ['lsm_table_cache_max_open_files', stats.tableCache?.maxOpenFiles ?? server.maxOpenFiles],
     ['lsm_table_cache_bytes', stats.tableCache?.bytes ?? 0],
@@ -452,6 +454,7 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_table_cache_hits', stats.tableCache?.hits ?? 0],
     ['lsm_table_cache_misses', stats.tableCache?.misses ?? 0],
     ['lsm_table_cache_evictions', stats.tableCache?.evictions ?? 0],
+    ['lsm_table_cache_file_reopens', stats.tableCache?.fileReopens ?? 0],
     ['lsm_write_stalls', stats.writeStalls],
     ['lsm_write_error', oneLine(stats.writeError ?? '')],
     ['lsm_background_error', oneLine(stats.backgroundError ?? '')],
