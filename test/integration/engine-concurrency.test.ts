@@ -79,10 +79,18 @@ function expectedEntries(model: Model, range: IteratorOptions): [string, string]
   return range.limit !== undefined && range.limit >= 0 ? entries.slice(0, range.limit) : entries;
 }
 
-describe(`engine under concurrent writers, readers, flushes and compactions (${durationMs} ms, seed ${seed})`, () => {
+// The same run with a table cache far smaller than the segments the run makes (table-cache.ts):
+// files closed and reopened, readers dropped and opened again, while compactions delete files
+// and the long-lived iterator walks readers the cache has let go.
+const tableCaches: [name: string, extra: EngineOptions][] = [
+  ['default table cache', {}],
+  ['a table cache of 3 files and 24 KiB', { maxOpenFiles: 3, tableCacheBytes: 24 * 1024 }],
+];
+
+describe.each(tableCaches)(`engine under concurrent writers, readers, flushes and compactions (${durationMs} ms, seed ${seed}), %s`, (name, extra) => {
   it('reads stay consistent with acknowledged writes, iterators with their snapshot, and nothing is lost', async () => {
-    const dir = join(root, 'db');
-    const engine = await LsmEngine.open(dir, options);
+    const dir = join(root, `db-${name.replace(/\W+/g, '-')}`);
+    const engine = await LsmEngine.open(dir, { ...options, ...extra });
     const random = mulberry32(seed);
     const model: Model = new Map();
     const failures: string[] = [];
@@ -260,8 +268,12 @@ describe(`engine under concurrent writers, readers, flushes and compactions (${d
         `[engine-concurrency] seed ${seed}: ${counts.batches} batches, ${counts.gets} gets, ${counts.scans} scans (${counts.scannedEntries} entries), ` +
           `flushes ${stats.flushes}, compactions ${stats.compactions}, write stalls ${stats.writeStalls}, ` +
           `held iterator read ${counts.heldEntries} entries across ${heldDuring.flushes} flushes and ${heldDuring.compactions} compactions, ` +
-          `levels ${stats.levels.map((level) => level.segments).join('/')}`,
+          `levels ${stats.levels.map((level) => level.segments).join('/')}, table cache ${JSON.stringify(stats.tableCache)}`,
       );
+      if (extra.maxOpenFiles !== undefined) {
+        expect(stats.tableCache!.evictions, 'readers dropped for the byte budget').toBeGreaterThan(0);
+        expect(stats.tableCache!.fileReopens, 'files reopened for the descriptor bound').toBeGreaterThan(0);
+      }
       expect(failures, failures.join('\n')).toEqual([]);
       expect(stats.flushes, 'flushes ran during the test').toBeGreaterThan(3);
       expect(stats.compactions, 'compactions ran during the test').toBeGreaterThan(1);
@@ -275,7 +287,7 @@ describe(`engine under concurrent writers, readers, flushes and compactions (${d
     } finally {
       await engine.close();
     }
-    const reopened = await LsmEngine.open(dir, options);
+    const reopened = await LsmEngine.open(dir, { ...options, ...extra });
     try {
       expect(await compareWithModel(reopened, model), 'after reopen').toBe('');
     } finally {
