@@ -5,22 +5,33 @@
 
 import { parentPort } from 'node:worker_threads';
 import { NodeFileSystem } from '../fs/node-file-system.js';
-import { runCompactionJob, runFlushJob, type CompactionJob, type FlushJob } from './compactor.js';
-import { reviveCompactionJob, serializeError, type WorkerRequest, type WorkerReply } from './executor.js';
+import { prepareReaders, runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult } from './compactor.js';
+import { reviveCompactionJob, serializeError, transferablePrepared, type WorkerRequest, type WorkerReply } from './executor.js';
 
 const fs = new NodeFileSystem();
 const port = parentPort;
 if (port === null) throw new Error('compaction-worker.ts must run in a worker thread');
 
 port.on('message', (request: WorkerRequest) => {
-  void handle(request).then((reply) => port.postMessage(reply));
+  void handle(request).then(([reply, transfer]) => port.postMessage(reply, transfer));
 });
 
-async function handle(request: WorkerRequest): Promise<WorkerReply> {
+/** The reply, and the buffers it hands over (moved, not copied: nothing here uses them afterwards). */
+async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer[]]> {
   try {
-    const result = request.kind === 'flush' ? runFlushJob(fs, request.job as FlushJob) : await runCompactionJob(fs, reviveCompactionJob(request.job as CompactionJob));
-    return { id: request.id, ok: true, result };
+    const transfer: ArrayBuffer[] = [];
+    let result: FlushResult | CompactionResult;
+    if (request.kind === 'flush') {
+      const job = request.job as FlushJob;
+      const flushed = runFlushJob(fs, job);
+      result = { ...flushed, prepared: transferablePrepared(prepareReaders(fs, job.dir, [flushed.meta]), transfer)[0] };
+    } else {
+      const job = reviveCompactionJob(request.job as CompactionJob);
+      const compacted = await runCompactionJob(fs, job);
+      result = { ...compacted, prepared: transferablePrepared(prepareReaders(fs, job.dir, compacted.outputs), transfer) };
+    }
+    return [{ id: request.id, ok: true, result }, transfer];
   } catch (error) {
-    return { id: request.id, ok: false, error: serializeError(error) };
+    return [{ id: request.id, ok: false, error: serializeError(error) }, []];
   }
 }

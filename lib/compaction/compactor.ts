@@ -23,7 +23,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import type { CompactionFilter, CompactionFilterSpec, CreateCompactionFilter } from '../engine/engine.js';
 import { MergeIterator } from '../engine/merge-iterator.js';
 import { ConcatIterator } from '../engine/concat-iterator.js';
-import { SegmentReader } from '../segment/segment-reader.js';
+import { SegmentReader, type SegmentParts } from '../segment/segment-reader.js';
 import { SegmentWriter, type SegmentProperties } from '../segment/segment-writer.js';
 import { segmentDir, segmentPath } from '../format/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
@@ -60,6 +60,8 @@ export interface CompactionJob {
 
 export interface CompactionResult {
   outputs: SegmentMeta[];
+  /** Each output's reader parts, when a worker read them back (prepareReaders()); undefined inline. */
+  prepared?: (SegmentParts | undefined)[] | undefined;
   /** Entries read, written, dropped as shadowed, tombstones dropped, dropped by the filter. */
   counts: { read: number; written: number; shadowed: number; tombstones: number; filtered: number };
   bytesRead: number;
@@ -68,6 +70,8 @@ export interface CompactionResult {
 
 export interface FlushResult {
   meta: SegmentMeta;
+  /** The segment's reader parts, when a worker read them back (prepareReaders()); undefined inline. */
+  prepared?: SegmentParts | undefined;
   /** Versions left out because a newer version of their key is visible to every reader. */
   shadowed: number;
 }
@@ -284,4 +288,27 @@ export function metaFrom(fileNumber: number, level: number, properties: SegmentP
     tombstoneCount: properties.tombstoneCount,
     createdMs: properties.createdMs,
   };
+}
+
+/**
+ * Opens the segments a job wrote, as the engine's table cache would, and
+ * takes their readers apart (SegmentReader.exportParts()): in the worker
+ * that wrote them, the footer, index, filter and properties reads, their
+ * checks and the index's decoding happen off the event loop, and the engine
+ * adopts the parts (TableCache.adopt()) instead of opening the files at
+ * their first read. A segment that cannot be read back gets no parts: the
+ * engine then opens it at its first read, which reports the damage.
+ */
+export function prepareReaders(fs: FileSystem, dir: string, outputs: readonly SegmentMeta[]): (SegmentParts | undefined)[] {
+  return outputs.map((meta) => {
+    let reader: SegmentReader | undefined;
+    try {
+      reader = SegmentReader.open(fs, segmentPath(dir, meta.fileNumber), { fileNumber: meta.fileNumber });
+      return reader.exportParts();
+    } catch {
+      return undefined;
+    } finally {
+      reader?.close();
+    }
+  });
 }

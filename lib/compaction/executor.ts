@@ -11,6 +11,8 @@ import { javascriptUrl } from '../javascript-path.js';
 import { ClosedError } from '../errors.js';
 import { deserializeError, type SerializedError } from '../thread-errors.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
+import type { SegmentParts } from '../segment/segment-reader.js';
+import type { TieRunParts } from '../segment/decoded-index.js';
 import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult } from './compactor.js';
 
 export interface BackgroundExecutor {
@@ -124,12 +126,12 @@ export class WorkerExecutor implements BackgroundExecutor {
   async flush(job: FlushJob): Promise<FlushResult> {
     // The memtable image is shared memory: posting it copies nothing.
     const result = (await this.#flushWorker.run('flush', job, [])) as FlushResult;
-    return { ...result, meta: reviveMeta(result.meta) };
+    return { ...result, meta: reviveMeta(result.meta), prepared: reviveParts(result.prepared) };
   }
 
   async compact(job: CompactionJob): Promise<CompactionResult> {
     const result = (await this.#compactionWorker.run('compact', job, [])) as CompactionResult;
-    return { ...result, outputs: result.outputs.map(reviveMeta) };
+    return { ...result, outputs: result.outputs.map(reviveMeta), prepared: result.prepared?.map(reviveParts) };
   }
 
   async close(): Promise<void> {
@@ -150,6 +152,63 @@ export function reviveCompactionJob(job: CompactionJob): CompactionJob {
 /** Buffers cross threads as Uint8Arrays; make the keys Buffers again. */
 export function reviveMeta(meta: SegmentMeta): SegmentMeta {
   return { ...meta, smallestKey: asBuffer(meta.smallestKey), largestKey: asBuffer(meta.largestKey) };
+}
+
+/**
+ * Reader parts made ready to post (prepareReaders()): each buffer an exact
+ * copy with an ArrayBuffer of its own, added to `transfer` with the typed
+ * arrays' own, so that posting moves them and never carries (or detaches)
+ * memory they share with anything else, such as Node's Buffer pool.
+ */
+export function transferablePrepared(prepared: (SegmentParts | undefined)[], transfer: ArrayBuffer[]): (SegmentParts | undefined)[] {
+  const own = <T extends Uint8Array | Uint32Array | Float64Array>(array: T): T => {
+    const whole = array.byteOffset === 0 && array.byteLength === array.buffer.byteLength && !(array instanceof Buffer);
+    const copy = whole ? array : (array.slice() as T);
+    transfer.push(copy.buffer as ArrayBuffer);
+    return copy;
+  };
+  const ownRuns = (runs: Map<number, TieRunParts>): void => {
+    for (const run of runs.values()) {
+      run.fingerprints = own(run.fingerprints);
+      ownRuns(run.runs);
+    }
+  };
+  return prepared.map((parts) => {
+    if (parts === undefined) return undefined;
+    const decoded = parts.decodedIndex;
+    if (decoded !== undefined) ownRuns(decoded.tieRuns);
+    return {
+      ...parts,
+      index: own(new Uint8Array(parts.index)) as Buffer,
+      filter: own(new Uint8Array(parts.filter)) as Buffer,
+      properties: own(new Uint8Array(parts.properties)) as Buffer,
+      decodedIndex:
+        decoded === undefined
+          ? undefined
+          : {
+              ...decoded,
+              keys: decoded.keys === undefined ? undefined : (own(new Uint8Array(decoded.keys)) as Buffer),
+              bounds: own(decoded.bounds),
+              blockOffsets: own(decoded.blockOffsets),
+              blockSizes: own(decoded.blockSizes),
+              fingerprints: own(decoded.fingerprints),
+              summary: own(decoded.summary),
+            },
+    };
+  });
+}
+
+/** Reader parts as they arrive from a worker: their Buffers are Uint8Arrays; make them Buffers again. */
+function reviveParts(parts: SegmentParts | undefined): SegmentParts | undefined {
+  if (parts === undefined) return undefined;
+  const decoded = parts.decodedIndex;
+  return {
+    ...parts,
+    index: asBuffer(parts.index),
+    filter: asBuffer(parts.filter),
+    properties: asBuffer(parts.properties),
+    decodedIndex: decoded === undefined ? undefined : { ...decoded, keys: decoded.keys === undefined ? undefined : asBuffer(decoded.keys) },
+  };
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

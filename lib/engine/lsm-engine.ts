@@ -57,6 +57,7 @@ import { acquireLock, type LockHandle } from './lock-file.js';
 import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator } from './merge-iterator.js';
 import { TableCache, type TableCacheLimits } from './table-cache.js';
+import type { SegmentParts } from '../segment/segment-reader.js';
 import { SeekCursor } from './seek-cursor.js';
 import { UserIterator, type LeadingHidden } from './user-iterator.js';
 import { DeadRanges } from './dead-ranges.js';
@@ -989,6 +990,7 @@ export class LsmEngine implements Engine {
     const slot = this.#immutables[this.#immutables.length - 1]!;
     await slot.walClosed;
     let meta: SegmentMeta | undefined;
+    let prepared: SegmentParts | undefined;
     if (!slot.memtable.isEmpty) {
       const fileNumber = this.#nextFileNumber++;
       this.#pendingOutputs.add(fileNumber);
@@ -1001,6 +1003,7 @@ export class LsmEngine implements Engine {
         // Snapshots taken from here on see at least every version in this memtable: the oldest live one decides.
         const flushed = await this.#executor!.flush({ dir: this.dir, fileNumber, memtable: slot.memtable.image(), createdMs: Date.now(), smallestSnapshot: this.#smallestSnapshot() });
         meta = flushed.meta;
+        prepared = flushed.prepared;
         this.#entriesDropped.shadowed += flushed.shadowed;
       } catch (error) {
         this.#pendingOutputs.delete(fileNumber);
@@ -1032,6 +1035,7 @@ export class LsmEngine implements Engine {
       if (meta !== undefined) this.#pendingOutputs.delete(meta.fileNumber);
     }
     if (meta !== undefined) {
+      this.#adoptReader(meta.fileNumber, prepared);
       this.#stats.flushes++;
       this.#stats.bytesFlushed += meta.fileBytes;
     }
@@ -1156,6 +1160,7 @@ export class LsmEngine implements Engine {
         added: result.outputs,
         deleted: pick.inputs.flatMap(({ level, files }) => files.map((file) => ({ level, fileNumber: file.fileNumber }))),
       }));
+      result.outputs.forEach((output, index) => this.#adoptReader(output.fileNumber, result.prepared?.[index]));
       this.#stats.compactions++;
       this.#stats.bytesCompacted += result.bytesWritten;
       this.#entriesDropped.shadowed += result.counts.shadowed;
@@ -1172,6 +1177,20 @@ export class LsmEngine implements Engine {
     } finally {
       for (const number of outputFileNumbers) this.#pendingOutputs.delete(number);
       this.#unrefVersion(version);
+    }
+  }
+
+  /**
+   * Opens the reader of a segment just installed from the parts its worker
+   * exported (TableCache.adopt()). Best effort: when that fails the first
+   * read opens the file itself and reports what is wrong with it.
+   */
+  #adoptReader(fileNumber: number, parts: SegmentParts | undefined): void {
+    if (parts === undefined || this.#closed) return;
+    try {
+      this.#tables.adopt(fileNumber, parts);
+    } catch (error) {
+      this.#logger.warn({ err: error, segment: fileNumber }, 'could not adopt the reader a background job prepared; the first read opens the segment');
     }
   }
 

@@ -50,13 +50,22 @@ export class DecodedIndex {
   /** Runs of at least tieRunMin entries with the same fingerprint, by first entry: fingerprints one level down (TieRun). */
   readonly #tieRuns: Map<number, TieRun>;
 
-  private constructor(keys: Buffer, bounds: Uint32Array, blockOffsets: Float64Array, blockSizes: Float64Array) {
+  /** @param derived what decode() computes past the entries, when it comes from exportParts() */
+  private constructor(keys: Buffer, bounds: Uint32Array, blockOffsets: Float64Array, blockSizes: Float64Array, derived?: DerivedParts) {
     const count = blockOffsets.length;
     this.count = count;
     this.#keys = keys;
     this.#bounds = bounds;
     this.#blockOffsets = blockOffsets;
     this.#blockSizes = blockSizes;
+    if (derived !== undefined) {
+      this.#prefixStart = derived.prefixStart;
+      this.#prefixLength = derived.prefixLength;
+      this.#fingerprints = derived.fingerprints;
+      this.#summary = derived.summary;
+      this.#tieRuns = derived.tieRuns;
+      return;
+    }
     this.#prefixStart = count === 0 ? 0 : bounds[0]!;
     this.#prefixLength = count === 0 ? 0 : commonPrefixLength(keys, bounds, 0, count - 1);
     this.#fingerprints = new Float64Array(count);
@@ -67,6 +76,44 @@ export class DecodedIndex {
     this.#summary = new Float64Array(Math.ceil(count / summaryStride));
     for (let slot = 0; slot < this.#summary.length; slot++) this.#summary[slot] = this.#fingerprints[slot * summaryStride]!;
     this.#tieRuns = tieRuns(keys, bounds, this.#fingerprints, this.#prefixLength, 0);
+  }
+
+  /**
+   * Everything this holds, for a thread that will read the same segment
+   * (SegmentReader.exportParts()); the separator keys are left out when they
+   * are the index block's own bytes.
+   */
+  exportParts(index: Block): DecodedIndexParts {
+    return {
+      keys: this.#keys === index.data ? undefined : this.#keys,
+      bounds: this.#bounds,
+      blockOffsets: this.#blockOffsets,
+      blockSizes: this.#blockSizes,
+      prefixStart: this.#prefixStart,
+      prefixLength: this.#prefixLength,
+      fingerprints: this.#fingerprints,
+      summary: this.#summary,
+      tieRuns: this.#tieRuns,
+    };
+  }
+
+  /**
+   * The decoded index exportParts() gave, for the same index block, without
+   * decoding it again. The parts are taken, not copied.
+   * @throws CorruptionError (through `fail`) when the parts do not fit the block
+   */
+  static fromParts(index: Block, parts: DecodedIndexParts, fail: (why: string) => Error): DecodedIndex {
+    const count = parts.blockOffsets.length;
+    const keys = parts.keys ?? index.data;
+    const fits =
+      parts.bounds.length === 2 * count &&
+      parts.blockSizes.length === count &&
+      parts.fingerprints.length === count &&
+      parts.summary.length === Math.ceil(count / summaryStride) &&
+      (count === 0 || parts.bounds[2 * count - 1]! <= keys.length) &&
+      parts.prefixStart + parts.prefixLength <= keys.length;
+    if (!fits) throw fail('decoded index parts do not fit the index block');
+    return new DecodedIndex(keys, parts.bounds, parts.blockOffsets, parts.blockSizes, parts);
   }
 
   /**
@@ -213,6 +260,27 @@ const summaryStride = 64;
  * entries gets fingerprints of the bytes past the prefix its entries share,
  * and runs that tie again nest.
  */
+/** What the constructor computes past the entries (see exportParts()). */
+interface DerivedParts {
+  prefixStart: number;
+  prefixLength: number;
+  fingerprints: Float64Array;
+  summary: Float64Array;
+  tieRuns: Map<number, TieRun>;
+}
+
+/** A DecodedIndex taken apart (exportParts()), as structured cloning carries it between threads. */
+export interface DecodedIndexParts extends DerivedParts {
+  /** The separator keys when they are a copy; undefined when they are the index block's bytes. */
+  keys: Buffer | undefined;
+  bounds: Uint32Array;
+  blockOffsets: Float64Array;
+  blockSizes: Float64Array;
+}
+
+/** A tie run as exportParts() carries it (the same object, exported for the thread hand-over). */
+export type TieRunParts = TieRun;
+
 interface TieRun {
   /** User-key bytes every entry of the run shares (at least the fingerprint's end). */
   prefixLength: number;

@@ -32,7 +32,7 @@ import { readExactly } from '../fs/file-system.js';
 import { type BlockCache, BlockSlots } from './block-cache.js';
 import { decodeBlockHandle, readBlock, type ReadBlockOptions } from './block-io.js';
 import { Block, BlockIterator, blockCorruption, lookupTrailerHigh, lookupTrailerLow } from './block-reader.js';
-import { DecodedIndex } from './decoded-index.js';
+import { DecodedIndex, type DecodedIndexParts } from './decoded-index.js';
 import { bloomHash, BloomFilter } from './bloom-filter.js';
 import { type BlockHandle, blockRawBytesMax, footerBytes, lz4ExpansionMax } from './segment-format.js';
 import { decodeFooter, type SegmentFooter } from './segment-footer.js';
@@ -58,6 +58,37 @@ export interface SegmentEntry {
   /** The value (empty for a tombstone): a view into an immutable decoded block. */
   value: Buffer;
   sequence: number;
+}
+
+/**
+ * A segment's footer and metadata blocks (checked and decompressed), and its
+ * decoded index when one was exported: what opening reads before any data
+ * block. SegmentReader.exportParts() gives them; fromParts() takes them.
+ */
+export interface SegmentParts {
+  fileBytes: number;
+  footer: SegmentFooter;
+  /** Contents of the index, filter and properties blocks. */
+  index: Buffer;
+  filter: Buffer;
+  properties: Buffer;
+  decodedIndex: DecodedIndexParts | undefined;
+}
+
+/** Reads and checks a segment's footer and metadata blocks (always checksum-verified: they are read once per open). */
+function readParts(file: FileHandle, path: string): SegmentParts {
+  const fileBytes = file.size();
+  const footerOffset = fileBytes - footerBytes;
+  if (footerOffset < 0) {
+    throw new CorruptionError(path, 0, `Cannot open segment "${path}": file is ${fileBytes} bytes, shorter than the ${footerBytes}-byte footer`);
+  }
+  const footer = decodeFooter(readExactly(file, footerOffset, footerBytes), path, footerOffset);
+  const readMetaBlock = (handle: BlockHandle, blockName: string): Buffer =>
+    readBlock(file, path, handle, fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax: handle.size * lz4ExpansionMax + 64, blockName });
+  const index = readMetaBlock(footer.index, 'index block');
+  const filter = readMetaBlock(footer.filter, 'filter block');
+  const properties = readMetaBlock(footer.properties, 'properties block');
+  return { fileBytes, footer, index, filter, properties, decodedIndex: undefined };
 }
 
 /** An open segment file. Not safe to use after close(). */
@@ -93,8 +124,10 @@ export class SegmentReader {
   #closed = false;
   /** What the open reader holds in memory (see memoryBytes). */
   readonly #memoryBytes: number;
+  /** The footer and metadata blocks as read (see exportParts()). */
+  readonly #parts: SegmentParts;
 
-  private constructor(fs: FileSystem, path: string, file: FileHandle, options: SegmentReaderOptions) {
+  private constructor(fs: FileSystem, path: string, file: FileHandle, parts: SegmentParts, options: SegmentReaderOptions) {
     this.path = path;
     this.#fs = fs;
     this.#file = file;
@@ -102,18 +135,18 @@ export class SegmentReader {
     this.#cache = options.cache;
     this.#verifyChecksums = options.verifyChecksums ?? true;
     this.#readOptions = { verifyChecksum: this.#verifyChecksums, rawBytesMax: blockRawBytesMax };
-    this.fileBytes = file.size();
-    const footerOffset = this.fileBytes - footerBytes;
-    if (footerOffset < 0) {
-      throw new CorruptionError(path, 0, `Cannot open segment "${path}": file is ${this.fileBytes} bytes, shorter than the ${footerBytes}-byte footer`);
-    }
-    this.#footer = decodeFooter(readExactly(file, footerOffset, footerBytes), path, footerOffset);
-    this.#index = Block.parse(this.#readMetaBlock(this.#footer.index, 'index block'), path, this.#footer.index.offset);
-    this.#filter = BloomFilter.parse(this.#readMetaBlock(this.#footer.filter, 'filter block'), path, this.#footer.filter.offset);
-    const stored = decodeProperties(this.#readMetaBlock(this.#footer.properties, 'properties block'), path, this.#footer.properties.offset);
+    this.fileBytes = parts.fileBytes;
+    this.#footer = parts.footer;
+    this.#parts = parts;
+    this.#index = Block.parse(parts.index, path, this.#footer.index.offset);
+    this.#filter = BloomFilter.parse(parts.filter, path, this.#footer.filter.offset);
+    const stored = decodeProperties(parts.properties, path, this.#footer.properties.offset);
     this.properties = { ...stored, formatVersion: this.#footer.formatVersion, fileBytes: this.fileBytes };
     this.#checkLayout();
-    this.#decodedIndex = DecodedIndex.decode(this.#index);
+    this.#decodedIndex =
+      parts.decodedIndex === undefined
+        ? DecodedIndex.decode(this.#index)
+        : DecodedIndex.fromParts(this.#index, parts.decodedIndex, (why) => new CorruptionError(path, this.#footer.index.offset, `Cannot open segment "${path}": ${why}`));
     this.#slots = new BlockSlots(this.#decodedIndex.count);
     // The slots: a pointer and a byte per data block.
     const slots = 9 * this.#decodedIndex.count;
@@ -128,11 +161,39 @@ export class SegmentReader {
   static open(fs: FileSystem, path: string, options: SegmentReaderOptions): SegmentReader {
     const file = fs.open(path, 'read');
     try {
-      return new SegmentReader(fs, path, file, options);
+      return new SegmentReader(fs, path, file, readParts(file, path), options);
     } catch (error) {
       file.close();
       throw error;
     }
+  }
+
+  /**
+   * Opens a segment with the parts another reader of the same file exported
+   * (exportParts(), e.g. in the worker thread that wrote it): one open(2) and
+   * no block read or index decoding. The parts are taken, not copied.
+   * @throws CorruptionError when the file's size is not the one the parts were read from, or the parts are malformed;
+   *   the file system's error when it cannot be opened
+   */
+  static fromParts(fs: FileSystem, path: string, parts: SegmentParts, options: SegmentReaderOptions): SegmentReader {
+    const file = fs.open(path, 'read');
+    try {
+      const size = file.size();
+      if (size !== parts.fileBytes) throw new CorruptionError(path, size, `Cannot open segment "${path}": it is ${size} bytes, its reader's parts were read from ${parts.fileBytes}`);
+      return new SegmentReader(fs, path, file, parts, options);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * What this reader read and decoded from its file, for fromParts() in
+   * another thread. The buffers are shared with this reader: close it (or
+   * let the structured clone copy them) before anything changes them.
+   */
+  exportParts(): SegmentParts {
+    return { ...this.#parts, decodedIndex: this.#decodedIndex.exportParts(this.#index) };
   }
 
   /** The footer's block handles (for tools). */
@@ -311,11 +372,6 @@ export class SegmentReader {
     return block;
   }
 
-  /** Metadata blocks are always checksum-verified: they are read once per open. */
-  #readMetaBlock(handle: BlockHandle, blockName: string): Buffer {
-    const rawBytesMax = handle.size * lz4ExpansionMax + 64;
-    return readBlock(this.#file, this.path, handle, this.fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax, blockName });
-  }
 
   /** The data blocks must end where the first metadata block starts. */
   #checkLayout(): void {

@@ -25,15 +25,26 @@
 // after the reads.
 //
 // Run: npm run bench:table-cache [-- --keys N --reads R --segment-mb M --json --json-file F]
+//
+// With --opens: where new segments' readers are opened. N keys (default
+// 3,000,000) written in batches of 100 with one random read after each, so
+// flushes and compactions make segments that reads then look into; every
+// SegmentReader.open() and fromParts() on the event loop is timed (the
+// bench wraps them), with the event loop's delay (monitorEventLoopDelay).
+// It runs on any commit that has lib/segment/segment-reader.ts, for A/Bs.
+//
+// Run: node dist/tools/bench/table-cache.js --opens [--keys N] [--json]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../lib/engine/write-batch.js';
+import { SegmentReader } from '../../lib/segment/segment-reader.js';
 import type { EngineOptions } from '../../lib/engine/engine.js';
 import { describeCpu, formatNumber, formatRatio, formatTable, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
 
@@ -43,6 +54,7 @@ const valueBytes = 100;
 const cacheBytes = 8 * MiB;
 
 interface Args {
+  opens: boolean;
   keys: number;
   reads: number;
   segmentMb: number;
@@ -64,10 +76,10 @@ interface Measured {
   rssBytes: number;
 }
 
-const usage = (): string => 'Usage: node dist/tools/bench/table-cache.js [--keys N] [--reads N] [--segment-mb M] [--json] [--json-file FILE]\n';
+const usage = (): string => 'Usage: node dist/tools/bench/table-cache.js [--opens] [--keys N] [--reads N] [--segment-mb M] [--json] [--json-file FILE]\n';
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { keys: 2_000_000, reads: 200_000, segmentMb: 4, json: false, jsonFile: undefined, child: undefined };
+  const args: Args = { opens: false, keys: 0, reads: 200_000, segmentMb: 4, json: false, jsonFile: undefined, child: undefined };
   parseFlags(
     argv,
     {
@@ -76,10 +88,12 @@ function parseArgs(argv: readonly string[]): Args {
       '--segment-mb': (value) => (args.segmentMb = positiveInteger(value(), '--segment-mb')),
       '--json': () => (args.json = true),
       '--json-file': (value) => (args.jsonFile = value()),
+      '--opens': () => (args.opens = true),
       '--child': (value) => (args.child = { config: value(), dir: value(), segments: Number(value()), readerBytes: Number(value()) }),
     },
     usage,
   );
+  if (args.keys === 0) args.keys = args.opens ? 3_000_000 : 2_000_000;
   return args;
 }
 
@@ -238,8 +252,85 @@ async function measure(config: string, dir: string, reads: number, keys: number,
 
 const configs = ['silt, unbounded', 'silt, 1/2 of the files', 'silt, 1/4 of the files', 'silt, 1/2 of the bytes', 'classic-level'] as const;
 
+/** Calls of one opening function on the event loop: how many, and their milliseconds. */
+interface Opens {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+/** Wraps SegmentReader's static `name` (when this commit has it) to time its calls. */
+function timeStatic(name: 'open' | 'fromParts'): Opens {
+  const opens: Opens = { count: 0, totalMs: 0, maxMs: 0 };
+  const target = SegmentReader as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
+  const original = target[name];
+  if (original === undefined) return opens;
+  target[name] = function (this: unknown, ...args: unknown[]): unknown {
+    const started = performance.now();
+    try {
+      return original.apply(this, args);
+    } finally {
+      const took = performance.now() - started;
+      opens.count++;
+      opens.totalMs += took;
+      if (took > opens.maxMs) opens.maxMs = took;
+    }
+  };
+  return opens;
+}
+
+async function measureOpens(args: Args): Promise<void> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'silt-bench-opens-'));
+  try {
+    const opened = timeStatic('open');
+    const adopted = timeStatic('fromParts');
+    const engine = await LsmEngine.open(path.join(root, 'db'), { syncPolicy: 'no' });
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const started = performance.now();
+    let state = 99;
+    for (let start = 0; start < args.keys; start += 100) {
+      const batch = new WriteBatch();
+      for (let at = start; at < Math.min(args.keys, start + 100); at++) batch.put(makeKey(at), makeValue(at));
+      await engine.write(batch);
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      engine.get(makeKey((state >>> 0) % (start + 100)));
+      if (start % 100_000 === 0) progress(`\r${formatNumber(start)} keys`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    delay.disable();
+    const stats = engine.stats();
+    await engine.close();
+    progress('\r');
+    const report = {
+      keys: args.keys,
+      seconds,
+      flushes: stats.flushes,
+      compactions: stats.compactions,
+      openedAtRead: opened,
+      adopted,
+      eventLoopDelayMaxMs: delay.max / 1e6,
+      eventLoopDelayP99Ms: delay.percentile(99) / 1e6,
+    };
+    const row = (what: string, opens: Opens): string[] => [what, String(opens.count), opens.totalMs.toFixed(1), opens.maxMs.toFixed(1)];
+    writeReport(report, args, () =>
+      [
+        `${formatNumber(args.keys)} keys in batches of 100, a random read after each: ${seconds.toFixed(1)} s, ${stats.flushes} flushes, ${stats.compactions} compactions; event-loop delay max ${report.eventLoopDelayMaxMs.toFixed(1)} ms, p99 ${report.eventLoopDelayP99Ms.toFixed(1)} ms`,
+        '',
+        ...formatTable(['readers made on the event loop', 'count', 'total ms', 'slowest ms'], [row('SegmentReader.open (at a read)', opened), row('SegmentReader.fromParts (adopted)', adopted)], [false, true, true, true]),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.opens) return measureOpens(args);
   if (args.child !== undefined) {
     const { config, dir, segments, readerBytes } = args.child;
     const measured = await measure(config, dir, args.reads, args.keys, segments, readerBytes);

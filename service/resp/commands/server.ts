@@ -455,6 +455,8 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_table_cache_misses', stats.tableCache?.misses ?? 0],
     ['lsm_table_cache_evictions', stats.tableCache?.evictions ?? 0],
     ['lsm_table_cache_file_reopens', stats.tableCache?.fileReopens ?? 0],
+    // Readers of new segments made from what their flush or compaction worker read back (no open on the event loop).
+    ['lsm_table_cache_adopted', stats.tableCache?.adopted ?? 0],
     ['lsm_write_stalls', stats.writeStalls],
     ['lsm_write_error', oneLine(stats.writeError ?? '')],
     ['lsm_background_error', oneLine(stats.backgroundError ?? '')],

@@ -190,6 +190,53 @@ describe('table cache bounds', () => {
     expect(() => engine.get(keyOf(0))).toThrow(/Cannot reopen segment .* bytes, it was/);
   });
 
+  test("adopts the readers of segments a worker flushed or compacted, from the parts it read back: no open at the first read", async () => {
+    const dir = tempDir();
+    const engine = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'worker' });
+    engines.push(engine);
+    for (let segment = 0; segment < 3; segment++) {
+      const batch = new WriteBatch();
+      for (let index = segment; index < 3 * keysPerSegment; index += 3) batch.put(keyOf(index), valueOf(index));
+      await engine.write(batch);
+      await engine.flush();
+    }
+    expect(engine.stats().tableCache).toMatchObject({ readers: 3, adopted: 3, misses: 0 });
+    for (let index = 0; index < 3 * keysPerSegment; index++) expect(engine.get(keyOf(index))?.toString()).toBe(valueOf(index).toString());
+    expect(engine.get(Buffer.from('key:absent'))).toBeUndefined();
+    await engine.compactRange();
+    const compacted = engine.stats();
+    const outputs = compacted.levels.reduce((sum, level) => sum + level.segments, 0);
+    expect(compacted.levels[0]!.segments).toBe(0);
+    // The three inputs were dropped with their files; the outputs came adopted.
+    expect(compacted.tableCache).toMatchObject({ readers: outputs, adopted: 3 + outputs, misses: 0 });
+    const scanned = engine.iteratorSync();
+    let count = 0;
+    for (let entry = scanned.next(); entry !== undefined; entry = scanned.next()) {
+      expect(entry[1].toString()).toBe(valueOf(count).toString());
+      count++;
+    }
+    scanned.close();
+    expect(count).toBe(3 * keysPerSegment);
+    for (let index = 0; index < 3 * keysPerSegment; index += 7) expect(engine.get(keyOf(index))?.toString()).toBe(valueOf(index).toString());
+    expect(engine.stats().tableCache!.misses).toBe(0);
+  });
+
+  test('an adopted reader finds keys whose index separators tie on their first bytes (tie runs crossed the thread too)', async () => {
+    const dir = tempDir();
+    const engine = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'worker' });
+    engines.push(engine);
+    // Two halves whose keys share 25 bytes past the first: dozens of data blocks tie on their fingerprints.
+    const tied = (index: number): Buffer => Buffer.from(`${index % 2 === 0 ? 'a' : 'b'}${'x'.repeat(24)}${String(index).padStart(6, '0')}`);
+    const batch = new WriteBatch();
+    for (let index = 0; index < 4000; index++) batch.put(tied(index), valueOf(index));
+    await engine.write(batch);
+    await engine.flush();
+    expect(engine.stats().tableCache).toMatchObject({ adopted: 1, misses: 0 });
+    for (let index = 0; index < 4000; index++) expect(engine.get(tied(index))?.toString()).toBe(valueOf(index).toString());
+    for (let index = 0; index < 4000; index += 97) expect(engine.get(Buffer.concat([tied(index), Buffer.from('-')]))).toBeUndefined();
+    expect(engine.stats().tableCache!.misses).toBe(0);
+  });
+
   test('refuses bounds that are not numbers it can keep', async () => {
     for (const options of [{ maxOpenFiles: 0 }, { maxOpenFiles: 1.5 }, { maxOpenFiles: Number.NaN }, { tableCacheBytes: -1 }, { tableCacheBytes: Number.NaN }]) {
       const dir = tempDir();
