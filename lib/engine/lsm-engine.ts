@@ -1160,7 +1160,7 @@ export class LsmEngine implements Engine {
         added: result.outputs,
         deleted: pick.inputs.flatMap(({ level, files }) => files.map((file) => ({ level, fileNumber: file.fileNumber }))),
       }));
-      result.outputs.forEach((output, index) => this.#adoptReader(output.fileNumber, result.prepared?.[index]));
+      this.#adoptReadersInTurns(result.outputs, result.prepared);
       this.#stats.compactions++;
       this.#stats.bytesCompacted += result.bytesWritten;
       this.#entriesDropped.shadowed += result.counts.shadowed;
@@ -1192,6 +1192,25 @@ export class LsmEngine implements Engine {
     } catch (error) {
       this.#logger.warn({ err: error, segment: fileNumber }, 'could not adopt the reader a background job prepared; the first read opens the segment');
     }
+  }
+
+  /**
+   * #adoptReader() for each output of a compaction, one an event-loop turn
+   * (about a millisecond each for 32 MiB segments; a compaction may write
+   * dozens), skipping those a later compaction has already replaced.
+   */
+  #adoptReadersInTurns(outputs: readonly SegmentMeta[], prepared: readonly (SegmentParts | undefined)[] | undefined): void {
+    if (prepared === undefined) return;
+    let index = 0;
+    const step = (): void => {
+      if (this.#closed || index >= outputs.length) return;
+      const fileNumber = outputs[index]!.fileNumber;
+      const parts = prepared[index];
+      index++;
+      if (this.#version.levels.some((files) => files.some((file) => file.fileNumber === fileNumber))) this.#adoptReader(fileNumber, parts);
+      if (index < outputs.length) setImmediate(step);
+    };
+    step();
   }
 
   #smallestSnapshot(): number {

@@ -192,7 +192,8 @@ describe('table cache bounds', () => {
 
   test("adopts the readers of segments a worker flushed or compacted, from the parts it read back: no open at the first read", async () => {
     const dir = tempDir();
-    const engine = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'worker' });
+    // Small compaction outputs: several, adopted one an event-loop turn.
+    const engine = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'worker', segmentBytesTarget: 8 * 1024 });
     engines.push(engine);
     for (let segment = 0; segment < 3; segment++) {
       const batch = new WriteBatch();
@@ -204,8 +205,10 @@ describe('table cache bounds', () => {
     for (let index = 0; index < 3 * keysPerSegment; index++) expect(engine.get(keyOf(index))?.toString()).toBe(valueOf(index).toString());
     expect(engine.get(Buffer.from('key:absent'))).toBeUndefined();
     await engine.compactRange();
+    const outputs = engine.stats().levels.reduce((sum, level) => sum + level.segments, 0);
+    expect(outputs).toBeGreaterThan(2);
+    for (let turn = 0; turn < outputs; turn++) await new Promise((resolve) => setImmediate(resolve));
     const compacted = engine.stats();
-    const outputs = compacted.levels.reduce((sum, level) => sum + level.segments, 0);
     expect(compacted.levels[0]!.segments).toBe(0);
     // The three inputs were dropped with their files; the outputs came adopted.
     expect(compacted.tableCache).toMatchObject({ readers: outputs, adopted: 3 + outputs, misses: 0 });
