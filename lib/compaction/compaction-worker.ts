@@ -5,7 +5,8 @@
 
 import { parentPort } from 'node:worker_threads';
 import { NodeFileSystem } from '../fs/node-file-system.js';
-import { prepareReaders, runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult } from './compactor.js';
+import type { SegmentParts } from '../segment/segment-reader.js';
+import { prepareReaders, runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult, type PrepareJob } from './compactor.js';
 import { reviveCompactionJob, serializeError, transferablePrepared, type WorkerRequest, type WorkerReply } from './executor.js';
 
 const fs = new NodeFileSystem();
@@ -20,15 +21,18 @@ port.on('message', (request: WorkerRequest) => {
 async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer[]]> {
   try {
     const transfer: ArrayBuffer[] = [];
-    let result: FlushResult | CompactionResult;
+    let result: FlushResult | CompactionResult | (SegmentParts | undefined)[];
     if (request.kind === 'flush') {
       const job = request.job as FlushJob;
       const flushed = runFlushJob(fs, job);
-      result = { ...flushed, prepared: transferablePrepared(prepareReaders(fs, job.dir, [flushed.meta]), transfer)[0] };
-    } else {
+      result = { ...flushed, prepared: transferablePrepared(prepareReaders(fs, job.dir, [flushed.meta.fileNumber]), transfer)[0] };
+    } else if (request.kind === 'compact') {
       const job = reviveCompactionJob(request.job as CompactionJob);
       const compacted = await runCompactionJob(fs, job);
-      result = { ...compacted, prepared: transferablePrepared(prepareReaders(fs, job.dir, compacted.outputs), transfer) };
+      result = { ...compacted, prepared: transferablePrepared(prepareReaders(fs, job.dir, compacted.outputs.map((output) => output.fileNumber)), transfer) };
+    } else {
+      const job = request.job as PrepareJob;
+      result = transferablePrepared(prepareReaders(fs, job.dir, job.fileNumbers), transfer);
     }
     return [{ id: request.id, ok: true, result }, transfer];
   } catch (error) {

@@ -290,6 +290,12 @@ export function metaFrom(fileNumber: number, level: number, properties: SegmentP
   };
 }
 
+/** Segments whose readers the engine wants made off the event loop (prepareReaders()): at open, for those already there. */
+export interface PrepareJob {
+  dir: string;
+  fileNumbers: number[];
+}
+
 /**
  * Opens the segments a job wrote, as the engine's table cache would, and
  * takes their readers apart (SegmentReader.exportParts()): in the worker
@@ -299,11 +305,11 @@ export function metaFrom(fileNumber: number, level: number, properties: SegmentP
  * their first read. A segment that cannot be read back gets no parts: the
  * engine then opens it at its first read, which reports the damage.
  */
-export function prepareReaders(fs: FileSystem, dir: string, outputs: readonly SegmentMeta[]): (SegmentParts | undefined)[] {
-  return outputs.map((meta) => {
+export function prepareReaders(fs: FileSystem, dir: string, fileNumbers: readonly number[]): (SegmentParts | undefined)[] {
+  return fileNumbers.map((fileNumber) => {
     let reader: SegmentReader | undefined;
     try {
-      reader = SegmentReader.open(fs, segmentPath(dir, meta.fileNumber), { fileNumber: meta.fileNumber });
+      reader = SegmentReader.open(fs, segmentPath(dir, fileNumber), { fileNumber });
       return reader.exportParts();
     } catch {
       return undefined;

@@ -13,18 +13,20 @@ import { deserializeError, type SerializedError } from '../thread-errors.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import type { SegmentParts } from '../segment/segment-reader.js';
 import type { TieRunParts } from '../segment/decoded-index.js';
-import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult } from './compactor.js';
+import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult, type PrepareJob } from './compactor.js';
 
 export interface BackgroundExecutor {
   flush(job: FlushJob): Promise<FlushResult>;
   compact(job: CompactionJob): Promise<CompactionResult>;
+  /** Reader parts of existing segments (prepareReaders()), one per file number, undefined where none were made. */
+  prepare(job: PrepareJob): Promise<(SegmentParts | undefined)[]>;
   close(): Promise<void>;
 }
 
 export interface WorkerRequest {
   id: number;
-  kind: 'flush' | 'compact';
-  job: FlushJob | CompactionJob;
+  kind: 'flush' | 'compact' | 'prepare';
+  job: FlushJob | CompactionJob | PrepareJob;
 }
 
 export { serializeError } from '../thread-errors.js';
@@ -48,6 +50,11 @@ export class InlineExecutor implements BackgroundExecutor {
     return runCompactionJob(this.#fs, job);
   }
 
+  /** None: here the reads would be on the calling thread, as the first reads of the segments would be. */
+  prepare(job: PrepareJob): Promise<(SegmentParts | undefined)[]> {
+    return Promise.resolve(job.fileNumbers.map(() => undefined));
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -65,7 +72,7 @@ class JobWorker {
   #nextId = 1;
   #closed = false;
 
-  run(kind: WorkerRequest['kind'], job: FlushJob | CompactionJob, transfer: ArrayBuffer[]): Promise<unknown> {
+  run(kind: WorkerRequest['kind'], job: FlushJob | CompactionJob | PrepareJob, transfer: ArrayBuffer[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ClosedError('Cannot run background job: the executor is closed'));
     const worker = this.start();
     const id = this.#nextId++;
@@ -127,6 +134,12 @@ export class WorkerExecutor implements BackgroundExecutor {
     // The memtable image is shared memory: posting it copies nothing.
     const result = (await this.#flushWorker.run('flush', job, [])) as FlushResult;
     return { ...result, meta: reviveMeta(result.meta), prepared: reviveParts(result.prepared) };
+  }
+
+  /** In the compaction worker: it reads, as compactions do, and flushes must not wait behind it. */
+  async prepare(job: PrepareJob): Promise<(SegmentParts | undefined)[]> {
+    const prepared = (await this.#compactionWorker.run('prepare', job, [])) as (SegmentParts | undefined)[];
+    return prepared.map(reviveParts);
   }
 
   async compact(job: CompactionJob): Promise<CompactionResult> {

@@ -298,6 +298,7 @@ export class LsmEngine implements Engine {
     this.#logger.info({ dir: this.dir, ...this.recovery, sequence: this.#lastSequence }, 'engine opened');
     if (this.#active.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
     this.#maybeScheduleCompaction();
+    void this.#warmTables();
   }
 
   async #abortOpen(): Promise<void> {
@@ -1195,6 +1196,38 @@ export class LsmEngine implements Engine {
   }
 
   /**
+   * Readers for the segments found at open, made in the compaction worker
+   * (BackgroundExecutor.prepare()) and adopted one an event-loop turn, level
+   * 0 first, while the table cache has room: so the first reads after a
+   * restart do not open the segments on the event loop. Batches of
+   * tableWarmBatch files; stops at close, and skips segments that a
+   * compaction has replaced or a read has opened meanwhile. Best effort: a
+   * failure leaves the segment to its first read.
+   */
+  async #warmTables(): Promise<void> {
+    const files = this.#version.levels.flatMap((level) => level.map((file) => file.fileNumber));
+    try {
+      for (let start = 0; start < files.length && this.#tables.hasRoom && !this.#stopping; start += tableWarmBatch) {
+        const batch = files.slice(start, start + tableWarmBatch);
+        const prepared = await this.#executor!.prepare({ dir: this.dir, fileNumbers: batch });
+        for (let index = 0; index < batch.length; index++) {
+          if (this.#stopping || !this.#tables.hasRoom) return;
+          const fileNumber = batch[index]!;
+          if (this.#version.levels.some((level) => level.some((file) => file.fileNumber === fileNumber))) this.#adoptReader(fileNumber, prepared[index]);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    } catch (error) {
+      if (!this.#stopping) this.#logger.warn({ err: error }, 'could not make segment readers in the background at open; first reads open them');
+    }
+  }
+
+  /** Closed, or closing. */
+  get #stopping(): boolean {
+    return this.#closed || this.#closing !== undefined;
+  }
+
+  /**
    * #adoptReader() for each output of a compaction, one an event-loop turn
    * (about a millisecond each for 32 MiB segments; a compaction may write
    * dozens), skipping those a later compaction has already replaced.
@@ -1633,6 +1666,9 @@ function walkStart(options: IteratorOptions): Buffer {
   if (options.gte !== undefined) return options.gte;
   return options.gt !== undefined ? Buffer.concat([options.gt, zeroByte]) : emptyBuffer;
 }
+
+/** Segments a warm-up job (#warmTables()) asks the worker for at once. */
+const tableWarmBatch = 16;
 
 /**
  * The table cache's bounds from the options, or their defaults.

@@ -23,7 +23,8 @@
 //
 // The segments a flush or compaction writes are read back in its worker
 // thread, and their readers adopted from the parts it exports (adopt()), so
-// their first read does not open them on the event loop.
+// their first read does not open them on the event loop; so are those a
+// writable engine finds at open, while they fit (LsmEngine #warmTables()).
 //
 // Reopening a dropped reader reads and checks the segment's footer, index,
 // filter and properties blocks: milliseconds for a 32 MiB segment (a median
@@ -160,6 +161,11 @@ export class TableCache {
     const reader = SegmentReader.fromParts(this.#fs, segmentPath(this.#dir, fileNumber), parts, { fileNumber, cache: this.#cache });
     this.#adopted++;
     this.#insert(reader);
+  }
+
+  /** Whether one more reader fits both bounds without closing or dropping any (warming at open stops short of them). */
+  get hasRoom(): boolean {
+    return this.#openFiles < this.#limits.maxOpenFiles && this.#bytes < this.#limits.bytesMax;
   }
 
   /** Closes a reader (now, or when its last iterator closes) and drops its cached blocks: the file is about to be deleted. */

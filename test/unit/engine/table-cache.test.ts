@@ -15,6 +15,7 @@ import type { EngineLogger, EngineOptions } from '../../../lib/engine/engine.js'
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { CorruptionError, InvalidArgumentError } from '../../../lib/errors.js';
+import { waitFor } from '../../support/engine-test-helpers.js';
 
 const roots: string[] = [];
 const engines: LsmEngine[] = [];
@@ -238,6 +239,29 @@ describe('table cache bounds', () => {
     for (let index = 0; index < 4000; index++) expect(engine.get(tied(index))?.toString()).toBe(valueOf(index).toString());
     for (let index = 0; index < 4000; index += 97) expect(engine.get(Buffer.concat([tied(index), Buffer.from('-')]))).toBeUndefined();
     expect(engine.stats().tableCache!.misses).toBe(0);
+  });
+
+  test('a writable engine reopened makes the readers of the segments it finds in its worker, while they fit, before any read', async () => {
+    const dir = tempDir();
+    const first = await engineWithSegments({}, dir);
+    await first.close();
+    engines.splice(engines.indexOf(first), 1);
+    const reopened = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'worker' });
+    engines.push(reopened);
+    await waitFor(() => reopened.stats().tableCache!.adopted === segments, 10_000);
+    expect(reopened.stats().tableCache).toMatchObject({ readers: segments, adopted: segments, misses: 0 });
+    readEveryKey(reopened);
+    expect(reopened.stats().tableCache).toMatchObject({ readers: segments, misses: 0, evictions: 0 });
+    await reopened.close();
+    engines.splice(engines.indexOf(reopened), 1);
+
+    // With room for three files it makes three and stops: warming never closes or drops a reader.
+    const bounded = await LsmEngine.open(dir, { syncPolicy: 'no', disableAutoCompaction: true, backgroundExecutor: 'worker', maxOpenFiles: 3 });
+    engines.push(bounded);
+    await waitFor(() => bounded.stats().tableCache!.adopted === 3, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(bounded.stats().tableCache).toMatchObject({ readers: 3, openFiles: 3, adopted: 3, misses: 0, evictions: 0, fileReopens: 0 });
+    readEveryKey(bounded);
   });
 
   test('refuses bounds that are not numbers it can keep', async () => {
