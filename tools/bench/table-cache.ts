@@ -34,6 +34,14 @@
 // It runs on any commit that has lib/segment/segment-reader.ts, for A/Bs.
 //
 // Run: node dist/tools/bench/table-cache.js --opens [--keys N] [--json]
+//
+// With --warm: the first reads after a restart. N keys (default 1,000,000)
+// compacted into --segment-mb segments, then the engine reopened twice:
+// without worker threads (nothing warms: every segment opens at its first
+// read) and with them, waiting until the table cache has warmed (LsmEngine
+// #warmTables()); each time R random reads, timed one by one.
+//
+// Run: node dist/tools/bench/table-cache.js --warm [--keys N] [--reads R] [--json]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -55,6 +63,7 @@ const cacheBytes = 8 * MiB;
 
 interface Args {
   opens: boolean;
+  warm: boolean;
   keys: number;
   reads: number;
   segmentMb: number;
@@ -76,10 +85,10 @@ interface Measured {
   rssBytes: number;
 }
 
-const usage = (): string => 'Usage: node dist/tools/bench/table-cache.js [--opens] [--keys N] [--reads N] [--segment-mb M] [--json] [--json-file FILE]\n';
+const usage = (): string => 'Usage: node dist/tools/bench/table-cache.js [--opens | --warm] [--keys N] [--reads N] [--segment-mb M] [--json] [--json-file FILE]\n';
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { opens: false, keys: 0, reads: 200_000, segmentMb: 4, json: false, jsonFile: undefined, child: undefined };
+  const args: Args = { opens: false, warm: false, keys: 0, reads: 200_000, segmentMb: 4, json: false, jsonFile: undefined, child: undefined };
   parseFlags(
     argv,
     {
@@ -89,11 +98,12 @@ function parseArgs(argv: readonly string[]): Args {
       '--json': () => (args.json = true),
       '--json-file': (value) => (args.jsonFile = value()),
       '--opens': () => (args.opens = true),
+      '--warm': () => (args.warm = true),
       '--child': (value) => (args.child = { config: value(), dir: value(), segments: Number(value()), readerBytes: Number(value()) }),
     },
     usage,
   );
-  if (args.keys === 0) args.keys = args.opens ? 3_000_000 : 2_000_000;
+  if (args.keys === 0) args.keys = args.opens ? 3_000_000 : args.warm ? 1_000_000 : 2_000_000;
   return args;
 }
 
@@ -328,9 +338,63 @@ async function measureOpens(args: Args): Promise<void> {
   }
 }
 
+async function measureWarm(args: Args): Promise<void> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'silt-bench-warm-'));
+  try {
+    const dir = path.join(root, 'db');
+    const { segments } = await loadSilt(dir, args);
+    const picks = new Uint32Array(args.reads);
+    let state = 11;
+    for (let at = 0; at < args.reads; at++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      picks[at] = (state >>> 0) % args.keys;
+    }
+    const rows: { mode: string; warmMs: number; opened: number; adopted: number; slowestMs: number; first1000Ms: number; readsPerSec: number }[] = [];
+    for (const mode of ['inline (no warm-up)', 'worker, warmed'] as const) {
+      const started = performance.now();
+      const engine = await LsmEngine.open(dir, { syncPolicy: 'no', blockCacheBytes: cacheBytes, backgroundExecutor: mode.startsWith('inline') ? 'inline' : 'worker' });
+      if (mode === 'worker, warmed') {
+        while (engine.stats().tableCache!.adopted < segments && performance.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const warmMs = performance.now() - started;
+      let slowestMs = 0;
+      let first1000Ms = 0;
+      const readsStarted = performance.now();
+      for (let at = 0; at < args.reads; at++) {
+        const before = performance.now();
+        if (engine.get(makeKey(picks[at]!)) === undefined) throw new Error(`key ${picks[at]!} is missing`);
+        const took = performance.now() - before;
+        if (took > slowestMs) slowestMs = took;
+        if (at === 999) first1000Ms = performance.now() - readsStarted;
+      }
+      const seconds = (performance.now() - readsStarted) / 1000;
+      const tables = engine.stats().tableCache!;
+      rows.push({ mode, warmMs, opened: tables.misses, adopted: tables.adopted, slowestMs, first1000Ms, readsPerSec: args.reads / seconds });
+      await engine.close();
+    }
+    writeReport({ keys: args.keys, reads: args.reads, segments, rows }, args, () =>
+      [
+        `${formatNumber(args.keys)} keys in ${segments} segments of up to ${args.segmentMb} MiB, reopened; ${formatNumber(args.reads)} random reads, 8 MiB block cache`,
+        '',
+        ...formatTable(
+          ['open', 'open + warm ms', 'readers opened at a read', 'adopted', 'first 1000 reads ms', 'slowest read ms', 'reads/s'],
+          rows.map((row) => [row.mode, row.warmMs.toFixed(0), String(row.opened), String(row.adopted), row.first1000Ms.toFixed(1), row.slowestMs.toFixed(1), formatNumber(row.readsPerSec)]),
+          [false, true, true, true, true, true, true],
+        ),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.opens) return measureOpens(args);
+  if (args.warm) return measureWarm(args);
   if (args.child !== undefined) {
     const { config, dir, segments, readerBytes } = args.child;
     const measured = await measure(config, dir, args.reads, args.keys, segments, readerBytes);
