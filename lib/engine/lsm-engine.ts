@@ -1161,7 +1161,7 @@ export class LsmEngine implements Engine {
         added: result.outputs,
         deleted: pick.inputs.flatMap(({ level, files }) => files.map((file) => ({ level, fileNumber: file.fileNumber }))),
       }));
-      this.#adoptReadersInTurns(result.outputs, result.prepared);
+      if (result.prepared !== undefined) void this.#adoptInTurns(result.outputs.map((output) => output.fileNumber), result.prepared);
       this.#stats.compactions++;
       this.#stats.bytesCompacted += result.bytesWritten;
       this.#entriesDropped.shadowed += result.counts.shadowed;
@@ -1187,7 +1187,7 @@ export class LsmEngine implements Engine {
    * read opens the file itself and reports what is wrong with it.
    */
   #adoptReader(fileNumber: number, parts: SegmentParts | undefined): void {
-    if (parts === undefined || this.#closed) return;
+    if (parts === undefined || this.#stopping) return;
     try {
       this.#tables.adopt(fileNumber, parts);
     } catch (error) {
@@ -1200,9 +1200,8 @@ export class LsmEngine implements Engine {
    * (BackgroundExecutor.prepare()) and adopted one an event-loop turn, level
    * 0 first, while the table cache has room: so the first reads after a
    * restart do not open the segments on the event loop. Batches of
-   * tableWarmBatch files; stops at close, and skips segments that a
-   * compaction has replaced or a read has opened meanwhile. Best effort: a
-   * failure leaves the segment to its first read.
+   * tableWarmBatch files; stops at close. Best effort: a failure leaves the
+   * segment to its first read.
    */
   async #warmTables(): Promise<void> {
     const files = this.#version.levels.flatMap((level) => level.map((file) => file.fileNumber));
@@ -1210,40 +1209,31 @@ export class LsmEngine implements Engine {
       for (let start = 0; start < files.length && this.#tables.hasRoom && !this.#stopping; start += tableWarmBatch) {
         const batch = files.slice(start, start + tableWarmBatch);
         const prepared = await this.#executor!.prepare({ dir: this.dir, fileNumbers: batch });
-        for (let index = 0; index < batch.length; index++) {
-          if (this.#stopping || !this.#tables.hasRoom) return;
-          const fileNumber = batch[index]!;
-          if (this.#version.levels.some((level) => level.some((file) => file.fileNumber === fileNumber))) this.#adoptReader(fileNumber, prepared[index]);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+        await this.#adoptInTurns(batch, prepared, () => this.#tables.hasRoom);
       }
     } catch (error) {
       if (!this.#stopping) this.#logger.warn({ err: error }, 'could not make segment readers in the background at open; first reads open them');
     }
   }
 
+  /**
+   * #adoptReader() for each segment, the first now and then one an event-loop
+   * turn (about a millisecond each for 32 MiB segments; a compaction may
+   * write dozens), skipping those no longer live (a later compaction
+   * replaced them); stops at close, or once `more()` says so.
+   */
+  async #adoptInTurns(fileNumbers: readonly number[], prepared: readonly (SegmentParts | undefined)[], more: () => boolean = () => true): Promise<void> {
+    for (let index = 0; index < fileNumbers.length; index++) {
+      if (index > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (this.#stopping || !more()) return;
+      const fileNumber = fileNumbers[index]!;
+      if (this.#version.levels.some((level) => level.some((file) => file.fileNumber === fileNumber))) this.#adoptReader(fileNumber, prepared[index]);
+    }
+  }
+
   /** Closed, or closing. */
   get #stopping(): boolean {
     return this.#closed || this.#closing !== undefined;
-  }
-
-  /**
-   * #adoptReader() for each output of a compaction, one an event-loop turn
-   * (about a millisecond each for 32 MiB segments; a compaction may write
-   * dozens), skipping those a later compaction has already replaced.
-   */
-  #adoptReadersInTurns(outputs: readonly SegmentMeta[], prepared: readonly (SegmentParts | undefined)[] | undefined): void {
-    if (prepared === undefined) return;
-    let index = 0;
-    const step = (): void => {
-      if (this.#closed || index >= outputs.length) return;
-      const fileNumber = outputs[index]!.fileNumber;
-      const parts = prepared[index];
-      index++;
-      if (this.#version.levels.some((files) => files.some((file) => file.fileNumber === fileNumber))) this.#adoptReader(fileNumber, parts);
-      if (index < outputs.length) setImmediate(step);
-    };
-    step();
   }
 
   #smallestSnapshot(): number {
