@@ -75,6 +75,21 @@ export interface SegmentParts {
   decodedIndex: DecodedIndexParts | undefined;
 }
 
+/**
+ * Opens a segment whose footer and metadata blocks were read before (by this
+ * reader, or by the thread that exported its parts).
+ * @throws CorruptionError when the file is no longer the `fileBytes` it was then
+ */
+function openAtSize(fs: FileSystem, path: string, fileBytes: number, verb: 'open' | 'reopen'): FileHandle {
+  const file = fs.open(path, 'read');
+  const size = file.size();
+  if (size !== fileBytes) {
+    file.close();
+    throw new CorruptionError(path, size, `Cannot ${verb} segment "${path}": it is ${size} bytes, it was ${fileBytes} when its footer was read`);
+  }
+  return file;
+}
+
 /** Reads and checks a segment's footer and metadata blocks (always checksum-verified: they are read once per open). */
 function readParts(file: FileHandle, path: string): SegmentParts {
   const fileBytes = file.size();
@@ -176,10 +191,8 @@ export class SegmentReader {
    *   the file system's error when it cannot be opened
    */
   static fromParts(fs: FileSystem, path: string, parts: SegmentParts, options: SegmentReaderOptions): SegmentReader {
-    const file = fs.open(path, 'read');
+    const file = openAtSize(fs, path, parts.fileBytes, 'open');
     try {
-      const size = file.size();
-      if (size !== parts.fileBytes) throw new CorruptionError(path, size, `Cannot open segment "${path}": it is ${size} bytes, its reader's parts were read from ${parts.fileBytes}`);
       return new SegmentReader(fs, path, file, parts, options);
     } catch (error) {
       file.close();
@@ -278,13 +291,7 @@ export class SegmentReader {
    */
   reopenFile(): void {
     assert(!this.#closed && !this.#fileOpen, 'reopenFile() after releaseFile()');
-    const file = this.#fs.open(this.path, 'read');
-    const size = file.size();
-    if (size !== this.fileBytes) {
-      file.close();
-      throw new CorruptionError(this.path, size, `Cannot reopen segment "${this.path}": it is ${size} bytes, it was ${this.fileBytes} when opened`);
-    }
-    this.#file = file;
+    this.#file = openAtSize(this.#fs, this.path, this.fileBytes, 'reopen');
     this.#fileOpen = true;
   }
 
