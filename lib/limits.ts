@@ -103,6 +103,14 @@ export const walArchiveBytesDefault = 0;
 /** everysec fsync interval, ms. */
 export const walSyncIntervalMs = 1000;
 
+/**
+ * Under sync policy `always`, the WAL writer keeps up to this many zero bytes
+ * written (and, after the next fdatasync, synced) ahead of its records, so
+ * that an fdatasync flushes data only, not a new file size
+ * (docs/format.md, "Preallocated tail"). 0 turns it off.
+ */
+export const walPreallocateBytesDefault = 1 * MiB;
+
 /** Longest a write may wait in a stall before it is rejected, ms. */
 export const writeStallMsMax = 60_000;
 

@@ -118,6 +118,12 @@ export interface EngineOptions {
    * Only with a NodeFileSystem.
    */
   walReplayThreadBytesMin?: number;
+  /**
+   * Under sync policy `always`, zero bytes the WAL writer keeps written ahead
+   * of its records, so that each fdatasync flushes data only
+   * (limits.walPreallocateBytesDefault, 1 MiB; 0 turns it off).
+   */
+  walPreallocateBytes?: number;
   logger?: EngineLogger;
 }
 

@@ -237,6 +237,10 @@ export class LsmEngine implements Engine {
    */
   static async open(dir: string, options: EngineOptions = {}): Promise<LsmEngine> {
     tableCacheLimits(options); // bad bounds: an error before anything opens
+    const preallocate = options.walPreallocateBytes;
+    if (preallocate !== undefined && !(Number.isSafeInteger(preallocate) && preallocate >= 0)) {
+      throw new InvalidArgumentError(`Cannot open engine: walPreallocateBytes must be a non-negative integer, got ${String(preallocate)}`);
+    }
     const engine = new LsmEngine(dir, options);
     try {
       await engine.#open();
@@ -420,6 +424,7 @@ export class LsmEngine implements Engine {
       syncIntervalMs: limits.walSyncIntervalMs,
       onSyncError: (error: Error) => this.#failWrites(error),
       onWriteError: (error: Error) => this.#failWrites(error),
+      preallocateBytes: this.#options.walPreallocateBytes ?? limits.walPreallocateBytesDefault,
     });
   }
 

@@ -13,15 +13,26 @@ export interface FileHandle {
   readonly path: string;
   /** Reads up to `length` bytes at `position` into `target` at `targetOffset`; returns bytes read (0 at end). */
   read(target: Uint8Array, targetOffset: number, length: number, position: number): number;
-  /** Appends `data` at the end of the file (files opened with 'append' or 'create'). */
+  /**
+   * Writes `data` at the end of what this handle has appended (files opened
+   * with 'append' or 'create'): after the file's last byte, or over the
+   * zeros preallocate() put there.
+   */
   append(data: Uint8Array): void;
+  /**
+   * Writes `bytes` zero bytes after the file's last byte, so that later
+   * appends overwrite blocks that are already allocated (and, once synced,
+   * need no metadata at their fdatasync). size() does not change; the
+   * file's length on disk does.
+   */
+  preallocate(bytes: number): void;
   /** Makes every written byte durable (fdatasync), off the event loop. */
   sync(): Promise<void>;
   /** Same as sync(), blocking; for shutdown paths and worker threads. */
   syncBlocking(): void;
-  /** Current size in bytes. */
+  /** Bytes up to the end of the last append (the file's length when nothing is preallocated). */
   size(): number;
-  /** Cuts the file to `length` bytes. */
+  /** Cuts the file to `length` bytes, preallocated zeros included. */
   truncate(length: number): void;
   close(): void;
 }

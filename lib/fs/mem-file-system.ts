@@ -2,8 +2,10 @@
 // vfs.MemFS and LevelDB's fault-injection Env:
 //
 // - File bytes are durable up to the last sync() of that file. A crash clone
-//   keeps the synced bytes and, if asked, a random part of what was appended
-//   since (a torn tail).
+//   keeps the synced bytes and, if asked, a random part of what was written
+//   since (a torn tail): the writes persist in file order up to a random
+//   byte, so an append that overwrote preallocated zeros (synced) may keep
+//   part of its bytes and the old zeros after them.
 // - Directory entries (create, rename, unlink, link) are durable once the
 //   directory is synced with syncDir(). A crash clone sees each directory as
 //   it was at its last syncDir.
@@ -22,6 +24,8 @@ class Inode {
   /** Bytes [0, syncedLength) of `data` are durable, unless `syncedCopy` holds the durable bytes (after a truncate). */
   syncedLength = 0;
   syncedCopy: Buffer | undefined;
+  /** Durable bytes overwritten since the last sync, oldest first (while syncedCopy is undefined). */
+  overwrites: { position: number; old: Buffer }[] = [];
   mtimeMs = Date.now();
 
   bytes(): Buffer {
@@ -29,27 +33,50 @@ class Inode {
   }
 
   appendBytes(chunk: Uint8Array): void {
-    if (this.length + chunk.length > this.data.length) {
-      const grown = Buffer.alloc(Math.max(this.length + chunk.length, this.data.length * 2, 256));
+    this.writeAt(chunk, this.length);
+  }
+
+  /** Writes `chunk` at `position` (at most the length: files have no holes here), growing the file as needed. */
+  writeAt(chunk: Uint8Array, position: number): void {
+    const end = position + chunk.length;
+    if (position < this.syncedLength && this.syncedCopy === undefined) {
+      this.overwrites.push({ position, old: Buffer.from(this.data.subarray(position, Math.min(end, this.syncedLength))) });
+    }
+    if (end > this.data.length) {
+      const grown = Buffer.alloc(Math.max(end, this.data.length * 2, 256));
       this.data.copy(grown, 0, 0, this.length);
       this.data = grown;
     }
-    this.data.set(chunk, this.length);
-    this.length += chunk.length;
+    this.data.set(chunk, position);
+    if (end > this.length) this.length = end;
     this.mtimeMs = Date.now();
   }
 
   markSynced(): void {
     this.syncedLength = this.length;
     this.syncedCopy = undefined;
+    this.overwrites = [];
   }
 
   durableBytes(): Buffer {
-    return Buffer.from(this.syncedCopy ?? this.data.subarray(0, this.syncedLength));
+    if (this.syncedCopy !== undefined) return Buffer.from(this.syncedCopy);
+    const durable = Buffer.from(this.data.subarray(0, this.syncedLength));
+    for (let index = this.overwrites.length - 1; index >= 0; index--) {
+      const { position, old } = this.overwrites[index]!;
+      durable.set(old, position);
+    }
+    return durable;
+  }
+
+  /** First byte that differs from the durable file, if any: the start of the unsynced writes. */
+  firstUnsynced(): number | undefined {
+    let first = this.length > this.syncedLength ? this.syncedLength : undefined;
+    for (const { position } of this.overwrites) if (first === undefined || position < first) first = position;
+    return first;
   }
 }
 
-export type FaultOperation = 'open' | 'read' | 'append' | 'sync' | 'truncate' | 'rename' | 'unlink' | 'link' | 'mkdir' | 'write';
+export type FaultOperation = 'open' | 'read' | 'append' | 'preallocate' | 'sync' | 'truncate' | 'rename' | 'unlink' | 'link' | 'mkdir' | 'write';
 export type FaultInjector = (operation: FaultOperation, path: string) => Error | undefined;
 
 export interface CrashCloneOptions {
@@ -73,6 +100,8 @@ class MemFileHandle implements FileHandle {
   readonly #fs: MemFileSystem;
   readonly #inode: Inode;
   readonly #writable: boolean;
+  /** End of this handle's last append; undefined until it writes (then size() follows the file). */
+  #size: number | undefined;
   #closed = false;
 
   constructor(fs: MemFileSystem, path: string, inode: Inode, writable: boolean) {
@@ -92,7 +121,16 @@ class MemFileHandle implements FileHandle {
   append(data: Uint8Array): void {
     this.#check('append');
     if (!this.#writable) throw systemError('EBADF', 'write', this.path);
-    this.#inode.appendBytes(data);
+    const position = this.#size ?? this.#inode.length;
+    this.#inode.writeAt(data, position);
+    this.#size = position + data.length;
+  }
+
+  preallocate(bytes: number): void {
+    this.#check('preallocate');
+    if (!this.#writable) throw systemError('EBADF', 'write', this.path);
+    this.#size ??= this.#inode.length;
+    this.#inode.appendBytes(Buffer.alloc(bytes));
   }
 
   sync(): Promise<void> {
@@ -110,7 +148,7 @@ class MemFileHandle implements FileHandle {
   }
 
   size(): number {
-    return this.#inode.length;
+    return this.#size ?? this.#inode.length;
   }
 
   truncate(length: number): void {
@@ -119,6 +157,7 @@ class MemFileHandle implements FileHandle {
     if (length < inode.syncedLength && inode.syncedCopy === undefined) inode.syncedCopy = inode.durableBytes();
     if (length > inode.length) inode.appendBytes(Buffer.alloc(length - inode.length));
     inode.length = length;
+    if (this.#size !== undefined) this.#size = length;
   }
 
   close(): void {
@@ -155,9 +194,15 @@ export class MemFileSystem implements FileSystem {
   crashClone(options: CrashCloneOptions = {}): MemFileSystem {
     const random = options.random ?? Math.random;
     return this.#clone(this.#durableFiles, (inode) => {
-      if (options.keepUnsyncedPrefix && inode.syncedCopy === undefined && inode.length > inode.syncedLength) {
-        const extra = Math.floor(random() * (inode.length - inode.syncedLength + 1));
-        return Buffer.from(inode.data.subarray(0, inode.syncedLength + extra));
+      const first = inode.firstUnsynced();
+      if (options.keepUnsyncedPrefix && inode.syncedCopy === undefined && first !== undefined) {
+        // The writes since the last sync persist in file order up to `cut`.
+        const cut = first + Math.floor(random() * (inode.length - first + 1));
+        const durable = inode.durableBytes();
+        const kept = Buffer.alloc(Math.max(cut, durable.length));
+        durable.copy(kept);
+        inode.data.copy(kept, 0, 0, cut);
+        return kept;
       }
       return inode.durableBytes();
     });

@@ -1,21 +1,28 @@
 // FileSystem on node:fs. Reads and appends are synchronous system calls (page
 // cache speed); sync() runs fdatasync on libuv's thread pool so the event
-// loop keeps serving while the disk flushes.
+// loop keeps serving while the disk flushes. Appends are positioned writes
+// (no O_APPEND), so that they can land on zeros preallocate() wrote.
 
 import fs from 'node:fs';
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js';
 
-const openFlags: Record<OpenMode, string> = { read: 'r', append: 'a+', create: 'ax+' };
+const openFlags: Record<OpenMode, string> = { read: 'r', append: 'r+', create: 'wx+' };
+/** Zeros written per write(2) by preallocate(). */
+const zeroChunk = Buffer.alloc(256 * 1024);
 
 class NodeFileHandle implements FileHandle {
   readonly path: string;
   #fd: number;
+  /** End of the last append. */
   #size: number;
+  /** Length of the file: #size plus preallocated zeros. */
+  #length: number;
 
   constructor(path: string, fd: number) {
     this.path = path;
     this.#fd = fd;
     this.#size = fs.fstatSync(fd).size;
+    this.#length = this.#size;
   }
 
   read(target: Uint8Array, targetOffset: number, length: number, position: number): number {
@@ -25,9 +32,18 @@ class NodeFileHandle implements FileHandle {
   append(data: Uint8Array): void {
     let written = 0;
     while (written < data.length) {
-      written += fs.writeSync(this.#fd, data, written, data.length - written);
+      written += fs.writeSync(this.#fd, data, written, data.length - written, this.#size + written);
     }
     this.#size += data.length;
+    if (this.#size > this.#length) this.#length = this.#size;
+  }
+
+  preallocate(bytes: number): void {
+    for (let left = bytes; left > 0; ) {
+      const written = fs.writeSync(this.#fd, zeroChunk, 0, Math.min(left, zeroChunk.length), this.#length);
+      this.#length += written;
+      left -= written;
+    }
   }
 
   sync(): Promise<void> {
@@ -47,6 +63,7 @@ class NodeFileHandle implements FileHandle {
   truncate(length: number): void {
     fs.ftruncateSync(this.#fd, length);
     this.#size = length;
+    this.#length = length;
   }
 
   close(): void {

@@ -47,11 +47,22 @@ export const WalOpType = {
 } as const;
 export type WalOpType = (typeof WalOpType)[keyof typeof WalOpType];
 
-/** Format versions this build reads. 1: the first (header, batch records). */
-export const walFormatVersions = [1] as const;
+/**
+ * Format versions this build reads. 1: the first (header, batch records).
+ * 2: the same records; the file may end in preallocated zeros
+ * (walPreallocatedTailVersion).
+ */
+export const walFormatVersions = [1, 2] as const;
 
 /** Format version this build writes. */
-export const walFormatVersion = 1;
+export const walFormatVersion = 2;
+
+/**
+ * From this version on, zero bytes from a record boundary to the end of the
+ * file are preallocated space, the end of the records, not damage
+ * (docs/format.md, "Preallocated tail").
+ */
+export const walPreallocatedTailVersion = 2;
 
 /** First bytes of the header payload: ASCII "SWAL". */
 export const walMagic = Buffer.from('SWAL', 'latin1');

@@ -26,6 +26,12 @@
 // CRC work is bounded by `resyncScanBytesMax`: when the budget runs out
 // before the end of the file, the damage cannot be called a torn tail and is
 // reported as corruption (the safe answer; `silt recover` salvages).
+//
+// From format version 2 a file may end in zeros that the writer preallocated
+// (wal-writer.ts): zero bytes from a record boundary to the end of the file
+// end the records cleanly, in any file and any mode (`preallocatedBytes`).
+// Zeros followed by anything else are a bad record as before, and the zeros
+// after a torn record are not counted as torn bytes.
 
 import { assert, unreachable } from '../assert.js';
 import { CorruptionError, UnsupportedVersionError } from '../errors.js';
@@ -43,6 +49,7 @@ import {
   walBatchFixedBytes,
   walDirName,
   walFormatVersions,
+  walPreallocatedTailVersion,
   type CheckedBatch,
   type WalBatch,
   type WalBatchLimits,
@@ -53,6 +60,8 @@ import {
 const chunkBytesDefault = 1024 * 1024;
 /** Most payload bytes the torn-tail scan checksums before giving up (see the header). */
 const resyncScanBytesMaxDefault = 64 * 1024 * 1024;
+/** Bytes read at a time while looking for where the zeros ending a file start. */
+const zeroScanBytes = 64 * 1024;
 /** Smallest batch record: frame header, fixed batch fields, a one-byte op count. */
 const batchRecordBytesMin = recordHeaderBytes + walBatchFixedBytes + 1;
 
@@ -121,9 +130,14 @@ export interface WalReadResult {
   validBytes: number;
   /** Size of the file when it was opened. */
   fileBytes: number;
-  /** The torn tail ('tornTail') or the first damage ('damaged'); undefined when clean. */
+  /** Zeros at the end of the file that the writer preallocated (format version 2), after the records or after the damage. */
+  preallocatedBytes: number;
+  /**
+   * The torn tail ('tornTail') or the first damage ('damaged'); undefined
+   * when clean. Its bytes stop where the preallocated zeros start.
+   */
   damage: WalDamage | undefined;
-  /** Bytes cut off in 'recover' mode (0 otherwise). */
+  /** Torn bytes cut off in 'recover' mode (0 otherwise); the preallocated zeros after them go too, uncounted. */
   truncatedBytes: number;
   /** Where the file was cut in 'recover' mode, else undefined. */
   truncatedAtOffset: number | undefined;
@@ -220,6 +234,7 @@ class WalFileReader {
       lastTimeMs: undefined,
       validBytes: 0,
       fileBytes: this.#size,
+      preallocatedBytes: 0,
       damage: undefined,
       truncatedBytes: 0,
       truncatedAtOffset: undefined,
@@ -230,7 +245,7 @@ class WalFileReader {
     try {
       if (this.#size === 0) throw new Damage(0, 'the file is empty: no header record', true);
       this.#readHeader();
-      for (let position = this.#result.validBytes; position < this.#size; ) {
+      for (let position = this.#result.validBytes; position < this.#size && this.#result.preallocatedBytes === 0; ) {
         position = this.#readBatch(position);
         this.#result.validBytes = position;
       }
@@ -272,7 +287,14 @@ class WalFileReader {
   #readBatch(position: number): number {
     const record = this.#decodeAt(position);
     if (record.kind === 'end') return this.#size;
-    if (record.kind !== 'record') throw this.#frameDamage(record);
+    if (record.kind !== 'record') {
+      // Not a record: the preallocated zeros, if nothing but zeros follows.
+      if (this.#mayBePreallocated() && this.#zerosFrom(position) === position) {
+        this.#result.preallocatedBytes = this.#size - position;
+        return position;
+      }
+      throw this.#frameDamage(record);
+    }
     if (record.type !== WalRecordType.batch) {
       throw new Damage(position, `record has unknown type ${record.type} (a batch record is type ${WalRecordType.batch})`, false);
     }
@@ -325,6 +347,28 @@ class WalFileReader {
     }
   }
 
+  /** Whether the file's format lets it end in preallocated zeros. */
+  #mayBePreallocated(): boolean {
+    const version = this.#result.header?.formatVersion;
+    return version !== undefined && version >= walPreallocatedTailVersion;
+  }
+
+  /** Where the run of zero bytes that ends the file starts, at or after `from` (the file size when its last byte is not zero). */
+  #zerosFrom(from: number): number {
+    const window = this.#window;
+    let start = this.#size;
+    while (start > from) {
+      const chunkStart = Math.max(from, start - zeroScanBytes);
+      window.cover(chunkStart, start - chunkStart);
+      const buffer = window.buffer;
+      for (let index = start - window.start - 1; index >= chunkStart - window.start; index--) {
+        if (buffer[index] !== 0) return window.start + index + 1;
+      }
+      start = chunkStart;
+    }
+    return start;
+  }
+
   #frameDamage(record: Exclude<DecodeResult, { kind: 'record' }>): Damage {
     const reason = record.kind === 'end' ? 'the file ends before the record' : record.reason;
     return new Damage(record.offset, reason, true);
@@ -334,7 +378,10 @@ class WalFileReader {
   #damaged(damage: Damage): WalReadResult {
     const { mode, isNewest } = this.#options;
     const result = this.#result;
-    const region: WalDamage = { offset: damage.offset, bytes: this.#size - damage.offset, reason: damage.reason };
+    const size = this.#size;
+    const tornEnd = this.#mayBePreallocated() && damage.offset < size ? Math.max(this.#zerosFrom(damage.offset), damage.offset + 1) : size;
+    result.preallocatedBytes = this.#size - tornEnd;
+    const region: WalDamage = { offset: damage.offset, bytes: tornEnd - damage.offset, reason: damage.reason };
     result.validBytes = damage.offset;
     if (mode === 'salvage') {
       result.kind = 'damaged';

@@ -13,7 +13,9 @@
 //
 // The last group regenerates every fixture in a temporary directory and
 // requires the same files, sizes and bytes: a format change makes it fail
-// until `npm run fixtures` is run and the diff reviewed.
+// until `npm run fixtures` is run and the diff reviewed. The old-format
+// fixtures kept under fixtures/wal-v1/ are never regenerated; they are
+// opened like the others, against the EXPECTED.json they were written with.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -25,15 +27,18 @@ import type { EngineOptions } from '../../lib/engine/engine.js';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { CorruptionError, KvError } from '../../lib/errors.js';
 import { lockFileName } from '../../lib/format/file-names.js';
+import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
+import { readWalFile } from '../../lib/wal/wal-reader.js';
 import {
   expectedFileName,
   fixtureNames,
+  keptFixtures,
+  keptFixturesRoot,
   listFixtureFiles,
   makeFixtures,
   type ExpectedError,
   type ExpectedOpen,
   type FixtureExpectation,
-  type FixtureName,
   type HexEntry,
 } from '../support/make-fixtures.js';
 
@@ -50,14 +55,18 @@ afterAll(() => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-function loadExpected(name: FixtureName): FixtureExpectation {
-  return JSON.parse(fs.readFileSync(path.join(fixturesRoot, name, expectedFileName), 'utf8')) as FixtureExpectation;
+/** Fixture directories under fixtures/: the generated ones, then the kept old-format ones. */
+const allFixtureDirs: string[] = [...fixtureNames, ...keptFixtures.map((kept) => kept.dir)];
+
+/** `fixture`: a directory under fixtures/ (a fixture name, or a kept one's path). */
+function loadExpected(fixture: string): FixtureExpectation {
+  return JSON.parse(fs.readFileSync(path.join(fixturesRoot, fixture, expectedFileName), 'utf8')) as FixtureExpectation;
 }
 
 /** A fresh copy of the fixture, without EXPECTED.json (so the engine sees exactly a data directory). */
-function copyFixture(name: FixtureName): string {
-  const dir = path.join(scratch, `${name}-${copies++}`);
-  fs.cpSync(path.join(fixturesRoot, name), dir, { recursive: true });
+function copyFixture(fixture: string): string {
+  const dir = path.join(scratch, `${fixture.replaceAll('/', '-')}-${copies++}`);
+  fs.cpSync(path.join(fixturesRoot, fixture), dir, { recursive: true });
   fs.rmSync(path.join(dir, expectedFileName));
   return dir;
 }
@@ -163,9 +172,9 @@ function catchSync(run: () => unknown): unknown {
 }
 
 describe('fixtures', () => {
-  test.each(fixtureNames)('%s: the directory holds exactly the files EXPECTED.json lists, and no LOCK', (name) => {
+  test.each(allFixtureDirs)('%s: the directory holds exactly the files EXPECTED.json lists, and no LOCK', (name) => {
     const expected = loadExpected(name);
-    expect(expected.name).toBe(name);
+    expect(expected.name).toBe(keptFixtures.find((kept) => kept.dir === name)?.name ?? name);
     expect(listFixtureFiles(path.join(fixturesRoot, name))).toEqual(expected.files);
     expect(fs.existsSync(path.join(fixturesRoot, name, lockFileName))).toBe(false);
   });
@@ -179,7 +188,7 @@ describe('fixtures', () => {
     const readOnly = mode === 'read-only';
     const replayThread = reader === 'replay thread';
 
-    test.each(fixtureNames)('%s: yields what EXPECTED.json says', async (name) => {
+    test.each(allFixtureDirs)('%s: yields what EXPECTED.json says', async (name) => {
       const expected = loadExpected(name);
       const open = readOnly ? expected.readOnly : expected.readWrite;
       const dir = copyFixture(name);
@@ -200,12 +209,12 @@ describe('fixtures', () => {
     });
   });
 
-  test('torn-wal-tail: a read-write open cuts exactly the torn record, and the next open is clean', async () => {
-    const expected = loadExpected('torn-wal-tail');
+  test.each(['torn-wal-tail', `${keptFixturesRoot}/torn-wal-tail`])('%s: a read-write open cuts exactly the torn record, and the next open is clean', async (fixture) => {
+    const expected = loadExpected(fixture);
     const damage = expected.damage;
     if (damage.kind !== 'truncate' || expected.readWrite.outcome !== 'ok') throw new Error('torn-wal-tail has the wrong kind of EXPECTED.json');
     expect(expected.readWrite.recovery.walBytesTruncated).toBe(damage.bytesAfter - damage.recordOffset);
-    const dir = copyFixture('torn-wal-tail');
+    const dir = copyFixture(fixture);
     const first = await LsmEngine.open(dir, openOptions(false));
     await first.close();
     expect(fs.statSync(path.join(dir, damage.file)).size).toBe(damage.recordOffset);
@@ -219,9 +228,9 @@ describe('fixtures', () => {
     }
   });
 
-  test('torn-wal-tail: a read-only open changes no byte of any file (hash before and after)', async () => {
-    const expected = loadExpected('torn-wal-tail');
-    const dir = copyFixture('torn-wal-tail');
+  test.each(['torn-wal-tail', `${keptFixturesRoot}/torn-wal-tail`])('%s: a read-only open changes no byte of any file (hash before and after)', async (fixture) => {
+    const expected = loadExpected(fixture);
+    const dir = copyFixture(fixture);
     const before = snapshotTree(dir);
     const engine = await LsmEngine.open(dir, openOptions(true));
     try {
@@ -231,6 +240,36 @@ describe('fixtures', () => {
     }
     expect(snapshotTree(dir)).toEqual(before);
     expect(fs.existsSync(path.join(dir, lockFileName))).toBe(false);
+  });
+
+  test('preallocated-wal-tail: the newest WAL file ends in zeros that every reader takes as preallocated space', async () => {
+    const expected = loadExpected('preallocated-wal-tail');
+    const damage = expected.damage;
+    if (damage.kind !== 'killed') throw new Error('preallocated-wal-tail has the wrong kind of EXPECTED.json');
+    const dir = copyFixture('preallocated-wal-tail');
+    const file = path.join(dir, damage.file);
+    const bytes = fs.readFileSync(file);
+    expect(bytes.length).toBe(damage.recordBytes + damage.preallocatedBytes);
+    expect(damage.preallocatedBytes).toBeGreaterThan(0);
+    expect(bytes.subarray(damage.recordBytes).every((byte) => byte === 0)).toBe(true);
+    for (const mode of ['recover', 'readOnly', 'strict'] as const) {
+      for (const isNewest of [true, false]) {
+        const result = readWalFile(new NodeFileSystem(), file, { mode, isNewest });
+        expect(result).toMatchObject({ kind: 'clean', header: { formatVersion: 2 }, batches: 3, validBytes: damage.recordBytes, preallocatedBytes: damage.preallocatedBytes, truncatedBytes: 0 });
+      }
+    }
+    // The version 1 healthy fixture's WAL files carry version 1 and no zeros.
+    const v1 = readWalFile(new NodeFileSystem(), path.join(fixturesRoot, keptFixturesRoot, 'healthy', damage.file), { mode: 'readOnly', isNewest: true });
+    expect(v1).toMatchObject({ kind: 'clean', header: { formatVersion: 1 }, batches: 3, preallocatedBytes: 0 });
+    // A read-write open replays the records and cuts nothing.
+    const engine = await LsmEngine.open(dir, openOptions(false));
+    try {
+      expect(engine.recovery.walBytesTruncated).toBe(0);
+      await expectContents(engine, expected);
+    } finally {
+      await engine.close();
+    }
+    expect(fs.readFileSync(file)).toEqual(bytes);
   });
 
   describe.each(['read-write', 'read-only'] as const)('flipped-bit, %s', (mode) => {
@@ -308,7 +347,7 @@ describe('fixtures are what make-fixtures writes (run `npm run fixtures` after a
         .readdirSync(root)
         .filter((name) => fs.statSync(path.join(root, name)).isDirectory())
         .sort();
-    expect(directories(fixturesRoot)).toEqual(directories(regenerated));
+    expect(directories(fixturesRoot).filter((name) => name !== keptFixturesRoot)).toEqual(directories(regenerated));
   });
 
   test.each(fixtureNames)('%s: the same file names and sizes', (name) => {

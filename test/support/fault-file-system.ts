@@ -7,8 +7,10 @@
 // - beforeSync(fn): an async hook awaited before every FileHandle.sync(), to
 //   widen the window in which other callbacks run while an fdatasync is "in
 //   flight" (MemFileSystem's sync otherwise resolves at once).
-// - beforeAppend(fn): called with the path and bytes of every append before
-//   it happens (a crash test takes its snapshot there).
+// - beforeAppend(fn): called with the path, bytes and file position of every
+//   append before it happens (a crash test takes its snapshot there). The
+//   position is the end of what the handle appended, which is before the
+//   file's end when zeros were preallocated after it.
 // - With `{ partialAppend: true }`, a faulted append first writes the first
 //   half of its bytes, as a write(2) cut short by a full disk would.
 //
@@ -24,7 +26,7 @@ export class FaultFileSystem implements FileSystem {
   #injector: FaultInjector | undefined;
   #partialAppend = false;
   #beforeSync: ((path: string) => Promise<void>) | undefined;
-  #beforeAppend: ((path: string, data: Uint8Array) => void) | undefined;
+  #beforeAppend: ((path: string, data: Uint8Array, position: number) => void) | undefined;
 
   constructor(inner: FileSystem) {
     this.inner = inner;
@@ -62,13 +64,13 @@ export class FaultFileSystem implements FileSystem {
   }
 
   /** Called before each file append(); undefined removes the hook. */
-  beforeAppend(hook: ((path: string, data: Uint8Array) => void) | undefined): void {
+  beforeAppend(hook: ((path: string, data: Uint8Array, position: number) => void) | undefined): void {
     this.#beforeAppend = hook;
   }
 
   /** @internal */
-  appendHook(path: string, data: Uint8Array): void {
-    this.#beforeAppend?.(path, data);
+  appendHook(path: string, data: Uint8Array, position: number): void {
+    this.#beforeAppend?.(path, data, position);
   }
 
   /** @internal */
@@ -166,13 +168,18 @@ class FaultFileHandle implements FileHandle {
   }
 
   append(data: Uint8Array): void {
-    this.#fs.appendHook(this.path, data);
+    this.#fs.appendHook(this.path, data, this.#inner.size());
     const error = this.#fs.faultFor('append', this.path);
     if (error) {
       if (this.#fs.partialAppend && data.length > 1) this.#inner.append(data.subarray(0, data.length >> 1));
       throw error;
     }
     this.#inner.append(data);
+  }
+
+  preallocate(bytes: number): void {
+    this.#fs.fault('preallocate', this.path);
+    this.#inner.preallocate(bytes);
   }
 
   async sync(): Promise<void> {

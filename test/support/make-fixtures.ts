@@ -48,7 +48,21 @@ import { walBatchFixedBytes } from '../../lib/wal/wal-format.js';
 import { readWalFile } from '../../lib/wal/wal-reader.js';
 
 /** Every fixture this script writes, in README order. */
-export const fixtureNames = ['healthy', 'torn-wal-tail', 'flipped-bit', 'missing-segment', 'lost-manifest', 'wal-mid-corruption'] as const;
+export const fixtureNames = ['healthy', 'torn-wal-tail', 'flipped-bit', 'missing-segment', 'lost-manifest', 'wal-mid-corruption', 'preallocated-wal-tail'] as const;
+
+/**
+ * Fixtures of older formats, copied from what an older make-fixtures wrote
+ * and never regenerated (STYLE.md, section 9): directory under fixtures/ and
+ * the fixture it was. wal-v1/: WAL format version 1 (before preallocated tails).
+ */
+export const keptFixtures = [
+  { dir: 'wal-v1/healthy', name: 'healthy' },
+  { dir: 'wal-v1/torn-wal-tail', name: 'torn-wal-tail' },
+  { dir: 'wal-v1/wal-mid-corruption', name: 'wal-mid-corruption' },
+] as const;
+
+/** The directory under fixtures/ that holds the kept old-format fixtures. */
+export const keptFixturesRoot = 'wal-v1';
 export type FixtureName = (typeof fixtureNames)[number];
 
 /** The machine-readable expectation file in each fixture directory. */
@@ -87,7 +101,9 @@ export type FixtureDamage =
   | { kind: 'none' }
   | { kind: 'truncate'; file: string; recordOffset: number; recordBytes: number; bytesBefore: number; bytesAfter: number }
   | { kind: 'xor'; file: string; byteOffset: number; mask: number; byteBefore: number; byteAfter: number; what: string }
-  | { kind: 'remove'; files: string[] };
+  | { kind: 'remove'; files: string[] }
+  /** The process was killed: `file` holds `recordBytes` of records, then preallocated zeros. */
+  | { kind: 'killed'; file: string; recordBytes: number; preallocatedBytes: number };
 
 /** One file of the fixture (EXPECTED.json excluded). */
 export interface FixtureFile {
@@ -135,15 +151,18 @@ export async function makeFixtures(root: string): Promise<FixtureExpectation[]> 
   try {
     const base = path.join(staging, 'base');
     const tornBase = path.join(staging, 'torn-base');
+    const killedBase = path.join(staging, 'killed-base');
     const built = await withPinnedClock(() => buildBase(base, false));
     const builtTorn = await withPinnedClock(() => buildBase(tornBase, true));
+    const builtKilled = await withPinnedClock(() => buildBase(path.join(staging, 'killed-source'), false, killedBase));
     fs.mkdirSync(root, { recursive: true });
     const expectations: FixtureExpectation[] = [];
     for (const name of fixtureNames) {
       const dir = path.join(root, name);
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.cpSync(name === 'torn-wal-tail' ? tornBase : base, dir, { recursive: true });
-      const expectation = makeFixture(name, dir, name === 'torn-wal-tail' ? builtTorn : built);
+      const [source, sourceBuilt] = name === 'torn-wal-tail' ? [tornBase, builtTorn] : name === 'preallocated-wal-tail' ? [killedBase, builtKilled] : [base, built];
+      fs.cpSync(source, dir, { recursive: true });
+      const expectation = makeFixture(name, dir, sourceBuilt);
       expectation.files = listFixtureFiles(dir);
       fs.writeFileSync(path.join(dir, expectedFileName), renderExpected(expectation));
       expectations.push(expectation);
@@ -253,9 +272,15 @@ function tornBatch(): Op[] {
   return [put(keyName(65), 'v4:torn:key:065'), put(keyName(0), 'v4:torn:key:000'), del(keyName(3))];
 }
 
-const engineOptions = { syncPolicy: 'always', backgroundExecutor: 'inline', disableAutoCompaction: true } as const;
+// Preallocation: 4 KiB (not the default 1 MiB) keeps preallocated-wal-tail small.
+const engineOptions = { syncPolicy: 'always', backgroundExecutor: 'inline', disableAutoCompaction: true, walPreallocateBytes: 4096 } as const;
 
-async function buildBase(dir: string, withTornBatch: boolean): Promise<BuiltBase> {
+/**
+ * Builds the base directory in `dir`. With `killedCopy`, copies `dir` there
+ * after session 2's writes and before its close, as a killed process leaves
+ * it (the newest WAL file still preallocated; LOCK removed).
+ */
+async function buildBase(dir: string, withTornBatch: boolean, killedCopy?: string): Promise<BuiltBase> {
   const model = new Map<string, Buffer>();
   const lastPhase = new Map<string, number>();
   let walRecords = 0;
@@ -303,6 +328,10 @@ async function buildBase(dir: string, withTornBatch: boolean): Promise<BuiltBase
       else batch.del(op.key);
     }
     await session2.write(batch);
+  }
+  if (killedCopy !== undefined) {
+    fs.cpSync(dir, killedCopy, { recursive: true });
+    fs.rmSync(path.join(killedCopy, lockFileName), { force: true });
   }
   await session2.close();
   fs.rmSync(path.join(dir, lockFileName), { force: true });
@@ -353,6 +382,8 @@ function makeFixture(name: FixtureName, dir: string, built: BuiltBase): FixtureE
       return lostManifest(dir, built);
     case 'wal-mid-corruption':
       return walMidCorruption(dir, built);
+    case 'preallocated-wal-tail':
+      return preallocatedWalTail(dir, built);
   }
 }
 
@@ -415,6 +446,29 @@ function tornWalTail(dir: string, built: BuiltBase): FixtureExpectation {
     entries: built.entries,
     // The torn batch's new key must not appear either.
     absentKeys: [...new Set([...built.absentKeys, ...tornOnlyKeys(built)])].sort(),
+    files: [],
+  };
+}
+
+function preallocatedWalTail(dir: string, built: BuiltBase): FixtureExpectation {
+  const file = built.walFiles[built.walFiles.length - 1]!;
+  const recordBytes = built.newestWalBytes;
+  const fileBytes = fs.statSync(path.join(dir, file)).size;
+  const tail = fs.readFileSync(path.join(dir, file)).subarray(recordBytes);
+  if (tail.length === 0 || tail.some((byte) => byte !== 0)) throw new Error(`Cannot make preallocated-wal-tail: ${file} does not end in preallocated zeros`);
+  return {
+    name: 'preallocated-wal-tail',
+    summary: 'The state of healthy as a process killed before its close leaves it: the newest WAL file (format version 2) ends in the zeros the writer preallocated under sync policy always. Opens cleanly in both modes; the zeros are not a torn tail.',
+    steps: [
+      ...baseSteps.slice(0, 3),
+      'Session 2: reopen; the 3 batches of healthy in the second WAL file (4 KiB preallocated ahead of the records); copy the directory before the close (which would cut the zeros).',
+      'Remove LOCK from the copy. Date.now is pinned as for healthy.',
+    ],
+    damage: { kind: 'killed', file, recordBytes, preallocatedBytes: fileBytes - recordBytes },
+    readWrite: cleanOpen(built),
+    readOnly: cleanOpen(built),
+    entries: built.entries,
+    absentKeys: built.absentKeys,
     files: [],
   };
 }
@@ -551,7 +605,9 @@ function renderReadme(expectations: FixtureExpectation[]): string {
     'Regenerating writes the same bytes (the clock is pinned while the engine writes), and',
     '`test/integration/fixtures.test.ts` fails when the fixtures are no longer what the script',
     'writes, so a format change forces regenerating them and reviewing the diff.',
-    'Old-format fixtures, when there are some, are kept forever (STYLE.md, section 9).',
+    'Old-format fixtures are kept forever (STYLE.md, section 9) and never regenerated:',
+    '`wal-v1/` holds healthy, torn-wal-tail and wal-mid-corruption as they were written with',
+    'WAL format version 1 (before preallocated tails); the same tests open them.',
     '',
     'Each directory holds `EXPECTED.json`: how it was made, what opening it with',
     '`LsmEngine.open(dir)` (read-write) and `LsmEngine.open(dir, { readOnly: true })` must',
@@ -574,7 +630,8 @@ function renderReadme(expectations: FixtureExpectation[]): string {
         for (const [key, value] of expectation.entries) lines.push(`${showBytes(key)} = ${showBytes(value)}`);
         lines.push('```', '', `- get() of each of these keys returns undefined (deleted, or never written): ${(expectation.absentKeys ?? []).map(showBytes).join(', ')}.`);
       } else {
-        lines.push(`- a full iteration: exactly the ${expectation.entries.length} entries of healthy (the torn batch is gone).`);
+        const torn = expectation.damage.kind === 'truncate' ? ' (the torn batch is gone)' : '';
+        lines.push(`- a full iteration: exactly the ${expectation.entries.length} entries of healthy${torn}.`);
       }
     }
     const reads = expectation.reads;

@@ -73,7 +73,7 @@ describe('silt inspect', () => {
     const { io } = captureIo();
     const result = await inspect({ dir: healthy, wal: '000012.log', json: true }, io);
     const view = result.report as WalView;
-    expect(view).toMatchObject({ file: 'wal/000012.log', formatVersion: 1, fileNumber: 12, state: 'clean', damage: null });
+    expect(view).toMatchObject({ file: 'wal/000012.log', formatVersion: 2, fileNumber: 12, state: 'clean', damage: null });
     expect(view.records.map((record) => [record.offset, record.bytes, record.sequence, record.ops.length])).toEqual([
       [25, 66, 70, 2],
       [91, 63, 72, 3],

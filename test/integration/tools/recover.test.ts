@@ -61,6 +61,7 @@ function survivingEntries(name: FixtureName): HexEntry[] {
   switch (name) {
     case 'healthy':
     case 'torn-wal-tail':
+    case 'preallocated-wal-tail':
       return healthyEntries();
     case 'lost-manifest':
       return loadExpected('lost-manifest').recover!.entries;
@@ -97,6 +98,7 @@ type ExpectedLoss = Pick<LostItem, 'kind' | 'file' | 'offset'> & Partial<Pick<Lo
 const expectedLosses: Record<FixtureName, { exitCode: number; lost: ExpectedLoss[] }> = {
   healthy: { exitCode: 0, lost: [] },
   'torn-wal-tail': { exitCode: 0, lost: [] },
+  'preallocated-wal-tail': { exitCode: 0, lost: [] },
   'lost-manifest': { exitCode: 0, lost: [] },
   'flipped-bit': {
     exitCode: 1,

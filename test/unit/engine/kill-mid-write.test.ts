@@ -5,7 +5,8 @@
 // append — and reopen it. The directory must open (a torn tail only ever in
 // the newest WAL file; a torn segment or manifest is not live yet) and hold a
 // prefix of the batch order that includes every batch acknowledged before the
-// kill.
+// kill. Under 'always' the WAL writer preallocates zeros ahead of its
+// records, so a WAL write usually lands on them.
 //
 // The real-process version is test/crash/engine-sigkill.test.ts; this one
 // reaches each append deterministically, including the write that gives the
@@ -47,16 +48,19 @@ async function runUntil(target: number, random: () => number): Promise<{ kill: K
   let walFiles = 0;
   const filesAppended = new Set<string>();
   let kill: Kill | undefined;
-  fs.beforeAppend((path, data) => {
+  fs.beforeAppend((path, data, position) => {
     if (kill !== undefined) return;
     filesAppended.add(path.split('/')[2]!);
     if (path.includes('/wal/') && data.length >= recordHeaderBytes && data[8] === WalRecordType.header) walFiles++; // a new WAL file
     if (++appends !== target) return;
     const clone = mem.killClone();
     const landed = Math.floor(random() * data.length); // a kill never lands the whole write: that is the next append's turn
-    const file = clone.open(path, 'append');
-    file.append(data.subarray(0, landed));
-    file.close();
+    // The write lands at the append's position: the file's end, or over WAL zeros preallocated after it.
+    const before = clone.readFile(path);
+    const after = Buffer.alloc(Math.max(before.length, position + landed));
+    before.copy(after);
+    after.set(data.subarray(0, landed), position);
+    clone.writeFileSync(path, after);
     kill = { clone, acked: [...acked], path };
   });
   let next = 0;

@@ -206,7 +206,7 @@ describe('WAL batch payload, malformed', () => {
 // header record and one batch (sequence 42, time 1700000000000 ms,
 // put "a" = "1", delete "b").
 const docHexExample = `
-00000000  65 8d 3b 83 10 00 00 00  02 53 57 41 4c 01 00 00
+00000000  95 5f a5 f4 10 00 00 00  02 53 57 41 4c 02 00 00
 00000010  00 07 00 00 00 00 00 00  00 a4 f8 55 31 19 00 00
 00000020  00 01 2a 00 00 00 00 00  00 00 00 68 e5 cf 8b 01
 00000030  00 00 02 01 01 61 01 31  00 01 62
@@ -241,7 +241,7 @@ describe('WAL hex example in the format documentation', () => {
     if (header.kind !== 'record') return;
     expect(header.type).toBe(WalRecordType.header);
     expect(header.nextOffset).toBe(25);
-    expect(decodeHeader(header.payload, 'wal/000007.log', 0)).toEqual({ formatVersion: 1, fileNumber: 7 });
+    expect(decodeHeader(header.payload, 'wal/000007.log', 0)).toEqual({ formatVersion: 2, fileNumber: 7 });
 
     const record = decodeRecord(bytes, 25, bytes.length, 1024);
     expect(record.kind).toBe('record');

@@ -6,6 +6,8 @@
 // newest file is cut in 'recover' with the exact byte count and left
 // untouched in 'readOnly'; everything else is a CorruptionError naming the
 // file and the offset of the bad record; 'salvage' never throws on damage.
+// Format version 2 files may end in preallocated zeros: clean in every file
+// and mode, and never counted as torn bytes; version 1 files may not.
 
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { CorruptionError, UnsupportedVersionError } from '../../../lib/errors.js';
@@ -35,6 +37,18 @@ async function makeWal(count: number, valueBytes = 20): Promise<{ fs: MemFileSys
   }
   await wal.close();
   return { fs, bytes: fs.readFile(walPath), offsets };
+}
+
+/** The same WAL file with a format version 1 header (which allows no preallocated zeros). */
+function asVersion1(bytes: Buffer): Buffer {
+  return Buffer.concat([encodeRecord(WalRecordType.header, encodeHeader(3, 1)), bytes.subarray(headerBytes)]);
+}
+
+/** Bytes from `offset` to the last non-zero byte of `bytes` (the zeros after it read as preallocated). */
+function bytesToLastNonZero(bytes: Buffer, offset: number): number {
+  let end = bytes.length;
+  while (end > offset + 1 && bytes[end - 1] === 0) end--;
+  return end - offset;
 }
 
 /** A file system holding `bytes` as the WAL file. */
@@ -74,7 +88,7 @@ describe('readWalFile on a healthy file', () => {
     const { result, batches } = read(fs);
     expect(result).toMatchObject({
       kind: 'clean',
-      header: { formatVersion: 1, fileNumber: 3 },
+      header: { formatVersion: 2, fileNumber: 3 },
       batches: 5,
       ops: 10,
       firstSequence: 10,
@@ -83,6 +97,7 @@ describe('readWalFile on a healthy file', () => {
       lastTimeMs: 1_004,
       validBytes: bytes.length,
       fileBytes: bytes.length,
+      preallocatedBytes: 0,
       damage: undefined,
       truncatedBytes: 0,
       truncatedAtOffset: undefined,
@@ -127,16 +142,22 @@ describe('readWalFile on a healthy file', () => {
 });
 
 describe('readWalFile torn tail', () => {
-  test('the last record cut at every byte is truncated in recover mode with the exact byte count', async () => {
-    const { bytes, offsets } = await makeWal(4);
-    const last = offsets[3]!;
+  test.each([1, 2])('the last record cut at every byte is truncated in recover mode with the exact byte count (version %i)', async (version) => {
+    const made = await makeWal(4);
+    const bytes = version === 1 ? asVersion1(made.bytes) : made.bytes;
+    const last = made.offsets[3]!;
+    let zeroEnded = 0;
     for (let cut = last + 1; cut < bytes.length; cut++) {
       const fs = withBytes(bytes.subarray(0, cut));
       const { result, batches } = read(fs);
+      // Version 2: the zero bytes the torn record ends in read as preallocated, not torn.
+      const torn = version === 1 ? cut - last : bytesToLastNonZero(bytes.subarray(0, cut), last);
+      if (torn < cut - last) zeroEnded++;
       expect(result.kind).toBe('tornTail');
       expect(result.truncatedAtOffset).toBe(last);
-      expect(result.truncatedBytes).toBe(cut - last);
-      expect(result.damage).toMatchObject({ offset: last, bytes: cut - last });
+      expect(result.truncatedBytes).toBe(torn);
+      expect(result.preallocatedBytes).toBe(cut - last - torn);
+      expect(result.damage).toMatchObject({ offset: last, bytes: torn });
       expect(result.validBytes).toBe(last);
       expect(batches.length).toBe(3);
       expect(fs.stat(walPath).size).toBe(last);
@@ -144,6 +165,7 @@ describe('readWalFile torn tail', () => {
       expect(fs.crashClone().stat(walPath).size).toBe(last);
       expect(read(fs).result.kind).toBe('clean');
     }
+    if (version === 2) expect(zeroEnded).toBeGreaterThan(0); // the record has zero bytes: both cases ran
   });
 
   test('readOnly reports the torn tail and leaves the file untouched', async () => {
@@ -156,7 +178,7 @@ describe('readWalFile torn tail', () => {
       const { result, batches } = read(fs, { mode: 'readOnly', chunkBytes: 16 });
       fs.injectFault(undefined);
       expect(result.kind).toBe('tornTail');
-      expect(result.damage).toMatchObject({ offset: last, bytes: cut - last });
+      expect(result.damage).toMatchObject({ offset: last, bytes: bytesToLastNonZero(bytes.subarray(0, cut), last) });
       expect(result.truncatedBytes).toBe(0);
       expect(result.truncatedAtOffset).toBeUndefined();
       expect(batches.length).toBe(3);
@@ -188,12 +210,52 @@ describe('readWalFile torn tail', () => {
     }
   });
 
-  test('a zero-filled tail (a file extended but never written) is a torn tail', async () => {
-    const { bytes } = await makeWal(3);
-    const fs = withBytes(Buffer.concat([bytes, Buffer.alloc(4096)]));
-    const { result, batches } = read(fs);
-    expect(result).toMatchObject({ kind: 'tornTail', truncatedAtOffset: bytes.length, truncatedBytes: 4096 });
+  test('version 1: a zero-filled tail (a file extended but never written) is a torn tail', async () => {
+    const bytes = asVersion1((await makeWal(3)).bytes);
+    const zeroed = Buffer.concat([bytes, Buffer.alloc(4096)]);
+    expect(corruptionOf(() => read(withBytes(zeroed), { isNewest: false })).offset).toBe(bytes.length);
+    const { result, batches } = read(withBytes(zeroed));
+    expect(result).toMatchObject({ kind: 'tornTail', truncatedAtOffset: bytes.length, truncatedBytes: 4096, preallocatedBytes: 0 });
     expect(batches.length).toBe(3);
+  });
+
+  test('version 2: zeros from a record boundary to the end are preallocated space, clean in every file and mode', async () => {
+    const { bytes } = await makeWal(3);
+    for (const zeros of [1, 8, 9, 4096, 200_000]) {
+      const fs = withBytes(Buffer.concat([bytes, Buffer.alloc(zeros)]));
+      for (const mode of ['recover', 'readOnly', 'strict', 'salvage'] as const) {
+        for (const isNewest of [true, false]) {
+          const { result, batches } = read(fs, { mode, isNewest, chunkBytes: 1024 });
+          expect(result).toMatchObject({ kind: 'clean', validBytes: bytes.length, fileBytes: bytes.length + zeros, preallocatedBytes: zeros, damage: undefined, truncatedBytes: 0 });
+          expect(batches.length).toBe(3);
+        }
+      }
+      expect(fs.stat(walPath).size).toBe(bytes.length + zeros); // nothing cut
+    }
+    // A file with its header and nothing but zeros after it.
+    const empty = (await makeWal(0)).bytes;
+    expect(read(withBytes(Buffer.concat([empty, Buffer.alloc(100)])), { isNewest: false }).result).toMatchObject({ kind: 'clean', batches: 0, preallocatedBytes: 100 });
+  });
+
+  test('version 2: zeros then a valid record is corruption, zeros then garbage in the newest file a torn tail', async () => {
+    const { bytes, offsets } = await makeWal(4);
+    const third = offsets[2]!;
+    const fourth = offsets[3]!;
+    // A hole of zeros where the third record was, the fourth intact after it (a write persisted out of order).
+    const holed = Buffer.from(bytes);
+    holed.fill(0, third, fourth);
+    const error = corruptionOf(() => read(withBytes(holed)));
+    expect(error.offset).toBe(third);
+    expect(error.message).toMatch(new RegExp(`a valid record follows at offset ${fourth}`));
+    // Zeros, a few stray bytes, zeros: nothing valid follows, so a torn tail of the newest file.
+    const stray = Buffer.concat([bytes.subarray(0, fourth), Buffer.alloc(100), Buffer.from([7, 7, 7]), Buffer.alloc(1000)]);
+    const fs = withBytes(stray);
+    const { result, batches } = read(fs, { mode: 'readOnly' });
+    expect(result).toMatchObject({ kind: 'tornTail', damage: { offset: fourth, bytes: 103 }, preallocatedBytes: 1000 });
+    expect(batches.length).toBe(3);
+    expect(corruptionOf(() => read(fs, { isNewest: false })).offset).toBe(fourth);
+    expect(read(fs).result).toMatchObject({ kind: 'tornTail', truncatedAtOffset: fourth, truncatedBytes: 103 });
+    expect(fs.stat(walPath).size).toBe(fourth);
   });
 
   test('a torn header in the newest file cuts it to empty', async () => {
@@ -291,7 +353,7 @@ describe('readWalFile mid-file damage', () => {
 
 describe('readWalFile header', () => {
   test('an unknown format version is UnsupportedVersionError in every mode', () => {
-    const fs = withBytes(encodeRecord(WalRecordType.header, encodeHeader(3, 2)));
+    const fs = withBytes(encodeRecord(WalRecordType.header, encodeHeader(3, 3)));
     for (const mode of ['recover', 'readOnly', 'strict', 'salvage'] as const) {
       let caught: unknown;
       try {
@@ -301,7 +363,7 @@ describe('readWalFile header', () => {
       }
       expect(caught).toBeInstanceOf(UnsupportedVersionError);
       expect((caught as UnsupportedVersionError).file).toBe(walPath);
-      expect((caught as Error).message).toBe(`Cannot read WAL file "${walPath}": format version 2 is not supported (this build reads 1)`);
+      expect((caught as Error).message).toBe(`Cannot read WAL file "${walPath}": format version 3 is not supported (this build reads 1, 2)`);
     }
   });
 

@@ -158,7 +158,7 @@ describe('WalReplayThread reads as readWalFile does', () => {
   test('a damaged older file, an unknown format version, a missing file', async () => {
     const { bytes } = await walBytes(6);
     expect(compare(bytes.subarray(0, bytes.length - 3), { mode: 'recover', isNewest: false }).error).toBeInstanceOf(CorruptionError);
-    const future = compare(encodeRecord(WalRecordType.header, encodeHeader(3, 2)), { mode: 'recover', isNewest: true });
+    const future = compare(encodeRecord(WalRecordType.header, encodeHeader(3, 3)), { mode: 'recover', isNewest: true });
     expect(future.error).toBeInstanceOf(UnsupportedVersionError);
     const missing = path.join(dir, 'wal', '000009.log');
     expect(() => thread.read(missing, { mode: 'recover', isNewest: true })).toThrow(expect.objectContaining({ code: 'ENOENT' }));

@@ -85,6 +85,7 @@ export class ControlledFileSystem implements FileSystem {
           });
         });
       },
+      preallocate: (bytes) => inner.preallocate(bytes),
       syncBlocking: () => inner.syncBlocking(),
       size: () => inner.size(),
       truncate: (length) => inner.truncate(length),

@@ -56,7 +56,7 @@ describe('WalWriter.create', () => {
     expect(fs.inner.readFile(walPath)).toEqual(encodeRecord(WalRecordType.header, encodeHeader(12)));
     const crashed = fs.inner.crashClone();
     const result = readWalFile(crashed, walPath, { mode: 'strict', isNewest: true });
-    expect(result.header).toEqual({ formatVersion: 1, fileNumber: 12 });
+    expect(result.header).toEqual({ formatVersion: 2, fileNumber: 12 });
     expect(result.kind).toBe('clean');
     void wal.close();
   });
@@ -87,7 +87,7 @@ describe('WalWriter group commit', () => {
     await Promise.all(pending);
     expect(fs.appendCount(walPath) - appendsBefore).toBe(1);
     expect(fs.syncCount(walPath) - syncsBefore).toBe(1);
-    expect(wal.stats).toEqual({ groupWrites: 1, syncs: 1 });
+    expect(wal.stats).toMatchObject({ groupWrites: 1, syncs: 1 });
     expect(sequences(fs.inner)).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
     expect(wal.syncedBytes).toBe(wal.writtenBytes);
     await wal.close();
@@ -514,14 +514,17 @@ describe('WalWriter crash safety', () => {
   // Strategy: random turns of appends under 'always'; at a random moment take a
   // crash clone that keeps a random prefix of unsynced bytes; every append
   // resolved before the clone must be read back, in order, from the clone.
+  // Preallocation chunks from none to one record's worth (so that groups land
+  // on synced zeros, unsynced zeros and past the end) to the default.
   test('property: every resolved append under always survives a crash', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 12 }),
         fc.nat(),
         fc.integer({ min: 0, max: 2 ** 31 }),
-        async (turnSizes, crashTurn, seed) => {
-          const { fs, wal } = setUp({ syncPolicy: 'always' });
+        fc.constantFrom(0, 100, 1024, 1024 * 1024),
+        async (turnSizes, crashTurn, seed, preallocateBytes) => {
+          const { fs, wal } = setUp({ syncPolicy: 'always', preallocateBytes });
           const resolved = new Set<number>();
           const all: Promise<void>[] = [];
           let sequence = 1;
@@ -558,6 +561,101 @@ describe('WalWriter crash safety', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('WalWriter preallocation', () => {
+  // Strategy: small chunks so that every few groups cross one; observe the
+  // file's length on the MemFileSystem beneath, and read it back.
+  const chunk = 1000;
+
+  async function appendTurns(wal: WalWriter, turns: number, perTurn: number, first = 1): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (let turn = 0; turn < turns; turn++) {
+      for (let index = 0; index < perTurn; index++) pending.push(wal.append(payload(first + turn * perTurn + index)));
+      await nextTurn();
+    }
+    await Promise.all(pending);
+  }
+
+  test('under always, zeros stay written ahead of the records: at least half a chunk, at most a chunk and a half', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'always', preallocateBytes: chunk });
+    let lengths = 0;
+    for (let turn = 0; turn < 40; turn++) {
+      await appendTurns(wal, 1, 3, 1 + turn * 3);
+      const length = fs.inner.stat(walPath).size;
+      const ahead = length - wal.writtenBytes;
+      expect(ahead).toBeGreaterThanOrEqual(chunk / 2);
+      expect(ahead).toBeLessThanOrEqual(chunk * 1.5);
+      expect(wal.stats.preallocatedBytes).toBe(ahead);
+      expect(fs.inner.readFile(walPath).subarray(wal.writtenBytes).every((byte) => byte === 0)).toBe(true);
+      lengths = length;
+    }
+    expect(lengths).toBeGreaterThan(3 * chunk); // it grew several times
+    // Readers see the records, then preallocated space; the writer's bytes are synced.
+    const result = readWalFile(fs.inner, walPath, { mode: 'strict', isNewest: false });
+    expect(result).toMatchObject({ kind: 'clean', batches: 120, validBytes: wal.writtenBytes, preallocatedBytes: lengths - wal.writtenBytes });
+    expect(readWalFile(fs.inner.crashClone(), walPath, { mode: 'strict', isNewest: false }).batches).toBe(120);
+    await wal.close();
+    // close() cuts the zeros off.
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes);
+    expect(sequences(fs.inner)).toEqual(Array.from({ length: 120 }, (_, index) => index + 1));
+  });
+
+  test('everysec and no preallocate nothing; switching to always starts, and a cut back drops the zeros', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'everysec', preallocateBytes: chunk });
+    await appendTurns(wal, 5, 4);
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes);
+    wal.setSyncPolicy('no');
+    await appendTurns(wal, 5, 4, 21);
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes);
+    wal.setSyncPolicy('always');
+    await appendTurns(wal, 1, 1, 41);
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes + chunk);
+    // A failed fdatasync cuts back the unacknowledged record and the zeros with it.
+    fs.inner.injectFault((operation) => (operation === 'sync' ? systemError('EIO', 'fdatasync', walPath) : undefined));
+    await expect(wal.append(payload(42))).rejects.toThrow(IoError);
+    fs.inner.injectFault(undefined);
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes);
+    await wal.append(payload(43));
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes + chunk);
+    await wal.close();
+    expect(sequences(fs.inner)).toEqual([...Array.from({ length: 41 }, (_, index) => index + 1), 43]);
+  });
+
+  test('a failed preallocation fails no append: the file keeps its records, loses its zeros, and stops preallocating', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'always', preallocateBytes: chunk });
+    await appendTurns(wal, 1, 2);
+    let refused = 0;
+    fs.inner.injectFault((operation) => (operation === 'preallocate' ? (refused++, systemError('ENOSPC', 'write', walPath)) : undefined));
+    await appendTurns(wal, 30, 2, 3); // crosses the preallocated zeros
+    expect(refused).toBe(1);
+    expect(wal.failure).toBeUndefined();
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes);
+    await appendTurns(wal, 5, 2, 63);
+    expect(refused).toBe(1);
+    expect(fs.inner.stat(walPath).size).toBe(wal.writtenBytes);
+    fs.inner.injectFault(undefined);
+    await wal.close();
+    expect(sequences(fs.inner)).toEqual(Array.from({ length: 72 }, (_, index) => index + 1));
+  });
+
+  test('on disk: the zeros are written, the records read back, close cuts them', async () => {
+    const dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'silt-wal-prealloc-'));
+    try {
+      const nodeFs = new NodeFileSystem();
+      nodeFs.mkdir(path.join(dir, 'wal'));
+      const file = walFilePath(dir, 5);
+      const wal = WalWriter.create(nodeFs, file, 5, { syncPolicy: 'always', preallocateBytes: 64 * 1024 });
+      await appendTurns(wal, 20, 5);
+      expect(fsSync.statSync(file).size).toBeGreaterThanOrEqual(wal.writtenBytes + 32 * 1024);
+      expect(readWalFile(nodeFs, file, { mode: 'readOnly', isNewest: true })).toMatchObject({ kind: 'clean', batches: 100, validBytes: wal.writtenBytes });
+      await wal.close();
+      expect(fsSync.statSync(file).size).toBe(wal.writtenBytes);
+      expect(sequences(nodeFs, file)).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
+    } finally {
+      fsSync.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
