@@ -42,6 +42,7 @@ import {
   protoMaxBulkBytes,
   queryBufferBytesMax,
   tableCacheBytesDefault,
+  walPreallocateBytesDefault,
 } from '../lib/limits.js';
 
 const KiB = 1024;
@@ -98,6 +99,8 @@ export interface ServerConfig {
   walArchiveHours: number;
   /** Cap the WAL archive at this many MiB (oldest removed first); 0: no size cap. */
   walArchiveMb: number;
+  /** Under appendfsync always, zeros kept written ahead of the WAL's records, MiB (0: off). */
+  walPreallocateMb: number;
   loglevel: string;
   /** Empty: standard output. */
   logfile: string;
@@ -143,6 +146,7 @@ export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   tableCacheMb: tableCacheBytesDefault / MiB,
   walArchiveHours: 0,
   walArchiveMb: 0,
+  walPreallocateMb: walPreallocateBytesDefault / MiB,
   loglevel: 'info',
   logfile: '',
   engine: 'lsm',
@@ -195,6 +199,9 @@ export const parameters: readonly Parameter[] = [
   param('table-cache-mb', 'tableCacheMb', false, 'MB', 'budget of open segments\' indexes and Bloom filters, MiB', (text) => number(text, 0, 1024 * 1024)),
   param('wal-archive-hours', 'walArchiveHours', false, 'HOURS', 'keep flushed WAL files this long in archive/ for `silt restore` (0 with --wal-archive-mb 0: off)', (text) => number(text, 0, 24 * 365 * 10)),
   param('wal-archive-mb', 'walArchiveMb', false, 'MB', 'cap the WAL archive at this many MiB, oldest first (0: no cap; any value > 0 turns archiving on)', (text) => number(text, 0, 1024 * 1024 * 1024)),
+  param('wal-preallocate-mb', 'walPreallocateMb', false, 'MB', 'under appendfsync always, zeros written ahead of the WAL so that each fdatasync flushes data only, MiB (0: off, e.g. on copy-on-write file systems such as btrfs or ZFS, where they only add writes)', (text) =>
+    number(text, 0, 1024),
+  ),
   param('loglevel', 'loglevel', true, 'LEVEL', 'trace|debug|info|warn|error|fatal|silent (or Redis\'s verbose|notice|warning|nothing)', (text) => {
     const level = text.toLowerCase();
     if (redisLogLevels[level] === undefined) throw new ConfigError(`argument must be one of the following: ${Object.keys(redisLogLevels).join(', ')}`);

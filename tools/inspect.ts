@@ -75,6 +75,8 @@ export interface WalInfo {
   lastTimeMs: number | null;
   state: 'clean' | 'tornTail' | 'damaged';
   damageOffset: number | null;
+  /** Zeros the writer preallocated at the end (WAL format version 2), counted in `bytes`. */
+  preallocatedBytes: number;
 }
 
 export interface DirectoryView {
@@ -132,6 +134,8 @@ export interface WalView {
   records: WalRecordInfo[];
   state: 'clean' | 'tornTail' | 'damaged';
   damage: { offset: number; bytes: number; reason: string } | null;
+  /** Zeros the writer preallocated at the end (WAL format version 2), counted in `bytes`. */
+  preallocatedBytes: number;
 }
 
 export interface KeyView {
@@ -283,7 +287,7 @@ function walInfo(fs: FileSystem, dir: string, ref: WalFileRef, isNewest: boolean
     summary = summarizeWalFile(fs, ref, isNewest);
   } catch (error) {
     if (!(error instanceof UnsupportedVersionError)) throw error;
-    return { file: relativeFile(dir, ref.path), fileNumber: ref.fileNumber, bytes: fs.stat(ref.path).size, records: 0, ops: 0, firstSequence: null, lastSequence: null, firstTimeMs: null, lastTimeMs: null, state: 'damaged', damageOffset: 0 };
+    return { file: relativeFile(dir, ref.path), fileNumber: ref.fileNumber, bytes: fs.stat(ref.path).size, records: 0, ops: 0, firstSequence: null, lastSequence: null, firstTimeMs: null, lastTimeMs: null, state: 'damaged', damageOffset: 0, preallocatedBytes: 0 };
   }
   return {
     file: relativeFile(dir, ref.path),
@@ -297,6 +301,7 @@ function walInfo(fs: FileSystem, dir: string, ref: WalFileRef, isNewest: boolean
     lastTimeMs: summary.lastTimeMs ?? null,
     state: summary.state,
     damageOffset: summary.damage?.offset ?? null,
+    preallocatedBytes: summary.preallocatedBytes,
   };
 }
 
@@ -377,6 +382,7 @@ function walView(fs: FileSystem, dir: string, name: string): WalView {
     records,
     state: summary.state,
     damage: summary.damage === undefined ? null : { ...summary.damage },
+    preallocatedBytes: summary.preallocatedBytes,
   };
 }
 
@@ -513,7 +519,8 @@ function printSegmentLine(out: ToolIo['stdout'], segment: SegmentInfo): void {
 function printWalLine(out: ToolIo['stdout'], file: WalInfo): void {
   const sequences = file.firstSequence === null ? 'no records' : `seq ${file.firstSequence}..${file.lastSequence}, ${formatTimeRange(file.firstTimeMs, file.lastTimeMs)}`;
   const state = file.state === 'clean' ? '' : file.state === 'tornTail' ? `  torn tail at offset ${file.damageOffset}` : `  DAMAGED at offset ${file.damageOffset}`;
-  writeLine(out, `  ${file.file}  ${formatBytes(file.bytes)}  ${plural(file.records, 'record')} (${file.ops} ops)  ${sequences}${state}`);
+  const zeros = file.preallocatedBytes > 0 ? ` (${formatBytes(file.preallocatedBytes)} preallocated)` : '';
+  writeLine(out, `  ${file.file}  ${formatBytes(file.bytes)}${zeros}  ${plural(file.records, 'record')} (${file.ops} ops)  ${sequences}${state}`);
 }
 
 function printSegment(io: ToolIo, view: SegmentView): void {
@@ -553,6 +560,7 @@ function printWal(io: ToolIo, view: WalView): void {
     const what = view.state === 'tornTail' ? 'torn tail (normal after a crash)' : 'DAMAGE';
     writeLine(out, `  ${what} at offset ${view.damage.offset}: ${view.damage.bytes} bytes, ${view.damage.reason}`);
   }
+  if (view.preallocatedBytes > 0) writeLine(out, `  then ${formatBytes(view.preallocatedBytes)} of zeros the writer preallocated (not damage)`);
 }
 
 function printKey(io: ToolIo, view: KeyView): void {

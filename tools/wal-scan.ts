@@ -46,6 +46,8 @@ export interface WalFileSummary extends WalFileRef {
   lastTimeMs: number | undefined;
   /** End of the last good record. */
   validBytes: number;
+  /** Zeros the writer preallocated at the end of the file (WAL format version 2): not damage. */
+  preallocatedBytes: number;
   /** clean; tornTail (newest live file, nothing valid after: normal after a crash); damaged. */
   state: 'clean' | 'tornTail' | 'damaged';
   damage: WalDamage | undefined;
@@ -104,6 +106,7 @@ export function summarizeWalFile(fs: FileSystem, ref: WalFileRef, isNewest: bool
     firstTimeMs: result.firstTimeMs,
     lastTimeMs: result.lastTimeMs,
     validBytes: result.validBytes,
+    preallocatedBytes: result.preallocatedBytes,
     state: 'clean',
     damage: result.damage,
     damageMessage: undefined,

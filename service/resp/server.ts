@@ -236,6 +236,7 @@ export class RespServer {
       blockCacheBytes: Math.round(config.blockCacheMb * 1024 * 1024),
       maxOpenFiles: this.#openFiles,
       tableCacheBytes: Math.round(config.tableCacheMb * 1024 * 1024),
+      walPreallocateBytes: Math.round(config.walPreallocateMb * 1024 * 1024),
       ...(config.walArchiveHours > 0 || config.walArchiveMb > 0
         ? { walArchive: { ageMs: Math.round(config.walArchiveHours * 3_600_000), bytesMax: Math.round(config.walArchiveMb * 1024 * 1024) } }
         : {}),

@@ -3,7 +3,7 @@
 // LOADING while the data directory opens, MISCONF while the disk refuses
 // writes (reads keep working, writes resume by themselves).
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
@@ -90,7 +90,7 @@ describe('server commands', () => {
       await raw.call('HELLO', '3');
       expect(plain(await raw.call('CONFIG', 'GET', 'databases'))).toEqual({ databases: '16' });
       const all = helloFields(await raw.call('CONFIG', 'GET', '*'));
-      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
+      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'wal-preallocate-mb', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
         expect(all[name], name).toBeDefined();
       }
     });
@@ -426,5 +426,28 @@ describe('a reply the encoder refuses', () => {
     } finally {
       echo.handler = original;
     }
+  });
+});
+
+describe('--wal-preallocate-mb', () => {
+  afterEach(closeServers);
+
+  /** Size of the newest WAL file of `dir`, bytes. */
+  function newestWalBytes(dir: string): number {
+    const names = readdirSync(join(dir, 'wal')).filter((name) => name.endsWith('.log')).sort();
+    return statSync(join(dir, 'wal', names[names.length - 1]!)).size;
+  }
+
+  it('reaches the WAL writer: under appendfsync always, that many zeros ahead of the records; 0 none', async () => {
+    const sizes: number[] = [];
+    for (const walPreallocateMb of [0.5, 0]) {
+      const silt = await startServer({ appendfsync: 'always', walPreallocateMb });
+      const client = ioredis(silt.port);
+      for (let index = 0; index < 10; index++) expect(await client.set(`k${index}`, 'v')).toBe('OK');
+      sizes.push(newestWalBytes(silt.dir));
+      await closeServers();
+    }
+    expect(sizes[0]).toBeGreaterThanOrEqual(512 * 1024);
+    expect(sizes[1]).toBeLessThan(4096);
   });
 });

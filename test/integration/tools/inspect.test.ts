@@ -89,6 +89,21 @@ describe('silt inspect', () => {
     expect(human.stdout.text).toContain('offset 91 (63 B)  seq 72  2024-01-02T03:04:19.000Z  3 ops: del "key:002", put "key:062", put 0x00ff0a80');
   });
 
+  test('--wal and the listing show the zeros a killed writer preallocated, as such and not as damage', async () => {
+    const dir = copyFixture(scratch, 'preallocated-wal-tail');
+    const result = await inspect({ dir, wal: '000012.log', json: true }, captureIo().io);
+    const view = result.report as WalView;
+    expect(view).toMatchObject({ formatVersion: 2, state: 'clean', damage: null, preallocatedBytes: 3941, bytes: 246 + 3941 });
+    expect(view.records.map((record) => record.offset)).toEqual([25, 91, 154]);
+    const human = captureIo();
+    await inspect({ dir, wal: '000012.log' }, human.io);
+    expect(human.stdout.text).toContain('of zeros the writer preallocated (not damage)');
+    const listing = captureIo();
+    await inspect({ dir }, listing.io);
+    expect(listing.stdout.text).toMatch(/wal\/000012\.log .* preallocated\) {2}3 records/);
+    expect(listing.stdout.text).not.toContain('torn');
+  });
+
   test('--wal on a damaged file shows the records before the damage and where it is', async () => {
     const dir = copyFixture(scratch, 'wal-mid-corruption');
     const result = await inspect({ dir, wal: '000012.log', json: true }, captureIo().io);

@@ -31,8 +31,9 @@ describe('readConfig', () => {
   });
 
   it('reads --name value and --name=value flags', () => {
-    const config = run(['--port', '7000', '--appendfsync=always', '--memtable-mb', '0.5', '--requirepass', 'x y']);
-    expect(config).toMatchObject({ port: 7000, appendfsync: 'always', memtableMb: 0.5, requirepass: 'x y' });
+    const config = run(['--port', '7000', '--appendfsync=always', '--memtable-mb', '0.5', '--requirepass', 'x y', '--wal-preallocate-mb', '0.25']);
+    expect(config).toMatchObject({ port: 7000, appendfsync: 'always', memtableMb: 0.5, requirepass: 'x y', walPreallocateMb: 0.25 });
+    expect(run([]).walPreallocateMb).toBe(1);
   });
 
   it('asks for help and version', () => {
@@ -64,6 +65,7 @@ describe('readConfig', () => {
     expect(() => run(['--memtable-mb', '64 '])).toThrow("argument couldn't be parsed into a number");
     expect(() => run(['--appendfsync', 'always '])).toThrow('argument(s) must be one of the following');
     expect(() => run(['--memtable-mb', 'lots'])).toThrow("argument couldn't be parsed into a number");
+    expect(() => run(['--wal-preallocate-mb', '-1'])).toThrow('Invalid value "-1" for flag --wal-preallocate-mb: argument must be between 0 and 1024 inclusive');
     expect(() => run(['--engine', 'rocks'])).toThrow('argument(s) must be one of the following: lsm, level');
     expect(() => run(['--loglevel', 'chatty'])).toThrow('argument must be one of the following');
     expect(() => run(['--bind', ' '])).toThrow('argument must not be empty');
