@@ -4,6 +4,10 @@
 // every acknowledged batch: acknowledged writes survive, and no batch is
 // half-applied (every batch's keys are all there or all absent).
 //
+// Under `always` the WAL writer preallocates zeros ahead of its records, so a
+// kill leaves the newest WAL file ending in zeros (a torn record before them
+// when the kill cut a write): the test checks that some kills did.
+//
 // Cycles: SILT_CRASH_CYCLES (default 20). Kill delays come from a seeded PRNG;
 // the seed is printed so a failure can be replayed with SILT_CRASH_SEED.
 
@@ -14,6 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LsmEngine } from '../../lib/engine/lsm-engine.js';
+import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
+import { walFilePath } from '../../lib/wal/wal-format.js';
+import { listWalFileNumbers, readWalFile } from '../../lib/wal/wal-reader.js';
 import { modelState, mulberry32 } from '../support/crash-workload.js';
 
 const cycles = Number(process.env.SILT_CRASH_CYCLES ?? 20);
@@ -63,9 +70,12 @@ describe(`engine survives SIGKILL under always (${cycles} cycles, seed ${seed})`
     const random = mulberry32(seed);
     let first = 0;
     let totalAcked = 0;
+    let preallocatedTails = 0;
     for (let cycle = 0; cycle < cycles; cycle++) {
       const { acked } = await runAndKill(first, 50 + Math.floor(random() * 700));
       totalAcked += acked.length;
+      const newest = listWalFileNumbers(new NodeFileSystem(), dir).at(-1);
+      if (newest !== undefined && readWalFile(new NodeFileSystem(), walFilePath(dir, newest), { mode: 'readOnly', isNewest: true }).preallocatedBytes > 0) preallocatedTails++;
       // Every other recovery reads the WAL in the replay thread (wal-replay-thread.ts), whose torn-tail cut then runs in the worker.
       const replayInThread = cycle % 2 === 1 ? { walReplayThreadBytesMin: 0 } : {};
       const engine = await LsmEngine.open(dir, { syncPolicy: 'always', backgroundExecutor: 'inline', ...replayInThread });
@@ -84,12 +94,13 @@ describe(`engine survives SIGKILL under always (${cycles} cycles, seed ${seed})`
         first = last + 1;
         if (cycle === cycles - 1) {
           const stats = engine.stats();
-          console.log(`crash test: ${totalAcked} acknowledged batches over ${cycles} kills; ${first} batches survive; segments per level ${stats.levels.map((level) => level.segments).join('/')}; last recovery replayed ${engine.recovery.walRecordsReplayed} records, truncated ${engine.recovery.walBytesTruncated} bytes`);
+          console.log(`crash test: ${totalAcked} acknowledged batches over ${cycles} kills (${preallocatedTails} left the newest WAL file ending in preallocated zeros); ${first} batches survive; segments per level ${stats.levels.map((level) => level.segments).join('/')}; last recovery replayed ${engine.recovery.walRecordsReplayed} records, truncated ${engine.recovery.walBytesTruncated} bytes`);
         }
       } finally {
         await engine.close();
       }
     }
     expect(totalAcked).toBeGreaterThan(0);
+    expect(preallocatedTails, 'kills that left preallocated zeros in the newest WAL file').toBeGreaterThan(0);
   }, 600_000);
 });
