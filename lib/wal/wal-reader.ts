@@ -29,9 +29,9 @@
 //
 // From format version 2 a file may end in zeros that the writer preallocated
 // (wal-writer.ts): zero bytes from a record boundary to the end of the file
-// end the records cleanly, in any file and any mode (`preallocatedBytes`).
-// Zeros followed by anything else are a bad record as before, and the zeros
-// after a torn record are not counted as torn bytes.
+// end the records cleanly, in any file and any mode (`preallocatedBytes`);
+// 'recover' cuts them off. Zeros followed by anything else are a bad record
+// as before, and the zeros after a torn record are not counted as torn bytes.
 
 import { assert, unreachable } from '../assert.js';
 import { CorruptionError, UnsupportedVersionError } from '../errors.js';
@@ -169,6 +169,9 @@ export function readWalFile(fs: FileSystem, path: string, options: WalReadOption
     cutTornTail(fs, path, result.damage.offset);
     result.truncatedBytes = result.damage.bytes;
     result.truncatedAtOffset = result.damage.offset;
+  } else if (result.kind === 'clean' && options.mode === 'recover' && result.preallocatedBytes > 0) {
+    // Zeros a killed writer left: cut, so that the file (archived later, perhaps) holds its records only.
+    cutTornTail(fs, path, result.validBytes);
   }
   return result;
 }
@@ -473,7 +476,7 @@ class ReadWindow {
   }
 }
 
-/** Cuts a torn tail off the newest WAL file and makes the cut durable. */
+/** Cuts a torn tail (or preallocated zeros) off a WAL file at `offset` and makes the cut durable. */
 function cutTornTail(fs: FileSystem, path: string, offset: number): void {
   const file = fs.open(path, 'append');
   try {
