@@ -49,11 +49,24 @@ export interface ResolvedCommand {
   command: CommandSpec;
 }
 
+/** Slots of CommandTable's cache of spellings by their bytes (a power of two). */
+const spellingSlots = 512;
+/** Longest name the byte cache holds (the longest command name is 17 bytes). */
+const spellingBytesMax = 24;
+
 export class CommandTable {
   readonly #byName = new Map<string, CommandSpec>();
   /** Exact spellings seen on the wire ("GET", "Get"), so the hot path lower-cases each spelling once. */
   readonly #bySpelling = new Map<string, CommandSpec>();
   readonly #groups = new Map<CommandSpec, string>();
+  /**
+   * The same spellings by their bytes, hashed into slots (the last one wins
+   * a slot): resolve() finds a command without making a string of its name.
+   */
+  readonly #slotBytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(spellingSlots).fill(undefined);
+  readonly #slotSpecs: (CommandSpec | undefined)[] = new Array<CommandSpec | undefined>(spellingSlots).fill(undefined);
+  /** The ResolvedCommand of each command without subcommands, made once (resolve() returns it for every call). */
+  readonly #resolvedTop = new Map<CommandSpec, ResolvedCommand>();
 
   constructor(families: readonly CommandFamily[]) {
     for (const family of families) {
@@ -85,6 +98,28 @@ export class CommandTable {
     return spec;
   }
 
+  /** get() of the spelling in `name`'s bytes: from the byte cache when it holds them, else get() (which then fills it). */
+  #bySpellingBytes(name: Buffer): CommandSpec | undefined {
+    const length = name.length;
+    if (length === 0 || length > spellingBytesMax) return this.get(name.toString('latin1'));
+    let hash = 0x811c9dc5; // FNV-1a
+    for (let index = 0; index < length; index++) hash = Math.imul(hash ^ name[index]!, 0x01000193);
+    const slot = (hash >>> 0) & (spellingSlots - 1);
+    const cached = this.#slotBytes[slot];
+    if (cached !== undefined && cached.length === length) {
+      let index = 0;
+      while (index < length && cached[index] === name[index]) index++;
+      if (index === length) return this.#slotSpecs[slot];
+    }
+    const spec = this.get(name.toString('latin1'));
+    if (spec !== undefined) {
+      // A copy: `name` is a view into a read buffer that will be reused.
+      this.#slotBytes[slot] = Buffer.from(name);
+      this.#slotSpecs[slot] = spec;
+    }
+    return spec;
+  }
+
   groupOf(spec: CommandSpec): string {
     return this.#groups.get(spec) ?? 'generic';
   }
@@ -95,11 +130,14 @@ export class CommandTable {
    * @returns the command, or the error reply the client gets
    */
   resolve(args: readonly Buffer[]): ResolvedCommand | ErrorReply {
-    const name = args[0]!.toString('latin1');
-    const command = this.get(name);
-    if (command === undefined) return errors.unknownCommand(name, args.slice(1));
+    const command = this.#bySpellingBytes(args[0]!);
+    if (command === undefined) return errors.unknownCommand(args[0]!.toString('latin1'), args.slice(1));
     if (!arityOk(command.arity, args.length)) return errors.arity(command.name);
-    if (command.subcommands === undefined || args.length < 2) return { spec: command, fullName: command.name, command };
+    if (command.subcommands === undefined || args.length < 2) {
+      let resolved = this.#resolvedTop.get(command);
+      if (resolved === undefined) this.#resolvedTop.set(command, (resolved = { spec: command, fullName: command.name, command }));
+      return resolved;
+    }
     const subName = args[1]!.toString('latin1').toLowerCase();
     const sub = command.subcommands[subName];
     if (sub === undefined || !Object.hasOwn(command.subcommands, subName)) return errors.unknownSubcommand(command.name, args[1]!.toString('latin1'));
