@@ -244,7 +244,10 @@ export interface EngineStats {
   memtableBytes: number;
   immutableMemtables: number;
   walFiles: number;
+  /** Bytes of the live WAL files on disk, zeros preallocated after the records included. */
   walBytes: number;
+  /** Of walBytes, the zeros the live WAL writer keeps written ahead of its records (under `always`). */
+  walPreallocatedBytes: number;
   archiveFiles: number;
   archiveBytes: number;
   /** Oldest and newest wall-clock time reachable in the WAL archive, ms; undefined when empty. */

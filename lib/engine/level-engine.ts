@@ -511,6 +511,7 @@ export class LevelEngine implements Engine {
       immutableMemtables: 0,
       walFiles: logs.length,
       walBytes,
+      walPreallocatedBytes: 0,
       archiveFiles: 0,
       archiveBytes: 0,
       archiveRange: undefined,

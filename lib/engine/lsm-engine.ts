@@ -1494,6 +1494,7 @@ export class LsmEngine implements Engine {
       immutableMemtables: this.#immutables.length,
       walFiles,
       walBytes,
+      walPreallocatedBytes: this.#wal?.stats.preallocatedBytes ?? 0,
       archiveFiles: archived.length,
       archiveBytes: archived.reduce((sum, file) => sum + file.bytes, 0),
       archiveRange: range === undefined ? undefined : { fromMs: range.fromMs, toMs: range.toMs },

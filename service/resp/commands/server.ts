@@ -425,6 +425,7 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_immutable_memtables', stats.immutableMemtables],
     ['lsm_wal_files', stats.walFiles],
     ['lsm_wal_bytes', stats.walBytes],
+    ['lsm_wal_preallocated_bytes', stats.walPreallocatedBytes],
     ['lsm_archive_files', stats.archiveFiles],
     ['lsm_archive_bytes', stats.archiveBytes],
     // The span `silt restore` can reach from a checkpoint taken before it (empty when nothing is archived).

@@ -440,14 +440,22 @@ describe('--wal-preallocate-mb', () => {
 
   it('reaches the WAL writer: under appendfsync always, that many zeros ahead of the records; 0 none', async () => {
     const sizes: number[] = [];
+    const reported: number[] = [];
     for (const walPreallocateMb of [0.5, 0]) {
       const silt = await startServer({ appendfsync: 'always', walPreallocateMb });
       const client = ioredis(silt.port);
       for (let index = 0; index < 10; index++) expect(await client.set(`k${index}`, 'v')).toBe('OK');
       sizes.push(newestWalBytes(silt.dir));
+      const lsm = parseInfo(await client.info('lsm'));
+      reported.push(Number(lsm.lsm_wal_preallocated_bytes));
+      expect(Number(lsm.lsm_wal_bytes)).toBeGreaterThanOrEqual(sizes.at(-1)!);
       await closeServers();
     }
     expect(sizes[0]).toBeGreaterThanOrEqual(512 * 1024);
     expect(sizes[1]).toBeLessThan(4096);
+    // INFO says how much of the WAL's size is zeros: what the newest file holds beyond its records.
+    expect(reported[0]).toBeGreaterThanOrEqual(256 * 1024);
+    expect(reported[0]).toBeLessThan(sizes[0]!);
+    expect(reported[1]).toBe(0);
   });
 });
