@@ -3,14 +3,17 @@
 // LsmEngine's WAL does under `always` with 32 concurrent writers (32 records
 // of about 150 bytes). Two ways:
 //
-//   append       the file grows at every group (what silt's WAL does now):
-//                each fdatasync also commits the new size and extent
+//   append       the file grows at every group (silt's WAL under `everysec`
+//                and `no`, or with --wal-preallocate-mb 0): each fdatasync
+//                also commits the new size and extent
 //   preallocated the group overwrites bytes of a file already written with
-//                zeros and synced: fdatasync has only data to flush
+//                zeros and synced: fdatasync has only data to flush (silt's
+//                WAL under `always` since format version 2, docs/format.md,
+//                "Preallocated tail")
 //
-// It measures the lever a preallocated (or recycled) WAL would pull (docs/
-// bench.md, "Durable writes"); silt's format does not preallocate yet. Each
-// mode runs twice, alternating, so that drift of the disk hits both.
+// It measures the lever the preallocated WAL pulls (docs/bench.md, "Durable
+// writes"). Each mode runs twice, alternating, so that drift of the disk hits
+// both.
 //
 // Run: npx tsc -p tsconfig.build.json && node dist/tools/bench/wal-sync.js [--cycles N] [--dir D]
 
