@@ -199,8 +199,9 @@ export const parameters: readonly Parameter[] = [
   param('table-cache-mb', 'tableCacheMb', false, 'MB', 'budget of open segments\' indexes and Bloom filters, MiB', (text) => number(text, 0, 1024 * 1024)),
   param('wal-archive-hours', 'walArchiveHours', false, 'HOURS', 'keep flushed WAL files this long in archive/ for `silt restore` (0 with --wal-archive-mb 0: off)', (text) => number(text, 0, 24 * 365 * 10)),
   param('wal-archive-mb', 'walArchiveMb', false, 'MB', 'cap the WAL archive at this many MiB, oldest first (0: no cap; any value > 0 turns archiving on)', (text) => number(text, 0, 1024 * 1024 * 1024)),
-  param('wal-preallocate-mb', 'walPreallocateMb', false, 'MB', 'under appendfsync always, zeros written ahead of the WAL so that each fdatasync flushes data only, MiB (0: off, e.g. on copy-on-write file systems such as btrfs or ZFS, where they only add writes)', (text) =>
-    number(text, 0, 1024),
+  // At most 64 MiB: each chunk is one synchronous write of zeros on the event loop (about 0.3 ms per MiB).
+  param('wal-preallocate-mb', 'walPreallocateMb', false, 'MB', 'under appendfsync always, zeros written ahead of the WAL so that each fdatasync flushes data only, MiB, at most 64 (0: off, e.g. on copy-on-write file systems such as btrfs or ZFS, where they only add writes)', (text) =>
+    number(text, 0, 64),
   ),
   param('loglevel', 'loglevel', true, 'LEVEL', 'trace|debug|info|warn|error|fatal|silent (or Redis\'s verbose|notice|warning|nothing)', (text) => {
     const level = text.toLowerCase();
