@@ -111,6 +111,9 @@ export const walSyncIntervalMs = 1000;
  */
 export const walPreallocateBytesDefault = 1 * MiB;
 
+/** Largest walPreallocateBytes: a chunk is one synchronous write of zeros on the event loop (about 0.3 ms per MiB). */
+export const walPreallocateBytesMax = 64 * MiB;
+
 /** Longest a write may wait in a stall before it is rejected, ms. */
 export const writeStallMsMax = 60_000;
 

@@ -121,7 +121,8 @@ export interface EngineOptions {
   /**
    * Under sync policy `always`, zero bytes the WAL writer keeps written ahead
    * of its records, so that each fdatasync flushes data only
-   * (limits.walPreallocateBytesDefault, 1 MiB; 0 turns it off).
+   * (limits.walPreallocateBytesDefault, 1 MiB; 0 turns it off; at most
+   * limits.walPreallocateBytesMax, 64 MiB).
    */
   walPreallocateBytes?: number;
   logger?: EngineLogger;

@@ -238,8 +238,8 @@ export class LsmEngine implements Engine {
   static async open(dir: string, options: EngineOptions = {}): Promise<LsmEngine> {
     tableCacheLimits(options); // bad bounds: an error before anything opens
     const preallocate = options.walPreallocateBytes;
-    if (preallocate !== undefined && !(Number.isSafeInteger(preallocate) && preallocate >= 0)) {
-      throw new InvalidArgumentError(`Cannot open engine: walPreallocateBytes must be a non-negative integer, got ${String(preallocate)}`);
+    if (preallocate !== undefined && !(Number.isSafeInteger(preallocate) && preallocate >= 0 && preallocate <= limits.walPreallocateBytesMax)) {
+      throw new InvalidArgumentError(`Cannot open engine: walPreallocateBytes must be an integer from 0 to ${limits.walPreallocateBytesMax}, got ${String(preallocate)}`);
     }
     const engine = new LsmEngine(dir, options);
     try {

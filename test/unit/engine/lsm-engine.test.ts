@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { InvalidArgumentError } from '../../../lib/errors.js';
+import { walPreallocateBytesMax } from '../../../lib/limits.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { WalReplayThread } from '../../../lib/wal/wal-replay-thread.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
@@ -140,6 +142,24 @@ describe('LsmEngine stats', () => {
       expect(stats.walBytes).toBeGreaterThan(0);
     } finally {
       fs.ghost = false;
+      await engine.close();
+    }
+  });
+});
+
+describe('LsmEngine walPreallocateBytes', () => {
+  test('is refused unless an integer from 0 to limits.walPreallocateBytesMax; the live writer reports its zeros', async () => {
+    for (const walPreallocateBytes of [-1, 1.5, Number.NaN, walPreallocateBytesMax + 1]) {
+      await expect(LsmEngine.open(path.join(root, `db-${++dirCount}`), { walPreallocateBytes }), String(walPreallocateBytes)).rejects.toThrow(InvalidArgumentError);
+    }
+    const dir = path.join(root, `db-${++dirCount}`);
+    const engine = await LsmEngine.open(dir, { syncPolicy: 'always', walPreallocateBytes: 64 * 1024 });
+    try {
+      await engine.write(new WriteBatch().put(Buffer.from('k'), Buffer.from('v')));
+      const stats = engine.stats();
+      expect(stats.walPreallocatedBytes).toBe(64 * 1024);
+      expect(stats.walBytes).toBeGreaterThan(64 * 1024);
+    } finally {
       await engine.close();
     }
   });
