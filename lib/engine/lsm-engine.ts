@@ -55,7 +55,7 @@ import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../comp
 import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
 import { acquireLock, type LockHandle } from './lock-file.js';
 import { ConcatIterator } from './concat-iterator.js';
-import { MergeIterator } from './merge-iterator.js';
+import { MergeIterator, mergeBoundsOf } from './merge-iterator.js';
 import { TableCache, type TableCacheLimits } from './table-cache.js';
 import type { SegmentParts } from '../segment/segment-reader.js';
 import { SeekCursor } from './seek-cursor.js';
@@ -517,7 +517,7 @@ export class LsmEngine implements Engine {
     const version = this.#version;
     this.#refVersion(version);
     const children = this.#sources(version, walked.gte ?? walked.gt, walked.lte ?? walked.lt);
-    const user = new UserIterator(new MergeIterator(children), sequence, walked, onLeading);
+    const user = new UserIterator(new MergeIterator(children, mergeBoundsOf(walked)), sequence, walked, onLeading);
     let closed = false;
     const iterator: SyncEntryIterator = {
       next: () => {
@@ -554,7 +554,7 @@ export class LsmEngine implements Engine {
     const version = this.#version;
     this.#refVersion(version);
     const children = this.#sources(version, options.gte, options.lt);
-    const cursor: SeekCursor = new SeekCursor(new MergeIterator(children), sequence, options, () => {
+    const cursor: SeekCursor = new SeekCursor(new MergeIterator(children, { lower: options.gte, upper: options.lt, upperExclusive: true }), sequence, options, () => {
       this.#openIterators.delete(cursor);
       this.#unrefVersion(version);
     });

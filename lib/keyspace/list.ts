@@ -224,10 +224,16 @@ export class List {
       return out;
     }
     if (count < listRangeSlicedMin) {
-      const done = this.scan(position, reverse, (_position, value) => {
-        out.push(value);
-        return out.length < count;
-      });
+      const done = this.scan(
+        position,
+        reverse,
+        (_position, value) => {
+          out.push(value);
+          return out.length < count;
+        },
+        false,
+        count,
+      );
       return done instanceof Promise ? done.then(() => out) : out;
     }
     // A long range walks in slices at a snapshot (walk.ts), so that other clients run meanwhile.
@@ -253,13 +259,22 @@ export class List {
    * with a synchronous iterator. Only before any change is recorded.
    * `sliced`: a range of listRangeSlicedMin elements or more is walked in slices at a snapshot
    * (walk.ts), answering through a Promise once it takes more than one
+   * `count`: at most this many elements are visited. The engine is told
+   * where the range ends, not only the visitor: a merge whose other sources
+   * stand past the end steps without comparing keys (merge-iterator.ts).
    * @throws CorruptionError when an index in the range is missing
    */
-  scan(position: number, reverse: boolean, visit: (position: number, value: Buffer) => boolean | void, sliced = false): MaybePromise<void> {
+  scan(
+    position: number,
+    reverse: boolean,
+    visit: (position: number, value: Buffer) => boolean | void,
+    sliced = false,
+    count = Number.POSITIVE_INFINITY,
+  ): MaybePromise<void> {
     assert(this.#puts.size === 0 && this.#freedCount === 0, 'scans come before changes');
-    if (position < 0 || position >= this.length) return;
-    const from = reverse ? this.#head : this.#head + position;
-    const to = reverse ? this.#head + position + 1 : this.#tail;
+    if (position < 0 || position >= this.length || count <= 0) return;
+    const from = reverse ? Math.max(this.#head, this.#head + position - count + 1) : this.#head + position;
+    const to = reverse ? this.#head + position + 1 : Math.min(this.#tail, this.#head + position + count);
     let expected = reverse ? to - 1 : from;
     const step = reverse ? -1 : 1;
     const options: IteratorOptions = { gte: this.#elementKey(from), lt: this.#elementKey(to), reverse };

@@ -337,6 +337,7 @@ const lpos: CommandHandler = (ctx, args) => {
       return count === -1 ? false : count === 0 || found.length < count;
     },
     true,
+    maxlen === 0 ? Number.POSITIVE_INFINITY : maxlen,
   );
   // A long scan walks in slices at a snapshot: other clients run meanwhile.
   return snapshotReply(done, () => (count === -1 ? (found[0] ?? null) : found));
@@ -458,6 +459,7 @@ function readPositions(list: List, from: number, to: number): MaybePromise<Buffe
         return at + 1 < to;
       },
       true,
+      to - from,
     ),
     () => read,
   );

@@ -229,6 +229,14 @@ describe.each(harnesses)('List ($name)', (harness) => {
       throw new Error('out of range: nothing to visit');
     });
     expect(seen).toEqual([47, 48, 49, 2, 1, 0]);
+    // A count bounds the walk (the engine's range ends there), clipped at either end of the list.
+    const counted: number[] = [];
+    await list.scan(10, false, (position) => void counted.push(position), false, 3);
+    await list.scan(10, true, (position) => void counted.push(position), false, 3);
+    await list.scan(48, false, (position) => void counted.push(position), false, 5);
+    await list.scan(1, true, (position) => void counted.push(position), false, 5);
+    await list.scan(5, false, () => void counted.push(-1), false, 0);
+    expect(counted).toEqual([10, 11, 12, 10, 9, 8, 48, 49, 1, 0]);
   });
 
   it('walks a long range in slices at a snapshot, either direction', async () => {
@@ -376,7 +384,11 @@ describe.each(harnesses)('List ($name)', (harness) => {
     expect(() => list.element(1)).toThrow(CorruptionError);
     await expect(Promise.resolve().then(() => list.scan(0, false, () => true))).rejects.toThrow(CorruptionError);
     await expect(Promise.resolve().then(() => list.scan(2, true, () => true))).rejects.toThrow(/element/);
-    // A visit that stops before the gap sees no damage.
+    // A visit that stops before the gap sees no damage, nor one whose count ends before it.
     await list.scan(0, false, () => false);
+    await list.scan(0, false, () => true, false, 1);
+    await list.scan(2, true, () => true, false, 1);
+    await expect(Promise.resolve().then(() => list.scan(0, false, () => true, false, 2))).rejects.toThrow(CorruptionError);
+    await expect(Promise.resolve().then(() => list.scan(2, true, () => true, false, 2))).rejects.toThrow(CorruptionError);
   });
 });
