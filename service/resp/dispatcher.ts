@@ -69,6 +69,7 @@
 import { AssertionError, assert } from '../../lib/assert.js';
 import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
 import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
+import { clockNow } from './clock.js';
 import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandContext } from './command.js';
 import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { isWord } from './commands/strings.js';
@@ -523,7 +524,7 @@ export class Dispatcher {
   /** `nowMs`: the command's time (ctx.nowMs), read by the caller a moment before. */
   #run(client: Connection, resolved: ResolvedCommand, args: Buffer[], nowMs: number, direct: boolean): Reply | Promise<Reply> | DurableReply {
     this.#writes = undefined;
-    const started = performance.now();
+    const started = clockNow();
     const reply = this.#invoke(client, resolved, args, nowMs);
     if (reply instanceof Promise && isSnapshotRead(reply) && this.#writes === undefined) return this.#readOnSnapshot(client, resolved, args, started, reply);
     if (reply instanceof Promise && isKeyedWalk(reply)) return this.#walkInBackground(client, resolved, args, started, reply);
@@ -552,7 +553,7 @@ export class Dispatcher {
     this.#afterCommand(false);
     const answered = unsettled === undefined ? reply : reply.then((settled) => this.#afterWrites([unsettled], settled));
     return answered.then((settled) => {
-      this.#server.recordCommand(client, resolved, args, performance.now() - started, settled);
+      this.#server.recordCommand(client, resolved, args, clockNow() - started, settled);
       this.#reading.delete(client);
       if (this.#held.has(client)) this.#release(client);
       else this.#notifyIdle();
@@ -582,7 +583,7 @@ export class Dispatcher {
         outcome = this.#finish(client, resolved, args, started, settled);
       } else {
         // It wrote nothing: answered as a read, once what it may have seen is durable.
-        this.#server.recordCommand(client, resolved, args, performance.now() - started, settled);
+        this.#server.recordCommand(client, resolved, args, clockNow() - started, settled);
         const unsettled = this.#server.engine?.unsettledWrites?.();
         outcome = this.#afterWrites(unsettled === undefined ? undefined : [unsettled], settled);
       }
@@ -637,7 +638,7 @@ export class Dispatcher {
   #finish(client: Connection, resolved: ResolvedCommand, args: Buffer[], started: number, reply: Reply, direct = false): Reply | Promise<Reply> | DurableReply {
     let writes = this.#writes;
     this.#writes = undefined;
-    this.#server.recordCommand(client, resolved, args, performance.now() - started, reply);
+    this.#server.recordCommand(client, resolved, args, clockNow() - started, reply);
     if (reply instanceof BlockedReply) return this.#park(client, reply, direct);
     if (writes === undefined) {
       // A command that read the keyspace may have seen writes still on their way to the WAL: its

@@ -13,10 +13,11 @@
 // makes progress and a deep pipeline cannot hold the others.
 
 import { turnBudgetMs } from '../../lib/limits.js';
+import { clockNow, clockRecent } from './clock.js';
 
 export class TurnBudget {
   readonly #budgetMs: number;
-  /** When this iteration's poll-phase processing started (performance.now()), or undefined before its first request. */
+  /** When this iteration's poll-phase processing started (clockNow()), or undefined before its first request. */
   #start: number | undefined;
   #waiting: (() => void)[] = [];
   #resumeScheduled = false;
@@ -38,20 +39,20 @@ export class TurnBudget {
    * its first request in any case, then while its quantum lasts.
    */
   hasTime(): boolean {
-    const now = performance.now();
+    // Within a slice the reading the last command took will do (clock.ts); a slice starts on a fresh one.
     if (this.#resuming) {
       if (this.#grant) {
         this.#grant = false;
         return true;
       }
-      return now - this.#quantumStart < this.#quantumMs;
+      return clockRecent() - this.#quantumStart < this.#quantumMs;
     }
     if (this.#start === undefined) {
-      this.#start = now;
+      this.#start = clockNow();
       setImmediate(this.#endTurn);
       return true;
     }
-    return now - this.#start < this.#budgetMs;
+    return clockRecent() - this.#start < this.#budgetMs;
   }
 
   /** Queues `resume` to run in a later slice, after every connection deferred before it. */
@@ -87,7 +88,7 @@ export class TurnBudget {
     try {
       for (const resume of waiting) {
         this.#grant = true;
-        this.#quantumStart = performance.now();
+        this.#quantumStart = clockNow();
         resume();
       }
     } finally {
