@@ -157,6 +157,8 @@ interface StagedField {
   field: Buffer;
   /** The new value; null = deleted. */
   value: Buffer | null;
+  /** Its engine key, when built to read the field (stage() writes it as it is). */
+  key?: Buffer | undefined;
 }
 
 /**
@@ -194,6 +196,22 @@ export class CollectionEdit {
     return getField(this.#keyspace, this.collection, field);
   }
 
+  /**
+   * The engine key of `field` in the collection as loaded, undefined when it
+   * is absent (its subkeys then get a new version at stage()).
+   */
+  #keyOf(field: Buffer): Buffer | undefined {
+    const { record, physDb, target, version } = this.collection;
+    return record === undefined ? undefined : subkey(physDb, target.key, version, field);
+  }
+
+  /** #stored() through the engine key `key` from #keyOf(): the key is built once, for the read and for stage(). */
+  #storedAt(key: Buffer | undefined, name: string): Buffer | undefined {
+    const known = this.#known?.get(name);
+    if (known !== undefined) return known ?? undefined;
+    return key === undefined ? undefined : this.#keyspace.engine.get(key);
+  }
+
   /** Elements after the changes so far. */
   get size(): number {
     return this.#size;
@@ -218,9 +236,15 @@ export class CollectionEdit {
     this.#assertNoDistinctDeletes();
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
-    const existed = staged !== undefined ? staged.value !== null : this.#stored(field, name) !== undefined;
-    if (staged !== undefined) staged.value = value;
-    else this.#staged.set(name, { field, value });
+    let existed: boolean;
+    if (staged !== undefined) {
+      existed = staged.value !== null;
+      staged.value = value;
+    } else {
+      const key = this.#keyOf(field);
+      existed = this.#storedAt(key, name) !== undefined;
+      this.#staged.set(name, { field, value, key });
+    }
     if (!existed) this.#size++;
     this.#changed = true;
     return !existed;
@@ -231,10 +255,14 @@ export class CollectionEdit {
     this.#assertNoDistinctDeletes();
     const name = field.toString('latin1');
     const staged = this.#staged.get(name);
-    const existed = staged !== undefined ? staged.value !== null : this.#stored(field, name) !== undefined;
-    if (!existed) return false;
-    if (staged !== undefined) staged.value = null;
-    else this.#staged.set(name, { field, value: null });
+    if (staged !== undefined) {
+      if (staged.value === null) return false;
+      staged.value = null;
+    } else {
+      const key = this.#keyOf(field);
+      if (this.#storedAt(key, name) === undefined) return false;
+      this.#staged.set(name, { field, value: null, key });
+    }
     this.#size--;
     this.#changed = true;
     return true;
@@ -286,12 +314,12 @@ export class CollectionEdit {
     if (!this.#changed) return;
     const { target, type, record, physDb } = this.collection;
     const distinctDeletes = this.#distinctDeletes ?? [];
-    if (record !== undefined) notePickChanges(this.#keyspace.engine, subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), distinctDeletes, recordSize(record), this.#size);
+    if (record !== undefined) notePickChanges(this.#keyspace.engine, () => subkeyPrefix(physDb, target.key, this.#version), this.#staged.values(), distinctDeletes, recordSize(record), this.#size);
     if (this.#size === 0) {
       // The metadata goes; subkeys staged here are deleted too (those of
       // another version are dead already, and compaction reclaims them).
       if (record !== undefined) {
-        for (const { field } of this.#staged.values()) batch.del(subkey(physDb, target.key, this.#version, field));
+        for (const { field, key } of this.#staged.values()) batch.del(key ?? subkey(physDb, target.key, this.#version, field));
         for (const field of distinctDeletes) batch.del(subkey(physDb, target.key, this.#version, field));
       }
       this.#keyspace.stageDelete(batch, target);
@@ -299,8 +327,9 @@ export class CollectionEdit {
     }
     for (const field of distinctDeletes) batch.del(subkey(physDb, target.key, this.#version, field));
     if (record === undefined) this.#version = this.#keyspace.newVersion(this.#nowMs, target.stored);
-    for (const { field, value } of this.#staged.values()) {
-      const engineKey = subkey(physDb, target.key, this.#version, field);
+    for (const { field, value, key } of this.#staged.values()) {
+      // A key built for the read is of the version loaded, which stays when the collection was there.
+      const engineKey = key ?? subkey(physDb, target.key, this.#version, field);
       if (value === null) batch.del(engineKey);
       else batch.put(engineKey, value);
     }
@@ -755,9 +784,17 @@ function pickCache(engine: Engine, prefix: Buffer, size: number): RandomPickCach
 }
 
 /** Keeps a cache in step with a command's changes to its collection (see RandomPickCache). */
-function notePickChanges(engine: Engine, prefix: Buffer, staged: Iterable<StagedField>, distinctDeletes: readonly Buffer[], sizeBefore: number, sizeAfter: number): void {
+function notePickChanges(
+  engine: Engine,
+  prefixOf: () => Buffer,
+  staged: Iterable<StagedField>,
+  distinctDeletes: readonly Buffer[],
+  sizeBefore: number,
+  sizeAfter: number,
+): void {
   const caches = pickCaches.get(engine);
   if (caches === undefined || caches.size === 0) return;
+  const prefix = prefixOf();
   const removed: string[] = [];
   let added = false;
   for (const { field, value } of staged) {
