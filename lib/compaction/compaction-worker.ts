@@ -25,6 +25,8 @@ async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer
     if (request.kind === 'flush') {
       const job = request.job as FlushJob;
       const flushed = runFlushJob(fs, job);
+      // The kept blocks move to the engine's thread, as the reader parts do.
+      if (flushed.blocks !== undefined) transfer.push(flushed.blocks.bytes.buffer as ArrayBuffer, flushed.blocks.entries.buffer as ArrayBuffer);
       result = { ...flushed, prepared: transferablePrepared(prepareReaders(fs, job.dir, [flushed.meta.fileNumber]), transfer)[0] };
     } else if (request.kind === 'compact') {
       const job = reviveCompactionJob(request.job as CompactionJob);

@@ -24,7 +24,7 @@ import type { CompactionFilter, CompactionFilterSpec, CreateCompactionFilter } f
 import { MergeIterator } from '../engine/merge-iterator.js';
 import { ConcatIterator } from '../engine/concat-iterator.js';
 import { SegmentReader, type SegmentParts } from '../segment/segment-reader.js';
-import { SegmentWriter, type SegmentProperties } from '../segment/segment-writer.js';
+import { SegmentWriter, type KeptBlocks, type SegmentProperties } from '../segment/segment-writer.js';
 import { segmentDir, segmentPath } from '../format/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { assert } from '../assert.js';
@@ -38,6 +38,8 @@ export interface FlushJob {
   createdMs: number;
   /** Sequence of the oldest live snapshot (the newest sequence when there are none): versions shadowed for every reader are dropped. */
   smallestSnapshot: number;
+  /** Hand back the first data blocks, uncompressed, up to this many bytes, for the block cache (default 0: none). */
+  keepBlocksBytes?: number;
 }
 
 export interface CompactionJob {
@@ -74,17 +76,21 @@ export interface FlushResult {
   prepared?: SegmentParts | undefined;
   /** Versions left out because a newer version of their key is visible to every reader. */
   shadowed: number;
+  /** The data blocks kept (FlushJob.keepBlocksBytes), when any were. */
+  blocks?: KeptBlocks | undefined;
 }
 
 /** Writes one level-0 segment from a memtable image; returns its metadata. */
 export function runFlushJob(fs: FileSystem, job: FlushJob): FlushResult {
   const path = segmentPath(job.dir, job.fileNumber);
-  const writer = new SegmentWriter(fs, path);
+  const writer = new SegmentWriter(fs, path, { keepBlocksBytes: job.keepBlocksBytes ?? 0 });
   let shadowed: number;
   let meta: SegmentMeta;
+  let blocks: KeptBlocks | undefined;
   try {
     shadowed = forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
     meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
+    blocks = writer.takeKeptBlocks();
   } catch (error) {
     writer.abandon();
     throw error;
@@ -92,7 +98,7 @@ export function runFlushJob(fs: FileSystem, job: FlushJob): FlushResult {
   // The manifest will name the file: its directory entry must be durable first. (When this
   // fails, the finished file stays: the engine removes the segment of a failed flush.)
   fs.syncDir(segmentDir(job.dir));
-  return { meta, shadowed };
+  return { meta, shadowed, blocks };
 }
 
 /** Runs one compaction; `loadFilter` imports the filter module (differs between worker and inline). */

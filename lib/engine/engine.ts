@@ -125,6 +125,13 @@ export interface EngineOptions {
    * limits.walPreallocateBytesMax, 64 MiB).
    */
   walPreallocateBytes?: number;
+  /**
+   * A flush puts the data blocks it wrote into the block cache, up to half
+   * the cache, as RocksDB's `prepopulate_block_cache = kFlushOnly`: reads of
+   * what was just written then hit the cache rather than reading the new
+   * segment back and decompressing it (default true).
+   */
+  prepopulateBlockCache?: boolean;
   logger?: EngineLogger;
 }
 

@@ -42,6 +42,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { segmentPath } from '../format/file-names.js';
 import { SegmentReader, type SegmentParts } from '../segment/segment-reader.js';
 import type { BlockCache } from '../segment/block-cache.js';
+import type { KeptBlocks } from '../segment/segment-writer.js';
 
 /** The table cache's bounds. */
 export interface TableCacheLimits {
@@ -161,6 +162,19 @@ export class TableCache {
     const reader = SegmentReader.fromParts(this.#fs, segmentPath(this.#dir, fileNumber), parts, { fileNumber, cache: this.#cache });
     this.#adopted++;
     this.#insert(reader);
+  }
+
+  /**
+   * SegmentReader.cacheKeptBlocks() on the reader of `fileNumber`: opened
+   * (as reader() opens it) when `open`, else only if it is here, so that a
+   * reader that left, or a segment evicted for deletion, gets no more
+   * blocks cached.
+   * @returns false when the reader is not here or took no more
+   * @throws as reader() when `open` and the segment cannot be opened
+   */
+  cacheKeptBlocks(fileNumber: number, kept: KeptBlocks, from: number, to: number, open: boolean): boolean {
+    const reader = open ? this.reader(fileNumber) : this.#entries.get(fileNumber)?.reader;
+    return reader !== undefined && reader.cacheKeptBlocks(kept, from, to);
   }
 
   /** Whether one more reader fits both bounds without closing or dropping any (warming at open stops short of them). */

@@ -37,6 +37,7 @@ import { bloomHash, BloomFilter } from './bloom-filter.js';
 import { type BlockHandle, blockRawBytesMax, footerBytes, lz4ExpansionMax } from './segment-format.js';
 import { decodeFooter, type SegmentFooter } from './segment-footer.js';
 import { decodeProperties, type SegmentProperties } from './segment-properties.js';
+import type { KeptBlocks } from './segment-writer.js';
 
 /** A reader's fixed costs besides its blocks and arrays (objects, the properties, the file handle), estimated. */
 const readerOverheadBytes = 2048;
@@ -337,6 +338,32 @@ export class SegmentReader {
     }
     if (current !== undefined && current.blockOffset === handle.offset) return current;
     return this.#loadBlock(handle);
+  }
+
+  /**
+   * Puts data blocks `from` to `to` (exclusive) of `kept` into the block
+   * cache through this reader's slots: blocks as this segment's writer made
+   * them (KeptBlocks, the first blocks of the file), so that reads of data
+   * just flushed need not read it back. Each is copied to a buffer of its
+   * own: the cache charges a block its length, and a view would keep the
+   * whole kept buffer alive. Blocks already cached are passed over.
+   * @returns false (and caches no more) when a block is not where the index says, or there is no cache
+   */
+  cacheKeptBlocks(kept: KeptBlocks, from: number, to: number): boolean {
+    const cache = this.#cache;
+    if (cache === undefined || this.#closed) return false;
+    const entries = kept.entries;
+    const last = Math.min(to, entries.length / 3, this.#decodedIndex.count);
+    for (let index = from; index < last; index++) {
+      const offset = entries[3 * index]!;
+      if (this.#decodedIndex.blockOffset(index) !== offset) return false;
+      if (this.#slots.blocks[index] !== undefined) continue;
+      const start = entries[3 * index + 1]!;
+      const data = Buffer.allocUnsafe(entries[3 * index + 2]!);
+      data.set(kept.bytes.subarray(start, start + data.length));
+      cache.set(this.fileNumber, offset, Block.parse(data, this.path, offset), this.#slots, index);
+    }
+    return true;
   }
 
   /** The data block named by decoded index entry `index`, for get(). */

@@ -60,7 +60,28 @@ export interface SegmentWriterOptions {
   bloomBitsPerKey?: number;
   /** Data and index block compression (default 'lz4'). */
   compression?: 'lz4' | 'none';
+  /**
+   * Keep a copy of the data blocks as written, uncompressed, up to this many
+   * bytes from the first block on (default 0, none): takeKeptBlocks() hands
+   * them over, for a block cache to take without reading the file back.
+   */
+  keepBlocksBytes?: number;
 }
+
+/**
+ * Data blocks of a segment as its writer made them (the bytes a read returns
+ * after decompression), the first ones of the file in order: block i here is
+ * data block i of the segment.
+ */
+export interface KeptBlocks {
+  /** The blocks back to back. */
+  bytes: Uint8Array;
+  /** Per block, 3 numbers: its offset in the file, where it starts in `bytes`, its length. */
+  entries: Float64Array;
+}
+
+/** The first size of a kept-blocks buffer; it doubles up to keepBlocksBytes. */
+const keptBufferBytesMin = 1024 * 1024;
 
 type WriterState = 'open' | 'finished' | 'abandoned';
 
@@ -100,6 +121,13 @@ export class SegmentWriter {
   #smallestKey: Buffer | undefined;
   #smallestSequence = sequenceMax;
   #largestSequence = 0;
+  readonly #keepBlocksBytes: number;
+  /** Kept data blocks (keepBlocksBytes): the bytes, and 3 numbers a block (see KeptBlocks). */
+  #kept: Uint8Array | undefined;
+  #keptBytes = 0;
+  #keptEntries: number[] = [];
+  /** A block did not fit: later ones are not kept either (the kept blocks are a prefix). */
+  #keptFull = false;
 
   /**
    * Creates the file (it must not exist).
@@ -112,6 +140,7 @@ export class SegmentWriter {
     const compression = options.compression ?? 'lz4';
     if (compression !== 'lz4' && compression !== 'none') throw new InvalidArgumentError(`Cannot write segment: unknown compression "${String(compression)}"`);
     this.#compress = compression === 'lz4';
+    this.#keepBlocksBytes = checkedOption('keepBlocksBytes', options.keepBlocksBytes ?? 0, 0, Number.MAX_SAFE_INTEGER);
     this.#dataBlock = new BlockBuilder(restartInterval);
     this.#filter = new BloomFilterBuilder(this.#bloomBitsPerKey);
     this.#fs = fs;
@@ -216,10 +245,46 @@ export class SegmentWriter {
     };
   }
 
+  /**
+   * The data blocks kept (keepBlocksBytes) once finish() has run, or
+   * undefined when none were; the writer lets go of them.
+   */
+  takeKeptBlocks(): KeptBlocks | undefined {
+    assert(this.#state === 'finished', 'takeKeptBlocks() after finish()');
+    const kept = this.#kept;
+    if (kept === undefined || this.#keptEntries.length === 0) return undefined;
+    const entries = Float64Array.from(this.#keptEntries);
+    this.#kept = undefined;
+    this.#keptEntries = [];
+    return { bytes: kept.subarray(0, this.#keptBytes), entries };
+  }
+
   #flushDataBlock(): void {
-    this.#pendingHandle = this.#writeBlock(this.#dataBlock.finish(), true);
+    const contents = this.#dataBlock.finish();
+    if (this.#keepBlocksBytes > 0 && !this.#keptFull) this.#keep(contents);
+    this.#pendingHandle = this.#writeBlock(contents, true);
     this.#dataBlock.reset();
     this.#dataBlockCount++;
+  }
+
+  /** Copies the data block about to be written at #offset into the kept blocks, if it fits. */
+  #keep(contents: Buffer): void {
+    const needed = this.#keptBytes + contents.length;
+    if (needed > this.#keepBlocksBytes) {
+      this.#keptFull = true;
+      return;
+    }
+    let kept = this.#kept;
+    if (kept === undefined || needed > kept.length) {
+      let size = Math.max(kept?.length ?? 0, Math.min(keptBufferBytesMin, this.#keepBlocksBytes));
+      while (size < needed) size = Math.min(size * 2, this.#keepBlocksBytes);
+      const grown = new Uint8Array(size);
+      if (kept !== undefined) grown.set(kept.subarray(0, this.#keptBytes));
+      this.#kept = kept = grown;
+    }
+    kept.set(contents, this.#keptBytes);
+    this.#keptEntries.push(this.#offset, this.#keptBytes, contents.length);
+    this.#keptBytes = needed;
   }
 
   #addIndexEntry(separator: Buffer): void {

@@ -164,3 +164,38 @@ describe('LsmEngine walPreallocateBytes', () => {
     }
   });
 });
+
+describe('LsmEngine prepopulateBlockCache', () => {
+  // A flush hands its data blocks to the block cache (up to half of it), so
+  // reads of what it wrote hit the cache; off, each block is read back once.
+  const cases = [
+    { name: 'NodeFileSystem (flush in a worker)', dir: () => path.join(root, `db-${++dirCount}`), options: {} },
+    { name: 'MemFileSystem (inline flush)', dir: () => `/mem/prepopulate-${++memCount}`, options: { fs: memFs } },
+  ];
+  test.each(cases)('reads of a flush hit the cache on $name, and miss with it off', async ({ dir, options }) => {
+    const keys = Array.from({ length: 3000 }, (_, index) => Buffer.from(`key:${String(index).padStart(6, '0')}`));
+    const misses = async (prepopulateBlockCache: boolean | undefined, blockCacheBytes: number): Promise<number> => {
+      const engine = await LsmEngine.open(dir(), { ...options, blockCacheBytes, ...(prepopulateBlockCache === undefined ? {} : { prepopulateBlockCache }) });
+      try {
+        const batch = new WriteBatch();
+        for (const key of keys) batch.put(key, Buffer.alloc(100, key.at(-1)));
+        await engine.write(batch);
+        await engine.flush();
+        // The blocks go into the cache a few hundred an event-loop turn.
+        for (let turn = 0; turn < 8; turn++) await new Promise((resolve) => setImmediate(resolve));
+        const before = engine.stats().blockCache.misses;
+        for (const key of keys) expect(engine.get(key)).toEqual(Buffer.alloc(100, key.at(-1)));
+        return engine.stats().blockCache.misses - before;
+      } finally {
+        await engine.close();
+      }
+    };
+    expect(await misses(undefined, 8 * 1024 * 1024)).toBe(0);
+    const off = await misses(false, 8 * 1024 * 1024);
+    expect(off).toBeGreaterThan(50); // about 3000 x 120 bytes / 4 KiB blocks
+    // Half of a 128 KiB cache holds part of the flush: the rest is read back.
+    const part = await misses(true, 128 * 1024);
+    expect(part).toBeGreaterThan(0);
+    expect(part).toBeLessThan(off);
+  });
+});

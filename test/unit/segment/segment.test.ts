@@ -378,6 +378,60 @@ describe('SegmentWriter', () => {
     expect(() => new SegmentWriter(testFs.fs, `${testFs.dir}/bad.sst`, options)).toThrow(InvalidArgumentError);
   });
 
+  test('keeps its first data blocks as written (keepBlocksBytes), which a reader caches without reading the file', () => {
+    const entries = Array.from({ length: 3000 }, (_, index) => ({ key: makeInternalKey(Buffer.from(`k${String(index).padStart(5, '0')}`), 1, 1), value: makeValue(40, index) }));
+    const write = (file: string, keepBlocksBytes: number): ReturnType<SegmentWriter['takeKeptBlocks']> => {
+      const writer = new SegmentWriter(testFs.fs, `${testFs.dir}/${file}`, { keepBlocksBytes });
+      for (const entry of entries) writer.add(entry.key, entry.value);
+      writer.finish();
+      return writer.takeKeptBlocks();
+    };
+    expect(write('kept-none.sst', 0)).toBeUndefined();
+    const kept = write('kept.sst', 40_000)!;
+    const count = kept.entries.length / 3;
+    let bytes = 0;
+    for (let index = 0; index < count; index++) {
+      if (index > 0) expect(kept.entries[3 * index]).toBeGreaterThan(kept.entries[3 * (index - 1)]!);
+      expect(kept.entries[3 * index + 1]).toBe(bytes); // back to back
+      bytes += kept.entries[3 * index + 2]!;
+    }
+    expect(kept.entries[0]).toBe(0);
+    expect(bytes).toBe(kept.bytes.length);
+    expect(bytes).toBeLessThanOrEqual(40_000);
+    expect(bytes).toBeGreaterThan(40_000 - 5000); // a prefix up to the budget, not less
+    // Read every entry back through a cache: with the kept blocks cached, only the others are read from the file.
+    const readAll = (prepopulate: boolean): { seen: string[]; misses: number; blocks: number } => {
+      const cache = new BlockCache(16 * 1024 * 1024);
+      const reader = SegmentReader.open(testFs.fs, `${testFs.dir}/kept.sst`, { fileNumber: 7, cache });
+      if (prepopulate) {
+        expect(reader.cacheKeptBlocks(kept, 0, 2)).toBe(true);
+        expect(reader.cacheKeptBlocks(kept, 2, Number.POSITIVE_INFINITY)).toBe(true);
+        expect(cache.stats().entries).toBe(count);
+      }
+      const seen: string[] = [];
+      const iterator = reader.iterator();
+      for (iterator.seekToFirst(); iterator.valid(); iterator.next()) seen.push(`${iterator.key().toString('hex')}=${iterator.value().toString('hex')}`);
+      iterator.close();
+      const blocks = reader.properties.dataBlockCount;
+      reader.close();
+      return { seen, misses: cache.stats().misses, blocks };
+    };
+    const cold = readAll(false);
+    const warm = readAll(true);
+    expect(warm.seen).toEqual(entries.map((entry) => `${entry.key.toString('hex')}=${entry.value.toString('hex')}`));
+    expect(warm.seen).toEqual(cold.seen);
+    expect(count).toBeLessThan(cold.blocks);
+    expect(cold.misses).toBe(cold.blocks);
+    expect(warm.misses).toBe(cold.blocks - count);
+    // Blocks that are not where the index says are not cached.
+    const shifted = { bytes: kept.bytes, entries: Float64Array.from(kept.entries, (value, index) => (index % 3 === 0 && index > 0 ? value + 1 : value)) };
+    const cache = new BlockCache(16 * 1024 * 1024);
+    const reader = SegmentReader.open(testFs.fs, `${testFs.dir}/kept.sst`, { fileNumber: 8, cache });
+    expect(reader.cacheKeptBlocks(shifted, 0, count)).toBe(false);
+    expect(cache.stats().entries).toBe(1); // block 0 only, before the first misplaced one
+    reader.close();
+  });
+
   test('estimatedBytes tracks the finished size and entryCount counts adds', () => {
     const writer = new SegmentWriter(testFs.fs, `${testFs.dir}/estimate.sst`);
     for (let index = 0; index < 2000; index++) writer.add(makeInternalKey(Buffer.from(`k${String(index).padStart(5, '0')}`), 1, 1), makeValue(64, index * 2 + 1));
