@@ -13,10 +13,13 @@
 // Bounds (optional): a consumer that stops at the first key outside a range
 // of user keys (UserIterator, SeekCursor) may give that range, or a wider
 // one. A runner-up outside it is then no runner-up: the current child is
-// followed with no comparison at all until it leaves the range, since every
-// other child already stands outside it. Every key inside the bounds still
-// comes in order, and before any key outside them; past the bounds the
-// order is not kept, which is why only such a consumer may give them.
+// followed with no comparison at all, since every other child already stands
+// outside the range; nothing here notices when the current child leaves it
+// too, and from there the merge follows that child to its end. Every key
+// inside the bounds still comes in order, and before any key outside them;
+// past the bounds the order is not kept. So only a consumer that checks the
+// bound on every entry, those it would otherwise skip (versions newer than
+// its snapshot) included, may give bounds.
 //
 // Direction: seek()/seekToFirst() position every child forwards and allow
 // next(); seekForPrev()/seekToLast() position them backwards and allow prev().

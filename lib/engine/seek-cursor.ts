@@ -102,11 +102,17 @@ export class SeekCursor implements SeekCursorContract {
     for (; source.valid(); source.next()) {
       const key = source.key();
       const userKeyLength = key.length - trailerBytes;
-      if (sequenceOf(key) > this.#sequence || this.#isHandled(key, userKeyLength)) {
+      if (this.#isHandled(key, userKeyLength)) {
         this.#skipped++;
         continue;
       }
+      // The bound comes before the snapshot: past the bound the merge may follow one source in no order
+      // (merge-iterator.ts), so its entries newer than the snapshot are not stepped over and counted.
       if (upper !== undefined && compareByteRanges(key, 0, userKeyLength, upper, 0, upper.length) >= 0) break;
+      if (sequenceOf(key) > this.#sequence) {
+        this.#skipped++;
+        continue;
+      }
       this.#remember(key, userKeyLength);
       if (typeOf(key) === ValueType.delete) {
         this.#skipped++;

@@ -10,7 +10,7 @@
 
 import { makeInternalKey, seekSequence, sequenceOf, trailerBytes, typeOf, userKeyOf, ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
-import { bytesEqual, compareBytes, copyBytes } from '../format/compare-bytes.js';
+import { bytesEqual, compareByteRanges, compareBytes, copyBytes } from '../format/compare-bytes.js';
 import type { Entry, IteratorOptions } from './engine.js';
 
 export class UserIterator {
@@ -94,7 +94,11 @@ export class UserIterator {
     else if (source.valid()) source.next();
     for (; source.valid(); source.next()) {
       const key = source.key();
-      if (sequenceOf(key) > this.#sequence) continue;
+      if (sequenceOf(key) > this.#sequence) {
+        // Past the bound the merge may follow one source in no order (merge-iterator.ts): stop there.
+        if (this.#pastUpper(key)) break;
+        continue;
+      }
       const userLength = key.length - trailerBytes;
       const shared = this.#admit(key, userLength);
       if (shared === sameKey) {
@@ -150,8 +154,12 @@ export class UserIterator {
     for (; source.valid(); source.next()) {
       const key = source.key();
       // Not counted against hiddenMax: this user key's visible version may follow, and going on after
-      // it would skip that (there are only as many as writes since the snapshot).
-      if (sequenceOf(key) > this.#sequence) continue;
+      // it would skip that (there are only as many as writes since the snapshot). Past the bound the
+      // merge may follow one source in no order (merge-iterator.ts): stop there.
+      if (sequenceOf(key) > this.#sequence) {
+        if (this.#pastUpper(key)) break;
+        continue;
+      }
       // The user key is compared in place and copied once, when it is new (no view of it).
       const userLength = key.length - trailerBytes;
       const shared = this.#admit(key, userLength);
@@ -260,6 +268,14 @@ export class UserIterator {
     if (order > 0 || (order === 0 && this.#upperExclusive)) return pastBound;
     this.#upperShared = at;
     return shared;
+  }
+
+  /** Whether the user key of the internal key `key` lies past the upper bound (false without one). */
+  #pastUpper(key: Buffer): boolean {
+    const upper = this.#upper;
+    if (upper === undefined) return false;
+    const order = compareByteRanges(key, 0, key.length - trailerBytes, upper, 0, upper.length);
+    return order > 0 || (order === 0 && this.#upperExclusive);
   }
 
   #pastLowerBound(userKey: Buffer): boolean {

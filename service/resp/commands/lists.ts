@@ -324,13 +324,10 @@ const lpos: CommandHandler = (ctx, args) => {
   const element = args[2]!;
   const found: number[] = [];
   let matches = 0;
-  let scanned = 0;
   const done = list.scan(
     reverse ? list.length - 1 : 0,
     reverse,
     (at, value) => {
-      if (maxlen !== 0 && scanned >= maxlen) return false;
-      scanned++;
       if (!value.equals(element)) return true;
       if (matches++ < skip) return true;
       found.push(at);
@@ -454,7 +451,6 @@ function readPositions(list: List, from: number, to: number): MaybePromise<Buffe
       from,
       false,
       (at, value) => {
-        if (at >= to) return false;
         read.push(value);
         return at + 1 < to;
       },
