@@ -138,6 +138,31 @@ describe('Memtable', () => {
     );
   });
 
+  // MemtableIterator.key() builds each internal key from the key's string: every length, short keys by
+  // a loop and long ones natively, keys beside their values in slabs of every size.
+  it('iterates keys of every length from 0 to 300 bytes exactly', () => {
+    const table = new Memtable();
+    const keys: Buffer[] = [];
+    let seed = 7;
+    const byte = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    for (let round = 0; round < 6; round++) {
+      for (let length = 0; length <= 300; length++) {
+        const key = Buffer.alloc(length + 2);
+        key[0] = round;
+        key[1] = length;
+        for (let index = 2; index < key.length; index++) key[index] = byte();
+        keys.push(key.subarray(0, length === 0 && round === 0 ? 0 : key.length));
+      }
+    }
+    const distinct = [...new Map(keys.map((key) => [key.toString('hex'), key])).values()];
+    distinct.forEach((key, index) => table.add(index + 1, ValueType.put, key, Buffer.alloc(index % 5)));
+    const expected = [...distinct].sort(Buffer.compare).map((key) => key.toString('hex'));
+    const iterator = table.iterator();
+    const seen: string[] = [];
+    for (iterator.seekToFirst(); iterator.valid(); iterator.next()) seen.push(userKeyOf(iterator.key()).toString('hex'));
+    expect(seen).toEqual(expected);
+  });
+
   it('keeps nothing the caller passed: mutating key and value buffers after add changes nothing', () => {
     const table = new Memtable();
     const userKey = Buffer.from('key');
