@@ -1219,9 +1219,9 @@ export class LsmEngine implements Engine {
 
   /**
    * Puts a flushed segment's kept data blocks into the block cache,
-   * blocksCachedPerTurn an event-loop turn (each is copied and parsed: about
-   * 4,000 blocks for a 64 MiB memtable would stop the loop for several
-   * milliseconds at once). Stops when the segment's reader leaves the table
+   * blocksCachedPerTurn an event-loop turn (each is copied and parsed: the
+   * up to 8,000 blocks of half the default 64 MiB cache would stop the loop
+   * for several milliseconds at once). Stops when the segment's reader leaves the table
    * cache (a compaction deletes the segment, the cache drops it, the engine
    * closes): its blocks would only take room. Best effort. Called as the
    * flush's version is installed, before any await.
