@@ -10,7 +10,7 @@
 // first, as the rows' lists already are: internal-key order.
 
 import { trailerBytes, ValueType, writeTrailer } from '../format/internal-key.js';
-import { sortLatin1 } from './latin1-sort.js';
+import { packedKeyBytesMax, sortPackedKeys, type PackedKeys } from './packed-key-sort.js';
 import { noVersion, rowWords, tombstoneLength } from './memtable.js';
 import { copyBytes } from '../format/compare-bytes.js';
 import { keyLengthAt, keyLengthBytes, offsetOf, slabOf } from './value-arena.js';
@@ -47,18 +47,22 @@ export function forEachImageEntry(
   const rows = image.rows;
   const floats = new Float64Array(rows.buffer, rows.byteOffset, rows.length >> 1);
   const slabs = image.slabs.map((slab) => Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength));
-  const anchors = sortedAnchors(rows, floats, slabs);
+  const { keys, anchors, order } = sortedKeys(rows, floats, slabs);
+  const keyBytes = keys.bytes;
+  const keyStarts = keys.starts;
   let scratch = Buffer.allocUnsafe(64);
+  let internalKey = scratch.subarray(0, 0);
   const empty = Buffer.alloc(0);
   let skipped = 0;
-  for (const anchor of anchors) {
-    const keyLocation = floats[((anchor * rowWords) >> 1) + 1]!;
-    const keySlab = slabs[slabOf(keyLocation)]!;
-    const keyLength = keyLengthAt(keySlab, keyLocation);
-    const keyEnd = offsetOf(keyLocation) - keyLengthBytes;
+  for (let position = 0; position < order.length; position++) {
+    const key = order[position]!;
+    const anchor = anchors[key]!;
+    const keyStart = keyStarts[key]!;
+    const keyLength = keyStarts[key + 1]! - keyStart;
     if (keyLength + trailerBytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(keyLength + trailerBytes, 2 * scratch.length));
-    copyBytes(keySlab, keyEnd - keyLength, keyEnd, scratch, 0);
-    const internalKey = scratch.subarray(0, keyLength + trailerBytes);
+    // One view per key length, not per key (keys of a keyspace mostly share a length).
+    if (internalKey.length !== keyLength + trailerBytes || internalKey.buffer !== scratch.buffer) internalKey = scratch.subarray(0, keyLength + trailerBytes);
+    copyBytes(keyBytes, keyStart, keyStart + keyLength, internalKey, 0);
     let newerSequence = Number.POSITIVE_INFINITY;
     for (let version = rows[anchor * rowWords + 7]!; version !== noVersion; version = rows[version * rowWords + 5]!) {
       const base = version * rowWords;
@@ -83,19 +87,39 @@ export function forEachImageEntry(
   return skipped;
 }
 
-/** The anchor rows of keys that have versions, in key order. */
-function sortedAnchors(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): number[] {
-  const keys: string[] = [];
-  const anchors: number[] = [];
+/**
+ * The keys that have versions, packed in row order (`anchors[k]` is key k's
+ * anchor row), and `order`: the key numbers in key order.
+ * @throws RangeError when the keys hold more than packedKeyBytesMax bytes
+ */
+function sortedKeys(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): { keys: PackedKeys; anchors: Int32Array; order: Int32Array } {
   const rowCount = rows.length / rowWords;
+  const anchorRows = new Int32Array(rowCount);
+  let count = 0;
+  let total = 0;
   for (let row = 0; row < rowCount; row++) {
     if (rows[row * rowWords + 7] === noVersion) continue;
     const location = floats[((row * rowWords) >> 1) + 1]!;
+    total += keyLengthAt(slabs[slabOf(location)]!, location);
+    anchorRows[count++] = row;
+  }
+  if (total > packedKeyBytesMax) throw new RangeError(`Cannot flush a memtable whose keys hold ${total} bytes: at most ${packedKeyBytesMax}`);
+  const bytes = new Uint8Array(total);
+  const starts = new Uint32Array(count + 1);
+  let at = 0;
+  for (let key = 0; key < count; key++) {
+    const location = floats[((anchorRows[key]! * rowWords) >> 1) + 1]!;
     const slab = slabs[slabOf(location)]!;
     const end = offsetOf(location) - keyLengthBytes;
-    keys.push(slab.toString('latin1', end - keyLengthAt(slab, location), end));
-    anchors.push(row);
+    const length = keyLengthAt(slab, location);
+    starts[key] = at;
+    copyBytes(slab, end - length, end, bytes, at);
+    at += length;
   }
-  sortLatin1(keys, anchors);
-  return anchors;
+  starts[count] = at;
+  const order = new Int32Array(count);
+  for (let key = 0; key < count; key++) order[key] = key;
+  const keys = { bytes, starts };
+  sortPackedKeys(keys, order);
+  return { keys, anchors: anchorRows.subarray(0, count), order };
 }
