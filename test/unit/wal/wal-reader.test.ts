@@ -239,6 +239,39 @@ describe('readWalFile torn tail', () => {
     expect(read(withBytes(Buffer.concat([empty, Buffer.alloc(100)])), { isNewest: false }).result).toMatchObject({ kind: 'clean', batches: 0, preallocatedBytes: 100 });
   });
 
+  test('version 2: a long zero tail is read once, and the zeros end where its last non-zero byte is, wherever that is', async () => {
+    const { bytes } = await makeWal(3);
+    const zeros = 5 * 1024 * 1024 + 13; // more than one scan chunk (1 MiB), and not a whole number of words
+    const zeroed = Buffer.concat([bytes, Buffer.alloc(zeros)]);
+    const fs = withBytes(zeroed);
+    let bytesRead = 0;
+    const open = fs.open.bind(fs);
+    fs.open = (file, mode) => {
+      const handle = open(file, mode);
+      const readAt = handle.read.bind(handle);
+      handle.read = (target, targetOffset, length, position) => {
+        const count = readAt(target, targetOffset, length, position);
+        bytesRead += count;
+        return count;
+      };
+      return handle;
+    };
+    expect(read(fs, { mode: 'readOnly' }).result).toMatchObject({ kind: 'clean', preallocatedBytes: zeros });
+    // Read backwards through the read window, each 64 KiB step read a MiB again: about 16 times the zeros.
+    expect(bytesRead).toBeLessThan(2 * zeroed.length);
+
+    // A stray byte in the zeros: the torn region ends just after it, the rest are preallocated.
+    const end = zeroed.length;
+    const chunk = 1024 * 1024;
+    for (const at of [bytes.length, bytes.length + 1, bytes.length + 4, end - chunk - 1, end - chunk, end - chunk + 3, end - 9, end - 5, end - 4, end - 2, end - 1]) {
+      const stray = Buffer.from(zeroed);
+      stray[at] = 7;
+      const { result, batches } = read(withBytes(stray), { mode: 'readOnly' });
+      expect(batches.length).toBe(3);
+      expect(result, `stray byte at ${at}`).toMatchObject({ kind: 'tornTail', damage: { offset: bytes.length, bytes: at + 1 - bytes.length }, preallocatedBytes: end - at - 1 });
+    }
+  });
+
   test('version 2: zeros then a valid record is corruption, zeros then garbage in the newest file a torn tail', async () => {
     const { bytes, offsets } = await makeWal(4);
     const third = offsets[2]!;
