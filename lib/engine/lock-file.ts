@@ -13,8 +13,9 @@
 //
 // Acquire: write LOCK.<pid>.tmp, then hard-link it to LOCK, which fails if
 // LOCK exists; so LOCK appears whole or not at all. If LOCK exists and its
-// owner is alive (kill(pid, 0) succeeds or fails with EPERM, and the start
-// time matches when both are known) the directory is locked: LockedError.
+// owner is alive (kill(pid, 0) succeeds or fails with EPERM, /proc does not
+// show it a zombie, and the start time matches when both are known) the
+// directory is locked: LockedError.
 // Otherwise it is stale and taken over: renamed aside to LOCK.<pid>.stale,
 // checked to be the very file judged stale (if another process replaced it
 // meanwhile, it is put back), removed, and the link is retried.
@@ -175,21 +176,18 @@ export const systemProcessProbe: ProcessProbe = {
   isAlive(pid: number): boolean {
     try {
       process.kill(pid, 0);
-      return true;
     } catch (error) {
       // EPERM: the process exists but belongs to someone else. ESRCH: no such process.
-      return (error as { code?: unknown }).code === 'EPERM';
+      if ((error as { code?: unknown }).code !== 'EPERM') return false;
     }
+    // A zombie (state Z: exited, or SIGKILLed, and not yet reaped by its parent, as
+    // in a container whose first process reaps nothing) still answers kill(pid, 0),
+    // but has closed its files and runs no code: it holds nothing. X: being reaped.
+    const state = procStatFields(pid)?.[0];
+    return state !== 'Z' && state !== 'X';
   },
   startTicks(pid: number): string | undefined {
-    // /proc is the operating system, not the data directory, so it is read
-    // directly rather than through FileSystem.
-    const stat = readProcFile(`/proc/${pid}/stat`);
-    if (stat === undefined) return undefined;
-    // Fields after the parenthesised command name start at field 3 (state);
-    // the name may hold spaces and parentheses, so split after the last ")".
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = fields[22 - 3];
+    const ticks = procStatFields(pid)?.[22 - 3];
     return ticks !== undefined && /^\d+$/.test(ticks) ? ticks : undefined;
   },
   bootId(): string | undefined {
@@ -303,6 +301,16 @@ function lockedError(dir: string, info: LockInfo): LockedError {
   const host = info.hostname === '' ? '' : ` on host "${info.hostname}"`;
   const since = Number.isFinite(info.startedMs) && info.startedMs > 0 ? ` since ${new Date(info.startedMs).toISOString()}` : '';
   return new LockedError(`Cannot open data directory "${dir}": locked by ${who}${host}${since}`);
+}
+
+/** The fields of /proc/<pid>/stat from field 3 (state) on, if readable (Linux). */
+function procStatFields(pid: number): string[] | undefined {
+  // /proc is the operating system, not the data directory, so it is read
+  // directly rather than through FileSystem.
+  const stat = readProcFile(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name is parenthesised and may hold spaces and parentheses: split after the last ")".
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 function readProcFile(path: string): string | undefined {

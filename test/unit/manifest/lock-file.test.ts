@@ -91,6 +91,27 @@ describe('LOCK on a real directory', () => {
     lock.release();
   });
 
+  it('takes over a LOCK whose owner is a zombie (killed, not yet reaped by its parent)', async () => {
+    if (!nodeFs.existsSync('/proc/self/stat')) return; // zombies are told apart by /proc
+    // The shell starts a child that exits at once, then becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number((await new Promise<Buffer>((resolve) => parent.stdout.once('data', resolve))).toString().trim());
+      const state = (): string | undefined => nodeFs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.[0];
+      for (let tries = 0; tries < 200 && state() !== 'Z'; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(state()).toBe('Z');
+      expect(() => process.kill(pid, 0)).not.toThrow(); // what the liveness check used to stop at
+      const dir = tempDir();
+      const fs = new NodeFileSystem();
+      const info = { format: 1, pid, hostname: os.hostname(), startedMs: 1, processStartTicks: systemProcessProbe.startTicks(pid) };
+      nodeFs.writeFileSync(path.join(dir, 'LOCK'), JSON.stringify(info));
+      expect(readLock(fs, dir)).toMatchObject({ state: 'stale', reason: `process ${pid} is not running` });
+      acquireLock(fs, dir).release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   it('counts a process it may not signal (EPERM) as alive', () => {
     expect(systemProcessProbe.isAlive(1)).toBe(true);
   });
