@@ -97,7 +97,7 @@ import {
 import { blockKeyRange, compactionEvidence, likelyReplacedBy, scanSegment, segmentKeyRange, type ScannedBlock, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { flushedSequence, verifyDirectory, type VerifyProblem } from './verify.js';
-import { listIn, scanRecordsAfter, summarizeWalFile, walFormatVersionOf, type WalFileRef, type WalFileSummary } from './wal-scan.js';
+import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, walFormatVersionOf, type WalFileRef, type WalFileSummary } from './wal-scan.js';
 
 /** Where damaged originals go, inside NEWDIR. */
 export const lostAndFoundDirName = 'lost+found';
@@ -539,12 +539,27 @@ class Recovery {
     let stoppedAt = this.#lostMissingWal(candidates);
     /** The last sequence of the file before, when known: records of a file whose header is damaged come after it. */
     let previousLast: number | undefined;
+    /** Read ahead, when a file's damage needs to know where the next one starts (see damageLosesNothing). */
+    const readAhead = new Map<number, WalFileSummary | undefined>();
+    const summarize = (index: number): WalFileSummary => summarizeWalFile(this.#fs, candidates[index]!, index === candidates.length - 1);
+    const peek = (index: number): WalFileSummary | undefined => {
+      if (index >= candidates.length) return undefined;
+      if (!readAhead.has(index)) {
+        try {
+          readAhead.set(index, summarize(index));
+        } catch (error) {
+          if (!(error instanceof UnsupportedVersionError)) throw error;
+          readAhead.set(index, undefined); // read again, and reported, in its turn
+        }
+      }
+      return readAhead.get(index);
+    };
     for (let index = 0; index < candidates.length; index++) {
       const ref = candidates[index]!;
       const file = relativeFile(this.#dir, ref.path);
       let summary: WalFileSummary;
       try {
-        summary = summarizeWalFile(this.#fs, ref, index === candidates.length - 1);
+        summary = readAhead.get(index) ?? summarize(index);
       } catch (error) {
         if (!(error instanceof UnsupportedVersionError)) throw error;
         this.#addLost({ kind: 'wal-file', file, offset: 0, bytes: this.#fs.stat(ref.path).size, records: null, keyRange: null, sequenceRange: null, reason: error.message, savedAs: this.#saveWal(ref), knownKeys: [], olderVersionsMayShow: true });
@@ -590,6 +605,13 @@ class Recovery {
       const lastGood = summary.lastSequence ?? before ?? this.#flushedSequence();
       const after = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood ?? 0);
       if (after.lastSequence !== undefined) this.#seeSequence(after.lastSequence);
+      const next = after.records === 0 ? peek(index + 1) : undefined;
+      if (damageLosesNothing(summary, after, lastGood, next)) {
+        this.#report.notes.push(
+          `${file}: cut at offset ${damage.offset}, where ${damage.bytes} damaged bytes follow its last record (${damage.reason}); no whole record follows them, and "${relativeFile(this.#dir, next!.path)}" goes on at sequence ${next!.firstSequence}: no write was lost, and replay goes on`,
+        );
+        continue;
+      }
       const followers = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} after it cannot be applied without it`;
       this.#addLost({
         kind: 'wal-records',

@@ -55,7 +55,7 @@ import {
 import { logicalPass, type LogicalProblemKind, type LogicalSummary } from './logical-verify.js';
 import { blockKeyRange, compactionEvidence, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
-import { listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
+import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
 
 /** damage: the directory is not what silt wrote (exit 1). note: worth knowing, nothing lost (exit 0). */
 export type ProblemSeverity = 'damage' | 'note';
@@ -459,15 +459,17 @@ const walPass: VerifyPass = {
       const file = context.relative(walPath(dir, logNumber));
       context.add({ severity: 'damage', kind: 'wal-missing', file, offset: 0, message: `WAL file "${file}" is missing: the manifest names it as the oldest holding writes not yet in segments`, sequenceRange: sequenceRange(undefined, undefined) });
     }
+    // All read first: whether a file's damage loses anything can depend on where the next one starts.
+    const summaries = live.map((ref, index) => readSummary(context, ref, index === live.length - 1));
     let previous: WalFileSummary | undefined;
     for (let index = 0; index < live.length; index++) {
-      const summary = readSummary(context, live[index]!, index === live.length - 1);
+      const summary = summaries[index];
       if (summary === undefined) continue;
       context.report.checked.walFiles++;
       context.report.checked.walRecords += summary.batches;
       // Before the first file: what the segments hold (a live file holds only what no flush wrote, all above
       // it). Not the manifest's last sequence: it counts writes still in these files.
-      const lastRead = reportWalDamage(context, summary, 'wal-record', previous?.lastSequence ?? flushedSequence(manifest));
+      const lastRead = reportWalDamage(context, summary, 'wal-record', previous?.lastSequence ?? flushedSequence(manifest), undefined, summaries[index + 1]);
       if (previous?.lastSequence !== undefined && summary.firstSequence !== undefined && summary.firstSequence <= previous.lastSequence) {
         context.add({
           severity: 'damage',
@@ -509,7 +511,14 @@ function readSummary(context: VerifyContext, ref: { fileNumber: number; path: st
  *   reaches its end (records may be lost in it) or the scan after damage stopped at its limit
  * @returns the last sequence the file holds, readable records after its damage included
  */
-function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 'wal-record' | 'archive-record', sequenceBefore: number | undefined, end?: { exact: boolean }): number | undefined {
+function reportWalDamage(
+  context: VerifyContext,
+  summary: WalFileSummary,
+  kind: 'wal-record' | 'archive-record',
+  sequenceBefore: number | undefined,
+  end?: { exact: boolean },
+  next?: WalFileSummary,
+): number | undefined {
   const file = context.relative(summary.path);
   const damage = summary.damage;
   if (end !== undefined) end.exact = true;
@@ -526,6 +535,17 @@ function reportWalDamage(context: VerifyContext, summary: WalFileSummary, kind: 
   }
   const lastGood = summary.lastSequence ?? sequenceBefore;
   const after = scanRecordsAfter(context.fs, summary.path, damage.offset, lastGood ?? 0);
+  if (kind === 'wal-record' && damageLosesNothing(summary, after, lastGood, next)) {
+    const nextFile = context.relative(next!.path);
+    context.add({
+      severity: 'damage',
+      kind,
+      file,
+      offset: damage.offset,
+      message: `${summary.damageMessage ?? `Cannot read WAL record in "${file}" at offset ${damage.offset}: ${damage.reason}`}; no whole record follows it, and "${nextFile}" goes on at sequence ${next!.firstSequence}: no write is lost there; the server refuses to start; \`silt recover\` keeps every record`,
+    });
+    return summary.lastSequence;
+  }
   const lost = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} ${after.records === 1 ? 'follows' : 'follow'} it (${renderSequenceRange(sequenceRange(after.firstSequence, after.lastSequence))}${after.complete ? '' : ', and maybe more past the scan limit'})`;
   const role = kind === 'wal-record' ? 'the server refuses to start; `silt recover` keeps the records before it' : 'point-in-time restore cannot replay past it';
   context.add({

@@ -126,6 +126,27 @@ export function summarizeWalFile(fs: FileSystem, ref: WalFileRef, isNewest: bool
 }
 
 /**
+ * Whether the damage of a live WAL file that is not the newest loses no
+ * write: its header was read, no whole record follows the damage, and the
+ * next live file starts at the very next sequence. Bit rot in the zeros the
+ * writer preallocated after a file's last record reads so: nothing was written
+ * there, and replay may go on with the next file.
+ * @param lastGood the last sequence before the damage (this file's last record, or the file before's)
+ * @param next the next live WAL file, undefined when there is none
+ */
+export function damageLosesNothing(summary: WalFileSummary, after: RecordsAfterDamage, lastGood: number | undefined, next: WalFileSummary | undefined): boolean {
+  return (
+    summary.state === 'damaged' &&
+    summary.header !== undefined &&
+    after.records === 0 &&
+    after.complete &&
+    lastGood !== undefined &&
+    next?.header !== undefined &&
+    next.firstSequence === lastGood + 1
+  );
+}
+
+/**
  * Finds the whole, checksummed batch records after the damage at `fromOffset`
  * whose sequence is above `afterSequence`: what a salvage that stops at the
  * damage loses besides the damaged record itself.

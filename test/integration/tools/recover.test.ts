@@ -290,6 +290,57 @@ describe('silt recover on the fixtures', () => {
     expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000009.log', sequenceRange: sequences });
   });
 
+  test('a stray byte in the zeros after the last record of an older WAL file loses nothing when the next file goes on at the next sequence', async () => {
+    for (const nextIntact of [true, false]) {
+      const label = nextIntact ? 'next-intact' : 'next-damaged';
+      const dir = copyFixture(scratch, 'healthy', `-wal-zeros-${label}`);
+      const first = walSequences(dir, 9);
+      const walFile = path.join(dir, 'wal/000009.log');
+      const records = fs.statSync(walFile).size;
+      const zeros = Buffer.alloc(8192);
+      zeros[3000] = 0x5a; // bit rot in what the writer preallocated
+      fs.appendFileSync(walFile, zeros);
+      if (!nextIntact) {
+        // The next file's first record unreadable too: where it starts is unknown, so replay must stop.
+        const nextFile = path.join(dir, 'wal/000012.log');
+        const bytes = fs.readFileSync(nextFile);
+        const firstBatch = recordHeaderBytes + walHeaderPayloadBytes;
+        bytes[firstBatch + 12] = bytes[firstBatch + 12]! ^ 0x5a;
+        fs.writeFileSync(nextFile, bytes);
+      }
+
+      const verified = await verify({ dir, json: true }, captureIo().io);
+      expect(verified.exitCode, label).toBe(1); // the server refuses to start on it either way
+      const problem = verified.report!.problems.find((found) => found.file === 'wal/000009.log')!;
+      expect(problem, label).toMatchObject({ kind: 'wal-record', offset: records });
+      if (nextIntact) {
+        expect(problem.message).toContain(`no whole record follows it, and "wal/000012.log" goes on at sequence ${first.last + 1}: no write is lost there`);
+        expect(problem.sequenceRange).toBeUndefined();
+      } else {
+        expect(problem.sequenceRange, label).toMatchObject({ first: first.last + 1 });
+      }
+
+      const out = path.join(scratch, `wal-zeros-${label}.recovered`);
+      const result = await recover({ dir, out }, captureIo().io);
+      const report = result.report!;
+      expect(report.wal.kept[0], label).toEqual({ file: 'wal/000009.log', records: 3, bytes: records, cutAt: records });
+      if (nextIntact) {
+        expect(result.exitCode).toBe(0);
+        expect(report.lost).toEqual([]);
+        expect(report.complete).toBe(true);
+        expect(report.notes.join('\n')).toContain(`wal/000009.log: cut at offset ${records}, where`);
+        expect(report.notes.join('\n')).toContain('no write was lost, and replay goes on');
+        expect(await readEntries(out)).toEqual(healthyEntries());
+      } else {
+        expect(result.exitCode).toBe(1);
+        expect(report.lost.map((lost) => [lost.kind, lost.file])).toEqual([
+          ['wal-records', 'wal/000009.log'],
+          ['wal-file', 'wal/000012.log'],
+        ]);
+      }
+    }
+  });
+
   test("an unreadable last manifest record that the server had acted on: verify says so, recover rebuilds from the segments and loses nothing", async () => {
     // Three flushes, then a compaction whose edit (add the output, delete the inputs) is the manifest's last record.
     const dir = path.join(scratch, 'acted-on-tail');
