@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sortLatin1 } from '../../../lib/memtable/latin1-sort.js';
+import { sharedPrefix, stressKeysArb } from './sort-test-support.js';
 
 const runs = Number(process.env.SILT_PROPERTY_RUNS ?? 100);
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
@@ -24,25 +25,9 @@ function check(keys: string[]): void {
   }
 }
 
-function sharedPrefix(keys: string[]): number {
-  if (keys.length === 0) return 0;
-  let length = keys[0]!.length;
-  for (const key of keys) {
-    let common = 0;
-    while (common < length && common < key.length && key[common] === keys[0]![common]) common++;
-    length = common;
-  }
-  return length;
-}
-
 describe('sortLatin1', () => {
   it('sorts like Buffer.compare, moving values with keys', () => {
-    const prefixArb = fc.constantFrom('', 'user:', 'user:profile:', '\u0000\u0000\u0000\u0000\u0000\u0000', 'abcde');
-    const tailArb = fc.string({ unit: fc.constantFrom('\u0000', '\u0001', 'a', 'b', '\u00ff'), maxLength: 9 });
-    fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(prefixArb, tailArb).map(([prefix, tail]) => prefix + tail), { maxLength: 400 }), check),
-      { numRuns: runs },
-    );
+    fc.assert(fc.property(stressKeysArb, check), { numRuns: runs });
   });
 
   it('sorts many keys with a long shared prefix and zero-padded numbers', () => {

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sortPackedKeys, type PackedKeys } from '../../../lib/memtable/packed-key-sort.js';
+import { sharedPrefix, stressKeysArb } from './sort-test-support.js';
 
 const runs = Number(process.env.SILT_PROPERTY_RUNS ?? 100);
 
@@ -33,24 +34,10 @@ function check(keys: Buffer[], picked: number[] = keys.map((_, index) => index))
   }
 }
 
-function sharedPrefix(keys: Buffer[]): number {
-  if (keys.length === 0) return 0;
-  let length = keys[0]!.length;
-  for (const key of keys) {
-    let common = 0;
-    while (common < length && common < key.length && key[common] === keys[0]![common]) common++;
-    length = common;
-  }
-  return length;
-}
-
 describe('sortPackedKeys', () => {
   it('sorts like Buffer.compare', () => {
-    const prefixArb = fc.constantFrom('', 'user:', 'user:profile:', '\u0000\u0000\u0000\u0000\u0000\u0000', 'abcde');
-    const tailArb = fc.string({ unit: fc.constantFrom('\u0000', '\u0001', 'a', 'b', '\u00ff'), maxLength: 9 });
-    const keysArb = fc.uniqueArray(fc.tuple(prefixArb, tailArb).map(([prefix, tail]) => prefix + tail), { maxLength: 400 });
     fc.assert(
-      fc.property(keysArb, fc.boolean(), (strings, some) => {
+      fc.property(stressKeysArb, fc.boolean(), (strings, some) => {
         const keys = strings.map((key) => Buffer.from(key, 'latin1'));
         check(keys, some ? keys.map((_, index) => index).filter((index) => index % 3 !== 1) : undefined);
       }),
