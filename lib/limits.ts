@@ -299,6 +299,17 @@ export const closeGraceMs = 2000;
  *  in flight (redis-benchmark -P 16 keeps 16 per connection). */
 export const pendingRepliesMax = 16 * KiB;
 
+/** Most commands one MULTI queues. Redis has no cap but memory; here each
+ *  queued command holds a copy of its arguments and some 450 bytes beside
+ *  them (a short SET), and EXEC runs them in one event-loop turn as one
+ *  engine batch (batchOpsMax operations, and a write command takes at least
+ *  one). A command queued past it fails the transaction (EXECABORT). */
+export const multiQueuedCommandsMax = 100_000;
+
+/** Most argument bytes one MULTI queues: queryBufferBytesMax, what one
+ *  connection may otherwise hold unexecuted. Past it, as multiQueuedCommandsMax. */
+export const multiQueuedBytesMax = queryBufferBytesMax;
+
 /** client-output-buffer-limit for normal clients, hard cap, bytes. Unlike
  *  Redis (unlimited), a client that does not read is disconnected; 1 GiB
  *  leaves room for one reply of a largest (512 MiB) value. */
@@ -381,6 +392,10 @@ export const restoreWritesInFlightMax = 256;
 
 /** Bytes after a damaged WAL record that the tools scan for records beyond it (tools/wal-scan.ts), and keys they list from them. */
 export const afterDamageScanBytesMax = 64 * MiB;
+/** Bytes that scan checksums at most, over every place it tries (a place inside a large record can claim
+ *  a length up to the rest of the window: unbounded, trying every byte is quadratic). Past it, the scan
+ *  stops and says it is incomplete. */
+export const afterDamageChecksumBytesMax = 4 * afterDamageScanBytesMax;
 export const afterDamageKeysMax = 1000;
 
 assert(loadCollectionOpsMax * 2 <= batchOpsMax, 'a loaded collection batch fits a batch');

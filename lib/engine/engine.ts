@@ -110,6 +110,12 @@ export interface EngineOptions {
   level1BytesTarget?: number;
   /** Tuning for tests: target bytes per compaction output segment. */
   segmentBytesTarget?: number;
+  /**
+   * Tuning for tests: largest batch, and atomic group, as a WAL record
+   * payload in bytes (limits.walRecordBytesMax, also the most it may be). A
+   * larger one is refused with LimitExceededError before anything is logged.
+   */
+  batchBytesMax?: number;
   /** Tuning for tests: deleted entries a forward walk passes at its start before LsmEngine remembers the stretch (limits.deadRangeHiddenMin). */
   deadRangeHiddenMin?: number;
   /**

@@ -49,7 +49,7 @@ import { segmentHolding, userKeyInRange } from './segment-lookup.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { readWalFile, type WalReadOptions, type WalReadResult } from '../wal/wal-reader.js';
 import { WalReplayThread } from '../wal/wal-replay-thread.js';
-import { forEachBatchOp } from '../wal/wal-format.js';
+import { batchOpsBytes, batchPayloadBytesOf, forEachBatchOp } from '../wal/wal-format.js';
 import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
 import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
 import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
@@ -125,6 +125,8 @@ export class LsmEngine implements Engine {
   readonly #options: EngineOptions;
   readonly #logger: EngineLogger;
   readonly #memtableBytes: number;
+  /** Largest batch or atomic group, as a WAL record payload (options.batchBytesMax). */
+  readonly #batchBytesMax: number;
   readonly #policy: CompactionPolicy;
   readonly #segmentBytesTarget: number;
   readonly #blockCache: BlockCache;
@@ -214,6 +216,7 @@ export class LsmEngine implements Engine {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#memtableBytes = Math.max(options.memtableBytes ?? limits.memtableBytesDefault, limits.memtableBytesMin);
+    this.#batchBytesMax = options.batchBytesMax ?? limits.walRecordBytesMax;
     this.#deadRangeHiddenMin = options.deadRangeHiddenMin ?? limits.deadRangeHiddenMin;
     this.#syncPolicy = options.syncPolicy ?? 'everysec';
     this.#policy = {
@@ -238,6 +241,10 @@ export class LsmEngine implements Engine {
    */
   static async open(dir: string, options: EngineOptions = {}): Promise<LsmEngine> {
     tableCacheLimits(options); // bad bounds: an error before anything opens
+    const batchBytesMax = options.batchBytesMax;
+    if (batchBytesMax !== undefined && !(Number.isSafeInteger(batchBytesMax) && batchBytesMax >= 64 && batchBytesMax <= limits.walRecordBytesMax)) {
+      throw new InvalidArgumentError(`Cannot open engine: batchBytesMax must be an integer from 64 to ${limits.walRecordBytesMax}, got ${String(batchBytesMax)}`);
+    }
     const preallocate = options.walPreallocateBytes;
     if (preallocate !== undefined && !(Number.isSafeInteger(preallocate) && preallocate >= 0 && preallocate <= limits.walPreallocateBytesMax)) {
       throw new InvalidArgumentError(`Cannot open engine: walPreallocateBytes must be an integer from 0 to ${limits.walPreallocateBytesMax}, got ${String(preallocate)}`);
@@ -659,24 +666,35 @@ export class LsmEngine implements Engine {
     } catch (error) {
       return Promise.reject(error);
     }
-    const invalid = batch.ops.length === 0 ? undefined : checkBatchLimits(batch);
+    const invalid = batch.ops.length === 0 ? undefined : checkBatchLimits(batch, this.#batchBytesMax);
     return invalid === undefined ? undefined : Promise.reject(invalid);
   }
 
   beginAtomic(): AtomicWrite {
     this.#checkWritable();
     assert(this.#atomic === undefined, 'one atomic group at a time');
-    const group = { first: this.#lastSequence + 1, ops: [] as BatchOp[], memtable: this.#active.memtable };
+    const group = { first: this.#lastSequence + 1, ops: [] as BatchOp[], opsBytes: 0, memtable: this.#active.memtable };
     this.#atomic = group;
     let open = true;
     return {
       write: (batch: WriteBatch) => {
         assert(open, 'atomic group is still open');
         this.#checkWritable();
-        const invalid = checkBatchLimits(batch);
+        const invalid = checkBatchLimits(batch, this.#batchBytesMax);
         if (invalid !== undefined) throw invalid;
+        // The group is logged as one batch: it must be one the WAL takes and its replay reads back.
+        const count = group.ops.length + batch.ops.length;
+        if (count > limits.batchOpsMax) {
+          throw new LimitExceededError(`Cannot add ${batch.ops.length} operations to this transaction: it would hold ${count}, and one transaction is one batch of at most ${limits.batchOpsMax} operations`);
+        }
+        const opsBytes = group.opsBytes + batchOpsBytes(batch.ops);
+        const bytes = batchPayloadBytesOf(count, opsBytes);
+        if (bytes > this.#batchBytesMax) {
+          throw new LimitExceededError(`Cannot add ${batch.ops.length} operations to this transaction: it would take ${bytes} bytes, and one transaction is one WAL record of at most ${this.#batchBytesMax}`);
+        }
         this.#apply(group.memtable, this.#lastSequence + 1, batch.ops);
         for (const op of batch.ops) group.ops.push(op);
+        group.opsBytes = opsBytes;
       },
       commit: () => {
         assert(open, 'atomic group commits once');
@@ -1662,8 +1680,12 @@ class LsmIterator implements EngineIterator {
 
 const emptyBuffer = Buffer.alloc(0);
 
-/** WriteBatch checks as ops are added; ops pushed directly are checked here. */
-function checkBatchLimits(batch: WriteBatch): LimitExceededError | undefined {
+/**
+ * WriteBatch checks as ops are added; ops pushed directly are checked here,
+ * and the batch's size as one WAL record: a batch the WAL writer refused
+ * would count as a failed write, which stops all writes (#writeFailure).
+ */
+function checkBatchLimits(batch: WriteBatch, bytesMax: number): LimitExceededError | undefined {
   if (batch.ops.length > limits.batchOpsMax) return new LimitExceededError(`Cannot write batch of ${batch.ops.length} operations: the limit is ${limits.batchOpsMax}`);
   for (const op of batch.ops) {
     if (op.key.length > limits.keyBytesMax) return new LimitExceededError(`Cannot write key of ${op.key.length} bytes: the limit is ${limits.keyBytesMax}`);
@@ -1671,6 +1693,8 @@ function checkBatchLimits(batch: WriteBatch): LimitExceededError | undefined {
       return new LimitExceededError(`Cannot write value of ${op.value.length} bytes: the limit is ${limits.valueBytesMax}`);
     }
   }
+  const bytes = batchPayloadBytesOf(batch.ops.length, batchOpsBytes(batch.ops));
+  if (bytes > bytesMax) return new LimitExceededError(`Cannot write batch of ${bytes} bytes: it is one WAL record, of at most ${bytesMax}`);
   return undefined;
 }
 

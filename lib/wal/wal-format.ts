@@ -157,12 +157,22 @@ export function decodeHeader(payload: Buffer, file: string, offset: number): Wal
 
 /** Exact bytes of the batch payload encodeBatch would produce. */
 export function batchPayloadBytes(ops: readonly BatchOp[]): number {
-  let bytes = walBatchFixedBytes + varintLength(ops.length);
+  return batchPayloadBytesOf(ops.length, batchOpsBytes(ops));
+}
+
+/** The bytes `ops` take in a batch payload, without the batch's fixed fields and count. */
+export function batchOpsBytes(ops: readonly BatchOp[]): number {
+  let bytes = 0;
   for (const op of ops) {
     bytes += 1 + varintLength(op.key.length) + op.key.length;
     if (op.type === 'put') bytes += varintLength(op.value.length) + op.value.length;
   }
   return bytes;
+}
+
+/** The payload bytes of a batch of `count` ops taking `opsBytes` (batchOpsBytes()). */
+export function batchPayloadBytesOf(count: number, opsBytes: number): number {
+  return walBatchFixedBytes + varintLength(count) + opsBytes;
 }
 
 /**

@@ -55,7 +55,7 @@ import { crc32 } from '../format/crc32.js';
 import { encodeRecord, recordHeaderBytes } from '../format/record-framing.js';
 import { dirName, type FileHandle, type FileSystem } from '../fs/file-system.js';
 import type { BatchOp } from '../engine/write-batch.js';
-import { walPreallocateBytesDefault, walRecordBytesMax, walSyncIntervalMs } from '../limits.js';
+import { batchOpsMax, walPreallocateBytesDefault, walRecordBytesMax, walSyncIntervalMs } from '../limits.js';
 import { WalRecordType, batchPayloadBytes, encodeHeader, writeBatchPayload } from './wal-format.js';
 
 /** Initial size of the per-turn buffer, bytes. */
@@ -267,6 +267,8 @@ export class WalWriter {
    * @returns as append()
    */
   appendBatch(sequence: number, timeMs: number, ops: readonly BatchOp[]): Promise<void> {
+    // Replay refuses a record of more ops (checkBatch): it is never written.
+    if (ops.length > batchOpsMax) return Promise.reject(new LimitExceededError(`Cannot append a batch of ${ops.length} operations to "${this.path}": the limit is ${batchOpsMax}`));
     const payloadBytes = batchPayloadBytes(ops);
     const refusal = this.#refusal(payloadBytes);
     if (refusal !== undefined) return Promise.reject(refusal);

@@ -63,6 +63,8 @@ export class ReplySequence extends PushReply {
 /** A transaction being queued by MULTI. */
 export interface MultiState {
   commands: QueuedCommand[];
+  /** Bytes of the queued commands' arguments (limits.multiQueuedBytesMax). */
+  bytes: number;
   /** A command failed its checks while queuing: EXEC answers -EXECABORT. */
   failed: boolean;
 }
@@ -423,7 +425,7 @@ export class Connection {
       `qbuf=${this.#decoder.bufferedBytes}`,
       'qbuf-free=0',
       'argv-mem=0',
-      'multi-mem=0',
+      `multi-mem=${this.multi?.bytes ?? 0}`,
       'rbs=0',
       'rbp=0',
       'obl=0',

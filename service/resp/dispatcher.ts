@@ -74,7 +74,8 @@ import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandConte
 import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { isWord } from './commands/strings.js';
 import { parseInt32 } from '../../lib/keyspace/numbers.js';
-import { ReplySequence, type Connection } from './connection.js';
+import { ReplySequence, type Connection, type MultiState } from './connection.js';
+import { multiQueuedBytesMax, multiQueuedCommandsMax } from '../../lib/limits.js';
 import { KeyLocks, type LockMode } from './key-locks.js';
 import { nonBlockingReply, type Served } from './blocking.js';
 import { BlockedReply, DurableReply, ErrorReply, NullArrayReply, QUEUED, errors, type Reply } from './reply.js';
@@ -461,7 +462,14 @@ export class Dispatcher {
         client.multi.failed = true;
         return new ErrorReply('ERR Command not allowed inside a transaction');
       }
+      const refusal = queueRefusal(client.multi, args);
+      if (refusal !== undefined) {
+        client.multi.failed = true;
+        server.stats.errorReplies++;
+        return refusal;
+      }
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });
+      for (const arg of args) client.multi.bytes += arg.length;
       return QUEUED;
     }
     if (this.#locks.size > 0) {
@@ -935,6 +943,17 @@ function execAbort(client: Connection, rejection: ErrorReply): ErrorReply {
 
 /** EXEC's reply when a watched key changed. */
 export const execWatchAborted: Reply = NullArrayReply.instance;
+
+/** Why `args` cannot join the MULTI queue (limits.multiQueuedCommandsMax, multiQueuedBytesMax), or undefined. */
+function queueRefusal(multi: MultiState, args: readonly Buffer[]): ErrorReply | undefined {
+  if (multi.commands.length >= multiQueuedCommandsMax) {
+    return new ErrorReply(`ERR Transaction too large: MULTI queues at most ${multiQueuedCommandsMax} commands`);
+  }
+  let bytes = multi.bytes;
+  for (const arg of args) bytes += arg.length;
+  if (bytes > multiQueuedBytesMax) return new ErrorReply(`ERR Transaction too large: MULTI queues at most ${multiQueuedBytesMax} bytes of arguments`);
+  return undefined;
+}
 
 /**
  * The lock names of a request's key arguments in logical db `db`; undefined

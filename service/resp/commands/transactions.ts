@@ -134,7 +134,7 @@ function watchId(db: number, key: string): string {
 const multi: CommandHandler = (ctx) => {
   const client = clientOf(ctx);
   if (client.multi !== undefined) return new ErrorReply('ERR MULTI calls can not be nested');
-  client.multi = { commands: [], failed: false };
+  client.multi = { commands: [], bytes: 0, failed: false };
   return OK;
 };
 

@@ -3,12 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
-import { InvalidArgumentError } from '../../../lib/errors.js';
+import { InvalidArgumentError, LimitExceededError } from '../../../lib/errors.js';
 import { walPreallocateBytesMax } from '../../../lib/limits.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { WalReplayThread } from '../../../lib/wal/wal-replay-thread.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
 import { defineEngineSuite } from '../../support/engine-suite.js';
+import { crashCloneOf } from '../../support/engine-test-helpers.js';
 
 // The shared Engine contract on LsmEngine, over the real file system (with
 // worker-thread flush and compaction), again with every WAL replay read in a
@@ -159,6 +160,65 @@ describe('LsmEngine walPreallocateBytes', () => {
       const stats = engine.stats();
       expect(stats.walPreallocatedBytes).toBe(64 * 1024);
       expect(stats.walBytes).toBeGreaterThan(64 * 1024);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('LsmEngine batch limits', () => {
+  // A batch is one WAL record, and an atomic group (EXEC) is one batch: a group
+  // the WAL writer took but replay refuses would leave a directory that cannot
+  // open after a crash, and one the writer refused would stop every write.
+  const key = (prefix: string, index: number): Buffer => Buffer.from(`${prefix}${index}`);
+
+  test('an atomic group refuses a batch that would take it past batchOpsMax operations; what it holds commits and replays', async () => {
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open('/db', { fs, syncPolicy: 'always' });
+    const group = engine.beginAtomic();
+    const first = new WriteBatch();
+    for (let index = 0; index < 600_000; index++) first.put(key('a', index), Buffer.from('1'));
+    group.write(first);
+    const second = new WriteBatch();
+    for (let index = 0; index < 400_001; index++) second.put(key('b', index), Buffer.from('2'));
+    expect(() => group.write(second)).toThrow('Cannot add 400001 operations to this transaction: it would hold 1000001, and one transaction is one batch of at most 1000000 operations');
+    expect(engine.get(key('b', 0))).toBeUndefined(); // nothing of the refused batch was applied
+    group.write(new WriteBatch().put(Buffer.from('small'), Buffer.from('3'))); // one that fits still goes in
+    await group.commit();
+    await engine.write(new WriteBatch().put(Buffer.from('after'), Buffer.from('4'))); // writes go on
+    const crashed = crashCloneOf(fs, '/db');
+    await engine.close();
+    const reopened = await LsmEngine.open('/db', { fs: crashed });
+    try {
+      expect(reopened.get(key('a', 599_999))?.toString()).toBe('1');
+      expect(reopened.get(Buffer.from('small'))?.toString()).toBe('3');
+      expect(reopened.get(Buffer.from('after'))?.toString()).toBe('4');
+      expect(reopened.get(key('b', 0))).toBeUndefined();
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a batch or a group past batchBytesMax is refused before it is logged, and writes go on', async () => {
+    for (const batchBytesMax of [63, 1.5, 2 ** 31]) {
+      await expect(LsmEngine.open('/db', { fs: new MemFileSystem(), batchBytesMax }), String(batchBytesMax)).rejects.toThrow(InvalidArgumentError);
+    }
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open('/db', { fs, batchBytesMax: 64 * 1024 });
+    try {
+      const big = new WriteBatch().put(Buffer.from('x'), Buffer.alloc(40_000)).put(Buffer.from('y'), Buffer.alloc(40_000));
+      await expect(engine.write(big)).rejects.toThrow(/^Cannot write batch of 800\d\d bytes: it is one WAL record, of at most 65536$/);
+      await expect(engine.writeShared(big)).rejects.toThrow(LimitExceededError);
+      expect(engine.get(Buffer.from('x'))).toBeUndefined();
+      const group = engine.beginAtomic();
+      group.write(new WriteBatch().put(Buffer.from('x'), Buffer.alloc(40_000)));
+      expect(() => group.write(new WriteBatch().put(Buffer.from('y'), Buffer.alloc(40_000)))).toThrow(/this transaction: it would take 800\d\d bytes, and one transaction is one WAL record of at most 65536/);
+      await group.commit();
+      // Neither refusal stopped writes (a refused WAL append would have).
+      await engine.write(new WriteBatch().put(Buffer.from('z'), Buffer.from('1')));
+      expect(engine.stats().writeError).toBeUndefined();
+      expect(engine.get(Buffer.from('x'))?.length).toBe(40_000);
+      expect(engine.get(Buffer.from('y'))).toBeUndefined();
     } finally {
       await engine.close();
     }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { ClosedError, IoError, LimitExceededError } from '../../../lib/errors.js';
+import { batchOpsMax } from '../../../lib/limits.js';
 import { MemFileSystem, systemError } from '../../../lib/fs/mem-file-system.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import type { FileSystem } from '../../../lib/fs/file-system.js';
@@ -141,6 +142,9 @@ describe('WalWriter group commit', () => {
     const { fs, wal } = setUp({ syncPolicy: 'no', recordBytesMax: 100 });
     await expect(wal.append(Buffer.alloc(101))).rejects.toBeInstanceOf(LimitExceededError);
     await expect(wal.appendBatch(1, 1, [put('k', 'v'.repeat(200))])).rejects.toBeInstanceOf(LimitExceededError);
+    // More ops than replay reads back in one record (checkBatch): refused too, however small.
+    const tooMany = Array.from({ length: batchOpsMax + 1 }, () => del('k'));
+    await expect(wal.appendBatch(1, 1, tooMany)).rejects.toThrow(`Cannot append a batch of ${batchOpsMax + 1} operations to "${walPath}": the limit is ${batchOpsMax}`);
     expect(wal.writtenBytes).toBe(headerBytes);
     expect(fs.appendCount(walPath)).toBe(1);
     await wal.close();
