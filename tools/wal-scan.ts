@@ -14,8 +14,9 @@ import { CorruptionError } from '../lib/errors.js';
 import { decodeRecord, recordHeaderBytes } from '../lib/format/record-framing.js';
 import { joinPath, readExactly, type FileSystem } from '../lib/fs/file-system.js';
 import { archiveDir, walDir } from '../lib/format/file-names.js';
-import { afterDamageKeysMax, afterDamageScanBytesMax, walRecordBytesMax } from '../lib/limits.js';
-import { decodeBatch, decodeHeader, parseWalFileName, peekBatch, walHeaderPayloadBytes, WalRecordType, type WalBatch, type WalHeader } from '../lib/wal/wal-format.js';
+import { afterDamageChecksumBytesMax, afterDamageKeysMax, afterDamageScanBytesMax, walRecordBytesMax } from '../lib/limits.js';
+import { decodeBatch, decodeHeader, parseWalFileName, peekBatch, walBatchFixedBytes, walHeaderPayloadBytes, WalRecordType, type WalBatch, type WalHeader } from '../lib/wal/wal-format.js';
+import { varintBytesMax } from '../lib/format/varint.js';
 import { readWalFile, type WalDamage } from '../lib/wal/wal-reader.js';
 
 /** Bytes of a WAL header record: frame header and payload. */
@@ -166,11 +167,17 @@ export function scanRecordsAfter(fs: FileSystem, path: string, fromOffset: numbe
     file.close();
   }
   let minimum = afterSequence;
-  // Bound: each step moves at least one byte forward.
+  let checksummed = 0;
+  // Bound: each step moves at least one byte forward, and checksums count against afterDamageChecksumBytesMax.
   for (let offset = 1; offset + recordHeaderBytes <= bytes.length; ) {
-    if (bytes[offset + 8] !== WalRecordType.batch) {
+    if (bytes[offset + 8] !== WalRecordType.batch || !mayStartBatch(bytes, offset, minimum)) {
       offset++;
       continue;
+    }
+    checksummed += bytes.readUInt32LE(offset + 4);
+    if (checksummed > afterDamageChecksumBytesMax) {
+      found.complete = false;
+      break;
     }
     const decoded = decodeRecord(bytes, offset, bytes.length, walRecordBytesMax);
     const peeked = decoded.kind === 'record' ? peekBatch(decoded.payload) : undefined;
@@ -192,6 +199,20 @@ export function scanRecordsAfter(fs: FileSystem, path: string, fromOffset: numbe
   }
   found.keys = [...keys];
   return found;
+}
+
+/**
+ * Whether a batch record may start at `offset` of `bytes`, by what its
+ * checksum covers but costs nothing to read: a length the bytes hold, with
+ * the batch's fixed fields, a sequence above `minimum` and both it and the
+ * time safe integers (random bytes pass about once in 4 million places).
+ */
+function mayStartBatch(bytes: Buffer, offset: number, minimum: number): boolean {
+  const length = bytes.readUInt32LE(offset + 4);
+  const payload = offset + recordHeaderBytes;
+  if (length <= walBatchFixedBytes || length > bytes.length - payload) return false;
+  const peeked = peekBatch(bytes.subarray(payload, payload + walBatchFixedBytes + varintBytesMax));
+  return peeked !== undefined && peeked.sequence > minimum;
 }
 
 /**
