@@ -69,13 +69,13 @@
 import { AssertionError, assert } from '../../lib/assert.js';
 import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
 import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
-import { clockNow } from './clock.js';
+import { clockNow, clockRecent } from './clock.js';
 import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandContext } from './command.js';
 import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { isWord } from './commands/strings.js';
 import { parseInt32 } from '../../lib/keyspace/numbers.js';
 import { ReplySequence, type Connection, type MultiState } from './connection.js';
-import { multiQueuedBytesMax, multiQueuedCommandsMax } from '../../lib/limits.js';
+import { multiQueuedBytesMax, multiQueuedCommandsMax, turnBudgetMs } from '../../lib/limits.js';
 import { KeyLocks, type LockMode } from './key-locks.js';
 import { nonBlockingReply, type Served } from './blocking.js';
 import { BlockedReply, DurableReply, ErrorReply, NullArrayReply, QUEUED, errors, type Reply } from './reply.js';
@@ -203,6 +203,10 @@ export class Dispatcher {
   #queue: Pending[] = [];
   #queueHead = 0;
   #busy = false;
+  /** A #drain() that ran out of its budget continues from setImmediate (#drainLater). */
+  #drainScheduled = false;
+  /** Drains continued in a later slice so far (tests). */
+  drainSlices = 0;
   #idleWaiters: (() => void)[] = [];
   /** Durability promises of the running command's writes. */
   #writes: Promise<unknown>[] | undefined;
@@ -853,9 +857,23 @@ export class Dispatcher {
     this.#server.logger.error({ err: error }, 'background task failed');
   }
 
-  /** Runs what waits in the FIFO until something goes asynchronous again. */
+  /**
+   * Runs what waits in the FIFO until something goes asynchronous again, or
+   * until turnBudgetMs have passed: then the rest goes on from setImmediate,
+   * after the loop has polled (other clients read and answered), and what
+   * comes meanwhile queues behind it. Before, every request held behind a
+   * long command (a sliced read, a blocked client) ran in one go: 2,000
+   * LRANGEs of one client held behind its LRANGE of 300,000 elements stopped
+   * the loop for a second.
+   */
   #drain(): void {
+    const start = clockNow();
+    let ran = 0;
     while (!this.#busy && this.#queueHead < this.#queue.length) {
+      if (ran++ > 0 && clockRecent() - start >= turnBudgetMs) {
+        this.#drainLater();
+        return;
+      }
       const pending = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead++] = undefined as unknown as Pending;
       if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
@@ -895,6 +913,17 @@ export class Dispatcher {
       this.#queueHead = 0;
       this.#notifyIdle();
     }
+  }
+
+  /** #drain() from setImmediate, once; a drain that runs first (a command ended) takes its place. */
+  #drainLater(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    this.drainSlices++;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      if (!this.#busy) this.#drain();
+    });
   }
 
   /** Keeps a request of a blocked or reading client until #release. */

@@ -504,6 +504,26 @@ describe('backpressure', () => {
     socket.destroy();
   });
 
+  it('requests held behind a sliced read run in slices of the turn budget once it ends, in order', async () => {
+    const silt = await startServer();
+    const setup = ioredis(silt.port);
+    await setup.rpush('held:big', ...Array.from({ length: 20_000 }, (_, index) => `e${index}`)); // past listRangeSlicedMin
+    await setup.rpush('held:small', ...Array.from({ length: 1000 }, (_, index) => `s${index}`));
+    const raw = await RawClient.connect(silt.port);
+    const slicesBefore = silt.server.dispatcher.drainSlices;
+    const count = 300;
+    raw.command('LRANGE', 'held:big', '0', '-1');
+    for (let index = 0; index < count; index++) raw.command('LRANGE', 'held:small', String(index), String(index + 999));
+    expect(((await raw.reply()) as unknown[]).length).toBe(20_000);
+    for (let index = 0; index < count; index++) {
+      const reply = (await raw.reply()) as Buffer[];
+      expect(reply.length, `reply ${index}`).toBe(1000 - index);
+      expect(String(reply[0]), `reply ${index}`).toBe(`s${index}`);
+    }
+    // 300 reads of up to 1,000 elements take far longer than one 4 ms budget: they did not run in one go.
+    expect(silt.server.dispatcher.drainSlices).toBeGreaterThan(slicesBefore);
+  });
+
   it('idle clients are closed after timeout seconds; subscribers are not', async () => {
     const silt = await startServer({ timeout: 1 });
     const idle = await RawClient.connect(silt.port);
