@@ -83,7 +83,6 @@ export const zsetErrors = {
   outOfRange: new ErrorReply('ERR value is out of range'),
   longRange: new ErrorReply('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807'),
   invalidCursor: new ErrorReply('ERR invalid cursor'),
-  randomCount: new ErrorReply(`ERR count is out of range, must be at most ${randomMembersCountMax} with repetitions`),
   atLeastOneKey: (command: string): ErrorReply => new ErrorReply(`ERR at least 1 input key is needed for '${command}' command`),
 } as const;
 
@@ -783,7 +782,8 @@ function* zrandmemberSteps(ctx: CommandContext, args: Buffer[]): Steps<Reply> {
   if (zset === undefined) return [];
   const count = Number(parsed);
   if (count === 0) return [];
-  if (count < 0 && -count > randomMembersCountMax) return zsetErrors.randomCount;
+  // As SRANDMEMBER and HRANDFIELD (repeatedPicksTooMany): the reply is built in memory.
+  if (count < 0 && -count > randomMembersCountMax) return zsetErrors.outOfRange;
   const picked = yield* wait(count > 0 ? zset.random(count, true) : zset.random(-count, false));
   return scoredReply(picked, withScores, ctx.protocol);
 }

@@ -547,7 +547,7 @@ describe.each(engines)('sorted-set commands (%s)', (_name, makeEngine) => {
       expect(await r('ZRANDMEMBER', 'z', '1', 'WITHSCORES', 'x')).toBe(syntax);
       expect(await r('ZRANDMEMBER', 'z', '-9223372036854775808')).toBe('-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
       expect(await r('ZRANDMEMBER', 'z', '-4611686018427387904', 'WITHSCORES')).toBe('-ERR value is out of range');
-      expect(await r('ZRANDMEMBER', 'z', '-2000000')).toBe('-ERR count is out of range, must be at most 1048576 with repetitions');
+      expect(await r('ZRANDMEMBER', 'z', '-2000000')).toBe('-ERR value is out of range');
       await r('SET', 's', 'v');
       expect(await r('ZRANDMEMBER', 's')).toBe(wrongType);
     });
