@@ -68,7 +68,7 @@
 
 import { AssertionError, assert } from '../../lib/assert.js';
 import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
-import { IoError, KvError, WriteStoppedError } from '../../lib/errors.js';
+import { IoError, KvError, LimitExceededError, WriteStoppedError } from '../../lib/errors.js';
 import { clockNow, clockRecent } from './clock.js';
 import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandContext } from './command.js';
 import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
@@ -806,7 +806,9 @@ export class Dispatcher {
       this.onFatal(error);
       return new ErrorReply(`ERR internal error: ${error.message}`);
     }
-    if (error instanceof WriteStoppedError || error instanceof IoError) this.#server.writeFailed(error);
+    // A batch an EXEC's group refused (too big to log as one) wrote nothing; what the command changed in
+    // memory before it (the keyspace's table) is read again from the engine, as after a failed write.
+    if (error instanceof WriteStoppedError || error instanceof IoError || (error instanceof LimitExceededError && this.#atomic !== undefined)) this.#server.writeFailed(error);
     if (!(error instanceof KvError)) this.#server.logger.error({ err: error }, 'command failed with an unexpected error');
     this.#server.stats.errorReplies++;
     return errorReplyFor(error);

@@ -51,6 +51,7 @@ describe('transaction limits', () => {
 
   it("a command whose writes would take EXEC's batch past the engine's limit answers an error there, and the others run", async () => {
     const raw = await RawClient.connect(silt.port);
+    await raw.call('SELECT', '3');
     await raw.call('MULTI');
     await raw.call('SET', 'e:1', 'y'.repeat(280));
     await raw.call('SET', 'e:2', 'y'.repeat(280));
@@ -63,5 +64,6 @@ describe('transaction limits', () => {
     // Writes go on (a batch the WAL refused would have stopped them), and DBSIZE counts what EXEC wrote.
     expect(plain(await raw.call('SET', 'e:4', 'w'))).toBe('OK');
     expect(await raw.call('EXISTS', 'e:1', 'e:2', 'e:3', 'e:4')).toBe(3);
+    expect(await raw.call('DBSIZE')).toBe(3);
   });
 });
