@@ -168,6 +168,8 @@ interface Pending {
   lockWait?: LockWait;
   /** A keyed walk's turn to write (turn()): run in FIFO order, it makes the dispatcher busy. */
   grant?: () => void;
+  /** Its client's next released request (#requeueReleased): the rest of them wait in #released. */
+  released?: boolean;
 }
 
 /** What a request waits for: every lock (exclusive), or those on the keys it writes (marked waiting), or read locks only. */
@@ -218,6 +220,16 @@ export class Dispatcher {
   #atomic: AtomicWrite | undefined;
   /** FIFO requests of blocked clients, held back until they are answered. */
   readonly #held = new Map<Connection, Pending[]>();
+  /**
+   * Requests of clients answered since they were held (#release), in order,
+   * going back into the FIFO one at a time: each when the one before it runs,
+   * behind what other clients queued meanwhile, so that a client with
+   * thousands held does not hold the others (#requeueReleased). While a
+   * client has an entry here its next request is in the FIFO, and every later
+   * one, new or already queued, waits at the end of the entry: a client's
+   * requests run in the order it sent them.
+   */
+  readonly #released = new Map<Connection, { pendings: Pending[]; head: number }>();
   /**
    * Clients whose snapshot read or keyed walk is pending, or whose request
    * waits for key locks; their (other) requests are held back meanwhile.
@@ -270,6 +282,11 @@ export class Dispatcher {
    */
   execute(client: Connection, args: Buffer[]): Reply | Promise<Reply> | DurableReply {
     this.#ranLastRequest = false;
+    const released = this.#released.get(client);
+    if (released !== undefined) {
+      const copied = args.map((arg) => Buffer.from(arg));
+      return new Promise<Reply>((resolve) => released.pendings.push({ client, args: copied, task: undefined, resolve }));
+    }
     if (this.#reading.has(client)) {
       const copied = args.map((arg) => Buffer.from(arg));
       return new Promise<Reply>((resolve) => this.#hold({ client, args: copied, task: undefined, resolve }));
@@ -332,7 +349,7 @@ export class Dispatcher {
 
   /** Resolves when nothing runs and nothing waits (shutdown drains with it). */
   whenIdle(): Promise<void> {
-    if (!this.#busy && this.queued === 0 && this.#reading.size === 0) return Promise.resolve();
+    if (!this.#busy && this.queued === 0 && this.#reading.size === 0 && this.#released.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -708,17 +725,66 @@ export class Dispatcher {
   /** Forgets a client that is gone: the requests held while it was blocked (or reading) will never run. */
   forgetClient(client: Connection): void {
     this.#held.delete(client);
+    this.#released.delete(client);
   }
 
-  /** Puts back the requests held while `client` was blocked (or reading), behind what waits now (after the current command). */
+  /**
+   * Puts back the requests held while `client` was blocked (or reading): at
+   * once into #released, where its later requests queue behind them, and the
+   * first into the FIFO behind what waits now (after the current command).
+   * Before, they went back from a microtask: a later request of the client
+   * already in the FIFO (sent around another client's) could run first.
+   */
   #release(client: Connection): void {
     const held = this.#held.get(client);
     if (held === undefined) return;
     this.#held.delete(client);
+    const released = this.#released.get(client);
+    // Not expected: a client with requests in #released is neither blocked nor reading, so none are held.
+    if (released !== undefined) released.pendings.splice(released.head, 0, ...held);
+    else this.#released.set(client, { pendings: held, head: 0 });
     queueMicrotask(() => {
-      for (const pending of held) this.#enqueue(pending);
+      this.#requeueReleased(client);
       if (!this.#busy) this.#drain();
     });
+  }
+
+  /** Sends `client`'s next released request into the FIFO; its entry ends when its last one runs (#drain). */
+  #requeueReleased(client: Connection): void {
+    const released = this.#released.get(client);
+    if (released === undefined || released.head >= released.pendings.length) return;
+    const next = released.pendings[released.head]!;
+    released.pendings[released.head++] = undefined as unknown as Pending;
+    next.released = true;
+    this.#enqueue(next);
+  }
+
+  /**
+   * What #drain does with `pending`, a request of `client`, before the usual
+   * checks: a released one sends the client's next one into the FIFO (or,
+   * when the client is blocked or reading again, holds the rest behind it);
+   * a later one of a client with released requests waits behind them.
+   * @returns true when `pending` was taken care of
+   */
+  #keepClientOrder(client: Connection, pending: Pending): boolean {
+    const released = this.#released.get(client);
+    if (pending.released !== true) {
+      if (released === undefined || pending.lockWait !== undefined) return false;
+      released.pendings.push(pending);
+      return true;
+    }
+    pending.released = false;
+    if (released === undefined) return false;
+    if (client.acceptsCommands && (client.blocked || this.#reading.has(client))) {
+      // Held again, with every later one, until it is answered (#release).
+      this.#released.delete(client);
+      this.#hold(pending);
+      for (let index = released.head; index < released.pendings.length; index++) this.#hold(released.pendings[index]!);
+      return true;
+    }
+    if (released.head < released.pendings.length) this.#requeueReleased(client);
+    else this.#released.delete(client);
+    return false;
   }
 
   /**
@@ -887,6 +953,8 @@ export class Dispatcher {
       } else if (pending.task !== undefined) {
         this.#runTask(pending.task);
         pending.resolve(null);
+      } else if (this.#keepClientOrder(pending.client!, pending)) {
+        // Queued behind its client's released requests, or held with them.
       } else if (pending.client!.blocked || (this.#reading.has(pending.client!) && pending.lockWait === undefined)) {
         // A blocked client's later requests wait until it is answered (Redis reads nothing from a blocked client);
         // so do those of a client whose snapshot read is pending.
@@ -937,7 +1005,7 @@ export class Dispatcher {
 
   /** Wakes whenIdle() callers once nothing runs, waits, or reads (a request waiting for key locks counts as reading). */
   #notifyIdle(): void {
-    if (this.#busy || this.#queueHead < this.#queue.length || this.#reading.size > 0) return;
+    if (this.#busy || this.#queueHead < this.#queue.length || this.#reading.size > 0 || this.#released.size > 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter();

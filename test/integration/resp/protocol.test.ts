@@ -504,6 +504,24 @@ describe('backpressure', () => {
     socket.destroy();
   });
 
+  it("a client's requests run in the order it sent them when it is served between two of them another client sent", async () => {
+    // Queued while SAVE runs: C's BLPOP and SET, D's RPUSH (which serves the BLPOP), then C's GET. C's SET is
+    // held while C is blocked; its GET, still in the queue when C is served, ran first and answered nil.
+    const { silt, saver, release } = await startServerHeldBySave();
+    const c = await RawClient.connect(silt.port);
+    const d = await RawClient.connect(silt.port);
+    c.send(Buffer.concat([encodeCommand(['BLPOP', 'order:q', '0']), encodeCommand(['SET', 'order:a', '1'])]));
+    await waitFor(() => silt.server.dispatcher.queued === 2, 2000, "C's two requests queued");
+    d.send(encodeCommand(['RPUSH', 'order:q', 'x']));
+    await waitFor(() => silt.server.dispatcher.queued === 3, 2000, "D's request queued");
+    c.send(Buffer.concat([encodeCommand(['GET', 'order:a']), encodeCommand(['INCR', 'order:a'])]));
+    await waitFor(() => silt.server.dispatcher.queued === 5, 2000, "C's later requests queued");
+    release();
+    expect(plain(await saver.reply())).toBe('OK');
+    expect((await c.replies(4)).map(plain)).toEqual([['order:q', 'x'], 'OK', '1', 2]);
+    expect(plain(await d.reply())).toBe(1);
+  });
+
   it('requests held behind a sliced read run in slices of the turn budget once it ends, in order', async () => {
     const silt = await startServer();
     const setup = ioredis(silt.port);
