@@ -466,6 +466,7 @@ export class Dispatcher {
     const resolved = this.#table.resolve(args);
     if (resolved instanceof ErrorReply) {
       server.stats.errorReplies++;
+      server.noteError(resolved);
       if (args[0]!.length === 4 && args[0]!.toString('latin1').toLowerCase() === 'exec') return execAbort(client, resolved); // its arity
       if (client.multi !== undefined) client.multi.failed = true;
       return resolved;
@@ -473,6 +474,7 @@ export class Dispatcher {
     const rejection = this.#check(client, resolved);
     if (rejection !== undefined) {
       server.stats.errorReplies++;
+      server.noteRejected(resolved, rejection);
       if (resolved.command.name === 'exec') return execAbort(client, rejection);
       if (client.multi !== undefined) client.multi.failed = true;
       return rejection;
@@ -487,6 +489,7 @@ export class Dispatcher {
       if (refusal !== undefined) {
         client.multi.failed = true;
         server.stats.errorReplies++;
+        server.noteRejected(resolved, refusal);
         return refusal;
       }
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });

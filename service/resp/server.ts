@@ -58,6 +58,20 @@ export interface RespServerOptions {
   onShutdownRequest?: (reason: string) => void;
 }
 
+/** INFO commandstats: one command's (or subcommand's) calls, as Redis counts them. */
+export interface CommandStat {
+  calls: number;
+  /** Microseconds spent in the command (its handler, slices of a sliced read included). */
+  usec: number;
+  /** Refused before it ran (NOAUTH, a write while writes are refused, a full MULTI queue ...). */
+  rejectedCalls: number;
+  /** Ran and answered an error. */
+  failedCalls: number;
+}
+
+/** Kinds of error INFO errorstats counts, as Redis's 128: past it, new kinds are not counted. */
+const errorStatsMax = 128;
+
 /** Counters behind INFO stats; CONFIG RESETSTAT zeroes them. */
 export class ServerStats {
   commandsProcessed = 0;
@@ -117,6 +131,10 @@ export class RespServer {
   readonly blocking: BlockingManager;
   readonly slowlog = new SlowLog();
   readonly stats = new ServerStats();
+  /** INFO commandstats, by command name ("client|list" for a subcommand); CONFIG RESETSTAT clears it. */
+  readonly commandStats = new Map<string, CommandStat>();
+  /** INFO errorstats: error replies by their first word ("ERR", "WRONGTYPE" ...); CONFIG RESETSTAT clears it. */
+  readonly errorStats = new Map<string, number>();
   readonly clients = new Map<number, Connection>();
   readonly persistence: PersistenceState;
   engine: Engine | undefined;
@@ -352,12 +370,40 @@ export class RespServer {
   /** After each command: statistics, the slow log, changes since the last save. */
   recordCommand(client: Connection, resolved: ResolvedCommand, args: readonly Buffer[], durationMs: number, reply: Reply): void {
     if (resolved.spec.flags.includes('write') && !(reply instanceof ErrorReply)) this.persistence.changesSinceSave++;
+    const stat = this.#commandStat(resolved.fullName);
+    stat.calls++;
+    stat.usec += Math.round(durationMs * 1000);
+    if (reply instanceof ErrorReply) {
+      stat.failedCalls++;
+      this.noteError(reply);
+    }
     const threshold = this.config.slowlogLogSlowerThan;
     if (threshold < 0) return;
     const micros = durationMs * 1000;
     if (micros >= threshold && this.config.slowlogMaxLen > 0) {
       this.slowlog.add(args, micros, client.address, client.name, this.config.slowlogMaxLen);
     }
+  }
+
+  /** A request refused before its command ran (NOAUTH, a write while writes are refused ...): INFO commandstats and errorstats. */
+  noteRejected(resolved: ResolvedCommand, reply: ErrorReply): void {
+    this.#commandStat(resolved.fullName).rejectedCalls++;
+    this.noteError(reply);
+  }
+
+  /** An error reply, counted by its first word for INFO errorstats, as Redis counts them (at most errorStatsMax kinds). */
+  noteError(reply: ErrorReply): void {
+    const space = reply.text.indexOf(' ');
+    const kind = space < 0 ? reply.text : reply.text.slice(0, space);
+    const count = this.errorStats.get(kind);
+    if (count !== undefined) this.errorStats.set(kind, count + 1);
+    else if (this.errorStats.size < errorStatsMax) this.errorStats.set(kind, 1);
+  }
+
+  #commandStat(name: string): CommandStat {
+    let stat = this.commandStats.get(name);
+    if (stat === undefined) this.commandStats.set(name, (stat = { calls: 0, usec: 0, rejectedCalls: 0, failedCalls: 0 }));
+    return stat;
   }
 
   /**
@@ -439,6 +485,8 @@ export class RespServer {
 
   resetStats(): void {
     this.stats.reset();
+    this.commandStats.clear();
+    this.errorStats.clear();
     const keyspaceStats = this.keyspace?.stats;
     if (keyspaceStats !== undefined) {
       keyspaceStats.hits = 0;

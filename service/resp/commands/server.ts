@@ -209,11 +209,15 @@ const sectionTitles: Readonly<Record<string, string>> = {
   replication: 'Replication',
   cpu: 'CPU',
   lsm: 'LSM',
+  commandstats: 'Commandstats',
+  errorstats: 'Errorstats',
   keyspace: 'Keyspace',
 };
 
 /** Sections INFO prints with no argument (Redis's "default"), in order. */
 const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'lsm', 'keyspace'];
+/** Every section, in order: INFO all and everything add commandstats and errorstats, as Redis does. */
+const allSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'lsm', 'commandstats', 'errorstats', 'keyspace'];
 
 const info: CommandHandler = (ctx, args) => {
   const server = serverOf(ctx);
@@ -221,11 +225,12 @@ const info: CommandHandler = (ctx, args) => {
   if (args.length === 1) for (const section of defaultSections) wanted.add(section);
   for (const arg of args.slice(1)) {
     const name = arg.toString('latin1').toLowerCase();
-    if (name === 'all' || name === 'everything' || name === 'default') for (const section of defaultSections) wanted.add(section);
+    if (name === 'all' || name === 'everything') for (const section of allSections) wanted.add(section);
+    else if (name === 'default') for (const section of defaultSections) wanted.add(section);
     else wanted.add(name);
   }
   const parts: string[] = [];
-  for (const section of defaultSections) {
+  for (const section of allSections) {
     if (!wanted.has(section)) continue;
     const lines = infoSection(server, section);
     parts.push(`# ${sectionTitles[section] ?? section}\r\n${lines.map(([name, value]) => `${name}:${value}\r\n`).join('')}`);
@@ -263,6 +268,13 @@ function infoSection(server: RespServer, section: string): InfoLine[] {
     }
     case 'lsm':
       return lsmSection(server);
+    case 'commandstats':
+      return [...server.commandStats].map(([name, stat]): InfoLine => [
+        `cmdstat_${name}`,
+        `calls=${stat.calls},usec=${stat.usec},usec_per_call=${(stat.calls === 0 ? 0 : stat.usec / stat.calls).toFixed(2)},rejected_calls=${stat.rejectedCalls},failed_calls=${stat.failedCalls}`,
+      ]);
+    case 'errorstats':
+      return [...server.errorStats].map(([kind, count]): InfoLine => [`errorstat_${kind}`, `count=${count}`]);
     case 'keyspace':
       // No avg_ttl: Redis estimates it by sampling in its expire cycle; silt keeps no such estimate and prints nothing rather than a made-up 0.
       return server.keyspaceInfo().map(({ db, keys, expires }): InfoLine => [`db${db}`, `keys=${keys},expires=${expires}`]);

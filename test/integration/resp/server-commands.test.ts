@@ -65,6 +65,41 @@ describe('server commands', () => {
     expect(await client.call('INFO', 'everything')).toContain('# Keyspace');
   });
 
+  it('INFO commandstats and errorstats count calls, time, failures and refusals as Redis does; CONFIG RESETSTAT clears them', async () => {
+    const own = await startServer();
+    const raw = await RawClient.connect(own.port);
+    await raw.call('SET', 'cs', 'text');
+    await raw.call('GET', 'cs');
+    await raw.call('GET', 'cs');
+    expect(plain(await raw.call('INCR', 'cs'))).toEqual({ error: 'ERR value is not an integer or out of range' });
+    expect((plain(await raw.call('LPUSH', 'cs', 'x')) as { error: string }).error).toMatch(/^WRONGTYPE /);
+    await raw.call('CLIENT', 'ID');
+    await raw.call('NOSUCH'); // an unknown command: counted as an error, by no command
+    const subscriber = await RawClient.connect(own.port);
+    await subscriber.call('SUBSCRIBE', 'cs-channel');
+    expect((plain(await subscriber.call('GET', 'cs')) as { error: string }).error).toMatch(/^ERR Can't execute 'get'/); // refused before it ran
+    const stats = parseInfo(String(plain(await raw.call('INFO', 'commandstats'))));
+    expect(stats['cmdstat_set']).toMatch(/^calls=1,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=0,failed_calls=0$/);
+    expect(stats['cmdstat_get']).toMatch(/^calls=2,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=1,failed_calls=0$/);
+    expect(stats['cmdstat_incr']).toMatch(/,rejected_calls=0,failed_calls=1$/);
+    expect(stats['cmdstat_lpush']).toMatch(/^calls=1,.*,failed_calls=1$/);
+    expect(stats['cmdstat_client|id']).toMatch(/^calls=1,/);
+    expect(stats['cmdstat_nosuch']).toBeUndefined();
+    const errors = parseInfo(String(plain(await raw.call('INFO', 'errorstats'))));
+    expect(errors).toMatchObject({ errorstat_ERR: 'count=3', errorstat_WRONGTYPE: 'count=1' });
+    // Not in the default sections; in all and everything.
+    expect(String(plain(await raw.call('INFO')))).not.toContain('# Commandstats');
+    for (const which of ['all', 'everything']) {
+      const text = String(plain(await raw.call('INFO', which)));
+      expect(text).toContain('# Commandstats\r\ncmdstat_');
+      expect(text).toContain('# Errorstats\r\nerrorstat_');
+    }
+    expect(plain(await raw.call('CONFIG', 'RESETSTAT'))).toBe('OK');
+    expect(Object.keys(parseInfo(String(plain(await raw.call('INFO', 'commandstats')))))).toEqual(['cmdstat_config|resetstat']);
+    expect(plain(await raw.call('INFO', 'errorstats'))).toBe('# Errorstats\r\n');
+    await own.close();
+  });
+
   it('INFO is a verbatim string in RESP3', async () => {
     const raw = await RawClient.connect(silt.port);
     await raw.call('HELLO', '3');
