@@ -149,6 +149,8 @@ export const errors = {
   wrongType: new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value'),
   syntax: new ErrorReply('ERR syntax error'),
   notInteger: new ErrorReply('ERR value is not an integer or out of range'),
+  /** getIntFromObjectOrReply's reply for an integer outside [INT_MIN, INT_MAX] (a db index). */
+  notInt32: new ErrorReply('ERR value is out of range, value must between -2147483648 and 2147483647'),
   notFloat: new ErrorReply('ERR value is not a valid float'),
   overflow: new ErrorReply('ERR increment or decrement would overflow'),
   noAuth: new ErrorReply('NOAUTH Authentication required.'),

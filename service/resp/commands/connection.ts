@@ -9,12 +9,12 @@ import type { CommandContext, CommandHandler, CommandSpec } from '../command.js'
 import type { Connection } from '../connection.js';
 import { ErrorReply, MapReply, OK, PONG, SimpleReply, VerbatimReply, errors, type Reply } from '../reply.js';
 import type { RespServer } from '../server.js';
+import { dbIndex } from './keys.js';
 
 const wrongPass = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
 const noPasswordConfigured = new ErrorReply(
   'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
 );
-const dbOutOfRange = new ErrorReply('ERR DB index is out of range');
 const resetReply = new SimpleReply('RESET');
 const pongWord = Buffer.from('pong');
 const emptyBuffer = Buffer.alloc(0);
@@ -140,9 +140,8 @@ const hello: CommandHandler = (ctx, args) => {
 };
 
 const select: CommandHandler = (ctx, args) => {
-  const index = parseInteger(args[1]!);
-  if (index === undefined) return errors.notInteger;
-  if (index < 0 || index >= serverOf(ctx).config.databases) return dbOutOfRange;
+  const index = dbIndex(serverOf(ctx).config.databases, args[1]!);
+  if (index instanceof ErrorReply) return index;
   clientOf(ctx).db = index;
   return OK;
 };

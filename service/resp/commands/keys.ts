@@ -63,11 +63,17 @@ function distinctKeys(args: Buffer[], from: number): Buffer[] {
   return keys;
 }
 
-/** A db index argument (getIntFromObjectOrReply + selectDb's range check), or the error reply. */
-function dbIndex(ctx: CommandContext, argument: Buffer, notInteger: ErrorReply = errors.notInteger): number | ErrorReply {
+/**
+ * A db index argument (getIntFromObjectOrReply + selectDb's range check), or
+ * the error reply: `notInteger` for what is not a 64-bit integer, and for one
+ * outside 32 bits too when given (SWAPDB's message), else Redis's range error.
+ */
+export function dbIndex(databases: number, argument: Buffer, notInteger?: ErrorReply): number | ErrorReply {
+  const wide = parseInt64(argument);
+  if (wide === undefined) return notInteger ?? errors.notInteger;
   const db = parseInt32(argument);
-  if (db === undefined) return notInteger;
-  if (db < 0 || db >= ctx.keyspace.databases) return keyErrors.dbRange;
+  if (db === undefined) return notInteger ?? errors.notInt32;
+  if (db < 0 || db >= databases) return keyErrors.dbRange;
   return db;
 }
 
@@ -181,7 +187,7 @@ const copy: CommandHandler = (ctx, args) => {
     if (isWord(option, 'replace')) {
       replace = true;
     } else if (isWord(option, 'db') && index + 1 < args.length) {
-      const db = dbIndex(ctx, args[++index]!);
+      const db = dbIndex(ctx.keyspace.databases, args[++index]!);
       if (db instanceof ErrorReply) return db;
       targetDb = db;
     } else {
@@ -205,7 +211,7 @@ const copy: CommandHandler = (ctx, args) => {
 /** MOVE key db. */
 const move: CommandHandler = (ctx, args) => {
   const keyspace = ctx.keyspace;
-  const targetDb = dbIndex(ctx, args[2]!);
+  const targetDb = dbIndex(ctx.keyspace.databases, args[2]!);
   if (targetDb instanceof ErrorReply) return targetDb;
   if (targetDb === ctx.db) return keyErrors.sameObject;
   const source = keyspace.load(ctx.db, args[1]!, ctx.nowMs);

@@ -643,7 +643,7 @@ function setOperation(name: string, op: SetOperation, store: boolean, cardinalit
       if (op !== 'diff' && !cardinalityOnly && remaining >= numkeys + 1 && isWord(option, 'weights')) {
         index++;
         for (let source = 0; source < numkeys; source++, index++) {
-          const weight = parseScore(args[index]!);
+          const weight = parseScoreSigned(args[index]!);
           if (weight === undefined) return zsetErrors.weight;
           weights[source] = weight;
         }

@@ -57,6 +57,10 @@ describe('connection commands', () => {
     await expect(client.select(16)).rejects.toThrow('ERR DB index is out of range');
     await expect(client.call('SELECT', '-1')).rejects.toThrow('ERR DB index is out of range');
     await expect(client.call('SELECT', 'x')).rejects.toThrow('ERR value is not an integer or out of range');
+    // getIntFromObjectOrReply: a 64-bit integer outside 32 bits has its own message; past 64 bits, not an integer.
+    await expect(client.call('SELECT', '2147483648')).rejects.toThrow('ERR value is out of range, value must between -2147483648 and 2147483647');
+    await expect(client.call('SELECT', '9223372036854775807')).rejects.toThrow('ERR value is out of range, value must between -2147483648 and 2147483647');
+    await expect(client.call('SELECT', '9223372036854775808')).rejects.toThrow('ERR value is not an integer or out of range');
     await client.select(1);
     expect(await client.get('select-key')).toBe('in-db-1');
   });

@@ -226,6 +226,8 @@ const table: Record<string, Step[]> = {
     [["COPY","rn:d","rn:d"], {"error":"ERR source and destination objects are the same"}],
     [["COPY","rn:d","rn:f","DB","1"], 1],
     [["COPY","rn:d","rn:f","DB","99"], {"error":"ERR DB index is out of range"}],
+    [["COPY","rn:d","rn:f","DB","2147483648"], {"error":"ERR value is out of range, value must between -2147483648 and 2147483647"}],
+    [["MOVE","rn:d","9223372036854775807"], {"error":"ERR value is out of range, value must between -2147483648 and 2147483647"}],
     [["COPY","rn:d","rn:f","BOGUS"], {"error":"ERR syntax error"}],
     [["MOVE","rn:e","2"], 1],
     [["EXISTS","rn:e"], 0],

@@ -555,6 +555,10 @@ const table: Record<string, Step[]> = {
     [["ZUNION","2","z1","z2"], ["a","b","c","d"]],
     [["ZUNION","2","z1","z2","WITHSCORES"], ["a","1","b","12","c","23","d","30"]],
     [["ZUNION","2","z1","set","WEIGHTS","1","5","AGGREGATE","MAX","WITHSCORES"], ["a","1","b","2","c","5","d","5","e","5"]],
+    // A weight of -0 keeps its sign, as in Redis: these replies store nothing, so -0 shows.
+    [["ZUNION","1","z1","WEIGHTS","-0","WITHSCORES"], ["a","-0","b","-0","c","-0"]],
+    [["ZINTER","2","z1","z1","WEIGHTS","-0","0","WITHSCORES"], ["a","0","b","0","c","0"]],
+    [["ZINTER","2","z1","z1","WEIGHTS","-0","-0","AGGREGATE","MIN","WITHSCORES"], ["a","-0","b","-0","c","-0"]],
     [["ZINTER","2","z1","z2","WITHSCORES"], ["b","12","c","23"]],
     [["ZINTER","2","z1","none"], []],
     [["ZDIFF","2","z1","z2","WITHSCORES"], ["a","1"]],
