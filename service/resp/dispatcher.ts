@@ -758,6 +758,11 @@ export class Dispatcher {
     if (released === undefined || released.head >= released.pendings.length) return;
     const next = released.pendings[released.head]!;
     released.pendings[released.head++] = undefined as unknown as Pending;
+    // A client that keeps sending while its requests trickle back keeps its entry: drop the slots run.
+    if (released.head > 1024 && released.head * 2 > released.pendings.length) {
+      released.pendings = released.pendings.slice(released.head);
+      released.head = 0;
+    }
     next.released = true;
     this.#enqueue(next);
   }

@@ -526,19 +526,19 @@ describe('backpressure', () => {
     const silt = await startServer();
     const setup = ioredis(silt.port);
     await setup.rpush('held:big', ...Array.from({ length: 20_000 }, (_, index) => `e${index}`)); // past listRangeSlicedMin
-    await setup.rpush('held:small', ...Array.from({ length: 1000 }, (_, index) => `s${index}`));
+    await setup.rpush('held:small', ...Array.from({ length: 2000 }, (_, index) => `s${index}`));
     const raw = await RawClient.connect(silt.port);
     const slicesBefore = silt.server.dispatcher.drainSlices;
-    const count = 300;
+    const count = 1500; // past the 1,024 run slots after which a client's released requests are compacted
     raw.command('LRANGE', 'held:big', '0', '-1');
-    for (let index = 0; index < count; index++) raw.command('LRANGE', 'held:small', String(index), String(index + 999));
+    for (let index = 0; index < count; index++) raw.command('LRANGE', 'held:small', String(index), String(index + 99));
     expect(((await raw.reply()) as unknown[]).length).toBe(20_000);
     for (let index = 0; index < count; index++) {
       const reply = (await raw.reply()) as Buffer[];
-      expect(reply.length, `reply ${index}`).toBe(1000 - index);
+      expect(reply.length, `reply ${index}`).toBe(100);
       expect(String(reply[0]), `reply ${index}`).toBe(`s${index}`);
     }
-    // 300 reads of up to 1,000 elements take far longer than one 4 ms budget: they did not run in one go.
+    // 1,500 reads of 100 elements take far longer than one 4 ms budget: they did not run in one go.
     expect(silt.server.dispatcher.drainSlices).toBeGreaterThan(slicesBefore);
   });
 
