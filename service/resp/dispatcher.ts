@@ -419,9 +419,13 @@ export class Dispatcher {
     let index = 0;
     const finish = (): Reply | Promise<Reply> => {
       this.#atomic = undefined;
-      if (group === undefined) return replies;
+      // Its commands may have read writes still on their way to the WAL, as any read (#finish): its reply
+      // waits for them too. Its own writes, if any, come after them (a group that wrote nothing commits at once).
+      const unsettled = this.#server.engine?.unsettledWrites?.();
+      const seen = unsettled === undefined ? undefined : [unsettled];
+      if (group === undefined) return this.#afterWrites(seen, replies);
       return group.commit().then(
-        () => replies,
+        () => this.#afterWrites(seen, replies),
         (error: unknown) => this.#writeFailed(error),
       );
     };

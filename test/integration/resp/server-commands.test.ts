@@ -436,6 +436,17 @@ describe('MISCONF: a disk that refuses writes', () => {
     expect(incr.error, 'INCR').toMatch(/^MISCONF /);
     expect(get.error, 'GET saw the 2 that is taken back').toMatch(/^MISCONF /);
     expect(ping, 'PING does not read the keyspace').toBe('PONG');
+    // The same for a transaction that only reads, or whose writes write nothing (DEL of an absent key).
+    for (const queued of [[['GET', 'k']], [['GET', 'k'], ['DEL', 'absent']]]) {
+      fs.injectFault(undefined);
+      await waitFor(async () => (await client.incr('k').catch(() => 'refused')) === 2, 10_000, 'writes to resume');
+      await client.decr('k');
+      fs.injectFault((operation, path) => (operation === 'append' && path.includes('/wal/') ? systemError('ENOSPC', 'write', path) : undefined));
+      raw.send(Buffer.concat([encodeCommand(['INCR', 'k']), encodeCommand(['MULTI']), ...queued.map(encodeCommand), encodeCommand(['EXEC'])]));
+      const replies = (await raw.replies(3 + queued.length)).map(plain);
+      expect((replies[0] as { error: string }).error, 'INCR').toMatch(/^MISCONF /);
+      expect((replies.at(-1) as { error: string }).error, `EXEC of ${JSON.stringify(queued)} saw the 2 that is taken back`).toMatch(/^MISCONF /);
+    }
     fs.injectFault(undefined);
     expect(await client.get('k')).toBe('1');
     await waitFor(async () => (await client.incr('k').catch(() => 'refused')) === 2, 10_000, 'writes to resume');
