@@ -114,6 +114,14 @@ export const walPreallocateBytesDefault = 1 * MiB;
 /** Largest walPreallocateBytes: a chunk is one synchronous write of zeros on the event loop (about 0.3 ms per MiB). */
 export const walPreallocateBytesMax = 64 * MiB;
 
+/**
+ * How much the flush and compaction worker threads' nice value exceeds the
+ * process's (lib/thread-priority.ts): at 10, a worker sharing a busy core
+ * with the event loop gets about a tenth of it (Linux weighs nice 0 at 1024
+ * and nice 10 at 110). docs/bench.md, "Background threads' priority".
+ */
+export const backgroundNiceDefault = 10;
+
 /** Longest a write may wait in a stall before it is rejected, ms. */
 export const writeStallMsMax = 60_000;
 

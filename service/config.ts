@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import type { SyncPolicy } from '../lib/engine/engine.js';
 import type { EngineKind } from '../lib/engine/open-engine.js';
 import {
+  backgroundNiceDefault,
   checkpointsKeptMax,
   clientOutputNormalHardBytes,
   clientOutputNormalSoftBytes,
@@ -101,6 +102,8 @@ export interface ServerConfig {
   walArchiveMb: number;
   /** Under appendfsync always, zeros kept written ahead of the WAL's records, MiB (0: off). */
   walPreallocateMb: number;
+  /** Added to the nice value of the flush and compaction threads (Linux). */
+  backgroundNice: number;
   loglevel: string;
   /** Empty: standard output. */
   logfile: string;
@@ -147,6 +150,7 @@ export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   walArchiveHours: 0,
   walArchiveMb: 0,
   walPreallocateMb: walPreallocateBytesDefault / MiB,
+  backgroundNice: backgroundNiceDefault,
   loglevel: 'info',
   logfile: '',
   engine: 'lsm',
@@ -202,6 +206,9 @@ export const parameters: readonly Parameter[] = [
   // At most 64 MiB: each chunk is one synchronous write of zeros on the event loop (about 0.3 ms per MiB).
   param('wal-preallocate-mb', 'walPreallocateMb', false, 'MB', 'under appendfsync always, zeros written ahead of the WAL so that each fdatasync flushes data only, MiB, at most 64 (0: off, e.g. on copy-on-write file systems such as btrfs or ZFS, where they only add writes)', (text) =>
     number(text, 0, 64),
+  ),
+  param('background-nice', 'backgroundNice', false, 'N', "added to the nice value of the flush and compaction threads, 0 to 19 (Linux): on busy cores clients' commands get the CPU first", (text) =>
+    integer(text, 0, 19),
   ),
   param('loglevel', 'loglevel', true, 'LEVEL', 'trace|debug|info|warn|error|fatal|silent (or Redis\'s verbose|notice|warning|nothing)', (text) => {
     const level = text.toLowerCase();

@@ -3,12 +3,14 @@
 // time; the engine sends jobs with ids and waits for the matching reply.
 // Errors cross the thread as plain objects and are rebuilt by executor.ts.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import type { SegmentParts } from '../segment/segment-reader.js';
 import { prepareReaders, runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult, type PrepareJob } from './compactor.js';
-import { reviveCompactionJob, serializeError, transferablePrepared, type WorkerRequest, type WorkerReply } from './executor.js';
+import { reviveCompactionJob, serializeError, transferablePrepared, type WorkerData, type WorkerRequest, type WorkerReply } from './executor.js';
+import { lowerThreadPriority } from '../thread-priority.js';
 
+lowerThreadPriority((workerData as WorkerData | undefined)?.nice ?? 0);
 const fs = new NodeFileSystem();
 const port = parentPort;
 if (port === null) throw new Error('compaction-worker.ts must run in a worker thread');

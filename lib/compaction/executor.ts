@@ -66,11 +66,16 @@ type Waiter = { resolve: (value: unknown) => void; reject: (error: Error) => voi
  * 'exit' may come after its successor has taken jobs.
  */
 class JobWorker {
+  readonly #workerData: WorkerData;
   #worker: Worker | undefined;
   /** The jobs the running worker owes a reply, by request id. */
   #pending = new Map<number, Waiter>();
   #nextId = 1;
   #closed = false;
+
+  constructor(workerData: WorkerData) {
+    this.#workerData = workerData;
+  }
 
   run(kind: WorkerRequest['kind'], job: FlushJob | CompactionJob | PrepareJob, transfer: ArrayBuffer[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ClosedError('Cannot run background job: the executor is closed'));
@@ -94,7 +99,7 @@ class JobWorker {
   /** Starts the worker thread if it is not running. */
   start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(workerScriptUrl());
+    const worker = new Worker(workerScriptUrl(), { workerData: this.#workerData });
     const pending = (this.#pending = new Map<number, Waiter>());
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
@@ -122,9 +127,21 @@ function failAll(pending: Map<number, Waiter>, error: Error): void {
   pending.clear();
 }
 
+/** What a worker thread is started with. */
+export interface WorkerData {
+  /** Added to the thread's nice value (lib/thread-priority.ts). */
+  nice: number;
+}
+
 export class WorkerExecutor implements BackgroundExecutor {
-  readonly #flushWorker = new JobWorker();
-  readonly #compactionWorker = new JobWorker();
+  readonly #flushWorker: JobWorker;
+  readonly #compactionWorker: JobWorker;
+
+  constructor(options: { nice?: number } = {}) {
+    const workerData: WorkerData = { nice: options.nice ?? 0 };
+    this.#flushWorker = new JobWorker(workerData);
+    this.#compactionWorker = new JobWorker(workerData);
+  }
 
   // NB: workers start on the first job, not at open. Starting them at open saved about
   // 10 ms on the first flush, but an engine that never flushes (abstract-level's suite

@@ -102,6 +102,12 @@ export interface EngineOptions {
   walArchive?: WalArchiveOptions;
   /** Run flush and compaction in worker threads (default) or inline (MemFileSystem always runs inline). */
   backgroundExecutor?: 'worker' | 'inline';
+  /**
+   * Added to the nice value of the flush and compaction worker threads, 0 to
+   * 19 (limits.backgroundNiceDefault, 10): on busy cores the event loop gets
+   * the larger share (Linux; elsewhere ignored).
+   */
+  backgroundNice?: number;
   /** Disable automatic compactions (tests drive compactRange themselves). */
   disableAutoCompaction?: boolean;
   /** Tuning for tests: L0 segment count that triggers compaction. */

@@ -62,6 +62,7 @@ import type { KeptBlocks } from '../segment/segment-writer.js';
 import { SeekCursor } from './seek-cursor.js';
 import { UserIterator, type LeadingHidden } from './user-iterator.js';
 import { DeadRanges } from './dead-ranges.js';
+import { niceMax } from '../thread-priority.js';
 import type { WriteBatch } from './write-batch.js';
 import type {
   AtomicWrite,
@@ -249,6 +250,10 @@ export class LsmEngine implements Engine {
     if (preallocate !== undefined && !(Number.isSafeInteger(preallocate) && preallocate >= 0 && preallocate <= limits.walPreallocateBytesMax)) {
       throw new InvalidArgumentError(`Cannot open engine: walPreallocateBytes must be an integer from 0 to ${limits.walPreallocateBytesMax}, got ${String(preallocate)}`);
     }
+    const nice = options.backgroundNice;
+    if (nice !== undefined && !(Number.isSafeInteger(nice) && nice >= 0 && nice <= niceMax)) {
+      throw new InvalidArgumentError(`Cannot open engine: backgroundNice must be an integer from 0 to ${niceMax}, got ${String(nice)}`);
+    }
     const engine = new LsmEngine(dir, options);
     try {
       await engine.#open();
@@ -300,7 +305,7 @@ export class LsmEngine implements Engine {
     this.recovery = { ...replayed.info, durationMs: Math.round(performance.now() - started) };
     if (this.readOnly) return;
 
-    this.#executor = this.#options.backgroundExecutor === 'inline' || this.#fs.kind === 'mem' ? new InlineExecutor(this.#fs) : new WorkerExecutor();
+    this.#executor = this.#options.backgroundExecutor === 'inline' || this.#fs.kind === 'mem' ? new InlineExecutor(this.#fs) : new WorkerExecutor({ nice: this.#options.backgroundNice ?? limits.backgroundNiceDefault });
     const manifestNumber = this.#nextFileNumber++;
     const walNumber = this.#nextFileNumber++;
     this.#wal = this.#createWal(walNumber);

@@ -125,7 +125,7 @@ describe('server commands', () => {
       await raw.call('HELLO', '3');
       expect(plain(await raw.call('CONFIG', 'GET', 'databases'))).toEqual({ databases: '16' });
       const all = helloFields(await raw.call('CONFIG', 'GET', '*'));
-      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'wal-preallocate-mb', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
+      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'wal-preallocate-mb', 'background-nice', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
         expect(all[name], name).toBeDefined();
       }
     });
