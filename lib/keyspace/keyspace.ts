@@ -527,12 +527,7 @@ export class Keyspace {
     assert(record !== undefined, 'a collection to copy exists');
     if (recordType(record) === KeyType.string) return;
     // One batch holds the copy: refuse at once what it cannot hold, rather than after reading it all.
-    const writes = recordSize(record) * (recordType(record) === KeyType.zset ? 2 : 1);
-    if (writes + batch.ops.length + copyBatchSlack > batchOpsMax) {
-      throw new LimitExceededError(
-        `Cannot copy "${source.key.toString('latin1').slice(0, 64)}": its ${recordSize(record)} elements need ${writes} writes in one batch, which holds at most ${batchOpsMax}`,
-      );
-    }
+    checkBatchRoom('copy', source.key, recordSize(record), recordType(record) === KeyType.zset ? 2 : 1, batch.ops.length);
     const sourcePhys = this.#state(source.db).physId;
     const targetPhys = this.#state(target.db).physId;
     const sourceVersion = recordVersion(record);
@@ -952,6 +947,19 @@ function then<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybePromise<U>)
  * source's metadata and expiry deletes and counter (RENAME, MOVE).
  */
 const copyBatchSlack = 7;
+
+/**
+ * Refuses at once a write of `elements` elements of `key` (a COPY, a STORE
+ * result) that one batch cannot hold, at `writesPerElement` engine writes
+ * each beside the `staged` ones, rather than after building it (seconds of
+ * the event loop for millions of elements).
+ * @throws LimitExceededError
+ */
+export function checkBatchRoom(verb: 'copy' | 'store', key: Buffer, elements: number, writesPerElement: number, staged = 0): void {
+  const writes = elements * writesPerElement;
+  if (writes + staged + copyBatchSlack <= batchOpsMax) return;
+  throw new LimitExceededError(`Cannot ${verb} "${key.toString('latin1').slice(0, 64)}": its ${elements} elements need ${writes} writes in one batch, which holds at most ${batchOpsMax}`);
+}
 
 /** A key between `low` and `high` (inclusive), roughly uniform in key order. */
 function randomBetween(low: Buffer, high: Buffer): Buffer {

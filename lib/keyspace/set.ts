@@ -12,7 +12,7 @@
 // Functions here speak the data model, not RESP, and throw WrongTypeError
 // for a key of another type. Commands are service/resp/commands/sets.ts.
 
-import type { Keyspace, KeyspaceContext, MaybePromise } from './keyspace.js';
+import { checkBatchRoom, type Keyspace, type KeyspaceContext, type MaybePromise } from './keyspace.js';
 import { KeyType } from './metadata.js';
 import {
   CollectionEdit,
@@ -254,6 +254,7 @@ export function setPopCommit(keyspace: Keyspace, ctx: KeyspaceContext, picks: Se
  * @returns the new set's size
  */
 export function setStore(keyspace: Keyspace, ctx: KeyspaceContext, destination: Buffer, result: readonly Buffer[]): number {
+  checkBatchRoom('store', destination, result.length, 1);
   const target = keyspace.load(ctx.db, destination, ctx.nowMs);
   const batch = keyspace.begin();
   const stored = stageReplace(

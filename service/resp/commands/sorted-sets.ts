@@ -39,7 +39,7 @@
 // timeoutArgument, so every blocking command words its errors alike.
 
 import { LimitExceededError, WrongTypeError } from '../../../lib/errors.js';
-import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
+import { checkBatchRoom, type MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { KeyType, recordType } from '../../../lib/keyspace/metadata.js';
 import { parseInt64, parseLong, int64Min } from '../../../lib/keyspace/numbers.js';
 import { parseScanCursor } from '../../../lib/keyspace/collection.js';
@@ -387,6 +387,7 @@ function zrangeGeneric(store: boolean, fixedType: RangeType, fixedDirection: Dir
 
 /** Replaces `destination` with `entries` (deleting it when there are none). @returns the new size */
 function storeResult(ctx: CommandContext, destination: Buffer, entries: readonly ScoredMember[]): number {
+  checkBatchRoom('store', destination, entries.length, 2); // a member and its score entry
   const writer = SortedSetWriter.replace(ctx.keyspace, ctx.db, destination, ctx.nowMs);
   for (const entry of entries) writer.add(entry.member, entry.score);
   writer.commit(ctx);

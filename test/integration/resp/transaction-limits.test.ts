@@ -4,7 +4,7 @@
 // command queued past the queue's limits fails the transaction (EXECABORT); a
 // command whose writes would take EXEC's batch past the engine's limits
 // answers an error in EXEC's reply, writes nothing, and the others run. The
-// batch's operation limit (1,000,000) is the engine's test
+// batch's operation limit (batchOpsMax) is the engine's test
 // (test/unit/engine/lsm-engine.test.ts, "LsmEngine batch limits").
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -13,6 +13,7 @@ import { KeyTag, metadataKey, subkey, subkeyPrefix, prefixEnd, scoreKey, scorePr
 import { KeyType, collectionRecord, recordExpireMs, recordVersion, stringRecord, stringValue, withExpire } from '../../../lib/keyspace/metadata.js';
 import { allKeys, checkInvariants, entries, levelHarness, lsmHarness, testContext, type EngineHarness, type TestContext } from './keyspace-harness.js';
 import { walkSlice } from '../../../lib/keyspace/walk.js';
+import { batchOpsMax } from '../../../lib/limits.js';
 
 const t0 = 1_700_000_000_000;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -538,13 +539,13 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     });
 
     it('refuses at once to copy a collection larger than one batch holds', async () => {
-      // A metadata record that claims 999,995 fields (no subkeys): with the target's and the source's
-      // metadata, expiry and counter writes they pass the 1,000,000 of a batch; refused before any is read.
+      // A metadata record that claims batchOpsMax - 5 fields (no subkeys): with the target's and the source's
+      // metadata, expiry and counter writes they pass what a batch holds; refused before any is read.
       const huge = metadataKey(keyspace.physicalDb(0), b('huge'));
-      await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, 999_995)));
+      await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, batchOpsMax - 5)));
       const source = keyspace.load(0, b('huge'), ctx.nowMs);
       const target = keyspace.load(0, b('copy'), ctx.nowMs);
-      expect(() => keyspace.copyForTransfer(new WriteBatch(), source, target, ctx.nowMs)).toThrow(/"huge": its 999995 elements need 999995 writes in one batch, which holds at most 1000000/);
+      expect(() => keyspace.copyForTransfer(new WriteBatch(), source, target, ctx.nowMs)).toThrow(`"huge": its ${batchOpsMax - 5} elements need ${batchOpsMax - 5} writes in one batch, which holds at most ${batchOpsMax}`);
       await engine.write(new WriteBatch().del(huge));
     });
 

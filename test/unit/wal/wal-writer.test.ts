@@ -143,7 +143,8 @@ describe('WalWriter group commit', () => {
     await expect(wal.append(Buffer.alloc(101))).rejects.toBeInstanceOf(LimitExceededError);
     await expect(wal.appendBatch(1, 1, [put('k', 'v'.repeat(200))])).rejects.toBeInstanceOf(LimitExceededError);
     // More ops than replay reads back in one record (checkBatch): refused too, however small.
-    const tooMany = Array.from({ length: batchOpsMax + 1 }, () => del('k'));
+    const one = del('k');
+    const tooMany = Array.from({ length: batchOpsMax + 1 }, () => one);
     await expect(wal.appendBatch(1, 1, tooMany)).rejects.toThrow(`Cannot append a batch of ${batchOpsMax + 1} operations to "${walPath}": the limit is ${batchOpsMax}`);
     expect(wal.writtenBytes).toBe(headerBytes);
     expect(fs.appendCount(walPath)).toBe(1);

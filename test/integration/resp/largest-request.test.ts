@@ -1,0 +1,33 @@
+// The largest request the RESP port accepts (multibulkCountMax arguments)
+// writes one engine batch, whatever the command: a command writes at most
+// two engine operations per argument (lib/limits.ts asserts that
+// batchOpsMax holds them). Until session 21 batchOpsMax was 1,000,000, and
+// an RPUSH of 1,048,574 elements, or a ZADD of 524,287 members (two
+// operations each), was refused after the server had built it.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { batchOpsMax, multibulkCountMax } from '../../../lib/limits.js';
+import { RawClient, closeAll, closeServers, encodeCommand, plain, startServer, type TestServer } from './harness.js';
+
+describe('the largest request', () => {
+  let silt: TestServer;
+
+  beforeAll(async () => {
+    silt = await startServer();
+  });
+  afterEach(closeAll);
+  afterAll(closeServers);
+
+  it('an RPUSH of as many elements as a request holds writes one batch', { timeout: 120_000 }, async () => {
+    expect(batchOpsMax).toBeGreaterThanOrEqual(2 * multibulkCountMax);
+    const raw = await RawClient.connect(silt.port);
+    const elements = multibulkCountMax - 2; // RPUSH key, then the elements: past 1,000,000
+    const rpush: string[] = ['RPUSH', 'big'];
+    for (let index = 0; index < elements; index++) rpush.push(`e${index}`);
+    raw.send(encodeCommand(rpush)); // too many arguments to spread into call()
+    expect(await raw.reply(60_000)).toBe(elements);
+    expect(await raw.call('LINDEX', 'big', '-1')).toEqual(Buffer.from(`e${elements - 1}`));
+    expect(await raw.call('LINDEX', 'big', '0')).toEqual(Buffer.from('e0'));
+    expect(plain(await raw.call('PING'))).toBe('PONG');
+  });
+});
