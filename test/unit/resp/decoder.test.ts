@@ -409,6 +409,38 @@ describe('RespDecoder: a large bulk split across many chunks', () => {
   });
 });
 
+describe('RespDecoder: a large bulk trickled in small chunks', () => {
+  test('is copied into a few owned buffers, not kept a chunk each, and arrives whole with what follows', () => {
+    const bulkBytes = 200_000;
+    const value = Buffer.alloc(bulkBytes);
+    for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
+    const decoder = new RespDecoder({}, { authenticated: true });
+    const header = Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${bulkBytes}\r\n`);
+    decoder.feed(header);
+    expect(decoder.next()).toBeUndefined();
+    let most = 0;
+    // One byte a chunk, then a large chunk in the middle, then chunks of a few bytes.
+    let at = 0;
+    for (; at < 70_000; at++) decoder.feed(value.subarray(at, at + 1));
+    most = Math.max(most, decoder.collectedParts);
+    decoder.feed(value.subarray(at, at + 50_000));
+    at += 50_000;
+    for (; at < bulkBytes; at += 3) {
+      decoder.feed(value.subarray(at, Math.min(bulkBytes, at + 3)));
+      most = Math.max(most, decoder.collectedParts);
+    }
+    expect(decoder.bufferedBytes).toBe(header.length + bulkBytes);
+    // 70,000 one-byte chunks in two 64 KiB buffers, the large chunk kept, 80,000 bytes more in two buffers.
+    expect(most).toBeLessThanOrEqual(6);
+    decoder.feed(Buffer.from('\r\n*1\r\n$4\r\nPING\r\n'));
+    const set = decoder.next();
+    expect(set?.[2]?.equals(value)).toBe(true);
+    expect(decoder.next()?.map(String)).toEqual(['PING']);
+    expect(decoder.collectedParts).toBe(0);
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+});
+
 describe('RespDecoder: random pipelines', () => {
   /** A command as bytes, and the arguments it must decode to. */
   const argument = fc.oneof(
