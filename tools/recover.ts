@@ -14,7 +14,8 @@
 //      seg/*.sst is a candidate at level 0 and WAL files whose records are all
 //      at or below the segments' largest sequence count as flushed.
 //      NB: without a manifest, a segment that a compaction had already
-//      replaced may come back (as in RepairDB); verify cannot tell.
+//      replaced may come back (as in RepairDB); verify cannot tell. When the
+//      rebuilt segments share keys, the report says so (doubts) and exit is 1.
 //      A manifest whose last record is unreadable replays without that edit;
 //      when segments it names are then missing while others it does not name
 //      are on disk, the server had acted on the edit, and the segments are
@@ -169,6 +170,13 @@ export interface RecoverReport {
   };
   lost: LostItem[];
   notes: string[];
+  /**
+   * What recover could not be sure of although nothing was lost: a manifest
+   * rebuilt from segments whose key ranges overlap (the older may be a
+   * compaction's input it had replaced, whose deleted or overwritten data is
+   * then back). Exit 1 when there are any.
+   */
+  doubts: string[];
   lastSequence: number;
   compacted: boolean;
   /**
@@ -196,7 +204,7 @@ export function recover(options: RecoverOptions, io: ToolIo): Promise<ToolResult
       writeLine(io.stderr, `silt recover: "${options.out}" does not pass verify (${plural(report.verify.damageCount, 'problem')}); this is a bug in recover, please report it with the JSON report`);
       return { exitCode: ExitCode.failed, report };
     }
-    return { exitCode: report.complete ? ExitCode.ok : ExitCode.damaged, report };
+    return { exitCode: report.complete && report.doubts.length === 0 ? ExitCode.ok : ExitCode.damaged, report };
   });
 }
 
@@ -247,6 +255,7 @@ class Recovery {
       wal: { kept: [], skipped: [] },
       lost: [],
       notes: [],
+      doubts: [],
       lastSequence: 0,
       compacted: false,
       keyspace: emptyKeyspaceRepair(),
@@ -272,6 +281,7 @@ class Recovery {
     } finally {
       this.#progress.finish();
     }
+    if (this.#manifest === undefined) this.#doubtOverlaps();
     const needsCompaction = this.#writeManifest();
     await this.#openResult(needsCompaction);
     const report = this.#report;
@@ -718,6 +728,33 @@ class Recovery {
     return savedAs;
   }
 
+  /**
+   * Without a manifest, every segment on disk comes back, including one a
+   * compaction had replaced but not yet deleted when the server stopped
+   * (LevelDB's RepairDB has the same blind spot): what the compaction had
+   * dropped (deleted keys, overwritten values) is then back. Nothing on disk
+   * tells such a segment from an older flush of the same keys, so any two
+   * segments whose key ranges overlap are named as a doubt.
+   */
+  #doubtOverlaps(): void {
+    const kept = [...this.#kept].sort((a, b) => a.fileNumber - b.fileNumber);
+    const pairs: string[] = [];
+    for (let i = 0; i < kept.length; i++) {
+      for (let j = i + 1; j < kept.length; j++) {
+        const [a, b] = [kept[i]!, kept[j]!];
+        if (Buffer.compare(userKeyOf(a.smallestKey), userKeyOf(b.largestKey)) <= 0 && Buffer.compare(userKeyOf(b.smallestKey), userKeyOf(a.largestKey)) <= 0) {
+          const [older, newer] = a.largestSequence <= b.largestSequence ? [a, b] : [b, a];
+          pairs.push(`seg/${segmentFileName(older.fileNumber)} under seg/${segmentFileName(newer.fileNumber)}`);
+        }
+      }
+    }
+    if (pairs.length === 0) return;
+    const shown = pairs.slice(0, 10).join(', ') + (pairs.length > 10 ? `, ... (${pairs.length} pairs in all)` : '');
+    this.#report.doubts.push(
+      `the manifest was rebuilt from the segments on disk, and some hold the same keys (${shown}). If the server stopped during or just after a compaction, the older of a pair may be an input the compaction had replaced, and keys deleted or values overwritten since may be back; recover cannot tell. Compare the result with a checkpoint or a dump if you have one`,
+    );
+  }
+
   // ---------------------------------------------------------------- step 5
 
   /** Writes NEWDIR's manifest. @returns true when level 0 must be compacted (step 6) */
@@ -912,7 +949,7 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       if (k.olderVersionCount > k.olderVersions.length) writeLine(out, `      ... (${k.olderVersionCount} in all; --json lists the first ${k.olderVersions.length})`);
     }
     if (k.collectionCount > 0) {
-      writeLine(out, `  ${plural(k.collectionCount, 'collection')} lost members in the lost parts; each now holds what is left of it (those left with nothing were deleted):`);
+      writeLine(out, `  ${plural(k.collectionCount, 'collection')} had a size that disagreed with the members found: lost members (size down), or members back from older data (size up or equal); each now holds the members found (those left with nothing were deleted):`);
       for (const c of k.collections) writeLine(out, `      ${c.type} ${renderKey(Buffer.from(c.key, 'hex'))} of db ${c.db}: ${c.sizeBefore} -> ${c.sizeAfter === 0 ? 'deleted' : c.sizeAfter}`);
       if (k.collectionCount > k.collections.length) writeLine(out, `      ... (${k.collectionCount} in all; --json lists the first ${k.collections.length})`);
     }
@@ -940,6 +977,8 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       if (what !== undefined) writeLine(out, `      ${what}`);
     }
   }
+  for (const doubt of report.doubts) writeLine(out, `DOUBT: ${doubt}`);
   const verdict = report.verify.healthy ? 'opens and passes verify' : `FAILS verify (${plural(report.verify.damageCount, 'problem')})`;
-  writeLine(out, `Result: ${report.out} ${verdict}; ${report.complete ? 'nothing was lost' : `PARTIAL: ${plural(report.lost.length, 'loss', 'losses')} listed above`}; report in ${resolve(report.out, lostAndFoundDirName, recoverReportFileName)}`);
+  const lost = report.complete ? `nothing was lost${report.doubts.length > 0 ? ', but see the doubt above' : ''}` : `PARTIAL: ${plural(report.lost.length, 'loss', 'losses')} listed above`;
+  writeLine(out, `Result: ${report.out} ${verdict}; ${lost}; report in ${resolve(report.out, lostAndFoundDirName, recoverReportFileName)}`);
 }

@@ -141,7 +141,7 @@ describe('recover after a lost block of metadata records', () => {
     expect(repair.collectionCount).toBeGreaterThan(0);
     expect(repair.collections.length).toBe(Math.min(repair.collectionCount, 100));
     for (const c of repair.collections) expect(c.sizeAfter).toBeLessThan(c.sizeBefore);
-    expect(stdout.text).toContain(`${repair.collectionCount} collections lost members in the lost parts`);
+    expect(stdout.text).toContain(`${repair.collectionCount} collections had a size that disagreed with the members found`);
 
     const check = captureIo();
     expect((await verify({ dir: out }, check.io)).exitCode, check.stdout.text).toBe(0);

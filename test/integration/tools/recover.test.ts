@@ -6,7 +6,9 @@
 // - healthy, torn-wal-tail: the 51 entries of healthy (the torn batch was
 //   never acknowledged under `always`).
 // - lost-manifest: the 51 entries too; the manifest is rebuilt from the
-//   segments and level 0 compacted (EXPECTED.json, "recover").
+//   segments and level 0 compacted (EXPECTED.json, "recover"); exit 1 with a
+//   doubt, as the segments share keys and one could have been a compaction's
+//   replaced input.
 // - flipped-bit: the 24 entries whose newest version is not in the damaged
 //   block (EXPECTED.json, "reads.intactEntries"); the block's keys are lost.
 // - missing-segment: the level-0 segment (the flush of "empty", key:010..014
@@ -99,7 +101,7 @@ const expectedLosses: Record<FixtureName, { exitCode: number; lost: ExpectedLoss
   healthy: { exitCode: 0, lost: [] },
   'torn-wal-tail': { exitCode: 0, lost: [] },
   'preallocated-wal-tail': { exitCode: 0, lost: [] },
-  'lost-manifest': { exitCode: 0, lost: [] },
+  'lost-manifest': { exitCode: 1, lost: [] }, // nothing lost, but a doubt: its segments share keys (a compaction input may be among them)
   'flipped-bit': {
     exitCode: 1,
     lost: [
@@ -387,6 +389,48 @@ describe('silt recover on the fixtures', () => {
     const recovered = await LsmEngine.open(out, { readOnly: true });
     try {
       for (const [key, value] of expected) expect(recovered.get(Buffer.from(key))?.toString(), key).toBe(value);
+    } finally {
+      await recovered.close();
+    }
+  });
+
+  test('a lost manifest and a compaction input left on disk: recover names the doubt and exits 1, since deleted keys come back', async () => {
+    // Two flushes of the same keys, the second deleting key:000; a compaction replaces both. A crash before the
+    // inputs were deleted would leave the first on disk: here it is copied back, and the manifest removed.
+    const dir = path.join(scratch, 'orphan-input');
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline', disableAutoCompaction: true });
+    let first: string;
+    try {
+      const batch = new WriteBatch();
+      for (let index = 0; index < 20; index++) batch.put(Buffer.from(`key:${String(index).padStart(3, '0')}`), Buffer.from('v0'));
+      await engine.write(batch);
+      await engine.flush();
+      first = fs.readdirSync(path.join(dir, 'seg'))[0]!;
+      fs.copyFileSync(path.join(dir, 'seg', first), path.join(scratch, 'orphan-input.sst'));
+      await engine.write(new WriteBatch().del(Buffer.from('key:000')).put(Buffer.from('key:001'), Buffer.from('v1')));
+      await engine.flush();
+      await engine.compactRange();
+    } finally {
+      await engine.close();
+    }
+    expect(fs.readdirSync(path.join(dir, 'seg'))).not.toContain(first);
+    fs.copyFileSync(path.join(scratch, 'orphan-input.sst'), path.join(dir, 'seg', first));
+    for (const name of fs.readdirSync(dir)) if (name.startsWith('MANIFEST-') || name === 'CURRENT') fs.rmSync(path.join(dir, name));
+
+    const out = path.join(scratch, 'orphan-input.recovered');
+    const io = captureIo();
+    const result = await recover({ dir, out }, io.io);
+    expect(result.report!).toMatchObject({ manifest: { source: 'rebuilt' }, complete: true });
+    expect(result.exitCode).toBe(1);
+    expect(result.report!.doubts).toHaveLength(1);
+    expect(result.report!.doubts[0]).toContain(`seg/${first} under seg/`);
+    expect(io.stdout.text).toContain('DOUBT: the manifest was rebuilt from the segments on disk');
+    expect(io.stdout.text).toContain('nothing was lost, but see the doubt above');
+    // What the doubt is about: the deleted key is back, the overwritten one kept its newer value.
+    const recovered = await LsmEngine.open(out, { readOnly: true });
+    try {
+      expect(recovered.get(Buffer.from('key:000'))?.toString()).toBe('v0');
+      expect(recovered.get(Buffer.from('key:001'))?.toString()).toBe('v1');
     } finally {
       await recovered.close();
     }
