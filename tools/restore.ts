@@ -25,7 +25,7 @@
 // sequence range this checkpoint can reach; nothing is written.
 //
 // Steps: (1) check arguments, the checkpoint (opened read-only: its sequence
-// C) and the output directory; (2) list WAL files from the archive and the
+// C; every block of its segments read, as verify reads them) and the output directory; (2) list WAL files from the archive and the
 // WAL directory, read their ranges, walk them from C to the first break;
 // (3) read the reachable batches to find where the target stops replay (and,
 // for --dry-run, which keys would change); (4) copy the checkpoint to NEWDIR
@@ -37,8 +37,10 @@ import { basename, dirname, resolve } from 'node:path';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { CorruptionError, UnsupportedVersionError } from '../lib/errors.js';
-import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
-import { currentFileName, lockFileName, parseFileName, segmentDir, walDir } from '../lib/format/file-names.js';
+import { baseName, joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir } from '../lib/format/file-names.js';
+import { readManifest } from '../lib/manifest/manifest-reader.js';
+import { checkSegment } from '../lib/segment/segment-checker.js';
 import type { BatchOp } from '../lib/engine/write-batch.js';
 import type { WalBatch } from '../lib/wal/wal-format.js';
 import { dryRunKeysListedMax, restoreWritesInFlightMax } from '../lib/limits.js';
@@ -238,12 +240,35 @@ class Restore {
     } finally {
       await engine.close();
     }
+    this.#checkSegments(from);
     if (record !== undefined && record.sequence !== this.#sequence) {
       this.#report.warnings.push(`CHECKPOINT says sequence ${record.sequence}, but the checkpoint opens at ${this.#sequence}; using ${this.#sequence}`);
     }
     const checkpointWal = listIn(fs, walDir(from), 'wal');
     this.#checkpointWal = checkpointWal[checkpointWal.length - 1]?.fileNumber;
     this.#report.checkpoint = { sequence: this.#sequence, timeMs: null, recordedTimeMs: record?.timeMs ?? null };
+  }
+
+  /**
+   * Reads every block of the checkpoint's live segments (as verify does): the
+   * open above reads none, and restore hard-links them into NEWDIR, where a
+   * damaged block would only show at its first read.
+   * @throws ToolError CORRUPTION (exit 1) naming the first damaged segment
+   */
+  #checkSegments(from: string): void {
+    const fs = this.#fs;
+    for (const files of readManifest(fs, from, { readOnly: true }).version.levels) {
+      for (const meta of files) {
+        const path = segmentPath(from, meta.fileNumber);
+        const problem = checkSegment(fs, path, meta.fileNumber)[0];
+        if (problem === undefined) continue;
+        throw new ToolError(
+          'CORRUPTION',
+          `Cannot restore from "${from}": its segment ${baseName(path)} is damaged at offset ${problem.offset} (${problem.message}). Restore from another checkpoint, or run silt verify and silt recover on this one`,
+          { exitCode: ExitCode.damaged },
+        );
+      }
+    }
   }
 
   // ---------------------------------------------------------------- step 2

@@ -258,6 +258,24 @@ describe('silt restore (point in time)', () => {
     expect(fs.existsSync(byTime.out)).toBe(false);
   });
 
+  test('a checkpoint with a damaged segment block is refused (exit 1, CORRUPTION) and nothing is written', async () => {
+    const damaged = path.join(scratch, 'damaged-checkpoint');
+    fs.cpSync(checkpointDir, damaged, { recursive: true });
+    const segment = fs.readdirSync(path.join(damaged, 'seg')).find((name) => name.endsWith('.sst'))!;
+    const file = path.join(damaged, 'seg', segment);
+    const bytes = fs.readFileSync(file);
+    bytes[10] = bytes[10]! ^ 0xff; // inside the first data block, which opening the checkpoint never reads
+    fs.writeFileSync(file, bytes);
+    const out = path.join(scratch, 'damaged-checkpoint-out');
+    const { io, stderr, stdout } = captureIo();
+    const last = moments[historyWrites - 1]!;
+    const result = await restore({ from: damaged, archive: path.join(dataDir, 'archive'), wal: path.join(dataDir, 'wal'), to: isoAtOffset(last.afterMs, 0), out, json: true }, io);
+    expect(result.exitCode).toBe(1);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(stderr.text).toContain(`its segment ${segment} is damaged at offset 0`);
+    expect(JSON.parse(stdout.text)).toMatchObject({ ok: false, error: { code: 'CORRUPTION' } });
+  });
+
   test('without --wal, a time after the archive restores the newest archived state and warns', async () => {
     const archivedUpTo = Math.max(...archivedAfterCheckpoint().map((file) => file.lastSequence!));
     const expected = moments.find((moment) => moment.sequence === archivedUpTo)!;
