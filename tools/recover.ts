@@ -737,15 +737,16 @@ class Recovery {
    * segments whose key ranges overlap are named as a doubt.
    */
   #doubtOverlaps(): void {
-    const kept = [...this.#kept].sort((a, b) => a.fileNumber - b.fileNumber);
+    // By smallest key: a segment overlaps only those after it that start at or before its largest key.
+    const ranges = this.#kept
+      .map((meta) => ({ meta, smallest: userKeyOf(meta.smallestKey), largest: userKeyOf(meta.largestKey) }))
+      .sort((a, b) => Buffer.compare(a.smallest, b.smallest) || a.meta.fileNumber - b.meta.fileNumber);
     const pairs: string[] = [];
-    for (let i = 0; i < kept.length; i++) {
-      for (let j = i + 1; j < kept.length; j++) {
-        const [a, b] = [kept[i]!, kept[j]!];
-        if (Buffer.compare(userKeyOf(a.smallestKey), userKeyOf(b.largestKey)) <= 0 && Buffer.compare(userKeyOf(b.smallestKey), userKeyOf(a.largestKey)) <= 0) {
-          const [older, newer] = a.largestSequence <= b.largestSequence ? [a, b] : [b, a];
-          pairs.push(`seg/${segmentFileName(older.fileNumber)} under seg/${segmentFileName(newer.fileNumber)}`);
-        }
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length && Buffer.compare(ranges[j]!.smallest, ranges[i]!.largest) <= 0; j++) {
+        const [a, b] = [ranges[i]!.meta, ranges[j]!.meta];
+        const [older, newer] = a.largestSequence <= b.largestSequence ? [a, b] : [b, a];
+        pairs.push(`seg/${segmentFileName(older.fileNumber)} under seg/${segmentFileName(newer.fileNumber)}`);
       }
     }
     if (pairs.length === 0) return;
