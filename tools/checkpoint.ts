@@ -37,7 +37,7 @@ import { resolve } from 'node:path';
 import { CorruptionError, KvError } from '../lib/errors.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
-import { checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
+import { checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
 import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
 import { checkpointsKeptMax } from '../lib/limits.js';
@@ -47,7 +47,7 @@ import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, 
 import { checkpointSourcePasses, verifyDirectory, type VerifyProblem } from './verify.js';
 
 /** Name of the file recording what a checkpoint stands for. */
-export const checkpointFileName = 'CHECKPOINT';
+export { checkpointFileName };
 
 /** What CHECKPOINT records (one line of JSON). */
 export interface CheckpointRecord {

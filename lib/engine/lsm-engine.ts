@@ -37,7 +37,7 @@ import { joinPath, type FileSystem } from '../fs/file-system.js';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import * as limits from '../limits.js';
 import { Memtable } from '../memtable/memtable.js';
-import { archiveDir, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../format/file-names.js';
+import { archiveDir, checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../format/file-names.js';
 import { ManifestWriter } from '../manifest/manifest-writer.js';
 import { probeDataDirectory, readManifest } from '../manifest/manifest-reader.js';
 import { Version } from '../manifest/version.js';
@@ -1478,6 +1478,7 @@ export class LsmEngine implements Engine {
     // From here to the end of the copies nothing else runs: the copy is one consistent instant.
     const version = this.#version;
     this.#refVersion(version);
+    let complete = false;
     try {
       const timeMs = Date.now();
       const sequence = this.#lastSequence;
@@ -1510,11 +1511,23 @@ export class LsmEngine implements Engine {
       const manifestNumber = this.#nextFileNumber++;
       const manifest = ManifestWriter.create(fs, targetDir, manifestNumber, version.toSnapshotEdit(this.#smallestLiveWal(), this.#nextFileNumber, sequence));
       manifest.close();
-      fs.writeFileSync(joinPath(targetDir, 'CHECKPOINT'), Buffer.from(`${JSON.stringify({ sequence, timeMs, source: this.dir, host: hostname() })}\n`));
+      fs.writeFileSync(joinPath(targetDir, checkpointFileName), Buffer.from(`${JSON.stringify({ sequence, timeMs, source: this.dir, host: hostname() })}\n`));
       fs.syncDir(targetDir);
+      complete = true;
       return { dir: targetDir, sequence, timeMs, linkedFiles, copiedFiles };
     } finally {
       this.#unrefVersion(version);
+      // A half-made copy (a full disk, an I/O error) must not pass for a checkpoint: it has no
+      // CHECKPOINT file, but anything that counts directories (pruning, restore) would see it.
+      if (!complete) this.#removePartialCheckpoint(targetDir);
+    }
+  }
+
+  #removePartialCheckpoint(targetDir: string): void {
+    try {
+      this.#fs.removeTree(targetDir);
+    } catch (error) {
+      this.#logger.warn({ err: error, checkpoint: targetDir }, 'could not remove a failed checkpoint; delete it by hand');
     }
   }
 

@@ -31,6 +31,8 @@ export const walDirName = 'wal';
 export const segmentDirName = 'seg';
 export const archiveDirName = 'archive';
 export const checkpointsDirName = 'checkpoints';
+/** Written last into a checkpoint: a directory without it is a copy that did not finish. */
+export const checkpointFileName = 'CHECKPOINT';
 
 const manifestPrefix = 'MANIFEST-';
 const walSuffix = '.log';

@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import type { CheckpointInfo, Engine, EngineOptions } from '../../lib/engine/engine.js';
 import { openEngine } from '../../lib/engine/open-engine.js';
 import { IoError, WriteStoppedError } from '../../lib/errors.js';
-import { checkpointsDirName } from '../../lib/format/file-names.js';
+import { checkpointFileName, checkpointsDirName } from '../../lib/format/file-names.js';
 import { Keyspace, keyspaceCompactionFilter, type KeyState } from '../../lib/keyspace/keyspace.js';
 import { stringBytesMaxDefault } from '../../lib/keyspace/metadata.js';
 import { pinoLevel, siltVersion, type Parameter, type ServerConfig } from '../config.js';
@@ -623,19 +623,29 @@ export class RespServer {
     void settled.finally(() => this.#background.delete(settled));
   }
 
+  /**
+   * Removes the oldest save-* checkpoints beyond checkpoints-keep. Only
+   * complete ones (with their CHECKPOINT file) count: a save that failed
+   * half-way (the engine removes its copy, but a crash cannot) is removed
+   * too, and never makes a good checkpoint look like an excess one.
+   * Called after a save completes, so no other save-* copy is in progress.
+   */
   #pruneCheckpoints(parent: string): void {
-    let names: string[];
+    let complete: string[];
+    let incomplete: string[];
     try {
-      names = readdirSync(parent).filter((name) => name.startsWith('save-')).sort();
+      const names = readdirSync(parent).filter((name) => name.startsWith('save-')).sort();
+      complete = names.filter((name) => existsSync(join(parent, name, checkpointFileName)));
+      incomplete = names.filter((name) => !complete.includes(name));
     } catch (error) {
       this.logger.warn({ err: error }, 'could not list checkpoints to prune');
       return;
     }
-    const excess = names.length - this.config.checkpointsKeep;
-    for (const name of names.slice(0, Math.max(0, excess))) {
+    const excess = complete.length - this.config.checkpointsKeep;
+    for (const name of [...incomplete, ...complete.slice(0, Math.max(0, excess))]) {
       try {
         rmSync(join(parent, name), { recursive: true, force: true });
-        this.logger.info({ checkpoint: name }, 'old checkpoint removed');
+        this.logger.info({ checkpoint: name }, incomplete.includes(name) ? 'incomplete checkpoint removed' : 'old checkpoint removed');
       } catch (error) {
         this.logger.warn({ err: error, checkpoint: name }, 'could not remove an old checkpoint');
       }

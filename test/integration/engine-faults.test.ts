@@ -871,3 +871,33 @@ describe('a flush whose manifest sync fails, with an older version pinned', () =
     }
   });
 });
+
+describe('a checkpoint that fails half-way', () => {
+  it('leaves no directory behind, and the next one succeeds', async () => {
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open(dir, memOptions(fs, { syncPolicy: 'always' }));
+    try {
+      await put(engine, key(0), value(key(0), 1));
+      await engine.flush();
+      await put(engine, key(1), value(key(1), 1));
+      // The copy of the live WAL file fails (a full disk): segments are linked, CHECKPOINT not written.
+      fs.injectFault((op, path) => (op === 'write' && path.startsWith('/checkpoint/wal/') ? systemError('ENOSPC', 'write', path) : undefined));
+      await expect(engine.checkpoint('/checkpoint')).rejects.toThrow(/ENOSPC/);
+      expect(fs.exists('/checkpoint'), 'a half-made checkpoint is removed').toBe(false);
+      fs.injectFault(undefined);
+      const info = await engine.checkpoint('/checkpoint');
+      expect(info.dir).toBe('/checkpoint');
+      expect(fs.exists('/checkpoint/CHECKPOINT')).toBe(true);
+      const copy = await LsmEngine.open('/checkpoint', { fs, backgroundExecutor: 'inline', readOnly: true });
+      try {
+        expect(getString(copy, key(0))).toBe(value(key(0), 1));
+        expect(getString(copy, key(1))).toBe(value(key(1), 1));
+      } finally {
+        await copy.close();
+      }
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close().catch(() => undefined);
+    }
+  });
+});

@@ -3,7 +3,7 @@
 // LOADING while the data directory opens, MISCONF while the disk refuses
 // writes (reads keep working, writes resume by themselves).
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
@@ -221,6 +221,19 @@ describe('server commands', () => {
     expect(persistence.rdb_changes_since_last_save).toBe('0');
     expect(persistence.rdb_last_checkpoint).toBe(names.sort()[1]);
     await expect(client.call('SAVE', 'x')).rejects.toThrow("ERR wrong number of arguments for 'save' command");
+  });
+
+  it('a save-* copy without a CHECKPOINT file (a save that failed or crashed) is removed, and never counts as one of checkpoints-keep', async () => {
+    const client = ioredis(silt.port);
+    const parent = join(silt.dir, 'checkpoints');
+    // Named to sort after every real save: counted by name, it would push both good checkpoints out.
+    const partial = join(parent, 'save-99990101T000000000Z');
+    mkdirSync(join(partial, 'seg'), { recursive: true });
+    for (let index = 0; index < 2; index++) expect(await client.save()).toBe('OK');
+    const names = readdirSync(parent).filter((name) => name.startsWith('save-'));
+    expect(names).not.toContain('save-99990101T000000000Z');
+    expect(names).toHaveLength(2);
+    for (const name of names) expect(existsSync(join(parent, name, 'CHECKPOINT'))).toBe(true);
   });
 
   it('BGSAVE answers at once and saves in the background; BGSAVE SCHEDULE queues one more', async () => {
