@@ -124,3 +124,8 @@ export function isCorruption(error: unknown): error is CorruptionError {
   }
   return false;
 }
+
+/** The message of an error, or the thrown value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -19,8 +19,8 @@
 // Exit codes: 0 clean stop, 1 failure (cannot listen, cannot open the data
 // directory, a bug), 2 bad configuration.
 
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError, helpText, pinoLevel, readConfig, siltVersion, type ServerConfig } from './config.js';
 import { RespServer } from './resp/server.js';
@@ -49,9 +49,20 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
     return;
   }
 
-  const logger = createLogger(config);
+  let logger: Logger;
+  try {
+    logger = createLogger(config);
+  } catch (error) {
+    process.stderr.write(`silt-server: cannot open the log file "${config.logfile}": ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
+    try {
+      logger.fatal({ err: error }, 'uncaught exception');
+    } catch {
+      writeStderr(`silt-server: uncaught exception: ${error.stack ?? String(error)}\n`);
+    }
     process.exit(1);
   });
 
@@ -136,10 +147,57 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
   );
 }
 
+/**
+ * Log lines kept in memory while the log cannot be written (a full disk);
+ * later ones are dropped until it can, and then counted in the log.
+ */
+const logBacklogBytesMax = 1 << 20;
+
+/**
+ * Opens the log (standard output, or --logfile appended to). Synchronous
+ * writes: log lines are few (no per-command logging), and every one is out
+ * before process.exit. A log that cannot be written (a full disk, EIO) must
+ * not stop the server, as in Redis: the failure is said once on stderr,
+ * lines wait in a bounded backlog and then are dropped, and the first line
+ * written afterwards says how many were lost.
+ * @throws when --logfile cannot be opened (the caller exits 1)
+ */
 function createLogger(config: ServerConfig): Logger {
-  // Synchronous writes: log lines are few (no per-command logging), and every one is out before process.exit.
-  const destination = pino.destination({ dest: config.logfile === '' ? 1 : config.logfile, sync: true, mkdir: true });
-  return pino({ level: pinoLevel(config.loglevel), base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const where = config.logfile === '' ? 'standard output' : `"${config.logfile}"`;
+  let fd = 1;
+  if (config.logfile !== '') {
+    mkdirSync(dirname(config.logfile), { recursive: true });
+    fd = openSync(config.logfile, 'a');
+  }
+  const destination = pino.destination({ fd, sync: true, maxLength: logBacklogBytesMax });
+  let failure: string | undefined;
+  let dropped = 0;
+  destination.on('error', (error: Error) => {
+    if (failure !== undefined) return;
+    failure = error.message;
+    writeStderr(`silt-server: cannot write the log to ${where}: ${failure}; lines wait in memory (up to ${logBacklogBytesMax >> 20} MiB), then are dropped, until it can be written again\n`);
+  });
+  destination.on('drop', () => dropped++);
+  destination.on('write', () => {
+    if (failure === undefined) return;
+    const cause = failure;
+    const lost = dropped;
+    failure = undefined;
+    dropped = 0;
+    // Not from inside the destination's own write.
+    setImmediate(() => logger.warn({ cause, droppedLines: lost }, 'the log can be written again'));
+  });
+  const logger = pino({ level: pinoLevel(config.loglevel), base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return logger;
+}
+
+/** Writes to stderr, ignoring failure (it may be on the same full disk). */
+function writeStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // Nowhere left to say it.
+  }
 }
 
 main(process.argv.slice(2), process.env).catch((error: unknown) => {

@@ -30,7 +30,7 @@
 
 import { hostname } from 'node:os';
 import { assert } from '../assert.js';
-import { ClosedError, CorruptionError, InvalidArgumentError, IoError, KvError, LimitExceededError, NotSupportedError, WriteStoppedError } from '../errors.js';
+import { ClosedError, CorruptionError, InvalidArgumentError, IoError, KvError, LimitExceededError, NotSupportedError, WriteStoppedError, messageOf } from '../errors.js';
 import { ValueType } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import { joinPath, type FileSystem } from '../fs/file-system.js';
@@ -96,6 +96,8 @@ const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
 /** Retry interval after a failed write, flush or compaction, ms. */
 const retryIntervalMs = 1000;
+/** A background failure that repeats (same job, same error) is logged again at most this often, ms. */
+const repeatedFailureLogIntervalMs = 60_000;
 
 /** What WAL replay did (RecoveryInfo without the time). */
 type WalReplayInfo = Omit<RecoveryInfo, 'durationMs'>;
@@ -192,6 +194,8 @@ export class LsmEngine implements Engine {
   #closing: Promise<void> | undefined;
   #writeError: Error | undefined;
   #backgroundError: Error | undefined;
+  /** The last background failure logged, and the retries that failed the same way since (not logged each second). */
+  #failureLog: { key: string; loggedAtMs: number; repeats: number; firstAtMs: number } | undefined;
   /** Which background work failed and waits for the retry timer (a failed compaction does not hold up flushes). */
   #flushFailed = false;
   #compactionFailed = false;
@@ -884,6 +888,7 @@ export class LsmEngine implements Engine {
   #clearBackgroundErrorIfHealed(): void {
     if (this.#flushFailing || this.#compactionFailing) return;
     this.#backgroundError = undefined;
+    this.#logBackgroundHealed();
   }
 
   #needsRoom(): boolean {
@@ -1357,10 +1362,42 @@ export class LsmEngine implements Engine {
   #backgroundFailed(what: string, error: unknown): void {
     if (this.#closed) return;
     this.#backgroundError = error as Error;
-    this.#logger.error({ err: error, dir: this.dir }, `${what} failed; retrying in ${retryIntervalMs} ms`);
+    this.#logBackgroundFailure(what, error);
     this.#scheduleRetry();
     // Writes held back for room are durable already: no room is coming, so they are acknowledged now, and later ones refused.
     if (this.#roomBlockedBy() !== undefined) this.#releaseWriters();
+  }
+
+  /**
+   * Logs a failed flush or compaction. The job is retried every second while
+   * the cause lasts (a full disk can last hours): the first failure is logged
+   * whole, the same failure again only once a minute with the count of
+   * retries between, and the end of the episode once (#logBackgroundHealed).
+   */
+  #logBackgroundFailure(what: string, error: unknown): void {
+    const now = Date.now();
+    // The same failure names a new file number at each retry: digits do not tell failures apart.
+    const key = `${what}\0${(error as { code?: string }).code ?? ''}\0${messageOf(error).replace(/\d+/g, '#')}`;
+    const last = this.#failureLog;
+    if (last?.key === key) {
+      last.repeats++;
+      if (now - last.loggedAtMs < repeatedFailureLogIntervalMs) return;
+      this.#logger.error(
+        { error: messageOf(error), code: (error as { code?: string }).code, dir: this.dir, failedRetries: last.repeats, failingForMs: now - last.firstAtMs },
+        `${what} still fails; retrying every ${retryIntervalMs} ms`,
+      );
+      last.loggedAtMs = now;
+      return;
+    }
+    this.#logger.error({ err: error, dir: this.dir }, `${what} failed; retrying every ${retryIntervalMs} ms`);
+    this.#failureLog = { key, loggedAtMs: now, repeats: 0, firstAtMs: last?.firstAtMs ?? now };
+  }
+
+  #logBackgroundHealed(): void {
+    const last = this.#failureLog;
+    if (last === undefined) return;
+    this.#failureLog = undefined;
+    this.#logger.info({ dir: this.dir, failedRetries: last.repeats, failedForMs: Date.now() - last.firstAtMs }, 'flush and compaction work again');
   }
 
   // ---------------------------------------------------------------- versions and files

@@ -13,7 +13,7 @@
 // - Nothing about the archive is cached on disk: sequence and time ranges are
 //   read from the records each time they are asked for.
 
-import { IoError } from '../errors.js';
+import { IoError, messageOf } from '../errors.js';
 import { joinPath, type FileSystem } from '../fs/file-system.js';
 import { archiveDirName, archiveFilePath, parseWalFileName, walDirName, walFilePath } from './wal-format.js';
 import { readWalFile, type WalDamage } from './wal-reader.js';
@@ -195,8 +195,4 @@ function describeArchivedFile(fs: FileSystem, dataDir: string, fileNumber: numbe
 
 function newestTimeMs(fs: FileSystem, dataDir: string, file: { fileNumber: number; mtimeMs: number }): number {
   return describeArchivedFile(fs, dataDir, file.fileNumber).lastTimeMs ?? file.mtimeMs;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

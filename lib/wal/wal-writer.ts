@@ -50,7 +50,7 @@
 // cuts the zeros off; a cut, write failure or takeBackAll() drops them too.
 
 import { assert } from '../assert.js';
-import { ClosedError, IoError, LimitExceededError } from '../errors.js';
+import { ClosedError, IoError, LimitExceededError, messageOf } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import { encodeRecord, recordHeaderBytes } from '../format/record-framing.js';
 import { dirName, type FileHandle, type FileSystem } from '../fs/file-system.js';
@@ -634,10 +634,6 @@ export class WalWriter {
   readonly #tick = (): void => {
     if (!this.#syncing && (this.#writtenBytes > this.#syncedBytes || (this.#cutUnsynced && this.#truncateTo === undefined))) this.#startSync(true);
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function rejectAll(rejects: readonly Reject[], error: Error): void {

@@ -608,7 +608,14 @@ async function writeUntilRefused(engine: LsmEngine, model: Model, limit: number)
 describe('flush and compaction failures: writes go on while there is room, then are refused', () => {
   it('a full disk for segments (flush fails) refuses writes once the memtables are full, until it heals', async () => {
     const fs = new MemFileSystem();
-    const options = memOptions(fs, { memtableBytes: 4096, syncPolicy: 'always' });
+    const logs: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const record =
+      (level: string) =>
+      (fields: object, message: string): void => {
+        logs.push({ level, message, fields: fields as Record<string, unknown> });
+      };
+    const logger: EngineLogger = { info: record('info'), warn: record('warn'), error: record('error') };
+    const options = memOptions(fs, { memtableBytes: 4096, syncPolicy: 'always', logger });
     const engine = await LsmEngine.open(dir, options);
     const model: Model = new Map();
     try {
@@ -639,9 +646,16 @@ describe('flush and compaction failures: writes go on while there is room, then 
       }
       expect(engine.stats().flushes).toBe(0);
 
+      // The flush was retried at least once and failed the same way: logged once, not once a second.
+      const flushFailures = logs.filter((log) => log.level === 'error' && /^flush (failed|still fails)/.test(log.message));
+      expect(flushFailures.map((log) => log.message)).toEqual(['flush failed; retrying every 1000 ms']);
+
       fs.injectFault(undefined);
       expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs), 'writes resume once a flush succeeds').toBe(true);
       expect(engine.stats().flushes).toBeGreaterThan(0);
+      const healed = logs.filter((log) => log.message === 'flush and compaction work again');
+      expect(healed).toHaveLength(1);
+      expect(healed[0]!.fields.failedRetries).toBeGreaterThanOrEqual(1);
       await Promise.all(writeMany(engine, model, 1000, 20, 1, 400).map((write) => write.promise));
       await engine.flush();
       expect(engine.stats().backgroundError).toBeUndefined();

@@ -79,6 +79,18 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Serv
   });
 }
 
+/** A loopback port nothing listens on (for a server whose log does not say its port). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
 describe('configuration', () => {
   it('--help lists every parameter and exits 0', async () => {
     const { code, stdout } = await runToExit(['--help']);
@@ -320,5 +332,30 @@ describe('startup and shutdown', () => {
     expect(server.logs.slice(before).filter((entry) => (entry.level as number) < 40)).toEqual([]);
     server.child.kill('SIGTERM');
     await server.exit;
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('a log file that cannot be written (a full disk) costs log lines, not the server', async () => {
+    // /dev/full fails every write with ENOSPC, as a log file on a full disk does.
+    const port = await freePort();
+    const child = spawn(process.execPath, [mainScript, '--port', String(port), '--dir', join(root, 'full-log'), '--logfile', '/dev/full'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exit = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    try {
+      await waitFor(async () => RawClient.connect(port).then((raw) => (raw.close(), true), () => false), 10_000, 'the server to listen');
+      const client = ioredis(port);
+      await waitFor(async () => (await client.info('persistence')).includes('loading:0'), 10_000, 'the data directory to load');
+      // Commands that log (a checkpoint logs two lines), then a stop that logs too.
+      for (let index = 0; index < 3; index++) expect(await client.save()).toBe('OK');
+      await client.set('k', 'v');
+      expect(await client.get('k')).toBe('v');
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(stderr.match(/cannot write the log to "\/dev\/full": ENOSPC/g), stderr).toHaveLength(1);
+    } finally {
+      child.kill('SIGKILL');
+      children.delete(child);
+    }
   });
 });
