@@ -139,7 +139,8 @@ export function acquireLock(fs: FileSystem, dir: string, probe: ProcessProbe = s
   try {
     fs.writeFileSync(tempPath, content);
   } catch (error) {
-    throw ioError(`Cannot write lock file in "${dir}"`, error);
+    removeQuietly(fs, tempPath); // created before the write failed (a full disk): one more at every failed start
+    throw ioError(`Cannot write lock file "${tempPath}"`, error);
   }
   try {
     for (let attempt = 0; attempt < acquireAttemptsMax; attempt++) {

@@ -945,7 +945,8 @@ export class LsmEngine implements Engine {
       this.#wal = this.#createWal(number);
     } catch (error) {
       this.#nextFileNumber--;
-      this.#failWrites(new IoError(`Cannot create WAL file: ${(error as Error).message}`, { cause: error }));
+      // WalWriter.create's IoError names the file and the system error already.
+      this.#failWrites(error instanceof IoError ? error : new IoError(`Cannot create WAL file "${walPath(this.dir, number)}": ${messageOf(error)}`, { cause: error }));
       return;
     }
     const slot = this.#active;

@@ -915,3 +915,26 @@ describe('a checkpoint that fails half-way', () => {
     }
   });
 });
+
+describe('a new WAL file that cannot be created', () => {
+  it('stops writes with an error that names the file once', async () => {
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open(dir, memOptions(fs, { memtableBytes: 4096, syncPolicy: 'always' }));
+    try {
+      const walsBefore = new Set(fs.list(`${dir}/wal`));
+      fs.injectFault((op, path) => (op === 'open' && path.startsWith(`${dir}/wal/`) && !walsBefore.has(path.slice(`${dir}/wal/`.length)) ? systemError('ENOSPC', 'open', path) : undefined));
+      // Fill the memtable until it switches to a new WAL file, which fails.
+      let refused: unknown;
+      for (let index = 0; index < 500 && refused === undefined; index++) {
+        refused = await put(engine, key(index), value(key(index), 1, 100)).then(() => undefined, (error: unknown) => error);
+      }
+      expect(refused).toBeInstanceOf(WriteStoppedError);
+      const reason = engine.stats().writeError ?? '';
+      expect(reason).toMatch(/Cannot create WAL file "\/db\/wal\/\d{6}\.log": ENOSPC/);
+      expect(reason.match(/Cannot create WAL file/g)).toHaveLength(1);
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close().catch(() => undefined);
+    }
+  });
+});

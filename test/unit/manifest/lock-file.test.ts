@@ -181,6 +181,20 @@ describe('LOCK staleness rules', () => {
     expect(fs.list(dir)).toEqual(['LOCK']);
   });
 
+  it('leaves no LOCK.<pid>.tmp behind when writing it fails (a full disk), and names it', () => {
+    // As write(2) fails on a full disk: open created the file, the write found no room.
+    class FullDisk extends MemFileSystem {
+      override writeFileSync(file: string): void {
+        super.writeFileSync(file, Buffer.alloc(0));
+        throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), { code: 'ENOSPC' });
+      }
+    }
+    const fs = new FullDisk();
+    fs.mkdir('/db');
+    expect(() => acquireLock(fs, '/db', fakeProbe())).toThrow(/Cannot write lock file "\/db\/LOCK\.\d+\.tmp": ENOSPC/);
+    expect(fs.list('/db')).toEqual([]);
+  });
+
   it('does not remove a LOCK that replaced ours', () => {
     const { fs, dir } = memDir();
     const lock = acquireLock(fs, dir, fakeProbe());
