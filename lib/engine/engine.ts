@@ -318,6 +318,9 @@ export interface Engine {
   /**
    * Applies the batch atomically. The effects are visible to reads at once;
    * the promise resolves when the batch is as durable as the sync policy asks.
+   * The batch's buffers must not change before the promise settles (as with
+   * fs.write): LsmEngine writes values of 1 MiB or more to its WAL from the
+   * caller's buffer at the end of the event-loop turn, without a copy.
    * @throws WriteStoppedError after an I/O failure, until the cause is gone
    * @throws LimitExceededError for keys or values over their limits
    */

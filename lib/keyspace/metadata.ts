@@ -11,6 +11,7 @@
 // references): every change builds a new Buffer. Accessors read a record in
 // place and allocate nothing.
 
+import { takeHeadroom } from '../format/headroom.js';
 import { CorruptionError } from '../errors.js';
 import { valueBytesMax } from '../limits.js';
 import { assert } from '../assert.js';
@@ -127,17 +128,30 @@ function recordProblem(record: Buffer): string | undefined {
  */
 export function allocRecord(type: KeyType, flags: number, expireMs: number, version: number, size: number, payloadBytes: number): Buffer {
   const record = Buffer.allocUnsafe(metadataHeaderBytes + payloadBytes);
+  writeHeader(record, type, flags, expireMs, version, size);
+  return record;
+}
+
+function writeHeader(record: Buffer, type: KeyType, flags: number, expireMs: number, version: number, size: number): void {
   record[offset.format] = metadataFormatVersion;
   record[offset.type] = type;
   record[offset.flags] = flags;
   writeUint64BE(record, offset.expire, expireMs);
   writeUint64BE(record, offset.version, version);
   writeUint64BE(record, offset.size, size);
-  return record;
 }
 
-/** A string record holding a copy of `value`. */
+/**
+ * A string record holding `value`: a copy, or, for a large value the RESP
+ * decoder allocated with headroom, the value itself with the header written
+ * in front of it (lib/format/headroom.ts; the value's bytes are then shared).
+ */
 export function stringRecord(value: Buffer, expireMs: number, version: number, flags = 0): Buffer {
+  const roomy = takeHeadroom(value, metadataHeaderBytes);
+  if (roomy !== undefined) {
+    writeHeader(roomy, KeyType.string, flags, expireMs, version, value.length);
+    return roomy;
+  }
   const record = allocRecord(KeyType.string, flags, expireMs, version, value.length, value.length);
   value.copy(record, metadataHeaderBytes);
   return record;

@@ -196,6 +196,32 @@ export function encodeBatch(sequence: number, timeMs: number, ops: readonly Batc
  * @returns the offset just past the payload
  */
 export function writeBatchPayload(target: Buffer, offset: number, sequence: number, timeMs: number, ops: readonly BatchOp[]): number {
+  return writeBatchPayloadSplicing(target, offset, sequence, timeMs, ops, Infinity, undefined);
+}
+
+/** A value left out of the buffer writeBatchPayloadSplicing() wrote: it belongs at `at` there. */
+export interface SplicedValue {
+  at: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * writeBatchPayload(), except that values of at least `spliceBytesMin`
+ * bytes are not copied: each is pushed to `spliced` with the offset in
+ * `target` where it belongs, and what follows it is written from there on.
+ * The payload is the bytes of `target` with each spliced value inserted at
+ * its offset (the WAL writer writes them in that order, without a copy).
+ * @returns the offset in `target` just past what was written
+ */
+export function writeBatchPayloadSplicing(
+  target: Buffer,
+  offset: number,
+  sequence: number,
+  timeMs: number,
+  ops: readonly BatchOp[],
+  spliceBytesMin: number,
+  spliced: SplicedValue[] | undefined,
+): number {
   assert(Number.isSafeInteger(sequence) && sequence >= 0, 'batch sequence is a non-negative safe integer');
   assert(Number.isSafeInteger(sequence + ops.length), 'batch sequence range stays below 2^53');
   assert(Number.isSafeInteger(timeMs) && timeMs >= 0, 'batch time is a non-negative safe integer');
@@ -208,6 +234,10 @@ export function writeBatchPayload(target: Buffer, offset: number, sequence: numb
       offset = writeVarint(target, offset, op.key.length);
       target.set(op.key, offset);
       offset = writeVarint(target, offset + op.key.length, op.value.length);
+      if (op.value.length >= spliceBytesMin) {
+        spliced!.push({ at: offset, bytes: op.value });
+        continue;
+      }
       target.set(op.value, offset);
       offset += op.value.length;
     } else {

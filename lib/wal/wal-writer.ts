@@ -51,17 +51,23 @@
 
 import { assert } from '../assert.js';
 import { ClosedError, IoError, LimitExceededError, messageOf } from '../errors.js';
-import { crc32 } from '../format/crc32.js';
+import { crc32, crc32Continue } from '../format/crc32.js';
 import { encodeRecord, recordHeaderBytes } from '../format/record-framing.js';
 import { dirName, type FileHandle, type FileSystem } from '../fs/file-system.js';
 import type { BatchOp } from '../engine/write-batch.js';
 import { batchOpsMax, walPreallocateBytesDefault, walRecordBytesMax, walSyncIntervalMs } from '../limits.js';
-import { WalRecordType, batchPayloadBytes, encodeHeader, writeBatchPayload } from './wal-format.js';
+import { WalRecordType, batchPayloadBytes, encodeHeader, writeBatchPayloadSplicing, type SplicedValue } from './wal-format.js';
 
 /** Initial size of the per-turn buffer, bytes. */
 const turnBufferBytesInitial = 64 * 1024;
 /** A per-turn buffer grown past this is dropped after its write, so one huge batch does not pin memory. */
 const turnBufferBytesKept = 4 * 1024 * 1024;
+/**
+ * Values at least this long are not copied into the turn buffer: the turn's
+ * write takes them from the caller's buffer, between the parts of the turn
+ * buffer (a 500 MB SET was copied once more, and the buffer grown to it).
+ */
+export const spliceValueBytesMin = 1024 * 1024;
 
 /** When an append is acknowledged (DESIGN.md, "Data flow"). */
 export type WalSyncPolicy = 'always' | 'everysec' | 'no';
@@ -118,6 +124,9 @@ export class WalWriter {
   // This turn: records framed into #turnBuffer[0, #turnBytes), not yet written.
   #turnBuffer = Buffer.allocUnsafe(turnBufferBytesInitial);
   #turnBytes = 0;
+  /** Large values of this turn's records, in file order, each with its place in #turnBuffer (spliceValueBytesMin). */
+  #turnSplices: SplicedValue[] = [];
+  #turnSplicedBytes = 0;
   #turnResolves: Resolve[] = [];
   #turnRejects: Reject[] = [];
   /** What append() returns until this turn's records are written (see #enqueue()). */
@@ -219,7 +228,7 @@ export class WalWriter {
 
   /** Bytes framed this turn and not yet written. */
   get pendingBytes(): number {
-    return this.#turnBytes;
+    return this.#turnBytes + this.#turnSplicedBytes;
   }
 
   /** Whether a record appended so far still waits for its acknowledgement (under `always`, its fdatasync). */
@@ -263,7 +272,10 @@ export class WalWriter {
   /**
    * Encodes a batch straight into this turn's buffer and queues it: the same
    * record as append(encodeBatch(sequence, timeMs, ops)) without the
-   * intermediate payload. Keys and values are copied at once.
+   * intermediate payload. Keys and values are copied at once, except values
+   * of spliceValueBytesMin bytes or more: those are written from the
+   * caller's buffer at the end of this turn (or writePending()), which must
+   * not change until then.
    * @returns as append()
    */
   appendBatch(sequence: number, timeMs: number, ops: readonly BatchOp[]): Promise<void> {
@@ -272,10 +284,19 @@ export class WalWriter {
     const payloadBytes = batchPayloadBytes(ops);
     const refusal = this.#refusal(payloadBytes);
     if (refusal !== undefined) return Promise.reject(refusal);
-    const start = this.#reserve(recordHeaderBytes + payloadBytes);
-    const end = writeBatchPayload(this.#turnBuffer, start + recordHeaderBytes, sequence, timeMs, ops);
-    assert(end === start + recordHeaderBytes + payloadBytes, 'batch payload size matches its computed size');
-    this.#seal(start, payloadBytes);
+    const splicedBytes = payloadBytes >= spliceValueBytesMin ? splicedValueBytes(ops) : 0;
+    const start = this.#reserve(recordHeaderBytes + payloadBytes - splicedBytes);
+    if (splicedBytes === 0) {
+      const end = writeBatchPayloadSplicing(this.#turnBuffer, start + recordHeaderBytes, sequence, timeMs, ops, Infinity, undefined);
+      assert(end === start + recordHeaderBytes + payloadBytes, 'batch payload size matches its computed size');
+      this.#seal(start, payloadBytes);
+      return this.#enqueue();
+    }
+    const firstSplice = this.#turnSplices.length;
+    const end = writeBatchPayloadSplicing(this.#turnBuffer, start + recordHeaderBytes, sequence, timeMs, ops, spliceValueBytesMin, this.#turnSplices);
+    assert(end === start + recordHeaderBytes + payloadBytes - splicedBytes, 'batch payload size matches its computed size');
+    this.#turnSplicedBytes += splicedBytes;
+    this.#sealSpliced(start, payloadBytes, end, firstSplice);
     return this.#enqueue();
   }
 
@@ -403,6 +424,21 @@ export class WalWriter {
     buffer.writeUInt32LE(crc32(buffer.subarray(start + 8, start + recordHeaderBytes + payloadBytes)), start);
   }
 
+  /** #seal() for a record whose large values are spliced (this.#turnSplices from `firstSplice`); `end` is its end in the buffer. */
+  #sealSpliced(start: number, payloadBytes: number, end: number, firstSplice: number): void {
+    const buffer = this.#turnBuffer;
+    buffer.writeUInt32LE(payloadBytes, start + 4);
+    buffer[start + 8] = WalRecordType.batch;
+    let crc = 0;
+    let from = start + 8;
+    for (let index = firstSplice; index < this.#turnSplices.length; index++) {
+      const splice = this.#turnSplices[index]!;
+      crc = crc32Continue(crc32Continue(crc, buffer.subarray(from, splice.at)), splice.bytes);
+      from = splice.at;
+    }
+    buffer.writeUInt32LE(crc32Continue(crc, buffer.subarray(from, end)), start);
+  }
+
   /** One promise for every record of this turn: they are written by one append and synced together. */
   #enqueue(): Promise<void> {
     return (this.#turnPromise ??= new Promise<void>((resolve, reject) => {
@@ -430,14 +466,15 @@ export class WalWriter {
   /** Writes this turn's records with one append call (arrow: passed to setImmediate). */
   readonly #flush = (): void => {
     this.#immediate = undefined;
-    const { bytes, resolves, rejects, syncResolves, syncRejects } = this.#takeTurn();
+    const { bytes, splices, splicedBytes, resolves, rejects, syncResolves, syncRejects } = this.#takeTurn();
 
     if (bytes > 0) {
       try {
         this.#repairTail();
         // NB: FileHandle.append consumes the bytes before it returns, so the
         // turn buffer is reused for the next turn.
-        this.#file.append(this.#turnBuffer.subarray(0, bytes));
+        if (splices.length === 0) this.#file.append(this.#turnBuffer.subarray(0, bytes));
+        else this.#appendSpliced(bytes, splices);
       } catch (error) {
         const failure = new IoError(`Cannot write WAL file "${this.path}": ${messageOf(error)}`, { cause: error });
         this.#writeFailure = failure;
@@ -449,7 +486,7 @@ export class WalWriter {
         return;
       }
       this.#releaseTurnBuffer();
-      this.#writtenBytes += bytes;
+      this.#writtenBytes += bytes + splicedBytes;
       if (this.#writtenBytes > this.#fileBytes) this.#fileBytes = this.#writtenBytes;
       this.#groupWrites++;
       this.#writeFailure = undefined;
@@ -473,10 +510,31 @@ export class WalWriter {
     if (!this.#syncing && this.#nextResolves.length > 0) this.#startSync(false);
   };
 
+  /** Writes the turn buffer's first `bytes` with the spliced values in their places (a write each; a failure leaves a torn tail, cut back as for one). */
+  #appendSpliced(bytes: number, splices: readonly SplicedValue[]): void {
+    let from = 0;
+    for (const splice of splices) {
+      if (splice.at > from) this.#file.append(this.#turnBuffer.subarray(from, splice.at));
+      this.#file.append(splice.bytes);
+      from = splice.at;
+    }
+    this.#file.append(this.#turnBuffer.subarray(from, bytes));
+  }
+
   /** Empties this turn: its framed records (the buffer is kept) and its sync() callers, returned. */
-  #takeTurn(): { bytes: number; resolves: Resolve[]; rejects: Reject[]; syncResolves: Resolve[]; syncRejects: Reject[] } {
-    const turn = { bytes: this.#turnBytes, resolves: this.#turnResolves, rejects: this.#turnRejects, syncResolves: this.#turnSyncResolves, syncRejects: this.#turnSyncRejects };
+  #takeTurn(): { bytes: number; splices: SplicedValue[]; splicedBytes: number; resolves: Resolve[]; rejects: Reject[]; syncResolves: Resolve[]; syncRejects: Reject[] } {
+    const turn = {
+      bytes: this.#turnBytes,
+      splices: this.#turnSplices,
+      splicedBytes: this.#turnSplicedBytes,
+      resolves: this.#turnResolves,
+      rejects: this.#turnRejects,
+      syncResolves: this.#turnSyncResolves,
+      syncRejects: this.#turnSyncRejects,
+    };
     this.#turnBytes = 0;
+    if (turn.splices.length > 0) this.#turnSplices = [];
+    this.#turnSplicedBytes = 0;
     this.#turnResolves = [];
     this.#turnRejects = [];
     this.#turnPromise = undefined;
@@ -548,6 +606,8 @@ export class WalWriter {
       // result), so they must not outlive them on disk.
       turnRejects = this.#turnRejects;
       this.#turnBytes = 0;
+      this.#turnSplices = [];
+      this.#turnSplicedBytes = 0;
       this.#turnResolves = [];
       this.#turnRejects = [];
       this.#turnPromise = undefined;
@@ -634,6 +694,13 @@ export class WalWriter {
   readonly #tick = (): void => {
     if (!this.#syncing && (this.#writtenBytes > this.#syncedBytes || (this.#cutUnsynced && this.#truncateTo === undefined))) this.#startSync(true);
   };
+}
+
+/** Bytes of the values in `ops` long enough to be spliced (spliceValueBytesMin). */
+function splicedValueBytes(ops: readonly BatchOp[]): number {
+  let bytes = 0;
+  for (const op of ops) if (op.type === 'put' && op.value.length >= spliceValueBytesMin) bytes += op.value.length;
+  return bytes;
 }
 
 function rejectAll(rejects: readonly Reject[], error: Error): void {

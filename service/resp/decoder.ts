@@ -69,6 +69,7 @@
 // its length when its last byte arrives (no quadratic copying, no doubling).
 
 import { InvalidArgumentError, LimitExceededError } from '../../lib/errors.js';
+import { allocWithHeadroom } from '../../lib/format/headroom.js';
 import {
   inlineRequestBytesMax,
   multibulkCountMax,
@@ -719,7 +720,8 @@ function unescape(byte: number): number {
 export function joinPrefix(parts: readonly Buffer[], length: number): Buffer {
   const first = parts[0]!;
   if (first.length >= length) return first.subarray(0, length);
-  const joined = Buffer.allocUnsafe(length);
+  // With room for a record header in front: SET stores it without another copy (lib/format/headroom.ts).
+  const joined = allocWithHeadroom(length);
   let written = 0;
   for (const part of parts) {
     const take = Math.min(part.length, length - written);

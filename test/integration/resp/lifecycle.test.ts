@@ -195,6 +195,29 @@ describe('startup and shutdown', () => {
     await restarted.exit;
   });
 
+  it('large values (written to the WAL from the request buffer) survive SIGKILL under always, next to small ones', async () => {
+    const dir = join(root, 'large-values');
+    const server = await startProcess(['--dir', dir, '--appendfsync', 'always']);
+    const client = ioredis(server.port);
+    // 3 MiB arrives in many socket reads: the decoder joins it with room for the record header.
+    const values = [0, 1, 2].map((index) => Buffer.alloc(3 * 1024 * 1024 + index, 65 + index));
+    const replies = await client
+      .pipeline()
+      .set('large:0', values[0]!)
+      .set('small:0', 'a')
+      .mset('large:1', values[1]!, 'small:1', 'b', 'large:2', values[2]!)
+      .exec();
+    expect(replies!.map(([error, reply]) => error ?? reply)).toEqual(['OK', 'OK', 'OK']);
+    server.child.kill('SIGKILL');
+    await server.exit;
+    const restarted = await startProcess(['--dir', dir]);
+    const again = ioredis(restarted.port);
+    for (const [index, value] of values.entries()) expect((await again.getBuffer(`large:${index}`))?.equals(value), `large:${index}`).toBe(true);
+    expect(await again.mget('small:0', 'small:1')).toEqual(['a', 'b']);
+    restarted.child.kill('SIGTERM');
+    await restarted.exit;
+  });
+
   it('stops accepting connections once stopping', async () => {
     const server = await startProcess(['--dir', join(root, 'accepting')]);
     // A client that does not read keeps the drain busy for a while.

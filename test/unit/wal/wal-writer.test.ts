@@ -20,7 +20,7 @@ import type { FileSystem } from '../../../lib/fs/file-system.js';
 import { encodeRecord } from '../../../lib/format/record-framing.js';
 import { WalRecordType, encodeBatch, encodeHeader, walFilePath, type WalBatch } from '../../../lib/wal/wal-format.js';
 import { readWalFile } from '../../../lib/wal/wal-reader.js';
-import { WalWriter, type WalWriterOptions } from '../../../lib/wal/wal-writer.js';
+import { WalWriter, spliceValueBytesMin, type WalWriterOptions } from '../../../lib/wal/wal-writer.js';
 import { ControlledFileSystem, del, nextTurn, put, track, turns } from './wal-test-support.js';
 
 const walPath = walFilePath('data', 12);
@@ -115,6 +115,41 @@ describe('WalWriter group commit', () => {
     await Promise.all([b.wal.appendBatch(5, 6, ops), b.wal.appendBatch(8, 1_700_000_000_008, [put('key-8', 'value-8')])]);
     expect(b.fs.inner.readFile(walPath)).toEqual(a.fs.inner.readFile(walPath));
     await Promise.all([a.wal.close(), b.wal.close()]);
+  });
+
+  test('values of spliceValueBytesMin or more are written from the caller\'s buffer: the same bytes, fewer copies', async () => {
+    const a = setUp({ syncPolicy: 'no' });
+    const b = setUp({ syncPolicy: 'no' });
+    const big = (fill: number, extra: number): Buffer => Buffer.alloc(spliceValueBytesMin + extra, fill);
+    // Two large values in one batch, small ops around them, and records before and after in the same turn.
+    const ops = [put('a', 'small'), { type: 'put' as const, key: Buffer.from('big-1'), value: big(1, 0) }, del('d'), { type: 'put' as const, key: Buffer.from('big-2'), value: big(2, 7) }, put('z', 'tail')];
+    const last = [{ type: 'put' as const, key: Buffer.from('big-3'), value: big(3, 1) }];
+    await Promise.all([a.wal.append(payload(1)), a.wal.append(encodeBatch(5, 6, ops)), a.wal.append(encodeBatch(10, 11, last))]);
+    const appendsBefore = b.fs.appendCount(walPath);
+    await Promise.all([b.wal.append(payload(1)), b.wal.appendBatch(5, 6, ops), b.wal.appendBatch(10, 11, last)]);
+    expect(b.fs.inner.readFile(walPath).equals(a.fs.inner.readFile(walPath)), 'the file holds the same bytes').toBe(true);
+    expect(b.fs.appendCount(walPath) - appendsBefore, 'one write per part: 3 values and the 4 parts of the buffer around them').toBe(7);
+    expect(b.wal.writtenBytes).toBe(a.wal.writtenBytes);
+    expect(readBatches(b.fs.inner).map((batch) => batch.ops.length)).toEqual([1, 5, 1]);
+    await Promise.all([a.wal.close(), b.wal.close()]);
+  });
+
+  test('a write that fails between the parts of a spliced record is cut back, and rejects the turn', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'always' });
+    await wal.append(payload(1));
+    const good = wal.writtenBytes;
+    let appends = 0;
+    // The first part (the record's head) is written, the large value is not.
+    fs.inner.injectFault((operation, file) => (operation === 'append' && file === walPath && ++appends === 2 ? systemError('ENOSPC', 'write', walPath) : undefined));
+    const failed = wal.appendBatch(2, 3, [{ type: 'put', key: Buffer.from('big'), value: Buffer.alloc(spliceValueBytesMin, 9) }]);
+    await expect(failed).rejects.toBeInstanceOf(IoError);
+    expect(wal.writtenBytes).toBe(good);
+    expect(fs.inner.stat(walPath).size).toBe(good);
+    fs.inner.injectFault(undefined);
+    await wal.appendBatch(4, 5, [{ type: 'put', key: Buffer.from('big'), value: Buffer.alloc(spliceValueBytesMin, 8) }]);
+    expect(sequences(fs.inner)).toEqual([1, 4]);
+    expect(readBatches(fs.inner)[1]!.ops[0]).toMatchObject({ type: 'put', value: Buffer.alloc(spliceValueBytesMin, 8) });
+    await wal.close();
   });
 
   test('the payload is copied at once, so the caller may reuse it', async () => {

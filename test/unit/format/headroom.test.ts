@@ -1,0 +1,53 @@
+// lib/format/headroom.ts: a large bulk the RESP decoder joins has room for
+// the record header in front, so SET stores it without copying the value,
+// and that room is handed out once.
+
+import { describe, expect, it } from 'vitest';
+import { allocWithHeadroom, headroomBytes, takeHeadroom } from '../../../lib/format/headroom.js';
+import { KeyType, metadataHeaderBytes, recordType, recordVersion, stringRecord, stringValue } from '../../../lib/keyspace/metadata.js';
+import { joinPrefix } from '../../../service/resp/decoder.js';
+
+/** Whether `record`'s value is `value`'s memory (a change to one shows in the other). */
+function shares(record: Buffer, value: Buffer): boolean {
+  const before = value[0]!;
+  value[0] = before ^ 0xff;
+  const shared = stringValue(record)[0] === value[0];
+  value[0] = before;
+  return shared;
+}
+
+describe('headroom', () => {
+  it('stringRecord writes its header in front of a roomy value instead of copying it, once', () => {
+    expect(metadataHeaderBytes).toBeLessThanOrEqual(headroomBytes);
+    const value = allocWithHeadroom(1000).fill(7);
+    const record = stringRecord(value, 0, 42);
+    expect(record.buffer, 'the record shares the value\'s memory').toBe(value.buffer);
+    expect(record.byteOffset + metadataHeaderBytes).toBe(value.byteOffset);
+    expect(shares(record, value)).toBe(true);
+    expect(recordType(record)).toBe(KeyType.string);
+    expect(recordVersion(record)).toBe(42);
+    expect(stringValue(record).equals(Buffer.alloc(1000, 7))).toBe(true);
+    // The room is taken: a second record of the same value is a copy.
+    const second = stringRecord(value, 0, 43);
+    expect(stringValue(second).equals(value)).toBe(true);
+    expect(shares(second, value)).toBe(false);
+    expect(recordVersion(record), 'the first record is untouched').toBe(42);
+  });
+
+  it('only the exact view allocWithHeadroom returned has room; a plain buffer or a part of one has none', () => {
+    expect(takeHeadroom(Buffer.alloc(100), 8)).toBeUndefined();
+    const value = allocWithHeadroom(100);
+    expect(takeHeadroom(value.subarray(1), 8)).toBeUndefined();
+    expect(takeHeadroom(value, headroomBytes + 1)).toBeUndefined();
+    expect(takeHeadroom(value, 8)?.length).toBe(108);
+  });
+
+  it('the decoder joins a bulk that arrived in parts into a buffer with room', () => {
+    const joined = joinPrefix([Buffer.from('abc'), Buffer.from('defg\r\n')], 7);
+    expect(joined.toString()).toBe('abcdefg');
+    expect(shares(stringRecord(joined, 0, 1), joined)).toBe(true);
+    // A bulk whole in its first part is a view of it: no room (the bytes in front belong to the input).
+    const view = joinPrefix([Buffer.from('abcdefg\r\n')], 7);
+    expect(shares(stringRecord(view, 0, 1), view)).toBe(false);
+  });
+});
