@@ -13,8 +13,11 @@ const GiB = 1024 * MiB;
  *  index block would pay for it, so keys are capped far lower. */
 export const keyBytesMax = 64 * KiB;
 
-/** Largest value, bytes. Redis's proto-max-bulk-len default. */
-export const valueBytesMax = 512 * MiB;
+/** Largest value, bytes: Redis's proto-max-bulk-len default, and room for
+ *  the keyspace's record header (27 bytes) in front of a string that long,
+ *  so SET of a largest bulk, and SETRANGE and SETBIT at Redis's largest
+ *  offsets, fit (until session 22 they were refused by 27 bytes). */
+export const valueBytesMax = 512 * MiB + 64;
 
 /** Largest WAL record payload (one batch), bytes. The length field is 32-bit;
  *  one batch must fit a largest value plus overhead. */

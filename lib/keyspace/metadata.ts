@@ -13,7 +13,7 @@
 
 import { takeHeadroom } from '../format/headroom.js';
 import { CorruptionError } from '../errors.js';
-import { valueBytesMax } from '../limits.js';
+import { protoMaxBulkBytes, valueBytesMax } from '../limits.js';
 import { assert } from '../assert.js';
 import { readUint64BE, writeUint64BE } from './key-encoding.js';
 
@@ -54,12 +54,12 @@ export const metadataHeaderBytes = 27;
 const offset = { format: 0, type: 1, flags: 2, expire: 3, version: 11, size: 19 } as const;
 
 /**
- * Largest string value: the record (header + value) must fit the engine's
- * value limit. Redis's proto-max-bulk-len, less the header.
+ * Largest string value: Redis's proto-max-bulk-len default (512 MiB). The
+ * engine's value limit leaves room for the record header in front of it.
  */
-export const stringBytesMaxDefault = valueBytesMax - metadataHeaderBytes;
+export const stringBytesMaxDefault = protoMaxBulkBytes;
 
-assert(stringBytesMaxDefault > 0, 'a string value fits in a metadata record');
+assert(stringBytesMaxDefault + metadataHeaderBytes <= valueBytesMax, 'a largest string value fits in a metadata record');
 
 // ---------------------------------------------------------------- reading
 

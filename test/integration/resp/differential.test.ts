@@ -66,9 +66,9 @@
 //   refuses it; not generated), HSCAN NOVALUES (7.4; not generated),
 //   COMMAND GETKEYS of a bare command name (arity -4 in 7.0, -3 from 7.2:
 //   redis/redis#11201; not sent).
-// - Sizes: no SETRANGE/SETBIT that would build a string near 512 MiB (Redis
-//   would allocate it; silt's limit is 512 MiB less its record header,
-//   lib/keyspace/metadata.ts), only the offsets both refuse.
+// - Sizes: no SETRANGE/SETBIT that would build a string near 512 MiB (both
+//   would allocate it; largest-request.test.ts checks silt's limits), only
+//   the offsets both refuse.
 // - Not sent: commands silt does not implement (BITOP, BITPOS, BITFIELD,
 //   LCS, SORT, SUBSTR, DUMP/RESTORE, PUBSUB SHARDCHANNELS ...), OBJECT
 //   (encodings are Redis's internals), INFO, CONFIG, CLIENT, DEBUG, TIME,

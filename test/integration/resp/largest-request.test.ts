@@ -30,4 +30,20 @@ describe('the largest request', () => {
     expect(await raw.call('LINDEX', 'big', '0')).toEqual(Buffer.from('e0'));
     expect(plain(await raw.call('PING'))).toBe('PONG');
   });
+
+  it('SETRANGE and SETBIT reach Redis\'s largest offsets (a 512 MiB string), and no further', { timeout: 120_000 }, async () => {
+    const raw = await RawClient.connect(silt.port);
+    const tooLong = { error: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)' };
+    expect(plain(await raw.call('SETRANGE', 'range', '536870912', 'x'))).toEqual(tooLong);
+    raw.command('SETRANGE', 'range', '536870911', 'x');
+    expect(await raw.reply(60_000)).toBe(512 * 1024 * 1024);
+    expect(await raw.call('GETRANGE', 'range', '-1', '-1')).toEqual(Buffer.from('x'));
+    expect(await raw.call('DEL', 'range')).toBe(1);
+    expect(plain(await raw.call('SETBIT', 'bits', '4294967296', '1'))).toEqual({ error: 'ERR bit offset is not an integer or out of range' });
+    raw.command('SETBIT', 'bits', '4294967295', '1');
+    expect(await raw.reply(60_000)).toBe(0);
+    expect(await raw.call('GETBIT', 'bits', '4294967295')).toBe(1);
+    expect(await raw.call('STRLEN', 'bits')).toBe(512 * 1024 * 1024);
+    expect(await raw.call('DEL', 'bits')).toBe(1);
+  });
 });
