@@ -50,7 +50,7 @@ import { connect, type Socket } from 'node:net';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { InvalidArgumentError, KvError, LimitExceededError, WrongTypeError } from '../lib/errors.js';
-import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { joinPath, type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
 import { dbTableKey, scoreKey, subkey, writeUint64BE } from '../lib/keyspace/key-encoding.js';
 import { decodeTable } from '../lib/keyspace/db-table.js';
 import { hashSet } from '../lib/keyspace/hash.js';
@@ -188,11 +188,18 @@ export function load(options: LoadOptions, io: ToolIo): Promise<ToolResult<LoadR
       throw new ToolError('USAGE', 'Cannot load: --password and --user apply to --host only (a directory has no password)');
     }
     if (options.user !== undefined && options.password === undefined) throw new ToolError('USAGE', 'Cannot load: --user needs --password (AUTH user password)');
-    if (options.input === undefined && !fs.exists(options.file)) throw new ToolError('NOT_FOUND', `Cannot load "${options.file}": it does not exist`);
-    const totalBytes = options.input === undefined ? fs.stat(options.file).size : undefined;
+    // FILE is opened before the target: a FILE that cannot be read must leave --into DIR uncreated.
+    const handle = options.input === undefined ? openInput(fs, options.file) : undefined;
+    let target: Target;
+    try {
+      target = options.into !== undefined ? await DirectoryTarget.open(fs, options.into, options) : await ServerTarget.connect(options.host!, options.port ?? defaultPort, options);
+    } catch (error) {
+      handle?.close();
+      throw error;
+    }
+    const totalBytes = handle?.size();
     const progress = new Progress({ stream: io.stderr, label: `load ${options.file}`, total: totalBytes, unit: 'bytes', enabled: io.stderr.isTTY === true && !json });
-    const chunks = options.input ?? readFileChunks(fs, options.file);
-    const target = options.into !== undefined ? await DirectoryTarget.open(fs, options.into, options) : await ServerTarget.connect(options.host!, options.port ?? defaultPort, options);
+    const chunks = options.input ?? readFileChunks(handle!);
     const report: LoadReport = {
       tool: 'load',
       file: options.file,
@@ -277,9 +284,18 @@ async function loadResp(input: PeekedChunks, target: Target, report: LoadReport,
 
 // ---------------------------------------------------------------- input
 
-/** Reads a file in chunks (each a new Buffer: lines and arguments keep views of them). */
-async function* readFileChunks(fs: FileSystem, path: string): AsyncGenerator<Buffer> {
-  const handle = fs.open(path, 'read');
+/**
+ * Opens FILE for reading, refusing what is not a readable file.
+ * @throws ToolError NOT_FOUND when it does not exist, EISDIR when it is a directory; the system error (EACCES ...) when it cannot be opened
+ */
+function openInput(fs: FileSystem, path: string): FileHandle {
+  if (!fs.exists(path)) throw new ToolError('NOT_FOUND', `Cannot load "${path}": it does not exist`);
+  if (fs.stat(path).isDirectory) throw new ToolError('EISDIR', `Cannot load "${path}": it is a directory; give a dump or command file`);
+  return fs.open(path, 'read');
+}
+
+/** Reads an open file in chunks (each a new Buffer: lines and arguments keep views of them), then closes it. */
+async function* readFileChunks(handle: FileHandle): AsyncGenerator<Buffer> {
   try {
     const size = handle.size();
     for (let position = 0; position < size; ) {

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import type { FileHandle, OpenMode } from '../../../lib/fs/file-system.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { hashSet } from '../../../lib/keyspace/hash.js';
 import { Keyspace, type KeyspaceContext } from '../../../lib/keyspace/keyspace.js';
 import { List } from '../../../lib/keyspace/list.js';
@@ -409,6 +411,32 @@ describe('load errors', () => {
     const missing = await runLoad({ file: path.join(scratch, 'no-such-file'), into: fresh('x') });
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain('does not exist');
+  });
+
+  it('refuses a FILE that is a directory or cannot be opened before it creates anything at --into', async () => {
+    const directory = fresh('a-directory');
+    fs.mkdirSync(directory);
+    const into = fresh('never-created');
+    const result = await runLoad({ file: directory, into, json: true });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('it is a directory');
+    expect(JSON.parse(result.stdout).error.code).toBe('EISDIR');
+    expect(fs.existsSync(into)).toBe(false);
+
+    // Root reads every file whatever its mode, so the refusal of an unreadable file comes from the file system.
+    const file = writeFile('unreadable.ndjson', '{"db":0,"key":"a","type":"string","expireAt":null,"value":"1"}\n');
+    const denying = new (class extends NodeFileSystem {
+      override open(target: string, mode: OpenMode): FileHandle {
+        if (target === file) throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: 'EACCES' });
+        return super.open(target, mode);
+      }
+    })();
+    const emptyInto = fresh('empty-into');
+    fs.mkdirSync(emptyInto);
+    const denied = await runLoad({ file, into: emptyInto, fs: denying });
+    expect(denied.exitCode).toBe(2);
+    expect(denied.stderr).toContain('EACCES');
+    expect(fs.readdirSync(emptyInto)).toEqual([]);
   });
 });
 
