@@ -70,6 +70,7 @@ import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
 import { currentFileName, manifestFileName, parseFileName, segmentDir, segmentFileName, segmentPath, walDir, walFileName, walPath } from '../lib/format/file-names.js';
 import { probeDataDirectory, readManifest, readManifestFile, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
+import { readCurrent } from '../lib/manifest/current-file.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import type { VersionEdit } from '../lib/manifest/version-edit.js';
 import { Version } from '../lib/manifest/version.js';
@@ -178,6 +179,8 @@ export interface RecoverReport {
    */
   doubts: string[];
   lastSequence: number;
+  /** The manifest NEWDIR's CURRENT names when recover ends (opening the result writes a newer one than recover wrote). */
+  resultManifest: string | null;
   compacted: boolean;
   /**
    * The keyspace's counters and expiry index, rebuilt from the metadata records
@@ -257,6 +260,7 @@ class Recovery {
       notes: [],
       doubts: [],
       lastSequence: 0,
+      resultManifest: null,
       compacted: false,
       keyspace: emptyKeyspaceRepair(),
       verify: { healthy: false, damageCount: 0, problems: [] },
@@ -282,8 +286,9 @@ class Recovery {
       this.#progress.finish();
     }
     if (this.#manifest === undefined) this.#doubtOverlaps();
-    const needsCompaction = this.#writeManifest();
-    await this.#openResult(needsCompaction);
+    const written = this.#writeManifest();
+    await this.#openResult(written.needsCompaction);
+    this.#noteResultManifest(written);
     const report = this.#report;
     report.lastSequence = this.#lastSequence;
     report.complete = report.lost.length === 0;
@@ -758,8 +763,8 @@ class Recovery {
 
   // ---------------------------------------------------------------- step 5
 
-  /** Writes NEWDIR's manifest. @returns true when level 0 must be compacted (step 6) */
-  #writeManifest(): boolean {
+  /** Writes NEWDIR's manifest. @returns what it wrote, and whether level 0 must be compacted (step 6) */
+  #writeManifest(): { name: string; segments: number; logNumber: number; needsCompaction: boolean } {
     const keptWal = this.#report.wal.kept.map((kept) => parseFileName(kept.file.slice(kept.file.lastIndexOf('/') + 1)) as { number: number });
     const logNumber = keptWal.length === 0 ? 0 : Math.min(...keptWal.map((parsed) => parsed.number));
     const manifestNumber = this.#nextFileNumber++;
@@ -773,8 +778,23 @@ class Recovery {
       this.#report.notes.push('The kept segments did not fit their old levels; all were put at level 0 and compacted');
     }
     ManifestWriter.create(this.#fs, this.#out, manifestNumber, edit(added)).close();
-    this.#report.notes.push(`Wrote ${manifestFileName(manifestNumber)}: ${plural(added.length, 'segment')}, log number ${logNumber}, last sequence ${this.#lastSequence}`);
-    return needsCompaction;
+    return { name: manifestFileName(manifestNumber), segments: added.length, logNumber, needsCompaction };
+  }
+
+  /**
+   * Says which manifest is live in NEWDIR. The engine's open (step 6) starts a manifest of its own
+   * from the one step 5 wrote, and a compaction may start another, so the one written is not the
+   * one CURRENT names at the end.
+   */
+  #noteResultManifest(written: { name: string; segments: number; logNumber: number }): void {
+    const live = readCurrent(this.#fs, this.#out);
+    this.#report.resultManifest = live;
+    const what = `${plural(written.segments, 'segment')}, log number ${written.logNumber}, last sequence ${this.#lastSequence}`;
+    this.#report.notes.push(
+      live === written.name
+        ? `Wrote ${written.name} (${what}); CURRENT names it`
+        : `Wrote ${written.name} (${what}); opening the result replaced it with ${live}, the manifest CURRENT names now`,
+    );
   }
 
   // ---------------------------------------------------------------- step 6

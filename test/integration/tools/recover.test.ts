@@ -161,6 +161,12 @@ describe('silt recover on the fixtures', () => {
     expect(report.complete).toBe(expected.lost.length === 0);
     expect(report.verify).toMatchObject({ healthy: true, damageCount: 0 });
     expect(JSON.parse(stdout.text)).toEqual(JSON.parse(JSON.stringify(report)));
+    // The manifest named is the live one: opening the result writes a newer manifest than recover wrote.
+    const current = fs.readFileSync(path.join(out, 'CURRENT'), 'utf8').trim();
+    const wrote = report.notes.filter((note) => note.startsWith('Wrote '));
+    expect(wrote).toHaveLength(1);
+    expect(wrote[0]).toMatch(new RegExp(`^Wrote (${current} \\(.*\\); CURRENT names it|MANIFEST-\\d+ \\(.*\\); opening the result replaced it with ${current}, the manifest CURRENT names now)$`));
+    expect(report.resultManifest).toBe(current);
 
     expect(hashTree(dir)).toEqual(before);
     const verified = captureIo();
