@@ -66,7 +66,7 @@ import { literalPrefix, matchesEverything, stringMatch } from '../lib/keyspace/g
 import { KeyType, checkRecord, isExpired, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, stringValue } from '../lib/keyspace/metadata.js';
 import { defaultFileSystem, isInside, refuseLiveDirectory, refuseOutputInDataDirectory, requireDirectory } from './data-dir.js';
 import { Progress } from './progress.js';
-import { formatBytes, formatDuration, plural, relativeFile, renderKey, type KeyRange } from './render.js';
+import { formatBytes, formatDuration, plural, quoteBytes, relativeFile, renderKey, type KeyRange } from './render.js';
 import { blockKeyRange, scanSegment, segmentKeyRange } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
 
@@ -146,6 +146,12 @@ export interface DumpReport {
   /** Time the dump stands for: keys expired at it are left out, ms since the epoch. */
   nowMs: number;
   keys: number;
+  /** The --match pattern (hex), or null. */
+  match: string | null;
+  /** Keys the dbs dumped hold (their counters: DBSIZE, expired keys included), matching or not. */
+  keysInDbs: number;
+  /** What the operator should notice although nothing is wrong (a --match that matched no key); also on stderr. */
+  warnings: string[];
   /** Keys per logical db, for the dbs that have any. */
   dbs: { db: number; keys: number }[];
   /** Keys present but expired at nowMs (awaiting the server's sweep): not dumped. */
@@ -217,8 +223,12 @@ export function dump(options: DumpOptions, io: ToolIo): Promise<ToolResult<DumpR
       await engine.close();
     }
     report.durationMs = Math.round(performance.now() - started);
-    if (json) writeJson(io.stdout, report);
-    else printSummary(options.out === undefined ? io.stderr : io.stdout, report);
+    if (json) {
+      writeJson(io.stdout, report);
+    } else {
+      printSummary(options.out === undefined ? io.stderr : io.stdout, report);
+      for (const warning of report.warnings) writeLine(io.stderr, `silt dump: warning: ${warning}`);
+    }
     return { exitCode: report.problemCount > 0 || report.unreadableCount > 0 ? ExitCode.damaged : ExitCode.ok, report };
   });
 }
@@ -269,6 +279,9 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       out: options.out ?? null,
       nowMs: options.nowMs,
       keys: 0,
+      match: pattern === undefined ? null : pattern.toString('hex'),
+      keysInDbs: dbs.reduce((sum, db) => sum + reader.counters(table.physIds[db]!)[0], 0),
+      warnings: [],
       dbs: [],
       expiredSkipped: 0,
       bytes: 0,
@@ -281,7 +294,7 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
     const progress = new Progress({
       stream: io.stderr,
       label: `dump ${engine.dir}`,
-      total: dbs.reduce((sum, db) => sum + reader.counters(table.physIds[db]!)[0], 0),
+      total: report.keysInDbs,
       unit: 'records',
       enabled: io.stderr.isTTY === true && options.json !== true,
     });
@@ -335,6 +348,7 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       progress.finish();
     }
     report.bytes = sink.bytes;
+    if (pattern !== undefined && report.keys === 0) report.warnings.push(noMatchWarning(pattern, dbs, report));
     return report;
   } finally {
     snapshot.release();
@@ -803,6 +817,30 @@ function printSummary(out: OutputStream, report: DumpReport): void {
   if (report.expiredSkipped > 0) writeLine(out, `  ${plural(report.expiredSkipped, 'expired key')} awaiting the server's sweep left out`);
   if (report.problemCount > 0) writeLine(out, `  INCOMPLETE: ${plural(report.problemCount, 'key')} could not be read and ${report.problemCount === 1 ? 'was' : 'were'} left out (listed above); run \`silt verify ${report.dir}\``);
   if (report.unreadableCount > 0) writeLine(out, `  INCOMPLETE: ${plural(report.unreadableCount, 'key range')} in unreadable segment blocks left out (listed above); run \`silt verify ${report.dir}\`, and \`silt recover\` to salvage`);
+}
+
+/** Why a --match dump is empty, so that an operator does not take an empty dump for an empty database. */
+function noMatchWarning(pattern: Buffer, dbs: readonly number[], report: DumpReport): string {
+  const where = dbs.length === 1 ? `db ${dbs[0]}` : `dbs ${dbs[0]}..${dbs[dbs.length - 1]}`;
+  const held = `${where} ${dbs.length === 1 ? 'holds' : 'hold'} ${plural(report.keysInDbs, 'key')}`;
+  const unclosed = hasUnclosedClass(pattern)
+    ? '; an unclosed [ starts a class that runs to the end of the pattern and a lone [ matches nothing, as in Redis: write \\[ for a literal ['
+    : '';
+  return `no key matched --match ${quoteBytes(pattern)} (0 keys dumped; ${held}; the pattern is matched as KEYS and SCAN MATCH match it${unclosed})`;
+}
+
+/** True when a `[` of the glob (not escaped) has no `]` after it: Redis's matcher then runs the class to the pattern's end. */
+function hasUnclosedClass(pattern: Buffer): boolean {
+  for (let index = 0; index < pattern.length; index++) {
+    const byte = pattern[index]!;
+    if (byte === 0x5c) {
+      index++; // `\x` is x itself
+    } else if (byte === 0x5b) {
+      for (index++; index < pattern.length && pattern[index] !== 0x5d; index++) if (pattern[index] === 0x5c) index++;
+      if (index >= pattern.length) return true;
+    }
+  }
+  return false;
 }
 
 /** `the keys of db 0 after "a" through "k" (...)`, for stderr. */

@@ -21,11 +21,31 @@ export interface SequenceRange {
 /** Longest key shown whole in human output, bytes. */
 const shownKeyBytesMax = 48;
 
+/** The bytes redis-cli writes with a backslash escape (sdscatrepr). */
+const escapes: Readonly<Record<number, string>> = { 0x5c: '\\\\', 0x22: '\\"', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x07: '\\a', 0x08: '\\b' };
+
 /** A user key for people: "key:001" when printable ASCII, else 0x00ff0a80; long keys cut. */
 export function renderKey(key: Buffer): string {
   const shown = key.subarray(0, shownKeyBytesMax);
   const text = /^[\x20-\x7e]*$/.test(shown.toString('latin1')) ? JSON.stringify(shown.toString('latin1')) : `0x${shown.toString('hex')}`;
   return key.length > shown.length ? `${text}... (${key.length} bytes)` : text;
+}
+
+/**
+ * Bytes as redis-cli prints them (its sdscatrepr): in double quotes, printable ASCII as is,
+ * `\\` `\"` `\n` `\r` `\t` `\a` `\b` escaped, every other byte as `\xhh`; cut after `bytesMax`.
+ */
+export function quoteBytes(bytes: Buffer, bytesMax = shownKeyBytesMax): string {
+  const shown = bytes.subarray(0, bytesMax);
+  let text = '"';
+  for (const byte of shown) {
+    const escape = escapes[byte];
+    if (escape !== undefined) text += escape;
+    else if (byte >= 0x20 && byte <= 0x7e) text += String.fromCharCode(byte);
+    else text += `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  text += '"';
+  return bytes.length > shown.length ? `${text}... (${bytes.length} bytes)` : text;
 }
 
 /** renderKey for a hex-encoded key. */

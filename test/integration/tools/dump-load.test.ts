@@ -313,6 +313,48 @@ describe('dump options', () => {
     expect(bad.stderr).toContain('the directory has dbs 0 to 15');
   });
 
+  it('--match matches as the server\'s KEYS does, an unclosed [ included, and says on stderr when it matched no key', async () => {
+    const source = fresh('globs');
+    await writeKeyspace(source, (keyspace, ctx) => {
+      for (const key of ['greeting', 'queue', 'tags', '[x', 'q', 't']) setString(keyspace, ctx(0), key, 'v');
+    });
+    const patterns = ['[', '[qt', 'g[', '\\[x', '[[]*', 'x*'];
+    const dumped = new Map<string, string[]>();
+    for (const pattern of patterns) {
+      const keys = (await dumpText(source, { match: pattern })).trimEnd().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { key: string }).key);
+      dumped.set(pattern, keys);
+    }
+    const engine = await LsmEngine.open(source, { readOnly: true });
+    try {
+      const keyspace = await Keyspace.open(engine);
+      for (const pattern of patterns) {
+        const served = (await keyspace.keys(0, Buffer.from(pattern), Date.now())).map((key) => key.toString()).sort();
+        expect(dumped.get(pattern), pattern).toEqual(served);
+      }
+    } finally {
+      await engine.close();
+    }
+    expect(dumped.get('[qt')).toEqual(['q', 't']); // the class runs to the end of the pattern
+    expect(dumped.get('[')).toEqual([]);
+
+    const { io, stdout, stderr } = captureIo();
+    expect(await main(['dump', source, '--match', '['], io)).toBe(0);
+    expect(stdout.text).toBe('');
+    expect(stderr.text).toContain('silt dump: 0 keys as ndjson to stdout');
+    expect(stderr.text).toContain('silt dump: warning: no key matched --match "[" (0 keys dumped; dbs 0..15 hold 6 keys; the pattern is matched as KEYS and SCAN MATCH match it; an unclosed [ starts a class');
+    const quiet = captureIo();
+    expect(await main(['dump', source, '--match', 'x*', '--db', '0', '--out', fresh('none.ndjson')], quiet.io)).toBe(0);
+    expect(quiet.stderr.text).toBe('silt dump: warning: no key matched --match "x*" (0 keys dumped; db 0 holds 6 keys; the pattern is matched as KEYS and SCAN MATCH match it)\n');
+    const json = captureIo();
+    const result = await dump({ dir: source, match: 'x*', out: fresh('none.json'), json: true }, json.io);
+    expect(json.stderr.text).toBe('');
+    expect(result.report).toMatchObject({ keys: 0, match: Buffer.from('x*').toString('hex'), keysInDbs: 6 });
+    expect(result.report!.warnings).toHaveLength(1);
+    const found = captureIo();
+    expect(await main(['dump', source, '--match', 'g*'], found.io)).toBe(0);
+    expect(found.stderr.text).not.toContain('warning');
+  });
+
   it('writes to stdout without --out, and through the command line', async () => {
     const source = fresh('stdout');
     await writeKeyspace(source, (keyspace, ctx) => setString(keyspace, ctx(0), 'a', '1'));
