@@ -417,14 +417,17 @@ class Recovery {
     this.#noteLeftBehind();
   }
 
-  /** The archive and checkpoints are not part of the live data: say they stay in DIR. */
+  /**
+   * The archive and checkpoints are not part of the live data: say they stay in DIR, unread.
+   * Damage in archive/ (verify reports it) matters only to point-in-time restore, not to NEWDIR.
+   */
   #noteLeftBehind(): void {
-    for (const [name, what] of [
-      ['archive', 'archived WAL files; `silt restore --archive` reads them there'],
-      ['checkpoints', 'checkpoints; each is a complete directory of its own'],
+    for (const [name, what, after] of [
+      ['archive', 'archived WAL files, which only point-in-time restore reads: `silt restore --archive DIR/archive` reads them there', '; damage in them (`silt verify DIR` lists it) limits only point-in-time restore, not this result'],
+      ['checkpoints', 'checkpoints; each is a complete directory of its own', ''],
     ] as const) {
       const path = joinPath(this.#dir, name);
-      if (this.#fs.exists(path) && this.#fs.list(path).length > 0) this.#report.notes.push(`${name}/ (${what}) was left in DIR, not copied`);
+      if (this.#fs.exists(path) && this.#fs.list(path).length > 0) this.#report.notes.push(`${name}/ (${what}) was left in DIR, not copied or read${after}`);
     }
   }
 

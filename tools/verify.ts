@@ -35,7 +35,7 @@ import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { userKeyOf } from '../lib/format/internal-key.js';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
-import { archiveDir, currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
+import { archiveDir, archiveDirName, currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
 import { probeDataDirectory, readManifest, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
@@ -110,6 +110,11 @@ export interface VerifyReport {
   /** No damage (notes allowed). */
   healthy: boolean;
   damageCount: number;
+  /**
+   * Damage in archive/ (counted in damageCount): archived WAL files, which only point-in-time
+   * restore reads. The server opens and serves the directory whatever it is; recover does not copy it.
+   */
+  archiveDamageCount: number;
   noteCount: number;
   problems: VerifyProblem[];
   checked: {
@@ -206,6 +211,7 @@ export async function verifyDirectory(
     dir,
     healthy: true,
     damageCount: 0,
+    archiveDamageCount: 0,
     noteCount: 0,
     problems: [],
     checked: { manifest: null, segments: 0, segmentBytes: 0, blocks: 0, walFiles: 0, walRecords: 0, archiveFiles: 0, archiveRecords: 0 },
@@ -243,6 +249,7 @@ export async function verifyDirectory(
     progress.finish();
     await context.engine?.close();
   }
+  report.archiveDamageCount = report.problems.filter((problem) => problem.severity === 'damage' && isArchiveFile(problem.file)).length;
   report.durationMs = Math.round(performance.now() - started);
   return report;
 }
@@ -655,14 +662,36 @@ function printReport(io: ToolIo, report: VerifyReport): void {
     writeLine(out, `Result: healthy${report.noteCount > 0 ? ` (${plural(report.noteCount, 'note')})` : ''}`);
   } else {
     writeLine(out, `Result: DAMAGED: ${plural(report.damageCount, 'problem')}${report.noteCount > 0 ? `, ${plural(report.noteCount, 'note')}` : ''}`);
-    writeLine(out, `Next: \`silt recover ${report.dir} --out NEWDIR\` salvages into a new directory and reports what it could not save`);
+    for (const line of nextSteps(report)) writeLine(out, line);
   }
+}
+
+/**
+ * What to do about the damage found. Damage in archive/ is not the live data's: the server
+ * opens and serves the directory as it is, and only point-in-time restore reads the archive
+ * (it cannot replay past the damage). Recover does not help there: it leaves archive/ in DIR.
+ */
+function nextSteps(report: VerifyReport): string[] {
+  const archive = report.archiveDamageCount;
+  const archiveLine = `the damage in archive/ (${plural(archive, 'problem')}) affects only point-in-time restore: \`silt restore\` from an older checkpoint cannot replay past it, so take a new checkpoint (BGSAVE, or \`silt checkpoint\` while the server is stopped) to restore to later times; \`silt recover\` leaves archive/ as it is`;
+  if (archive === report.damageCount) {
+    return [
+      `Next: the live data (manifest, segments, WAL) is intact, and the server opens and serves this directory as it is; ${archiveLine}`,
+    ];
+  }
+  const recover = `Next: \`silt recover ${report.dir} --out NEWDIR\` salvages into a new directory and reports what it could not save`;
+  return archive === 0 ? [recover] : [recover, `      (${archiveLine})`];
 }
 
 // ---------------------------------------------------------------- helpers
 
 function metaKeyRange(meta: SegmentMeta): KeyRange {
   return keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey));
+}
+
+/** True for a problem's file under archive/ (relative to the directory). */
+function isArchiveFile(file: string): boolean {
+  return file.startsWith(`${archiveDirName}/`);
 }
 
 /** Bytes the passes will read, for the progress bar (archive/ only when the archive pass runs). */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { verify, type VerifyProblem } from '../../../tools/verify.js';
+import { recover } from '../../../tools/recover.js';
 import { fixtureNames, type FixtureName } from '../../support/make-fixtures.js';
 import { captureIo, copyFixture, newerFormatFixture, hashTree, hex, loadExpected, makeScratch, removeScratch } from './tool-test-helpers.js';
 
@@ -203,6 +204,30 @@ describe('silt verify on the fixtures', () => {
     const result = await verify({ dir, json: true }, io);
     expect(result.exitCode).toBe(1);
     expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([['damage', 'archive-record', 'archive/000009.log']]);
+    expect(result.report!.archiveDamageCount).toBe(1);
+
+    // The advice: only point-in-time restore is concerned, not the live data, and recover would not help.
+    const human = captureIo();
+    expect((await verify({ dir }, human.io)).exitCode).toBe(1);
+    expect(human.stdout.text).toContain('Next: the live data (manifest, segments, WAL) is intact, and the server opens and serves this directory as it is; the damage in archive/ (1 problem) affects only point-in-time restore');
+    expect(human.stdout.text).not.toContain('silt recover ' + dir);
+    const recovered = captureIo();
+    const salvage = await recover({ dir, out: path.join(scratch, 'archive-damage.recovered') }, recovered.io);
+    expect(salvage.exitCode).toBe(0);
+    expect(recovered.stdout.text).toContain('archive/ (archived WAL files, which only point-in-time restore reads');
+    expect(recovered.stdout.text).toContain('damage in them (`silt verify DIR` lists it) limits only point-in-time restore, not this result');
+    // As said: the server opens it.
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline' });
+    await engine.close();
+
+    // With damage in the live data too, recover comes first, and the archive's part is said apart.
+    const both = copyFixture(scratch, 'flipped-bit', '-and-archive');
+    fs.cpSync(path.join(dir, 'archive'), path.join(both, 'archive'), { recursive: true });
+    const mixed = captureIo();
+    const mixedResult = await verify({ dir: both }, mixed.io);
+    expect(mixedResult.report).toMatchObject({ damageCount: 2, archiveDamageCount: 1 });
+    expect(mixed.stdout.text).toContain(`Next: \`silt recover ${both} --out NEWDIR\``);
+    expect(mixed.stdout.text).toContain('(the damage in archive/ (1 problem) affects only point-in-time restore');
   });
 
   test('a missing archived file after a damaged one is still a gap when the damaged file ends in readable records', async () => {
