@@ -294,7 +294,8 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
     const progress = new Progress({
       stream: io.stderr,
       label: `dump ${engine.dir}`,
-      total: report.keysInDbs,
+      // With --match only the matching keys are met: their number is unknown, so no percentage.
+      total: pattern === undefined ? report.keysInDbs : undefined,
       unit: 'records',
       enabled: io.stderr.isTTY === true && options.json !== true,
     });

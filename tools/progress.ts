@@ -10,6 +10,12 @@
 //
 // Nothing is drawn for runs shorter than `startDelayMs`, so small directories
 // and tests produce no noise. The clock is injectable for tests.
+//
+// The advance that completes the total is drawn at once, whatever the redraw
+// period (once something was drawn): the work after it (a final sync, verify's
+// logical pass) would otherwise show the frame before it, 99%, until finish().
+// So callers give a total that their advances reach exactly: the units they
+// will read, and an advance for each unit they skip.
 
 import type { OutputStream } from './tool-io.js';
 import { formatBytes } from './render.js';
@@ -63,10 +69,12 @@ export class Progress {
     return this.#done;
   }
 
-  /** Adds `units` of work done and redraws when due. */
+  /** Adds `units` of work done and redraws when due, and at once when the total is reached. */
   advance(units: number): void {
+    const total = this.#options.total;
+    const wasBelowTotal = total !== undefined && this.#done < total;
     this.#done += units;
-    this.#maybeDraw();
+    this.#maybeDraw(wasBelowTotal && this.#done >= total!);
   }
 
   /** Ends the report: erases the terminal line, or writes a last plain line if any was written. */
@@ -81,12 +89,14 @@ export class Progress {
     if (this.#linesWritten > 0) this.#write(`${this.#options.label}: done, ${this.#amount(this.#done)} in ${formatClock(this.#elapsedMs())}\n`);
   }
 
-  #maybeDraw(): void {
+  /** @param completed this advance reached the total: draw it now if anything was drawn before */
+  #maybeDraw(completed: boolean): void {
     if (!this.#enabled || this.#finished) return;
     const now = this.#now();
     if (now - this.#startedMs < (this.#options.startDelayMs ?? 250)) return;
     const period = this.#tty ? (this.#options.redrawMs ?? 100) : (this.#options.lineIntervalMs ?? 5000);
-    if (now - this.#lastDrawMs < period) return;
+    const shown = this.#drewLine || this.#linesWritten > 0;
+    if (now - this.#lastDrawMs < period && !(completed && shown)) return;
     this.#lastDrawMs = now;
     if (this.#tty) {
       this.#write(`\r\x1b[K${this.#terminalLine()}`);

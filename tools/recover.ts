@@ -554,6 +554,8 @@ class Recovery {
   #salvageWal(): void {
     const refs = listIn(this.#fs, walDir(this.#dir), 'wal');
     const candidates = this.#walCandidates(refs);
+    // Files skipped as flushed are done as far as the progress bar goes (#inputBytes counts every WAL file).
+    for (const ref of refs) if (!candidates.includes(ref)) this.#progress.advance(this.#fs.stat(ref.path).size);
     let stoppedAt = this.#lostMissingWal(candidates);
     /** The last sequence of the file before, when known: records of a file whose header is damaged come after it. */
     let previousLast: number | undefined;
@@ -580,6 +582,7 @@ class Recovery {
         summary = readAhead.get(index) ?? summarize(index);
       } catch (error) {
         if (!(error instanceof UnsupportedVersionError)) throw error;
+        this.#progress.advance(this.#fs.stat(ref.path).size);
         this.#addLost({ kind: 'wal-file', file, offset: 0, bytes: this.#fs.stat(ref.path).size, records: null, keyRange: null, sequenceRange: null, reason: error.message, savedAs: this.#saveWal(ref), knownKeys: [], olderVersionsMayShow: true });
         stoppedAt ??= file;
         continue;
@@ -886,12 +889,18 @@ class Recovery {
     if (sequence > this.#lastSequence) this.#lastSequence = sequence;
   }
 
+  /**
+   * Bytes the salvage advances the progress bar by: the segments it considers (those on disk)
+   * and every WAL file (those skipped as flushed count as done). Unlisted segments and other
+   * files are not read and not counted, so that the bar ends at 100%.
+   */
   #inputBytes(): number {
     let bytes = 0;
-    for (const sub of [segmentDir(this.#dir), walDir(this.#dir)]) {
-      if (!this.#fs.exists(sub)) continue;
-      for (const name of this.#fs.list(sub)) bytes += this.#fs.stat(joinPath(sub, name)).size;
+    for (const { fileNumber } of this.#segmentCandidates()) {
+      const path = segmentPath(this.#dir, fileNumber);
+      if (this.#fs.exists(path)) bytes += this.#fs.stat(path).size;
     }
+    for (const ref of listIn(this.#fs, walDir(this.#dir), 'wal')) bytes += this.#fs.stat(ref.path).size;
     return bytes;
   }
 }

@@ -34,7 +34,7 @@
 import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { userKeyOf } from '../lib/format/internal-key.js';
-import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import type { FileSystem } from '../lib/fs/file-system.js';
 import { archiveDir, archiveDirName, currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
 import { probeDataDirectory, readManifest, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
@@ -379,7 +379,11 @@ const segmentsPass: VerifyPass = {
   name: 'segments',
   run(context) {
     const { fs, dir, manifest } = context;
-    for (const { fileNumber, meta } of segmentsToCheck(fs, dir, manifest)) {
+    const toCheck = segmentsToCheck(fs, dir, manifest);
+    // Segments the manifest does not name (noted in pass 1) are not read: counted as done for the progress bar.
+    const checked = new Set(toCheck.map((segment) => segment.fileNumber));
+    for (const fileNumber of segmentFileNumbers(fs, dir)) if (!checked.has(fileNumber)) context.progress.advance(fs.stat(segmentPath(dir, fileNumber)).size);
+    for (const { fileNumber, meta } of toCheck) {
       const path = segmentPath(dir, fileNumber);
       const file = context.relative(path);
       const problems = checkSegment(fs, path, fileNumber);
@@ -414,13 +418,18 @@ function segmentsToCheck(fs: FileSystem, dir: string, manifest: ManifestState | 
       .filter((meta) => fs.exists(segmentPath(dir, meta.fileNumber)))
       .map((meta) => ({ fileNumber: meta.fileNumber, meta }));
   }
+  return segmentFileNumbers(fs, dir).map((fileNumber) => ({ fileNumber, meta: undefined }));
+}
+
+/** Numbers of the segment files in seg/ (other names are not segments). */
+function segmentFileNumbers(fs: FileSystem, dir: string): number[] {
   const segDir = segmentDir(dir);
   if (!fs.exists(segDir)) return [];
   return fs
     .list(segDir)
     .map((name) => parseFileName(name))
     .filter((parsed) => parsed?.kind === 'segment')
-    .map((parsed) => ({ fileNumber: (parsed as { number: number }).number, meta: undefined }));
+    .map((parsed) => (parsed as { number: number }).number);
 }
 
 /** The manifest's record of a segment must match the segment's own properties. */
@@ -507,6 +516,7 @@ function readSummary(context: VerifyContext, ref: { fileNumber: number; path: st
   } catch (error) {
     if (!(error instanceof UnsupportedVersionError)) throw error;
     context.add({ severity: 'damage', kind: 'unsupported-version', file: context.relative(ref.path), offset: 0, message: error.message });
+    context.progress.advance(context.fs.stat(ref.path).size);
     return undefined;
   }
 }
@@ -694,12 +704,15 @@ function isArchiveFile(file: string): boolean {
   return file.startsWith(`${archiveDirName}/`);
 }
 
-/** Bytes the passes will read, for the progress bar (archive/ only when the archive pass runs). */
+/**
+ * Bytes the passes advance the progress bar by: every segment file (those not read are counted
+ * as done) and every WAL file (archive/ only when the archive pass runs). Other files in these
+ * directories are not read, and not counted: the bar would stop short of 100%.
+ */
 function bytesToRead(fs: FileSystem, dir: string, withArchive: boolean): number {
   let bytes = 0;
-  for (const sub of withArchive ? [segmentDir(dir), walDir(dir), archiveDir(dir)] : [segmentDir(dir), walDir(dir)]) {
-    if (!fs.exists(sub)) continue;
-    for (const name of fs.list(sub)) bytes += fs.stat(joinPath(sub, name)).size;
-  }
+  for (const fileNumber of segmentFileNumbers(fs, dir)) bytes += fs.stat(segmentPath(dir, fileNumber)).size;
+  const wal = [...listIn(fs, walDir(dir), 'wal'), ...(withArchive ? listIn(fs, archiveDir(dir), 'archive') : [])];
+  for (const ref of wal) bytes += fs.stat(ref.path).size;
   return bytes;
 }

@@ -8,7 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import type { FileHandle, OpenMode } from '../../../lib/fs/file-system.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
@@ -23,7 +23,7 @@ import { main } from '../../../tools/cli.js';
 import { dump, type DumpOptions, type KeyTypeName } from '../../../tools/dump.js';
 import { load, type LoadOptions } from '../../../tools/load.js';
 import { verify } from '../../../tools/verify.js';
-import { captureIo, hashTree, makeScratch, removeScratch } from './tool-test-helpers.js';
+import { CapturedStream, captureIo, hashTree, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
 let counter = 0;
@@ -353,6 +353,20 @@ describe('dump options', () => {
     const found = captureIo();
     expect(await main(['dump', source, '--match', 'g*'], found.io)).toBe(0);
     expect(found.stderr.text).not.toContain('warning');
+
+    // The progress bar: with --match only matching keys are met, so it counts them and shows no percentage
+    // (against every key of the dbs it stopped at 1 of 6). A clock a second further on at each reading draws each one.
+    let ms = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (ms += 1000));
+    try {
+      const terminal = new CapturedStream(true);
+      expect((await dump({ dir: source, match: 'g*', out: fresh('bar.ndjson') }, { stdout: new CapturedStream(), stderr: terminal })).exitCode).toBe(0);
+      const bars = terminal.text.split('\r\x1b[K').filter((frame) => frame.startsWith('dump '));
+      expect(bars.length).toBeGreaterThan(0);
+      for (const bar of bars) expect(bar).not.toContain('%');
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('writes to stdout without --out, and through the command line', async () => {

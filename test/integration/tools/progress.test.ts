@@ -1,10 +1,42 @@
 // tools/progress.ts: a redrawn bar with rate and ETA on a terminal, plain
 // periodic lines otherwise, nothing when disabled (--json) or for short runs.
-// A fake clock drives it.
+// A fake clock drives it. The advance that completes the work is drawn at
+// once, and the tools' totals are what they advance by, so that their bars
+// end at 100% (verify and recover counted files they do not read, and the
+// last frame waited for a redraw period that the work after it outlasted).
 
-import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { formatClock, Progress } from '../../../tools/progress.js';
-import { CapturedStream } from './tool-test-helpers.js';
+import { recover } from '../../../tools/recover.js';
+import { verify } from '../../../tools/verify.js';
+import { CapturedStream, copyFixture, makeScratch, removeScratch } from './tool-test-helpers.js';
+
+let scratch: string;
+
+beforeAll(() => {
+  scratch = makeScratch('progress');
+});
+
+afterAll(() => {
+  removeScratch(scratch);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** The frames a terminal bar drew (each redraw starts with a carriage return and an erase). */
+function frames(stream: CapturedStream): string[] {
+  return stream.text.split('\r\x1b[K').filter((frame) => frame !== '');
+}
+
+/** A clock a second further on at each reading: every advance of a tool is drawn. */
+function slowClock(): void {
+  let ms = 0;
+  vi.spyOn(performance, 'now').mockImplementation(() => (ms += 1000));
+}
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let ms = 0;
@@ -62,6 +94,53 @@ describe('Progress', () => {
     short.advance(10);
     short.finish();
     expect(quiet.text).toBe('');
+  });
+
+  test('the advance that completes the total is drawn at once, on a terminal and in plain lines', () => {
+    const stream = new CapturedStream(true);
+    const time = clock();
+    const progress = new Progress({ stream, label: 'load', total: 1000, unit: 'bytes', enabled: true, now: time.now });
+    time.advance(1000);
+    progress.advance(990);
+    time.advance(10); // within the redraw period: drawn only because it completes the work
+    progress.advance(10);
+    expect(frames(stream).map((frame) => frame.split('  ')[2])).toEqual([' 99%', '100%']);
+    time.advance(10);
+    progress.advance(5); // past the total: not drawn again until due
+    expect(frames(stream)).toHaveLength(2);
+
+    const plain = new CapturedStream(false);
+    const plainTime = clock();
+    const lines = new Progress({ stream: plain, label: 'restore', total: 100, unit: 'records', enabled: true, now: plainTime.now, lineIntervalMs: 5000 });
+    plainTime.advance(5000);
+    lines.advance(50);
+    plainTime.advance(1000);
+    lines.advance(50);
+    expect(plain.text.split('\n')).toEqual(['restore: 50% (50 records of 100 records), 10 records/s, ETA 0:05', 'restore: 100% (100 records of 100 records), 17 records/s', '']);
+
+    // A run short enough to draw nothing before the end stays silent at the end too.
+    const quiet = new CapturedStream(false);
+    const quietTime = clock();
+    const short = new Progress({ stream: quiet, label: 'x', total: 10, unit: 'records', enabled: true, now: quietTime.now });
+    quietTime.advance(1000);
+    short.advance(10);
+    short.finish();
+    expect(quiet.text).toBe('');
+  });
+
+  test('verify and recover end at 100% with files in seg/ and wal/ that they do not read', async () => {
+    const dir = copyFixture(scratch, 'healthy');
+    // An orphan segment (a leftover the server deletes), a stray file, and a flushed WAL file below the log number.
+    fs.copyFileSync(path.join(dir, 'seg/000010.sst'), path.join(dir, 'seg/000099.sst'));
+    fs.writeFileSync(path.join(dir, 'seg/notes.txt'), 'x'.repeat(5000));
+    fs.copyFileSync(path.join(dir, 'wal/000009.log'), path.join(dir, 'wal/000007.log'));
+    slowClock();
+    const verified = new CapturedStream(true);
+    expect((await verify({ dir }, { stdout: new CapturedStream(), stderr: verified })).exitCode).toBe(0);
+    expect(frames(verified).at(-1)).toMatch(/ 100% /);
+    const recovered = new CapturedStream(true);
+    expect((await recover({ dir, out: path.join(scratch, 'recovered') }, { stdout: new CapturedStream(), stderr: recovered })).exitCode).toBe(0);
+    expect(frames(recovered).at(-1)).toMatch(/ 100% /);
   });
 
   test('formatClock', () => {
