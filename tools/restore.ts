@@ -25,7 +25,9 @@
 // sequence range this checkpoint can reach; nothing is written.
 //
 // Steps: (1) check arguments, the checkpoint (opened read-only: its sequence
-// C; every block of its segments read, as verify reads them) and the output directory; (2) list WAL files from the archive and the
+// C, and the time of the newest write it holds, from its WAL files or the
+// archive below them, not CHECKPOINT's time, which says when the copy was
+// made; every block of its segments read, as verify reads them) and the output directory; (2) list WAL files from the archive and the
 // WAL directory, read their ranges, walk them from C to the first break;
 // (3) read the reachable batches to find where the target stops replay (and,
 // for --dry-run, which keys would change); (4) copy the checkpoint to NEWDIR
@@ -246,7 +248,38 @@ class Restore {
     }
     const checkpointWal = listIn(fs, walDir(from), 'wal');
     this.#checkpointWal = checkpointWal[checkpointWal.length - 1]?.fileNumber;
-    this.#report.checkpoint = { sequence: this.#sequence, timeMs: null, recordedTimeMs: record?.timeMs ?? null };
+    this.#report.checkpoint = { sequence: this.#sequence, timeMs: this.#lastWriteTimeMs(checkpointWal), recordedTimeMs: record?.timeMs ?? null };
+  }
+
+  /**
+   * The time of the newest write the checkpoint holds (the last batch at or below C): the moment
+   * it stands for, and the earliest target it can restore to. Not CHECKPOINT's time, which says
+   * when the copy was made: `silt checkpoint` copies a stopped directory, maybe days after its
+   * last write, and every target in between is the checkpoint's own state. The batch is in the
+   * checkpoint's WAL files, or, when they hold none (a server opened and closed without writes
+   * starts an empty WAL file, which the copy then ends with), in a given WAL file numbered below
+   * them; the walk in step 2 reads only the files from the checkpoint's newest one on. Newest
+   * files first, and only until one holds such a batch.
+   * @returns null when no file at hand holds it (then CHECKPOINT's time stands in for it)
+   */
+  #lastWriteTimeMs(checkpointWal: WalFileRef[]): number | null {
+    const given = [...(this.#options.archive === undefined ? [] : listIn(this.#fs, this.#options.archive, 'archive')), ...(this.#options.wal === undefined ? [] : listIn(this.#fs, this.#options.wal, 'wal'))];
+    const below = given.filter((ref) => this.#checkpointWal === undefined || ref.fileNumber < this.#checkpointWal).sort((a, b) => b.fileNumber - a.fileNumber);
+    const candidates = [...[...checkpointWal].reverse().map((ref, index) => ({ ref, isNewest: index === 0 })), ...below.map((ref) => ({ ref, isNewest: false }))];
+    for (const { ref, isNewest } of candidates) {
+      let newest: { sequence: number; timeMs: number } | undefined;
+      try {
+        summarizeWalFile(this.#fs, ref, isNewest, (batch) => {
+          const last = batch.sequence + Math.max(batch.ops.length - 1, 0);
+          if (last <= this.#sequence && (newest === undefined || last > newest.sequence)) newest = { sequence: last, timeMs: batch.timeMs };
+        });
+      } catch (error) {
+        if (!(error instanceof UnsupportedVersionError)) throw error;
+        continue; // the walk reports it if it matters
+      }
+      if (newest !== undefined) return newest.timeMs;
+    }
+    return null;
   }
 
   /**
@@ -385,9 +418,14 @@ class Restore {
     const report = this.#report;
     const target = this.#target;
     const reach = `from this checkpoint the given WAL files reach ${describePoint(report.reachable.from)} to ${describePoint(report.reachable.to)}`;
+    // A time is before the checkpoint when it is before the newest write the checkpoint holds (#lastWriteTimeMs).
     const before = target.kind === 'time' ? report.reachable.from.timeMs !== null && target.timeMs < report.reachable.from.timeMs : target.sequence < this.#sequence;
     if (before) {
-      throw new ToolError('BEFORE_CHECKPOINT', `Cannot restore to ${describeTarget(target)}: it is before the checkpoint (${describePoint(report.reachable.from)}); use an older checkpoint. ${capitalize(reach)}`);
+      const unknown =
+        target.kind === 'time' && report.checkpoint.timeMs === null
+          ? ' (the time of its last write is in none of its WAL files nor the given ones, so the time CHECKPOINT records, when the copy was made, stands in for it: pass the archive that holds that write to restore to a time between them)'
+          : '';
+      throw new ToolError('BEFORE_CHECKPOINT', `Cannot restore to ${describeTarget(target)}: it is before the checkpoint (${describePoint(report.reachable.from)})${unknown}; use an older checkpoint. ${capitalize(reach)}`);
     }
     if (!plan.reached) {
       if (report.break !== null) {
