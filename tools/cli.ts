@@ -78,22 +78,36 @@ Exit: 0 nothing lost, 1 something lost (listed), 2 could not run.`,
   },
   {
     name: 'inspect',
-    summary: 'show levels, segments, WAL files, one file, or where a key lives',
+    summary: 'show levels, segments, WAL files, one file, or every stored version of a key',
     usage: `Usage: silt inspect DIR [--json]
        silt inspect DIR --segment FILE [--json]
        silt inspect DIR --wal FILE [--json]
-       silt inspect DIR --key K [--hex] [--json]
+       silt inspect DIR --key KEY [--db N] [--hex] [--subkeys N] [--json]
+       silt inspect DIR --engine-key KEY [--hex] [--json]
 
 Without options: levels, segments (size, key range, entries, tombstones,
 compression ratio, Bloom filter), WAL files, the archive's time range and
 the checkpoints. --segment: one segment's blocks (offset, size, entries, first
 and last key). --wal: one WAL file's records (offset, sequence, time, ops,
-keys). --key: every WAL record and segment holding K, newest first (K is
-UTF-8, or hex with --hex). FILE is a path or a name found in DIR/seg, DIR/wal
-or DIR/archive. Never writes.
+keys). --key: every stored version of the Redis key KEY of db N (default 0),
+newest first, in every segment and WAL record: its metadata record (type,
+size, version, expiry), its expiry index entries, and the first N subkeys of
+each collection version (default 10, --subkeys N for more, 0 for none).
+--engine-key: every version of one engine key, as verify and the views above
+name them. KEY is UTF-8, or hex with --hex. FILE is a path or a name found in
+DIR/seg, DIR/wal or DIR/archive. Never writes.
 
 Exit: 0 shown, 2 could not run.`,
-    options: { segment: { type: 'string' }, wal: { type: 'string' }, key: { type: 'string' }, hex: { type: 'boolean' }, ...jsonOption },
+    options: {
+      segment: { type: 'string' },
+      wal: { type: 'string' },
+      key: { type: 'string' },
+      db: { type: 'string' },
+      subkeys: { type: 'string' },
+      'engine-key': { type: 'string' },
+      hex: { type: 'boolean' },
+      ...jsonOption,
+    },
     positionals: ['DIR'],
     run: async (values, [dir], io) => {
       const options = { dir: dir!, json: values['json'] === true, hex: values['hex'] === true };
@@ -101,6 +115,9 @@ Exit: 0 shown, 2 could not run.`,
         const value = values[name];
         if (typeof value === 'string') Object.assign(options, { [name]: value });
       }
+      if (typeof values['engine-key'] === 'string') Object.assign(options, { engineKey: values['engine-key'] });
+      if (typeof values['db'] === 'string') Object.assign(options, { db: parseCount(values['db'], '--db') });
+      if (typeof values['subkeys'] === 'string') Object.assign(options, { subkeys: parseCount(values['subkeys'], '--subkeys') });
       return (await inspect(options, io)).exitCode;
     },
   },

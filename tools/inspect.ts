@@ -6,35 +6,64 @@
 //   silt inspect DIR --segment FILE   one segment's footer, properties and data blocks
 //                                     (offset, size, entries, first and last key)
 //   silt inspect DIR --wal FILE       one WAL file's records (offset, sequence, time, ops, keys)
-//   silt inspect DIR --key K [--hex]  every WAL record and segment holding key K, as
-//                                     pebble's `find` does, newest first
+//   silt inspect DIR --key K [--db N] [--hex] [--subkeys N]
+//                                     every stored version of Redis key K of db N (default 0):
+//                                     its metadata record, expiry index entries, and the first
+//                                     N subkeys of each collection version (default 10), in
+//                                     every segment and WAL record, as pebble's `find` does,
+//                                     newest first (tools/key-finder.ts)
+//   silt inspect DIR --engine-key K [--hex]
+//                                     the same for one engine key, as verify names them
+//
+// A Redis key lives under its db's physical id (docs/format.md, "Keyspace
+// encoding"): the newest database table (`D`) found says which, and older
+// tables found say which ids the db had before a FLUSHDB or SWAPDB; the key
+// is looked up under each. Without any table (raw engine data, or a lost
+// one) db N is taken as physical N, as a fresh server maps it, and so said.
 //
 // FILE is a path, or a name looked up in DIR's seg/, wal/ and archive/. Damage
 // is shown where it is met and does not stop the listing (verify judges it).
 // Like every read-only tool it refuses a directory a live process holds.
 
 import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors.js';
-import { makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf, ValueType } from '../lib/format/internal-key.js';
+import { userKeyOf } from '../lib/format/internal-key.js';
 import { baseName, joinPath, type FileSystem } from '../lib/fs/file-system.js';
 import { archiveDir, parseFileName, segmentDir, segmentPath, walDir } from '../lib/format/file-names.js';
 import { readLock } from '../lib/engine/lock-file.js';
 import { readManifest, type ManifestState } from '../lib/manifest/manifest-reader.js';
-import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { CompressionType } from '../lib/segment/segment-format.js';
-import { readWalFile } from '../lib/wal/wal-reader.js';
+import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import { dbTableKey, decodeOrderedDouble, expiryKey, KeyTag, metadataKey, readUint64BE, scorePrefix, subkeyPrefix } from '../lib/keyspace/key-encoding.js';
+import { KeyType, keyTypeNames, metadataFormatVersion, metadataHeaderBytes } from '../lib/keyspace/metadata.js';
 import { listCheckpoints, type CheckpointEntry } from './checkpoint.js';
 import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory } from './data-dir.js';
-import { formatBytes, formatTime, formatTimeRange, plural, relativeFile, renderHexKey, renderKey } from './render.js';
+import { KeyFinder, type KeyVersion } from './key-finder.js';
+import { formatBytes, formatTime, formatTimeRange, plural, quoteBytes, relativeFile, renderHexKey, renderKey } from './render.js';
 import { scanSegment, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, summarizeWalFile, type WalFileRef, type WalFileSummary } from './wal-scan.js';
+
+/** Subkeys shown per collection version by default (--subkeys N changes it). */
+export const inspectSubkeysDefault = 10;
+/**
+ * Most subkeys --subkeys may ask for per collection version: each one shown is held in memory
+ * with its versions. Here, not in lib/limits.ts: only this view reads it.
+ */
+export const inspectSubkeysMax = 100_000;
 
 export interface InspectOptions {
   dir: string;
   segment?: string;
   wal?: string;
+  /** A Redis key (of `db`). */
   key?: string;
-  /** `key` is hex. */
+  /** The logical db of `key` (default 0). */
+  db?: number;
+  /** Subkeys shown per collection version of `key` (default inspectSubkeysDefault). */
+  subkeys?: number;
+  /** An engine key, as verify and the segment and WAL views name them. */
+  engineKey?: string;
+  /** `key` or `engineKey` is hex. */
   hex?: boolean;
   json?: boolean;
   fs?: FileSystem;
@@ -138,18 +167,77 @@ export interface WalView {
   preallocatedBytes: number;
 }
 
-export interface KeyView {
+/** One stored version of an engine key. */
+export interface VersionInfo {
+  sequence: number;
+  type: 'put' | 'del';
+  valueBytes: number;
+  where: string;
+  /** The WAL record's time; null in a segment. */
+  timeMs: number | null;
+}
+
+/** Every version of one engine key (--engine-key). */
+export interface EngineKeyView {
   tool: 'inspect';
-  view: 'key';
+  view: 'engine-key';
+  /** The engine key, hex. */
   key: string;
   /** Every version found, newest first. */
-  versions: { sequence: number; type: 'put' | 'del'; valueBytes: number; where: string; timeMs: number | null }[];
+  versions: VersionInfo[];
   segmentsSearched: number;
   walFilesSearched: number;
   problems: { file: string; message: string }[];
 }
 
-export type InspectReport = DirectoryView | SegmentView | WalView | KeyView;
+/** A metadata record as stored: what the key was at that version. */
+export interface MetadataRecordInfo {
+  type: string;
+  /** Absolute expiry, ms since the epoch, or null. */
+  expireAt: number | null;
+  /** The version its subkeys carry. */
+  version: number;
+  /** Strings: the value's length; collections: their element count. */
+  size: number;
+  flags: number;
+  /** Strings: the value's first bytes, hex (size says how long it is). */
+  valueHead: string | null;
+}
+
+/** Every stored version of a Redis key (--key): its engine keys, newest first in each. */
+export interface KeyView {
+  tool: 'inspect';
+  view: 'key';
+  db: number;
+  /** The Redis key, hex. */
+  key: string;
+  /** table: from the newest database table found; assumed: none was found, so db N is physical N. */
+  mapping: 'table' | 'assumed';
+  /** The physical dbs searched: the one db maps to now first, then those older tables gave it (and which db each is now). */
+  physicalDbs: { physDb: number; current: boolean; nowDb: number | null }[];
+  /** The metadata key under each physical db, with every version (puts decoded). */
+  metadata: { physDb: number; engineKey: string; versions: (VersionInfo & { record: MetadataRecordInfo | null; problem: string | null })[] }[];
+  /** The expiry index entries the metadata versions name. */
+  expiry: { physDb: number; expireAt: number; engineKey: string; versions: VersionInfo[] }[];
+  /** Per collection version the metadata names: its first `subkeysLimit` subkeys (and score entries of a sorted set), fields hex. */
+  subkeys: {
+    physDb: number;
+    collectionVersion: number;
+    type: string;
+    /** The version the newest metadata record of the current physical db names (the others are dead). */
+    live: boolean;
+    kind: 'subkey' | 'score';
+    entries: { engineKey: string; field: string; score: number | null; versions: VersionInfo[] }[];
+    /** More entries than shown are stored. */
+    more: boolean;
+  }[];
+  subkeysLimit: number;
+  segmentsSearched: number;
+  walFilesSearched: number;
+  problems: { file: string; message: string }[];
+}
+
+export type InspectReport = DirectoryView | SegmentView | WalView | KeyView | EngineKeyView;
 
 /**
  * Prints one view of a data directory.
@@ -159,14 +247,20 @@ export function inspect(options: InspectOptions, io: ToolIo): Promise<ToolResult
   const json = options.json === true;
   return runTool('inspect', io, json, async () => {
     const fs = options.fs ?? defaultFileSystem();
-    const chosen = [options.segment, options.wal, options.key].filter((value) => value !== undefined).length;
-    if (chosen > 1) throw new ToolError('USAGE', 'Cannot inspect: give at most one of --segment, --wal and --key');
+    const chosen = [options.segment, options.wal, options.key, options.engineKey].filter((value) => value !== undefined).length;
+    if (chosen > 1) throw new ToolError('USAGE', 'Cannot inspect: give at most one of --segment, --wal, --key and --engine-key');
+    if (options.key === undefined && (options.db !== undefined || options.subkeys !== undefined)) throw new ToolError('USAGE', 'Cannot inspect: --db and --subkeys go with --key');
+    if (options.hex === true && options.key === undefined && options.engineKey === undefined) throw new ToolError('USAGE', 'Cannot inspect: --hex goes with --key or --engine-key');
+    if (options.subkeys !== undefined && !(Number.isSafeInteger(options.subkeys) && options.subkeys >= 0 && options.subkeys <= inspectSubkeysMax)) {
+      throw new ToolError('USAGE', `Cannot inspect: --subkeys takes 0 to ${inspectSubkeysMax}, got ${options.subkeys}`);
+    }
     requireDirectory(fs, options.dir);
     refuseLiveDirectory(fs, options.dir, 'inspect', 'Inspect a checkpoint of it instead (BGSAVE, then `silt inspect DIR/checkpoints/NAME`)');
     let report: InspectReport;
     if (options.segment !== undefined) report = segmentView(fs, options.dir, options.segment);
     else if (options.wal !== undefined) report = walView(fs, options.dir, options.wal);
-    else if (options.key !== undefined) report = keyView(fs, options.dir, parseKey(options.key, options.hex === true));
+    else if (options.key !== undefined) report = keyView(fs, options.dir, parseKey(options.key, options.hex === true), options.db ?? 0, options.subkeys ?? inspectSubkeysDefault);
+    else if (options.engineKey !== undefined) report = engineKeyView(fs, options.dir, parseKey(options.engineKey, options.hex === true));
     else report = directoryView(fs, options.dir);
     if (json) writeJson(io.stdout, report);
     else printView(io, report);
@@ -386,73 +480,163 @@ function walView(fs: FileSystem, dir: string, name: string): WalView {
   };
 }
 
-// ---------------------------------------------------------------- one key
+// ---------------------------------------------------------------- one engine key
 
-function keyView(fs: FileSystem, dir: string, key: Buffer): KeyView {
-  const view: KeyView = { tool: 'inspect', view: 'key', key: key.toString('hex'), versions: [], segmentsSearched: 0, walFilesSearched: 0, problems: [] };
-  let levelOf = new Map<number, number>();
-  try {
-    const manifest = readManifest(fs, dir, { readOnly: true });
-    levelOf = new Map(manifest.version.allFiles().map((meta) => [meta.fileNumber, meta.level]));
-  } catch (error) {
-    if (!(error instanceof KvError)) throw error;
-    view.problems.push({ file: 'CURRENT', message: `levels unknown: ${error.message}` });
-  }
-  for (const fileNumber of segmentNumbers(fs, dir)) {
-    const path = segmentPath(dir, fileNumber);
-    const level = levelOf.get(fileNumber);
-    const where = `${relativeFile(dir, path)} (${level === undefined ? 'not in the manifest' : `level ${level}`})`;
-    view.segmentsSearched++;
-    try {
-      for (const version of segmentVersions(fs, path, fileNumber, key)) view.versions.push({ ...version, where, timeMs: null });
-    } catch (error) {
-      if (!(error instanceof CorruptionError)) throw error;
-      view.problems.push({ file: relativeFile(dir, path), message: error.message });
+function engineKeyView(fs: FileSystem, dir: string, key: Buffer): EngineKeyView {
+  const finder = new KeyFinder(fs, dir, { walFilter: (candidate) => candidate.equals(key), valueBytesKept: () => 0 });
+  return {
+    tool: 'inspect',
+    view: 'engine-key',
+    key: key.toString('hex'),
+    versions: finder.versions(key).map(versionInfo),
+    segmentsSearched: finder.segmentsSearched,
+    walFilesSearched: finder.walFilesSearched,
+    problems: finder.problems,
+  };
+}
+
+// ---------------------------------------------------------------- one Redis key
+
+/** Bytes of a metadata record kept per version: its header and the start of a string's value. */
+const metadataBytesKept = metadataHeaderBytes + 32;
+/** `tag | physdb | key length` before the user key of an `S` or `Z` key. */
+const collectionHeaderBytes = 9;
+
+function keyView(fs: FileSystem, dir: string, userKey: Buffer, db: number, subkeysLimit: number): KeyView {
+  const ownKeys = ownEngineKeys(userKey);
+  const finder = new KeyFinder(fs, dir, {
+    walFilter: (key) => key.equals(dbTableKey) || ownKeys.matches(key),
+    // The database table whole (4 bytes a db), metadata records' headers and the start of a string's value.
+    valueBytesKept: (key) => (key.equals(dbTableKey) ? Number.MAX_SAFE_INTEGER : metadataBytesKept),
+    walGroupOf: ownKeys.groupOf,
+    walGroupLimit: subkeysLimit,
+  });
+  const view: KeyView = {
+    tool: 'inspect',
+    view: 'key',
+    db,
+    key: userKey.toString('hex'),
+    mapping: 'table',
+    physicalDbs: [],
+    metadata: [],
+    expiry: [],
+    subkeys: [],
+    subkeysLimit,
+    segmentsSearched: finder.segmentsSearched,
+    walFilesSearched: finder.walFilesSearched,
+    problems: [],
+  };
+  const tables = databaseTables(finder, view);
+  const newest = tables[0];
+  if (newest === undefined) {
+    view.mapping = 'assumed';
+    view.physicalDbs.push({ physDb: db, current: true, nowDb: db });
+  } else {
+    const count = newest.physIds.length;
+    if (db >= count) throw new ToolError('USAGE', `Cannot inspect db ${db}: the database table has dbs 0 to ${count - 1}`);
+    const nowDbOf = new Map(newest.physIds.map((physId, index) => [physId, index]));
+    for (const table of tables) {
+      const physDb = table.physIds[db];
+      if (physDb === undefined || view.physicalDbs.some((known) => known.physDb === physDb)) continue;
+      view.physicalDbs.push({ physDb, current: table === newest, nowDb: nowDbOf.get(physDb) ?? null });
     }
   }
-  const refs = [...listIn(fs, archiveDir(dir), 'archive'), ...listIn(fs, walDir(dir), 'wal')];
-  for (const ref of refs) {
-    view.walFilesSearched++;
-    try {
-      readWalFile(fs, ref.path, {
-        mode: 'salvage',
-        isNewest: false,
-        onBatch: (batch, offset) => {
-          batch.ops.forEach((op, index) => {
-            if (!op.key.equals(key)) return;
-            view.versions.push({ sequence: batch.sequence + index, type: op.type, valueBytes: op.type === 'put' ? op.value.length : 0, where: `${relativeFile(dir, ref.path)} record at offset ${offset}`, timeMs: batch.timeMs });
-          });
-        },
-      });
-    } catch (error) {
-      if (!(error instanceof KvError)) throw error;
-      view.problems.push({ file: relativeFile(dir, ref.path), message: error.message });
+  for (const { physDb } of view.physicalDbs) {
+    const engineKey = metadataKey(physDb, userKey);
+    const versions = finder.versions(engineKey).map((version) => ({ ...versionInfo(version), ...decodeMetadata(version) }));
+    view.metadata.push({ physDb, engineKey: engineKey.toString('hex'), versions });
+  }
+  for (const metadata of view.metadata) {
+    const seenExpiry = new Set<number>();
+    const seenVersion = new Set<number>();
+    for (const version of metadata.versions) {
+      const record = version.record;
+      if (record === null) continue;
+      if (record.expireAt !== null && !seenExpiry.has(record.expireAt)) {
+        seenExpiry.add(record.expireAt);
+        const engineKey = expiryKey(record.expireAt, metadata.physDb, userKey);
+        view.expiry.push({ physDb: metadata.physDb, expireAt: record.expireAt, engineKey: engineKey.toString('hex'), versions: finder.versions(engineKey).map(versionInfo) });
+      }
+      if (record.type === 'string' || seenVersion.has(record.version)) continue;
+      seenVersion.add(record.version);
+      const newestRecord = metadata.versions[0];
+      const live = view.physicalDbs.find((physical) => physical.physDb === metadata.physDb)?.current === true && newestRecord?.type === 'put' && newestRecord.record?.version === record.version;
+      const kinds: ['subkey' | 'score', Buffer][] = [['subkey', subkeyPrefix(metadata.physDb, userKey, record.version)]];
+      if (record.type === 'zset') kinds.push(['score', scorePrefix(metadata.physDb, userKey, record.version)]);
+      for (const [kind, prefix] of kinds) {
+        const found = finder.prefixed(prefix, subkeysLimit);
+        const entries = [...found.keys].map(([hex, versions]) => {
+          const rest = Buffer.from(hex, 'hex').subarray(prefix.length);
+          const score = kind === 'score' && rest.length >= 8 ? decodeOrderedDouble(rest, 0) : null;
+          return { engineKey: hex, field: (kind === 'score' ? rest.subarray(8) : rest).toString('hex'), score, versions: versions.map(versionInfo) };
+        });
+        view.subkeys.push({ physDb: metadata.physDb, collectionVersion: record.version, type: record.type, live, kind, entries, more: found.more });
+      }
     }
   }
-  view.versions.sort((a, b) => b.sequence - a.sequence);
+  view.problems.push(...finder.problems);
   return view;
 }
 
-/** Every version of `key` in one segment, through its index and Bloom filter. */
-function segmentVersions(fs: FileSystem, path: string, fileNumber: number, key: Buffer): { sequence: number; type: 'put' | 'del'; valueBytes: number }[] {
-  const reader = SegmentReader.open(fs, path, { fileNumber });
-  try {
-    if (!reader.mayContain(key)) return [];
-    const versions: { sequence: number; type: 'put' | 'del'; valueBytes: number }[] = [];
-    const iterator = reader.iterator();
+/**
+ * Which engine keys belong to `userKey` in any physical db, by their layout alone (for the WAL pass,
+ * before the physical dbs are known): its `M` and `E` keys, and its `S` and `Z` keys, grouped by
+ * collection (`tag | physdb | len | key | version`) so that only the first subkeys of each are kept.
+ */
+function ownEngineKeys(userKey: Buffer): { matches: (key: Buffer) => boolean; groupOf: (key: Buffer) => string | undefined } {
+  const length = userKey.length;
+  const endsWithKey = (key: Buffer, prefixBytes: number): boolean => key.length === prefixBytes + length && key.subarray(prefixBytes).equals(userKey);
+  const isCollectionKey = (key: Buffer): boolean =>
+    (key[0] === KeyTag.subkey || key[0] === KeyTag.score) &&
+    key.length >= collectionHeaderBytes + length + 8 &&
+    key.readUInt32BE(5) === length &&
+    key.subarray(collectionHeaderBytes, collectionHeaderBytes + length).equals(userKey);
+  return {
+    matches: (key) => (key[0] === KeyTag.metadata && endsWithKey(key, 5)) || (key[0] === KeyTag.expiry && endsWithKey(key, 13)) || isCollectionKey(key),
+    groupOf: (key) => (isCollectionKey(key) ? key.subarray(0, collectionHeaderBytes + length + 8).toString('hex') : undefined),
+  };
+}
+
+/** The database tables stored, newest first (those that do not decode are problems). */
+function databaseTables(finder: KeyFinder, view: KeyView): DbTable[] {
+  const tables: DbTable[] = [];
+  for (const version of finder.versions(dbTableKey)) {
+    if (version.type === 'del') continue;
     try {
-      for (iterator.seek(makeInternalKey(key, sequenceMax, ValueType.put)); iterator.valid(); iterator.next()) {
-        const internal = iterator.key();
-        if (!userKeyOf(internal).equals(key)) break;
-        versions.push({ sequence: sequenceOf(internal), type: typeOf(internal) === ValueType.put ? 'put' : 'del', valueBytes: iterator.value().length });
-      }
-    } finally {
-      iterator.close();
+      tables.push(decodeTable(version.valueHead));
+    } catch (error) {
+      if (!(error instanceof CorruptionError)) throw error;
+      view.problems.push({ file: version.where, message: error.message });
     }
-    return versions;
-  } finally {
-    reader.close();
   }
+  return tables;
+}
+
+/** A metadata version decoded: a put's record (type, expiry, version, size), or why it does not decode. */
+function decodeMetadata(version: KeyVersion): { record: MetadataRecordInfo | null; problem: string | null } {
+  if (version.type === 'del') return { record: null, problem: null };
+  const head = version.valueHead;
+  if (version.valueBytes < metadataHeaderBytes) return { record: null, problem: `${version.valueBytes} bytes, shorter than the ${metadataHeaderBytes}-byte header` };
+  if (head[0] !== metadataFormatVersion) return { record: null, problem: `unknown format version ${head[0]}` };
+  const type = head[1]!;
+  if (type < KeyType.string || type > KeyType.zset) return { record: null, problem: `unknown type ${type}` };
+  const expireMs = readUint64BE(head, 3);
+  const size = readUint64BE(head, 19);
+  const isString = type === KeyType.string;
+  const record: MetadataRecordInfo = {
+    type: keyTypeNames[type as KeyType],
+    expireAt: expireMs === 0 ? null : expireMs,
+    version: readUint64BE(head, 11),
+    size,
+    flags: head[2]!,
+    valueHead: isString ? head.subarray(metadataHeaderBytes).toString('hex') : null,
+  };
+  const problem = isString && size !== version.valueBytes - metadataHeaderBytes ? `string size ${size} does not match its value of ${version.valueBytes - metadataHeaderBytes} bytes` : null;
+  return { record, problem };
+}
+
+function versionInfo(version: KeyVersion): VersionInfo {
+  return { sequence: version.sequence, type: version.type, valueBytes: version.valueBytes, where: version.where, timeMs: version.timeMs };
 }
 
 // ---------------------------------------------------------------- output
@@ -467,6 +651,8 @@ function printView(io: ToolIo, view: InspectReport): void {
       return printWal(io, view);
     case 'key':
       return printKey(io, view);
+    case 'engine-key':
+      return printEngineKey(io, view);
   }
 }
 
@@ -565,11 +751,65 @@ function printWal(io: ToolIo, view: WalView): void {
 
 function printKey(io: ToolIo, view: KeyView): void {
   const out = io.stdout;
-  writeLine(out, `Key ${renderKey(Buffer.from(view.key, 'hex'))}: ${plural(view.versions.length, 'version')} in ${plural(view.segmentsSearched, 'segment')} and ${plural(view.walFilesSearched, 'WAL file')} searched, newest first`);
-  for (const version of view.versions) {
-    const time = version.timeMs === null ? '' : `  ${formatTime(version.timeMs)}`;
-    writeLine(out, `  seq ${version.sequence}  ${version.type === 'put' ? `put (${version.valueBytes} B)` : 'delete'}  ${version.where}${time}`);
+  const userKey = Buffer.from(view.key, 'hex');
+  const current = view.physicalDbs.find((physical) => physical.current)!;
+  const mapping = view.mapping === 'table' ? 'the database table maps it' : 'no database table was found, so db N is taken as physical N, as a fresh server maps it';
+  writeLine(out, `Key ${quoteBytes(userKey)} of db ${view.db}: physical db ${current.physDb} (${mapping}); ${plural(view.segmentsSearched, 'segment')} and ${plural(view.walFilesSearched, 'WAL file')} searched, newest first`);
+  for (const metadata of view.metadata) {
+    const physical = view.physicalDbs.find((candidate) => candidate.physDb === metadata.physDb)!;
+    const whose = physical.current ? '' : `, physical db ${metadata.physDb}: db ${view.db}'s in an older database table (FLUSHDB or SWAPDB since), ${physical.nowDb === null ? 'mapped to no db now' : `db ${physical.nowDb}'s now`}`;
+    writeLine(out, `  metadata (engine key ${renderKey(Buffer.from(metadata.engineKey, 'hex'))}${whose}): ${metadata.versions.length === 0 ? 'no version stored' : plural(metadata.versions.length, 'version')}`);
+    for (const version of metadata.versions) writeLine(out, `    ${describeVersion(version, describeRecord(version))}`);
   }
+  for (const entry of view.expiry) {
+    writeLine(out, `  expiry index entry at ${formatTime(entry.expireAt)} (physical db ${entry.physDb}): ${entry.versions.length === 0 ? 'no version stored (the sweep would never delete the key: silt verify reports it)' : plural(entry.versions.length, 'version')}`);
+    for (const version of entry.versions) writeLine(out, `    ${describeVersion(version, version.type === 'put' ? 'put' : 'delete')}`);
+  }
+  for (const group of view.subkeys) {
+    const state = group.live ? 'live' : 'an older version: no reader sees them, compaction reclaims them';
+    const what = group.kind === 'score' ? 'score index entries' : group.type === 'hash' ? 'fields' : group.type === 'list' ? 'elements' : 'members';
+    const shown = group.entries.length === 0 ? 'none stored' : group.more ? `the first ${group.entries.length} shown, more stored: --subkeys N shows up to N` : `${group.entries.length}`;
+    writeLine(out, `  ${what} of ${group.type} version ${group.collectionVersion} (physical db ${group.physDb}, ${state}): ${shown}`);
+    for (const entry of group.entries) {
+      const label = describeField(group.type, group.kind, Buffer.from(entry.field, 'hex'), entry.score);
+      for (const version of entry.versions) writeLine(out, `    ${label}  ${describeVersion(version, version.type === 'put' ? `put (${version.valueBytes} B)` : 'delete')}`);
+    }
+  }
+  if (view.metadata.every((metadata) => metadata.versions.length === 0)) writeLine(out, `  no version of this key is stored in db ${view.db}`);
+  for (const problem of view.problems) writeLine(out, `  could not search ${problem.file}: ${problem.message}`);
+}
+
+/** `seq 12  put ...  seg/000010.sst (level 0)  2024-...`. */
+function describeVersion(version: VersionInfo, what: string): string {
+  const time = version.timeMs === null ? '' : `  ${formatTime(version.timeMs)}`;
+  return `seq ${version.sequence}  ${what}  ${version.where}${time}`;
+}
+
+/** `put hash, 3 fields, version 17..., expires at ...`, or why the record does not decode. */
+function describeRecord(version: KeyView['metadata'][number]['versions'][number]): string {
+  if (version.type === 'del') return 'delete';
+  const record = version.record;
+  if (record === null) return `put (${version.valueBytes} B) that does not decode: ${version.problem ?? 'unknown'}`;
+  const expiry = record.expireAt === null ? 'no expiry' : `${record.expireAt < Date.now() ? 'expired at' : 'expires at'} ${formatTime(record.expireAt)}`;
+  const size =
+    record.type === 'string'
+      ? `${formatBytes(record.size)} ${quoteBytes(Buffer.from(record.valueHead ?? '', 'hex'))}${record.size > (record.valueHead ?? '').length / 2 ? '...' : ''}`
+      : `size ${record.size}`;
+  const problem = version.problem === null ? '' : ` (damaged: ${version.problem})`;
+  return `put ${record.type}, ${size}, version ${record.version}, ${expiry}${problem}`;
+}
+
+/** A subkey's field as the type reads it: a list element's index, a sorted set's score and member. */
+function describeField(type: string, kind: 'subkey' | 'score', field: Buffer, score: number | null): string {
+  if (kind === 'score') return `score ${score} ${quoteBytes(field)}`;
+  if (type === 'list' && field.length === 8) return `index ${readUint64BE(field, 0)}`;
+  return quoteBytes(field);
+}
+
+function printEngineKey(io: ToolIo, view: EngineKeyView): void {
+  const out = io.stdout;
+  writeLine(out, `Engine key ${renderKey(Buffer.from(view.key, 'hex'))}: ${plural(view.versions.length, 'version')} in ${plural(view.segmentsSearched, 'segment')} and ${plural(view.walFilesSearched, 'WAL file')} searched, newest first`);
+  for (const version of view.versions) writeLine(out, `  ${describeVersion(version, version.type === 'put' ? `put (${version.valueBytes} B)` : 'delete')}`);
   for (const problem of view.problems) writeLine(out, `  could not search ${problem.file}: ${problem.message}`);
 }
 

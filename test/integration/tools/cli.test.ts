@@ -89,11 +89,12 @@ describe('main (in-process)', () => {
     }
   });
 
-  test('dispatches with parsed options: inspect --key --hex --json', async () => {
+  test('dispatches with parsed options: inspect --engine-key --hex --json', async () => {
     const dir = copyFixture(scratch, 'healthy');
     const { io, stdout } = captureIo();
-    expect(await main(['inspect', dir, '--key', '00ff0a80', '--hex', '--json'], io)).toBe(0);
-    expect(JSON.parse(stdout.text)).toMatchObject({ view: 'key', key: '00ff0a80' });
+    // The fixtures hold raw engine data (no keyspace): their keys are engine keys.
+    expect(await main(['inspect', dir, '--engine-key', '00ff0a80', '--hex', '--json'], io)).toBe(0);
+    expect(JSON.parse(stdout.text)).toMatchObject({ view: 'engine-key', key: '00ff0a80', versions: [{ valueBytes: 1 }, { valueBytes: 4 }] });
     const out = path.join(scratch, 'recovered');
     const recovered = captureIo();
     expect(await main(['recover', dir, '--out', out], recovered.io)).toBe(0);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
-import { inspect, type DirectoryView, type KeyView, type SegmentView, type WalView } from '../../../tools/inspect.js';
+import { inspect, type DirectoryView, type EngineKeyView, type SegmentView, type WalView } from '../../../tools/inspect.js';
 import { captureIo, copyFixture, hashTree, hex, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -112,9 +112,10 @@ describe('silt inspect', () => {
     expect(view).toMatchObject({ state: 'damaged', damage: { offset: 91, bytes: 155 } });
   });
 
-  test('--key finds every version of a key in segments and WAL files, newest first', async () => {
-    const result = await inspect({ dir: healthy, key: 'key:011', json: true }, captureIo().io);
-    const view = result.report as KeyView;
+  test('--engine-key finds every version of an engine key in segments and WAL files, newest first', async () => {
+    const result = await inspect({ dir: healthy, engineKey: 'key:011', json: true }, captureIo().io);
+    const view = result.report as EngineKeyView;
+    expect(view.view).toBe('engine-key');
     expect(view.versions.map((version) => [version.type, version.where.split(' ')[0]])).toEqual([
       ['put', 'wal/000009.log'],
       ['put', 'seg/000010.sst'],
@@ -123,13 +124,15 @@ describe('silt inspect', () => {
     expect(view.versions.map((version) => version.sequence)).toEqual([...view.versions.map((version) => version.sequence)].sort((a, b) => b - a));
     expect(view.versions[1]!.where).toBe('seg/000010.sst (level 0)');
 
-    const binary = await inspect({ dir: healthy, key: '00ff0a80', hex: true, json: true }, captureIo().io);
-    expect((binary.report as KeyView).versions.map((version) => [version.type, version.valueBytes, version.where.split(' ')[0]])).toEqual([
+    const binary = await inspect({ dir: healthy, engineKey: '00ff0a80', hex: true, json: true }, captureIo().io);
+    expect((binary.report as EngineKeyView).versions.map((version) => [version.type, version.valueBytes, version.where.split(' ')[0]])).toEqual([
       ['put', 1, 'wal/000012.log'],
       ['put', 4, 'wal/000009.log'],
     ]);
-    const deleted = await inspect({ dir: healthy, key: 'key:012' }, captureIo().io);
-    expect((deleted.report as KeyView).versions[0]!.type).toBe('del');
+    const deleted = captureIo();
+    const deletedResult = await inspect({ dir: healthy, engineKey: 'key:012' }, deleted.io);
+    expect((deletedResult.report as EngineKeyView).versions[0]!.type).toBe('del');
+    expect(deleted.stdout.text).toMatch(/^Engine key "key:012": \d+ versions in 2 segments and 2 WAL files searched, newest first\n {2}seq \d+ {2}delete {2}/);
   });
 
   test('a directory without a manifest still shows its segments and WAL files', async () => {
