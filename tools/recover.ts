@@ -63,7 +63,9 @@
 //      1 when something was (the report lists it), 2 when recover could not run.
 
 import { resolve } from 'node:path';
-import { KvError, UnsupportedVersionError } from '../lib/errors.js';
+import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors.js';
+import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { compareInternalKeys, makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf, ValueType } from '../lib/format/internal-key.js';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
@@ -81,6 +83,7 @@ import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
 import {
@@ -88,9 +91,9 @@ import {
   formatTime,
   keyRange,
   plural,
+  quoteBytes,
   relativeFile,
   renderKey,
-  renderKeyRange,
   renderSequenceRange,
   sequenceRange,
   type KeyRange,
@@ -153,6 +156,15 @@ export interface LostItem {
    * says the segment held that key; null when the check stopped at its limit first, and for WAL parts.
    */
   olderVersionExample: { key: string; file: string; inDamagedSegment: boolean } | null;
+  /**
+   * The engine keys above (hex) as Redis keys and dbs (tools/describe-engine-key.ts), by the
+   * result's database table; `other` for keys outside the keyspace (raw engine data).
+   */
+  decoded: {
+    keyRange: { smallest: DecodedEngineKey | null; largest: DecodedEngineKey | null } | null;
+    knownKeys: DecodedEngineKey[];
+    olderVersionExample: DecodedEngineKey | null;
+  };
 }
 
 export interface RecoverReport {
@@ -815,8 +827,21 @@ class Recovery {
         this.#report.compacted = true;
       }
       this.#report.keyspace = await repairKeyspaceIndexes(engine);
+      this.#decodeLostKeys(readTable(engine.get(dbTableKey)));
     } finally {
       await engine.close();
+    }
+  }
+
+  /** Fills each lost item's `decoded`: its engine keys as Redis keys, by the result's database table. */
+  #decodeLostKeys(table: DbTable | undefined): void {
+    const describe = (hex: string | null): DecodedEngineKey | null => (hex === null ? null : describeEngineKey(Buffer.from(hex, 'hex'), table));
+    for (const lost of this.#report.lost) {
+      lost.decoded = {
+        keyRange: lost.keyRange === null ? null : { smallest: describe(lost.keyRange.smallest), largest: describe(lost.keyRange.largest) },
+        knownKeys: lost.knownKeys.map((hex) => describe(hex)!),
+        olderVersionExample: describe(lost.olderVersionExample?.key ?? null),
+      };
     }
   }
 
@@ -879,8 +904,8 @@ class Recovery {
     return { read, example: undefined };
   }
 
-  #addLost(item: Omit<LostItem, 'olderVersionExample'>): LostItem {
-    const lost: LostItem = { ...item, olderVersionExample: null };
+  #addLost(item: Omit<LostItem, 'olderVersionExample' | 'decoded'>): LostItem {
+    const lost: LostItem = { ...item, olderVersionExample: null, decoded: { keyRange: null, knownKeys: [], olderVersionExample: null } };
     this.#report.lost.push(lost);
     return lost;
   }
@@ -902,6 +927,17 @@ class Recovery {
     }
     for (const ref of listIn(this.#fs, walDir(this.#dir), 'wal')) bytes += this.#fs.stat(ref.path).size;
     return bytes;
+  }
+}
+
+/** The database table a stored `D` value holds; undefined without one (raw engine data) or when it does not decode. */
+function readTable(value: Buffer | undefined): DbTable | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return decodeTable(value);
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    return undefined; // keys are then shown as engine keys; the keyspace repair and verify report the table
   }
 }
 
@@ -938,7 +974,7 @@ function describeStaleRisk(lost: LostItem): string {
   if (!lost.olderVersionsMayShow) return 'none of its keys went back in time: no kept file holds an older version of a key in this range that the result reads';
   const risk = 'keys in this range may now read an older value, or a deleted key may be back';
   if (example === null) return `${risk}: kept data in this range was not checked in full (the check reads a limited number of entries)`;
-  const key = renderKey(Buffer.from(example.key, 'hex'));
+  const key = lost.decoded.olderVersionExample?.text ?? renderKey(Buffer.from(example.key, 'hex'));
   if (example.inDamagedSegment) return `${risk}: the result reads older versions of keys this segment held in this range (e.g. ${key}, from ${example.file}), so where the lost part held a newer version, that key went back in time`;
   return `${risk}: the result reads older versions of keys in this range (e.g. ${key}, from ${example.file}); any of them the lost part held a newer version of went back in time`;
 }
@@ -977,13 +1013,13 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       writeLine(out, `  ${plural(k.olderVersionCount, 'key')} lost ${k.olderVersionCount === 1 ? 'its' : 'their'} newest version in the lost parts while an older version survived in older data; each now shows that older version again, and the entries left of the lost version were deleted:`);
       for (const o of k.olderVersions) {
         const now = o.deleted ? `its older ${o.type} had no member left either, so the key was deleted` : `now the older ${o.type}${describeExpiry(o.expireMs)}`;
-        writeLine(out, `      ${renderKey(Buffer.from(o.key, 'hex'))} of db ${o.db}: ${now}; ${plural(o.entriesRemoved, 'entry', 'entries')} of the lost version deleted`);
+        writeLine(out, `      ${quoteBytes(Buffer.from(o.key, 'hex'))} of db ${o.db}: ${now}; ${plural(o.entriesRemoved, 'entry', 'entries')} of the lost version deleted`);
       }
       if (k.olderVersionCount > k.olderVersions.length) writeLine(out, `      ... (${k.olderVersionCount} in all; --json lists the first ${k.olderVersions.length})`);
     }
     if (k.collectionCount > 0) {
       writeLine(out, `  ${plural(k.collectionCount, 'collection')} had a size that disagreed with the members found: lost members (size down), or members back from older data (size up or equal); each now holds the members found (those left with nothing were deleted):`);
-      for (const c of k.collections) writeLine(out, `      ${c.type} ${renderKey(Buffer.from(c.key, 'hex'))} of db ${c.db}: ${c.sizeBefore} -> ${c.sizeAfter === 0 ? 'deleted' : c.sizeAfter}`);
+      for (const c of k.collections) writeLine(out, `      ${c.type} ${quoteBytes(Buffer.from(c.key, 'hex'))} of db ${c.db}: ${c.sizeBefore} -> ${c.sizeAfter === 0 ? 'deleted' : c.sizeAfter}`);
       if (k.collectionCount > k.collections.length) writeLine(out, `      ... (${k.collectionCount} in all; --json lists the first ${k.collections.length})`);
     }
     for (const c of k.counters) {
@@ -999,11 +1035,12 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       const where = lost.offset === null ? lost.file : `${lost.file} at offset ${lost.offset}`;
       const size = lost.bytes === null ? '' : ` (${formatBytes(lost.bytes)})`;
       const records = lost.records === null ? '' : `, ${plural(lost.records, 'record')}`;
-      writeLine(out, `  [${lost.kind}] ${where}${size}: ${lost.keyRange === null ? 'keys unknown' : renderKeyRange(lost.keyRange)}, ${renderSequenceRange(lost.sequenceRange ?? undefined)}${records}`);
+      const keys = lost.decoded.keyRange === null ? 'keys unknown' : `keys ${lost.decoded.keyRange.smallest?.text ?? '?'} .. ${lost.decoded.keyRange.largest?.text ?? '?'}`;
+      writeLine(out, `  [${lost.kind}] ${where}${size}: ${keys}, ${renderSequenceRange(lost.sequenceRange ?? undefined)}${records}`);
       writeLine(out, `      ${lost.reason}`);
       if (lost.savedAs !== null) writeLine(out, `      original kept in ${lost.savedAs}`);
       if (lost.knownKeys.length > 0) {
-        const shown = lost.knownKeys.slice(0, 10).map((key) => renderKey(Buffer.from(key, 'hex'))).join(', ');
+        const shown = lost.decoded.knownKeys.slice(0, 10).map((key) => key.text).join(', ');
         writeLine(out, `      keys written by the readable records after the damage: ${shown}${lost.knownKeys.length > 10 ? `, ... (${lost.knownKeys.length} in all; --json lists them)` : ''}`);
       }
       const what = lost.kind === 'wal-records' || lost.kind === 'wal-file' ? (lost.olderVersionsMayShow ? 'keys these records wrote keep the values (or absence) they had before them' : undefined) : describeStaleRisk(lost);

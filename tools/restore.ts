@@ -46,10 +46,13 @@ import { checkSegment } from '../lib/segment/segment-checker.js';
 import type { BatchOp } from '../lib/engine/write-batch.js';
 import type { WalBatch } from '../lib/wal/wal-format.js';
 import { dryRunKeysListedMax, restoreWritesInFlightMax } from '../lib/limits.js';
+import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { checkpointFileName, readCheckpointRecord, type CheckpointRecord } from './checkpoint.js';
+import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
 import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
 import { Progress } from './progress.js';
-import { formatTime, plural, relativeFile, renderKey } from './render.js';
+import { formatTime, plural, relativeFile } from './render.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, summarizeWalFile, type WalFileRef, type WalFileSummary } from './wal-scan.js';
 
@@ -97,7 +100,8 @@ export interface RestoreReport {
   ops: number;
   /** The WAL files whose records were (or would be) replayed. */
   walFiles: string[];
-  changes: { added: number; changed: number; deleted: number; keys: { key: string; change: 'added' | 'changed' | 'deleted' }[]; keysListed: number } | null;
+  /** Engine keys the replay would change (key: hex), each decoded as a Redis key and db (tools/describe-engine-key.ts). */
+  changes: { added: number; changed: number; deleted: number; keys: { key: string; change: 'added' | 'changed' | 'deleted'; decoded: DecodedEngineKey }[]; keysListed: number } | null;
   warnings: string[];
 }
 
@@ -449,6 +453,7 @@ class Restore {
     const changes: NonNullable<RestoreReport['changes']> = { added: 0, changed: 0, deleted: 0, keys: [], keysListed: 0 };
     const engine = await LsmEngine.open(this.#options.from, { readOnly: true, fs: this.#fs });
     try {
+      const table = tableAfter(engine.get(dbTableKey), touched.get(dbTableKey.toString('hex')));
       for (const [hex, op] of [...touched].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const before = engine.get(op.key);
         let change: 'added' | 'changed' | 'deleted' | undefined;
@@ -456,7 +461,7 @@ class Restore {
         else change = before === undefined ? 'added' : before.equals(op.value) ? undefined : 'changed';
         if (change === undefined) continue;
         changes[change]++;
-        if (changes.keys.length < dryRunKeysListedMax) changes.keys.push({ key: hex, change });
+        if (changes.keys.length < dryRunKeysListedMax) changes.keys.push({ key: hex, change, decoded: describeEngineKey(op.key, table) });
       }
     } finally {
       await engine.close();
@@ -569,6 +574,21 @@ function copyCheckpoint(fs: FileSystem, from: string, out: string): void {
   fs.syncDir(out);
 }
 
+/**
+ * The database table the replayed state has: the replay's last write of it, else the
+ * checkpoint's; undefined when neither is there or decodes (raw engine data: keys stay raw).
+ */
+function tableAfter(checkpointValue: Buffer | undefined, replayed: BatchOp | undefined): DbTable | undefined {
+  const value = replayed === undefined ? checkpointValue : replayed.type === 'put' ? replayed.value : undefined;
+  if (value === undefined) return undefined;
+  try {
+    return decodeTable(value);
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    return undefined; // its keys are shown raw; silt verify reports the table
+  }
+}
+
 function copyOp(op: BatchOp): BatchOp {
   return op.type === 'put' ? { type: 'put', key: Buffer.from(op.key), value: Buffer.from(op.value) } : { type: 'del', key: Buffer.from(op.key) };
 }
@@ -597,7 +617,7 @@ function printReport(io: ToolIo, report: RestoreReport): void {
   if (report.changes !== null) {
     const c = report.changes;
     writeLine(out, `Keys that would change: ${c.added} added, ${c.changed} changed, ${c.deleted} deleted`);
-    for (const key of c.keys) writeLine(out, `  ${key.change.padEnd(7)} ${renderKey(Buffer.from(key.key, 'hex'))}`);
+    for (const key of c.keys) writeLine(out, `  ${key.change.padEnd(7)} ${key.decoded.text}`);
     if (c.keysListed < c.added + c.changed + c.deleted) writeLine(out, `  ... ${c.added + c.changed + c.deleted - c.keysListed} more (--json lists up to ${dryRunKeysListedMax})`);
   }
   writeLine(out, `Result: ${report.dryRun ? 'a restore would give' : `${report.out} holds`} the state at ${describePoint(report.restoredTo)}`);
