@@ -266,3 +266,15 @@ export function highestFileNumber(fs: FileSystem, dir: string): number {
   }
   return highest;
 }
+
+/** The numbers of the segment files in DIR/seg/, ascending (none when it does not exist). */
+export function segmentNumbers(fs: FileSystem, dir: string): number[] {
+  const segDir = segmentDir(dir);
+  if (!fs.exists(segDir)) return [];
+  const numbers: number[] = [];
+  for (const name of fs.list(segDir)) {
+    const parsed = parseFileName(name);
+    if (parsed?.kind === 'segment') numbers.push(parsed.number);
+  }
+  return numbers.sort((a, b) => a - b);
+}

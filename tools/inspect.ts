@@ -36,7 +36,7 @@ import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey, decodeOrderedDouble, expiryKey, KeyTag, metadataKey, readUint64BE, scorePrefix, subkeyPrefix } from '../lib/keyspace/key-encoding.js';
 import { KeyType, keyTypeNames, metadataFormatVersion, metadataHeaderBytes } from '../lib/keyspace/metadata.js';
 import { listCheckpoints, type CheckpointEntry } from './checkpoint.js';
-import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory, segmentNumbers } from './data-dir.js';
 import { KeyFinder, type KeyVersion } from './key-finder.js';
 import { formatBytes, formatTime, formatTimeRange, plural, quoteBytes, relativeFile, renderHexKey, renderKey } from './render.js';
 import { scanSegment, type SegmentScan } from './segment-scan.js';
@@ -339,16 +339,6 @@ function directoryView(fs: FileSystem, dir: string): DirectoryView {
   return view;
 }
 
-function segmentNumbers(fs: FileSystem, dir: string): number[] {
-  const segDir = segmentDir(dir);
-  if (!fs.exists(segDir)) return [];
-  const numbers: number[] = [];
-  for (const name of fs.list(segDir)) {
-    const parsed = parseFileName(name);
-    if (parsed?.kind === 'segment') numbers.push(parsed.number);
-  }
-  return numbers;
-}
 
 function segmentInfo(fs: FileSystem, dir: string, fileNumber: number, level: number | null): SegmentInfo {
   const path = segmentPath(dir, fileNumber);

@@ -16,12 +16,13 @@
 import { CorruptionError, KvError } from '../lib/errors.js';
 import { makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf, ValueType } from '../lib/format/internal-key.js';
 import type { FileSystem } from '../lib/fs/file-system.js';
-import { archiveDir, parseFileName, segmentDir, segmentPath, walDir } from '../lib/format/file-names.js';
+import { archiveDir, segmentPath, walDir } from '../lib/format/file-names.js';
 import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { readWalFile } from '../lib/wal/wal-reader.js';
 import { relativeFile } from './render.js';
 import { listIn } from './wal-scan.js';
+import { segmentNumbers } from './data-dir.js';
 
 /** One stored version of an engine key. */
 export interface KeyVersion {
@@ -241,13 +242,3 @@ function startsWith(key: Buffer, prefix: Buffer): boolean {
   return key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix);
 }
 
-function segmentNumbers(fs: FileSystem, dir: string): number[] {
-  const segDir = segmentDir(dir);
-  if (!fs.exists(segDir)) return [];
-  const numbers: number[] = [];
-  for (const name of fs.list(segDir)) {
-    const parsed = parseFileName(name);
-    if (parsed?.kind === 'segment') numbers.push(parsed.number);
-  }
-  return numbers.sort((a, b) => a - b);
-}

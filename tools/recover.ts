@@ -82,7 +82,7 @@ import { checkSegment } from '../lib/segment/segment-checker.js';
 import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
-import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, segmentNumbers } from './data-dir.js';
 import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
@@ -945,16 +945,6 @@ function unsupported(dir: string, detail: string): ToolError {
   return new ToolError('UNSUPPORTED_VERSION', `Cannot recover "${dir}": ${detail}. That is a newer format, not damage; use a silt build that reads it`);
 }
 
-function segmentNumbers(fs: FileSystem, dir: string): number[] {
-  const segDir = segmentDir(dir);
-  if (!fs.exists(segDir)) return [];
-  return fs
-    .list(segDir)
-    .map((name) => parseFileName(name))
-    .filter((parsed): parsed is { kind: 'segment'; number: number } => parsed?.kind === 'segment')
-    .map((parsed) => parsed.number)
-    .sort((a, b) => a - b);
-}
 
 function segmentRelative(fileNumber: number): string {
   return `seg/${segmentFileName(fileNumber)}`;
