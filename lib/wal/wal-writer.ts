@@ -4,7 +4,10 @@
 // Group commit: append() frames the record at once into a per-turn buffer
 // and returns a promise; a setImmediate callback writes everything framed in
 // that event-loop turn with ONE FileHandle.append call, so every socket
-// callback of one poll phase shares a write(2). Then, by sync policy:
+// callback of one poll phase shares a write(2). (Values of 1 MiB or more are
+// not copied into that buffer: the turn is then written in parts, the large
+// values from the caller's buffers in their places; see spliceValueBytesMin.)
+// Then, by sync policy:
 //
 // - 'always': a promise resolves only after an fdatasync that covers its
 //   record. At most one fdatasync is in flight; groups written while it runs
@@ -51,7 +54,7 @@
 
 import { assert } from '../assert.js';
 import { ClosedError, IoError, LimitExceededError, messageOf } from '../errors.js';
-import { crc32, crc32Continue } from '../format/crc32.js';
+import { crc32Continue } from '../format/crc32.js';
 import { encodeRecord, recordHeaderBytes } from '../format/record-framing.js';
 import { dirName, type FileHandle, type FileSystem } from '../fs/file-system.js';
 import type { BatchOp } from '../engine/write-batch.js';
@@ -296,7 +299,7 @@ export class WalWriter {
     const end = writeBatchPayloadSplicing(this.#turnBuffer, start + recordHeaderBytes, sequence, timeMs, ops, spliceValueBytesMin, this.#turnSplices);
     assert(end === start + recordHeaderBytes + payloadBytes - splicedBytes, 'batch payload size matches its computed size');
     this.#turnSplicedBytes += splicedBytes;
-    this.#sealSpliced(start, payloadBytes, end, firstSplice);
+    this.#seal(start, payloadBytes, end, firstSplice);
     return this.#enqueue();
   }
 
@@ -415,20 +418,16 @@ export class WalWriter {
     return start;
   }
 
-  /** Fills in the frame header of the batch record whose payload is at `start + 9`. */
-  #seal(start: number, payloadBytes: number): void {
+  /**
+   * Fills in the frame header of the batch record whose payload is at
+   * `start + 9` and ends at `end` in the buffer, with the spliced values
+   * from index `firstSplice` of #turnSplices in their places (none by default).
+   */
+  #seal(start: number, payloadBytes: number, end = start + recordHeaderBytes + payloadBytes, firstSplice = this.#turnSplices.length): void {
     const buffer = this.#turnBuffer;
     buffer.writeUInt32LE(payloadBytes, start + 4);
     buffer[start + 8] = WalRecordType.batch;
-    // Type byte and payload are contiguous, so one CRC pass covers both.
-    buffer.writeUInt32LE(crc32(buffer.subarray(start + 8, start + recordHeaderBytes + payloadBytes)), start);
-  }
-
-  /** #seal() for a record whose large values are spliced (this.#turnSplices from `firstSplice`); `end` is its end in the buffer. */
-  #sealSpliced(start: number, payloadBytes: number, end: number, firstSplice: number): void {
-    const buffer = this.#turnBuffer;
-    buffer.writeUInt32LE(payloadBytes, start + 4);
-    buffer[start + 8] = WalRecordType.batch;
+    // Type byte and payload are contiguous, spliced values aside, so the CRC runs over the parts in order.
     let crc = 0;
     let from = start + 8;
     for (let index = firstSplice; index < this.#turnSplices.length; index++) {
@@ -463,7 +462,7 @@ export class WalWriter {
   // -------------------------------------------------------------------------
   // Writing and syncing
 
-  /** Writes this turn's records with one append call (arrow: passed to setImmediate). */
+  /** Writes this turn's records with one append call, or one per part around spliced values (arrow: passed to setImmediate). */
   readonly #flush = (): void => {
     this.#immediate = undefined;
     const { bytes, splices, splicedBytes, resolves, rejects, syncResolves, syncRejects } = this.#takeTurn();
