@@ -1,8 +1,8 @@
 // Buffers with free bytes before them, so that a header can be put in front
 // of a large value without copying the value.
 //
-// The RESP decoder joins a large bulk (a 500 MB SET) into one new buffer: it
-// allocates a few bytes more and hands out the view after them. The keyspace
+// The RESP decoder receives a large bulk (a 500 MB SET) into one new buffer:
+// it allocates a few bytes more and hands out the view after them. The keyspace
 // then writes its record header (27 bytes) into those bytes and stores the
 // whole as the record, where it would otherwise copy the value once more.
 // A buffer has headroom only when it is the exact view allocWithHeadroom()

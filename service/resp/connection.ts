@@ -451,12 +451,17 @@ export class Connection {
       this.#decoder.feed(chunk);
     } catch (error) {
       if (!(error instanceof QueryBufferLimitError)) throw error;
-      this.#server.stats.queryBufferDisconnections++;
-      this.#server.logger.warn({ client: this.address, id: this.id, bytes: error.bufferedBytes, limit: error.limitBytes }, 'closing client that reached max query buffer length');
-      this.kill('query buffer limit');
+      this.#queryBufferExceeded(error);
       return;
     }
     this.#processInput();
+  }
+
+  /** Closes the client without a reply, as Redis does (client-query-buffer-limit). */
+  #queryBufferExceeded(error: QueryBufferLimitError): void {
+    this.#server.stats.queryBufferDisconnections++;
+    this.#server.logger.warn({ client: this.address, id: this.id, bytes: error.bufferedBytes, limit: error.limitBytes, reason: error.message }, 'closing client that reached max query buffer length');
+    this.kill('query buffer limit');
   }
 
   /** Runs complete requests from the decoder until it runs dry or backpressure says stop. */
@@ -483,6 +488,10 @@ export class Connection {
           try {
             args = this.#decoder.next();
           } catch (error) {
+            if (error instanceof QueryBufferLimitError) {
+              this.#queryBufferExceeded(error);
+              break;
+            }
             if (!(error instanceof ProtocolError)) throw error;
             this.#protocolError(error);
             break;

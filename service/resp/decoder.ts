@@ -64,9 +64,16 @@
 // keeps an argument past the command (a memtable key or value) copies it, as
 // command.ts requires. Bytes that straddle chunks are appended to a buffer the
 // decoder owns; it only ever appends to it, so views into it stay valid too.
-// A bulk of 32 KiB or more that is still incomplete is not appended: the
-// chunks that carry it are collected and copied once into a buffer of exactly
-// its length when its last byte arrives (no quadratic copying, no doubling).
+// A bulk of 32 KiB or more that is still incomplete is not appended: it gets
+// a buffer of exactly its length (with headroom, lib/format/headroom.ts), and
+// each chunk that carries it is copied there as it arrives. One copy, no
+// doubling, and spread over the reads: a 500 MB SET is not copied whole in
+// one turn of the event loop when its last byte comes, and the chunks are
+// garbage at once instead of being held until then (twice the value's
+// memory). As in Redis (PROTO_MBULK_BIG_ARG), the buffer is sized from the
+// declared length, which only an authenticated client can make larger than
+// 16 KiB; the pages of an untouched allocation cost address space, not memory,
+// and the query buffer limit counts the bytes received.
 
 import { InvalidArgumentError, LimitExceededError } from '../../lib/errors.js';
 import { allocWithHeadroom } from '../../lib/format/headroom.js';
@@ -107,18 +114,10 @@ const BYTE = {
   LOWER_X: 120,
 } as const;
 
-/** An incomplete bulk at least this long is collected chunk by chunk and copied
- *  once, instead of being appended to the owned buffer. Redis's
+/** An incomplete bulk at least this long is copied into a buffer of its own
+ *  as it arrives, instead of being appended to the owned buffer. Redis's
  *  PROTO_MBULK_BIG_ARG (32 KiB) marks the same turn in its reader. */
 const bulkCollectBytesMin = 32 * 1024;
-
-/** A chunk of a large bulk shorter than this is copied into an owned buffer
- *  of collectBufferBytes rather than kept: a client that trickles a bulk a
- *  byte per write would otherwise make the server keep one Buffer (a few
- *  hundred bytes) per byte it sent, 200 times what the query-buffer limit
- *  counts (found by a review helper: 50 clients, +1.3 GB for 6.5 MB sent). */
-const collectCopyBytesMax = 4 * 1024;
-const collectBufferBytes = 64 * 1024;
 
 /** Smallest owned buffer allocated for bytes that straddle chunks. */
 const ownedBufferBytesMin = 16 * 1024;
@@ -191,10 +190,12 @@ export class QueryBufferLimitError extends LimitExceededError {
   constructor(
     /** Bytes that would be buffered with the refused chunk. */
     readonly bufferedBytes: number,
-    /** The limit in force (the unauthenticated one before AUTH). */
+    /** The limit in force (the unauthenticated one before AUTH); what was buffered when `reason` is given. */
     readonly limitBytes: number,
+    /** Why, when it is not the limit (a large bulk's buffer could not be allocated). */
+    reason?: string,
   ) {
-    super(`Cannot buffer client query of ${bufferedBytes} bytes: the limit is ${limitBytes}`);
+    super(`Cannot buffer client query of ${bufferedBytes} bytes: ${reason ?? `the limit is ${limitBytes}`}`);
   }
 }
 
@@ -236,12 +237,11 @@ export class RespDecoder {
   /** Bytes already consumed by the command being assembled. */
   #commandBytes = 0;
 
-  /** Chunks collected for a large incomplete bulk; the first may be a tail view. */
-  #parts: Buffer[] = [];
-  #partsBytes = 0;
-  /** Where small chunks of a large bulk are copied (the last of #parts while it has room), and its bytes used. */
-  #collectBuffer: Buffer | undefined = undefined;
-  #collectUsed = 0;
+  /** The large bulk being received (its final buffer), or undefined. */
+  #bulk: Buffer | undefined = undefined;
+  /** Bytes of #bulk received, and of the two bytes after it (0 to 2). */
+  #bulkFilled = 0;
+  #bulkTrailer = 0;
 
   #authenticated: boolean;
   #error: Error | undefined = undefined;
@@ -279,7 +279,7 @@ export class RespDecoder {
 
   /** Bytes held for commands not yet returned (unparsed input plus the command being assembled). */
   get bufferedBytes(): number {
-    return this.#end - this.#pos + this.#partsBytes + this.#commandBytes;
+    return this.#end - this.#pos + this.#bulkFilled + this.#bulkTrailer + this.#commandBytes;
   }
 
   /** Bytes copied so far (straddling bytes and collected bulks); for tests and metrics. */
@@ -303,7 +303,7 @@ export class RespDecoder {
       : Math.min(this.limits.queryBufferBytesMax, this.limits.unauthenticatedQueryBufferBytesMax);
     if (buffered > limit) throw this.#fail(new QueryBufferLimitError(buffered, limit));
 
-    if (this.#parts.length > 0) {
+    if (this.#bulk !== undefined) {
       this.#collect(chunk);
     } else if (this.#pos === this.#end) {
       this.#buf = chunk;
@@ -335,8 +335,8 @@ export class RespDecoder {
   // ------------------------------------------------------------ parsing
 
   #parse(): Buffer[] | undefined {
-    // A large bulk is still being collected: nothing to parse until it is whole.
-    if (this.#parts.length > 0) return undefined;
+    // A large bulk is still being received: nothing to parse until it is whole.
+    if (this.#bulk !== undefined) return undefined;
     // Bounded: every pass either returns or consumes at least one byte.
     while (true) {
       if (this.#argsRemaining > 0) return this.#parseBulks();
@@ -500,69 +500,60 @@ export class RespDecoder {
     this.#owned = true;
   }
 
-  /** Moves the unconsumed tail (the start of a large bulk) into #parts. */
+  /**
+   * Gives the large bulk whose first bytes are #buf[pos, #end) its buffer,
+   * copies them there, and lets go of #buf.
+   * @throws QueryBufferLimitError when the buffer cannot be allocated
+   */
   #startCollecting(pos: number): void {
-    if (pos < this.#end) this.#parts.push(this.#buf.subarray(pos, this.#end));
-    this.#partsBytes = this.#end - pos;
-    // The old buffer is never appended to again: the tail view would see the writes.
+    const length = this.#bulkLength;
+    let bulk: Buffer;
+    try {
+      // With room for a record header in front: SET stores it without another copy (lib/format/headroom.ts).
+      bulk = allocWithHeadroom(length);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw this.#fail(new QueryBufferLimitError(this.bufferedBytes + length, this.bufferedBytes, 'no memory for the bulk'));
+    }
+    this.#bulk = bulk;
+    this.#bulkFilled = 0;
+    this.#bulkTrailer = 0;
+    const tail = this.#buf.subarray(pos, this.#end);
     this.#buf = emptyBuffer;
     this.#pos = 0;
     this.#end = 0;
     this.#owned = false;
-    if (this.#parts.length === 0) this.#parts.push(emptyBuffer);
+    // Incomplete, or collecting would not have started.
+    this.#collect(tail);
   }
 
-  /** Adds a chunk to a large bulk; once it is whole, copies it once and resumes. */
+  /** Copies what `chunk` holds of the large bulk; once it is whole, resumes parsing at the bytes after it. */
   #collect(chunk: Buffer): void {
-    this.#keepPart(chunk);
-    this.#partsBytes += chunk.length;
-    const length = this.#bulkLength;
-    if (this.#partsBytes < length + 2) return;
+    const bulk = this.#bulk!;
+    const take = Math.min(bulk.length - this.#bulkFilled, chunk.length);
+    chunk.copy(bulk, this.#bulkFilled, 0, take);
+    this.#bulkFilled += take;
+    this.#copiedBytes += take;
+    const skip = Math.min(2 - this.#bulkTrailer, chunk.length - take); // NB: Redis does not check that these two bytes are \r\n
+    this.#bulkTrailer += skip;
+    if (this.#bulkTrailer < 2) return;
 
-    const parts = this.#parts;
-    const first = parts[0]!;
-    const value = joinPrefix(parts, length);
-    if (first.length < length) this.#copiedBytes += length;
-    const last = parts[parts.length - 1]!;
-    const leftover = this.#partsBytes - (length + 2);
-    this.#parts = [];
-    this.#partsBytes = 0;
-    this.#collectBuffer = undefined;
-    this.#buf = last;
-    this.#pos = last.length - leftover;
-    this.#end = last.length;
+    this.#bulk = undefined;
+    this.#bulkFilled = 0;
+    this.#bulkTrailer = 0;
+    this.#buf = chunk;
+    this.#pos = take + skip;
+    this.#end = chunk.length;
     this.#owned = false;
-    this.#args.push(value);
+    this.#args.push(bulk);
     this.#argsRemaining--;
     this.#bulkLength = -1;
-    this.#commandBytes += length + 2;
+    this.#commandBytes += bulk.length + 2;
   }
 
-  /**
-   * Adds `chunk` to #parts: kept as it is when large, else copied to the end
-   * of the collect buffer, whose used part is the last of #parts.
-   */
-  #keepPart(chunk: Buffer): void {
-    if (chunk.length >= collectCopyBytesMax) {
-      this.#parts.push(chunk);
-      this.#collectBuffer = undefined;
-      return;
-    }
-    let target = this.#collectBuffer;
-    if (target === undefined || this.#collectUsed + chunk.length > target.length) {
-      target = this.#collectBuffer = Buffer.allocUnsafe(collectBufferBytes);
-      this.#collectUsed = 0;
-      this.#parts.push(target.subarray(0, 0));
-    }
-    chunk.copy(target, this.#collectUsed);
-    this.#collectUsed += chunk.length;
-    this.#copiedBytes += chunk.length;
-    this.#parts[this.#parts.length - 1] = target.subarray(0, this.#collectUsed);
-  }
-
-  /** How many buffers the large bulk being collected holds (for tests). */
-  get collectedParts(): number {
-    return this.#parts.length;
+  /** Bytes of the large bulk being received so far (for tests). */
+  get bulkBytesReceived(): number {
+    return this.#bulkFilled;
   }
 
   #fail(error: Error): Error {
@@ -570,9 +561,9 @@ export class RespDecoder {
     this.#buf = emptyBuffer;
     this.#pos = 0;
     this.#end = 0;
-    this.#parts = [];
-    this.#partsBytes = 0;
-    this.#collectBuffer = undefined;
+    this.#bulk = undefined;
+    this.#bulkFilled = 0;
+    this.#bulkTrailer = 0;
     this.#args = [];
     this.#commandBytes = 0;
     return error;
@@ -711,23 +702,4 @@ function unescape(byte: number): number {
     default:
       return byte;
   }
-}
-
-/**
- * The first `length` bytes of `parts` (which hold at least that many) as one
- * Buffer: a view of the first part when it holds them all, else one copy.
- */
-export function joinPrefix(parts: readonly Buffer[], length: number): Buffer {
-  const first = parts[0]!;
-  if (first.length >= length) return first.subarray(0, length);
-  // With room for a record header in front: SET stores it without another copy (lib/format/headroom.ts).
-  const joined = allocWithHeadroom(length);
-  let written = 0;
-  for (const part of parts) {
-    const take = Math.min(part.length, length - written);
-    part.copy(joined, written, 0, take);
-    written += take;
-    if (written === length) break;
-  }
-  return joined;
 }

@@ -38,7 +38,7 @@
 
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { protoMaxBulkBytes, replyAggregateCountMax, replyLineBytesMax, replyNestingDepthMax } from '../../lib/limits.js';
-import { joinPrefix, parseRedisInteger, ProtocolError } from './decoder.js';
+import { parseRedisInteger, ProtocolError } from './decoder.js';
 import { RESP_TYPE } from './encoder.js';
 import { BigNumberReply, BooleanReply, DoubleReply, ErrorReply, NullArrayReply, SimpleReply, VerbatimReply } from './reply.js';
 
@@ -500,4 +500,22 @@ function parseDouble(text: string): number {
   }
   if (!doublePattern.test(text)) throw new ProtocolError('invalid double reply');
   return Number(text);
+}
+
+/**
+ * The first `length` bytes of `parts` (which hold at least that many) as one
+ * Buffer: a view of the first part when it holds them all, else one copy.
+ */
+function joinPrefix(parts: readonly Buffer[], length: number): Buffer {
+  const first = parts[0]!;
+  if (first.length >= length) return first.subarray(0, length);
+  const joined = Buffer.allocUnsafe(length);
+  let written = 0;
+  for (const part of parts) {
+    const take = Math.min(part.length, length - written);
+    part.copy(joined, written, 0, take);
+    written += take;
+    if (written === length) break;
+  }
+  return joined;
 }

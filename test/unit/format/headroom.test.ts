@@ -1,11 +1,11 @@
-// lib/format/headroom.ts: a large bulk the RESP decoder joins has room for
+// lib/format/headroom.ts: a large bulk the RESP decoder receives has room for
 // the record header in front, so SET stores it without copying the value,
 // and that room is handed out once.
 
 import { describe, expect, it } from 'vitest';
 import { allocWithHeadroom, headroomBytes, takeHeadroom } from '../../../lib/format/headroom.js';
 import { KeyType, metadataHeaderBytes, recordType, recordVersion, stringRecord, stringValue } from '../../../lib/keyspace/metadata.js';
-import { joinPrefix } from '../../../service/resp/decoder.js';
+import { RespDecoder } from '../../../service/resp/decoder.js';
 
 /** Whether `record`'s value is `value`'s memory (a change to one shows in the other). */
 function shares(record: Buffer, value: Buffer): boolean {
@@ -42,12 +42,20 @@ describe('headroom', () => {
     expect(takeHeadroom(value, 8)?.length).toBe(108);
   });
 
-  it('the decoder joins a bulk that arrived in parts into a buffer with room', () => {
-    const joined = joinPrefix([Buffer.from('abc'), Buffer.from('defg\r\n')], 7);
-    expect(joined.toString()).toBe('abcdefg');
-    expect(shares(stringRecord(joined, 0, 1), joined)).toBe(true);
-    // A bulk whole in its first part is a view of it: no room (the bytes in front belong to the input).
-    const view = joinPrefix([Buffer.from('abcdefg\r\n')], 7);
+  it('the decoder receives a large bulk that arrives in parts into a buffer with room; a small one is a view', () => {
+    const value = Buffer.alloc(100_000, 'v');
+    const input = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+    const decoder = new RespDecoder({}, { authenticated: true });
+    decoder.feed(input.subarray(0, 1000));
+    expect(decoder.next()).toBeUndefined();
+    decoder.feed(input.subarray(1000));
+    const big = decoder.next()![2]!;
+    expect(big.equals(value)).toBe(true);
+    expect(shares(stringRecord(big, 0, 1), big)).toBe(true);
+    // A bulk whole in one chunk is a view of it: no room (the bytes in front belong to the input).
+    decoder.feed(input);
+    const view = decoder.next()![2]!;
+    expect(view.buffer).toBe(input.buffer);
     expect(shares(stringRecord(view, 0, 1), view)).toBe(false);
   });
 });

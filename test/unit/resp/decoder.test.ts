@@ -410,34 +410,52 @@ describe('RespDecoder: a large bulk split across many chunks', () => {
 });
 
 describe('RespDecoder: a large bulk trickled in small chunks', () => {
-  test('is copied into a few owned buffers, not kept a chunk each, and arrives whole with what follows', () => {
+  test('is copied into its buffer as it arrives, no chunk kept, and arrives whole with what follows', () => {
     const bulkBytes = 200_000;
     const value = Buffer.alloc(bulkBytes);
     for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
     const decoder = new RespDecoder({}, { authenticated: true });
     const header = Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${bulkBytes}\r\n`);
-    decoder.feed(header);
+    // The header and the first bytes of the value in one chunk: collecting starts with them.
+    decoder.feed(Buffer.concat([header, value.subarray(0, 10)]));
     expect(decoder.next()).toBeUndefined();
-    let most = 0;
-    // One byte a chunk, then a large chunk in the middle, then chunks of a few bytes.
-    let at = 0;
+    expect(decoder.bulkBytesReceived).toBe(10);
+    // One byte a chunk, then a large chunk in the middle, then chunks of a few bytes: each is copied at once
+    // (a client that trickles a bulk a byte per write must not make the server keep a Buffer per byte).
+    let at = 10;
     for (; at < 70_000; at++) decoder.feed(value.subarray(at, at + 1));
-    most = Math.max(most, decoder.collectedParts);
+    expect(decoder.bulkBytesReceived).toBe(70_000);
     decoder.feed(value.subarray(at, at + 50_000));
     at += 50_000;
     for (; at < bulkBytes; at += 3) {
       decoder.feed(value.subarray(at, Math.min(bulkBytes, at + 3)));
-      most = Math.max(most, decoder.collectedParts);
+      expect(decoder.bulkBytesReceived).toBe(Math.min(bulkBytes, at + 3));
     }
+    expect(decoder.copiedBytes).toBe(bulkBytes);
     expect(decoder.bufferedBytes).toBe(header.length + bulkBytes);
-    // 70,000 one-byte chunks in two 64 KiB buffers, the large chunk kept, 80,000 bytes more in two buffers.
-    expect(most).toBeLessThanOrEqual(6);
-    decoder.feed(Buffer.from('\r\n*1\r\n$4\r\nPING\r\n'));
+    // The trailer split too, and a command after it in the same chunk.
+    decoder.feed(Buffer.from('\r'));
+    expect(decoder.next()).toBeUndefined();
+    decoder.feed(Buffer.from('\n*1\r\n$4\r\nPING\r\n'));
     const set = decoder.next();
     expect(set?.[2]?.equals(value)).toBe(true);
     expect(decoder.next()?.map(String)).toEqual(['PING']);
-    expect(decoder.collectedParts).toBe(0);
+    expect(decoder.bulkBytesReceived).toBe(0);
     expect(decoder.bufferedBytes).toBe(0);
+  });
+
+  test('a bulk whose buffer cannot be allocated closes the client as over the query buffer limit', () => {
+    const decoder = new RespDecoder({ bulkBytesMax: Number.MAX_SAFE_INTEGER, queryBufferBytesMax: Number.MAX_SAFE_INTEGER }, { authenticated: true });
+    decoder.feed(Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$9000000000000000\r\nabc'));
+    let error: unknown;
+    try {
+      decoder.next();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(QueryBufferLimitError);
+    expect((error as Error).message).toMatch(/^Cannot buffer client query of \d+ bytes: no memory for the bulk$/);
+    expect(() => decoder.feed(Buffer.from('x'))).toThrow(error as Error);
   });
 });
 
