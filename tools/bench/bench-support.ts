@@ -1,7 +1,9 @@
 // What the benchmarks in tools/bench share: command-line flags, progress lines
 // on a terminal, markdown tables, number formats and the JSON report.
 
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -100,4 +102,27 @@ export function directoryBytes(dir: string): number {
     total += entry.isDirectory() ? directoryBytes(full) : statSync(full).size;
   }
   return total;
+}
+
+// ---------------------------------------------------------------- processes
+
+/** A loopback port that was free a moment ago (redis-server cannot be told --port 0). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves with the exit code (or signal name) once the child has exited and its output is read. */
+export function exitOf(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
+  return new Promise((resolve) => {
+    child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', () => resolve('spawn error'));
+  });
 }

@@ -53,7 +53,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { formatNumber, formatRatio, formatTable, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
+import { exitOf, formatNumber, formatRatio, formatTable, freePort, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -452,18 +452,6 @@ function makeTempDir(name: string): string {
   return dir;
 }
 
-/** A port that was free a moment ago (redis-server cannot be told --port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** Waits until the server answers PING with +PONG (silt answers -LOADING while it opens its data directory). */
 async function waitReady(server: Server): Promise<void> {
   const deadline = performance.now() + readyTimeoutMs;
@@ -552,15 +540,6 @@ function spawnTracked(command: string, args: string[]): Tracked {
   child.stderr!.setEncoding('utf8').on('data', keep);
   child.on('error', (error) => keep(`\n${error.message}`));
   return { process: child, stdout: () => stdout, output: () => tail };
-}
-
-/** Resolves with the exit code (or signal name) once the child has exited and its output is read. */
-function exitOf(child: ChildProcess): Promise<number | string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
-  return new Promise((resolve) => {
-    child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-    child.once('error', () => resolve('spawn error'));
-  });
 }
 
 /** On SIGINT/SIGTERM or any exit, kill what is still running and remove the temp dirs. */
