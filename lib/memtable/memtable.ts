@@ -29,8 +29,11 @@
 //   nothing.
 //
 // Ownership: add() copies key and value; the caller may reuse its buffers at
-// once. Values returned by get() and iterators are read-only views into the
-// slabs, valid as long as they are referenced (slab bytes never change).
+// once. The exception is a large value with headroom in shared memory
+// (lib/format/headroom.ts, a big SET's record), which is taken over, not
+// copied (value-arena.ts). Values returned by get() and iterators are
+// read-only views into the slabs, valid as long as they are referenced (slab
+// bytes never change).
 //
 // Invariants:
 // - (user key, sequence) is unique; each list is ordered by sequence, descending;

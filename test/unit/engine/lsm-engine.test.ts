@@ -10,6 +10,7 @@ import { WalReplayThread } from '../../../lib/wal/wal-replay-thread.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
 import { defineEngineSuite } from '../../support/engine-suite.js';
 import { crashCloneOf } from '../../support/engine-test-helpers.js';
+import { allocWithHeadroom, largeHeadroomValueBytes } from '../../../lib/format/headroom.js';
 
 // The shared Engine contract on LsmEngine, over the real file system (with
 // worker-thread flush and compaction), again with every WAL replay read in a
@@ -63,6 +64,33 @@ describe('LsmEngine WAL replay thread', () => {
       expect(contents[0]).toEqual(contents[1]);
     } finally {
       read.mockRestore();
+    }
+  });
+});
+
+describe('LsmEngine: a large value the memtable takes over (headroom in shared memory)', () => {
+  test('reads back the same from the memtable, from its flushed segment and after a reopen', async () => {
+    const dir = path.join(root, `db-${++dirCount}`);
+    const value = allocWithHeadroom(largeHeadroomValueBytes + 3);
+    for (let index = 0; index < value.length; index++) value[index] = (index * 31) & 0xff;
+    const expected = Buffer.from(value);
+    let engine = await LsmEngine.open(dir, { disableAutoCompaction: true });
+    try {
+      await engine.write(new WriteBatch().put(Buffer.from('big'), value).put(Buffer.from('small'), Buffer.from('s')));
+      expect(engine.get(Buffer.from('big'))?.buffer, 'taken over, not copied').toBe(value.buffer);
+      await engine.flush(); // the flush worker reads the taken-over slab in place
+      expect(engine.get(Buffer.from('big'))?.equals(expected)).toBe(true);
+      await engine.write(new WriteBatch().put(Buffer.from('big2'), allocWithHeadroom(largeHeadroomValueBytes).fill(5)));
+    } finally {
+      await engine.close();
+    }
+    engine = await LsmEngine.open(dir, { disableAutoCompaction: true });
+    try {
+      expect(engine.get(Buffer.from('big'))?.equals(expected)).toBe(true);
+      expect(engine.get(Buffer.from('big2'))?.equals(Buffer.alloc(largeHeadroomValueBytes, 5))).toBe(true);
+      expect(engine.get(Buffer.from('small'))?.toString()).toBe('s');
+    } finally {
+      await engine.close();
     }
   });
 });

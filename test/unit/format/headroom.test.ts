@@ -3,7 +3,7 @@
 // and that room is handed out once.
 
 import { describe, expect, it } from 'vitest';
-import { allocWithHeadroom, headroomBytes, takeHeadroom } from '../../../lib/format/headroom.js';
+import { allocWithHeadroom, headroomBytes, largeHeadroomBytes, largeHeadroomValueBytes, takeHeadroom } from '../../../lib/format/headroom.js';
 import { KeyType, metadataHeaderBytes, recordType, recordVersion, stringRecord, stringValue } from '../../../lib/keyspace/metadata.js';
 import { RespDecoder } from '../../../service/resp/decoder.js';
 
@@ -40,6 +40,26 @@ describe('headroom', () => {
     expect(takeHeadroom(value.subarray(1), 8)).toBeUndefined();
     expect(takeHeadroom(value, headroomBytes + 1)).toBeUndefined();
     expect(takeHeadroom(value, 8)?.length).toBe(108);
+  });
+
+  it('what is taken leaves the rest of the room to the buffer returned, and none to the one given', () => {
+    const value = allocWithHeadroom(100);
+    const whole = takeHeadroom(value, 27)!;
+    expect(takeHeadroom(value, 1)).toBeUndefined();
+    expect(takeHeadroom(whole, headroomBytes - 27 + 1)).toBeUndefined();
+    const wider = takeHeadroom(whole, headroomBytes - 27)!;
+    expect(wider.length).toBe(headroomBytes + 100);
+    expect(takeHeadroom(wider, 1)).toBeUndefined();
+  });
+
+  it('a large value gets more room, in shared memory', () => {
+    const small = allocWithHeadroom(largeHeadroomValueBytes - 1);
+    expect(small.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(takeHeadroom(small, headroomBytes + 1)).toBeUndefined();
+    const large = allocWithHeadroom(largeHeadroomValueBytes);
+    expect(large.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(large.length).toBe(largeHeadroomValueBytes);
+    expect(takeHeadroom(large, largeHeadroomBytes)?.length).toBe(largeHeadroomBytes + largeHeadroomValueBytes);
   });
 
   it('the decoder receives a large bulk that arrives in parts into a buffer with room; a small one is a view', () => {

@@ -5,6 +5,7 @@ import { Memtable } from '../../../lib/memtable/memtable.js';
 import { forEachImageEntry, type MemtableImage } from '../../../lib/memtable/memtable-image.js';
 import { ValueType } from '../../../lib/format/internal-key.js';
 import { largeValueBytesMin } from '../../../lib/memtable/value-arena.js';
+import { allocWithHeadroom, largeHeadroomBytes, largeHeadroomValueBytes, takeHeadroom } from '../../../lib/format/headroom.js';
 
 /** `internal key hex=value hex` per entry, from the image (what a flush writes). */
 function imageEntries(image: MemtableImage): string[] {
@@ -21,6 +22,49 @@ function iteratorEntries(table: Memtable): string[] {
   iterator.close();
   return out;
 }
+
+describe('memtable: a large value with headroom in shared memory', () => {
+  it('is taken over, not copied, with its key written in front, and a flush worker reads it in place', () => {
+    const table = new Memtable({});
+    const big = allocWithHeadroom(largeHeadroomValueBytes);
+    for (let index = 0; index < big.length; index += 4096) big.writeUInt32BE(index, index);
+    const record = takeHeadroom(big, 27)!; // a record header in front, as stringRecord() writes it
+    record.fill(0xab, 0, 27);
+    // The first version of a key (its anchor): the key goes in front of the value.
+    table.add(1, ValueType.put, Buffer.from('big'), record);
+    const hit = table.get(Buffer.from('big'), 1)!;
+    expect(hit.value.buffer, 'the memtable holds the record\'s own memory').toBe(record.buffer);
+    expect(hit.value.byteOffset).toBe(record.byteOffset);
+    expect(hit.value.equals(record)).toBe(true);
+    // A second version of the same key, adopted too (no key in front).
+    const second = takeHeadroom(allocWithHeadroom(largeHeadroomValueBytes + 5).fill(7), 27)!;
+    table.add(2, ValueType.put, Buffer.from('big'), second);
+    expect(table.get(Buffer.from('big'), 2)!.value.buffer).toBe(second.buffer);
+    // Its room is gone once taken: the same record added again is copied.
+    table.add(3, ValueType.put, Buffer.from('again'), record);
+    expect(table.get(Buffer.from('again'), 3)!.value.buffer).not.toBe(record.buffer);
+    expect(table.get(Buffer.from('again'), 3)!.value.equals(record)).toBe(true);
+    // A large value in plain memory, or in shared memory without room, is copied.
+    const plain = Buffer.alloc(largeHeadroomValueBytes, 1);
+    table.add(4, ValueType.put, Buffer.from('plain'), plain);
+    expect(table.get(Buffer.from('plain'), 4)!.value.buffer).not.toBe(plain.buffer);
+    const shared = Buffer.from(new SharedArrayBuffer(largeHeadroomValueBytes)).fill(2);
+    table.add(5, ValueType.put, Buffer.from('shared'), shared);
+    expect(table.get(Buffer.from('shared'), 5)!.value.buffer).not.toBe(shared.buffer);
+
+    expect(imageEntries(table.image())).toEqual(iteratorEntries(table));
+  });
+
+  it('is copied when its key does not fit the room in front', () => {
+    const table = new Memtable({});
+    const record = allocWithHeadroom(largeHeadroomValueBytes).fill(3);
+    const key = Buffer.alloc(largeHeadroomBytes, 'k'); // with its 4-byte length, 4 bytes more than the room
+    table.add(1, ValueType.put, key, record);
+    expect(table.get(key, 1)!.value.buffer).not.toBe(record.buffer);
+    expect(table.get(key, 1)!.value.equals(record)).toBe(true);
+    expect(imageEntries(table.image())).toEqual(iteratorEntries(table));
+  });
+});
 
 describe('memtable image', () => {
   it('yields every version in internal-key order, as the iterator does', () => {
