@@ -10,16 +10,15 @@
 // blocks its one thread for the same kind of work; the ratios say how much
 // longer silt's stall is.
 //
-// Method: for each server (fresh, temporary directory, `appendfsync
-// everysec`; Redis with `--appendonly yes --save ''`), for each size: client
+// Method: for each size and each server (a fresh one, temporary directory,
+// `appendfsync everysec`; Redis with `--appendonly yes --save ''`): client
 // A sends `SET big:<size>` with that many bytes (random, written in 1 MiB
 // chunks as fast as the socket takes them) and waits for +OK; then `GET` and
 // waits for the whole reply; then DEL. Client B sends PING after PING (each
 // 5 ms after the previous reply) throughout; a phase's "longest PING wait" is
 // the longest time a PING waited during it. Peak RSS is the
-// server's VmHWM (/proc/PID/status) after the size's three commands, less its
-// VmRSS when it was ready: high-water marks only grow, so a size's figure
-// includes the smaller sizes' peaks when those were higher.
+// server's VmHWM (/proc/PID/status) after the three commands, less its VmRSS
+// when it was ready.
 //
 // Run: npm run build && node dist/tools/bench/big-value.js [--sizes 1,16,100,500] [--servers silt,redis] [--json]
 //      (sizes in MiB; Redis's proto-max-bulk-len is 512 MiB)
@@ -111,17 +110,18 @@ async function main(): Promise<void> {
   const value = Buffer.allocUnsafe(chunkBytes);
   randomFillSync(value);
   const results: Measured[] = [];
-  for (const name of args.servers) {
-    const server = await startServer(name);
-    try {
-      for (const sizeMiB of args.sizesMiB) {
+  for (const sizeMiB of args.sizesMiB) {
+    for (const name of args.servers) {
+      // A fresh server per size: no flush of an earlier size's value competes for the CPU, and the peak is this size's.
+      const server = await startServer(name);
+      try {
         progress(`${name}: SET and GET of ${sizeMiB} MiB ...`);
         const result = await measure(server, sizeMiB, value);
         results.push(result);
         progress(` SET ${result.setSeconds.toFixed(2)} s, GET ${result.getSeconds.toFixed(2)} s\n`);
+      } finally {
+        await stopServer(server);
       }
-    } finally {
-      await stopServer(server);
     }
   }
   const report = { machine: describeCpu(), node: process.version, results };
