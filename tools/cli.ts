@@ -45,8 +45,10 @@ const subcommands: Subcommand[] = [
 Reads every WAL record (wal/ and archive/), every segment block (checksum,
 decompression, key order, index and Bloom filter) and the manifest (every file
 present with its size, level invariants), and lists each problem with its file,
-offset, and the keys and sequence numbers it affects. A torn tail on the newest
-WAL file is a note: the server cuts it at its next open. Never writes.
+offset, and the keys and sequence numbers it affects (Redis keys of a db, as
+db 0 "user:42", when the directory holds a database table; --json adds them
+under decoded beside the hex engine keys). A torn tail on the newest WAL file
+is a note: the server cuts it at its next open. Never writes.
 
 Refuses a directory held by a running server: verify a checkpoint of it
 instead (BGSAVE, then silt verify DIR/checkpoints/NAME).

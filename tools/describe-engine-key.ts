@@ -8,7 +8,16 @@
 // The logical db comes from the database table given (the `D` record of the
 // directory concerned): a physical db it does not map is said so. Without a
 // table the directory holds no keyspace (raw engine data, as the fixtures
-// are): every key is then `other`, rendered as before (renderKey).
+// are): every key is then `other`, rendered as before (renderKey). When the
+// directory has a table that cannot be read (`unknownTable`: verify of a
+// damaged directory), keys are decoded with their physical db ids.
+//
+// A key range (describeKeyRange: a damaged block's, a missing segment's)
+// names both ends, and says plainly when it is not a run of one db's Redis
+// keys: ends in different dbs, ends in different parts of the keyspace
+// (counters, the database table, the expiry index, keys, collection members,
+// score entries: each part holds every db's entries, in db order), or an end
+// that is not a keyspace key.
 
 import { CorruptionError } from '../lib/errors.js';
 import type { DbTable } from '../lib/keyspace/db-table.js';
@@ -34,10 +43,17 @@ export interface DecodedEngineKey {
 }
 
 /**
- * Decodes an engine key for people.
- * @param table the database table of the directory concerned; undefined when it has none (raw engine data)
+ * The table of a directory that has one which cannot be read (damaged, or in a damaged
+ * part): keys are decoded, with their physical db ids (`physical db 0 "k"`), no logical db.
  */
-export function describeEngineKey(key: Buffer, table: DbTable | undefined): DecodedEngineKey {
+export const unknownTable = 'unknown';
+
+/**
+ * Decodes an engine key for people.
+ * @param table the database table of the directory concerned; undefined when it has none (raw
+ *   engine data); unknownTable when it has one that cannot be read
+ */
+export function describeEngineKey(key: Buffer, table: DbTable | typeof unknownTable | undefined): DecodedEngineKey {
   const other: DecodedEngineKey = { kind: 'other', db: null, physDb: null, key: null, field: null, score: null, expireAt: null, text: renderKey(key) };
   if (table === undefined) return other;
   try {
@@ -48,19 +64,95 @@ export function describeEngineKey(key: Buffer, table: DbTable | undefined): Deco
   }
 }
 
-/** `keys A .. B` for a range of engine keys (hex), each end described. */
-export function describeKeyRange(range: KeyRange | null, table: DbTable | undefined): string {
-  if (range === null || (range.smallest === null && range.largest === null)) return 'keys unknown';
-  const end = (hex: string | null): string => (hex === null ? '?' : describeEngineKey(Buffer.from(hex, 'hex'), table).text);
-  return `keys ${end(range.smallest)} .. ${end(range.largest)}`;
+/** A key range (engine keys) decoded: each end, and the whole for people. */
+export interface DecodedKeyRange {
+  /** null: that end is unknown. */
+  smallest: DecodedEngineKey | null;
+  largest: DecodedEngineKey | null;
+  /**
+   * `keys db 0 "a" .. db 0 "k"`; one key alone when both ends are that key (`db 0 "h" subkey "f"`);
+   * `keys unknown`. A range that is not one db's run of one part of the keyspace says so in
+   * parentheses: `(the range spans more than one db: it may hold entries of dbs 0, 1, 2 and 3)`,
+   * `(the range crosses parts of the keyspace, from counters through the database table and the
+   * expiry index to keys: it may hold entries of every db)`, `(0x00ff is not a keyspace key)`.
+   */
+  text: string;
 }
 
-function decode(key: Buffer, table: DbTable): DecodedEngineKey | undefined {
+/** The parts of the keyspace, in engine key order (tags C < D < E < M < S < Z), as people call them. */
+const partNames: Record<Exclude<DecodedEngineKey['kind'], 'other'>, string> = {
+  counters: 'counters',
+  table: 'the database table',
+  expiry: 'the expiry index',
+  metadata: 'keys',
+  subkey: 'collection members',
+  score: 'sorted-set score entries',
+};
+const partOrder = Object.keys(partNames) as (keyof typeof partNames)[];
+
+/**
+ * Describes a range of engine keys (hex, inclusive), each end decoded by `table`
+ * (see describeEngineKey); without a table (raw engine data) the ends are shown as they are.
+ */
+export function describeKeyRange(range: KeyRange | null, table: DbTable | typeof unknownTable | undefined): DecodedKeyRange {
+  const end = (hex: string | null): DecodedEngineKey | null => (hex === null ? null : describeEngineKey(Buffer.from(hex, 'hex'), table));
+  const smallest = end(range?.smallest ?? null);
+  const largest = end(range?.largest ?? null);
+  if (smallest === null && largest === null) return { smallest, largest, text: 'keys unknown' };
+  if (range!.smallest === range!.largest) return { smallest, largest, text: smallest!.text };
+  const text = `keys ${smallest?.text ?? '?'} .. ${largest?.text ?? '?'}`;
+  const caveat = table === undefined ? undefined : rangeCaveat(smallest, largest, table);
+  return { smallest, largest, text: caveat === undefined ? text : `${text} (${caveat})` };
+}
+
+/** What a range is besides a run of one db's entries of one part of the keyspace; undefined when it is that. */
+function rangeCaveat(smallest: DecodedEngineKey | null, largest: DecodedEngineKey | null, table: DbTable | typeof unknownTable): string | undefined {
+  const foreign = [smallest, largest].filter((end) => end?.kind === 'other');
+  if (foreign.length === 2) return 'neither end is a keyspace key';
+  if (foreign.length === 1) return `${foreign[0]!.text} is not a keyspace key`;
+  if (smallest === null || largest === null) return undefined;
+  const from = partOrder.indexOf(smallest.kind as keyof typeof partNames);
+  const to = partOrder.indexOf(largest.kind as keyof typeof partNames);
+  if (from === to) {
+    if (smallest.physDb === null || largest.physDb === null || smallest.physDb === largest.physDb) return undefined;
+    // Within one part, entries sort by physical db id: the dbs whose ids lie between the ends are inside.
+    const low = Math.min(smallest.physDb, largest.physDb);
+    const high = Math.max(smallest.physDb, largest.physDb);
+    if (table === unknownTable) return `the range spans more than one db: physical dbs ${low} to ${high}`;
+    return `the range spans more than one db: ${mayHold(table, (physDb) => physDb >= low && physDb <= high)}`;
+  }
+  // Across parts: the first part from its end on (higher physical ids), every db of the parts between
+  // (the database table is one key of no db), and the last part up to its end.
+  const between = partOrder.slice(from + 1, to);
+  const via = between.length === 0 ? '' : ` through ${joinWords(between.map((part) => partNames[part]))}`;
+  const crosses = `the range crosses parts of the keyspace, from ${partNames[partOrder[from]!]}${via} to ${partNames[partOrder[to]!]}`;
+  if (table === unknownTable) return `${crosses}: it may hold entries of any db`;
+  const whole = between.some((part) => part !== 'table');
+  const holds = mayHold(table, (physDb) => whole || (smallest.physDb !== null && physDb >= smallest.physDb) || (largest.physDb !== null && physDb <= largest.physDb));
+  return `${crosses}: ${holds}`;
+}
+
+/** "it may hold entries of dbs 0, 1 and 3" (or "of every db"), for the dbs whose physical id passes `inside`. */
+function mayHold(table: DbTable, inside: (physDb: number) => boolean): string {
+  const dbs = table.physIds.flatMap((physDb, db) => (inside(physDb) ? [db] : []));
+  if (dbs.length === 0) return 'it holds entries of no db, only of physical ids no db maps (flushed data)';
+  if (dbs.length === table.physIds.length && dbs.length > 1) return 'it may hold entries of every db';
+  return `it may hold entries of ${dbs.length === 1 ? 'db' : 'dbs'} ${joinWords(dbs.map(String))}`;
+}
+
+/** "a", "a and b", "a, b and c". */
+function joinWords(words: string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)!}`;
+}
+
+function decode(key: Buffer, table: DbTable | typeof unknownTable): DecodedEngineKey | undefined {
   const dbOf = (physDb: number): number | null => {
+    if (table === unknownTable) return null;
     const db = table.physIds.indexOf(physDb);
     return db === -1 ? null : db;
   };
   const owner = (physDb: number, userKey: Buffer): string => {
+    if (table === unknownTable) return `physical db ${physDb} ${quoteBytes(userKey)}`;
     const db = dbOf(physDb);
     return db === null ? `${quoteBytes(userKey)} of physical db ${physDb} (no db maps it)` : `db ${db} ${quoteBytes(userKey)}`;
   };
@@ -71,7 +163,8 @@ function decode(key: Buffer, table: DbTable): DecodedEngineKey | undefined {
     case KeyTag.counters: {
       const physDb = decodeCounterKey(key);
       const db = dbOf(physDb);
-      return { kind: 'counters', db, physDb, key: null, ...base, text: db === null ? `counters of physical db ${physDb} (no db maps it)` : `counters of db ${db}` };
+      const text = table === unknownTable ? `counters of physical db ${physDb}` : db === null ? `counters of physical db ${physDb} (no db maps it)` : `counters of db ${db}`;
+      return { kind: 'counters', db, physDb, key: null, ...base, text };
     }
     case KeyTag.metadata: {
       const { physDb, userKey } = decodeMetadataKey(key);

@@ -21,7 +21,7 @@ import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { readWalFile } from '../lib/wal/wal-reader.js';
 import { relativeFile } from './render.js';
-import { listIn } from './wal-scan.js';
+import { listIn, type WalLocation } from './wal-scan.js';
 import { segmentNumbers } from './data-dir.js';
 
 /** One stored version of an engine key. */
@@ -54,6 +54,11 @@ export interface KeyFinderOptions {
   walGroupOf?: (key: Buffer) => string | undefined;
   /** Keys kept per group: the smallest walGroupLimit + 1 (prefix questions ask for at most walGroupLimit). */
   walGroupLimit?: number;
+  /**
+   * Where the WAL files read are (default both). Without archive/: the newest version of a key is still
+   * found (archived files were flushed into segments), older ones may not be.
+   */
+  walLocations?: readonly WalLocation[];
 }
 
 /** A WAL op kept: its key and version. */
@@ -91,7 +96,8 @@ export class KeyFinder {
       const level = levelOf.get(fileNumber);
       this.#segments.push({ fileNumber, path, where: `${relativeFile(dir, path)} (${level === undefined ? 'not in the manifest' : `level ${level}`})` });
     }
-    const refs = [...listIn(fs, archiveDir(dir), 'archive'), ...listIn(fs, walDir(dir), 'wal')];
+    const locations = options.walLocations ?? ['archive', 'wal'];
+    const refs = [...(locations.includes('archive') ? listIn(fs, archiveDir(dir), 'archive') : []), ...(locations.includes('wal') ? listIn(fs, walDir(dir), 'wal') : [])];
     this.walFilesSearched = refs.length;
     for (const ref of refs) {
       const file = relativeFile(dir, ref.path);

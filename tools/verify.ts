@@ -27,6 +27,14 @@
 //      the database table); skipped when the passes above found damage or
 //      the directory holds no keyspace.
 //
+// Key ranges (a damaged block's, a missing segment's) are engine keys; the
+// report also names them as Redis keys of dbs (tools/describe-engine-key.ts,
+// `decoded` in the JSON), by the newest database table (`D`) the directory's
+// readable data holds: the engine's when it opened, else the newest version
+// in the live segments and WAL files. When a damaged range may hold that
+// table, or it does not decode, keys are named by their physical db ids; a
+// directory without one (raw engine data) keeps its engine keys.
+//
 // Damage gives exit 1, notes
 // alone exit 0, a directory that cannot be verified (absent, held by a
 // running server, holding no silt data) exit 2.
@@ -39,7 +47,11 @@ import { archiveDir, archiveDirName, currentFileName, lockFileName, parseFileNam
 import { probeDataDirectory, readManifest, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
+import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
+import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { describeKeyRange, unknownTable, type DecodedKeyRange } from './describe-engine-key.js';
+import { KeyFinder } from './key-finder.js';
 import { Progress } from './progress.js';
 import {
   formatBytes,
@@ -102,6 +114,11 @@ export interface VerifyProblem {
   db?: number;
   /** Logical problems: the Redis key concerned, hex. */
   key?: string;
+  /**
+   * With keyRange: its ends as Redis keys of dbs, and the range for people (tools/describe-engine-key.ts),
+   * by the directory's database table (VerifyReport.databaseTable says which).
+   */
+  decoded?: { keyRange: DecodedKeyRange };
 }
 
 export interface VerifyReport {
@@ -130,6 +147,13 @@ export interface VerifyReport {
   passes: string[];
   /** What the logical pass checked (absent when it did not run). */
   logical?: LogicalSummary;
+  /**
+   * How the problems' key ranges are decoded (`decoded`): `found`, by the directory's database table
+   * (Redis keys of dbs); `none`, the directory has none (raw engine data: engine keys as they are);
+   * `unreadable`, its table does not decode or a damaged range may hold it (keys of physical db ids);
+   * null when no problem has a key range.
+   */
+  databaseTable: 'found' | 'none' | 'unreadable' | null;
   durationMs: number;
 }
 
@@ -216,6 +240,7 @@ export async function verifyDirectory(
     problems: [],
     checked: { manifest: null, segments: 0, segmentBytes: 0, blocks: 0, walFiles: 0, walRecords: 0, archiveFiles: 0, archiveRecords: 0 },
     passes: passes.map((pass) => pass.name),
+    databaseTable: null,
     durationMs: 0,
   };
   const progress = new Progress({
@@ -245,6 +270,7 @@ export async function verifyDirectory(
   }
   try {
     for (const pass of passes) await pass.run(context);
+    decodeKeyRanges(context);
   } finally {
     progress.finish();
     await context.engine?.close();
@@ -646,6 +672,52 @@ export const checkpointSourcePasses: readonly VerifyPass[] = [manifestPass, segm
 /** What `silt verify` runs: the physical passes, then the logical one (tools/logical-verify.ts). */
 export const defaultVerifyPasses: readonly VerifyPass[] = [...physicalPasses, logicalPass];
 
+// ---------------------------------------------------------------- key ranges as Redis keys
+
+/**
+ * Fills `decoded` of every problem with a key range, and report.databaseTable. The table is
+ * looked for only when some problem has a key range.
+ */
+function decodeKeyRanges(context: VerifyContext): void {
+  const problems = context.report.problems.filter((problem) => problem.keyRange !== undefined);
+  if (problems.length === 0) return;
+  const table = databaseTable(context);
+  context.report.databaseTable = table === undefined ? 'none' : table === unknownTable ? 'unreadable' : 'found';
+  for (const problem of problems) problem.decoded = { keyRange: describeKeyRange(problem.keyRange!, table) };
+}
+
+/**
+ * The database table that names the keys: the open engine's, else the newest version in the
+ * live segments and WAL files (undefined: none, raw engine data). unknownTable when it does not
+ * decode, or when a damaged range may hold a newer one.
+ */
+function databaseTable(context: VerifyContext): DbTable | typeof unknownTable | undefined {
+  let value: Buffer | undefined;
+  try {
+    if (context.engine !== undefined) {
+      value = context.engine.get(dbTableKey);
+    } else {
+      const mayHoldTable = context.report.problems.some((problem) => problem.severity === 'damage' && problem.keyRange !== undefined && rangeHolds(problem.keyRange, dbTableKey));
+      if (mayHoldTable) return unknownTable;
+      // The newest version is in a segment or a live WAL file: what archive/ holds was flushed into segments.
+      const finder = new KeyFinder(context.fs, context.dir, { walFilter: (key) => key.equals(dbTableKey), valueBytesKept: () => Number.MAX_SAFE_INTEGER, walLocations: ['wal'] });
+      const newest = finder.versions(dbTableKey)[0];
+      value = newest?.type === 'put' ? newest.valueHead : undefined;
+    }
+    return value === undefined ? undefined : decodeTable(value);
+  } catch (error) {
+    if (!(error instanceof KvError)) throw error;
+    return unknownTable; // the table is damaged (logical-db-table), or a file the lookup read is
+  }
+}
+
+/** Whether an inclusive range of engine keys (hex; null: unknown end) may hold `key`. */
+function rangeHolds(range: KeyRange, key: Buffer): boolean {
+  const from = range.smallest === null ? undefined : Buffer.from(range.smallest, 'hex');
+  const to = range.largest === null ? undefined : Buffer.from(range.largest, 'hex');
+  return (from === undefined || from.compare(key) <= 0) && (to === undefined || to.compare(key) >= 0);
+}
+
 // ---------------------------------------------------------------- output
 
 function printReport(io: ToolIo, report: VerifyReport): void {
@@ -660,12 +732,15 @@ function printReport(io: ToolIo, report: VerifyReport): void {
     writeLine(out, logical.skipped !== null ? `  keyspace: not checked (${logical.skipped})` : `  keyspace: ${plural(logical.keys, 'key')} in ${plural(logical.databases, 'database')}, ${plural(logical.collections, 'collection')}, ${plural(logical.members, 'member entry', 'member entries')}, ${plural(logical.expiryEntries, 'expiry entry', 'expiry entries')}`);
   }
   writeLine(out, `  passes: ${report.passes.join(', ')} (${report.durationMs} ms)`);
+  if (report.databaseTable === 'unreadable') {
+    writeLine(out, '  keys: named by their physical db ids: the database table, which maps them to dbs, does not decode or lies in a damaged range');
+  }
   for (const problem of report.problems) {
     const where = problem.offset === null ? problem.file : `${problem.file} at offset ${problem.offset}`;
     writeLine(out, `${problem.severity === 'damage' ? 'DAMAGE' : 'note  '} [${problem.kind}] ${where}`);
     writeLine(out, `       ${problem.message}`);
     if (problem.keyRange !== undefined || problem.sequenceRange !== undefined) {
-      writeLine(out, `       affects ${renderKeyRange(problem.keyRange)}, ${renderSequenceRange(problem.sequenceRange)}`);
+      writeLine(out, `       affects ${problem.decoded?.keyRange.text ?? renderKeyRange(problem.keyRange)}, ${renderSequenceRange(problem.sequenceRange)}`);
     }
   }
   if (report.healthy) {

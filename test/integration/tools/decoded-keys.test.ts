@@ -1,9 +1,13 @@
-// The key lists of `silt restore --dry-run` and `silt recover` name Redis
-// keys, not engine keys: `db 0 "user:1"`, `db 0 "h" subkey "f"`, `counters
-// of db 0`, binary bytes escaped as redis-cli escapes them ("\x00\xff"). They
-// listed raw engine keys (`0x4d00000000...`). JSON keeps the hex engine key
-// and adds the decoded form. Raw engine data (no database table) keeps its
-// keys as they are (restore.test.ts and recover.test.ts).
+// The key lists of `silt restore --dry-run` and `silt recover`, and the key
+// ranges `silt verify` says damage affects, name Redis keys, not engine keys:
+// `db 0 "user:1"`, `db 0 "h" subkey "f"`, `counters of db 0`, binary bytes
+// escaped as redis-cli escapes them ("\x00\xff"). They listed raw engine keys
+// (`0x4d00000000...`). JSON keeps the hex engine key and adds the decoded
+// form. A range that is not one db's keys says so (ends in different dbs or
+// parts of the keyspace, an end that is no keyspace key); verify names keys
+// by physical db id when the database table is in the damage. Raw engine data
+// (no database table) keeps its keys as they are (restore.test.ts,
+// recover.test.ts and verify.test.ts).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,13 +16,17 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { hashSet } from '../../../lib/keyspace/hash.js';
 import { Keyspace, type KeyspaceContext } from '../../../lib/keyspace/keyspace.js';
-import { metadataKey } from '../../../lib/keyspace/key-encoding.js';
-import { stringRecord } from '../../../lib/keyspace/metadata.js';
+import { counterKey, dbTableKey, metadataKey, subkey, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
+import { recordVersion, stringRecord } from '../../../lib/keyspace/metadata.js';
+import { setAdd } from '../../../lib/keyspace/set.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { readWalFile } from '../../../lib/wal/wal-reader.js';
+import { describeKeyRange, unknownTable } from '../../../tools/describe-engine-key.js';
 import { recover } from '../../../tools/recover.js';
 import { restore } from '../../../tools/restore.js';
-import { damageMetadataBlock, writeSampleKeyspace } from './damaged-keyspace.js';
-import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
+import { verify, type VerifyReport } from '../../../tools/verify.js';
+import { damageBlocksHolding, damageMetadataBlock, damageTableBlock, onlySegment, writeSampleKeyspace } from './damaged-keyspace.js';
+import { captureIo, copyFixture, hex, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
 const binaryKey = Buffer.from([0x00, 0xff, 0x22]);
@@ -119,5 +127,98 @@ describe('decoded key lists', () => {
     expect(range.smallest).toMatchObject({ kind: 'metadata', db: 0 });
     expect(range.largest).toMatchObject({ kind: 'metadata', db: 0 });
     expect(block.stdout.text).toMatch(/\[blocks\] seg\/\d+\.sst at offset \d+ \([^)]*\): keys db 0 "str:\d{4}" \.\. db 0 "str:\d{4}", seq/);
+  });
+});
+
+/** verify, human and --json. */
+async function runVerify(dir: string): Promise<{ exitCode: number; report: VerifyReport; human: string }> {
+  const json = captureIo();
+  const result = await verify({ dir, json: true }, json.io);
+  const human = captureIo();
+  await verify({ dir }, human.io);
+  return { exitCode: result.exitCode, report: JSON.parse(json.stdout.text) as VerifyReport, human: human.stdout.text };
+}
+
+describe('verify names the keys damage affects', () => {
+  test('a damaged block of string keys: its range as Redis keys of db 0, the hex engine keys kept in the JSON', async () => {
+    const dir = path.join(scratch, 'verify-block');
+    await writeSampleKeyspace(dir);
+    damageMetadataBlock(dir);
+    const { exitCode, report, human } = await runVerify(dir);
+    expect(exitCode).toBe(1);
+    expect(human).toMatch(/\n {7}affects keys db 0 "str:\d{4}" \.\. db 0 "str:\d{4}", seq \d+\.\.\d+\n/);
+    expect(human).not.toContain('0x4d');
+    expect(human).not.toContain('keys: named by their physical db ids');
+    expect(report.databaseTable).toBe('found');
+    const [problem] = report.problems;
+    expect(problem!.keyRange!.smallest).toMatch(/^4d00000000/);
+    const { smallest, largest, text } = problem!.decoded!.keyRange;
+    expect(smallest).toMatchObject({ kind: 'metadata', db: 0, physDb: 0, key: problem!.keyRange!.smallest!.slice(10) });
+    expect(largest).toMatchObject({ kind: 'metadata', db: 0, physDb: 0, key: problem!.keyRange!.largest!.slice(10) });
+    expect(text).toMatch(/^keys db 0 "str:\d{4}" \.\. db 0 "str:\d{4}"$/);
+  });
+
+  test('a damaged block that holds the database table: keys named by physical db id, and the range said to cross parts of the keyspace', async () => {
+    const dir = path.join(scratch, 'verify-table');
+    await writeSampleKeyspace(dir);
+    damageTableBlock(dir);
+    const { exitCode, report, human } = await runVerify(dir);
+    expect(exitCode).toBe(1);
+    expect(report.databaseTable).toBe('unreadable');
+    expect(human).toContain('keys: named by their physical db ids: the database table, which maps them to dbs, does not decode or lies in a damaged range');
+    expect(human).toMatch(/affects keys counters of physical db 0 \.\. physical db 0 "hash:\d+" \(the range crosses parts of the keyspace, from counters through the database table and the expiry index to keys: it may hold entries of any db\), seq/);
+    expect(report.problems[0]!.decoded!.keyRange.smallest).toMatchObject({ kind: 'counters', db: null, physDb: 0 });
+  });
+
+  test('a damaged block from one part of the keyspace to the next says which dbs it may hold', async () => {
+    const dir = path.join(scratch, 'verify-parts');
+    await writeSampleKeyspace(dir);
+    // The block where db 3's keys end holds the first collection members of db 0 too.
+    damageBlocksHolding(onlySegment(dir), [metadataKey(3, Buffer.from('db3:29'))]);
+    const { report, human } = await runVerify(dir);
+    expect(report.problems[0]!.decoded!.keyRange.largest).toMatchObject({ kind: 'subkey', db: 0 });
+    expect(human).toMatch(/affects keys db \d+ "[^"]+" \.\. db 0 "[^"]+" subkey "[^"]*" \(the range crosses parts of the keyspace, from keys to collection members: it may hold entries of every db\), seq/);
+  });
+
+  test('a logical problem names its one key', async () => {
+    const dir = path.join(scratch, 'verify-logical');
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline' });
+    try {
+      const keyspace = await Keyspace.open(engine);
+      const pending: Promise<unknown>[] = [];
+      setAdd(keyspace, { db: 1, nowMs: Date.now(), write: (batch) => void pending.push(engine.write(batch)) }, Buffer.from('tags'), [Buffer.from('a')]);
+      await Promise.all(pending);
+      const physDb = keyspace.physicalDb(1);
+      const version = recordVersion(engine.get(metadataKey(physDb, Buffer.from('tags')))!);
+      await engine.write(new WriteBatch().put(subkey(physDb, Buffer.from('tags'), version + 5, Buffer.from('intruder')), Buffer.alloc(0)));
+    } finally {
+      await engine.close();
+    }
+    const { report, human } = await runVerify(dir);
+    const problem = report.problems.find((each) => each.kind === 'logical-orphan')!;
+    expect(problem.decoded!.keyRange).toMatchObject({ smallest: { kind: 'subkey', db: 1, key: hex('tags'), field: hex('intruder') }, text: 'db 1 "tags" subkey "intruder"' });
+    expect(human).toContain('affects db 1 "tags" subkey "intruder", sequences unknown');
+  });
+
+  test('raw engine data keeps its engine keys, and the JSON says there is no table', async () => {
+    const { report, human } = await runVerify(copyFixture(scratch, 'flipped-bit'));
+    expect(report.databaseTable).toBe('none');
+    expect(report.problems[0]!.decoded!.keyRange).toMatchObject({ smallest: { kind: 'other' }, text: 'keys "key:000" .. "key:037"' });
+    expect(human).toContain('affects keys "key:000" .. "key:037", seq 1..48');
+  });
+
+  test('ranges across dbs, or with an end outside the keyspace, say so', () => {
+    const table = { physIds: [0, 5, 2, 3], nextPhysId: 6, versionFloor: 0 };
+    const range = (smallest: Buffer, largest: Buffer): { smallest: string; largest: string } => ({ smallest: smallest.toString('hex'), largest: largest.toString('hex') });
+    const a = metadataKey(0, Buffer.from('a'));
+    const b = metadataKey(3, Buffer.from('b'));
+    // Physical ids 0 to 3 are dbs 0, 2 and 3 (db 1 is physical 5, after a FLUSHDB).
+    expect(describeKeyRange(range(a, b), table).text).toBe('keys db 0 "a" .. db 3 "b" (the range spans more than one db: it may hold entries of dbs 0, 2 and 3)');
+    expect(describeKeyRange(range(a, b), unknownTable).text).toBe('keys physical db 0 "a" .. physical db 3 "b" (the range spans more than one db: physical dbs 0 to 3)');
+    expect(describeKeyRange(range(counterKey(3), dbTableKey), table).text).toBe('keys counters of db 3 .. database table (the range crosses parts of the keyspace, from counters to the database table: it may hold entries of dbs 1 and 3)');
+    expect(describeKeyRange(range(a, subkeyPrefix(0, Buffer.from('h'), 1)), table).text).toMatch(/: it may hold entries of every db\)$/);
+    expect(describeKeyRange(range(a, Buffer.from([0x7a, 0x00])), table).text).toBe('keys db 0 "a" .. 0x7a00 (0x7a00 is not a keyspace key)');
+    expect(describeKeyRange(range(a, a), table).text).toBe('db 0 "a"');
+    expect(describeKeyRange({ smallest: null, largest: null }, table).text).toBe('keys unknown');
   });
 });
