@@ -33,6 +33,11 @@
 // same snapshot: O(entries + live subkeys) reads, O(1) memory besides the
 // counters per physical db (and a sorted set's members while it is matched,
 // up to zsetMatchInMemoryMax).
+//
+// Progress: the pass is a phase of verify's bar of its own, `verify DIR:
+// checking keyspace`, in entries walked. Its total is an upper bound (every
+// version stored in the live segments and WAL files; the walk meets the
+// newest of each key), so the bar is closed at 100% when the checks end.
 
 import type { Snapshot } from '../lib/engine/engine.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
@@ -81,6 +86,9 @@ const scoreValueBytes = 8;
  * keep memory O(1) with a point read each.
  */
 const zsetMatchInMemoryMax = 65_536;
+
+/** Entries walked between two advances of the progress bar. */
+const progressStep = 1024;
 
 // ---------------------------------------------------------------- types
 
@@ -227,6 +235,7 @@ class LogicalCheck {
   }
 
   run(): void {
+    const progress = this.#context.progress;
     const tableValue = this.#get(dbTableKey);
     if (tableValue === undefined) {
       this.#summary.skipped = 'no keyspace here (no database table): raw engine data is checked by the physical passes only';
@@ -242,12 +251,17 @@ class LogicalCheck {
     this.#mapped = new Map(this.#table.physIds.map((physId, db) => [physId, db]));
     this.#summary.databases = this.#table.physIds.length;
     for (const physId of this.#table.physIds) this.#countsOf(physId);
+    // The files are read: their bar ends at 100%, and this pass has its own, under its own label.
+    progress.complete();
+    progress.phase({ label: `verify ${this.#context.dir}: checking keyspace`, total: this.#entriesAtMost(), unit: 'entries' });
     this.#walk();
     this.#checkExpiryEntries();
     this.#checkCounters();
     this.#noteExpired();
     this.#noteReclaimable();
     this.#noteForeign();
+    // The total counted every version stored; the walk met only the newest of each key.
+    progress.complete();
     // Counted when they happened (#add): listed here without counting them again.
     for (const [kind, count] of this.#unlisted) {
       this.#context.report.problems.push({ severity: severityOf(kind), kind, file: '.', offset: null, message: `... and ${plural(count, 'more problem')} of this kind, not listed one by one` });
@@ -256,10 +270,30 @@ class LogicalCheck {
 
   // ------------------------------------------------------------ the walk
 
+  /**
+   * Entries the walk meets at most, for its bar: every entry of the live segments and every op
+   * of the live WAL files (the sequences above the segments'); the walk meets only the newest
+   * version of each key. Undefined when the manifest was not read (no percentage then).
+   */
+  #entriesAtMost(): number | undefined {
+    const manifest = this.#context.manifest;
+    if (manifest === undefined) return undefined;
+    const files = manifest.version.allFiles();
+    const flushed = files.reduce((largest, meta) => Math.max(largest, meta.largestSequence), 0);
+    return files.reduce((sum, meta) => sum + meta.entryCount, 0) + Math.max(0, this.#engine.stats().sequence - flushed);
+  }
+
   #walk(): void {
+    const progress = this.#context.progress;
+    let walked = 0;
     const iterator = this.#engine.iteratorSync({ snapshot: this.#snapshot });
     try {
       for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
+        // The bar in steps: reading the clock for every entry would cost more than the entry.
+        if (++walked === progressStep) {
+          progress.advance(walked);
+          walked = 0;
+        }
         const [key, value] = entry;
         try {
           this.#visit(key, value);
@@ -268,6 +302,7 @@ class LogicalCheck {
           this.#add('damage', 'logical-key', `Engine key ${key.subarray(0, 48).toString('hex')} cannot be read as the keyspace encodes it: ${error.message}`, { engineKey: key });
         }
       }
+      progress.advance(walked);
     } finally {
       iterator.close();
     }

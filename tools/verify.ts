@@ -164,6 +164,7 @@ export interface VerifyContext {
   /** The replayed manifest, when pass 1 could read it. */
   manifest: ManifestState | undefined;
   readonly report: VerifyReport;
+  /** The bar: `verify DIR: checking files` while the physical passes read (bytes); the logical pass starts a phase of its own. */
   readonly progress: Progress;
   add(problem: VerifyProblem): void;
   /** Path relative to the data directory. */
@@ -217,7 +218,12 @@ export function verify(options: VerifyOptions, io: ToolIo): Promise<ToolResult<V
 export async function verifyDirectory(
   fs: FileSystem,
   dir: string,
-  options: { passes?: readonly VerifyPass[]; progressStream?: ToolIo['stderr'] | undefined; progressLabel?: string } = {},
+  options: {
+    passes?: readonly VerifyPass[];
+    progressStream?: ToolIo['stderr'] | undefined;
+    /** The bar's label while the files are read (default "verify DIR: checking files"). */
+    progressLabel?: string;
+  } = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
   requireDirectory(fs, dir);
@@ -245,7 +251,7 @@ export async function verifyDirectory(
   };
   const progress = new Progress({
     stream: options.progressStream,
-    label: options.progressLabel ?? `verify ${dir}`,
+    label: options.progressLabel ?? `verify ${dir}: checking files`,
     total: bytesToRead(fs, dir, passes.includes(archivePass)),
     unit: 'bytes',
     enabled: options.progressStream !== undefined,

@@ -4,6 +4,9 @@
 // once, and the tools' totals are what they advance by, so that their bars
 // end at 100% (verify and recover counted files they do not read, and the
 // last frame waited for a redraw period that the work after it outlasted).
+// A run's phases each have a label and end at 100% under it: verify's
+// logical pass ran under the files' bar, left at 100% with no word of what
+// was being done.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vite
 import { formatClock, Progress } from '../../../tools/progress.js';
 import { recover } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
+import { writeSampleKeyspace } from './damaged-keyspace.js';
 import { CapturedStream, copyFixture, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -141,6 +145,56 @@ describe('Progress', () => {
     const recovered = new CapturedStream(true);
     expect((await recover({ dir, out: path.join(scratch, 'recovered') }, { stdout: new CapturedStream(), stderr: recovered })).exitCode).toBe(0);
     expect(frames(recovered).at(-1)).toMatch(/ 100% /);
+  });
+
+  test('phases: each drawn under its own label from 0, closed at 100% by complete(); plain lines end each phase with a done line', () => {
+    const stream = new CapturedStream(true);
+    const time = clock();
+    const progress = new Progress({ stream, label: 'verify d: checking files', total: 100, unit: 'bytes', enabled: true, now: time.now });
+    time.advance(1000);
+    progress.advance(100);
+    progress.phase({ label: 'verify d: checking keyspace', total: 1000, unit: 'entries' });
+    time.advance(1000);
+    progress.advance(400);
+    time.advance(10);
+    progress.complete(); // an upper bound: the work ended at 400
+    time.advance(10);
+    progress.complete(); // already at 100%: not drawn again
+    progress.finish();
+    expect(frames(stream).map((frame) => frame.split(/ {2,}/).slice(0, 3).join(' | '))).toEqual([
+      'verify d: checking files | [########################] | 100%',
+      'verify d: checking keyspace | [........................] | 0%',
+      'verify d: checking keyspace | [##########..............] | 40%',
+      'verify d: checking keyspace | [########################] | 100%',
+    ]);
+    expect(frames(stream)[2]).toContain('400 entries/s');
+
+    const plain = new CapturedStream(false);
+    const plainTime = clock();
+    const lines = new Progress({ stream: plain, label: 'a', total: 10, unit: 'records', enabled: true, now: plainTime.now, lineIntervalMs: 5000 });
+    plainTime.advance(5000);
+    lines.advance(10);
+    lines.phase({ label: 'b', total: undefined, unit: 'entries' });
+    plainTime.advance(5000);
+    lines.advance(7);
+    lines.finish();
+    expect(plain.text.split('\n')).toEqual(['a: 100% (10 records of 10 records), 2 records/s', 'a: done, 10 records in 0:05', 'b: 7 entries, 1 entries/s', 'b: done, 7 entries in 0:05', '']);
+  });
+
+  test('verify of a keyspace: the files and then the keyspace, each ending at 100% under its label', async () => {
+    const dir = path.join(scratch, 'keyspace');
+    await writeSampleKeyspace(dir);
+    slowClock();
+    const stderr = new CapturedStream(true);
+    const result = await verify({ dir }, { stdout: new CapturedStream(), stderr });
+    expect(result.exitCode).toBe(0);
+    const drawn = frames(stderr);
+    const files = drawn.filter((frame) => frame.startsWith(`verify ${dir}: checking files  [`));
+    const keyspace = drawn.filter((frame) => frame.startsWith(`verify ${dir}: checking keyspace  [`));
+    expect(files.length + keyspace.length, 'every frame is one of the two phases').toBe(drawn.length);
+    expect(files.at(-1)).toMatch(/ 100% /);
+    expect(drawn.indexOf(files.at(-1)!)).toBeLessThan(drawn.indexOf(keyspace[0]!));
+    expect(keyspace.at(-1)).toMatch(/ 100% .* entries\/s$/);
   });
 
   test('formatClock', () => {
