@@ -54,6 +54,12 @@
 // and listed as a range (`unreadable` in the report), the rest is dumped, and
 // the exit code is 1. A key whose own members sit in such a block is left
 // out by name, as any other key that cannot be read.
+//
+// The progress bar (stderr, on a terminal) counts the keys walked against
+// the keys the dbs' counters hold. The keys of an unreadable range are not
+// met one by one: when a db's walk ends, what its counters hold beyond the
+// keys walked counts as done, so the bar ends at 100%. What was left out is
+// written above the bar (Progress.writeLine), never into its line.
 
 import { isUtf8 } from 'node:buffer';
 import type { Snapshot } from '../lib/engine/engine.js';
@@ -280,7 +286,7 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       nowMs: options.nowMs,
       keys: 0,
       match: pattern === undefined ? null : pattern.toString('hex'),
-      keysInDbs: dbs.reduce((sum, db) => sum + reader.counters(table.physIds[db]!)[0], 0),
+      keysInDbs: 0,
       warnings: [],
       dbs: [],
       expiredSkipped: 0,
@@ -291,6 +297,9 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       unreadableCount: 0,
       durationMs: 0,
     };
+    // Keys each db holds (its counters): the bar's total, and what a db's walk is counted as when it ends.
+    const dbKeysStored = new Map(dbs.map((db) => [db, reader.counters(table.physIds[db]!)[0]]));
+    report.keysInDbs = [...dbKeysStored.values()].reduce((sum, keys) => sum + keys, 0);
     const progress = new Progress({
       stream: io.stderr,
       label: `dump ${engine.dir}`,
@@ -317,8 +326,10 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
     try {
       for (const db of dbs) {
         let dbKeys = 0;
+        let walked = 0;
         for (const item of reader.keys(db, table.physIds[db]!, pattern, options.nowMs)) {
           progress.advance(1);
+          walked++;
           if (item.kind === 'expired') {
             report.expiredSkipped++;
             continue;
@@ -326,13 +337,13 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
           if (item.kind === 'unreadable') {
             report.unreadableCount++;
             if (report.unreadable.length < problemsListedMax) report.unreadable.push(item.unreadable);
-            writeLine(io.stderr, `silt dump: left out ${describeUnreadable(item.unreadable)}`);
+            progress.writeLine(io.stderr, `silt dump: left out ${describeUnreadable(item.unreadable)}`);
             continue;
           }
           if (item.kind === 'problem') {
             report.problemCount++;
             if (report.problems.length < problemsListedMax) report.problems.push(item.problem);
-            writeLine(io.stderr, `silt dump: left out key ${renderKey(Buffer.from(item.problem.key, 'hex'))} of db ${db}: ${item.problem.message}`);
+            progress.writeLine(io.stderr, `silt dump: left out key ${renderKey(Buffer.from(item.problem.key, 'hex'))} of db ${db}: ${item.problem.message}`);
             continue;
           }
           const text = encoder.encode(item.key);
@@ -343,6 +354,9 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
         }
         if (dbKeys > 0) report.dbs.push({ db, keys: dbKeys });
         report.keys += dbKeys;
+        // The keys of an unreadable range were not met one by one: the db's walk is over, so they count as
+        // done (the bar reaches 100% with the last db).
+        if (pattern === undefined) progress.advance(Math.max(0, dbKeysStored.get(db)! - walked));
       }
       await flush();
     } finally {

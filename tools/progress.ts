@@ -11,6 +11,10 @@
 // Nothing is drawn for runs shorter than `startDelayMs`, so small directories
 // and tests produce no noise. The clock is injectable for tests.
 //
+// Messages written while a bar is drawn (a part skipped, say) go through
+// writeLine(), which erases the bar, writes the line and draws the bar again
+// below it: written straight to the stream they would continue the bar's line.
+//
 // A run may have phases (verify: `checking files` in bytes, then `checking
 // keyspace` in entries), each with its own label, total and unit: phase()
 // starts the next one, redrawn at once under its label, so no phase's work
@@ -126,6 +130,17 @@ export class Progress {
     } else {
       this.#lastDrawMs = this.#phaseStartedMs;
     }
+  }
+
+  /**
+   * Writes a line (a newline is added) to `stream` without cutting into the bar: when the bar is
+   * drawn on that stream (a terminal), it is erased first and drawn again below the line.
+   */
+  writeLine(stream: OutputStream, line: string): void {
+    const overBar = stream === this.#options.stream && this.#enabled && this.#tty && this.#drewLine && !this.#finished;
+    if (overBar) this.#write('\r\x1b[K');
+    stream.write(`${line}\n`);
+    if (overBar) this.#draw(this.#now());
   }
 
   /** Ends the report: erases the terminal line, or writes a last plain line if any was written in this phase. */

@@ -2,14 +2,17 @@
 // up at the block (exit 2, nothing written, no --out file). Now it leaves out
 // the keys of that block, lists the range (stderr and the JSON report), dumps
 // everything else, and exits 1; what it dumps is what `silt recover` keeps.
+// Its progress bar ends at 100% (it stopped at 93%: the keys left out were
+// never counted), and the line naming what was left out is written above the
+// bar, not onto the end of its line.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { dump } from '../../../tools/dump.js';
 import { recover } from '../../../tools/recover.js';
 import { collectionKeys, damageMetadataBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
-import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
+import { CapturedStream, captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
 let dir: string;
@@ -23,6 +26,10 @@ beforeAll(async () => {
 
 afterAll(() => {
   removeScratch(scratch);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 const nowMs = Date.now();
@@ -65,5 +72,21 @@ describe('dump of a directory with an unreadable block', () => {
     const clean = captureIo();
     expect((await dump({ dir: recovered, nowMs }, clean.io)).exitCode).toBe(0);
     expect(stdout.text).toBe(clean.stdout.text);
+  });
+
+  test('on a terminal: the bar ends at 100%, and what was left out is a line of its own above it', async () => {
+    let ms = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (ms += 1000)); // every advance is drawn
+    const stderr = new CapturedStream(true);
+    const result = await dump({ dir, nowMs }, { stdout: new CapturedStream(), stderr });
+    expect(result.exitCode).toBe(1);
+    const frames = stderr.text.split('\r\x1b[K').filter((frame) => frame !== '');
+    const bars = frames.filter((frame) => frame.startsWith(`dump ${dir}  [`));
+    expect(bars.at(-1)).toMatch(/ 100% /);
+    const leftOut = frames.findIndex((frame) => frame.includes('silt dump: left out'));
+    expect(frames[leftOut]).toMatch(/^silt dump: left out the keys of db 0 after "str:\d{4}" through "str:\d{4}", whichever are stored there: [^\n]*\n$/);
+    // The bar was drawn before the line, and again after it.
+    expect(frames[leftOut - 1]).toMatch(/^dump .* {2}\[/);
+    expect(frames[leftOut + 1]).toMatch(/^dump .* {2}\[/);
   });
 });
