@@ -31,19 +31,40 @@
 // outside every other data directory; --name writes DIR/checkpoints/NAME, the
 // one place inside a (stopped) data directory a tool writes
 // (data-dir.ts, refuseOutputInDataDirectory).
+//
+// A copy that fails half-way (a full disk, a source file gone, an I/O error)
+// is removed, as LsmEngine#checkpoint removes its own: a directory with
+// segments and WAL files but no CHECKPOINT must not pass for a copy. Only
+// what this run created goes: the target and the directories made above it,
+// or, when the target was an empty directory already, the entries written
+// into it. The error says what failed and that the copy was removed (or
+// where to delete it by hand when the removal fails too); exit 2.
 
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { CorruptionError, KvError } from '../lib/errors.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
-import { checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
+import {
+  checkpointFileName,
+  checkpointsDir,
+  currentFileName,
+  currentTempFileName,
+  manifestFileName,
+  parseFileName,
+  segmentDir,
+  segmentDirName,
+  segmentPath,
+  walDir,
+  walDirName,
+  walPath,
+} from '../lib/format/file-names.js';
 import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
 import { checkpointsKeptMax } from '../lib/limits.js';
-import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, treeBytes } from './data-dir.js';
+import { checkOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, treeBytes } from './data-dir.js';
 import { formatBytes, formatTime, plural } from './render.js';
-import { ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
+import { describeFailure, ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
 import { checkpointSourcePasses, verifyDirectory, type VerifyProblem } from './verify.js';
 
 /** Name of the file recording what a checkpoint stands for. */
@@ -156,7 +177,8 @@ function describeDamage(problem: VerifyProblem): string {
  * checking every segment block and WAL record it will link or copy.
  * @param outside true when `target` must lie outside `dir` (--out); false for DIR/checkpoints/NAME
  * @param progressStream where the check draws its progress (undefined: nowhere)
- * @throws CorruptionError or SourceDamagedError when `dir` is damaged (nothing written); ToolError for an unusable target
+ * @throws CorruptionError or SourceDamagedError when `dir` is damaged (nothing written); ToolError for an unusable
+ *   target, and when the copy fails (its code: ENOSPC, IO_ERROR ...) after what it created was removed
  */
 export async function createCheckpoint(fs: FileSystem, dir: string, target: string, outside: boolean, progressStream?: OutputStream): Promise<NonNullable<CheckpointReport['created']>> {
   const flag = outside ? '--out' : '--name';
@@ -166,36 +188,82 @@ export async function createCheckpoint(fs: FileSystem, dir: string, target: stri
   const sequence = await openedSequence(fs, dir);
   await checkSource(fs, dir, progressStream);
   const manifest = readManifest(fs, dir, { readOnly: true });
-  createOutputDirectory(fs, target, outside ? [dir] : [], flag, guard);
-  fs.mkdir(segmentDir(target));
-  fs.mkdir(walDir(target));
-  let linkedFiles = 0;
-  let copiedFiles = 0;
-  for (const meta of manifest.version.allFiles()) {
-    if (linkOrCopy(fs, segmentPath(dir, meta.fileNumber), segmentPath(target, meta.fileNumber)) === 'linked') linkedFiles++;
-    else copiedFiles++;
-  }
   let nextFileNumber = Math.max(manifest.nextFileNumber, highestFileNumber(fs, dir) + 1);
-  const walDirectory = walDir(dir);
-  if (fs.exists(walDirectory)) {
-    for (const name of fs.list(walDirectory)) {
-      const parsed = parseFileName(name);
-      if (parsed?.kind !== 'wal' || parsed.number < manifest.logNumber) continue;
-      fs.copyFile(walPath(dir, parsed.number), walPath(target, parsed.number));
-      copiedFiles++;
-    }
-  }
-  fs.syncDir(segmentDir(target));
-  fs.syncDir(walDir(target));
   const manifestNumber = nextFileNumber++;
-  ManifestWriter.create(fs, target, manifestNumber, manifest.version.toSnapshotEdit(manifest.logNumber, nextFileNumber, sequence)).close();
-  const timeMs = Date.now();
-  const record: CheckpointRecord = { sequence, timeMs, source: resolve(dir), host: hostname() };
-  fs.writeFileSync(joinPath(target, checkpointFileName), Buffer.from(`${JSON.stringify(record)}\n`));
-  fs.syncDir(target);
-  const copied = await openedSequence(fs, target);
-  if (copied !== sequence) throw new ToolError('INTERNAL', `Checkpoint "${target}" opens at sequence ${copied}, the source at ${sequence}`);
-  return { path: target, sequence, timeMs, linkedFiles, copiedFiles };
+  checkOutputDirectory(fs, target, outside ? [dir] : [], flag, guard);
+  // What a failure removes: the topmost directory this run creates, or (the target exists, empty) what it writes there.
+  const created = topmostMissing(fs, target);
+  const written = [segmentDirName, walDirName, manifestFileName(manifestNumber), currentTempFileName, currentFileName, checkpointFileName];
+  try {
+    fs.mkdir(target);
+    fs.mkdir(segmentDir(target));
+    fs.mkdir(walDir(target));
+    let linkedFiles = 0;
+    let copiedFiles = 0;
+    for (const meta of manifest.version.allFiles()) {
+      if (linkOrCopy(fs, segmentPath(dir, meta.fileNumber), segmentPath(target, meta.fileNumber)) === 'linked') linkedFiles++;
+      else copiedFiles++;
+    }
+    const walDirectory = walDir(dir);
+    if (fs.exists(walDirectory)) {
+      for (const name of fs.list(walDirectory)) {
+        const parsed = parseFileName(name);
+        if (parsed?.kind !== 'wal' || parsed.number < manifest.logNumber) continue;
+        fs.copyFile(walPath(dir, parsed.number), walPath(target, parsed.number));
+        copiedFiles++;
+      }
+    }
+    fs.syncDir(segmentDir(target));
+    fs.syncDir(walDir(target));
+    ManifestWriter.create(fs, target, manifestNumber, manifest.version.toSnapshotEdit(manifest.logNumber, nextFileNumber, sequence)).close();
+    const timeMs = Date.now();
+    const record: CheckpointRecord = { sequence, timeMs, source: resolve(dir), host: hostname() };
+    fs.writeFileSync(joinPath(target, checkpointFileName), Buffer.from(`${JSON.stringify(record)}\n`));
+    fs.syncDir(target);
+    const copied = await openedSequence(fs, target);
+    if (copied !== sequence) throw new ToolError('INTERNAL', `Checkpoint "${target}" opens at sequence ${copied}, the source at ${sequence}`);
+    return { path: target, sequence, timeMs, linkedFiles, copiedFiles };
+  } catch (error) {
+    const removal = removePartialCopy(fs, target, created, written);
+    const failure = describeFailure(error);
+    if (!failure.expected) throw error; // a bug: its stack is worth more than a message
+    throw new ToolError(failure.code, `Cannot checkpoint "${dir}" to "${target}": ${failure.message}; ${removal}. "${dir}" was not modified`, { cause: error });
+  }
+}
+
+/** The topmost of `path` and its ancestors that does not exist (mkdir creates it and all below); undefined when `path` exists. */
+function topmostMissing(fs: FileSystem, path: string): string | undefined {
+  let missing: string | undefined;
+  for (let current = resolve(path); !fs.exists(current); current = dirname(current)) {
+    missing = current;
+    if (dirname(current) === current) break;
+  }
+  return missing;
+}
+
+/**
+ * Removes what a failed checkpoint created: the directory `created` (the target, or the topmost
+ * directory made above it) whole; when the target already existed (empty), only the entries
+ * `written` names in it.
+ * @returns what was done, for the error message
+ */
+function removePartialCopy(fs: FileSystem, target: string, created: string | undefined, written: readonly string[]): string {
+  const what = created === undefined ? `what it wrote into "${target}"` : created === resolve(target) ? `the partial copy "${target}"` : `the partial copy, with the directories made for it from "${created}" down`;
+  try {
+    if (created !== undefined) {
+      fs.removeTree(created);
+    } else {
+      for (const name of written) {
+        const path = joinPath(target, name);
+        if (!fs.exists(path)) continue;
+        if (fs.stat(path).isDirectory) fs.removeTree(path);
+        else fs.unlink(path);
+      }
+    }
+    return `removed ${what}`;
+  } catch (error) {
+    return `could not remove ${what} (${(error as Error).message}): delete it by hand`;
+  }
 }
 
 /** The checkpoints in DIR/checkpoints/, oldest first (by the time CHECKPOINT records, then name). */

@@ -144,7 +144,12 @@ files copied, and CHECKPOINT records the sequence and time it stands for. --list
 A running server makes its own checkpoints (BGSAVE): every form but --list
 refuses while a live process holds DIR.
 
-Exit: 0 done, 1 DIR is damaged (nothing written), 2 could not run.`,
+A copy that fails half-way (a full disk, say) is removed: only what the run
+created (NEWDIR and directories made above it, or what it wrote into an empty
+NEWDIR that was there), and the error says so.
+
+Exit: 0 done, 1 DIR is damaged (nothing written), 2 could not run (a failed
+copy removed).`,
     options: { out: { type: 'string' }, name: { type: 'string' }, list: { type: 'boolean' }, delete: { type: 'string' }, keep: { type: 'string' }, ...jsonOption },
     positionals: ['DIR'],
     run: async (values, [dir], io) => {

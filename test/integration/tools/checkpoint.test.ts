@@ -1,13 +1,19 @@
 // `silt checkpoint` on a stopped directory: the copy opens at the same
 // sequence with the same data and passes verify; the source is unchanged;
 // --name/--list/--delete/--keep manage DIR/checkpoints/; a directory a live
-// engine holds is refused (pointing to BGSAVE), and a damaged one too.
+// engine holds is refused (pointing to BGSAVE), and a damaged one too. A copy
+// that fails half-way (a full disk, a source segment gone) is removed, and
+// only what the run created: it used to stay, segments and WAL files without
+// CHECKPOINT, for --list, --keep and restore to find.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { systemError } from '../../../lib/fs/mem-file-system.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { checkpoint } from '../../../tools/checkpoint.js';
+import { FaultFileSystem } from '../../support/fault-file-system.js';
 import { verify } from '../../../tools/verify.js';
 import { captureIo, copyFixture, hashTree, loadExpected, makeScratch, readEntries, removeScratch } from './tool-test-helpers.js';
 
@@ -105,6 +111,60 @@ describe('silt checkpoint', () => {
     expect(stderr.text).toContain('offset 91');
     expect(stderr.text).toContain('silt recover');
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('a copy that fails half-way (a full disk) is removed with the directories made for it; exit 2 naming the error', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-full-disk');
+    const before = hashTree(dir);
+    const parent = path.join(scratch, 'made-for-it');
+    const out = path.join(parent, 'below', 'checkpoint');
+    const faulty = new FaultFileSystem(new NodeFileSystem());
+    // The segments are linked; the first WAL file copied finds the disk full.
+    faulty.injectFault((op, file) => (op === 'write' && file.startsWith(`${out}/wal/`) ? systemError('ENOSPC', 'write', file) : undefined));
+    const { io, stdout, stderr } = captureIo();
+    const result = await checkpoint({ dir, out, fs: faulty }, io);
+    expect(result.exitCode).toBe(2);
+    expect(fs.existsSync(parent)).toBe(false);
+    expect(hashTree(dir)).toEqual(before);
+    expect(stderr.text).toContain(`silt checkpoint: Cannot checkpoint "${dir}" to "${out}": ENOSPC: write "${out}/wal/`);
+    expect(stderr.text).toContain(`removed the partial copy, with the directories made for it from "${parent}" down. "${dir}" was not modified`);
+    expect(stdout.text).toBe('');
+  });
+
+  test('into an empty directory that was there: only what the run wrote is removed, the directory stays; --json gives the error', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-empty-target');
+    const out = path.join(scratch, 'empty-target');
+    fs.mkdirSync(out);
+    const faulty = new FaultFileSystem(new NodeFileSystem());
+    // Everything is copied and the manifest written; CHECKPOINT, the last file, fails.
+    faulty.injectFault((op, file) => (op === 'write' && file === `${out}/CHECKPOINT` ? systemError('EIO', 'write', file) : undefined));
+    const { io, stdout } = captureIo();
+    const result = await checkpoint({ dir, out, json: true, fs: faulty }, io);
+    expect(result.exitCode).toBe(2);
+    expect(fs.readdirSync(out)).toEqual([]);
+    const error = (JSON.parse(stdout.text) as { ok: boolean; error: { code: string; message: string } }).error;
+    expect(error.code).toBe('EIO');
+    expect(error.message).toContain(`removed what it wrote into "${out}"`);
+  });
+
+  test('--name: a source segment gone half-way; the partial checkpoint is removed, the other checkpoints stay', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-vanishing');
+    expect((await checkpoint({ dir, name: 'kept' }, captureIo().io)).exitCode).toBe(0);
+    const target = path.join(dir, 'checkpoints', 'failed');
+    const faulty = new FaultFileSystem(new NodeFileSystem());
+    // The second segment disappears just before it is linked (another process deleted it).
+    faulty.injectFault((op, file) => {
+      if (op === 'link' && file === `${target}/seg/000010.sst`) fs.rmSync(path.join(dir, 'seg/000010.sst'));
+      return undefined;
+    });
+    const { io, stderr } = captureIo();
+    const result = await checkpoint({ dir, name: 'failed', fs: faulty }, io);
+    expect(result.exitCode).toBe(2);
+    expect(fs.readdirSync(path.join(dir, 'checkpoints'))).toEqual(['kept']);
+    const listed = await checkpoint({ dir, list: true, json: true }, captureIo().io);
+    expect(listed.report!.checkpoints.map((entry) => [entry.name, entry.problem])).toEqual([['kept', null]]);
+    expect(stderr.text).toContain(`silt checkpoint: Cannot checkpoint "${dir}" to "${target}": ENOENT`);
+    expect(stderr.text).toContain(`removed the partial copy "${target}"`);
   });
 
   test('usage errors exit 2', async () => {
