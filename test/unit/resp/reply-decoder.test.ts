@@ -280,8 +280,16 @@ function viaUtf8(value: string): string {
   return Buffer.from(value, 'utf8').toString('utf8');
 }
 
+/**
+ * A status or error line as it reads back: CR and LF become spaces; the
+ * writer sends text with no character past U+00FF one byte per character
+ * (encoder.ts, #line: it echoes arguments byte for byte) and other text as
+ * UTF-8, and the decoder reads UTF-8, so a lone byte 0x80-0xFF reads back
+ * as U+FFFD.
+ */
 function cleanLine(value: string): string {
-  return viaUtf8(value.replace(/[\r\n]/g, ' '));
+  const clean = value.replace(/[\r\n]/g, ' ');
+  return /[\u0100-\uffff]/.test(clean) ? viaUtf8(clean) : Buffer.from(clean, 'latin1').toString('utf8');
 }
 
 describe('ReplyWriter to ReplyDecoder round trip', () => {
