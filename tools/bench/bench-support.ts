@@ -126,3 +126,13 @@ export function exitOf(child: ChildProcess): Promise<number | string> {
     child.once('error', () => resolve('spawn error'));
   });
 }
+
+/** Sends `child` SIGTERM, then SIGKILL if it has not exited within `timeoutMs`; resolves once it has exited. */
+export async function terminate(child: ChildProcess, timeoutMs: number): Promise<void> {
+  const exited = exitOf(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}

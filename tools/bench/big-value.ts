@@ -31,7 +31,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { describeCpu, exitOf, formatRatio, formatTable, freePort, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
+import { describeCpu, formatRatio, formatTable, freePort, parseFlags, positiveInteger, progress, terminate, writeReport } from './bench-support.js';
 
 const siltMainPath = fileURLToPath(new URL('../../service/main.js', import.meta.url));
 const redisServerPath = '/usr/bin/redis-server';
@@ -313,13 +313,7 @@ async function tryPing(port: number): Promise<string | undefined> {
 }
 
 async function stopServer(server: Server): Promise<void> {
-  const exited = exitOf(server.child);
-  if (server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGTERM');
-    const timer = setTimeout(() => server.child.kill('SIGKILL'), stopTimeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
+  await terminate(server.child, stopTimeoutMs);
   rmSync(server.dir, { recursive: true, force: true });
 }
 

@@ -53,7 +53,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { exitOf, formatNumber, formatRatio, formatTable, freePort, parseFlags, positiveInteger, progress, writeReport } from './bench-support.js';
+import { exitOf, formatNumber, formatRatio, formatTable, freePort, parseFlags, positiveInteger, progress, terminate, writeReport } from './bench-support.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -500,13 +500,7 @@ function request(port: number, text: string, complete: (received: string) => boo
 
 /** SIGTERM (silt drains and syncs, and writes its CPU profile), SIGKILL after stopTimeoutMs; then removes the data directory. */
 async function stopServer(server: Server): Promise<void> {
-  const exited = exitOf(server.child);
-  if (server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGTERM');
-    const timer = setTimeout(() => server.child.kill('SIGKILL'), stopTimeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
+  await terminate(server.child, stopTimeoutMs);
   if (server.dir !== undefined) {
     rmSync(server.dir, { recursive: true, force: true });
     liveDirs.delete(server.dir);

@@ -24,9 +24,8 @@ import { readWalFile } from '../../../lib/wal/wal-reader.js';
 import { describeKeyRange, unknownTable } from '../../../tools/describe-engine-key.js';
 import { recover } from '../../../tools/recover.js';
 import { restore } from '../../../tools/restore.js';
-import { verify, type VerifyReport } from '../../../tools/verify.js';
 import { damageBlocksHolding, damageMetadataBlock, damageTableBlock, onlySegment, writeSampleKeyspace } from './damaged-keyspace.js';
-import { captureIo, copyFixture, hex, makeScratch, removeScratch } from './tool-test-helpers.js';
+import { captureIo, runVerify, copyFixture, hex, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
 const binaryKey = Buffer.from([0x00, 0xff, 0x22]);
@@ -130,14 +129,6 @@ describe('decoded key lists', () => {
   });
 });
 
-/** verify, human and --json. */
-async function runVerify(dir: string): Promise<{ exitCode: number; report: VerifyReport; human: string }> {
-  const json = captureIo();
-  const result = await verify({ dir, json: true }, json.io);
-  const human = captureIo();
-  await verify({ dir }, human.io);
-  return { exitCode: result.exitCode, report: JSON.parse(json.stdout.text) as VerifyReport, human: human.stdout.text };
-}
 
 describe('verify names the keys damage affects', () => {
   test('a damaged block of string keys: its range as Redis keys of db 0, the hex engine keys kept in the JSON', async () => {

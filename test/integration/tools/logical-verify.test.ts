@@ -21,8 +21,8 @@ import { recordVersion, stringRecord, withExpire, withSize } from '../../../lib/
 import { setAdd } from '../../../lib/keyspace/set.js';
 import { SortedSetWriter } from '../../../lib/keyspace/zset.js';
 import type { LogicalSummary } from '../../../tools/logical-verify.js';
-import { verify, type VerifyProblem, type VerifyReport } from '../../../tools/verify.js';
-import { captureIo, copyFixture, hashTree, makeScratch, removeScratch } from './tool-test-helpers.js';
+import type { VerifyProblem, VerifyReport } from '../../../tools/verify.js';
+import { runVerify, copyFixture, hashTree, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
 let counter = 0;
@@ -79,13 +79,6 @@ function baseData({ keyspace, ctx }: Writer): void {
   zset.commit(ctx(0));
 }
 
-async function runVerify(dir: string): Promise<{ exitCode: number; report: VerifyReport; human: string }> {
-  const json = captureIo();
-  const result = await verify({ dir, json: true }, json.io);
-  const human = captureIo();
-  await verify({ dir }, human.io);
-  return { exitCode: result.exitCode, report: JSON.parse(json.stdout.text) as VerifyReport, human: human.stdout.text };
-}
 
 function logicalProblems(report: VerifyReport): VerifyProblem[] {
   return report.problems.filter((problem) => problem.kind.startsWith('logical-'));

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import type { ToolIo } from '../../../tools/tool-io.js';
+import { verify, type VerifyReport } from '../../../tools/verify.js';
 import { expectedFileName, type FixtureExpectation, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
 
 export const fixturesRoot = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
@@ -111,4 +112,13 @@ export function hex(text: string): string {
 /** The fixtures' first-session value of key:NNN: "v1:key:NNN:" padded with dots to 96 bytes. */
 export function v1Value(key: string): string {
   return hex(`v1:${key}:`.padEnd(96, '.'));
+}
+
+/** verify on `dir`, human and --json: its exit code, the JSON report and the text for people. */
+export async function runVerify(dir: string): Promise<{ exitCode: number; report: VerifyReport; human: string }> {
+  const json = captureIo();
+  const result = await verify({ dir, json: true }, json.io);
+  const human = captureIo();
+  await verify({ dir }, human.io);
+  return { exitCode: result.exitCode, report: JSON.parse(json.stdout.text) as VerifyReport, human: human.stdout.text };
 }
