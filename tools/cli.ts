@@ -67,8 +67,11 @@ Writes NEWDIR (which must not exist, or be empty, and must lie outside DIR and
 outside any data directory) from what can be read in DIR: intact segments are
 hard-linked, damaged ones are re-written from their readable blocks, WAL
 records are kept up to the first damaged one, the manifest is rebuilt when it
-is lost, and damaged originals go to NEWDIR/lost+found/. Reports every lost key range, sequence range and WAL
-byte range. NEWDIR opens and passes silt verify. DIR is never modified.
+is lost, and damaged originals go to NEWDIR/lost+found/. Reports every lost
+key range (Redis keys of a db, in the words of silt verify, which also say
+when a range spans dbs or parts of the keyspace; --json adds them under
+decoded beside the hex engine keys), sequence range and WAL byte range.
+NEWDIR opens and passes silt verify. DIR is never modified.
 
 Exit: 0 nothing lost, 1 something lost (listed), 2 could not run.`,
     options: { out: { type: 'string' }, ...jsonOption },

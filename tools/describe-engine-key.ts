@@ -12,7 +12,8 @@
 // directory has a table that cannot be read (`unknownTable`: verify of a
 // damaged directory), keys are decoded with their physical db ids.
 //
-// A key range (describeKeyRange: a damaged block's, a missing segment's)
+// A key range (describeKeyRange: a damaged block's or a missing segment's, in
+// verify's report and in recover's list of what was lost)
 // names both ends, and says plainly when it is not a run of one db's Redis
 // keys: ends in different dbs, ends in different parts of the keyspace
 // (counters, the database table, the expiry index, keys, collection members,

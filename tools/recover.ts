@@ -83,7 +83,7 @@ import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, segmentNumbers } from './data-dir.js';
-import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
+import { describeEngineKey, describeKeyRange, type DecodedEngineKey, type DecodedKeyRange } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
 import {
@@ -158,10 +158,12 @@ export interface LostItem {
   olderVersionExample: { key: string; file: string; inDamagedSegment: boolean } | null;
   /**
    * The engine keys above (hex) as Redis keys and dbs (tools/describe-engine-key.ts), by the
-   * result's database table; `other` for keys outside the keyspace (raw engine data).
+   * result's database table; `other` for keys outside the keyspace (raw engine data). keyRange
+   * also has `text`, the range as the human report (and verify's) prints it, saying when it
+   * spans dbs or crosses parts of the keyspace.
    */
   decoded: {
-    keyRange: { smallest: DecodedEngineKey | null; largest: DecodedEngineKey | null } | null;
+    keyRange: DecodedKeyRange | null;
     knownKeys: DecodedEngineKey[];
     olderVersionExample: DecodedEngineKey | null;
   };
@@ -833,12 +835,12 @@ class Recovery {
     }
   }
 
-  /** Fills each lost item's `decoded`: its engine keys as Redis keys, by the result's database table. */
+  /** Fills each lost item's `decoded`: its engine keys as Redis keys, and its key range as verify describes one (describeKeyRange), by the result's database table. */
   #decodeLostKeys(table: DbTable | undefined): void {
     const describe = (hex: string | null): DecodedEngineKey | null => (hex === null ? null : describeEngineKey(Buffer.from(hex, 'hex'), table));
     for (const lost of this.#report.lost) {
       lost.decoded = {
-        keyRange: lost.keyRange === null ? null : { smallest: describe(lost.keyRange.smallest), largest: describe(lost.keyRange.largest) },
+        keyRange: lost.keyRange === null ? null : describeKeyRange(lost.keyRange, table),
         knownKeys: lost.knownKeys.map((hex) => describe(hex)!),
         olderVersionExample: describe(lost.olderVersionExample?.key ?? null),
       };
@@ -1025,7 +1027,7 @@ function printReport(io: ToolIo, report: RecoverReport): void {
       const where = lost.offset === null ? lost.file : `${lost.file} at offset ${lost.offset}`;
       const size = lost.bytes === null ? '' : ` (${formatBytes(lost.bytes)})`;
       const records = lost.records === null ? '' : `, ${plural(lost.records, 'record')}`;
-      const keys = lost.decoded.keyRange === null ? 'keys unknown' : `keys ${lost.decoded.keyRange.smallest?.text ?? '?'} .. ${lost.decoded.keyRange.largest?.text ?? '?'}`;
+      const keys = lost.decoded.keyRange?.text ?? 'keys unknown';
       writeLine(out, `  [${lost.kind}] ${where}${size}: ${keys}, ${renderSequenceRange(lost.sequenceRange ?? undefined)}${records}`);
       writeLine(out, `      ${lost.reason}`);
       if (lost.savedAs !== null) writeLine(out, `      original kept in ${lost.savedAs}`);

@@ -4,8 +4,10 @@
 // escaped as redis-cli escapes them ("\x00\xff"). They listed raw engine keys
 // (`0x4d00000000...`). JSON keeps the hex engine key and adds the decoded
 // form. A range that is not one db's keys says so (ends in different dbs or
-// parts of the keyspace, an end that is no keyspace key); verify names keys
-// by physical db id when the database table is in the damage. Raw engine data
+// parts of the keyspace, an end that is no keyspace key), in verify's and
+// recover's reports alike (recover built its own `keys A .. B` line, without
+// those words); verify names keys by physical db id when the database table
+// is in the damage. Raw engine data
 // (no database table) keeps its keys as they are (restore.test.ts,
 // recover.test.ts and verify.test.ts).
 
@@ -126,6 +128,27 @@ describe('decoded key lists', () => {
     expect(range.smallest).toMatchObject({ kind: 'metadata', db: 0 });
     expect(range.largest).toMatchObject({ kind: 'metadata', db: 0 });
     expect(block.stdout.text).toMatch(/\[blocks\] seg\/\d+\.sst at offset \d+ \([^)]*\): keys db 0 "str:\d{4}" \.\. db 0 "str:\d{4}", seq/);
+  });
+
+  test('recover says when a lost block\'s range crosses parts of the keyspace, in the words verify uses', async () => {
+    const dir = path.join(scratch, 'recover-parts');
+    await writeSampleKeyspace(dir);
+    // The block where db 3's keys end holds the first collection members of db 0 too.
+    damageBlocksHolding(onlySegment(dir), [metadataKey(3, Buffer.from('db3:29'))]);
+    const verified = await runVerify(dir);
+    const verifyText = verified.report.problems[0]!.decoded!.keyRange.text;
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out: path.join(scratch, 'recover-parts-out') }, io);
+    expect(result.exitCode).toBe(1);
+    const lost = result.report!.lost.find((item) => item.kind === 'blocks')!;
+    expect(lost.decoded.keyRange!.largest).toMatchObject({ kind: 'subkey', db: 0 });
+    const caveat = '(the range crosses parts of the keyspace, from keys to collection members: it may hold entries of every db)';
+    expect(lost.decoded.keyRange!.text).toBe(verifyText);
+    expect(lost.decoded.keyRange!.text.endsWith(caveat)).toBe(true);
+    expect(stdout.text).toContain(`: ${verifyText}, seq `);
+    // The report left in lost+found says the same.
+    const saved = JSON.parse(fs.readFileSync(path.join(scratch, 'recover-parts-out', 'lost+found', 'recover-report.json'), 'utf8')) as { lost: { decoded: { keyRange: { text: string } | null } }[] };
+    expect(saved.lost.map((item) => item.decoded.keyRange?.text)).toContain(verifyText);
   });
 });
 
