@@ -305,7 +305,7 @@ async function dumpEngine(engine: LsmEngine, options: DumpOptions & { format: Du
       label: `dump ${engine.dir}`,
       // With --match only the matching keys are met: their number is unknown, so no percentage.
       total: pattern === undefined ? report.keysInDbs : undefined,
-      unit: 'records',
+      unit: 'keys',
       enabled: io.stderr.isTTY === true && options.json !== true,
     });
     const encoder = options.format === 'ndjson' ? ndjsonEncoder : new RespEncoder();

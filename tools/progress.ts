@@ -31,8 +31,11 @@
 import type { OutputStream } from './tool-io.js';
 import { formatBytes } from './render.js';
 
-/** What units a bar counts: bytes are printed as sizes, the others as counts ("120 entries"). */
-export type ProgressUnit = 'bytes' | 'records' | 'entries';
+/**
+ * What units a bar counts: bytes are printed as sizes, the others as counts ("120 entries"):
+ * records (WAL records: restore), entries (engine entries: verify's keyspace), keys (Redis keys: dump).
+ */
+export type ProgressUnit = 'bytes' | 'records' | 'entries' | 'keys';
 
 /** One phase of a run: what is being done, and how much of it there is. */
 export interface ProgressPhase {

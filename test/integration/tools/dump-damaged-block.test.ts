@@ -3,8 +3,8 @@
 // the keys of that block, lists the range (stderr and the JSON report), dumps
 // everything else, and exits 1; what it dumps is what `silt recover` keeps.
 // Its progress bar ends at 100% (it stopped at 93%: the keys left out were
-// never counted), and the line naming what was left out is written above the
-// bar, not onto the end of its line.
+// never counted), counts in keys (it said records/s), and the line naming
+// what was left out is written above the bar, not onto the end of its line.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,6 +83,8 @@ describe('dump of a directory with an unreadable block', () => {
     const frames = stderr.text.split('\r\x1b[K').filter((frame) => frame !== '');
     const bars = frames.filter((frame) => frame.startsWith(`dump ${dir}  [`));
     expect(bars.at(-1)).toMatch(/ 100% /);
+    // It counts keys, and says so (it said records/s).
+    for (const bar of bars) expect(bar).toMatch(/ {2}\d+ keys\/s( {2}ETA \d+:\d{2})?$/);
     const leftOut = frames.findIndex((frame) => frame.includes('silt dump: left out'));
     expect(frames[leftOut]).toMatch(/^silt dump: left out the keys of db 0 after "str:\d{4}" through "str:\d{4}", whichever are stored there: [^\n]*\n$/);
     // The bar was drawn before the line, and again after it.

@@ -364,6 +364,7 @@ describe('dump options', () => {
       const bars = terminal.text.split('\r\x1b[K').filter((frame) => frame.startsWith('dump '));
       expect(bars.length).toBeGreaterThan(0);
       for (const bar of bars) expect(bar).not.toContain('%');
+      for (const bar of bars) expect(bar).toMatch(/^dump \S+ {2}\d+ keys {2}\d+ keys\/s$/); // it said records
     } finally {
       clock.mockRestore();
     }
