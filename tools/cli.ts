@@ -175,13 +175,18 @@ Copies the checkpoint to NEWDIR and replays the WAL records written after it,
 from the archive and (with --wal) the live WAL directory, up to and including
 the target: TIME is ISO 8601 with an offset and at most millisecond precision
 (2024-01-02T14:03:10.250+01:00; echoed back in UTC); seq:N is a sequence
-number. Refuses, writing nothing, when a WAL file between the checkpoint and
+number. First every block of the checkpoint's segments is read, as silt
+verify reads them: a damaged checkpoint is refused, naming segment and
+offset. Refuses, writing nothing, when a WAL file between the checkpoint and
 the target is missing or damaged, and says which time range it can reach.
 --dry-run reports how many records would be replayed and which keys would
-change. Writes only NEWDIR (outside any data directory).
+change. Writes only NEWDIR (outside any data directory). On a terminal, a
+progress bar per phase: checking segments, reading WAL files, reading records
+up to the target, replaying records.
 
-Exit: 0 restored, 1 refused because the history breaks before the target,
-2 could not run (usage, target before the checkpoint or past the newest record).`,
+Exit: 0 restored, 1 refused because the checkpoint is damaged or the history
+breaks before the target, 2 could not run (usage, target before the
+checkpoint or past the newest record).`,
     options: { from: { type: 'string' }, archive: { type: 'string' }, wal: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...jsonOption },
     positionals: [],
     run: async (values, _positionals, io) => {

@@ -34,6 +34,13 @@
 // (segments hard-linked, the rest copied) and apply the batches with
 // LsmEngine writes: NEWDIR's engine assigns them sequence numbers again,
 // which changes nothing in the data. Restore never writes anywhere but NEWDIR.
+//
+// Progress (stderr, none with --json): one bar per phase of long work, each
+// under its own label and ending at 100%: `restore CHECKPOINT: checking
+// segments` (bytes, step 1), `reading WAL files` (bytes, step 2), `reading
+// records up to the target` (bytes of the reachable files; it stops at the
+// target, and ends at 100% there; step 3) and `replaying records into NEWDIR`
+// (records, step 4).
 
 import { basename, dirname, resolve } from 'node:path';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
@@ -51,7 +58,7 @@ import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { checkpointFileName, readCheckpointRecord, type CheckpointRecord } from './checkpoint.js';
 import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
 import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
-import { Progress } from './progress.js';
+import { Progress, type ProgressUnit } from './progress.js';
 import { formatTime, plural, relativeFile } from './render.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, summarizeWalFile, type WalFileRef, type WalFileSummary } from './wal-scan.js';
@@ -188,6 +195,8 @@ class Restore {
   #reachable: Source[] = [];
   /** Number of the newest WAL file the checkpoint holds (its continuation is in the archive). */
   #checkpointWal: number | undefined;
+  /** The bar, from the first phase on (#phase). */
+  #progress: Progress | undefined;
 
   constructor(fs: FileSystem, options: RestoreOptions, progressStream: ToolIo['stderr'] | undefined) {
     this.#fs = fs;
@@ -214,16 +223,35 @@ class Restore {
   }
 
   async run(): Promise<RestoreReport> {
-    await this.#checkArguments();
-    this.#walk(this.#sources());
-    const plan = this.#plan();
-    this.#decide(plan);
-    if (this.#options.dryRun === true) {
-      await this.#describeChanges(plan.touched!);
+    try {
+      await this.#checkArguments();
+      this.#walk(this.#sources());
+      const plan = this.#plan();
+      this.#decide(plan);
+      if (this.#options.dryRun === true) {
+        await this.#describeChanges(plan.touched!);
+        return this.#report;
+      }
+      await this.#apply(plan.lastSequence);
       return this.#report;
+    } finally {
+      this.#progress?.finish();
     }
-    await this.#apply(plan.lastSequence);
-    return this.#report;
+  }
+
+  /**
+   * Starts the bar's next phase, `restore CHECKPOINT: WHAT`, after closing the one before at
+   * 100% (its work is done; a total that was an upper bound ends there too).
+   */
+  #phase(what: string, total: number, unit: ProgressUnit): Progress {
+    const next = { label: `restore ${this.#options.from}: ${what}`, total, unit };
+    if (this.#progress === undefined) {
+      this.#progress = new Progress({ stream: this.#progressStream, enabled: this.#progressStream !== undefined, ...next });
+    } else {
+      this.#progress.complete();
+      this.#progress.phase(next);
+    }
+    return this.#progress;
   }
 
   // ---------------------------------------------------------------- step 1
@@ -246,13 +274,14 @@ class Restore {
     } finally {
       await engine.close();
     }
-    this.#checkSegments(from);
     if (record !== undefined && record.sequence !== this.#sequence) {
       this.#report.warnings.push(`CHECKPOINT says sequence ${record.sequence}, but the checkpoint opens at ${this.#sequence}; using ${this.#sequence}`);
     }
     const checkpointWal = listIn(fs, walDir(from), 'wal');
     this.#checkpointWal = checkpointWal[checkpointWal.length - 1]?.fileNumber;
     this.#report.checkpoint = { sequence: this.#sequence, timeMs: this.#lastWriteTimeMs(checkpointWal), recordedTimeMs: record?.timeMs ?? null };
+    // Last, as the bar's first phase: no other work of this step runs under it at 100%.
+    this.#checkSegments(from);
   }
 
   /**
@@ -289,22 +318,24 @@ class Restore {
   /**
    * Reads every block of the checkpoint's live segments (as verify does): the
    * open above reads none, and restore hard-links them into NEWDIR, where a
-   * damaged block would only show at its first read.
+   * damaged block would only show at its first read. The bar's first phase, in bytes
+   * (the sizes the manifest records).
    * @throws ToolError CORRUPTION (exit 1) naming the first damaged segment
    */
   #checkSegments(from: string): void {
     const fs = this.#fs;
-    for (const files of readManifest(fs, from, { readOnly: true }).version.levels) {
-      for (const meta of files) {
-        const path = segmentPath(from, meta.fileNumber);
-        const problem = checkSegment(fs, path, meta.fileNumber)[0];
-        if (problem === undefined) continue;
-        throw new ToolError(
-          'CORRUPTION',
-          `Cannot restore from "${from}": its segment ${baseName(path)} is damaged at offset ${problem.offset} (${problem.message}). Restore from another checkpoint, or run silt verify and silt recover on this one`,
-          { exitCode: ExitCode.damaged },
-        );
-      }
+    const segments = readManifest(fs, from, { readOnly: true }).version.allFiles();
+    const progress = this.#phase('checking segments', segments.reduce((sum, meta) => sum + meta.fileBytes, 0), 'bytes');
+    for (const meta of segments) {
+      const path = segmentPath(from, meta.fileNumber);
+      const problem = checkSegment(fs, path, meta.fileNumber)[0];
+      progress.advance(meta.fileBytes);
+      if (problem === undefined) continue;
+      throw new ToolError(
+        'CORRUPTION',
+        `Cannot restore from "${from}": its segment ${baseName(path)} is damaged at offset ${problem.offset} (${problem.message}). Restore from another checkpoint, or run silt verify and silt recover on this one`,
+        { exitCode: ExitCode.damaged },
+      );
     }
   }
 
@@ -317,9 +348,12 @@ class Restore {
     for (const ref of live) byNumber.set(ref.fileNumber, ref);
     if (this.#options.archive !== undefined) for (const ref of listIn(this.#fs, this.#options.archive, 'archive')) byNumber.set(ref.fileNumber, ref);
     const newestLive = live[live.length - 1];
+    // Files numbered below the checkpoint's newest hold nothing after C.
+    const refs = [...byNumber.values()].sort((a, b) => a.fileNumber - b.fileNumber).filter((ref) => this.#checkpointWal === undefined || ref.fileNumber >= this.#checkpointWal);
+    const sizes = refs.map((ref) => this.#fs.stat(ref.path).size);
+    const progress = this.#phase('reading WAL files', sizes.reduce((sum, size) => sum + size, 0), 'bytes');
     const sources: Source[] = [];
-    for (const ref of [...byNumber.values()].sort((a, b) => a.fileNumber - b.fileNumber)) {
-      if (this.#checkpointWal !== undefined && ref.fileNumber < this.#checkpointWal) continue; // all at or below C
+    for (const [index, ref] of refs.entries()) {
       const isNewest = ref === newestLive && ref.location === 'wal';
       try {
         sources.push({ ref, summary: summarizeWalFile(this.#fs, ref, isNewest), isNewest });
@@ -327,6 +361,7 @@ class Restore {
         if (!(error instanceof UnsupportedVersionError)) throw error;
         throw new ToolError('UNSUPPORTED_VERSION', error.message, { cause: error, exitCode: ExitCode.damaged });
       }
+      progress.advance(sizes[index]!);
     }
     return sources;
   }
@@ -374,13 +409,18 @@ class Restore {
 
   // ---------------------------------------------------------------- step 3
 
-  /** Reads the reachable batches and finds where the target stops replay. */
+  /**
+   * Reads the reachable batches and finds where the target stops replay. The bar's phase counts
+   * the bytes of every reachable file; the files past the target are not read, so it is closed
+   * at 100% when the target is found.
+   */
   #plan(): ReplayPlan {
     const c = this.#sequence;
     const target = this.#target;
     const touched = this.#options.dryRun === true ? new Map<string, BatchOp>() : undefined;
     const plan: ReplayPlan = { lastSequence: c, lastTimeMs: null, reached: false, insideBatch: undefined, touched };
     const used = new Set<Source>();
+    const progress = this.#phase('reading records up to the target', this.#reachable.reduce((sum, source) => sum + source.summary.fileBytes, 0), 'bytes');
     for (const source of this.#reachable) {
       if (plan.reached) break;
       this.#read(source, (batch) => {
@@ -409,7 +449,9 @@ class Restore {
         // beyond a break might carry the same or an earlier time).
         if (target.kind === 'sequence' && last === target.sequence) plan.reached = true;
       });
+      progress.advance(source.summary.fileBytes);
     }
+    progress.complete();
     this.#report.walFiles = this.#reachable.filter((source) => used.has(source)).map((source) => this.#name(source.ref));
     const reachable = this.#report.reachable;
     reachable.from.timeMs = this.#report.checkpoint.timeMs ?? this.#report.checkpoint.recordedTimeMs;
@@ -477,7 +519,7 @@ class Restore {
     const fs = this.#fs;
     createOutputDirectory(fs, out!, this.#inputs());
     copyCheckpoint(fs, from, out!);
-    const progress = new Progress({ stream: this.#progressStream, label: 'restore', total: this.#report.records, unit: 'records', enabled: this.#progressStream !== undefined });
+    const progress = this.#phase(`replaying records into ${out!}`, this.#report.records, 'records');
     const engine = await LsmEngine.open(out!, { fs, backgroundExecutor: 'inline', syncPolicy: 'no' });
     let inFlight: Promise<unknown>[] = [];
     const settle = async (): Promise<void> => {
@@ -509,7 +551,6 @@ class Restore {
       await settle();
       await engine.sync();
     } finally {
-      progress.finish();
       // After a failure: let the writes still in flight end (their errors are the one already thrown) before closing.
       await Promise.allSettled(inFlight);
       await engine.close();

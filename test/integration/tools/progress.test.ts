@@ -6,13 +6,18 @@
 // last frame waited for a redraw period that the work after it outlasted).
 // A run's phases each have a label and end at 100% under it: verify's
 // logical pass ran under the files' bar, left at 100% with no word of what
-// was being done.
+// was being done. Restore's check of the checkpoint's segments and its reads
+// of the WAL files had no bar (its replay's was labelled plain `restore`), nor
+// had recover's check of its result.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { formatClock, Progress } from '../../../tools/progress.js';
 import { recover } from '../../../tools/recover.js';
+import { restore } from '../../../tools/restore.js';
 import { verify } from '../../../tools/verify.js';
 import { writeSampleKeyspace } from './damaged-keyspace.js';
 import { CapturedStream, copyFixture, makeScratch, removeScratch } from './tool-test-helpers.js';
@@ -40,6 +45,24 @@ function frames(stream: CapturedStream): string[] {
 function slowClock(): void {
   let ms = 0;
   vi.spyOn(performance, 'now').mockImplementation(() => (ms += 1000));
+}
+
+/**
+ * Checks that every frame is drawn under one of `labels`, the phases in that order, each ending
+ * at 100% before the next starts. @returns the frames of each phase
+ */
+function expectPhases(stream: CapturedStream, labels: string[]): string[][] {
+  const drawn = frames(stream);
+  const phases = labels.map((label) => drawn.filter((frame) => frame.startsWith(`${label}  [`)));
+  expect(phases.reduce((sum, phase) => sum + phase.length, 0), `every frame is one of the phases: ${drawn.map((frame) => frame.split('  [')[0]).join(' | ')}`).toBe(drawn.length);
+  let next = 0;
+  for (const [index, phase] of phases.entries()) {
+    expect(phase.length, labels[index]).toBeGreaterThan(0);
+    expect(phase.at(-1), labels[index]).toMatch(/ 100% /);
+    expect(drawn.indexOf(phase[0]!), `${labels[index]} starts after the phase before it ends`).toBeGreaterThanOrEqual(next);
+    next = drawn.lastIndexOf(phase.at(-1)!) + 1;
+  }
+  return phases;
 }
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
@@ -195,6 +218,42 @@ describe('Progress', () => {
     expect(files.at(-1)).toMatch(/ 100% /);
     expect(drawn.indexOf(files.at(-1)!)).toBeLessThan(drawn.indexOf(keyspace[0]!));
     expect(keyspace.at(-1)).toMatch(/ 100% .* entries\/s$/);
+  });
+
+  test('restore: the check of the segments, the reads of the WAL files and the replay, each under its label `restore CHECKPOINT: ...` and ending at 100%', async () => {
+    const dir = path.join(scratch, 'restore-data');
+    // A 4 KiB memtable flushes and archives a WAL file every few writes.
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline', memtableBytes: 4096, walArchive: { ageMs: 0, bytesMax: 0 } });
+    const checkpointDir = path.join(engine.checkpointsDir, 'cp');
+    let target = 0;
+    try {
+      const write = async (index: number): Promise<number> => (await engine.write(new WriteBatch().put(Buffer.from(`k${index % 40}`), Buffer.alloc(200, index)))).sequence;
+      for (let index = 0; index < 40; index++) await write(index);
+      await engine.checkpoint(checkpointDir);
+      // The target lies in the middle of what follows: the reading of the records stops there.
+      for (let index = 40; index < 120; index++) {
+        const sequence = await write(index);
+        if (index === 80) target = sequence;
+      }
+    } finally {
+      await engine.close();
+    }
+    slowClock();
+    const out = path.join(scratch, 'restored');
+    const stderr = new CapturedStream(true);
+    const options = { from: checkpointDir, archive: path.join(dir, 'archive'), wal: path.join(dir, 'wal'), to: `seq:${target}` };
+    const result = await restore({ ...options, out }, { stdout: new CapturedStream(), stderr });
+    expect(result.exitCode).toBe(0);
+    expect(result.report!.records).toBe(41);
+    const label = `restore ${checkpointDir}`;
+    const [segments, , , replay] = expectPhases(stderr, [`${label}: checking segments`, `${label}: reading WAL files`, `${label}: reading records up to the target`, `${label}: replaying records into ${out}`]);
+    expect(segments!.at(-1)).toMatch(/ 100% .* (B|KiB)\/s$/);
+    expect(replay!.at(-1)).toMatch(/ 100% .* records\/s$/);
+
+    // A dry run: the same phases but the replay.
+    const dry = new CapturedStream(true);
+    expect((await restore({ ...options, dryRun: true }, { stdout: new CapturedStream(), stderr: dry })).exitCode).toBe(0);
+    expectPhases(dry, [`${label}: checking segments`, `${label}: reading WAL files`, `${label}: reading records up to the target`]);
   });
 
   test('formatClock', () => {
