@@ -71,7 +71,9 @@ is lost, and damaged originals go to NEWDIR/lost+found/. Reports every lost
 key range (Redis keys of a db, in the words of silt verify, which also say
 when a range spans dbs or parts of the keyspace; --json adds them under
 decoded beside the hex engine keys), sequence range and WAL byte range.
-NEWDIR opens and passes silt verify. DIR is never modified.
+NEWDIR opens and passes silt verify: recover verifies it before it ends. DIR
+is never modified. On a terminal, a progress bar: the salvage, then the check
+of NEWDIR (its files, then its keyspace).
 
 Exit: 0 nothing lost, 1 something lost (listed), 2 could not run.`,
     options: { out: { type: 'string' }, ...jsonOption },

@@ -35,9 +35,10 @@
 // up to zsetMatchInMemoryMax).
 //
 // Progress: the pass is a phase of verify's bar of its own, `verify DIR:
-// checking keyspace`, in entries walked. Its total is an upper bound (every
-// version stored in the live segments and WAL files; the walk meets the
-// newest of each key), so the bar is closed at 100% when the checks end.
+// checking keyspace` (recover's check of its result labels it its own way),
+// in entries walked. Its total is an upper bound (every version stored in the
+// live segments and WAL files; the walk meets the newest of each key), so the
+// bar is closed at 100% when the checks end.
 
 import type { Snapshot } from '../lib/engine/engine.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
@@ -253,7 +254,7 @@ class LogicalCheck {
     for (const physId of this.#table.physIds) this.#countsOf(physId);
     // The files are read: their bar ends at 100%, and this pass has its own, under its own label.
     progress.complete();
-    progress.phase({ label: `verify ${this.#context.dir}: checking keyspace`, total: this.#entriesAtMost(), unit: 'entries' });
+    progress.phase({ label: this.#context.keyspaceProgressLabel, total: this.#entriesAtMost(), unit: 'entries' });
     this.#walk();
     this.#checkExpiryEntries();
     this.#checkCounters();

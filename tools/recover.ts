@@ -59,8 +59,10 @@
 //      a key it held: only when a kept segment holds, in its key range, a
 //      version older than it that the result reads (#markStaleRisk).
 //   7. Write NEWDIR/lost+found/recover-report.json, verify NEWDIR
-//      (tools/verify.ts) and print the report. Exit 0 when nothing was lost,
-//      1 when something was (the report lists it), 2 when recover could not run.
+//      (tools/verify.ts; on a terminal under a bar of its own, in verify's two
+//      phases: `recover DIR: checking the result's files`, then `... keyspace`)
+//      and print the report. Exit 0 when nothing was lost, 1 when something
+//      was (the report lists it), 2 when recover could not run.
 
 import { resolve } from 'node:path';
 import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors.js';
@@ -307,7 +309,12 @@ class Recovery {
     report.lastSequence = this.#lastSequence;
     report.complete = report.lost.length === 0;
     this.#fs.writeFileSync(joinPath(this.#out, lostAndFoundDirName, recoverReportFileName), Buffer.from(`${JSON.stringify({ ...report, verify: undefined }, null, 2)}\n`));
-    const verified = await verifyDirectory(this.#fs, this.#out);
+    // As long as verify of the result: a bar of its own, in verify's two phases.
+    const verified = await verifyDirectory(this.#fs, this.#out, {
+      progressStream: this.#progressStream,
+      progressLabel: `recover ${this.#dir}: checking the result's files`,
+      keyspaceProgressLabel: `recover ${this.#dir}: checking the result's keyspace`,
+    });
     report.verify = { healthy: verified.healthy, damageCount: verified.damageCount, problems: verified.problems };
     return report;
   }

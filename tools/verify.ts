@@ -166,6 +166,8 @@ export interface VerifyContext {
   readonly report: VerifyReport;
   /** The bar: `verify DIR: checking files` while the physical passes read (bytes); the logical pass starts a phase of its own. */
   readonly progress: Progress;
+  /** The label of the logical pass's phase (`verify DIR: checking keyspace`). */
+  readonly keyspaceProgressLabel: string;
   add(problem: VerifyProblem): void;
   /** Path relative to the data directory. */
   relative(file: string): string;
@@ -223,6 +225,8 @@ export async function verifyDirectory(
     progressStream?: ToolIo['stderr'] | undefined;
     /** The bar's label while the files are read (default "verify DIR: checking files"). */
     progressLabel?: string;
+    /** The bar's label while the logical pass walks the keyspace (default "verify DIR: checking keyspace"). */
+    keyspaceProgressLabel?: string;
   } = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
@@ -262,6 +266,7 @@ export async function verifyDirectory(
     manifest: undefined,
     report,
     progress,
+    keyspaceProgressLabel: options.keyspaceProgressLabel ?? `verify ${dir}: checking keyspace`,
     add(problem) {
       report.problems.push(problem);
       if (problem.severity === 'damage') report.damageCount++;

@@ -19,7 +19,7 @@ import { formatClock, Progress } from '../../../tools/progress.js';
 import { recover } from '../../../tools/recover.js';
 import { restore } from '../../../tools/restore.js';
 import { verify } from '../../../tools/verify.js';
-import { writeSampleKeyspace } from './damaged-keyspace.js';
+import { damageMetadataBlock, writeSampleKeyspace } from './damaged-keyspace.js';
 import { CapturedStream, copyFixture, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -254,6 +254,20 @@ describe('Progress', () => {
     const dry = new CapturedStream(true);
     expect((await restore({ ...options, dryRun: true }, { stdout: new CapturedStream(), stderr: dry })).exitCode).toBe(0);
     expectPhases(dry, [`${label}: checking segments`, `${label}: reading WAL files`, `${label}: reading records up to the target`]);
+  });
+
+  test('recover: the salvage, then the check of its result as verify checks it, files and keyspace, each under its label and ending at 100%', async () => {
+    const dir = path.join(scratch, 'recover-keyspace');
+    await writeSampleKeyspace(dir);
+    damageMetadataBlock(dir);
+    slowClock();
+    const stderr = new CapturedStream(true);
+    const result = await recover({ dir, out: path.join(scratch, 'recover-keyspace-out') }, { stdout: new CapturedStream(), stderr });
+    expect(result.exitCode).toBe(1); // the damaged block's keys are lost
+    expect(result.report!.verify.healthy).toBe(true);
+    const [, files, keyspace] = expectPhases(stderr, [`recover ${dir}`, `recover ${dir}: checking the result's files`, `recover ${dir}: checking the result's keyspace`]);
+    expect(files!.at(-1)).toMatch(/ 100% .* (B|KiB|MiB)\/s$/);
+    expect(keyspace!.at(-1)).toMatch(/ 100% .* entries\/s$/);
   });
 
   test('formatClock', () => {
