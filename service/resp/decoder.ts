@@ -6,7 +6,7 @@
 //   const decoder = new RespDecoder({}, { authenticated: !requirePass });
 //   socket.on('data', (chunk) => {
 //     decoder.feed(chunk);                        // may throw QueryBufferLimitError
-//     for (let args; (args = decoder.next()); ) run(args);  // may throw ProtocolError
+//     for (let args; (args = decoder.next()); ) run(args);  // may throw ProtocolError or QueryBufferLimitError
 //   });
 //
 // Request forms, as Redis reads them:
@@ -52,7 +52,8 @@
 // Redis's exact text ("Protocol error: invalid bulk length"); the connection
 // replies `-ERR <message>` and closes, as Redis does. A query buffer over its
 // limit makes feed() throw a QueryBufferLimitError; Redis closes such a client
-// without a reply, and so should the connection. After either, the decoder is
+// without a reply, and so should the connection. next() throws one too when a
+// large bulk's buffer cannot be allocated. After either, the decoder is
 // failed: every later feed() and next() throws the same error object.
 //
 // Buffers and ownership: an argument that lies within one fed chunk is a
@@ -507,6 +508,7 @@ export class RespDecoder {
    */
   #startCollecting(pos: number): void {
     const length = this.#bulkLength;
+    this.#pos = pos; // the bytes before it are counted in #commandBytes already
     let bulk: Buffer;
     try {
       // With room for a record header in front: SET stores it without another copy (lib/format/headroom.ts).

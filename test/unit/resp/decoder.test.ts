@@ -454,7 +454,8 @@ describe('RespDecoder: a large bulk trickled in small chunks', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(QueryBufferLimitError);
-    expect((error as Error).message).toMatch(/^Cannot buffer client query of \d+ bytes: no memory for the bulk$/);
+    // What was fed (42 bytes) and the bulk's declared length, each counted once.
+    expect(error).toMatchObject({ bufferedBytes: 9_000_000_000_000_042, limitBytes: 42, message: 'Cannot buffer client query of 9000000000000042 bytes: no memory for the bulk' });
     expect(() => decoder.feed(Buffer.from('x'))).toThrow(error as Error);
   });
 });
