@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, test, vi } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { InvalidArgumentError, LimitExceededError } from '../../../lib/errors.js';
 import { batchOpsMax, walPreallocateBytesMax } from '../../../lib/limits.js';
@@ -19,6 +19,8 @@ import { allocWithHeadroom, largeHeadroomValueBytes } from '../../../lib/format/
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'silt-lsm-engine-'));
 let dirCount = 0;
+// The suites' cleanup runs before the describe blocks below them, which make directories here too.
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 defineEngineSuite('LsmEngine on NodeFileSystem', (dir, options) => LsmEngine.open(dir, options), {
   makeDir: () => path.join(root, `db-${++dirCount}`),
