@@ -1,0 +1,104 @@
+// Benchmark: the CPU cost of one memtable flush (runFlushJob, what the flush
+// worker runs), in process: ordering the image, building and compressing the
+// blocks, the Bloom filter, the index, the write and the fdatasync.
+//
+// Method: a memtable of --keys random keys (`M | db 0 | key:NNNNNNNNNNNN`,
+// as redis-benchmark's -r writes them) with 100-byte values of one repeated
+// byte (redis-benchmark's -d 100), each key written once; then --rounds
+// flushes of its image into a fresh directory, timed by process.cpuUsage()
+// (user + system). --keep-mb keeps that many MiB of blocks for the block
+// cache, as the server's flushes do. Reported: the best round and the
+// median, ns per entry.
+//
+// Run: npm run build && node dist/tools/bench/flush.js [--keys 400000] [--rounds 8] [--keep-mb 0]
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Memtable } from '../../lib/memtable/memtable.js';
+import { ValueType } from '../../lib/format/internal-key.js';
+import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
+import { runFlushJob } from '../../lib/compaction/compactor.js';
+import { segmentDir } from '../../lib/format/file-names.js';
+import { formatTable, parseFlags, positiveInteger } from './bench-support.js';
+
+interface Args {
+  keys: number;
+  rounds: number;
+  keepMb: number;
+}
+
+const usage = (): string => 'Usage: node dist/tools/bench/flush.js [--keys N] [--rounds N] [--keep-mb N]';
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { keys: 400_000, rounds: 8, keepMb: 0 };
+  parseFlags(
+    argv,
+    {
+      '--keys': (value) => (args.keys = positiveInteger(value(), '--keys')),
+      '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
+      '--keep-mb': (value) => {
+        const text = value();
+        args.keepMb = text === '0' ? 0 : positiveInteger(text, '--keep-mb');
+      },
+    },
+    usage,
+  );
+  return args;
+}
+
+/** A random permutation of [0, n) from a fixed seed (xorshift32). */
+function permutation(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let index = 0; index < n; index++) order[index] = index;
+  let state = 0x9e3779b9;
+  for (let index = n - 1; index > 0; index--) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const other = (state >>> 0) % (index + 1);
+    const swap = order[index]!;
+    order[index] = order[other]!;
+    order[other] = swap;
+  }
+  return order;
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  const memtable = new Memtable();
+  const value = Buffer.alloc(100, 'x');
+  const order = permutation(args.keys);
+  memtable.beginBulkLoad();
+  for (let index = 0; index < args.keys; index++) {
+    memtable.add(index + 1, ValueType.put, Buffer.from(`M\0\0\0\0key:${String(order[index]).padStart(12, '0')}`, 'latin1'), value);
+  }
+  memtable.endBulkLoad();
+  const image = memtable.image();
+  const fs = new NodeFileSystem();
+  const root = mkdtempSync(path.join(os.tmpdir(), 'silt-bench-flush-'));
+  const perEntry: number[] = [];
+  try {
+    for (let round = 0; round < args.rounds; round++) {
+      const dir = path.join(root, String(round));
+      mkdirSync(segmentDir(dir), { recursive: true });
+      const start = process.cpuUsage();
+      runFlushJob(fs, { dir, fileNumber: 1, memtable: image, createdMs: Date.now(), smallestSnapshot: args.keys, keepBlocksBytes: args.keepMb * 1024 * 1024 });
+      const used = process.cpuUsage(start);
+      perEntry.push(((used.user + used.system) * 1000) / args.keys);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const sorted = [...perEntry].sort((a, b) => a - b);
+  process.stdout.write(
+    formatTable(
+      ['keys', 'rounds', 'keep MiB', 'best ns/entry', 'median ns/entry'],
+      [[String(args.keys), String(args.rounds), String(args.keepMb), sorted[0]!.toFixed(0), sorted[sorted.length >> 1]!.toFixed(0)]],
+      [true, true, true, true, true],
+    ).join('\n') + '\n',
+  );
+}
+
+main();
