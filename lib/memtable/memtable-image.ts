@@ -10,7 +10,7 @@
 // first, as the rows' lists already are: internal-key order.
 
 import { trailerBytes, ValueType, writeTrailer } from '../format/internal-key.js';
-import { packedKeyBytesMax, sortPackedKeys, type PackedKeys } from './packed-key-sort.js';
+import { packedKeyBytesMax, sortPackedKeys } from './packed-key-sort.js';
 import { noVersion, rowWords, tombstoneLength } from './memtable.js';
 import { copyBytes } from '../format/compare-bytes.js';
 import { keyLengthAt, keyLengthBytes, offsetOf, slabOf } from './value-arena.js';
@@ -47,52 +47,104 @@ export function forEachImageEntry(
   const rows = image.rows;
   const floats = new Float64Array(rows.buffer, rows.byteOffset, rows.length >> 1);
   const slabs = image.slabs.map((slab) => Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength));
-  const { keys, anchors, order } = sortedKeys(rows, floats, slabs);
-  const keyBytes = keys.bytes;
-  const keyStarts = keys.starts;
+  const newest = newestVersions(rows, floats, slabs);
+  const count = newest.anchors.length;
+  const { anchors, sequences, locations, lengths, older } = newest;
   let scratch = Buffer.allocUnsafe(64);
   let internalKey = scratch.subarray(0, 0);
   const empty = Buffer.alloc(0);
   let skipped = 0;
-  for (let position = 0; position < order.length; position++) {
-    const key = order[position]!;
-    const anchor = anchors[key]!;
-    const keyStart = keyStarts[key]!;
-    const keyLength = keyStarts[key + 1]! - keyStart;
+  for (let position = 0; position < count; position++) {
+    // The key's bytes sit before its anchor row's value (value-arena.ts keyLengthAt()).
+    const keyLocation = anchors[position]!;
+    const keySlab = slabs[slabOf(keyLocation)]!;
+    const keyEnd = offsetOf(keyLocation) - keyLengthBytes;
+    const keyLength = keyLengthAt(keySlab, keyLocation);
     if (keyLength + trailerBytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(keyLength + trailerBytes, 2 * scratch.length));
     // One view per key length, not per key (keys of a keyspace mostly share a length).
     if (internalKey.length !== keyLength + trailerBytes || internalKey.buffer !== scratch.buffer) internalKey = scratch.subarray(0, keyLength + trailerBytes);
-    copyBytes(keyBytes, keyStart, keyStart + keyLength, internalKey, 0);
+    copyBytes(keySlab, keyEnd - keyLength, keyEnd, internalKey, 0);
+    // The newest version, gathered; older ones (a key written more than once) from the rows.
+    let sequence = sequences[position]!;
+    let length = lengths[position]!;
+    let location = locations[position]!;
+    let version = older[position]!;
     let newerSequence = Number.POSITIVE_INFINITY;
-    for (let version = rows[anchor * rowWords + 7]!; version !== noVersion; version = rows[version * rowWords + 5]!) {
-      const base = version * rowWords;
-      const sequence = floats[base >> 1]!;
-      const shadowed = newerSequence <= smallestSnapshot;
-      newerSequence = sequence;
-      if (shadowed) {
+    for (;;) {
+      if (newerSequence <= smallestSnapshot) {
         skipped++;
-        continue;
-      }
-      const length = rows[base + 4]!;
-      writeTrailer(internalKey, keyLength, sequence, length === tombstoneLength ? ValueType.delete : ValueType.put);
-      if (length <= 0) {
-        visit(internalKey, empty, 0, 0);
       } else {
-        const location = floats[(base >> 1) + 1]!;
-        const start = offsetOf(location);
-        visit(internalKey, slabs[slabOf(location)]!, start, start + length);
+        writeTrailer(internalKey, keyLength, sequence, length === tombstoneLength ? ValueType.delete : ValueType.put);
+        if (length <= 0) visit(internalKey, empty, 0, 0);
+        else {
+          const start = offsetOf(location);
+          visit(internalKey, slabs[slabOf(location)]!, start, start + length);
+        }
       }
+      if (version === noVersion) break;
+      newerSequence = sequence;
+      const base = version * rowWords;
+      sequence = floats[base >> 1]!;
+      length = rows[base + 4]!;
+      location = floats[(base >> 1) + 1]!;
+      version = rows[base + 5]!;
     }
   }
   return skipped;
 }
 
+/** Per key, in key order: where its bytes are, and its newest version (the rows' fields, gathered). */
+interface NewestVersions {
+  /** The anchor row's value location: the key's bytes precede it. */
+  anchors: Float64Array;
+  sequences: Float64Array;
+  /** Value locations (the anchor's when the newest version is the anchor row). */
+  locations: Float64Array;
+  /** Value lengths, or tombstoneLength. */
+  lengths: Int32Array;
+  /** The next older version's row, or noVersion. */
+  older: Int32Array;
+}
+
 /**
- * The keys that have versions, packed in row order (`anchors[k]` is key k's
- * anchor row), and `order`: the key numbers in key order.
+ * The keys in key order, with what the visit reads of each gathered into
+ * arrays in that order. Each gathering loop's loads are independent of one
+ * another, so the CPU overlaps their cache misses; the visit then reads
+ * these arrays in order instead of chasing rows one miss after another.
+ */
+function newestVersions(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): NewestVersions {
+  const { anchors: anchorRows, order } = sortedKeys(rows, floats, slabs);
+  const count = order.length;
+  const sortedRows = new Int32Array(count);
+  for (let position = 0; position < count; position++) sortedRows[position] = anchorRows[order[position]!]!;
+  const anchors = new Float64Array(count);
+  const heads = new Int32Array(count);
+  for (let position = 0; position < count; position++) {
+    const base = sortedRows[position]! * rowWords;
+    anchors[position] = floats[(base >> 1) + 1]!;
+    heads[position] = rows[base + 7]!;
+  }
+  const sequences = new Float64Array(count);
+  const locations = new Float64Array(count);
+  const lengths = new Int32Array(count);
+  const older = new Int32Array(count);
+  for (let position = 0; position < count; position++) {
+    const base = heads[position]! * rowWords;
+    sequences[position] = floats[base >> 1]!;
+    locations[position] = floats[(base >> 1) + 1]!;
+    lengths[position] = rows[base + 4]!;
+    older[position] = rows[base + 5]!;
+  }
+  return { anchors, sequences, locations, lengths, older };
+}
+
+/**
+ * The keys that have versions, numbered in row order (`anchors[k]` is key k's
+ * anchor row), and `order`: the key numbers in key order (sorted packed
+ * copies of the keys, read in order by each pass, not the slabs).
  * @throws RangeError when the keys hold more than packedKeyBytesMax bytes
  */
-function sortedKeys(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): { keys: PackedKeys; anchors: Int32Array; order: Int32Array } {
+function sortedKeys(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): { anchors: Int32Array; order: Int32Array } {
   const rowCount = rows.length / rowWords;
   const anchorRows = new Int32Array(rowCount);
   let count = 0;
@@ -119,7 +171,6 @@ function sortedKeys(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): { 
   starts[count] = at;
   const order = new Int32Array(count);
   for (let key = 0; key < count; key++) order[key] = key;
-  const keys = { bytes, starts };
-  sortPackedKeys(keys, order);
-  return { keys, anchors: anchorRows.subarray(0, count), order };
+  sortPackedKeys({ bytes, starts }, order);
+  return { anchors: anchorRows.subarray(0, count), order };
 }
