@@ -61,7 +61,9 @@ export function bloomProbeCount(bitsPerKey: number): number {
 /** Collects key hashes while a segment is written, then lays out the filter. */
 export class BloomFilterBuilder {
   readonly #bitsPerKey: number;
-  #hashes: number[] = [];
+  /** The keys' hashes, #count of them (a typed array: a number[] boxes each hash past 2^31). */
+  #hashes = new Uint32Array(1024);
+  #count = 0;
 
   /** @param bitsPerKey filter bits per distinct user key; 0 builds an empty filter */
   constructor(bitsPerKey: number) {
@@ -71,7 +73,7 @@ export class BloomFilterBuilder {
 
   /** Distinct user keys added. */
   get keyCount(): number {
-    return this.#hashes.length;
+    return this.#count;
   }
 
   /**
@@ -79,13 +81,19 @@ export class BloomFilterBuilder {
    * @param end where the user key ends (an internal key's length minus its trailer); default the whole buffer
    */
   addKey(key: Uint8Array, end = key.length): void {
-    if (this.#bitsPerKey > 0) this.#hashes.push(leveldbHash(key, 0, end, bloomHashSeed));
+    if (this.#bitsPerKey === 0) return;
+    if (this.#count === this.#hashes.length) {
+      const grown = new Uint32Array(2 * this.#count);
+      grown.set(this.#hashes);
+      this.#hashes = grown;
+    }
+    this.#hashes[this.#count++] = leveldbHash(key, 0, end, bloomHashSeed);
   }
 
   /** Size of the finished filter, bytes. */
   estimatedBytes(): number {
     if (this.#bitsPerKey === 0) return 0;
-    return Math.ceil(Math.max(bloomBitsMin, this.#hashes.length * this.#bitsPerKey) / 8) + 1;
+    return Math.ceil(Math.max(bloomBitsMin, this.#count * this.#bitsPerKey) / 8) + 1;
   }
 
   /** @returns the filter bytes (a new buffer): bit array then k, or empty when bits per key is 0 */
@@ -97,7 +105,9 @@ export class BloomFilterBuilder {
     const probeCount = bloomProbeCount(this.#bitsPerKey);
     const filter = Buffer.alloc(byteCount + 1);
     filter[byteCount] = probeCount;
-    for (const hash of this.#hashes) setProbes(filter, bitCount, probeCount, hash);
+    const hashes = this.#hashes;
+    const wrapShift = twoPow32 % bitCount;
+    for (let index = 0; index < this.#count; index++) setProbes(filter, bitCount, wrapShift, probeCount, hashes[index]!);
     return filter;
   }
 }
@@ -191,12 +201,21 @@ function filterProblem(bitBytes: number, probeCount: number): string | undefined
   return undefined;
 }
 
-function setProbes(filter: Buffer, bitCount: number, probeCount: number, firstHash: number): void {
+/** Sets the bits of one key's probes: mayContainHash()'s walk, with the same carried position. */
+function setProbes(filter: Buffer, bitCount: number, wrapShift: number, probeCount: number, firstHash: number): void {
   let hash = firstHash;
   const delta = ((hash >>> 17) | (hash << 15)) >>> 0;
+  const step = delta % bitCount;
+  let position = hash % bitCount;
   for (let probe = 0; probe < probeCount; probe++) {
-    const position = hash % bitCount;
     filter[position >>> 3]! |= 1 << (position & 7);
-    hash = (hash + delta) >>> 0;
+    hash += delta;
+    position += step;
+    if (hash >= twoPow32) {
+      hash -= twoPow32;
+      position -= wrapShift;
+    }
+    if (position < 0) position += bitCount;
+    else if (position >= bitCount) position -= bitCount;
   }
 }
