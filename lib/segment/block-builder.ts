@@ -54,9 +54,10 @@ export class BlockBuilder {
   /**
    * Appends an entry: `key` and `value[valueStart, valueEnd)` (by default all
    * of it). The key must sort after the previous one; both are copied.
+   * @param sharedWithPrevious how many leading bytes `key` shares with the previous key added, when the caller knows (saves comparing them again)
    */
-  add(key: Uint8Array, value: Uint8Array, valueStart = 0, valueEnd = value.length): void {
-    const shared = this.#sharedPrefix(key);
+  add(key: Uint8Array, value: Uint8Array, valueStart = 0, valueEnd = value.length, sharedWithPrevious = -1): void {
+    const shared = this.#sharedPrefix(key, sharedWithPrevious);
     const unshared = key.length - shared;
     const valueBytes = valueEnd - valueStart;
     this.#reserve(3 * varintBytesMax + unshared + valueBytes);
@@ -98,14 +99,15 @@ export class BlockBuilder {
     this.#lastKeyLength = 0;
   }
 
-  /** Bytes shared with the previous key, or 0 at a restart point (which then starts). */
-  #sharedPrefix(key: Uint8Array): number {
+  /** Bytes shared with the previous key (`known` when not -1), or 0 at a restart point (which then starts). */
+  #sharedPrefix(key: Uint8Array, known: number): number {
     if (this.#entryCount === 0) return 0;
     if (this.#sinceRestart >= this.#restartInterval) {
       this.#restarts.push(this.#length);
       this.#sinceRestart = 0;
       return 0;
     }
+    if (known >= 0) return known;
     const limit = Math.min(key.length, this.#lastKeyLength);
     const last = this.#lastKey;
     let shared = 0;

@@ -29,7 +29,7 @@ import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { blockBytesTarget, blockRestartInterval, bloomBitsPerKey, keyBytesMax, valueBytesMax } from '../limits.js';
 import { BlockBuilder } from './block-builder.js';
 import { compareInternalKeyAt } from './block-reader.js';
-import { compareByteRanges } from '../format/compare-bytes.js';
+import { copyBytes } from '../format/compare-bytes.js';
 import { encodeBlockHandle, encodeBlockTrailer } from './block-io.js';
 import { BloomFilterBuilder } from './bloom-filter.js';
 import {
@@ -80,8 +80,8 @@ export interface KeptBlocks {
   entries: Float64Array;
 }
 
-/** The first size of a kept-blocks buffer; it doubles up to keepBlocksBytes. */
-const keptBufferBytesMin = 1024 * 1024;
+/** The first size of a kept-blocks buffer, at most: past it, it doubles up to keepBlocksBytes. */
+const keptBufferBytesFirst = 64 * 1024 * 1024;
 
 type WriterState = 'open' | 'finished' | 'abandoned';
 
@@ -175,12 +175,18 @@ export class SegmentWriter {
     assert(valueStart >= 0 && valueStart <= valueEnd && valueEnd <= value.length, 'the value range is within its buffer');
     assert(valueEnd - valueStart <= valueBytesMax, 'segment values are within valueBytesMax');
     const first = this.#entryCount === 0;
-    if (!first) assert(compareInternalKeyAt(this.#lastKey, 0, this.#lastKeyLength, internalKey) < 0, 'segment keys strictly increase');
+    // One walk over the bytes this key shares with the last one serves the order check, the
+    // filter's one-hash-per-user-key and the data block's prefix compression.
+    const shared = first ? 0 : this.#sharedWithLast(internalKey);
+    const userLength = internalKey.length - trailerBytes;
+    const sameUserKey = !first && userLength === this.#lastKeyLength - trailerBytes && shared >= userLength;
+    if (!first) assert(this.#sortsAfterLast(internalKey, shared, sameUserKey), 'segment keys strictly increase');
     if (this.#pendingHandle !== undefined) this.#addIndexEntry(shortSeparator(this.#lastKeyView(), internalKey));
-    if (first || !this.#sameUserKeyAsLast(internalKey)) this.#filter.addKey(internalKey, internalKey.length - trailerBytes);
-    this.#dataBlock.add(internalKey, value, valueStart, valueEnd);
+    if (!sameUserKey) this.#filter.addKey(internalKey, userLength);
+    // The data block's last key is this writer's last key, unless the block is new.
+    this.#dataBlock.add(internalKey, value, valueStart, valueEnd, shared);
     this.#count(internalKey, valueEnd - valueStart, first);
-    this.#rememberLastKey(internalKey);
+    this.#rememberLastKey(internalKey, shared);
     if (this.#dataBlock.estimatedBytes() >= this.#blockBytes) this.#flushDataBlock();
   }
 
@@ -276,9 +282,12 @@ export class SegmentWriter {
     }
     let kept = this.#kept;
     if (kept === undefined || needed > kept.length) {
-      let size = Math.max(kept?.length ?? 0, Math.min(keptBufferBytesMin, this.#keepBlocksBytes));
+      // Uninitialized and, up to keptBufferBytesFirst, the whole budget at once: only the pages
+      // written are touched, and nothing is copied as it fills (growing from 1 MiB by doubling
+      // copied and faulted in about twice what a flush kept).
+      let size = kept?.length ?? Math.min(keptBufferBytesFirst, this.#keepBlocksBytes);
       while (size < needed) size = Math.min(size * 2, this.#keepBlocksBytes);
-      const grown = new Uint8Array(size);
+      const grown = Buffer.allocUnsafeSlow(size);
       if (kept !== undefined) grown.set(kept.subarray(0, this.#keptBytes));
       this.#kept = kept = grown;
     }
@@ -336,15 +345,33 @@ export class SegmentWriter {
     return this.#lastKey.subarray(0, this.#lastKeyLength);
   }
 
-  #sameUserKeyAsLast(internalKey: Buffer): boolean {
-    const userLength = internalKey.length - trailerBytes;
-    if (userLength !== this.#lastKeyLength - trailerBytes) return false;
-    return compareByteRanges(internalKey, 0, userLength, this.#lastKey, 0, userLength) === 0;
+  /** How many leading bytes `internalKey` shares with the last key added. */
+  #sharedWithLast(internalKey: Buffer): number {
+    const last = this.#lastKey;
+    const limit = Math.min(internalKey.length, this.#lastKeyLength);
+    let shared = 0;
+    while (shared < limit && last[shared] === internalKey[shared]) shared++;
+    return shared;
   }
 
-  #rememberLastKey(internalKey: Buffer): void {
-    if (internalKey.length > this.#lastKey.length) this.#lastKey = Buffer.allocUnsafe(Math.max(internalKey.length, 2 * this.#lastKey.length));
-    internalKey.copy(this.#lastKey, 0);
+  /** Whether `internalKey` sorts after the last key, given the bytes they share (compareInternalKeys' order). */
+  #sortsAfterLast(internalKey: Buffer, shared: number, sameUserKey: boolean): boolean {
+    if (sameUserKey) return compareInternalKeyAt(this.#lastKey, 0, this.#lastKeyLength, internalKey) < 0;
+    const userLength = internalKey.length - trailerBytes;
+    const lastUserLength = this.#lastKeyLength - trailerBytes;
+    // The user keys differ: at byte `shared` if both go on past it, else the shorter one is a prefix.
+    if (shared < userLength && shared < lastUserLength) return internalKey[shared]! > this.#lastKey[shared]!;
+    return userLength > lastUserLength;
+  }
+
+  /** Keeps a copy of `internalKey`, whose first `shared` bytes the last key already holds. */
+  #rememberLastKey(internalKey: Buffer, shared: number): void {
+    if (internalKey.length > this.#lastKey.length) {
+      const grown = Buffer.allocUnsafe(Math.max(internalKey.length, 2 * this.#lastKey.length));
+      copyBytes(this.#lastKey, 0, shared, grown, 0);
+      this.#lastKey = grown;
+    }
+    copyBytes(internalKey, shared, internalKey.length, this.#lastKey, shared);
     this.#lastKeyLength = internalKey.length;
   }
 }

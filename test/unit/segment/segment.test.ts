@@ -334,6 +334,30 @@ describe('SegmentWriter', () => {
     writer.abandon();
   });
 
+  test('orders keys that share bytes with the last one: a prefix sorts first, then the first differing byte decides', () => {
+    const writer = new SegmentWriter(testFs.fs, `${testFs.dir}/order-shared.sst`);
+    const add = (key: string, sequence = 1): void => writer.add(makeInternalKey(Buffer.from(key, 'latin1'), sequence, 1), Buffer.alloc(0));
+    add('key:0010');
+    add('key:00100'); // the last key is its prefix
+    expect(() => add('key:0010')).toThrow(AssertionError); // a prefix of the last key
+    expect(() => add('key:001', 9)).toThrow(AssertionError);
+    expect(() => add('key:000999')).toThrow(AssertionError); // differs below at a shared position
+    add('key:00100\x00');
+    add('key:0011');
+    add('key:0011\xff', 5);
+    add('key:0011\xff', 4); // an older version of the same user key
+    expect(() => add('key:0011\xff', 4)).toThrow(AssertionError);
+    expect(() => add('key:0011\xff', 6)).toThrow(AssertionError);
+    add('key:0012');
+    writer.finish();
+    const reader = SegmentReader.open(testFs.fs, `${testFs.dir}/order-shared.sst`, { fileNumber: 1 });
+    const keys: string[] = [];
+    const iterator = reader.iterator();
+    for (iterator.seekToFirst(); iterator.valid(); iterator.next()) keys.push(userKeyOf(iterator.key()).toString('latin1'));
+    reader.close();
+    expect(keys).toEqual(['key:0010', 'key:00100', 'key:00100\x00', 'key:0011', 'key:0011\xff', 'key:0011\xff', 'key:0012']);
+  });
+
   test('abandon() closes and deletes the partial file', () => {
     const file = `${testFs.dir}/abandoned.sst`;
     const writer = new SegmentWriter(testFs.fs, file);
