@@ -17,7 +17,8 @@
 // Outputs are cut near the target size, only between user keys, so that the
 // versions of one key never straddle two files of a level.
 
-import { compareInternalKeys, sequenceOf, typeOf, userKeyOf, ValueType, writeTrailer } from '../format/internal-key.js';
+import { compareInternalKeys, sequenceOf, trailerBytes, typeOf, userKeyOf, ValueType, writeTrailer } from '../format/internal-key.js';
+import { compareByteRanges, copyBytes } from '../format/compare-bytes.js';
 import type { InternalIterator } from '../format/internal-iterator.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { CompactionFilter, CompactionFilterSpec, CreateCompactionFilter } from '../engine/engine.js';
@@ -132,21 +133,28 @@ function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentM
   const output = new OutputSet(fs, job);
   const bottom = new BottomLevelCheck(job.deeperFiles);
   const counts = { read: 0, written: 0, shadowed: 0, tombstones: 0, filtered: 0 };
-  let currentUserKey: Buffer | undefined;
+  // The current user key: a copy (input keys are views that the next step may reuse), kept in one
+  // buffer that grows as needed rather than allocated per key; `currentView` is made when asked for.
+  let current = Buffer.allocUnsafe(64);
+  let currentLength = -1;
+  let currentView: Buffer | undefined;
+  const thisUserKeyOf = (): Buffer => (currentView ??= current.subarray(0, currentLength));
   let lastSequenceForKey = Number.POSITIVE_INFINITY;
   try {
     for (input.seekToFirst(); input.valid(); input.next()) {
       counts.read++;
       let key = input.key();
-      const userKey = userKeyOf(key);
+      const userLength = key.length - trailerBytes;
       const sequence = sequenceOf(key);
-      const firstOfKey = currentUserKey === undefined || !userKey.equals(currentUserKey);
+      const firstOfKey = userLength !== currentLength || compareByteRanges(key, 0, userLength, current, 0, userLength) !== 0;
       if (firstOfKey) {
-        currentUserKey = Buffer.from(userKey);
+        if (userLength > current.length) current = Buffer.allocUnsafe(Math.max(userLength, 2 * current.length));
+        copyBytes(key, 0, userLength, current, 0);
+        currentLength = userLength;
+        currentView = undefined;
         lastSequenceForKey = Number.POSITIVE_INFINITY;
         output.maybeCut();
       }
-      const thisUserKey: Buffer = currentUserKey!;
       if (lastSequenceForKey <= job.smallestSnapshot) {
         counts.shadowed++; // rule 1
         lastSequenceForKey = sequence;
@@ -155,13 +163,13 @@ function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentM
       lastSequenceForKey = sequence;
       let type = typeOf(key);
       const visibleToAll = sequence <= job.smallestSnapshot;
-      if (firstOfKey && visibleToAll && type === ValueType.put && filter?.drop(thisUserKey, input.value())) {
+      if (firstOfKey && visibleToAll && type === ValueType.put && filter?.drop(thisUserKeyOf(), input.value())) {
         counts.filtered++; // rule 3
-        if (bottom.isBottom(thisUserKey)) continue;
+        if (bottom.isBottom(thisUserKeyOf())) continue;
         key = tombstoneOf(key);
         type = ValueType.delete;
       }
-      if (type === ValueType.delete && visibleToAll && bottom.isBottom(thisUserKey)) {
+      if (type === ValueType.delete && visibleToAll && bottom.isBottom(thisUserKeyOf())) {
         counts.tombstones++; // rule 2
         continue;
       }
@@ -208,9 +216,11 @@ class OutputSet {
   }
 
   add(key: Buffer, value: Buffer): void {
-    if (this.#writer === undefined) this.#open();
-    assert(this.#lastKey === undefined || compareInternalKeys(this.#lastKey, key) < 0, 'compaction output keys strictly increase');
-    this.#lastKey = Buffer.from(key);
+    if (this.#writer === undefined) {
+      // Within a file the writer checks the order; across files, here.
+      assert(this.#lastKey === undefined || compareInternalKeys(this.#lastKey, key) < 0, 'compaction output keys strictly increase');
+      this.#open();
+    }
     this.#writer!.add(key, value);
   }
 
@@ -233,6 +243,7 @@ class OutputSet {
 
   #finishCurrent(): void {
     const properties = this.#writer!.finish({ createdMs: this.#job.nowMs });
+    this.#lastKey = properties.largestKey;
     this.#outputs.push(metaFrom(this.#fileNumber, this.#job.outputLevel, properties));
     this.#writer = undefined;
   }

@@ -63,6 +63,7 @@ export interface CompactionFilter {
   /**
    * Asked for the newest visible value of each user key that no snapshot pins.
    * Returning true drops the key (as if deleted at the bottom level).
+   * `userKey` and `value` are views valid only during the call: copy what you keep.
    */
   drop(userKey: Buffer, value: Buffer): boolean;
 }

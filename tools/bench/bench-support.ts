@@ -136,3 +136,20 @@ export async function terminate(child: ChildProcess, timeoutMs: number): Promise
   await exited;
   clearTimeout(timer);
 }
+
+/** A random permutation of [0, n) from a fixed seed (xorshift32). */
+export function permutation(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let index = 0; index < n; index++) order[index] = index;
+  let state = 0x9e3779b9;
+  for (let index = n - 1; index > 0; index--) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const other = (state >>> 0) % (index + 1);
+    const swap = order[index]!;
+    order[index] = order[other]!;
+    order[other] = swap;
+  }
+  return order;
+}

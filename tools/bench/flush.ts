@@ -20,7 +20,7 @@ import { ValueType } from '../../lib/format/internal-key.js';
 import { NodeFileSystem } from '../../lib/fs/node-file-system.js';
 import { runFlushJob } from '../../lib/compaction/compactor.js';
 import { segmentDir } from '../../lib/format/file-names.js';
-import { formatTable, parseFlags, positiveInteger } from './bench-support.js';
+import { formatTable, parseFlags, permutation, positiveInteger } from './bench-support.js';
 
 interface Args {
   keys: number;
@@ -45,23 +45,6 @@ function parseArgs(argv: readonly string[]): Args {
     usage,
   );
   return args;
-}
-
-/** A random permutation of [0, n) from a fixed seed (xorshift32). */
-function permutation(n: number): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let index = 0; index < n; index++) order[index] = index;
-  let state = 0x9e3779b9;
-  for (let index = n - 1; index > 0; index--) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const other = (state >>> 0) % (index + 1);
-    const swap = order[index]!;
-    order[index] = order[other]!;
-    order[other] = swap;
-  }
-  return order;
 }
 
 function main(): void {
