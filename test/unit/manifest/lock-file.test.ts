@@ -93,8 +93,9 @@ describe('LOCK on a real directory', () => {
 
   it('takes over a LOCK whose owner is a zombie (killed, not yet reaped by its parent)', async () => {
     if (!nodeFs.existsSync('/proc/self/stat')) return; // zombies are told apart by /proc
-    // The shell starts a child that exits at once, then becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The shell starts a child, then becomes `sleep`, which never reaps it. The child outlives
+    // the exec: one that exited at once could be reaped by the shell before it exec'd (seen in CI).
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number((await new Promise<Buffer>((resolve) => parent.stdout.once('data', resolve))).toString().trim());
       const state = (): string | undefined => nodeFs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.[0];
