@@ -148,7 +148,8 @@ export class WorkerExecutor implements BackgroundExecutor {
   // opens hundreds) then held two idle threads each: 500+ threads and 6 GB in one run.
 
   async flush(job: FlushJob): Promise<FlushResult> {
-    // The memtable image is shared memory: posting it copies nothing.
+    // The memtable image is shared memory: posting it copies nothing but the order its tree knows
+    // (4 bytes a key; copied, not transferred, so the job stays whole if it must run again).
     const result = (await this.#flushWorker.run('flush', job, [])) as FlushResult;
     return { ...result, meta: reviveMeta(result.meta), prepared: reviveParts(result.prepared) };
   }

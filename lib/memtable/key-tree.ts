@@ -100,6 +100,24 @@ export class KeyTree {
     if (merge.next >= keys.length) this.continueSortedMerge(0); // nothing left: end it (branches rebuilt)
   }
 
+  /**
+   * The values of the tree's keys in key order (a walk of the leaves), and
+   * those of the keys of a sorted merge in progress not merged yet, in their
+   * (sorted) order: two sorted runs, which together are every key's value.
+   */
+  valuesInOrder(): { tree: Int32Array; merging: Int32Array } {
+    const tree = new Int32Array(this.#size);
+    let at = 0;
+    for (let leaf = this.#first; leaf !== null; leaf = leaf.next) {
+      tree.set(leaf.values, at);
+      at += leaf.values.length;
+    }
+    assert(at === this.#size, 'the leaves hold every key of the tree');
+    const merge = this.#merge;
+    const merging = merge === undefined ? new Int32Array(0) : Int32Array.from(merge.values.slice(merge.next));
+    return { tree, merging };
+  }
+
   /** Keys of the sorted merge in progress not merged yet (0 when none). */
   get mergingKeys(): number {
     return this.#merge === undefined ? 0 : this.#merge.keys.length - this.#merge.next;

@@ -1,10 +1,14 @@
 // A flush worker's view of an immutable memtable: its version rows and value
 // slabs, shared memory (SharedArrayBuffers) handed over by Memtable.image(),
-// read in place. The worker orders the entries itself, so a flush costs the
-// event loop nothing: no walk of the memtable's tree and no copy of its
-// entries (the walk in key order visits rows, values and key strings that
-// were inserted in random order, and cost 20-26 % of the main thread in a
-// fill).
+// read in place, and the order of the keys the memtable's tree holds (a walk
+// of the leaves' numbers on the engine's thread, about 5 ms for 400,000
+// keys). The worker sorts the other keys (those not folded into the tree
+// yet, a few thousand) and merges the two runs as it visits them; it never
+// walks the tree's strings or copies entries on the engine's thread (that
+// walk, in key order over rows, values and key strings inserted in random
+// order, cost 20-26 % of the main thread in a fill). Sorting every key in
+// the worker instead cost about 20 % more of the whole flush (npm run
+// bench:flush).
 //
 // Order: user keys ascending (byte order), and each key's versions newest
 // first, as the rows' lists already are: internal-key order.
@@ -12,7 +16,7 @@
 import { trailerBytes, ValueType, writeTrailer } from '../format/internal-key.js';
 import { packedKeyBytesMax, sortPackedKeys } from './packed-key-sort.js';
 import { noVersion, rowWords, tombstoneLength } from './memtable.js';
-import { copyBytes } from '../format/compare-bytes.js';
+import { compareByteRanges, copyBytes } from '../format/compare-bytes.js';
 import { keyLengthAt, keyLengthBytes, offsetOf, slabOf } from './value-arena.js';
 
 /** See Memtable.image(). */
@@ -21,6 +25,14 @@ export interface MemtableImage {
   rows: Int32Array;
   /** The value arena's slabs; keys are stored in them too. */
   slabs: Uint8Array[];
+  /**
+   * What the memtable knows of its keys' order (Memtable.image()): `sorted`,
+   * the anchors of its tree's keys in key order, and `unsorted`, those of the
+   * keys not in the tree yet, in no order. The worker then sorts only those
+   * and merges the two; without it, it sorts every key. Keys without a
+   * version (taken back by remove()) may be named: they are skipped.
+   */
+  order?: { sorted: Int32Array; unsorted: Int32Array };
 }
 
 /**
@@ -47,28 +59,63 @@ export function forEachImageEntry(
   const rows = image.rows;
   const floats = new Float64Array(rows.buffer, rows.byteOffset, rows.length >> 1);
   const slabs = image.slabs.map((slab) => Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength));
-  const newest = newestVersions(rows, floats, slabs);
-  const count = newest.anchors.length;
-  const { anchors, sequences, locations, lengths, older } = newest;
+  // Two runs in key order, merged as they are visited: the keys the memtable's tree had (their order
+  // comes with the image) and the rest, sorted here; without the tree's order, one run of every key.
+  const known = image.order;
+  const first = gatherNewest(rows, floats, known === undefined ? sortedAnchorRows(rows, floats, slabs) : known.sorted);
+  const second = gatherNewest(rows, floats, known === undefined ? new Int32Array(0) : sortedAnchorRows(rows, floats, slabs, known.unsorted));
   let scratch = Buffer.allocUnsafe(64);
   let internalKey = scratch.subarray(0, 0);
   const empty = Buffer.alloc(0);
   let skipped = 0;
-  for (let position = 0; position < count; position++) {
+  let inFirst = 0;
+  let inSecond = 0;
+  // The second run's next key, where it sits in its slab (hot: compared until it goes).
+  let secondSlab: Buffer = empty;
+  let secondStart = 0;
+  let secondEnd = 0;
+  const placeSecond = (): void => {
+    if (inSecond === second.count) return;
+    const location = second.anchors[inSecond]!;
+    secondSlab = slabs[slabOf(location)]!;
+    secondEnd = offsetOf(location) - keyLengthBytes;
+    secondStart = secondEnd - keyLengthAt(secondSlab, location);
+  };
+  placeSecond();
+  while (inFirst < first.count || inSecond < second.count) {
     // The key's bytes sit before its anchor row's value (value-arena.ts keyLengthAt()).
-    const keyLocation = anchors[position]!;
-    const keySlab = slabs[slabOf(keyLocation)]!;
-    const keyEnd = offsetOf(keyLocation) - keyLengthBytes;
-    const keyLength = keyLengthAt(keySlab, keyLocation);
+    let run = first;
+    let position = inFirst;
+    let keySlab = secondSlab;
+    let keyStart = secondStart;
+    let keyEnd = secondEnd;
+    if (inFirst < first.count) {
+      const location = first.anchors[inFirst]!;
+      keySlab = slabs[slabOf(location)]!;
+      keyEnd = offsetOf(location) - keyLengthBytes;
+      keyStart = keyEnd - keyLengthAt(keySlab, location);
+    }
+    // Keys are distinct: the smaller of the two runs' next keys goes first.
+    if (inFirst === first.count || (inSecond < second.count && compareByteRanges(secondSlab, secondStart, secondEnd, keySlab, keyStart, keyEnd) < 0)) {
+      run = second;
+      position = inSecond++;
+      keySlab = secondSlab;
+      keyStart = secondStart;
+      keyEnd = secondEnd;
+      placeSecond();
+    } else {
+      inFirst++;
+    }
+    const keyLength = keyEnd - keyStart;
     if (keyLength + trailerBytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(keyLength + trailerBytes, 2 * scratch.length));
     // One view per key length, not per key (keys of a keyspace mostly share a length).
     if (internalKey.length !== keyLength + trailerBytes || internalKey.buffer !== scratch.buffer) internalKey = scratch.subarray(0, keyLength + trailerBytes);
-    copyBytes(keySlab, keyEnd - keyLength, keyEnd, internalKey, 0);
+    copyBytes(keySlab, keyStart, keyEnd, internalKey, 0);
     // The newest version, gathered; older ones (a key written more than once) from the rows.
-    let sequence = sequences[position]!;
-    let length = lengths[position]!;
-    let location = locations[position]!;
-    let version = older[position]!;
+    let sequence = run.sequences[position]!;
+    let length = run.lengths[position]!;
+    let location = run.locations[position]!;
+    let version = run.older[position]!;
     let newerSequence = Number.POSITIVE_INFINITY;
     for (;;) {
       if (newerSequence <= smallestSnapshot) {
@@ -93,8 +140,9 @@ export function forEachImageEntry(
   return skipped;
 }
 
-/** Per key, in key order: where its bytes are, and its newest version (the rows' fields, gathered). */
+/** Per key of a run, in key order: where its bytes are, and its newest version (the rows' fields, gathered). */
 interface NewestVersions {
+  count: number;
   /** The anchor row's value location: the key's bytes precede it. */
   anchors: Float64Array;
   sequences: Float64Array;
@@ -107,22 +155,23 @@ interface NewestVersions {
 }
 
 /**
- * The keys in key order, with what the visit reads of each gathered into
- * arrays in that order. Each gathering loop's loads are independent of one
- * another, so the CPU overlaps their cache misses; the visit then reads
+ * What the visit reads of each key of `sortedRows` (anchor rows in key
+ * order), gathered into arrays in that order; keys left with no version
+ * (remove()) are left out. Each gathering loop's loads are independent of
+ * one another, so the CPU overlaps their cache misses; the visit then reads
  * these arrays in order instead of chasing rows one miss after another.
  */
-function newestVersions(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): NewestVersions {
-  const { anchors: anchorRows, order } = sortedKeys(rows, floats, slabs);
-  const count = order.length;
-  const sortedRows = new Int32Array(count);
-  for (let position = 0; position < count; position++) sortedRows[position] = anchorRows[order[position]!]!;
-  const anchors = new Float64Array(count);
-  const heads = new Int32Array(count);
-  for (let position = 0; position < count; position++) {
+function gatherNewest(rows: Int32Array, floats: Float64Array, sortedRows: Int32Array): NewestVersions {
+  const total = sortedRows.length;
+  const anchors = new Float64Array(total);
+  const heads = new Int32Array(total);
+  let count = 0;
+  for (let position = 0; position < total; position++) {
     const base = sortedRows[position]! * rowWords;
-    anchors[position] = floats[(base >> 1) + 1]!;
-    heads[position] = rows[base + 7]!;
+    const head = rows[base + 7]!;
+    if (head === noVersion) continue;
+    anchors[count] = floats[(base >> 1) + 1]!;
+    heads[count++] = head;
   }
   const sequences = new Float64Array(count);
   const locations = new Float64Array(count);
@@ -135,21 +184,22 @@ function newestVersions(rows: Int32Array, floats: Float64Array, slabs: Buffer[])
     lengths[position] = rows[base + 4]!;
     older[position] = rows[base + 5]!;
   }
-  return { anchors, sequences, locations, lengths, older };
+  return { count, anchors, sequences, locations, lengths, older };
 }
 
 /**
- * The keys that have versions, numbered in row order (`anchors[k]` is key k's
- * anchor row), and `order`: the key numbers in key order (sorted packed
- * copies of the keys, read in order by each pass, not the slabs).
+ * The anchor rows of the keys that have versions, in key order: `candidates`
+ * (every row when omitted), sorted by packed copies of their keys (read in
+ * order by each pass of the sort, not from the slabs).
  * @throws RangeError when the keys hold more than packedKeyBytesMax bytes
  */
-function sortedKeys(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): { anchors: Int32Array; order: Int32Array } {
-  const rowCount = rows.length / rowWords;
+function sortedAnchorRows(rows: Int32Array, floats: Float64Array, slabs: Buffer[], candidates?: Int32Array): Int32Array {
+  const rowCount = candidates === undefined ? rows.length / rowWords : candidates.length;
   const anchorRows = new Int32Array(rowCount);
   let count = 0;
   let total = 0;
-  for (let row = 0; row < rowCount; row++) {
+  for (let index = 0; index < rowCount; index++) {
+    const row = candidates === undefined ? index : candidates[index]!;
     if (rows[row * rowWords + 7] === noVersion) continue;
     const location = floats[((row * rowWords) >> 1) + 1]!;
     total += keyLengthAt(slabs[slabOf(location)]!, location);
@@ -172,5 +222,7 @@ function sortedKeys(rows: Int32Array, floats: Float64Array, slabs: Buffer[]): { 
   const order = new Int32Array(count);
   for (let key = 0; key < count; key++) order[key] = key;
   sortPackedKeys({ bytes, starts }, order);
-  return { anchors: anchorRows.subarray(0, count), order };
+  const sorted = new Int32Array(count);
+  for (let position = 0; position < count; position++) sorted[position] = anchorRows[order[position]!]!;
+  return sorted;
 }

@@ -344,7 +344,13 @@ export class Memtable {
    * they are.
    */
   image(): MemtableImage {
-    return this.#store.image();
+    // The order the tree already knows, so that the worker sorts only the keys not in it yet: a
+    // walk of the leaves' numbers, about 1 ms for 400,000 keys (MemtableImage.order).
+    const { tree, merging } = this.#store.tree.valuesInOrder();
+    const unsorted = new Int32Array(merging.length + this.#pendingAnchors.length);
+    unsorted.set(merging);
+    unsorted.set(this.#pendingAnchors, merging.length);
+    return { ...this.#store.image(), order: { sorted: tree, unsorted } };
   }
 
   get approximateBytes(): number {
@@ -778,7 +784,7 @@ class VersionStore {
   }
 
   /** The rows and slabs, shared with a flush worker (see memtable-image.ts); valid while no version is added. */
-  image(): MemtableImage {
+  image(): Omit<MemtableImage, 'order'> {
     return { rows: this.#words.subarray(0, this.#rows * rowWords), slabs: [...this.values.slabs] };
   }
 

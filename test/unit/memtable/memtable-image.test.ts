@@ -149,6 +149,36 @@ describe('memtable image', () => {
     );
   });
 
+  it('merges the order the memtable sends (its tree, a merge in progress, pending keys) as a full sort would order them (property)', () => {
+    const op = fc.record({
+      key: fc.uint8Array({ maxLength: 10 }).map((bytes) => Buffer.from(bytes.map((byte) => [0, 1, 0x61, 0x62, 0xff][byte % 5]!))),
+      value: fc.uint8Array({ maxLength: 20 }),
+      delete: fc.boolean(),
+      takeBack: fc.integer({ min: 0, max: 9 }),
+    });
+    let sawMergeAndPending = false;
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 1, max: 48 }), (ops, pendingKeysMax) => {
+        const table = new Memtable({ pendingKeysMax });
+        let sequence = 1;
+        for (const { key, value, delete: isDelete, takeBack } of ops) {
+          table.add(sequence, isDelete ? ValueType.delete : ValueType.put, key, isDelete ? Buffer.alloc(0) : Buffer.from(value));
+          if (takeBack === 0) table.remove(sequence, key); // a key may be left with no version
+          sequence++;
+        }
+        // Before any iterator, which would fold every key into the tree.
+        const image = table.image();
+        const { order, ...unordered } = image;
+        if (order!.unsorted.length > 0 && order!.sorted.length > 0) sawMergeAndPending = true;
+        const merged = imageEntries(image);
+        expect(merged).toEqual(imageEntries(unordered));
+        expect(merged).toEqual(iteratorEntries(table));
+      }),
+      { numRuns: 300 },
+    );
+    expect(sawMergeAndPending, 'some runs had keys both in the tree and not yet in it').toBe(true);
+  });
+
   it('is read in place by another thread: posting it copies nothing', async () => {
     const table = new Memtable();
     for (let index = 0; index < 1000; index++) table.add(index + 1, ValueType.put, Buffer.from(`k${index}`), Buffer.alloc(100, index));
