@@ -26,7 +26,7 @@ async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer
     let result: FlushResult | CompactionResult | (SegmentParts | undefined)[];
     if (request.kind === 'flush') {
       const job = request.job as FlushJob;
-      const flushed = runFlushJob(fs, job);
+      const flushed = await runFlushJob(fs, job);
       // The kept blocks move to the engine's thread, as the reader parts do.
       if (flushed.blocks !== undefined) transfer.push(flushed.blocks.bytes.buffer as ArrayBuffer, flushed.blocks.entries.buffer as ArrayBuffer);
       result = { ...flushed, prepared: transferablePrepared(prepareReaders(fs, job.dir, [flushed.meta.fileNumber]), transfer)[0] };

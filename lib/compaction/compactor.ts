@@ -30,6 +30,7 @@ import { segmentDir, segmentPath } from '../format/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { assert } from '../assert.js';
 import { forEachImageEntry, type MemtableImage } from '../memtable/memtable-image.js';
+import { lz4CompressedPendingBytes, lz4CompressedPendingBytesMax, lz4ReleaseCompressed } from '../format/lz4.js';
 
 /** Flush input: an immutable memtable, read in place (shared memory) and ordered here. */
 export interface FlushJob {
@@ -81,15 +82,26 @@ export interface FlushResult {
   blocks?: KeptBlocks | undefined;
 }
 
-/** Writes one level-0 segment from a memtable image; returns its metadata. */
-export function runFlushJob(fs: FileSystem, job: FlushJob): FlushResult {
+/**
+ * Writes one level-0 segment from a memtable image; returns its metadata.
+ * Awaits lz4ReleaseCompressed() every few MiB of compressed blocks, so that
+ * the flush holds only those (lib/format/lz4.ts), not the whole segment.
+ */
+export async function runFlushJob(fs: FileSystem, job: FlushJob): Promise<FlushResult> {
   const path = segmentPath(job.dir, job.fileNumber);
   const writer = new SegmentWriter(fs, path, { keepBlocksBytes: job.keepBlocksBytes ?? 0 });
   let shadowed: number;
   let meta: SegmentMeta;
   let blocks: KeptBlocks | undefined;
   try {
-    shadowed = forEachImageEntry(job.memtable, (internalKey, slab, valueStart, valueEnd) => writer.add(internalKey, slab, valueStart, valueEnd), job.smallestSnapshot);
+    shadowed = await forEachImageEntry(
+      job.memtable,
+      (internalKey, slab, valueStart, valueEnd) => {
+        writer.add(internalKey, slab, valueStart, valueEnd);
+        return lz4CompressedPendingBytes() >= lz4CompressedPendingBytesMax ? lz4ReleaseCompressed() : undefined;
+      },
+      job.smallestSnapshot,
+    );
     meta = metaFrom(job.fileNumber, 0, writer.finish({ createdMs: job.createdMs }));
     blocks = writer.takeKeptBlocks();
   } catch (error) {
@@ -115,13 +127,14 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob): Prom
   };
   try {
     const filter = job.filter === undefined ? undefined : await loadFilter(job, open);
-    return compactInputs(fs, job, open, filter);
+    return await compactInputs(fs, job, open, filter);
   } finally {
     for (const reader of readers.values()) reader.close();
   }
 }
 
-function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentMeta) => SegmentReader, filter: CompactionFilter | undefined): CompactionResult {
+/** Merges the inputs; awaits lz4ReleaseCompressed() every few MiB of compressed output, as runFlushJob() does. */
+async function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentMeta) => SegmentReader, filter: CompactionFilter | undefined): Promise<CompactionResult> {
   const children: InternalIterator[] = [];
   let bytesRead = 0;
   for (const { level, files } of job.inputs) {
@@ -175,6 +188,7 @@ function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentM
       }
       output.add(key, type === ValueType.delete ? emptyValue : input.value());
       counts.written++;
+      if (lz4CompressedPendingBytes() >= lz4CompressedPendingBytesMax) await lz4ReleaseCompressed();
     }
     const outputs = output.finish();
     if (outputs.length > 0) fs.syncDir(segmentDir(job.dir)); // before the manifest names them

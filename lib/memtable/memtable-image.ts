@@ -40,7 +40,9 @@ export interface MemtableImage {
  * the internal key and the value as `slab[valueStart, valueEnd)` (an empty
  * range for a tombstone): views, not copies, made without an allocation per
  * entry. `internalKey` is a scratch buffer that the next call overwrites and
- * `slab` is the image's memory: both are valid only during the call.
+ * `slab` is the image's memory: both are valid only during the call. When
+ * `visit` returns a promise, the next entry waits for it (a flush lets its
+ * thread's event loop run that way: lib/format/lz4.ts).
  *
  * `smallestSnapshot` (the oldest live snapshot's sequence, or the newest
  * sequence when there is none) drops versions no reader can see, as a
@@ -51,11 +53,11 @@ export interface MemtableImage {
  * Omitted, every version is visited.
  * @returns the versions skipped
  */
-export function forEachImageEntry(
+export async function forEachImageEntry(
   image: MemtableImage,
-  visit: (internalKey: Buffer, slab: Buffer, valueStart: number, valueEnd: number) => void,
+  visit: (internalKey: Buffer, slab: Buffer, valueStart: number, valueEnd: number) => Promise<void> | undefined | void,
   smallestSnapshot = Number.NEGATIVE_INFINITY,
-): number {
+): Promise<number> {
   const rows = image.rows;
   const floats = new Float64Array(rows.buffer, rows.byteOffset, rows.length >> 1);
   const slabs = image.slabs.map((slab) => Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength));
@@ -122,11 +124,13 @@ export function forEachImageEntry(
         skipped++;
       } else {
         writeTrailer(internalKey, keyLength, sequence, length === tombstoneLength ? ValueType.delete : ValueType.put);
-        if (length <= 0) visit(internalKey, empty, 0, 0);
+        let paused: Promise<void> | undefined | void;
+        if (length <= 0) paused = visit(internalKey, empty, 0, 0);
         else {
           const start = offsetOf(location);
-          visit(internalKey, slabs[slabOf(location)]!, start, start + length);
+          paused = visit(internalKey, slabs[slabOf(location)]!, start, start + length);
         }
+        if (paused !== undefined) await paused;
       }
       if (version === noVersion) break;
       newerSequence = sequence;

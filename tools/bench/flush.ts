@@ -48,7 +48,7 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const memtable = new Memtable();
   const value = Buffer.alloc(100, 'x');
@@ -70,7 +70,7 @@ function main(): void {
       // What the engine's thread spends (the order its tree knows), then what the flush worker does.
       const image = memtable.image();
       const imaged = process.cpuUsage(start);
-      runFlushJob(fs, { dir, fileNumber: 1, memtable: image, createdMs: Date.now(), smallestSnapshot: args.keys, keepBlocksBytes: args.keepMb * 1024 * 1024 });
+      await runFlushJob(fs, { dir, fileNumber: 1, memtable: image, createdMs: Date.now(), smallestSnapshot: args.keys, keepBlocksBytes: args.keepMb * 1024 * 1024 });
       const used = process.cpuUsage(start);
       perEntry.push(((used.user + used.system) * 1000) / args.keys);
       imageMs.push((imaged.user + imaged.system) / 1000);
@@ -90,4 +90,4 @@ function main(): void {
   );
 }
 
-main();
+await main();

@@ -8,9 +8,11 @@ import { largeValueBytesMin } from '../../../lib/memtable/value-arena.js';
 import { allocWithHeadroom, largeHeadroomBytes, largeHeadroomValueBytes, takeHeadroom } from '../../../lib/format/headroom.js';
 
 /** `internal key hex=value hex` per entry, from the image (what a flush writes). */
-function imageEntries(image: MemtableImage): string[] {
+async function imageEntries(image: MemtableImage): Promise<string[]> {
   const out: string[] = [];
-  forEachImageEntry(image, (key, slab, start, end) => out.push(`${key.toString('hex')}=${slab.toString('hex', start, end)}`));
+  await forEachImageEntry(image, (key, slab, start, end) => {
+    out.push(`${key.toString('hex')}=${slab.toString('hex', start, end)}`);
+  });
   return out;
 }
 
@@ -24,7 +26,7 @@ function iteratorEntries(table: Memtable): string[] {
 }
 
 describe('memtable: a large value with headroom in shared memory', () => {
-  it('is taken over, not copied, with its key written in front, and a flush worker reads it in place', () => {
+  it('is taken over, not copied, with its key written in front, and a flush worker reads it in place', async () => {
     const table = new Memtable({});
     const big = allocWithHeadroom(largeHeadroomValueBytes);
     for (let index = 0; index < big.length; index += 4096) big.writeUInt32BE(index, index);
@@ -52,22 +54,22 @@ describe('memtable: a large value with headroom in shared memory', () => {
     table.add(5, ValueType.put, Buffer.from('shared'), shared);
     expect(table.get(Buffer.from('shared'), 5)!.value.buffer).not.toBe(shared.buffer);
 
-    expect(imageEntries(table.image())).toEqual(iteratorEntries(table));
+    expect(await imageEntries(table.image())).toEqual(iteratorEntries(table));
   });
 
-  it('is copied when its key does not fit the room in front', () => {
+  it('is copied when its key does not fit the room in front', async () => {
     const table = new Memtable({});
     const record = allocWithHeadroom(largeHeadroomValueBytes).fill(3);
     const key = Buffer.alloc(largeHeadroomBytes, 'k'); // with its 4-byte length, 4 bytes more than the room
     table.add(1, ValueType.put, key, record);
     expect(table.get(key, 1)!.value.buffer).not.toBe(record.buffer);
     expect(table.get(key, 1)!.value.equals(record)).toBe(true);
-    expect(imageEntries(table.image())).toEqual(iteratorEntries(table));
+    expect(await imageEntries(table.image())).toEqual(iteratorEntries(table));
   });
 });
 
 describe('memtable image', () => {
-  it('yields every version in internal-key order, as the iterator does', () => {
+  it('yields every version in internal-key order, as the iterator does', async () => {
     const table = new Memtable({ pendingKeysMax: 64 });
     let sequence = 1;
     for (let index = 0; index < 20_000; index++) {
@@ -82,10 +84,10 @@ describe('memtable image', () => {
 
     const expected = iteratorEntries(table);
     expect(expected).toHaveLength(table.entryCount);
-    expect(imageEntries(table.image())).toEqual(expected);
+    expect(await imageEntries(table.image())).toEqual(expected);
   });
 
-  it('skips versions taken back by remove(), and keys left with none', () => {
+  it('skips versions taken back by remove(), and keys left with none', async () => {
     const table = new Memtable();
     table.add(1, ValueType.put, Buffer.from('a'), Buffer.from('1'));
     table.add(2, ValueType.put, Buffer.from('a'), Buffer.from('2'));
@@ -93,12 +95,12 @@ describe('memtable image', () => {
     table.add(4, ValueType.delete, Buffer.from('c'), Buffer.alloc(0));
     table.remove(1, Buffer.from('a')); // an anchor's own version: the key stays, with version 2
     table.remove(3, Buffer.from('b')); // b has no version left
-    const entries = imageEntries(table.image());
+    const entries = await imageEntries(table.image());
     expect(entries).toEqual(iteratorEntries(table));
     expect(entries.map((entry) => Buffer.from(entry.split('=')[0]!, 'hex').subarray(0, -8).toString())).toEqual(['a', 'c']);
   });
 
-  it('drops the versions every reader sees a newer version over (smallestSnapshot), as a compaction does', () => {
+  it('drops the versions every reader sees a newer version over (smallestSnapshot), as a compaction does', async () => {
     const table = new Memtable({ pendingKeysMax: 64 });
     let sequence = 1;
     // Key k gets k + 1 versions; every third one is a tombstone.
@@ -119,37 +121,62 @@ describe('memtable image', () => {
       // The reference: keep a version unless a newer version of its key has a sequence <= smallestSnapshot.
       const expected = all.filter((entry, index) => index === 0 || userKeyOf(all[index - 1]!) !== userKeyOf(entry) || sequenceOf(all[index - 1]!) > smallestSnapshot);
       const out: string[] = [];
-      const skipped = forEachImageEntry(table.image(), (key, slab, start, end) => out.push(`${key.toString('hex')}=${slab.toString('hex', start, end)}`), smallestSnapshot);
+      const skipped = await forEachImageEntry(
+        table.image(),
+        (key, slab, start, end) => {
+          out.push(`${key.toString('hex')}=${slab.toString('hex', start, end)}`);
+        },
+        smallestSnapshot,
+      );
       expect(out).toEqual(expected);
       expect(skipped).toBe(all.length - expected.length);
     }
     // No snapshot older than the newest sequence: one version per key, the newest.
-    expect(forEachImageEntry(table.image(), () => {}, sequence - 1)).toBe(all.length - 12);
+    expect(await forEachImageEntry(table.image(), () => {}, sequence - 1)).toBe(all.length - 12);
   });
 
-  it('is empty for an empty memtable', () => {
-    expect(imageEntries(new Memtable().image())).toEqual([]);
+  it('waits for the promise visit returns before the next entry', async () => {
+    const table = new Memtable();
+    for (let index = 0; index < 10; index++) table.add(index + 1, ValueType.put, Buffer.from(`k${index}`), Buffer.from(`v${index}`));
+    const events: string[] = [];
+    const skipped = await forEachImageEntry(table.image(), (key) => {
+      const name = key.subarray(0, -8).toString();
+      events.push(`visit ${name}`);
+      if (name !== 'k3') return undefined;
+      return new Promise<void>((resolve) =>
+        setImmediate(() => {
+          events.push('turn');
+          resolve();
+        }),
+      );
+    });
+    expect(skipped).toBe(0);
+    expect(events).toEqual(['k0', 'k1', 'k2', 'k3'].map((name) => `visit ${name}`).concat('turn', ['k4', 'k5', 'k6', 'k7', 'k8', 'k9'].map((name) => `visit ${name}`)));
   });
 
-  it('orders binary keys by bytes, prefixes first (property)', () => {
+  it('is empty for an empty memtable', async () => {
+    expect(await imageEntries(new Memtable().image())).toEqual([]);
+  });
+
+  it('orders binary keys by bytes, prefixes first (property)', async () => {
     const op = fc.record({
       key: fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes.map((byte) => [0, 1, 0x61, 0x62, 0xff][byte % 5]!))),
       value: fc.uint8Array({ maxLength: 40 }),
       delete: fc.boolean(),
     });
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), (ops, pendingKeysMax) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), async (ops, pendingKeysMax) => {
         const table = new Memtable({ pendingKeysMax, rangeFoldMin: 1 });
         let sequence = 1;
         for (const { key, value, delete: isDelete } of ops) {
           table.add(sequence++, isDelete ? ValueType.delete : ValueType.put, key, isDelete ? Buffer.alloc(0) : Buffer.from(value));
         }
-        expect(imageEntries(table.image())).toEqual(iteratorEntries(table));
+        expect(await imageEntries(table.image())).toEqual(iteratorEntries(table));
       }),
     );
   });
 
-  it('merges the order the memtable sends (its tree, a merge in progress, pending keys) as a full sort would order them (property)', () => {
+  it('merges the order the memtable sends (its tree, a merge in progress, pending keys) as a full sort would order them (property)', async () => {
     const op = fc.record({
       key: fc.uint8Array({ maxLength: 10 }).map((bytes) => Buffer.from(bytes.map((byte) => [0, 1, 0x61, 0x62, 0xff][byte % 5]!))),
       value: fc.uint8Array({ maxLength: 20 }),
@@ -157,8 +184,8 @@ describe('memtable image', () => {
       takeBack: fc.integer({ min: 0, max: 9 }),
     });
     let sawMergeAndPending = false;
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 1, max: 48 }), (ops, pendingKeysMax) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 400 }), fc.integer({ min: 1, max: 48 }), async (ops, pendingKeysMax) => {
         const table = new Memtable({ pendingKeysMax });
         let sequence = 1;
         for (const { key, value, delete: isDelete, takeBack } of ops) {
@@ -170,8 +197,8 @@ describe('memtable image', () => {
         const image = table.image();
         const { order, ...unordered } = image;
         if (order!.unsorted.length > 0 && order!.sorted.length > 0) sawMergeAndPending = true;
-        const merged = imageEntries(image);
-        expect(merged).toEqual(imageEntries(unordered));
+        const merged = await imageEntries(image);
+        expect(merged).toEqual(await imageEntries(unordered));
         expect(merged).toEqual(iteratorEntries(table));
       }),
       { numRuns: 300 },
