@@ -122,6 +122,41 @@ describe('BloomFilter', () => {
     }
   });
 
+  test('the builder sets exactly the format\'s bits (hash + j * delta mod 2^32, mod bits), for many bit counts', () => {
+    // The reference lays the filter out straight from docs/format.md, with `%` on every probe.
+    const reference = (hashes: number[], bitsPerKey: number): Buffer => {
+      const byteCount = Math.ceil(Math.max(64, hashes.length * bitsPerKey) / 8);
+      const bitCount = byteCount * 8;
+      const probes = bloomProbeCount(bitsPerKey);
+      const out = Buffer.alloc(byteCount + 1);
+      out[byteCount] = probes;
+      for (const hash of hashes) {
+        const delta = ((hash >>> 17) | (hash << 15)) >>> 0;
+        let h = hash;
+        for (let probe = 0; probe < probes; probe++) {
+          const position = h % bitCount;
+          out[position >>> 3]! |= 1 << (position & 7);
+          h = (h + delta) >>> 0;
+        }
+      }
+      return out;
+    };
+    let state = 0x1234567;
+    const next = (): number => (state = (Math.imul(state ^ (state >>> 13), 0x5bd1e995) + 0x9e3779b9) >>> 0);
+    for (let round = 0; round < 300; round++) {
+      const bitsPerKey = 1 + (next() % 30);
+      const keyCount = next() % (round < 250 ? 200 : 5000);
+      const builder = new BloomFilterBuilder(bitsPerKey);
+      const hashes: number[] = [];
+      for (let index = 0; index < keyCount; index++) {
+        const userKey = key(next());
+        builder.addKey(userKey);
+        hashes.push(leveldbHash(userKey, 0, 4, bloomHashSeed));
+      }
+      expect(builder.finish().equals(reference(hashes, bitsPerKey))).toBe(true);
+    }
+  });
+
   test.each([
     ['a probe count of 0', Buffer.concat([Buffer.alloc(8), Buffer.from([0])])],
     ['a probe count above 30', Buffer.concat([Buffer.alloc(8), Buffer.from([31])])],
