@@ -1,6 +1,12 @@
 // Worker-thread entry for flush and compaction (DESIGN.md: "the event loop
-// is sacred"). It owns a NodeFileSystem of its own and runs one job at a
-// time; the engine sends jobs with ids and waits for the matching reply.
+// is sacred"). It owns a NodeFileSystem of its own; the engine sends jobs
+// with ids and waits for the matching reply. Each job starts as its message
+// arrives: flushes and compactions pause for an event-loop turn every few
+// MiB of compressed output (lib/format/lz4.ts), so another job sent to the
+// same worker meanwhile runs in those pauses. The engine sends one flush at
+// a time to the flush worker and one compaction at a time to the other (a
+// `prepare`, synchronous, may run within a compaction's pause); jobs share
+// no state here but the lz4 byte count, which only times the pauses.
 // Errors cross the thread as plain objects and are rebuilt by executor.ts.
 
 import { parentPort, workerData } from 'node:worker_threads';
