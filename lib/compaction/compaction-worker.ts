@@ -34,7 +34,11 @@ async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer
       const job = request.job as FlushJob;
       const flushed = await runFlushJob(fs, job);
       // The kept blocks move to the engine's thread, as the reader parts do.
-      if (flushed.blocks !== undefined) transfer.push(flushed.blocks.bytes.buffer as ArrayBuffer, flushed.blocks.entries.buffer as ArrayBuffer);
+      // (Blocks kept in the engine's shared buffer, FlushJob.keepInto, are already there.)
+      if (flushed.blocks !== undefined) {
+        if (!(flushed.blocks.bytes.buffer instanceof SharedArrayBuffer)) transfer.push(flushed.blocks.bytes.buffer as ArrayBuffer);
+        transfer.push(flushed.blocks.entries.buffer as ArrayBuffer);
+      }
       result = { ...flushed, prepared: transferablePrepared(prepareReaders(fs, job.dir, [flushed.meta.fileNumber]), transfer)[0] };
     } else if (request.kind === 'compact') {
       const job = reviveCompactionJob(request.job as CompactionJob);

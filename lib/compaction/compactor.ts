@@ -42,6 +42,8 @@ export interface FlushJob {
   smallestSnapshot: number;
   /** Hand back the first data blocks, uncompressed, up to this many bytes, for the block cache (default 0: none). */
   keepBlocksBytes?: number;
+  /** Keep them in this buffer (SegmentWriterOptions.keepInto): the engine's, reused flush after flush. */
+  keepInto?: Uint8Array | undefined;
 }
 
 export interface CompactionJob {
@@ -89,7 +91,7 @@ export interface FlushResult {
  */
 export async function runFlushJob(fs: FileSystem, job: FlushJob): Promise<FlushResult> {
   const path = segmentPath(job.dir, job.fileNumber);
-  const writer = new SegmentWriter(fs, path, { keepBlocksBytes: job.keepBlocksBytes ?? 0 });
+  const writer = new SegmentWriter(fs, path, { keepBlocksBytes: job.keepBlocksBytes ?? 0, keepInto: job.keepInto });
   let shadowed: number;
   let meta: SegmentMeta;
   let blocks: KeptBlocks | undefined;

@@ -66,6 +66,12 @@ export interface SegmentWriterOptions {
    * them over, for a block cache to take without reading the file back.
    */
   keepBlocksBytes?: number;
+  /**
+   * Where to keep them: a buffer the caller owns and reuses (shared memory a
+   * flush worker writes and the engine's thread reads), whose pages are
+   * already in memory. At most its length is kept. Default: a new buffer.
+   */
+  keepInto?: Uint8Array | undefined;
 }
 
 /**
@@ -121,7 +127,7 @@ export class SegmentWriter {
   #smallestKey: Buffer | undefined;
   #smallestSequence = sequenceMax;
   #largestSequence = 0;
-  readonly #keepBlocksBytes: number;
+  #keepBlocksBytes: number;
   /** Kept data blocks (keepBlocksBytes): the bytes, and 3 numbers a block (see KeptBlocks). */
   #kept: Uint8Array | undefined;
   #keptBytes = 0;
@@ -141,6 +147,10 @@ export class SegmentWriter {
     if (compression !== 'lz4' && compression !== 'none') throw new InvalidArgumentError(`Cannot write segment: unknown compression "${String(compression)}"`);
     this.#compress = compression === 'lz4';
     this.#keepBlocksBytes = checkedOption('keepBlocksBytes', options.keepBlocksBytes ?? 0, 0, Number.MAX_SAFE_INTEGER);
+    if (options.keepInto !== undefined) {
+      this.#kept = options.keepInto;
+      this.#keepBlocksBytes = Math.min(this.#keepBlocksBytes, options.keepInto.length);
+    }
     this.#dataBlock = new BlockBuilder(restartInterval);
     this.#filter = new BloomFilterBuilder(this.#bloomBitsPerKey);
     this.#fs = fs;

@@ -8,10 +8,12 @@
 // --rounds of Memtable.image() (on the engine's thread: the order its tree
 // knows) and a flush of that image into a fresh directory, timed together
 // by process.cpuUsage() (user + system). --keep-mb keeps that many MiB of
-// blocks for the block cache, as the server's flushes do. Reported: the
+// blocks for the block cache, as the server's flushes do, in one buffer
+// reused round after round as the engine lends its own (--fresh-keep-buffer:
+// a new buffer each round, as flushes did before session 24's change). Reported: the
 // best round and the median, ns per entry, and the median of image() alone.
 //
-// Run: npm run build && node dist/tools/bench/flush.js [--keys 400000] [--rounds 8] [--keep-mb 0]
+// Run: npm run build && node dist/tools/bench/flush.js [--keys 400000] [--rounds 8] [--keep-mb 0] [--fresh-keep-buffer]
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -27,17 +29,19 @@ interface Args {
   keys: number;
   rounds: number;
   keepMb: number;
+  freshKeepBuffer: boolean;
 }
 
-const usage = (): string => 'Usage: node dist/tools/bench/flush.js [--keys N] [--rounds N] [--keep-mb N]';
+const usage = (): string => 'Usage: node dist/tools/bench/flush.js [--keys N] [--rounds N] [--keep-mb N] [--fresh-keep-buffer]';
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { keys: 400_000, rounds: 8, keepMb: 0 };
+  const args: Args = { keys: 400_000, rounds: 8, keepMb: 0, freshKeepBuffer: false };
   parseFlags(
     argv,
     {
       '--keys': (value) => (args.keys = positiveInteger(value(), '--keys')),
       '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
+      '--fresh-keep-buffer': () => (args.freshKeepBuffer = true),
       '--keep-mb': (value) => {
         const text = value();
         args.keepMb = text === '0' ? 0 : positiveInteger(text, '--keep-mb');
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
   }
   const fs = new NodeFileSystem();
   const root = mkdtempSync(path.join(os.tmpdir(), 'silt-bench-flush-'));
+  const keepInto = args.keepMb > 0 ? new Uint8Array(new SharedArrayBuffer(args.keepMb * 1024 * 1024)) : undefined;
   const perEntry: number[] = [];
   const imageMs: number[] = [];
   try {
@@ -70,7 +75,8 @@ async function main(): Promise<void> {
       // What the engine's thread spends (the order its tree knows), then what the flush worker does.
       const image = memtable.image();
       const imaged = process.cpuUsage(start);
-      await runFlushJob(fs, { dir, fileNumber: 1, memtable: image, createdMs: Date.now(), smallestSnapshot: args.keys, keepBlocksBytes: args.keepMb * 1024 * 1024 });
+      const keepBlocksBytes = args.keepMb * 1024 * 1024;
+      await runFlushJob(fs, { dir, fileNumber: 1, memtable: image, createdMs: Date.now(), smallestSnapshot: args.keys, keepBlocksBytes, keepInto: args.freshKeepBuffer ? undefined : keepInto });
       const used = process.cpuUsage(start);
       perEntry.push(((used.user + used.system) * 1000) / args.keys);
       imageMs.push((imaged.user + imaged.system) / 1000);

@@ -456,6 +456,30 @@ describe('SegmentWriter', () => {
     reader.close();
   });
 
+  test('keeps its blocks in a buffer it is given (keepInto), at most its length, the same bytes as in a buffer of its own', () => {
+    const entries = Array.from({ length: 3000 }, (_, index) => ({ key: makeInternalKey(Buffer.from(`k${String(index).padStart(5, '0')}`), 1, 1), value: makeValue(40, index) }));
+    const write = (file: string, keepBlocksBytes: number, keepInto?: Uint8Array): ReturnType<SegmentWriter['takeKeptBlocks']> => {
+      const writer = new SegmentWriter(testFs.fs, `${testFs.dir}/${file}`, { keepBlocksBytes, keepInto });
+      for (const entry of entries) writer.add(entry.key, entry.value);
+      writer.finish();
+      return writer.takeKeptBlocks();
+    };
+    const own = write('keep-own.sst', 40_000)!;
+    const arena = new Uint8Array(new SharedArrayBuffer(64 * 1024)).fill(0xee);
+    const given = write('keep-given.sst', 40_000, arena)!;
+    expect(given.bytes.buffer).toBe(arena.buffer);
+    expect(given.bytes.byteOffset).toBe(0);
+    expect(Buffer.from(given.bytes).equals(Buffer.from(own.bytes))).toBe(true);
+    expect(given.entries).toEqual(own.entries);
+    // A buffer shorter than the budget caps what is kept.
+    const small = new Uint8Array(new SharedArrayBuffer(10_000));
+    const capped = write('keep-small.sst', 40_000, small)!;
+    expect(capped.bytes.buffer).toBe(small.buffer);
+    expect(capped.bytes.length).toBeLessThanOrEqual(10_000);
+    expect(Buffer.from(capped.bytes).equals(Buffer.from(own.bytes.subarray(0, capped.bytes.length)))).toBe(true);
+    expect(capped.entries).toEqual(own.entries.subarray(0, capped.entries.length));
+  });
+
   test('estimatedBytes tracks the finished size and entryCount counts adds', () => {
     const writer = new SegmentWriter(testFs.fs, `${testFs.dir}/estimate.sst`);
     for (let index = 0; index < 2000; index++) writer.add(makeInternalKey(Buffer.from(`k${String(index).padStart(5, '0')}`), 1, 1), makeValue(64, index * 2 + 1));
