@@ -1034,24 +1034,23 @@ export class LsmEngine implements Engine {
   }
 
   async #flushOldest(): Promise<void> {
-    // The kept-blocks arena is lent to this flush until its blocks are in the cache, or handed back here.
-    const keepInto = this.#lendKeptArena();
-    let keptHandedOn = false;
+    // The kept-blocks arena is lent to this flush until its blocks are in the cache, or handed back
+    // here when they never got there (`handedOn` is set the moment #cacheKeptBlocks() takes them).
+    const loan = { arena: this.#lendKeptArena(), handedOn: false };
     try {
-      keptHandedOn = await this.#flushOldestKeepingInto(keepInto);
+      await this.#flushOldestKeepingInto(loan);
     } finally {
-      if (!keptHandedOn) this.#returnKeptArena(keepInto);
+      if (!loan.handedOn) this.#returnKeptArena(loan.arena);
     }
   }
 
-  /** #flushOldest(); returns whether its kept blocks went to #cacheKeptBlocks() (which then ends the arena's loan). */
-  async #flushOldestKeepingInto(keepInto: Uint8Array | undefined): Promise<boolean> {
+  async #flushOldestKeepingInto(loan: { arena: Uint8Array | undefined; handedOn: boolean }): Promise<void> {
+    const keepInto = loan.arena;
     const slot = this.#immutables[this.#immutables.length - 1]!;
     await slot.walClosed;
     let meta: SegmentMeta | undefined;
     let prepared: SegmentParts | undefined;
     let kept: KeptBlocks | undefined;
-    let keptHandedOn = false;
     if (!slot.memtable.isEmpty) {
       const fileNumber = this.#nextFileNumber++;
       this.#pendingOutputs.add(fileNumber);
@@ -1081,7 +1080,7 @@ export class LsmEngine implements Engine {
         throw error;
       }
     }
-    if (this.#closed) return false;
+    if (this.#closed) return;
     try {
       // The memtable stays readable until the version naming its segment is
       // installed; both happen in one synchronous step, so no read misses it.
@@ -1107,14 +1106,13 @@ export class LsmEngine implements Engine {
     if (meta !== undefined) {
       this.#adoptReader(meta.fileNumber, prepared);
       if (kept !== undefined) {
-        keptHandedOn = true;
+        loan.handedOn = true;
         void this.#cacheKeptBlocks(meta.fileNumber, kept, keepInto);
       }
       this.#stats.flushes++;
       this.#stats.bytesFlushed += meta.fileBytes;
     }
     this.#retireWalFiles(slot.walNumbers);
-    return keptHandedOn;
   }
 
   /** The kept-blocks arena (#keptArena), sized to the prepopulate budget, if no flush holds it; undefined otherwise. */
