@@ -1,19 +1,12 @@
-// Review tests: the order Memtable.image() sends (tree leaves, a sorted merge's remainder, pending keys)
+// The order Memtable.image() sends (tree leaves, a sorted merge's remainder, pending keys)
 // after ranged iterators moved keys between them (mergeRangeNow, #foldRange), with removes, the
 // smallestSnapshot rule, and a visitor that pauses while the memtable is iterated (an inline flush).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Memtable } from '../../../lib/memtable/memtable.js';
 import { forEachImageEntry, type MemtableImage } from '../../../lib/memtable/memtable-image.js';
+import { iteratorEntries } from './image-test-support.js';
 import { ValueType } from '../../../lib/format/internal-key.js';
-
-function iteratorEntries(table: Memtable): string[] {
-  const out: string[] = [];
-  const iterator = table.iterator();
-  for (iterator.seekToFirst(); iterator.valid(); iterator.next()) out.push(`${iterator.key().toString('hex')}=${iterator.value().toString('hex')}`);
-  iterator.close();
-  return out;
-}
 
 /** The reference for smallestSnapshot: keep a version unless a newer version of its key has a sequence <= it. */
 function withSnapshot(all: string[], smallestSnapshot: number): string[] {

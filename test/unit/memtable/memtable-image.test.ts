@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
 import { Memtable } from '../../../lib/memtable/memtable.js';
 import { forEachImageEntry, type MemtableImage } from '../../../lib/memtable/memtable-image.js';
+import { iteratorEntries } from './image-test-support.js';
 import { ValueType } from '../../../lib/format/internal-key.js';
 import { largeValueBytesMin } from '../../../lib/memtable/value-arena.js';
 import { allocWithHeadroom, largeHeadroomBytes, largeHeadroomValueBytes, takeHeadroom } from '../../../lib/format/headroom.js';
@@ -16,14 +17,6 @@ async function imageEntries(image: MemtableImage): Promise<string[]> {
   return out;
 }
 
-/** The same from the memtable's own iterator. */
-function iteratorEntries(table: Memtable): string[] {
-  const out: string[] = [];
-  const iterator = table.iterator();
-  for (iterator.seekToFirst(); iterator.valid(); iterator.next()) out.push(`${iterator.key().toString('hex')}=${iterator.value().toString('hex')}`);
-  iterator.close();
-  return out;
-}
 
 describe('memtable: a large value with headroom in shared memory', () => {
   it('is taken over, not copied, with its key written in front, and a flush worker reads it in place', async () => {
