@@ -30,7 +30,7 @@ import { segmentDir, segmentPath } from '../format/file-names.js';
 import type { SegmentMeta } from '../manifest/segment-meta.js';
 import { assert } from '../assert.js';
 import { forEachImageEntry, type MemtableImage } from '../memtable/memtable-image.js';
-import { lz4CompressedPendingBytes, lz4CompressedPendingBytesMax, lz4ReleaseCompressed } from '../format/lz4.js';
+import { lz4ReleaseIfDue } from '../format/lz4.js';
 
 /** Flush input: an immutable memtable, read in place (shared memory) and ordered here. */
 export interface FlushJob {
@@ -86,7 +86,7 @@ export interface FlushResult {
 
 /**
  * Writes one level-0 segment from a memtable image; returns its metadata.
- * Awaits lz4ReleaseCompressed() every few MiB of compressed blocks, so that
+ * Awaits lz4ReleaseIfDue() every few MiB of compressed blocks, so that
  * the flush holds only those (lib/format/lz4.ts), not the whole segment.
  */
 export async function runFlushJob(fs: FileSystem, job: FlushJob): Promise<FlushResult> {
@@ -100,7 +100,7 @@ export async function runFlushJob(fs: FileSystem, job: FlushJob): Promise<FlushR
       job.memtable,
       (internalKey, slab, valueStart, valueEnd) => {
         writer.add(internalKey, slab, valueStart, valueEnd);
-        return lz4CompressedPendingBytes() >= lz4CompressedPendingBytesMax ? lz4ReleaseCompressed() : undefined;
+        return lz4ReleaseIfDue();
       },
       job.smallestSnapshot,
     );
@@ -135,7 +135,7 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob): Prom
   }
 }
 
-/** Merges the inputs; awaits lz4ReleaseCompressed() every few MiB of compressed output, as runFlushJob() does. */
+/** Merges the inputs; awaits lz4ReleaseIfDue() every few MiB of compressed output, as runFlushJob() does. */
 async function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: SegmentMeta) => SegmentReader, filter: CompactionFilter | undefined): Promise<CompactionResult> {
   const children: InternalIterator[] = [];
   let bytesRead = 0;
@@ -190,7 +190,8 @@ async function compactInputs(fs: FileSystem, job: CompactionJob, open: (meta: Se
       }
       output.add(key, type === ValueType.delete ? emptyValue : input.value());
       counts.written++;
-      if (lz4CompressedPendingBytes() >= lz4CompressedPendingBytesMax) await lz4ReleaseCompressed();
+      const release = lz4ReleaseIfDue();
+      if (release !== undefined) await release;
     }
     const outputs = output.finish();
     if (outputs.length > 0) fs.syncDir(segmentDir(job.dir)); // before the manifest names them

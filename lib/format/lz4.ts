@@ -12,8 +12,8 @@
 // every output until it returns: a compaction writing 400 MB held 400 MB,
 // and mimalloc keeps the pages afterwards (RSS that malloc_trim, jemalloc and
 // MALLOC_* settings do not touch). Loops that compress more than a few
-// blocks await lz4ReleaseCompressed() whenever lz4CompressedPendingBytes()
-// passes lz4CompressedPendingBytesMax (lib/compaction/compactor.ts).
+// blocks await lz4ReleaseIfDue() when it returns a promise
+// (lib/compaction/compactor.ts).
 
 import { compressSync, uncompressSync } from 'lz4-napi';
 
@@ -30,19 +30,18 @@ export function lz4Compress(data: Uint8Array): Buffer {
   return compressed;
 }
 
-/** Bytes lz4Compress() has returned on this thread since it last awaited lz4ReleaseCompressed(): an upper bound of what they still hold. */
-export function lz4CompressedPendingBytes(): number {
-  return pendingBytes;
-}
-
 /**
- * Lets this thread's event loop run once, which frees the compressed
- * buffers that the garbage collector has found unreferenced (see the note
- * at the top), and restarts lz4CompressedPendingBytes() from zero.
+ * When lz4Compress() has returned lz4CompressedPendingBytesMax or more on
+ * this thread since the last release: a promise of one event-loop turn,
+ * which frees the compressed buffers the garbage collector has found
+ * unreferenced (see the note at the top), and the count starts again.
+ * Otherwise undefined: a loop that compresses awaits what this returns when
+ * it is not undefined.
  */
-export async function lz4ReleaseCompressed(): Promise<void> {
+export function lz4ReleaseIfDue(): Promise<void> | undefined {
+  if (pendingBytes < lz4CompressedPendingBytesMax) return undefined;
   pendingBytes = 0;
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /**
