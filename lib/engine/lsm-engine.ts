@@ -671,6 +671,8 @@ export class LsmEngine implements Engine {
 
   /** `logged` is the newest write's durability promise (#newestLogged). */
   #noteLogged(logged: Promise<void>): void {
+    // The WAL gives every record of a turn the same promise: watch it once.
+    if (this.#newestLogged === logged) return;
     this.#newestLogged = logged;
     const settled = (): void => {
       if (this.#newestLogged === logged) this.#newestLogged = undefined;

@@ -11,9 +11,10 @@
 //
 // - 'always': a promise resolves only after an fdatasync that covers its
 //   record. At most one fdatasync is in flight; groups written while it runs
-//   wait for the next one, which starts as soon as it ends (pipelined group
-//   commit: the disk is never idle while records wait, and each fdatasync
-//   covers every group written before it started).
+//   wait for the next one, which starts at the end of the turn in which it
+//   ends (pipelined group commit: the disk idles only while the writers the
+//   last fdatasync released append again, so that one fdatasync covers them
+//   and every group written before it started).
 // - 'everysec': promises resolve once written; an unref'd timer runs an
 //   fdatasync every syncIntervalMs when bytes were written since the last.
 // - 'no': promises resolve once written; the OS decides when to flush.
@@ -23,7 +24,8 @@
 //   (the header first); [0, syncedBytes) is durable.
 // - acknowledgedBytes: every resolved append's record ends at or before it.
 //   Bytes below it are never cut off by this writer.
-// - Waiters for the next fdatasync exist only while one is in flight.
+// - Waiters for the next fdatasync exist only while one is in flight, or
+//   until the end of the turn in which one ended (#flush starts the next).
 //
 // Failures: when a write or an fdatasync throws, every affected pending
 // append is rejected with an IoError and the file is cut back to the last
@@ -583,7 +585,16 @@ export class WalWriter {
     if (target > this.#acknowledgedBytes) this.#acknowledgedBytes = target;
     if (cutsCovered === this.#repairs) this.#cutUnsynced = false;
     for (const resolve of resolves) resolve();
-    if (this.#nextResolves.length > 0) this.#startSync(false);
+    if (this.#nextResolves.length === 0) return;
+    // The next fdatasync starts at the end of this turn (#flush), not now:
+    // the writers just released append again in the microtasks that follow,
+    // and then share it with the groups that waited, instead of waiting for
+    // the one after. Started now, it would cover only the groups written
+    // while this one ran, and 32 writers would settle into two cohorts that
+    // alternate, each fdatasync covering half of them (docs/bench.md,
+    // "Durable writes").
+    if (this.#closed) this.#startSync(false);
+    else this.#schedule();
   }
 
   #syncFailed(rejects: Reject[], error: unknown, background: boolean): void {

@@ -233,6 +233,42 @@ describe('WalWriter sync policy always', () => {
     await wal.close();
   });
 
+  test('writers an fdatasync releases append again in time to share the next one with the groups that waited', async () => {
+    const { fs, wal } = setUp({ syncPolicy: 'always' });
+    fs.holdSyncs = true;
+    // Writer A appends once and, like a writer in a loop, appends again as
+    // soon as its record is durable; writer B's append lands while A's
+    // fdatasync runs.
+    let again: ReturnType<typeof track<void>> | undefined;
+    const first = track(
+      wal.append(payload(1)).then(() => {
+        again = track(wal.append(payload(3)));
+      }),
+    );
+    await nextTurn();
+    const waited = track(wal.append(payload(2)));
+    await nextTurn();
+    expect(fs.syncCount(walPath)).toBe(1);
+
+    fs.releaseSync();
+    await first.promise;
+    await nextTurn();
+    expect(again).toBeDefined();
+    // One fdatasync for both: B's group and A's new one. Started when A's
+    // first fdatasync ended, it would cover B's only, and A's would wait for
+    // a third.
+    expect(sequences(fs.inner)).toEqual([1, 2, 3]);
+    expect(fs.heldSyncs.length).toBe(1);
+    fs.releaseSync();
+    await waited.promise;
+    await nextTurn();
+    expect(again!.settled).toBe(true);
+    expect(fs.syncCount(walPath)).toBe(2);
+    fs.holdSyncs = false;
+    while (fs.heldSyncs.length > 0) fs.releaseSync();
+    await wal.close();
+  });
+
   test('never more than one fdatasync in flight under a stream of appends', async () => {
     const { fs, wal } = setUp({ syncPolicy: 'always' });
     fs.holdSyncs = true;
