@@ -592,7 +592,7 @@ export class WalWriter {
     // the one after. Started now, it would cover only the groups written
     // while this one ran, and 32 writers would settle into two cohorts that
     // alternate, each fdatasync covering half of them (docs/bench.md,
-    // "Durable writes").
+    // "Durable writes, session 25").
     if (this.#closed) this.#startSync(false);
     else this.#schedule();
   }
