@@ -645,6 +645,8 @@ class VersionStore {
   #words = new Int32Array(new SharedArrayBuffer(initialRows * rowWords * Int32Array.BYTES_PER_ELEMENT));
   #floats = new Float64Array(this.#words.buffer);
   #rows = 0;
+  /** Rows unlink() took out of their key's list. */
+  #unlinked = 0;
 
   /** The anchor of the user key `source[start, end)` (whose index hash is `hash`), or noVersion. */
   anchorOf(source: Buffer, start: number, end: number, hash: number): number {
@@ -760,6 +762,7 @@ class VersionStore {
     else words[newer * rowWords + 5] = older;
     if (older !== noVersion) words[older * rowWords + 6] = newer;
     words[version * rowWords + 6] = removedMark;
+    this.#unlinked++;
   }
 
   /** The newest version of the key at `anchor` below `sequence` (for an iterator whose version was removed). */
@@ -783,9 +786,9 @@ class VersionStore {
     return length <= 0 ? emptyValue : this.values.view(this.#floats[(base >> 1) + 1]!, length);
   }
 
-  /** The rows and slabs, shared with a flush worker (see memtable-image.ts); valid while no version is added. */
+  /** The rows, slabs and version count, shared with a flush worker (see memtable-image.ts); valid while no version is added. */
   image(): Omit<MemtableImage, 'order'> {
-    return { rows: this.#words.subarray(0, this.#rows * rowWords), slabs: [...this.values.slabs] };
+    return { rows: this.#words.subarray(0, this.#rows * rowWords), slabs: [...this.values.slabs], versions: this.#rows - this.#unlinked };
   }
 
   #grow(): void {
