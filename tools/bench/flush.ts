@@ -50,19 +50,17 @@ function parseArgs(argv: readonly string[]): Args {
       '--keys': (value) => (args.keys = positiveInteger(value(), '--keys')),
       '--rounds': (value) => (args.rounds = positiveInteger(value(), '--rounds')),
       '--fresh-keep-buffer': () => (args.freshKeepBuffer = true),
-      '--hot-writes': (value) => {
-        const text = value();
-        args.hotWrites = text === '0' ? 0 : positiveInteger(text, '--hot-writes');
-      },
+      '--hot-writes': (value) => (args.hotWrites = zeroOrPositive(value(), '--hot-writes')),
       '--versions': (value) => (args.versions = positiveInteger(value(), '--versions')),
-      '--keep-mb': (value) => {
-        const text = value();
-        args.keepMb = text === '0' ? 0 : positiveInteger(text, '--keep-mb');
-      },
+      '--keep-mb': (value) => (args.keepMb = zeroOrPositive(value(), '--keep-mb')),
     },
     usage,
   );
   return args;
+}
+
+function zeroOrPositive(text: string, what: string): number {
+  return text === '0' ? 0 : positiveInteger(text, what);
 }
 
 async function main(): Promise<void> {
