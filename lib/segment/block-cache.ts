@@ -21,9 +21,25 @@
 // skips both Map lookups and the entry object: the reader sets the slot's
 // referenced byte, which the hand reads as the entry's bit, and counts the hit
 // with countHit().
+//
+// Admission: a point read (SegmentReader.get()) that misses caches the block
+// only on its second miss while the cache remembers the first (admit()); a
+// first miss decodes it into scratch memory, copies the value out and keeps
+// nothing (block-io.ts readBlockScratch()). Reads spread over far more data
+// than the cache holds then cost no block allocation and no eviction, and
+// blocks read again soon still get in. The memory of first misses is a
+// direct-mapped table of (file number, block number) with twice as many
+// slots as the cache holds 4 KiB blocks: a miss that lands on an occupied
+// slot replaces it. Iterators and the flush's kept blocks cache what they
+// read, as before.
 
 import { assert } from '../assert.js';
 import type { Block } from './block-reader.js';
+
+/** admit()'s memory of first misses: slots per 4 KiB block the cache holds is 2 (see the header), within these bounds. */
+const seenBlockBytes = 4096;
+const seenSlotsMin = 1024;
+const seenSlotsMax = 1 << 20;
 
 /** Counters and sizes, for INFO and metrics. */
 export interface BlockCacheStats {
@@ -83,11 +99,38 @@ export class BlockCache {
   #entries = 0;
   #hits = 0;
   #misses = 0;
+  /** First misses remembered for admit(): file number (-1: empty) and block number per slot. */
+  readonly #seenFiles: Float64Array;
+  readonly #seenBlocks: Int32Array;
+  readonly #seenMask: number;
 
   /** @param capacityBytes most bytes of blocks kept; 0 caches nothing */
   constructor(capacityBytes: number) {
     assert(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0, 'block cache capacity is a non-negative integer');
     this.#capacityBytes = capacityBytes;
+    let slots = seenSlotsMin;
+    while (slots < seenSlotsMax && slots * seenBlockBytes < 2 * capacityBytes) slots *= 2;
+    this.#seenFiles = new Float64Array(capacityBytes === 0 ? 0 : slots).fill(-1);
+    this.#seenBlocks = new Int32Array(capacityBytes === 0 ? 0 : slots);
+    this.#seenMask = slots - 1;
+  }
+
+  /**
+   * Whether a point read that missed block `blockNumber` (its number in the
+   * segment's index) of `fileNumber` should read it into the cache: true on
+   * a second miss while the first is remembered (which is then forgotten);
+   * false on a first miss, which is remembered (see the header).
+   */
+  admit(fileNumber: number, blockNumber: number): boolean {
+    if (this.#capacityBytes === 0) return false;
+    const slot = (Math.imul(fileNumber | 0, 0x9e3779b1) ^ Math.imul(blockNumber, 0x85ebca77)) & this.#seenMask;
+    if (this.#seenFiles[slot] === fileNumber && this.#seenBlocks[slot] === blockNumber) {
+      this.#seenFiles[slot] = -1;
+      return true;
+    }
+    this.#seenFiles[slot] = fileNumber;
+    this.#seenBlocks[slot] = blockNumber;
+    return false;
   }
 
   /**

@@ -13,8 +13,10 @@
 
 import { crc32, crc32Continue } from '../format/crc32.js';
 import { lz4Decompress } from '../format/lz4.js';
+import { lz4Scratch, scratchInputBytes, scratchOutputBytes } from '../format/lz4-scratch.js';
 import { readVarint, varintLength, writeVarint, type VarintResult } from '../format/varint.js';
 import { readExactly, type FileHandle } from '../fs/file-system.js';
+import type { CorruptionError } from '../errors.js';
 import { blockCorruption } from './block-reader.js';
 import { blockTrailerBytes, CompressionType, lz4ExpansionMax, type BlockHandle } from './segment-format.js';
 
@@ -81,12 +83,55 @@ export function readBlock(file: FileHandle, path: string, handle: BlockHandle, l
   // One view of the stored bytes serves the checksum and the decoder (a cache miss is allocation-bound).
   const bytes = read.bytes;
   const stored = bytes.subarray(0, handle.size);
-  const type = bytes[handle.size]!;
-  if (options.verifyChecksum) verifyChecksum(stored, type, readU32(bytes, handle.size + 1), path, handle.offset, name);
+  const type = checkTrailer(bytes, handle, path, options, name);
   const block = decodeStored(stored, type, path, handle.offset, options.rawBytesMax, name);
   scratchRead.bytes = scratch; // let go of a one-off buffer read past scratchBytesMax
   // An uncompressed block is still the scratch buffer: the caller keeps (and caches) blocks, so copy it out.
   return block.buffer === scratch.buffer ? Buffer.from(block) : block;
+}
+
+/**
+ * Reads, verifies and decodes the block at `handle` as readBlock() does, but
+ * into this thread's scratch memory (lib/format/lz4-scratch.ts): no buffer
+ * is allocated. For a reader that is done with the block before its next
+ * block read (a point lookup that copies what it returns).
+ * @returns a view of the raw block bytes, valid until the next readBlockScratch()
+ *   on this thread; undefined when the block is too large for the scratch
+ *   memory (read it with readBlock())
+ * @throws CorruptionError (path, handle.offset) on any damage, as readBlock()
+ */
+export function readBlockScratch(file: FileHandle, path: string, handle: BlockHandle, limitOffset: number, options: ReadBlockOptions): Buffer | undefined {
+  const name = options.blockName ?? 'data block';
+  const length = handle.size + blockTrailerBytes;
+  if (length > scratchInputBytes) return undefined;
+  if (handle.offset + length > limitOffset) {
+    throw blockCorruption(path, handle.offset, `${handle.size} bytes plus trailer end past offset ${limitOffset}`, name);
+  }
+  const scratchMemory = lz4Scratch();
+  const bytes = scratchMemory.input;
+  let done = 0;
+  while (done < length) {
+    const count = file.read(bytes, done, length - done, handle.offset + done);
+    if (count === 0) throw blockCorruption(path, handle.offset, `file ends after ${done} of ${length} bytes`, name);
+    done += count;
+  }
+  const type = checkTrailer(bytes, handle, path, options, name);
+  if (type === CompressionType.none) return bytes.subarray(0, handle.size);
+  if (type !== CompressionType.lz4) throw blockCorruption(path, handle.offset, `unknown compression type ${type}`, name);
+  // The stored form is [u32 LE raw length][LZ4 block] (lib/format/lz4.ts).
+  const bound = lz4RawBound(handle.size, options.rawBytesMax);
+  const rawLength = handle.size < 4 ? -1 : readU32(bytes, 0);
+  if (rawLength > scratchOutputBytes && rawLength <= bound) return undefined;
+  const raw = rawLength < 0 || rawLength > bound ? undefined : scratchMemory.decode(4, handle.size, rawLength);
+  if (raw === undefined) throw lz4Corruption(path, handle.offset, handle.size, bound, name);
+  return raw;
+}
+
+/** Checks the trailer after `bytes[0, handle.size)` (the CRC when asked) and returns the compression type. */
+function checkTrailer(bytes: Buffer, handle: BlockHandle, path: string, options: ReadBlockOptions, name: string): number {
+  const type = bytes[handle.size]!;
+  if (options.verifyChecksum) verifyChecksum(bytes.subarray(0, handle.size), type, readU32(bytes, handle.size + 1), path, handle.offset, name);
+  return type;
 }
 
 /** Reads up to this many bytes into one reused buffer (a block read is synchronous, so nothing else uses it meanwhile). */
@@ -131,10 +176,19 @@ function readIntoScratch(file: FileHandle, position: number, length: number): Sc
 export function decodeStored(stored: Buffer, type: number, path: string, blockOffset: number, rawBytesMax: number, blockName = 'data block'): Buffer {
   if (type === CompressionType.none) return stored;
   if (type !== CompressionType.lz4) throw blockCorruption(path, blockOffset, `unknown compression type ${type}`, blockName);
-  const bound = Math.min(rawBytesMax, stored.length * lz4ExpansionMax + 64);
+  const bound = lz4RawBound(stored.length, rawBytesMax);
   const raw = lz4Decompress(stored, bound);
-  if (raw === undefined) throw blockCorruption(path, blockOffset, `LZ4 data of ${stored.length} bytes does not decompress to at most ${bound} bytes`, blockName);
+  if (raw === undefined) throw lz4Corruption(path, blockOffset, stored.length, bound, blockName);
   return raw;
+}
+
+/** The most raw bytes `storedBytes` of LZ4 may decode to (and the caller allows). */
+function lz4RawBound(storedBytes: number, rawBytesMax: number): number {
+  return Math.min(rawBytesMax, storedBytes * lz4ExpansionMax + 64);
+}
+
+function lz4Corruption(path: string, blockOffset: number, storedBytes: number, bound: number, blockName: string): CorruptionError {
+  return blockCorruption(path, blockOffset, `LZ4 data of ${storedBytes} bytes does not decompress to at most ${bound} bytes`, blockName);
 }
 
 /** The type byte, for continuing a block's CRC past its stored bytes without a view. */

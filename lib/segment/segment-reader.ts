@@ -30,7 +30,7 @@ import type { InternalIterator } from '../format/internal-iterator.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { readExactly } from '../fs/file-system.js';
 import { type BlockCache, BlockSlots } from './block-cache.js';
-import { decodeBlockHandle, readBlock, type ReadBlockOptions } from './block-io.js';
+import { decodeBlockHandle, readBlock, readBlockScratch, type ReadBlockOptions } from './block-io.js';
 import { Block, BlockIterator, blockCorruption, lookupTrailerHigh, lookupTrailerLow } from './block-reader.js';
 import { DecodedIndex, type DecodedIndexParts } from './decoded-index.js';
 import { bloomHash, BloomFilter } from './bloom-filter.js';
@@ -132,6 +132,8 @@ export class SegmentReader {
   /** Scratch state for get(), reused so a lookup allocates little. */
   readonly #lookupData = new BlockIterator();
   readonly #lookupHandle: BlockHandle = { offset: 0, size: 0 };
+  /** get()'s iterator over blocks read into scratch memory (#getUncached()). */
+  #scratchData: BlockIterator | undefined;
   readonly #varint: VarintResult = { value: 0, offset: 0 };
   readonly #readOptions: ReadBlockOptions;
   /** Open iterators (see retire()). */
@@ -222,7 +224,8 @@ export class SegmentReader {
 
   /**
    * The newest version of `userKey` with sequence <= `sequence`, tombstones included.
-   * @returns undefined when the segment holds no such version; `value` is a view into an immutable block
+   * @returns undefined when the segment holds no such version; `value` is a view into an immutable
+   *   block, or a copy when the block was read but not cached (BlockCache.admit())
    * @throws CorruptionError when the block holding it is damaged
    */
   get(userKey: Buffer, sequence: number, keyHash?: number): SegmentEntry | undefined {
@@ -234,10 +237,36 @@ export class SegmentReader {
     // The first separator >= the lookup key: only its block can hold the first entry >= it.
     const entry = this.#decodedIndex.find(userKey, high, low);
     if (entry === this.#decodedIndex.count) return undefined;
+    const block = this.#lookupBlock(entry);
+    if (block === undefined) return this.#getUncached(userKey, high, low);
     const data = this.#lookupData;
-    data.reset(this.#lookupBlock(entry));
+    data.reset(block);
     if (!data.seekForGet(userKey, high, low)) return undefined;
     return { type: data.type(), value: data.value(), sequence: data.sequence() };
+  }
+
+  /**
+   * get() in the block at #lookupHandle, which #lookupBlock() left uncached:
+   * read into this thread's scratch memory and the value copied out, so
+   * that nothing is allocated for the block (a block too large for the
+   * scratch memory is read into a buffer of its own, and not cached either).
+   */
+  #getUncached(userKey: Buffer, high: number, low: number): SegmentEntry | undefined {
+    assert(this.#fileOpen, 'a block read through a reader holding its file');
+    const handle = this.#lookupHandle;
+    const raw = readBlockScratch(this.#file, this.path, handle, this.properties.dataBytes, this.#readOptions);
+    // Its own iterator: #lookupData's block must stay one that lasts (#lookupBlock() may return it again).
+    const data = (this.#scratchData ??= new BlockIterator());
+    if (raw === undefined) {
+      data.reset(Block.parse(readBlock(this.#file, this.path, handle, this.properties.dataBytes, this.#readOptions), this.path, handle.offset));
+      return data.seekForGet(userKey, high, low) ? { type: data.type(), value: data.value(), sequence: data.sequence() } : undefined;
+    }
+    data.reset(Block.parse(raw, this.path, handle.offset));
+    if (!data.seekForGet(userKey, high, low)) return undefined;
+    const view = data.value();
+    const value = Buffer.allocUnsafe(view.length);
+    value.set(view);
+    return { type: data.type(), value, sequence: data.sequence() };
   }
 
   /** A new iterator over every entry in internal-key order; close it when done. */
@@ -366,14 +395,18 @@ export class SegmentReader {
     return true;
   }
 
-  /** The data block named by decoded index entry `index`, for get(). */
-  #lookupBlock(index: number): Block {
+  /**
+   * The data block named by decoded index entry `index`, for get(): cached
+   * (or the last one get() used), else read and cached when the cache admits
+   * it; undefined when it does not (#lookupHandle then names the block).
+   */
+  #lookupBlock(index: number): Block | undefined {
     const slots = this.#slots;
-    const cached = slots.blocks[index];
-    if (cached !== undefined) {
+    const inSlot = slots.blocks[index];
+    if (inSlot !== undefined) {
       slots.referenced[index] = 1;
       this.#cache!.countHit();
-      return cached;
+      return inSlot;
     }
     const handle = this.#lookupHandle;
     handle.offset = this.#decodedIndex.blockOffset(index);
@@ -386,23 +419,28 @@ export class SegmentReader {
     }
     const current = this.#lookupData.block;
     if (current !== undefined && current.blockOffset === handle.offset) return current;
-    return this.#loadBlock(handle, index);
+    const cache = this.#cache;
+    if (cache === undefined) return undefined;
+    const cached = cache.get(this.fileNumber, handle.offset, slots, index);
+    if (cached !== undefined) return cached;
+    return cache.admit(this.fileNumber, index) ? this.#readBlock(handle, index) : undefined;
   }
 
-  /**
-   * The data block at `handle` (already checked against the data bytes): from the cache, else read and cached.
-   * @param index the block's number, when known: its slot then points at the cache entry
-   */
-  #loadBlock(handle: BlockHandle, index = -1): Block {
+  /** The data block at `handle` (already checked against the data bytes), for an iterator: from the cache, else read and cached. */
+  #loadBlock(handle: BlockHandle): Block {
     const cache = this.#cache;
-    const slots = index < 0 ? undefined : this.#slots;
     if (cache !== undefined) {
-      const cached = cache.get(this.fileNumber, handle.offset, slots, index);
+      const cached = cache.get(this.fileNumber, handle.offset);
       if (cached !== undefined) return cached;
     }
+    return this.#readBlock(handle, -1);
+  }
+
+  /** Reads and parses the data block at `handle` and caches it (through slot `index` when >= 0). */
+  #readBlock(handle: BlockHandle, index: number): Block {
     assert(this.#fileOpen, 'a block read through a reader holding its file');
     const block = Block.parse(readBlock(this.#file, this.path, handle, this.properties.dataBytes, this.#readOptions), this.path, handle.offset);
-    cache?.set(this.fileNumber, handle.offset, block, slots, index);
+    this.#cache?.set(this.fileNumber, handle.offset, block, index < 0 ? undefined : this.#slots, index);
     return block;
   }
 

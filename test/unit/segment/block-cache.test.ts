@@ -101,11 +101,39 @@ describe('BlockCache', () => {
     expect(cache.stats().bytes).toBe(0);
   });
 
+  test('admits a block on its second miss while the first is remembered, then forgets it', () => {
+    const cache = new BlockCache(64 * 1024); // 16 blocks of 4 KiB: 1024 slots remembered (the least)
+    expect(cache.admit(7, 3)).toBe(false);
+    expect(cache.admit(7, 4)).toBe(false);
+    expect(cache.admit(8, 3)).toBe(false);
+    expect(cache.admit(7, 3)).toBe(true);
+    expect(cache.admit(7, 3), 'an admission is forgotten: the next miss is a first one').toBe(false);
+    expect(cache.admit(8, 3)).toBe(true);
+    expect(cache.admit(7, 4)).toBe(true);
+    // A memory of 1024 first misses: after many others, most early ones are gone (direct-mapped, replaced).
+    expect(cache.admit(9, 0)).toBe(false);
+    let remembered = 0;
+    for (let block = 1; block <= 100_000; block++) cache.admit(10, block);
+    for (let block = 1; block <= 1000; block++) if (cache.admit(11, block)) remembered++;
+    expect(remembered).toBe(0);
+    expect(cache.admit(9, 0)).toBe(false);
+  });
+
+  test('a memory of first misses that scales with the capacity', () => {
+    const cache = new BlockCache(64 * 1024 * 1024); // 16,384 blocks of 4 KiB: 32,768 slots
+    for (let block = 0; block < 4000; block++) expect(cache.admit(1, block)).toBe(false);
+    let admitted = 0;
+    for (let block = 0; block < 4000; block++) if (cache.admit(1, block)) admitted++;
+    expect(admitted, 'few of 4,000 first misses collide in 32,768 slots').toBeGreaterThan(3700);
+  });
+
   test('a capacity of 0 caches nothing', () => {
     const cache = new BlockCache(0);
     cache.set(1, 0, blockOfAbout(50));
     expect(cache.get(1, 0)).toBeUndefined();
     expect(cache.stats().entries).toBe(0);
+    expect(cache.admit(1, 0)).toBe(false);
+    expect(cache.admit(1, 0), 'nothing to admit into').toBe(false);
   });
 
   test('a reader slot holds its block exactly while it is cached', () => {

@@ -12,7 +12,8 @@ import { checkSegment } from '../../../lib/segment/segment-checker.js';
 import { blockRawBytesMax, CompressionType, FooterField, footerBytes, type BlockHandle } from '../../../lib/segment/segment-format.js';
 import { decodeProperties, encodeProperties } from '../../../lib/segment/segment-properties.js';
 import { SegmentReader } from '../../../lib/segment/segment-reader.js';
-import { sequenceOf, userKeyOf } from '../../../lib/format/internal-key.js';
+import { sequenceMax, sequenceOf, userKeyOf } from '../../../lib/format/internal-key.js';
+import { BlockCache } from '../../../lib/segment/block-cache.js';
 import type { FileSystem } from '../../../lib/fs/file-system.js';
 import { buildEntries, type Entry, fileSystemKinds, type TestFileSystem, writeSegment } from './segment-test-support.js';
 
@@ -216,6 +217,25 @@ describe.each(fileSystemKinds)('segment corruption on $name', (kind) => {
     copyWithFlip(testFs.fs, healthy, damaged, layout.firstDataBlock.offset + layout.firstDataBlock.size + 2);
     const reader = SegmentReader.open(testFs.fs, damaged, { fileNumber: 2, verifyChecksums: false });
     readEverything(reader); // only the CRC was damaged: the data itself is intact
+    reader.close();
+  });
+
+  test.each([
+    { name: 'far too large', rawLength: () => 0xffff_fff0 },
+    { name: 'one byte short', rawLength: (actual: number) => actual - 1 },
+  ])('without checksum verification, LZ4 data whose declared length is $name is a CorruptionError, read into scratch memory or cached', ({ rawLength }) => {
+    const damaged = `${testFs.dir}/raw-length-${rawLength(1000)}.sst`;
+    const bytes = testFs.fs.readFile(healthy);
+    // The stored form is [u32 LE raw length][LZ4 block]: change the length, keep the block.
+    bytes.writeUInt32LE(rawLength(bytes.readUInt32LE(layout.firstDataBlock.offset)) >>> 0, layout.firstDataBlock.offset);
+    testFs.fs.writeFileSync(damaged, bytes);
+    const cache = new BlockCache(1024 * 1024);
+    const reader = SegmentReader.open(testFs.fs, damaged, { fileNumber: 2, verifyChecksums: false, cache });
+    const first = userKeyOf(entries[0]!.key);
+    // A first miss decodes into scratch memory (readBlockScratch), the second reads the block to cache it (readBlock).
+    expectCorruptionAt(() => reader.get(first, sequenceMax), damaged, layout.firstDataBlock.offset);
+    expectCorruptionAt(() => reader.get(first, sequenceMax), damaged, layout.firstDataBlock.offset);
+    expect(cache.stats()).toMatchObject({ misses: 2, entries: 0 });
     reader.close();
   });
 

@@ -266,7 +266,7 @@ describe.each(fileSystemKinds)('segment round trip on $name', (kind) => {
     }
   });
 
-  test('reads through the block cache: the second read of a block is a hit', () => {
+  test('reads through the block cache: a block missed twice is cached, and the next read of it is a hit', () => {
     const entries = buildEntries(
       Array.from({ length: 200 }, (_, index) => ({ userKey: Buffer.from(`k${index}`), sequence: 1, type: 1, valueBytes: 50, valueSeed: index })),
     );
@@ -276,12 +276,19 @@ describe.each(fileSystemKinds)('segment round trip on $name', (kind) => {
     const reader = SegmentReader.open(testFs.fs, file, { fileNumber, cache });
     const first = entries[0]!;
     const last = entries.at(-1)!;
+    // A first miss reads the block into scratch memory and returns a copy of the value: nothing is cached.
+    const copied = reader.get(userKeyOf(first.key), 1)!.value;
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1, entries: 0 });
+    expect(reader.get(userKeyOf(last.key), 1)!.value.equals(last.value)).toBe(true);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 2, entries: 0 });
+    expect(copied.equals(first.value), 'a copy, not a view of scratch memory other reads overwrite').toBe(true);
+    // The second miss of each block caches it.
     reader.get(userKeyOf(first.key), 1);
-    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1, entries: 1 });
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 3, entries: 1 });
     reader.get(userKeyOf(last.key), 1);
-    expect(cache.stats()).toMatchObject({ hits: 0, misses: 2, entries: 2 });
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 4, entries: 2 });
     const value = reader.get(userKeyOf(first.key), 1)!.value;
-    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 });
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 4 });
     cache.evictFile(fileNumber);
     expect(value.equals(first.value)).toBe(true); // views stay valid after eviction
     reader.close();
@@ -305,6 +312,27 @@ describe.each(fileSystemKinds)('segment round trip on $name', (kind) => {
     checkGets(reader, entries);
     checkSeeks(reader, entries, entries.map((entry) => entry.key));
     expect(collectBackward(reader.iterator())).toEqual(entries.map((entry) => entry.key));
+    reader.close();
+  });
+
+  test.each([
+    { name: 'stored uncompressed, too long for the scratch input', compression: 'none' as const, seed: 1 },
+    { name: 'compressed, decoding past the scratch output', compression: 'lz4' as const, seed: 2 },
+  ])('a block too large for the scratch memory ($name) is read into a buffer of its own', ({ compression, seed }) => {
+    const entries = buildEntries([
+      { userKey: Buffer.from('big'), sequence: 1, type: 1, valueBytes: 200 * 1024, valueSeed: seed },
+      { userKey: Buffer.from('small'), sequence: 1, type: 1, valueBytes: 10, valueSeed: 3 },
+    ]);
+    const file = nextPath();
+    writeSegment(testFs.fs, file, entries, { compression, blockBytes: 4096 });
+    const cache = new BlockCache(1024 * 1024);
+    const reader = SegmentReader.open(testFs.fs, file, { fileNumber, cache });
+    for (let round = 0; round < 3; round++) {
+      expect(reader.get(Buffer.from('big'), 1)?.value.equals(entries[0]!.value)).toBe(true);
+      expect(reader.get(Buffer.from('small'), 1)?.value.equals(entries[1]!.value)).toBe(true);
+    }
+    // First misses are not cached, whichever way the block was read; second ones are.
+    expect(cache.stats()).toMatchObject({ misses: 4, entries: 2, hits: 2 });
     reader.close();
   });
 
