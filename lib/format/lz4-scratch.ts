@@ -12,8 +12,8 @@
 // in about 0.7 us, lz4-napi in about 1.6 (with its buffer).
 //
 // Layout of the memory (4 pages, fixed: growing it would detach the views):
-//   [0, inputBytes + slack)                  stored bytes and trailer
-//   [outputStart, outputStart + outputBytes + slack)   the decoded block
+//   [0, scratchInputBytes + slack)                            stored bytes and trailer
+//   [outputStart, outputStart + scratchOutputBytes + slack)   the decoded block
 // The decoder's wild copies need `slack` bytes past each range.
 
 import { lz4BlockDecoderWasm } from './lz4-block-decoder-wasm.js';
