@@ -109,12 +109,8 @@ export function readBlockScratch(file: FileHandle, path: string, handle: BlockHa
   }
   const scratchMemory = lz4Scratch();
   const bytes = scratchMemory.input;
-  let done = 0;
-  while (done < length) {
-    const count = file.read(bytes, done, length - done, handle.offset + done);
-    if (count === 0) throw blockCorruption(path, handle.offset, `file ends after ${done} of ${length} bytes`, name);
-    done += count;
-  }
+  const done = readInto(file, bytes, handle.offset, length);
+  if (done !== length) throw blockCorruption(path, handle.offset, `file ends after ${done} of ${length} bytes`, name);
   const type = checkTrailer(bytes, handle, path, options, name);
   if (type === CompressionType.none) return bytes.subarray(0, handle.size);
   if (type !== CompressionType.lz4) throw blockCorruption(path, handle.offset, `unknown compression type ${type}`, name);
@@ -157,15 +153,20 @@ function readIntoScratch(file: FileHandle, position: number, length: number): Sc
     return scratchRead;
   }
   if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(scratchBytesMax, Math.max(length, scratch.length * 2)));
+  scratchRead.bytes = scratch;
+  scratchRead.length = readInto(file, scratch, position, length);
+  return scratchRead;
+}
+
+/** Reads `length` bytes at `position` into the start of `target`; returns how many, fewer when the file ends first. */
+function readInto(file: FileHandle, target: Buffer, position: number, length: number): number {
   let done = 0;
   while (done < length) {
-    const count = file.read(scratch, done, length - done, position + done);
+    const count = file.read(target, done, length - done, position + done);
     if (count === 0) break;
     done += count;
   }
-  scratchRead.bytes = scratch;
-  scratchRead.length = done;
-  return scratchRead;
+  return done;
 }
 
 /**
