@@ -798,8 +798,8 @@ export class LsmEngine implements Engine {
    * just queued if it was the turn's first), or at the next read, whichever
    * comes first. Under `always` that is after the turn's fdatasync started,
    * and the inserts run while the disk works (fillrandom-durable, 32
-   * writers: 92 -> 55 us of JavaScript between two fdatasyncs, about 5 %
-   * more writes a second).
+   * writers: 90-97 -> 55-58 us of JavaScript between two fdatasyncs, 3-5 %
+   * more writes a second; docs/bench.md).
    */
   #deferInsert(first: number, ops: readonly BatchOp[]): void {
     const index = this.#deferredCount++;
