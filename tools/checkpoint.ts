@@ -62,7 +62,7 @@ import {
 import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
 import { checkpointsKeptMax } from '../lib/limits.js';
-import { checkOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, treeBytes } from './data-dir.js';
+import { checkOutputDirectory, defaultFileSystem, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData, treeBytes } from './data-dir.js';
 import { formatBytes, formatTime, plural } from './render.js';
 import { describeFailure, ExitCode, runTool, ToolError, writeJson, writeLine, type OutputStream, type ToolIo, type ToolResult } from './tool-io.js';
 import { checkpointSourcePasses, verifyDirectory, type VerifyProblem } from './verify.js';
@@ -120,6 +120,7 @@ export function checkpoint(options: CheckpointOptions, io: ToolIo): Promise<Tool
     const fs = options.fs ?? defaultFileSystem();
     const action = chooseAction(options);
     requireDirectory(fs, options.dir);
+    requireSiltData(fs, options.dir, action === 'create' ? 'checkpoint' : `${action} checkpoints of`);
     const report: CheckpointReport = { tool: 'checkpoint', action, dir: options.dir, created: null, deleted: [], checkpoints: [] };
     if (action !== 'list') {
       refuseLiveDirectory(

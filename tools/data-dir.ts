@@ -53,6 +53,45 @@ export function requireDirectory(fs: FileSystem, dir: string, what = 'data direc
 }
 
 /**
+ * Requires `dir` to hold silt data, as recover, verify, dump, inspect,
+ * checkpoint and restore read it: CURRENT, or, when CURRENT was lost, at
+ * least one file of silt's own (a manifest, LOCK, a WAL file or segment in
+ * wal/ or seg/ ...). A directory of other files is refused rather than
+ * reported as a database that lost its CURRENT: pointing a tool at
+ * /var/lib instead of /var/lib/silt must not end in an empty recovered
+ * database and exit 0. Names a subdirectory that is a silt data directory.
+ * @param action what the tool was about to do ("verify", "recover")
+ * @throws ToolError NOT_FOUND for an empty directory or one with no silt file
+ */
+export function requireSiltData(fs: FileSystem, dir: string, action: string): void {
+  if (fs.exists(joinPath(dir, currentFileName))) return;
+  const names = fs.list(dir);
+  if (names.some((name) => isSiltName(fs, dir, name))) return;
+  // Nothing but empty wal/ or seg/ (an interrupted creation): no data either.
+  if (names.every((name) => isDataSubdirectoryName(name))) throw new ToolError('NOT_FOUND', `Cannot ${action} "${dir}": it holds no silt data (no CURRENT, no segments, no WAL files)`);
+  const shown = names.slice(0, 3).map((name) => `"${name}"`).join(', ');
+  const inside = names.find((name) => fs.stat(joinPath(dir, name)).isDirectory && fs.exists(joinPath(dir, name, currentFileName)));
+  throw new ToolError(
+    'NOT_FOUND',
+    `Cannot ${action} "${dir}": it is not a silt data directory (it holds ${shown}${names.length > 3 ? ', ...' : ''}, and no CURRENT, MANIFEST, WAL file or segment)` +
+      (inside === undefined ? '' : `; "${joinPath(dir, inside)}" is one: did you mean it?`),
+  );
+}
+
+/**
+ * Whether `name` in `dir` is silt's own: a name silt gives its files
+ * (CURRENT, MANIFEST-*, LOCK, temp files) or a wal/, seg/, archive/ or
+ * checkpoints/ that holds something (empty ones, as an interrupted
+ * creation leaves, hold no data).
+ */
+export function isSiltName(fs: FileSystem, dir: string, name: string): boolean {
+  if (parseFileName(name) !== undefined) return true;
+  if (!isDataSubdirectoryName(name)) return false;
+  const path = joinPath(dir, name);
+  return fs.stat(path).isDirectory && fs.list(path).length > 0;
+}
+
+/**
  * Reads `dir`'s LOCK and refuses when a live process holds it.
  * @param action what the tool was about to do ("verify", "recover from")
  * @param advice what to do instead (one sentence)

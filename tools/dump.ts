@@ -70,7 +70,7 @@ import { counterKey, dbTableKey, decodeMetadataKey, decodeOrderedDouble, metadat
 import { decodeCounters, decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { literalPrefix, matchesEverything, stringMatch } from '../lib/keyspace/glob.js';
 import { KeyType, checkRecord, isExpired, metadataHeaderBytes, recordExpireMs, recordSize, recordType, recordVersion, stringValue } from '../lib/keyspace/metadata.js';
-import { defaultFileSystem, isInside, refuseLiveDirectory, refuseOutputInDataDirectory, requireDirectory } from './data-dir.js';
+import { defaultFileSystem, isInside, refuseLiveDirectory, refuseOutputInDataDirectory, requireDirectory, requireSiltData } from './data-dir.js';
 import { Progress } from './progress.js';
 import { formatBytes, formatDuration, plural, quoteBytes, relativeFile, renderKey, type KeyRange } from './render.js';
 import { blockKeyRange, scanSegment, segmentKeyRange } from './segment-scan.js';
@@ -212,6 +212,7 @@ export function dump(options: DumpOptions, io: ToolIo): Promise<ToolResult<DumpR
       'dump',
       'A live directory changes while it is read, so dump a checkpoint of it instead: BGSAVE, then `silt dump DIR/checkpoints/NAME`',
     );
+    requireSiltData(fs, dir, 'dump');
     if (options.out !== undefined) checkOutputFile(fs, options.out, dir);
     const started = performance.now();
     const engine = await openForReading(fs, dir, 'dump');

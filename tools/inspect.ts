@@ -36,7 +36,7 @@ import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey, decodeOrderedDouble, expiryKey, KeyTag, metadataKey, readUint64BE, scorePrefix, subkeyPrefix } from '../lib/keyspace/key-encoding.js';
 import { KeyType, keyTypeNames, metadataFormatVersion, metadataHeaderBytes } from '../lib/keyspace/metadata.js';
 import { listCheckpoints, type CheckpointEntry } from './checkpoint.js';
-import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory, segmentNumbers } from './data-dir.js';
+import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
 import { KeyFinder, type KeyVersion } from './key-finder.js';
 import { formatBytes, formatTime, formatTimeRange, plural, quoteBytes, relativeFile, renderHexKey, renderKey } from './render.js';
 import { scanSegment, type SegmentScan } from './segment-scan.js';
@@ -256,6 +256,7 @@ export function inspect(options: InspectOptions, io: ToolIo): Promise<ToolResult
     }
     requireDirectory(fs, options.dir);
     refuseLiveDirectory(fs, options.dir, 'inspect', 'Inspect a checkpoint of it instead (BGSAVE, then `silt inspect DIR/checkpoints/NAME`)');
+    requireSiltData(fs, options.dir, 'inspect');
     let report: InspectReport;
     if (options.segment !== undefined) report = segmentView(fs, options.dir, options.segment);
     else if (options.wal !== undefined) report = walView(fs, options.dir, options.wal);

@@ -50,7 +50,7 @@ import { connect, type Socket } from 'node:net';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { InvalidArgumentError, KvError, LimitExceededError, WrongTypeError } from '../lib/errors.js';
-import { joinPath, type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
+import { type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
 import { dbTableKey, scoreKey, subkey, writeUint64BE } from '../lib/keyspace/key-encoding.js';
 import { decodeTable } from '../lib/keyspace/db-table.js';
 import { hashSet } from '../lib/keyspace/hash.js';
@@ -76,8 +76,7 @@ import {
 import { ReplyDecoder, type ReplyValue } from '../service/resp/reply-decoder.js';
 import { ErrorReply } from '../service/resp/reply.js';
 import { probeDataDirectory } from '../lib/manifest/manifest-reader.js';
-import { parseFileName } from '../lib/format/file-names.js';
-import { defaultFileSystem, isDataSubdirectoryName, refuseLiveDirectory, refuseOutputInDataDirectory } from './data-dir.js';
+import { defaultFileSystem, isSiltName, refuseLiveDirectory, refuseOutputInDataDirectory } from './data-dir.js';
 import { commandsForKey, dumpFormatName, dumpFormatVersion, encodeCommand, type DumpedKey, type KeyTypeName } from './dump.js';
 import { Progress } from './progress.js';
 import { formatBytes, formatDuration, plural, renderKey } from './render.js';
@@ -784,11 +783,8 @@ async function checkLoadDirectory(fs: FileSystem, dir: string): Promise<void> {
   const probe = probeDataDirectory(fs, dir);
   if (probe.state === 'empty' || probe.state === 'absent') return;
   if (probe.state === 'missing-current') {
-    // Silt files: CURRENT, MANIFEST-*, LOCK, WAL files, segments, temp files, or a wal/, seg/, archive/ or
-    // checkpoints/ that holds something (empty ones, as an interrupted creation leaves, hold no data).
     const names = fs.list(dir);
-    const silt = names.some((name) => parseFileName(name) !== undefined || (isDataSubdirectoryName(name) && fs.stat(joinPath(dir, name)).isDirectory && fs.list(joinPath(dir, name)).length > 0));
-    if (!silt) {
+    if (!names.some((name) => isSiltName(fs, dir, name))) {
       const shown = names.slice(0, 3).map((name) => `"${name}"`).join(', ');
       throw new ToolError(
         'USAGE',

@@ -72,7 +72,7 @@ import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { compareInternalKeys, makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf, ValueType } from '../lib/format/internal-key.js';
 import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
 import { currentFileName, manifestFileName, parseFileName, segmentDir, segmentFileName, segmentPath, walDir, walFileName, walPath } from '../lib/format/file-names.js';
-import { probeDataDirectory, readManifest, readManifestFile, type ManifestState } from '../lib/manifest/manifest-reader.js';
+import { readManifest, readManifestFile, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
 import { readCurrent } from '../lib/manifest/current-file.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
@@ -84,7 +84,7 @@ import { checkSegment } from '../lib/segment/segment-checker.js';
 import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { walFormatVersions } from '../lib/wal/wal-format.js';
-import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, segmentNumbers } from './data-dir.js';
+import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
 import { describeEngineKey, describeKeyRange, type DecodedEngineKey, type DecodedKeyRange } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
@@ -326,8 +326,7 @@ class Recovery {
     requireDirectory(fs, this.#dir);
     const lock = refuseLiveDirectory(fs, this.#dir, 'recover from', 'Stop the server first; recover reads a stopped directory (or a checkpoint) and writes a new one');
     if (lock.state === 'stale') this.#report.notes.push(`DIR's LOCK is stale (${lock.reason}; it named ${describeOwner(lock.info)}); it was left as is`);
-    const probe = probeDataDirectory(fs, this.#dir);
-    if (probe.state === 'empty' || probe.state === 'absent') throw new ToolError('NOT_FOUND', `Cannot recover "${this.#dir}": it holds no silt data`);
+    requireSiltData(fs, this.#dir, 'recover');
     checkOutputDirectory(fs, this.#out, [this.#dir]);
   }
 

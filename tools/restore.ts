@@ -57,7 +57,7 @@ import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { checkpointFileName, readCheckpointRecord, type CheckpointRecord } from './checkpoint.js';
 import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
-import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, linkOrCopy, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData } from './data-dir.js';
 import { Progress, type ProgressUnit } from './progress.js';
 import { formatTime, plural, relativeFile } from './render.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
@@ -263,6 +263,7 @@ class Restore {
     if (out === undefined && dryRun !== true) throw new ToolError('USAGE', 'Cannot restore: give --out NEWDIR (or --dry-run)');
     requireDirectory(fs, from, 'checkpoint');
     refuseLiveDirectory(fs, from, 'restore from', 'Restore from a checkpoint of it instead (BGSAVE makes one in DIR/checkpoints/)');
+    requireSiltData(fs, from, 'restore from');
     if (archive !== undefined) requireDirectory(fs, archive, 'archive');
     if (wal !== undefined) requireDirectory(fs, wal, 'WAL directory');
     if (out !== undefined) checkOutputDirectory(fs, out, this.#inputs());

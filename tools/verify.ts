@@ -49,7 +49,7 @@ import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
 import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey } from '../lib/keyspace/key-encoding.js';
-import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory } from './data-dir.js';
+import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory, requireSiltData } from './data-dir.js';
 import { describeKeyRange, unknownTable, type DecodedKeyRange } from './describe-engine-key.js';
 import { KeyFinder } from './key-finder.js';
 import { Progress } from './progress.js';
@@ -66,7 +66,7 @@ import {
 } from './render.js';
 import { logicalPass, type LogicalProblemKind, type LogicalSummary } from './logical-verify.js';
 import { blockKeyRange, compactionEvidence, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
-import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
+import { ExitCode, runTool, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
 
 /** damage: the directory is not what silt wrote (exit 1). note: worth knowing, nothing lost (exit 0). */
@@ -237,8 +237,7 @@ export async function verifyDirectory(
     'verify',
     'A live directory changes while it is read, so verify a checkpoint of it instead: BGSAVE (or `silt checkpoint` once the server is stopped), then `silt verify DIR/checkpoints/NAME`',
   );
-  const probe = probeDataDirectory(fs, dir);
-  if (probe.state === 'empty' || probe.state === 'absent') throw new ToolError('NOT_FOUND', `Cannot verify "${dir}": it holds no silt data (no CURRENT, no segments, no WAL files)`);
+  requireSiltData(fs, dir, 'verify');
   const passes = options.passes ?? defaultVerifyPasses;
   const report: VerifyReport = {
     tool: 'verify',

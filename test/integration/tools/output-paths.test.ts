@@ -14,9 +14,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { checkpoint } from '../../../tools/checkpoint.js';
 import { dump } from '../../../tools/dump.js';
+import { inspect } from '../../../tools/inspect.js';
 import { load } from '../../../tools/load.js';
 import { recover } from '../../../tools/recover.js';
 import { restore } from '../../../tools/restore.js';
+import { verify } from '../../../tools/verify.js';
 import { captureIo, copyFixture, hashTree, loadExpected, makeScratch, readEntries, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -218,5 +220,37 @@ describe('a refused load --into leaves its target unchanged', () => {
     expect((await load({ file: ndjsonFile(), into: dir }, io)).exitCode).toBe(2);
     expect(stderr.text).toContain('000010.sst');
     expect(hashTree(dir)).toEqual(before);
+  });
+});
+
+describe('the reading tools refuse a directory that is not a silt data directory', () => {
+  // The 3 a.m. slip: /var/lib given for /var/lib/silt. It must not read as a database that lost its
+  // CURRENT (verify: damage, "run recover"; recover: an empty result and exit 0).
+  test('a parent of a data directory: exit 2, the data directory named, nothing created', async () => {
+    const parent = path.join(scratch, `parent-${++counter}`);
+    fs.mkdirSync(parent);
+    const dir = copyFixture(parent, 'healthy', '');
+    const name = path.basename(dir);
+    const out = path.join(scratch, `out-${counter}`);
+    const before = hashTree(parent);
+    const runs: [string, (io: ReturnType<typeof captureIo>['io']) => Promise<{ exitCode: number }>][] = [
+      ['verify', (io) => verify({ dir: parent, json: true }, io)],
+      ['recover', (io) => recover({ dir: parent, out, json: true }, io)],
+      ['dump', (io) => dump({ dir: parent, out: path.join(scratch, `dump-${counter}.ndjson`), json: true }, io)],
+      ['inspect', (io) => inspect({ dir: parent, json: true }, io)],
+      ['checkpoint', (io) => checkpoint({ dir: parent, out, json: true }, io)],
+      ['restore from', (io) => restore({ from: parent, archive: path.join(dir, 'wal'), to: 'seq:1', out, json: true }, io)],
+    ];
+    for (const [action, run] of runs) {
+      const { io, stdout } = captureIo();
+      expect((await run(io)).exitCode, action).toBe(2);
+      const error = (JSON.parse(stdout.text) as { error: { code: string; message: string } }).error;
+      expect(error.code, action).toBe('NOT_FOUND');
+      expect(error.message, action).toBe(
+        `Cannot ${action} "${parent}": it is not a silt data directory (it holds "${name}", and no CURRENT, MANIFEST, WAL file or segment); "${dir}" is one: did you mean it?`,
+      );
+    }
+    expect(fs.existsSync(out)).toBe(false);
+    expect(hashTree(parent)).toEqual(before);
   });
 });
