@@ -20,7 +20,11 @@
 //      when segments it names are then missing while others it does not name
 //      are on disk, the server had acted on the edit, and the segments are
 //      newer than the manifest: rebuild from them (#distrustActedOnTail); a
-//      missing segment that no segment on disk covers is reported lost.
+//      missing segment that no segment on disk covers is reported lost. When
+//      instead the manifest's oldest live WAL file is missing and a segment it
+//      does not name holds only writes newer than all it names, the edit was a
+//      flush: that segment joins level 0 and replay starts at the next WAL
+//      file (#adoptActedOnFlush).
 //   3. Segments, in file-number order. A segment with no problems
 //      (lib/segment/segment-checker.ts) is hard-linked into NEWDIR/seg (copied
 //      across file systems). A damaged one is read block by block: the
@@ -101,9 +105,9 @@ import {
   type KeyRange,
   type SequenceRange,
 } from './render.js';
-import { blockKeyRange, compactionEvidence, likelyReplacedBy, scanSegment, segmentKeyRange, type ScannedBlock, type SegmentScan } from './segment-scan.js';
+import { blockKeyRange, compactionEvidence, describeFlushEvidence, likelyReplacedBy, scanSegment, segmentKeyRange, type FlushEvidence, type ScannedBlock, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
-import { flushedSequence, verifyDirectory, type VerifyProblem } from './verify.js';
+import { actedOnFlush, flushedSequence, verifyDirectory, type VerifyProblem } from './verify.js';
 import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, walFormatVersionOf, type WalFileRef, type WalFileSummary } from './wal-scan.js';
 
 /** Where damaged originals go, inside NEWDIR. */
@@ -250,6 +254,8 @@ class Recovery {
   #manifest: ManifestState | undefined;
   /** A manifest not used because the segments on disk are newer than it (#distrustActedOnTail). */
   #distrusted: ManifestState | undefined;
+  /** The flush whose lost edit #adoptActedOnFlush re-did. */
+  #adoptedFlush: FlushEvidence | undefined;
   /** Segments that go into NEWDIR's manifest. */
   readonly #kept: SegmentMeta[] = [];
   /** What #markStaleRisk knows of each lost segment part besides its ranges. */
@@ -399,7 +405,10 @@ class Recovery {
     const manifest = this.#manifest;
     if (manifest?.truncatedTail === undefined) return;
     const evidence = compactionEvidence(this.#fs, this.#dir, manifest.version);
-    if (evidence === undefined) return;
+    if (evidence === undefined) {
+      this.#adoptActedOnFlush(manifest);
+      return;
+    }
     const { missing, outputs } = evidence;
     const tail = manifest.truncatedTail;
     const problem = `${manifest.manifestName} ends in an unreadable record at offset ${tail.offset} (${tail.reason}), and ${plural(missing.length, 'segment')} it names ${missing.length === 1 ? 'is' : 'are'} missing while ${outputs.map((output) => segmentRelative(output.fileNumber)).join(', ')}, which it does not name, ${outputs.length === 1 ? 'holds' : 'hold'} sequences of ${missing.length === 1 ? 'it' : 'them'}: the server had acted on that edit (a compaction)`;
@@ -417,6 +426,27 @@ class Recovery {
           : `; most likely it was an input of the compaction whose output ${segmentRelative(output)} holds newer versions of its keys, and then nothing a reader saw is lost (a compaction drops only versions that newer ones hide, and deleted keys); if not, its keys show older versions or are absent`,
       );
     }
+  }
+
+  /**
+   * The other edit the server acts on: a flush, whose WAL file it then
+   * deletes (actedOnFlush). Without the edit the flushed writes are in
+   * neither a named segment nor a WAL file, only in the flush's output on
+   * disk: that output joins level 0 and the log number moves to the next live
+   * WAL file, as the lost edit did; the rest of the manifest stands.
+   */
+  #adoptActedOnFlush(manifest: ManifestState): void {
+    const evidence = actedOnFlush(this.#fs, this.#dir, manifest);
+    if (evidence === undefined) return;
+    const tail = manifest.truncatedTail!;
+    const version = manifest.version.apply({ added: evidence.outputs.map((output) => output.meta), deleted: [] });
+    this.#manifest = { ...manifest, version, logNumber: evidence.logNumber ?? manifest.logNumber };
+    this.#adoptedFlush = evidence;
+    const described = describeFlushEvidence(evidence, segmentRelative, relativeFile(this.#dir, walPath(this.#dir, evidence.missingLog)));
+    const problem = `${manifest.manifestName} ends in an unreadable record at offset ${tail.offset} (${tail.reason}), and ${described}: the server had acted on that edit`;
+    const adopted = evidence.outputs.map((output) => segmentRelative(output.fileNumber)).join(', ');
+    this.#report.manifest.problem = problem;
+    this.#report.notes.push(`${problem}, so ${adopted} ${evidence.outputs.length === 1 ? 'was' : 'were'} kept at level 0 in its place, as that edit had done, and replay went on from ${evidence.logNumber === undefined ? 'no WAL file (none is left past it)' : relativeFile(this.#dir, walPath(this.#dir, evidence.logNumber))}`);
   }
 
   // ---------------------------------------------------------------- step 3
@@ -680,6 +710,8 @@ class Recovery {
    * @returns the missing file (relative to DIR), or undefined
    */
   #lostMissingWal(candidates: WalFileRef[]): string | undefined {
+    // A flush adopted with no live WAL file past the one it flushed: nothing is left to replay.
+    if (this.#adoptedFlush !== undefined && this.#adoptedFlush.logNumber === undefined) return undefined;
     const logNumber = this.#manifest?.logNumber ?? 0;
     if (logNumber === 0 || candidates.some((ref) => ref.fileNumber === logNumber)) return undefined;
     const file = relativeFile(this.#dir, walPath(this.#dir, logNumber));

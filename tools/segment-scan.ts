@@ -289,6 +289,76 @@ export function compactionEvidence(fs: FileSystem, dir: string, version: Version
   return outputs.length === 0 ? undefined : { missing, outputs };
 }
 
+/** The WAL file a manifest names as the oldest live one, missing, and the segments on disk that hold its writes. */
+export interface FlushEvidence {
+  /** The manifest's log number: the oldest WAL file holding writes not in its segments, missing. */
+  missingLog: number;
+  /** Segments the manifest does not name whose every write is newer than every segment it names. */
+  outputs: { fileNumber: number; meta: SegmentMeta }[];
+  /** The oldest live WAL file past `missingLog`: the log number the lost edit set (undefined: none on disk). */
+  logNumber: number | undefined;
+}
+
+/**
+ * Whether the files on disk show that a manifest edit which replay did not
+ * apply (an unreadable last record) was a flush the server acted on: the WAL
+ * file the manifest names as the oldest live one is missing (the server
+ * deletes a flushed WAL file only after the flush's edit is synced), and a
+ * segment the manifest does not name holds only writes newer than every
+ * segment it names, and older than the next live WAL file's first: the
+ * flush's output, holding that file's writes. (The last write a flush takes
+ * is never shadowed, so the output ends right where the next file starts.)
+ * Adopting such a segment is safe whatever it is: no segment named holds a
+ * newer version of its keys, and the WAL files replayed after it hold only
+ * newer writes.
+ * @param firstSequenceOf the first sequence of a live WAL file (undefined when it holds no readable record)
+ * @returns undefined when nothing shows it
+ */
+export function flushEvidence(fs: FileSystem, dir: string, version: Version, logNumber: number, liveWal: readonly number[], firstSequenceOf: (fileNumber: number) => number | undefined): FlushEvidence | undefined {
+  if (logNumber === 0 || liveWal.includes(logNumber) || !fs.exists(segmentDir(dir))) return undefined;
+  const flushed = version.allFiles().reduce((largest, meta) => Math.max(largest, meta.largestSequence), 0);
+  const next = liveWal.filter((number) => number > logNumber).sort((a, b) => a - b)[0];
+  const nextFirst = next === undefined ? undefined : firstSequenceOf(next);
+  const named = version.fileNumbers();
+  const outputs: FlushEvidence['outputs'] = [];
+  for (const name of fs.list(segmentDir(dir))) {
+    const parsed = parseFileName(name);
+    if (parsed?.kind !== 'segment' || named.has(parsed.number)) continue;
+    const scan = scanSegment(fs, segmentPath(dir, parsed.number), { readData: false });
+    const properties = scan.properties;
+    if (properties === undefined || scan.footer === undefined) continue;
+    if (properties.smallestSequence <= flushed || (nextFirst !== undefined && properties.largestSequence >= nextFirst)) continue;
+    const meta: SegmentMeta = {
+      fileNumber: parsed.number,
+      level: 0,
+      fileBytes: scan.fileBytes,
+      smallestKey: properties.smallestKey,
+      largestKey: properties.largestKey,
+      smallestSequence: properties.smallestSequence,
+      largestSequence: properties.largestSequence,
+      entryCount: properties.entryCount,
+      tombstoneCount: properties.tombstoneCount,
+      createdMs: properties.createdMs,
+    };
+    outputs.push({ fileNumber: parsed.number, meta });
+  }
+  outputs.sort((a, b) => a.fileNumber - b.fileNumber);
+  return outputs.length === 0 ? undefined : { missingLog: logNumber, outputs, logNumber: next };
+}
+
+/**
+ * "wal/000053.log, the oldest WAL file the manifest names, is missing while
+ * seg/000056.sst, which it does not name, holds only writes newer than every
+ * segment it names (sequences 10-20) (a flush)"
+ */
+export function describeFlushEvidence(evidence: FlushEvidence, segmentFile: (fileNumber: number) => string, walFile: string): string {
+  const { outputs } = evidence;
+  const names = outputs.map((output) => segmentFile(output.fileNumber)).join(', ');
+  const first = Math.min(...outputs.map((output) => output.meta.smallestSequence));
+  const last = Math.max(...outputs.map((output) => output.meta.largestSequence));
+  return `${walFile}, the oldest WAL file the manifest names, is missing while ${names}, which it does not name, ${outputs.length === 1 ? 'holds' : 'hold'} only writes newer than every segment it names (sequences ${first}-${last}) (a flush)`;
+}
+
 /** An output of `evidence` holding newer versions of keys in `meta`'s range: `meta` was most likely among its inputs. */
 export function likelyReplacedBy(evidence: CompactionEvidence, meta: SegmentMeta): number | undefined {
   const [smallest, largest] = [userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)];

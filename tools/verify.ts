@@ -65,7 +65,7 @@ import {
   type SequenceRange,
 } from './render.js';
 import { logicalPass, type LogicalProblemKind, type LogicalSummary } from './logical-verify.js';
-import { blockKeyRange, compactionEvidence, scanSegment, segmentKeyRange, type SegmentScan } from './segment-scan.js';
+import { blockKeyRange, compactionEvidence, describeFlushEvidence, flushEvidence, scanSegment, segmentKeyRange, type FlushEvidence, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, type WalFileSummary } from './wal-scan.js';
 
@@ -335,7 +335,7 @@ const manifestPass: VerifyPass = {
         kind: 'manifest',
         file: manifest.manifestName,
         offset: tail.offset,
-        message: `${manifest.manifestName} ends in an unreadable record of ${tail.bytes} bytes at offset ${tail.offset} (${tail.reason}), not a torn append: ${actedOn}, so the server had acted on that edit (it deletes a compaction's inputs only after the edit is synced); \`silt recover\` rebuilds from the segments on disk`,
+        message: `${manifest.manifestName} ends in an unreadable record of ${tail.bytes} bytes at offset ${tail.offset} (${tail.reason}), not a torn append: ${actedOn}, so the server had acted on that edit (it deletes a compaction's inputs, or a flushed WAL file, only after the edit is synced); \`silt recover\` ${actedOn.endsWith('(a flush)') ? 'adopts that segment' : 'rebuilds from the segments on disk'}`,
       });
     } else if (manifest.truncatedTail !== undefined) {
       const tail = manifest.truncatedTail;
@@ -344,7 +344,7 @@ const manifestPass: VerifyPass = {
         kind: 'manifest-torn-tail',
         file: manifest.manifestName,
         offset: tail.offset,
-        message: `${manifest.manifestName} ends in a torn record of ${tail.bytes} bytes at offset ${tail.offset} (${tail.reason}): an edit whose sync never returned, which nothing acted on; the server cuts it at open`,
+        message: `${manifest.manifestName} ends in a torn record of ${tail.bytes} bytes at offset ${tail.offset} (${tail.reason}): an edit whose sync never returned, which nothing acted on; the server ignores it and replaces the manifest at open`,
       });
     }
     for (const problem of manifest.version.checkInvariants()) {
@@ -362,10 +362,39 @@ const manifestPass: VerifyPass = {
  */
 function actedOnTail(context: VerifyContext, manifest: ManifestState): string | undefined {
   const evidence = compactionEvidence(context.fs, context.dir, manifest.version);
-  if (evidence === undefined) return undefined;
+  if (evidence === undefined) {
+    const flush = actedOnFlush(context.fs, context.dir, manifest);
+    return flush === undefined ? undefined : describeFlushEvidence(flush, (fileNumber) => context.relative(segmentPath(context.dir, fileNumber)), context.relative(walPath(context.dir, flush.missingLog)));
+  }
   const { missing, outputs } = evidence;
   const names = outputs.map((output) => context.relative(segmentPath(context.dir, output.fileNumber))).join(', ');
   return `${plural(missing.length, 'segment')} the manifest names ${missing.length === 1 ? 'is' : 'are'} missing while ${names}, which it does not name, ${outputs.length === 1 ? 'holds' : 'hold'} sequences of ${missing.length === 1 ? 'it' : 'them'} (a compaction's output)`;
+}
+
+/**
+ * flushEvidence() for `manifest`'s directory: its live WAL files read for
+ * their first sequence (one whose format this build does not read counts as
+ * holding none).
+ */
+export function actedOnFlush(fs: FileSystem, dir: string, manifest: ManifestState): FlushEvidence | undefined {
+  const live = listIn(fs, walDir(dir), 'wal');
+  const newest = live.at(-1)?.fileNumber;
+  return flushEvidence(
+    fs,
+    dir,
+    manifest.version,
+    manifest.logNumber,
+    live.map((ref) => ref.fileNumber),
+    (fileNumber) => {
+      const ref = live.find((candidate) => candidate.fileNumber === fileNumber)!;
+      try {
+        return summarizeWalFile(fs, ref, fileNumber === newest).firstSequence;
+      } catch (error) {
+        if (error instanceof UnsupportedVersionError) return undefined;
+        throw error;
+      }
+    },
+  );
 }
 
 function checkNamedSegments(context: VerifyContext, manifest: ManifestState): void {

@@ -318,8 +318,11 @@ export class LsmEngine implements Engine {
     }
     const probe = probeDataDirectory(fs, this.dir);
     if (probe.state === 'present' || probe.state === 'missing-current') {
-      // readManifest names the damage when CURRENT is missing from a directory holding data.
-      const manifest = readManifest(fs, this.dir, { readOnly: this.readOnly });
+      // readManifest names the damage when CURRENT is missing from a directory holding data. A torn
+      // last edit is left in the file even by a writable open: the open replaces the manifest once the
+      // WAL has replayed, and an open refused before then (a WAL file missing because the server had
+      // acted on that edit) must leave the directory as it found it, for `silt recover`.
+      const manifest = readManifest(fs, this.dir, { readOnly: true });
       this.#version = manifest.version;
       this.#logNumber = manifest.logNumber;
       this.#nextFileNumber = manifest.nextFileNumber;
@@ -399,7 +402,7 @@ export class LsmEngine implements Engine {
     if (this.#logNumber > 0 && !numbers.includes(this.#logNumber)) {
       // The manifest says WAL files from logNumber on hold writes not yet in segments; the first of them is gone.
       const path = walPath(this.dir, this.#logNumber);
-      throw new CorruptionError(path, 0, `Cannot open WAL file "${path}": the manifest names it as the oldest holding unflushed writes, but it is missing`);
+      throw new CorruptionError(path, 0, `Cannot open WAL file "${path}": the manifest names it as the oldest holding unflushed writes, but it is missing; silt verify says why, and silt recover salvages what is left`);
     }
     const info: WalReplayInfo = { walFilesReplayed: 0, walRecordsReplayed: 0, walBytesTruncated: 0, walTruncatedFile: undefined };
     // Big WAL files are read and checked in a worker thread while this one applies (wal-replay-thread.ts).

@@ -400,6 +400,78 @@ describe('silt recover on the fixtures', () => {
     }
   });
 
+  test('an unreadable last manifest record that was a flush the server acted on: recover adopts its segment and loses nothing', async () => {
+    // A flush's edit is the manifest's last record and the server has deleted the WAL file it flushed; then a
+    // bit flips in that record. The flushed writes are only in the segment the manifest no longer names.
+    const dir = path.join(scratch, 'acted-on-flush');
+    const engine = await LsmEngine.open(dir, { backgroundExecutor: 'inline', disableAutoCompaction: true });
+    const expected = new Map<string, string>();
+    const put = (batch: WriteBatch, key: string, value: string): void => {
+      batch.put(Buffer.from(key), Buffer.from(value));
+      expected.set(key, value);
+    };
+    let manifestBytes: Buffer;
+    const manifest = (): string => fs.readdirSync(dir).find((name) => name.startsWith('MANIFEST-'))!;
+    let flushedWal: string[];
+    try {
+      const first = new WriteBatch();
+      for (let index = 0; index < 30; index++) put(first, `key:${String(index).padStart(3, '0')}`, `v0:${index}`);
+      await engine.write(first);
+      await engine.flush();
+      const second = new WriteBatch();
+      for (let index = 0; index < 30; index += 3) put(second, `key:${String(index).padStart(3, '0')}`, `v1:${index}`);
+      put(second, 'only-in-the-flush', 'x');
+      await engine.write(second);
+      flushedWal = fs.readdirSync(path.join(dir, 'wal'));
+      await engine.flush();
+      expect(fs.readdirSync(path.join(dir, 'wal')).filter((name) => flushedWal.includes(name))).toEqual([]);
+      manifestBytes = fs.readFileSync(path.join(dir, manifest())); // the flush's edit last, as a crash now would leave it
+      const third = new WriteBatch();
+      put(third, 'key:001', 'v2:in the WAL');
+      put(third, 'after', 'in the WAL');
+      await engine.write(third);
+      // A crash here: the files as they are, the manifest as it was before close() wrote anything more.
+      fs.cpSync(dir, `${dir}.crashed`, { recursive: true });
+    } finally {
+      await engine.close();
+    }
+    const crashed = `${dir}.crashed`;
+    fs.rmSync(path.join(crashed, 'LOCK'), { force: true });
+    manifestBytes[manifestBytes.length - 2] = manifestBytes[manifestBytes.length - 2]! ^ 0x5a; // inside the flush's edit
+    for (const name of fs.readdirSync(crashed)) if (name.startsWith('MANIFEST-')) fs.rmSync(path.join(crashed, name));
+    fs.writeFileSync(path.join(crashed, manifest()), manifestBytes);
+    fs.writeFileSync(path.join(crashed, 'CURRENT'), `${manifest()}\n`);
+
+    const checked = captureIo();
+    const verified = await verify({ dir: crashed, json: true }, checked.io);
+    expect(verified.exitCode).toBe(1);
+    const kinds = verified.report!.problems.map((problem) => problem.kind);
+    expect(kinds).toContain('manifest');
+    expect(kinds).not.toContain('manifest-torn-tail');
+    const message = verified.report!.problems.find((problem) => problem.kind === 'manifest')!.message;
+    expect(message).toContain('the oldest WAL file the manifest names, is missing while seg/');
+    expect(message).toContain('recover` adopts that segment');
+
+    const before = hashTree(crashed);
+    const out = `${dir}.recovered`;
+    const io = captureIo();
+    const result = await recover({ dir: crashed, out }, io.io);
+    expect(result.exitCode, io.stdout.text).toBe(0);
+    expect(result.report!).toMatchObject({ manifest: { source: 'current' }, lost: [], complete: true });
+    expect(result.report!.notes.join('\n')).toContain('was kept at level 0 in its place, as that edit had done');
+    expect(hashTree(crashed)).toEqual(before);
+    const recovered = await LsmEngine.open(out, { readOnly: true });
+    try {
+      for (const [key, value] of expected) expect(recovered.get(Buffer.from(key))?.toString(), key).toBe(value);
+    } finally {
+      await recovered.close();
+    }
+
+    // The server refuses the damaged directory, and leaves it as it found it for recover.
+    await expect(LsmEngine.open(crashed, { backgroundExecutor: 'inline' })).rejects.toThrow(/missing/);
+    expect(hashTree(crashed)).toEqual(before);
+  });
+
   test('a lost manifest and a compaction input left on disk: recover names the doubt and exits 1, since deleted keys come back', async () => {
     // Two flushes of the same keys, the second deleting key:000; a compaction replaces both. A crash before the
     // inputs were deleted would leave the first on disk: here it is copied back, and the manifest removed.
