@@ -42,6 +42,9 @@
 //      later WAL file are reported lost with their byte and sequence ranges,
 //      and copied to NEWDIR/lost+found/wal/. Stopping keeps NEWDIR a state the
 //      database really passed through: later batches may depend on the lost one.
+//      A damaged header is not such a record (no batch depends on it): when
+//      whole records follow it, the file is salvaged from a copy under a new
+//      header (#repairWalHeader).
 //   5. Write a new manifest naming the kept segments, with log number = the
 //      oldest kept WAL file, next file number past every number used in DIR,
 //      and last sequence = the largest sequence seen, kept or lost (so no
@@ -87,7 +90,8 @@ import type { BloomFilter } from '../lib/segment/bloom-filter.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
 import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
-import { walFormatVersions } from '../lib/wal/wal-format.js';
+import { encodeHeader, walFormatVersions, WalRecordType } from '../lib/wal/wal-format.js';
+import { encodeRecord } from '../lib/format/record-framing.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
 import { describeEngineKey, describeKeyRange, type DecodedEngineKey, type DecodedKeyRange } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
@@ -112,6 +116,9 @@ import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, walForm
 
 /** Where damaged originals go, inside NEWDIR. */
 export const lostAndFoundDirName = 'lost+found';
+/** Bytes read at a time when copying a WAL file under a new header. */
+const walCopyChunkBytes = 1024 * 1024;
+
 /** The report recover leaves in lost+found. */
 export const recoverReportFileName = 'recover-report.json';
 
@@ -637,6 +644,15 @@ class Recovery {
         stoppedAt ??= file;
         continue;
       }
+      // Where the kept records are read from: the file, or (a damaged header) its copy under a new one.
+      let source = ref.path;
+      if (stoppedAt === undefined && summary.state === 'damaged' && summary.header === undefined && summary.damage?.offset === 0) {
+        const repaired = this.#repairWalHeader(ref, index === candidates.length - 1, previousLast ?? this.#flushedSequence(), summary);
+        if (repaired !== undefined) {
+          summary = repaired;
+          source = repaired.path;
+        }
+      }
       this.#progress.advance(summary.fileBytes);
       if (summary.lastSequence !== undefined) this.#seeSequence(summary.lastSequence);
       const before = previousLast;
@@ -658,13 +674,14 @@ class Recovery {
         continue;
       }
       if (summary.state === 'clean') {
-        this.#fs.copyFile(ref.path, walPath(this.#out, ref.fileNumber));
+        if (source === ref.path) this.#fs.copyFile(ref.path, walPath(this.#out, ref.fileNumber));
         this.#report.wal.kept.push({ file, records: summary.batches, bytes: summary.fileBytes, cutAt: null });
         continue;
       }
       const damage = summary.damage!;
       if (summary.header !== undefined) {
-        copyPrefix(this.#fs, ref.path, walPath(this.#out, ref.fileNumber), summary.validBytes);
+        if (source === ref.path) copyPrefix(this.#fs, ref.path, walPath(this.#out, ref.fileNumber), summary.validBytes);
+        else cutFile(this.#fs, source, summary.validBytes);
         this.#report.wal.kept.push({ file, records: summary.batches, bytes: summary.validBytes, cutAt: damage.offset });
       }
       if (summary.state === 'tornTail') {
@@ -674,6 +691,7 @@ class Recovery {
       // Before the first file: what the segments hold (verify's flushedSequence). Not the manifest's last
       // sequence: it counts writes still in these files, which the scan must not skip.
       const lastGood = summary.lastSequence ?? before ?? this.#flushedSequence();
+      // The original: a copy under a new header has the same offsets, and it was cut above.
       const after = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood ?? 0);
       if (after.lastSequence !== undefined) this.#seeSequence(after.lastSequence);
       const next = after.records === 0 ? peek(index + 1) : undefined;
@@ -701,6 +719,63 @@ class Recovery {
       });
       stoppedAt = file;
     }
+  }
+
+  /**
+   * A WAL file whose header record is damaged while whole records follow
+   * it: the header holds only a magic number, the format version and the
+   * file number (the name gives it), and no batch depends on it. So the
+   * file is copied into NEWDIR under a new header (format version 2, which
+   * reads every version-1 file too) and salvaged from that copy as any other
+   * file; the original goes to lost+found. Only when the copy's first record
+   * starts right after the header's fixed size and goes on from `lastGood`
+   * (no sequence at or below it): otherwise the damage is more than the
+   * header, and the file is salvaged as damaged from its start.
+   * @param lastGood the last sequence before this file (the previous file's, or the segments')
+   * @returns the copy's summary, its path being the copy in NEWDIR; undefined when not repaired
+   */
+  #repairWalHeader(ref: WalFileRef, isNewest: boolean, lastGood: number | undefined, damaged: WalFileSummary): WalFileSummary | undefined {
+    const fs = this.#fs;
+    const target = walPath(this.#out, ref.fileNumber);
+    const header = encodeRecord(WalRecordType.header, encodeHeader(ref.fileNumber));
+    if (damaged.fileBytes <= header.length) return undefined;
+    const source = fs.open(ref.path, 'read');
+    try {
+      const output = fs.open(target, 'create');
+      try {
+        output.append(header);
+        const buffer = Buffer.allocUnsafe(Math.min(walCopyChunkBytes, damaged.fileBytes));
+        for (let position = header.length; position < damaged.fileBytes; ) {
+          const count = source.read(buffer, 0, Math.min(buffer.length, damaged.fileBytes - position), position);
+          if (count === 0) break;
+          output.append(buffer.subarray(0, count));
+          position += count;
+        }
+        output.syncBlocking();
+      } finally {
+        output.close();
+      }
+    } finally {
+      source.close();
+    }
+    let repaired: WalFileSummary | undefined;
+    try {
+      repaired = summarizeWalFile(fs, { fileNumber: ref.fileNumber, path: target, location: 'wal' }, isNewest);
+    } catch (error) {
+      if (!(error instanceof UnsupportedVersionError)) throw error;
+    }
+    if (repaired === undefined || repaired.batches === 0 || repaired.firstSequence === undefined || (lastGood !== undefined && repaired.firstSequence <= lastGood)) {
+      fs.unlink(target);
+      return undefined;
+    }
+    const file = relativeFile(this.#dir, ref.path);
+    const savedAs = this.#saveWal(ref);
+    this.#report.notes.push(
+      `${file}: its header record is damaged (${damaged.damage!.reason}), but whole records follow it from offset ${header.length}; the file was copied under a new header and salvaged from there (the original is in ${savedAs})`,
+    );
+    // Messages name the file as the operator knows it.
+    if (repaired.damageMessage !== undefined) repaired.damageMessage = repaired.damageMessage.replaceAll(target, ref.path);
+    return { ...repaired, path: target };
   }
 
   /**
@@ -787,7 +862,8 @@ class Recovery {
   #saveWal(ref: WalFileRef): string {
     const savedAs = `${lostAndFoundDirName}/wal/${walFileName(ref.fileNumber)}`;
     this.#fs.mkdir(joinPath(this.#out, lostAndFoundDirName, 'wal'));
-    this.#fs.copyFile(ref.path, joinPath(this.#out, savedAs));
+    // Saved once: a file whose header was repaired (#repairWalHeader) may lose records after that too.
+    if (!this.#fs.exists(joinPath(this.#out, savedAs))) this.#fs.copyFile(ref.path, joinPath(this.#out, savedAs));
     return savedAs;
   }
 
@@ -985,6 +1061,17 @@ function unsupported(dir: string, detail: string): ToolError {
   return new ToolError('UNSUPPORTED_VERSION', `Cannot recover "${dir}": ${detail}. That is a newer format, not damage; use a silt build that reads it`);
 }
 
+
+/** Cuts the file at `path` (in NEWDIR) to `bytes`, and makes that durable. */
+function cutFile(fs: FileSystem, path: string, bytes: number): void {
+  const file = fs.open(path, 'append');
+  try {
+    file.truncate(bytes);
+    file.syncBlocking();
+  } finally {
+    file.close();
+  }
+}
 
 function segmentRelative(fileNumber: number): string {
   return `seg/${segmentFileName(fileNumber)}`;

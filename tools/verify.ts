@@ -629,7 +629,12 @@ function reportWalDamage(
     return summary.lastSequence;
   }
   const lost = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} ${after.records === 1 ? 'follows' : 'follow'} it (${renderSequenceRange(sequenceRange(after.firstSequence, after.lastSequence))}${after.complete ? '' : ', and maybe more past the scan limit'})`;
-  const role = kind === 'wal-record' ? 'the server refuses to start; `silt recover` keeps the records before it' : 'point-in-time restore cannot replay past it';
+  // A damaged header (nothing before it) with records from the header's fixed size on: recover copies them under a new header.
+  const headerOnly = kind === 'wal-record' && summary.header === undefined && damage.offset === 0 && after.records > 0;
+  const role =
+    kind === 'wal-record'
+      ? `the server refuses to start; \`silt recover\` keeps ${headerOnly ? 'the records after it, under a new header, when they start right after it' : 'the records before it'}`
+      : 'point-in-time restore cannot replay past it';
   context.add({
     severity: 'damage',
     kind,

@@ -233,6 +233,15 @@ describe('silt recover on the fixtures', () => {
     expect(await readEntries(out)).toEqual(healthyEntries());
   });
 
+  /** Offsets of a WAL file's batch records (after the header record), from their frames. */
+  function walRecordOffsets(bytes: Buffer): number[] {
+    const offsets: number[] = [];
+    for (let offset = recordHeaderBytes + walHeaderPayloadBytes; offset + recordHeaderBytes <= bytes.length; offset += recordHeaderBytes + bytes.readUInt32LE(offset + 4)) {
+      offsets.push(offset);
+    }
+    return offsets;
+  }
+
   /** The healthy fixture's two WAL files (wal/000009.log, then wal/000012.log, three records each): their sequence ranges. */
   function walSequences(dir: string, fileNumber: number): { first: number; last: number } {
     const summary = summarizeWalFile(new NodeFileSystem(), { fileNumber, path: path.join(dir, 'wal', `${String(fileNumber).padStart(6, '0')}.log`), location: 'wal' }, false);
@@ -261,11 +270,12 @@ describe('silt recover on the fixtures', () => {
     expect(report.verify.healthy).toBe(true);
   });
 
-  test('a damaged header loses every record of its file, counted and ranged from the records themselves', async () => {
+  test('a damaged header loses no record: the file is salvaged under a new header, the original kept in lost+found', async () => {
     for (const [fileNumber, label] of [[12, 'newest'], [9, 'oldest']] as const) {
       const dir = copyFixture(scratch, 'healthy', `-wal-header-${label}`);
       const sequences = walSequences(dir, fileNumber);
-      const walFile = path.join(dir, 'wal', `${String(fileNumber).padStart(6, '0')}.log`);
+      const name = `${String(fileNumber).padStart(6, '0')}.log`;
+      const walFile = path.join(dir, 'wal', name);
       const bytes = fs.readFileSync(walFile);
       bytes[12] = bytes[12]! ^ 0x5a; // inside the header record's payload
       fs.writeFileSync(walFile, bytes);
@@ -277,11 +287,31 @@ describe('silt recover on the fixtures', () => {
       expect(problem.message, label).toContain('3 whole records follow it');
       expect(problem.sequenceRange, label).toMatchObject(sequences);
 
-      const result = await recover({ dir, out: path.join(scratch, `wal-header-${label}.recovered`) }, captureIo().io);
-      expect(result.exitCode, label).toBe(1);
-      const lost = result.report!.lost[0]!;
-      expect(lost, label).toMatchObject({ kind: 'wal-records', file: `wal/${String(fileNumber).padStart(6, '0')}.log`, offset: 0, records: 3, sequenceRange: sequences });
+      const out = path.join(scratch, `wal-header-${label}.recovered`);
+      const result = await recover({ dir, out }, captureIo().io);
+      expect(result.exitCode, label).toBe(0);
+      expect(result.report!.lost, label).toEqual([]);
+      expect(result.report!.wal.kept.find((kept) => kept.file === `wal/${name}`), label).toMatchObject({ records: 3, cutAt: null });
+      expect(result.report!.notes.join('\n'), label).toContain(`wal/${name}: its header record is damaged`);
+      expect(fs.readFileSync(path.join(out, 'lost+found/wal', name)), label).toEqual(bytes);
+      expect(await readEntries(out), label).toEqual(healthyEntries());
     }
+  });
+
+  test('a damaged header and a damaged record after it: the records between are kept, the rest lost from there', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-wal-header-and-record');
+    const walFile = path.join(dir, 'wal/000009.log');
+    const sequences = walSequences(dir, 9);
+    const bytes = fs.readFileSync(walFile);
+    bytes[12] = bytes[12]! ^ 0x5a;
+    const second = walRecordOffsets(bytes)[1]!;
+    bytes[second + recordHeaderBytes + 12] = bytes[second + recordHeaderBytes + 12]! ^ 0x5a;
+    fs.writeFileSync(walFile, bytes);
+    const result = await recover({ dir, out: path.join(scratch, 'wal-header-and-record.recovered') }, captureIo().io);
+    expect(result.exitCode).toBe(1);
+    expect(result.report!.wal.kept.find((kept) => kept.file === 'wal/000009.log')).toMatchObject({ records: 1, cutAt: second });
+    expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000009.log', offset: second });
+    expect(result.report!.lost[0]!.sequenceRange!.last).toBe(sequences.last);
   });
 
   test('a damaged first record of the first live WAL file is in the lost range (above what the segments hold)', async () => {
