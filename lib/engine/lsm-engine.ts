@@ -260,11 +260,21 @@ export class LsmEngine implements Engine {
     };
     this.#segmentBytesTarget = options.segmentBytesTarget ?? limits.segmentBytesTarget;
     this.#blockCache = new BlockCache(options.blockCacheBytes ?? limits.blockCacheBytesDefault);
-    this.#tables = new TableCache(this.#fs, dir, this.#blockCache, tableCacheLimits(options), () =>
-      this.#logger.warn(
-        { dir, ...this.#tables.stats() },
-        'table cache full: segment readers are being dropped and opened again (index and filter read again, milliseconds each); raise table-cache-mb if reads slow down (INFO lsm: lsm_table_cache_evictions)',
-      ),
+    this.#tables = new TableCache(
+      this.#fs,
+      dir,
+      this.#blockCache,
+      tableCacheLimits(options),
+      () =>
+        this.#logger.warn(
+          { dir, ...this.#tables.stats() },
+          'table cache full: segment readers are being dropped and opened again (index and filter read again, milliseconds each); raise table-cache-mb if reads slow down (INFO lsm: lsm_table_cache_evictions)',
+        ),
+      (reader) =>
+        this.#logger.warn(
+          { dir, segment: reader.path, damage: reader.filterDamage },
+          'segment read without its damaged Bloom filter (every lookup reads its index; the answers are the same); silt verify lists the damage, and a compaction of the segment writes a new filter',
+        ),
     );
   }
 

@@ -88,6 +88,7 @@ export class TableCache {
   readonly #limits: TableCacheLimits;
   /** Called once, at the first eviction of a whole reader: the working set no longer fits the byte budget. */
   readonly #onFirstEviction: (() => void) | undefined;
+  readonly #onFilterDamage: ((reader: SegmentReader) => void) | undefined;
   readonly #entries = new Map<number, Entry>();
   /** The same entries, in no order: both CLOCK hands walk it. */
   readonly #ring: Entry[] = [];
@@ -101,8 +102,11 @@ export class TableCache {
   #fileReopens = 0;
   #adopted = 0;
 
-  /** @param onFirstEviction called once, when the byte bound first makes the cache drop a reader */
-  constructor(fs: FileSystem, dir: string, cache: BlockCache, limits: TableCacheLimits, onFirstEviction?: () => void) {
+  /**
+   * @param onFirstEviction called once, when the byte bound first makes the cache drop a reader
+   * @param onFilterDamage called for each reader opened without its damaged filter block (SegmentReader.filterDamage)
+   */
+  constructor(fs: FileSystem, dir: string, cache: BlockCache, limits: TableCacheLimits, onFirstEviction?: () => void, onFilterDamage?: (reader: SegmentReader) => void) {
     assert(Number.isSafeInteger(limits.maxOpenFiles) && limits.maxOpenFiles >= 1, 'the table cache keeps at least one file open');
     assert(limits.bytesMax >= 0, 'the table cache byte budget is not negative');
     this.#fs = fs;
@@ -110,6 +114,7 @@ export class TableCache {
     this.#cache = cache;
     this.#limits = { ...limits };
     this.#onFirstEviction = onFirstEviction;
+    this.#onFilterDamage = onFilterDamage;
   }
 
   /**
@@ -140,6 +145,7 @@ export class TableCache {
 
   /** Adds a reader just opened, then keeps the bounds (never at its expense). */
   #insert(reader: SegmentReader): void {
+    if (reader.filterDamage !== undefined) this.#onFilterDamage?.(reader);
     const opened: Entry = { reader, bytes: reader.memoryBytes, referenced: false, fileReferenced: false };
     this.#entries.set(reader.fileNumber, opened);
     this.#ring.push(opened);

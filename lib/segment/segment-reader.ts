@@ -74,6 +74,12 @@ export interface SegmentParts {
   filter: Buffer;
   properties: Buffer;
   decodedIndex: DecodedIndexParts | undefined;
+  /**
+   * Why the filter block could not be read, when it could not: the reader
+   * then goes without it (every lookup reads the index), as LevelDB's table
+   * does. The filter only saves reads; it decides no answer.
+   */
+  filterDamage?: string;
 }
 
 /**
@@ -102,9 +108,17 @@ function readParts(file: FileHandle, path: string): SegmentParts {
   const readMetaBlock = (handle: BlockHandle, blockName: string): Buffer =>
     readBlock(file, path, handle, fileBytes - footerBytes, { verifyChecksum: true, rawBytesMax: handle.size * lz4ExpansionMax + 64, blockName });
   const index = readMetaBlock(footer.index, 'index block');
-  const filter = readMetaBlock(footer.filter, 'filter block');
+  let filter: Buffer;
+  let filterDamage: string | undefined;
+  try {
+    filter = readMetaBlock(footer.filter, 'filter block');
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    filter = Buffer.alloc(0);
+    filterDamage = error.message;
+  }
   const properties = readMetaBlock(footer.properties, 'properties block');
-  return { fileBytes, footer, index, filter, properties, decodedIndex: undefined };
+  return { fileBytes, footer, index, filter, properties, decodedIndex: undefined, ...(filterDamage === undefined ? {} : { filterDamage }) };
 }
 
 /** An open segment file. Not safe to use after close(). */
@@ -115,6 +129,8 @@ export class SegmentReader {
   readonly fileBytes: number;
   readonly path: string;
   readonly fileNumber: number;
+  /** Why the filter block is not used (SegmentParts.filterDamage), or undefined: it is. */
+  readonly filterDamage: string | undefined;
   #file: FileHandle;
   /** The file system the file came from, to reopen it after releaseFile(). */
   readonly #fs: FileSystem;
@@ -157,7 +173,17 @@ export class SegmentReader {
     this.#footer = parts.footer;
     this.#parts = parts;
     this.#index = Block.parse(parts.index, path, this.#footer.index.offset);
-    this.#filter = BloomFilter.parse(parts.filter, path, this.#footer.filter.offset);
+    let filterDamage = parts.filterDamage;
+    let filter: BloomFilter;
+    try {
+      filter = BloomFilter.parse(parts.filter, path, this.#footer.filter.offset);
+    } catch (error) {
+      if (!(error instanceof CorruptionError)) throw error;
+      filter = BloomFilter.parse(Buffer.alloc(0), path, this.#footer.filter.offset);
+      filterDamage = error.message;
+    }
+    this.#filter = filter;
+    this.filterDamage = filterDamage;
     const stored = decodeProperties(parts.properties, path, this.#footer.properties.offset);
     this.properties = { ...stored, formatVersion: this.#footer.formatVersion, fileBytes: this.fileBytes };
     this.#checkLayout();

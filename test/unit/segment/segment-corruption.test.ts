@@ -88,16 +88,19 @@ function expectCorruptionAt(run: () => void, file: string, offset: number): void
   expect((caught as CorruptionError).code).toBe('CORRUPTION');
 }
 
-/** Each named region: the byte to flip, and the offset the error and the checker must name. */
-const regions: { name: string; flip: (layout: Layout) => number; reported: (layout: Layout) => number; atOpen: boolean }[] = [
+/**
+ * Each named region: the byte to flip, and the offset the error and the checker must name. A damaged
+ * filter block (`filter`) is no error to a reader: it reads without it, and says why (filterDamage).
+ */
+const regions: { name: string; flip: (layout: Layout) => number; reported: (layout: Layout) => number; atOpen: boolean; filter?: true }[] = [
   { name: 'the first data block', flip: (l) => l.firstDataBlock.offset + 3, reported: (l) => l.firstDataBlock.offset, atOpen: false },
   { name: 'the last byte of the second data block', flip: (l) => l.secondDataBlock.offset + l.secondDataBlock.size - 1, reported: (l) => l.secondDataBlock.offset, atOpen: false },
   { name: "a data block's compression type byte", flip: (l) => l.firstDataBlock.offset + l.firstDataBlock.size, reported: (l) => l.firstDataBlock.offset, atOpen: false },
   { name: "a data block's CRC", flip: (l) => l.firstDataBlock.offset + l.firstDataBlock.size + 2, reported: (l) => l.firstDataBlock.offset, atOpen: false },
   { name: 'the index block', flip: (l) => l.index.offset + 1, reported: (l) => l.index.offset, atOpen: true },
   { name: "the index block's CRC", flip: (l) => l.index.offset + l.index.size + 4, reported: (l) => l.index.offset, atOpen: true },
-  { name: 'the filter block', flip: (l) => l.filter.offset + 2, reported: (l) => l.filter.offset, atOpen: true },
-  { name: "the filter block's probe count", flip: (l) => l.filter.offset + l.filter.size - 1, reported: (l) => l.filter.offset, atOpen: true },
+  { name: 'the filter block', flip: (l) => l.filter.offset + 2, reported: (l) => l.filter.offset, atOpen: true, filter: true },
+  { name: "the filter block's probe count", flip: (l) => l.filter.offset + l.filter.size - 1, reported: (l) => l.filter.offset, atOpen: true, filter: true },
   { name: 'the properties block', flip: (l) => l.properties.offset + 1, reported: (l) => l.properties.offset, atOpen: true },
   { name: 'the footer block handles', flip: (l) => l.fileBytes - footerBytes + FooterField.indexSize, reported: (l) => l.fileBytes - footerBytes, atOpen: true },
   { name: "the footer's checksum", flip: (l) => l.fileBytes - footerBytes + FooterField.checksum, reported: (l) => l.fileBytes - footerBytes, atOpen: true },
@@ -129,11 +132,16 @@ describe.each(fileSystemKinds)('segment corruption on $name', (kind) => {
     expect(bytes[layout.firstDataBlock.offset + layout.firstDataBlock.size]).toBe(CompressionType.lz4);
   });
 
-  test.each(regions)('a flipped byte in $name is a CorruptionError naming the file and offset', (region) => {
+  test.each(regions)('a flipped byte in $name is a CorruptionError naming the file and offset (the filter: read without it)', (region) => {
     const damaged = `${testFs.dir}/flip-${regions.indexOf(region)}.sst`;
     if (!testFs.fs.exists(damaged)) copyWithFlip(testFs.fs, healthy, damaged, region.flip(layout));
     const expectedOffset = region.reported(layout);
-    if (region.atOpen) {
+    if (region.filter === true) {
+      const reader = SegmentReader.open(testFs.fs, damaged, { fileNumber: 2 });
+      expect(reader.filterDamage).toContain(`"${damaged}" at offset ${expectedOffset}`);
+      readEverything(reader);
+      reader.close();
+    } else if (region.atOpen) {
       expectCorruptionAt(() => SegmentReader.open(testFs.fs, damaged, { fileNumber: 2 }), damaged, expectedOffset);
     } else {
       const reader = SegmentReader.open(testFs.fs, damaged, { fileNumber: 2 });
