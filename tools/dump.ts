@@ -63,7 +63,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { Snapshot } from '../lib/engine/engine.js';
-import { LsmEngine } from '../lib/engine/lsm-engine.js';
+import { LsmEngine, type SyncEntryIterator } from '../lib/engine/lsm-engine.js';
 import { CorruptionError, KvError } from '../lib/errors.js';
 import { dirName, type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
 import { counterKey, dbTableKey, decodeMetadataKey, decodeOrderedDouble, metadataKey, prefixEnd, readUint64BE, scorePrefix, subkeyPrefix } from '../lib/keyspace/key-encoding.js';
@@ -438,7 +438,18 @@ export class KeyspaceReader {
       // Past a block: from the smallest key above its last one (key + 0x00). `gt` would seek to that
       // last key itself, in the unreadable block, and read it again.
       const bounds = { gte: resumeAfter === undefined ? prefix : Buffer.concat([resumeAfter, zeroByte]) };
-      const iterator = this.#engine.iteratorSync({ ...bounds, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
+      let iterator: SyncEntryIterator;
+      try {
+        iterator = this.#engine.iteratorSync({ ...bounds, ...(end === undefined ? {} : { lt: end }), snapshot: this.#snapshot });
+      } catch (error) {
+        // Opening the iterator opens the segments it may read: one whose index, properties or footer
+        // is damaged cannot be opened, and no walk gets past it (not a block to step over).
+        if (!(error instanceof CorruptionError)) throw error;
+        throw new ToolError('CORRUPTION', `Cannot dump "${this.#engine.dir}": ${error.message}; that segment cannot be opened, so no key of it or beside it can be read in order. \`silt verify\` lists the damage and \`silt recover\` salvages the rest`, {
+          cause: error,
+          exitCode: ExitCode.damaged,
+        });
+      }
       let damage: CorruptionError | undefined;
       try {
         for (;;) {

@@ -5,13 +5,21 @@
 // Its progress bar ends at 100% (it stopped at 93%: the keys left out were
 // never counted), counts in keys (it said records/s), and the line naming
 // what was left out is written above the bar, not onto the end of its line.
+// A segment that cannot be opened at all (index, properties or footer) is
+// not a block to step over: exit 1 with the advice, as for the table.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
+import { metadataKey } from '../../../lib/keyspace/key-encoding.js';
+import { stringRecord } from '../../../lib/keyspace/metadata.js';
+import { defaultFileSystem } from '../../../tools/data-dir.js';
 import { dump } from '../../../tools/dump.js';
 import { recover } from '../../../tools/recover.js';
-import { collectionKeys, damageMetadataBlock, db3Keys, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
+import { scanSegment } from '../../../tools/segment-scan.js';
+import { collectionKeys, damageMetadataBlock, db3Keys, segments, stringKeys, writeSampleKeyspace } from './damaged-keyspace.js';
 import { CapturedStream, captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
 
 let scratch: string;
@@ -90,5 +98,38 @@ describe('dump of a directory with an unreadable block', () => {
     // The bar was drawn before the line, and again after it.
     expect(frames[leftOut - 1]).toMatch(/^dump .* {2}\[/);
     expect(frames[leftOut + 1]).toMatch(/^dump .* {2}\[/);
+  });
+});
+
+describe('dump of a directory with a segment that cannot be opened', () => {
+  test('a damaged index block in a segment the walk of the keys opens first: exit 1 with the advice, no --out file', async () => {
+    // The sample keyspace, then one more segment holding a single metadata record (its range leaves out the
+    // database table, so the table read does not open it: the walk of db 0's keys does).
+    const damagedDir = path.join(scratch, 'index-damage');
+    await writeSampleKeyspace(damagedDir);
+    const before = new Set(segments(damagedDir));
+    const engine = await LsmEngine.open(damagedDir);
+    try {
+      await engine.write(new WriteBatch().put(metadataKey(0, Buffer.from('zzz')), stringRecord(Buffer.from('late'), 0, 1)));
+      await engine.flush();
+    } finally {
+      await engine.close();
+    }
+    const added = segments(damagedDir).filter((file) => !before.has(file));
+    expect(added).toHaveLength(1);
+    const footer = scanSegment(defaultFileSystem(), added[0]!, { readData: false }).footer!;
+    const bytes = fs.readFileSync(added[0]!);
+    bytes[footer.index.offset + 2] = bytes[footer.index.offset + 2]! ^ 0x5a;
+    fs.writeFileSync(added[0]!, bytes);
+
+    const out = path.join(scratch, 'index-damage.ndjson');
+    const { io, stdout } = captureIo();
+    const result = await dump({ dir: damagedDir, out, json: true, nowMs }, io);
+    expect(result.exitCode).toBe(1);
+    const error = (JSON.parse(stdout.text) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('CORRUPTION');
+    expect(error.message).toContain(`Cannot read segment index block in "${added[0]!}" at offset ${footer.index.offset}`);
+    expect(error.message).toContain('`silt verify` lists the damage and `silt recover` salvages the rest');
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
