@@ -250,6 +250,7 @@ function topmostMissing(fs: FileSystem, path: string): string | undefined {
  */
 function removePartialCopy(fs: FileSystem, target: string, created: string | undefined, written: readonly string[]): string {
   const what = created === undefined ? `what it wrote into "${target}"` : created === resolve(target) ? `the partial copy "${target}"` : `the partial copy, with the directories made for it from "${created}" down`;
+  if (created !== undefined && !fs.exists(created)) return 'nothing was created';
   try {
     if (created !== undefined) {
       fs.removeTree(created);

@@ -4,6 +4,7 @@
 // (no O_APPEND), so that they can land on zeros preallocate() wrote.
 
 import fs from 'node:fs';
+import { dirname } from 'node:path';
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js';
 
 const openFlags: Record<OpenMode, string> = { read: 'r', append: 'r+', create: 'wx+' };
@@ -109,7 +110,16 @@ export class NodeFileSystem implements FileSystem {
   }
 
   mkdir(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      // Node's recursive mkdir reports ENOENT for some failures whose cause is another (EROFS on a
+      // read-only file system, seen on Node 20): make each missing level by itself, so the error says why.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const parent = dirname(dir);
+      if (parent !== dir && !fs.existsSync(parent)) this.mkdir(parent);
+      if (!fs.existsSync(dir)) fs.mkdirSync(dir);
+    }
   }
 
   rename(from: string, to: string): void {
