@@ -18,7 +18,7 @@ import { inspect } from './inspect.js';
 import { load, loadFormats, type LoadFormat } from './load.js';
 import { recover } from './recover.js';
 import { restore } from './restore.js';
-import { ExitCode, writeLine, type ToolIo } from './tool-io.js';
+import { ExitCode, writeJson, writeLine, type ToolIo } from './tool-io.js';
 import { verify } from './verify.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -311,14 +311,16 @@ export async function main(argv: readonly string[], io: ToolIo): Promise<number>
       writeLine(io.stderr, `silt ${name}: not available in this build yet (it needs the Redis data model layer); see docs/operations.md`);
       return ExitCode.failed;
     }
-    writeLine(io.stderr, `silt: unknown subcommand "${name}"; run silt --help`);
+    const message = `unknown subcommand "${name}"; run silt --help`;
+    writeLine(io.stderr, `silt: ${message}`);
+    if (rest.includes('--json')) writeJson(io.stdout, { ok: false, error: { code: 'USAGE', message } });
     return ExitCode.failed;
   }
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...rest], options: { ...subcommand.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (error) {
-    return usageError(io, subcommand, (error as Error).message);
+    return usageError(io, subcommand, (error as Error).message, rest);
   }
   if (parsed.values['help'] === true) {
     writeLine(io.stdout, subcommand.usage);
@@ -326,21 +328,27 @@ export async function main(argv: readonly string[], io: ToolIo): Promise<number>
   }
   if (parsed.positionals.length !== subcommand.positionals.length) {
     const expected = subcommand.positionals.length === 0 ? 'no positional arguments' : subcommand.positionals.join(' ');
-    return usageError(io, subcommand, `expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((value) => `"${value}"`).join(' ')}`);
+    return usageError(io, subcommand, `expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((value) => `"${value}"`).join(' ')}`, rest);
   }
   try {
     return await subcommand.run(parsed.values, parsed.positionals, io);
   } catch (error) {
-    if (error instanceof UsageError) return usageError(io, subcommand, error.message);
+    if (error instanceof UsageError) return usageError(io, subcommand, error.message, rest);
     throw error;
   }
 }
 
 class UsageError extends Error {}
 
-function usageError(io: ToolIo, subcommand: Subcommand, message: string): number {
+/**
+ * Bad usage: the message and a pointer to --help on stderr, and, when the
+ * arguments hold --json (even arguments that did not parse), the error
+ * document on stdout, as every tool gives it for a run that could not start.
+ */
+function usageError(io: ToolIo, subcommand: Subcommand, message: string, args: readonly string[]): number {
   writeLine(io.stderr, `silt ${subcommand.name}: ${message}`);
   writeLine(io.stderr, `Run silt ${subcommand.name} --help for usage`);
+  if (args.includes('--json')) writeJson(io.stdout, { ok: false, error: { code: 'USAGE', message } });
   return ExitCode.failed;
 }
 

@@ -83,9 +83,28 @@ describe('main (in-process)', () => {
       [['load', 'f'], 'give exactly one of --into DIR and --host HOST'],
     ];
     for (const [argv, message] of cases) {
-      const { io, stderr } = captureIo();
+      const { io, stderr, stdout } = captureIo();
       expect(await main(argv, io), argv.join(' ')).toBe(2);
       expect(stderr.text, argv.join(' ')).toContain(message);
+      expect(stdout.text, argv.join(' ')).toBe('');
+    }
+  });
+
+  test('with --json, a usage error is also the error document on stdout', async () => {
+    const cases: [string[], string][] = [
+      [['frobnicate', '--json'], 'unknown subcommand "frobnicate"'],
+      [['verify', '--bogus', '--json'], "Unknown option '--bogus'"],
+      [['verify', '--json'], 'expected DIR, got none'],
+      [['recover', 'x', '--json'], '--out is required'],
+      [['checkpoint', 'x', '--keep', 'many', '--json'], '--keep expects a whole number'],
+    ];
+    for (const [argv, message] of cases) {
+      const { io, stderr, stdout } = captureIo();
+      expect(await main(argv, io), argv.join(' ')).toBe(2);
+      expect(stderr.text, argv.join(' ')).toContain(message);
+      const document = JSON.parse(stdout.text) as { ok: boolean; error: { code: string; message: string } };
+      expect(document, argv.join(' ')).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+      expect(document.error.message, argv.join(' ')).toContain(message);
     }
   });
 
