@@ -98,6 +98,8 @@ const collectionsListedMax = 100;
 
 /** Bytes of a sorted-set member's `S` value: its score. */
 const scoreValueBytes = 8;
+/** The value of a sorted set's `Z` entries: everything is in the key. */
+const emptyValue = Buffer.alloc(0);
 
 /** Bytes of the version in an `S` or `Z` key, after the user key (big-endian). */
 const versionBytes = 8;
@@ -402,28 +404,81 @@ async function repairCollections(engine: LsmEngine, mapped: Map<number, number>,
 
 type Scan = (prefix: Buffer, visit: (key: Buffer, value: Buffer) => void) => void;
 
-/** A sorted set keeps the members whose `S` and `Z` entries agree. @returns the record to keep (the same one when whole), undefined to delete */
+/**
+ * A sorted set keeps every member one of its two entries still names: a
+ * member's `S` entry (member -> score) and its `Z` entry (score, member) are
+ * written in the same batch, so when a lost block took one of them, the other
+ * says what it held, and the missing one is written again from it (`dump`
+ * reads the members from `Z`, so what recover keeps is what dump shows). A
+ * member whose `S` entry holds a valid score keeps that score, and `Z` entries
+ * naming it with another score (versions a lost block had replaced) are
+ * deleted; a member without a valid `S` entry is kept when exactly one `Z`
+ * entry names it, and dropped when several do (nothing tells which is newer).
+ * @returns the record to keep (the same one when whole), undefined to delete
+ */
 function repairZset(batch: WriteBatch, scan: Scan, physDb: number, userKey: Buffer, version: number, record: Buffer, size: number): Buffer | undefined {
   const prefix = subkeyPrefix(physDb, userKey, version);
   const zPrefix = scorePrefix(physDb, userKey, version);
-  /** Z key (latin1) each S entry calls for -> its S key. */
-  const wanted = new Map<string, Buffer>();
-  const badS: Buffer[] = [];
+  /** Member (latin1) -> the score of its valid `S` entry. */
+  const sScores = new Map<string, number>();
+  /** Member (latin1) -> its `S` entry's key, when that entry holds no valid score. */
+  const badS = new Map<string, Buffer>();
   scan(prefix, (key, value) => {
+    const member = key.subarray(prefix.length).toString('latin1');
     const score = value.length === scoreValueBytes ? decodeOrderedDouble(value, 0) : Number.NaN;
-    if (Number.isNaN(score)) badS.push(Buffer.from(key));
-    else wanted.set(scoreKey(physDb, userKey, version, score, key.subarray(prefix.length)).toString('latin1'), Buffer.from(key));
+    if (Number.isNaN(score)) badS.set(member, Buffer.from(key));
+    else sScores.set(member, score);
   });
-  const badZ: Buffer[] = [];
-  let kept = 0;
+  /** Member (latin1) -> the `Z` keys naming it. */
+  const zKeys = new Map<string, Buffer[]>();
   scan(zPrefix, (key) => {
-    const name = key.toString('latin1');
-    if (wanted.delete(name)) kept++;
-    else badZ.push(Buffer.from(key));
+    const member = key.subarray(zPrefix.length + 8).toString('latin1');
+    const keys = zKeys.get(member);
+    if (keys === undefined) zKeys.set(member, [Buffer.from(key)]);
+    else keys.push(Buffer.from(key));
   });
-  const unmatched = [...badS, ...wanted.values()];
-  if (unmatched.length === 0 && badZ.length === 0 && kept === size) return record;
-  for (const key of [...unmatched, ...badZ]) batch.del(key);
+  let kept = 0;
+  let changed = false;
+  for (const [member, score] of sScores) {
+    const wanted = scoreKey(physDb, userKey, version, score, Buffer.from(member, 'latin1'));
+    const named = zKeys.get(member) ?? [];
+    zKeys.delete(member);
+    kept++;
+    let found = false;
+    for (const key of named) {
+      if (key.equals(wanted)) found = true;
+      else {
+        batch.del(key);
+        changed = true;
+      }
+    }
+    if (!found) {
+      batch.put(wanted, emptyValue);
+      changed = true;
+    }
+  }
+  const scoreBytes = Buffer.alloc(scoreValueBytes);
+  for (const [member, keys] of zKeys) {
+    if (keys.length === 1) {
+      // The `S` entry is lost (or holds no valid score): the `Z` entry gives it again.
+      scoreBytes.set(keys[0]!.subarray(zPrefix.length, zPrefix.length + 8));
+      const score = decodeOrderedDouble(scoreBytes, 0);
+      if (!Number.isNaN(score)) {
+        batch.put(subkey(physDb, userKey, version, Buffer.from(member, 'latin1')), Buffer.from(scoreBytes));
+        badS.delete(member);
+        kept++;
+        changed = true;
+        continue;
+      }
+    }
+    for (const key of keys) batch.del(key);
+    changed = true;
+  }
+  for (const key of badS.values()) {
+    batch.del(key);
+    changed = true;
+  }
+  if (!changed && kept === size) return record;
   return kept === 0 ? undefined : withSize(record, kept);
 }
 

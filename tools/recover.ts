@@ -58,7 +58,8 @@
 //      index (`E`) still count keys whose records were lost, a key whose
 //      newest metadata was lost shows its older version if one survives (the
 //      entries of the lost version are deleted; listed), collections that
-//      lost members are made to hold what is left (listed), and a lost
+//      lost members are made to hold what is left (listed; a sorted-set member
+//      that lost one of its two entries gets it back from the other), and a lost
 //      database table (`D`) is rebuilt as the server would build it (an
 //      assumption, said so).
 //      Before all that, while the kept segments are as written, decide for
