@@ -27,9 +27,11 @@ import {
   parseFileName,
   segmentDir,
   segmentDirName,
+  unfinishedFileName,
   walDir,
   walDirName,
 } from '../lib/format/file-names.js';
+import { describeUnfinished } from '../lib/format/unfinished-marker.js';
 import { NodeFileSystem } from '../lib/fs/node-file-system.js';
 import { readLock, type LockInfo, type LockStatus } from '../lib/engine/lock-file.js';
 import { ToolError } from './tool-io.js';
@@ -60,10 +62,19 @@ export function requireDirectory(fs: FileSystem, dir: string, what = 'data direc
  * reported as a database that lost its CURRENT: pointing a tool at
  * /var/lib instead of /var/lib/silt must not end in an empty recovered
  * database and exit 0. Names a subdirectory that is a silt data directory.
+ * Refuses the partial output of an interrupted recover or restore (its
+ * UNFINISHED marker).
  * @param action what the tool was about to do ("verify", "recover")
- * @throws ToolError NOT_FOUND for an empty directory or one with no silt file
+ * @throws ToolError NOT_FOUND for an empty directory or one with no silt file, UNFINISHED for a partial output
  */
 export function requireSiltData(fs: FileSystem, dir: string, action: string): void {
+  const unfinished = joinPath(dir, unfinishedFileName);
+  if (fs.exists(unfinished)) {
+    throw new ToolError(
+      'UNFINISHED',
+      `Cannot ${action} "${dir}": it is the unfinished output of ${describeUnfinished(fs, unfinished)}, which stopped before it was done (interrupted, or it failed); delete it and run that tool again`,
+    );
+  }
   if (fs.exists(joinPath(dir, currentFileName))) return;
   const names = fs.list(dir);
   if (names.some((name) => isSiltName(fs, dir, name))) return;

@@ -93,6 +93,7 @@ import { SegmentReader } from '../lib/segment/segment-reader.js';
 import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { encodeHeader, walFormatVersions, WalRecordType } from '../lib/wal/wal-format.js';
 import { encodeRecord } from '../lib/format/record-framing.js';
+import { removeUnfinishedMarker, writeUnfinishedMarker } from '../lib/format/unfinished-marker.js';
 import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
 import { describeEngineKey, describeKeyRange, type DecodedEngineKey, type DecodedKeyRange } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
@@ -323,6 +324,8 @@ class Recovery {
     report.lastSequence = this.#lastSequence;
     report.complete = report.lost.length === 0;
     this.#fs.writeFileSync(joinPath(this.#out, lostAndFoundDirName, recoverReportFileName), Buffer.from(`${JSON.stringify({ ...report, verify: undefined }, null, 2)}\n`));
+    // NEWDIR is whole: the server and the tools may open it (verify, next, does).
+    removeUnfinishedMarker(this.#fs, this.#out);
     // As long as verify of the result: a bar of its own, in verify's two phases.
     const verified = await verifyDirectory(this.#fs, this.#out, {
       progressStream: this.#progressStream,
@@ -365,6 +368,7 @@ class Recovery {
   #createOutput(): void {
     const fs = this.#fs;
     createOutputDirectory(fs, this.#out, [this.#dir]);
+    writeUnfinishedMarker(fs, this.#out, 'recover');
     fs.mkdir(segmentDir(this.#out));
     fs.mkdir(walDir(this.#out));
     fs.mkdir(joinPath(this.#out, lostAndFoundDirName));
@@ -935,7 +939,7 @@ class Recovery {
   // ---------------------------------------------------------------- step 6
 
   async #openResult(needsCompaction: boolean): Promise<void> {
-    const engine = await LsmEngine.open(this.#out, { fs: this.#fs, backgroundExecutor: 'inline', disableAutoCompaction: true, syncPolicy: 'always' });
+    const engine = await LsmEngine.open(this.#out, { fs: this.#fs, backgroundExecutor: 'inline', disableAutoCompaction: true, syncPolicy: 'always', openUnfinished: true });
     try {
       // Before compaction replaces the kept segments, and before the keyspace repair writes.
       this.#markStaleRisk(engine);

@@ -57,6 +57,7 @@ import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { checkpointFileName, readCheckpointRecord, type CheckpointRecord } from './checkpoint.js';
 import { describeEngineKey, type DecodedEngineKey } from './describe-engine-key.js';
+import { removeUnfinishedMarker, writeUnfinishedMarker } from '../lib/format/unfinished-marker.js';
 import { checkOutputDirectory, createOutputDirectory, defaultFileSystem, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData } from './data-dir.js';
 import { Progress, type ProgressUnit } from './progress.js';
 import { formatTime, plural, relativeFile } from './render.js';
@@ -519,9 +520,10 @@ class Restore {
     const { from, out } = this.#options;
     const fs = this.#fs;
     createOutputDirectory(fs, out!, this.#inputs());
+    writeUnfinishedMarker(fs, out!, 'restore');
     copyCheckpoint(fs, from, out!);
     const progress = this.#phase(`replaying records into ${out!}`, this.#report.records, 'records');
-    const engine = await LsmEngine.open(out!, { fs, backgroundExecutor: 'inline', syncPolicy: 'no' });
+    const engine = await LsmEngine.open(out!, { fs, backgroundExecutor: 'inline', syncPolicy: 'no', openUnfinished: true });
     let inFlight: Promise<unknown>[] = [];
     const settle = async (): Promise<void> => {
       const writes = inFlight;
@@ -556,6 +558,8 @@ class Restore {
       await Promise.allSettled(inFlight);
       await engine.close();
     }
+    // Every record up to the target is in: NEWDIR is the state asked for, and may be opened.
+    removeUnfinishedMarker(fs, out!);
   }
 
   // ---------------------------------------------------------------- helpers

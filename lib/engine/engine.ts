@@ -89,6 +89,11 @@ export interface EngineOptions {
   readOnly?: boolean;
   /** Create the directory when missing (default true; ignored when readOnly). */
   createIfMissing?: boolean;
+  /**
+   * Open a directory that holds the UNFINISHED marker (file-names.ts, unfinishedFileName): only for
+   * the tool building it. Otherwise such a directory is refused with INVALID_ARGUMENT.
+   */
+  openUnfinished?: boolean;
   syncPolicy?: SyncPolicy;
   /** Memtable byte budget. */
   memtableBytes?: number;

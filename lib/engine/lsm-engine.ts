@@ -43,7 +43,8 @@ import { NodeFileSystem } from '../fs/node-file-system.js';
 import * as limits from '../limits.js';
 import { Memtable, memtableKeyOverheadBytes, memtableVersionOverheadBytes } from '../memtable/memtable.js';
 import { keyLengthBytes } from '../memtable/value-arena.js';
-import { archiveDir, checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../format/file-names.js';
+import { archiveDir, checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, unfinishedFileName, walDir, walPath } from '../format/file-names.js';
+import { describeUnfinished } from '../format/unfinished-marker.js';
 import { ManifestWriter } from '../manifest/manifest-writer.js';
 import { probeDataDirectory, readManifest } from '../manifest/manifest-reader.js';
 import { Version } from '../manifest/version.js';
@@ -317,6 +318,12 @@ export class LsmEngine implements Engine {
         throw new KvError('NOT_FOUND', `Cannot open data directory "${this.dir}": it does not exist`);
       }
       fs.mkdir(this.dir);
+    }
+    const unfinished = joinPath(this.dir, unfinishedFileName);
+    if (this.#options.openUnfinished !== true && fs.exists(unfinished)) {
+      throw new InvalidArgumentError(
+        `Cannot open data directory "${this.dir}": it is the unfinished output of a silt tool (${describeUnfinished(fs, unfinished)}), which stopped before it was done (interrupted, or it failed); delete it and run the tool again`,
+      );
     }
     if (!this.readOnly) {
       this.#lock = acquireLock(fs, this.dir);

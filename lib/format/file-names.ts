@@ -31,6 +31,12 @@ export const walDirName = 'wal';
 export const segmentDirName = 'seg';
 export const archiveDirName = 'archive';
 export const checkpointsDirName = 'checkpoints';
+/**
+ * Written first into a directory `silt recover` or `silt restore` builds, removed when it is done: a
+ * directory holding it is a partial result (interrupted, or the tool failed) that neither the server
+ * nor the tools open (LsmEngine refuses it unless EngineOptions.openUnfinished).
+ */
+export const unfinishedFileName = 'UNFINISHED';
 /** Written last into a checkpoint: a directory without it is a copy that did not finish. */
 export const checkpointFileName = 'CHECKPOINT';
 

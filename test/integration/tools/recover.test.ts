@@ -31,6 +31,7 @@ import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { recover, type LostItem } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
+import { FaultFileSystem, systemError } from '../../support/fault-file-system.js';
 import { fixtureNames, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
 import { summarizeWalFile } from '../../../tools/wal-scan.js';
 import { recordHeaderBytes } from '../../../lib/format/record-framing.js';
@@ -579,6 +580,33 @@ describe('silt recover on the fixtures', () => {
     expect(result.report!.manifest.source).toBe('current');
     expect(result.report!.lost).toMatchObject([{ kind: 'segment', file: `seg/${lostSegment}`, keyRange: { smallest: hex('a'), largest: hex('z') } }]);
     expect(result.report!.lost[0]!.reason).not.toContain('most likely');
+  });
+
+  test('a recover that stops halfway leaves its output marked UNFINISHED: the server and the tools refuse it', async () => {
+    const dir = copyFixture(scratch, 'healthy', '-stops-halfway');
+    const out = path.join(scratch, 'stops-halfway.recovered');
+    const faulty = new FaultFileSystem(new NodeFileSystem());
+    // The segments are linked, then the first WAL file copied finds the disk full: recover fails (exit 2).
+    faulty.injectFault((op, file) => (op === 'write' && file.startsWith(`${out}/wal/`) ? systemError('ENOSPC', 'write', file) : undefined));
+    const failed = captureIo();
+    expect((await recover({ dir, out, fs: faulty }, failed.io)).exitCode).toBe(2);
+    expect(fs.readdirSync(path.join(out, 'seg')).length).toBeGreaterThan(0);
+    const marker = JSON.parse(fs.readFileSync(path.join(out, 'UNFINISHED'), 'utf8')) as { tool: string; pid: number };
+    expect(marker).toMatchObject({ tool: 'recover', pid: process.pid });
+
+    const checked = captureIo();
+    expect((await verify({ dir: out, json: true }, checked.io)).exitCode).toBe(2);
+    const error = (JSON.parse(checked.stdout.text) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('UNFINISHED');
+    expect(error.message).toContain(`Cannot verify "${out}": it is the unfinished output of silt recover, started `);
+    expect(error.message).toContain('delete it and run that tool again');
+    await expect(LsmEngine.open(out, { backgroundExecutor: 'inline' })).rejects.toThrow(/it is the unfinished output of a silt tool \(silt recover, started /);
+    await expect(LsmEngine.open(out, { readOnly: true })).rejects.toThrow(/unfinished output/);
+
+    // Run again into a new directory, it finishes, and its output carries no marker.
+    const again = path.join(scratch, 'stops-halfway.again');
+    expect((await recover({ dir, out: again }, captureIo().io)).exitCode).toBe(0);
+    expect(fs.existsSync(path.join(again, 'UNFINISHED'))).toBe(false);
   });
 
   test('refuses an output directory that is not empty, or inside DIR, and a directory a live engine holds', async () => {
