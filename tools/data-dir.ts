@@ -118,6 +118,11 @@ export function refuseLiveDirectory(fs: FileSystem, dir: string, action: string,
 }
 
 /** "process 1234 on host "web-1" since 2024-01-02T03:04:05.000Z" */
+/** Why a LOCK is stale, with the process it named when it names one: "process 12 is not running; it named process 12 on host ..." */
+export function staleLockReason(reason: string, info: LockInfo | undefined): string {
+  return info === undefined ? reason : `${reason}; it named ${describeOwner(info)}`;
+}
+
 export function describeOwner(info: LockInfo | undefined): string {
   if (info === undefined) return 'unreadable LOCK';
   const host = info.hostname === '' ? '' : ` on host "${info.hostname}"`;

@@ -94,7 +94,7 @@ import { SegmentWriter } from '../lib/segment/segment-writer.js';
 import { encodeHeader, walFormatVersions, WalRecordType } from '../lib/wal/wal-format.js';
 import { encodeRecord } from '../lib/format/record-framing.js';
 import { removeUnfinishedMarker, writeUnfinishedMarker } from '../lib/format/unfinished-marker.js';
-import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, describeOwner, highestFileNumber, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
+import { checkOutputDirectory, copyPrefix, createOutputDirectory, defaultFileSystem, highestFileNumber, staleLockReason, linkOrCopy, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
 import { describeEngineKey, describeKeyRange, type DecodedEngineKey, type DecodedKeyRange } from './describe-engine-key.js';
 import { emptyKeyspaceRepair, repairedAnything, repairKeyspaceIndexes, type KeyspaceRepair } from './keyspace-repair.js';
 import { Progress } from './progress.js';
@@ -342,7 +342,7 @@ class Recovery {
     const fs = this.#fs;
     requireDirectory(fs, this.#dir);
     const lock = refuseLiveDirectory(fs, this.#dir, 'recover from', 'Stop the server first; recover reads a stopped directory (or a checkpoint) and writes a new one');
-    if (lock.state === 'stale') this.#report.notes.push(`DIR's LOCK is stale (${lock.reason}; it named ${describeOwner(lock.info)}); it was left as is`);
+    if (lock.state === 'stale') this.#report.notes.push(`DIR's LOCK is stale (${staleLockReason(lock.reason, lock.info)}); it was left as is`);
     requireSiltData(fs, this.#dir, 'recover');
     checkOutputDirectory(fs, this.#out, [this.#dir]);
   }

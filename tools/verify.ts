@@ -49,7 +49,7 @@ import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
 import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey } from '../lib/keyspace/key-encoding.js';
-import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory, requireSiltData } from './data-dir.js';
+import { defaultFileSystem, refuseLiveDirectory, staleLockReason, requireDirectory, requireSiltData } from './data-dir.js';
 import { describeKeyRange, unknownTable, type DecodedKeyRange } from './describe-engine-key.js';
 import { KeyFinder } from './key-finder.js';
 import { Progress } from './progress.js';
@@ -276,7 +276,7 @@ export async function verifyDirectory(
     engine: undefined,
   };
   if (lock.state === 'stale') {
-    context.add({ severity: 'note', kind: 'lock-stale', file: lockFileName, offset: null, message: `LOCK is stale (${lock.reason}; it named ${describeOwner(lock.info)}): the next server start takes it over` });
+    context.add({ severity: 'note', kind: 'lock-stale', file: lockFileName, offset: null, message: `LOCK is stale (${staleLockReason(lock.reason, lock.info)}): the next server start takes it over` });
   }
   try {
     for (const pass of passes) await pass.run(context);

@@ -31,7 +31,8 @@ import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { recover, type LostItem } from '../../../tools/recover.js';
 import { verify } from '../../../tools/verify.js';
-import { FaultFileSystem, systemError } from '../../support/fault-file-system.js';
+import { FaultFileSystem } from '../../support/fault-file-system.js';
+import { systemError } from '../../../lib/fs/mem-file-system.js';
 import { fixtureNames, type FixtureName, type HexEntry } from '../../support/make-fixtures.js';
 import { summarizeWalFile } from '../../../tools/wal-scan.js';
 import { recordHeaderBytes } from '../../../lib/format/record-framing.js';
@@ -590,6 +591,7 @@ describe('silt recover on the fixtures', () => {
     faulty.injectFault((op, file) => (op === 'write' && file.startsWith(`${out}/wal/`) ? systemError('ENOSPC', 'write', file) : undefined));
     const failed = captureIo();
     expect((await recover({ dir, out, fs: faulty }, failed.io)).exitCode).toBe(2);
+    expect(failed.stderr.text).toContain('ENOSPC');
     expect(fs.readdirSync(path.join(out, 'seg')).length).toBeGreaterThan(0);
     const marker = JSON.parse(fs.readFileSync(path.join(out, 'UNFINISHED'), 'utf8')) as { tool: string; pid: number };
     expect(marker).toMatchObject({ tool: 'recover', pid: process.pid });
