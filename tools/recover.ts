@@ -32,8 +32,10 @@
 //      file number, same level), the original goes to NEWDIR/lost+found/seg/,
 //      and each unreadable block is reported lost with its key range (from the
 //      index and its neighbours) and the segment's sequence range. A segment
-//      whose index or footer is unreadable is lost whole; a missing one is
-//      lost with the ranges the manifest recorded.
+//      whose index or footer is unreadable has its data blocks found by their
+//      trailers' checksums (segment-scan.ts, searchWithoutIndex): what follows
+//      the last block found is lost (#reportSearch); a missing one is lost
+//      with the ranges the manifest recorded.
 //   4. WAL files, oldest first. Each is read in salvage mode: a clean file is
 //      copied, a torn tail on the newest file is dropped (a note: it was never
 //      acknowledged under sync policy always), and at the first damaged record
@@ -554,6 +556,7 @@ class Recovery {
           for (const [key, value] of blockEntries) output.writer.add(key, value);
           output.entries += blockEntries.length;
         },
+        searchWithoutIndex: true,
       });
     } catch (error) {
       output.writer?.abandon();
@@ -566,11 +569,7 @@ class Recovery {
     if (scan.properties !== undefined) this.#seeSequence(scan.properties.largestSequence);
     if (meta !== undefined) this.#seeSequence(meta.largestSequence);
     const badBlocks = scan.blocks.filter((block) => block.problem !== undefined);
-    if (!scan.indexReadable) {
-      const range = scan.properties !== undefined ? segmentKeyRange(scan) : meta !== undefined ? keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)) : keyRange(undefined, undefined);
-      const lost = this.#addLost({ kind: 'segment', file, offset: scan.problems[0]?.offset ?? null, bytes: scan.fileBytes, records: null, keyRange: range, sequenceRange: sequences, reason: scan.problems[0]?.message ?? 'unreadable', savedAs, knownKeys: [], olderVersionsMayShow: false });
-      this.#lostParts.set(lost, { bloom: scan.bloom, own: undefined });
-    }
+    if (!scan.indexReadable) this.#reportSearch(scan, file, savedAs, sequences, meta, output.writer === undefined ? undefined : newNumber);
     const lostBlocks: [block: ScannedBlock, lost: LostItem][] = [];
     for (const block of badBlocks) {
       const lost = this.#addLost({
@@ -600,6 +599,47 @@ class Recovery {
     if (badBlocks.length === 0 && scan.indexReadable) {
       this.#report.notes.push(`${file}: every data block is intact; the segment was re-written to rebuild its damaged metadata (${plural(problemCount, 'problem')})`);
     }
+  }
+
+  /**
+   * A segment whose index or footer is unreadable: its data blocks were searched for by their
+   * trailers (ScanOptions.searchWithoutIndex). When the blocks found reach the data's end, or hold
+   * as many entries as the manifest (or the properties) recorded, nothing is lost; otherwise what
+   * lies after the last block found is, and with no block found, the whole segment.
+   * @param rewrittenAs the file number of the segment re-written from the blocks found, if any
+   */
+  #reportSearch(scan: SegmentScan, file: string, savedAs: string, sequences: SequenceRange, meta: SegmentMeta | undefined, rewrittenAs: number | undefined): void {
+    const search = scan.searched;
+    const damage = scan.problems[0]?.message ?? 'unreadable';
+    const expected = meta?.entryCount ?? scan.properties?.entryCount;
+    const lastFound = scan.blocks.at(-1)?.lastKey;
+    if (search !== undefined && lastFound !== undefined) {
+      const complete = (search.dataEnd !== null && search.stoppedAt === search.dataEnd) || (expected !== undefined && search.entries === expected);
+      const found = `${plural(scan.blocks.length, 'data block')} (${plural(search.entries, 'entry', 'entries')}) found without it, by their trailers' checksums`;
+      if (complete) {
+        this.#report.notes.push(`${file}: ${damage}; all its ${found}, every one the segment held, were kept in a re-written segment`);
+        return;
+      }
+      const largest = meta !== undefined ? userKeyOf(meta.largestKey) : scan.properties !== undefined ? userKeyOf(scan.properties.largestKey) : undefined;
+      const lost = this.#addLost({
+        kind: 'blocks',
+        file,
+        offset: search.stoppedAt,
+        bytes: (search.dataEnd ?? scan.fileBytes) - search.stoppedAt,
+        records: null,
+        keyRange: keyRange(userKeyOf(lastFound), largest),
+        sequenceRange: sequences,
+        reason: `${damage}; ${found} up to offset ${search.stoppedAt} were kept, and from there no block could be read${expected === undefined ? '' : ` (${expected - search.entries} of the ${expected} entries the segment held are missing)`}`,
+        savedAs,
+        knownKeys: [],
+        olderVersionsMayShow: false,
+      });
+      this.#lostParts.set(lost, { bloom: scan.bloom, own: rewrittenAs === undefined ? undefined : { fileNumber: rewrittenAs, after: lastFound } });
+      return;
+    }
+    const range = scan.properties !== undefined ? segmentKeyRange(scan) : meta !== undefined ? keyRange(userKeyOf(meta.smallestKey), userKeyOf(meta.largestKey)) : keyRange(undefined, undefined);
+    const lost = this.#addLost({ kind: 'segment', file, offset: scan.problems[0]?.offset ?? null, bytes: scan.fileBytes, records: null, keyRange: range, sequenceRange: sequences, reason: `${damage}${search === undefined ? '' : '; no data block could be found without it'}`, savedAs, knownKeys: [], olderVersionsMayShow: false });
+    this.#lostParts.set(lost, { bloom: scan.bloom, own: undefined });
   }
 
   #noteUnlistedSegments(): void {

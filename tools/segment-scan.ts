@@ -16,7 +16,7 @@
 // It never writes. Keys handed out are copies owned by the caller.
 
 import { CorruptionError, UnsupportedVersionError } from '../lib/errors.js';
-import { compareInternalKeys, userKeyOf } from '../lib/format/internal-key.js';
+import { compareInternalKeys, trailerBytes, userKeyOf } from '../lib/format/internal-key.js';
 import type { VarintResult } from '../lib/format/varint.js';
 import { readExactly, type FileHandle, type FileSystem } from '../lib/fs/file-system.js';
 import { decodeBlockHandle, readBlock } from '../lib/segment/block-io.js';
@@ -70,8 +70,23 @@ export interface SegmentScan {
   blocks: ScannedBlock[];
   /** True when the footer and index could be read, so the blocks are known. */
   indexReadable: boolean;
+  /**
+   * Set when the index (or footer) was unreadable and ScanOptions.searchWithoutIndex found
+   * data blocks by their trailers instead (`blocks` are those found, in file order).
+   */
+  searched: BlockSearch | undefined;
   /** The reader's message when the footer names a format version this build does not read. */
   unsupportedVersion: string | undefined;
+}
+
+/** What a search for data blocks without the index found (ScanOptions.searchWithoutIndex). */
+export interface BlockSearch {
+  /** Where the data blocks end: the first metadata block's offset when the footer is readable, else unknown (null). */
+  dataEnd: number | null;
+  /** Where the search stopped: no block could be found from here (== dataEnd when every block was found). */
+  stoppedAt: number;
+  /** Entries in the blocks found. */
+  entries: number;
 }
 
 export interface ScanOptions {
@@ -83,7 +98,30 @@ export interface ScanOptions {
    * are reported, not handed out, so the entries handed out strictly increase.
    */
   onBlock?: (block: ScannedBlock, entries: [key: Buffer, value: Buffer][]) => void;
+  /**
+   * When the index (or the footer) is unreadable, find the data blocks without
+   * it (recover): from the file's start, each block ends where a trailer's
+   * CRC-32 matches the bytes before it (a type byte, then the CRC of the
+   * stored bytes and that byte), and must decode, with keys that go on from
+   * the block before. The search stops where no block follows (the data's
+   * end, or a damaged block). Cost: one pass of a byte-wise CRC over the data.
+   */
+  searchWithoutIndex?: boolean;
 }
+
+/** Largest data region searchWithoutIndex reads into memory, bytes. */
+const searchBytesMax = 1024 * 1024 * 1024;
+
+/** CRC-32/IEEE table (reflected polynomial 0xEDB88320), for the byte-wise CRC of the search. */
+const crcTable = ((): Int32Array => {
+  const table = new Int32Array(256);
+  for (let byte = 0; byte < 256; byte++) {
+    let value = byte;
+    for (let bit = 0; bit < 8; bit++) value = value & 1 ? 0xedb88320 ^ (value >>> 1) : value >>> 1;
+    table[byte] = value;
+  }
+  return table;
+})();
 
 /**
  * Scans the segment at `path`.
@@ -140,10 +178,91 @@ class Scanner {
     this.#file = file;
     this.#path = path;
     this.#options = options;
-    this.#scan = { path, fileBytes: file.size(), footer: undefined, properties: undefined, filter: undefined, bloom: undefined, problems: [], blocks: [], indexReadable: false, unsupportedVersion: undefined };
+    this.#scan = { path, fileBytes: file.size(), footer: undefined, properties: undefined, filter: undefined, bloom: undefined, problems: [], blocks: [], indexReadable: false, searched: undefined, unsupportedVersion: undefined };
   }
 
   run(): SegmentScan {
+    const scan = this.#read();
+    if (!scan.indexReadable && scan.unsupportedVersion === undefined && this.#options.searchWithoutIndex === true && this.#options.readData !== false) this.#search();
+    return scan;
+  }
+
+  /**
+   * Finds data blocks from the file's start by their trailers (ScanOptions.searchWithoutIndex),
+   * handing the entries of each to onBlock as #readDataBlock does.
+   */
+  #search(): void {
+    const scan = this.#scan;
+    const footer = scan.footer;
+    const dataEnd = footer === undefined ? null : Math.min(footer.index.offset, footer.filter.offset, footer.properties.offset);
+    const end = Math.min(dataEnd ?? scan.fileBytes, scan.fileBytes);
+    if (end > searchBytesMax) return;
+    const bytes = readExactly(this.#file, 0, end);
+    const search: BlockSearch = { dataEnd, stoppedAt: 0, entries: 0 };
+    scan.searched = search;
+    scan.blocks = [];
+    let start = 0;
+    // Bound: each pass either finds a block (start moves past it) or ends the search.
+    while (start + blockTrailerBytes <= end) {
+      const found = this.#findBlock(bytes, start, end);
+      if (found === undefined) break;
+      const [storedEnd, entries] = found;
+      const block: ScannedBlock = {
+        index: scan.blocks.length,
+        offset: start,
+        storedBytes: storedEnd - start,
+        separatorKey: entries[entries.length - 1]![0],
+        compression: bytes[storedEnd],
+        rawBytes: undefined,
+        entries: entries.length,
+        firstKey: entries[0]![0],
+        lastKey: entries[entries.length - 1]![0],
+        problem: undefined,
+      };
+      scan.blocks.push(block);
+      search.entries += entries.length;
+      this.#lastGoodKey = block.lastKey;
+      this.#options.onBlock?.(block, entries);
+      start = storedEnd + blockTrailerBytes;
+    }
+    search.stoppedAt = start;
+  }
+
+  /**
+   * The first block starting at `start`: the end of its stored bytes (where its trailer is) and its
+   * entries, or undefined when no trailer before `end` matches a block that decodes and goes on
+   * from the last key handed out.
+   */
+  #findBlock(bytes: Buffer, start: number, end: number): [storedEnd: number, entries: [Buffer, Buffer][]] | undefined {
+    let crc = -1;
+    for (let at = start; at + blockTrailerBytes <= end; at++) {
+      const type = bytes[at]!;
+      if (type === 0 || type === 1) {
+        const withType = crcTable[(crc ^ type) & 0xff]! ^ (crc >>> 8);
+        if ((withType ^ -1) >>> 0 === bytes.readUInt32LE(at + 1)) {
+          const entries = this.#tryBlock(start, at - start, end);
+          if (entries !== undefined) return [at, entries];
+        }
+      }
+      crc = crcTable[(crc ^ bytes[at]!) & 0xff]! ^ (crc >>> 8);
+    }
+    return undefined;
+  }
+
+  /** The entries of the block whose stored bytes are [offset, offset + size), when it decodes, holds entries, and sorts after the last key handed out. */
+  #tryBlock(offset: number, size: number, limit: number): [Buffer, Buffer][] | undefined {
+    try {
+      const raw = readBlock(this.#file, this.#path, { offset, size }, limit, { verifyChecksum: true, rawBytesMax: blockRawBytesMax });
+      const entries = this.#decodeEntries(Block.parse(raw, this.#path, offset));
+      if (entries.length === 0 || entries.some(([key]) => key.length < trailerBytes) || this.#orderProblem(entries) !== undefined) return undefined;
+      return entries;
+    } catch (error) {
+      if (!(error instanceof CorruptionError)) throw error;
+      return undefined;
+    }
+  }
+
+  #read(): SegmentScan {
     const scan = this.#scan;
     const footerOffset = scan.fileBytes - footerBytes;
     if (footerOffset < 0) {

@@ -31,7 +31,11 @@ import {
   writeSampleKeyspace,
 } from './damaged-keyspace.js';
 import { dump } from '../../../tools/dump.js';
-import { captureIo, makeScratch, removeScratch } from './tool-test-helpers.js';
+import { captureIo, makeScratch, readEntries, removeScratch } from './tool-test-helpers.js';
+import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
+import { userKeyOf } from '../../../lib/format/internal-key.js';
+import { scanSegment } from '../../../tools/segment-scan.js';
+import { footerBytes } from '../../../lib/segment/segment-format.js';
 
 let scratch: string;
 
@@ -307,5 +311,59 @@ describe('repairKeyspaceIndexes on a sorted set that lost one half of some membe
     }
     const check = captureIo();
     expect((await verify({ dir }, check.io)).exitCode, check.stdout.text).toBe(0);
+  });
+});
+
+describe('a segment whose index or footer is unreadable: its data blocks are found by their trailers', () => {
+  /** The sample keyspace (one segment of many blocks), a copy of its original, and what the segment holds. */
+  async function sample(name: string): Promise<{ dir: string; segment: string; scan: ReturnType<typeof scanSegment>; entries: Awaited<ReturnType<typeof readEntries>> }> {
+    const dir = path.join(scratch, name);
+    await writeSampleKeyspace(dir);
+    const [segment] = segments(dir);
+    const scan = scanSegment(new NodeFileSystem(), segment!, {});
+    expect(scan.blocks.length).toBeGreaterThan(4);
+    return { dir, segment: segment!, scan, entries: await readEntries(dir) };
+  }
+
+  function flipAt(file: string, offset: number): void {
+    const bytes = fs.readFileSync(file);
+    bytes[offset] = bytes[offset]! ^ 0x5a;
+    fs.writeFileSync(file, bytes);
+  }
+
+  test('a damaged index block, then a damaged footer: every entry is kept, nothing lost', async () => {
+    for (const part of ['index', 'footer'] as const) {
+      const { dir, segment, scan, entries } = await sample(`search-${part}`);
+      flipAt(segment, part === 'index' ? scan.footer!.index.offset + 3 : scan.fileBytes - footerBytes + 2); // the footer: a block handle
+      const out = path.join(scratch, `search-${part}.recovered`);
+      const { io, stdout } = captureIo();
+      const result = await recover({ dir, out }, io);
+      expect(result.exitCode, stdout.text).toBe(0);
+      expect(result.report!.lost, part).toEqual([]);
+      expect(result.report!.notes.join('\n'), part).toContain(`all its ${scan.blocks.length} data blocks (`);
+      expect(await readEntries(out), part).toEqual(entries);
+    }
+  });
+
+  test('a damaged index and a damaged data block: the blocks before it are kept, the rest listed as lost from its offset', async () => {
+    const { dir, segment, scan, entries } = await sample('search-index-and-block');
+    const damaged = scan.blocks[3]!;
+    flipAt(segment, scan.footer!.index.offset + 3);
+    flipAt(segment, damaged.offset + Math.floor(damaged.storedBytes / 2));
+    const out = path.join(scratch, 'search-index-and-block.recovered');
+    const result = await recover({ dir, out }, captureIo().io);
+    expect(result.exitCode).toBe(1);
+    const [lost] = result.report!.lost;
+    expect(lost).toMatchObject({ kind: 'blocks', offset: damaged.offset });
+    expect(lost!.reason).toContain('3 data blocks (');
+    expect(lost!.keyRange!.smallest).toBe(userKeyOf(scan.blocks[2]!.lastKey!).toString('hex'));
+    // The string keys' records of the kept blocks are all there (the keyspace repair rewrites the derived
+    // records, counters `C` and expiry entries `E`, and trims collections whose members were lost).
+    const kept = new Set((await readEntries(out)).map(([key]) => key));
+    const firstLost = userKeyOf(damaged.firstKey!).toString('hex');
+    const stringRecord = (key: string): boolean => key.startsWith('4d') && key.includes(Buffer.from('str:').toString('hex'));
+    const before = entries.filter(([key]) => key < firstLost && stringRecord(key));
+    expect(before.length).toBeGreaterThan(0);
+    for (const [key] of before) expect(kept.has(key), key).toBe(true);
   });
 });
