@@ -275,14 +275,19 @@ export function linkOrCopy(fs: FileSystem, from: string, to: string): 'linked' |
   }
 }
 
-/** Copies the first `bytes` bytes of `from` into the new file `to` and syncs it. */
-export function copyPrefix(fs: FileSystem, from: string, to: string, bytes: number): void {
+/**
+ * Copies the first `bytes` bytes of `from` into the new file `to` and syncs it;
+ * with `replace`, its `head` takes the place of as many bytes at the start
+ * (recover: a WAL file under a new header).
+ */
+export function copyPrefix(fs: FileSystem, from: string, to: string, bytes: number, replace?: { head: Buffer }): void {
   const source = fs.open(from, 'read');
   try {
     const target = fs.open(to, 'create');
     try {
+      if (replace !== undefined) target.append(replace.head);
       const buffer = Buffer.allocUnsafe(Math.min(copyChunkBytes, Math.max(bytes, 1)));
-      for (let position = 0; position < bytes; ) {
+      for (let position = replace?.head.length ?? 0; position < bytes; ) {
         const count = source.read(buffer, 0, Math.min(buffer.length, bytes - position), position);
         if (count === 0) throw new ToolError('IO_ERROR', `Cannot copy "${from}": it ended at ${position} bytes, expected ${bytes}`);
         target.append(buffer.subarray(0, count));

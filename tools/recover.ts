@@ -80,7 +80,7 @@ import { decodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import { dbTableKey } from '../lib/keyspace/key-encoding.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { compareInternalKeys, makeInternalKey, sequenceMax, sequenceOf, typeOf, userKeyOf, ValueType } from '../lib/format/internal-key.js';
-import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { joinPath, truncateDurably, type FileSystem } from '../lib/fs/file-system.js';
 import { currentFileName, manifestFileName, parseFileName, segmentDir, segmentFileName, segmentPath, walDir, walFileName, walPath } from '../lib/format/file-names.js';
 import { readManifest, readManifestFile, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import { ManifestWriter } from '../lib/manifest/manifest-writer.js';
@@ -120,9 +120,6 @@ import { damageLosesNothing, listIn, scanRecordsAfter, summarizeWalFile, walForm
 
 /** Where damaged originals go, inside NEWDIR. */
 export const lostAndFoundDirName = 'lost+found';
-/** Bytes read at a time when copying a WAL file under a new header. */
-const walCopyChunkBytes = 1024 * 1024;
-
 /** The report recover leaves in lost+found. */
 export const recoverReportFileName = 'recover-report.json';
 
@@ -726,7 +723,7 @@ class Recovery {
       const damage = summary.damage!;
       if (summary.header !== undefined) {
         if (source === ref.path) copyPrefix(this.#fs, ref.path, walPath(this.#out, ref.fileNumber), summary.validBytes);
-        else cutFile(this.#fs, source, summary.validBytes);
+        else truncateDurably(this.#fs, source, summary.validBytes);
         this.#report.wal.kept.push({ file, records: summary.batches, bytes: summary.validBytes, cutAt: damage.offset });
       }
       if (summary.state === 'tornTail') {
@@ -784,25 +781,7 @@ class Recovery {
     const target = walPath(this.#out, ref.fileNumber);
     const header = encodeRecord(WalRecordType.header, encodeHeader(ref.fileNumber));
     if (damaged.fileBytes <= header.length) return undefined;
-    const source = fs.open(ref.path, 'read');
-    try {
-      const output = fs.open(target, 'create');
-      try {
-        output.append(header);
-        const buffer = Buffer.allocUnsafe(Math.min(walCopyChunkBytes, damaged.fileBytes));
-        for (let position = header.length; position < damaged.fileBytes; ) {
-          const count = source.read(buffer, 0, Math.min(buffer.length, damaged.fileBytes - position), position);
-          if (count === 0) break;
-          output.append(buffer.subarray(0, count));
-          position += count;
-        }
-        output.syncBlocking();
-      } finally {
-        output.close();
-      }
-    } finally {
-      source.close();
-    }
+    copyPrefix(fs, ref.path, target, damaged.fileBytes, { head: header });
     let repaired: WalFileSummary | undefined;
     try {
       repaired = summarizeWalFile(fs, { fileNumber: ref.fileNumber, path: target, location: 'wal' }, isNewest);
@@ -1106,17 +1085,6 @@ function unsupported(dir: string, detail: string): ToolError {
   return new ToolError('UNSUPPORTED_VERSION', `Cannot recover "${dir}": ${detail}. That is a newer format, not damage; use a silt build that reads it`);
 }
 
-
-/** Cuts the file at `path` (in NEWDIR) to `bytes`, and makes that durable. */
-function cutFile(fs: FileSystem, path: string, bytes: number): void {
-  const file = fs.open(path, 'append');
-  try {
-    file.truncate(bytes);
-    file.syncBlocking();
-  } finally {
-    file.close();
-  }
-}
 
 function segmentRelative(fileNumber: number): string {
   return `seg/${segmentFileName(fileNumber)}`;

@@ -27,6 +27,7 @@ import { decodeFooter, type SegmentFooter } from '../lib/segment/segment-footer.
 import { decodeProperties, type StoredProperties } from '../lib/segment/segment-properties.js';
 import { parseFileName, segmentDir, segmentPath } from '../lib/format/file-names.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
+import { metaFrom } from '../lib/compaction/compactor.js';
 import type { Version } from '../lib/manifest/version.js';
 import { keyRange, type KeyRange } from './render.js';
 
@@ -447,19 +448,7 @@ export function flushEvidence(fs: FileSystem, dir: string, version: Version, log
     const properties = scan.properties;
     if (properties === undefined || scan.footer === undefined) continue;
     if (properties.smallestSequence <= flushed || (nextFirst !== undefined && properties.largestSequence >= nextFirst)) continue;
-    const meta: SegmentMeta = {
-      fileNumber: parsed.number,
-      level: 0,
-      fileBytes: scan.fileBytes,
-      smallestKey: properties.smallestKey,
-      largestKey: properties.largestKey,
-      smallestSequence: properties.smallestSequence,
-      largestSequence: properties.largestSequence,
-      entryCount: properties.entryCount,
-      tombstoneCount: properties.tombstoneCount,
-      createdMs: properties.createdMs,
-    };
-    outputs.push({ fileNumber: parsed.number, meta });
+    outputs.push({ fileNumber: parsed.number, meta: metaFrom(parsed.number, 0, { ...properties, formatVersion: scan.footer.formatVersion, fileBytes: scan.fileBytes }) });
   }
   outputs.sort((a, b) => a.fileNumber - b.fileNumber);
   return outputs.length === 0 ? undefined : { missingLog: logNumber, outputs, logNumber: next };

@@ -103,6 +103,17 @@ export function dirName(path: string): string {
   return path.slice(0, index);
 }
 
+/** Cuts the file at `path` to `length` bytes and makes the new length durable. */
+export function truncateDurably(fs: FileSystem, path: string, length: number): void {
+  const file = fs.open(path, 'append');
+  try {
+    file.truncate(length);
+    file.syncBlocking();
+  } finally {
+    file.close();
+  }
+}
+
 /** Reads exactly `length` bytes at `position` or throws (a short read means the file is shorter than expected). */
 export function readExactly(file: FileHandle, position: number, length: number): Buffer {
   const buffer = Buffer.allocUnsafe(length);

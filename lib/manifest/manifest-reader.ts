@@ -20,7 +20,7 @@ import { AssertionError } from '../assert.js';
 import { CorruptionError, InvalidArgumentError, IoError, KvError } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import { decodeRecord, recordHeaderBytes } from '../format/record-framing.js';
-import { joinPath, type FileSystem } from '../fs/file-system.js';
+import { joinPath, truncateDurably, type FileSystem } from '../fs/file-system.js';
 import { manifestRecordBytesMax } from '../limits.js';
 import { readCurrent } from './current-file.js';
 import {
@@ -374,13 +374,7 @@ function readManifestBytes(fs: FileSystem, path: string, file: string): Buffer {
 /** Cuts a torn tail off and makes the new length durable. */
 function truncateFile(fs: FileSystem, path: string, length: number): void {
   try {
-    const file = fs.open(path, 'append');
-    try {
-      file.truncate(length);
-      file.syncBlocking();
-    } finally {
-      file.close();
-    }
+    truncateDurably(fs, path, length);
   } catch (error) {
     throw ioError(`Cannot truncate the torn tail of manifest "${path}" to ${length} bytes`, error);
   }

@@ -36,7 +36,7 @@
 import { assert, unreachable } from '../assert.js';
 import { CorruptionError, UnsupportedVersionError } from '../errors.js';
 import { decodeRecord, recordHeaderBytes, type DecodeResult } from '../format/record-framing.js';
-import { baseName, joinPath, type FileHandle, type FileSystem } from '../fs/file-system.js';
+import { baseName, joinPath, truncateDurably, type FileHandle, type FileSystem } from '../fs/file-system.js';
 import { walRecordBytesMax } from '../limits.js';
 import {
   WalRecordType,
@@ -497,11 +497,5 @@ class ReadWindow {
 
 /** Cuts a torn tail (or preallocated zeros) off a WAL file at `offset` and makes the cut durable. */
 function cutTornTail(fs: FileSystem, path: string, offset: number): void {
-  const file = fs.open(path, 'append');
-  try {
-    file.truncate(offset);
-    file.syncBlocking();
-  } finally {
-    file.close();
-  }
+  truncateDurably(fs, path, offset);
 }
