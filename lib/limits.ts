@@ -363,6 +363,9 @@ export const openFilesMin = 64;
  *  short enough for a service manager's stop timeout (systemd's 90 s). */
 export const drainTimeoutMs = 10_000;
 
+/** A connection refused at maxclients that neither reads its error nor closes is cut off after this, ms. */
+export const refusedLingerMs = 5_000;
+
 /** Expiry sweeps run back to back within one sweep interval, when each hit
  *  its key limit: bounds the sweep's share of the event loop while a backlog
  *  of expired keys is cleared (10 × expiry-sweep-keys per interval). */

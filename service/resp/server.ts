@@ -38,7 +38,7 @@ import { ErrorReply, type Reply } from './reply.js';
 import { PubSubRegistry } from './commands/pubsub.js';
 import { SlowLog } from './commands/server.js';
 import { WatchRegistry } from './commands/transactions.js';
-import { drainTimeoutMs, expirySweepsPerIntervalMax, openFilesMin, reservedFileDescriptors } from '../../lib/limits.js';
+import { drainTimeoutMs, expirySweepsPerIntervalMax, refusedLingerMs, openFilesMin, reservedFileDescriptors } from '../../lib/limits.js';
 
 /** Statistics sampling and housekeeping interval, ms. */
 const cronIntervalMs = 100;
@@ -161,6 +161,8 @@ export class RespServer {
   #lastOpsSample = { commands: 0, inputBytes: 0, outputBytes: 0, atMs: Date.now() };
   #closing: Promise<void> | undefined;
   #background = new Set<Promise<unknown>>();
+  /** Connections turned away at maxclients whose sockets have not closed yet (#refuse). */
+  readonly #refused = new Set<Socket>();
 
   constructor(options: RespServerOptions) {
     this.#options = options;
@@ -323,6 +325,7 @@ export class RespServer {
       clearTimeout(timer);
     }
     for (const client of [...this.clients.values()]) client.kill(drain ? 'shutdown: drain timed out' : 'shutdown');
+    for (const socket of this.#refused) socket.destroy();
     await stopped;
     await Promise.allSettled([...this.#background]);
     const engine = this.engine;
@@ -344,16 +347,36 @@ export class RespServer {
       socket.destroy();
       return;
     }
-    if (this.clients.size >= this.#maxClients) {
-      this.stats.rejectedConnections++;
-      socket.on('error', () => undefined);
-      socket.end('-ERR max number of clients reached\r\n');
-      return;
+    if (this.clients.size >= this.#maxClients) this.#refuse(socket);
+    else {
+      const client = new Connection(this, socket, this.#nextClientId++);
+      this.clients.set(client.id, client);
+      this.logger.debug({ client: client.address, id: client.id }, 'client connected');
     }
-    const client = new Connection(this, socket, this.#nextClientId++);
-    this.clients.set(client.id, client);
-    this.logger.debug({ client: client.address, id: client.id }, 'client connected');
   }
+
+  /**
+   * Turns a connection away at maxclients, as Redis does: the error, then
+   * the socket closes. Its input is read and dropped, so the client's close
+   * is seen and frees the descriptor (a socket never read never sees it, and
+   * each refused client that wrote a command used to keep one for good); one
+   * that neither reads nor closes is cut off after refusedLingerMs, and
+   * close() cuts off the rest, so that the listener's close can end.
+   */
+  #refuse(socket: Socket): void {
+    this.stats.rejectedConnections++;
+    this.#refused.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.#refused.delete(socket);
+      clearTimeout(timer);
+    });
+    const timer = setTimeout(() => socket.destroy(), refusedLingerMs);
+    timer.unref();
+    socket.end('-ERR max number of clients reached\r\n');
+    socket.resume();
+  }
+
 
   /** Forgets a client that is closing: its subscriptions, watched keys and table entry. */
   removeClient(client: Connection): void {

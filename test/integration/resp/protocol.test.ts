@@ -5,6 +5,7 @@
 // documented error, other clients unaffected), backpressure, and the client
 // output buffer cap that disconnects a client that does not read.
 
+import { readdirSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeGraceMs } from '../../../lib/limits.js';
@@ -275,6 +276,37 @@ describe('limits', () => {
     await waitFor(() => silt.server.clients.size === 1, 2000, 'the first client to go');
     const fourth = await RawClient.connect(silt.port);
     expect(plain(await fourth.call('PING'))).toBe('PONG');
+  });
+
+  it('maxclients: a refused client that wrote a command and closed frees its socket; close() ends with refused clients still open', async () => {
+    const silt = await startServer({ maxclients: 1 });
+    const first = await RawClient.connect(silt.port);
+    expect(plain(await first.call('PING'))).toBe('PONG');
+    const sockets = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false; // closed while listed
+      }
+    }).length;
+    const before = sockets();
+    for (let index = 0; index < 40; index++) {
+      const refused = await RawClient.connect(silt.port);
+      refused.send(encodeCommand(['HELLO', '3']));
+      expect(plain(await refused.reply())).toEqual({ error: 'ERR max number of clients reached' });
+      refused.close();
+      await refused.waitClosed();
+    }
+    // Each refused connection is two sockets in this process (the client's and the server's): both go.
+    await waitFor(() => sockets() <= before, 5000, 'the refused connections\' sockets to close');
+    // One refused client stays connected without reading: close() cuts it off instead of waiting for it.
+    const lingering = await RawClient.connect(silt.port);
+    lingering.send(encodeCommand(['PING']));
+    await sleep(50);
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([silt.server.close({ drain: true }).then(() => 'closed'), new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), 5000)))]);
+    clearTimeout(timer);
+    expect(closed).toBe('closed');
   });
 
   it('a client that does not read is disconnected at the output buffer cap; others are unaffected', async () => {
