@@ -529,14 +529,16 @@ const bgrewriteaof: CommandHandler = (ctx) => {
 
 const shutdown: CommandHandler = (ctx, args) => {
   const server = serverOf(ctx);
-  let saveFirst = false;
+  const options = new Set<string>();
   for (const arg of args.slice(1)) {
     const option = arg.toString('latin1').toLowerCase();
-    if (option === 'save') saveFirst = true;
-    else if (option === 'nosave' || option === 'now' || option === 'force') continue;
-    else if (option === 'abort') return new ErrorReply('ERR No shutdown in progress.');
-    else return errors.syntax;
+    if (option !== 'save' && option !== 'nosave' && option !== 'now' && option !== 'force' && option !== 'abort') return errors.syntax;
+    options.add(option);
   }
+  // As Redis 7: ABORT goes alone, and SAVE contradicts NOSAVE.
+  if ((options.has('abort') && options.size > 1) || (options.has('save') && options.has('nosave'))) return errors.syntax;
+  if (options.has('abort')) return new ErrorReply('ERR No shutdown in progress.');
+  const saveFirst = options.has('save');
   clientOf(ctx).closeAfterReply();
   const requestShutdown = (): Reply => {
     server.requestShutdown(`SHUTDOWN from ${clientOf(ctx).address}`);

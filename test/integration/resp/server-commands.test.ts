@@ -361,6 +361,11 @@ describe('server commands', () => {
     const raw = await RawClient.connect(local.port);
     expect(plain(await raw.call('SHUTDOWN', 'ABORT'))).toEqual({ error: 'ERR No shutdown in progress.' });
     expect(plain(await raw.call('SHUTDOWN', 'MAYBE'))).toEqual({ error: 'ERR syntax error' });
+    // Contradictions are syntax errors, as in Redis 7, and leave the server running.
+    for (const options of [['NOSAVE', 'SAVE'], ['SAVE', 'NOSAVE'], ['ABORT', 'NOW'], ['FORCE', 'ABORT']]) {
+      expect(plain(await raw.call('SHUTDOWN', ...options)), options.join(' ')).toEqual({ error: 'ERR syntax error' });
+    }
+    expect(reason).toBeUndefined();
     raw.command('SHUTDOWN', 'NOSAVE');
     await raw.waitClosed();
     expect(raw.buffered).toBe(0);
