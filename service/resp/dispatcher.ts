@@ -469,7 +469,6 @@ export class Dispatcher {
     client.lastInteractionMs = nowMs;
     const resolved = this.#table.resolve(args);
     if (resolved instanceof ErrorReply) {
-      server.stats.errorReplies++;
       server.noteError(resolved);
       if (args[0]!.length === 4 && args[0]!.toString('latin1').toLowerCase() === 'exec') return execAbort(client, resolved); // its arity
       if (client.multi !== undefined) client.multi.failed = true;
@@ -477,7 +476,6 @@ export class Dispatcher {
     }
     const rejection = this.#check(client, resolved);
     if (rejection !== undefined) {
-      server.stats.errorReplies++;
       server.noteRejected(resolved, rejection);
       if (resolved.command.name === 'exec') return execAbort(client, rejection);
       if (client.multi !== undefined) client.multi.failed = true;
@@ -487,12 +485,13 @@ export class Dispatcher {
     if (client.multi !== undefined && !multiControl.has(resolved.command.name)) {
       if (resolved.spec.flags.includes('no-multi')) {
         client.multi.failed = true;
-        return new ErrorReply('ERR Command not allowed inside a transaction');
+        const refusal = new ErrorReply('ERR Command not allowed inside a transaction');
+        server.noteRejected(resolved, refusal);
+        return refusal;
       }
       const refusal = queueRefusal(client.multi, args);
       if (refusal !== undefined) {
         client.multi.failed = true;
-        server.stats.errorReplies++;
         server.noteRejected(resolved, refusal);
         return refusal;
       }
@@ -888,7 +887,6 @@ export class Dispatcher {
     // memory before it (the keyspace's table) is read again from the engine, as after a failed write.
     if (error instanceof WriteStoppedError || error instanceof IoError || (error instanceof LimitExceededError && this.#atomic !== undefined)) this.#server.writeFailed(error);
     if (!(error instanceof KvError)) this.#server.logger.error({ err: error }, 'command failed with an unexpected error');
-    this.#server.stats.errorReplies++;
     return errorReplyFor(error);
   }
 
@@ -906,7 +904,6 @@ export class Dispatcher {
   #writeFailed(error: unknown): ErrorReply {
     this.#server.writeFailed(error);
     if (error instanceof WriteStoppedError || error instanceof IoError) {
-      this.#server.stats.errorReplies++;
       return misconf(error.message);
     }
     return this.#handlerFailed(error);

@@ -415,8 +415,13 @@ export class RespServer {
     this.noteError(reply);
   }
 
-  /** An error reply, counted by its first word for INFO errorstats, as Redis counts them (at most errorStatsMax kinds). */
+  /**
+   * An error reply: INFO's total_error_replies, and its first word for INFO errorstats, as Redis
+   * counts them (at most errorStatsMax kinds). Every error reply a command or a refusal makes
+   * comes through here once (recordCommand, noteRejected, the dispatcher's resolve errors).
+   */
   noteError(reply: ErrorReply): void {
+    this.stats.errorReplies++;
     const space = reply.text.indexOf(' ');
     const kind = space < 0 ? reply.text : reply.text.slice(0, space);
     const count = this.errorStats.get(kind);

@@ -122,6 +122,27 @@ describe('INFO stats', () => {
     expect(Number(fields.total_net_input_bytes)).toBeGreaterThan(0);
   });
 
+  it('total_error_replies counts every error reply, those commands return as well as refusals, as errorstats does', async () => {
+    const raw = await RawClient.connect(silt.port);
+    expect(plain(await raw.call('SET', 'not-a-number', 'abc'))).toBe('OK');
+    expect(plain(await raw.call('RPUSH', 'a-list', 'x'))).toBe(1);
+    expect(plain(await raw.call('CONFIG', 'RESETSTAT'))).toBe('OK');
+    expect(plain(await raw.call('INCR', 'not-a-number'))).toMatchObject({ error: 'ERR value is not an integer or out of range' });
+    expect(plain(await raw.call('GET', 'a-list'))).toMatchObject({ error: expect.stringContaining('WRONGTYPE') });
+    expect(plain(await raw.call('SET', 'k', 'v', 'BOGUS'))).toMatchObject({ error: 'ERR syntax error' });
+    expect(plain(await raw.call('NOSUCHCOMMAND'))).toMatchObject({ error: expect.stringContaining('unknown command') });
+    expect(plain(await raw.call('MULTI'))).toBe('OK');
+    expect(plain(await raw.call('SAVE'))).toMatchObject({ error: 'ERR Command not allowed inside a transaction' });
+    expect(plain(await raw.call('DISCARD'))).toBe('OK');
+    const all = parseInfo(String(plain(await raw.call('INFO', 'all'))));
+    // As redis-server 7.0: the five errors, each in errorstats, and SAVE's refusal in its commandstats.
+    expect(all.total_error_replies).toBe('5');
+    expect(all.errorstat_ERR).toBe('count=4');
+    expect(all.errorstat_WRONGTYPE).toBe('count=1');
+    expect(all.cmdstat_save).toMatch(/rejected_calls=1/);
+    expect(all.cmdstat_incr).toMatch(/failed_calls=1/);
+  });
+
   it('counts refused connections in rejected_connections', async () => {
     const local = await startServer();
     try {
