@@ -189,7 +189,7 @@ export interface Parameter {
 /** The parameter table, in --help order. */
 export const parameters: readonly Parameter[] = [
   param('port', 'port', false, 'N', 'TCP port to listen on (0 picks a free one)', (text) => integer(text, 0, 65_535)),
-  param('bind', 'bind', false, 'ADDRESS', 'address to listen on', (text) => nonEmpty(text)),
+  param('bind', 'bind', false, 'ADDRESS', 'address to listen on', (text) => bindAddress(text)),
   param('dir', 'dir', false, 'PATH', 'data directory (created if missing)', (text) => nonEmpty(text)),
   param('appendfsync', 'appendfsync', true, 'always|everysec|no', 'when a write is acknowledged: after fdatasync, after write(2) with a sync every second, or after write(2)', (text) =>
     oneOf(text, ['always', 'everysec', 'no'] as const),
@@ -652,6 +652,20 @@ function memory(text: string, min: number, max: number): number {
   return value;
 }
 
+/**
+ * One address to listen on. Redis takes a list ("127.0.0.1 -::1", its stock
+ * redis.conf), a "-" before an address making it optional: silt listens on one
+ * address, so a list is a configuration error that says so, not a failed
+ * name lookup of the whole text; a single optional address is taken as given.
+ */
+function bindAddress(text: string): string {
+  const addresses = nonEmpty(text).trim().split(/\s+/);
+  if (addresses.length > 1) {
+    throw new ConfigError(`silt listens on one address, got ${addresses.length} ("${addresses.join(' ')}"): give one, such as ${addresses[0]!.replace(/^-/, '')}`);
+  }
+  return addresses[0]!.replace(/^-/, '');
+}
+
 function nonEmpty(text: string): string {
   if (text.trim() === '') throw new ConfigError('argument must not be empty');
   return text;
@@ -664,16 +678,21 @@ function oneOf<T extends string>(text: string, choices: readonly T[]): T {
   return found;
 }
 
-/** "normal 1gb 256mb 60 pubsub 32mb 8mb 60": any subset of classes, each with hard, soft and soft seconds. */
+/**
+ * "normal 1gb 256mb 60 pubsub 32mb 8mb 60": any subset of classes, each with hard, soft and soft
+ * seconds. The replica class (also "slave"), which stock redis.conf files set, is checked and
+ * ignored: silt has no replicas, so it applies to no client.
+ */
 function parseOutputBufferLimits(text: string): OutputBufferLimits {
   const words = text.trim().split(/\s+/).filter((word) => word !== '');
   if (words.length === 0 || words.length % 4 !== 0) throw new ConfigError('expected groups of "class hard soft seconds"');
   const limits: OutputBufferLimits = cloneConfig(defaultConfig).clientOutputBufferLimit;
   for (let index = 0; index < words.length; index += 4) {
     const klass = words[index]!.toLowerCase();
-    if (klass !== 'normal' && klass !== 'pubsub') throw new ConfigError(`unknown client class "${words[index]}": use normal or pubsub`);
+    if (klass !== 'normal' && klass !== 'pubsub' && klass !== 'replica' && klass !== 'slave') throw new ConfigError(`unknown client class "${words[index]}": use normal, replica or pubsub`);
     const softSeconds = integer(words[index + 3]!, 0, 1_000_000);
-    limits[klass] = { hardBytes: parseMemory(words[index + 1]!), softBytes: parseMemory(words[index + 2]!), softSeconds };
+    const limit = { hardBytes: parseMemory(words[index + 1]!), softBytes: parseMemory(words[index + 2]!), softSeconds };
+    if (klass === 'normal' || klass === 'pubsub') limits[klass] = limit;
   }
   return limits;
 }

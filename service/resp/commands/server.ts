@@ -215,8 +215,9 @@ const sectionTitles: Readonly<Record<string, string>> = {
 };
 
 /** Sections INFO prints with no argument (Redis's "default"), in order. */
-const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'lsm', 'keyspace'];
-/** Every section, in order: INFO all and everything add commandstats and errorstats, as Redis does. */
+/** As Redis 7.0's default INFO (errorstats included, commandstats not), with silt's lsm section. */
+const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'lsm', 'errorstats', 'keyspace'];
+/** Every section, in order: INFO all and everything add commandstats, as Redis does. */
 const allSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'lsm', 'commandstats', 'errorstats', 'keyspace'];
 
 const info: CommandHandler = (ctx, args) => {

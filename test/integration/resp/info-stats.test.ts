@@ -141,6 +141,10 @@ describe('INFO stats', () => {
     expect(all.errorstat_WRONGTYPE).toBe('count=1');
     expect(all.cmdstat_save).toMatch(/rejected_calls=1/);
     expect(all.cmdstat_incr).toMatch(/failed_calls=1/);
+    // Redis 7.0's default INFO has the Errorstats section, not Commandstats.
+    const plainInfo = String(plain(await raw.call('INFO')));
+    expect(plainInfo).toContain('# Errorstats\r\nerrorstat_ERR:count=4');
+    expect(plainInfo).not.toContain('# Commandstats');
   });
 
   it('counts refused connections in rejected_connections', async () => {

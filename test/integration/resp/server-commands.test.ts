@@ -178,7 +178,8 @@ describe('server commands', () => {
       const client = ioredis(silt.port);
       await client.config('SET', 'client-output-buffer-limit', 'pubsub 64mb 16mb 30');
       expect(await client.config('GET', 'client-output-buffer-limit')).toEqual(['client-output-buffer-limit', `normal ${1024 ** 3} ${256 * 1024 ** 2} 60 pubsub ${64 * 1024 ** 2} ${16 * 1024 ** 2} 30`]);
-      await expect(client.config('SET', 'client-output-buffer-limit', 'replica 1 1 1')).rejects.toThrow('unknown client class');
+      await expect(client.config('SET', 'client-output-buffer-limit', 'master 1 1 1')).rejects.toThrow('unknown client class');
+      expect(await client.config('SET', 'client-output-buffer-limit', 'replica 256mb 64mb 60')).toBe('OK');
       await client.config('SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60');
     });
 

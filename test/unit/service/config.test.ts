@@ -89,6 +89,12 @@ describe('readConfig', () => {
     expect(pinoLevel('error')).toBe('error');
   });
 
+  it('bind takes one address; a list (stock redis.conf) is a configuration error that says so; a "-" prefix is dropped', () => {
+    expect(run(['--bind', '127.0.0.1']).bind).toBe('127.0.0.1');
+    expect(run(['--bind', '-::1']).bind).toBe('::1');
+    expect(() => run(['--config', file('bind 127.0.0.1 -::1\n')])).toThrow('silt listens on one address, got 2 ("127.0.0.1 -::1"): give one, such as 127.0.0.1');
+  });
+
   it('reads client-output-buffer-limit in Redis syntax; classes not named keep their limits', () => {
     const path = file('client-output-buffer-limit normal 64mb 16mb 10\n');
     const config = run(['--config', path, '--client-output-buffer-limit', 'pubsub 1mb 0 0']);
@@ -97,7 +103,11 @@ describe('readConfig', () => {
       pubsub: { hardBytes: 1024 * 1024, softBytes: 0, softSeconds: 0 },
     });
     expect(() => run(['--client-output-buffer-limit', 'normal 1mb'])).toThrow('expected groups of "class hard soft seconds"');
-    expect(() => run(['--client-output-buffer-limit', 'replica 1 1 1'])).toThrow('unknown client class "replica"');
+    expect(() => run(['--client-output-buffer-limit', 'master 1 1 1'])).toThrow('unknown client class "master"');
+    // A stock redis.conf line: the replica class is checked and ignored (silt has no replicas).
+    const stock = run(['--client-output-buffer-limit', 'normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60']);
+    expect(stock.clientOutputBufferLimit).toEqual({ normal: { hardBytes: 0, softBytes: 0, softSeconds: 0 }, pubsub: { hardBytes: 32 * 1024 * 1024, softBytes: 8 * 1024 * 1024, softSeconds: 60 } });
+    expect(() => run(['--client-output-buffer-limit', 'slave 1 1 x'])).toThrow();
     const parameter = findParameter('client-output-buffer-limit')!;
     expect(parameter.format(config.clientOutputBufferLimit)).toBe(`normal ${64 * 1024 * 1024} ${16 * 1024 * 1024} 10 pubsub ${1024 * 1024} 0 0`);
   });
