@@ -42,8 +42,8 @@
 import { CorruptionError, KvError, UnsupportedVersionError } from '../lib/errors.js';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { userKeyOf } from '../lib/format/internal-key.js';
-import type { FileSystem } from '../lib/fs/file-system.js';
-import { archiveDir, archiveDirName, currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir, walPath } from '../lib/format/file-names.js';
+import { joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { archiveDir, archiveDirName, checkpointFileName, checkpointsDirName, currentFileName, lockFileName, parseFileName, segmentDir, segmentDirName, segmentPath, unfinishedFileName, walDir, walDirName, walPath } from '../lib/format/file-names.js';
 import { probeDataDirectory, readManifest, type ManifestState } from '../lib/manifest/manifest-reader.js';
 import type { SegmentMeta } from '../lib/manifest/segment-meta.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
@@ -85,6 +85,7 @@ export type ProblemKind =
   | 'segment'
   | 'segment-mismatch'
   | 'segment-orphan'
+  | 'unknown-file'
   | 'wal-missing'
   | 'wal-record'
   | 'wal-torn-tail'
@@ -436,7 +437,35 @@ function noteStrayFiles(context: VerifyContext, manifest: ManifestState): void {
     if (parsed?.kind !== 'manifest' || name === manifest.manifestName) continue;
     context.add({ severity: 'note', kind: 'manifest-stale', file: name, offset: null, message: `"${name}" is not the manifest CURRENT names (${manifest.manifestName}); the server deletes it at its next open` });
   }
+  noteUnknownFiles(context);
 }
+
+/** Names in DIR that are silt's besides its files (file-names.ts): its directories, a checkpoint's record, the UNFINISHED marker, recover's lost+found. */
+const knownTopNames: ReadonlySet<string> = new Set([walDirName, segmentDirName, archiveDirName, checkpointsDirName, checkpointFileName, unfinishedFileName, 'lost+found']);
+
+/**
+ * Files silt neither reads nor deletes: a note each (the first unknownFilesListedMax), so that an
+ * operator knows they are there and that no tool or server open looks at them.
+ */
+function noteUnknownFiles(context: VerifyContext): void {
+  const { fs, dir } = context;
+  const unknown: string[] = [];
+  for (const name of fs.list(dir)) if (parseFileName(name) === undefined && !knownTopNames.has(name)) unknown.push(name);
+  for (const [sub, kind] of [[segmentDirName, 'segment'], [walDirName, 'wal']] as const) {
+    const path = joinPath(dir, sub);
+    if (!fs.exists(path) || !fs.stat(path).isDirectory) continue;
+    for (const name of fs.list(path)) if (parseFileName(name)?.kind !== kind) unknown.push(`${sub}/${name}`);
+  }
+  for (const name of unknown.slice(0, unknownFilesListedMax)) {
+    context.add({ severity: 'note', kind: 'unknown-file', file: name, offset: null, message: `"${name}" is not a silt file: the server and the tools neither read nor delete it` });
+  }
+  if (unknown.length > unknownFilesListedMax) {
+    context.add({ severity: 'note', kind: 'unknown-file', file: unknown[unknownFilesListedMax]!, offset: null, message: `${unknown.length - unknownFilesListedMax} more files that are not silt's (not listed)` });
+  }
+}
+
+/** Unknown files listed one by one; past this only counted. */
+const unknownFilesListedMax = 20;
 
 // ---------------------------------------------------------------- pass 2: segments
 

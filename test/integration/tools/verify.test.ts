@@ -167,16 +167,23 @@ describe('silt verify on the fixtures', () => {
     expect(empty.stderr.text).toContain('holds no silt data');
   });
 
-  test('an orphan segment and an old manifest are notes', async () => {
+  test('an orphan segment, an old manifest and files that are not silt\'s are notes', async () => {
     const dir = copyFixture(scratch, 'healthy', '-orphans');
     fs.copyFileSync(path.join(dir, 'seg/000010.sst'), path.join(dir, 'seg/000099.sst'));
     fs.copyFileSync(path.join(dir, 'MANIFEST-000011'), path.join(dir, 'MANIFEST-000007'));
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'x\n');
+    fs.writeFileSync(path.join(dir, 'seg/foo.sst'), 'x\n');
+    fs.writeFileSync(path.join(dir, 'wal/README'), 'x\n');
+    fs.mkdirSync(path.join(dir, 'lost+found')); // recover's, in a directory it made
     const { io } = captureIo();
     const result = await verify({ dir, json: true }, io);
     expect(result.exitCode).toBe(0);
     expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([
       ['note', 'segment-orphan', 'seg/000099.sst'],
       ['note', 'manifest-stale', 'MANIFEST-000007'],
+      ['note', 'unknown-file', 'notes.txt'],
+      ['note', 'unknown-file', 'seg/foo.sst'],
+      ['note', 'unknown-file', 'wal/README'],
     ]);
   });
 
