@@ -143,7 +143,7 @@ const configGet: CommandHandler = (ctx, args) => {
 
 const configSet: CommandHandler = (ctx, args) => {
   const server = serverOf(ctx);
-  if ((args.length - 2) % 2 !== 0) return errors.arity('config|set');
+  if ((args.length - 2) % 2 !== 0) return errors.syntax; // as Redis: the arity (4 at least) is checked first, an odd count past it is a syntax error
   const changes: [Parameter, string][] = [];
   const seen = new Set<string>();
   for (let index = 2; index < args.length; index += 2) {

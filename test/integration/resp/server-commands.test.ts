@@ -169,7 +169,7 @@ describe('server commands', () => {
       expect(await client.call('CONFIG', 'SET', 'timeout', '2147483647')).toBe('OK');
       expect(await client.call('CONFIG', 'SET', 'timeout', '0')).toBe('OK');
       await expect(client.call('CONFIG', 'SET', 'timeout')).rejects.toThrow("ERR wrong number of arguments for 'config|set' command");
-      await expect(client.call('CONFIG', 'SET', 'timeout', '1', 'loglevel')).rejects.toThrow("ERR wrong number of arguments for 'config|set' command");
+      await expect(client.call('CONFIG', 'SET', 'timeout', '1', 'loglevel')).rejects.toThrow('ERR syntax error'); // as redis-server 7.0
       await expect(client.call('CONFIG', 'BOGUS')).rejects.toThrow("ERR unknown subcommand 'BOGUS'. Try CONFIG HELP.");
       expect(((await client.call('CONFIG', 'HELP')) as string[])[0]).toMatch(/^CONFIG <subcommand>/);
     });
