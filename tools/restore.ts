@@ -483,7 +483,9 @@ class Restore {
         throw new ToolError('BEYOND_HISTORY', `Cannot restore to ${describeTarget(target)}: the newest record given is sequence ${plan.lastSequence}. ${capitalize(reach)}`);
       }
       if (target.kind === 'time') {
-        report.warnings.push(`No record later than ${formatTime(target.timeMs)} was given (the newest is ${describePoint({ sequence: plan.lastSequence, timeMs: plan.lastTimeMs })}); the result is the state after the newest record${this.#options.wal === undefined ? ': pass --wal DIR/wal to include records not yet archived' : ''}`);
+        // No record past the checkpoint: the newest state is the checkpoint's, whose time it records.
+        const newestMs = plan.lastTimeMs ?? (plan.lastSequence === report.checkpoint.sequence ? report.checkpoint.timeMs : null);
+        report.warnings.push(`No record later than ${formatTime(target.timeMs)} was given (the newest is ${describePoint({ sequence: plan.lastSequence, timeMs: newestMs })}); the result is the state after the newest record${this.#options.wal === undefined ? ': pass --wal DIR/wal to include records not yet archived' : ''}`);
       }
     }
     if (plan.insideBatch !== undefined) {

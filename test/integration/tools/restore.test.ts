@@ -278,6 +278,20 @@ describe('silt restore (point in time)', () => {
     expect(JSON.parse(stdout.text)).toMatchObject({ ok: false, error: { code: 'CORRUPTION' } });
   });
 
+  test('with no record past the checkpoint, the warning gives the checkpoint\'s time, as the result line does', async () => {
+    const emptyArchive = path.join(scratch, 'empty-archive');
+    fs.mkdirSync(emptyArchive);
+    const { io, stdout } = captureIo();
+    const out = path.join(scratch, 'checkpoint-only');
+    const result = await restore({ from: checkpointDir, archive: emptyArchive, to: isoAtOffset(moments.at(-1)!.afterMs + 60_000, 0), out }, io);
+    expect(result.exitCode, stdout.text).toBe(0);
+    const warning = stdout.text.split('\n').find((line) => line.includes('No record later than'))!;
+    expect(warning).not.toContain('time unknown');
+    const resultLine = stdout.text.split('\n').find((line) => line.startsWith('Result:'))!;
+    const newest = /the newest is (.+?) \(seq (\d+)\)/.exec(warning)!;
+    expect(resultLine).toContain(`${newest[1]} (seq ${newest[2]})`);
+  });
+
   test('without --wal, a time after the archive restores the newest archived state and warns', async () => {
     const archivedUpTo = Math.max(...archivedAfterCheckpoint().map((file) => file.lastSequence!));
     const expected = moments.find((moment) => moment.sequence === archivedUpTo)!;
