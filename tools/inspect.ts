@@ -38,7 +38,8 @@ import { KeyType, keyTypeNames, metadataFormatVersion, metadataHeaderBytes } fro
 import { listCheckpoints, type CheckpointEntry } from './checkpoint.js';
 import { defaultFileSystem, describeOwner, refuseLiveDirectory, requireDirectory, requireSiltData, segmentNumbers } from './data-dir.js';
 import { KeyFinder, type KeyVersion } from './key-finder.js';
-import { formatBytes, formatTime, formatTimeRange, plural, quoteBytes, relativeFile, renderHexKey, renderKey } from './render.js';
+import { describeEngineKey, unknownTable } from './describe-engine-key.js';
+import { formatBytes, formatTime, formatTimeRange, plural, quoteBytes, relativeFile, renderKey } from './render.js';
 import { scanSegment, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, summarizeWalFile, type WalFileRef, type WalFileSummary } from './wal-scan.js';
@@ -688,7 +689,7 @@ function printSegmentLine(out: ToolIo['stdout'], segment: SegmentInfo): void {
   const ratio = segment.compressionRatio === null ? '?' : `${segment.compressionRatio}x`;
   writeLine(
     out,
-    `  ${segment.file}  ${formatBytes(segment.bytes)}  ${segment.entries} entries (${segment.tombstones} tombstones)  keys ${renderHexKey(segment.smallestKey)} .. ${renderHexKey(segment.largestKey)}  seq ${segment.smallestSequence}..${segment.largestSequence}`,
+    `  ${segment.file}  ${formatBytes(segment.bytes)}  ${segment.entries} entries (${segment.tombstones} tombstones)  keys ${engineHexKey(segment.smallestKey)} .. ${engineHexKey(segment.largestKey)}  seq ${segment.smallestSequence}..${segment.largestSequence}`,
   );
   writeLine(out, `      ${plural(segment.dataBlocks ?? 0, 'block')}, compression ${ratio}, bloom ${segment.bloomBitsPerKey} bits/key (${formatBytes(segment.filterBytes ?? 0)}), created ${formatTime(segment.createdMs)}${segment.problem === null ? '' : `, PROBLEM: ${segment.problem}`}`);
 }
@@ -709,7 +710,7 @@ function printSegment(io: ToolIo, view: SegmentView): void {
   }
   if (view.properties !== null) {
     const p = view.properties;
-    writeLine(out, `  ${p['entryCount']} entries (${p['tombstoneCount']} tombstones), keys ${renderHexKey(p['smallestKey'] as string)} .. ${renderHexKey(p['largestKey'] as string)}, seq ${p['smallestSequence']}..${p['largestSequence']}`);
+    writeLine(out, `  ${p['entryCount']} entries (${p['tombstoneCount']} tombstones), keys ${engineHexKey(p['smallestKey'] as string)} .. ${engineHexKey(p['largestKey'] as string)}, seq ${p['smallestSequence']}..${p['largestSequence']}`);
     writeLine(out, `  raw keys ${formatBytes(p['rawKeyBytes'] as number)}, raw values ${formatBytes(p['rawValueBytes'] as number)}, data blocks ${formatBytes(p['dataBytes'] as number)}; bloom ${p['bloomBitsPerKey']} bits/key${view.filter === null ? '' : `, ${view.filter.probes} probes`}; created ${formatTime(p['createdMs'] as number)}`);
   }
   for (const problem of view.problems) writeLine(out, `  PROBLEM at offset ${problem.offset}: ${problem.message}`);
@@ -719,7 +720,7 @@ function printSegment(io: ToolIo, view: SegmentView): void {
   const align = (cells: string[]): string => cells.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
   writeLine(out, `  ${align(header)}  first key .. last key`);
   view.blocks.forEach((block, index) => {
-    const keys = block.firstKey === null ? '' : `${renderHexKey(block.firstKey)} .. ${renderHexKey(block.lastKey)}`;
+    const keys = block.firstKey === null ? '' : `${engineHexKey(block.firstKey)} .. ${engineHexKey(block.lastKey)}`;
     const problem = block.problem === null ? '' : `DAMAGED: ${block.problem}`;
     writeLine(out, `  ${align(rows[index]!)}  ${keys}${problem}`);
   });
@@ -729,7 +730,7 @@ function printWal(io: ToolIo, view: WalView): void {
   const out = io.stdout;
   writeLine(out, `WAL file ${view.file}: ${formatBytes(view.bytes)}, format ${view.formatVersion ?? '?'}, file number ${view.fileNumber ?? '?'}, ${plural(view.records.length, 'record')}`);
   for (const record of view.records) {
-    const keys = record.ops.slice(0, 4).map((op) => `${op.type} ${renderHexKey(op.key)}`).join(', ');
+    const keys = record.ops.slice(0, 4).map((op) => `${op.type} ${engineHexKey(op.key)}`).join(', ');
     const more = record.ops.length > 4 ? `, ... (${record.ops.length - 4} more)` : '';
     writeLine(out, `  offset ${record.offset} (${record.bytes} B)  seq ${record.sequence}  ${formatTime(record.timeMs)}  ${plural(record.ops.length, 'op')}: ${keys}${more}`);
   }
@@ -844,4 +845,13 @@ function maximum(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   if (b === null) return a;
   return Math.max(a, b);
+}
+
+/**
+ * An engine key (hex) for people, as verify names keys: `physical db 0 "user:1"`, `counters of
+ * physical db 0`, ...; a key that is no keyspace record (raw engine data) as renderKey prints it.
+ * Physical db numbers, since these views read no database table.
+ */
+function engineHexKey(hex: string | null): string {
+  return hex === null ? '?' : describeEngineKey(Buffer.from(hex, 'hex'), unknownTable).text;
 }

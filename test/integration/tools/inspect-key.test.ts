@@ -68,6 +68,15 @@ afterAll(() => {
   removeScratch(scratch);
 });
 
+describe("silt inspect's summary of a keyspace", () => {
+  test('name engine keys as verify does (physical db and Redis key), not in hex', async () => {
+    const { io, stdout } = captureIo();
+    expect((await inspect({ dir }, io)).exitCode).toBe(0);
+    expect(stdout.text).toMatch(/keys counters of physical db \d+ \.\. physical db \d+ "/);
+    expect(stdout.text).not.toMatch(/keys 0x/);
+  });
+});
+
 describe('silt inspect --key', () => {
   test('takes the Redis key: every version of its metadata (decoded), its expiry entry, and its first subkeys', async () => {
     const { io, stdout } = captureIo();
