@@ -61,7 +61,7 @@ Exit: 0 healthy (notes allowed), 1 damaged, 2 could not run.`,
   {
     name: 'recover',
     summary: 'salvage a damaged directory into a new one and report exactly what was lost',
-    usage: `Usage: silt recover DIR --out NEWDIR [--json]
+    usage: `Usage: silt recover DIR --out NEWDIR [--skip-damaged-wal-records] [--json]
 
 Writes NEWDIR (which must not exist, or be empty, and must lie outside DIR and
 outside any data directory) from what can be read in DIR: intact segments are
@@ -75,12 +75,18 @@ NEWDIR opens and passes silt verify: recover verifies it before it ends. DIR
 is never modified. On a terminal, a progress bar: the salvage, then the check
 of NEWDIR (its files, then its keyspace).
 
+--skip-damaged-wal-records  keep the whole WAL records after a damaged one,
+    and the later WAL files, instead of stopping at the damage (as LevelDB's
+    RepairDB does): more writes kept, but the result may hold writes that
+    depended on the lost ones, a state the database never passed through
+    (said as a DOUBT; exit 1).
+
 Exit: 0 nothing lost, 1 something lost (listed), 2 could not run.`,
-    options: { out: { type: 'string' }, ...jsonOption },
+    options: { out: { type: 'string' }, 'skip-damaged-wal-records': { type: 'boolean' }, ...jsonOption },
     positionals: ['DIR'],
     run: async (values, [dir], io) => {
       const out = requireString(values, 'out', 'recover');
-      return (await recover({ dir: dir!, out, json: values['json'] === true }, io)).exitCode;
+      return (await recover({ dir: dir!, out, json: values['json'] === true, skipDamagedWalRecords: values['skip-damaged-wal-records'] === true }, io)).exitCode;
     },
   },
   {

@@ -44,6 +44,9 @@
 //      later WAL file are reported lost with their byte and sequence ranges,
 //      and copied to NEWDIR/lost+found/wal/. Stopping keeps NEWDIR a state the
 //      database really passed through: later batches may depend on the lost one.
+//      With skipDamagedWalRecords (--skip-damaged-wal-records), the whole
+//      records after the damage are kept and replay goes on, with a doubt
+//      (#keepRecordsAfter), as LevelDB's RepairDB does.
 //      A damaged header is not such a record (no batch depends on it): when
 //      whole records follow it, the file is salvaged from a copy under a new
 //      header (#repairWalHeader).
@@ -137,6 +140,12 @@ export interface RecoverOptions {
   fs?: FileSystem;
   /** Tests: the entries read for one lost part's older-version check (default olderVersionScanEntriesMax). */
   olderVersionScanEntriesMax?: number;
+  /**
+   * Keep the whole WAL records found after a damaged one, and go on with the later files, instead of
+   * stopping at the damage (LevelDB's RepairDB, RocksDB's kSkipAnyCorruptedRecords). The result may then
+   * hold writes that depended on lost ones: a state the database never passed through (a doubt, exit 1).
+   */
+  skipDamagedWalRecords?: boolean;
 }
 
 /** Something recover could not save. */
@@ -228,7 +237,7 @@ export function recover(options: RecoverOptions, io: ToolIo): Promise<ToolResult
   const json = options.json === true;
   return runTool('recover', io, json, async () => {
     const fs = options.fs ?? defaultFileSystem();
-    const report = await new Recovery(fs, options.dir, options.out, json ? undefined : io.stderr, options.olderVersionScanEntriesMax ?? olderVersionScanEntriesMax).run();
+    const report = await new Recovery(fs, options.dir, options.out, json ? undefined : io.stderr, options.olderVersionScanEntriesMax ?? olderVersionScanEntriesMax, options.skipDamagedWalRecords === true).run();
     if (json) writeJson(io.stdout, report);
     else printReport(io, report);
     if (!report.verify.healthy) {
@@ -272,9 +281,11 @@ class Recovery {
   #lastSequence = 0;
   #progress!: Progress;
   readonly #scanEntriesMax: number;
+  readonly #skipDamaged: boolean;
 
-  constructor(fs: FileSystem, dir: string, out: string, progressStream: ToolIo['stderr'] | undefined, scanEntriesMax: number) {
+  constructor(fs: FileSystem, dir: string, out: string, progressStream: ToolIo['stderr'] | undefined, scanEntriesMax: number, skipDamaged: boolean) {
     this.#fs = fs;
+    this.#skipDamaged = skipDamaged;
     this.#scanEntriesMax = scanEntriesMax;
     this.#dir = dir;
     this.#out = out;
@@ -743,6 +754,11 @@ class Recovery {
         );
         continue;
       }
+      if (this.#skipDamaged && summary.header !== undefined && after.records > 0 && after.complete) {
+        this.#keepRecordsAfter(ref, file, summary, damage, lastGood);
+        if (after.lastSequence !== undefined) previousLast = after.lastSequence;
+        continue;
+      }
       const followers = after.records === 0 ? 'no whole record follows it' : `${plural(after.records, 'whole record')} after it cannot be applied without it`;
       this.#addLost({
         kind: 'wal-records',
@@ -761,6 +777,49 @@ class Recovery {
       });
       stoppedAt = file;
     }
+  }
+
+  /**
+   * --skip-damaged-wal-records: appends the whole records found after `damage` to the file's good
+   * prefix in NEWDIR (written already), lists the damaged bytes as lost, and says in a doubt that
+   * later writes were kept without them.
+   */
+  #keepRecordsAfter(ref: WalFileRef, file: string, summary: WalFileSummary, damage: { offset: number; bytes: number; reason: string }, lastGood: number | undefined): void {
+    const target = walPath(this.#out, ref.fileNumber);
+    const output = this.#fs.open(target, 'append');
+    let firstOffset: number | undefined;
+    let kept: ReturnType<typeof scanRecordsAfter>;
+    try {
+      kept = scanRecordsAfter(this.#fs, ref.path, damage.offset, lastGood ?? 0, (frame, offset) => {
+        firstOffset ??= offset;
+        output.append(frame);
+      });
+      output.syncBlocking();
+    } finally {
+      output.close();
+    }
+    const recordsKept = this.#report.wal.kept.find((entry) => entry.file === file);
+    if (recordsKept !== undefined) {
+      recordsKept.records += kept.records;
+      recordsKept.bytes = this.#fs.stat(target).size;
+    }
+    const lostSequences = sequenceRange(lastGood === undefined ? undefined : lastGood + 1, kept.firstSequence === undefined ? undefined : kept.firstSequence - 1);
+    this.#addLost({
+      kind: 'wal-records',
+      file,
+      offset: damage.offset,
+      bytes: firstOffset! - damage.offset,
+      records: null,
+      keyRange: null,
+      sequenceRange: lostSequences,
+      reason: `${summary.damageMessage ?? damage.reason}; the ${plural(kept.records, 'whole record')} after it (sequences ${kept.firstSequence}-${kept.lastSequence}) were kept (--skip-damaged-wal-records)`,
+      savedAs: this.#saveWal(ref),
+      knownKeys: [],
+      olderVersionsMayShow: true,
+    });
+    this.#report.doubts.push(
+      `${file}: the ${plural(kept.records, 'record')} after the damage at offset ${damage.offset} were kept without what the ${firstOffset! - damage.offset} damaged bytes held (${renderSequenceRange(lostSequences)}): later writes may have depended on lost ones (an INCR of a lost INCR), so the result may be a state the database never passed through`,
+    );
   }
 
   /**

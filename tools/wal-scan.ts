@@ -150,9 +150,10 @@ export function damageLosesNothing(summary: WalFileSummary, after: RecordsAfterD
 /**
  * Finds the whole, checksummed batch records after the damage at `fromOffset`
  * whose sequence is above `afterSequence`: what a salvage that stops at the
- * damage loses besides the damaged record itself.
+ * damage loses besides the damaged record itself. `onRecord` gets each one's
+ * frame (a copy) and file offset, in order (recover --skip-damaged-wal-records keeps them).
  */
-export function scanRecordsAfter(fs: FileSystem, path: string, fromOffset: number, afterSequence: number): RecordsAfterDamage {
+export function scanRecordsAfter(fs: FileSystem, path: string, fromOffset: number, afterSequence: number, onRecord?: (frame: Buffer, offset: number) => void): RecordsAfterDamage {
   const found: RecordsAfterDamage = { records: 0, ops: 0, firstSequence: undefined, lastSequence: undefined, firstTimeMs: undefined, lastTimeMs: undefined, keys: [], complete: true };
   const keys = new Set<string>();
   const file = fs.open(path, 'read');
@@ -186,6 +187,7 @@ export function scanRecordsAfter(fs: FileSystem, path: string, fromOffset: numbe
       continue;
     }
     found.records++;
+    onRecord?.(Buffer.from(bytes.subarray(offset, decoded.nextOffset)), fromOffset + offset);
     found.ops += peeked.count;
     found.firstSequence ??= peeked.sequence;
     found.firstTimeMs ??= peeked.timeMs;

@@ -211,6 +211,34 @@ describe('silt recover on the fixtures', () => {
     ]);
   });
 
+  test('wal-mid-corruption with --skip-damaged-wal-records: the record after the damage is kept too, with a doubt', async () => {
+    const dir = copyFixture(scratch, 'wal-mid-corruption', '-skip');
+    const out = path.join(scratch, 'wal-mid-skip.recovered');
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out, skipDamagedWalRecords: true }, io);
+    expect(result.exitCode).toBe(1);
+    const report = result.report!;
+    // Only the damaged record's bytes are lost (records at 25, 91, 154): replay went on past them.
+    expect(report.lost).toMatchObject([{ kind: 'wal-records', file: 'wal/000012.log', offset: 91, bytes: 63, records: null }]);
+    expect(report.lost[0]!.reason).toContain('the 1 whole record after it (sequences');
+    expect(report.wal.kept.find((kept) => kept.file === 'wal/000012.log')).toMatchObject({ records: 2, cutAt: 91 });
+    expect(report.doubts).toHaveLength(1);
+    expect(report.doubts[0]).toContain('wal/000012.log: the 1 record after the damage at offset 91 were kept without what the 63 damaged bytes held');
+    expect(stdout.text).toContain('DOUBT:');
+    // The third batch (key:063 and key:064 put, key:061 deleted) is applied; the second (key:062) is lost;
+    // without the flag the third is not applied either.
+    const kept = new Map(await readEntries(out));
+    expect(kept.get(hex('key:064'))).toBeDefined();
+    expect(kept.get(hex('key:063'))).toBeDefined();
+    expect(kept.has(hex('key:061'))).toBe(false);
+    expect(kept.has(hex('key:062'))).toBe(false);
+    const plainOut = path.join(scratch, 'wal-mid-noskip.recovered');
+    await recover({ dir, out: plainOut }, captureIo().io);
+    const stopped = new Map(await readEntries(plainOut));
+    expect(stopped.has(hex('key:064'))).toBe(false);
+    expect(stopped.get(hex('key:061'))).toBeDefined();
+  });
+
   test('lost-manifest: the rebuilt level 0 is compacted so point reads see the newest version', async () => {
     const dir = copyFixture(scratch, 'lost-manifest', '-detail');
     const out = path.join(scratch, 'lost-manifest-detail.recovered');
