@@ -15,11 +15,12 @@
 // - SIGTERM, SIGINT and SHUTDOWN from a client drain (bounded by a timeout);
 // - SIGQUIT skips draining: clients are cut off, but the WAL is still synced
 //   and the engine closed, so nothing acknowledged is lost;
-// - a second signal while stopping exits at once (code 1).
+// - a second signal while stopping exits at once (code 1);
+// - SIGHUP reopens --logfile (log rotation) and does not stop the server.
 // Exit codes: 0 clean stop, 1 failure (cannot listen, cannot open the data
 // directory, a bug), 2 bad configuration.
 
-import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError, helpText, pinoLevel, readConfig, siltVersion, type ServerConfig } from './config.js';
@@ -50,8 +51,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
   }
 
   let logger: Logger;
+  let reopenLog: () => void;
   try {
-    logger = createLogger(config);
+    ({ logger, reopen: reopenLog } = createLogger(config));
   } catch (error) {
     process.stderr.write(`silt-server: cannot open the log file "${config.logfile}": ${(error as Error).message}\n`);
     process.exitCode = 1;
@@ -106,6 +108,16 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
   process.on('SIGTERM', () => onSignal('SIGTERM', true));
   process.on('SIGINT', () => onSignal('SIGINT', true));
   process.on('SIGQUIT', () => onSignal('SIGQUIT', false));
+  // SIGHUP (logrotate's postrotate) reopens --logfile, so that a rotated log is let go of; it no longer
+  // ends the process (Node's default), which left a stale LOCK and no drain.
+  process.on('SIGHUP', () => {
+    try {
+      reopenLog();
+      logger.info({ signal: 'SIGHUP', logfile: config.logfile === '' ? null : config.logfile }, config.logfile === '' ? 'SIGHUP: logging to standard output, nothing to reopen' : 'SIGHUP: log file reopened');
+    } catch (error) {
+      writeStderr(`silt-server: cannot reopen the log file "${config.logfile}": ${(error as Error).message}; logging goes on to the old one\n`);
+    }
+  });
 
   let address;
   try {
@@ -160,16 +172,17 @@ const logBacklogBytesMax = 1 << 20;
  * not stop the server, as in Redis: the failure is said once on stderr,
  * lines wait in a bounded backlog and then are dropped, and the first line
  * written afterwards says how many were lost.
+ * `reopen` opens --logfile again by its name (after a rotation moved it).
  * @throws when --logfile cannot be opened (the caller exits 1)
  */
-function createLogger(config: ServerConfig): Logger {
+function createLogger(config: ServerConfig): { logger: Logger; reopen: () => void } {
   const where = config.logfile === '' ? 'standard output' : `"${config.logfile}"`;
-  let fd = 1;
   if (config.logfile !== '') {
     mkdirSync(dirname(config.logfile), { recursive: true });
-    fd = openSync(config.logfile, 'a');
+    closeSync(openSync(config.logfile, 'a')); // fails here, at once, when it cannot be opened
   }
-  const destination = pino.destination({ fd, sync: true, maxLength: logBacklogBytesMax });
+  // By name, not descriptor, for a file: reopen() opens the name again (SonicBoom reopens names only).
+  const destination = pino.destination(config.logfile === '' ? { fd: 1, sync: true, maxLength: logBacklogBytesMax } : { dest: config.logfile, append: true, sync: true, maxLength: logBacklogBytesMax });
   let failure: string | undefined;
   let dropped = 0;
   destination.on('error', (error: Error) => {
@@ -188,7 +201,10 @@ function createLogger(config: ServerConfig): Logger {
     setImmediate(() => logger.warn({ cause, droppedLines: lost }, 'the log can be written again'));
   });
   const logger = pino({ level: pinoLevel(config.loglevel), base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  return logger;
+  const reopen = (): void => {
+    if (config.logfile !== '') destination.reopen();
+  };
+  return { logger, reopen };
 }
 
 /** Writes to stderr, ignoring failure (it may be on the same full disk). */

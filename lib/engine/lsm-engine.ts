@@ -118,6 +118,9 @@ interface SharedTurn {
   settled: boolean;
 }
 
+/** Kinds of background failure whose repeats are counted rather than logged (#logBackgroundFailure). */
+const failureKindsLoggedMax = 16;
+
 export class LsmEngine implements Engine {
   readonly kind = 'lsm' as const;
   readonly capabilities: EngineCapabilities = {
@@ -224,8 +227,13 @@ export class LsmEngine implements Engine {
   #closing: Promise<void> | undefined;
   #writeError: Error | undefined;
   #backgroundError: Error | undefined;
-  /** The last background failure logged, and the retries that failed the same way since (not logged each second). */
-  #failureLog: { key: string; loggedAtMs: number; repeats: number; firstAtMs: number } | undefined;
+  /**
+   * Background failures logged, by kind (what failed, its code, its message without digits): a flush
+   * and a compaction failing by turns (a full disk) are each logged whole once, then once a minute.
+   */
+  readonly #failureLogs = new Map<string, { loggedAtMs: number; repeats: number }>();
+  /** When the current run of background failures began (undefined: none failing). */
+  #failingSinceMs: number | undefined;
   /** Which background work failed and waits for the retry timer (a failed compaction does not hold up flushes). */
   #flushFailed = false;
   #compactionFailed = false;
@@ -1358,7 +1366,7 @@ export class LsmEngine implements Engine {
       this.#entriesDropped.shadowed += result.counts.shadowed;
       this.#entriesDropped.tombstones += result.counts.tombstones;
       this.#entriesDropped.filtered += result.counts.filtered;
-      this.#logger.info({ level: pick.level, inputs: inputFiles.length, outputs: result.outputs.length, ...result.counts }, 'compaction done');
+      this.#logger.info({ lsmLevel: pick.level, inputs: inputFiles.length, outputs: result.outputs.length, ...result.counts }, 'compaction done');
     } catch (error) {
       // A failed manifest append or sync may still have left the edit in the file, naming the outputs:
       // they stay until a manifest that does not name them is current (the retry writes one; an open
@@ -1530,26 +1538,32 @@ export class LsmEngine implements Engine {
     const now = Date.now();
     // The same failure names a new file number at each retry: digits do not tell failures apart.
     const key = `${what}\0${(error as { code?: string }).code ?? ''}\0${messageOf(error).replace(/\d+/g, '#')}`;
-    const last = this.#failureLog;
-    if (last?.key === key) {
+    const since = (this.#failingSinceMs ??= now);
+    const last = this.#failureLogs.get(key);
+    if (last !== undefined) {
       last.repeats++;
       if (now - last.loggedAtMs < repeatedFailureLogIntervalMs) return;
       this.#logger.error(
-        { error: messageOf(error), code: (error as { code?: string }).code, dir: this.dir, failedRetries: last.repeats, failingForMs: now - last.firstAtMs },
+        { error: messageOf(error), code: (error as { code?: string }).code, dir: this.dir, failedRetries: last.repeats, failingForMs: now - since },
         `${what} still fails; retrying every ${retryIntervalMs} ms`,
       );
       last.loggedAtMs = now;
       return;
     }
     this.#logger.error({ err: error, dir: this.dir }, `${what} failed; retrying every ${retryIntervalMs} ms`);
-    this.#failureLog = { key, loggedAtMs: now, repeats: 0, firstAtMs: last?.firstAtMs ?? now };
+    // Bounded: kinds are few (flush, compaction, by error code); an unexpected variety forgets the oldest.
+    if (this.#failureLogs.size >= failureKindsLoggedMax) this.#failureLogs.delete(this.#failureLogs.keys().next().value!);
+    this.#failureLogs.set(key, { loggedAtMs: now, repeats: 0 });
   }
 
   #logBackgroundHealed(): void {
-    const last = this.#failureLog;
-    if (last === undefined) return;
-    this.#failureLog = undefined;
-    this.#logger.info({ dir: this.dir, failedRetries: last.repeats, failedForMs: Date.now() - last.firstAtMs }, 'flush and compaction work again');
+    const since = this.#failingSinceMs;
+    if (since === undefined) return;
+    let repeats = 0;
+    for (const logged of this.#failureLogs.values()) repeats += logged.repeats;
+    this.#failureLogs.clear();
+    this.#failingSinceMs = undefined;
+    this.#logger.info({ dir: this.dir, failedRetries: repeats, failedForMs: Date.now() - since }, 'flush and compaction work again');
   }
 
   // ---------------------------------------------------------------- versions and files

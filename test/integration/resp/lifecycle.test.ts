@@ -6,7 +6,7 @@
 // a client does what SIGTERM does. npm test builds dist/ first.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -355,6 +355,31 @@ describe('startup and shutdown', () => {
     expect(server.logs.slice(before).filter((entry) => (entry.level as number) < 40)).toEqual([]);
     server.child.kill('SIGTERM');
     await server.exit;
+  });
+
+  it('SIGHUP reopens --logfile after a rotation moved it, and the server goes on (it used to exit, leaving its LOCK)', async () => {
+    const port = await freePort();
+    const logDir = join(root, 'rotated-log');
+    const logfile = join(logDir, 'silt.log');
+    const child = spawn(process.execPath, [mainScript, '--port', String(port), '--dir', join(root, 'rotated'), '--logfile', logfile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    const exit = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+    try {
+      await waitFor(() => read(logfile).includes('ready to accept connections'), 10_000, 'the server to start');
+      renameSync(logfile, `${logfile}.1`); // logrotate's move, then its postrotate: kill -HUP
+      child.kill('SIGHUP');
+      await waitFor(() => read(logfile).includes('SIGHUP: log file reopened'), 5000, 'a new log file');
+      const client = ioredis(port);
+      expect(await client.ping()).toBe('PONG');
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(read(logfile)).toContain('"msg":"silt stopped"');
+      expect(read(`${logfile}.1`)).not.toContain('silt stopped');
+    } finally {
+      child.kill('SIGKILL');
+      children.delete(child);
+    }
   });
 
   it.skipIf(!existsSync('/dev/full'))('a log file that cannot be written (a full disk) costs log lines, not the server', async () => {
