@@ -256,7 +256,9 @@ export type CommandLine = { kind: 'help' } | { kind: 'version' } | { kind: 'run'
  * or a lone positional path), then SILT_* variables, then flags.
  * @param argv arguments after the script (process.argv.slice(2))
  * @param env environment (process.env)
- * @throws ConfigError for an unknown flag, directive or variable, or a bad value
+ * @throws ConfigError for an unknown flag or directive, or a bad value (an
+ *   unknown SILT_* variable is no error: tests and tools use such names too;
+ *   see misspelledVariables)
  */
 export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CommandLine {
   const flags = parseFlags(argv);
@@ -276,6 +278,36 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Com
   }
   for (const [parameter, text] of flags.values) setParameter(config, parameter, text, `flag --${parameter.name}`);
   return { kind: 'run', config };
+}
+
+/**
+ * SILT_* variables that name no parameter but are within two edits of one
+ * (SILT_APPENDFSYNCC): most likely a typo that silently left the parameter
+ * at its default. The server warns about each at startup.
+ * @returns [variable, the parameter's variable it resembles]
+ */
+export function misspelledVariables(env: NodeJS.ProcessEnv): [variable: string, meant: string][] {
+  const known = [...parameters.map((parameter) => environmentName(parameter.name)), 'SILT_CONFIG'];
+  const found: [string, string][] = [];
+  for (const variable of Object.keys(env)) {
+    if (!variable.startsWith('SILT_') || known.includes(variable)) continue;
+    const meant = known.find((name) => editDistanceAtMost(variable, name, 2));
+    if (meant !== undefined) found.push([variable, meant]);
+  }
+  return found;
+}
+
+/** Whether `a` becomes `b` by at most `max` insertions, deletions or substitutions (Levenshtein, banded). */
+function editDistanceAtMost(a: string, b: string, max: number): boolean {
+  if (Math.abs(a.length - b.length) > max) return false;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    if (Math.min(...current) > max) return false;
+    previous = current;
+  }
+  return previous[b.length]! <= max;
 }
 
 /** The --help text. */

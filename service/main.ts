@@ -23,7 +23,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { ConfigError, helpText, pinoLevel, readConfig, siltVersion, type ServerConfig } from './config.js';
+import { ConfigError, helpText, misspelledVariables, pinoLevel, readConfig, siltVersion, type ServerConfig } from './config.js';
 import { RespServer } from './resp/server.js';
 
 /** How long a fatal error waits for the WAL sync before exiting, ms. */
@@ -127,6 +127,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
     process.exit(1);
   }
   logger.info({ bind: address.address, port: address.port, dir: resolve(config.dir) }, 'listening; loading the data directory');
+  for (const [variable, meant] of misspelledVariables(env)) {
+    logger.warn({ variable, meant }, `environment variable ${variable} names no parameter and was ignored; did you mean ${meant}?`);
+  }
 
   try {
     await server.open();

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, findParameter, helpText, parameters, parseMemory, pinoLevel, readConfig, splitConfigLine, type ServerConfig } from '../../../service/config.js';
+import { ConfigError, defaultConfig, findParameter, helpText, parameters, parseMemory, pinoLevel, readConfig, splitConfigLine, type ServerConfig, misspelledVariables } from '../../../service/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'silt-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,6 +93,15 @@ describe('readConfig', () => {
     expect(run(['--bind', '127.0.0.1']).bind).toBe('127.0.0.1');
     expect(run(['--bind', '-::1']).bind).toBe('::1');
     expect(() => run(['--config', file('bind 127.0.0.1 -::1\n')])).toThrow('silt listens on one address, got 2 ("127.0.0.1 -::1"): give one, such as 127.0.0.1');
+  });
+
+  it('names SILT_* variables that look like a misspelled parameter (the server warns); others are left alone', () => {
+    expect(
+      misspelledVariables({ SILT_APPENDFSYNCC: 'always', SILT_MAXCLIENT: '5', SILT_PORT: '1', SILT_CONFIG: 'f', SILT_PROPERTY_RUNS: '3', SILT_TEST_LOG: 'info', HOME: '/' }),
+    ).toEqual([
+      ['SILT_APPENDFSYNCC', 'SILT_APPENDFSYNC'],
+      ['SILT_MAXCLIENT', 'SILT_MAXCLIENTS'],
+    ]);
   });
 
   it('reads client-output-buffer-limit in Redis syntax; classes not named keep their limits', () => {
