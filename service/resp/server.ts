@@ -104,7 +104,6 @@ export interface PersistenceState {
   lastSaveDurationMs: number;
   saveStartedMs: number | undefined;
   saveInProgress: boolean;
-  saveScheduled: boolean;
   saves: number;
   lastCheckpoint: string | undefined;
   changesSinceSave: number;
@@ -189,7 +188,6 @@ export class RespServer {
       lastSaveDurationMs: -1,
       saveStartedMs: undefined,
       saveInProgress: false,
-      saveScheduled: false,
       saves: 0,
       lastCheckpoint: undefined,
       changesSinceSave: 0,
@@ -605,10 +603,6 @@ export class RespServer {
       persistence.saveInProgress = false;
       persistence.saveStartedMs = undefined;
       persistence.lastSaveDurationMs = Date.now() - started;
-      if (persistence.saveScheduled) {
-        persistence.saveScheduled = false;
-        this.backgroundSave();
-      }
     }
   }
 
