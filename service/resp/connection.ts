@@ -635,7 +635,8 @@ export class Connection {
 
   #protocolError(error: ProtocolError): void {
     this.#server.stats.protocolErrors++;
-    this.#server.logger.info({ client: this.address, id: this.id, error: error.message }, 'protocol error from client');
+    // At debug, as Redis logs them at verbose: a port scanner or a stray HTTP client is no news at the default level.
+    this.#server.logger.debug({ client: this.address, id: this.id, error: error.message }, 'protocol error from client');
     const reply = new ErrorReply(error.replyText);
     this.#slots.push({ reply, ready: true, protocol: this.#protocol, protocolFixed: true, closeAfter: true });
     this.#closeWhenDrained = true;

@@ -347,6 +347,12 @@ describe('startup and shutdown', () => {
     const raw = await RawClient.connect(server.port);
     raw.close();
     await waitFor(() => server.logs.some((entry) => entry.msg === 'client disconnected' && entry.level === 20), 3000, 'a debug line');
+    // A protocol error is logged at debug (Redis: verbose), not at the default level.
+    const stray = await RawClient.connect(server.port);
+    stray.send('*1\r\n$x\r\n');
+    await waitFor(() => server.logs.some((entry) => entry.msg === 'protocol error from client'), 3000, 'the protocol error');
+    expect(server.logs.filter((entry) => entry.msg === 'protocol error from client').map((entry) => entry.level)).toEqual([20]);
+    stray.close();
     await client.config('SET', 'loglevel', 'warning');
     const before = server.logs.length;
     const again = await RawClient.connect(server.port);
