@@ -21,7 +21,7 @@
 // unless the file already has one; the new text
 // goes to a temporary file that is fsynced and renamed over the old one.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -317,8 +317,10 @@ export function helpText(version: string): string {
     '',
     'Usage: silt-server [CONFIG_FILE] [--config FILE] [--NAME VALUE ...]',
     '',
-    'Every parameter may also be set in a redis.conf-syntax file ("NAME VALUE" per line)',
-    'or by the environment variable SILT_<NAME> (dashes as underscores);',
+    'Every parameter may also be set in a redis.conf-syntax file ("NAME VALUE" per line,',
+    'a value with blanks in quotes; "include FILE" reads another there, and a * in',
+    'FILE\'s name every file it matches) or by the environment variable SILT_<NAME>',
+    '(dashes as underscores);',
     'precedence: flag > environment > file > default.',
     '',
     'Parameters:',
@@ -558,7 +560,19 @@ function parseFlags(argv: readonly string[]): ParsedFlags | 'help' | 'version' {
   return result;
 }
 
-function applyConfigFile(config: ServerConfig, path: string): void {
+/** Parameters whose value is a list of words in a config file line, as in Redis. */
+const listParameters: ReadonlySet<ParameterKey> = new Set<ParameterKey>(['bind', 'clientOutputBufferLimit']);
+
+/** How deep `include` directives may nest (a file that includes itself stops here). */
+const configIncludeDepthMax = 16;
+
+/**
+ * Applies a config file's lines in order; the last line of a parameter wins.
+ * `include PATH` reads another file at that point, as Redis does: PATH is
+ * taken from the working directory, like every relative path here, and a `*`
+ * or `?` in its last part takes every file it matches, in name order.
+ */
+function applyConfigFile(config: ServerConfig, path: string, depth = 0): void {
   let text: string;
   try {
     const buffer = readFileSync(path);
@@ -579,13 +593,45 @@ function applyConfigFile(config: ServerConfig, path: string): void {
     }
     if (words.length === 0) continue;
     const name = words[0]!.toLowerCase();
+    if (name === 'include') {
+      if (words.length !== 2) throw new ConfigError(`Cannot parse config file ${where}: "include" takes one file name, got ${words.length - 1}`);
+      if (depth >= configIncludeDepthMax) throw new ConfigError(`Cannot parse config file ${where}: includes nest deeper than ${configIncludeDepthMax} files (does a file include itself?)`);
+      for (const included of includedFiles(words[1]!, where)) applyConfigFile(config, included, depth + 1);
+      continue;
+    }
     const parameter = findParameter(name);
     if (parameter === undefined) throw new ConfigError(`Cannot parse config file ${where}: unknown directive "${words[0]}"`);
     if (words.length < 2 && parameter.key !== 'requirepass' && parameter.key !== 'logfile') {
       throw new ConfigError(`Cannot parse config file ${where}: "${name}" needs a value`);
     }
+    // A value with blanks is quoted, as in Redis, whose "requirepass two words" is an error, not a password.
+    // The two that take lists there take their words (bindAddress says why silt takes one address).
+    if (words.length > 2 && !listParameters.has(parameter.key)) {
+      throw new ConfigError(`Cannot parse config file ${where}: "${name}" takes one value, got ${words.length - 1} (quote a value that holds blanks: ${name} "${words.slice(1).join(' ')}")`);
+    }
     setParameter(config, parameter, words.slice(1).join(' '), `config file ${where}`);
   }
+}
+
+/** The files an `include` names: the path, or the files its last part's `*` and `?` match, sorted. */
+function includedFiles(pattern: string, where: string): string[] {
+  const name = basename(pattern);
+  if (!/[*?]/.test(name)) return [pattern];
+  if (/[*?]/.test(dirname(pattern))) throw new ConfigError(`Cannot parse config file ${where}: "include ${pattern}": only the file name may hold * or ?`);
+  const dir = dirname(pattern);
+  const matcher = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []; // as a pattern that matches nothing
+    throw new ConfigError(`Cannot parse config file ${where}: "include ${pattern}": ${(error as Error).message}`);
+  }
+  // As Redis's glob(3): a pattern that matches nothing includes nothing (an empty conf.d); dot files only when asked for.
+  return names
+    .filter((entry) => matcher.test(entry) && (!entry.startsWith('.') || name.startsWith('.')))
+    .sort()
+    .map((entry) => join(dir, entry));
 }
 
 /**

@@ -81,6 +81,32 @@ describe('readConfig', () => {
     expect(() => run(['--config', join(dir, 'missing.conf')])).toThrow('Cannot read config file');
   });
 
+  it('include reads another file where it stands (the last line of a parameter wins); a pattern takes its matches in name order', () => {
+    const confD = mkdtempSync(join(dir, 'conf.d-'));
+    writeFileSync(join(confD, '20-port.conf'), 'port 2020\n');
+    writeFileSync(join(confD, '10-port.conf'), 'port 1010\ndatabases 3\n');
+    writeFileSync(join(confD, 'notes.txt'), 'bogus 1\n');
+    writeFileSync(join(confD, '.hidden.conf'), 'port 9999\n');
+    expect(run(['--config', file(`port 1\ninclude ${join(confD, '*.conf')}\n`)])).toMatchObject({ port: 2020, databases: 3 });
+    expect(run(['--config', file(`include ${join(confD, '20-port.conf')}\nport 7\n`)]).port).toBe(7);
+    // A pattern that matches nothing (an empty conf.d) includes nothing, as in Redis; a missing file is an error.
+    expect(run(['--config', file(`port 5\ninclude ${join(dir, 'no-such-dir', '*.conf')}\n`)]).port).toBe(5);
+    expect(() => run(['--config', file(`include ${join(dir, 'missing.conf')}\n`)])).toThrow('Cannot read config file');
+    // An error in an included file names that file and line.
+    const bad = file('port 1\nport x\n');
+    expect(() => run(['--config', file(`include ${bad}\n`)])).toThrow(`"${bad}" line 2`);
+    const looping = join(dir, 'looping.conf');
+    writeFileSync(looping, `include ${looping}\n`);
+    expect(() => run(['--config', looping])).toThrow('includes nest deeper than 16 files (does a file include itself?)');
+    expect(() => run(['--config', file('include a.conf b.conf\n')])).toThrow('"include" takes one file name, got 2');
+  });
+
+  it('a parameter takes one word in a config file, as in Redis; a value with blanks is quoted', () => {
+    expect(() => run(['--config', file('requirepass two words\n')])).toThrow('"requirepass" takes one value, got 2 (quote a value that holds blanks: requirepass "two words")');
+    expect(run(['--config', file('requirepass "two words"\n')]).requirepass).toBe('two words');
+    expect(() => run(['--config', file('port 1 2\n')])).toThrow('"port" takes one value, got 2');
+  });
+
   it('accepts Redis log level names and maps them to pino levels', () => {
     expect(pinoLevel(run(['--loglevel', 'verbose']).loglevel)).toBe('debug');
     expect(pinoLevel('notice')).toBe('info');
