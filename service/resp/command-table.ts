@@ -132,7 +132,7 @@ export class CommandTable {
   resolve(args: readonly Buffer[]): ResolvedCommand | ErrorReply {
     const command = this.#bySpellingBytes(args[0]!);
     if (command === undefined) return errors.unknownCommand(args[0]!.toString('latin1'), args.slice(1));
-    if (!arityOk(command.arity, args.length)) return errors.arity(command.name);
+    if (!arityOk(command.arity, args.length)) return new ArityRejection(command.name);
     if (command.subcommands === undefined || args.length < 2) {
       let resolved = this.#resolvedTop.get(command);
       if (resolved === undefined) this.#resolvedTop.set(command, (resolved = { spec: command, fullName: command.name, command }));
@@ -142,8 +142,15 @@ export class CommandTable {
     const sub = command.subcommands[subName];
     if (sub === undefined || !Object.hasOwn(command.subcommands, subName)) return errors.unknownSubcommand(command.name, args[1]!.toString('latin1'));
     const fullName = `${command.name}|${subName}`;
-    if (!arityOk(sub.arity, args.length)) return errors.arity(fullName);
+    if (!arityOk(sub.arity, args.length)) return new ArityRejection(fullName);
     return { spec: sub, fullName, command };
+  }
+}
+
+/** A request with the wrong number of arguments: Redis counts it in its command's rejected_calls. */
+export class ArityRejection extends ErrorReply {
+  constructor(readonly fullName: string) {
+    super(errors.arity(fullName).text);
   }
 }
 

@@ -71,7 +71,7 @@ import type { AtomicWrite, WriteBatch } from '../../lib/engine/engine.js';
 import { IoError, KvError, LimitExceededError, WriteStoppedError } from '../../lib/errors.js';
 import { clockNow, clockRecent } from './clock.js';
 import { isKeyedWalk, isSnapshotRead, keyedWalk, snapshotRead, type CommandContext } from './command.js';
-import { requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
+import { ArityRejection, requestKeyIndexes, type CommandTable, type ResolvedCommand } from './command-table.js';
 import { isWord } from './commands/strings.js';
 import { parseInt32 } from '../../lib/keyspace/numbers.js';
 import { ReplySequence, type Connection, type MultiState } from './connection.js';
@@ -468,16 +468,24 @@ export class Dispatcher {
     const nowMs = Date.now();
     client.lastInteractionMs = nowMs;
     const resolved = this.#table.resolve(args);
+    // A refused EXEC answers EXECABORT, which INFO errorstats counts, as Redis does (not the reason's code).
     if (resolved instanceof ErrorReply) {
-      server.noteError(resolved);
-      if (args[0]!.length === 4 && args[0]!.toString('latin1').toLowerCase() === 'exec') return execAbort(client, resolved); // its arity
-      if (client.multi !== undefined) client.multi.failed = true;
-      return resolved;
+      const isExec = args[0]!.length === 4 && args[0]!.toString('latin1').toLowerCase() === 'exec';
+      const reply = isExec ? execAbort(client, resolved) : resolved; // EXEC's arity
+      // A known command's arity error counts in its rejected_calls, as in Redis; an unknown name has no line.
+      if (resolved instanceof ArityRejection) server.noteRejected(resolved.fullName, reply);
+      else server.noteError(reply);
+      if (!isExec && client.multi !== undefined) client.multi.failed = true;
+      return reply;
     }
     const rejection = this.#check(client, resolved);
     if (rejection !== undefined) {
-      server.noteRejected(resolved, rejection);
-      if (resolved.command.name === 'exec') return execAbort(client, rejection);
+      if (resolved.command.name === 'exec') {
+        const abort = execAbort(client, rejection);
+        server.noteRejected(resolved.fullName, abort);
+        return abort;
+      }
+      server.noteRejected(resolved.fullName, rejection);
       if (client.multi !== undefined) client.multi.failed = true;
       return rejection;
     }
@@ -486,13 +494,13 @@ export class Dispatcher {
       if (resolved.spec.flags.includes('no-multi')) {
         client.multi.failed = true;
         const refusal = new ErrorReply('ERR Command not allowed inside a transaction');
-        server.noteRejected(resolved, refusal);
+        server.noteRejected(resolved.fullName, refusal);
         return refusal;
       }
       const refusal = queueRefusal(client.multi, args);
       if (refusal !== undefined) {
         client.multi.failed = true;
-        server.noteRejected(resolved, refusal);
+        server.noteRejected(resolved.fullName, refusal);
         return refusal;
       }
       client.multi.commands.push({ resolved, args: args.map((arg) => Buffer.from(arg)) });

@@ -407,9 +407,9 @@ export class RespServer {
     }
   }
 
-  /** A request refused before its command ran (NOAUTH, a write while writes are refused ...): INFO commandstats and errorstats. */
-  noteRejected(resolved: ResolvedCommand, reply: ErrorReply): void {
-    this.#commandStat(resolved.fullName).rejectedCalls++;
+  /** A request refused before its command ran (its arity, NOAUTH, a write while writes are refused ...): INFO commandstats and errorstats. */
+  noteRejected(fullName: string, reply: ErrorReply): void {
+    this.#commandStat(fullName).rejectedCalls++;
     this.noteError(reply);
   }
 

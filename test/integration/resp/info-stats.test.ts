@@ -147,6 +147,27 @@ describe('INFO stats', () => {
     expect(plainInfo).not.toContain('# Commandstats');
   });
 
+  it('a refused EXEC counts as EXECABORT, and an arity error in its command\'s rejected_calls, as in redis-server 7.0', async () => {
+    const local = await startServer({ requirepass: 'pw' });
+    try {
+      const raw = await RawClient.connect(local.port);
+      expect(plain(await raw.call('MULTI'))).toMatchObject({ error: expect.stringContaining('NOAUTH') });
+      expect(plain(await raw.call('EXEC'))).toEqual({ error: 'EXECABORT Transaction discarded because of: NOAUTH Authentication required.' });
+      expect(plain(await raw.call('AUTH', 'pw'))).toBe('OK');
+      expect(plain(await raw.call('EXEC', 'now'))).toEqual({ error: "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command" });
+      expect(plain(await raw.call('GET'))).toEqual({ error: "ERR wrong number of arguments for 'get' command" });
+      expect(plain(await raw.call('CONFIG', 'GET'))).toEqual({ error: "ERR wrong number of arguments for 'config|get' command" });
+      const all = parseInfo(String(plain(await raw.call('INFO', 'all'))));
+      expect(all).toMatchObject({ errorstat_NOAUTH: 'count=1', errorstat_EXECABORT: 'count=2', errorstat_ERR: 'count=2', total_error_replies: '5' });
+      expect(all.cmdstat_exec).toMatch(/^calls=0,.*rejected_calls=2,failed_calls=0$/);
+      expect(all.cmdstat_get).toMatch(/rejected_calls=1,/);
+      expect(all['cmdstat_config|get']).toMatch(/rejected_calls=1,/);
+      raw.close();
+    } finally {
+      await local.close();
+    }
+  });
+
   it('counts refused connections in rejected_connections', async () => {
     const local = await startServer();
     try {
