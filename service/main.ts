@@ -24,6 +24,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError, helpText, misspelledVariables, pinoLevel, readConfig, siltVersion, type ServerConfig } from './config.js';
+import { openFailureAdvice } from './open-failure.js';
 import { RespServer } from './resp/server.js';
 
 /** How long a fatal error waits for the WAL sync before exiting, ms. */
@@ -134,7 +135,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
   try {
     await server.open();
   } catch (error) {
-    logger.fatal({ err: error, dir: resolve(config.dir) }, 'cannot open the data directory');
+    const dir = resolve(config.dir);
+    const advice = openFailureAdvice(error, dir);
+    logger.fatal({ err: error, dir, ...(advice === undefined ? {} : { advice }) }, 'cannot open the data directory');
+    // Also on stderr, in words: what a service manager's journal shows when the log goes to a file.
+    process.stderr.write(`silt-server: cannot open the data directory "${dir}": ${(error as Error).message}\n${advice === undefined ? '' : `${advice}\n`}`);
     await server.close({ drain: false }).catch(() => undefined);
     process.exit(1);
   }

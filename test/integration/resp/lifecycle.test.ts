@@ -6,10 +6,11 @@
 // a client does what SIGTERM does. npm test builds dist/ first.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RawClient, closeAll, encodeCommand, ioredis, mainScript, plain, sleep, waitFor } from './harness.js';
 
@@ -296,6 +297,19 @@ describe('startup and shutdown', () => {
     await raw.waitClosed();
     expect((await server.exit).code).toBe(0);
     expect(server.logs.some((entry) => String(entry.reason ?? '').startsWith('SHUTDOWN from'))).toBe(true);
+  });
+
+  it('exits 1 on a damaged data directory, saying on stderr and in the log what to do next (verify, recover)', async () => {
+    const dir = join(root, 'damaged');
+    cpSync(fileURLToPath(new URL('../../../fixtures/wal-mid-corruption/', import.meta.url)), dir, { recursive: true });
+    rmSync(join(dir, 'EXPECTED.json'));
+    const run = await runToExit(['--port', '0', '--dir', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`silt-server: cannot open the data directory "${dir}": Cannot read WAL record in "${dir}/wal/000015.log" at offset 91`);
+    expect(run.stderr).toContain(`run "silt verify ${dir}" to see what is damaged and "silt recover ${dir} --out NEWDIR"`);
+    const fatal = run.stdout.split('\n').filter((line) => line.includes('cannot open the data directory')).map((line) => JSON.parse(line) as { advice?: string });
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]!.advice).toContain(`silt verify ${dir}`);
   });
 
   it('exits 1 when the data directory is locked by another server, or the port is taken', async () => {
