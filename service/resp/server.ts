@@ -701,9 +701,16 @@ export class RespServer {
       }
       client.checkLimits();
     }
-    if (this.writeStoppedReason !== undefined && this.engine !== undefined && this.engine.stats().writeError === undefined) {
-      this.logger.info({ reason: this.writeStoppedReason }, 'writes accepted again');
-      this.writeStoppedReason = undefined;
+    if (this.writeStoppedReason !== undefined && this.engine !== undefined) {
+      const current = this.engine.stats().writeError;
+      if (current === undefined) {
+        this.logger.info({ reason: this.writeStoppedReason }, 'writes accepted again');
+        this.writeStoppedReason = undefined;
+      } else {
+        // The engine's latest reason (its retry fails on another file, or for another cause), as Redis's
+        // MISCONF and INFO show the last write error, not the first.
+        this.writeStoppedReason = current;
+      }
     }
   }
 

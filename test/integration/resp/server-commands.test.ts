@@ -435,6 +435,9 @@ describe('MISCONF: a disk that refuses writes', () => {
     expect(persistence.writes_refused).toBe('1');
     expect(persistence.write_error).toContain('ENOSPC');
     expect(parseInfo(await client.info('lsm')).lsm_write_error).toContain('ENOSPC');
+    // The engine retries each second on a new WAL file, which cannot be made either: the reason follows.
+    await waitFor(async () => /^MISCONF Errors writing to disk: Cannot create WAL file .*ENOSPC/.test(String(await client.set('x', '1').catch((error: Error) => error.message))), 5000, 'the latest reason');
+    expect(parseInfo(await client.info('persistence')).write_error).toMatch(/^Cannot create WAL file .*ENOSPC/);
     fs.injectFault(undefined);
     await waitFor(async () => (await client.set('after', 'ok').catch(() => 'refused')) === 'OK', 10_000, 'writes to resume');
     expect(await client.get('after')).toBe('ok');
