@@ -170,13 +170,11 @@ export class LsmEngine implements Engine {
    * refused after a failed write keeps its sequence numbers, so the first
    * file written after an outage starts past a jump; restore and verify take
    * a jump between adjacent file numbers for refused writes, since no file
-   * can lie between them (docs/format.md, "Batch record"). Without it the numbers
+   * can lie between them (docs/format.md, "Archive"). Without it the numbers
    * that flush retries and failed WAL creations use up during a full disk
    * made every outage look like a lost WAL file.
    */
   #walResumeNumber = 0;
-  /** The kept number whose leftover file could not be removed, once warned about (#resumeWalNumber). */
-  #walResumeLeftoverWarned = 0;
   #lastSequence = 0;
   #logNumber = 0;
   /** File numbers being written by a flush or compaction: not obsolete though no version names them. */
@@ -1035,11 +1033,7 @@ export class LsmEngine implements Engine {
       this.#fs.unlink(path);
       return number;
     } catch (error) {
-      // Once per kept number, not at every retry.
-      if (this.#walResumeLeftoverWarned !== number) {
-        this.#walResumeLeftoverWarned = number;
-        this.#logger.warn({ err: error, file: path }, 'cannot remove what a failed WAL creation left; writes resume in a WAL file of a new number');
-      }
+      this.#logger.warn({ err: error, file: path }, 'cannot remove what a failed WAL creation left; writes resume in a WAL file of a new number');
       return this.#nextFileNumber++;
     }
   }
