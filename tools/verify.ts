@@ -686,9 +686,7 @@ const archivePass: VerifyPass = {
     const { fs, dir } = context;
     const refs = listIn(fs, archiveDir(dir), 'archive');
     // The file before, and the last sequence it surely ends with (undefined when unknown).
-    let previous: { path: string; lastSequence: number } | undefined;
-    // The file read before this one, records or not: a jump between adjacent numbers is refused writes, as restore takes it.
-    let previousFileNumber: number | undefined;
+    let previous: { path: string; fileNumber: number; lastSequence: number } | undefined;
     for (const ref of refs) {
       const summary = readSummary(context, ref, false);
       if (summary === undefined) continue;
@@ -696,7 +694,7 @@ const archivePass: VerifyPass = {
       context.report.checked.archiveRecords += summary.batches;
       const end = { exact: true };
       const lastSequence = reportWalDamage(context, summary, 'archive-record', previous?.lastSequence, end);
-      if (previous !== undefined && summary.firstSequence !== undefined && summary.firstSequence !== previous.lastSequence + 1 && summary.fileNumber !== previousFileNumber! + 1) {
+      if (previous !== undefined && summary.firstSequence !== undefined && summary.firstSequence !== previous.lastSequence + 1 && summary.fileNumber !== previous.fileNumber + 1) {
         const file = context.relative(summary.path);
         context.add({
           severity: 'note',
@@ -710,9 +708,8 @@ const archivePass: VerifyPass = {
       // A damaged file whose end is unknown: the jump to the next one may be that damage (reported), not a
       // missing file. One whose records after the damage read to its end still ends where they do.
       if (summary.state === 'damaged' || summary.lastSequence !== undefined) {
-        previous = end.exact && lastSequence !== undefined ? { path: summary.path, lastSequence } : undefined;
+        previous = end.exact && lastSequence !== undefined ? { path: summary.path, fileNumber: summary.fileNumber, lastSequence } : undefined;
       }
-      previousFileNumber = summary.fileNumber;
     }
   },
 };

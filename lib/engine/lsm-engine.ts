@@ -164,17 +164,6 @@ export class LsmEngine implements Engine {
   /** Versions in use and their reference counts; the current one holds a reference. */
   readonly #versionRefs = new Map<Version, number>();
   #nextFileNumber = 1;
-  /**
-   * The file number kept for the WAL file that takes over from #wal when it
-   * fails (#retry): the number right after #wal's own, taken with it. A batch
-   * refused after a failed write keeps its sequence numbers, so the first
-   * file written after an outage starts past a jump; restore and verify take
-   * a jump between adjacent file numbers for refused writes, since no file
-   * can lie between them (docs/format.md, "Archive"). Without it the numbers
-   * that flush retries and failed WAL creations use up during a full disk
-   * made every outage look like a lost WAL file.
-   */
-  #walResumeNumber = 0;
   #lastSequence = 0;
   #logNumber = 0;
   /** File numbers being written by a flush or compaction: not obsolete though no version names them. */
@@ -381,7 +370,6 @@ export class LsmEngine implements Engine {
     const manifestNumber = this.#nextFileNumber++;
     const walNumber = this.#nextFileNumber++;
     this.#wal = this.#createWal(walNumber);
-    this.#walResumeNumber = this.#nextFileNumber++;
     this.#active.walNumbers.push(walNumber);
     this.#manifest = ManifestWriter.create(fs, this.dir, manifestNumber, this.#snapshotEdit());
     this.#deleteObsoleteFiles();
@@ -977,11 +965,10 @@ export class LsmEngine implements Engine {
         // and get whatever it still has to write before its successor exists (see #switchMemtable).
         this.#wal!.writePending();
         this.#wal!.repairTail();
-        const number = this.#resumeWalNumber();
+        const number = this.#nextFileNumber++;
         const wal = this.#createWal(number);
         const old = this.#wal!;
         this.#wal = wal;
-        this.#walResumeNumber = this.#nextFileNumber++;
         this.#active.walNumbers.push(number);
         void this.#retireWal(old, wal);
         this.#logger.info({ dir: this.dir, wal: number }, 'writes resumed');
@@ -1016,25 +1003,6 @@ export class LsmEngine implements Engine {
       if (this.#flushRunning === undefined) this.#flushFailing = false;
       if (this.#compactionRunning === undefined) this.#compactionFailing = false;
       this.#clearBackgroundErrorIfHealed();
-    }
-  }
-
-  /**
-   * The number for the WAL file that resumes writing (#walResumeNumber). A
-   * file of that number can only be left by a failed attempt (WalWriter.create
-   * removes it, best effort): it holds no record, and goes. When it cannot
-   * go, a new number: the outage will read as a gap to restore.
-   */
-  #resumeWalNumber(): number {
-    const number = this.#walResumeNumber;
-    const path = walPath(this.dir, number);
-    if (!this.#fs.exists(path)) return number;
-    try {
-      this.#fs.unlink(path);
-      return number;
-    } catch (error) {
-      this.#logger.warn({ err: error, file: path }, 'cannot remove what a failed WAL creation left; writes resume in a WAL file of a new number');
-      return this.#nextFileNumber++;
     }
   }
 
@@ -1104,7 +1072,6 @@ export class LsmEngine implements Engine {
       this.#failWrites(error instanceof IoError ? error : new IoError(`Cannot create WAL file "${walPath(this.dir, number)}": ${messageOf(error)}`, { cause: error }));
       return;
     }
-    this.#walResumeNumber = this.#nextFileNumber++;
     const slot = this.#active;
     slot.walClosed = this.#retireWal(oldWal, this.#wal);
     this.#immutables.unshift(slot);

@@ -938,38 +938,3 @@ describe('a new WAL file that cannot be created', () => {
     }
   });
 });
-
-describe('the WAL file that resumes writing after a failure', () => {
-  it('takes the number after the failed one, however many attempts fail, and a leftover of one is removed', async () => {
-    const fs = new MemFileSystem();
-    const engine = await LsmEngine.open(dir, memOptions(fs, { syncPolicy: 'always' }));
-    const walNumbers = (): number[] => fs.list(`${dir}/wal`).map((name) => Number.parseInt(name, 10));
-    try {
-      await put(engine, key(0), value(key(0), 1));
-      const [failing] = walNumbers();
-      const resumePath = `${dir}/wal/${String(failing! + 1).padStart(6, '0')}.log`;
-      // The append fails; so does each attempt to make the next file, which also cannot be removed.
-      fs.injectFault((op, path) => {
-        if (op === 'append' && path.startsWith(`${dir}/wal/`) && path !== resumePath) return systemError('ENOSPC', 'write', path);
-        if ((op === 'sync' || op === 'unlink') && path === resumePath) return systemError('EIO', op, path);
-        return undefined;
-      });
-      await expect(put(engine, key(1), 'refused')).rejects.toBeInstanceOf(WriteStoppedError);
-      // Meanwhile flushes and failed attempts use up file numbers.
-      await expect(engine.flush()).rejects.toBeInstanceOf(WriteStoppedError);
-      await sleep(2300);
-      // The second attempt cannot remove the first one's file: it tries a new number, in vain too.
-      expect(engine.stats().writeError).toMatch(/^Cannot create WAL file "\/db\/wal\/\d{6}\.log": (EIO|ENOSPC)/);
-      expect(fs.exists(resumePath), 'a failed attempt left its file').toBe(true);
-
-      fs.injectFault(undefined);
-      expect(await waitFor(() => engine.stats().writeError === undefined, healWithinMs)).toBe(true);
-      expect(walNumbers()).toEqual([failing, failing! + 1]);
-      await put(engine, key(2), value(key(2), 1));
-      expect(getString(engine, key(2))).toBe(value(key(2), 1));
-    } finally {
-      fs.injectFault(undefined);
-      await engine.close();
-    }
-  });
-});

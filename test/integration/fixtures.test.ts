@@ -260,8 +260,7 @@ describe('fixtures', () => {
       }
     }
     // The version 1 healthy fixture's WAL files carry version 1 and no zeros.
-    // (It was made before the engine kept a number for a resuming WAL file: its newest file is 000012.log.)
-    const v1 = readWalFile(new NodeFileSystem(), path.join(fixturesRoot, keptFixturesRoot, 'healthy', 'wal/000012.log'), { mode: 'readOnly', isNewest: true });
+    const v1 = readWalFile(new NodeFileSystem(), path.join(fixturesRoot, keptFixturesRoot, 'healthy', damage.file), { mode: 'readOnly', isNewest: true });
     expect(v1).toMatchObject({ kind: 'clean', header: { formatVersion: 1 }, batches: 3, preallocatedBytes: 0 });
     // A read-write open replays the records and cuts the zeros off (not counted as truncated bytes).
     const engine = await LsmEngine.open(dir, openOptions(false));

@@ -24,10 +24,10 @@ afterAll(() => {
 
 type Part = 'data' | 'index' | 'filter' | 'properties';
 
-/** A healthy directory with one byte flipped in the middle of `part` of seg/000007.sst; the block's offset. */
+/** A healthy directory with one byte flipped in the middle of `part` of seg/000005.sst; the block's offset. */
 function damaged(part: Part): { dir: string; offset: number } {
   const dir = copyFixture(scratch, 'healthy', `-${part}-${++counter}`);
-  const file = path.join(dir, 'seg', '000007.sst');
+  const file = path.join(dir, 'seg', '000005.sst');
   const scan = scanSegment(new NodeFileSystem(), file, { readData: false });
   const handle = part === 'data' ? { offset: scan.blocks[1]!.offset, size: scan.blocks[1]!.storedBytes } : scan.footer![part];
   const bytes = fs.readFileSync(file);
@@ -45,7 +45,7 @@ describe('silt checkpoint of a directory with a damaged segment block', () => {
       const { io, stderr } = captureIo();
       const result = await checkpoint({ dir, out }, io);
       expect(result.exitCode).toBe(1);
-      expect(stderr.text).toContain(`silt checkpoint: seg/000007.sst at offset ${offset}: `);
+      expect(stderr.text).toContain(`silt checkpoint: seg/000005.sst at offset ${offset}: `);
       expect(stderr.text).toContain(`silt checkpoint: "${dir}" is damaged, so no checkpoint was made; run \`silt verify\`, then \`silt recover\``);
       expect(fs.existsSync(out)).toBe(false);
       expect(hashTree(dir)).toEqual(before);
@@ -59,7 +59,7 @@ describe('silt checkpoint of a directory with a damaged segment block', () => {
     expect(result.exitCode).toBe(1);
     const document = JSON.parse(stdout.text) as { ok: boolean; error: { code: string; message: string } };
     expect(document).toMatchObject({ ok: false, error: { code: 'CORRUPTION' } });
-    expect(document.error.message).toContain(`seg/000007.sst at offset ${offset}: `);
+    expect(document.error.message).toContain(`seg/000005.sst at offset ${offset}: `);
     expect(fs.existsSync(path.join(dir, 'checkpoints'))).toBe(false);
   });
 
@@ -68,7 +68,7 @@ describe('silt checkpoint of a directory with a damaged segment block', () => {
     const out = path.join(scratch, 'out-fixture');
     const { io, stderr } = captureIo();
     expect((await checkpoint({ dir, out }, io)).exitCode).toBe(1);
-    expect(stderr.text).toContain('silt checkpoint: seg/000007.sst at offset 0: ');
+    expect(stderr.text).toContain('silt checkpoint: seg/000005.sst at offset 0: ');
     expect(fs.existsSync(out)).toBe(false);
   });
 

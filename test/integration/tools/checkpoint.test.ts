@@ -46,7 +46,7 @@ describe('silt checkpoint', () => {
     expect(await readEntries(out)).toEqual(loadExpected('healthy').entries);
     expect((await verify({ dir: out }, captureIo().io)).exitCode).toBe(0);
     // Segments are hard links: the same inode, no bytes copied.
-    expect(fs.statSync(path.join(out, 'seg/000007.sst')).ino).toBe(fs.statSync(path.join(dir, 'seg/000007.sst')).ino);
+    expect(fs.statSync(path.join(out, 'seg/000005.sst')).ino).toBe(fs.statSync(path.join(dir, 'seg/000005.sst')).ino);
   });
 
   test('a torn WAL tail is copied as is; the checkpoint opens at the same sequence', async () => {
@@ -154,7 +154,7 @@ describe('silt checkpoint', () => {
     const faulty = new FaultFileSystem(new NodeFileSystem());
     // The second segment disappears just before it is linked (another process deleted it).
     faulty.injectFault((op, file) => {
-      if (op === 'link' && file === `${target}/seg/000013.sst`) fs.rmSync(path.join(dir, 'seg/000013.sst'));
+      if (op === 'link' && file === `${target}/seg/000010.sst`) fs.rmSync(path.join(dir, 'seg/000010.sst'));
       return undefined;
     });
     const { io, stderr } = captureIo();

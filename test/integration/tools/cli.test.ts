@@ -49,7 +49,7 @@ describe('silt (the built program)', () => {
     const dir = copyFixture(scratch, 'flipped-bit');
     const damaged = run('verify', dir);
     expect(damaged.status).toBe(1);
-    expect(damaged.stdout).toContain('DAMAGE [segment] seg/000007.sst at offset 0');
+    expect(damaged.stdout).toContain('DAMAGE [segment] seg/000005.sst at offset 0');
     const usage = run('verify');
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('expected DIR');

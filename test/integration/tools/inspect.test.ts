@@ -28,16 +28,16 @@ describe('silt inspect', () => {
     const result = await inspect({ dir: healthy, json: true }, io);
     expect(result.exitCode).toBe(0);
     const view = result.report as DirectoryView;
-    expect(view.manifest).toEqual({ name: 'MANIFEST-000014', formatVersion: 1, edits: 1, bytes: 125, logNumber: 11, nextFileNumber: 17, lastSequence: 69 });
+    expect(view.manifest).toEqual({ name: 'MANIFEST-000011', formatVersion: 1, edits: 1, bytes: 125, logNumber: 9, nextFileNumber: 13, lastSequence: 69 });
     expect(view.levels[0]!.segments).toMatchObject([
-      { file: 'seg/000013.sst', level: 0, bytes: 330, entries: 13, tombstones: 3, smallestKey: hex('empty'), largestKey: hex('key:053'), smallestSequence: 49, largestSequence: 61, dataBlocks: 1, bloomBitsPerKey: 10 },
+      { file: 'seg/000010.sst', level: 0, bytes: 330, entries: 13, tombstones: 3, smallestKey: hex('empty'), largestKey: hex('key:053'), smallestSequence: 49, largestSequence: 61, dataBlocks: 1, bloomBitsPerKey: 10 },
     ]);
-    expect(view.levels[1]!.segments).toMatchObject([{ file: 'seg/000007.sst', level: 1, bytes: 824, entries: 48, tombstones: 0, dataBlocks: 2, smallestSequence: 1, largestSequence: 48 }]);
+    expect(view.levels[1]!.segments).toMatchObject([{ file: 'seg/000005.sst', level: 1, bytes: 824, entries: 48, tombstones: 0, dataBlocks: 2, smallestSequence: 1, largestSequence: 48 }]);
     expect(view.levels[1]!.segments[0]!.compressionRatio).toBeGreaterThan(1);
     expect(view.unlistedSegments).toEqual([]);
     expect(view.wal).toMatchObject([
-      { file: 'wal/000011.log', records: 3, ops: 8, firstSequence: 62, lastSequence: 69, state: 'clean' },
-      { file: 'wal/000015.log', records: 3, ops: 9, firstSequence: 70, lastSequence: 78, firstTimeMs: Date.UTC(2024, 0, 2, 3, 4, 18), state: 'clean' },
+      { file: 'wal/000009.log', records: 3, ops: 8, firstSequence: 62, lastSequence: 69, state: 'clean' },
+      { file: 'wal/000012.log', records: 3, ops: 9, firstSequence: 70, lastSequence: 78, firstTimeMs: Date.UTC(2024, 0, 2, 3, 4, 18), state: 'clean' },
     ]);
     expect(view.archive.files).toEqual([]);
     expect(JSON.parse(stdout.text)).toEqual(JSON.parse(JSON.stringify(view)));
@@ -45,18 +45,18 @@ describe('silt inspect', () => {
     const human = captureIo();
     await inspect({ dir: healthy }, human.io);
     expect(human.stdout.text).toContain('Level 1: 1 segment, 824 B');
-    expect(human.stdout.text).toContain('seg/000013.sst  330 B  13 entries (3 tombstones)  keys "empty" .. "key:053"  seq 49..61');
-    expect(human.stdout.text).toContain('wal/000015.log  246 B  3 records (9 ops)  seq 70..78, 2024-01-02T03:04:18.000Z .. 2024-01-02T03:04:20.000Z');
+    expect(human.stdout.text).toContain('seg/000010.sst  330 B  13 entries (3 tombstones)  keys "empty" .. "key:053"  seq 49..61');
+    expect(human.stdout.text).toContain('wal/000012.log  246 B  3 records (9 ops)  seq 70..78, 2024-01-02T03:04:18.000Z .. 2024-01-02T03:04:20.000Z');
     expect(hashTree(healthy)).toEqual(before);
   });
 
   test('--segment lists blocks with offsets, sizes and key ranges, and marks the damaged one', async () => {
     const dir = copyFixture(scratch, 'flipped-bit');
     const { io, stdout } = captureIo();
-    const result = await inspect({ dir, segment: '000007.sst', json: true }, io);
+    const result = await inspect({ dir, segment: '000005.sst', json: true }, io);
     expect(result.exitCode).toBe(0);
     const view = result.report as SegmentView;
-    expect(view.file).toBe('seg/000007.sst');
+    expect(view.file).toBe('seg/000005.sst');
     expect(view.blocks).toHaveLength(2);
     expect(view.blocks[0]).toMatchObject({ index: 0, offset: 0, storedBytes: 411, entries: null });
     expect(view.blocks[0]!.problem).toContain('checksum mismatch');
@@ -64,16 +64,16 @@ describe('silt inspect', () => {
     expect(view.properties).toMatchObject({ entryCount: 48, dataBlockCount: 2 });
     expect(JSON.parse(stdout.text).view).toBe('segment');
     const human = captureIo();
-    await inspect({ dir, segment: path.join(dir, 'seg/000007.sst') }, human.io);
+    await inspect({ dir, segment: path.join(dir, 'seg/000005.sst') }, human.io);
     expect(human.stdout.text).toContain('DAMAGED: Cannot read segment data block');
     expect(human.stdout.text).toContain('"key:038" .. "key:047"');
   });
 
   test('--wal lists each record: offset, size, sequence, time, ops and keys', async () => {
     const { io } = captureIo();
-    const result = await inspect({ dir: healthy, wal: '000015.log', json: true }, io);
+    const result = await inspect({ dir: healthy, wal: '000012.log', json: true }, io);
     const view = result.report as WalView;
-    expect(view).toMatchObject({ file: 'wal/000015.log', formatVersion: 2, fileNumber: 15, state: 'clean', damage: null });
+    expect(view).toMatchObject({ file: 'wal/000012.log', formatVersion: 2, fileNumber: 12, state: 'clean', damage: null });
     expect(view.records.map((record) => [record.offset, record.bytes, record.sequence, record.ops.length])).toEqual([
       [25, 66, 70, 2],
       [91, 63, 72, 3],
@@ -85,28 +85,28 @@ describe('silt inspect', () => {
       { type: 'put', key: '00ff0a80', valueBytes: 1 },
     ]);
     const human = captureIo();
-    await inspect({ dir: healthy, wal: 'wal/000015.log' }, human.io);
+    await inspect({ dir: healthy, wal: 'wal/000012.log' }, human.io);
     expect(human.stdout.text).toContain('offset 91 (63 B)  seq 72  2024-01-02T03:04:19.000Z  3 ops: del "key:002", put "key:062", put 0x00ff0a80');
   });
 
   test('--wal and the listing show the zeros a killed writer preallocated, as such and not as damage', async () => {
     const dir = copyFixture(scratch, 'preallocated-wal-tail');
-    const result = await inspect({ dir, wal: '000015.log', json: true }, captureIo().io);
+    const result = await inspect({ dir, wal: '000012.log', json: true }, captureIo().io);
     const view = result.report as WalView;
     expect(view).toMatchObject({ formatVersion: 2, state: 'clean', damage: null, preallocatedBytes: 3941, bytes: 246 + 3941 });
     expect(view.records.map((record) => record.offset)).toEqual([25, 91, 154]);
     const human = captureIo();
-    await inspect({ dir, wal: '000015.log' }, human.io);
+    await inspect({ dir, wal: '000012.log' }, human.io);
     expect(human.stdout.text).toContain('of zeros the writer preallocated (not damage)');
     const listing = captureIo();
     await inspect({ dir }, listing.io);
-    expect(listing.stdout.text).toMatch(/wal\/000015\.log .* preallocated\) {2}3 records/);
+    expect(listing.stdout.text).toMatch(/wal\/000012\.log .* preallocated\) {2}3 records/);
     expect(listing.stdout.text).not.toContain('torn');
   });
 
   test('--wal on a damaged file shows the records before the damage and where it is', async () => {
     const dir = copyFixture(scratch, 'wal-mid-corruption');
-    const result = await inspect({ dir, wal: '000015.log', json: true }, captureIo().io);
+    const result = await inspect({ dir, wal: '000012.log', json: true }, captureIo().io);
     const view = result.report as WalView;
     expect(view.records.map((record) => record.offset)).toEqual([25]);
     expect(view).toMatchObject({ state: 'damaged', damage: { offset: 91, bytes: 155 } });
@@ -117,17 +117,17 @@ describe('silt inspect', () => {
     const view = result.report as EngineKeyView;
     expect(view.view).toBe('engine-key');
     expect(view.versions.map((version) => [version.type, version.where.split(' ')[0]])).toEqual([
-      ['put', 'wal/000011.log'],
-      ['put', 'seg/000013.sst'],
-      ['put', 'seg/000007.sst'],
+      ['put', 'wal/000009.log'],
+      ['put', 'seg/000010.sst'],
+      ['put', 'seg/000005.sst'],
     ]);
     expect(view.versions.map((version) => version.sequence)).toEqual([...view.versions.map((version) => version.sequence)].sort((a, b) => b - a));
-    expect(view.versions[1]!.where).toBe('seg/000013.sst (level 0)');
+    expect(view.versions[1]!.where).toBe('seg/000010.sst (level 0)');
 
     const binary = await inspect({ dir: healthy, engineKey: '00ff0a80', hex: true, json: true }, captureIo().io);
     expect((binary.report as EngineKeyView).versions.map((version) => [version.type, version.valueBytes, version.where.split(' ')[0]])).toEqual([
-      ['put', 1, 'wal/000015.log'],
-      ['put', 4, 'wal/000011.log'],
+      ['put', 1, 'wal/000012.log'],
+      ['put', 4, 'wal/000009.log'],
     ]);
     const deleted = captureIo();
     const deletedResult = await inspect({ dir: healthy, engineKey: 'key:012' }, deleted.io);
@@ -141,7 +141,7 @@ describe('silt inspect', () => {
     const view = result.report as DirectoryView;
     expect(view.manifest).toBeNull();
     expect(view.manifestProblem).toContain('CURRENT');
-    expect(view.unlistedSegments.map((segment) => segment.file)).toEqual(['seg/000007.sst', 'seg/000013.sst']);
+    expect(view.unlistedSegments.map((segment) => segment.file)).toEqual(['seg/000005.sst', 'seg/000010.sst']);
   });
 
   test('usage errors and a live directory exit 2', async () => {

@@ -158,9 +158,9 @@ describe('Progress', () => {
   test('verify and recover end at 100% with files in seg/ and wal/ that they do not read', async () => {
     const dir = copyFixture(scratch, 'healthy');
     // An orphan segment (a leftover the server deletes), a stray file, and a flushed WAL file below the log number.
-    fs.copyFileSync(path.join(dir, 'seg/000013.sst'), path.join(dir, 'seg/000099.sst'));
+    fs.copyFileSync(path.join(dir, 'seg/000010.sst'), path.join(dir, 'seg/000099.sst'));
     fs.writeFileSync(path.join(dir, 'seg/notes.txt'), 'x'.repeat(5000));
-    fs.copyFileSync(path.join(dir, 'wal/000011.log'), path.join(dir, 'wal/000007.log'));
+    fs.copyFileSync(path.join(dir, 'wal/000009.log'), path.join(dir, 'wal/000007.log'));
     slowClock();
     const verified = new CapturedStream(true);
     expect((await verify({ dir }, { stdout: new CapturedStream(), stderr: verified })).exitCode).toBe(0);

@@ -109,13 +109,13 @@ const expectedLosses: Record<FixtureName, { exitCode: number; lost: ExpectedLoss
     lost: [
       {
         kind: 'blocks',
-        file: 'seg/000007.sst',
+        file: 'seg/000005.sst',
         offset: 0,
         keyRange: { smallest: hex('key:000'), largest: hex('key:037') },
         sequenceRange: { first: 1, last: 48 },
         olderVersionsMayShow: false,
         olderVersionExample: null,
-        savedAs: 'lost+found/seg/000007.sst',
+        savedAs: 'lost+found/seg/000005.sst',
       },
     ],
   },
@@ -124,20 +124,20 @@ const expectedLosses: Record<FixtureName, { exitCode: number; lost: ExpectedLoss
     lost: [
       {
         kind: 'segment',
-        file: 'seg/000013.sst',
+        file: 'seg/000010.sst',
         offset: null,
         keyRange: { smallest: hex('empty'), largest: hex('key:053') },
         sequenceRange: { first: 49, last: 61 },
         olderVersionsMayShow: true,
         // The first key of the range whose older version the result reads; the lost segment's own keys are unknown (no filter).
-        olderVersionExample: { key: hex('key:000'), file: 'seg/000007.sst', inDamagedSegment: false },
+        olderVersionExample: { key: hex('key:000'), file: 'seg/000005.sst', inDamagedSegment: false },
         savedAs: null,
       },
     ],
   },
   'wal-mid-corruption': {
     exitCode: 1,
-    lost: [{ kind: 'wal-records', file: 'wal/000015.log', offset: 91, records: 2, sequenceRange: { first: 72, last: 78 }, olderVersionsMayShow: true, savedAs: 'lost+found/wal/000015.log' }],
+    lost: [{ kind: 'wal-records', file: 'wal/000012.log', offset: 91, records: 2, sequenceRange: { first: 72, last: 78 }, olderVersionsMayShow: true, savedAs: 'lost+found/wal/000012.log' }],
   },
 };
 
@@ -188,11 +188,11 @@ describe('silt recover on the fixtures', () => {
     const result = await recover({ dir, out }, io);
     expect(result.exitCode).toBe(1);
     const report = result.report!;
-    expect(report.segments.kept).toEqual([{ file: 'seg/000013.sst', level: 0, how: 'linked' }]);
-    expect(report.segments.rewritten).toMatchObject([{ from: 'seg/000007.sst', level: 1, entries: 10, blocksLost: 1 }]);
-    expect(fs.readFileSync(path.join(out, 'lost+found/seg/000007.sst'))).toEqual(fs.readFileSync(path.join(dir, 'seg/000007.sst')));
+    expect(report.segments.kept).toEqual([{ file: 'seg/000010.sst', level: 0, how: 'linked' }]);
+    expect(report.segments.rewritten).toMatchObject([{ from: 'seg/000005.sst', level: 1, entries: 10, blocksLost: 1 }]);
+    expect(fs.readFileSync(path.join(out, 'lost+found/seg/000005.sst'))).toEqual(fs.readFileSync(path.join(dir, 'seg/000005.sst')));
     expect(stdout.text).toContain('LOST (1):');
-    expect(stdout.text).toContain('[blocks] seg/000007.sst at offset 0 (411 B): keys "key:000" .. "key:037", seq 1..48');
+    expect(stdout.text).toContain('[blocks] seg/000005.sst at offset 0 (411 B): keys "key:000" .. "key:037", seq 1..48');
     expect(stdout.text).toContain('PARTIAL');
     // Every key whose newest version was in the damaged block is absent: lost, never silently wrong.
     const keys = new Set((await readEntries(out)).map(([key]) => key));
@@ -206,8 +206,8 @@ describe('silt recover on the fixtures', () => {
     expect(result.report!.lost[0]!.knownKeys).toEqual([hex('key:063'), hex('key:064'), hex('key:061')]);
     expect(stdout.text).toContain('keys written by the readable records after the damage: "key:063", "key:064", "key:061"');
     expect(result.report!.wal.kept).toEqual([
-      { file: 'wal/000011.log', records: 3, bytes: 210, cutAt: null },
-      { file: 'wal/000015.log', records: 1, bytes: 91, cutAt: 91 },
+      { file: 'wal/000009.log', records: 3, bytes: 210, cutAt: null },
+      { file: 'wal/000012.log', records: 1, bytes: 91, cutAt: 91 },
     ]);
   });
 
@@ -219,11 +219,11 @@ describe('silt recover on the fixtures', () => {
     expect(result.exitCode).toBe(1);
     const report = result.report!;
     // Only the damaged record's bytes are lost (records at 25, 91, 154): replay went on past them.
-    expect(report.lost).toMatchObject([{ kind: 'wal-records', file: 'wal/000015.log', offset: 91, bytes: 63, records: null }]);
+    expect(report.lost).toMatchObject([{ kind: 'wal-records', file: 'wal/000012.log', offset: 91, bytes: 63, records: null }]);
     expect(report.lost[0]!.reason).toContain('the 1 whole record after it (sequences');
-    expect(report.wal.kept.find((kept) => kept.file === 'wal/000015.log')).toMatchObject({ records: 2, cutAt: 91 });
+    expect(report.wal.kept.find((kept) => kept.file === 'wal/000012.log')).toMatchObject({ records: 2, cutAt: 91 });
     expect(report.doubts).toHaveLength(1);
-    expect(report.doubts[0]).toContain('wal/000015.log: the 1 record after the damage at offset 91 were kept without what the 63 damaged bytes held');
+    expect(report.doubts[0]).toContain('wal/000012.log: the 1 record after the damage at offset 91 were kept without what the 63 damaged bytes held');
     expect(stdout.text).toContain('DOUBT:');
     // The third batch (key:063 and key:064 put, key:061 deleted) is applied; the second (key:062) is lost;
     // without the flag the third is not applied either.
@@ -259,7 +259,7 @@ describe('silt recover on the fixtures', () => {
     const out = path.join(scratch, 'no-current.recovered');
     const result = await recover({ dir, out }, captureIo().io);
     expect(result.exitCode).toBe(0);
-    expect(result.report!.manifest).toMatchObject({ source: 'newest-manifest', name: 'MANIFEST-000014' });
+    expect(result.report!.manifest).toMatchObject({ source: 'newest-manifest', name: 'MANIFEST-000011' });
     expect(await readEntries(out)).toEqual(healthyEntries());
   });
 
@@ -272,7 +272,7 @@ describe('silt recover on the fixtures', () => {
     return offsets;
   }
 
-  /** The healthy fixture's two WAL files (wal/000011.log, then wal/000015.log, three records each): their sequence ranges. */
+  /** The healthy fixture's two WAL files (wal/000009.log, then wal/000012.log, three records each): their sequence ranges. */
   function walSequences(dir: string, fileNumber: number): { first: number; last: number } {
     const summary = summarizeWalFile(new NodeFileSystem(), { fileNumber, path: path.join(dir, 'wal', `${String(fileNumber).padStart(6, '0')}.log`), location: 'wal' }, false);
     return { first: summary.firstSequence!, last: summary.lastSequence! };
@@ -280,8 +280,8 @@ describe('silt recover on the fixtures', () => {
 
   test('a missing WAL file the manifest needs is lost, with every later file: nothing is reported complete', async () => {
     const dir = copyFixture(scratch, 'healthy', '-missing-wal');
-    const second = walSequences(dir, 15);
-    fs.rmSync(path.join(dir, 'wal/000011.log'));
+    const second = walSequences(dir, 12);
+    fs.rmSync(path.join(dir, 'wal/000009.log'));
     const out = path.join(scratch, 'missing-wal.recovered');
     const { io, stdout } = captureIo();
     const result = await recover({ dir, out }, io);
@@ -289,19 +289,19 @@ describe('silt recover on the fixtures', () => {
     const report = result.report!;
     expect(report.complete).toBe(false);
     expect(report.lost.map((lost) => [lost.kind, lost.file])).toEqual([
-      ['wal-file', 'wal/000011.log'],
-      ['wal-file', 'wal/000015.log'],
+      ['wal-file', 'wal/000009.log'],
+      ['wal-file', 'wal/000012.log'],
     ]);
     expect(report.lost[0]!.reason).toContain('the file is missing');
     expect(report.lost[0]!.sequenceRange).toMatchObject({ last: second.first - 1 });
     expect(report.lost[1]!.sequenceRange).toMatchObject(second);
     expect(report.wal.kept).toEqual([]);
-    expect(stdout.text).toContain('[wal-file] wal/000011.log: keys unknown');
+    expect(stdout.text).toContain('[wal-file] wal/000009.log: keys unknown');
     expect(report.verify.healthy).toBe(true);
   });
 
   test('a damaged header loses no record: the file is salvaged under a new header, the original kept in lost+found', async () => {
-    for (const [fileNumber, label] of [[15, 'newest'], [11, 'oldest']] as const) {
+    for (const [fileNumber, label] of [[12, 'newest'], [9, 'oldest']] as const) {
       const dir = copyFixture(scratch, 'healthy', `-wal-header-${label}`);
       const sequences = walSequences(dir, fileNumber);
       const name = `${String(fileNumber).padStart(6, '0')}.log`;
@@ -330,8 +330,8 @@ describe('silt recover on the fixtures', () => {
 
   test('a damaged header and a damaged record after it: the records between are kept, the rest lost from there', async () => {
     const dir = copyFixture(scratch, 'healthy', '-wal-header-and-record');
-    const walFile = path.join(dir, 'wal/000011.log');
-    const sequences = walSequences(dir, 11);
+    const walFile = path.join(dir, 'wal/000009.log');
+    const sequences = walSequences(dir, 9);
     const bytes = fs.readFileSync(walFile);
     bytes[12] = bytes[12]! ^ 0x5a;
     const second = walRecordOffsets(bytes)[1]!;
@@ -339,15 +339,15 @@ describe('silt recover on the fixtures', () => {
     fs.writeFileSync(walFile, bytes);
     const result = await recover({ dir, out: path.join(scratch, 'wal-header-and-record.recovered') }, captureIo().io);
     expect(result.exitCode).toBe(1);
-    expect(result.report!.wal.kept.find((kept) => kept.file === 'wal/000011.log')).toMatchObject({ records: 1, cutAt: second });
-    expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000011.log', offset: second });
+    expect(result.report!.wal.kept.find((kept) => kept.file === 'wal/000009.log')).toMatchObject({ records: 1, cutAt: second });
+    expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000009.log', offset: second });
     expect(result.report!.lost[0]!.sequenceRange!.last).toBe(sequences.last);
   });
 
   test('a damaged first record of the first live WAL file is in the lost range (above what the segments hold)', async () => {
     const dir = copyFixture(scratch, 'healthy', '-wal-first-record');
-    const sequences = walSequences(dir, 11);
-    const walFile = path.join(dir, 'wal/000011.log');
+    const sequences = walSequences(dir, 9);
+    const walFile = path.join(dir, 'wal/000009.log');
     const bytes = fs.readFileSync(walFile);
     const firstBatch = recordHeaderBytes + walHeaderPayloadBytes;
     bytes[firstBatch + 12] = bytes[firstBatch + 12]! ^ 0x5a;
@@ -355,22 +355,22 @@ describe('silt recover on the fixtures', () => {
     const verified = await verify({ dir, json: true }, captureIo().io);
     expect(verified.report!.problems.find((problem) => problem.kind === 'wal-record')!.sequenceRange).toMatchObject(sequences);
     const result = await recover({ dir, out: path.join(scratch, 'wal-first-record.recovered') }, captureIo().io);
-    expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000011.log', sequenceRange: sequences });
+    expect(result.report!.lost[0]).toMatchObject({ kind: 'wal-records', file: 'wal/000009.log', sequenceRange: sequences });
   });
 
   test('a stray byte in the zeros after the last record of an older WAL file loses nothing when the next file goes on at the next sequence', async () => {
     for (const nextIntact of [true, false]) {
       const label = nextIntact ? 'next-intact' : 'next-damaged';
       const dir = copyFixture(scratch, 'healthy', `-wal-zeros-${label}`);
-      const first = walSequences(dir, 11);
-      const walFile = path.join(dir, 'wal/000011.log');
+      const first = walSequences(dir, 9);
+      const walFile = path.join(dir, 'wal/000009.log');
       const records = fs.statSync(walFile).size;
       const zeros = Buffer.alloc(8192);
       zeros[3000] = 0x5a; // bit rot in what the writer preallocated
       fs.appendFileSync(walFile, zeros);
       if (!nextIntact) {
         // The next file's first record unreadable too: where it starts is unknown, so replay must stop.
-        const nextFile = path.join(dir, 'wal/000015.log');
+        const nextFile = path.join(dir, 'wal/000012.log');
         const bytes = fs.readFileSync(nextFile);
         const firstBatch = recordHeaderBytes + walHeaderPayloadBytes;
         bytes[firstBatch + 12] = bytes[firstBatch + 12]! ^ 0x5a;
@@ -379,10 +379,10 @@ describe('silt recover on the fixtures', () => {
 
       const verified = await verify({ dir, json: true }, captureIo().io);
       expect(verified.exitCode, label).toBe(1); // the server refuses to start on it either way
-      const problem = verified.report!.problems.find((found) => found.file === 'wal/000011.log')!;
+      const problem = verified.report!.problems.find((found) => found.file === 'wal/000009.log')!;
       expect(problem, label).toMatchObject({ kind: 'wal-record', offset: records });
       if (nextIntact) {
-        expect(problem.message).toContain(`no whole record follows it, and "wal/000015.log" goes on at sequence ${first.last + 1}: no write is lost there`);
+        expect(problem.message).toContain(`no whole record follows it, and "wal/000012.log" goes on at sequence ${first.last + 1}: no write is lost there`);
         expect(problem.sequenceRange).toBeUndefined();
       } else {
         expect(problem.sequenceRange, label).toMatchObject({ first: first.last + 1 });
@@ -391,19 +391,19 @@ describe('silt recover on the fixtures', () => {
       const out = path.join(scratch, `wal-zeros-${label}.recovered`);
       const result = await recover({ dir, out }, captureIo().io);
       const report = result.report!;
-      expect(report.wal.kept[0], label).toEqual({ file: 'wal/000011.log', records: 3, bytes: records, cutAt: records });
+      expect(report.wal.kept[0], label).toEqual({ file: 'wal/000009.log', records: 3, bytes: records, cutAt: records });
       if (nextIntact) {
         expect(result.exitCode).toBe(0);
         expect(report.lost).toEqual([]);
         expect(report.complete).toBe(true);
-        expect(report.notes.join('\n')).toContain(`wal/000011.log: cut at offset ${records}, where`);
+        expect(report.notes.join('\n')).toContain(`wal/000009.log: cut at offset ${records}, where`);
         expect(report.notes.join('\n')).toContain('no write was lost, and replay goes on');
         expect(await readEntries(out)).toEqual(healthyEntries());
       } else {
         expect(result.exitCode).toBe(1);
         expect(report.lost.map((lost) => [lost.kind, lost.file])).toEqual([
-          ['wal-records', 'wal/000011.log'],
-          ['wal-file', 'wal/000015.log'],
+          ['wal-records', 'wal/000009.log'],
+          ['wal-file', 'wal/000012.log'],
         ]);
       }
     }

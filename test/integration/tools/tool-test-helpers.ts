@@ -64,17 +64,17 @@ export function copyFixture(scratch: string, name: FixtureName, suffix = ''): st
   return dir;
 }
 
-/** A copy of the healthy fixture whose seg/000013.sst says it is in format version 99, which this build does not read. */
+/** A copy of the healthy fixture whose seg/000010.sst says it is in format version 99, which this build does not read. */
 export function newerFormatFixture(scratch: string, suffix: string): string {
   const dir = copyFixture(scratch, 'healthy', suffix);
-  const segment = path.join(dir, 'seg/000013.sst');
+  const segment = path.join(dir, 'seg/000010.sst');
   const bytes = fs.readFileSync(segment);
   bytes.writeUInt32LE(99, bytes.length - 52 + 40); // the footer's format version field
   fs.writeFileSync(segment, bytes);
   return dir;
 }
 
-/** Every file and directory below `dir` with the SHA-256 of each file ("seg/000007.sst" -> hash; "seg/" -> ""). */
+/** Every file and directory below `dir` with the SHA-256 of each file ("seg/000005.sst" -> hash; "seg/" -> ""). */
 export function hashTree(dir: string): Record<string, string> {
   const tree: Record<string, string> = {};
   const walk = (relative: string): void => {

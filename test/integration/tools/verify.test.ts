@@ -9,8 +9,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
-import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
-import { WalWriter } from '../../../lib/wal/wal-writer.js';
 import { verify, type VerifyProblem } from '../../../tools/verify.js';
 import { recover } from '../../../tools/recover.js';
 import { fixtureNames, type FixtureName } from '../../support/make-fixtures.js';
@@ -34,14 +32,14 @@ const expectations: Record<FixtureName, { exitCode: number; problems: ExpectedPr
   healthy: { exitCode: 0, problems: [] },
   // Zeros the WAL writer preallocated are no problem at all.
   'preallocated-wal-tail': { exitCode: 0, problems: [] },
-  'torn-wal-tail': { exitCode: 0, problems: [{ severity: 'note', kind: 'wal-torn-tail', file: 'wal/000015.log', offset: 246 }] },
+  'torn-wal-tail': { exitCode: 0, problems: [{ severity: 'note', kind: 'wal-torn-tail', file: 'wal/000012.log', offset: 246 }] },
   'flipped-bit': {
     exitCode: 1,
     problems: [
       {
         severity: 'damage',
         kind: 'segment',
-        file: 'seg/000007.sst',
+        file: 'seg/000005.sst',
         offset: 0,
         keyRange: { smallest: hex('key:000'), largest: hex('key:037') },
         sequenceRange: { first: 1, last: 48 },
@@ -54,7 +52,7 @@ const expectations: Record<FixtureName, { exitCode: number; problems: ExpectedPr
       {
         severity: 'damage',
         kind: 'segment-missing',
-        file: 'seg/000013.sst',
+        file: 'seg/000010.sst',
         offset: 0,
         keyRange: { smallest: hex('empty'), largest: hex('key:053') },
         sequenceRange: { first: 49, last: 61 },
@@ -65,7 +63,7 @@ const expectations: Record<FixtureName, { exitCode: number; problems: ExpectedPr
   'wal-mid-corruption': {
     exitCode: 1,
     // The damaged record starts at sequence 72; the valid record after it ends at 78.
-    problems: [{ severity: 'damage', kind: 'wal-record', file: 'wal/000015.log', offset: 91, sequenceRange: { first: 72, last: 78 } }],
+    problems: [{ severity: 'damage', kind: 'wal-record', file: 'wal/000012.log', offset: 91, sequenceRange: { first: 72, last: 78 } }],
   },
 };
 
@@ -112,7 +110,7 @@ describe('silt verify on the fixtures', () => {
     const { io, stdout } = captureIo();
     const result = await verify({ dir }, io);
     expect(result.exitCode).toBe(1);
-    expect(stdout.text).toContain('DAMAGE [segment] seg/000007.sst at offset 0');
+    expect(stdout.text).toContain('DAMAGE [segment] seg/000005.sst at offset 0');
     expect(stdout.text).toContain('checksum mismatch');
     expect(stdout.text).toContain('affects keys "key:000" .. "key:037", seq 1..48');
     expect(stdout.text).toContain('silt recover');
@@ -122,7 +120,7 @@ describe('silt verify on the fixtures', () => {
     const dir = copyFixture(scratch, 'torn-wal-tail', '-human');
     const { io, stdout } = captureIo();
     expect((await verify({ dir }, io)).exitCode).toBe(0);
-    expect(stdout.text).toContain('note   [wal-torn-tail] wal/000015.log at offset 246');
+    expect(stdout.text).toContain('note   [wal-torn-tail] wal/000012.log at offset 246');
     expect(stdout.text).toContain('Result: healthy (1 note)');
   });
 
@@ -171,8 +169,8 @@ describe('silt verify on the fixtures', () => {
 
   test('an orphan segment, an old manifest and files that are not silt\'s are notes', async () => {
     const dir = copyFixture(scratch, 'healthy', '-orphans');
-    fs.copyFileSync(path.join(dir, 'seg/000013.sst'), path.join(dir, 'seg/000099.sst'));
-    fs.copyFileSync(path.join(dir, 'MANIFEST-000014'), path.join(dir, 'MANIFEST-000007'));
+    fs.copyFileSync(path.join(dir, 'seg/000010.sst'), path.join(dir, 'seg/000099.sst'));
+    fs.copyFileSync(path.join(dir, 'MANIFEST-000011'), path.join(dir, 'MANIFEST-000007'));
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'x\n');
     fs.writeFileSync(path.join(dir, 'seg/foo.sst'), 'x\n');
     fs.writeFileSync(path.join(dir, 'wal/README'), 'x\n');
@@ -194,48 +192,25 @@ describe('silt verify on the fixtures', () => {
     const { io, stderr } = captureIo();
     const result = await verify({ dir }, io);
     expect(result.exitCode).toBe(2);
-    expect(result.report!.problems.map((problem) => [problem.kind, problem.file])).toContainEqual(['unsupported-version', 'seg/000013.sst']);
+    expect(result.report!.problems.map((problem) => [problem.kind, problem.file])).toContainEqual(['unsupported-version', 'seg/000010.sst']);
     expect(stderr.text).toContain('format version this build does not read');
-  });
-
-  test('archive gaps: a jump across a missing file number is a note; across a record-less file to the one numbered next, not', async () => {
-    // The shape a failed close of an older WAL file leaves (LsmEngine #retireWal): its newer file's records
-    // were all taken back, and writes resumed in the file numbered after that one, past a jump in sequences.
-    const dir = copyFixture(scratch, 'healthy', '-archive-jumps');
-    const archive = path.join(dir, 'archive');
-    fs.mkdirSync(archive);
-    const nodeFs = new NodeFileSystem();
-    const archivedFile = async (fileNumber: number, first: number | undefined): Promise<void> => {
-      const wal = WalWriter.create(nodeFs, path.join(archive, `${String(fileNumber).padStart(6, '0')}.log`), fileNumber, { syncPolicy: 'no' });
-      if (first !== undefined) await wal.appendBatch(first, Date.now(), [{ type: 'put', key: Buffer.from(`k${first}`), value: Buffer.from('v') }]);
-      await wal.close();
-    };
-    await archivedFile(2, 1);
-    await archivedFile(4, undefined);
-    await archivedFile(5, 7);
-    const adjacent = await verify({ dir, json: true }, captureIo().io);
-    expect(adjacent.report!.problems.filter((problem) => problem.kind === 'archive-gap')).toEqual([]);
-    // Without the record-less file, 2 and 5 are not adjacent: a file between them may be lost.
-    fs.rmSync(path.join(archive, '000004.log'));
-    const gap = await verify({ dir, json: true }, captureIo().io);
-    expect(gap.report!.problems.filter((problem) => problem.kind === 'archive-gap').map((problem) => [problem.file, problem.sequenceRange])).toEqual([['archive/000005.log', { first: 2, last: 6 }]]);
   });
 
   test('a damaged archived WAL file is damage: restore cannot replay past it', async () => {
     const dir = copyFixture(scratch, 'healthy', '-archive');
     fs.mkdirSync(path.join(dir, 'archive'));
     // An archived file is a flushed WAL file moved as is; take the first WAL file and flip a byte in its last record.
-    const archived = path.join(dir, 'archive/000011.log');
-    fs.copyFileSync(path.join(dir, 'wal/000011.log'), archived);
+    const archived = path.join(dir, 'archive/000009.log');
+    fs.copyFileSync(path.join(dir, 'wal/000009.log'), archived);
     const bytes = fs.readFileSync(archived);
     bytes[bytes.length - 3]! ^= 0xff;
     fs.writeFileSync(archived, bytes);
     // The next archived file: the jump from the damaged file's readable records to it is that damage, not a missing file.
-    fs.copyFileSync(path.join(dir, 'wal/000015.log'), path.join(dir, 'archive/000015.log'));
+    fs.copyFileSync(path.join(dir, 'wal/000012.log'), path.join(dir, 'archive/000012.log'));
     const { io } = captureIo();
     const result = await verify({ dir, json: true }, io);
     expect(result.exitCode).toBe(1);
-    expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([['damage', 'archive-record', 'archive/000011.log']]);
+    expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([['damage', 'archive-record', 'archive/000009.log']]);
     expect(result.report!.archiveDamageCount).toBe(1);
 
     // The advice: only point-in-time restore is concerned, not the live data, and recover would not help.
@@ -265,18 +240,18 @@ describe('silt verify on the fixtures', () => {
   test('a missing archived file after a damaged one is still a gap when the damaged file ends in readable records', async () => {
     const dir = copyFixture(scratch, 'healthy', '-archive-gap-after-damage');
     fs.mkdirSync(path.join(dir, 'archive'));
-    // wal/000011.log: its header record, then batch records at offsets 25, 80 and 144 (210 bytes). Damage the
+    // wal/000009.log: its header record, then batch records at offsets 25, 80 and 144 (210 bytes). Damage the
     // first batch, keep the second, and drop the third as if it had been archived in a file now missing.
-    const bytes = fs.readFileSync(path.join(dir, 'wal/000011.log')).subarray(0, 144);
+    const bytes = fs.readFileSync(path.join(dir, 'wal/000009.log')).subarray(0, 144);
     bytes[40]! ^= 0xff;
-    fs.writeFileSync(path.join(dir, 'archive/000011.log'), bytes);
-    fs.copyFileSync(path.join(dir, 'wal/000015.log'), path.join(dir, 'archive/000015.log'));
+    fs.writeFileSync(path.join(dir, 'archive/000009.log'), bytes);
+    fs.copyFileSync(path.join(dir, 'wal/000012.log'), path.join(dir, 'archive/000012.log'));
     const { io } = captureIo();
     const result = await verify({ dir, json: true }, io);
     expect(result.exitCode).toBe(1);
     expect(result.report!.problems.map((problem) => [problem.severity, problem.kind, problem.file])).toEqual([
-      ['damage', 'archive-record', 'archive/000011.log'],
-      ['note', 'archive-gap', 'archive/000015.log'],
+      ['damage', 'archive-record', 'archive/000009.log'],
+      ['note', 'archive-gap', 'archive/000012.log'],
     ]);
   });
 });
