@@ -165,6 +165,14 @@ export class LsmEngine implements Engine {
   readonly #versionRefs = new Map<Version, number>();
   #nextFileNumber = 1;
   #lastSequence = 0;
+  /**
+   * The last sequence number whose batch the WAL holds: the newest
+   * acknowledged one. #lastSequence runs ahead of it by the batches in
+   * flight, and, after a failed write, by the ones refused: their numbers
+   * are not used again, and the WAL file that resumes writing starts with a
+   * marker at the number after this one (#retry).
+   */
+  #loggedSequence = 0;
   #logNumber = 0;
   /** File numbers being written by a flush or compaction: not obsolete though no version names them. */
   readonly #pendingOutputs = new Set<number>();
@@ -366,6 +374,7 @@ export class LsmEngine implements Engine {
     this.recovery = { ...replayed.info, durationMs: Math.round(performance.now() - started) };
     if (this.readOnly) return;
 
+    this.#loggedSequence = this.#lastSequence;
     this.#executor = this.#options.backgroundExecutor === 'inline' || this.#fs.kind === 'mem' ? new InlineExecutor(this.#fs) : new WorkerExecutor({ nice: this.#options.backgroundNice ?? limits.backgroundNiceDefault });
     const manifestNumber = this.#nextFileNumber++;
     const walNumber = this.#nextFileNumber++;
@@ -468,7 +477,9 @@ export class LsmEngine implements Engine {
           forEachBatchOp(payload, (type, keyStart, keyEnd, valueStart, valueEnd) => {
             memtable.addFrom(sequence++, type, payload, keyStart, keyEnd, payload, valueStart, valueEnd);
           });
-          if (sequence - 1 > this.#lastSequence) this.#lastSequence = sequence - 1;
+          // A batch of no ops (a marker, #retry) takes its one number.
+          const last = batch.count === 0 ? batch.sequence : sequence - 1;
+          if (last > this.#lastSequence) this.#lastSequence = last;
         },
       });
       info.walFilesReplayed++;
@@ -691,6 +702,8 @@ export class LsmEngine implements Engine {
         () => {
           pending.settled = true;
           const batches = pending.batches.length;
+          const newest = pending.batches[batches - 1];
+          if (newest !== undefined) this.#noteAcknowledged(newest.first + newest.ops.length - 1);
           pending.batches = [];
           return this.#mustWaitForRoom() ? this.#waitForRoom(batches) : undefined;
         },
@@ -873,7 +886,10 @@ export class LsmEngine implements Engine {
   #acknowledge(logged: Promise<void>, memtable: Memtable, first: number, ops: readonly BatchOp[]): Promise<WriteResult> {
     const last = first + ops.length - 1;
     return logged.then(
-      () => (this.#mustWaitForRoom() ? this.#waitForRoom().then(() => ({ sequence: last })) : { sequence: last }),
+      () => {
+        this.#noteAcknowledged(last);
+        return this.#mustWaitForRoom() ? this.#waitForRoom().then(() => ({ sequence: last })) : { sequence: last };
+      },
       (error: unknown) => {
         // Take the batch back: it was never acknowledged and is not in the WAL.
         this.#insertDeferred();
@@ -883,6 +899,10 @@ export class LsmEngine implements Engine {
         throw this.#writeFailure(error);
       },
     );
+  }
+
+  #noteAcknowledged(last: number): void {
+    if (last > this.#loggedSequence) this.#loggedSequence = last;
   }
 
   /** A batch that did not reach the WAL: stops writes, and says so as the error its writer gets. */
@@ -959,7 +979,12 @@ export class LsmEngine implements Engine {
 
   #retry(): void {
     if (this.#closed || this.#closing !== undefined) return;
-    if (this.#writeError !== undefined) {
+    // Refused batches left a jump in sequence numbers. Writing resumes after every batch in flight has
+    // settled, so that #loggedSequence is the last number the WAL holds, which the marker below needs.
+    const jumped = this.#lastSequence > this.#loggedSequence;
+    if (this.#writeError !== undefined && jumped && this.#newestLogged !== undefined) {
+      this.#scheduleRetry();
+    } else if (this.#writeError !== undefined) {
       try {
         // The old file must first lose any rejected record it still holds, or it would replay it,
         // and get whatever it still has to write before its successor exists (see #switchMemtable).
@@ -971,6 +996,7 @@ export class LsmEngine implements Engine {
         this.#wal = wal;
         this.#active.walNumbers.push(number);
         void this.#retireWal(old, wal);
+        if (jumped) this.#writeResumeMarker(wal);
         this.#logger.info({ dir: this.dir, wal: number }, 'writes resumed');
         this.#writeError = undefined;
       } catch (error) {
@@ -1004,6 +1030,25 @@ export class LsmEngine implements Engine {
       if (this.#compactionRunning === undefined) this.#compactionFailing = false;
       this.#clearBackgroundErrorIfHealed();
     }
+  }
+
+  /**
+   * The first record of the WAL file that resumes writing after refused
+   * batches: a batch of no ops at the number after the last one the WAL
+   * holds, which it takes (docs/format.md, "Batch record"). Point-in-time
+   * restore and verify then read the WAL as going on from that number, and
+   * the refused numbers as a jump inside this file, not as records of a lost
+   * file between (an outage used to read as a gap to a checkpoint from
+   * before it). Its failure stops writes, as any append's does.
+   */
+  #writeResumeMarker(wal: WalWriter): void {
+    const marker = this.#loggedSequence + 1;
+    const logged = this.#afterPredecessor(wal.appendBatch(marker, Date.now(), []));
+    this.#noteLogged(logged);
+    logged.then(
+      () => this.#noteAcknowledged(marker),
+      (error: unknown) => void this.#writeFailure(error),
+    );
   }
 
   #clearBackgroundErrorIfHealed(): void {

@@ -305,7 +305,7 @@ describe('startup and shutdown', () => {
     rmSync(join(dir, 'EXPECTED.json'));
     const run = await runToExit(['--port', '0', '--dir', dir]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`silt-server: cannot open the data directory "${dir}": Cannot read WAL record in "${dir}/wal/000015.log" at offset 91`);
+    expect(run.stderr).toContain(`silt-server: cannot open the data directory "${dir}": Cannot read WAL record in "${dir}/wal/000012.log" at offset 91`);
     expect(run.stderr).toContain(`run "silt verify ${dir}" to see what is damaged and "silt recover ${dir} --out NEWDIR"`);
     const fatal = run.stdout.split('\n').filter((line) => line.includes('cannot open the data directory')).map((line) => JSON.parse(line) as { advice?: string });
     expect(fatal).toHaveLength(1);
