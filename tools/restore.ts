@@ -46,7 +46,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { LsmEngine } from '../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../lib/engine/write-batch.js';
 import { CorruptionError, UnsupportedVersionError } from '../lib/errors.js';
-import { baseName, joinPath, type FileSystem } from '../lib/fs/file-system.js';
+import { baseName, joinPath, readExactly, type FileSystem } from '../lib/fs/file-system.js';
 import { currentFileName, lockFileName, parseFileName, segmentDir, segmentPath, walDir } from '../lib/format/file-names.js';
 import { readManifest } from '../lib/manifest/manifest-reader.js';
 import { checkSegment } from '../lib/segment/segment-checker.js';
@@ -178,6 +178,16 @@ interface ReplayPlan {
 }
 
 /** A WAL file to read and the summary of its ranges. */
+/** The first `bytes` bytes of a file. */
+function readPrefix(fs: FileSystem, path: string, bytes: number): Buffer {
+  const file = fs.open(path, 'read');
+  try {
+    return readExactly(file, 0, bytes);
+  } finally {
+    file.close();
+  }
+}
+
 interface Source {
   ref: WalFileRef;
   summary: WalFileSummary;
@@ -352,20 +362,77 @@ class Restore {
     const newestLive = live[live.length - 1];
     // Files numbered below the checkpoint's newest hold nothing after C.
     const refs = [...byNumber.values()].sort((a, b) => a.fileNumber - b.fileNumber).filter((ref) => this.#checkpointWal === undefined || ref.fileNumber >= this.#checkpointWal);
-    const sizes = refs.map((ref) => this.#fs.stat(ref.path).size);
+    const sizes = refs.map((ref, index) => {
+      const holder = { ref };
+      const size = this.#readMoving(holder, (at) => this.#fs.stat(at.path).size);
+      refs[index] = holder.ref;
+      return size;
+    });
     const progress = this.#phase('reading WAL files', sizes.reduce((sum, size) => sum + size, 0), 'bytes');
     const sources: Source[] = [];
     for (const [index, ref] of refs.entries()) {
-      const isNewest = ref === newestLive && ref.location === 'wal';
+      // A live file the server archived meanwhile is no longer its newest.
+      const isNewestAt = (at: WalFileRef): boolean => at.location === 'wal' && at.fileNumber === newestLive?.fileNumber;
+      const holder = { ref };
       try {
-        sources.push({ ref, summary: summarizeWalFile(this.#fs, ref, isNewest), isNewest });
+        const summary = this.#readMoving(holder, (at) => summarizeWalFile(this.#fs, at, isNewestAt(at)));
+        sources.push({ ref: holder.ref, summary, isNewest: isNewestAt(holder.ref) });
       } catch (error) {
         if (!(error instanceof UnsupportedVersionError)) throw error;
         throw new ToolError('UNSUPPORTED_VERSION', error.message, { cause: error, exitCode: ExitCode.damaged });
       }
       progress.advance(sizes[index]!);
     }
+    this.#checkSameDatabase(sources);
     return sources;
+  }
+
+  /**
+   * Runs `read` on `holder.ref`; when that is a live WAL file that went away meanwhile, moves
+   * `holder.ref` to its copy in the archive and runs it again. A running server flushes and
+   * moves its WAL files to archive/ while restore reads --wal DIR/wal (the usual setup).
+   */
+  #readMoving<T>(holder: { ref: WalFileRef }, read: (ref: WalFileRef) => T): T {
+    try {
+      return read(holder.ref);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as { errno?: unknown }).errno === 'ENOENT';
+      if (!code || holder.ref.location !== 'wal') throw error;
+      const archive = this.#options.archive;
+      const moved = archive === undefined ? undefined : joinPath(archive, baseName(holder.ref.path));
+      if (moved === undefined || !this.#fs.exists(moved)) {
+        throw new ToolError(
+          'NOT_FOUND',
+          `WAL file "${this.#name(holder.ref)}" went away while restore read it (the server flushed it)${archive === undefined ? '; give --archive DIR/archive, where a server with the archive on keeps it,' : ', and the archive does not hold it either:'} and run restore again`,
+          { cause: error },
+        );
+      }
+      holder.ref = { fileNumber: holder.ref.fileNumber, path: moved, location: 'archive' };
+      return read(holder.ref);
+    }
+  }
+
+  /**
+   * Refuses WAL files of another database: the checkpoint copied its newest WAL file as it
+   * was, and the file of that number in the archive (or --wal) is the same file, grown since,
+   * or cut back by a write that failed at that moment. Where neither copy's records are a
+   * prefix of the other's, the directories given are another server's: their records would
+   * replay onto this checkpoint and restore would succeed with a mix of two databases.
+   */
+  #checkSameDatabase(sources: Source[]): void {
+    const number = this.#checkpointWal;
+    const given = sources.find((source) => source.ref.fileNumber === number);
+    if (number === undefined || given === undefined) return;
+    const copy = summarizeWalFile(this.#fs, { fileNumber: number, path: joinPath(walDir(this.#options.from), baseName(given.ref.path)), location: 'wal' }, true);
+    const common = Math.min(copy.validBytes, given.summary.validBytes);
+    const ours = readPrefix(this.#fs, copy.path, common);
+    const theirs = readPrefix(this.#fs, given.ref.path, common);
+    if (ours.equals(theirs)) return;
+    throw new ToolError(
+      'FOREIGN_WAL',
+      `"${this.#name(given.ref)}" is not the WAL file the checkpoint copied as wal/${baseName(given.ref.path)} (their records differ): the archive or WAL directory given belongs to another database. Give the archive/ and wal/ of the data directory the checkpoint was taken from`,
+      { exitCode: ExitCode.failed },
+    );
   }
 
   /** Walks the sources from C to the first break; fills #reachable and the report's reachable range and break. */
@@ -582,7 +649,7 @@ class Restore {
   /** Reads one source's good batches in order. */
   #read(source: Source, onBatch: (batch: WalBatch) => void): void {
     try {
-      summarizeWalFile(this.#fs, source.ref, source.isNewest, (batch) => onBatch(batch));
+      this.#readMoving(source, (at) => summarizeWalFile(this.#fs, at, source.isNewest && at.location === 'wal', (batch) => onBatch(batch)));
     } catch (error) {
       if (error instanceof CorruptionError || error instanceof UnsupportedVersionError) throw new ToolError('CORRUPTION', error.message, { cause: error, exitCode: ExitCode.damaged });
       throw error;

@@ -17,6 +17,10 @@ import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { listArchive, type ArchivedWalFile } from '../../../lib/wal/wal-archive.js';
 import { readWalFile } from '../../../lib/wal/wal-reader.js';
+import type { WalBatch } from '../../../lib/wal/wal-format.js';
+import { WalWriter } from '../../../lib/wal/wal-writer.js';
+import { systemError } from '../../../lib/fs/mem-file-system.js';
+import { FaultFileSystem } from '../../support/fault-file-system.js';
 import { parseTarget, restore, type RestoreOptions } from '../../../tools/restore.js';
 import { verify } from '../../../tools/verify.js';
 import { captureIo, hashTree, makeScratch, readEntries, removeScratch } from './tool-test-helpers.js';
@@ -342,6 +346,63 @@ describe('silt restore (point in time)', () => {
     expect(parseTarget('seq:42')).toMatchObject({ kind: 'sequence', sequence: 42 });
     expect(() => parseTarget('2024-02-30T00:00:00Z')).toThrow('no such date');
     expect(() => parseTarget('yesterday')).toThrow('expected seq:N');
+  });
+
+  test('a live WAL file the server archives while restore reads it is read from the archive; with no archive, the message says what to do', async () => {
+    const copies = path.join(scratch, 'moving');
+    const archiveCopy = path.join(copies, 'archive');
+    const walCopy = path.join(copies, 'wal');
+    fs.cpSync(path.join(dataDir, 'archive'), archiveCopy, { recursive: true });
+    fs.cpSync(path.join(dataDir, 'wal'), walCopy, { recursive: true });
+    // The live file holds the newest records; the server flushes and archives it between restore's
+    // listing and its read (the archive had no copy of it yet).
+    const live = fs.readdirSync(walCopy).sort();
+    expect(live.length).toBeGreaterThanOrEqual(1);
+    const moving = live[0]!;
+    fs.rmSync(path.join(archiveCopy, moving), { force: true });
+    const server = (faults: FaultFileSystem, archiveTo: string | undefined): void =>
+      faults.injectFault((operation, file) => {
+        if (operation !== 'open' || file !== path.join(walCopy, moving)) return undefined;
+        if (archiveTo === undefined) fs.rmSync(file);
+        else fs.renameSync(file, path.join(archiveTo, moving));
+        faults.injectFault(undefined);
+        return systemError('ENOENT', 'open', file);
+      });
+    const faults = new FaultFileSystem(new NodeFileSystem());
+    server(faults, archiveCopy);
+    const last = moments[historyWrites - 1]!;
+    const run = await runRestore({ archive: archiveCopy, wal: walCopy, to: `seq:${last.sequence}`, fs: faults });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    await expectState(run.out, last.state);
+
+    // Without --archive the file is gone for good: run again, with the archive.
+    fs.renameSync(path.join(archiveCopy, moving), path.join(walCopy, moving));
+    server(faults, undefined);
+    const { io, stderr } = captureIo();
+    const gone = await restore({ from: checkpointDir, wal: walCopy, to: `seq:${last.sequence}`, out: path.join(scratch, 'moving-out'), fs: faults }, io);
+    expect(gone.exitCode).toBe(2);
+    expect(stderr.text).toContain(`WAL file "wal/${moving}" went away while restore read it (the server flushed it); give --archive DIR/archive, where a server with the archive on keeps it, and run restore again`);
+  });
+
+  test('an archive of another database is refused: its file of the checkpoint\'s newest WAL number is not the file the checkpoint copied', async () => {
+    const foreign = path.join(scratch, 'foreign-archive');
+    fs.cpSync(path.join(dataDir, 'archive'), foreign, { recursive: true });
+    const number = Math.max(...fs.readdirSync(path.join(checkpointDir, 'wal')).map((name) => Number.parseInt(name, 10)));
+    const name = `${String(number).padStart(6, '0')}.log`;
+    expect(fs.existsSync(path.join(foreign, name)), 'the archive holds the checkpoint\'s newest WAL file').toBe(true);
+    // Another server's file of that number: the same sequences and times, other values.
+    const batches: WalBatch[] = [];
+    readWalFile(new NodeFileSystem(), path.join(foreign, name), { mode: 'readOnly', isNewest: false, onBatch: (batch) => batches.push({ ...batch, ops: batch.ops.map((op) => (op.type === 'put' ? { ...op, key: Buffer.from(op.key), value: Buffer.from(`other-${op.value.length}`) } : { ...op, key: Buffer.from(op.key) })) }) });
+    fs.rmSync(path.join(foreign, name));
+    const wal = WalWriter.create(new NodeFileSystem(), path.join(foreign, name), number, { syncPolicy: 'no' });
+    for (const batch of batches) void wal.appendBatch(batch.sequence, batch.timeMs, batch.ops);
+    await wal.close();
+    const last = moments[historyWrites - 1]!;
+    const run = await runRestore({ archive: foreign, to: `seq:${last.sequence}` });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain(`"foreign-archive/${name}" is not the WAL file the checkpoint copied as wal/${name} (their records differ): the archive or WAL directory given belongs to another database`);
+    expect(fs.existsSync(run.out)).toBe(false);
   });
 
   test('restore modified none of its inputs: the data directory, its archive, WAL and checkpoint', () => {
