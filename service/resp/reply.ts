@@ -155,6 +155,8 @@ export const errors = {
   overflow: new ErrorReply('ERR increment or decrement would overflow'),
   noAuth: new ErrorReply('NOAUTH Authentication required.'),
   noSuchKey: new ErrorReply('ERR no such key'),
+  /** Redis 7.4's reply to NOVALUES in SCAN, SSCAN or ZSCAN (7.0 has no NOVALUES: a syntax error); silt serves HSCAN NOVALUES as 7.4 does. */
+  noValuesOnlyHscan: new ErrorReply('ERR NOVALUES option can only be used in HSCAN'),
   arity: (name: string): ErrorReply => new ErrorReply(`ERR wrong number of arguments for '${name.toLowerCase()}' command`),
   /** As processCommand words it: the arguments quoted one by one while the text is under 128 characters, the last one cut to fit. */
   unknownCommand: (name: string, args: readonly Buffer[]): ErrorReply => {

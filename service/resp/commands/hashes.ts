@@ -22,7 +22,6 @@ import { isWord, keyed, spec } from './strings.js';
 /** Error replies of the collection families, worded as Redis words them. */
 export const collectionErrors = {
   invalidCursor: new ErrorReply('ERR invalid cursor'),
-  noValuesOnlyHscan: new ErrorReply('ERR NOVALUES option can only be used in HSCAN'),
   outOfRange: new ErrorReply('ERR value is out of range'),
   longRange: new ErrorReply(`ERR value is out of range, value must between ${-int64Max} and ${int64Max}`),
   mustBePositive: new ErrorReply('ERR value is out of range, must be positive'),
@@ -94,7 +93,7 @@ export function parseScanArguments(args: Buffer[], allowNoValues: boolean): Scan
       options.match = args[index + 1]!;
       index += 2;
     } else if (isWord(option, 'novalues')) {
-      if (!allowNoValues) return collectionErrors.noValuesOnlyHscan;
+      if (!allowNoValues) return errors.noValuesOnlyHscan;
       options.noValues = true;
       index += 1;
     } else {

@@ -247,6 +247,8 @@ const scan: CommandHandler = (ctx, args) => {
       if (value === undefined) return errors.notInteger;
       if (value < 1) return errors.syntax;
       count = value;
+    } else if (isWord(option, 'novalues')) {
+      return errors.noValuesOnlyHscan; // as Redis 7.4 (7.0: a syntax error); only HSCAN takes it
     } else if (isWord(option, 'match') && hasValue) {
       match = args[index + 1]!;
     } else if (isWord(option, 'type') && hasValue) {

@@ -580,6 +580,7 @@ describe.each(engines)('sorted-set commands (%s)', (_name, makeEngine) => {
       expect(await r('ZSCAN', 'z', '0', 'COUNT', '0')).toBe(syntax);
       expect(await r('ZSCAN', 'z', '0', 'COUNT', 'x')).toBe(notInteger);
       expect(await r('ZSCAN', 'z', '0', 'TYPE', 'zset')).toBe(syntax);
+      expect(await r('ZSCAN', 'z', '0', 'NOVALUES')).toBe('-ERR NOVALUES option can only be used in HSCAN'); // Redis 7.4, as SSCAN
       const [restart, some] = (await r('ZSCAN', 'z', '123456789', 'COUNT', '5')) as [string, string[]];
       expect(restart).not.toBe('0'); // an unknown cursor starts over
       expect(some).toHaveLength(10);

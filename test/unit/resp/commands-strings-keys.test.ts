@@ -539,6 +539,7 @@ describe('string and key commands (LsmEngine)', () => {
       expect(seen.sort()).toEqual(Array.from({ length: 25 }, (_, index) => `key:${index}`).sort());
       expect(calls).toBeGreaterThan(5);
       expect(await r('SCAN', 'abc')).toBe('-ERR invalid cursor');
+      expect(await r('SCAN', '0', 'NOVALUES')).toBe('-ERR NOVALUES option can only be used in HSCAN'); // Redis 7.4, as SSCAN
       expect(await r('SCAN', ' 1')).toBe('-ERR invalid cursor');
       expect(await r('SCAN', '0', 'COUNT', '0')).toBe(syntax);
       expect(await r('SCAN', '0', 'COUNT', 'x')).toBe(notInteger);
