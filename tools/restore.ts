@@ -542,7 +542,9 @@ class Restore {
           : '';
       throw new ToolError('BEFORE_CHECKPOINT', `Cannot restore to ${describeTarget(target)}: it is before the checkpoint (${describePoint(report.reachable.from)})${unknown}; use an older checkpoint. ${capitalize(reach)}`);
     }
-    if (!plan.reached) {
+    // seq:C, the checkpoint's own sequence, needs no record: a break after it does not matter.
+    const atCheckpoint = target.kind === 'sequence' && target.sequence === this.#sequence;
+    if (!plan.reached && !atCheckpoint) {
       if (report.break !== null) {
         throw new ToolError('GAP', `Cannot restore to ${describeTarget(target)}: ${report.break.message}. ${capitalize(reach)}`, { exitCode: ExitCode.damaged });
       }

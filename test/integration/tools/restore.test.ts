@@ -264,6 +264,20 @@ describe('silt restore (point in time)', () => {
     expect(fs.existsSync(byTime.out)).toBe(false);
   });
 
+  test('seq:C, the checkpoint\'s own sequence, restores even when the file right after the checkpoint is missing', async () => {
+    const gapArchive = path.join(scratch, 'archive-gap-after-checkpoint');
+    fs.cpSync(path.join(dataDir, 'archive'), gapArchive, { recursive: true });
+    fs.rmSync(path.join(gapArchive, path.basename(archivedAfterCheckpoint()[0]!.path)));
+    const { io } = captureIo();
+    const out = path.join(scratch, 'at-checkpoint');
+    const result = await restore({ from: checkpointDir, archive: gapArchive, to: `seq:${checkpointSequence}`, out }, io);
+    expect(result.exitCode).toBe(0);
+    await expectState(out, checkpointState);
+    // One past it needs the missing records.
+    const past = await restore({ from: checkpointDir, archive: gapArchive, to: `seq:${checkpointSequence + 1}`, out: path.join(scratch, 'past-checkpoint') }, captureIo().io);
+    expect(past.exitCode).toBe(1);
+  });
+
   test('a checkpoint with a damaged segment block is refused (exit 1, CORRUPTION) and nothing is written', async () => {
     const damaged = path.join(scratch, 'damaged-checkpoint');
     fs.cpSync(checkpointDir, damaged, { recursive: true });
