@@ -155,7 +155,13 @@ export function checkOutputDirectory(fs: FileSystem, newDir: string, sources: re
   refuseOutputInDataDirectory(fs, newDir, flag, guard);
   if (fs.exists(newDir)) {
     if (!fs.stat(newDir).isDirectory) throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": a file of that name exists`);
-    if (fs.list(newDir).length > 0) throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": it exists and is not empty; give a new directory`);
+    if (fs.list(newDir).length > 0) {
+      const unfinished = joinPath(newDir, unfinishedFileName);
+      if (fs.exists(unfinished)) {
+        throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": it is the unfinished output of ${describeUnfinished(fs, unfinished)}, which stopped before it was done (a full disk, say); delete it, or give a new directory`);
+      }
+      throw new ToolError('EXISTS', `Cannot write ${flag} "${newDir}": it exists and is not empty; give a new directory`);
+    }
   }
 }
 

@@ -21,6 +21,7 @@ import type { WalBatch } from '../../../lib/wal/wal-format.js';
 import { WalWriter } from '../../../lib/wal/wal-writer.js';
 import { systemError } from '../../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../../support/fault-file-system.js';
+import { writeUnfinishedMarker } from '../../../lib/format/unfinished-marker.js';
 import { parseTarget, restore, type RestoreOptions } from '../../../tools/restore.js';
 import { verify } from '../../../tools/verify.js';
 import { captureIo, hashTree, makeScratch, readEntries, removeScratch } from './tool-test-helpers.js';
@@ -276,6 +277,15 @@ describe('silt restore (point in time)', () => {
     // One past it needs the missing records.
     const past = await restore({ from: checkpointDir, archive: gapArchive, to: `seq:${checkpointSequence + 1}`, out: path.join(scratch, 'past-checkpoint') }, captureIo().io);
     expect(past.exitCode).toBe(1);
+  });
+
+  test('an --out left unfinished by an earlier run (a full disk) is named as such', async () => {
+    const out = path.join(scratch, 'left-unfinished');
+    fs.mkdirSync(path.join(out, 'seg'), { recursive: true });
+    writeUnfinishedMarker(new NodeFileSystem(), out, 'restore');
+    const run = await runRestore({ to: `seq:${checkpointSequence}`, out });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/it is the unfinished output of silt restore, started \S+ by process \d+ on host "[^"]*", which stopped before it was done \(a full disk, say\); delete it, or give a new directory/);
   });
 
   test('a checkpoint with a damaged segment block is refused (exit 1, CORRUPTION) and nothing is written', async () => {
