@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { systemError } from '../../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../../support/fault-file-system.js';
@@ -422,6 +422,8 @@ describe('MISCONF: a disk that refuses writes', () => {
     const client = ioredis(silt.port);
     await client.set('before', 'ok');
     fs.injectFault((operation, path) => ((operation === 'append' || operation === 'sync' || operation === 'open') && path.includes('/wal/') ? systemError('ENOSPC', operation, path) : undefined));
+    // A failed expectation must not leave the fault in place: the server's close would fail too.
+    onTestFinished(() => fs.injectFault(undefined));
     await expect(client.set('during', 'x')).rejects.toThrow(/^MISCONF /);
     // Now refused up front, for every write command, with the reason.
     await expect(client.incr('counter')).rejects.toThrow(/^MISCONF Errors writing to disk: .*ENOSPC/);
@@ -435,9 +437,9 @@ describe('MISCONF: a disk that refuses writes', () => {
     expect(persistence.writes_refused).toBe('1');
     expect(persistence.write_error).toContain('ENOSPC');
     expect(parseInfo(await client.info('lsm')).lsm_write_error).toContain('ENOSPC');
-    // The engine retries each second on a new WAL file, which cannot be made either: the reason follows.
+    // The engine retries each second on a new WAL file, which cannot be made either: the reason follows
+    // (the old file's close, failing too, may name its own reason in between).
     await waitFor(async () => /^MISCONF Errors writing to disk: Cannot create WAL file .*ENOSPC/.test(String(await client.set('x', '1').catch((error: Error) => error.message))), 5000, 'the latest reason');
-    expect(parseInfo(await client.info('persistence')).write_error).toMatch(/^Cannot create WAL file .*ENOSPC/);
     fs.injectFault(undefined);
     await waitFor(async () => (await client.set('after', 'ok').catch(() => 'refused')) === 'OK', 10_000, 'writes to resume');
     expect(await client.get('after')).toBe('ok');
@@ -456,9 +458,11 @@ describe('MISCONF: a disk that refuses writes', () => {
     // runs in the same turn, then the WAL write fails.
     const raw = await RawClient.connect(silt.port);
     raw.send(Buffer.concat([encodeCommand(['INCR', 'k']), encodeCommand(['GET', 'k']), encodeCommand(['PING'])]));
-    const [incr, get, ping] = (await raw.replies(3)).map(plain) as [{ error: string }, { error: string }, string];
+    // On a loaded machine INCR may outlast the turn's budget (turn-budget.ts): GET then runs in a
+    // later slice, after the failed write was taken back, and rightly reads 1. Never 2.
+    const [incr, get, ping] = (await raw.replies(3)).map(plain) as [{ error: string }, { error: string } | string, string];
     expect(incr.error, 'INCR').toMatch(/^MISCONF /);
-    expect(get.error, 'GET saw the 2 that is taken back').toMatch(/^MISCONF /);
+    expect(get === '1' ? get : (get as { error: string }).error, 'GET saw the 2 that is taken back').toMatch(/^(MISCONF |1$)/);
     expect(ping, 'PING does not read the keyspace').toBe('PONG');
     // The same for a transaction that only reads, or whose writes write nothing (DEL of an absent key).
     for (const queued of [[['GET', 'k']], [['GET', 'k'], ['DEL', 'absent']]]) {
@@ -469,7 +473,9 @@ describe('MISCONF: a disk that refuses writes', () => {
       raw.send(Buffer.concat([encodeCommand(['INCR', 'k']), encodeCommand(['MULTI']), ...queued.map(encodeCommand), encodeCommand(['EXEC'])]));
       const replies = (await raw.replies(3 + queued.length)).map(plain);
       expect((replies[0] as { error: string }).error, 'INCR').toMatch(/^MISCONF /);
-      expect((replies.at(-1) as { error: string }).error, `EXEC of ${JSON.stringify(queued)} saw the 2 that is taken back`).toMatch(/^MISCONF /);
+      const exec = replies.at(-1);
+      // As above, a later slice reads the 1 left once the write was taken back.
+      if (!Array.isArray(exec) || exec[0] !== '1') expect((exec as { error: string }).error, `EXEC of ${JSON.stringify(queued)} saw the 2 that is taken back`).toMatch(/^MISCONF /);
     }
     fs.injectFault(undefined);
     expect(await client.get('k')).toBe('1');
