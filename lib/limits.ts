@@ -109,6 +109,9 @@ export const walArchiveAgeMsDefault = 0;
 /** WAL archive: off by default; when on, the archive is trimmed to this size, bytes. */
 export const walArchiveBytesDefault = 0;
 
+/** How often a running engine prunes its WAL archive by age besides at each WAL retirement, ms (an idle server retires none). */
+export const archivePruneIntervalMs = 60_000;
+
 /** everysec fsync interval, ms. */
 export const walSyncIntervalMs = 1000;
 

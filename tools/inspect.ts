@@ -43,6 +43,7 @@ import { formatBytes, formatTime, formatTimeRange, plural, quoteBytes, relativeF
 import { scanSegment, type SegmentScan } from './segment-scan.js';
 import { ExitCode, runTool, ToolError, writeJson, writeLine, type ToolIo, type ToolResult } from './tool-io.js';
 import { listIn, summarizeWalFile, type WalFileRef, type WalFileSummary } from './wal-scan.js';
+import { archiveSpan, type ArchivedWalFile } from '../lib/wal/wal-archive.js';
 
 /** Subkeys shown per collection version by default (--subkeys N changes it). */
 export const inspectSubkeysDefault = 10;
@@ -120,7 +121,20 @@ export interface DirectoryView {
   /** Segments in seg/ the manifest does not name (every segment when there is no manifest). */
   unlistedSegments: SegmentInfo[];
   wal: WalInfo[];
-  archive: { files: WalInfo[]; bytes: number; fromMs: number | null; toMs: number | null; fromSequence: number | null; toSequence: number | null };
+  /**
+   * The archive: its files, the span of all their records, the newest span that replays without a
+   * break (`reachable`: what restore can reach from a checkpoint taken before it), and each break.
+   */
+  archive: {
+    files: WalInfo[];
+    bytes: number;
+    fromMs: number | null;
+    toMs: number | null;
+    fromSequence: number | null;
+    toSequence: number | null;
+    reachable: { fromMs: number; toMs: number; fromSequence: number; toSequence: number } | null;
+    breaks: { kind: 'gap' | 'damage'; file: string; missing: { first: number; last: number } | null }[];
+  };
   checkpoints: CheckpointEntry[];
 }
 
@@ -284,7 +298,7 @@ function directoryView(fs: FileSystem, dir: string): DirectoryView {
     levels: [],
     unlistedSegments: [],
     wal: [],
-    archive: { files: [], bytes: 0, fromMs: null, toMs: null, fromSequence: null, toSequence: null },
+    archive: { files: [], bytes: 0, fromMs: null, toMs: null, fromSequence: null, toSequence: null, reachable: null, breaks: [] },
     checkpoints: [],
   };
   let manifest: ManifestState | undefined;
@@ -337,6 +351,9 @@ function directoryView(fs: FileSystem, dir: string): DirectoryView {
     view.archive.fromSequence = minimum(view.archive.fromSequence, file.firstSequence);
     view.archive.toSequence = maximum(view.archive.toSequence, file.lastSequence);
   }
+  const span = archiveSpan(view.archive.files.map(asArchivedFile));
+  view.archive.reachable = span.range ?? null;
+  view.archive.breaks = span.breaks.map((entry) => ({ kind: entry.kind, file: view.archive.files.find((file) => file.fileNumber === entry.fileNumber)!.file, missing: entry.missing ?? null }));
   view.checkpoints = listCheckpoints(fs, dir);
   return view;
 }
@@ -365,6 +382,22 @@ function segmentInfo(fs: FileSystem, dir: string, fileNumber: number, level: num
     problem: scan.problems[0]?.message ?? null,
   };
   return info;
+}
+
+/** A WalInfo as archiveSpan() takes it: only the ranges, the file number and whether it is damaged count. */
+function asArchivedFile(file: WalInfo): ArchivedWalFile {
+  return {
+    fileNumber: file.fileNumber,
+    path: file.file,
+    bytes: file.bytes,
+    mtimeMs: 0,
+    batches: file.records,
+    firstSequence: file.firstSequence ?? undefined,
+    lastSequence: file.lastSequence ?? undefined,
+    firstTimeMs: file.firstTimeMs ?? undefined,
+    lastTimeMs: file.lastTimeMs ?? undefined,
+    damage: file.state === 'clean' ? undefined : { offset: file.damageOffset ?? 0, bytes: 0, reason: file.state },
+  };
 }
 
 function walInfo(fs: FileSystem, dir: string, ref: WalFileRef, isNewest: boolean): WalInfo {
@@ -674,6 +707,14 @@ function printDirectory(io: ToolIo, view: DirectoryView): void {
     const a = view.archive;
     writeLine(out, `Archive: ${plural(a.files.length, 'file')}, ${formatBytes(a.bytes)}, seq ${a.fromSequence ?? '?'}..${a.toSequence ?? '?'}, ${formatTimeRange(a.fromMs, a.toMs)}`);
     for (const file of a.files) printWalLine(out, file);
+    if (a.breaks.length > 0) {
+      for (const entry of a.breaks) {
+        const what = entry.kind === 'damage' ? `${entry.file} is damaged: nothing after the damage replays` : `${entry.missing === null ? 'records are missing' : `the records of seq ${entry.missing.first}..${entry.missing.last} are missing`} before ${entry.file} (a file was removed)`;
+        writeLine(out, `  BREAK: ${what}`);
+      }
+      const r = a.reachable;
+      writeLine(out, `  Replays without a break: ${r === null ? 'nothing after the last break' : `seq ${r.fromSequence}..${r.toSequence}, ${formatTimeRange(r.fromMs, r.toMs)}`} (restore reaches it from a checkpoint taken before it)`);
+    }
   }
   writeLine(out, view.checkpoints.length === 0 ? 'Checkpoints: none' : `Checkpoints: ${view.checkpoints.length}`);
   for (const checkpoint of view.checkpoints) {

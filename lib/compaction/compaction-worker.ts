@@ -15,6 +15,7 @@ import type { SegmentParts } from '../segment/segment-reader.js';
 import { prepareReaders, runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult, type PrepareJob } from './compactor.js';
 import { reviveCompactionJob, serializeError, transferablePrepared, type WorkerData, type WorkerRequest, type WorkerReply } from './executor.js';
 import { lowerThreadPriority } from '../thread-priority.js';
+import { describeArchive, type ArchiveReadJob, type ArchiveReadResult } from '../wal/archive-read.js';
 
 lowerThreadPriority((workerData as WorkerData | undefined)?.nice ?? 0);
 const fs = new NodeFileSystem();
@@ -29,7 +30,7 @@ port.on('message', (request: WorkerRequest) => {
 async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer[]]> {
   try {
     const transfer: ArrayBuffer[] = [];
-    let result: FlushResult | CompactionResult | (SegmentParts | undefined)[];
+    let result: FlushResult | CompactionResult | (SegmentParts | undefined)[] | ArchiveReadResult;
     if (request.kind === 'flush') {
       const job = request.job as FlushJob;
       const flushed = await runFlushJob(fs, job);
@@ -44,6 +45,8 @@ async function handle(request: WorkerRequest): Promise<[WorkerReply, ArrayBuffer
       const job = reviveCompactionJob(request.job as CompactionJob);
       const compacted = await runCompactionJob(fs, job);
       result = { ...compacted, prepared: transferablePrepared(prepareReaders(fs, job.dir, compacted.outputs.map((output) => output.fileNumber)), transfer) };
+    } else if (request.kind === 'describe-archive') {
+      result = describeArchive(fs, request.job as ArchiveReadJob);
     } else {
       const job = request.job as PrepareJob;
       result = transferablePrepared(prepareReaders(fs, job.dir, job.fileNumbers), transfer);

@@ -14,19 +14,22 @@ import type { SegmentMeta } from '../manifest/segment-meta.js';
 import type { SegmentParts } from '../segment/segment-reader.js';
 import type { TieRunParts } from '../segment/decoded-index.js';
 import { runCompactionJob, runFlushJob, type CompactionJob, type CompactionResult, type FlushJob, type FlushResult, type PrepareJob } from './compactor.js';
+import { describeArchive, type ArchiveReadJob, type ArchiveReadResult } from '../wal/archive-read.js';
 
 export interface BackgroundExecutor {
   flush(job: FlushJob): Promise<FlushResult>;
   compact(job: CompactionJob): Promise<CompactionResult>;
   /** Reader parts of existing segments (prepareReaders()), one per file number, undefined where none were made. */
   prepare(job: PrepareJob): Promise<(SegmentParts | undefined)[]>;
+  /** Descriptions of archived WAL files (lib/wal/archive-read.ts), read off the event loop where it can be. */
+  describeArchive(job: ArchiveReadJob): Promise<ArchiveReadResult>;
   close(): Promise<void>;
 }
 
 export interface WorkerRequest {
   id: number;
-  kind: 'flush' | 'compact' | 'prepare';
-  job: FlushJob | CompactionJob | PrepareJob;
+  kind: 'flush' | 'compact' | 'prepare' | 'describe-archive';
+  job: FlushJob | CompactionJob | PrepareJob | ArchiveReadJob;
 }
 
 export { serializeError } from '../thread-errors.js';
@@ -55,6 +58,11 @@ export class InlineExecutor implements BackgroundExecutor {
     return Promise.resolve(job.fileNumbers.map(() => undefined));
   }
 
+  async describeArchive(job: ArchiveReadJob): Promise<ArchiveReadResult> {
+    await yieldToEventLoop();
+    return describeArchive(this.#fs, job);
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -77,7 +85,7 @@ class JobWorker {
     this.#workerData = workerData;
   }
 
-  run(kind: WorkerRequest['kind'], job: FlushJob | CompactionJob | PrepareJob, transfer: ArrayBuffer[]): Promise<unknown> {
+  run(kind: WorkerRequest['kind'], job: WorkerRequest['job'], transfer: ArrayBuffer[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ClosedError('Cannot run background job: the executor is closed'));
     const worker = this.start();
     const id = this.#nextId++;
@@ -158,6 +166,11 @@ export class WorkerExecutor implements BackgroundExecutor {
   async prepare(job: PrepareJob): Promise<(SegmentParts | undefined)[]> {
     const prepared = (await this.#compactionWorker.run('prepare', job, [])) as (SegmentParts | undefined)[];
     return prepared.map(reviveParts);
+  }
+
+  /** In the compaction worker too: a read of whole files, which must not delay a flush. */
+  async describeArchive(job: ArchiveReadJob): Promise<ArchiveReadResult> {
+    return (await this.#compactionWorker.run('describe-archive', job, [])) as ArchiveReadResult;
   }
 
   async compact(job: CompactionJob): Promise<CompactionResult> {

@@ -276,8 +276,17 @@ export interface EngineStats {
   walPreallocatedBytes: number;
   archiveFiles: number;
   archiveBytes: number;
-  /** Oldest and newest wall-clock time reachable in the WAL archive, ms; undefined when empty. */
+  /**
+   * The wall-clock span, ms, of the newest run of the WAL archive that
+   * replays without a break (a missing file, damage), through its newest
+   * record: what a point-in-time restore can reach from a checkpoint taken
+   * before `fromMs`. Undefined when no archived file read so far holds a record.
+   */
   archiveRange: { fromMs: number; toMs: number } | undefined;
+  /** Breaks in the archive (gaps, damaged files) among the files read; archiveRange starts after the last. */
+  archiveBreaks: number;
+  /** Archived files not read yet (an engine reads them in the background after open); archiveRange covers only the files after the newest of them. */
+  archiveUnreadFiles: number;
   /** Bytes awaiting compaction (estimate). */
   pendingCompactionBytes: number;
   flushes: number;

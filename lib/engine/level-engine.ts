@@ -515,6 +515,8 @@ export class LevelEngine implements Engine {
       archiveFiles: 0,
       archiveBytes: 0,
       archiveRange: undefined,
+      archiveBreaks: 0,
+      archiveUnreadFiles: 0,
       pendingCompactionBytes: 0,
       flushes: 0,
       compactions: 0,

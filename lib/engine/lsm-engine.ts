@@ -43,7 +43,7 @@ import { NodeFileSystem } from '../fs/node-file-system.js';
 import * as limits from '../limits.js';
 import { Memtable, memtableKeyOverheadBytes, memtableVersionOverheadBytes } from '../memtable/memtable.js';
 import { keyLengthBytes } from '../memtable/value-arena.js';
-import { archiveDir, checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, unfinishedFileName, walDir, walPath } from '../format/file-names.js';
+import { archiveDir, archivedWalPath, checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, unfinishedFileName, walDir, walPath } from '../format/file-names.js';
 import { describeUnfinished } from '../format/unfinished-marker.js';
 import { ManifestWriter } from '../manifest/manifest-writer.js';
 import { probeDataDirectory, readManifest } from '../manifest/manifest-reader.js';
@@ -57,7 +57,8 @@ import { WalWriter } from '../wal/wal-writer.js';
 import { readWalFile, type WalReadOptions, type WalReadResult } from '../wal/wal-reader.js';
 import { WalReplayThread } from '../wal/wal-replay-thread.js';
 import { batchOpsBytes, batchPayloadBytesOf, forEachBatchOp } from '../wal/wal-format.js';
-import { archiveWalFile, archiveRange, listArchive, pruneArchive } from '../wal/wal-archive.js';
+import { archivedFileNumbers, archiveSpan, archiveWalFile, pruneArchive, type ArchivedWalFile } from '../wal/wal-archive.js';
+import { describeArchive } from '../wal/archive-read.js';
 import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
 import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
 import { acquireLock, type LockHandle } from './lock-file.js';
@@ -249,6 +250,16 @@ export class LsmEngine implements Engine {
   #flushFailing = false;
   #compactionFailing = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Archived WAL files read so far, by file number (#readArchive): what
+   * stats() and age pruning know of the archive. An archived file never
+   * changes; entries of files gone from archive/ are dropped.
+   */
+  readonly #archived = new Map<number, ArchivedWalFile>();
+  /** The archive read in the background, while one runs. */
+  #archiveReading: Promise<void> | undefined;
+  /** Prunes the archive by age between WAL retirements (an idle server retires none). */
+  #archivePruneTimer: NodeJS.Timeout | undefined;
   #manifestQueue: Promise<void> = Promise.resolve();
   #flushRunning: Promise<void> | undefined;
   #compactionRunning: Promise<void> | undefined;
@@ -386,6 +397,12 @@ export class LsmEngine implements Engine {
     if (this.#active.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
     this.#maybeScheduleCompaction();
     void this.#warmTables();
+    this.#readArchive(archivedFileNumbers(fs, this.dir));
+    const ageMs = this.#options.walArchive?.ageMs ?? 0;
+    if (ageMs > 0) {
+      this.#archivePruneTimer = setInterval(() => this.#pruneArchive(), Math.min(ageMs, limits.archivePruneIntervalMs));
+      this.#archivePruneTimer.unref();
+    }
   }
 
   async #abortOpen(): Promise<void> {
@@ -1311,12 +1328,60 @@ export class LsmEngine implements Engine {
       }
     }
     if (archive !== undefined) {
-      try {
-        pruneArchive(this.#fs, this.dir, { ageMs: archive.ageMs, bytesMax: archive.bytesMax, nowMs: Date.now() });
-      } catch (error) {
-        this.#logger.warn({ err: error }, 'could not prune the WAL archive');
-      }
+      this.#pruneArchive();
+      this.#readArchive(archivedFileNumbers(this.#fs, this.dir));
     }
+  }
+
+  /**
+   * Trims the archive to its limits, oldest first. Age is judged by what
+   * #readArchive read: a file not read yet is kept, and the ones after it.
+   */
+  #pruneArchive(): void {
+    const archive = this.#options.walArchive;
+    if (archive === undefined || this.#closed || this.readOnly) return;
+    try {
+      const newestTimeMs = (fileNumber: number): number | undefined => {
+        const file = this.#archived.get(fileNumber);
+        return file === undefined ? undefined : (file.lastTimeMs ?? file.mtimeMs);
+      };
+      const result = pruneArchive(this.#fs, this.dir, { ageMs: archive.ageMs, bytesMax: archive.bytesMax, nowMs: Date.now(), newestTimeMs });
+      for (const fileNumber of result.removedFileNumbers) this.#archived.delete(fileNumber);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not prune the WAL archive');
+    }
+  }
+
+  /**
+   * Reads the archived files among `fileNumbers` not read yet, in the
+   * compaction worker, into #archived; one read at a time (the next call
+   * after it asks for what is still missing). Without a worker (a read-only
+   * open, for tools) the read is synchronous.
+   */
+  #readArchive(fileNumbers: number[]): void {
+    if (this.#closed || this.#archiveReading !== undefined) return;
+    const missing = fileNumbers.filter((fileNumber) => !this.#archived.has(fileNumber));
+    if (missing.length === 0) return;
+    const job = { dir: this.dir, fileNumbers: missing };
+    const take = (files: (ArchivedWalFile | null)[]): void => {
+      for (const file of files) if (file !== null) this.#archived.set(file.fileNumber, file);
+    };
+    if (this.#executor === undefined) return take(describeArchive(this.#fs, job));
+    this.#archiveReading = this.#executor
+      .describeArchive(job)
+      .then(
+        (files) => {
+          if (this.#closed) return;
+          take(files);
+          this.#pruneArchive();
+        },
+        (error: unknown) => {
+          if (!this.#closed) this.#logger.warn({ err: error }, 'could not read the WAL archive; INFO shows it as unread until the next try');
+        },
+      )
+      .finally(() => {
+        this.#archiveReading = undefined;
+      });
   }
 
   async flush(): Promise<void> {
@@ -1808,8 +1873,7 @@ export class LsmEngine implements Engine {
         walBytes += size;
       }
     }
-    const archived = this.#fs.exists(archiveDir(this.dir)) ? listArchive(this.#fs, this.dir) : [];
-    const range = archived.length > 0 ? archiveRange(this.#fs, this.dir) : undefined;
+    const archive = this.#archiveStats();
     const cache = this.#blockCache.stats();
     return {
       kind: 'lsm',
@@ -1820,9 +1884,7 @@ export class LsmEngine implements Engine {
       walFiles,
       walBytes,
       walPreallocatedBytes: this.#wal?.stats.preallocatedBytes ?? 0,
-      archiveFiles: archived.length,
-      archiveBytes: archived.reduce((sum, file) => sum + file.bytes, 0),
-      archiveRange: range === undefined ? undefined : { fromMs: range.fromMs, toMs: range.toMs },
+      ...archive,
       pendingCompactionBytes: pendingCompactionBytes(version, this.#policy),
       flushes: this.#stats.flushes,
       compactions: this.#stats.compactions,
@@ -1839,6 +1901,38 @@ export class LsmEngine implements Engine {
     };
   }
 
+  /**
+   * The archive as #archived knows it: no file is read here (the ones not
+   * read yet are asked for). Continuity is judged over the files after the
+   * newest unread one: nothing is claimed across a file not read.
+   */
+  #archiveStats(): Pick<EngineStats, 'archiveFiles' | 'archiveBytes' | 'archiveRange' | 'archiveBreaks' | 'archiveUnreadFiles'> {
+    const numbers = archivedFileNumbers(this.#fs, this.dir);
+    for (const fileNumber of this.#archived.keys()) if (!numbers.includes(fileNumber)) this.#archived.delete(fileNumber);
+    this.#readArchive(numbers);
+    let bytes = 0;
+    let unread = 0;
+    let read: ArchivedWalFile[] = [];
+    for (const fileNumber of numbers) {
+      const file = this.#archived.get(fileNumber);
+      if (file !== undefined) {
+        bytes += file.bytes;
+        read.push(file);
+        continue;
+      }
+      unread++;
+      read = [];
+      try {
+        bytes += this.#fs.stat(archivedWalPath(this.dir, fileNumber)).size;
+      } catch {
+        // Removed since the listing (pruned): not counted.
+      }
+    }
+    const span = archiveSpan(read);
+    const range = span.range === undefined ? undefined : { fromMs: span.range.fromMs, toMs: span.range.toMs };
+    return { archiveFiles: numbers.length, archiveBytes: bytes, archiveRange: range, archiveBreaks: span.breaks.length, archiveUnreadFiles: unread };
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -1850,6 +1944,7 @@ export class LsmEngine implements Engine {
     if (this.#deferredImmediate !== undefined) clearImmediate(this.#deferredImmediate);
     this.#deferredImmediate = undefined;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    clearInterval(this.#archivePruneTimer);
     let failure: unknown;
     try {
       // Older files first: when one fails, #wal's records are taken back before it closes (#retireWal).

@@ -11,7 +11,14 @@
 // - The archive is a contiguous run of file numbers: pruning removes the
 //   oldest files first and stops at the first one it keeps.
 // - Nothing about the archive is cached on disk: sequence and time ranges are
-//   read from the records each time they are asked for.
+//   read from the records. An archived file never changes, so a running
+//   engine reads each one once, in its compaction worker, and keeps what it
+//   read (LsmEngine's archive index): the event loop never reads the archive.
+//
+// Continuity (archiveSpan), as restore judges it (tools/restore.ts): sequence
+// numbers are not dense (a batch refused after a failed WAL write used up its
+// numbers), so a jump between two archived files is a gap only when a file
+// number lies between them; damage in a file ends what replays through it.
 
 import { IoError, messageOf } from '../errors.js';
 import { joinPath, type FileSystem } from '../fs/file-system.js';
@@ -38,6 +45,12 @@ export interface ArchivedWalFile {
 export interface WalArchivePruneOptions {
   /** Remove files whose newest record (else mtime) is older than this, ms; 0 or undefined: no age limit. */
   ageMs?: number;
+  /**
+   * A file's newest record time (else mtime), ms, when the caller knows it;
+   * undefined: not known yet, and the file is kept (so are the ones after it).
+   * Without this function each file the age limit asks about is read.
+   */
+  newestTimeMs?: (fileNumber: number) => number | undefined;
   /** Trim the archive to at most this many bytes, oldest first; 0 or undefined: no size limit. */
   bytesMax?: number;
   /** The current time, ms (default Date.now()). */
@@ -51,12 +64,29 @@ export interface WalArchivePruneResult {
   keptBytes: number;
 }
 
-/** What the archive can replay: the span of its records. */
+/** A span of records: sequences and wall-clock times (min/max: a clock may step back). */
 export interface WalArchiveRange {
   fromMs: number;
   toMs: number;
   fromSequence: number;
   toSequence: number;
+}
+
+/** Where replay through the archive cannot go on. */
+export interface WalArchiveBreak {
+  /** 'gap': records missing before `fileNumber` (a file between was removed); 'damage': `fileNumber` is damaged, nothing after the damage replays. */
+  kind: 'gap' | 'damage';
+  fileNumber: number;
+  /** For a gap, the sequence numbers missing. */
+  missing: { first: number; last: number } | undefined;
+}
+
+/** What the archive can replay, read from its files (archiveSpan). */
+export interface WalArchiveSpan {
+  /** The newest run of records that replays without a break, through the newest archived record; undefined when no file holds a batch. */
+  range: WalArchiveRange | undefined;
+  /** Every break, oldest first; the range starts after the last one. */
+  breaks: WalArchiveBreak[];
 }
 
 /**
@@ -117,7 +147,11 @@ export function pruneArchive(fs: FileSystem, dataDir: string, options: WalArchiv
     const file = files[index]!;
     const tooBig = bytesMax > 0 && keptBytes > bytesMax;
     // Reading the file for its newest record is only needed when size alone does not decide.
-    const tooOld = !tooBig && ageMs > 0 && nowMs - newestTimeMs(fs, dataDir, file) > ageMs;
+    let tooOld = false;
+    if (!tooBig && ageMs > 0) {
+      const newest = options.newestTimeMs === undefined ? newestTimeMs(fs, dataDir, file) : options.newestTimeMs(file.fileNumber);
+      tooOld = newest !== undefined && nowMs - newest > ageMs;
+    }
     if (!tooBig && !tooOld) break;
     try {
       fs.unlink(file.path);
@@ -140,31 +174,54 @@ export function pruneArchive(fs: FileSystem, dataDir: string, options: WalArchiv
 }
 
 /**
- * The span of sequence numbers and wall-clock times the archive holds,
- * read from its records; undefined when it holds no batch.
+ * The newest run of the archive's records that replays without a break
+ * (archiveSpan), read from its records; undefined when it holds no batch.
  * @throws UnsupportedVersionError when a file has an unknown format version
  */
 export function archiveRange(fs: FileSystem, dataDir: string): WalArchiveRange | undefined {
-  let range: WalArchiveRange | undefined;
-  for (const file of listArchive(fs, dataDir)) {
-    if (file.firstSequence === undefined || file.lastSequence === undefined) continue;
-    if (file.firstTimeMs === undefined || file.lastTimeMs === undefined) continue;
-    if (range === undefined) {
-      range = { fromMs: file.firstTimeMs, toMs: file.lastTimeMs, fromSequence: file.firstSequence, toSequence: file.lastSequence };
-      continue;
-    }
-    // min/max rather than first/last: a wall clock may step back between files.
-    range.fromMs = Math.min(range.fromMs, file.firstTimeMs);
-    range.toMs = Math.max(range.toMs, file.lastTimeMs);
-    range.fromSequence = Math.min(range.fromSequence, file.firstSequence);
-    range.toSequence = Math.max(range.toSequence, file.lastSequence);
-  }
-  return range;
+  return archiveSpan(listArchive(fs, dataDir)).range;
 }
 
-// ---------------------------------------------------------------------------
+/**
+ * Walks described archived files, oldest first, for the breaks in their
+ * records and the newest run without one. Two files that hold batches
+ * continue when the later one's first sequence follows the earlier one's
+ * last, or when their file numbers are adjacent (the jump is a refused batch:
+ * no file can lie between); a file with damage ends the run after its last
+ * good record. Files without batches count only for adjacency.
+ */
+export function archiveSpan(files: readonly ArchivedWalFile[]): WalArchiveSpan {
+  const breaks: WalArchiveBreak[] = [];
+  let range: WalArchiveRange | undefined;
+  let previousNumber: number | undefined;
+  let previousLast: number | undefined;
+  let broken = false;
+  for (const file of files) {
+    const { firstSequence, lastSequence, firstTimeMs, lastTimeMs } = file;
+    if (firstSequence !== undefined && lastSequence !== undefined && firstTimeMs !== undefined && lastTimeMs !== undefined) {
+      const continues = !broken && (range === undefined || firstSequence === previousLast! + 1 || file.fileNumber === previousNumber! + 1);
+      if (!continues && !broken) breaks.push({ kind: 'gap', fileNumber: file.fileNumber, missing: firstSequence > previousLast! + 1 ? { first: previousLast! + 1, last: firstSequence - 1 } : undefined });
+      if (range === undefined || !continues) {
+        range = { fromMs: firstTimeMs, toMs: lastTimeMs, fromSequence: firstSequence, toSequence: lastSequence };
+      } else {
+        range.fromMs = Math.min(range.fromMs, firstTimeMs);
+        range.toMs = Math.max(range.toMs, lastTimeMs);
+        range.toSequence = Math.max(range.toSequence, lastSequence);
+      }
+      previousLast = range.toSequence;
+      broken = false;
+    }
+    if (file.damage !== undefined) {
+      breaks.push({ kind: 'damage', fileNumber: file.fileNumber, missing: undefined });
+      broken = true;
+    }
+    previousNumber = file.fileNumber;
+  }
+  return { range, breaks };
+}
 
-function archivedFileNumbers(fs: FileSystem, dataDir: string): number[] {
+/** Archived file numbers, ascending (names that are not NNNNNN.log are ignored). */
+export function archivedFileNumbers(fs: FileSystem, dataDir: string): number[] {
   const dir = joinPath(dataDir, archiveDirName);
   if (!fs.exists(dir)) return [];
   const numbers: number[] = [];
@@ -175,7 +232,12 @@ function archivedFileNumbers(fs: FileSystem, dataDir: string): number[] {
   return numbers.sort((a, b) => a - b);
 }
 
-function describeArchivedFile(fs: FileSystem, dataDir: string, fileNumber: number): ArchivedWalFile {
+/**
+ * One archived file, described from its records (salvage: damage is
+ * reported in `damage`, the ranges cover the records before it).
+ * @throws UnsupportedVersionError when the file has an unknown format version
+ */
+export function describeArchivedFile(fs: FileSystem, dataDir: string, fileNumber: number): ArchivedWalFile {
   const path = archiveFilePath(dataDir, fileNumber);
   const stat = fs.stat(path);
   const result = readWalFile(fs, path, { mode: 'salvage', isNewest: false, decodeOps: false, fileNumber });
@@ -192,6 +254,8 @@ function describeArchivedFile(fs: FileSystem, dataDir: string, fileNumber: numbe
     damage: result.damage,
   };
 }
+
+// ---------------------------------------------------------------------------
 
 function newestTimeMs(fs: FileSystem, dataDir: string, file: { fileNumber: number; mtimeMs: number }): number {
   return describeArchivedFile(fs, dataDir, file.fileNumber).lastTimeMs ?? file.mtimeMs;

@@ -38,6 +38,16 @@ import { compareWithModel, diffModels, getString, hashTree, put, readAll, sleep,
 const root = mkdtempSync(join(tmpdir(), 'silt-archive-filter-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirCount = 0;
+/** The engine's stats once it has read every archived file (it reads them in the background). */
+async function archiveRead(engine: LsmEngine): Promise<ReturnType<LsmEngine['stats']>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const stats = engine.stats();
+    if (stats.archiveUnreadFiles === 0 || Date.now() > deadline) return stats;
+    await sleep(5);
+  }
+}
+
 function freshDir(): string {
   return join(root, `db-${++dirCount}`);
 }
@@ -53,7 +63,7 @@ function value(key: string, version: number | string, bytes = 200): string {
 
 describe('WAL archive', () => {
   const dir = '/db';
-  const archivedNames = (fs: MemFileSystem): string[] => (fs.exists(`${dir}/archive`) ? fs.list(`${dir}/archive`).filter((name) => name.endsWith('.log')) : []);
+  const archivedNames = (fs: MemFileSystem | FaultFileSystem): string[] => (fs.exists(`${dir}/archive`) ? fs.list(`${dir}/archive`).filter((name) => name.endsWith('.log')) : []);
   const walNames = (fs: MemFileSystem): string[] => fs.list(`${dir}/wal`).filter((name) => name.endsWith('.log'));
 
   async function writeAndFlush(engine: Engine, model: Model, rounds: number, perRound: number, tag: string): Promise<void> {
@@ -86,9 +96,11 @@ describe('WAL archive', () => {
       expect(sequences[sequences.length - 1]![1]).toBe(engine.stats().sequence);
       for (const file of files) expect(file.damage).toBeUndefined();
 
-      const stats = engine.stats();
+      // Read in the background (the compaction worker's job, inline here): unread until then.
+      const stats = await archiveRead(engine);
       expect(stats.archiveFiles).toBe(archived.length);
       expect(stats.archiveBytes).toBe(archived.reduce((sum, name) => sum + fs.stat(`${dir}/archive/${name}`).size, 0));
+      expect(stats.archiveBreaks).toBe(0);
       expect(stats.archiveRange).toBeDefined();
       expect(stats.archiveRange!.fromMs).toBeGreaterThanOrEqual(startMs);
       expect(stats.archiveRange!.fromMs).toBeLessThanOrEqual(stats.archiveRange!.toMs);
@@ -104,6 +116,106 @@ describe('WAL archive', () => {
       expect(reopened.stats().archiveFiles).toBeGreaterThanOrEqual(5);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('stats() reads no archived file: each is read once, in the background, and what was read is kept', async () => {
+    const fs = new FaultFileSystem(new MemFileSystem());
+    const engine = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline', memtableBytes: 4096, walArchive: { ageMs: 3_600_000, bytesMax: 0 } });
+    const archiveReads: string[] = [];
+    fs.injectFault((operation, path) => {
+      if ((operation === 'open' || operation === 'read') && path.includes('/archive/')) archiveReads.push(path);
+      return undefined;
+    });
+    try {
+      await writeAndFlush(engine, new Map(), 4, 10, 'r');
+      await archiveRead(engine);
+      const opened = archiveReads.filter((path) => path.endsWith('.log'));
+      expect(new Set(opened).size, 'every archived file read').toBe(archivedNames(fs).length);
+      archiveReads.length = 0;
+      for (let round = 0; round < 5; round++) expect(engine.stats().archiveUnreadFiles).toBe(0);
+      expect(archiveReads, 'reads of archived files by stats() or age pruning').toEqual([]);
+    } finally {
+      fs.injectFault(undefined);
+      await engine.close();
+    }
+  });
+
+  it('stats() names breaks in the archive (a removed file, a damaged one) and gives the span after the last', async () => {
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline', memtableBytes: 4096, walArchive: { ageMs: 0, bytesMax: 0 } });
+    try {
+      await writeAndFlush(engine, new Map(), 6, 10, 'g');
+      const whole = await archiveRead(engine);
+      const files = listArchive(fs, dir).filter((file) => file.batches > 0);
+      expect(files.length).toBeGreaterThanOrEqual(6);
+      expect(whole.archiveBreaks).toBe(0);
+      // Remove the second file that holds records: the span starts after the gap.
+      fs.unlink(files[1]!.path);
+      const gapped = await archiveRead(engine);
+      expect(gapped.archiveBreaks).toBe(1);
+      expect(gapped.archiveRange!.fromMs).toBe(files[2]!.firstTimeMs);
+      expect(gapped.archiveRange!.toMs).toBe(whole.archiveRange!.toMs);
+      // Damage the fourth, then reopen (a new engine reads the archive anew): it ends the span too.
+      const damaged = files[3]!.path;
+      const bytes = fs.readFile(damaged);
+      bytes[bytes.length - 3]! ^= 0xff;
+      fs.writeFileSync(damaged, bytes);
+      await engine.close();
+      const reopened = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline', walArchive: { ageMs: 0, bytesMax: 0 } });
+      try {
+        const stats = await archiveRead(reopened);
+        expect(stats.archiveBreaks).toBe(2);
+        expect(stats.archiveRange!.fromMs).toBe(files[4]!.firstTimeMs);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('on the real file system the compaction worker reads the archive, a reopen reads it again, and age pruning needs no flush', async () => {
+    const realDir = mkdtempSync(join(tmpdir(), 'silt-archive-read-'));
+    try {
+      let engine = await LsmEngine.open(realDir, { memtableBytes: 4096, walArchive: { ageMs: 0, bytesMax: 0 } });
+      await writeAndFlush(engine, new Map(), 3, 10, 'w');
+      const first = await archiveRead(engine);
+      expect(first.archiveFiles).toBeGreaterThanOrEqual(3);
+      expect(first.archiveRange).toBeDefined();
+      await engine.close();
+      engine = await LsmEngine.open(realDir, { walArchive: { ageMs: 0, bytesMax: 0 } });
+      try {
+        const again = await archiveRead(engine);
+        expect(again).toMatchObject({ archiveFiles: first.archiveFiles, archiveBytes: first.archiveBytes, archiveRange: first.archiveRange, archiveBreaks: 0 });
+      } finally {
+        await engine.close();
+      }
+      // An age limit the files are already past: pruned once read, without a flush or a write.
+      engine = await LsmEngine.open(realDir, { walArchive: { ageMs: 1, bytesMax: 0 } });
+      try {
+        const deadline = Date.now() + 10_000;
+        while (engine.stats().archiveFiles > 0 && Date.now() < deadline) await sleep(20);
+        expect(engine.stats().archiveFiles).toBe(0);
+      } finally {
+        await engine.close();
+      }
+    } finally {
+      rmSync(realDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an idle engine prunes its archive by age too (no flush needed)', async () => {
+    const fs = new MemFileSystem();
+    const engine = await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline', memtableBytes: 4096, walArchive: { ageMs: 300, bytesMax: 0 } });
+    try {
+      await writeAndFlush(engine, new Map(), 2, 10, 'idle');
+      expect(archivedNames(fs).length, 'young files kept').toBeGreaterThan(0);
+      const deadline = Date.now() + 10_000;
+      while (archivedNames(fs).length > 0 && Date.now() < deadline) await sleep(50);
+      expect(archivedNames(fs)).toEqual([]);
+    } finally {
+      await engine.close();
     }
   });
 

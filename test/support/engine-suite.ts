@@ -731,6 +731,8 @@ export function defineEngineSuite(name: string, open: OpenEngine, setup: EngineS
           stats.walBytes,
           stats.archiveFiles,
           stats.archiveBytes,
+          stats.archiveBreaks,
+          stats.archiveUnreadFiles,
           stats.pendingCompactionBytes,
           stats.flushes,
           stats.compactions,
@@ -811,9 +813,16 @@ export function defineEngineSuite(name: string, open: OpenEngine, setup: EngineS
         const { engine } = await fresh({ walArchive: { ageMs: 0, bytesMax: 0 } });
         await putAll(engine, ['a', 'b', 'c']);
         await engine.flush();
-        const stats = engine.stats();
+        // Archived files are read in the background: until then stats() counts them as unread.
+        let stats = engine.stats();
+        for (let attempt = 0; attempt < 1000 && stats.archiveUnreadFiles > 0; attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          stats = engine.stats();
+        }
         expect(stats.archiveFiles).toBeGreaterThan(0);
         expect(stats.archiveBytes).toBeGreaterThan(0);
+        expect(stats.archiveUnreadFiles).toBe(0);
+        expect(stats.archiveBreaks).toBe(0);
         expect(stats.archiveRange).toBeDefined();
       });
 

@@ -441,9 +441,11 @@ function lsmSection(server: RespServer): InfoLine[] {
     ['lsm_wal_preallocated_bytes', stats.walPreallocatedBytes],
     ['lsm_archive_files', stats.archiveFiles],
     ['lsm_archive_bytes', stats.archiveBytes],
-    // The span `silt restore` can reach from a checkpoint taken before it (empty when nothing is archived).
+    // The span `silt restore` can reach, without a break, from a checkpoint taken before it (empty when nothing is archived).
     ['lsm_archive_from', stats.archiveRange === undefined ? '' : new Date(stats.archiveRange.fromMs).toISOString()],
     ['lsm_archive_to', stats.archiveRange === undefined ? '' : new Date(stats.archiveRange.toMs).toISOString()],
+    ['lsm_archive_breaks', stats.archiveBreaks],
+    ['lsm_archive_unread_files', stats.archiveUnreadFiles],
     ['lsm_pending_compaction_bytes', stats.pendingCompactionBytes],
     ['lsm_flushes', stats.flushes],
     ['lsm_compactions', stats.compactions],

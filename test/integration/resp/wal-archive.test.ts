@@ -23,7 +23,8 @@ describe('WAL archive through the server', () => {
     let info = '';
     for (let attempt = 0; attempt < 50; attempt++) {
       info = await client.info('lsm');
-      if (Number(infoField(info, 'lsm_archive_files')) > 0) break;
+      // The server reads each archived file in its compaction thread: unread until then.
+      if (Number(infoField(info, 'lsm_archive_files')) > 0 && infoField(info, 'lsm_archive_unread_files') === '0') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(Number(infoField(info, 'lsm_archive_files'))).toBeGreaterThan(0);
@@ -31,6 +32,8 @@ describe('WAL archive through the server', () => {
     const to = Date.parse(infoField(info, 'lsm_archive_to') ?? '');
     expect(from).toBeGreaterThanOrEqual(before - 1000);
     expect(to).toBeGreaterThanOrEqual(from);
+    expect(infoField(info, 'lsm_archive_breaks')).toBe('0');
+    expect(infoField(info, 'lsm_archive_unread_files')).toBe('0');
     expect(readdirSync(join(server.dir, 'archive')).length).toBeGreaterThan(0);
   });
 
@@ -42,6 +45,7 @@ describe('WAL archive through the server', () => {
     const info = await client.info('lsm');
     expect(infoField(info, 'lsm_archive_files')).toBe('0');
     expect(infoField(info, 'lsm_archive_from')).toBe('');
+    expect(infoField(info, 'lsm_archive_breaks')).toBe('0');
     expect(existsSync(join(server.dir, 'archive'))).toBe(false);
   });
 });

@@ -3,9 +3,11 @@
 // damaged block among them), one WAL file's records, and every version of a
 // key across segments and WAL files, newest first. It never writes.
 
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
+import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { inspect, type DirectoryView, type EngineKeyView, type SegmentView, type WalView } from '../../../tools/inspect.js';
 import { captureIo, copyFixture, hashTree, hex, makeScratch, removeScratch } from './tool-test-helpers.js';
 
@@ -133,6 +135,29 @@ describe('silt inspect', () => {
     const deletedResult = await inspect({ dir: healthy, engineKey: 'key:012' }, deleted.io);
     expect((deletedResult.report as EngineKeyView).versions[0]!.type).toBe('del');
     expect(deleted.stdout.text).toMatch(/^Engine key "key:012": \d+ versions in 2 segments and 2 WAL files searched, newest first\n {2}seq \d+ {2}delete {2}/);
+  });
+
+  test('the archive view names each break (a removed file) and the span that replays without one', async () => {
+    const dir = path.join(scratch, 'archive-gap');
+    const engine = await LsmEngine.open(dir, { memtableBytes: 4096, walArchive: { ageMs: 0, bytesMax: 0 } });
+    for (let round = 0; round < 4; round++) {
+      for (let index = 0; index < 10; index++) await engine.write(new WriteBatch().put(Buffer.from(`k${round}-${index}`), Buffer.alloc(200, 1)));
+      await engine.flush();
+    }
+    await engine.close();
+    const whole = (await inspect({ dir, json: true }, captureIo().io)).report as DirectoryView;
+    const files = whole.archive.files.filter((file) => file.records > 0);
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(whole.archive.breaks).toEqual([]);
+    expect(whole.archive.reachable).toEqual({ fromMs: whole.archive.fromMs, toMs: whole.archive.toMs, fromSequence: 1, toSequence: whole.archive.toSequence });
+    rmSync(path.join(dir, files[1]!.file));
+    const gapped = (await inspect({ dir, json: true }, captureIo().io)).report as DirectoryView;
+    expect(gapped.archive.breaks).toEqual([{ kind: 'gap', file: files[2]!.file, missing: { first: files[1]!.firstSequence, last: files[1]!.lastSequence } }]);
+    expect(gapped.archive.reachable).toMatchObject({ fromSequence: files[2]!.firstSequence, toSequence: whole.archive.toSequence });
+    const human = captureIo();
+    await inspect({ dir }, human.io);
+    expect(human.stdout.text).toContain(`BREAK: the records of seq ${files[1]!.firstSequence}..${files[1]!.lastSequence} are missing before ${files[2]!.file} (a file was removed)`);
+    expect(human.stdout.text).toContain(`Replays without a break: seq ${files[2]!.firstSequence}..${whole.archive.toSequence}`);
   });
 
   test('a directory without a manifest still shows its segments and WAL files', async () => {

@@ -8,7 +8,7 @@ import { IoError } from '../../../lib/errors.js';
 import { MemFileSystem } from '../../../lib/fs/mem-file-system.js';
 import { encodeRecord } from '../../../lib/format/record-framing.js';
 import { WalRecordType, archiveFilePath, encodeBatch, walFilePath } from '../../../lib/wal/wal-format.js';
-import { archiveRange, archiveWalFile, listArchive, pruneArchive } from '../../../lib/wal/wal-archive.js';
+import { archiveRange, archiveSpan, archiveWalFile, listArchive, pruneArchive, type ArchivedWalFile } from '../../../lib/wal/wal-archive.js';
 import { WalWriter } from '../../../lib/wal/wal-writer.js';
 import { put } from './wal-test-support.js';
 
@@ -98,6 +98,47 @@ describe('listArchive and archiveRange', () => {
   });
 });
 
+describe('archiveSpan', () => {
+  /** A described file: [fileNumber, first, last] sequences, times 1000x the sequence; damaged when `damage`. */
+  const file = (fileNumber: number, first?: number, last?: number, damage = false): ArchivedWalFile => ({
+    fileNumber,
+    path: `archive/${fileNumber}`,
+    bytes: 100,
+    mtimeMs: 0,
+    batches: first === undefined ? 0 : 1,
+    firstSequence: first,
+    lastSequence: last,
+    firstTimeMs: first === undefined ? undefined : first * 1000,
+    lastTimeMs: last === undefined ? undefined : last * 1000,
+    damage: damage ? { offset: 10, bytes: 1, reason: 'bad' } : undefined,
+  });
+
+  test('contiguous files make one span; an empty archive none', () => {
+    expect(archiveSpan([])).toEqual({ range: undefined, breaks: [] });
+    expect(archiveSpan([file(3), file(5)])).toEqual({ range: undefined, breaks: [] });
+    expect(archiveSpan([file(3, 1, 4), file(5, 5, 9), file(8), file(9, 10, 12)])).toEqual({ range: { fromMs: 1000, toMs: 12_000, fromSequence: 1, toSequence: 12 }, breaks: [] });
+  });
+
+  test('a jump between files is a gap only when a file number lies between them', () => {
+    // 4 -> 5: adjacent numbers, the jump is a refused batch. 5 -> 9: file numbers 6..8 between, one of them a WAL file.
+    const span = archiveSpan([file(4, 1, 4), file(5, 8, 9), file(9, 20, 25)]);
+    expect(span.breaks).toEqual([{ kind: 'gap', fileNumber: 9, missing: { first: 10, last: 19 } }]);
+    expect(span.range).toEqual({ fromMs: 20_000, toMs: 25_000, fromSequence: 20, toSequence: 25 });
+    // An empty file in between still counts for adjacency.
+    expect(archiveSpan([file(4, 1, 4), file(5), file(6, 9, 9)]).breaks).toEqual([]);
+  });
+
+  test('a damaged file ends the span after its last good record; the next file starts a new one', () => {
+    const span = archiveSpan([file(1, 1, 4), file(2, 5, 6, true), file(3, 7, 9)]);
+    expect(span.breaks).toEqual([{ kind: 'damage', fileNumber: 2, missing: undefined }]);
+    expect(span.range).toMatchObject({ fromSequence: 7, toSequence: 9 });
+    // The newest file damaged: the span runs to its last good record, and the break is named.
+    const newest = archiveSpan([file(1, 1, 4), file(2, 5, 6, true)]);
+    expect(newest.range).toMatchObject({ fromSequence: 1, toSequence: 6 });
+    expect(newest.breaks).toHaveLength(1);
+  });
+});
+
 describe('pruneArchive', () => {
   test('does nothing without limits', async () => {
     const { fs } = await threeArchived();
@@ -121,6 +162,15 @@ describe('pruneArchive', () => {
     const mtimeMs = fs.stat(archiveFilePath(dataDir, 1)).mtimeMs;
     expect(pruneArchive(fs, dataDir, { ageMs: 1000, nowMs: mtimeMs + 500 }).removedFileNumbers).toEqual([]);
     expect(pruneArchive(fs, dataDir, { ageMs: 1000, nowMs: mtimeMs + 1500 }).removedFileNumbers).toEqual([1]);
+  });
+
+  test('with newestTimeMs, reads no file: a file it does not know stops pruning by age', async () => {
+    const { fs } = await threeArchived();
+    fs.injectFault((operation, path) => (operation === 'open' || operation === 'read' ? new Error(`read ${path}`) : undefined));
+    const known = new Map([[1, 12_000]]);
+    expect(pruneArchive(fs, dataDir, { ageMs: 1000, nowMs: 100_000, newestTimeMs: (n) => known.get(n) }).removedFileNumbers).toEqual([1]);
+    fs.injectFault(undefined);
+    expect(listArchive(fs, dataDir).map((file) => file.fileNumber)).toEqual([2, 3]);
   });
 
   test('trims to the size limit, oldest first', async () => {
