@@ -400,7 +400,8 @@ export class LsmEngine implements Engine {
     this.#readArchive(archivedFileNumbers(fs, this.dir));
     const ageMs = this.#options.walArchive?.ageMs ?? 0;
     if (ageMs > 0) {
-      this.#archivePruneTimer = setInterval(() => this.#pruneArchive(), Math.min(ageMs, limits.archivePruneIntervalMs));
+      // A short age limit (tests) checks more often, but not in a busy loop: pruning lists and stats the archive.
+      this.#archivePruneTimer = setInterval(() => this.#pruneArchive(), Math.max(250, Math.min(ageMs, limits.archivePruneIntervalMs)));
       this.#archivePruneTimer.unref();
     }
   }
@@ -1908,7 +1909,8 @@ export class LsmEngine implements Engine {
    */
   #archiveStats(): Pick<EngineStats, 'archiveFiles' | 'archiveBytes' | 'archiveRange' | 'archiveBreaks' | 'archiveUnreadFiles'> {
     const numbers = archivedFileNumbers(this.#fs, this.dir);
-    for (const fileNumber of this.#archived.keys()) if (!numbers.includes(fileNumber)) this.#archived.delete(fileNumber);
+    const listed = new Set(numbers);
+    for (const fileNumber of this.#archived.keys()) if (!listed.has(fileNumber)) this.#archived.delete(fileNumber);
     this.#readArchive(numbers);
     let bytes = 0;
     let unread = 0;
