@@ -546,7 +546,14 @@ class Restore {
     const atCheckpoint = target.kind === 'sequence' && target.sequence === this.#sequence;
     if (!plan.reached && !atCheckpoint) {
       if (report.break !== null) {
-        throw new ToolError('GAP', `Cannot restore to ${describeTarget(target)}: ${report.break.message}. ${capitalize(reach)}`, { exitCode: ExitCode.damaged });
+        // A time target at or after the last record before the break: a missing record may carry that same time (or an
+        // earlier one, if the clock stepped back), so where replay should stop is unknowable. Say so, and how to get the newest state.
+        const to = report.reachable.to;
+        const edge =
+          target.kind === 'time' && to.sequence > this.#sequence
+            ? ` A missing record may be stamped at or before ${formatTime(target.timeMs)}, so no time from ${to.timeMs === null ? `seq ${to.sequence}` : formatTime(to.timeMs)} on can be restored: --to seq:${to.sequence} restores the state after the last record before the break.`
+            : '';
+        throw new ToolError('GAP', `Cannot restore to ${describeTarget(target)}: ${report.break.message}. ${capitalize(reach)}.${edge}`, { exitCode: ExitCode.damaged });
       }
       if (target.kind === 'sequence' && target.sequence > plan.lastSequence) {
         throw new ToolError('BEYOND_HISTORY', `Cannot restore to ${describeTarget(target)}: the newest record given is sequence ${plan.lastSequence}. ${capitalize(reach)}`);

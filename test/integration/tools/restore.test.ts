@@ -263,6 +263,9 @@ describe('silt restore (point in time)', () => {
     const byTime = await runRestore({ archive: gapArchive, to: isoAtOffset(edge.afterMs, 0) });
     expect(byTime.exitCode).toBe(1);
     expect(fs.existsSync(byTime.out)).toBe(false);
+    // The message says why a time it lists as reached is refused, and what to pass instead.
+    expect(byTime.stderr).toContain(`to ${new Date(before.lastTimeMs!).toISOString()} (seq ${before.lastSequence}).`);
+    expect(byTime.stderr).toContain(`no time from ${new Date(before.lastTimeMs!).toISOString()} on can be restored: --to seq:${before.lastSequence} restores the state after the last record before the break`);
   });
 
   test('seq:C, the checkpoint\'s own sequence, restores even when the file right after the checkpoint is missing', async () => {
