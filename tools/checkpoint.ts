@@ -275,7 +275,8 @@ export function listCheckpoints(fs: FileSystem, dir: string): CheckpointEntry[] 
   const entries: CheckpointEntry[] = [];
   for (const name of fs.list(root)) {
     const path = joinPath(root, name);
-    if (!fs.stat(path).isDirectory) continue;
+    // Hidden names: a checkpoint the server is removing (`.removing-save-...`).
+    if (name.startsWith('.') || !fs.stat(path).isDirectory) continue;
     const entry: CheckpointEntry = { name, path, sequence: null, timeMs: null, bytes: treeBytes(fs, path), problem: null };
     try {
       const record = readCheckpointRecord(fs, path);

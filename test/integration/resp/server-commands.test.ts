@@ -3,12 +3,14 @@
 // LOADING while the data directory opens, MISCONF while the disk refuses
 // writes (reads keep working, writes resume by themselves).
 
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { systemError } from '../../../lib/fs/mem-file-system.js';
 import { FaultFileSystem } from '../../support/fault-file-system.js';
+import { listCheckpoints } from '../../../tools/checkpoint.js';
 import { RawClient, closeAll, closeServers, encodeCommand, helloFields, ioredis, nodeRedis, parseInfo, plain, sleep, startServer, waitFor, type TestServer } from './harness.js';
 
 afterEach(closeAll);
@@ -217,6 +219,8 @@ describe('server commands', () => {
     const names = readdirSync(join(silt.dir, 'checkpoints')).filter((name) => name.startsWith('save-'));
     expect(names).toHaveLength(2);
     for (const name of names) expect(existsSync(join(silt.dir, 'checkpoints', name, 'CHECKPOINT'))).toBe(true);
+    // The pruned one was renamed at once and is removed in the background (off the event loop).
+    await waitFor(() => readdirSync(join(silt.dir, 'checkpoints')).length === 2, 10_000, 'the pruned checkpoint to be removed');
     const persistence = parseInfo(await client.info('persistence'));
     expect(persistence.rdb_last_bgsave_status).toBe('ok');
     expect(persistence.rdb_changes_since_last_save).toBe('0');
@@ -235,6 +239,22 @@ describe('server commands', () => {
     expect(names).not.toContain('save-99990101T000000000Z');
     expect(names).toHaveLength(2);
     for (const name of names) expect(existsSync(join(parent, name, 'CHECKPOINT'))).toBe(true);
+  });
+
+  it('a checkpoint whose removal a stop cut short (.removing-*) is removed at the next start, and tools do not list it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silt-removing-'));
+    try {
+      await (await startServer({}, { dir })).close();
+      const leftover = join(dir, 'checkpoints', '.removing-save-20240101T000000000Z');
+      mkdirSync(join(leftover, 'seg'), { recursive: true });
+      writeFileSync(join(leftover, 'seg', '000001.sst'), 'x');
+      expect(listCheckpoints(new NodeFileSystem(), dir)).toEqual([]);
+      const started = await startServer({}, { dir });
+      await waitFor(() => !existsSync(leftover), 10_000, 'the leftover to be removed');
+      await started.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('BGSAVE answers at once and saves in the background; BGSAVE SCHEDULE starts one, or is refused during one, as in Redis', async () => {
