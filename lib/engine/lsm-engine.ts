@@ -104,6 +104,15 @@ const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
 /** Retry interval after a failed write, flush or compaction, ms. */
 const retryIntervalMs = 1000;
+
+/**
+ * A checkpoint links the live WAL file under its name plus this suffix (it
+ * holds the file's bytes even if the engine retires it meanwhile), copies
+ * its bytes up to the checkpoint's instant into the real name, then removes
+ * the link. Not a WAL file name: an interrupted checkpoint's leftover is
+ * never read as one (and the directory, without CHECKPOINT, is no checkpoint).
+ */
+const liveWalSourceSuffix = '.source';
 /** A background failure that repeats (same job, same error) is logged again at most this often, ms. */
 const repeatedFailureLogIntervalMs = 60_000;
 
@@ -250,6 +259,8 @@ export class LsmEngine implements Engine {
   #flushFailing = false;
   #compactionFailing = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Checkpoints in progress (they copy the live WAL file's bytes off the event loop); close() waits for them, settled. */
+  readonly #checkpointsRunning = new Set<Promise<void>>();
   /**
    * Archived WAL files read so far, by file number (#readArchive): what
    * stats() and age pruning know of the archive. An archived file never
@@ -1777,7 +1788,18 @@ export class LsmEngine implements Engine {
 
   // ---------------------------------------------------------------- checkpoint
 
-  async checkpoint(targetDir: string): Promise<CheckpointInfo> {
+  checkpoint(targetDir: string): Promise<CheckpointInfo> {
+    const running = this.#checkpoint(targetDir);
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#checkpointsRunning.add(settled);
+    void settled.finally(() => this.#checkpointsRunning.delete(settled));
+    return running;
+  }
+
+  async #checkpoint(targetDir: string): Promise<CheckpointInfo> {
     this.#checkWritable();
     const fs = this.#fs;
     if (fs.exists(targetDir)) throw new KvError('ALREADY_EXISTS', `Cannot create checkpoint "${targetDir}": it already exists`);
@@ -1788,48 +1810,67 @@ export class LsmEngine implements Engine {
       await this.#wal!.sync();
     } while (this.#walPredecessor !== undefined);
     // Writes that arrived during the sync are counted in the sequence: put them in the file too.
-    this.#wal!.writePending();
-    // From here to the end of the copies nothing else runs: the copy is one consistent instant.
+    const wal = this.#wal!;
+    wal.writePending();
+    // From here to the end of the links nothing else runs: the checkpoint is this instant. Every file
+    // is linked (O(1) each, whatever the size): segments and closed WAL files never change again. The
+    // live WAL file does: its bytes up to this instant are copied afterwards, off the event loop, from
+    // a link that keeps them even if the file is retired meanwhile (copying them here stalled every
+    // client: 48 ms for 55 MB of WAL, 736 ms for 224 MB, measured in session 30).
     const version = this.#version;
     this.#refVersion(version);
     let complete = false;
+    let unfinished: Promise<void> | undefined;
     try {
       const timeMs = Date.now();
       const sequence = this.#lastSequence;
+      const smallestLiveWal = this.#smallestLiveWal();
       fs.mkdir(segmentDir(targetDir));
       fs.mkdir(walDir(targetDir));
       let linkedFiles = 0;
       let copiedFiles = 0;
-      for (const meta of version.allFiles()) {
-        const from = segmentPath(this.dir, meta.fileNumber);
-        const to = segmentPath(targetDir, meta.fileNumber);
+      /** Links `from` to `to`, or copies it where links cannot be made (another file system); true when linked. */
+      const linkOrCopy = (from: string, to: string): boolean => {
         try {
           fs.link(from, to);
-          linkedFiles++;
+          return true;
         } catch (error) {
           if ((error as { code?: string }).code !== 'EXDEV' && (error as { code?: string }).code !== 'EPERM') throw error;
           fs.copyFile(from, to);
-          copiedFiles++;
+          return false;
         }
-      }
-      // WAL files are still being appended to: copy them (bounded by the memtable budgets), never link.
-      const walNumbers = [...this.#immutables.flatMap((slot) => slot.walNumbers), ...this.#active.walNumbers];
-      for (const number of walNumbers) {
+      };
+      const count = (linked: boolean): void => void (linked ? linkedFiles++ : copiedFiles++);
+      for (const meta of version.allFiles()) count(linkOrCopy(segmentPath(this.dir, meta.fileNumber), segmentPath(targetDir, meta.fileNumber)));
+      const live = { number: wal.fileNumber, bytes: wal.writtenBytes, source: `${walPath(targetDir, wal.fileNumber)}${liveWalSourceSuffix}`, held: false };
+      for (const number of [...this.#immutables.flatMap((slot) => slot.walNumbers), ...this.#active.walNumbers]) {
         const from = walPath(this.dir, number);
         if (!fs.exists(from)) continue;
-        fs.copyFile(from, walPath(targetDir, number));
+        if (number !== live.number) count(linkOrCopy(from, walPath(targetDir, number)));
+        else {
+          linkOrCopy(from, live.source);
+          live.held = true;
+        }
+      }
+      if (live.held) {
+        unfinished = fs.copyPrefix(live.source, walPath(targetDir, live.number), live.bytes);
+        await unfinished;
+        unfinished = undefined;
+        fs.unlink(live.source);
         copiedFiles++;
       }
       fs.syncDir(segmentDir(targetDir));
       fs.syncDir(walDir(targetDir));
       const manifestNumber = this.#nextFileNumber++;
-      const manifest = ManifestWriter.create(fs, targetDir, manifestNumber, version.toSnapshotEdit(this.#smallestLiveWal(), this.#nextFileNumber, sequence));
+      const manifest = ManifestWriter.create(fs, targetDir, manifestNumber, version.toSnapshotEdit(smallestLiveWal, this.#nextFileNumber, sequence));
       manifest.close();
       fs.writeFileSync(joinPath(targetDir, checkpointFileName), Buffer.from(`${JSON.stringify({ sequence, timeMs, source: this.dir, host: hostname() })}\n`));
       fs.syncDir(targetDir);
       complete = true;
       return { dir: targetDir, sequence, timeMs, linkedFiles, copiedFiles };
     } finally {
+      // The live WAL's copy, if a failure before it left it running: removing the directory under it would race it.
+      await unfinished?.catch(() => undefined);
       this.#unrefVersion(version);
       // A half-made copy (a full disk, an I/O error) must not pass for a checkpoint: it has no
       // CHECKPOINT file, but anything that counts directories (pruning, restore) would see it.
@@ -1959,7 +2000,7 @@ export class LsmEngine implements Engine {
     for (const iterator of [...this.#openIterators]) iterator.close();
     this.#wakeWriters();
     await this.#executor?.close();
-    await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue]);
+    await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue, ...this.#checkpointsRunning]);
     await this.#settleRemovals();
     this.#manifest?.close();
     this.#tables.closeAll();

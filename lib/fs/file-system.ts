@@ -80,6 +80,13 @@ export interface FileSystem {
   link(from: string, to: string): void;
   /** Copies a file and syncs the copy. */
   copyFile(from: string, to: string): void;
+  /**
+   * Copies the first `length` bytes of `from` into a new file `to` and makes
+   * it durable, off the event loop (a checkpoint's copy of the live WAL file,
+   * which goes on growing meanwhile).
+   * @throws (rejects) when `from` holds fewer than `length` bytes, or `to` exists
+   */
+  copyPrefix(from: string, to: string, length: number): Promise<void>;
   /** Makes the directory's entries (creates, renames, unlinks) durable. */
   syncDir(dir: string): void;
 }

@@ -345,6 +345,25 @@ export class MemFileSystem implements FileSystem {
     this.#files.set(to, copy);
   }
 
+  copyPrefix(from: string, to: string, length: number): Promise<void> {
+    try {
+      this.fault('write', to);
+      const inode = this.#files.get(from);
+      if (inode === undefined) throw systemError('ENOENT', 'copyfile', from);
+      if (this.#files.has(to)) throw systemError('EEXIST', 'copyfile', to);
+      const bytes = inode.bytes();
+      if (bytes.length < length) throw Object.assign(new Error(`copy of "${from}" holds ${bytes.length} bytes, fewer than the ${length} asked for`), { code: 'ESHORT' });
+      this.#requireDirectory(dirName(to), to);
+      const copy = new Inode();
+      copy.appendBytes(bytes.subarray(0, length));
+      copy.markSynced();
+      this.#files.set(to, copy);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
   syncDir(dir: string): void {
     this.fault('sync', dir);
     for (const path of [...this.#durableFiles.keys()]) {

@@ -152,6 +152,25 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  async copyPrefix(from: string, to: string, length: number): Promise<void> {
+    // copy_file_range(2) on the thread pool, then cut to the prefix: the source may have grown since.
+    await fs.promises.copyFile(from, to, fs.constants.COPYFILE_EXCL);
+    try {
+      const file = await fs.promises.open(to, 'r+');
+      try {
+        const { size } = await file.stat();
+        if (size < length) throw Object.assign(new Error(`copy of "${from}" holds ${size} bytes, fewer than the ${length} asked for (the file was cut short meanwhile)`), { code: 'ESHORT' });
+        await file.truncate(length);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      await fs.promises.unlink(to).catch(() => undefined);
+      throw error;
+    }
+  }
+
   syncDir(dir: string): void {
     const fd = fs.openSync(dir, 'r');
     try {

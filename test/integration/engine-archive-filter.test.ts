@@ -444,6 +444,18 @@ function startWriter(engine: Engine, writes: LoggedWrite[], tag: string): { stop
   };
 }
 
+/** Holds copyPrefix (a checkpoint's copy of the live WAL file) until `gate` resolves; `copying` names its target. */
+class GatedCopyFileSystem extends FaultFileSystem {
+  gate: Promise<void> | undefined;
+  copying: string | undefined;
+
+  override async copyPrefix(from: string, to: string, length: number): Promise<void> {
+    this.copying = to;
+    await this.gate;
+    return super.copyPrefix(from, to, length);
+  }
+}
+
 async function expectCheckpointConsistent(target: string, options: EngineOptions, info: { sequence: number }, writes: LoggedWrite[], ackedBefore: LoggedWrite[]): Promise<Engine> {
   const copy = await LsmEngine.open(target, options);
   expect(copy.stats().sequence, 'the checkpoint opens at its reported sequence').toBe(info.sequence);
@@ -554,6 +566,43 @@ describe('checkpoint', () => {
       copy = await expectCheckpointConsistent('/checkpoint', { ...options, fs: fs.inner }, info, writes, writes.slice(0, -1));
     } finally {
       fs.beforeSync(undefined);
+      await copy?.close();
+      await engine.close();
+    }
+  });
+
+  it('copies the live WAL file after its instant, off the event loop: writes and a flush that deletes that file go on meanwhile', async () => {
+    const fs = new GatedCopyFileSystem(new MemFileSystem());
+    const dir = '/db';
+    const options: EngineOptions = { fs, backgroundExecutor: 'inline', memtableBytes: 4096, disableAutoCompaction: true };
+    const engine = await LsmEngine.open(dir, options);
+    const writes: LoggedWrite[] = [];
+    const logWrite = async (key: string, v: string): Promise<void> => {
+      const logged: LoggedWrite = { ops: [[key, v]], result: undefined };
+      writes.push(logged);
+      logged.result = await put(engine, key, v);
+    };
+    let copy: Engine | undefined;
+    try {
+      for (let index = 0; index < 10; index++) await logWrite(`k${index}`, value(`k${index}`, 1));
+      const liveWal = fs.list(`${dir}/wal`).filter((name) => name.endsWith('.log')).at(-1)!;
+      let release!: () => void;
+      fs.gate = new Promise<void>((resolve) => (release = resolve));
+      const checkpoint = engine.checkpoint('/checkpoint');
+      const deadline = Date.now() + 5000;
+      while (fs.copying === undefined && Date.now() < deadline) await sleep(1);
+      expect(fs.copying, 'the checkpoint copies the live WAL file').toBe(`/checkpoint/wal/${liveWal}`);
+      // Meanwhile: more writes, of new values too, and a flush that retires the live WAL file.
+      for (let index = 0; index < 30; index++) await logWrite(`k${index}`, value(`k${index}`, 2));
+      await engine.flush();
+      expect(fs.exists(`${dir}/wal/${liveWal}`), 'the live WAL file was retired during the copy').toBe(false);
+      release();
+      const info = await checkpoint;
+      expect(fs.list('/checkpoint/wal'), 'no link left behind').not.toContain(`${liveWal}.source`);
+      copy = await expectCheckpointConsistent('/checkpoint', { ...options, fs: fs.inner }, info, writes, writes.slice(0, 10));
+      expect(info.sequence).toBe(writes[9]!.result!.sequence);
+    } finally {
+      fs.gate = undefined;
       await copy?.close();
       await engine.close();
     }

@@ -143,6 +143,15 @@ export class FaultFileSystem implements FileSystem {
     this.inner.copyFile(from, to);
   }
 
+  copyPrefix(from: string, to: string, length: number): Promise<void> {
+    try {
+      this.fault('write', to);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.inner.copyPrefix(from, to, length);
+  }
+
   syncDir(dir: string): void {
     this.fault('sync', dir);
     this.inner.syncDir(dir);

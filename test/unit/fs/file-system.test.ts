@@ -59,6 +59,37 @@ describe.each(['mem', 'node'] as const)('FileHandle.preallocate on the %s file s
   });
 });
 
+describe.each(['mem', 'node'] as const)('copyPrefix on the %s file system', (kind) => {
+  let dir: string;
+  let fs: FileSystem;
+  beforeEach(() => {
+    if (kind === 'node') {
+      dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'silt-fs-'));
+      fs = new NodeFileSystem();
+    } else {
+      dir = 'data';
+      fs = new MemFileSystem();
+      fs.mkdir(dir);
+    }
+  });
+  afterEach(() => {
+    if (kind === 'node') fsSync.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('copies the first bytes only, refuses an existing target and a source shorter than asked', async () => {
+    const source = `${dir}/source`;
+    const file = fs.open(source, 'create');
+    file.append(bytes('0123456789'));
+    file.preallocate(4096); // zeros past the records, as a WAL file under `always` has
+    file.close();
+    await fs.copyPrefix(source, `${dir}/copy`, 6);
+    expect(fs.readFile(`${dir}/copy`)).toEqual(bytes('012345'));
+    await expect(fs.copyPrefix(source, `${dir}/copy`, 6)).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(fs.copyPrefix(source, `${dir}/long`, 1_000_000)).rejects.toMatchObject({ code: 'ESHORT' });
+    expect(fs.exists(`${dir}/long`), 'nothing left of a refused copy').toBe(false);
+  });
+});
+
 describe('MemFileSystem crash clones of writes over synced zeros', () => {
   function setUp(): { fs: MemFileSystem; write: (text: string) => void; sync: () => void } {
     const fs = new MemFileSystem();

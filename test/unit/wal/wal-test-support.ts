@@ -129,6 +129,10 @@ export class ControlledFileSystem implements FileSystem {
   copyFile(from: string, to: string): void {
     this.inner.copyFile(from, to);
   }
+
+  copyPrefix(from: string, to: string, length: number): Promise<void> {
+    return this.inner.copyPrefix(from, to, length);
+  }
   syncDir(dir: string): void {
     this.inner.syncDir(dir);
   }
