@@ -332,6 +332,14 @@ export async function main(argv: readonly string[], io: ToolIo): Promise<number>
     writeLine(io.stdout, subcommand.usage);
     return ExitCode.ok;
   }
+  // A path given empty (`--out ""`, an unset shell variable) would resolve to the working directory or fail deep inside.
+  for (const name of pathOptions) {
+    if (parsed.values[name] === '') return usageError(io, subcommand, `--${name} is empty: give a path (silt ${subcommand.name} --help)`, rest);
+  }
+  const emptyPositional = parsed.positionals.findIndex((value) => value === '');
+  if (emptyPositional !== -1 && emptyPositional < subcommand.positionals.length) {
+    return usageError(io, subcommand, `${subcommand.positionals[emptyPositional]} is empty: give a path`, rest);
+  }
   if (parsed.positionals.length !== subcommand.positionals.length) {
     const expected = subcommand.positionals.length === 0 ? 'no positional arguments' : subcommand.positionals.join(' ');
     return usageError(io, subcommand, `expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((value) => `"${value}"`).join(' ')}`, rest);
@@ -358,9 +366,13 @@ function usageError(io: ToolIo, subcommand: Subcommand, message: string, args: r
   return ExitCode.failed;
 }
 
+/** Options that name a file or directory: never accepted empty. */
+const pathOptions = ['out', 'archive', 'wal', 'from', 'into'] as const;
+
 function requireString(values: Values, name: string, command: string): string {
   const value = values[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required (silt ${command} --help)`);
+  if (value === '') throw new UsageError(`--${name} is empty: give a path (silt ${command} --help)`);
+  if (typeof value !== 'string') throw new UsageError(`--${name} is required (silt ${command} --help)`);
   return value;
 }
 
