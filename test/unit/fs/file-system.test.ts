@@ -1,4 +1,4 @@
-// FileHandle.append over preallocated zeros, on both file systems, and the
+// FileHandle.append over preallocated zeros and FileSystem.copyPrefix, on both file systems, and the
 // crash model of MemFileSystem for bytes written over synced ones.
 // Strategy: write, preallocate, append and sync in a fixed order and check
 // the file's bytes, its size() and length, and what a crash clone keeps.
@@ -17,7 +17,7 @@ import type { FileSystem } from '../../../lib/fs/file-system.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
-describe.each(['mem', 'node'] as const)('FileHandle.preallocate on the %s file system', (kind) => {
+describe.each(['mem', 'node'] as const)('FileHandle.preallocate and copyPrefix on the %s file system', (kind) => {
   let dir: string;
   let fs: FileSystem;
   beforeEach(() => {
@@ -56,24 +56,6 @@ describe.each(['mem', 'node'] as const)('FileHandle.preallocate on the %s file s
     handle.append(bytes('!'));
     expect(fs.readFile(file)).toEqual(bytes('headabc0123456789z!'));
     handle.close();
-  });
-});
-
-describe.each(['mem', 'node'] as const)('copyPrefix on the %s file system', (kind) => {
-  let dir: string;
-  let fs: FileSystem;
-  beforeEach(() => {
-    if (kind === 'node') {
-      dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'silt-fs-'));
-      fs = new NodeFileSystem();
-    } else {
-      dir = 'data';
-      fs = new MemFileSystem();
-      fs.mkdir(dir);
-    }
-  });
-  afterEach(() => {
-    if (kind === 'node') fsSync.rmSync(dir, { recursive: true, force: true });
   });
 
   test('copies the first bytes only, refuses an existing target and a source shorter than asked', async () => {
