@@ -48,6 +48,8 @@ import {
   KeyTag,
   counterKey,
   dbTableKey,
+  buildMarkerOf,
+  decodeBuildMarker,
   decodeCounterKey,
   decodeExpiryKey,
   decodeMetadataKey,
@@ -107,13 +109,14 @@ export type LogicalProblemKind =
   | 'logical-foreign';
 
 /** Why dead data is dead (all reclaimed by the keyspace compaction filter). */
-export type ReclaimReason = 'old-version' | 'deleted-key' | 'list-outside-range' | 'unmapped-db';
+export type ReclaimReason = 'old-version' | 'deleted-key' | 'list-outside-range' | 'unmapped-db' | 'unfinished-build';
 
 const reclaimReasonText: Record<ReclaimReason, string> = {
   'old-version': 'subkeys of replaced or deleted collection versions',
   'deleted-key': 'subkeys of keys that no longer exist',
   'list-outside-range': 'list elements outside [head, tail) (trimmed or popped)',
   'unmapped-db': 'data of flushed databases (physical ids the table no longer maps)',
+  'unfinished-build': 'collection versions written ahead of their metadata (build markers): a STORE, COPY or RENAME still running, or one that never finished (reclaimed after the next start)',
 };
 
 /** What the pass looked at (VerifyReport.logical). */
@@ -179,7 +182,7 @@ function emptySummary(): LogicalSummary {
     members: 0,
     expiryEntries: 0,
     expiredAwaitingSweep: 0,
-    reclaimable: { entries: 0, bytes: 0, byReason: { 'old-version': zero(), 'deleted-key': zero(), 'list-outside-range': zero(), 'unmapped-db': zero() } },
+    reclaimable: { entries: 0, bytes: 0, byReason: { 'old-version': zero(), 'deleted-key': zero(), 'list-outside-range': zero(), 'unmapped-db': zero(), 'unfinished-build': zero() } },
     foreignEntries: 0,
   };
 }
@@ -206,6 +209,8 @@ interface GroupOwner {
   userKey: Buffer;
   version: number;
   record: Buffer | undefined;
+  /** Whether a build marker names the group's version (looked up when needed). */
+  building?: boolean;
 }
 
 // ---------------------------------------------------------------- the check
@@ -323,6 +328,11 @@ class LogicalCheck {
       case KeyTag.subkey:
       case KeyTag.score:
         return this.#visitSubkey(key, value);
+      case KeyTag.build: {
+        const { physDb } = decodeBuildMarker(key);
+        if (this.#isMapped(physDb, key, value)) this.#reclaim('unfinished-build', key, value);
+        return;
+      }
       default:
         this.#foreign();
     }
@@ -542,6 +552,10 @@ class LogicalCheck {
     if (!this.#isMapped(physDb, key, value)) return;
     const owner = this.#ownerOf(key, physDb, userKey, version);
     const record = owner.record;
+    // A version written ahead of its metadata (lib/keyspace/build.ts): not the key's yet, nor damage.
+    if ((record === undefined || (recordReadable(record) && recordVersion(record) < version)) && (owner.building ??= this.#get(buildMarkerOf(key)) !== undefined)) {
+      return this.#reclaim('unfinished-build', key, value);
+    }
     if (record === undefined) return this.#reclaim('deleted-key', key, value);
     if (!recordReadable(record)) return; // reported with the metadata
     const ownerVersion = recordVersion(record);

@@ -338,24 +338,6 @@ export class CollectionEdit {
   }
 }
 
-/**
- * Stages `target` as a new collection of `type` holding `entries` (the
- * *STORE commands): a new version, no expiry, as Redis's setKey. With no
- * entries the key is deleted. Distinct fields are the caller's to ensure.
- * @returns the number of entries stored
- */
-export function stageReplace(keyspace: Keyspace, batch: WriteBatch, target: StoredKey, type: KeyType, entries: readonly CollectionEntry[], nowMs: number): number {
-  if (entries.length === 0) {
-    keyspace.stageDelete(batch, target);
-    return 0;
-  }
-  const version = keyspace.newVersion(nowMs, target.stored);
-  const physDb = keyspace.physicalDb(target.db);
-  for (const [field, value] of entries) batch.put(subkey(physDb, target.key, version, field), value);
-  keyspace.stagePut(batch, target, collectionRecord(type, 0, version, entries.length));
-  return entries.length;
-}
-
 // ---------------------------------------------------------------- iteration
 
 /** The engine's synchronous iterator, when it has one (LsmEngine). */

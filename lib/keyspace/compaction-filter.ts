@@ -9,6 +9,13 @@
 // 2. Subkeys (`S`) and score entries (`Z`) whose collection is gone: no
 //    metadata for the key, metadata of a string, or metadata of another
 //    version (the collection was deleted or replaced).
+//    Unless a build marker (`B`, build.ts) names the subkey's version: a
+//    command writes a new version's entries ahead of the metadata that
+//    publishes it, and those are no one's yet, not dead. The marker is put
+//    in the first batch of them and deleted in the batch that writes the
+//    metadata (or abandons the build), so what holds for metadata below holds
+//    for it: a subkey in a segment has its marker there too until a newer
+//    batch publishes or abandons its version.
 // 3. List elements (`S` subkeys of a list of that version) outside the
 //    list's [head, tail) index range: LTRIM and large pops only move the
 //    indexes (list.ts). Safe with the segment view: an index enters the range
@@ -36,7 +43,7 @@
 // long-lived snapshots.
 
 import type { CompactionFilter, CompactionFilterContext } from '../engine/engine.js';
-import { KeyTag, dbTableKey, decodeSubkey, ownerOfCollectionKey } from './key-encoding.js';
+import { KeyTag, buildMarkerOf, dbTableKey, decodeSubkey, ownerOfCollectionKey } from './key-encoding.js';
 import { KeyType, recordType, recordVersion } from './metadata.js';
 import { decodeTable } from './db-table.js';
 import { elementIndex, listBounds } from './list.js';
@@ -48,6 +55,9 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
   const mapped = table === undefined ? undefined : new Set(decodeTable(table).physIds);
   let ownerKey: Buffer | undefined;
   let ownerRecord: Buffer | undefined;
+  /** The last build marker looked up, and whether it is there. */
+  let markerKey: Buffer | undefined;
+  let markerFound = false;
 
   const unmapped = (physDb: number): boolean => mapped !== undefined && !mapped.has(physDb);
 
@@ -63,10 +73,18 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
       ownerKey = owner.metadataKey;
       ownerRecord = context.get(ownerKey);
     }
-    if (ownerRecord === undefined) return true;
-    if (recordType(ownerRecord) === KeyType.string) return true;
-    if (recordVersion(ownerRecord) !== owner.version) return true;
+    if (ownerRecord === undefined || recordType(ownerRecord) === KeyType.string || recordVersion(ownerRecord) !== owner.version) return !underBuild(userKey);
     return userKey[0] === KeyTag.subkey && recordType(ownerRecord) === KeyType.list && outsideList(ownerRecord, userKey);
+  };
+
+  /** Whether a build marker names the version of `userKey` (an `S` or `Z` key that decoded). */
+  const underBuild = (userKey: Buffer): boolean => {
+    const marker = buildMarkerOf(userKey);
+    if (markerKey === undefined || !marker.equals(markerKey)) {
+      markerKey = marker;
+      markerFound = context.get(marker) !== undefined;
+    }
+    return markerFound;
   };
 
   return {
@@ -77,6 +95,8 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
           return userKey.length >= 5 && unmapped(userKey.readUInt32BE(1));
         case KeyTag.expiry:
           return userKey.length >= 13 && unmapped(userKey.readUInt32BE(9));
+        case KeyTag.build:
+          return userKey.length >= 5 && unmapped(userKey.readUInt32BE(1));
         case KeyTag.subkey:
         case KeyTag.score:
           if (userKey.length < 5) return false;

@@ -9,6 +9,7 @@
 //   M | physdb u32 | user key                           -> metadata (+ string value)
 //   S | physdb u32 | key length u32 | user key | version u64 | field    -> subkey value
 //   Z | physdb u32 | key length u32 | user key | version u64 | score f64 | member -> (empty)
+//   B | physdb u32 | key length u32 | user key | version u64          -> (empty) build marker
 //
 // Every integer in a keyspace key is big-endian, so that byte order is numeric
 // order: all keys of one physical db are contiguous, the expiry index sorts by
@@ -25,6 +26,11 @@ import { CorruptionError } from '../errors.js';
 
 /** Leading byte of every keyspace engine key. On disk: never renumber. */
 export const KeyTag = {
+  /**
+   * `B`: a collection version being written ahead of its metadata (build.ts): its subkeys are kept by
+   * the compaction filter although no metadata names them yet.
+   */
+  build: 0x42,
   /** `C`: exact per-physical-db key and expiry counters. */
   counters: 0x43,
   /** `D`: the database table (logical db -> physical db). */
@@ -200,6 +206,34 @@ export function decodeScoreKey(key: Buffer): DecodedScoreKey {
   const { physDb, userKey, version, rest } = decodeCollectionKey(key, 'score');
   if (rest.length < 8) throw malformed('score', key);
   return { physDb, userKey, version, score: decodeOrderedDouble(rest, 0), member: rest.subarray(8) };
+}
+
+/**
+ * `B | physdb | len | user key | version`: the build marker of one version of
+ * a collection (build.ts): the key of that version's subkey prefix under tag `B`.
+ */
+export function buildMarkerKey(physDb: number, userKey: Buffer, version: number): Buffer {
+  return collectionPrefix(KeyTag.build, physDb, userKey, version, 0);
+}
+
+/**
+ * The build marker of the version an `S` or `Z` key carries (buildMarkerKey),
+ * for the compaction filter.
+ * @throws CorruptionError when malformed
+ */
+export function buildMarkerOf(key: Buffer): Buffer {
+  const { userKey } = decodeCollectionKey(key, key[0] === KeyTag.score ? 'score' : 'subkey');
+  const marker = Buffer.from(key.subarray(0, collectionHeaderBytes + userKey.length + 8));
+  marker[0] = KeyTag.build;
+  return marker;
+}
+
+/** Splits a `B` key. @throws CorruptionError when malformed */
+export function decodeBuildMarker(key: Buffer): { physDb: number; userKey: Buffer; version: number } {
+  if (key[0] !== KeyTag.build) throw malformed('build marker', key);
+  const { physDb, userKey, version, rest } = decodeCollectionKey(key, 'build marker');
+  if (rest.length !== 0) throw malformed('build marker', key);
+  return { physDb, userKey, version };
 }
 
 /**

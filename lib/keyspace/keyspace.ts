@@ -38,7 +38,7 @@
 // deletions, and writes over or DEL of a key that had expired), as Redis
 // counts both active and lazy expiry.
 
-import type { CompactionFilterSpec, Engine, EngineLogger, IteratorOptions } from '../engine/engine.js';
+import type { CompactionFilterSpec, Engine, EngineLogger, Entry, IteratorOptions } from '../engine/engine.js';
 import { WriteBatch } from '../engine/write-batch.js';
 import { InvalidArgumentError, LimitExceededError } from '../errors.js';
 import { javascriptUrl } from '../javascript-path.js';
@@ -54,6 +54,7 @@ import {
   metadataKeyPrefixBytes,
   metadataPrefix,
   prefixEnd,
+  prefixRange,
   scorePrefix,
   subkeyPrefix,
   tagPrefix,
@@ -80,6 +81,7 @@ import {
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
 import { drive, visitRange, Walk, walkEntries, type Steps } from './walk.js';
+import { VersionBuild } from './build.js';
 import { forEachEntry } from './collection.js';
 import { batchOpsMax, databasesDefault, databasesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount, sweepHiddenPerKey } from '../limits.js';
 
@@ -113,6 +115,25 @@ export interface KeyspaceContext {
   readonly nowMs: number;
   /** Applies the batch (visible at once); the reply waits for its durability. */
   write(batch: WriteBatch): void;
+  /**
+   * For a command whose walk goes on while other commands run (a keyed walk,
+   * service/resp/command.ts): resolves when nothing else runs, so that it may
+   * write; undefined when it may at once. Absent: it always may.
+   */
+  turn?(): Promise<void> | undefined;
+  /**
+   * Whether writeAhead() may be called now: the command walks in the
+   * background, before its turn, and no transaction's group is open (build.ts).
+   * Absent: never.
+   */
+  canWriteAhead?(): boolean;
+  /**
+   * Writes a batch that no reader reaches until a later write in the
+   * command's turn publishes it (a new collection version's entries behind
+   * its build marker, build.ts), without waiting for that turn. Resolves when
+   * it is durable; rejects when it failed (the engine took it back).
+   */
+  writeAhead?(batch: WriteBatch): Promise<void>;
 }
 
 /** A key as WATCH sees it: absent, present and live, or present but logically expired. */
@@ -190,6 +211,12 @@ export interface DbInfo {
 }
 
 export type MaybePromise<T> = T | Promise<T>;
+
+/** What copyForTransfer() hands the command for its turn: the target's record and the build of its entries. */
+export interface Transfer {
+  record: Buffer;
+  build: VersionBuild;
+}
 
 interface DbState {
   readonly physId: number;
@@ -296,10 +323,18 @@ export class Keyspace {
     const keyspace = new Keyspace(engine, options);
     const table = keyspace.#loadTable();
     keyspace.#clock = new VersionClock(Math.max(table.versionFloor, Date.now() * versionsPerMs));
+    let abandonedBuilds = 0;
     if (!engine.readOnly) {
-      await engine.write(new WriteBatch().put(dbTableKey, keyspace.#encodeTable()));
+      const batch = new WriteBatch().put(dbTableKey, keyspace.#encodeTable());
+      // No build outlives the process that ran it (build.ts): what a crash or a failed command left
+      // is reclaimable once its marker goes.
+      for (const [marker] of await entriesOf(engine, prefixRange(tagPrefix(KeyTag.build)))) {
+        batch.del(marker);
+        abandonedBuilds++;
+      }
+      await engine.write(batch);
     }
-    keyspace.#logger.info({ databases: keyspace.databases, physicalDbs: keyspace.#dbs.map((state) => state.physId) }, 'keyspace open');
+    keyspace.#logger.info({ databases: keyspace.databases, physicalDbs: keyspace.#dbs.map((state) => state.physId), abandonedBuilds }, 'keyspace open');
     return keyspace;
   }
 
@@ -415,7 +450,7 @@ export class Keyspace {
 
   /**
    * A batch for one command's changes: a new one, or `batch` when the command
-   * filled it with engine entries before its turn to write (copyForTransfer);
+   * filled it with engine entries before its turn to write (VersionBuild.finish());
    * discards anything a failed command left staged.
    */
   begin(batch = new WriteBatch()): WriteBatch {
@@ -516,46 +551,58 @@ export class Keyspace {
   // ---------------------------------------------------------------- collections
 
   /**
-   * Puts copies of every subkey and score entry of `source`'s collection
-   * under `target`'s key and `version` into `batch` (RENAME, COPY, MOVE),
-   * reading at one snapshot in slices (walk.ts): a Promise once it needs more
-   * than one. O(N) in the collection's size. `batch` is the caller's own, not
-   * one from begin(): other commands may run between the slices.
-   */
-  copyCollectionEntries(batch: WriteBatch, source: StoredKey, target: StoredKey, version: number): MaybePromise<void> {
-    const record = source.live ?? source.stored;
-    assert(record !== undefined, 'a collection to copy exists');
-    if (recordType(record) === KeyType.string) return;
-    // One batch holds the copy: refuse at once what it cannot hold, rather than after reading it all.
-    checkBatchRoom('copy', source.key, recordSize(record), recordType(record) === KeyType.zset ? 2 : 1, batch.ops.length);
-    const sourcePhys = this.#state(source.db).physId;
-    const targetPhys = this.#state(target.db).physId;
-    const sourceVersion = recordVersion(record);
-    const subkeys = walkEntries(this.engine, rangeOf(subkeyPrefix(sourcePhys, source.key, sourceVersion)), (key, value) => {
-      batch.put(encodeSubkey(targetPhys, target.key, version, decodeSubkey(key).field), value);
-    });
-    return then(subkeys, () =>
-      walkEntries(this.engine, rangeOf(scorePrefix(sourcePhys, source.key, sourceVersion)), (key) => {
-        const { score, member } = decodeScoreKey(key);
-        batch.put(encodeScoreKey(targetPhys, target.key, version, score, member), emptyValue);
-      }),
-    );
-  }
-
-  /**
    * The first half of moving or copying `source` to `target` (which may be in
-   * another db): strings keep their bytes; collections get a new version, and
-   * copies of their entries go into `batch` (copyCollectionEntries). Returns
-   * the record the caller stages as `target` (stagePut) in its turn to write,
-   * in `begin(batch)`: nothing is staged here. Both keys must stay as loaded
-   * until then (the RESP dispatcher locks them).
+   * another db): strings keep their bytes; a collection gets a new version,
+   * and copies of its subkeys and score entries go into the transfer's build,
+   * read at one snapshot in slices (walk.ts) and written ahead between them
+   * when the command can (build.ts): a Promise once it needs more than one
+   * slice. O(N) in the collection's size. The caller stages `record` as
+   * `target` (stagePut) in its turn to write, into `begin(build.finish())`.
+   * Both keys must stay as loaded until then (the RESP dispatcher locks them).
+   * @throws LimitExceededError at once for a collection one batch cannot hold (inside EXEC it must)
    */
-  copyForTransfer(batch: WriteBatch, source: StoredKey, target: StoredKey, nowMs: number): MaybePromise<Buffer> {
+  copyForTransfer(ctx: KeyspaceContext, source: StoredKey, target: StoredKey): MaybePromise<Transfer> {
     const record = source.live;
     assert(record !== undefined, 'the key to transfer is live');
-    const version = this.newVersion(nowMs, target.stored);
-    const copied = withVersion(record, version, recordExpireMs(record));
-    return then(this.copyCollectionEntries(batch, source, target, version), () => copied);
+    const version = this.newVersion(ctx.nowMs, target.stored);
+    const build = new VersionBuild(this, target.db, target.key, version);
+    const transfer: Transfer = { record: withVersion(record, version, recordExpireMs(record)), build };
+    if (recordType(record) === KeyType.string) return transfer;
+    // Refused at once, rather than after reading it all.
+    checkBatchRoom('copy', source.key, recordSize(record), recordType(record) === KeyType.zset ? 2 : 1);
+    return then(drive(this.#copyEntries(ctx, build, source, target)), () => transfer);
+  }
+
+  *#copyEntries(ctx: KeyspaceContext, build: VersionBuild, source: StoredKey, target: StoredKey): Steps<void> {
+    const sourcePhys = this.#state(source.db).physId;
+    const targetPhys = this.#state(target.db).physId;
+    const sourceVersion = recordVersion(source.live!);
+    const version = build.version;
+    const walk = new Walk(this.engine);
+    const between = (): void => void build.writeAhead(ctx);
+    try {
+      yield* visitRange(
+        walk,
+        rangeOf(subkeyPrefix(sourcePhys, source.key, sourceVersion)),
+        (key, value) => build.put(encodeSubkey(targetPhys, target.key, version, decodeSubkey(key).field), value),
+        between,
+      );
+      yield* visitRange(
+        walk,
+        rangeOf(scorePrefix(sourcePhys, source.key, sourceVersion)),
+        (key) => {
+          const { score, member } = decodeScoreKey(key);
+          build.put(encodeScoreKey(targetPhys, target.key, version, score, member), emptyValue);
+        },
+        between,
+      );
+      between();
+    } catch (error) {
+      build.abandon(ctx);
+      throw error;
+    } finally {
+      yield* walk.close();
+    }
   }
 
   // ---------------------------------------------------------------- iteration
@@ -937,27 +984,44 @@ function rangeOf(prefix: Buffer): IteratorOptions {
 }
 
 /** `fn(value)`, after `value` settles when it is a promise. */
+/** Every entry of `range`, through the engine's asynchronous iterator. */
+async function entriesOf(engine: Engine, range: IteratorOptions): Promise<Entry[]> {
+  const iterator = engine.iterator(range);
+  try {
+    const out: Entry[] = [];
+    for (let entries = await iterator.nextv(1024); entries.length > 0; entries = await iterator.nextv(1024)) out.push(...entries);
+    return out;
+  } finally {
+    await iterator.close();
+  }
+}
+
 function then<T, U>(value: MaybePromise<T>, fn: (settled: T) => MaybePromise<U>): MaybePromise<U> {
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
 /**
- * Writes a collection copy's batch holds besides the copied entries, at
- * most: the target's metadata, expiry put and delete and counter, the
- * source's metadata and expiry deletes and counter (RENAME, MOVE).
+ * Writes the last batch of a collection copy holds besides the copied
+ * entries, at most: the target's metadata, expiry put and delete and
+ * counter, the source's metadata and expiry deletes and counter (RENAME,
+ * MOVE), and the delete of the build marker when entries were written ahead
+ * (build.ts). A STORE's: the metadata, an expiry delete, the counter and the
+ * marker's delete (its old allowance of 7 kept).
  */
-const copyBatchSlack = 7;
+const batchSlack = { copy: 8, store: 7 } as const;
 
 /**
  * Refuses at once a write of `elements` elements of `key` (a COPY, a STORE
  * result) that one batch cannot hold, at `writesPerElement` engine writes
- * each beside the `staged` ones, rather than after building it (seconds of
- * the event loop for millions of elements).
+ * each, rather than after building it. Inside EXEC the whole command is one
+ * WAL record and must fit; elsewhere its entries are written ahead in many
+ * batches (build.ts), but the limit stays, so that a command answers the
+ * same in a transaction and out of it.
  * @throws LimitExceededError
  */
-export function checkBatchRoom(verb: 'copy' | 'store', key: Buffer, elements: number, writesPerElement: number, staged = 0): void {
+export function checkBatchRoom(verb: 'copy' | 'store', key: Buffer, elements: number, writesPerElement: number): void {
   const writes = elements * writesPerElement;
-  if (writes + staged + copyBatchSlack <= batchOpsMax) return;
+  if (writes + batchSlack[verb] <= batchOpsMax) return;
   throw new LimitExceededError(`Cannot ${verb} "${key.toString('latin1').slice(0, 64)}": its ${elements} elements need ${writes} writes in one batch, which holds at most ${batchOpsMax}`);
 }
 

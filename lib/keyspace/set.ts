@@ -23,13 +23,14 @@ import {
   loadCollection,
   randomEntries,
   randomPickWalkMax,
-  stageReplace,
   andThen,
   type Collection,
   type CollectionEntry,
   type KnownFields,
 } from './collection.js';
 import { drive, wait, type Steps } from './walk.js';
+import { replaceCollection } from './build.js';
+import { subkey } from './key-encoding.js';
 
 /** A member's value: sets store nothing but the member. Shared, never modified. */
 const emptyValue = Buffer.alloc(0);
@@ -250,23 +251,18 @@ export function setPopCommit(keyspace: Keyspace, ctx: KeyspaceContext, picks: Se
 /**
  * SINTERSTORE, SUNIONSTORE, SDIFFSTORE: makes `destination` a new set of
  * `result` (distinct members), whatever it held, without expiry; an empty
- * result deletes it. O(R) writes.
+ * result deletes it. O(R) writes, written ahead in slices by a keyed walk in
+ * the background (build.ts): a Promise then.
  * @returns the new set's size
  */
-export function setStore(keyspace: Keyspace, ctx: KeyspaceContext, destination: Buffer, result: readonly Buffer[]): number {
+export function setStore(keyspace: Keyspace, ctx: KeyspaceContext, destination: Buffer, result: readonly Buffer[]): MaybePromise<number> {
   checkBatchRoom('store', destination, result.length, 1);
-  const target = keyspace.load(ctx.db, destination, ctx.nowMs);
-  const batch = keyspace.begin();
-  const stored = stageReplace(
-    keyspace,
-    batch,
-    target,
-    KeyType.set,
-    result.map((member) => [member, emptyValue]),
-    ctx.nowMs,
+  const physDb = keyspace.physicalDb(ctx.db);
+  return drive(
+    replaceCollection(ctx, keyspace, destination, KeyType.set, result.length, (build, index) => {
+      build.put(subkey(physDb, destination, build.version, result[index]!), emptyValue);
+    }),
   );
-  keyspace.commit(ctx, batch);
-  return stored;
 }
 
 // ---------------------------------------------------------------- helpers

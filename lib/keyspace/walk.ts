@@ -374,8 +374,15 @@ export function readInSlicesAtSnapshot(engine: Engine, count: number, read: (ind
 
 const noReadOptions: ReadOptions = {};
 
-/** Inside a drive()n generator: calls `visit` for each entry of `options` on `walk` until it returns false, pausing between slices. */
-export function* visitRange(walk: Walk, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void): Steps<void> {
+/**
+ * Inside a drive()n generator: calls `visit` for each entry of `options` on
+ * `walk` until it returns false, pausing between slices, and calling
+ * `beforePause` (if given) before each pause.
+ */
+export function* visitRange(walk: Walk, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void, beforePause?: () => void): Steps<void> {
   const cursor = walk.open(options);
-  while (!(yield* wait(cursor.visit(visit)))) yield* walk.pause();
+  while (!(yield* wait(cursor.visit(visit)))) {
+    beforePause?.();
+    yield* walk.pause();
+  }
 }

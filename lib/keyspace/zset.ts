@@ -42,8 +42,9 @@ import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
 import { AssertionError, assert } from '../assert.js';
 import { randomPickCountMax as randomMembersCountMax, scanCountMax } from '../limits.js';
-import type { Keyspace, KeyspaceContext, MaybePromise, StoredKey } from './keyspace.js';
-import { decodeOrderedDouble, encodeOrderedDouble, prefixEnd, scorePrefix, subkeyPrefix } from './key-encoding.js';
+import { checkBatchRoom, type Keyspace, type KeyspaceContext, type MaybePromise, type StoredKey } from './keyspace.js';
+import { decodeOrderedDouble, encodeOrderedDouble, prefixEnd, scoreKey, scorePrefix, subkey, subkeyPrefix } from './key-encoding.js';
+import { replaceCollection } from './build.js';
 import { KeyType, collectionRecord, recordSize, recordType, recordVersion, withSize } from './metadata.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { parseFloat64 } from './numbers.js';
@@ -662,8 +663,6 @@ export class SortedSetWriter extends SortedSet {
   readonly #nowMs: number;
   /** Was a live sorted set before the command. */
   readonly #existed: boolean;
-  /** Starts empty whatever the key held (a STORE destination). */
-  readonly #replacing: boolean;
   /** Scores staged by this command (null: removed), by member bytes. */
   readonly #staged = new Map<string, number | null>();
   #dirty = false;
@@ -672,14 +671,13 @@ export class SortedSetWriter extends SortedSet {
   /** Scores read ahead (readScores), by member bytes. */
   #known: ReadonlyMap<string, number | null> | undefined;
 
-  private constructor(keyspace: Keyspace, target: StoredKey, nowMs: number, replacing: boolean) {
-    const record = replacing ? undefined : zsetOf(target.live);
+  private constructor(keyspace: Keyspace, target: StoredKey, nowMs: number) {
+    const record = zsetOf(target.live);
     super(keyspace, target.db, target.key, record === undefined ? undefined : recordVersion(record), record === undefined ? 0 : recordSize(record));
     this.target = target;
     this.batch = keyspace.begin();
     this.#nowMs = nowMs;
     this.#existed = record !== undefined;
-    this.#replacing = replacing;
   }
 
   /**
@@ -688,17 +686,12 @@ export class SortedSetWriter extends SortedSet {
    * @throws WrongTypeError when the key holds another type
    */
   static load(keyspace: Keyspace, db: number, key: Buffer, nowMs: number, known?: KnownScores): SortedSetWriter {
-    const writer = new SortedSetWriter(keyspace, keyspace.load(db, key, nowMs), nowMs, false);
+    const writer = new SortedSetWriter(keyspace, keyspace.load(db, key, nowMs), nowMs);
     if (known !== undefined) {
       assert(writer.#existed && known.version === writer.version, 'scores read ahead are of the set written');
       writer.#known = known.scores;
     }
     return writer;
-  }
-
-  /** A STORE destination: starts empty with a new version, whatever the key held (TTL dropped). */
-  static replace(keyspace: Keyspace, db: number, key: Buffer, nowMs: number): SortedSetWriter {
-    return new SortedSetWriter(keyspace, keyspace.load(db, key, nowMs), nowMs, true);
   }
 
   /** Whether the key was a live sorted set before this command. */
@@ -789,24 +782,43 @@ export class SortedSetWriter extends SortedSet {
 
   /**
    * Stages the metadata (the new size; the key deleted when it is empty)
-   * and commits the batch. Does nothing when nothing changed, except that a
-   * STORE destination is always written (or deleted when the result is empty).
+   * and commits the batch. Does nothing when nothing changed.
    */
   commit(ctx: KeyspaceContext): void {
-    if (!this.#dirty && !this.#replacing) return;
+    if (!this.#dirty) return;
     const keyspace = this.keyspace;
     if (this.#existed) this.#notePicks();
     if (this.size > 0) {
       const live = this.#existed ? this.target.live : undefined;
       const record = live !== undefined ? withSize(live, this.size) : collectionRecord(KeyType.zset, 0, this.version, this.size);
       keyspace.stagePut(this.batch, this.target, record);
-    } else if (this.target.stored !== undefined && (this.#existed || this.#replacing)) {
+    } else if (this.target.stored !== undefined && this.#existed) {
       keyspace.stageDelete(this.batch, this.target);
     } else if (this.batch.length === 0) {
       return;
     }
     keyspace.commit(ctx, this.batch);
   }
+}
+
+/**
+ * ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE: makes `destination` a
+ * new sorted set of `entries` (distinct members, no NaN score; -0 is stored
+ * as 0), whatever it held, without expiry; no entries delete it. O(R)
+ * writes, written ahead in slices by a keyed walk in the background
+ * (build.ts). For a drive()n generator.
+ * @returns the new set's size
+ */
+export function* zsetStore(keyspace: Keyspace, ctx: KeyspaceContext, destination: Buffer, entries: readonly ScoredMember[]): Steps<number> {
+  checkBatchRoom('store', destination, entries.length, 2); // a member and its score entry
+  const physDb = keyspace.physicalDb(ctx.db);
+  return yield* replaceCollection(ctx, keyspace, destination, KeyType.zset, entries.length, (build, index) => {
+    const { member, score } = entries[index]!;
+    assert(!Number.isNaN(score), 'a score is not NaN');
+    const value = score === 0 ? 0 : score;
+    build.put(scoreKey(physDb, destination, build.version, value, member), emptyValue);
+    build.put(subkey(physDb, destination, build.version, member), encodeScoreValue(value));
+  });
 }
 
 // ---------------------------------------------------------------- sources

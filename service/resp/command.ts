@@ -23,7 +23,6 @@
 
 import type { WriteBatch } from '../../lib/engine/write-batch.js';
 import type { Keyspace, MaybePromise } from '../../lib/keyspace/keyspace.js';
-import type { Steps } from '../../lib/keyspace/walk.js';
 import type { Reply } from './reply.js';
 
 /** Command flags, named as in Redis's command table where one exists. */
@@ -144,10 +143,7 @@ export function keyedReply<T>(ctx: CommandContext, result: MaybePromise<T>, fini
 }
 
 /** Inside a keyedWalk generator, before its first write: `yield* turnToWrite(ctx)` (see CommandContext.turn). */
-export function* turnToWrite(ctx: CommandContext): Steps<void> {
-  const turn = ctx.turn?.();
-  if (turn !== undefined) yield turn;
-}
+export { turnToWrite } from '../../lib/keyspace/build.js';
 
 /**
  * What a handler may use. The server implements it (service/resp/), the
@@ -165,6 +161,10 @@ export interface CommandContext {
    * contexts that run one command at a time leave it out.
    */
   turn?(): Promise<void> | undefined;
+  /** Whether writeAhead() may be called now (KeyspaceContext.canWriteAhead). Optional, as turn. */
+  canWriteAhead?(): boolean;
+  /** Writes a batch ahead of the command's turn (KeyspaceContext.writeAhead, lib/keyspace/build.ts). */
+  writeAhead?(batch: WriteBatch): Promise<void>;
   /** Milliseconds since the epoch, fixed for the duration of one command (as Redis's cached time). */
   readonly nowMs: number;
   /** RESP protocol version of the client (2 or 3). */

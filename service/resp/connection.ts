@@ -126,6 +126,14 @@ class ClientContext implements CommandContext {
   turn(): Promise<void> | undefined {
     return this.server.dispatcher.turn(this.client);
   }
+
+  canWriteAhead(): boolean {
+    return this.server.dispatcher.canWriteAhead(this.client);
+  }
+
+  writeAhead(batch: WriteBatch): Promise<void> {
+    return this.server.dispatcher.writeAhead(batch, this.client);
+  }
 }
 
 /**

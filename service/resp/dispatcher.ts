@@ -379,6 +379,28 @@ export class Dispatcher {
   }
 
   /**
+   * ctx.canWriteAhead for every client: only a keyed walk that writes, going
+   * on in the background before its turn, and only while no EXEC's group is
+   * open (the engine takes no other write then; the walk stages on).
+   */
+  canWriteAhead(client: Connection): boolean {
+    const walk = this.#background.get(client);
+    return walk !== undefined && !walk.granted && walk.mode === 'write' && this.#atomic === undefined && this.#server.engine !== undefined;
+  }
+
+  /**
+   * ctx.writeAhead for every client: a batch no reader reaches before the
+   * walk's own write publishes it (lib/keyspace/build.ts). It is not one of
+   * the running command's writes: the walk's reply waits for its publishing
+   * batch, which the WAL makes durable after this one.
+   */
+  writeAhead(batch: WriteBatch, client: Connection): Promise<void> {
+    assert(this.canWriteAhead(client), 'a batch is written ahead only by a keyed walk in the background');
+    const engine = this.#server.engine!;
+    return engine.writeShared === undefined ? engine.write(batch).then(noop) : engine.writeShared(batch);
+  }
+
+  /**
    * ctx.turn for every client: for a keyed walk going on in the background
    * that writes, a Promise resolved when it may (see the header); undefined
    * when it may at once (it never left its turn, runs inside EXEC, or only reads).

@@ -26,7 +26,6 @@ import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { keyedReply, snapshotReply, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { ErrorReply, OK, SimpleReply, errors, type Reply } from '../reply.js';
 import { isWord, keyed, spec } from './strings.js';
-import { WriteBatch } from '../../../lib/engine/write-batch.js';
 
 /** Error replies of this family, worded as Redis words them. */
 export const keyErrors = {
@@ -166,9 +165,8 @@ function renameGeneric(nx: boolean): CommandHandler {
     if (args[1]!.equals(args[2]!)) return nx ? 0 : OK;
     const target = keyspace.load(ctx.db, args[2]!, ctx.nowMs);
     if (nx && target.live !== undefined) return 0;
-    const copies = new WriteBatch();
-    return keyedReply(ctx, keyspace.copyForTransfer(copies, source, target, ctx.nowMs), (record) => {
-      const batch = keyspace.begin(copies);
+    return keyedReply(ctx, keyspace.copyForTransfer(ctx, source, target), ({ record, build }) => {
+      const batch = keyspace.begin(build.finish());
       keyspace.stagePut(batch, target, record);
       keyspace.stageDelete(batch, source);
       keyspace.commit(ctx, batch);
@@ -199,9 +197,8 @@ const copy: CommandHandler = (ctx, args) => {
   if (source.live === undefined) return 0;
   const target = keyspace.load(targetDb, args[2]!, ctx.nowMs);
   if (target.live !== undefined && !replace) return 0;
-  const copies = new WriteBatch();
-  return keyedReply(ctx, keyspace.copyForTransfer(copies, source, target, ctx.nowMs), (record) => {
-    const batch = keyspace.begin(copies);
+  return keyedReply(ctx, keyspace.copyForTransfer(ctx, source, target), ({ record, build }) => {
+    const batch = keyspace.begin(build.finish());
     keyspace.stagePut(batch, target, record);
     keyspace.commit(ctx, batch);
     return 1;
@@ -218,9 +215,8 @@ const move: CommandHandler = (ctx, args) => {
   if (source.live === undefined) return 0;
   const target = keyspace.load(targetDb, args[1]!, ctx.nowMs);
   if (target.live !== undefined) return 0;
-  const copies = new WriteBatch();
-  return keyedReply(ctx, keyspace.copyForTransfer(copies, source, target, ctx.nowMs), (record) => {
-    const batch = keyspace.begin(copies);
+  return keyedReply(ctx, keyspace.copyForTransfer(ctx, source, target), ({ record, build }) => {
+    const batch = keyspace.begin(build.finish());
     keyspace.stagePut(batch, target, record);
     keyspace.stageDelete(batch, source);
     keyspace.commit(ctx, batch);

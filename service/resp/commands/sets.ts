@@ -11,10 +11,10 @@
 // SRANDMEMBER with a count an array (it may repeat members), as Redis.
 
 import { ErrorReply, SetReply, errors } from '../reply.js';
-import { keyedReply, snapshotReply, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
+import { keyedReply, keyedWalk, snapshotReply, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { isWord, keyed, spec } from './strings.js';
 import { collectionErrors, emptyScan, parsePositiveCount, parseRandomCount, parseScanArguments, repeatedPicksTooMany, reply, scanReply } from './hashes.js';
-import { parseScanCursor, readFields, scanCollection } from '../../../lib/keyspace/collection.js';
+import { andThen, parseScanCursor, readFields, scanCollection } from '../../../lib/keyspace/collection.js';
 import {
   loadSet,
   setAdd,
@@ -121,9 +121,16 @@ const sintercard: CommandHandler = (ctx, args) => {
   return keyedReply(ctx, setIntersection(ctx.keyspace, ctx.db, args.slice(2, 2 + numkeys), ctx.nowMs, limit), (members) => members.length);
 };
 
-/** The STORE forms: compute from args[2..], then replace args[1] in one batch (in the walk's turn, command.ts). */
+/**
+ * The STORE forms: compute from args[2..], then replace args[1]: its members
+ * written ahead while the walk goes on in the background, its metadata in
+ * the walk's turn (lib/keyspace/build.ts, command.ts).
+ */
 function storeCommand(compute: typeof setUnion): CommandHandler {
-  return (ctx, args) => keyedReply(ctx, compute(ctx.keyspace, ctx.db, args.slice(2), ctx.nowMs), (members) => setStore(ctx.keyspace, ctx, args[1]!, members));
+  return (ctx, args) => {
+    const stored = andThen(compute(ctx.keyspace, ctx.db, args.slice(2), ctx.nowMs), (members) => setStore(ctx.keyspace, ctx, args[1]!, members));
+    return stored instanceof Promise ? keyedWalk(stored) : stored;
+  };
 }
 
 // ---------------------------------------------------------------- scan

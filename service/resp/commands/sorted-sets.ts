@@ -39,13 +39,14 @@
 // timeoutArgument, so every blocking command words its errors alike.
 
 import { LimitExceededError, WrongTypeError } from '../../../lib/errors.js';
-import { checkBatchRoom, type MaybePromise } from '../../../lib/keyspace/keyspace.js';
+import type { MaybePromise } from '../../../lib/keyspace/keyspace.js';
 import { KeyType, recordType } from '../../../lib/keyspace/metadata.js';
 import { parseInt64, parseLong, int64Min } from '../../../lib/keyspace/numbers.js';
 import { parseScanCursor } from '../../../lib/keyspace/collection.js';
 import {
   SortedSet,
   SortedSetWriter,
+  zsetStore,
   compareScored,
   parseLexRange,
   parseScore,
@@ -58,7 +59,7 @@ import {
   type ScoreSource,
   type ScoredMember,
 } from '../../../lib/keyspace/zset.js';
-import { drive, readInSlicesAtSnapshot, wait, type Steps } from '../../../lib/keyspace/walk.js';
+import { SliceBudget, chunkEntries, drive, pointReadsSliceMin, readInSlicesAtSnapshot, wait, type Steps } from '../../../lib/keyspace/walk.js';
 import { keyedReply, keyedWalk, snapshotRead, snapshotReply, turnToWrite, type CommandContext, type CommandFlag, type CommandHandler, type CommandSpec } from '../command.js';
 import { formatDouble } from '../encoder.js';
 import { BlockedReply, DoubleReply, ErrorReply, NullArrayReply, errors, type Reply } from '../reply.js';
@@ -380,19 +381,10 @@ function zrangeGeneric(store: boolean, fixedType: RangeType, fixedDirection: Dir
     const zset = readZset(ctx, args[sourceIndex]!);
     const entries = zset === undefined ? [] : yield* wait(read(zset));
     if (!store) return scoredReply(entries, withScores, ctx.protocol);
-    yield* turnToWrite(ctx);
-    return storeResult(ctx, args[1]!, entries);
+    return yield* zsetStore(ctx.keyspace, ctx, args[1]!, entries);
   });
 }
 
-/** Replaces `destination` with `entries` (deleting it when there are none). @returns the new size */
-function storeResult(ctx: CommandContext, destination: Buffer, entries: readonly ScoredMember[]): number {
-  checkBatchRoom('store', destination, entries.length, 2); // a member and its score entry
-  const writer = SortedSetWriter.replace(ctx.keyspace, ctx.db, destination, ctx.nowMs);
-  for (const entry of entries) writer.add(entry.member, entry.score);
-  writer.commit(ctx);
-  return writer.size;
-}
 
 // ---------------------------------------------------------------- removing ranges
 
@@ -673,11 +665,9 @@ function setOperation(name: string, op: SetOperation, store: boolean, cardinalit
     else if (op === 'inter') result = yield* interSteps(sources, weights, how, cardinalityOnly ? limit : 0);
     else result = yield* diffSteps(sources);
     if (cardinalityOnly) return result.length;
+    // A stored result needs no order (the key space orders it): sorting a million members held the event loop 0.7 s.
+    if (store) return yield* zsetStore(ctx.keyspace, ctx, args[1]!, result);
     result.sort(compareScored);
-    if (store) {
-      yield* turnToWrite(ctx);
-      return storeResult(ctx, args[1]!, result);
-    }
     return scoredReply(result, withScores, ctx.protocol);
   });
 }
@@ -688,15 +678,19 @@ function* unionSteps(sources: readonly (ScoreSource | undefined)[], weights: rea
   // more scores rounds by the order it adds them in (1 + 0.1 + 0.1 is not 0.1 + 0.1 + 1).
   const order = sources.map((source, index) => ({ source, weight: weights[index]! }));
   order.sort((a, b) => (a.source?.size ?? 0) - (b.source?.size ?? 0));
+  const slice = new SliceBudget();
   for (const { source, weight } of order) {
     if (source === undefined || source.size === 0) continue;
-    for (const entry of yield* wait(source.entries())) {
+    const entries = yield* wait(source.entries());
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       let score = weight * entry.score;
       if (Number.isNaN(score)) score = 0;
       const name = entry.member.toString('latin1');
       const existing = accumulated.get(name);
       if (existing === undefined) accumulated.set(name, { member: entry.member, score });
       else existing.score = aggregate(existing.score, score, how);
+      if (index % chunkEntries === chunkEntries - 1 && slice.spend(chunkEntries)) yield* slice.pause();
     }
   }
   return [...accumulated.values()];
@@ -708,7 +702,12 @@ function* interSteps(sources: readonly (ScoreSource | undefined)[], weights: rea
   const first = order[0]!;
   if (first.source === undefined || first.source.size === 0) return [];
   const out: ScoredMember[] = [];
-  for (const entry of yield* wait(first.source.entries())) {
+  const slice = new SliceBudget(pointReadsSliceMin);
+  const entries = yield* wait(first.source.entries());
+  for (let index = 0; index < entries.length; index++) {
+    // A point read per other source and entry: a slice is about walkSlice.durationMsMax of them.
+    if (index % chunkEntries === chunkEntries - 1 && slice.spend(chunkEntries)) yield* slice.pause();
+    const entry = entries[index]!;
     let score = first.weight * entry.score;
     if (Number.isNaN(score)) score = 0;
     let everywhere = true;
@@ -736,7 +735,11 @@ function* diffSteps(sources: readonly (ScoreSource | undefined)[]): Steps<Scored
   const first = sources[0];
   if (first === undefined || first.size === 0) return [];
   const out: ScoredMember[] = [];
-  for (const entry of yield* wait(first.entries())) {
+  const slice = new SliceBudget(pointReadsSliceMin);
+  const entries = yield* wait(first.entries());
+  for (let index = 0; index < entries.length; index++) {
+    if (index % chunkEntries === chunkEntries - 1 && slice.spend(chunkEntries)) yield* slice.pause();
+    const entry = entries[index]!;
     let elsewhere = false;
     for (let other = 1; other < sources.length && !elsewhere; other++) {
       const source = sources[other];

@@ -14,7 +14,7 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { encodeCounters } from '../../../lib/keyspace/db-table.js';
 import { hashSet } from '../../../lib/keyspace/hash.js';
-import { counterKey, expiryKey, metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
+import { buildMarkerKey, counterKey, expiryKey, metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
 import { Keyspace, type KeyspaceContext } from '../../../lib/keyspace/keyspace.js';
 import { List, listIndexStart } from '../../../lib/keyspace/list.js';
 import { recordVersion, stringRecord, withExpire, withSize } from '../../../lib/keyspace/metadata.js';
@@ -200,6 +200,18 @@ describe('not damage', () => {
       keyspace.put(ctx(1), target, stringRecord(b('now a string'), 0, keyspace.newVersion(Date.now(), target.stored))); // 3 members of an old version
       hashSet(keyspace, ctx(2), b('flushed'), [b('f'), b('v')]);
       keyspace.flushDb(ctx(2), 2); // M, S and C of an unmapped physical db
+      // A STORE over `board` and a COPY to a new key, written ahead of their metadata (lib/keyspace/build.ts).
+      const physDb = keyspace.physicalDb(0);
+      const ahead = recordVersion(metadataOf(writer, 0, 'board')) + 1;
+      const empty = Buffer.alloc(0);
+      writer.raw(
+        new WriteBatch()
+          .put(buildMarkerKey(physDb, b('board'), ahead), empty)
+          .put(subkey(physDb, b('board'), ahead, b('cy')), empty)
+          .put(scoreKey(physDb, b('board'), ahead, 2, b('cy')), empty)
+          .put(buildMarkerKey(physDb, b('copy'), ahead + 1), empty)
+          .put(subkey(physDb, b('copy'), ahead + 1, b('f')), b('v')),
+      );
     });
     const { exitCode, report, human } = await runVerify(dir);
     expect(exitCode).toBe(0);
@@ -210,6 +222,7 @@ describe('not damage', () => {
     expect(reclaimable.byReason['deleted-key'].entries).toBe(2);
     expect(reclaimable.byReason['old-version'].entries).toBe(3);
     expect(reclaimable.byReason['unmapped-db'].entries).toBe(2); // its M and S (FLUSHDB deletes the C record)
+    expect(reclaimable.byReason['unfinished-build'].entries).toBe(5); // two markers, three entries
     expect(reclaimable.bytes).toBeGreaterThan(0);
     expect(notes[0]!.message).toMatch(/^\d+ dead entries \(\d+ B\) await compaction/);
     expect(human).toContain('note   [logical-reclaimable]');

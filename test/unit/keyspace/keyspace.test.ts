@@ -358,9 +358,8 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
     it('renames a collection with a new version and copies of its subkeys', async () => {
       const source = createCollection('h', ['f1', 'f2', 'f3']);
       const target = keyspace.load(0, b('h2'), ctx.nowMs);
-      const copies = new WriteBatch();
-      const record = await keyspace.copyForTransfer(copies, source, target, ctx.nowMs);
-      const batch = keyspace.begin(copies);
+      const { record, build } = await keyspace.copyForTransfer(ctx, source, target);
+      const batch = keyspace.begin(build.finish());
       keyspace.stagePut(batch, target, record);
       keyspace.stageDelete(batch, source);
       keyspace.commit(ctx, batch);
@@ -378,9 +377,8 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       const version = recordVersion(source.live!);
       await engine.write(new WriteBatch().put(scoreKey(keyspace.physicalDb(0), b('z'), version, 1.5, b('m')), Buffer.alloc(0)));
       const target = keyspace.load(2, b('z'), ctx.nowMs);
-      const copies = new WriteBatch();
-      const record = await keyspace.copyForTransfer(copies, source, target, ctx.nowMs);
-      const batch = keyspace.begin(copies);
+      const { record, build } = await keyspace.copyForTransfer(ctx, source, target);
+      const batch = keyspace.begin(build.finish());
       keyspace.stagePut(batch, target, record);
       keyspace.stageDelete(batch, source);
       keyspace.commit(ctx, batch);
@@ -545,7 +543,7 @@ for (const harness of [lsmHarness(), levelHarness()] satisfies EngineHarness[]) 
       await engine.write(new WriteBatch().put(huge, collectionRecord(KeyType.hash, 0, 7, batchOpsMax - 5)));
       const source = keyspace.load(0, b('huge'), ctx.nowMs);
       const target = keyspace.load(0, b('copy'), ctx.nowMs);
-      expect(() => keyspace.copyForTransfer(new WriteBatch(), source, target, ctx.nowMs)).toThrow(`"huge": its ${batchOpsMax - 5} elements need ${batchOpsMax - 5} writes in one batch, which holds at most ${batchOpsMax}`);
+      expect(() => keyspace.copyForTransfer(ctx, source, target)).toThrow(`"huge": its ${batchOpsMax - 5} elements need ${batchOpsMax - 5} writes in one batch, which holds at most ${batchOpsMax}`);
       await engine.write(new WriteBatch().del(huge));
     });
 

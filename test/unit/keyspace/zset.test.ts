@@ -19,6 +19,7 @@ import { KeyType, collectionRecord, recordSize, recordVersion, stringRecord } fr
 import {
   SortedSet,
   SortedSetWriter,
+  zsetStore,
   compareScored,
   decodeScoreValue,
   encodeScoreValue,
@@ -307,15 +308,15 @@ describe.each(engines)('SortedSet and SortedSetWriter (%s)', (_name, makeEngine)
     expect(keyspace.dbSize(0)).toBe(0);
   });
 
-  it('refuses other types, starts a new version over an expired key, and replace() takes any key', async () => {
+  it('refuses other types, starts a new version over an expired key, and zsetStore() takes any key', async () => {
     const target = keyspace.load(0, b('s'), ctx.nowMs);
     keyspace.put(ctx, target, stringRecord(b('v'), 0, keyspace.newVersion(ctx.nowMs)));
     expect(() => SortedSetWriter.load(keyspace, 0, b('s'), ctx.nowMs)).toThrow(WrongTypeError);
     expect(() => SortedSet.read(keyspace, 0, b('s'), ctx.nowMs)).toThrow(WrongTypeError);
-    const replaced = SortedSetWriter.replace(keyspace, 0, b('s'), ctx.nowMs);
-    replaced.add(b('m'), 1);
-    replaced.commit(ctx);
+    expect(drive(zsetStore(keyspace, ctx, b('s'), [{ member: b('m'), score: -0 }]))).toBe(1);
     expect(read('s').size).toBe(1);
+    expect(read('s').score(b('m'))).toBe(0);
+    expect(Object.is(read('s').score(b('m')), -0)).toBe(false);
 
     const old = write('e', [['a', 1], ['b', 2]]);
     const expiring = keyspace.load(0, b('e'), ctx.nowMs);

@@ -1,0 +1,213 @@
+// Building a new collection version ahead of its metadata (lib/keyspace/build.ts):
+// the entries written ahead survive flushes and compaction (the build marker),
+// no reader sees them before the metadata batch, a failed batch written ahead
+// keeps the metadata from being written, and what an abandoned build leaves is
+// reclaimed: its marker deleted by the command, or else at the next open.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Engine } from '../../../lib/engine/engine.js';
+import type { WriteBatch } from '../../../lib/engine/write-batch.js';
+import { IoError } from '../../../lib/errors.js';
+import { KeyTag, buildMarkerKey, prefixEnd, subkeyPrefix, tagPrefix } from '../../../lib/keyspace/key-encoding.js';
+import type { Keyspace } from '../../../lib/keyspace/keyspace.js';
+import { recordSize, recordVersion } from '../../../lib/keyspace/metadata.js';
+import { setStore } from '../../../lib/keyspace/set.js';
+import { SortedSet, zsetStore, type ScoredMember } from '../../../lib/keyspace/zset.js';
+import { drive, walkSlice } from '../../../lib/keyspace/walk.js';
+import { entries, lsmHarness, openKeyspace, testContext, type TestContext } from './keyspace-harness.js';
+
+const b = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+interface AheadContext extends TestContext {
+  /** Batches written ahead so far. */
+  ahead: WriteBatch[];
+  /** Whether writing ahead is allowed now. */
+  allowed: boolean;
+  /** Resolves when the build asks for its turn. */
+  turnAsked: Promise<void>;
+  /** Lets the build take its turn (or fails it with `error`). */
+  grant(error?: Error): void;
+  /** Batches written ahead from now on report their outcome only at settleAhead(). */
+  holdAhead: boolean;
+  /** Settles the held batches: written, or failed with `error`. */
+  settleAhead(error?: Error): void;
+}
+
+/** A command context that walks "in the background": it may write ahead, and its turn waits for grant(). */
+function aheadContext(engine: Engine, nowMs: number): AheadContext {
+  const base = testContext(engine, nowMs);
+  const held: { written: Promise<void>; settle: (error?: Error) => void }[] = [];
+  let asked!: () => void;
+  let release!: (error?: Error) => void;
+  const turnAsked = new Promise<void>((resolve) => (asked = resolve));
+  const turn = new Promise<void>((resolve, reject) => (release = (error) => (error === undefined ? resolve() : reject(error))));
+  const ctx: AheadContext = Object.assign(base, {
+    ahead: [] as WriteBatch[],
+    allowed: true,
+    turnAsked,
+    holdAhead: false,
+    settleAhead: (error?: Error) => {
+      for (const { settle } of held.splice(0)) settle(error);
+    },
+    grant: (error?: Error) => release(error),
+    turn: () => {
+      asked();
+      return turn;
+    },
+    canWriteAhead: () => ctx.allowed,
+    writeAhead: (batch: WriteBatch): Promise<void> => {
+      ctx.ahead.push(batch);
+      const written = engine.write(batch).then(() => undefined);
+      if (!ctx.holdAhead) return written;
+      return new Promise<void>((resolve, reject) => {
+        held.push({ written, settle: (error) => (error === undefined ? written.then(resolve, reject) : reject(error)) });
+      });
+    },
+  });
+  return ctx;
+}
+
+function members(count: number): ScoredMember[] {
+  return Array.from({ length: count }, (_, index) => ({ member: b(`m${String(index).padStart(5, '0')}`), score: index / 2 }));
+}
+
+describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
+  const harness = lsmHarness();
+  let engine: Engine;
+  let keyspace: Keyspace;
+  const saved = { ...walkSlice };
+  const nowMs = 1_700_000_000_000;
+
+  beforeEach(async () => {
+    harness.reset();
+    engine = await harness.open();
+    keyspace = await openKeyspace(engine);
+    // Every chunk of staged members spends its slice: the build writes ahead and pauses often.
+    walkSlice.entriesMin = 1;
+    walkSlice.durationMsMax = 0;
+  });
+
+  afterEach(async () => {
+    Object.assign(walkSlice, saved);
+    await engine.close();
+  });
+
+  const markers = async (): Promise<number> => (await entries(engine, tagPrefix(KeyTag.build), prefixEnd(tagPrefix(KeyTag.build)))).length;
+  const read = (key: string): SortedSet | undefined => SortedSet.read(keyspace, 0, b(key), nowMs);
+  const engineEntries = async (key: string, version: number): Promise<number> => {
+    const prefix = subkeyPrefix(keyspace.physicalDb(0), b(key), version);
+    return (await entries(engine, prefix, prefixEnd(prefix))).length;
+  };
+
+  it('writes a store ahead in batches that flushes and compaction keep, which no reader sees before the metadata', async () => {
+    const plain = testContext(engine, nowMs);
+    expect(drive(zsetStore(keyspace, plain, b('dst'), [{ member: b('old'), score: 1 }]))).toBe(1);
+    await plain.settle();
+    const oldVersion = recordVersion(keyspace.lookup(0, b('dst'), nowMs)!);
+
+    const ctx = aheadContext(engine, nowMs);
+    const stored = members(2_000);
+    const done = drive(zsetStore(keyspace, ctx, b('dst'), stored));
+    expect(done).toBeInstanceOf(Promise);
+    await ctx.turnAsked;
+    expect(ctx.ahead.length).toBeGreaterThan(5);
+    expect(await markers()).toBe(1);
+    // Written ahead, not published: the key is the old set, and compaction (the filter) keeps the new entries.
+    await engine.flush();
+    await engine.compactRange();
+    expect(recordSize(keyspace.lookup(0, b('dst'), nowMs)!)).toBe(1);
+    expect(read('dst')!.score(b('old'))).toBe(1);
+
+    ctx.grant();
+    expect(await done).toBe(2_000);
+    await ctx.settle();
+    expect(await markers()).toBe(0);
+    const published = read('dst')!;
+    expect(published.size).toBe(2_000);
+    for (const { member, score } of [stored[0]!, stored[777]!, stored[1_999]!]) expect(published.score(member)).toBe(score);
+    expect(await engineEntries('dst', published.version)).toBe(2_000);
+    expect(published.score(b('old'))).toBeUndefined();
+    expect(ctx.ahead[0]!.ops[0]!.key).toEqual(buildMarkerKey(keyspace.physicalDb(0), b('dst'), published.version)); // first, with the first entries
+    // The old version is dead now: compaction reclaims it, and keeps the new one.
+    await engine.flush();
+    await engine.compactRange();
+    expect(await engineEntries('dst', oldVersion)).toBe(0);
+    expect(await engineEntries('dst', published.version)).toBe(2_000);
+    expect(keyspace.dbSize(0)).toBe(1);
+  });
+
+  it('puts every entry in the command\'s one batch when it cannot write ahead (foreground, EXEC)', () => {
+    const ctx = aheadContext(engine, nowMs);
+    ctx.allowed = false;
+    ctx.turn = () => undefined; // its turn already: it never left it
+    const done = setStore(keyspace, ctx, b('s'), members(500).map(({ member }) => member));
+    expect(done).toBe(500); // nothing paused
+    expect(ctx.ahead).toHaveLength(0);
+    expect(ctx.batches).toHaveLength(1);
+    expect(ctx.batches[0]!.ops.some((op) => op.key[0] === KeyTag.build)).toBe(false);
+  });
+
+  it('refuses to publish after a batch written ahead failed, even if writing works again', async () => {
+    const ctx = aheadContext(engine, nowMs);
+    ctx.holdAhead = true;
+    const done = drive(zsetStore(keyspace, ctx, b('dst'), members(2_000)));
+    await ctx.turnAsked;
+    // Their failure is known only now (a slow fdatasync that failed); the engine takes plain writes again.
+    ctx.settleAhead(new IoError('no space left on device'));
+    await new Promise((resolve) => setImmediate(resolve));
+    ctx.grant();
+    await expect(done).rejects.toThrow('no space left on device');
+    await ctx.settle();
+    expect(read('dst')).toBeUndefined();
+    expect(keyspace.dbSize(0)).toBe(0);
+  });
+
+  it('stops writing ahead at the first failure it learns of', async () => {
+    const ctx = aheadContext(engine, nowMs);
+    ctx.holdAhead = true;
+    const done = drive(zsetStore(keyspace, ctx, b('dst'), members(20_000)));
+    await new Promise((resolve) => setImmediate(resolve));
+    ctx.settleAhead(new IoError('no space left on device'));
+    ctx.grant();
+    await expect(done).rejects.toThrow('no space left on device');
+    const batches = ctx.ahead.length;
+    expect(batches).toBeLessThan(20_000 / 64);
+    expect(read('dst')).toBeUndefined();
+  });
+
+  it('deletes the marker of a build that fails before its turn, and compaction reclaims its entries', async () => {
+    const ctx = aheadContext(engine, nowMs);
+    const done = drive(zsetStore(keyspace, ctx, b('dst'), members(2_000)));
+    await ctx.turnAsked;
+    ctx.grant(new Error('client gone'));
+    await expect(done).rejects.toThrow('client gone');
+    expect(await markers()).toBe(0);
+    expect(ctx.ahead.length).toBeGreaterThan(5);
+    await engine.flush();
+    await engine.compactRange();
+    expect(await entries(engine, tagPrefix(KeyTag.score), prefixEnd(tagPrefix(KeyTag.score)))).toHaveLength(0);
+    expect(await entries(engine, tagPrefix(KeyTag.subkey), prefixEnd(tagPrefix(KeyTag.subkey)))).toHaveLength(0);
+  });
+
+  it('leaves the marker when it cannot delete it, and the next open does', async () => {
+    const ctx = aheadContext(engine, nowMs);
+    const done = drive(zsetStore(keyspace, ctx, b('dst'), members(2_000)));
+    await ctx.turnAsked;
+    ctx.allowed = false; // say, another client's EXEC is open
+    ctx.grant(new Error('client gone'));
+    await expect(done).rejects.toThrow('client gone');
+    expect(await markers()).toBe(1);
+    await engine.flush();
+    await engine.compactRange();
+    expect((await entries(engine, tagPrefix(KeyTag.score), prefixEnd(tagPrefix(KeyTag.score)))).length).toBeGreaterThan(0);
+
+    await engine.close();
+    engine = await harness.open();
+    keyspace = await openKeyspace(engine);
+    expect(await markers()).toBe(0);
+    await engine.flush();
+    await engine.compactRange();
+    expect(await entries(engine, tagPrefix(KeyTag.score), prefixEnd(tagPrefix(KeyTag.score)))).toHaveLength(0);
+    expect(await entries(engine, tagPrefix(KeyTag.subkey), prefixEnd(tagPrefix(KeyTag.subkey)))).toHaveLength(0);
+  });
+});
