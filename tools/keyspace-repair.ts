@@ -67,6 +67,7 @@ import { KvError } from '../lib/errors.js';
 import { decodeCounters, decodeTable, encodeCounters, encodeTable, type DbTable } from '../lib/keyspace/db-table.js';
 import {
   KeyTag,
+  buildMarkerKey,
   counterKey,
   dbTableKey,
   decodeExpiryKey,
@@ -268,6 +269,7 @@ async function removeOrphanedEntries(engine: LsmEngine, mapped: Map<number, numb
         }
         const record = owner.record;
         if (record === undefined || !orphaned(tag, version, record)) continue; // owned, or dead (no metadata): compaction reclaims it
+        if (underBuild(engine, snapshot, physDb, userKey, version)) continue; // written ahead of its metadata (lib/keyspace/build.ts): not damage
         if (owner.shown === undefined) {
           owner.shown = { db, key: owner.userKey.toString('hex'), type: keyTypeNames[recordType(record) as KeyTypeValue] ?? `type ${recordType(record)}`, version: recordVersion(record), expireMs: recordExpireMs(record), entriesRemoved: 0, lostVersion: version, deleted: false };
           repair.olderVersionCount++;
@@ -300,6 +302,7 @@ async function removeScoreOrphans(engine: LsmEngine, snapshot: Snapshot, writer:
   try {
     for (let entry = iterator.next(); entry !== undefined; entry = iterator.next()) {
       const entryVersion = readUint64BE(entry[0], keyPrefix.length);
+      if (underBuild(engine, snapshot, physDb, userKey, entryVersion)) continue;
       if (entryVersion > shown.lostVersion) shown.lostVersion = entryVersion;
       shown.entriesRemoved++;
       await writer.del(entry[0]);
@@ -307,6 +310,11 @@ async function removeScoreOrphans(engine: LsmEngine, snapshot: Snapshot, writer:
   } finally {
     iterator.close();
   }
+}
+
+/** Whether a build marker (in either state) names `version` of `userKey`: its entries are a build's, reclaimed by compaction. */
+function underBuild(engine: LsmEngine, snapshot: Snapshot, physDb: number, userKey: Buffer, version: number): boolean {
+  return engine.get(buildMarkerKey(physDb, userKey, version), { snapshot }) !== undefined;
 }
 
 /** Whether an `S` or `Z` entry of `version` is one that `record`, its key's metadata, cannot own (the logical pass's logical-orphan). */

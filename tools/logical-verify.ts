@@ -116,7 +116,7 @@ const reclaimReasonText: Record<ReclaimReason, string> = {
   'deleted-key': 'subkeys of keys that no longer exist',
   'list-outside-range': 'list elements outside [head, tail) (trimmed or popped)',
   'unmapped-db': 'data of flushed databases (physical ids the table no longer maps)',
-  'unfinished-build': 'collection versions written ahead of their metadata (build markers): a STORE, COPY or RENAME still running, or one that never finished (reclaimed after the next start)',
+  'unfinished-build': 'collection versions written ahead of their metadata (build markers): a STORE, COPY or RENAME still running, or one that never finished (reclaimed once abandoned: at once for a command that failed, after the next start for one a crash stopped)',
 };
 
 /** What the pass looked at (VerifyReport.logical). */

@@ -18,9 +18,12 @@
 // version's build marker (`B`, key-encoding.ts), which keeps them
 // (compaction-filter.ts), and the metadata batch deletes it. A build that
 // does not finish (the command failed, a write was refused, the process
-// died) leaves its marker behind: the command deletes it when it can
-// (abandon()), and Keyspace.open deletes every marker left, since no build
-// outlives its process; compaction then reclaims the entries.
+// died) leaves its marker behind: the command marks it abandoned when it can
+// (abandon()), and Keyspace.open marks every marker left so, since no build
+// outlives its process. Compaction then reclaims the entries, and the marker
+// stays until they are gone (an open deletes the abandoned markers with no
+// entry left): while it does, `silt verify` knows the entries of a version
+// newer than their key's metadata for what they are, not damage.
 //
 // Crash safety: the batches written ahead reach the WAL before the metadata
 // batch, in order, so after a crash the key is as it was (with unreachable
@@ -34,7 +37,7 @@
 // command's one batch, as before, and nothing pauses.
 
 import { WriteBatch } from '../engine/write-batch.js';
-import { buildMarkerKey } from './key-encoding.js';
+import { buildAbandoned, buildMarkerKey } from './key-encoding.js';
 import { collectionRecord, type KeyType } from './metadata.js';
 import { SliceBudget, chunkEntries, type Steps } from './walk.js';
 import type { Keyspace, KeyspaceContext } from './keyspace.js';
@@ -98,15 +101,15 @@ export class VersionBuild {
   }
 
   /**
-   * For a build that will not finish (the command failed): deletes its marker
-   * now if it can, so that compaction reclaims what was written ahead; else
-   * Keyspace.open does at the next start.
+   * For a build that will not finish (the command failed): marks its marker
+   * abandoned now if it can, so that compaction reclaims what was written
+   * ahead; else Keyspace.open does at the next start.
    */
   abandon(ctx: KeyspaceContext): void {
     if (this.#finished || !this.#markerWritten) return;
     this.#finished = true;
     if (ctx.canWriteAhead?.() !== true) return;
-    ctx.writeAhead!(new WriteBatch().del(this.#marker)).catch(() => undefined); // best effort: the next open deletes it
+    ctx.writeAhead!(new WriteBatch().put(this.#marker, buildAbandoned)).catch(() => undefined); // best effort: the next open does it
   }
 
   #throwFailure(): void {

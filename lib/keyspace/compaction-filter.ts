@@ -9,13 +9,13 @@
 // 2. Subkeys (`S`) and score entries (`Z`) whose collection is gone: no
 //    metadata for the key, metadata of a string, or metadata of another
 //    version (the collection was deleted or replaced).
-//    Unless a build marker (`B`, build.ts) names the subkey's version: a
-//    command writes a new version's entries ahead of the metadata that
-//    publishes it, and those are no one's yet, not dead. The marker is put
-//    in the first batch of them and deleted in the batch that writes the
-//    metadata (or abandons the build), so what holds for metadata below holds
-//    for it: a subkey in a segment has its marker there too until a newer
-//    batch publishes or abandons its version.
+//    Unless a build marker (`B`, build.ts) of a build not abandoned names
+//    the subkey's version: a command writes a new version's entries ahead of
+//    the metadata that publishes it, and those are no one's yet, not dead.
+//    The marker is put in the first batch of them and deleted in the batch
+//    that writes the metadata (or marked abandoned), so what holds for
+//    metadata below holds for it: a subkey in a segment has its marker there
+//    too until a newer batch publishes or abandons its version.
 // 3. List elements (`S` subkeys of a list of that version) outside the
 //    list's [head, tail) index range: LTRIM and large pops only move the
 //    indexes (list.ts). Safe with the segment view: an index enters the range
@@ -55,7 +55,7 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
   const mapped = table === undefined ? undefined : new Set(decodeTable(table).physIds);
   let ownerKey: Buffer | undefined;
   let ownerRecord: Buffer | undefined;
-  /** The last build marker looked up, and whether it is there. */
+  /** The last build marker looked up, and whether it is there and not abandoned. */
   let markerKey: Buffer | undefined;
   let markerFound = false;
 
@@ -77,12 +77,12 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
     return userKey[0] === KeyTag.subkey && recordType(ownerRecord) === KeyType.list && outsideList(ownerRecord, userKey);
   };
 
-  /** Whether a build marker names the version of `userKey` (an `S` or `Z` key that decoded). */
+  /** Whether the marker of a build still going names the version of `userKey` (an `S` or `Z` key that decoded). */
   const underBuild = (userKey: Buffer): boolean => {
     const marker = buildMarkerOf(userKey);
     if (markerKey === undefined || !marker.equals(markerKey)) {
       markerKey = marker;
-      markerFound = context.get(marker) !== undefined;
+      markerFound = context.get(marker)?.length === 0; // not buildAbandoned
     }
     return markerFound;
   };

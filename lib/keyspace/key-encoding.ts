@@ -217,6 +217,13 @@ export function buildMarkerKey(physDb: number, userKey: Buffer, version: number)
 }
 
 /**
+ * A build marker's value: empty while its build may still publish the
+ * version (its entries are kept), this once the build is abandoned (its
+ * entries are dead, and the marker goes once they are gone: build.ts).
+ */
+export const buildAbandoned: Buffer = Buffer.from([1]);
+
+/**
  * The build marker of the version an `S` or `Z` key carries (buildMarkerKey),
  * for the compaction filter.
  * @throws CorruptionError when malformed

@@ -55,6 +55,8 @@ import {
   metadataPrefix,
   prefixEnd,
   prefixRange,
+  buildAbandoned,
+  decodeBuildMarker,
   scorePrefix,
   subkeyPrefix,
   tagPrefix,
@@ -322,19 +324,33 @@ export class Keyspace {
     }
     const keyspace = new Keyspace(engine, options);
     const table = keyspace.#loadTable();
-    keyspace.#clock = new VersionClock(Math.max(table.versionFloor, Date.now() * versionsPerMs));
-    let abandonedBuilds = 0;
+    // No build outlives the process that ran it (build.ts): a marker left by a crash or a failed command
+    // is marked abandoned, so that compaction reclaims its entries, and deleted at an open that finds
+    // them gone. Versions continue above theirs, whatever the clock says.
+    const markers: [key: Buffer, value: Buffer, version: number][] = [];
+    for (const [key, value] of await entriesOf(engine, prefixRange(tagPrefix(KeyTag.build)))) {
+      const version = buildMarkerVersion(key);
+      if (version !== undefined) markers.push([key, value, version]);
+    }
+    const floor = markers.reduce((highest, [, , version]) => Math.max(highest, version + 1), table.versionFloor);
+    keyspace.#clock = new VersionClock(Math.max(floor, Date.now() * versionsPerMs));
+    const builds = { abandoned: 0, removed: 0, reclaiming: 0 };
     if (!engine.readOnly) {
       const batch = new WriteBatch().put(dbTableKey, keyspace.#encodeTable());
-      // No build outlives the process that ran it (build.ts): what a crash or a failed command left
-      // is reclaimable once its marker goes.
-      for (const [marker] of await entriesOf(engine, prefixRange(tagPrefix(KeyTag.build)))) {
-        batch.del(marker);
-        abandonedBuilds++;
+      for (const [key, value] of markers) {
+        if (value.length === 0) {
+          batch.put(key, buildAbandoned);
+          builds.abandoned++;
+        } else if (await versionEmpty(engine, key)) {
+          batch.del(key);
+          builds.removed++;
+        } else {
+          builds.reclaiming++;
+        }
       }
       await engine.write(batch);
     }
-    keyspace.#logger.info({ databases: keyspace.databases, physicalDbs: keyspace.#dbs.map((state) => state.physId), abandonedBuilds }, 'keyspace open');
+    keyspace.#logger.info({ databases: keyspace.databases, physicalDbs: keyspace.#dbs.map((state) => state.physId), builds }, 'keyspace open');
     return keyspace;
   }
 
@@ -984,6 +1000,24 @@ function rangeOf(prefix: Buffer): IteratorOptions {
 }
 
 /** `fn(value)`, after `value` settles when it is a promise. */
+/** The version a build marker names; undefined for a key this code cannot read (kept as it is). */
+function buildMarkerVersion(key: Buffer): number | undefined {
+  try {
+    return decodeBuildMarker(key).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether no `S` or `Z` entry of the version the build marker `key` names is left. */
+async function versionEmpty(engine: Engine, key: Buffer): Promise<boolean> {
+  const { physDb, userKey, version } = decodeBuildMarker(key);
+  for (const prefix of [subkeyPrefix(physDb, userKey, version), scorePrefix(physDb, userKey, version)]) {
+    if ((await entriesOf(engine, { ...prefixRange(prefix), limit: 1 })).length > 0) return false;
+  }
+  return true;
+}
+
 /** Every entry of `range`, through the engine's asynchronous iterator. */
 async function entriesOf(engine: Engine, range: IteratorOptions): Promise<Entry[]> {
   const iterator = engine.iterator(range);

@@ -30,7 +30,7 @@
 // picks of many (SRANDMEMBER, ZRANDMEMBER), read at a snapshot in slices, and pops of many (SPOP, ZPOPMIN, RPOP with a count) from a copy
 // made before each round.
 //
-// Run: npm run build && node dist/tools/bench/zset-walk.js [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
+// Run: npm run build && node dist/tools/bench/zset-walk.js [--server silt|redis] [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
 //      [--only SPOP,ZPOPMIN] (only the operations whose names contain one of the words)
 //      [--server-cpu-prof DIR] (the server's CPU profiles, one per thread, read with cpuprofile-top.js)
 
@@ -57,6 +57,8 @@ interface Args {
   only: string[] | undefined;
   /** Where the server writes its CPU profiles (node --cpu-prof), if set. */
   cpuProf: string | undefined;
+  /** The server measured: silt, or the anchor, redis-server (Debian's package) with appendonly yes, appendfsync everysec. */
+  server: 'silt' | 'redis';
 }
 
 type Value = string | number | null | Error | Value[];
@@ -166,9 +168,14 @@ function memberName(index: number): string {
 
 async function startServer(args: Args, dir: string): Promise<ChildProcess> {
   const profile = args.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', args.cpuProf];
-  const child = spawn(process.execPath, [...profile, mainScript, '--port', String(args.port), '--bind', '127.0.0.1', '--dir', dir, '--appendfsync', 'everysec', '--loglevel', 'warn'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child =
+    args.server === 'redis'
+      ? spawn('redis-server', ['--port', String(args.port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning'], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+        })
+      : spawn(process.execPath, [...profile, mainScript, '--port', String(args.port), '--bind', '127.0.0.1', '--dir', dir, '--appendfsync', 'everysec', '--loglevel', 'warn'], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+        });
   for (let attempt = 0; attempt < 200; attempt++) {
     try {
       const client = await Client.connect(args.port);
@@ -181,7 +188,7 @@ async function startServer(args: Args, dir: string): Promise<ChildProcess> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   child.kill('SIGKILL');
-  throw new Error(`silt did not answer PING on port ${args.port}`);
+  throw new Error(`${args.server} did not answer PING on port ${args.port}`);
 }
 
 async function load(client: Client, members: number): Promise<void> {
@@ -266,13 +273,13 @@ async function round(a: Client, b: Client, op: (string | number)[] | undefined, 
   return {
     opMs: ended - started,
     pings: latencies.length,
-    pingMaxMs: Math.max(...latencies),
+    pingMaxMs: latencies.reduce((max, value) => Math.max(max, value), 0), // not Math.max(...): 100,000s of PINGs overflow the stack
     pingMeanMs: latencies.reduce((sum, value) => sum + value, 0) / latencies.length,
   };
 }
 
 async function main(): Promise<void> {
-  const args: Args = { members: 1_000_000, setMembers: undefined, rounds: 5, port: 7142, only: undefined, cpuProf: undefined };
+  const args: Args = { members: 1_000_000, setMembers: undefined, rounds: 5, port: 7142, only: undefined, cpuProf: undefined, server: 'silt' };
   parseFlags(
     process.argv.slice(2),
     {
@@ -282,8 +289,13 @@ async function main(): Promise<void> {
       '--port': (value) => (args.port = positiveInteger(value(), '--port')),
       '--only': (value) => (args.only = value().split(',').filter((word) => word !== '')),
       '--server-cpu-prof': (value) => (args.cpuProf = value()),
+      '--server': (value) => {
+        const server = value();
+        if (server !== 'silt' && server !== 'redis') throw new Error(`--server is silt or redis, not "${server}"`);
+        args.server = server;
+      },
     },
-    () => 'usage: node dist/tools/bench/zset-walk.js [--members N] [--set-members N] [--rounds R] [--port P] [--only WORD,WORD] [--server-cpu-prof DIR]',
+    () => 'usage: node dist/tools/bench/zset-walk.js [--server silt|redis] [--members N] [--set-members N] [--rounds R] [--port P] [--only WORD,WORD] [--server-cpu-prof DIR]',
   );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'silt-zset-walk-'));
   const server = await startServer(args, dir);
@@ -317,12 +329,17 @@ async function main(): Promise<void> {
       [`ZRANGESTORE dst z ${middle} ${middle + 99}`, ['ZRANGESTORE', 'dst', 'z', middle, middle + 99], 100],
       ['SINTERCARD 2 s1 s2', ['SINTERCARD', 2, 's1', 's2'], evens],
       ['SUNIONSTORE su s1 s2', ['SUNIONSTORE', 'su', 's1', 's2'], setMembers],
+      // Stores of the whole sorted set: written ahead in slices, published in the command's turn (lib/keyspace/build.ts).
+      ['ZUNIONSTORE zu 1 z', ['ZUNIONSTORE', 'zu', 1, 'z'], args.members],
+      ['ZINTERSTORE zi 2 z zu (zu: a copy of z)', ['ZINTERSTORE', 'zi', 2, 'z', 'zu'], args.members, ['ZUNIONSTORE', 'zu', 1, 'z']],
+      ['ZRANGESTORE dz z 0 -1', ['ZRANGESTORE', 'dz', 'z', 0, -1], args.members],
       // The whole list scanned, nothing removed; an insert in the middle (rewriting one half); a whole scan that only reads.
       ['LREM l 0 absent', ['LREM', 'l', 0, 'absent'], 0],
       [`LINSERT l BEFORE ${memberName(Math.floor(setMembers / 2))} x`, ['LINSERT', 'l', 'BEFORE', memberName(Math.floor(setMembers / 2)), 'x'], (value) => typeof value === 'number' && value > setMembers],
       ['LPOS l absent', ['LPOS', 'l', 'absent'], null],
       // A copy of the whole set (read in slices, written in one batch); the point reads of many arguments (in slices).
       ['COPY s1 c1 REPLACE', ['COPY', 's1', 'c1', 'REPLACE'], 1],
+      ['RENAME r1 r2 (r1: a copy of s1)', ['RENAME', 'r1', 'r2'], 'OK', ['COPY', 's1', 'r1', 'REPLACE']],
       [`SADD s1 (${bulkArguments} members it holds)`, ['SADD', 's1', ...Array.from({ length: bulkArguments }, (_, index) => memberName(index))], 0],
       [`SREM s2 (${bulkArguments} members it lacks)`, ['SREM', 's2', ...Array.from({ length: bulkArguments }, (_, index) => memberName(2 * index + 1))], 0],
       // The first members at the scores they hold (nothing changes), then members the set lacks.
@@ -368,7 +385,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     const lines = [
-      `silt, sorted set of ${args.members} members, sets of ${setMembers} and ${evens}, a list of ${setMembers} (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
+      `${args.server}, sorted set of ${args.members} members, sets of ${setMembers} and ${evens}, a list of ${setMembers} (loaded in ${loadSeconds.toFixed(1)} s), ${args.rounds} rounds per operation, ${os.cpus().length} CPUs`,
       'op ms: median (min-max) of client A round trips; PING max ms: median (min-max) over rounds of the longest PING of client B during the op',
       '',
       ...formatTable(['operation', 'op ms', 'PING max ms', 'PING mean ms', 'PINGs during op'], body, [false, true, true, true, true]),

@@ -23,7 +23,7 @@
 // instead: other clients run, except writes to those keys (and FLUSHALL),
 // which wait until the walk has written.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { walkSlice } from '../../../lib/keyspace/walk.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
@@ -1288,6 +1288,60 @@ describe('long sorted-set walks share the server', () => {
     }
     // COPY kept its source, MOVE took it.
     expect(await c.exists('z2')).toBe(0);
+  });
+
+  it('a STORE or COPY writes its result ahead while other clients run, who read the destination as it was until the command answers; inside EXEC it writes one batch', async () => {
+    const a = await loaded('z');
+    const b = await other();
+    const dispatcher = server().server.dispatcher;
+    const ahead = vi.spyOn(dispatcher, 'writeAhead');
+    try {
+      for (const [name, command, type] of [
+        ['ZUNIONSTORE', () => a.zunionstore('dst', 2, 'z', 'z', 'WEIGHTS', 1, 2), 'zset'],
+        ['ZRANGESTORE', () => a.zrangestore('dst', 'z', 0, -1), 'zset'],
+        ['COPY', () => a.copy('z', 'dst', 'REPLACE'), 'zset'],
+        ['SUNIONSTORE', () => a.sunionstore('dst', 'z'), 'error'], // a sorted set is no set: WRONGTYPE, nothing written
+      ] as const) {
+        await b.del('dst');
+        expect(await b.sadd('dst', 'old')).toBe(1);
+        ahead.mockClear();
+        // Hold the first pause after some batches were written ahead.
+        let hold!: () => void;
+        const gate = new Promise<void>((resolve) => (hold = resolve));
+        let held = false;
+        walkSlice.pause = () => {
+          if (held || ahead.mock.calls.length < 2) return defaults.pause();
+          held = true;
+          return gate;
+        };
+        const stored = watched(command());
+        if (type === 'error') {
+          await expect(stored.reply).rejects.toThrow('WRONGTYPE');
+          expect(ahead).not.toHaveBeenCalled();
+          expect(await b.smembers('dst')).toEqual(['old']);
+          continue;
+        }
+        await waitFor(() => held, 5000, `${name} to write ahead and pause`);
+        // Entries are in the engine, not yet the key's: the old set is what everyone reads.
+        expect([await b.type('dst'), await b.smembers('dst'), await b.ping()]).toEqual(['set', ['old'], 'PONG']);
+        expect(stored.settled()).toBe(false);
+        hold();
+        expect(await stored.reply).toBe(name === 'COPY' ? 1 : members);
+        expect(ahead.mock.calls.length).toBeGreaterThan(2);
+        expect([await b.type('dst'), await b.zcard('dst')]).toEqual(['zset', members]);
+        expect(await b.zscore('dst', member(middle))).toBe(String(name === 'ZUNIONSTORE' ? 3 * middle : middle));
+        walkSlice.pause = defaults.pause;
+      }
+      // Inside EXEC the STORE is part of one WAL record: nothing is written ahead.
+      ahead.mockClear();
+      expect(await a.multi().zunionstore('dst', 1, 'z').zcard('dst').exec()).toEqual([
+        [null, members],
+        [null, members],
+      ]);
+      expect(ahead).not.toHaveBeenCalled();
+    } finally {
+      ahead.mockRestore();
+    }
   });
 
   it('SADD, SREM, HSET, HDEL, ZADD and ZREM of thousands of fields read them in slices with the key locked, then write in their turn', async () => {

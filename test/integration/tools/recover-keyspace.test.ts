@@ -13,7 +13,7 @@ import { recover, recoverReportFileName, lostAndFoundDirName, type RecoverReport
 import { verify } from '../../../tools/verify.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { hashSet } from '../../../lib/keyspace/hash.js';
-import { decodeOrderedDouble, metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
+import { buildMarkerKey, decodeOrderedDouble, metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
 import { recordVersion } from '../../../lib/keyspace/metadata.js';
 import { SortedSetWriter } from '../../../lib/keyspace/zset.js';
 import { repairKeyspaceIndexes } from '../../../tools/keyspace-repair.js';
@@ -91,6 +91,27 @@ describe('recover after a lost block of metadata records', () => {
 
     const check = captureIo();
     expect(await verify({ dir: out }, check.io)).toMatchObject({ exitCode: 0 });
+  });
+
+  test('entries a STORE wrote ahead of its metadata (a build marker names their version) are left to compaction, not taken for a lost version', async () => {
+    const dir = path.join(scratch, 'building');
+    await writeSampleKeyspace(dir);
+    const engine = await LsmEngine.open(dir);
+    try {
+      const keyspace = await Keyspace.open(engine);
+      const ctx = { db: 0, nowMs: Date.now(), write: (batch: WriteBatch) => void engine.write(batch) };
+      hashSet(keyspace, ctx, Buffer.from('built'), [Buffer.from('f'), Buffer.from('v')]);
+      const physDb = keyspace.physicalDb(0);
+      const ahead = recordVersion(engine.get(metadataKey(physDb, Buffer.from('built')))!) + 1;
+      await engine.write(new WriteBatch().put(buildMarkerKey(physDb, Buffer.from('built'), ahead), Buffer.alloc(0)).put(subkey(physDb, Buffer.from('built'), ahead, Buffer.from('g')), Buffer.from('w')));
+    } finally {
+      await engine.close();
+    }
+    const out = path.join(scratch, 'building-out');
+    const { io, stdout } = captureIo();
+    const result = await recover({ dir, out }, io);
+    expect(result.exitCode, stdout.text).toBe(0);
+    expect(result.report!.keyspace.olderVersionCount).toBe(0);
   });
 
   test('a healthy keyspace is left as it is: nothing rebuilt, exit 0', async () => {

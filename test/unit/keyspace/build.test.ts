@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../lib/engine/engine.js';
 import type { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { IoError } from '../../../lib/errors.js';
-import { KeyTag, buildMarkerKey, prefixEnd, subkeyPrefix, tagPrefix } from '../../../lib/keyspace/key-encoding.js';
+import { KeyTag, buildAbandoned, buildMarkerKey, decodeBuildMarker, prefixEnd, subkeyPrefix, tagPrefix } from '../../../lib/keyspace/key-encoding.js';
 import type { Keyspace } from '../../../lib/keyspace/keyspace.js';
 import { recordSize, recordVersion } from '../../../lib/keyspace/metadata.js';
 import { setStore } from '../../../lib/keyspace/set.js';
@@ -92,11 +92,19 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     await engine.close();
   });
 
-  const markers = async (): Promise<number> => (await entries(engine, tagPrefix(KeyTag.build), prefixEnd(tagPrefix(KeyTag.build)))).length;
   const read = (key: string): SortedSet | undefined => SortedSet.read(keyspace, 0, b(key), nowMs);
   const engineEntries = async (key: string, version: number): Promise<number> => {
     const prefix = subkeyPrefix(keyspace.physicalDb(0), b(key), version);
     return (await entries(engine, prefix, prefixEnd(prefix))).length;
+  };
+
+  const markerValues = async (): Promise<string[]> =>
+    (await entries(engine, tagPrefix(KeyTag.build), prefixEnd(tagPrefix(KeyTag.build)))).map(([, value]) => (value.equals(buildAbandoned) ? 'abandoned' : value.length === 0 ? 'building' : 'other'));
+  const tagged = async (tag: number): Promise<number> => (await entries(engine, tagPrefix(tag), prefixEnd(tagPrefix(tag)))).length;
+  const reopen = async (): Promise<void> => {
+    await engine.close();
+    engine = await harness.open();
+    keyspace = await openKeyspace(engine);
   };
 
   it('writes a store ahead in batches that flushes and compaction keep, which no reader sees before the metadata', async () => {
@@ -111,7 +119,7 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     expect(done).toBeInstanceOf(Promise);
     await ctx.turnAsked;
     expect(ctx.ahead.length).toBeGreaterThan(5);
-    expect(await markers()).toBe(1);
+    expect(await markerValues()).toEqual(['building']);
     // Written ahead, not published: the key is the old set, and compaction (the filter) keeps the new entries.
     await engine.flush();
     await engine.compactRange();
@@ -121,7 +129,7 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     ctx.grant();
     expect(await done).toBe(2_000);
     await ctx.settle();
-    expect(await markers()).toBe(0);
+    expect(await markerValues()).toEqual([]);
     const published = read('dst')!;
     expect(published.size).toBe(2_000);
     for (const { member, score } of [stored[0]!, stored[777]!, stored[1_999]!]) expect(published.score(member)).toBe(score);
@@ -175,39 +183,47 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     expect(read('dst')).toBeUndefined();
   });
 
-  it('deletes the marker of a build that fails before its turn, and compaction reclaims its entries', async () => {
+  it('marks abandoned the marker of a build that fails before its turn: compaction reclaims its entries, then an open deletes it', async () => {
     const ctx = aheadContext(engine, nowMs);
     const done = drive(zsetStore(keyspace, ctx, b('dst'), members(2_000)));
     await ctx.turnAsked;
     ctx.grant(new Error('client gone'));
     await expect(done).rejects.toThrow('client gone');
-    expect(await markers()).toBe(0);
     expect(ctx.ahead.length).toBeGreaterThan(5);
+    await ctx.settle();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await markerValues()).toEqual(['abandoned']);
+    await reopen();
+    expect(await markerValues()).toEqual(['abandoned']); // its entries are not reclaimed yet
     await engine.flush();
     await engine.compactRange();
-    expect(await entries(engine, tagPrefix(KeyTag.score), prefixEnd(tagPrefix(KeyTag.score)))).toHaveLength(0);
-    expect(await entries(engine, tagPrefix(KeyTag.subkey), prefixEnd(tagPrefix(KeyTag.subkey)))).toHaveLength(0);
+    expect(await tagged(KeyTag.score)).toBe(0);
+    expect(await tagged(KeyTag.subkey)).toBe(0);
+    await reopen();
+    expect(await markerValues()).toEqual([]);
   });
 
-  it('leaves the marker when it cannot delete it, and the next open does', async () => {
+  it('leaves the marker when it cannot mark it, and the next open does; later versions of the key are above its version', async () => {
     const ctx = aheadContext(engine, nowMs);
     const done = drive(zsetStore(keyspace, ctx, b('dst'), members(2_000)));
     await ctx.turnAsked;
     ctx.allowed = false; // say, another client's EXEC is open
     ctx.grant(new Error('client gone'));
     await expect(done).rejects.toThrow('client gone');
-    expect(await markers()).toBe(1);
+    expect(await markerValues()).toEqual(['building']);
+    const abandoned = decodeBuildMarker(ctx.ahead[0]!.ops[0]!.key).version;
     await engine.flush();
     await engine.compactRange();
-    expect((await entries(engine, tagPrefix(KeyTag.score), prefixEnd(tagPrefix(KeyTag.score)))).length).toBeGreaterThan(0);
+    expect(await tagged(KeyTag.score)).toBe(2_000); // kept: for all the filter knows, the build goes on
 
-    await engine.close();
-    engine = await harness.open();
-    keyspace = await openKeyspace(engine);
-    expect(await markers()).toBe(0);
+    await reopen();
+    expect(await markerValues()).toEqual(['abandoned']);
+    expect(keyspace.newVersion(0)).toBeGreaterThan(abandoned); // a clock far behind does not matter
     await engine.flush();
     await engine.compactRange();
-    expect(await entries(engine, tagPrefix(KeyTag.score), prefixEnd(tagPrefix(KeyTag.score)))).toHaveLength(0);
-    expect(await entries(engine, tagPrefix(KeyTag.subkey), prefixEnd(tagPrefix(KeyTag.subkey)))).toHaveLength(0);
+    expect(await tagged(KeyTag.score)).toBe(0);
+    expect(await tagged(KeyTag.subkey)).toBe(0);
+    await reopen();
+    expect(await markerValues()).toEqual([]);
   });
 });

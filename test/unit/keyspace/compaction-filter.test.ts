@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCompactionFilter } from '../../../lib/keyspace/compaction-filter.js';
 import { keyspaceCompactionFilter } from '../../../lib/keyspace/keyspace.js';
-import { buildMarkerKey, counterKey, dbTableKey, expiryKey, metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
+import { buildAbandoned, buildMarkerKey, counterKey, dbTableKey, expiryKey, metadataKey, scoreKey, subkey } from '../../../lib/keyspace/key-encoding.js';
 import { encodeCounters, encodeTable } from '../../../lib/keyspace/db-table.js';
 import { KeyType, collectionRecord, stringRecord } from '../../../lib/keyspace/metadata.js';
 
@@ -68,18 +68,20 @@ describe('keyspace compaction filter', () => {
     expect(drop(scoreKey(5, b('expired'), 40, 2.5, b('m')))).toBe(false); // a PERSIST in the memtable may have revived it
   });
 
-  it('keeps the entries of a version under build, which no metadata names yet, and drops markers of unmapped dbs', () => {
+  it('keeps the entries of a version under build, which no metadata names yet, not of an abandoned one, and drops markers of unmapped dbs', () => {
     const { drop } = filterOver([
       table,
       [metadataKey(5, b('dst')), collectionRecord(KeyType.zset, 0, 10, 1)],
       [buildMarkerKey(5, b('dst'), 11), Buffer.alloc(0)],
       [buildMarkerKey(5, b('new'), 12), Buffer.alloc(0)],
+      [buildMarkerKey(5, b('gave-up'), 14), buildAbandoned],
     ]);
     expect(drop(subkey(5, b('dst'), 11, b('m')))).toBe(false); // metadata of another version, marker of this one
     expect(drop(scoreKey(5, b('dst'), 11, 1, b('m')))).toBe(false);
     expect(drop(subkey(5, b('new'), 12, b('m')))).toBe(false); // no metadata yet
     expect(drop(subkey(5, b('dst'), 9, b('m')))).toBe(true); // an old version: no marker
     expect(drop(subkey(5, b('new'), 13, b('m')))).toBe(true);
+    expect(drop(subkey(5, b('gave-up'), 14, b('m')))).toBe(true); // its build was abandoned
     expect(drop(buildMarkerKey(5, b('dst'), 11))).toBe(false);
     expect(drop(buildMarkerKey(2, b('dst'), 11))).toBe(true);
   });
