@@ -44,6 +44,14 @@ import type { Keyspace, KeyspaceContext } from './keyspace.js';
 
 const emptyValue = Buffer.alloc(0);
 
+/**
+ * Entries a batch written ahead holds at most: the engine inserts a batch
+ * into its memtable in one go at the end of the turn (its sort folds
+ * included), which for a 2 ms slice's worth of staged entries (8,000 and
+ * more) held the event loop 40-60 ms; 2,048 keep it to a few.
+ */
+export const writeAheadOpsMax = 2_048;
+
 /** A new version of one collection, written ahead of its metadata when the command can (see the header). */
 export class VersionBuild {
   readonly version: number;
@@ -64,6 +72,11 @@ export class VersionBuild {
   /** Stages one entry of the new version. */
   put(key: Buffer, value: Buffer): void {
     this.#batch.put(key, value);
+  }
+
+  /** Whether a batch's worth is staged and `ctx` can write it ahead now: end the slice, then writeAhead(). */
+  full(ctx: KeyspaceContext): boolean {
+    return this.#batch.length >= writeAheadOpsMax && ctx.canWriteAhead?.() === true;
   }
 
   /**
@@ -119,15 +132,16 @@ export class VersionBuild {
 
 /**
  * Inside a keyed walk's generator: `stage(index)` for index 0 to count - 1,
- * which put entries into `build`, in slices; when a slice is spent, what it
- * staged is written ahead and the walk pauses (only then: a command that
- * cannot write ahead runs through without pausing).
+ * which put entries into `build`, in slices; when a slice is spent or a
+ * batch's worth is staged (writeAheadOpsMax), what it staged is written
+ * ahead and the walk pauses (only then: a command that cannot write ahead
+ * runs through without pausing).
  */
 export function* stageInSlices(ctx: KeyspaceContext, build: VersionBuild, count: number, stage: (index: number) => void): Steps<void> {
   const slice = new SliceBudget();
   for (let index = 0; index < count; index++) {
     stage(index);
-    if ((index + 1) % chunkEntries === 0 && index + 1 < count && slice.spend(chunkEntries) && build.writeAhead(ctx)) yield* slice.pause();
+    if ((index + 1) % chunkEntries === 0 && index + 1 < count && (slice.spend(chunkEntries) || build.full(ctx)) && build.writeAhead(ctx)) yield* slice.pause();
   }
   build.writeAhead(ctx);
 }

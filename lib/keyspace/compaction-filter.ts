@@ -43,7 +43,7 @@
 // long-lived snapshots.
 
 import type { CompactionFilter, CompactionFilterContext } from '../engine/engine.js';
-import { KeyTag, buildMarkerOf, dbTableKey, decodeSubkey, ownerOfCollectionKey } from './key-encoding.js';
+import { KeyTag, buildMarkerOf, collectionVersionEnd, dbTableKey, decodeSubkey, ownerOfCollectionKey } from './key-encoding.js';
 import { KeyType, recordType, recordVersion } from './metadata.js';
 import { decodeTable } from './db-table.js';
 import { elementIndex, listBounds } from './list.js';
@@ -55,36 +55,46 @@ export function createCompactionFilter(_options: unknown, context: CompactionFil
   const mapped = table === undefined ? undefined : new Set(decodeTable(table).physIds);
   let ownerKey: Buffer | undefined;
   let ownerRecord: Buffer | undefined;
-  /** The last build marker looked up, and whether it is there and not abandoned. */
-  let markerKey: Buffer | undefined;
-  let markerFound = false;
+  /**
+   * The collection version judged last (`physdb | len | user key | version`,
+   * the bytes after the tag: its `S` and `Z` keys share it) and the verdict:
+   * the keys of one version are contiguous, and most of a compaction's are
+   * judged by one comparison.
+   */
+  let group: Buffer | undefined;
+  let verdict: 'drop' | 'keep' | 'list' = 'keep';
 
   const unmapped = (physDb: number): boolean => mapped !== undefined && !mapped.has(physDb);
 
   const collectionGone = (userKey: Buffer): boolean => {
+    const end = collectionVersionEnd(userKey);
+    if (end === undefined) return false; // a key this code cannot read is kept: dropping is irreversible
+    if (group === undefined || group.length !== end - 1 || userKey.compare(group, 0, group.length, 1, end) !== 0) {
+      group = Buffer.from(userKey.subarray(1, end));
+      verdict = judge(userKey);
+    }
+    if (verdict === 'list') return userKey[0] === KeyTag.subkey && outsideList(ownerRecord!, userKey);
+    return verdict === 'drop';
+  };
+
+  /** The verdict on the version of `userKey`: dead, live, or live with list elements to look at one by one. */
+  const judge = (userKey: Buffer): 'drop' | 'keep' | 'list' => {
     let owner: { metadataKey: Buffer; version: number };
     try {
       owner = ownerOfCollectionKey(userKey);
     } catch {
-      return false; // a key this code cannot read is kept: dropping is irreversible
+      return 'keep';
     }
     if (ownerKey === undefined || !owner.metadataKey.equals(ownerKey)) {
-      // Subkeys of one collection are contiguous: one lookup serves them all.
+      // One lookup serves every version of one key.
       ownerKey = owner.metadataKey;
       ownerRecord = context.get(ownerKey);
     }
-    if (ownerRecord === undefined || recordType(ownerRecord) === KeyType.string || recordVersion(ownerRecord) !== owner.version) return !underBuild(userKey);
-    return userKey[0] === KeyTag.subkey && recordType(ownerRecord) === KeyType.list && outsideList(ownerRecord, userKey);
-  };
-
-  /** Whether the marker of a build still going names the version of `userKey` (an `S` or `Z` key that decoded). */
-  const underBuild = (userKey: Buffer): boolean => {
-    const marker = buildMarkerOf(userKey);
-    if (markerKey === undefined || !marker.equals(markerKey)) {
-      markerKey = marker;
-      markerFound = context.get(marker)?.length === 0; // not buildAbandoned
+    if (ownerRecord === undefined || recordType(ownerRecord) === KeyType.string || recordVersion(ownerRecord) !== owner.version) {
+      // Unless the marker of a build still going names the version (empty: not buildAbandoned).
+      return context.get(buildMarkerOf(userKey))?.length === 0 ? 'keep' : 'drop';
     }
-    return markerFound;
+    return recordType(ownerRecord) === KeyType.list ? 'list' : 'keep';
   };
 
   return {

@@ -235,6 +235,17 @@ export function buildMarkerOf(key: Buffer): Buffer {
   return marker;
 }
 
+/**
+ * Where the version ends in an `S`, `Z` or `B` key (the length of the prefix
+ * its version's keys share), or undefined when the key is too short for its
+ * key length: cheap, for the compaction filter's grouping.
+ */
+export function collectionVersionEnd(key: Buffer): number | undefined {
+  if (key.length < collectionHeaderBytes + 8) return undefined;
+  const end = collectionHeaderBytes + getU32BE(key, 5) + 8;
+  return end <= key.length ? end : undefined;
+}
+
 /** Splits a `B` key. @throws CorruptionError when malformed */
 export function decodeBuildMarker(key: Buffer): { physDb: number; userKey: Buffer; version: number } {
   if (key[0] !== KeyTag.build) throw malformed('build marker', key);

@@ -82,7 +82,7 @@ import {
 } from './metadata.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { ScanCursors } from './scan-cursors.js';
-import { drive, visitRange, Walk, walkEntries, type Steps } from './walk.js';
+import { drive, visitRange, Walk, walkEntries, walkSlice, type Steps } from './walk.js';
 import { VersionBuild } from './build.js';
 import { forEachEntry } from './collection.js';
 import { batchOpsMax, databasesDefault, databasesMax, randomKeyWalkMax, scanCountMax, scanHiddenPerCount, sweepHiddenPerKey } from '../limits.js';
@@ -596,11 +596,18 @@ export class Keyspace {
     const version = build.version;
     const walk = new Walk(this.engine);
     const between = (): void => void build.writeAhead(ctx);
+    // A batch's worth staged ends the slice (the walk's cursor looks at its budget every 64 entries).
+    const charge = (): void => {
+      if (build.full(ctx)) walk.spend(walkSlice.entriesMax);
+    };
     try {
       yield* visitRange(
         walk,
         rangeOf(subkeyPrefix(sourcePhys, source.key, sourceVersion)),
-        (key, value) => build.put(encodeSubkey(targetPhys, target.key, version, decodeSubkey(key).field), value),
+        (key, value) => {
+          build.put(encodeSubkey(targetPhys, target.key, version, decodeSubkey(key).field), value);
+          charge();
+        },
         between,
       );
       yield* visitRange(
@@ -609,6 +616,7 @@ export class Keyspace {
         (key) => {
           const { score, member } = decodeScoreKey(key);
           build.put(encodeScoreKey(targetPhys, target.key, version, score, member), emptyValue);
+          charge();
         },
         between,
       );

@@ -14,6 +14,7 @@ import { recordSize, recordVersion } from '../../../lib/keyspace/metadata.js';
 import { setStore } from '../../../lib/keyspace/set.js';
 import { SortedSet, zsetStore, type ScoredMember } from '../../../lib/keyspace/zset.js';
 import { drive, walkSlice } from '../../../lib/keyspace/walk.js';
+import { writeAheadOpsMax } from '../../../lib/keyspace/build.js';
 import { entries, lsmHarness, openKeyspace, testContext, type TestContext } from './keyspace-harness.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -142,6 +143,27 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     expect(await engineEntries('dst', oldVersion)).toBe(0);
     expect(await engineEntries('dst', published.version)).toBe(2_000);
     expect(keyspace.dbSize(0)).toBe(1);
+  });
+
+  it('caps a batch written ahead at writeAheadOpsMax entries however long the slice, for a STORE and a copy', async () => {
+    Object.assign(walkSlice, { entriesMin: 1, entriesMax: 1_000_000, durationMsMax: Infinity }); // slices never spent
+    const ctx = aheadContext(engine, nowMs);
+    ctx.grant();
+    expect(await drive(zsetStore(keyspace, ctx, b('z'), members(5_000)))).toBe(5_000);
+    const sizes = ctx.ahead.map((batch) => batch.length);
+    expect(sizes.length).toBeGreaterThanOrEqual(Math.floor(10_000 / writeAheadOpsMax));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(writeAheadOpsMax + 1); // the marker with the first
+
+    await ctx.settle();
+    ctx.ahead.length = 0;
+    const source = keyspace.load(0, b('z'), nowMs);
+    const target = keyspace.load(0, b('copy'), nowMs);
+    const transfer = await keyspace.copyForTransfer(ctx, source, target);
+    const copied = ctx.ahead.map((batch) => batch.length);
+    expect(copied.length).toBeGreaterThanOrEqual(Math.floor(10_000 / writeAheadOpsMax));
+    // The walk's cursor looks at its budget every 64 entries.
+    expect(Math.max(...copied)).toBeLessThanOrEqual(writeAheadOpsMax + 64);
+    transfer.build.abandon(ctx);
   });
 
   it('puts every entry in the command\'s one batch when it cannot write ahead (foreground, EXEC)', () => {
