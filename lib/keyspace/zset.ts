@@ -36,16 +36,16 @@
 // not stall the event loop for a second.
 
 import { andThen, forEachEntry, notePickWrites, randomSubkeyEntries } from './collection.js';
-import { drive, pointReadsSliceMin, readInSlices, wait, Walk, walkEntries, type Steps } from './walk.js';
+import { drive, pointReadsSliceMin, readInSlices, visitRange, wait, Walk, walkEntries, walkSlice, type Steps } from './walk.js';
 import type { Engine, IteratorOptions, ReadOptions } from '../engine/engine.js';
 import type { WriteBatch } from '../engine/write-batch.js';
 import { CorruptionError, WrongTypeError } from '../errors.js';
 import { AssertionError, assert } from '../assert.js';
 import { randomPickCountMax as randomMembersCountMax, scanCountMax } from '../limits.js';
 import { checkBatchRoom, type Keyspace, type KeyspaceContext, type MaybePromise, type StoredKey } from './keyspace.js';
-import { decodeOrderedDouble, encodeOrderedDouble, prefixEnd, scoreKey, scorePrefix, subkey, subkeyPrefix } from './key-encoding.js';
-import { replaceCollection } from './build.js';
-import { KeyType, collectionRecord, recordSize, recordType, recordVersion, withSize } from './metadata.js';
+import { decodeOrderedDouble, encodeOrderedDouble, prefixEnd, scoreKey as encodeScoreKey, scorePrefix, subkey, subkeyPrefix } from './key-encoding.js';
+import { VersionBuild, replaceCollection, turnToWrite } from './build.js';
+import { KeyType, collectionRecord, recordExpireMs, recordSize, recordType, recordVersion, withSize, withVersion } from './metadata.js';
 import { literalPrefix, matchesEverything, stringMatch } from './glob.js';
 import { parseFloat64 } from './numbers.js';
 
@@ -56,6 +56,14 @@ export const scoreValueBytes = 8;
 export { randomMembersCountMax };
 
 const emptyValue = Buffer.alloc(0);
+
+/**
+ * When removeByRewrite() rewrites the rest of a set instead of deleting what
+ * goes: at least `removedMin` members removed, and at most
+ * `survivorsPerRemoved` members left for each (it writes more than the
+ * deletes would, but none of it in the command's turn). Tests lower them.
+ */
+export const rewriteLimits = { removedMin: 16_384, survivorsPerRemoved: 4 };
 
 // ---------------------------------------------------------------- types
 
@@ -750,6 +758,85 @@ export class SortedSetWriter extends SortedSet {
   }
 
   /**
+   * Inside a keyed walk's generator: removes `removed` (members read from
+   * this set in this command, nothing staged yet, contiguous in `order`:
+   * the score index for ranks, scores and pops, member order for lex ranges)
+   * by giving the key a new version that holds the rest (TTL kept), written
+   * ahead in slices while other clients run (build.ts), with only the
+   * metadata in the command's turn, which this takes. Deleting half a
+   * million members in the turn held the event loop for two seconds. It
+   * does so only where it pays (rewriteLimits), for a command that can
+   * write ahead, and when the survivors number what the metadata says (else
+   * the caller removes them as before).
+   * @returns whether it did, and committed
+   */
+  *removeByRewrite(ctx: KeyspaceContext, removed: readonly ScoredMember[], order: 'score' | 'member'): Steps<boolean> {
+    const survivors = this.size - removed.length;
+    if (removed.length < rewriteLimits.removedMin || survivors === 0 || survivors > rewriteLimits.survivorsPerRemoved * removed.length || ctx.canWriteAhead?.() !== true) return false;
+    assert(this.#staged.size === 0 && !this.#cleared, 'nothing is staged before a rewrite');
+    const keyspace = this.keyspace;
+    const target = this.target;
+    const record = target.live!;
+    const build = new VersionBuild(keyspace, target.db, target.key, keyspace.newVersion(this.#nowMs, target.stored));
+    const physDb = this.physDb;
+    const version = build.version;
+    const first = removed[0]!;
+    const last = removed[removed.length - 1]!;
+    // The removed stretch, as keys of the old version, lowest first (ZPOPMAX reads from the top).
+    const bound = (entry: ScoredMember): Buffer => (order === 'score' ? this.scoreKey(entry.score, entry.member) : this.memberKey(entry.member));
+    let low = bound(first);
+    let high = bound(last);
+    if (Buffer.compare(low, high) > 0) [low, high] = [high, low];
+    const prefix = order === 'score' ? this.scorePrefix : this.memberPrefix;
+    let copied = 0;
+    const walk = new Walk(this.engine);
+    const between = (): void => void build.writeAhead(ctx);
+    const charge = (): void => {
+      if (build.full(ctx)) walk.spend(walkSlice.entriesMax);
+    };
+    const copy = (key: Buffer, value: Buffer): void => {
+      let score: number;
+      let member: Buffer;
+      if (order === 'score') {
+        score = decodeOrderedDouble(key, prefix.length);
+        member = key.subarray(prefix.length + 8);
+      } else {
+        member = key.subarray(prefix.length);
+        score = decodeScoreValue(value, key);
+      }
+      build.put(encodeScoreKey(physDb, target.key, version, score, member), emptyValue);
+      build.put(subkey(physDb, target.key, version, member), encodeScoreValue(score));
+      copied++;
+      charge();
+    };
+    try {
+      yield* visitRange(walk, { gte: prefix, lt: low }, copy, between);
+      yield* visitRange(walk, { gt: high, lt: prefixEnd(prefix)! }, copy, between);
+    } catch (error) {
+      build.abandon(ctx);
+      throw error;
+    } finally {
+      yield* walk.close();
+    }
+    if (copied !== survivors) {
+      build.abandon(ctx); // damage the caller's deletes go around (silt verify tells)
+      return false;
+    }
+    try {
+      build.writeAhead(ctx);
+      yield* turnToWrite(ctx);
+    } catch (error) {
+      build.abandon(ctx);
+      throw error;
+    }
+    const batch = keyspace.begin(build.finish());
+    keyspace.stagePut(batch, target, withSize(withVersion(record, version, recordExpireMs(record)), survivors));
+    keyspace.commit(ctx, batch);
+    this.size = survivors;
+    return true;
+  }
+
+  /**
    * Removes every member by deleting the metadata alone: O(1), the subkeys
    * are dead at once and compaction reclaims them.
    */
@@ -816,7 +903,7 @@ export function* zsetStore(keyspace: Keyspace, ctx: KeyspaceContext, destination
     const { member, score } = entries[index]!;
     assert(!Number.isNaN(score), 'a score is not NaN');
     const value = score === 0 ? 0 : score;
-    build.put(scoreKey(physDb, destination, build.version, value, member), emptyValue);
+    build.put(encodeScoreKey(physDb, destination, build.version, value, member), emptyValue);
     build.put(subkey(physDb, destination, build.version, member), encodeScoreValue(value));
   });
 }

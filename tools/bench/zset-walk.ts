@@ -354,6 +354,7 @@ async function main(): Promise<void> {
       // Pops of many from a fresh copy (made before each round, not timed): a third of s1, half of z, half of l.
       [`SPOP p ${popCount} (copy of s1)`, ['SPOP', 'p', popCount], (value) => Array.isArray(value) && value.length === popCount, ['COPY', 's1', 'p', 'REPLACE']],
       [`ZPOPMIN zp ${zpopCount} (copy of z)`, ['ZPOPMIN', 'zp', zpopCount], (value) => Array.isArray(value) && value.length === 2 * zpopCount, ['COPY', 'z', 'zp', 'REPLACE']],
+      [`ZREMRANGEBYRANK zr 0 ${zpopCount - 1} (copy of z)`, ['ZREMRANGEBYRANK', 'zr', 0, zpopCount - 1], zpopCount, ['COPY', 'z', 'zr', 'REPLACE']],
       [`RPOP lp ${lpopCount} (copy of l)`, ['RPOP', 'lp', lpopCount], (value) => Array.isArray(value) && value.length === lpopCount, ['COPY', 'l', 'lp', 'REPLACE']],
     ];
     const body: string[][] = [];

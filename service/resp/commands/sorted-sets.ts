@@ -414,6 +414,8 @@ function zremrangeGeneric(rangeType: 'rank' | 'score' | 'lex'): CommandHandler {
     if (!writer.exists) return 0;
     const entries = yield* wait(read(writer));
     if (entries.length === 0) return 0;
+    // A large share of the set goes: the rest is rewritten ahead, under a new version (zset.ts).
+    if (yield* writer.removeByRewrite(ctx, entries, rangeType === 'lex' ? 'member' : 'score')) return entries.length;
     yield* turnToWrite(ctx);
     writer.removeEntries(entries);
     writer.commit(ctx);
@@ -488,9 +490,11 @@ function zpopGeneric(max: boolean): CommandHandler {
     const writer = SortedSetWriter.load(ctx.keyspace, ctx.db, args[1]!, ctx.nowMs);
     if (!writer.exists || count === 0) return [];
     const entries = yield* wait(writer.ends(Math.min(count, writer.size), max, true));
-    yield* turnToWrite(ctx);
-    writer.removeEntries(entries);
-    writer.commit(ctx);
+    if (!(yield* writer.removeByRewrite(ctx, entries, 'score'))) {
+      yield* turnToWrite(ctx);
+      writer.removeEntries(entries);
+      writer.commit(ctx);
+    }
     return popReply(writer, entries, shape);
   });
 }

@@ -26,6 +26,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { walkSlice } from '../../../lib/keyspace/walk.js';
+import { rewriteLimits } from '../../../lib/keyspace/zset.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { FaultFileSystem } from '../../support/fault-file-system.js';
 import { RawClient, closeAll, closeServers, encodeCommand, ioredis, startServer, waitFor, type TestServer } from './harness.js';
@@ -1290,7 +1291,7 @@ describe('long sorted-set walks share the server', () => {
     expect(await c.exists('z2')).toBe(0);
   });
 
-  it('a STORE or COPY writes its result ahead while other clients run, who read the destination as it was until the command answers; inside EXEC it writes one batch', async () => {
+  it('a STORE or COPY writes its result ahead while other clients run, who read the destination as it was until the command answers, and so does a pop or range removal of a large share; inside EXEC it writes one batch', async () => {
     const a = await loaded('z');
     const b = await other();
     const dispatcher = server().server.dispatcher;
@@ -1316,6 +1317,7 @@ describe('long sorted-set walks share the server', () => {
         };
         const stored = watched(command());
         if (type === 'error') {
+          walkSlice.pause = defaults.pause;
           await expect(stored.reply).rejects.toThrow('WRONGTYPE');
           expect(ahead).not.toHaveBeenCalled();
           expect(await b.smembers('dst')).toEqual(['old']);
@@ -1332,6 +1334,41 @@ describe('long sorted-set walks share the server', () => {
         expect(await b.zscore('dst', member(middle))).toBe(String(name === 'ZUNIONSTORE' ? 3 * middle : middle));
         walkSlice.pause = defaults.pause;
       }
+      // A large share of a set removed: the rest is rewritten ahead under a new version (SortedSetWriter.removeByRewrite).
+      const limits = { ...rewriteLimits };
+      rewriteLimits.removedMin = 1_000;
+      try {
+        expect(await b.copy('z', 'zp')).toBe(1);
+        expect(await b.expire('zp', 1_000)).toBe(1);
+        for (const [name, command, size, lowest] of [
+          ['ZPOPMIN', () => a.zpopmin('zp', 12_000), members - 12_000, member(12_000)],
+          ['ZREMRANGEBYRANK', () => a.zremrangebyrank('zp', 0, 3_999), members - 16_000, member(16_000)],
+        ] as const) {
+          ahead.mockClear();
+          const before = await b.zcard('zp');
+          let hold!: () => void;
+          const gate = new Promise<void>((resolve) => (hold = resolve));
+          let held = false;
+          walkSlice.pause = () => {
+            if (held || ahead.mock.calls.length < 2) return defaults.pause();
+            held = true;
+            return gate;
+          };
+          const removed = watched<unknown>(command());
+          await waitFor(() => held, 5000, `${name} to write ahead and pause`);
+          expect([await b.zcard('zp'), await b.ping()]).toEqual([before, 'PONG']);
+          hold();
+          const reply = await removed.reply;
+          expect(typeof reply === 'number' ? reply : (reply as unknown[]).length / 2).toBe(before - size);
+          expect([await b.zcard('zp'), await b.zrange('zp', 0, 0)]).toEqual([size, [lowest]]);
+          expect(await b.zscore('zp', member(members - 1))).toBe(String(members - 1));
+          expect(await b.ttl('zp')).toBeGreaterThan(0); // the TTL stays
+          walkSlice.pause = defaults.pause;
+        }
+      } finally {
+        Object.assign(rewriteLimits, limits);
+      }
+
       // Inside EXEC the STORE is part of one WAL record: nothing is written ahead.
       ahead.mockClear();
       expect(await a.multi().zunionstore('dst', 1, 'z').zcard('dst').exec()).toEqual([

@@ -10,9 +10,9 @@ import type { WriteBatch } from '../../../lib/engine/write-batch.js';
 import { IoError } from '../../../lib/errors.js';
 import { KeyTag, buildAbandoned, buildMarkerKey, decodeBuildMarker, prefixEnd, subkeyPrefix, tagPrefix } from '../../../lib/keyspace/key-encoding.js';
 import type { Keyspace } from '../../../lib/keyspace/keyspace.js';
-import { recordSize, recordVersion } from '../../../lib/keyspace/metadata.js';
+import { recordExpireMs, recordSize, recordVersion, withExpire } from '../../../lib/keyspace/metadata.js';
 import { setStore } from '../../../lib/keyspace/set.js';
-import { SortedSet, zsetStore, type ScoredMember } from '../../../lib/keyspace/zset.js';
+import { SortedSet, SortedSetWriter, parseLexRange, parseScoreRange, rewriteLimits, zsetStore, type ScoredMember } from '../../../lib/keyspace/zset.js';
 import { drive, walkSlice } from '../../../lib/keyspace/walk.js';
 import { writeAheadOpsMax } from '../../../lib/keyspace/build.js';
 import { entries, lsmHarness, openKeyspace, testContext, type TestContext } from './keyspace-harness.js';
@@ -102,6 +102,13 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
   const markerValues = async (): Promise<string[]> =>
     (await entries(engine, tagPrefix(KeyTag.build), prefixEnd(tagPrefix(KeyTag.build)))).map(([, value]) => (value.equals(buildAbandoned) ? 'abandoned' : value.length === 0 ? 'building' : 'other'));
   const tagged = async (tag: number): Promise<number> => (await entries(engine, tagPrefix(tag), prefixEnd(tagPrefix(tag)))).length;
+  /** A sorted set as a reader sees it: size, whether it has a TTL, version, members with scores. */
+  const read0 = async (key: string): Promise<{ size: number; ttl: boolean; version: number; members: [string, number][] }> => {
+    const record = keyspace.lookup(0, b(key), nowMs)!;
+    const zset = read(key)!;
+    const all = await zset.all();
+    return { size: zset.size, ttl: recordExpireMs(record) !== 0, version: zset.version, members: all.map(({ member, score }) => [member.toString(), score]) };
+  };
   const reopen = async (): Promise<void> => {
     await engine.close();
     engine = await harness.open();
@@ -164,6 +171,54 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     // The walk's cursor looks at its budget every 64 entries.
     expect(Math.max(...copied)).toBeLessThanOrEqual(writeAheadOpsMax + 64);
     transfer.build.abandon(ctx);
+  });
+
+  it('removes a large share of a sorted set by rewriting the rest ahead, for pops from either end and rank, score and lex ranges', async () => {
+    const saved = { ...rewriteLimits };
+    rewriteLimits.removedMin = 100;
+    try {
+      const all = members(1_000);
+      for (const [name, read, order, left] of [
+        ['ZPOPMIN 600', (zset: SortedSet) => zset.ends(600, false, true), 'score', all.slice(600)],
+        ['ZPOPMAX 300', (zset: SortedSet) => zset.ends(300, true, true), 'score', all.slice(0, 700)],
+        ['ZREMRANGEBYRANK 200 799', (zset: SortedSet) => zset.rangeByRank(200, 799), 'score', [...all.slice(0, 200), ...all.slice(800)]],
+        ['ZREMRANGEBYSCORE 100 (400', (zset: SortedSet) => zset.rangeByScore(parseScoreRange(b('100'), b('(400'))!, { reverse: false, offset: 0, limit: -1 }), 'score', [...all.slice(0, 200), ...all.slice(800)]],
+        ['ZREMRANGEBYLEX [m00100 (m00900', (zset: SortedSet) => zset.rangeByLex(parseLexRange(b('[m00100'), b('(m00900'))!, { reverse: false, offset: 0, limit: -1 }), 'member', [...all.slice(0, 100), ...all.slice(900)]],
+      ] as const) {
+        const plain = testContext(engine, nowMs);
+        expect(drive(zsetStore(keyspace, plain, b('z'), all)), name).toBe(1_000);
+        const stored = keyspace.load(0, b('z'), nowMs);
+        keyspace.put(plain, stored, withExpire(stored.live!, nowMs + 60_000));
+        await plain.settle();
+        const before = await read0('z');
+
+        const ctx = aheadContext(engine, nowMs);
+        const writer = SortedSetWriter.load(keyspace, 0, b('z'), nowMs);
+        const removed = await read(writer);
+        const done = drive(writer.removeByRewrite(ctx, removed, order));
+        await ctx.turnAsked;
+        expect(ctx.ahead.length, name).toBeGreaterThan(1);
+        expect(await read0('z'), `${name}: before its turn`).toEqual(before);
+        ctx.grant();
+        expect(await done, name).toBe(true);
+        await ctx.settle();
+        expect(await read0('z'), name).toMatchObject({ size: left.length, ttl: true, members: left.map(({ member, score }) => [member.toString(), score]) });
+        expect(recordVersion(keyspace.lookup(0, b('z'), nowMs)!), name).toBeGreaterThan(before.version);
+        expect(await markerValues(), name).toEqual([]);
+      }
+      // Too few removed, or too many left for each: the caller deletes them in its turn.
+      const plain = testContext(engine, nowMs);
+      drive(zsetStore(keyspace, plain, b('z'), all));
+      await plain.settle();
+      const ctx = aheadContext(engine, nowMs);
+      const writer = SortedSetWriter.load(keyspace, 0, b('z'), nowMs);
+      expect(await drive(writer.removeByRewrite(ctx, await writer.ends(50, false, true), 'score'))).toBe(false);
+      rewriteLimits.survivorsPerRemoved = 1;
+      expect(await drive(writer.removeByRewrite(ctx, await writer.ends(400, false, true), 'score'))).toBe(false);
+      expect(ctx.ahead).toHaveLength(0);
+    } finally {
+      Object.assign(rewriteLimits, saved);
+    }
   });
 
   it('puts every entry in the command\'s one batch when it cannot write ahead (foreground, EXEC)', () => {
