@@ -2,12 +2,13 @@
 // build.ts): a real silt-server under appendfsync always, with a 1 MiB
 // memtable so that flushes and compactions run while it builds, gets a
 // ZUNIONSTORE, ZRANGESTORE, SUNIONSTORE or COPY of a collection large enough
-// to be written ahead in many batches, while a second client writes plain
-// keys; it is SIGKILLed at a random moment of the command.
+// to be written ahead in many batches, or a ZPOPMIN of most of a copy (which
+// rewrites the rest ahead), while a second client writes plain keys; it is
+// SIGKILLed at a random moment of the command.
 //
 // After each restart:
-// - the destination is as it was before the command (one member) or the
-//   whole new collection, exact; if the command was answered, the new one;
+// - the destination is as it was before the command or the whole new
+//   collection, exact; if the command was answered, the new one;
 // - every acknowledged plain write is there;
 // - `silt verify` reports no damage, on the directory as the kill left it
 //   (entries written ahead are reclaimable, `unfinished-build`) and after a
@@ -15,7 +16,7 @@
 // At the end, the directory opened in-process and compacted holds no entry
 // of an abandoned build, and the open after that no marker.
 //
-// Cycles: SILT_BUILD_CRASH_CYCLES (default 4); the kill moments come from a
+// Cycles: SILT_BUILD_CRASH_CYCLES (default 5, one per command); the kill moments come from a
 // PRNG whose seed is printed (replay with SILT_CRASH_SEED). npm test builds
 // dist/ first.
 
@@ -33,7 +34,7 @@ import { RawClient, mainScript, plain } from '../integration/resp/harness.js';
 import { defaultFileSystem } from '../../tools/data-dir.js';
 import { verifyDirectory, type VerifyReport } from '../../tools/verify.js';
 
-const cycles = Number(process.env.SILT_BUILD_CRASH_CYCLES ?? 4);
+const cycles = Number(process.env.SILT_BUILD_CRASH_CYCLES ?? 5);
 const seed = Number(process.env.SILT_CRASH_SEED ?? Date.now() % 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'silt-build-crash-'));
 const children = new Set<ChildProcess>();
@@ -48,12 +49,19 @@ afterAll(() => {
 
 const memberName = (index: number): string => `member:${String(index).padStart(6, '0')}`;
 
-/** The commands tried, each replacing `dst` with a collection built from a source of `members` elements. */
-const commands: { args: string[]; kind: 'zset' | 'set' }[] = [
+/** Members ZPOPMIN takes from a copy of the source: enough that it rewrites the rest ahead (zset.ts, rewriteLimits). */
+const popped = 18_000;
+
+/**
+ * The commands tried: each replaces `dst` (one member before) with a collection built from a source of
+ * `members` elements, or pops most of `dst` (a copy of the source before), which rewrites the rest.
+ */
+const commands: { args: string[]; kind: 'zset' | 'set' | 'pop' }[] = [
   { args: ['ZUNIONSTORE', 'dst', '1', 'src'], kind: 'zset' },
   { args: ['ZRANGESTORE', 'dst', 'src', '0', '-1'], kind: 'zset' },
   { args: ['SUNIONSTORE', 'dst', 'set'], kind: 'set' },
   { args: ['COPY', 'src', 'dst', 'REPLACE'], kind: 'zset' },
+  { args: ['ZPOPMIN', 'dst', String(popped)], kind: 'pop' },
 ];
 
 /** `dst` as one comparable text: its type and every member (with its score for a sorted set). */
@@ -64,14 +72,19 @@ async function destination(raw: RawClient): Promise<string> {
   return type;
 }
 
-function expectedNew(kind: 'zset' | 'set'): string {
+function expectedNew(kind: 'zset' | 'set' | 'pop'): string {
   if (kind === 'set') return `set ${JSON.stringify(Array.from({ length: members }, (_, index) => memberName(index)))}`;
   const flat: string[] = [];
-  for (let index = 0; index < members; index++) flat.push(memberName(index), String(index / 2));
+  for (let index = kind === 'pop' ? popped : 0; index < members; index++) flat.push(memberName(index), String(index / 2));
   return `zset ${JSON.stringify(flat)}`;
 }
 
-const before = `zset ${JSON.stringify(['old', '1'])}`;
+const oneMember = `zset ${JSON.stringify(['old', '1'])}`;
+
+/** `dst` before the command of `kind`. */
+function before(kind: 'zset' | 'set' | 'pop'): string {
+  return kind === 'pop' ? expectedNew('zset') : oneMember;
+}
 
 async function load(port: number): Promise<void> {
   const raw = await RawClient.connect(port);
@@ -119,7 +132,8 @@ describe(`a collection written ahead of its metadata survives SIGKILL under appe
       const command = commands[cycle % commands.length]!;
       const raw = await RawClient.connect(server.port);
       expect(await raw.call('DEL', 'dst')).toBeGreaterThanOrEqual(0);
-      expect(await raw.call('ZADD', 'dst', '1', 'old')).toBe(1);
+      if (command.kind === 'pop') expect(await raw.call('COPY', 'src', 'dst')).toBe(1);
+      else expect(await raw.call('ZADD', 'dst', '1', 'old')).toBe(1);
       let answered = false;
       const store = raw.call(...command.args).then(
         () => (answered = true),
@@ -154,8 +168,8 @@ describe(`a collection written ahead of its metadata survives SIGKILL under appe
       try {
         const state = await destination(check);
         if (answered) expect(state, `cycle ${cycle}: ${command.args.join(' ')} was answered`).toBe(expectedNew(command.kind));
-        else expect([before, expectedNew(command.kind)], `cycle ${cycle}: ${command.args.join(' ')} after the kill`).toContain(state);
-        if (state !== before) published++;
+        else expect([before(command.kind), expectedNew(command.kind)], `cycle ${cycle}: ${command.args.join(' ')} after the kill`).toContain(state);
+        if (state !== before(command.kind)) published++;
         for (const key of acked) expect(await check.call('EXISTS', key), `cycle ${cycle}: acknowledged ${key}`).toBe(1);
         ackedPlain += acked.length;
       } finally {
