@@ -22,13 +22,13 @@
 
 import { CorruptionError } from '../lib/errors.js';
 import type { DbTable } from '../lib/keyspace/db-table.js';
-import { dbTableKey, decodeCounterKey, decodeExpiryKey, decodeMetadataKey, decodeScoreKey, decodeSubkey, KeyTag } from '../lib/keyspace/key-encoding.js';
+import { dbTableKey, decodeBuildMarker, decodeCounterKey, decodeExpiryKey, decodeMetadataKey, decodeScoreKey, decodeSubkey, KeyTag } from '../lib/keyspace/key-encoding.js';
 import { formatTime, quoteBytes, renderKey, type KeyRange } from './render.js';
 
 /** An engine key decoded (JSON: user keys and fields in hex). */
 export interface DecodedEngineKey {
   /** `other`: not a keyspace key (no table given, an unknown tag, or one that does not decode). */
-  kind: 'metadata' | 'subkey' | 'score' | 'expiry' | 'counters' | 'table' | 'other';
+  kind: 'metadata' | 'subkey' | 'score' | 'expiry' | 'counters' | 'table' | 'build' | 'other';
   /** The logical db the table maps `physDb` to; null when it maps none (or for table and other). */
   db: number | null;
   physDb: number | null;
@@ -80,8 +80,9 @@ export interface DecodedKeyRange {
   text: string;
 }
 
-/** The parts of the keyspace, in engine key order (tags C < D < E < M < S < Z), as people call them. */
+/** The parts of the keyspace, in engine key order (tags B < C < D < E < M < S < Z), as people call them. */
 const partNames: Record<Exclude<DecodedEngineKey['kind'], 'other'>, string> = {
+  build: 'build markers',
   counters: 'counters',
   table: 'the database table',
   expiry: 'the expiry index',
@@ -178,6 +179,10 @@ function decode(key: Buffer, table: DbTable | typeof unknownTable): DecodedEngin
     case KeyTag.score: {
       const { physDb, userKey, score, member } = decodeScoreKey(key);
       return { kind: 'score', db: dbOf(physDb), physDb, key: userKey.toString('hex'), ...base, field: member.toString('hex'), score, text: `${owner(physDb, userKey)} score entry ${score} ${quoteBytes(member)}` };
+    }
+    case KeyTag.build: {
+      const { physDb, userKey, version } = decodeBuildMarker(key);
+      return { kind: 'build', db: dbOf(physDb), physDb, key: userKey.toString('hex'), ...base, text: `${owner(physDb, userKey)} build marker of version ${version} (docs/format.md, "Build markers")` };
     }
     case KeyTag.expiry: {
       const { expireMs, physDb, userKey } = decodeExpiryKey(key);

@@ -1296,6 +1296,18 @@ describe('long sorted-set walks share the server', () => {
     const b = await other();
     const dispatcher = server().server.dispatcher;
     const ahead = vi.spyOn(dispatcher, 'writeAhead');
+    /** Holds the first walk pause after two batches were written ahead, until hold(). */
+    const holdAfterWritesAhead = (): { held: () => boolean; hold: () => void } => {
+      let hold!: () => void;
+      const gate = new Promise<void>((resolve) => (hold = resolve));
+      let held = false;
+      walkSlice.pause = () => {
+        if (held || ahead.mock.calls.length < 2) return defaults.pause();
+        held = true;
+        return gate;
+      };
+      return { held: () => held, hold };
+    };
     try {
       for (const [name, command, type] of [
         ['ZUNIONSTORE', () => a.zunionstore('dst', 2, 'z', 'z', 'WEIGHTS', 1, 2), 'zset'],
@@ -1306,15 +1318,7 @@ describe('long sorted-set walks share the server', () => {
         await b.del('dst');
         expect(await b.sadd('dst', 'old')).toBe(1);
         ahead.mockClear();
-        // Hold the first pause after some batches were written ahead.
-        let hold!: () => void;
-        const gate = new Promise<void>((resolve) => (hold = resolve));
-        let held = false;
-        walkSlice.pause = () => {
-          if (held || ahead.mock.calls.length < 2) return defaults.pause();
-          held = true;
-          return gate;
-        };
+        const { held, hold } = holdAfterWritesAhead();
         const stored = watched(command());
         if (type === 'error') {
           walkSlice.pause = defaults.pause;
@@ -1323,7 +1327,7 @@ describe('long sorted-set walks share the server', () => {
           expect(await b.smembers('dst')).toEqual(['old']);
           continue;
         }
-        await waitFor(() => held, 5000, `${name} to write ahead and pause`);
+        await waitFor(held, 5000, `${name} to write ahead and pause`);
         // Entries are in the engine, not yet the key's: the old set is what everyone reads.
         expect([await b.type('dst'), await b.smembers('dst'), await b.ping()]).toEqual(['set', ['old'], 'PONG']);
         expect(stored.settled()).toBe(false);
@@ -1348,16 +1352,9 @@ describe('long sorted-set walks share the server', () => {
         ] as const) {
           ahead.mockClear();
           const before = await b.zcard('zp');
-          let hold!: () => void;
-          const gate = new Promise<void>((resolve) => (hold = resolve));
-          let held = false;
-          walkSlice.pause = () => {
-            if (held || ahead.mock.calls.length < 2) return defaults.pause();
-            held = true;
-            return gate;
-          };
+          const { held, hold } = holdAfterWritesAhead();
           const removed = watched<unknown>(command());
-          await waitFor(() => held, 5000, `${name} to write ahead and pause`);
+          await waitFor(held, 5000, `${name} to write ahead and pause`);
           expect([await b.zcard('zp'), await b.ping()]).toEqual([before, 'PONG']);
           hold();
           const reply = await removed.reply;

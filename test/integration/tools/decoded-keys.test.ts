@@ -18,7 +18,7 @@ import { LsmEngine } from '../../../lib/engine/lsm-engine.js';
 import { NodeFileSystem } from '../../../lib/fs/node-file-system.js';
 import { hashSet } from '../../../lib/keyspace/hash.js';
 import { Keyspace, type KeyspaceContext } from '../../../lib/keyspace/keyspace.js';
-import { counterKey, dbTableKey, metadataKey, subkey, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
+import { buildMarkerKey, counterKey, dbTableKey, metadataKey, subkey, subkeyPrefix } from '../../../lib/keyspace/key-encoding.js';
 import { recordVersion, stringRecord } from '../../../lib/keyspace/metadata.js';
 import { setAdd } from '../../../lib/keyspace/set.js';
 import { WriteBatch } from '../../../lib/engine/write-batch.js';
@@ -233,6 +233,9 @@ describe('verify names the keys damage affects', () => {
     expect(describeKeyRange(range(a, subkeyPrefix(0, Buffer.from('h'), 1)), table).text).toMatch(/: it may hold entries of every db\)$/);
     expect(describeKeyRange(range(a, Buffer.from([0x7a, 0x00])), table).text).toBe('keys db 0 "a" .. 0x7a00 (0x7a00 is not a keyspace key)');
     expect(describeKeyRange(range(a, a), table).text).toBe('db 0 "a"');
+    const marker = buildMarkerKey(0, Buffer.from('h'), 7);
+    expect(describeKeyRange(range(marker, marker), table).text).toBe('db 0 "h" build marker of version 7 (docs/format.md, "Build markers")');
+    expect(describeKeyRange(range(marker, counterKey(0)), table).text).toMatch(/from build markers to counters: it may hold entries of/);
     expect(describeKeyRange({ smallest: null, largest: null }, table).text).toBe('keys unknown');
   });
 });

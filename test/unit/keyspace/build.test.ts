@@ -109,6 +109,13 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     const all = await zset.all();
     return { size: zset.size, ttl: recordExpireMs(record) !== 0, version: zset.version, members: all.map(({ member, score }) => [member.toString(), score]) };
   };
+  /** Flushes and compacts everything: no `S` or `Z` entry is left. */
+  const expectReclaimed = async (): Promise<void> => {
+    await engine.flush();
+    await engine.compactRange();
+    expect(await tagged(KeyTag.score)).toBe(0);
+    expect(await tagged(KeyTag.subkey)).toBe(0);
+  };
   const reopen = async (): Promise<void> => {
     await engine.close();
     engine = await harness.open();
@@ -272,10 +279,7 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     expect(await markerValues()).toEqual(['abandoned']);
     await reopen();
     expect(await markerValues()).toEqual(['abandoned']); // its entries are not reclaimed yet
-    await engine.flush();
-    await engine.compactRange();
-    expect(await tagged(KeyTag.score)).toBe(0);
-    expect(await tagged(KeyTag.subkey)).toBe(0);
+    await expectReclaimed();
     await reopen();
     expect(await markerValues()).toEqual([]);
   });
@@ -296,10 +300,7 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     await reopen();
     expect(await markerValues()).toEqual(['abandoned']);
     expect(keyspace.newVersion(0)).toBeGreaterThan(abandoned); // a clock far behind does not matter
-    await engine.flush();
-    await engine.compactRange();
-    expect(await tagged(KeyTag.score)).toBe(0);
-    expect(await tagged(KeyTag.subkey)).toBe(0);
+    await expectReclaimed();
     await reopen();
     expect(await markerValues()).toEqual([]);
   });
