@@ -28,7 +28,11 @@
 // SADD/SREM/ZADD/ZREM naming up to 50,000 members (their point reads go in slices).
 // Last, point reads of many arguments (SMISMEMBER, ZMSCORE) and random
 // picks of many (SRANDMEMBER, ZRANDMEMBER), read at a snapshot in slices, and pops of many (SPOP, ZPOPMIN, RPOP with a count) from a copy
-// made before each round.
+// made before each round. The stores of the whole sorted set (ZUNIONSTORE,
+// ZINTERSTORE, ZRANGESTORE), RENAME, and ZREMRANGEBYRANK of half a copy of
+// it write their results ahead in slices (lib/keyspace/build.ts). --server
+// redis runs the same against redis-server (appendonly yes, everysec): the
+// anchor, whose commands block its one thread.
 //
 // Run: npm run build && node dist/tools/bench/zset-walk.js [--server silt|redis] [--members 1000000] [--set-members 300000] [--rounds 5] [--port 7142]
 //      [--only SPOP,ZPOPMIN] (only the operations whose names contain one of the words)
