@@ -43,6 +43,7 @@ import { SliceBudget, chunkEntries, type Steps } from './walk.js';
 import type { Keyspace, KeyspaceContext } from './keyspace.js';
 
 const emptyValue = Buffer.alloc(0);
+const noop = (): void => undefined;
 
 /**
  * Entries a batch written ahead holds at most: the engine inserts a batch
@@ -51,6 +52,15 @@ const emptyValue = Buffer.alloc(0);
  * more) held the event loop 40-60 ms; 2,048 keep it to a few.
  */
 export const writeAheadOpsMax = 2_048;
+
+/**
+ * Batches a build keeps written ahead and not yet acknowledged: past it, the
+ * walk waits for the oldest (backpressure()). The engine holds back the
+ * acknowledgements of every writer while its flushes fall behind, so a build
+ * of millions of entries slows down with the others instead of queueing
+ * memtables as large as the collection.
+ */
+export const writeAheadInFlightMax = 8;
 
 /** A new version of one collection, written ahead of its metadata when the command can (see the header). */
 export class VersionBuild {
@@ -61,6 +71,8 @@ export class VersionBuild {
   #markerWritten = false;
   /** The error of a batch written ahead, once it failed. */
   #failure: unknown;
+  /** Batches written ahead, oldest first, at most writeAheadInFlightMax of them not yet waited for. */
+  readonly #inFlight: Promise<void>[] = [];
   #finished = false;
 
   /** A build of `version` (new, from Keyspace.newVersion) of `key` in logical `db`. */
@@ -95,10 +107,22 @@ export class VersionBuild {
       this.#markerWritten = true;
     }
     this.#batch = new WriteBatch();
-    ctx.writeAhead!(batch).catch((error: unknown) => {
+    const written = ctx.writeAhead!(batch);
+    written.catch((error: unknown) => {
       this.#failure ??= error;
     });
+    this.#inFlight.push(written);
     return true;
+  }
+
+  /**
+   * What to wait for before staging more: the oldest batch written ahead once
+   * writeAheadInFlightMax are unacknowledged; undefined when nothing is. A
+   * failure is not thrown here: the next writeAhead() or finish() throws it.
+   */
+  backpressure(): Promise<void> | undefined {
+    if (this.#inFlight.length < writeAheadInFlightMax) return undefined;
+    return this.#inFlight.shift()!.then(noop, noop);
   }
 
   /**
@@ -141,7 +165,11 @@ export function* stageInSlices(ctx: KeyspaceContext, build: VersionBuild, count:
   const slice = new SliceBudget();
   for (let index = 0; index < count; index++) {
     stage(index);
-    if ((index + 1) % chunkEntries === 0 && index + 1 < count && (slice.spend(chunkEntries) || build.full(ctx)) && build.writeAhead(ctx)) yield* slice.pause();
+    if ((index + 1) % chunkEntries === 0 && index + 1 < count && (slice.spend(chunkEntries) || build.full(ctx)) && build.writeAhead(ctx)) {
+      const held = build.backpressure();
+      if (held !== undefined) yield held;
+      yield* slice.pause();
+    }
   }
   build.writeAhead(ctx);
 }

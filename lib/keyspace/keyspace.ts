@@ -595,7 +595,7 @@ export class Keyspace {
     const sourceVersion = recordVersion(source.live!);
     const version = build.version;
     const walk = new Walk(this.engine);
-    const between = (): void => void build.writeAhead(ctx);
+    const between = (): Promise<void> | undefined => (build.writeAhead(ctx) ? build.backpressure() : undefined);
     // A batch's worth staged ends the slice (the walk's cursor looks at its budget every 64 entries).
     const charge = (): void => {
       if (build.full(ctx)) walk.spend(walkSlice.entriesMax);

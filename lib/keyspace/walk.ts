@@ -377,12 +377,14 @@ const noReadOptions: ReadOptions = {};
 /**
  * Inside a drive()n generator: calls `visit` for each entry of `options` on
  * `walk` until it returns false, pausing between slices, and calling
- * `beforePause` (if given) before each pause.
+ * `beforePause` (if given) before each pause; a Promise it returns is waited
+ * for too.
  */
-export function* visitRange(walk: Walk, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void, beforePause?: () => void): Steps<void> {
+export function* visitRange(walk: Walk, options: IteratorOptions, visit: (key: Buffer, value: Buffer) => boolean | void, beforePause?: () => Promise<void> | undefined): Steps<void> {
   const cursor = walk.open(options);
   while (!(yield* wait(cursor.visit(visit)))) {
-    beforePause?.();
+    const held = beforePause?.();
+    if (held !== undefined) yield held;
     yield* walk.pause();
   }
 }

@@ -790,7 +790,7 @@ export class SortedSetWriter extends SortedSet {
     const prefix = order === 'score' ? this.scorePrefix : this.memberPrefix;
     let copied = 0;
     const walk = new Walk(this.engine);
-    const between = (): void => void build.writeAhead(ctx);
+    const between = (): Promise<void> | undefined => (build.writeAhead(ctx) ? build.backpressure() : undefined);
     const charge = (): void => {
       if (build.full(ctx)) walk.spend(walkSlice.entriesMax);
     };

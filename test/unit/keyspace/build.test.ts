@@ -14,7 +14,7 @@ import { recordExpireMs, recordSize, recordVersion, withExpire } from '../../../
 import { setStore } from '../../../lib/keyspace/set.js';
 import { SortedSet, SortedSetWriter, parseLexRange, parseScoreRange, rewriteLimits, zsetStore, type ScoredMember } from '../../../lib/keyspace/zset.js';
 import { drive, walkSlice } from '../../../lib/keyspace/walk.js';
-import { writeAheadOpsMax } from '../../../lib/keyspace/build.js';
+import { writeAheadInFlightMax, writeAheadOpsMax } from '../../../lib/keyspace/build.js';
 import { entries, lsmHarness, openKeyspace, testContext, type TestContext } from './keyspace-harness.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -228,6 +228,28 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
     }
   });
 
+  it('waits for the oldest batch written ahead once writeAheadInFlightMax are unacknowledged, as a stalled engine holds them', async () => {
+    const ctx = aheadContext(engine, nowMs);
+    ctx.holdAhead = true;
+    let asked = false;
+    void ctx.turnAsked.then(() => (asked = true));
+    const done = drive(zsetStore(keyspace, ctx, b('dst'), members(5_000)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ctx.ahead).toHaveLength(writeAheadInFlightMax);
+    let rounds = 0;
+    while (!asked) {
+      ctx.settleAhead();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      rounds++;
+    }
+    expect(rounds).toBeGreaterThan(3);
+    ctx.settleAhead();
+    ctx.grant();
+    expect(await done).toBe(5_000);
+    await ctx.settle();
+    expect(read('dst')!.size).toBe(5_000);
+  });
+
   it('puts every entry in the command\'s one batch when it cannot write ahead (foreground, EXEC)', () => {
     const ctx = aheadContext(engine, nowMs);
     ctx.allowed = false;
@@ -242,9 +264,15 @@ describe('VersionBuild (LsmEngine with the keyspace compaction filter)', () => {
   it('refuses to publish after a batch written ahead failed, even if writing works again', async () => {
     const ctx = aheadContext(engine, nowMs);
     ctx.holdAhead = true;
+    let asked = false;
+    void ctx.turnAsked.then(() => (asked = true));
     const done = drive(zsetStore(keyspace, ctx, b('dst'), members(2_000)));
-    await ctx.turnAsked;
-    // Their failure is known only now (a slow fdatasync that failed); the engine takes plain writes again.
+    // Acknowledged as the build goes, but for the last batches...
+    while (!asked) {
+      ctx.settleAhead();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // ...whose failure is known only now (a slow fdatasync that failed); the engine takes plain writes again.
     ctx.settleAhead(new IoError('no space left on device'));
     await new Promise((resolve) => setImmediate(resolve));
     ctx.grant();
