@@ -28,7 +28,10 @@
 //   db the request names (lockIds). Other commands run. A walk that writes asks for its turn
 //   (turn()) when it has walked: a grant waits in the FIFO like a command,
 //   and keeps the dispatcher busy while the handler writes and answers, so
-//   its batch applies to the state it read. Nothing starves: a request
+//   its batch applies to the state it read. A walk that gives its key a new
+//   collection writes that collection's entries before its turn
+//   (writeAhead(), lib/keyspace/build.ts): batches no reader reaches until
+//   its turn's write publishes them, so they need no turn of their own. Nothing starves: a request
 //   waiting to write a key keeps new walks off that key, and one waiting
 //   for every lock (and the expiry sweep, whenUnlocked()) keeps new walks
 //   from starting. A blocked client whose retry would write a locked key

@@ -29,10 +29,8 @@ import { LsmEngine } from '../../lib/engine/lsm-engine.js';
 import { Keyspace, keyspaceCompactionFilter } from '../../lib/keyspace/keyspace.js';
 import { KeyTag, prefixEnd, tagPrefix } from '../../lib/keyspace/key-encoding.js';
 import { mulberry32 } from '../support/crash-workload.js';
-import { startCrashServer } from '../support/crash-server.js';
+import { startCrashServer, verifyNoDamage } from '../support/crash-server.js';
 import { RawClient, mainScript, plain } from '../integration/resp/harness.js';
-import { defaultFileSystem } from '../../tools/data-dir.js';
-import { verifyDirectory, type VerifyReport } from '../../tools/verify.js';
 
 const cycles = Number(process.env.SILT_BUILD_CRASH_CYCLES ?? 5);
 const seed = Number(process.env.SILT_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -105,14 +103,6 @@ async function load(port: number): Promise<void> {
   }
 }
 
-async function verifyNoDamage(when: string): Promise<VerifyReport> {
-  const report = await verifyDirectory(defaultFileSystem(), dir);
-  const damage = report.problems.filter((problem) => problem.severity === 'damage');
-  if (damage.length > 0) expect.fail(`silt verify ${when}: ${damage.map((problem) => `[${problem.kind}] ${problem.file}: ${problem.message}`).join('; ')}`);
-  expect(report.logical?.skipped, `silt verify ${when}: the logical pass`).toBeNull();
-  return report;
-}
-
 describe(`a collection written ahead of its metadata survives SIGKILL under appendfsync always (${cycles} cycles, seed ${seed})`, () => {
   it('is after a restart as it was or the whole new collection, never part of it, and what a kill left is reclaimed', async () => {
     const random = mulberry32(seed);
@@ -160,7 +150,7 @@ describe(`a collection written ahead of its metadata survives SIGKILL under appe
       raw.close();
       writer.close();
 
-      const killed = await verifyNoDamage(`after the kill in cycle ${cycle}`);
+      const killed = await verifyNoDamage(dir, `after the kill in cycle ${cycle}`);
       if (killed.logical!.reclaimable.byReason['unfinished-build'].entries > 0) midBuild++;
 
       server = await startCrashServer(mainScript, dir, children);
@@ -178,7 +168,7 @@ describe(`a collection written ahead of its metadata survives SIGKILL under appe
     }
     server.child.kill('SIGTERM');
     await server.exited;
-    await verifyNoDamage('after a clean stop');
+    await verifyNoDamage(dir, 'after a clean stop');
     console.log(`build crash test: ${cycles} kills (${midBuild} while entries were written ahead, ${published} after the new collection was published), ${ackedPlain} acknowledged plain writes all present`);
 
     // What the kills left is reclaimed: the entries by compaction once the open marked their markers abandoned
@@ -193,7 +183,7 @@ describe(`a collection written ahead of its metadata survives SIGKILL under appe
         await engine.close();
       }
     }
-    const report = await verifyNoDamage('after compaction');
+    const report = await verifyNoDamage(dir, 'after compaction');
     expect(report.logical!.reclaimable.byReason['unfinished-build'].entries).toBe(0);
     const engine = await LsmEngine.open(dir, { readOnly: true });
     try {

@@ -37,10 +37,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { mulberry32 } from '../support/crash-workload.js';
-import { startCrashServer } from '../support/crash-server.js';
+import { startCrashServer, verifyNoDamage } from '../support/crash-server.js';
 import { RawClient, encodeCommand, mainScript, parseInfo, plain } from '../integration/resp/harness.js';
-import { defaultFileSystem } from '../../tools/data-dir.js';
-import { verifyDirectory, type VerifyReport } from '../../tools/verify.js';
 
 const cycles = Number(process.env.SILT_COLLECTION_CRASH_CYCLES ?? 3);
 const seed = Number(process.env.SILT_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -567,15 +565,6 @@ async function readKeys(raw: RawClient, keys: readonly string[]): Promise<string
   return lines.join('\n');
 }
 
-/** Runs `silt verify` in-process; fails on any damage, and when the logical pass did not look at the keyspace. */
-async function verifyNoDamage(when: string): Promise<VerifyReport> {
-  const report = await verifyDirectory(defaultFileSystem(), dir);
-  const damage = report.problems.filter((problem) => problem.severity === 'damage');
-  if (damage.length > 0) expect.fail(`silt verify ${when}: ${damage.map((problem) => `[${problem.kind}] ${problem.file}: ${problem.message}`).join('; ')}`);
-  expect(report.logical?.skipped, `silt verify ${when}: the logical pass`).toBeNull();
-  return report;
-}
-
 /** Polls INFO lsm until the server has flushed `flushes` memtables (bounded); returns what it saw. */
 async function waitForFlushes(port: number, flushes: number): Promise<{ flushes: number; compactions: number }> {
   const raw = await RawClient.connect(port);
@@ -616,7 +605,7 @@ describe(`server survives SIGKILL during a collection load under appendfsync alw
       await Promise.all(workers);
 
       // The directory as the kill left it: torn tails and orphans are notes, nothing is damage.
-      await verifyNoDamage(`after the kill in cycle ${cycle}`);
+      await verifyNoDamage(dir, `after the kill in cycle ${cycle}`);
 
       const restarted = await startCrashServer(mainScript, dir, children);
       const raw = await RawClient.connect(restarted.port);
@@ -642,7 +631,7 @@ describe(`server survives SIGKILL during a collection load under appendfsync alw
         restarted.child.kill('SIGTERM');
         await restarted.exited;
       }
-      await verifyNoDamage(`after a clean stop in cycle ${cycle}`);
+      await verifyNoDamage(dir, `after a clean stop in cycle ${cycle}`);
     }
     console.log(
       `collection crash test: ${totalAcked} acknowledged units over ${cycles} kills all present, ${totalTail} unacknowledged units landed; ${flushesBeforeKill} flushes and ${compactionsBeforeKill} compactions seen before the kills`,

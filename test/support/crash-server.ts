@@ -3,9 +3,13 @@
 // flushes and compactions run during a test's load, and resolved once its log
 // says it is ready (the port comes from that line). The caller owns the
 // `children` set and SIGKILLs whatever is left in it in afterAll; a child
-// leaves the set when it exits.
+// leaves the set when it exits. verifyNoDamage() runs `silt verify` on a
+// crash test's directory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { expect } from 'vitest';
+import { defaultFileSystem } from '../../tools/data-dir.js';
+import { verifyDirectory, type VerifyReport } from '../../tools/verify.js';
 
 export interface CrashServer {
   child: ChildProcess;
@@ -44,4 +48,16 @@ export function startCrashServer(script: string, dir: string, children: Set<Chil
       reject(new Error(`server exited before it was ready: ${stderr}`));
     });
   });
+}
+
+/**
+ * Runs `silt verify` in-process on `dir`; fails on any damage, and when the logical pass did not
+ * look at the keyspace. `when` names the moment in the failure.
+ */
+export async function verifyNoDamage(dir: string, when: string): Promise<VerifyReport> {
+  const report = await verifyDirectory(defaultFileSystem(), dir);
+  const damage = report.problems.filter((problem) => problem.severity === 'damage');
+  if (damage.length > 0) expect.fail(`silt verify ${when}: ${damage.map((problem) => `[${problem.kind}] ${problem.file}: ${problem.message}`).join('; ')}`);
+  expect(report.logical?.skipped, `silt verify ${when}: the logical pass`).toBeNull();
+  return report;
 }
