@@ -435,6 +435,10 @@ export const walReplayThreadBytesMin = 8 * MiB;
 export const walReplayChunkBytes = 1 * MiB;
 export const walReplayChunksAhead = 8;
 
+/** How long replay through the thread applies chunks before it lets the event loop run, ms: a server
+ *  listening during recovery answers LOADING meanwhile (LsmEngine#replayWal). */
+export const walReplaySliceMs = 10;
+
 /** A replay thread that sends nothing for this long is taken for dead, ms. */
 export const walReplayThreadStallMs = 120_000;
 

@@ -391,7 +391,7 @@ export class LsmEngine implements Engine {
     this.#versionRefs.set(this.#version, 1);
     this.#bumpFileNumberPastExistingFiles();
     this.#checkSegmentsPresent();
-    const replayed = this.#replayWal();
+    const replayed = await this.#replayWal();
     this.#active = { memtable: replayed.memtable, walNumbers: replayed.walNumbers, walClosed: Promise.resolve() };
     this.recovery = { ...replayed.info, durationMs: Math.round(performance.now() - started) };
     if (this.readOnly) return;
@@ -450,7 +450,7 @@ export class LsmEngine implements Engine {
     }
   }
 
-  #replayWal(): { memtable: Memtable; walNumbers: number[]; info: WalReplayInfo } {
+  async #replayWal(): Promise<{ memtable: Memtable; walNumbers: number[]; info: WalReplayInfo }> {
     const fs = this.#fs;
     const memtable = new Memtable();
     const numbers: number[] = [];
@@ -480,11 +480,13 @@ export class LsmEngine implements Engine {
         this.#logger.warn({ err: error }, 'WAL replay thread could not start; replaying on the main thread');
       }
     }
-    const read = (path: string, options: WalReadOptions): WalReadResult => (thread === undefined ? readWalFile(fs, path, options) : thread.read(path, options));
+    // Big WAL files let the event loop run between chunks (a server answers LOADING meanwhile).
+    const read = (path: string, options: WalReadOptions): WalReadResult | Promise<WalReadResult> =>
+      thread === undefined ? readWalFile(fs, path, options) : thread.readSliced(path, options, limits.walReplaySliceMs);
     // Bulk load: the memtable orders its keys once at the end instead of at every insert.
     memtable.beginBulkLoad();
     try {
-      this.#replayWalFiles(memtable, numbers, read, info);
+      await this.#replayWalFiles(memtable, numbers, read, info);
     } finally {
       thread?.close();
     }
@@ -492,11 +494,11 @@ export class LsmEngine implements Engine {
     return { memtable, walNumbers: numbers, info };
   }
 
-  #replayWalFiles(memtable: Memtable, numbers: number[], read: (path: string, options: WalReadOptions) => WalReadResult, info: WalReplayInfo): void {
+  async #replayWalFiles(memtable: Memtable, numbers: number[], read: (path: string, options: WalReadOptions) => WalReadResult | Promise<WalReadResult>, info: WalReplayInfo): Promise<void> {
     const fs = this.#fs;
     for (let index = 0; index < numbers.length; index++) {
       const path = walPath(this.dir, numbers[index]!);
-      const result = read(path, {
+      const result = await read(path, {
         mode: this.readOnly ? 'readOnly' : 'recover',
         isNewest: index === numbers.length - 1,
         // Straight from each payload into the memtable: no Buffer or object per op.

@@ -46,7 +46,7 @@ describe('LsmEngine WAL replay thread', () => {
     for (let index = 0; index < 2000; index++) await writer.write(new WriteBatch().put(Buffer.from(`key-${index}`), Buffer.alloc(40, index)));
     await writer.close(); // close() does not flush: the writes are only in the WAL
     const walBytes = fs.readdirSync(path.join(dir, 'wal')).reduce((sum, name) => sum + fs.statSync(path.join(dir, 'wal', name)).size, 0);
-    const read = vi.spyOn(WalReplayThread.prototype, 'read');
+    const read = vi.spyOn(WalReplayThread.prototype, 'readSliced');
     try {
       const contents: string[][] = [];
       for (const [min, threaded] of [

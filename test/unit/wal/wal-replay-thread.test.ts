@@ -129,6 +129,30 @@ describe('WalReplayThread reads as readWalFile does', () => {
     expect(outcome.delivered[39]).toMatchObject({ sequence: 10 + 2 * 39, timeMs: 1_039, count: 2 });
   });
 
+  test('readSliced() delivers what read() does, and lets the event loop run between chunks', async () => {
+    const { bytes } = await walBytes(40);
+    const whole = run((file, all) => thread.read(file, all), walFile(bytes), { mode: 'recover', isNewest: true });
+    const delivered: Delivered[] = [];
+    // Another task of the event loop, which runs only when the read lets it.
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      ticks++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    let result: WalReadResult;
+    try {
+      // A slice of 0 ms: a macrotask after every chunk (256 bytes: about one a record here).
+      result = await thread.readSliced(walFile(bytes), { mode: 'recover', isNewest: true, onPayload: (payload, batch, offset) => delivered.push({ payload: Buffer.from(payload), ...batch, offset }) }, 0);
+    } finally {
+      ticking = false;
+    }
+    expect(delivered).toEqual(whole.delivered);
+    expect(result).toEqual(whole.result);
+    expect(ticks).toBeGreaterThan(5);
+  });
+
   test('a torn tail: cut in recover mode, reported untouched in readOnly mode, corruption in strict mode', async () => {
     const { bytes, offsets } = await walBytes(8);
     const last = offsets[7]!;
