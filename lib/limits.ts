@@ -123,6 +123,20 @@ export const walSyncIntervalMs = 1000;
  */
 export const walPreallocateBytesDefault = 1 * MiB;
 
+/**
+ * The server's space reserve (--reserve-mb; lib/engine/reserve.ts): deleted
+ * when an open finds the disk full, it gives room to what an open writes
+ * (LOCK, a manifest, a WAL file and its preallocated zeros) and to a few
+ * writes after it.
+ */
+export const reserveBytesDefault = 8 * MiB;
+
+/** Largest reserve (written 64 KiB a turn, so its size costs time, not event-loop stalls). */
+export const reserveBytesMax = 1024 * MiB;
+
+/** Free space a reserve is written only beside (after a full disk): taking the space back never fills the disk. */
+export const reserveHeadroomBytes = 64 * MiB;
+
 /** Largest walPreallocateBytes: a chunk is one synchronous write of zeros on the event loop (about 0.3 ms per MiB). */
 export const walPreallocateBytesMax = 64 * MiB;
 

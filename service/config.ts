@@ -42,6 +42,8 @@ import {
   memtableBytesMin,
   protoMaxBulkBytes,
   queryBufferBytesMax,
+  reserveBytesDefault,
+  reserveBytesMax,
   tableCacheBytesDefault,
   walPreallocateBytesDefault,
 } from '../lib/limits.js';
@@ -102,6 +104,8 @@ export interface ServerConfig {
   walArchiveMb: number;
   /** Under appendfsync always, zeros kept written ahead of the WAL's records, MiB (0: off). */
   walPreallocateMb: number;
+  /** Space held back in <dir>/RESERVE and deleted to start on a full disk, MiB (0: none; lib/engine/reserve.ts). */
+  reserveMb: number;
   /** Added to the nice value of the flush and compaction threads (Linux). */
   backgroundNice: number;
   loglevel: string;
@@ -150,6 +154,7 @@ export const defaultConfig: Readonly<ServerConfig> = Object.freeze({
   walArchiveHours: 0,
   walArchiveMb: 0,
   walPreallocateMb: walPreallocateBytesDefault / MiB,
+  reserveMb: reserveBytesDefault / MiB,
   backgroundNice: backgroundNiceDefault,
   loglevel: 'info',
   logfile: '',
@@ -206,6 +211,9 @@ export const parameters: readonly Parameter[] = [
   // At most 64 MiB: each chunk is one synchronous write of zeros on the event loop (about 0.3 ms per MiB).
   param('wal-preallocate-mb', 'walPreallocateMb', false, 'MB', 'under appendfsync always, zeros written ahead of the WAL so that each fdatasync flushes data only, MiB, at most 64 (0: off, e.g. on copy-on-write file systems such as btrfs or ZFS, where they only add writes)', (text) =>
     number(text, 0, 64),
+  ),
+  param('reserve-mb', 'reserveMb', false, 'MB', 'space held back in <dir>/RESERVE while the disk has room, and deleted to start on a full disk, MiB, at most 1024 (0: none)', (text) =>
+    number(text, 0, reserveBytesMax / MiB),
   ),
   param('background-nice', 'backgroundNice', false, 'N', "added to the nice value of the flush and compaction threads, 0 to 19 (Linux): on busy cores clients' commands get the CPU first", (text) =>
     integer(text, 0, 19),

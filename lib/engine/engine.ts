@@ -144,6 +144,14 @@ export interface EngineOptions {
    */
   walPreallocateBytes?: number;
   /**
+   * Bytes of the space reserve (reserve.ts): a file the engine writes into
+   * the directory while the disk has room, and deletes when an open fails
+   * because the disk is full, which the open then tries again. 0 (the
+   * default) keeps none, and deletes one left by an earlier open. At most
+   * limits.reserveBytesMax. LsmEngine only; the server's --reserve-mb.
+   */
+  reserveBytes?: number;
+  /**
    * A flush puts the data blocks it wrote into the block cache, up to half
    * the cache, as RocksDB's `prepopulate_block_cache = kFlushOnly`: reads of
    * what was just written then hit the cache rather than reading the new
@@ -314,6 +322,12 @@ export interface EngineStats {
   writeStalls: number;
   /** Why writes are refused, when they are; undefined when writes work. */
   writeError: string | undefined;
+  /**
+   * The space reserve (reserve.ts): its bytes on disk now, and those deleted
+   * to open this engine on a full disk (0: none). Undefined when the engine
+   * keeps none (LevelDB).
+   */
+  reserve: { bytes: number; releasedAtOpenBytes: number } | undefined;
   /** Last background (flush/compaction) failure, if it has not since succeeded. */
   backgroundError: string | undefined;
   liveSnapshots: number;

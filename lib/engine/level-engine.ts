@@ -528,6 +528,7 @@ export class LevelEngine implements Engine {
       tableCache: undefined,
       writeStalls: 0,
       writeError: this.#writeError?.message,
+      reserve: undefined,
       backgroundError: undefined,
       liveSnapshots: this.#snapshots.size,
     };

@@ -43,7 +43,7 @@ import { NodeFileSystem } from '../fs/node-file-system.js';
 import * as limits from '../limits.js';
 import { Memtable, memtableKeyOverheadBytes, memtableVersionOverheadBytes } from '../memtable/memtable.js';
 import { keyLengthBytes } from '../memtable/value-arena.js';
-import { archiveDir, archivedWalPath, checkpointFileName, checkpointsDir, parseFileName, segmentDir, segmentPath, unfinishedFileName, walDir, walPath } from '../format/file-names.js';
+import { archiveDir, archivedWalPath, checkpointFileName, checkpointsDir, parseFileName, reservePath, segmentDir, segmentPath, unfinishedFileName, walDir, walPath } from '../format/file-names.js';
 import { describeUnfinished } from '../format/unfinished-marker.js';
 import { ManifestWriter } from '../manifest/manifest-writer.js';
 import { probeDataDirectory, readManifest } from '../manifest/manifest-reader.js';
@@ -61,7 +61,8 @@ import { archivedFileNumbers, archiveSpan, archiveWalFile, pruneArchive, type Ar
 import { describeArchive } from '../wal/archive-read.js';
 import { InlineExecutor, WorkerExecutor, type BackgroundExecutor } from '../compaction/executor.js';
 import { pendingCompactionBytes, pickCompaction, pickLevel, userKeyRange, type CompactionPick, type CompactionPolicy } from '../compaction/compaction-picker.js';
-import { acquireLock, type LockHandle } from './lock-file.js';
+import { acquireLock, readLock, type LockHandle } from './lock-file.js';
+import { isOutOfSpace, releaseReserve, reserveBytesOn, writeReserve } from './reserve.js';
 import { ConcatIterator } from './concat-iterator.js';
 import { MergeIterator, mergeBoundsOf } from './merge-iterator.js';
 import { TableCache, type TableCacheLimits } from './table-cache.js';
@@ -280,6 +281,12 @@ export class LsmEngine implements Engine {
   #roomWaiters: (() => void)[] = [];
 
   #stats = { flushes: 0, compactions: 0, bytesFlushed: 0, bytesCompacted: 0, writeStalls: 0 };
+  /** The space reserve being written (#keepReserve), if one is. */
+  #reserveWriting: Promise<void> | undefined;
+  /** Bytes of the reserve deleted to open this engine on a full disk (0: none). */
+  #reserveReleasedBytes = 0;
+  /** Bytes of the reserve on disk, as #keepReserve last found or left it. */
+  #reserveBytes = 0;
   readonly #entriesDropped = { shadowed: 0, tombstones: 0, filtered: 0 };
 
   private constructor(dir: string, options: EngineOptions) {
@@ -336,14 +343,46 @@ export class LsmEngine implements Engine {
     if (nice !== undefined && !(Number.isSafeInteger(nice) && nice >= 0 && nice <= niceMax)) {
       throw new InvalidArgumentError(`Cannot open engine: backgroundNice must be an integer from 0 to ${niceMax}, got ${String(nice)}`);
     }
+    const reserve = options.reserveBytes ?? 0;
+    if (!(Number.isSafeInteger(reserve) && reserve >= 0 && reserve <= limits.reserveBytesMax)) {
+      throw new InvalidArgumentError(`Cannot open engine: reserveBytes must be an integer from 0 to ${limits.reserveBytesMax}, got ${String(reserve)}`);
+    }
     const engine = new LsmEngine(dir, options);
     try {
       await engine.#open();
     } catch (error) {
       await engine.#abortOpen();
-      throw error;
+      const released = engine.#releaseReserveFor(error);
+      if (released === 0) throw error;
+      // The open failed on a full disk; with the reserve's space it is tried once more (the reserve is gone now).
+      const retried = await LsmEngine.open(dir, options);
+      retried.#reserveReleasedBytes = released;
+      return retried;
     }
     return engine;
+  }
+
+  /**
+   * After an open failed: when the disk was full and this directory has a
+   * reserve that no running process holds it for, deletes the reserve.
+   * @returns the bytes freed (0: the open is not tried again)
+   */
+  #releaseReserveFor(error: unknown): number {
+    if (this.readOnly || !isOutOfSpace(error) || !this.#fs.exists(reservePath(this.dir))) return 0;
+    // Another server that holds the directory keeps its reserve: this open would fail on its LOCK anyway.
+    if (readLock(this.#fs, this.dir).state === 'held') return 0;
+    let bytes: number;
+    try {
+      bytes = releaseReserve(this.#fs, this.dir);
+    } catch (releaseError) {
+      this.#logger.error({ err: releaseError, dir: this.dir }, 'cannot delete the space reserve');
+      return 0;
+    }
+    this.#logger.warn(
+      { dir: this.dir, err: error, reserveBytes: bytes },
+      'the disk is full: deleted the space reserve (RESERVE) to open; writes go on until the disk fills again, then stop until space is freed. The reserve is written again once the disk has room',
+    );
+    return bytes;
   }
 
   // ---------------------------------------------------------------- open
@@ -408,6 +447,7 @@ export class LsmEngine implements Engine {
     if (this.#active.memtable.approximateBytes >= this.#memtableBytes) this.#switchMemtable();
     this.#maybeScheduleCompaction();
     void this.#warmTables();
+    this.#keepReserve();
     this.#readArchive(archivedFileNumbers(fs, this.dir));
     const ageMs = this.#options.walArchive?.ageMs ?? 0;
     if (ageMs > 0) {
@@ -1301,6 +1341,44 @@ export class LsmEngine implements Engine {
       this.#stats.bytesFlushed += meta.fileBytes;
     }
     this.#retireWalFiles(slot.walNumbers);
+    this.#keepReserve();
+  }
+
+  /**
+   * Writes the space reserve (reserve.ts) when it is missing or of another
+   * size and the disk has room for it and limits.reserveHeadroomBytes more;
+   * deletes it when reserveBytes is 0. At open and after each flush; in the
+   * background, one write at a time.
+   */
+  #keepReserve(): void {
+    if (this.readOnly || this.#closed || this.#closing !== undefined || this.#reserveWriting !== undefined) return;
+    const wanted = this.#options.reserveBytes ?? 0;
+    const fs = this.#fs;
+    try {
+      const present = (this.#reserveBytes = reserveBytesOn(fs, this.dir));
+      if (present === wanted && (wanted > 0 || !fs.exists(reservePath(this.dir)))) return;
+      if (wanted === 0) {
+        releaseReserve(fs, this.dir);
+        this.#reserveBytes = 0;
+        this.#logger.info({ dir: this.dir }, 'deleted the space reserve (reserveBytes 0)');
+        return;
+      }
+      const free = fs.freeBytes(this.dir);
+      if (free !== undefined && free + present < wanted + limits.reserveHeadroomBytes) return;
+    } catch (error) {
+      this.#logger.warn({ err: error, dir: this.dir }, 'cannot check the space reserve');
+      return;
+    }
+    this.#reserveWriting = writeReserve(fs, this.dir, wanted, () => this.#closed || this.#closing !== undefined).then(
+      (written) => {
+        if (!written) return;
+        this.#reserveBytes = wanted;
+        this.#logger.info({ dir: this.dir, reserveBytes: wanted }, 'wrote the space reserve (RESERVE)');
+      },
+      (error: unknown) => this.#logger.warn({ err: error, dir: this.dir, reserveBytes: wanted }, 'cannot write the space reserve; tried again after the next flush'),
+    ).finally(() => {
+      this.#reserveWriting = undefined;
+    });
   }
 
   /** The kept-blocks arena (#keptArena), sized to the prepopulate budget, if no flush holds it; undefined otherwise. */
@@ -1940,6 +2018,7 @@ export class LsmEngine implements Engine {
       tableCache: this.#tables.stats(),
       writeStalls: this.#stats.writeStalls,
       writeError: this.#writeError?.message ?? this.#roomBlockedBy()?.reason,
+      reserve: { bytes: this.#reserveBytes, releasedAtOpenBytes: this.#reserveReleasedBytes },
       backgroundError: this.#backgroundError?.message,
       liveSnapshots: [...this.#snapshots.values()].reduce((sum, count) => sum + count, 0),
     };
@@ -2002,7 +2081,7 @@ export class LsmEngine implements Engine {
     for (const iterator of [...this.#openIterators]) iterator.close();
     this.#wakeWriters();
     await this.#executor?.close();
-    await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue, ...this.#checkpointsRunning]);
+    await Promise.allSettled([this.#flushRunning, this.#compactionRunning, this.#manifestQueue, this.#reserveWriting, ...this.#checkpointsRunning]);
     await this.#settleRemovals();
     this.#manifest?.close();
     this.#tables.closeAll();

@@ -8,6 +8,8 @@
 //   LOCK                    one process per directory (lib/engine/lock-file.ts)
 //   LOCK.<pid>.tmp          LOCK being created or taken over
 //   LOCK.<pid>.stale        a stale LOCK moved aside during a takeover
+//   RESERVE                 space held back for a start on a full disk (lib/engine/reserve.ts)
+//   RESERVE.tmp             RESERVE being written (write-temp, rename)
 //   MANIFEST-NNNNNN         version edits
 //   wal/NNNNNN.log          write-ahead log files
 //   seg/NNNNNN.sst          segments
@@ -27,6 +29,9 @@ export const fileNumberDigits = 6;
 export const currentFileName = 'CURRENT';
 export const currentTempFileName = 'CURRENT.tmp';
 export const lockFileName = 'LOCK';
+/** Space the server holds back while the disk has room, and deletes to start when it has none (lib/engine/reserve.ts). */
+export const reserveFileName = 'RESERVE';
+export const reserveTempFileName = 'RESERVE.tmp';
 export const walDirName = 'wal';
 export const segmentDirName = 'seg';
 export const archiveDirName = 'archive';
@@ -51,7 +56,8 @@ export type ParsedFileName =
   | { kind: 'manifest'; number: number }
   | { kind: 'current' }
   | { kind: 'lock' }
-  /** A leftover of an interrupted write-temp-then-rename (CURRENT.tmp, LOCK.*.tmp, LOCK.*.stale). */
+  | { kind: 'reserve' }
+  /** A leftover of an interrupted write-temp-then-rename (CURRENT.tmp, LOCK.*.tmp, LOCK.*.stale, RESERVE.tmp). */
   | { kind: 'temp' };
 
 /** The zero-padded decimal spelling of a file number ("000012"). */
@@ -116,6 +122,11 @@ export function lockPath(dir: string): string {
   return joinPath(dir, lockFileName);
 }
 
+/** `dir/RESERVE` */
+export function reservePath(dir: string): string {
+  return joinPath(dir, reserveFileName);
+}
+
 /** `dir/wal` */
 export function walDir(dir: string): string {
   return joinPath(dir, walDirName);
@@ -145,7 +156,8 @@ export function checkpointsDir(dir: string): string {
 export function parseFileName(name: string): ParsedFileName | undefined {
   if (name === currentFileName) return { kind: 'current' };
   if (name === lockFileName) return { kind: 'lock' };
-  if (name === currentTempFileName) return { kind: 'temp' };
+  if (name === reserveFileName) return { kind: 'reserve' };
+  if (name === currentTempFileName || name === reserveTempFileName) return { kind: 'temp' };
   if (/^LOCK\.\d+\.(tmp|stale)$/.test(name)) return { kind: 'temp' };
   if (name.startsWith(manifestPrefix)) {
     const number = parseFileNumber(name.slice(manifestPrefix.length));

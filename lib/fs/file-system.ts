@@ -89,6 +89,8 @@ export interface FileSystem {
   copyPrefix(from: string, to: string, length: number): Promise<void>;
   /** Makes the directory's entries (creates, renames, unlinks) durable. */
   syncDir(dir: string): void;
+  /** Bytes this process may still write on the file system holding `dir` (statfs's f_bavail), or undefined when unknown. */
+  freeBytes(dir: string): number | undefined;
 }
 
 /** Joins path parts with "/". */

@@ -178,6 +178,8 @@ export class MemFileSystem implements FileSystem {
   #durableFiles = new Map<string, Inode>();
   #directories = new Set<string>(['/', '.']);
   #faultInjector: FaultInjector | undefined;
+  /** What freeBytes() answers (tests set it; undefined: unknown). Writes do not change it. */
+  freeBytesValue: number | undefined;
 
   /** Makes operations fail as `injector` decides; pass undefined to heal. */
   injectFault(injector: FaultInjector | undefined): void {
@@ -362,6 +364,10 @@ export class MemFileSystem implements FileSystem {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+  }
+
+  freeBytes(_dir: string): number | undefined {
+    return this.freeBytesValue;
   }
 
   syncDir(dir: string): void {

@@ -171,6 +171,15 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  freeBytes(dir: string): number | undefined {
+    try {
+      const stats = fs.statfsSync(dir);
+      return stats.bavail * stats.bsize;
+    } catch {
+      return undefined;
+    }
+  }
+
   syncDir(dir: string): void {
     const fd = fs.openSync(dir, 'r');
     try {

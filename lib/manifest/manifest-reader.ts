@@ -183,7 +183,7 @@ export function probeDataDirectory(fs: FileSystem, dir: string): DataDirectoryPr
   const knownDirectories = new Set([walDirName, segmentDirName, archiveDirName, checkpointsDirName]);
   for (const name of fs.list(dir)) {
     const kind = parseFileName(name)?.kind;
-    if (kind === 'lock') continue;
+    if (kind === 'lock' || kind === 'reserve') continue;
     if (kind === 'temp' || kind === 'manifest') {
       probe.leftoverNames.push(name);
       continue;

@@ -259,6 +259,7 @@ export class RespServer {
       maxOpenFiles: this.#openFiles,
       tableCacheBytes: Math.round(config.tableCacheMb * 1024 * 1024),
       walPreallocateBytes: Math.round(config.walPreallocateMb * 1024 * 1024),
+      reserveBytes: Math.round(config.reserveMb * 1024 * 1024),
       backgroundNice: config.backgroundNice,
       ...(config.walArchiveHours > 0 || config.walArchiveMb > 0
         ? { walArchive: { ageMs: Math.round(config.walArchiveHours * 3_600_000), bytesMax: Math.round(config.walArchiveMb * 1024 * 1024) } }

@@ -156,6 +156,13 @@ export class FaultFileSystem implements FileSystem {
     this.fault('sync', dir);
     this.inner.syncDir(dir);
   }
+
+  /** What freeBytes() answers instead of the inner file system, when set (a full disk). */
+  freeBytesValue: number | undefined;
+
+  freeBytes(dir: string): number | undefined {
+    return this.freeBytesValue ?? this.inner.freeBytes(dir);
+  }
 }
 
 class FaultFileHandle implements FileHandle {

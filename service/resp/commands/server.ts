@@ -382,6 +382,9 @@ function persistenceSection(server: RespServer): InfoLine[] {
     ['appendfsync', server.config.appendfsync],
     ['writes_refused', server.writeStoppedReason !== undefined || stats?.writeError !== undefined ? 1 : 0],
     ['write_error', oneLine(stats?.writeError ?? server.writeStoppedReason ?? '')],
+    // The space reserve (--reserve-mb): its bytes on disk, and those deleted to start on a full disk.
+    ['reserve_bytes', stats?.reserve?.bytes ?? 0],
+    ['reserve_released_at_start_bytes', stats?.reserve?.releasedAtOpenBytes ?? 0],
     ['wal_files', stats?.walFiles ?? 0],
     ['wal_bytes', stats?.walBytes ?? 0],
     ['recovery_wal_files_replayed', recovery?.walFilesReplayed ?? 0],

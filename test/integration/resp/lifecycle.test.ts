@@ -96,7 +96,7 @@ describe('configuration', () => {
   it('--help lists every parameter and exits 0', async () => {
     const { code, stdout } = await runToExit(['--help']);
     expect(code).toBe(0);
-    for (const flag of ['--port', '--bind', '--dir', '--appendfsync', '--requirepass', '--databases', '--maxclients', '--memtable-mb', '--block-cache-mb', '--max-open-files', '--table-cache-mb', '--wal-preallocate-mb', '--background-nice', '--loglevel', '--config', '--engine']) {
+    for (const flag of ['--port', '--bind', '--dir', '--appendfsync', '--requirepass', '--databases', '--maxclients', '--memtable-mb', '--block-cache-mb', '--max-open-files', '--table-cache-mb', '--wal-preallocate-mb', '--reserve-mb', '--background-nice', '--loglevel', '--config', '--engine']) {
       expect(stdout).toContain(flag);
     }
     expect(stdout).toContain('SILT_');

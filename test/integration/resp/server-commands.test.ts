@@ -127,7 +127,7 @@ describe('server commands', () => {
       await raw.call('HELLO', '3');
       expect(plain(await raw.call('CONFIG', 'GET', 'databases'))).toEqual({ databases: '16' });
       const all = helloFields(await raw.call('CONFIG', 'GET', '*'));
-      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'wal-preallocate-mb', 'background-nice', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
+      for (const name of ['port', 'bind', 'dir', 'appendfsync', 'requirepass', 'databases', 'maxclients', 'memtable-mb', 'block-cache-mb', 'max-open-files', 'table-cache-mb', 'wal-preallocate-mb', 'reserve-mb', 'background-nice', 'loglevel', 'engine', 'slowlog-log-slower-than', 'slowlog-max-len', 'client-output-buffer-limit']) {
         expect(all[name], name).toBeDefined();
       }
     });
@@ -522,6 +522,39 @@ describe('a reply the encoder refuses', () => {
     } finally {
       echo.handler = original;
     }
+  });
+});
+
+describe('--reserve-mb', () => {
+  afterEach(closeServers);
+
+  it('a server that stopped on a full disk starts again in its reserve, serves every key and takes writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silt-resp-reserve-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const reserveBytes = 256 * 1024;
+    let silt = await startServer({ reserveMb: 0.25 }, { dir });
+    let client = ioredis(silt.port);
+    for (let index = 0; index < 50; index++) expect(await client.set(`k${index}`, `v${index}`)).toBe('OK');
+    await waitFor(async () => Number(parseInfo(await client.info('persistence')).reserve_bytes) === reserveBytes, 10_000, 'the reserve to be written');
+    await closeServers();
+    // No byte left on the disk while RESERVE holds its space: LOCK, the manifest and the WAL file cannot be written.
+    const fs = new FaultFileSystem(new NodeFileSystem());
+    fs.freeBytesValue = 0;
+    const full = ['write', 'append', 'preallocate'];
+    fs.injectFault((operation, path) => (full.includes(operation) && existsSync(join(dir, 'RESERVE')) ? systemError('ENOSPC', operation, path) : undefined));
+    silt = await startServer({ reserveMb: 0.25 }, { dir, engineOptions: { fs } });
+    client = ioredis(silt.port);
+    expect(existsSync(join(dir, 'RESERVE'))).toBe(false);
+    for (let index = 0; index < 50; index++) expect(await client.get(`k${index}`)).toBe(`v${index}`);
+    const persistence = parseInfo(await client.info('persistence'));
+    expect(Number(persistence.reserve_released_at_start_bytes)).toBe(reserveBytes);
+    expect(Number(persistence.reserve_bytes)).toBe(0);
+    expect(await client.set('after', 'start')).toBe('OK');
+    expect(await client.get('after')).toBe('start');
+    // Without a reserve the same disk keeps the server from starting, with the advice to free space.
+    await closeServers();
+    fs.injectFault((operation, path) => (full.includes(operation) ? systemError('ENOSPC', operation, path) : undefined));
+    await expect(startServer({ reserveMb: 0.25 }, { dir, engineOptions: { fs } })).rejects.toThrow(/ENOSPC/);
   });
 });
 

@@ -167,7 +167,7 @@ describe('silt verify on the fixtures', () => {
     expect(empty.stderr.text).toContain('holds no silt data');
   });
 
-  test('an orphan segment, an old manifest and files that are not silt\'s are notes', async () => {
+  test('an orphan segment, an old manifest and files that are not silt\'s are notes (the space reserve is silt\'s)', async () => {
     const dir = copyFixture(scratch, 'healthy', '-orphans');
     fs.copyFileSync(path.join(dir, 'seg/000010.sst'), path.join(dir, 'seg/000099.sst'));
     fs.copyFileSync(path.join(dir, 'MANIFEST-000011'), path.join(dir, 'MANIFEST-000007'));
@@ -175,6 +175,7 @@ describe('silt verify on the fixtures', () => {
     fs.writeFileSync(path.join(dir, 'seg/foo.sst'), 'x\n');
     fs.writeFileSync(path.join(dir, 'wal/README'), 'x\n');
     fs.mkdirSync(path.join(dir, 'lost+found')); // recover's, in a directory it made
+    fs.writeFileSync(path.join(dir, 'RESERVE'), Buffer.alloc(4096, 1)); // the engine's space reserve: not listed
     const { io } = captureIo();
     const result = await verify({ dir, json: true }, io);
     expect(result.exitCode).toBe(0);

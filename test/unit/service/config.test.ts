@@ -34,6 +34,8 @@ describe('readConfig', () => {
     const config = run(['--port', '7000', '--appendfsync=always', '--memtable-mb', '0.5', '--requirepass', 'x y', '--wal-preallocate-mb', '0.25']);
     expect(config).toMatchObject({ port: 7000, appendfsync: 'always', memtableMb: 0.5, requirepass: 'x y', walPreallocateMb: 0.25 });
     expect(run([]).walPreallocateMb).toBe(1);
+    expect(run([]).reserveMb).toBe(8);
+    expect(run(['--reserve-mb', '0']).reserveMb).toBe(0);
     expect(run(['--background-nice', '0']).backgroundNice).toBe(0);
     expect(run([]).backgroundNice).toBe(10);
   });
@@ -68,6 +70,7 @@ describe('readConfig', () => {
     expect(() => run(['--appendfsync', 'always '])).toThrow('argument(s) must be one of the following');
     expect(() => run(['--memtable-mb', 'lots'])).toThrow("argument couldn't be parsed into a number");
     expect(() => run(['--wal-preallocate-mb', '65'])).toThrow('argument must be between 0 and 64 inclusive');
+    expect(() => run(['--reserve-mb', '1025'])).toThrow('argument must be between 0 and 1024 inclusive');
     expect(() => run(['--wal-preallocate-mb', '-1'])).toThrow('Invalid value "-1" for flag --wal-preallocate-mb: argument must be between 0 and 64 inclusive');
     expect(() => run(['--background-nice', '20'])).toThrow('Invalid value "20" for flag --background-nice: argument must be between 0 and 19 inclusive');
     expect(() => run(['--engine', 'rocks'])).toThrow('argument(s) must be one of the following: lsm, level');

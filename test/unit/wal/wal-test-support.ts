@@ -136,6 +136,10 @@ export class ControlledFileSystem implements FileSystem {
   syncDir(dir: string): void {
     this.inner.syncDir(dir);
   }
+
+  freeBytes(dir: string): number | undefined {
+    return this.inner.freeBytes(dir);
+  }
 }
 
 /** Resolves after the current turn's setImmediate callbacks have run. */
