@@ -146,6 +146,8 @@ export class RespServer {
   loading = true;
   /** Why writes are refused (an engine write failed), until the engine reports them working again. */
   writeStoppedReason: string | undefined;
+  /** Why the engine was opened read-only (a read-only file system at start), for as long as this process runs; undefined when writable. */
+  readOnlyReason: string | undefined;
 
   readonly #options: RespServerOptions;
   readonly #netServer: Server;
@@ -252,7 +254,7 @@ export class RespServer {
   async open(): Promise<void> {
     const config = this.config;
     const engineLogger = this.logger.child({ module: 'engine' });
-    const engine = await openEngine(config.engine, config.dir, {
+    const engineOptions: EngineOptions = {
       syncPolicy: config.appendfsync,
       memtableBytes: Math.round(config.memtableMb * 1024 * 1024),
       blockCacheBytes: Math.round(config.blockCacheMb * 1024 * 1024),
@@ -267,7 +269,8 @@ export class RespServer {
       compactionFilter: keyspaceCompactionFilter(),
       logger: engineLogger,
       ...this.#options.engineOptions,
-    });
+    };
+    const engine = await this.#openEngine(engineOptions);
     try {
       const keyspace = await Keyspace.open(engine, {
         databases: config.databases,
@@ -295,6 +298,31 @@ export class RespServer {
     this.#removeLeftoverCheckpoints(join(config.dir, checkpointsDirName));
     this.#sweepTimer = setInterval(() => this.#scheduleSweep(), this.config.expirySweepMs);
     this.#sweepTimer.unref();
+  }
+
+  /**
+   * Opens the engine for writing; on a read-only file system (EROFS: ext4
+   * remounts so after an I/O error) opens the LSM engine read-only instead
+   * (no LOCK, nothing written, a torn WAL tail left as it is) and refuses
+   * every write with -MISCONF for as long as this process runs: nothing can
+   * write the directory meanwhile, and the data stays readable while the
+   * disk is looked at (docs/operations.md, "A read-only file system").
+   */
+  async #openEngine(options: EngineOptions): Promise<Engine> {
+    const config = this.config;
+    try {
+      return await openEngine(config.engine, config.dir, options);
+    } catch (error) {
+      if (!(error instanceof IoError && error.errno === 'EROFS') || config.engine !== 'lsm' || options.readOnly === true) throw error;
+      const engine = await openEngine(config.engine, config.dir, { ...options, readOnly: true }).catch((readOnlyError: unknown) => {
+        this.logger.error({ err: readOnlyError }, 'cannot open the data directory read-only either');
+        throw error;
+      });
+      this.readOnlyReason = `the file system holding ${config.dir} is read-only (${error.message}); this server serves reads only until it is restarted on a writable one`;
+      this.writeStoppedReason = this.readOnlyReason;
+      this.logger.error({ err: error, dir: config.dir }, 'the file system is read-only: serving reads only (writes answer -MISCONF); check the disk, remount it read-write, then restart the server');
+      return engine;
+    }
   }
 
   /**
@@ -732,7 +760,7 @@ export class RespServer {
       }
       client.checkLimits();
     }
-    if (this.writeStoppedReason !== undefined && this.engine !== undefined) {
+    if (this.writeStoppedReason !== undefined && this.engine !== undefined && this.readOnlyReason === undefined) {
       const current = this.engine.stats().writeError;
       if (current === undefined) {
         this.logger.info({ reason: this.writeStoppedReason }, 'writes accepted again');

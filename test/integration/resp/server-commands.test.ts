@@ -558,6 +558,45 @@ describe('--reserve-mb', () => {
   });
 });
 
+describe('a read-only file system at start', () => {
+  afterEach(closeServers);
+
+  it('the server opens the directory read-only, serves every key, and refuses writes with -MISCONF until it is restarted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silt-resp-erofs-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    let silt = await startServer({}, { dir });
+    let client = ioredis(silt.port);
+    for (let index = 0; index < 30; index++) expect(await client.set(`k${index}`, `v${index}`)).toBe('OK');
+    await client.rpush('list', 'a', 'b', 'c');
+    await closeServers();
+    // ext4 after an I/O error (errors=remount-ro): every change to the file system fails with EROFS, reads work.
+    const fs = new FaultFileSystem(new NodeFileSystem());
+    const changes = ['write', 'append', 'preallocate', 'mkdir', 'rename', 'unlink', 'link', 'truncate'];
+    fs.injectFault((operation, path) => (changes.includes(operation) ? systemError('EROFS', operation, path) : undefined));
+    silt = await startServer({}, { dir, engineOptions: { fs } });
+    client = ioredis(silt.port);
+    for (let index = 0; index < 30; index++) expect(await client.get(`k${index}`)).toBe(`v${index}`);
+    expect(await client.lrange('list', 0, -1)).toEqual(['a', 'b', 'c']);
+    expect(await client.dbsize()).toBe(31);
+    await expect(client.set('k0', 'changed')).rejects.toThrow(/^MISCONF .*read-only/);
+    await expect(client.del('k1')).rejects.toThrow(/^MISCONF/);
+    await expect(client.save()).rejects.toThrow(/read-only/);
+    // The refusal outlives the once-a-second check that lifts one after a write outage.
+    await sleep(1200);
+    await expect(client.set('k0', 'changed')).rejects.toThrow(/^MISCONF/);
+    const persistence = parseInfo(await client.info('persistence'));
+    expect(persistence.writes_refused).toBe('1');
+    expect(persistence.write_error).toMatch(/read-only \(.*EROFS/);
+    expect(await client.get('k0')).toBe('v0');
+    // Nothing was written: the directory opens for writing, as it was, on a writable file system.
+    await closeServers();
+    silt = await startServer({}, { dir });
+    client = ioredis(silt.port);
+    expect(await client.set('k0', 'changed')).toBe('OK');
+    expect(await client.get('k1')).toBe('v1');
+  });
+});
+
 describe('--wal-preallocate-mb', () => {
   afterEach(closeServers);
 
