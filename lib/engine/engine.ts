@@ -146,9 +146,10 @@ export interface EngineOptions {
   /**
    * Bytes of the space reserve (reserve.ts): a file the engine writes into
    * the directory while the disk has room, and deletes when an open fails
-   * because the disk is full, which the open then tries again. 0 (the
-   * default) keeps none, and deletes one left by an earlier open. At most
-   * limits.reserveBytesMax. LsmEngine only; the server's --reserve-mb.
+   * because the disk is full, which the open then tries again. 0 keeps
+   * none, and deletes one left by an earlier open; undefined (the default:
+   * tools, libraries) leaves whatever is there alone and never deletes it.
+   * At most limits.reserveBytesMax. LsmEngine only; the server's --reserve-mb.
    */
   reserveBytes?: number;
   /**

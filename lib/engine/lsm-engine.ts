@@ -368,7 +368,7 @@ export class LsmEngine implements Engine {
    * @returns the bytes freed (0: the open is not tried again)
    */
   #releaseReserveFor(error: unknown): number {
-    if (this.readOnly || !isOutOfSpace(error) || !this.#fs.exists(reservePath(this.dir))) return 0;
+    if (this.readOnly || this.#options.reserveBytes === undefined || !isOutOfSpace(error) || !this.#fs.exists(reservePath(this.dir))) return 0;
     // Another server that holds the directory keeps its reserve: this open would fail on its LOCK anyway.
     if (readLock(this.#fs, this.dir).state === 'held') return 0;
     let bytes: number;
@@ -1347,15 +1347,18 @@ export class LsmEngine implements Engine {
   /**
    * Writes the space reserve (reserve.ts) when it is missing or of another
    * size and the disk has room for it and limits.reserveHeadroomBytes more;
-   * deletes it when reserveBytes is 0. At open and after each flush; in the
-   * background, one write at a time.
+   * deletes it when reserveBytes is 0; leaves it alone when reserveBytes is
+   * not given. At open and after each flush; in the background, one write at
+   * a time.
    */
   #keepReserve(): void {
     if (this.readOnly || this.#closed || this.#closing !== undefined || this.#reserveWriting !== undefined) return;
-    const wanted = this.#options.reserveBytes ?? 0;
+    const wanted = this.#options.reserveBytes;
     const fs = this.#fs;
     try {
       const present = (this.#reserveBytes = reserveBytesOn(fs, this.dir));
+      // An opener that does not say (a tool, a library) leaves the reserve to the server that keeps it.
+      if (wanted === undefined) return;
       if (present === wanted && (wanted > 0 || !fs.exists(reservePath(this.dir)))) return;
       if (wanted === 0) {
         releaseReserve(fs, this.dir);

@@ -79,14 +79,26 @@ describe('the space reserve', () => {
     expect(probeDataDirectory(bare, '/bare').state).toBe('empty');
   });
 
-  test('is not kept by default, and reserveBytes 0 deletes one an earlier open wrote', async () => {
+  test('an open that asks no size (a tool) leaves it alone, even on a full disk; reserveBytes 0 deletes it', async () => {
     const fs = new MemFileSystem();
     await populated(fs, 3);
-    const engine = await open(fs, { reserveBytes: 0 });
+    const unsaid = { fs, backgroundExecutor: 'inline' } as const;
+    let engine = await LsmEngine.open(dir, unsaid);
+    engines.push(engine);
+    await engine.write(new WriteBatch().put(Buffer.from('tool'), Buffer.from('write')));
+    await engine.flush();
+    expect(reserveSize(fs)).toBe(reserveBytes);
+    expect(engine.stats().reserve).toEqual({ bytes: reserveBytes, releasedAtOpenBytes: 0 });
+    await closeAll();
+    fillDisk(fs);
+    await expect(LsmEngine.open(dir, unsaid)).rejects.toThrow(/ENOSPC/);
+    expect(reserveSize(fs)).toBe(reserveBytes);
+    fs.injectFault(undefined);
+    engine = await open(fs, { reserveBytes: 0 });
     expect(reserveSize(fs)).toBeUndefined();
     expect(engine.stats().reserve).toEqual({ bytes: 0, releasedAtOpenBytes: 0 });
     await closeAll();
-    engines.push(await LsmEngine.open(dir, { fs, backgroundExecutor: 'inline' }));
+    engines.push(await LsmEngine.open(dir, unsaid));
     expect(reserveSize(fs)).toBeUndefined();
   });
 
