@@ -287,6 +287,8 @@ export class LsmEngine implements Engine {
   #reserveReleasedBytes = 0;
   /** Bytes of the reserve on disk, as #keepReserve last found or left it. */
   #reserveBytes = 0;
+  /** Whether #keepReserve said once that the disk has no room for the reserve yet. */
+  #reserveWaitLogged = false;
   readonly #entriesDropped = { shadowed: 0, tombstones: 0, filtered: 0 };
 
   private constructor(dir: string, options: EngineOptions) {
@@ -1367,7 +1369,16 @@ export class LsmEngine implements Engine {
         return;
       }
       const free = fs.freeBytes(this.dir);
-      if (free !== undefined && free + present < wanted + limits.reserveHeadroomBytes) return;
+      if (free !== undefined && free + present < wanted + limits.reserveHeadroomBytes) {
+        if (!this.#reserveWaitLogged) {
+          this.#reserveWaitLogged = true;
+          this.#logger.info(
+            { dir: this.dir, freeBytes: free, reserveBytes: wanted, headroomBytes: limits.reserveHeadroomBytes },
+            'the space reserve (RESERVE) is written once the disk has room for it and the headroom beside it',
+          );
+        }
+        return;
+      }
     } catch (error) {
       this.#logger.warn({ err: error, dir: this.dir }, 'cannot check the space reserve');
       return;
