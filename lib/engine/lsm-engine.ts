@@ -371,10 +371,10 @@ export class LsmEngine implements Engine {
    */
   #releaseReserveFor(error: unknown): number {
     if (this.readOnly || this.#options.reserveBytes === undefined || !isOutOfSpace(error) || !this.#fs.exists(reservePath(this.dir))) return 0;
-    // Another server that holds the directory keeps its reserve: this open would fail on its LOCK anyway.
-    if (readLock(this.#fs, this.dir).state === 'held') return 0;
     let bytes: number;
     try {
+      // Another server that holds the directory keeps its reserve: this open would fail on its LOCK anyway.
+      if (readLock(this.#fs, this.dir).state === 'held') return 0;
       bytes = releaseReserve(this.#fs, this.dir);
     } catch (releaseError) {
       this.#logger.error({ err: releaseError, dir: this.dir }, 'cannot delete the space reserve');

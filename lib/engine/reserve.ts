@@ -1,7 +1,7 @@
 // The space reserve: a file of EngineOptions.reserveBytes (the server's
 // --reserve-mb) that the engine writes into the data directory while the
 // disk has room, and deletes when an open fails because the disk is full
-// (docs/operations.md, "At 3 a.m.: the disk is full"). An open writes a few
+// (docs/operations.md, "When the disk fills up"). An open writes a few
 // small files before it serves anything (LOCK, a new manifest, a new WAL
 // file, and under `always` the WAL's preallocated zeros), so on a disk with
 // no byte left a server that was stopped or restarted cannot start again,
