@@ -306,19 +306,21 @@ export class RespServer {
    * (no LOCK, nothing written, a torn WAL tail left as it is) and refuses
    * every write with -MISCONF for as long as this process runs: nothing can
    * write the directory meanwhile, and the data stays readable while the
-   * disk is looked at (docs/operations.md, "A read-only file system").
+   * disk is looked at (docs/operations.md, "When the disk fills up":
+   * "Starting on a read-only file system").
    */
   async #openEngine(options: EngineOptions): Promise<Engine> {
     const config = this.config;
     try {
       return await openEngine(config.engine, config.dir, options);
     } catch (error) {
-      if (!(error instanceof IoError && error.errno === 'EROFS') || config.engine !== 'lsm' || options.readOnly === true) throw error;
+      const code = error instanceof IoError ? error.errno : (error as { code?: unknown } | undefined)?.code;
+      if (code !== 'EROFS' || config.engine !== 'lsm' || options.readOnly === true) throw error;
       const engine = await openEngine(config.engine, config.dir, { ...options, readOnly: true }).catch((readOnlyError: unknown) => {
         this.logger.error({ err: readOnlyError }, 'cannot open the data directory read-only either');
         throw error;
       });
-      this.readOnlyReason = `the file system holding ${config.dir} is read-only (${error.message}); this server serves reads only until it is restarted on a writable one`;
+      this.readOnlyReason = `the file system holding ${config.dir} is read-only (${(error as Error).message}); this server serves reads only until it is restarted on a writable one`;
       this.writeStoppedReason = this.readOnlyReason;
       this.logger.error({ err: error, dir: config.dir }, 'the file system is read-only: serving reads only (writes answer -MISCONF); check the disk, remount it read-write, then restart the server');
       return engine;
