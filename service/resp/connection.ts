@@ -488,7 +488,7 @@ export class Connection {
             stoppedForOutput = true;
             break;
           }
-          if (this.#decoder.bufferedBytes > 0 && !turn.hasTime()) {
+          if (this.#decoder.bufferedBytes > 0 && !turn.hasTime(this)) {
             deferred = true;
             break;
           }

@@ -11,6 +11,15 @@
 // Invariant: a deferred connection is in the queue once. Resumed connections
 // share one budget round-robin, each at least one request, so every one
 // makes progress and a deep pipeline cannot hold the others.
+//
+// Fair shares in the poll phase too: while connections wait in the queue, a
+// connection whose requests the poll phase reads gets the share of the
+// budget each of them gets (budget / (waiting + 1), at least one request),
+// then joins the queue behind them. Without it a newcomer took the whole
+// remaining budget while the deferred ones went on one request an
+// iteration: under 50 clients' pipelined LRANGEs the pipelines that had
+// been deferred were overtaken again and again, and finished in twice the
+// time of the others (docs/bench.md, "Fair shares for pipelines").
 
 import { turnBudgetMs } from '../../lib/limits.js';
 import { clockNow, clockRecent } from './clock.js';
@@ -26,6 +35,9 @@ export class TurnBudget {
   #quantumStart = 0;
   #quantumMs = 0;
   #grant = false;
+  /** In the poll phase: the connection whose requests run now, and when its share began. */
+  #owner: object | undefined;
+  #ownerStart = 0;
   /** Connections deferred so far (tests). */
   deferrals = 0;
 
@@ -34,11 +46,13 @@ export class TurnBudget {
   }
 
   /**
-   * True while the caller may run another request. In the poll phase the
-   * first call of an iteration starts its clock; a resumed connection runs
-   * its first request in any case, then while its quantum lasts.
+   * True while `owner` (the connection asking) may run another request. In
+   * the poll phase the first call of an iteration starts its clock, and
+   * while others wait in the queue each connection runs one request, then
+   * while its fair share lasts; a resumed connection runs its first request
+   * in any case, then while its quantum lasts.
    */
-  hasTime(): boolean {
+  hasTime(owner: object): boolean {
     // Within a slice the reading the last command took will do (clock.ts); a slice starts on a fresh one.
     if (this.#resuming) {
       if (this.#grant) {
@@ -48,11 +62,20 @@ export class TurnBudget {
       return clockRecent() - this.#quantumStart < this.#quantumMs;
     }
     if (this.#start === undefined) {
-      this.#start = clockNow();
+      this.#start = this.#ownerStart = clockNow();
+      this.#owner = owner;
       setImmediate(this.#endTurn);
       return true;
     }
-    return clockRecent() - this.#start < this.#budgetMs;
+    const now = clockRecent();
+    if (now - this.#start >= this.#budgetMs) return false;
+    if (owner !== this.#owner) {
+      this.#owner = owner;
+      this.#ownerStart = now;
+      return true;
+    }
+    const waiting = this.#waiting.length;
+    return waiting === 0 || now - this.#ownerStart < this.#budgetMs / (waiting + 1);
   }
 
   /** Queues `resume` to run in a later slice, after every connection deferred before it. */
@@ -72,6 +95,7 @@ export class TurnBudget {
 
   readonly #endTurn = (): void => {
     this.#start = undefined;
+    this.#owner = undefined;
   };
 
   /**

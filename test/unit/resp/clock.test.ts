@@ -7,6 +7,8 @@ import { TurnBudget } from '../../../service/resp/turn-budget.js';
 // checks stale where requests run no command.
 
 let fakeNow = 0;
+/** The connection asking the turn budget (any object: the budget compares identities). */
+const connection = {};
 function fakeClock(): void {
   vi.spyOn(performance, 'now').mockImplementation(() => fakeNow);
 }
@@ -34,13 +36,13 @@ describe('clock', () => {
     fakeClock();
     fakeNow = 1000;
     const budget = new TurnBudget(4);
-    expect(budget.hasTime()).toBe(true); // the turn starts on a fresh reading
+    expect(budget.hasTime(connection)).toBe(true); // the turn starts on a fresh reading
     fakeNow = 1003;
     clockNow(); // a command ran and was timed
-    expect(budget.hasTime()).toBe(true);
+    expect(budget.hasTime(connection)).toBe(true);
     fakeNow = 1005;
     clockNow();
-    expect(budget.hasTime()).toBe(false);
+    expect(budget.hasTime(connection)).toBe(false);
   });
 
   it('ends a turn of requests that take no reading within clockReuseMax checks', () => {
@@ -48,13 +50,67 @@ describe('clock', () => {
     fakeNow = 5000;
     clockNow();
     const budget = new TurnBudget(4);
-    expect(budget.hasTime()).toBe(true);
+    expect(budget.hasTime(connection)).toBe(true);
     fakeNow = 5010; // past the budget, but no command read the clock (MULTI queueing, say)
     let checks = 0;
-    while (budget.hasTime()) {
+    while (budget.hasTime(connection)) {
       checks++;
       expect(checks).toBeLessThanOrEqual(clockReuseMax);
     }
     expect(checks).toBe(clockReuseMax);
+  });
+});
+
+describe('turn budget: fair shares', () => {
+  it('while connections wait, a connection read in the poll phase runs its share of the budget, then gives way', async () => {
+    fakeClock();
+    fakeNow = 10_000;
+    const budget = new TurnBudget(4);
+    const first = {};
+    const newcomer = {};
+    const another = {};
+    expect(budget.hasTime(first)).toBe(true);
+    fakeNow = 10_004;
+    clockNow();
+    expect(budget.hasTime(first)).toBe(false); // the iteration's budget ran out: first's requests left wait
+    const resumed: string[] = [];
+    budget.defer(() => resumed.push('first'));
+    // The next iteration: one connection waits, so a newcomer's share is 4 / 2 ms, not the whole budget.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(resumed).toEqual(['first']);
+    budget.defer(() => resumed.push('first again'));
+    fakeNow = 20_000;
+    clockNow();
+    expect(budget.hasTime(newcomer)).toBe(true);
+    fakeNow = 20_001.5;
+    clockNow();
+    expect(budget.hasTime(newcomer)).toBe(true);
+    fakeNow = 20_002.5;
+    clockNow();
+    expect(budget.hasTime(newcomer)).toBe(false); // the old code let it run on until 20,004
+    // Another connection still runs a request (the budget has time left), then its own share.
+    expect(budget.hasTime(another)).toBe(true);
+    fakeNow = 20_003.5;
+    clockNow();
+    expect(budget.hasTime(another)).toBe(true); // 1 ms into a share of 2
+    fakeNow = 20_004;
+    clockNow();
+    expect(budget.hasTime(another)).toBe(false); // the iteration's budget is spent
+    budget.defer(() => resumed.push('newcomer'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(resumed).toEqual(['first', 'first again', 'newcomer']); // in the order they gave way
+  });
+
+  it('with nobody waiting, one connection may run the whole budget', () => {
+    fakeClock();
+    fakeNow = 30_000;
+    const budget = new TurnBudget(4);
+    expect(budget.hasTime(connection)).toBe(true);
+    fakeNow = 30_003.5;
+    clockNow();
+    expect(budget.hasTime(connection)).toBe(true);
+    fakeNow = 30_004;
+    clockNow();
+    expect(budget.hasTime(connection)).toBe(false);
   });
 });
