@@ -94,24 +94,31 @@ function command(...words: string[]): Buffer {
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, host);
-    socket.once('connect', () => resolve(socket));
+    socket.once('connect', () => {
+      // A reset later closes the socket, which the exchange waiting on it reports.
+      socket.off('error', reject).on('error', () => undefined);
+      resolve(socket);
+    });
     socket.once('error', reject);
   });
 }
 
 /** Sends `request` and resolves with the bytes received once `expected` have come (a reply of known size). */
 function exchange(socket: net.Socket, request: Buffer, expected: number): Promise<Buffer> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    const onClose = (): void => reject(new Error(`connection closed after ${received} of ${expected} reply bytes`));
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       received += chunk.length;
       if (received < expected) return;
       socket.off('data', onData);
+      socket.off('close', onClose);
       resolve(Buffer.concat(chunks));
     };
     socket.on('data', onData);
+    socket.once('close', onClose);
     socket.write(request);
   });
 }
@@ -135,7 +142,6 @@ async function run(server: string, port: number, test: string, stop: number, arg
   const light: number[] = [];
   let issued = 0;
   let running = true;
-  let started = performance.now();
   const lightLoop = (async (): Promise<void> => {
     const get = command('GET', 'light');
     while (running) {
@@ -143,7 +149,10 @@ async function run(server: string, port: number, test: string, stop: number, arg
       await exchange(probe, get, getReplyBytes);
       light.push(performance.now() - sent);
     }
-  })();
+  })().catch((error: unknown) => {
+    running = false;
+    return error; // reported after the pipelines, which the same failure ends
+  });
   // Every connection answered once before the clock starts: the server accepts one connection per
   // event-loop iteration (libuv), and a burst of accepts is not what this measures.
   const sockets = await Promise.all(
@@ -153,11 +162,12 @@ async function run(server: string, port: number, test: string, stop: number, arg
       return socket;
     }),
   );
-  started = performance.now();
+  const started = performance.now();
   await Promise.all(
     sockets.map(
       (socket) =>
-        new Promise<void>((resolve) => {
+        new Promise<void>((resolve, reject) => {
+          socket.once('close', () => reject(new Error(`${server} closed a pipelining connection`)));
           let sent = 0;
           let received = 0;
           let sawFirst = false;
@@ -184,7 +194,8 @@ async function run(server: string, port: number, test: string, stop: number, arg
   );
   const seconds = (performance.now() - started) / 1000;
   running = false;
-  await lightLoop;
+  const lightError = await lightLoop;
+  if (lightError !== undefined) throw lightError;
   for (const socket of [...sockets, probe]) socket.destroy();
   return { server, test, opsPerSecond: issued / seconds, firstReplyMs: percentiles(first), lastReplyMs: percentiles(last), lightMs: percentiles(light) };
 }
