@@ -33,6 +33,8 @@ const listLength = 1000;
 const elementBytes = 100;
 const readyTimeoutMs = 30_000;
 const stopTimeoutMs = 15_000;
+/** Longest wait for one exchange's reply (a server that answers something shorter must not hang the bench). */
+const exchangeTimeoutMs = 60_000;
 
 interface Args {
   clients: number;
@@ -108,11 +110,20 @@ function exchange(socket: net.Socket, request: Buffer, expected: number): Promis
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
-    const onClose = (): void => reject(new Error(`connection closed after ${received} of ${expected} reply bytes`));
+    const onClose = (): void => {
+      clearTimeout(timer);
+      reject(new Error(`connection closed after ${received} of ${expected} reply bytes`));
+    };
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      reject(new Error(`no reply within ${exchangeTimeoutMs} ms: ${received} of ${expected} bytes (${JSON.stringify(Buffer.concat(chunks).toString('latin1', 0, 80))})`));
+    }, exchangeTimeoutMs);
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       received += chunk.length;
       if (received < expected) return;
+      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
       resolve(Buffer.concat(chunks));
@@ -135,6 +146,7 @@ async function run(server: string, port: number, test: string, stop: number, arg
   const probe = await connect(port);
   // Every reply to this LRANGE has the same size: learn it once, then count bytes.
   const replyBytes = (await exchange(probe, lrange, expectedArrayBytes(stop + 1))).length;
+  if (replyBytes !== expectedArrayBytes(stop + 1)) throw new Error(`${server} answered LRANGE 0 ${stop} with ${replyBytes} bytes, not ${expectedArrayBytes(stop + 1)}`);
   const getReplyBytes = '$-1\r\n'.length;
   const batch = Buffer.concat(Array.from({ length: args.pipeline }, () => lrange));
   const first: number[] = [];
@@ -200,7 +212,7 @@ async function run(server: string, port: number, test: string, stop: number, arg
   return { server, test, opsPerSecond: issued / seconds, firstReplyMs: percentiles(first), lastReplyMs: percentiles(last), lightMs: percentiles(light) };
 }
 
-/** At least this many bytes answer an LRANGE of `count` elements of elementBytes (the whole reply, as it happens). */
+/** The bytes of the reply to an LRANGE of `count` elements of elementBytes. */
 function expectedArrayBytes(count: number): number {
   const element = `$${elementBytes}\r\n`.length + elementBytes + 2;
   return `*${count}\r\n`.length + count * element;
