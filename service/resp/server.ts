@@ -165,6 +165,8 @@ export class RespServer {
   #outputHistory: number[] = [];
   #lastOpsSample = { commands: 0, inputBytes: 0, outputBytes: 0, atMs: Date.now() };
   #closing: Promise<void> | undefined;
+  /** The children of `logger` handed to the engine and keyspace (#moduleLogger). */
+  readonly #moduleLoggers: Logger[] = [];
   #background = new Set<Promise<unknown>>();
   /** Connections turned away at maxclients whose sockets have not closed yet (#refuse). */
   readonly #refused = new Set<Socket>();
@@ -253,7 +255,7 @@ export class RespServer {
    */
   async open(): Promise<void> {
     const config = this.config;
-    const engineLogger = this.logger.child({ module: 'engine' });
+    const engineLogger = this.#moduleLogger('engine');
     const engineOptions: EngineOptions = {
       syncPolicy: config.appendfsync,
       memtableBytes: Math.round(config.memtableMb * 1024 * 1024),
@@ -275,7 +277,7 @@ export class RespServer {
       const keyspace = await Keyspace.open(engine, {
         databases: config.databases,
         stringBytesMax: stringBytesMaxFor(config.protoMaxBulkLen),
-        logger: this.logger.child({ module: 'keyspace' }),
+        logger: this.#moduleLogger('keyspace'),
         hooks: {
           onKeyModified: (db, key) => {
             this.watches.keyModified(db, key);
@@ -515,6 +517,13 @@ export class RespServer {
     return undefined;
   }
 
+  /** A child logger for one module, following CONFIG SET loglevel. */
+  #moduleLogger(module: string): Logger {
+    const child = this.logger.child({ module });
+    this.#moduleLoggers.push(child);
+    return child;
+  }
+
   /** Applies a CONFIG SET change, with its side effects. */
   applyConfigChange(parameter: Parameter, value: unknown): void {
     const config = this.config as unknown as Record<string, unknown>;
@@ -525,6 +534,8 @@ export class RespServer {
         break;
       case 'loglevel':
         this.logger.level = pinoLevel(this.config.loglevel);
+        // A pino child keeps the level it was made with: set each one too.
+        for (const child of this.#moduleLoggers) child.level = this.logger.level;
         break;
       case 'maxclients':
         this.#maxClients = this.#clientsAllowed(this.config.maxclients, false);
