@@ -8,7 +8,12 @@
 // busy time: everything but V8's "(idle)" pseudo-function, which is listed
 // apart.
 //
-// Run: node dist/tools/bench/cpuprofile-top.js PROFILE.cpuprofile [--top 10] [--by function|file]
+// --from S and --to S count only the samples taken between S seconds after
+// the profile began: a server profiled across a prefill and the workload after
+// it (bench:resp's GET after SET) is read for the workload alone. --timeline
+// prints the busy share of each second instead, to find that window.
+//
+// Run: node dist/tools/bench/cpuprofile-top.js PROFILE.cpuprofile [--top 10] [--by function|file] [--from S] [--to S] [--timeline]
 
 import { readFileSync } from 'node:fs';
 
@@ -23,12 +28,20 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const usage = 'Usage: node dist/tools/bench/cpuprofile-top.js PROFILE.cpuprofile [--top N] [--by function|file]\n';
+const usage = 'Usage: node dist/tools/bench/cpuprofile-top.js PROFILE.cpuprofile [--top N] [--by function|file] [--from SECONDS] [--to SECONDS] [--timeline]\n';
+
+/** Samples taken in [fromUs, toUs) after the profile began. */
+interface Window {
+  fromUs: number;
+  toUs: number;
+}
 
 function main(argv: readonly string[]): void {
   let file: string | undefined;
   let top = 10;
   let by: 'function' | 'file' = 'function';
+  const window: Window = { fromUs: 0, toUs: Number.POSITIVE_INFINITY };
+  let timeline = false;
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
     if (argument === '--help' || argument === '-h') {
@@ -42,6 +55,12 @@ function main(argv: readonly string[]): void {
       const value = argv[++index];
       if (value !== 'function' && value !== 'file') return fail(`--by wants "function" or "file", got "${value ?? ''}"`);
       by = value;
+    } else if (argument === '--from' || argument === '--to') {
+      const seconds = Number(argv[++index]);
+      if (!(seconds >= 0)) return fail(`${argument} wants a number of seconds, got "${argv[index] ?? ''}"`);
+      window[argument === '--from' ? 'fromUs' : 'toUs'] = seconds * 1e6;
+    } else if (argument === '--timeline') {
+      timeline = true;
     } else if (argument.startsWith('-')) {
       return fail(`unknown option "${argument}"`);
     } else if (file !== undefined) {
@@ -60,7 +79,7 @@ function main(argv: readonly string[]): void {
   if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas)) {
     return fail(`"${file}" is not a V8 .cpuprofile (no nodes, samples and timeDeltas)`);
   }
-  process.stdout.write(summarize(profile, top, by));
+  process.stdout.write(timeline ? busyTimeline(profile) : summarize(profile, top, by, window));
 }
 
 function fail(message: string): void {
@@ -69,11 +88,14 @@ function fail(message: string): void {
 }
 
 /** Self time (µs) per label. */
-function selfTimes(profile: Profile, by: 'function' | 'file'): Map<string, number> {
+function selfTimes(profile: Profile, by: 'function' | 'file', window: Window): Map<string, number> {
   const labels = new Map<number, string>();
   for (const node of profile.nodes) labels.set(node.id, label(node, by));
   const times = new Map<string, number>();
+  let at = 0;
   for (let index = 0; index < profile.samples.length; index++) {
+    at += profile.timeDeltas[index] ?? 0;
+    if (at < window.fromUs || at >= window.toUs) continue;
     // timeDeltas[i] is the gap before sample i; charge the gap after it (the next delta) to sample i.
     const delta = profile.timeDeltas[index + 1] ?? 0;
     const name = labels.get(profile.samples[index]!) ?? '?';
@@ -90,8 +112,24 @@ function label(node: ProfileNode, by: 'function' | 'file'): string {
   return `${functionName === '' ? '(anonymous)' : functionName} ${short === '' ? '(native)' : `${short}:${lineNumber + 1}`}`;
 }
 
-function summarize(profile: Profile, top: number, by: 'function' | 'file'): string {
-  const times = selfTimes(profile, by);
+/** The busy share of each second of the profile, one line a second. */
+function busyTimeline(profile: Profile): string {
+  const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  const busy: number[] = [];
+  let at = 0;
+  for (let index = 0; index < profile.samples.length; index++) {
+    at += profile.timeDeltas[index] ?? 0;
+    if (idleIds.has(profile.samples[index]!)) continue;
+    const second = Math.floor(at / 1e6);
+    busy[second] = (busy[second] ?? 0) + (profile.timeDeltas[index + 1] ?? 0);
+  }
+  const lines = ['second  busy'];
+  for (let second = 0; second < busy.length; second++) lines.push(`${String(second).padStart(6)}  ${(((busy[second] ?? 0) / 1e6) * 100).toFixed(0).padStart(3)} %`);
+  return `${lines.join('\n')}\n`;
+}
+
+function summarize(profile: Profile, top: number, by: 'function' | 'file', window: Window): string {
+  const times = selfTimes(profile, by, window);
   const idle = times.get('(idle)') ?? 0;
   times.delete('(idle)');
   const busy = [...times.values()].reduce((sum, time) => sum + time, 0);
