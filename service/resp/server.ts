@@ -34,6 +34,7 @@ import { defaultCommandTable, type CommandTable, type ResolvedCommand } from './
 import { Connection } from './connection.js';
 import { BlockingManager } from './blocking.js';
 import { TurnBudget } from './turn-budget.js';
+import { EventLoopStats } from './loop-stats.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorReply, type Reply } from './reply.js';
 import { PubSubRegistry } from './commands/pubsub.js';
@@ -128,6 +129,8 @@ export class RespServer {
   readonly dispatcher: Dispatcher;
   /** How much request processing one event-loop iteration does, across clients (turn-budget.ts). */
   readonly turnBudget = new TurnBudget();
+  /** The event loop's busy time, utilization and stalls (INFO stats). */
+  readonly loopStats = new EventLoopStats();
   readonly pubsub = new PubSubRegistry();
   readonly watches: WatchRegistry;
   /** Clients parked by blocking commands (BLPOP ...), served as keys change. */
@@ -243,6 +246,7 @@ export class RespServer {
         this.#netServer.off('error', onError);
         this.#cron = setInterval(() => this.#cronTick(), cronIntervalMs);
         this.#cron.unref();
+        this.loopStats.start();
         resolve(this.address!);
       });
     });
@@ -349,6 +353,7 @@ export class RespServer {
   async #close(drain: boolean, timeoutMs: number): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.#netServer.close(() => resolve()));
     clearInterval(this.#cron);
+    this.loopStats.stop();
     clearInterval(this.#sweepTimer);
     // Blocked clients have nothing in flight: they go at once, unanswered (as Redis closes them at shutdown).
     for (const client of [...this.clients.values()]) if (client.blocked) client.kill('shutdown: blocked');
@@ -570,6 +575,7 @@ export class RespServer {
     this.#opsHistory = [];
     this.#inputHistory = [];
     this.#outputHistory = [];
+    this.loopStats.reset();
     this.#lastOpsSample = { commands: 0, inputBytes: 0, outputBytes: 0, atMs: Date.now() };
   }
 
@@ -750,6 +756,7 @@ export class RespServer {
 
   #cronTick(): void {
     this.#cronTicks++;
+    this.loopStats.tick();
     const now = Date.now();
     const sample = this.#lastOpsSample;
     const stats = this.stats;

@@ -396,6 +396,7 @@ function persistenceSection(server: RespServer): InfoLine[] {
 
 function statsSection(server: RespServer): InfoLine[] {
   const stats = server.stats;
+  const loop = server.loopStats.snapshot();
   const counters = server.keyspaceCounters();
   return [
     ['total_connections_received', stats.connectionsReceived],
@@ -418,6 +419,11 @@ function statsSection(server: RespServer): InfoLine[] {
     ['total_protocol_errors', stats.protocolErrors],
     ['client_output_buffer_limit_disconnections', stats.outputBufferDisconnections],
     ['client_query_buffer_limit_disconnections', stats.queryBufferDisconnections],
+    // The event loop every client shares (loop-stats.ts): Redis 7.2's duration sum, and silt's share and stalls.
+    ['eventloop_duration_sum', loop.durationSumUsec],
+    ['instantaneous_eventloop_utilization', loop.instantaneousUtilization.toFixed(2)],
+    ['eventloop_delay_p99_usec', loop.delayP99Usec],
+    ['eventloop_delay_max_usec', loop.delayMaxUsec],
   ];
 }
 

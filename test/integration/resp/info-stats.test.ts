@@ -7,6 +7,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keyspaceStatsCases, keyspaceStatsSetup } from '../../../tools/dev/keyspace-stats-cases.js';
+import { delayResolutionMs } from '../../../service/resp/loop-stats.js';
 import { RawClient, closeAll, closeServers, ioredis, parseInfo, plain, sleep, startServer, waitFor, type TestServer } from './harness.js';
 
 afterEach(closeAll);
@@ -120,6 +121,30 @@ describe('INFO stats', () => {
     expect(fields.instantaneous_input_kbps).toMatch(/^\d+\.\d\d$/);
     expect(fields.instantaneous_output_kbps).toMatch(/^\d+\.\d\d$/);
     expect(Number(fields.total_net_input_bytes)).toBeGreaterThan(0);
+  });
+
+  it('shows the event loop held by a stall: its busy time, its share, and the delay, until RESETSTAT', async () => {
+    // The server runs in this process: holding this thread holds its event loop, as a slow command would.
+    const client = ioredis(silt.port);
+    await client.config('RESETSTAT');
+    await sleep(150); // cron ticks to measure the share against
+    const stallMs = 200;
+    const until = performance.now() + stallMs;
+    while (performance.now() < until) {
+      // busy: no timer, no socket is served
+    }
+    await sleep(3 * delayResolutionMs); // the delay monitor's timer fires late, and is counted
+    const held = await stats(client);
+    expect(Number(held.eventloop_delay_max_usec)).toBeGreaterThanOrEqual((stallMs - delayResolutionMs) * 1000);
+    expect(Number(held.eventloop_delay_p99_usec)).toBeLessThanOrEqual(Number(held.eventloop_delay_max_usec));
+    expect(Number(held.eventloop_duration_sum)).toBeGreaterThanOrEqual(stallMs * 1000);
+    expect(held.instantaneous_eventloop_utilization).toMatch(/^[01]\.\d\d$/);
+    expect(Number(held.instantaneous_eventloop_utilization)).toBeGreaterThan(0);
+    await client.config('RESETSTAT');
+    const reset = await stats(client);
+    // Since the reset: an INFO's worth of work, nowhere near the stall.
+    expect(Number(reset.eventloop_delay_max_usec)).toBeLessThan((stallMs / 2) * 1000);
+    expect(Number(reset.eventloop_duration_sum)).toBeLessThan((stallMs / 2) * 1000);
   });
 
   it('total_error_replies counts every error reply, those commands return as well as refusals, as errorstats does', async () => {
