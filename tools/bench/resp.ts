@@ -32,7 +32,10 @@
 // (background flushes and compactions finished, at most settleMsMax) so that
 // they do not overlap the next run; that CPU is recorded as settleCpuSeconds.
 // The load average before each run is recorded too: on a 2-core machine
-// redis-benchmark competes with the server for the CPUs.
+// redis-benchmark competes with the server for the CPUs. For silt, the run
+// also reports its event loop's longest stall ("loop max silt": INFO stats'
+// eventloop_delay_max_usec, after a CONFIG RESETSTAT before the run), the
+// wait every one of its clients shared at least once.
 //
 // A run that has not finished after --run-timeout seconds (default 120) is
 // cut short: redis-benchmark is killed, and the operations done are taken
@@ -176,6 +179,9 @@ interface RunResult extends BenchmarkLine {
   settleCpuSeconds: number;
   /** os.loadavg() just before the run: [1, 5, 15 minutes]. */
   loadAverage: number[];
+  /** silt: the event loop's longest and p99 stall during the run, ms (INFO stats' eventloop_delay_*); undefined for the others. */
+  loopMaxMs: number | undefined;
+  loopP99Ms: number | undefined;
 }
 
 interface Row {
@@ -186,6 +192,8 @@ interface Row {
   p50Ms: Partial<Record<ServerName, number>>;
   p99Ms: Partial<Record<ServerName, number>>;
   cpuSecondsPerMillionOps: Partial<Record<ServerName, number>>;
+  /** silt's longest event-loop stall during the run, ms. */
+  loopMaxMs: number | undefined;
   /** silt / redis ops/s (higher is better for silt). */
   opsRatio: number | undefined;
   /** silt / redis CPU per op (lower is better for silt). */
@@ -328,6 +336,7 @@ async function measure(server: Server, run: RunSpec, timeoutSeconds: number): Pr
     await settle(server.pid);
   }
   const loadAverage = os.loadavg();
+  if (server.name === 'silt') await resetStats(server);
   const commandsBefore = await commandsProcessed(server);
   const ticksBefore = cpuTicks(server.pid);
   const started = performance.now();
@@ -336,6 +345,7 @@ async function measure(server: Server, run: RunSpec, timeoutSeconds: number): Pr
   const cpu = (cpuTicks(server.pid) - ticksBefore) / clockTicksPerSecond;
   const timedOut = outcome === 'timeout';
   const operations = timedOut ? (await commandsProcessed(server)) - commandsBefore : run.requests;
+  const loop = server.name === 'silt' ? await loopDelays(server) : undefined;
   const settled = await settle(server.pid);
   const line = timedOut ? timedOutLine(operations / wallSeconds) : outcome;
   return {
@@ -350,6 +360,8 @@ async function measure(server: Server, run: RunSpec, timeoutSeconds: number): Pr
     settleSeconds: settled.seconds,
     settleCpuSeconds: settled.cpuSeconds,
     loadAverage,
+    loopMaxMs: loop?.maxMs,
+    loopP99Ms: loop?.p99Ms,
   };
 }
 
@@ -479,6 +491,21 @@ async function commandsProcessed(server: Server): Promise<number> {
   return Number(match[1]);
 }
 
+/** CONFIG RESETSTAT (silt: its event-loop delays start again). */
+async function resetStats(server: Server): Promise<void> {
+  const reply = await request(server.port, '*2\r\n$6\r\nCONFIG\r\n$9\r\nRESETSTAT\r\n', (text) => text.includes('\r\n'));
+  if (reply !== '+OK\r\n') throw new Error(`CONFIG RESETSTAT failed on ${server.name}: ${JSON.stringify(reply)}`);
+}
+
+/** silt's event-loop stalls since the last RESETSTAT (INFO stats' eventloop_delay_max_usec and _p99_usec), ms. */
+async function loopDelays(server: Server): Promise<{ maxMs: number; p99Ms: number }> {
+  const reply = await request(server.port, '*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n', (text) => /eventloop_delay_max_usec:\d+\r\n/.test(text));
+  const max = /eventloop_delay_max_usec:(\d+)/.exec(reply ?? '');
+  const p99 = /eventloop_delay_p99_usec:(\d+)/.exec(reply ?? '');
+  if (max === null || p99 === null) throw new Error(`Cannot read the event-loop delays from ${server.name}: ${JSON.stringify(reply)}`);
+  return { maxMs: Number(max[1]) / 1000, p99Ms: Number(p99[1]) / 1000 };
+}
+
 /** Sends one raw request on a fresh connection and returns what came back once `complete` says so, or undefined on failure. */
 function request(port: number, text: string, complete: (received: string) => boolean): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -606,13 +633,14 @@ function buildRows(results: RunResult[]): Row[] {
   for (const result of results) {
     let row = rows.find((candidate) => candidate.policy === result.policy && candidate.pipeline === result.pipeline && candidate.workload === result.workload);
     if (row === undefined) {
-      row = { policy: result.policy, pipeline: result.pipeline, workload: result.workload, opsPerSec: {}, p50Ms: {}, p99Ms: {}, cpuSecondsPerMillionOps: {}, opsRatio: undefined, cpuRatio: undefined };
+      row = { policy: result.policy, pipeline: result.pipeline, workload: result.workload, opsPerSec: {}, p50Ms: {}, p99Ms: {}, cpuSecondsPerMillionOps: {}, loopMaxMs: undefined, opsRatio: undefined, cpuRatio: undefined };
       rows.push(row);
     }
     row.opsPerSec[result.server] = result.opsPerSec;
     row.p50Ms[result.server] = result.p50Ms;
     row.p99Ms[result.server] = result.p99Ms;
     row.cpuSecondsPerMillionOps[result.server] = result.cpuSecondsPerMillionOps;
+    if (result.server === 'silt') row.loopMaxMs = result.loopMaxMs;
   }
   for (const row of rows) {
     row.opsRatio = ratio(row.opsPerSec.silt, row.opsPerSec.redis);
@@ -653,9 +681,9 @@ function formatReport(machine: Machine, args: Args, results: RunResult[], rows: 
   const requests = args.pipelines.map((pipeline) => `P${pipeline}: ${requestsFor(args, pipeline, 'set')}`).join(', ');
   lines.push(`silt RESP benchmark: redis-benchmark -c ${clients} -d ${valueBytes} -r ${keyspaceKeys}; requests per run ${requests} (mset x0.2, lrange_100 x0.1, lrange_600 x0.02)`);
   lines.push(`machine: ${machine.nproc} CPUs, ${machine.cpuModel}, node ${machine.node}, ${machine.platform}; ${machine.redisVersion.split(' ').slice(0, 3).join(' ')}`);
-  lines.push('CPU = server CPU seconds per million operations (= µs per op); latencies in ms; null = Node server doing no work');
+  lines.push('CPU = server CPU seconds per million operations (= µs per op); latencies in ms; null = Node server doing no work; loop max = silt\'s longest event-loop stall in the run');
   lines.push('');
-  const header = ['policy', 'P', 'test', 'silt ops/s', 'redis ops/s', 'null ops/s', 'silt/redis', 'p50 silt', 'p50 redis', 'p99 silt', 'p99 redis', 'CPU silt', 'CPU redis', 'CPU null', 'CPU silt/redis'];
+  const header = ['policy', 'P', 'test', 'silt ops/s', 'redis ops/s', 'null ops/s', 'silt/redis', 'p50 silt', 'p50 redis', 'p99 silt', 'p99 redis', 'CPU silt', 'CPU redis', 'CPU null', 'CPU silt/redis', 'loop max silt'];
   const body = rows.map((row) => [
     row.policy,
     String(row.pipeline),
@@ -672,6 +700,7 @@ function formatReport(machine: Machine, args: Args, results: RunResult[], rows: 
     formatMaybe(row.cpuSecondsPerMillionOps.redis, formatCpu),
     formatMaybe(row.cpuSecondsPerMillionOps.null, formatCpu),
     formatMaybe(row.cpuRatio, formatRatio),
+    formatMaybe(row.loopMaxMs, formatMs),
   ]);
   lines.push(...formatTable(header, body, header.map((_, column) => column >= 3)));
   const timedOut = results.filter((result) => result.timedOut);
