@@ -125,6 +125,13 @@ const initialRows = 64;
 export const rowWords = 8;
 /** Version numbers are int32 (list links); 2^28 rows is 8 GiB of them, far past any memtable budget. */
 const rowWordsMax = 2 ** 28 * rowWords;
+/**
+ * Rows a new version copies into the rows' next buffer while they grow
+ * (VersionStore #next): half the rows are left when it starts, and each new
+ * version takes one, so anything over 2 ends the copy in time; 16 rows
+ * (512 bytes) end it within a sixteenth of those versions.
+ */
+const rowsCopiedPerVersion = 16;
 
 /** User-key bounds of a memtable iterator, as latin1 strings, both inclusive; undefined: unbounded. */
 export interface MemtableRange {
@@ -651,6 +658,18 @@ class VersionStore {
   readonly #keys: string[][] = [[]];
   #words = new Int32Array(new SharedArrayBuffer(initialRows * rowWords * Int32Array.BYTES_PER_ELEMENT));
   #floats = new Float64Array(this.#words.buffer);
+  /**
+   * While the rows grow: their next buffer, twice the size, into which
+   * newVersion() copies rowsCopiedPerVersion rows at a time until it holds
+   * them all and replaces #words. Started when the rows are half full, so it
+   * ends long before they are full; a write to a row already copied goes to
+   * both (#write()). Before, the rows doubled in one stop when full, copying
+   * every row into fresh pages the system zeroed as the copy touched them:
+   * about 0.9 ms a MiB of rows, 14 ms at 524,288 rows and 29 at 1,048,576.
+   */
+  #next: Int32Array<SharedArrayBuffer> | undefined;
+  /** Words of #words copied into #next so far. */
+  #copiedWords = 0;
   #rows = 0;
   /** Rows unlink() took out of their key's list. */
   #unlinked = 0;
@@ -664,7 +683,7 @@ class VersionStore {
   addKey(key: string, hash: number, anchor: number): void {
     this.#keys[anchor >>> keyChunkBits]![anchor & keyChunkMask] = key;
     this.index.insert(hash, anchor);
-    this.#words[anchor * rowWords + 7] = anchor;
+    this.#write(anchor * rowWords + 7, anchor);
   }
 
   anchors(): Iterable<number> {
@@ -678,7 +697,8 @@ class VersionStore {
    * keyLengthAt()), even when the value is empty or a tombstone's.
    */
   newVersion(sequence: number, type: number, value: Buffer, valueStart: number, valueEnd: number, key: Buffer | undefined, keyStart: number, keyEnd: number): number {
-    if ((this.#rows + 1) * rowWords > this.#words.length) this.#grow();
+    // Copies first: the new row is then past what was copied, and written to #words alone.
+    if (this.#next !== undefined || 2 * (this.#rows + 1) * rowWords > this.#words.length) this.#grow();
     const version = this.#rows++;
     const chunk = this.#keys[this.#keys.length - 1]!;
     if (chunk.length < keyChunkRows) chunk.push('');
@@ -742,35 +762,33 @@ class VersionStore {
 
   /** Links a new version into the list of the key at `anchor`, keeping it newest first. */
   link(anchor: number, version: number): void {
-    const words = this.#words;
     const sequence = this.sequence(version);
     const head = this.head(anchor);
     if (head === noVersion || this.sequence(head) < sequence) {
       // The common case: the newest version yet (WAL replay and writes come in sequence order).
-      words[version * rowWords + 5] = head;
-      if (head !== noVersion) words[head * rowWords + 6] = version;
-      words[anchor * rowWords + 7] = version;
+      this.#write(version * rowWords + 5, head);
+      if (head !== noVersion) this.#write(head * rowWords + 6, version);
+      this.#write(anchor * rowWords + 7, version);
       return;
     }
     let newer = head;
     while (this.older(newer) !== noVersion && this.sequence(this.older(newer)) > sequence) newer = this.older(newer);
     const older = this.older(newer);
     assert(this.sequence(newer) !== sequence && (older === noVersion || this.sequence(older) !== sequence), 'a sequence appears once per key');
-    words[version * rowWords + 5] = older;
-    words[version * rowWords + 6] = newer;
-    words[newer * rowWords + 5] = version;
-    if (older !== noVersion) words[older * rowWords + 6] = version;
+    this.#write(version * rowWords + 5, older);
+    this.#write(version * rowWords + 6, newer);
+    this.#write(newer * rowWords + 5, version);
+    if (older !== noVersion) this.#write(older * rowWords + 6, version);
   }
 
   /** Unlinks `version` and marks it removed; its `older` stays, for iterators standing on it. */
   unlink(anchor: number, version: number): void {
-    const words = this.#words;
     const older = this.older(version);
     const newer = this.newer(version);
-    if (newer === noVersion) words[anchor * rowWords + 7] = older;
-    else words[newer * rowWords + 5] = older;
-    if (older !== noVersion) words[older * rowWords + 6] = newer;
-    words[version * rowWords + 6] = removedMark;
+    if (newer === noVersion) this.#write(anchor * rowWords + 7, older);
+    else this.#write(newer * rowWords + 5, older);
+    if (older !== noVersion) this.#write(older * rowWords + 6, newer);
+    this.#write(version * rowWords + 6, removedMark);
     this.#unlinked++;
   }
 
@@ -800,11 +818,33 @@ class VersionStore {
     return { rows: this.#words.subarray(0, this.#rows * rowWords), slabs: [...this.values.slabs], versions: this.#rows - this.#unlinked };
   }
 
+  /** Sets word `index` of the rows, in the next buffer too once it holds that word (see #next). */
+  #write(index: number, value: number): void {
+    this.#words[index] = value;
+    if (index < this.#copiedWords) this.#next![index] = value;
+  }
+
+  /**
+   * Starts the rows' next buffer when they are half full, copies the next
+   * rowsCopiedPerVersion rows into it, and switches to it once it holds every
+   * row; finishes at once if the rows are full (not reached: see #next).
+   */
   #grow(): void {
-    assert(this.#words.length * 2 <= rowWordsMax, 'version rows fit an Int32Array');
-    const words = new Int32Array(new SharedArrayBuffer(this.#words.length * 2 * Int32Array.BYTES_PER_ELEMENT));
-    words.set(this.#words);
-    this.#words = words;
-    this.#floats = new Float64Array(words.buffer);
+    let next = this.#next;
+    if (next === undefined) {
+      assert(this.#words.length * 2 <= rowWordsMax, 'version rows fit an Int32Array');
+      next = this.#next = new Int32Array(new SharedArrayBuffer(this.#words.length * 2 * Int32Array.BYTES_PER_ELEMENT));
+      this.#copiedWords = 0;
+    }
+    const used = this.#rows * rowWords;
+    const full = (this.#rows + 1) * rowWords > this.#words.length;
+    const end = full ? used : Math.min(used, this.#copiedWords + rowsCopiedPerVersion * rowWords);
+    next.set(this.#words.subarray(this.#copiedWords, end), this.#copiedWords);
+    this.#copiedWords = end;
+    if (end < used) return;
+    this.#words = next;
+    this.#floats = new Float64Array(next.buffer);
+    this.#next = undefined;
+    this.#copiedWords = 0;
   }
 }
