@@ -821,6 +821,10 @@ class VersionStore {
 
   /** The rows, slabs and version count, shared with a flush worker (see memtable-image.ts); valid while no version is added. */
   image(): Omit<MemtableImage, 'order'> {
+    // A growth under way is dropped: an imaged (immutable) memtable gets no more rows, and the next
+    // buffer would only hold memory until the flush ends. A later newVersion() would start it again.
+    this.#next = undefined;
+    this.#copiedWords = 0;
     return { rows: this.#words.subarray(0, this.#rows * rowWords), slabs: [...this.values.slabs], versions: this.#rows - this.#unlinked };
   }
 
