@@ -320,6 +320,12 @@ export const outputHighWaterBytes = 1 * MiB;
  *  accepted; and one client's deep pipeline held every other client. */
 export const turnBudgetMs = 4;
 
+/** The same while new connections are being accepted, ms (turn-budget.ts):
+ *  libuv accepts one an iteration, so a burst of them waits for as many
+ *  iterations; shorter ones let 50 connections in while others keep the
+ *  server busy in tens of ms instead of 400. */
+export const acceptBurstBudgetMs = 0.5;
+
 /** How long a connection the server has closed (QUIT, a protocol error, a
  *  half-closed client answered) waits for the client's FIN, ms, reading and
  *  dropping what still comes, before its socket is destroyed: closing at

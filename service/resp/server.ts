@@ -384,6 +384,7 @@ export class RespServer {
 
   #accept(socket: Socket): void {
     this.stats.connectionsReceived++;
+    this.turnBudget.noteAccept();
     if (this.#closing !== undefined) {
       socket.destroy();
       return;

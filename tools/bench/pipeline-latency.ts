@@ -17,6 +17,12 @@
 // to its first reply and to its last (p50, p99, max, ms), and the light
 // client's p50/p99/max. This process runs the clients, so it shares the
 // machine with the server as redis-benchmark does.
+//
+// A connection burst, once a run is a quarter done: --clients new
+// connections open at once, each sends PING; reported is the time from the
+// burst's start to each PONG (p50, max). A busy server takes a burst of
+// connections one per event-loop iteration (libuv), so this is what an
+// application's reconnecting pool waits for.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -58,12 +64,15 @@ interface RunResult {
   firstReplyMs: Percentiles;
   lastReplyMs: Percentiles;
   lightMs: Percentiles;
+  /** From a burst of new connections' start to each one's PONG. */
+  burstMs: Percentiles;
 }
 
 function usage(): string {
   return (
     'Usage: node dist/tools/bench/pipeline-latency.js [--clients N] [--pipeline N] [--requests N] [--servers silt,redis] [--json] [--json-file FILE]\n' +
-    'Pipelined LRANGE 0 599 and LRANGE 0 99 from N clients beside one unpipelined GET client; first- and last-reply latency of each batch.\n'
+    'Pipelined LRANGE 0 599 and LRANGE 0 99 from N clients beside one unpipelined GET client; first- and last-reply latency of each batch,\n' +
+    'and the time N new connections opened at once (a quarter into each run) wait for a PING\'s reply.\n'
   );
 }
 
@@ -140,6 +149,22 @@ function percentiles(samples: number[]): Percentiles {
   return { p50: at(0.5), p99: at(0.99), max: samples[samples.length - 1] ?? Number.NaN };
 }
 
+/** Opens `count` connections at once, each sending PING: the time from the start to each PONG, ms. */
+async function connectionBurst(port: number, count: number): Promise<number[]> {
+  const start = performance.now();
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const socket = await connect(port);
+      try {
+        await exchange(socket, command('PING'), '+PONG\r\n'.length);
+        return performance.now() - start;
+      } finally {
+        socket.destroy();
+      }
+    }),
+  );
+}
+
 /** The pipelined clients and the light one, against a server whose `mylist` is filled. */
 async function run(server: string, port: number, test: string, stop: number, args: Args, requests: number): Promise<RunResult> {
   const lrange = command('LRANGE', 'mylist', '0', String(stop));
@@ -154,6 +179,7 @@ async function run(server: string, port: number, test: string, stop: number, arg
   const light: number[] = [];
   let issued = 0;
   let running = true;
+  let burst: Promise<number[]> | undefined;
   const lightLoop = (async (): Promise<void> => {
     const get = command('GET', 'light');
     while (running) {
@@ -186,6 +212,7 @@ async function run(server: string, port: number, test: string, stop: number, arg
           const send = (): void => {
             if (issued >= requests) return resolve();
             issued += args.pipeline;
+            burst ??= issued >= requests / 4 ? connectionBurst(port, args.clients) : undefined;
             sent = performance.now();
             received = 0;
             sawFirst = false;
@@ -206,10 +233,11 @@ async function run(server: string, port: number, test: string, stop: number, arg
   );
   const seconds = (performance.now() - started) / 1000;
   running = false;
+  const burstMs = await (burst ?? Promise.resolve([]));
   const lightError = await lightLoop;
   if (lightError !== undefined) throw lightError;
   for (const socket of [...sockets, probe]) socket.destroy();
-  return { server, test, opsPerSecond: issued / seconds, firstReplyMs: percentiles(first), lastReplyMs: percentiles(last), lightMs: percentiles(light) };
+  return { server, test, opsPerSecond: issued / seconds, firstReplyMs: percentiles(first), lastReplyMs: percentiles(last), lightMs: percentiles(light), burstMs: percentiles(burstMs) };
 }
 
 /** The bytes of the reply to an LRANGE of `count` elements of elementBytes. */
@@ -271,17 +299,19 @@ async function stopServer(server: Server): Promise<void> {
 
 function formatReport(args: Args, results: RunResult[]): string {
   const ms = (value: number): string => (value < 10 ? value.toFixed(2) : value.toFixed(1));
-  const header = ['server', 'test', 'ops/s', 'first p50', 'first p99', 'first max', 'last p50', 'last p99', 'last max', 'light p50', 'light p99', 'light max'];
+  const header = ['server', 'test', 'ops/s', 'first p50', 'first p99', 'first max', 'last p50', 'last p99', 'last max', 'light p50', 'light p99', 'light max', 'burst p50', 'burst max'];
   const body = results.map((result) => [
     result.server,
     result.test,
     formatNumber(Math.round(result.opsPerSecond)),
     ...[result.firstReplyMs, result.lastReplyMs, result.lightMs].flatMap((p) => [ms(p.p50), ms(p.p99), ms(p.max)]),
+    ms(result.burstMs.p50),
+    ms(result.burstMs.max),
   ]);
   const lines = [
-    `pipeline latency: ${args.clients} clients x pipeline ${args.pipeline}, LRANGE on a ${listLength}-element list of ${elementBytes}-byte elements, beside one GET client at pipeline 1; latencies in ms`,
+    `pipeline latency: ${args.clients} clients x pipeline ${args.pipeline}, LRANGE on a ${listLength}-element list of ${elementBytes}-byte elements, beside one GET client at pipeline 1, and a burst of ${args.clients} new connections sending PING; latencies in ms`,
     '',
-    ...formatTable(header, body, [false, false, ...Array.from({ length: 10 }, () => true)]),
+    ...formatTable(header, body, [false, false, ...Array.from({ length: 12 }, () => true)]),
   ];
   return `${lines.join('\n')}\n`;
 }
