@@ -7,7 +7,7 @@
 // that server; and round-trip properties for both formatters.
 
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { AssertionError } from '../../../lib/assert.js';
 import { ReplyWriter, encodeReply, formatDouble, formatDoubleHuman } from '../../../service/resp/encoder.js';
 import {
@@ -321,3 +321,25 @@ function parseRedisDouble(text: string): number {
   if (text === 'nan') return Number.NaN;
   return Number(text);
 }
+
+describe('ReplyWriter slabs', () => {
+  test('a writer holds no slab before its first reply, starts with a small one, and doubles up to the slab size', () => {
+    const spy = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      const writer = new ReplyWriter(2, { slabBytes: 16 * 1024 });
+      expect(spy).not.toHaveBeenCalled(); // an idle connection costs no slab
+      const value = Buffer.alloc(1000, 0x61);
+      const sizes = (): number[] => spy.mock.calls.map((call) => call[0] as number);
+      writer.write(value);
+      expect(sizes()).toEqual([2048]);
+      for (let index = 0; index < 40; index++) writer.write(value);
+      // 41 replies of about 1 KiB: slabs of 2, 4, 8, 16 and 16 KiB.
+      expect(sizes()).toEqual([2048, 4096, 8192, 16384, 16384]);
+      const bytes = Buffer.concat(writer.takeChunks());
+      expect(bytes.length).toBe(41 * (value.length + '$1000\r\n'.length + 2));
+      expect(bytes.toString('latin1', 0, 7)).toBe('$1000\r\n');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
