@@ -179,7 +179,8 @@ async function run(server: string, port: number, test: string, stop: number, arg
   const light: number[] = [];
   let issued = 0;
   let running = true;
-  let burst: Promise<number[]> | undefined;
+  // Its failure is reported once the pipelines are done (held here, not left unhandled meanwhile).
+  let burst: Promise<number[] | Error> | undefined;
   const lightLoop = (async (): Promise<void> => {
     const get = command('GET', 'light');
     while (running) {
@@ -212,7 +213,7 @@ async function run(server: string, port: number, test: string, stop: number, arg
           const send = (): void => {
             if (issued >= requests) return resolve();
             issued += args.pipeline;
-            burst ??= issued >= requests / 4 ? connectionBurst(port, args.clients) : undefined;
+            burst ??= issued >= requests / 4 ? connectionBurst(port, args.clients).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))) : undefined;
             sent = performance.now();
             received = 0;
             sawFirst = false;
@@ -234,6 +235,7 @@ async function run(server: string, port: number, test: string, stop: number, arg
   const seconds = (performance.now() - started) / 1000;
   running = false;
   const burstMs = await (burst ?? Promise.resolve([]));
+  if (burstMs instanceof Error) throw burstMs;
   const lightError = await lightLoop;
   if (lightError !== undefined) throw lightError;
   for (const socket of [...sockets, probe]) socket.destroy();
